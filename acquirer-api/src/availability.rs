@@ -1,0 +1,70 @@
+//! Availability (Klarna "read interoperability") and the localized descriptors to display.
+
+use crate::money::Currency;
+use serde::{Deserialize, Serialize};
+
+/// Query of `GET /v1/klarna/availability`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailabilityQuery {
+    /// ISO 3166-1 alpha-2 country of the store.
+    pub country: String,
+    /// Currency of the sale.
+    pub currency: Currency,
+    /// Amount of the sale in minor units.
+    pub amount: i64,
+    /// Locale for the descriptors, e.g. `sv-SE`.
+    pub locale: String,
+    /// Klarna interoperability token passed by the register, forwarded unaltered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interoperability_token: Option<String>,
+}
+
+/// Klarna's interoperability status for this purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum InteroperabilityStatus {
+    /// Show Klarna among the tenders.
+    PaymentSupported,
+    /// Do not offer Klarna for this purchase.
+    PaymentUnsupported,
+    /// The customer prepared Klarna in a Klarna journey: preselect it.
+    PaymentPrepared,
+    /// The customer already confirmed: confirm without a QR.
+    PaymentPendingConfirmation,
+}
+
+impl InteroperabilityStatus {
+    /// Whether Klarna may be offered to the customer.
+    pub fn offers_klarna(self) -> bool {
+        !matches!(self, InteroperabilityStatus::PaymentUnsupported)
+    }
+}
+
+/// Klarna's wording for one locale, as the acquirer serves it. Never hard-coded on the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentDescriptors {
+    /// Locale the texts are in.
+    pub locale: String,
+    /// Header, e.g. "Pay with Klarna".
+    pub header: String,
+    /// Sub-header, e.g. "Pay now, in 30 days or in 4 payments."
+    pub subheader: String,
+    /// Instruction next to the QR code, e.g. "Scan to pay with Klarna".
+    pub scan_instruction: String,
+    /// URL of Klarna's badge image.
+    pub badge_url: String,
+}
+
+/// Answer of `GET /v1/klarna/availability`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailabilityResponse {
+    /// Whether, and how, to offer Klarna.
+    pub status: InteroperabilityStatus,
+    /// Why Klarna is unsupported, when it is (e.g. `COUNTRY_CURRENCY_NOT_SUPPORTED`, `AMOUNT_OUT_OF_RANGE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// Wording to display; present unless unsupported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptors: Option<PaymentDescriptors>,
+}

@@ -1,0 +1,43 @@
+//! The acquirer's error envelope, shaped like Klarna Network's.
+
+use serde::{Deserialize, Serialize};
+
+/// Class of an error, as Klarna Network groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ErrorType {
+    /// The request was malformed or failed validation.
+    InputError,
+    /// Credentials missing, wrong, or not allowed to do this.
+    AccessError,
+    /// The resource does not exist, or its state forbids the operation.
+    ResourceError,
+    /// The acquirer failed; the request may be retried with the same idempotency key.
+    TechnicalError,
+}
+
+/// One field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationError {
+    /// Path of the offending field, e.g. `line_items[2].tax_rate`.
+    pub parameter: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// `{error_id, error_type, error_code, error_message, validation_errors[]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Unique id of this error occurrence, for support.
+    pub error_id: String,
+    /// Class of the error.
+    pub error_type: ErrorType,
+    /// Machine-readable code such as `VALIDATION_ERROR`, `RESOURCE_CONFLICT`, `RATE_LIMITED`.
+    pub error_code: String,
+    /// Human-readable message for operators (never for shoppers).
+    pub error_message: String,
+    /// Field-level problems, empty unless `error_code` is `VALIDATION_ERROR`.
+    #[serde(default)]
+    pub validation_errors: Vec<ValidationError>,
+}

@@ -1,0 +1,28 @@
+//! Wire types of the acquirer Terminal API.
+//!
+//! One definition shared by the posagent client (`src/backend/`) and the simulated
+//! acquirer (`posagent-sim`). Names, enums and states follow Klarna Network: payment
+//! requests, payment transactions, authorize results and interoperability statuses.
+//! Amounts are integers in minor units of an ISO 4217 currency. The protocol is
+//! described in `docs/acquirer-api.md`.
+
+pub mod availability;
+pub mod error;
+pub mod lines;
+pub mod money;
+pub mod payments;
+
+pub use availability::{AvailabilityQuery, AvailabilityResponse, InteroperabilityStatus, PaymentDescriptors};
+pub use error::{ApiError, ErrorType, ValidationError};
+pub use lines::{LineItem, LineItemError};
+pub use money::{Currency, CurrencyError, MAX_AMOUNT};
+pub use payments::{
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CaptureMode, KlarnaData, PaymentMethod, PaymentRequest,
+    PaymentRequestState, PaymentTransaction, PointOfCheckout, PointOfTransaction, TransactionState,
+};
+
+/// Header that carries the idempotency key on every POST.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// Most characters an interoperability token or data blob may have (Klarna's limit).
+pub const MAX_INTEROPERABILITY_LEN: usize = 8192;

@@ -1,0 +1,117 @@
+//! ISO 4217 currencies with their minor-unit exponent; amounts are integer minor units.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Largest amount the acquirer and Klarna accept, in minor units (`int32` max).
+pub const MAX_AMOUNT: i64 = 2_147_483_647;
+
+/// Currencies posagent handles, with their number of decimal places.
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AUD", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HUF", 2),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("MXN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SEK", 2),
+    ("USD", 2),
+];
+
+/// A validated ISO 4217 alphabetic currency code (upper case on the wire).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency {
+    code: [u8; 3],
+    exponent: u8,
+}
+
+/// A currency code that is not ISO 4217 or not one posagent handles.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a supported ISO 4217 currency code; use an upper-case code such as EUR, SEK or USD")]
+pub struct CurrencyError(pub String);
+
+impl Currency {
+    /// Parses a code such as `"EUR"` (lower case is accepted, as in Klarna's own fixtures).
+    pub fn parse(code: &str) -> Result<Self, CurrencyError> {
+        let upper = code.to_ascii_uppercase();
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == upper)
+            .map(|(c, exponent)| {
+                let b = c.as_bytes();
+                Currency { code: [b[0], b[1], b[2]], exponent: *exponent }
+            })
+            .ok_or_else(|| CurrencyError(code.to_string()))
+    }
+
+    /// The three-letter code.
+    pub fn code(&self) -> &str {
+        // The bytes come from the ASCII table above.
+        std::str::from_utf8(&self.code).unwrap_or("XXX")
+    }
+
+    /// Number of decimal places of the minor unit (2 for EUR, 0 for JPY).
+    pub fn exponent(&self) -> u8 {
+        self.exponent
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = CurrencyError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Currency::parse(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.code().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_codes_case_insensitively() {
+        let eur = Currency::parse("eur").map_err(|e| e.to_string());
+        assert_eq!(eur.map(|c| (c.code().to_string(), c.exponent())), Ok(("EUR".into(), 2)));
+        assert_eq!(Currency::parse("JPY").map(|c| c.exponent()), Ok(0));
+    }
+
+    #[test]
+    fn rejects_unknown_codes() {
+        assert!(Currency::parse("EURO").is_err());
+        assert!(Currency::parse("XYZ").is_err());
+        assert!(serde_json::from_str::<Currency>("\"ABC\"").is_err());
+    }
+
+    #[test]
+    fn serializes_as_code() {
+        let c = Currency::parse("sek").map_err(|e| e.to_string());
+        assert_eq!(c.map(|c| serde_json::to_string(&c).ok()), Ok(Some("\"SEK\"".to_string())));
+    }
+}

@@ -1,0 +1,238 @@
+//! Authorization, payment requests (the Klarna step-up) and payment transactions.
+
+use crate::lines::LineItem;
+use crate::money::Currency;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Tender the customer pays with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum PaymentMethod {
+    /// Klarna, by QR code scanned with the customer's phone.
+    Klarna,
+    /// A payment card read by the terminal's secure reader.
+    Card,
+}
+
+/// When the authorized amount is captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CaptureMode {
+    /// Captured at authorization (goods handed over at the counter).
+    Now,
+    /// Captured later by a separate call.
+    Later,
+}
+
+/// Where the purchase happens: an onboarded physical store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointOfCheckout {
+    /// Always `PHYSICAL_STORE` for posagent.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The store's reference at the acquirer.
+    pub store_reference: String,
+}
+
+/// The most granular location: this terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointOfTransaction {
+    /// Always `TERMINAL` for posagent.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The terminal's reference.
+    pub terminal_reference: String,
+}
+
+/// Klarna-specific data of an authorization, forwarded unaltered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KlarnaData {
+    /// Interoperability token from the register, byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interoperability_token: Option<String>,
+    /// Interoperability data (a serialized JSON string) from the register, byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interoperability_data: Option<String>,
+    /// Session token of a completed payment request: makes this the final authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "payment_token")]
+    pub klarna_network_session_token: Option<String>,
+}
+
+/// Body of `POST /v1/payments/authorize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    /// Tender.
+    pub method: PaymentMethod,
+    /// Currency of the amount.
+    pub currency: Currency,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// The terminal's unique reference of this payment (the sale reference).
+    pub payment_transaction_reference: String,
+    /// Country of the store (ISO 3166-1 alpha-2).
+    pub country: String,
+    /// Locale of the customer-facing texts.
+    pub locale: String,
+    /// The physical store.
+    pub point_of_checkout: PointOfCheckout,
+    /// This terminal.
+    pub point_of_transaction: PointOfTransaction,
+    /// Capture now or later.
+    pub capture: CaptureMode,
+    /// Order lines; when present they sum to `amount`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
+    /// Klarna data (tokens), for `method = KLARNA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub klarna: Option<KlarnaData>,
+}
+
+/// Result of an authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthorizeResult {
+    /// A payment transaction was created.
+    Approved,
+    /// The customer must act: a payment request was created (show its QR code).
+    StepUpRequired,
+    /// Refused; see `result_reason`.
+    Declined,
+}
+
+/// Answer of `POST /v1/payments/authorize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeResponse {
+    /// Outcome.
+    pub result: AuthorizeResult,
+    /// Why it was declined, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_reason: Option<String>,
+    /// The transaction, when approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_transaction: Option<PaymentTransaction>,
+    /// The payment request, when a step-up is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_request: Option<PaymentRequest>,
+}
+
+/// State of a payment request (current Klarna generation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum PaymentRequestState {
+    /// Created, waiting for the customer.
+    Submitted,
+    /// The customer scanned the code and is in Klarna's purchase flow.
+    InProgress,
+    /// The customer approved; a session token is available for the final authorization.
+    #[serde(alias = "AUTHORIZED", alias = "CONFIRMED")]
+    Completed,
+    /// Canceled by the partner or the customer.
+    Canceled,
+    /// Not completed in time.
+    Expired,
+    /// The customer rejected it or no payment method was available.
+    Declined,
+}
+
+impl PaymentRequestState {
+    /// Whether no further change can happen.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Canceled | Self::Expired | Self::Declined)
+    }
+}
+
+/// QR code of a payment request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrCode {
+    /// URL the QR code encodes; the customer's phone opens it.
+    pub target_url: String,
+}
+
+/// How the customer is reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerInteraction {
+    /// Link to the purchase journey.
+    pub payment_request_url: String,
+    /// QR code for the customer display.
+    pub qr_code: QrCode,
+}
+
+/// State-dependent context of a payment request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateContext {
+    /// How the customer is reached.
+    pub customer_interaction: CustomerInteraction,
+    /// Present once COMPLETED; valid 60 minutes for the final authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "payment_token")]
+    pub klarna_network_session_token: Option<String>,
+}
+
+/// A Klarna payment request (the step-up the customer completes on the phone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    /// KRN of the payment request.
+    pub payment_request_id: String,
+    /// The terminal's reference (the sale reference).
+    pub payment_request_reference: String,
+    /// Current state.
+    pub state: PaymentRequestState,
+    /// State before the last change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_state: Option<PaymentRequestState>,
+    /// Why it reached its state (e.g. `PARTNER_CANCELED`, `PURCHASE_FLOW_ABORTED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// Currency.
+    pub currency: Currency,
+    /// Context: QR code, session token.
+    pub state_context: StateContext,
+    /// When it expires if not completed.
+    pub expires_at: DateTime<Utc>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// State of a payment transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum TransactionState {
+    /// Authorized amount remains to capture.
+    Authorized,
+    /// Nothing left to capture.
+    Completed,
+    /// Not fully captured in time.
+    Expired,
+    /// End of life; no further operations.
+    Closed,
+}
+
+/// A payment transaction (the authorization).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentTransaction {
+    /// KRN of the transaction.
+    pub payment_transaction_id: String,
+    /// The terminal's reference.
+    pub payment_transaction_reference: String,
+    /// Short reference printed on the receipt and searchable by Klarna support.
+    pub klarna_reference: String,
+    /// Tender.
+    pub method: PaymentMethod,
+    /// State.
+    pub state: TransactionState,
+    /// Authorized amount in minor units.
+    pub amount: i64,
+    /// Captured so far.
+    pub captured_amount: i64,
+    /// Currency.
+    pub currency: Currency,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,19 @@
+//! Customer displays: an in-memory frame that screens are drawn into, and the drivers
+//! that put frames on panels.
+
+mod frame;
+mod panel;
+
+pub use frame::{Frame, Region};
+pub use panel::{
+    ACK, NAK, PanelDisplay, PanelError, PanelFormat, PanelMessage, crc16, decode_host_message, encode_blit,
+    encode_hello, encode_hello_reply, rgb565_to_rgb888,
+};
+
+/// A display the daemon can show frames on.
+pub trait CustomerDisplay: Send {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Shows `frame` (same size as the display), sending only what changed.
+    fn show(&mut self, frame: &Frame) -> Result<(), PanelError>;
+}

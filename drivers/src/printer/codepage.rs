@@ -1,0 +1,81 @@
+//! Printer code pages: mapping text to the bytes a printer's character table holds.
+
+/// A character table selectable with `ESC t n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodePage {
+    /// PC858: Western European with the euro sign at 0xD5 (Epson table 19).
+    Pc858,
+}
+
+impl CodePage {
+    /// The `n` of `ESC t n` on Epson-compatible printers.
+    pub fn escpos_table(self) -> u8 {
+        match self {
+            CodePage::Pc858 => 19,
+        }
+    }
+
+    fn upper_half(self) -> &'static [char; 128] {
+        match self {
+            CodePage::Pc858 => &PC858_UPPER,
+        }
+    }
+
+    /// Decodes one byte of this table (for the simulated printer and tests).
+    pub fn decode_byte(self, b: u8) -> char {
+        if b < 0x80 { char::from(b) } else { self.upper_half()[usize::from(b - 0x80)] }
+    }
+}
+
+/// Bytes 0x80–0xFF of PC858 (PC850 with € at 0xD5).
+const PC858_UPPER: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å', //
+    'É', 'æ', 'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', 'ø', '£', 'Ø', '×', 'ƒ', //
+    'á', 'í', 'ó', 'ú', 'ñ', 'Ñ', 'ª', 'º', '¿', '®', '¬', '½', '¼', '¡', '«', '»', //
+    '░', '▒', '▓', '│', '┤', 'Á', 'Â', 'À', '©', '╣', '║', '╗', '╝', '¢', '¥', '┐', //
+    '└', '┴', '┬', '├', '─', '┼', 'ã', 'Ã', '╚', '╔', '╩', '╦', '╠', '═', '╬', '¤', //
+    'ð', 'Ð', 'Ê', 'Ë', 'È', '€', 'Í', 'Î', 'Ï', '┘', '┌', '█', '▄', '¦', 'Ì', '▀', //
+    'Ó', 'ß', 'Ô', 'Ò', 'õ', 'Õ', 'µ', 'þ', 'Þ', 'Ú', 'Û', 'Ù', 'ý', 'Ý', '¯', '´', //
+    '\u{AD}', '±', '‗', '¾', '¶', '§', '÷', '¸', '°', '¨', '·', '¹', '³', '²', '■', '\u{A0}',
+];
+
+/// Encodes `text` in `page`. Printable ASCII passes through; control characters and
+/// characters the table lacks become `?` (never raw bytes that the printer would execute).
+pub fn encode_text(page: CodePage, text: &str) -> Vec<u8> {
+    let upper = page.upper_half();
+    text.chars()
+        .map(|c| match c {
+            ' '..='~' => c as u8,
+            '\u{202F}' | '\u{2009}' => b' ', // narrow/thin spaces used as thousands separators
+            _ => upper.iter().position(|&u| u == c).map(|i| 0x80 + i as u8).unwrap_or(b'?'),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_and_nordic_letters_map_to_pc858() {
+        assert_eq!(encode_text(CodePage::Pc858, "1.234,50 €"), b"1.234,50 \xd5");
+        assert_eq!(encode_text(CodePage::Pc858, "£ kr øåä ñç"), b"\x9c kr \x9b\x86\x84 \xa4\x87");
+    }
+
+    #[test]
+    fn control_bytes_and_unknown_characters_cannot_reach_the_printer() {
+        assert_eq!(encode_text(CodePage::Pc858, "a\x1bb\nł"), b"a?b??");
+    }
+
+    #[test]
+    fn decode_is_the_inverse_of_encode() {
+        for b in 0x20u8..=0xFF {
+            if b == 0x7F {
+                continue;
+            }
+            let c = CodePage::Pc858.decode_byte(b);
+            assert_eq!(encode_text(CodePage::Pc858, &c.to_string()), vec![b], "byte {b:#x}");
+        }
+    }
+}
