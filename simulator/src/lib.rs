@@ -1,1 +1,164 @@
-//! x
+//! posagent's simulator: simulated devices (receipt printer, customer display), the
+//! simulated Klarna customer, and the simulated acquirer backend.
+//!
+//! [`SimEnvironment::start`] brings all of them up on loopback ports so the daemon runs
+//! its real drivers and its real HTTP client against them; `posagent run --simulator`
+//! embeds it, and `posagent-sim backend` runs the acquirer alone.
+
+pub mod backend;
+pub mod customer;
+pub mod devices;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use customer::CustomerAction;
+use devices::display::SimDisplay;
+use devices::printer::SimPrinter;
+use posagent_drivers::display::PanelFormat;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How to set the simulator up.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Where frames and receipts are written (`display/`, `printer/` below it); `None` keeps them in memory only.
+    pub out_dir: Option<PathBuf>,
+    /// The terminal API key the backend accepts.
+    pub api_key: String,
+    /// Display width in pixels.
+    pub display_width: u16,
+    /// Display height in pixels.
+    pub display_height: u16,
+    /// Display pixel format.
+    pub display_format: PanelFormat,
+    /// Printer columns.
+    pub printer_columns: usize,
+    /// Lifetime of payment requests (clamped to 15 min … 48 h).
+    pub request_ttl: chrono::Duration,
+}
+
+impl SimConfig {
+    /// Defaults: an 800×480 colour display, a 48-column printer, 15-minute payment requests.
+    pub fn new(api_key: String, out_dir: Option<PathBuf>) -> Self {
+        SimConfig {
+            out_dir,
+            api_key,
+            display_width: 800,
+            display_height: 480,
+            display_format: PanelFormat::Rgb565,
+            printer_columns: 48,
+            request_ttl: chrono::Duration::minutes(15),
+        }
+    }
+}
+
+/// A running simulator.
+pub struct SimEnvironment {
+    /// Base URL of the acquirer API (and of the `/sim` control API).
+    pub backend_url: String,
+    /// The printer's TCP address.
+    pub printer_addr: SocketAddr,
+    /// The display's TCP address.
+    pub display_addr: SocketAddr,
+    /// The acquirer's books.
+    pub backend: Arc<backend::SimBackend>,
+    /// The printer.
+    pub printer: Arc<SimPrinter>,
+    /// The display.
+    pub display: Arc<SimDisplay>,
+    http: reqwest::Client,
+}
+
+#[derive(Clone)]
+struct Control {
+    display: Arc<SimDisplay>,
+    printer: Arc<SimPrinter>,
+    http: reqwest::Client,
+}
+
+impl SimEnvironment {
+    /// Starts everything on 127.0.0.1 ephemeral ports; it all stops when `cancel` fires.
+    pub async fn start(config: SimConfig, cancel: CancellationToken) -> std::io::Result<Self> {
+        let (display_dir, printer_dir) = match &config.out_dir {
+            Some(d) => {
+                let (a, b) = (d.join("display"), d.join("printer"));
+                tokio::fs::create_dir_all(&a).await?;
+                tokio::fs::create_dir_all(&b).await?;
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let display = SimDisplay::new(config.display_width, config.display_height, config.display_format, display_dir);
+        let printer = SimPrinter::new(config.printer_columns, printer_dir);
+        let display_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let printer_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let backend_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let display_addr = display_listener.local_addr()?;
+        let printer_addr = printer_listener.local_addr()?;
+        let backend_url = format!("http://{}", backend_listener.local_addr()?);
+        let backend = backend::SimBackend::new(config.api_key.clone(), backend_url.clone(), config.request_ttl);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let control = Control { display: display.clone(), printer: printer.clone(), http: http.clone() };
+        let app = backend::router(backend.clone()).merge(control_router(control));
+        tokio::spawn(display.clone().serve(display_listener, cancel.clone()));
+        tokio::spawn(printer.clone().serve(printer_listener, cancel.clone()));
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            if let Err(e) = backend::serve(backend_listener, app, c).await {
+                tracing::error!(error = %e, "simulated acquirer stopped");
+            }
+        });
+        Ok(SimEnvironment { backend_url, printer_addr, display_addr, backend, printer, display, http })
+    }
+
+    /// The customer scans the display and acts; returns the URL the QR code held.
+    pub async fn customer(&self, action: CustomerAction) -> Result<String, customer::CustomerError> {
+        customer::act(&self.display, &self.http, action).await
+    }
+}
+
+fn control_router(control: Control) -> axum::Router {
+    axum::Router::new()
+        .route("/sim/customer", post(customer_route))
+        .route("/sim/display.png", get(display_png))
+        .route("/sim/printer/paper", post(paper_route))
+        .with_state(control)
+}
+
+#[derive(serde::Deserialize)]
+struct CustomerBody {
+    action: CustomerAction,
+}
+
+async fn customer_route(State(c): State<Control>, axum::Json(body): axum::Json<CustomerBody>) -> Response {
+    match customer::act(&c.display, &c.http, body.action).await {
+        Ok(url) => axum::Json(serde_json::json!({ "scanned_url": url })).into_response(),
+        Err(e) => (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+    }
+}
+
+async fn display_png(State(c): State<Control>) -> Response {
+    let frame = c.display.current();
+    match tokio::task::spawn_blocking(move || frame.to_png()).await {
+        Ok(Ok(png)) => ([(axum::http::header::CONTENT_TYPE, "image/png")], png).into_response(),
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PaperBody {
+    out: bool,
+}
+
+async fn paper_route(State(c): State<Control>, axum::Json(body): axum::Json<PaperBody>) -> StatusCode {
+    c.printer.set_paper_out(body.out);
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,278 @@
+//! HTTP routes of the simulated acquirer: the Terminal API under `/v1`, and the
+//! customer's side of Klarna's purchase journey under `/pay` (what a phone opens).
+
+use super::SimBackend;
+use super::idempotency::{Lookup, StoredResponse};
+use super::state::Refusal;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use posagent_acquirer_api::{
+    ApiError, AuthorizeRequest, AvailabilityQuery, ErrorType, IDEMPOTENCY_KEY_HEADER, PaymentRequestState,
+    ValidationError,
+};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Shared = Arc<SimBackend>;
+
+/// The acquirer's router.
+pub fn router(backend: Shared) -> Router {
+    Router::new()
+        .route("/v1/klarna/availability", get(availability))
+        .route("/v1/payments/authorize", post(authorize))
+        .route("/v1/payment-requests", get(request_by_reference))
+        .route("/v1/payment-requests/{id}", get(read_request))
+        .route("/v1/payment-requests/{id}/cancel", post(cancel_request))
+        .route("/v1/payment-transactions", get(transaction_by_reference))
+        .route("/v1/ledger", get(ledger))
+        .route("/pay/{id}", get(customer_opens))
+        .route("/pay/{id}/approve", post(customer_approves))
+        .route("/pay/{id}/decline", post(customer_declines))
+        .with_state(backend)
+}
+
+fn error(status: StatusCode, error_type: ErrorType, code: &str, message: String, validation: Vec<ValidationError>) -> Response {
+    let body = ApiError {
+        error_id: uuid::Uuid::new_v4().to_string(),
+        error_type,
+        error_code: code.to_string(),
+        error_message: message,
+        validation_errors: validation,
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+fn refusal(r: Refusal) -> Response {
+    match r {
+        Refusal::Invalid(v) => {
+            let msg = v.iter().map(|e| format!("{}: {}", e.parameter, e.reason)).collect::<Vec<_>>().join("; ");
+            error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", msg, v)
+        }
+        Refusal::NotFound(what) => {
+            error(StatusCode::NOT_FOUND, ErrorType::ResourceError, "RESOURCE_NOT_FOUND", format!("{what} not found"), vec![])
+        }
+        Refusal::Forbidden(why) => error(StatusCode::FORBIDDEN, ErrorType::ResourceError, "OPERATION_FORBIDDEN", why, vec![]),
+    }
+}
+
+fn authorized(backend: &SimBackend, headers: &HeaderMap) -> Result<(), Response> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), backend.api_key.as_bytes()) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AccessError,
+            "UNAUTHORIZED",
+            "missing or wrong terminal API key".into(),
+            vec![],
+        ))
+    }
+}
+
+/// Compares without leaking where the first difference is.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0xFF));
+    }
+    diff == 0
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> (StatusCode, Vec<u8>) {
+    (status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn raw(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Runs a POST under its idempotency key: replays, refuses conflicts, stores new answers.
+fn idempotent(
+    backend: &SimBackend,
+    headers: &HeaderMap,
+    operation: &str,
+    body: &[u8],
+    process: impl FnOnce(&mut super::state::Books, &str) -> Result<(StatusCode, Vec<u8>), Refusal>,
+) -> Response {
+    let Some(key) = headers.get(IDEMPOTENCY_KEY_HEADER).and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            "every POST needs an Idempotency-Key header (1 to 255 characters)".into(),
+            vec![ValidationError { parameter: "Idempotency-Key".into(), reason: "missing".into() }],
+        );
+    };
+    let now = Utc::now();
+    let mut books = backend.books();
+    match books.idempotency.lookup(key, operation, body, now) {
+        Lookup::Replay(r) => return raw(r.status, r.body),
+        Lookup::Conflict => {
+            return error(
+                StatusCode::CONFLICT,
+                ErrorType::ResourceError,
+                "RESOURCE_CONFLICT",
+                format!("Idempotency-Key {key} was already used with another request body; use a new key for a new request"),
+                vec![],
+            );
+        }
+        Lookup::New => {}
+    }
+    match process(&mut books, key) {
+        Ok((status, bytes)) => {
+            books.idempotency.store(key, operation, body, StoredResponse { status: status.as_u16(), body: bytes.clone() }, now);
+            drop(books);
+            backend.changed.notify_waiters();
+            raw(status.as_u16(), bytes)
+        }
+        // Refusals are not stored: the request changed nothing and may be corrected.
+        Err(r) => refusal(r),
+    }
+}
+
+async fn availability(State(b): State<Shared>, headers: HeaderMap, q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    if let Err(r) = authorized(&b, &headers) {
+        return r;
+    }
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", e.body_text(), vec![]),
+    };
+    match b.books().availability(&q) {
+        Ok(a) => axum::Json(a).into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn authorize(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorized(&b, &headers) {
+        return r;
+    }
+    let req: AuthorizeRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", format!("invalid JSON body: {e}"), vec![]);
+        }
+    };
+    idempotent(&b, &headers, "authorize", &body, |books, key| {
+        books.authorize(&req, key, Utc::now()).map(|r| json(StatusCode::OK, &r))
+    })
+}
+
+#[derive(Deserialize)]
+struct ReadParams {
+    wait_for_change_from: Option<PaymentRequestState>,
+    timeout_ms: Option<u64>,
+}
+
+async fn read_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(p): Query<ReadParams>) -> Response {
+    if let Err(r) = authorized(&b, &headers) {
+        return r;
+    }
+    // Long poll: hold the answer until the state differs from `wait_for_change_from`.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms.unwrap_or(0).min(30_000));
+    loop {
+        let notified = b.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let current = b.books().payment_request(&id, Utc::now());
+        match current {
+            Ok(pr) if Some(pr.state) == p.wait_for_change_from && tokio::time::Instant::now() < deadline => {
+                // Wake at the deadline, at a change, or at the request's expiry (checked on read).
+                let _ = tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + Duration::from_secs(1)), notified).await;
+            }
+            Ok(pr) => return axum::Json(pr).into_response(),
+            Err(r) => return refusal(r),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ByReference {
+    reference: String,
+}
+
+async fn request_by_reference(State(b): State<Shared>, headers: HeaderMap, Query(q): Query<ByReference>) -> Response {
+    if let Err(r) = authorized(&b, &headers) {
+        return r;
+    }
+    match b.books().payment_request_by_reference(&q.reference, Utc::now()) {
+        Ok(pr) => axum::Json(pr).into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn transaction_by_reference(State(b): State<Shared>, headers: HeaderMap, Query(q): Query<ByReference>) -> Response {
+    if let Err(r) = authorized(&b, &headers) {
+        return r;
+    }
+    match b.books().transaction_by_reference(&q.reference) {
+        Some(t) => axum::Json(t).into_response(),
+        None => refusal(Refusal::NotFound(format!("transaction with reference {}", q.reference))),
+    }
+}
+
+async fn cancel_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Err(r) = authorized(&b, &headers) {
+        return r;
+    }
+    idempotent(&b, &headers, &format!("cancel:{id}"), &body, |books, _| {
+        books.cancel(&id, Utc::now()).map(|r| json(StatusCode::OK, &r))
+    })
+}
+
+async fn ledger(State(b): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&b, &headers) {
+        return r;
+    }
+    axum::Json(b.books().ledger().to_vec()).into_response()
+}
+
+fn customer_step(b: &SimBackend, result: Result<posagent_acquirer_api::PaymentRequest, Refusal>) -> Response {
+    b.changed.notify_waiters();
+    match result {
+        Ok(pr) => axum::Json(pr).into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn customer_opens(State(b): State<Shared>, Path(id): Path<String>) -> Response {
+    let r = b.books().customer_opens(&id, Utc::now());
+    customer_step(&b, r)
+}
+
+async fn customer_approves(State(b): State<Shared>, Path(id): Path<String>) -> Response {
+    let r = b.books().customer_approves(&id, Utc::now());
+    customer_step(&b, r)
+}
+
+async fn customer_declines(State(b): State<Shared>, Path(id): Path<String>) -> Response {
+    let r = b.books().customer_declines(&id, Utc::now());
+    customer_step(&b, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+}

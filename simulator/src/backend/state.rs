@@ -1,0 +1,342 @@
+//! The simulated acquirer's books: payment requests, transactions and the ledger, with
+//! Klarna Network's state rules. Pure logic under one lock; HTTP lives in `routes.rs`.
+
+use super::descriptors;
+use super::idempotency::IdempotencyStore;
+use super::markets;
+use chrono::{DateTime, Duration, Utc};
+use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
+use posagent_acquirer_api::{
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse, CaptureMode,
+    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest,
+    PaymentRequestState, PaymentTransaction, TransactionState, ValidationError,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How long a session token may be used for the final authorization.
+pub const SESSION_TOKEN_TTL_MINUTES: i64 = 60;
+
+/// A refusal, mapped to the error envelope by the routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// 400 VALIDATION_ERROR.
+    Invalid(Vec<ValidationError>),
+    /// 404 RESOURCE_NOT_FOUND.
+    NotFound(String),
+    /// 403 OPERATION_FORBIDDEN: the resource's state forbids this.
+    Forbidden(String),
+}
+
+fn invalid(parameter: &str, reason: impl Into<String>) -> Refusal {
+    Refusal::Invalid(vec![ValidationError { parameter: parameter.to_string(), reason: reason.into() }])
+}
+
+/// One money movement, kept so tests can prove nothing was charged twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    /// Order of booking.
+    pub seq: u64,
+    /// `AUTHORIZATION`, `CAPTURE`, `REFUND` or `VOID`.
+    pub kind: String,
+    /// Transaction KRN.
+    pub payment_transaction_id: String,
+    /// The terminal's reference.
+    pub reference: String,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// Currency.
+    pub currency: String,
+    /// Idempotency key of the request that booked it.
+    pub idempotency_key: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+struct RequestRecord {
+    request: PaymentRequest,
+    token_issued_at: Option<DateTime<Utc>>,
+    token_used: bool,
+}
+
+/// Everything the simulated acquirer knows.
+pub struct Books {
+    /// Base of the customer-facing URLs put in QR codes.
+    pub public_base_url: String,
+    /// Lifetime of new payment requests.
+    pub request_ttl: Duration,
+    requests: HashMap<String, RequestRecord>,
+    by_reference: HashMap<String, String>,
+    transactions: HashMap<String, PaymentTransaction>,
+    ledger: Vec<LedgerEntry>,
+    /// Idempotency keys of the last 24 h.
+    pub idempotency: IdempotencyStore,
+    seq: u64,
+}
+
+impl Books {
+    /// Empty books; `request_ttl` is clamped to Klarna's 15 min … 48 h.
+    pub fn new(public_base_url: String, request_ttl: Duration) -> Self {
+        Books {
+            public_base_url,
+            request_ttl: request_ttl.clamp(Duration::minutes(15), Duration::hours(48)),
+            requests: HashMap::new(),
+            by_reference: HashMap::new(),
+            transactions: HashMap::new(),
+            ledger: Vec::new(),
+            idempotency: IdempotencyStore::default(),
+            seq: 0,
+        }
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Availability of Klarna for a purchase, with the wording to show.
+    pub fn availability(&self, q: &AvailabilityQuery) -> Result<AvailabilityResponse, Refusal> {
+        if q.amount < 1 || q.amount > MAX_AMOUNT {
+            return Err(invalid("amount", format!("must be 1 to {MAX_AMOUNT}")));
+        }
+        if q.interoperability_token.as_ref().is_some_and(|t| t.len() > MAX_INTEROPERABILITY_LEN) {
+            return Err(invalid("interoperability_token", "must be at most 8192 characters"));
+        }
+        Ok(match markets::check(&q.country, q.currency.code(), q.amount) {
+            Ok(_) => AvailabilityResponse {
+                status: InteroperabilityStatus::PaymentSupported,
+                status_reason: None,
+                descriptors: Some(descriptors::for_locale(&q.locale)),
+            },
+            Err(why) => AvailabilityResponse {
+                status: InteroperabilityStatus::PaymentUnsupported,
+                status_reason: Some(why.code().to_string()),
+                descriptors: None,
+            },
+        })
+    }
+
+    fn expire(&mut self, now: DateTime<Utc>) {
+        for rec in self.requests.values_mut() {
+            let r = &mut rec.request;
+            if matches!(r.state, PaymentRequestState::Submitted | PaymentRequestState::InProgress) && now >= r.expires_at {
+                r.previous_state = Some(r.state);
+                r.state = PaymentRequestState::Expired;
+                r.state_reason = Some("EXPIRED".into());
+                r.updated_at = now;
+            }
+        }
+    }
+
+    /// `POST /v1/payments/authorize`.
+    pub fn authorize(&mut self, req: &AuthorizeRequest, key: &str, now: DateTime<Utc>) -> Result<AuthorizeResponse, Refusal> {
+        self.expire(now);
+        if req.amount < 1 || req.amount > MAX_AMOUNT {
+            return Err(invalid("amount", format!("must be 1 to {MAX_AMOUNT}")));
+        }
+        let reference = &req.payment_transaction_reference;
+        if reference.is_empty() || reference.len() > 255 {
+            return Err(invalid("payment_transaction_reference", "must be 1 to 255 characters"));
+        }
+        if req.point_of_checkout.kind != "PHYSICAL_STORE" {
+            return Err(invalid("point_of_checkout.type", "must be PHYSICAL_STORE"));
+        }
+        if req.point_of_transaction.kind != "TERMINAL" || req.point_of_transaction.terminal_reference.is_empty() {
+            return Err(invalid("point_of_transaction", "must be TERMINAL with a terminal_reference"));
+        }
+        posagent_acquirer_api::lines::validate_lines("line_items", &req.line_items, req.amount)
+            .map_err(|e| invalid(&e.field, e.reason))?;
+        let klarna = req.klarna.clone().unwrap_or_default();
+        for (name, v) in [("klarna.interoperability_token", &klarna.interoperability_token), ("klarna.interoperability_data", &klarna.interoperability_data)] {
+            if v.as_ref().is_some_and(|t| t.len() > MAX_INTEROPERABILITY_LEN) {
+                return Err(invalid(name, "must be at most 8192 characters"));
+            }
+        }
+        match req.method {
+            PaymentMethod::Klarna => {}
+            _ => return Err(invalid("method", "the simulated acquirer takes card payments only with an encrypted card read")),
+        }
+        if markets::check(&req.country, req.currency.code(), req.amount).is_err() {
+            return Ok(AuthorizeResponse {
+                result: AuthorizeResult::Declined,
+                result_reason: Some("PAYMENT_METHOD_NOT_AVAILABLE".into()),
+                payment_transaction: None,
+                payment_request: None,
+            });
+        }
+        match klarna.klarna_network_session_token {
+            None => Ok(self.step_up(req, now)),
+            Some(token) => self.finalize(req, &token, key, now),
+        }
+    }
+
+    fn step_up(&mut self, req: &AuthorizeRequest, now: DateTime<Utc>) -> AuthorizeResponse {
+        // A reference already stepped up and still open is answered with its payment request.
+        if let Some(rec) = self.by_reference.get(&req.payment_transaction_reference).and_then(|id| self.requests.get(id)) {
+            if !rec.request.state.is_final() {
+                return AuthorizeResponse {
+                    result: AuthorizeResult::StepUpRequired,
+                    result_reason: None,
+                    payment_transaction: None,
+                    payment_request: Some(rec.request.clone()),
+                };
+            }
+        }
+        let n = self.next_id();
+        let id = format!("krn:payment:eu1:request:{:08x}-0000-4000-8000-{:012x}", n, n * 7919);
+        let url = format!("{}/pay/{}", self.public_base_url, id);
+        let request = PaymentRequest {
+            payment_request_id: id.clone(),
+            payment_request_reference: req.payment_transaction_reference.clone(),
+            state: PaymentRequestState::Submitted,
+            previous_state: None,
+            state_reason: Some("PAYMENT_REQUEST_SUBMITTED".into()),
+            amount: req.amount,
+            currency: req.currency,
+            state_context: StateContext {
+                customer_interaction: CustomerInteraction {
+                    payment_request_url: url.clone(),
+                    qr_code: QrCode { target_url: url },
+                },
+                klarna_network_session_token: None,
+            },
+            expires_at: now + self.request_ttl,
+            created_at: now,
+            updated_at: now,
+        };
+        self.by_reference.insert(req.payment_transaction_reference.clone(), id.clone());
+        self.requests.insert(id, RequestRecord { request: request.clone(), token_issued_at: None, token_used: false });
+        AuthorizeResponse {
+            result: AuthorizeResult::StepUpRequired,
+            result_reason: None,
+            payment_transaction: None,
+            payment_request: Some(request),
+        }
+    }
+
+    fn finalize(&mut self, req: &AuthorizeRequest, token: &str, key: &str, now: DateTime<Utc>) -> Result<AuthorizeResponse, Refusal> {
+        let Some(rec) = self
+            .requests
+            .values_mut()
+            .find(|r| r.request.state_context.klarna_network_session_token.as_deref() == Some(token))
+        else {
+            return Err(invalid("klarna.klarna_network_session_token", "unknown session token"));
+        };
+        let pr = &rec.request;
+        if pr.state != PaymentRequestState::Completed {
+            return Err(Refusal::Forbidden(format!("payment request is {:?}, not COMPLETED", pr.state)));
+        }
+        if rec.token_used {
+            return Err(Refusal::Forbidden("session token already used".into()));
+        }
+        if rec.token_issued_at.is_some_and(|t| now - t > Duration::minutes(SESSION_TOKEN_TTL_MINUTES)) {
+            return Err(Refusal::Forbidden("session token expired: the final authorization must follow within 60 minutes".into()));
+        }
+        if pr.amount != req.amount || pr.currency != req.currency || pr.payment_request_reference != req.payment_transaction_reference {
+            return Err(invalid("amount", "amount, currency and reference must match the payment request"));
+        }
+        rec.token_used = true;
+        let n = self.next_id();
+        let captured = if req.capture == CaptureMode::Now { req.amount } else { 0 };
+        let tx = PaymentTransaction {
+            payment_transaction_id: format!("krn:payment:eu1:transaction:{:08x}-0000-4000-8000-{:012x}", n, n * 104_729),
+            payment_transaction_reference: req.payment_transaction_reference.clone(),
+            klarna_reference: format!("K{:07}", 4_100_000 + n),
+            method: req.method,
+            state: if captured == req.amount { TransactionState::Completed } else { TransactionState::Authorized },
+            amount: req.amount,
+            captured_amount: captured,
+            currency: req.currency,
+            created_at: now,
+        };
+        self.book("AUTHORIZATION", &tx, req.amount, key, now);
+        if captured > 0 {
+            self.book("CAPTURE", &tx, captured, key, now);
+        }
+        self.transactions.insert(tx.payment_transaction_id.clone(), tx.clone());
+        Ok(AuthorizeResponse { result: AuthorizeResult::Approved, result_reason: None, payment_transaction: Some(tx), payment_request: None })
+    }
+
+    fn book(&mut self, kind: &str, tx: &PaymentTransaction, amount: i64, key: &str, now: DateTime<Utc>) {
+        let seq = self.ledger.len() as u64 + 1;
+        self.ledger.push(LedgerEntry {
+            seq,
+            kind: kind.to_string(),
+            payment_transaction_id: tx.payment_transaction_id.clone(),
+            reference: tx.payment_transaction_reference.clone(),
+            amount,
+            currency: tx.currency.code().to_string(),
+            idempotency_key: key.to_string(),
+            at: now,
+        });
+    }
+
+    /// A payment request by id.
+    pub fn payment_request(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        self.expire(now);
+        self.requests.get(id).map(|r| r.request.clone()).ok_or_else(|| Refusal::NotFound(format!("payment request {id}")))
+    }
+
+    /// The latest payment request of a terminal reference (crash recovery).
+    pub fn payment_request_by_reference(&mut self, reference: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        let id = self.by_reference.get(reference).cloned().ok_or_else(|| Refusal::NotFound(format!("reference {reference}")))?;
+        self.payment_request(&id, now)
+    }
+
+    /// The transaction of a terminal reference, if one was authorized.
+    pub fn transaction_by_reference(&self, reference: &str) -> Option<PaymentTransaction> {
+        self.transactions.values().find(|t| t.payment_transaction_reference == reference).cloned()
+    }
+
+    fn transition(&mut self, id: &str, to: PaymentRequestState, reason: &str, allowed: &[PaymentRequestState], now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        self.expire(now);
+        let rec = self.requests.get_mut(id).ok_or_else(|| Refusal::NotFound(format!("payment request {id}")))?;
+        let r = &mut rec.request;
+        if r.state == to {
+            return Ok(r.clone());
+        }
+        if !allowed.contains(&r.state) || rec.token_used {
+            return Err(Refusal::Forbidden(format!("payment request is {:?}; cannot become {:?}", r.state, to)));
+        }
+        r.previous_state = Some(r.state);
+        r.state = to;
+        r.state_reason = Some(reason.to_string());
+        r.updated_at = now;
+        if to == PaymentRequestState::Completed {
+            let n = self.seq + 1;
+            self.seq = n;
+            r.state_context.klarna_network_session_token = Some(format!("krn:network:eu1:test:session-token:{n:016x}"));
+            rec.token_issued_at = Some(now);
+        }
+        Ok(rec.request.clone())
+    }
+
+    /// The partner cancels (SUBMITTED, IN_PROGRESS, or COMPLETED before the final authorization).
+    pub fn cancel(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        use PaymentRequestState as S;
+        self.transition(id, S::Canceled, "PARTNER_CANCELED", &[S::Submitted, S::InProgress, S::Completed], now)
+    }
+
+    /// The customer scanned the QR code and opened the purchase journey.
+    pub fn customer_opens(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        use PaymentRequestState as S;
+        self.transition(id, S::InProgress, "CUSTOMER_IN_FLOW", &[S::Submitted], now)
+    }
+
+    /// The customer approved the purchase in Klarna's journey.
+    pub fn customer_approves(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        use PaymentRequestState as S;
+        self.transition(id, S::Completed, "CUSTOMER_APPROVED", &[S::Submitted, S::InProgress], now)
+    }
+
+    /// The customer rejected the purchase.
+    pub fn customer_declines(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        use PaymentRequestState as S;
+        self.transition(id, S::Declined, "CUSTOMER_DECLINED", &[S::Submitted, S::InProgress], now)
+    }
+
+    /// Every booking so far.
+    pub fn ledger(&self) -> &[LedgerEntry] {
+        &self.ledger
+    }
+}

@@ -1,0 +1,91 @@
+//! The simulated Klarna customer: looks at the customer display like a phone camera,
+//! decodes the QR code it sees with a real QR decoder, and acts at the URL it read.
+
+use crate::devices::display::SimDisplay;
+use posagent_drivers::display::Frame;
+use serde::{Deserialize, Serialize};
+
+/// What the customer does after scanning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerAction {
+    /// Scan and approve the purchase.
+    Approve,
+    /// Scan and reject the purchase.
+    Decline,
+    /// Scan only (the journey stays open, e.g. a customer who walks away).
+    Scan,
+}
+
+/// Why the customer could not act.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustomerError {
+    /// No QR code is visible on the display.
+    #[error("no readable QR code on the customer display")]
+    NoQrCode,
+    /// The QR code holds something other than a URL.
+    #[error("the QR code does not hold an http(s) URL: {0:?}")]
+    NotAUrl(String),
+    /// Klarna's journey (the simulated backend) refused.
+    #[error("the purchase journey at {url} answered {status}: {body}")]
+    Refused {
+        /// URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Body.
+        body: String,
+    },
+    /// The phone could not reach the URL.
+    #[error("cannot reach {url}: {source}")]
+    Http {
+        /// URL.
+        url: String,
+        /// Cause.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// Decodes every QR code visible in `frame`.
+pub fn read_qr_codes(frame: &Frame) -> Vec<String> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let luma = frame.luma();
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
+    img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, content)| content)).collect()
+}
+
+/// Scans the display and does `action`; returns the URL read from the QR code.
+pub async fn act(display: &SimDisplay, http: &reqwest::Client, action: CustomerAction) -> Result<String, CustomerError> {
+    let frame = display.current();
+    let url = tokio::task::spawn_blocking(move || read_qr_codes(&frame))
+        .await
+        .ok()
+        .and_then(|codes| codes.into_iter().next())
+        .ok_or(CustomerError::NoQrCode)?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(CustomerError::NotAUrl(url));
+    }
+    send(http, http.get(&url), &url).await?;
+    let step = match action {
+        CustomerAction::Approve => Some("approve"),
+        CustomerAction::Decline => Some("decline"),
+        CustomerAction::Scan => None,
+    };
+    if let Some(step) = step {
+        let target = format!("{url}/{step}");
+        send(http, http.post(&target), &target).await?;
+    }
+    Ok(url)
+}
+
+async fn send(_http: &reqwest::Client, req: reqwest::RequestBuilder, url: &str) -> Result<(), CustomerError> {
+    let resp = req.send().await.map_err(|source| CustomerError::Http { url: url.to_string(), source })?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = resp.text().await.unwrap_or_default();
+    Err(CustomerError::Refused { url: url.to_string(), status: status.as_u16(), body })
+}

@@ -1,0 +1,214 @@
+//! Decoder of the ESC/POS byte stream the simulated printer receives: commands in,
+//! events out. Also turns a receipt's events into plain text.
+
+use posagent_drivers::printer::CodePage;
+
+/// One decoded command or run of text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `ESC @`.
+    Init,
+    /// Printable text (already decoded from the code page).
+    Text(String),
+    /// `LF`.
+    LineFeed,
+    /// `ESC a n`.
+    Align(u8),
+    /// `ESC E n`.
+    Bold(bool),
+    /// `GS ! n`.
+    Size(u8),
+    /// `ESC t n`.
+    CodeTable(u8),
+    /// `ESC d n`.
+    Feed(u8),
+    /// `GS ( k` store data: the QR payload.
+    QrData(Vec<u8>),
+    /// `GS ( k` print.
+    QrPrint,
+    /// Other `GS ( k` functions (model, size, error correction).
+    QrSetting,
+    /// `GS v 0` raster image.
+    Raster {
+        /// Width in bytes.
+        width_bytes: usize,
+        /// Height in dots.
+        height: usize,
+        /// Bits.
+        data: Vec<u8>,
+    },
+    /// `GS V`.
+    Cut,
+    /// `DLE EOT n`: the host asks for status `n`.
+    StatusRequest(u8),
+    /// A command this decoder skips (bytes kept for diagnostics).
+    Unknown(Vec<u8>),
+}
+
+/// A command that cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed ESC/POS at byte {0:#04x}")]
+pub struct DecodeError(pub u8);
+
+/// Decodes the first event of `buf`: `Ok(None)` if more bytes are needed.
+pub fn decode(buf: &[u8], page: CodePage) -> Result<Option<(Event, usize)>, DecodeError> {
+    let Some(&b0) = buf.first() else { return Ok(None) };
+    let need = |n: usize| buf.len() >= n;
+    let ev = match b0 {
+        0x0A => (Event::LineFeed, 1),
+        0x1B => {
+            if !need(2) {
+                return Ok(None);
+            }
+            match buf[1] {
+                b'@' => (Event::Init, 2),
+                b'a' | b'E' | b't' | b'd' if !need(3) => return Ok(None),
+                b'a' => (Event::Align(buf[2]), 3),
+                b'E' => (Event::Bold(buf[2] & 1 == 1), 3),
+                b't' => (Event::CodeTable(buf[2]), 3),
+                b'd' => (Event::Feed(buf[2]), 3),
+                _ if !need(3) => return Ok(None),
+                _ => (Event::Unknown(buf[..3].to_vec()), 3),
+            }
+        }
+        0x1D => {
+            if !need(2) {
+                return Ok(None);
+            }
+            match buf[1] {
+                b'!' if need(3) => (Event::Size(buf[2]), 3),
+                b'V' if need(3) => {
+                    // GS V m, or GS V m n for m = 65/66.
+                    if buf[2] >= 65 {
+                        if !need(4) {
+                            return Ok(None);
+                        }
+                        (Event::Cut, 4)
+                    } else {
+                        (Event::Cut, 3)
+                    }
+                }
+                b'(' if need(5) && buf[2] == b'k' => {
+                    let len = usize::from(buf[3]) | usize::from(buf[4]) << 8;
+                    if !need(5 + len) {
+                        return Ok(None);
+                    }
+                    let body = &buf[5..5 + len];
+                    let ev = match body {
+                        [0x31, 0x50, 0x30, data @ ..] => Event::QrData(data.to_vec()),
+                        [0x31, 0x51, 0x30] => Event::QrPrint,
+                        [0x31, ..] => Event::QrSetting,
+                        _ => Event::Unknown(buf[..5 + len].to_vec()),
+                    };
+                    (ev, 5 + len)
+                }
+                b'v' if need(8) => {
+                    if buf[2] != b'0' {
+                        return Err(DecodeError(buf[2]));
+                    }
+                    let wb = usize::from(buf[4]) | usize::from(buf[5]) << 8;
+                    let h = usize::from(buf[6]) | usize::from(buf[7]) << 8;
+                    if !need(8 + wb * h) {
+                        return Ok(None);
+                    }
+                    (Event::Raster { width_bytes: wb, height: h, data: buf[8..8 + wb * h].to_vec() }, 8 + wb * h)
+                }
+                b'!' | b'V' | b'(' | b'v' => return Ok(None),
+                _ if !need(3) => return Ok(None),
+                _ => (Event::Unknown(buf[..3].to_vec()), 3),
+            }
+        }
+        0x10 => {
+            if !need(3) {
+                return Ok(None);
+            }
+            if buf[1] != 0x04 {
+                return Err(DecodeError(buf[1]));
+            }
+            (Event::StatusRequest(buf[2]), 3)
+        }
+        b if b < 0x20 => (Event::Unknown(vec![b]), 1),
+        _ => {
+            let end = buf.iter().position(|&b| b < 0x20).unwrap_or(buf.len());
+            (Event::Text(buf[..end].iter().map(|&b| page.decode_byte(b)).collect()), end)
+        }
+    };
+    Ok(Some(ev))
+}
+
+/// Plain-text rendering of one receipt's events, `columns` wide.
+pub fn render_text(events: &[Event], columns: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut align = 0u8;
+    let mut qr: Option<String> = None;
+    let flush = |out: &mut String, line: &mut String, align: u8| {
+        let len = line.chars().count();
+        let pad = match align {
+            1 => columns.saturating_sub(len) / 2,
+            2 => columns.saturating_sub(len),
+            _ => 0,
+        };
+        out.push_str(&" ".repeat(pad));
+        out.push_str(line.trim_end());
+        out.push('\n');
+        line.clear();
+    };
+    for ev in events {
+        match ev {
+            Event::Text(t) => line.push_str(t),
+            Event::LineFeed => flush(&mut out, &mut line, align),
+            Event::Align(a) => align = *a,
+            Event::Feed(n) => (0..*n).for_each(|_| out.push('\n')),
+            Event::QrData(d) => qr = Some(String::from_utf8_lossy(d).into_owned()),
+            Event::QrPrint => {
+                line.push_str(&format!("[QR {}]", qr.take().unwrap_or_default()));
+            }
+            Event::Raster { width_bytes, height, .. } => line.push_str(&format!("[image {}x{}]", width_bytes * 8, height)),
+            Event::Cut => out.push_str("--- cut ---\n"),
+            _ => {}
+        }
+    }
+    if !line.is_empty() {
+        flush(&mut out, &mut line, align);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use posagent_drivers::printer::{Align, Block, Document, PrinterProfile, TextStyle, encode_document};
+
+    fn decode_all(mut bytes: &[u8]) -> Vec<Event> {
+        let mut evs = vec![];
+        while let Ok(Some((ev, n))) = decode(bytes, CodePage::Pc858) {
+            evs.push(ev);
+            bytes = &bytes[n..];
+        }
+        assert!(bytes.is_empty(), "undecoded tail {bytes:02x?}");
+        evs
+    }
+
+    #[test]
+    fn decodes_what_the_driver_encodes() {
+        let mut doc = Document::default();
+        doc.styled("Café", TextStyle { bold: true, double: false }, Align::Center);
+        doc.columns("Total", "9,90 €", true);
+        doc.push(Block::Qr { data: "https://k.test/p".into(), module_dots: 6 });
+        doc.push(Block::Cut);
+        let bytes = encode_document(&doc, &PrinterProfile { columns: 20, ..PrinterProfile::default() });
+        let evs = decode_all(&bytes);
+        assert!(evs.contains(&Event::QrData(b"https://k.test/p".to_vec())));
+        assert_eq!(evs.last(), Some(&Event::Cut));
+        let text = render_text(&evs, 20);
+        assert_eq!(text, "        Café\nTotal         9,90 €\n  [QR https://k.test/p]\n--- cut ---\n");
+    }
+
+    #[test]
+    fn partial_commands_wait_for_more_bytes() {
+        assert_eq!(decode(&[0x1D, b'(', b'k', 5, 0, 0x31], CodePage::Pc858), Ok(None));
+        assert_eq!(decode(&[0x1B], CodePage::Pc858), Ok(None));
+        assert_eq!(decode(&[0x10, 0x04, 2], CodePage::Pc858), Ok(Some((Event::StatusRequest(2), 3))));
+    }
+}

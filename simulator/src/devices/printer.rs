@@ -1,0 +1,160 @@
+//! A simulated ESC/POS receipt printer on a TCP socket (like a port-9100 printer): it
+//! answers real-time status requests, decodes what it receives and keeps each receipt
+//! as raw bytes and as text.
+
+use super::escpos_decoder::{Event, decode, render_text};
+use posagent_drivers::printer::CodePage;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// One printed receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimReceipt {
+    /// 1-based number in print order.
+    pub number: usize,
+    /// The bytes received for it, byte for byte.
+    pub raw: Vec<u8>,
+    /// Text rendering.
+    pub text: String,
+    /// Payloads of the QR codes printed on it.
+    pub qr_payloads: Vec<String>,
+}
+
+/// The simulated printer.
+pub struct SimPrinter {
+    columns: usize,
+    out_dir: Option<PathBuf>,
+    paper_out: AtomicBool,
+    receipts: Mutex<Vec<SimReceipt>>,
+    printed: Notify,
+}
+
+impl SimPrinter {
+    /// A printer `columns` wide; receipts also go to `out_dir` as `receipt-NNNN.bin/.txt`.
+    pub fn new(columns: usize, out_dir: Option<PathBuf>) -> Arc<Self> {
+        Arc::new(SimPrinter { columns, out_dir, paper_out: AtomicBool::new(false), receipts: Mutex::new(vec![]), printed: Notify::new() })
+    }
+
+    /// Runs out of paper (true) or gets a new roll (false).
+    pub fn set_paper_out(&self, out: bool) {
+        self.paper_out.store(out, Ordering::SeqCst);
+    }
+
+    /// Receipts printed so far.
+    pub fn receipts(&self) -> Vec<SimReceipt> {
+        self.receipts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits until at least `n` receipts were printed, up to `timeout`.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Option<Vec<SimReceipt>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.printed.notified();
+            let r = self.receipts();
+            if r.len() >= n {
+                return Some(r);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    fn status_byte(&self, n: u8) -> u8 {
+        let out = self.paper_out.load(Ordering::SeqCst);
+        match (n, out) {
+            (1, true) => 0x1A,
+            (2, true) => 0x32,
+            (4, true) => 0x72,
+            _ => 0x12,
+        }
+    }
+
+    /// Accepts connections until `cancel` fires.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, cancel: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let me = self.clone();
+                    let cancel = cancel.clone();
+                    tokio::spawn(async move { me.connection(stream, cancel).await });
+                }
+            }
+        }
+    }
+
+    async fn connection(&self, mut stream: TcpStream, cancel: CancellationToken) {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut job_raw: Vec<u8> = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let n = tokio::select! {
+                () = cancel.cancelled() => return,
+                r = stream.read(&mut chunk) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            loop {
+                match decode(&buf, CodePage::Pc858) {
+                    Ok(Some((ev, used))) => {
+                        let bytes: Vec<u8> = buf.drain(..used).collect();
+                        match ev {
+                            Event::StatusRequest(n) => {
+                                if stream.write_all(&[self.status_byte(n)]).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Event::Cut => {
+                                job_raw.extend_from_slice(&bytes);
+                                events.push(Event::Cut);
+                                self.finish(std::mem::take(&mut job_raw), std::mem::take(&mut events)).await;
+                            }
+                            ev => {
+                                job_raw.extend_from_slice(&bytes);
+                                events.push(ev);
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "simulated printer dropped a malformed byte");
+                        buf.remove(0);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn finish(&self, raw: Vec<u8>, events: Vec<Event>) {
+        let qr_payloads = events
+            .iter()
+            .filter_map(|e| if let Event::QrData(d) = e { Some(String::from_utf8_lossy(d).into_owned()) } else { None })
+            .collect();
+        let text = render_text(&events, self.columns);
+        let receipt = {
+            let mut all = self.receipts.lock().unwrap_or_else(|p| p.into_inner());
+            let r = SimReceipt { number: all.len() + 1, raw, text, qr_payloads };
+            all.push(r.clone());
+            r
+        };
+        if let Some(dir) = &self.out_dir {
+            let base = dir.join(format!("receipt-{:04}", receipt.number));
+            let (bin, txt) = (base.with_extension("bin"), base.with_extension("txt"));
+            if let Err(e) = tokio::fs::write(&bin, &receipt.raw).await {
+                tracing::warn!(path = %bin.display(), error = %e, "cannot write simulated receipt");
+            }
+            if let Err(e) = tokio::fs::write(&txt, &receipt.text).await {
+                tracing::warn!(path = %txt.display(), error = %e, "cannot write simulated receipt");
+            }
+        }
+        self.printed.notify_waiters();
+    }
+}
