@@ -1,1 +1,19 @@
-//! x
+//! posagent: the payment-terminal daemon that lets a shop take Klarna at the counter.
+//!
+//! The parts, each in its own folder: `config` (store config and device profiles),
+//! `store` (the SQLite journal), `backend` (the acquirer client), `checkout` (the sale
+//! state machine), `devices` (owner threads of the display and printer), `screens`
+//! (what the customer display shows), `locale` (amounts and texts per locale), `ecr`
+//! (the register's local API) and `daemon` (wiring and lifecycle). See
+//! `docs/architecture.md`.
+
+pub mod backend;
+pub mod checkout;
+pub mod config;
+pub mod daemon;
+pub mod demo;
+pub mod devices;
+pub mod ecr;
+pub mod locale;
+pub mod screens;
+pub mod store;

@@ -1,1 +1,181 @@
-fn main() {}
+//! `posagent`: the daemon and its command line.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use posagent::config::{DEFAULT_CONFIG, DeviceProfile, StoreConfig};
+use posagent::daemon::{Daemon, start_simulated};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "posagent", version, about = "Payment-terminal agent: Klarna at the counter")]
+struct Cli {
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the daemon.
+    Run {
+        /// Store config file (see `posagent init`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Runs against the embedded simulator (acquirer, display, printer).
+        #[arg(long)]
+        simulator: bool,
+        /// Data directory in simulator mode.
+        #[arg(long, default_value = "posagent-data")]
+        data_dir: PathBuf,
+        /// ECR API address in simulator mode.
+        #[arg(long, default_value = "127.0.0.1:7600")]
+        listen: SocketAddr,
+    },
+    /// Writes a commented default config and the device profiles into DIR.
+    Init {
+        /// Folder to write into.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Overwrite an existing config.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Runs an approved and a declined Klarna sale on the simulator and writes the
+    /// frames, receipts and summary.json into DIR.
+    Demo {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+const PROFILES: [(&str, &str); 3] = [
+    ("generic-800x480.toml", include_str!("../firmware-config/generic-800x480.toml")),
+    ("compact-480x272.toml", include_str!("../firmware-config/compact-480x272.toml")),
+    ("simulator.toml", include_str!("../firmware-config/simulator.toml")),
+];
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POSAGENT_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
+    let config = dir.join("posagent.toml");
+    if config.exists() && !force {
+        bail!("{} exists; pass --force to overwrite it", config.display());
+    }
+    std::fs::create_dir_all(dir.join("firmware-config")).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(&config, DEFAULT_CONFIG).with_context(|| format!("cannot write {}", config.display()))?;
+    for (name, text) in PROFILES {
+        let p = dir.join("firmware-config").join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let loaded = StoreConfig::load(&config)?;
+    posagent::daemon::create_private_dir(&loaded.data_dir)?;
+    let token = loaded.data_dir.join(&loaded.ecr.token_file);
+    posagent::ecr::ensure_token_file(&token).with_context(|| format!("cannot create {}", token.display()))?;
+    println!("wrote {}", config.display());
+    println!("created {} and the ECR token {} (mode 0600)", loaded.data_dir.display(), token.display());
+    println!(
+        "next: put the acquirer API key in {} (mode 0600), set acquirer.url, then `posagent run --config {}`",
+        loaded.acquirer.credentials_file.display(),
+        config.display()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal(token: CancellationToken) {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                token.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    token.cancel();
+}
+
+async fn run(config: Option<PathBuf>, simulator: bool, data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown_signal(shutdown.clone()));
+    let base = config.as_deref().map(StoreConfig::load).transpose()?;
+    let daemon = if simulator {
+        let sim_out = data_dir.join("sim");
+        let running = start_simulated(&data_dir, &sim_out, listen, base, shutdown.clone()).await?;
+        let s = &running.sim;
+        println!("posagent is running on the simulator (Ctrl-C stops it)");
+        println!(
+            "  ECR API             {}   token: {}",
+            running.daemon.ecr_url,
+            running.daemon.ecr_token_file.display()
+        );
+        println!("  health              {}/health", running.daemon.ecr_url);
+        println!("  simulated acquirer  {}", s.backend_url);
+        println!(
+            "  customer display    {}/sim/display.png   (frames in {})",
+            s.backend_url,
+            sim_out.join("display").display()
+        );
+        println!("  receipts            {}", sim_out.join("printer").display());
+        println!(
+            "  act as the customer curl -X POST -H 'content-type: application/json' -d '{{\"action\":\"approve\"}}' {}/sim/customer",
+            s.backend_url
+        );
+        running.daemon
+    } else {
+        let Some(config) = base else { bail!("pass --config FILE (write one with `posagent init`) or --simulator") };
+        let profile = DeviceProfile::load(&config.device_profile)?;
+        let d = Daemon::start(config, profile, shutdown.clone()).await?;
+        println!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
+        d
+    };
+    shutdown.cancelled().await;
+    tracing::info!("stopping");
+    daemon.stop().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Run { config, simulator, data_dir, listen } => run(config, simulator, data_dir, listen).await,
+        Command::Init { dir, force } => init(&dir, force),
+        Command::Demo { out } => {
+            println!("posagent demo: two Klarna sales on the simulator");
+            let summary = posagent::demo::run(&out).await?;
+            println!("frames, receipts and summary.json are in {}", out.display());
+            if !summary.ok {
+                bail!("a sale did not end as expected; see {}", out.join("summary.json").display());
+            }
+            println!("all sales ended as expected");
+            Ok(())
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! Amounts are integers in minor units of an ISO 4217 currency. The protocol is
 //! described in `docs/acquirer-api.md`.
 
+pub mod auth;
 pub mod availability;
 pub mod error;
 pub mod lines;

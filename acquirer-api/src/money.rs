@@ -41,6 +41,13 @@ pub struct Currency {
 pub struct CurrencyError(pub String);
 
 impl Currency {
+    /// Euro.
+    pub const EUR: Currency = Currency { code: *b"EUR", exponent: 2 };
+    /// Swedish krona.
+    pub const SEK: Currency = Currency { code: *b"SEK", exponent: 2 };
+    /// US dollar.
+    pub const USD: Currency = Currency { code: *b"USD", exponent: 2 };
+
     /// Parses a code such as `"EUR"` (lower case is accepted, as in Klarna's own fixtures).
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let upper = code.to_ascii_uppercase();
@@ -107,6 +114,13 @@ mod tests {
         assert!(Currency::parse("EURO").is_err());
         assert!(Currency::parse("XYZ").is_err());
         assert!(serde_json::from_str::<Currency>("\"ABC\"").is_err());
+    }
+
+    #[test]
+    fn constants_match_the_table() {
+        for c in [Currency::EUR, Currency::SEK, Currency::USD] {
+            assert_eq!(Currency::parse(c.code()).ok(), Some(c));
+        }
     }
 
     #[test]

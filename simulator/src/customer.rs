@@ -4,6 +4,7 @@
 use crate::devices::display::SimDisplay;
 use posagent_drivers::display::Frame;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// What the customer does after scanning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,14 +57,34 @@ pub fn read_qr_codes(frame: &Frame) -> Vec<String> {
     img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, content)| content)).collect()
 }
 
+/// How long the customer looks at the display for a QR code.
+pub const LOOK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Watches the display until a QR code is readable (up to [`LOOK_TIMEOUT`]).
+pub async fn scan(display: &SimDisplay) -> Result<String, CustomerError> {
+    let mut shown = display.subscribe();
+    let deadline = tokio::time::Instant::now() + LOOK_TIMEOUT;
+    loop {
+        shown.borrow_and_update();
+        let frame = display.current();
+        let found =
+            tokio::task::spawn_blocking(move || read_qr_codes(&frame)).await.ok().and_then(|c| c.into_iter().next());
+        if let Some(url) = found {
+            return Ok(url);
+        }
+        if tokio::time::timeout_at(deadline, shown.changed()).await.is_err() {
+            return Err(CustomerError::NoQrCode);
+        }
+    }
+}
+
 /// Scans the display and does `action`; returns the URL read from the QR code.
-pub async fn act(display: &SimDisplay, http: &reqwest::Client, action: CustomerAction) -> Result<String, CustomerError> {
-    let frame = display.current();
-    let url = tokio::task::spawn_blocking(move || read_qr_codes(&frame))
-        .await
-        .ok()
-        .and_then(|codes| codes.into_iter().next())
-        .ok_or(CustomerError::NoQrCode)?;
+pub async fn act(
+    display: &SimDisplay,
+    http: &reqwest::Client,
+    action: CustomerAction,
+) -> Result<String, CustomerError> {
+    let url = scan(display).await?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(CustomerError::NotAUrl(url));
     }

@@ -37,9 +37,14 @@ async fn main() -> anyhow::Result<()> {
                 .trim()
                 .to_string();
             anyhow::ensure!(!key.is_empty(), "the API key file {} is empty", api_key_file.display());
-            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+            let listener =
+                tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
             let url = format!("http://{}", listener.local_addr()?);
-            let backend = posagent_sim::backend::SimBackend::new(key, url.clone(), chrono::Duration::minutes(request_ttl_minutes));
+            let backend = posagent_sim::backend::SimBackend::new(
+                key,
+                url.clone(),
+                chrono::Duration::minutes(request_ttl_minutes),
+            );
             println!("simulated acquirer on {url}");
             let cancel = CancellationToken::new();
             let c = cancel.clone();

@@ -10,7 +10,12 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ("de-DE", "Flexibel bezahlen", "Sofort, später oder in Raten bezahlen.", "Scannen und mit Klarna bezahlen"),
     ("de-AT", "Flexibel bezahlen", "Sofort, später oder in Raten bezahlen.", "Scannen und mit Klarna bezahlen"),
     ("sv-SE", "Betala med Klarna", "Betala direkt, senare eller dela upp.", "Skanna för att betala med Klarna"),
-    ("fr-FR", "Paiements flexibles avec Klarna", "Payez maintenant, plus tard ou en 3 fois.", "Scannez pour payer avec Klarna"),
+    (
+        "fr-FR",
+        "Paiements flexibles avec Klarna",
+        "Payez maintenant, plus tard ou en 3 fois.",
+        "Scannez pour payer avec Klarna",
+    ),
     ("nl-NL", "Betaal met Klarna", "Nu betalen, later betalen of in 3 delen.", "Scan om te betalen met Klarna"),
     ("es-ES", "Paga con Klarna", "Paga ahora, después o a plazos.", "Escanea para pagar con Klarna"),
     ("it-IT", "Paga con Klarna", "Paga ora, dopo 30 giorni o in 3 rate.", "Scansiona per pagare con Klarna"),
@@ -49,7 +54,10 @@ mod tests {
         assert_eq!(for_locale("sv-SE").header, "Betala med Klarna");
         assert_eq!(for_locale("de-CH").locale, "de-DE");
         assert_eq!(for_locale("ja-JP").locale, "en-US");
-        for l in ["en-US", "en-GB", "de-DE", "de-AT", "sv-SE", "fr-FR", "nl-NL", "es-ES", "it-IT", "da-DK", "nb-NO", "fi-FI", "pl-PL"] {
+        for l in [
+            "en-US", "en-GB", "de-DE", "de-AT", "sv-SE", "fr-FR", "nl-NL", "es-ES", "it-IT", "da-DK", "nb-NO", "fi-FI",
+            "pl-PL",
+        ] {
             assert_eq!(for_locale(l).locale, l);
         }
     }

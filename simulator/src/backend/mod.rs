@@ -6,7 +6,7 @@ mod markets;
 mod routes;
 mod state;
 
-pub use routes::{constant_time_eq, router};
+pub use routes::router;
 pub use state::{Books, LedgerEntry, Refusal};
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,7 +25,11 @@ pub struct SimBackend {
 impl SimBackend {
     /// A backend accepting `api_key`, with QR URLs under `public_base_url`.
     pub fn new(api_key: String, public_base_url: String, request_ttl: chrono::Duration) -> Arc<Self> {
-        Arc::new(SimBackend { api_key, books: Mutex::new(Books::new(public_base_url, request_ttl)), changed: Notify::new() })
+        Arc::new(SimBackend {
+            api_key,
+            books: Mutex::new(Books::new(public_base_url, request_ttl)),
+            changed: Notify::new(),
+        })
     }
 
     /// Locks the books (a poisoned lock is recovered: the books are consistent after every step).

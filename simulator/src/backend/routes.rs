@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
+use posagent_acquirer_api::auth::constant_time_eq;
 use posagent_acquirer_api::{
     ApiError, AuthorizeRequest, AvailabilityQuery, ErrorType, IDEMPOTENCY_KEY_HEADER, PaymentRequestState,
     ValidationError,
@@ -37,7 +38,13 @@ pub fn router(backend: Shared) -> Router {
         .with_state(backend)
 }
 
-fn error(status: StatusCode, error_type: ErrorType, code: &str, message: String, validation: Vec<ValidationError>) -> Response {
+fn error(
+    status: StatusCode,
+    error_type: ErrorType,
+    code: &str,
+    message: String,
+    validation: Vec<ValidationError>,
+) -> Response {
     let body = ApiError {
         error_id: uuid::Uuid::new_v4().to_string(),
         error_type,
@@ -54,10 +61,16 @@ fn refusal(r: Refusal) -> Response {
             let msg = v.iter().map(|e| format!("{}: {}", e.parameter, e.reason)).collect::<Vec<_>>().join("; ");
             error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", msg, v)
         }
-        Refusal::NotFound(what) => {
-            error(StatusCode::NOT_FOUND, ErrorType::ResourceError, "RESOURCE_NOT_FOUND", format!("{what} not found"), vec![])
+        Refusal::NotFound(what) => error(
+            StatusCode::NOT_FOUND,
+            ErrorType::ResourceError,
+            "RESOURCE_NOT_FOUND",
+            format!("{what} not found"),
+            vec![],
+        ),
+        Refusal::Forbidden(why) => {
+            error(StatusCode::FORBIDDEN, ErrorType::ResourceError, "OPERATION_FORBIDDEN", why, vec![])
         }
-        Refusal::Forbidden(why) => error(StatusCode::FORBIDDEN, ErrorType::ResourceError, "OPERATION_FORBIDDEN", why, vec![]),
     }
 }
 
@@ -80,15 +93,6 @@ fn authorized(backend: &SimBackend, headers: &HeaderMap) -> Result<(), Response>
     }
 }
 
-/// Compares without leaking where the first difference is.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0xFF));
-    }
-    diff == 0
-}
-
 fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> (StatusCode, Vec<u8>) {
     (status, serde_json::to_vec(value).unwrap_or_default())
 }
@@ -106,7 +110,8 @@ fn idempotent(
     body: &[u8],
     process: impl FnOnce(&mut super::state::Books, &str) -> Result<(StatusCode, Vec<u8>), Refusal>,
 ) -> Response {
-    let Some(key) = headers.get(IDEMPOTENCY_KEY_HEADER).and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255)
+    let Some(key) =
+        headers.get(IDEMPOTENCY_KEY_HEADER).and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255)
     else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -125,7 +130,9 @@ fn idempotent(
                 StatusCode::CONFLICT,
                 ErrorType::ResourceError,
                 "RESOURCE_CONFLICT",
-                format!("Idempotency-Key {key} was already used with another request body; use a new key for a new request"),
+                format!(
+                    "Idempotency-Key {key} was already used with another request body; use a new key for a new request"
+                ),
                 vec![],
             );
         }
@@ -133,7 +140,13 @@ fn idempotent(
     }
     match process(&mut books, key) {
         Ok((status, bytes)) => {
-            books.idempotency.store(key, operation, body, StoredResponse { status: status.as_u16(), body: bytes.clone() }, now);
+            books.idempotency.store(
+                key,
+                operation,
+                body,
+                StoredResponse { status: status.as_u16(), body: bytes.clone() },
+                now,
+            );
             drop(books);
             backend.changed.notify_waiters();
             raw(status.as_u16(), bytes)
@@ -143,13 +156,19 @@ fn idempotent(
     }
 }
 
-async fn availability(State(b): State<Shared>, headers: HeaderMap, q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn availability(
+    State(b): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     if let Err(r) = authorized(&b, &headers) {
         return r;
     }
     let q = match q {
         Ok(Query(q)) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", e.body_text(), vec![]),
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", e.body_text(), vec![]);
+        }
     };
     match b.books().availability(&q) {
         Ok(a) => axum::Json(a).into_response(),
@@ -164,7 +183,13 @@ async fn authorize(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> 
     let req: AuthorizeRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", format!("invalid JSON body: {e}"), vec![]);
+            return error(
+                StatusCode::BAD_REQUEST,
+                ErrorType::InputError,
+                "VALIDATION_ERROR",
+                format!("invalid JSON body: {e}"),
+                vec![],
+            );
         }
     };
     idempotent(&b, &headers, "authorize", &body, |books, key| {
@@ -178,7 +203,12 @@ struct ReadParams {
     timeout_ms: Option<u64>,
 }
 
-async fn read_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(p): Query<ReadParams>) -> Response {
+async fn read_request(
+    State(b): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<ReadParams>,
+) -> Response {
     if let Err(r) = authorized(&b, &headers) {
         return r;
     }
@@ -192,7 +222,11 @@ async fn read_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Pat
         match current {
             Ok(pr) if Some(pr.state) == p.wait_for_change_from && tokio::time::Instant::now() < deadline => {
                 // Wake at the deadline, at a change, or at the request's expiry (checked on read).
-                let _ = tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + Duration::from_secs(1)), notified).await;
+                let _ = tokio::time::timeout_at(
+                    deadline.min(tokio::time::Instant::now() + Duration::from_secs(1)),
+                    notified,
+                )
+                .await;
             }
             Ok(pr) => return axum::Json(pr).into_response(),
             Err(r) => return refusal(r),
@@ -215,7 +249,11 @@ async fn request_by_reference(State(b): State<Shared>, headers: HeaderMap, Query
     }
 }
 
-async fn transaction_by_reference(State(b): State<Shared>, headers: HeaderMap, Query(q): Query<ByReference>) -> Response {
+async fn transaction_by_reference(
+    State(b): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<ByReference>,
+) -> Response {
     if let Err(r) = authorized(&b, &headers) {
         return r;
     }
@@ -262,17 +300,4 @@ async fn customer_approves(State(b): State<Shared>, Path(id): Path<String>) -> R
 async fn customer_declines(State(b): State<Shared>, Path(id): Path<String>) -> Response {
     let r = b.books().customer_declines(&id, Utc::now());
     customer_step(&b, r)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn constant_time_eq_is_equality() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-        assert!(!constant_time_eq(b"", b"a"));
-    }
 }

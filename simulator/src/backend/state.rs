@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
 use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse, CaptureMode,
-    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest,
-    PaymentRequestState, PaymentTransaction, TransactionState, ValidationError,
+    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest, PaymentRequestState,
+    PaymentTransaction, TransactionState, ValidationError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -119,7 +119,9 @@ impl Books {
     fn expire(&mut self, now: DateTime<Utc>) {
         for rec in self.requests.values_mut() {
             let r = &mut rec.request;
-            if matches!(r.state, PaymentRequestState::Submitted | PaymentRequestState::InProgress) && now >= r.expires_at {
+            if matches!(r.state, PaymentRequestState::Submitted | PaymentRequestState::InProgress)
+                && now >= r.expires_at
+            {
                 r.previous_state = Some(r.state);
                 r.state = PaymentRequestState::Expired;
                 r.state_reason = Some("EXPIRED".into());
@@ -129,7 +131,12 @@ impl Books {
     }
 
     /// `POST /v1/payments/authorize`.
-    pub fn authorize(&mut self, req: &AuthorizeRequest, key: &str, now: DateTime<Utc>) -> Result<AuthorizeResponse, Refusal> {
+    pub fn authorize(
+        &mut self,
+        req: &AuthorizeRequest,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AuthorizeResponse, Refusal> {
         self.expire(now);
         if req.amount < 1 || req.amount > MAX_AMOUNT {
             return Err(invalid("amount", format!("must be 1 to {MAX_AMOUNT}")));
@@ -147,14 +154,22 @@ impl Books {
         posagent_acquirer_api::lines::validate_lines("line_items", &req.line_items, req.amount)
             .map_err(|e| invalid(&e.field, e.reason))?;
         let klarna = req.klarna.clone().unwrap_or_default();
-        for (name, v) in [("klarna.interoperability_token", &klarna.interoperability_token), ("klarna.interoperability_data", &klarna.interoperability_data)] {
+        for (name, v) in [
+            ("klarna.interoperability_token", &klarna.interoperability_token),
+            ("klarna.interoperability_data", &klarna.interoperability_data),
+        ] {
             if v.as_ref().is_some_and(|t| t.len() > MAX_INTEROPERABILITY_LEN) {
                 return Err(invalid(name, "must be at most 8192 characters"));
             }
         }
         match req.method {
             PaymentMethod::Klarna => {}
-            _ => return Err(invalid("method", "the simulated acquirer takes card payments only with an encrypted card read")),
+            _ => {
+                return Err(invalid(
+                    "method",
+                    "the simulated acquirer takes card payments only with an encrypted card read",
+                ));
+            }
         }
         if markets::check(&req.country, req.currency.code(), req.amount).is_err() {
             return Ok(AuthorizeResponse {
@@ -172,7 +187,9 @@ impl Books {
 
     fn step_up(&mut self, req: &AuthorizeRequest, now: DateTime<Utc>) -> AuthorizeResponse {
         // A reference already stepped up and still open is answered with its payment request.
-        if let Some(rec) = self.by_reference.get(&req.payment_transaction_reference).and_then(|id| self.requests.get(id)) {
+        if let Some(rec) =
+            self.by_reference.get(&req.payment_transaction_reference).and_then(|id| self.requests.get(id))
+        {
             if !rec.request.state.is_final() {
                 return AuthorizeResponse {
                     result: AuthorizeResult::StepUpRequired,
@@ -214,7 +231,13 @@ impl Books {
         }
     }
 
-    fn finalize(&mut self, req: &AuthorizeRequest, token: &str, key: &str, now: DateTime<Utc>) -> Result<AuthorizeResponse, Refusal> {
+    fn finalize(
+        &mut self,
+        req: &AuthorizeRequest,
+        token: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AuthorizeResponse, Refusal> {
         let Some(rec) = self
             .requests
             .values_mut()
@@ -230,16 +253,25 @@ impl Books {
             return Err(Refusal::Forbidden("session token already used".into()));
         }
         if rec.token_issued_at.is_some_and(|t| now - t > Duration::minutes(SESSION_TOKEN_TTL_MINUTES)) {
-            return Err(Refusal::Forbidden("session token expired: the final authorization must follow within 60 minutes".into()));
+            return Err(Refusal::Forbidden(
+                "session token expired: the final authorization must follow within 60 minutes".into(),
+            ));
         }
-        if pr.amount != req.amount || pr.currency != req.currency || pr.payment_request_reference != req.payment_transaction_reference {
+        if pr.amount != req.amount
+            || pr.currency != req.currency
+            || pr.payment_request_reference != req.payment_transaction_reference
+        {
             return Err(invalid("amount", "amount, currency and reference must match the payment request"));
         }
         rec.token_used = true;
         let n = self.next_id();
         let captured = if req.capture == CaptureMode::Now { req.amount } else { 0 };
         let tx = PaymentTransaction {
-            payment_transaction_id: format!("krn:payment:eu1:transaction:{:08x}-0000-4000-8000-{:012x}", n, n * 104_729),
+            payment_transaction_id: format!(
+                "krn:payment:eu1:transaction:{:08x}-0000-4000-8000-{:012x}",
+                n,
+                n * 104_729
+            ),
             payment_transaction_reference: req.payment_transaction_reference.clone(),
             klarna_reference: format!("K{:07}", 4_100_000 + n),
             method: req.method,
@@ -254,7 +286,12 @@ impl Books {
             self.book("CAPTURE", &tx, captured, key, now);
         }
         self.transactions.insert(tx.payment_transaction_id.clone(), tx.clone());
-        Ok(AuthorizeResponse { result: AuthorizeResult::Approved, result_reason: None, payment_transaction: Some(tx), payment_request: None })
+        Ok(AuthorizeResponse {
+            result: AuthorizeResult::Approved,
+            result_reason: None,
+            payment_transaction: Some(tx),
+            payment_request: None,
+        })
     }
 
     fn book(&mut self, kind: &str, tx: &PaymentTransaction, amount: i64, key: &str, now: DateTime<Utc>) {
@@ -274,12 +311,23 @@ impl Books {
     /// A payment request by id.
     pub fn payment_request(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         self.expire(now);
-        self.requests.get(id).map(|r| r.request.clone()).ok_or_else(|| Refusal::NotFound(format!("payment request {id}")))
+        self.requests
+            .get(id)
+            .map(|r| r.request.clone())
+            .ok_or_else(|| Refusal::NotFound(format!("payment request {id}")))
     }
 
     /// The latest payment request of a terminal reference (crash recovery).
-    pub fn payment_request_by_reference(&mut self, reference: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
-        let id = self.by_reference.get(reference).cloned().ok_or_else(|| Refusal::NotFound(format!("reference {reference}")))?;
+    pub fn payment_request_by_reference(
+        &mut self,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentRequest, Refusal> {
+        let id = self
+            .by_reference
+            .get(reference)
+            .cloned()
+            .ok_or_else(|| Refusal::NotFound(format!("reference {reference}")))?;
         self.payment_request(&id, now)
     }
 
@@ -288,7 +336,14 @@ impl Books {
         self.transactions.values().find(|t| t.payment_transaction_reference == reference).cloned()
     }
 
-    fn transition(&mut self, id: &str, to: PaymentRequestState, reason: &str, allowed: &[PaymentRequestState], now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+    fn transition(
+        &mut self,
+        id: &str,
+        to: PaymentRequestState,
+        reason: &str,
+        allowed: &[PaymentRequestState],
+        now: DateTime<Utc>,
+    ) -> Result<PaymentRequest, Refusal> {
         self.expire(now);
         let rec = self.requests.get_mut(id).ok_or_else(|| Refusal::NotFound(format!("payment request {id}")))?;
         let r = &mut rec.request;

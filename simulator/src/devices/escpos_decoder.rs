@@ -164,7 +164,9 @@ pub fn render_text(events: &[Event], columns: usize) -> String {
             Event::QrPrint => {
                 line.push_str(&format!("[QR {}]", qr.take().unwrap_or_default()));
             }
-            Event::Raster { width_bytes, height, .. } => line.push_str(&format!("[image {}x{}]", width_bytes * 8, height)),
+            Event::Raster { width_bytes, height, .. } => {
+                line.push_str(&format!("[image {}x{}]", width_bytes * 8, height))
+            }
             Event::Cut => out.push_str("--- cut ---\n"),
             _ => {}
         }

@@ -38,7 +38,13 @@ pub struct SimPrinter {
 impl SimPrinter {
     /// A printer `columns` wide; receipts also go to `out_dir` as `receipt-NNNN.bin/.txt`.
     pub fn new(columns: usize, out_dir: Option<PathBuf>) -> Arc<Self> {
-        Arc::new(SimPrinter { columns, out_dir, paper_out: AtomicBool::new(false), receipts: Mutex::new(vec![]), printed: Notify::new() })
+        Arc::new(SimPrinter {
+            columns,
+            out_dir,
+            paper_out: AtomicBool::new(false),
+            receipts: Mutex::new(vec![]),
+            printed: Notify::new(),
+        })
     }
 
     /// Runs out of paper (true) or gets a new roll (false).

@@ -1,0 +1,9 @@
+//! The acquirer client: the Terminal API over HTTPS (reqwest + rustls), with per-call
+//! timeouts, bounded retries with capped exponential backoff and full jitter, and
+//! `Retry-After` honoured. Every POST carries the idempotency key the caller stored.
+
+mod client;
+mod retry;
+
+pub use client::{AcquirerClient, BackendError};
+pub use retry::RetryPolicy;

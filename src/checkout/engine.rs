@@ -1,0 +1,304 @@
+//! The checkout service: accepts, reads and cancels sales; runs one sale task at a time.
+
+use super::flow;
+use super::new_sale::NewSale;
+use super::sale::{Sale, SaleState, SaleView};
+use crate::backend::AcquirerClient;
+use crate::config::{LimitsConfig, StoreSection};
+use crate::devices::{DisplayService, PrinterService};
+use crate::screens::Screen;
+use crate::store::{Journal, StoreError};
+use chrono::Utc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+/// How long a final screen stays before the idle screen returns.
+const RESULT_SCREEN: Duration = Duration::from_secs(5);
+/// How long a cancel waits for the sale's final state.
+const CANCEL_WAIT: Duration = Duration::from_secs(15);
+
+/// A refused checkout request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckoutError {
+    /// The request is invalid.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Offending field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// The tender is not available on this terminal.
+    #[error("{0}")]
+    MethodNotSupported(String),
+    /// Another sale is on the display.
+    #[error("sale {0} is in progress on this terminal; wait for it to end or cancel it")]
+    Busy(String),
+    /// The register's reference was used for a different sale.
+    #[error("reference {0} is already used by a sale with another amount or currency")]
+    ReferenceConflict(String),
+    /// No such sale.
+    #[error("no sale {0}")]
+    NotFound(String),
+    /// The journal failed: nothing was done.
+    #[error(transparent)]
+    Store(StoreError),
+    /// The daemon is shutting down and takes no new sales.
+    #[error("the terminal is shutting down; try again when it is back")]
+    ShuttingDown,
+}
+
+impl From<StoreError> for CheckoutError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(id) => CheckoutError::NotFound(id),
+            other => CheckoutError::Store(other),
+        }
+    }
+}
+
+/// What the checkout needs.
+pub struct CheckoutDeps {
+    /// The journal.
+    pub journal: Journal,
+    /// The acquirer.
+    pub backend: AcquirerClient,
+    /// Customer display.
+    pub display: DisplayService,
+    /// Receipt printer.
+    pub printer: PrinterService,
+    /// Store identity.
+    pub store: StoreSection,
+    /// Limits.
+    pub limits: LimitsConfig,
+    /// Fires when the daemon stops.
+    pub shutdown: CancellationToken,
+}
+
+pub(super) struct Inner {
+    pub deps: CheckoutDeps,
+    events: broadcast::Sender<SaleView>,
+    active: tokio::sync::Mutex<Option<(String, CancellationToken)>>,
+    last_klarna_header: Mutex<Option<String>>,
+    tasks: TaskTracker,
+}
+
+/// The checkout service (cheap to clone).
+#[derive(Clone)]
+pub struct Checkout {
+    inner: Arc<Inner>,
+}
+
+impl Checkout {
+    /// A checkout over `deps`.
+    pub fn new(deps: CheckoutDeps) -> Self {
+        let (events, _) = broadcast::channel(256);
+        Checkout {
+            inner: Arc::new(Inner {
+                deps,
+                events,
+                active: tokio::sync::Mutex::new(None),
+                last_klarna_header: Mutex::new(None),
+                tasks: TaskTracker::new(),
+            }),
+        }
+    }
+
+    /// Subscribes to every change of every sale.
+    pub fn subscribe(&self) -> broadcast::Receiver<SaleView> {
+        self.inner.events.subscribe()
+    }
+
+    /// Creates a sale and starts it. Returns the sale and whether it is new (false when
+    /// the register retried with the same reference).
+    pub async fn create_sale(&self, request: NewSale) -> Result<(SaleView, bool), CheckoutError> {
+        let d = &self.inner.deps;
+        if d.shutdown.is_cancelled() {
+            return Err(CheckoutError::ShuttingDown);
+        }
+        let v = request.validate(&d.store, &d.limits)?;
+        let mut active = self.inner.active.lock().await;
+        if let Some(reference) = &v.reference {
+            match d.journal.sale(reference.clone()).await {
+                Ok(existing) if existing.amount == v.amount && existing.currency == v.currency => {
+                    return Ok((existing.view(), false));
+                }
+                Ok(_) => return Err(CheckoutError::ReferenceConflict(reference.clone())),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(CheckoutError::Store(e)),
+            }
+        }
+        if let Some((id, _)) = active.as_ref() {
+            return Err(CheckoutError::Busy(id.clone()));
+        }
+        let id = uuid::Uuid::new_v4();
+        let now = Utc::now();
+        let reference = v.reference.clone().unwrap_or_else(|| {
+            format!("{}-{}", d.store.terminal_reference, &id.simple().to_string()[..12]).to_ascii_uppercase()
+        });
+        let sale = Sale {
+            id: id.to_string(),
+            reference,
+            state: SaleState::Created,
+            method: v.method,
+            amount: v.amount,
+            currency: v.currency,
+            order_lines: v.order_lines,
+            locale: v.locale,
+            interoperability_token: v.interoperability_token,
+            interoperability_data: v.interoperability_data,
+            descriptors: None,
+            payment_request_id: None,
+            payment_request_url: None,
+            payment_request_expires_at: None,
+            qr_shown_at: None,
+            session_token: None,
+            payment_transaction_id: None,
+            klarna_reference: None,
+            reason: None,
+            cancel_requested: false,
+            receipt_printed: false,
+            receipt_error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        d.journal.insert_sale(sale.clone()).await?;
+        let view = sale.view();
+        let _ = self.inner.events.send(view.clone());
+        let cancel = d.shutdown.child_token();
+        *active = Some((sale.id.clone(), cancel.clone()));
+        drop(active);
+        self.spawn(sale, cancel);
+        Ok((view, true))
+    }
+
+    fn spawn(&self, sale: Sale, cancel: CancellationToken) {
+        let inner = self.inner.clone();
+        self.inner.tasks.spawn(async move {
+            let id = sale.id.clone();
+            let span = tracing::info_span!("sale", sale_id = %id, reference = %sale.reference);
+            run_sale(inner.clone(), sale, cancel).instrument(span).await;
+            let mut active = inner.active.lock().await;
+            if active.as_ref().is_some_and(|(a, _)| *a == id) {
+                *active = None;
+            }
+            drop(active);
+            let idle = inner.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = idle.deps.shutdown.cancelled() => {}
+                    () = tokio::time::sleep(RESULT_SCREEN) => {
+                        if idle.active.lock().await.is_none() {
+                            let _ = idle.deps.display.show(idle_screen(&idle)).await;
+                        }
+                    }
+                }
+            });
+        });
+    }
+
+    /// A sale by id or reference.
+    pub async fn sale(&self, id: &str) -> Result<SaleView, CheckoutError> {
+        Ok(self.inner.deps.journal.sale(id.to_string()).await?.view())
+    }
+
+    /// Cancels a sale and waits (up to 15 s) for its final state.
+    pub async fn cancel(&self, id: &str) -> Result<SaleView, CheckoutError> {
+        let sale = self.inner.deps.journal.sale(id.to_string()).await?;
+        if sale.state.is_final() {
+            return Ok(sale.view());
+        }
+        let mut events = self.subscribe();
+        let token = self.inner.active.lock().await.as_ref().filter(|(a, _)| *a == sale.id).map(|(_, t)| t.clone());
+        match token {
+            Some(t) => t.cancel(),
+            None => return Ok(self.inner.deps.journal.sale(sale.id).await?.view()),
+        }
+        let deadline = tokio::time::Instant::now() + CANCEL_WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Ok(v)) if v.id == sale.id && v.state.is_final() => return Ok(v),
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
+                    return Ok(self.inner.deps.journal.sale(sale.id).await?.view());
+                }
+            }
+        }
+    }
+
+    /// Resumes every sale the journal holds open (after a restart), reading its state
+    /// from the acquirer by reference; never starting a second payment.
+    pub async fn resume_open_sales(&self) -> Result<usize, CheckoutError> {
+        let open = self.inner.deps.journal.open_sales().await?;
+        let n = open.len();
+        for sale in open {
+            tracing::info!(sale_id = %sale.id, state = sale.state.as_str(), "resuming sale after restart");
+            let cancel = self.inner.deps.shutdown.child_token();
+            *self.inner.active.lock().await = Some((sale.id.clone(), cancel.clone()));
+            self.spawn(sale, cancel);
+        }
+        if n == 0 {
+            let _ = self.inner.deps.display.show(idle_screen(&self.inner)).await;
+        }
+        Ok(n)
+    }
+
+    /// Waits until every sale task has finished (after shutdown fired).
+    pub async fn wait_idle(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+}
+
+fn idle_screen(inner: &Inner) -> Screen {
+    let header = inner.last_klarna_header.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Screen::Idle {
+        store_name: inner.deps.store.name.clone(),
+        klarna_header: header,
+        locale: inner.deps.store.locale.clone(),
+    }
+}
+
+impl Inner {
+    /// Journals `sale` in `state` (durably), then tells subscribers.
+    pub(super) async fn transition(
+        &self,
+        sale: &mut Sale,
+        state: SaleState,
+        detail: Option<String>,
+    ) -> Result<(), StoreError> {
+        sale.state = state;
+        sale.updated_at = Utc::now();
+        self.deps.journal.record(sale.clone(), detail).await?;
+        tracing::info!(state = state.as_str(), "sale state changed");
+        let _ = self.events.send(sale.view());
+        Ok(())
+    }
+
+    /// Remembers Klarna's header for the idle screen.
+    pub(super) fn remember_header(&self, header: &str) {
+        *self.last_klarna_header.lock().unwrap_or_else(|p| p.into_inner()) = Some(header.to_string());
+    }
+}
+
+async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) {
+    if let Err(e) = flow::drive(&inner, &mut sale, &cancel).await {
+        tracing::error!(error = %e, "sale failed");
+        if !sale.state.is_final() {
+            sale.reason = Some(e.to_string());
+            if let Err(e2) = inner.transition(&mut sale, SaleState::Failed, Some(e.to_string())).await {
+                tracing::error!(error = %e2, "cannot journal the failure");
+            }
+            let _ = inner
+                .deps
+                .display
+                .show(Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
+                .await;
+        }
+    }
+}

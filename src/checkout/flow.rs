@@ -1,0 +1,343 @@
+//! The path of one Klarna sale, step by step. Each step reads the sale's journaled
+//! state, so a sale resumed after a restart continues where it stopped; every call that
+//! changes money re-uses the idempotency key stored before its first attempt.
+
+use super::engine::Inner;
+use super::receipt::receipt_document;
+use super::sale::{Sale, SaleState};
+use crate::backend::BackendError;
+use crate::devices::DeviceError;
+use crate::locale::format_amount;
+use crate::screens::Screen;
+use crate::store::StoreError;
+use chrono::Utc;
+use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
+use posagent_acquirer_api::{
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, CaptureMode, KlarnaData, PaymentRequest,
+    PaymentRequestState,
+};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long one long poll of the payment request may be held by the acquirer.
+const LONG_POLL: Duration = Duration::from_secs(20);
+/// Pause before watching again after the acquirer could not be reached.
+const WATCH_RETRY: Duration = Duration::from_secs(1);
+/// How often the QR screen's countdown is redrawn.
+const COUNTDOWN_REDRAW: Duration = Duration::from_secs(30);
+/// Pause between attempts of the final authorization while the acquirer is unreachable.
+const FINALIZE_RETRY: Duration = Duration::from_secs(2);
+/// The session token is valid 60 minutes; stop trying a little before.
+const FINALIZE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(55);
+
+/// Why a sale could not go on.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FlowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error("acquirer answer is missing {0}")]
+    Incomplete(&'static str),
+}
+
+/// Runs `sale` to a final state and its receipt.
+pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
+    loop {
+        match sale.state {
+            SaleState::Created | SaleState::AvailabilityChecked if cancel.is_cancelled() => {
+                sale.cancel_requested = true;
+                sale.reason = Some("CASHIER_CANCELED".into());
+                inner
+                    .transition(sale, SaleState::Canceled, Some("canceled before the QR code was shown".into()))
+                    .await?;
+                show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+            }
+            SaleState::Created => check_availability(inner, sale).await?,
+            SaleState::AvailabilityChecked => step_up(inner, sale).await?,
+            SaleState::QrShown | SaleState::CustomerInProgress => watch(inner, sale, cancel).await?,
+            SaleState::CustomerCompleted => finalize(inner, sale, cancel).await?,
+            SaleState::Approved if !sale.receipt_printed => {
+                print_receipt(inner, sale).await?;
+                return Ok(());
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+fn amount_text(sale: &Sale) -> String {
+    format_amount(sale.amount, sale.currency, &sale.locale)
+}
+
+/// Shows a screen; a display failure is logged (the display thread reopens the panel).
+async fn show(inner: &Inner, screen: Screen) {
+    if let Err(e) = inner.deps.display.show(screen).await {
+        tracing::warn!(error = %e, "customer display did not show the screen");
+    }
+}
+
+async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+    let store = &inner.deps.store;
+    let q = AvailabilityQuery {
+        country: store.country.clone(),
+        currency: sale.currency,
+        amount: sale.amount,
+        locale: sale.locale.clone(),
+        interoperability_token: sale.interoperability_token.clone(),
+    };
+    match inner.deps.backend.availability(&q).await {
+        Ok(a) if a.status.offers_klarna() => {
+            let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
+            inner.remember_header(&descriptors.header);
+            sale.descriptors = Some(descriptors);
+            inner.transition(sale, SaleState::AvailabilityChecked, Some(format!("{:?}", a.status))).await?;
+        }
+        Ok(a) => {
+            sale.reason = Some(a.status_reason.unwrap_or_else(|| "PAYMENT_UNSUPPORTED".into()));
+            inner.transition(sale, SaleState::Unavailable, sale.reason.clone()).await?;
+            show(inner, Screen::Unavailable { locale: sale.locale.clone() }).await;
+        }
+        Err(e) if e.is_unreachable() => {
+            // Klarna needs the network: never offered offline.
+            sale.reason = Some("OFFLINE".into());
+            inner.transition(sale, SaleState::Unavailable, Some(e.to_string())).await?;
+            show(inner, Screen::Unavailable { locale: sale.locale.clone() }).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) -> AuthorizeRequest {
+    let store = &inner.deps.store;
+    AuthorizeRequest {
+        method: sale.method,
+        currency: sale.currency,
+        amount: sale.amount,
+        payment_transaction_reference: sale.reference.clone(),
+        country: store.country.clone(),
+        locale: sale.locale.clone(),
+        point_of_checkout: PointOfCheckout {
+            kind: "PHYSICAL_STORE".into(),
+            store_reference: store.store_reference.clone(),
+        },
+        point_of_transaction: PointOfTransaction {
+            kind: "TERMINAL".into(),
+            terminal_reference: store.terminal_reference.clone(),
+        },
+        capture: CaptureMode::Now,
+        line_items: sale.order_lines.clone(),
+        klarna: Some(KlarnaData {
+            interoperability_token: sale.interoperability_token.clone(),
+            interoperability_data: sale.interoperability_data.clone(),
+            klarna_network_session_token: session_token,
+        }),
+    }
+}
+
+fn qr_screen(sale: &Sale) -> Option<Screen> {
+    let d = sale.descriptors.as_ref()?;
+    let minutes_left = sale.payment_request_expires_at.map(|e| ((e - Utc::now()).num_seconds() + 59) / 60).unwrap_or(0);
+    Some(Screen::Qr {
+        amount: amount_text(sale),
+        header: d.header.clone(),
+        subheader: d.subheader.clone(),
+        instruction: d.scan_instruction.clone(),
+        url: sale.payment_request_url.clone()?,
+        minutes_left,
+        locale: sale.locale.clone(),
+    })
+}
+
+async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize").await?;
+    let resp = inner.deps.backend.authorize(&authorize_request(inner, sale, None), &key).await?;
+    match resp.result {
+        AuthorizeResult::StepUpRequired => {
+            let pr = resp.payment_request.ok_or(FlowError::Incomplete("payment_request"))?;
+            sale.payment_request_id = Some(pr.payment_request_id.clone());
+            sale.payment_request_url = Some(pr.state_context.customer_interaction.qr_code.target_url.clone());
+            sale.payment_request_expires_at = Some(pr.expires_at);
+            sale.qr_shown_at = Some(Utc::now());
+            inner.transition(sale, SaleState::QrShown, Some(pr.payment_request_id.clone())).await?;
+            let shown = match qr_screen(sale) {
+                Some(screen) => inner.deps.display.show(screen).await,
+                None => Ok(()),
+            };
+            if let Err(e) = shown {
+                // The customer cannot scan what is not shown: withdraw the payment request.
+                tracing::error!(error = %e, "QR code could not be shown; canceling the payment request");
+                return cancel_request(inner, sale, &pr.payment_request_id, "DISPLAY_FAILED").await;
+            }
+        }
+        _ => settle(inner, sale, resp).await?,
+    }
+    Ok(())
+}
+
+/// Applies an APPROVED or DECLINED authorization.
+async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Result<(), FlowError> {
+    match resp.result {
+        AuthorizeResult::Approved => {
+            let tx = resp.payment_transaction.ok_or(FlowError::Incomplete("payment_transaction"))?;
+            sale.payment_transaction_id = Some(tx.payment_transaction_id.clone());
+            sale.klarna_reference = Some(tx.klarna_reference.clone());
+            sale.session_token = None;
+            inner.transition(sale, SaleState::Approved, Some(tx.payment_transaction_id)).await?;
+            show(inner, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+        }
+        AuthorizeResult::Declined | AuthorizeResult::StepUpRequired => {
+            sale.reason = Some(resp.result_reason.unwrap_or_else(|| "DECLINED".into()));
+            inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
+            show(inner, Screen::Declined { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+        }
+    }
+    Ok(())
+}
+
+/// Moves the sale along with the payment request's state.
+async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<(), FlowError> {
+    let locale = sale.locale.clone();
+    match pr.state {
+        PaymentRequestState::Submitted if sale.state == SaleState::CustomerInProgress => {
+            inner.transition(sale, SaleState::QrShown, Some("customer left the journey".into())).await?;
+            if let Some(s) = qr_screen(sale) {
+                show(inner, s).await;
+            }
+        }
+        PaymentRequestState::InProgress if sale.state == SaleState::QrShown => {
+            inner.transition(sale, SaleState::CustomerInProgress, None).await?;
+            let header = sale.descriptors.as_ref().map(|d| d.header.clone()).unwrap_or_default();
+            show(inner, Screen::InProgress { amount: amount_text(sale), header, locale }).await;
+        }
+        PaymentRequestState::Completed => {
+            let token = pr.state_context.klarna_network_session_token.ok_or(FlowError::Incomplete("session token"))?;
+            sale.session_token = Some(token);
+            inner.transition(sale, SaleState::CustomerCompleted, None).await?;
+        }
+        PaymentRequestState::Declined => {
+            sale.reason = Some(pr.state_reason.unwrap_or_else(|| "DECLINED".into()));
+            inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
+            show(inner, Screen::Declined { amount: amount_text(sale), locale }).await;
+        }
+        PaymentRequestState::Canceled => {
+            sale.reason = Some(pr.state_reason.unwrap_or_else(|| "CANCELED".into()));
+            inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
+            show(inner, Screen::Canceled { locale }).await;
+        }
+        PaymentRequestState::Expired => {
+            sale.reason = Some("PAYMENT_REQUEST_EXPIRED".into());
+            inner.transition(sale, SaleState::Expired, None).await?;
+            show(inner, Screen::Canceled { locale }).await;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn watch(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
+    let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
+    let timeout = chrono::TimeDelta::seconds(inner.deps.limits.klarna_timeout_secs as i64);
+    let deadline_at = sale.qr_shown_at.unwrap_or(sale.created_at) + timeout;
+    let deadline = tokio::time::Instant::now() + (deadline_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    let mut redraw = tokio::time::interval_at(tokio::time::Instant::now() + COUNTDOWN_REDRAW, COUNTDOWN_REDRAW);
+    while matches!(sale.state, SaleState::QrShown | SaleState::CustomerInProgress) {
+        let from = if sale.state == SaleState::QrShown {
+            PaymentRequestState::Submitted
+        } else {
+            PaymentRequestState::InProgress
+        };
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await,
+            () = tokio::time::sleep_until(deadline) => return cancel_request(inner, sale, &id, "TERMINAL_TIMEOUT").await,
+            _ = redraw.tick(), if sale.state == SaleState::QrShown => {
+                if let Some(s) = qr_screen(sale) {
+                    show(inner, s).await;
+                }
+            }
+            r = inner.deps.backend.payment_request(&id, Some(from), LONG_POLL) => match r {
+                Ok(pr) => follow(inner, sale, pr).await?,
+                Err(e) if e.is_unreachable() => {
+                    tracing::warn!(error = %e, "cannot read the payment request; retrying");
+                    tokio::time::sleep(WATCH_RETRY).await;
+                }
+                Err(e) => return Err(e.into()),
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Cancels the payment request at the acquirer and settles on the state it reports:
+/// a cancel racing the customer's approval ends in exactly one final state.
+async fn cancel_request(inner: &Inner, sale: &mut Sale, id: &str, reason: &str) -> Result<(), FlowError> {
+    sale.cancel_requested = true;
+    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "cancel").await?;
+    inner.deps.journal.record(sale.clone(), Some(format!("cancel requested: {reason}"))).await?;
+    match inner.deps.backend.cancel_payment_request(id, &key).await {
+        Ok(pr) => {
+            let mut pr = pr;
+            if pr.state == PaymentRequestState::Canceled {
+                pr.state_reason = Some(reason.to_string());
+            }
+            follow(inner, sale, pr).await
+        }
+        Err(BackendError::Refused { status: 403, .. }) => {
+            // The request reached a state that cannot be canceled: take that state.
+            let pr = inner.deps.backend.payment_request(id, None, Duration::ZERO).await?;
+            follow(inner, sale, pr).await
+        }
+        Err(e) if e.is_unreachable() => {
+            // Without the final authorization no money moves: the sale ends here.
+            sale.reason = Some(format!("{reason}; acquirer unreachable, payment request left to expire"));
+            inner.transition(sale, SaleState::Canceled, Some(e.to_string())).await?;
+            show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
+    let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
+    if cancel.is_cancelled() || sale.cancel_requested {
+        return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await;
+    }
+    let token = sale.session_token.clone().ok_or(FlowError::Incomplete("session token"))?;
+    let key =
+        inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize-final").await?;
+    let request = authorize_request(inner, sale, Some(token));
+    loop {
+        match inner.deps.backend.authorize(&request, &key).await {
+            Ok(resp) => return settle(inner, sale, resp).await,
+            Err(e) if e.is_unreachable() && Utc::now() - sale.updated_at < FINALIZE_WINDOW => {
+                tracing::warn!(error = %e, "final authorization not confirmed; retrying with the same key");
+                tokio::select! {
+                    () = cancel.cancelled() => return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await,
+                    () = tokio::time::sleep(FINALIZE_RETRY) => {}
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+    let doc = receipt_document(sale, &inner.deps.store.name);
+    match inner.deps.printer.print(doc).await {
+        Ok(()) => {
+            sale.receipt_printed = true;
+            sale.receipt_error = None;
+            inner.transition(sale, SaleState::Approved, Some("receipt printed".into())).await?;
+        }
+        Err(e) => {
+            sale.receipt_error = Some(e.to_string());
+            inner.transition(sale, SaleState::Approved, Some(format!("receipt not printed: {e}"))).await?;
+        }
+    }
+    Ok(())
+}

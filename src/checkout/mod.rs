@@ -1,0 +1,16 @@
+//! The checkout: the sale state machine, from the register's request to the receipt.
+//!
+//! [`Checkout`] accepts sales (one at a time: the terminal has one customer display),
+//! journals every transition before acting on it, drives the acquirer, the display and
+//! the printer, and publishes each change to subscribers (the ECR event stream).
+
+mod engine;
+mod flow;
+mod new_sale;
+mod receipt;
+mod sale;
+
+pub use engine::{Checkout, CheckoutDeps, CheckoutError};
+pub use new_sale::NewSale;
+pub use receipt::receipt_document;
+pub use sale::{Sale, SaleState, SaleView};

@@ -1,0 +1,113 @@
+//! A sale as the register asks for it, and its validation.
+
+use super::engine::CheckoutError;
+use crate::config::{LimitsConfig, StoreSection};
+use posagent_acquirer_api::lines::validate_lines;
+use posagent_acquirer_api::{Currency, LineItem, MAX_INTEROPERABILITY_LEN, PaymentMethod};
+use serde::Deserialize;
+
+/// `POST /v1/sales` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSale {
+    /// Amount in minor units.
+    pub amount: i64,
+    /// ISO 4217 currency; must be the store's.
+    pub currency: String,
+    /// `KLARNA` (default).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The register's own unique reference; a retry with the same reference returns the same sale.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// Order lines (Klarna Network naming); when given they must sum to `amount`.
+    #[serde(default)]
+    pub order_lines: Vec<LineItem>,
+    /// Klarna interoperability token, forwarded byte for byte.
+    #[serde(default)]
+    pub interoperability_token: Option<String>,
+    /// Klarna interoperability data (a serialized JSON string), forwarded byte for byte.
+    #[serde(default)]
+    pub interoperability_data: Option<String>,
+    /// Locale of the customer's texts; the store's by default.
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// A request that passed validation.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidSale {
+    pub amount: i64,
+    pub currency: Currency,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub order_lines: Vec<LineItem>,
+    pub interoperability_token: Option<String>,
+    pub interoperability_data: Option<String>,
+    pub locale: String,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {
+    CheckoutError::Invalid { field: field.to_string(), message: message.into() }
+}
+
+impl NewSale {
+    /// Checks the request against the store and its limits.
+    pub(crate) fn validate(self, store: &StoreSection, limits: &LimitsConfig) -> Result<ValidSale, CheckoutError> {
+        let currency = Currency::parse(&self.currency).map_err(|e| invalid("currency", e.to_string()))?;
+        if currency != store.currency {
+            return Err(invalid("currency", format!("this store sells in {}; got {}", store.currency, currency)));
+        }
+        if self.amount < 1 || self.amount > limits.max_amount {
+            return Err(invalid("amount", format!("must be 1 to {} minor units", limits.max_amount)));
+        }
+        let method = match self.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            None | Some("KLARNA") => PaymentMethod::Klarna,
+            Some("CARD") => {
+                return Err(CheckoutError::MethodNotSupported(
+                    "card payments need a secure card reader, which this terminal's profile does not have; use KLARNA"
+                        .into(),
+                ));
+            }
+            Some(other) => return Err(invalid("method", format!("`{other}` is not a payment method; use KLARNA"))),
+        };
+        if let Some(r) = &self.reference {
+            if r.is_empty() || r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+                return Err(invalid("reference", "must be 1 to 64 characters of A-Z, a-z, 0-9, - _ . /"));
+            }
+        }
+        validate_lines("order_lines", &self.order_lines, self.amount).map_err(|e| invalid(&e.field, e.reason))?;
+        for (field, v) in [
+            ("interoperability_token", &self.interoperability_token),
+            ("interoperability_data", &self.interoperability_data),
+        ] {
+            if let Some(v) = v {
+                if v.is_empty() || v.chars().count() > MAX_INTEROPERABILITY_LEN {
+                    return Err(invalid(field, format!("must be 1 to {MAX_INTEROPERABILITY_LEN} characters")));
+                }
+                if v.chars().any(char::is_control) {
+                    return Err(invalid(field, "must not contain control characters"));
+                }
+            }
+        }
+        if let Some(data) = &self.interoperability_data {
+            if serde_json::from_str::<serde_json::Value>(data).is_err() {
+                return Err(invalid("interoperability_data", "must be a serialized JSON string, as Klarna issues it"));
+            }
+        }
+        let locale = self.locale.unwrap_or_else(|| store.locale.clone());
+        if !crate::config::valid_locale(&locale) {
+            return Err(invalid("locale", format!("`{locale}` is not a locale like \"sv-SE\"")));
+        }
+        Ok(ValidSale {
+            amount: self.amount,
+            currency,
+            method,
+            reference: self.reference,
+            order_lines: self.order_lines,
+            interoperability_token: self.interoperability_token,
+            interoperability_data: self.interoperability_data,
+            locale,
+        })
+    }
+}

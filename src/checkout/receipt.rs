@@ -1,0 +1,43 @@
+//! The customer receipt of an approved sale, as an ESC/POS document.
+
+use super::sale::Sale;
+use crate::locale::{Text, format_amount, text};
+use posagent_drivers::printer::{Align, Block, Document, TextStyle};
+
+/// The receipt of `sale` for a store called `store_name`.
+pub fn receipt_document(sale: &Sale, store_name: &str) -> Document {
+    let l = sale.locale.as_str();
+    let money = |v: i64| format_amount(v, sale.currency, l);
+    let mut d = Document::default();
+    d.styled(store_name, TextStyle { bold: true, double: true }, Align::Center);
+    d.styled(sale.updated_at.format("%Y-%m-%d %H:%M").to_string(), TextStyle::default(), Align::Center);
+    d.push(Block::Rule);
+    for line in &sale.order_lines {
+        d.columns(line.name.clone(), money(line.total_amount), false);
+        if line.quantity != 1 || line.total_discount_amount != 0 {
+            let mut detail = format!("  {} x {}", line.quantity, money(line.unit_price));
+            if line.total_discount_amount != 0 {
+                detail.push_str(&format!(" - {}", money(line.total_discount_amount)));
+            }
+            d.line(detail);
+        }
+    }
+    if !sale.order_lines.is_empty() {
+        d.push(Block::Rule);
+    }
+    d.columns(text(Text::Total, l), money(sale.amount), true);
+    d.push(Block::Feed(1));
+    d.styled(text(Text::PaidWithKlarna, l), TextStyle { bold: true, double: false }, Align::Left);
+    if let Some(k) = &sale.klarna_reference {
+        d.columns("Klarna", k.clone(), false);
+    }
+    if let Some(t) = &sale.payment_transaction_id {
+        d.line(t.clone());
+    }
+    d.columns(text(Text::Reference, l), sale.reference.clone(), false);
+    d.push(Block::Qr { data: sale.reference.clone(), module_dots: 6 });
+    d.styled(text(Text::ThankYou, l), TextStyle::default(), Align::Center);
+    d.push(Block::Feed(2));
+    d.push(Block::Cut);
+    d
+}

@@ -1,0 +1,216 @@
+//! A sale and its states, as journaled and as the register sees it.
+
+use chrono::{DateTime, Utc};
+use posagent_acquirer_api::{Currency, LineItem, PaymentDescriptors, PaymentMethod};
+use serde::{Deserialize, Serialize};
+
+/// Where a sale is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum SaleState {
+    /// Accepted from the register, journaled.
+    Created,
+    /// The acquirer says Klarna is available; its wording is stored.
+    AvailabilityChecked,
+    /// A payment request exists and its QR code is on the display.
+    QrShown,
+    /// The customer scanned the code and is in Klarna's journey.
+    CustomerInProgress,
+    /// The customer approved; the final authorization is due.
+    CustomerCompleted,
+    /// Authorized and captured: the customer has paid.
+    Approved,
+    /// The customer or the acquirer refused.
+    Declined,
+    /// Canceled by the cashier, the customer or a timeout.
+    Canceled,
+    /// The payment request expired before the customer finished.
+    Expired,
+    /// Klarna is not available for this purchase (country, currency, amount or offline).
+    Unavailable,
+    /// Something failed; see `reason` and tell support the reference.
+    Failed,
+}
+
+impl SaleState {
+    /// Every state, in life order.
+    pub const ALL: [SaleState; 11] = [
+        SaleState::Created,
+        SaleState::AvailabilityChecked,
+        SaleState::QrShown,
+        SaleState::CustomerInProgress,
+        SaleState::CustomerCompleted,
+        SaleState::Approved,
+        SaleState::Declined,
+        SaleState::Canceled,
+        SaleState::Expired,
+        SaleState::Unavailable,
+        SaleState::Failed,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaleState::Created => "CREATED",
+            SaleState::AvailabilityChecked => "AVAILABILITY_CHECKED",
+            SaleState::QrShown => "QR_SHOWN",
+            SaleState::CustomerInProgress => "CUSTOMER_IN_PROGRESS",
+            SaleState::CustomerCompleted => "CUSTOMER_COMPLETED",
+            SaleState::Approved => "APPROVED",
+            SaleState::Declined => "DECLINED",
+            SaleState::Canceled => "CANCELED",
+            SaleState::Expired => "EXPIRED",
+            SaleState::Unavailable => "UNAVAILABLE",
+            SaleState::Failed => "FAILED",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether the payment outcome is settled.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SaleState::Approved
+                | SaleState::Declined
+                | SaleState::Canceled
+                | SaleState::Expired
+                | SaleState::Unavailable
+                | SaleState::Failed
+        )
+    }
+}
+
+/// A sale as journaled. Holds the session token (never shown to the register or logged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    /// Internal id (UUID).
+    pub id: String,
+    /// Unique reference: the register's, or generated; sent to the acquirer.
+    pub reference: String,
+    /// Current state.
+    pub state: SaleState,
+    /// Tender.
+    pub method: PaymentMethod,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// Currency.
+    pub currency: Currency,
+    /// Order lines.
+    #[serde(default)]
+    pub order_lines: Vec<LineItem>,
+    /// Locale of the customer's texts.
+    pub locale: String,
+    /// Interoperability token from the register, forwarded unaltered.
+    pub interoperability_token: Option<String>,
+    /// Interoperability data from the register, forwarded unaltered.
+    pub interoperability_data: Option<String>,
+    /// Klarna's wording as served for this sale.
+    pub descriptors: Option<PaymentDescriptors>,
+    /// The Klarna payment request.
+    pub payment_request_id: Option<String>,
+    /// URL in the QR code.
+    pub payment_request_url: Option<String>,
+    /// When the payment request expires.
+    pub payment_request_expires_at: Option<DateTime<Utc>>,
+    /// When the QR code went up (the local timeout counts from here).
+    pub qr_shown_at: Option<DateTime<Utc>>,
+    /// Session token of the completed payment request (secret; journal only).
+    pub session_token: Option<String>,
+    /// The acquirer's transaction.
+    pub payment_transaction_id: Option<String>,
+    /// Klarna's short reference, printed on the receipt.
+    pub klarna_reference: Option<String>,
+    /// Why the sale ended as it did (decline reason, error).
+    pub reason: Option<String>,
+    /// The cashier asked to cancel.
+    #[serde(default)]
+    pub cancel_requested: bool,
+    /// The receipt was printed.
+    #[serde(default)]
+    pub receipt_printed: bool,
+    /// Why the receipt could not be printed yet.
+    pub receipt_error: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the register sees of a sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleView {
+    /// Internal id.
+    pub id: String,
+    /// Reference.
+    pub reference: String,
+    /// State.
+    pub state: SaleState,
+    /// Tender.
+    pub method: PaymentMethod,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// Currency.
+    pub currency: Currency,
+    /// Klarna payment request id.
+    pub payment_request_id: Option<String>,
+    /// URL in the QR code.
+    pub payment_request_url: Option<String>,
+    /// Expiry of the payment request.
+    pub payment_request_expires_at: Option<DateTime<Utc>>,
+    /// Transaction id.
+    pub payment_transaction_id: Option<String>,
+    /// Klarna reference.
+    pub klarna_reference: Option<String>,
+    /// Why it ended as it did.
+    pub reason: Option<String>,
+    /// Whether the receipt is printed.
+    pub receipt_printed: bool,
+    /// Why it is not (e.g. out of paper).
+    pub receipt_error: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Sale {
+    /// The register's view.
+    pub fn view(&self) -> SaleView {
+        SaleView {
+            id: self.id.clone(),
+            reference: self.reference.clone(),
+            state: self.state,
+            method: self.method,
+            amount: self.amount,
+            currency: self.currency,
+            payment_request_id: self.payment_request_id.clone(),
+            payment_request_url: self.payment_request_url.clone(),
+            payment_request_expires_at: self.payment_request_expires_at,
+            payment_transaction_id: self.payment_transaction_id.clone(),
+            klarna_reference: self.klarna_reference.clone(),
+            reason: self.reason.clone(),
+            receipt_printed: self.receipt_printed,
+            receipt_error: self.receipt_error.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_round_trip_and_match_serde() {
+        for s in SaleState::ALL {
+            assert_eq!(SaleState::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_string(&s).ok(), Some(format!("\"{}\"", s.as_str())));
+        }
+    }
+}

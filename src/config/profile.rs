@@ -1,0 +1,225 @@
+//! Device profiles of terminal models (`firmware-config/*.toml`): which devices, which
+//! driver, which port, which size.
+
+use super::{ConfigError, invalid, read_toml};
+use serde::Deserialize;
+use std::path::Path;
+
+/// Where a device is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// A serial port and its baud rate.
+    Serial {
+        /// e.g. `/dev/ttyUSB0`.
+        path: String,
+        /// e.g. 115200.
+        baud: u32,
+    },
+    /// A TCP address, e.g. a network printer on port 9100.
+    Tcp(String),
+    /// A device node such as `/dev/usb/lp0`.
+    File(String),
+}
+
+impl Endpoint {
+    /// Parses `serial:PATH@BAUD`, `tcp:HOST:PORT` or `file:PATH`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(rest) = s.strip_prefix("serial:") {
+            let (path, baud) = rest.rsplit_once('@').ok_or("write serial:/dev/ttyUSB0@115200")?;
+            let baud = baud.parse().map_err(|_| format!("`{baud}` is not a baud rate"))?;
+            Ok(Endpoint::Serial { path: path.to_string(), baud })
+        } else if let Some(addr) = s.strip_prefix("tcp:") {
+            if addr.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_err()) {
+                return Err(format!("`{addr}` is not host:port"));
+            }
+            Ok(Endpoint::Tcp(addr.to_string()))
+        } else if let Some(path) = s.strip_prefix("file:") {
+            Ok(Endpoint::File(path.to_string()))
+        } else {
+            Err(format!("`{s}` must start with serial:, tcp: or file:"))
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
+            Endpoint::Tcp(a) => write!(f, "tcp:{a}"),
+            Endpoint::File(p) => write!(f, "file:{p}"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    model: String,
+    description: String,
+    display: RawDisplay,
+    printer: RawPrinter,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisplay {
+    driver: String,
+    endpoint: String,
+    width: u32,
+    height: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrinter {
+    driver: String,
+    endpoint: String,
+    columns: usize,
+    width_dots: u16,
+    native_qr: bool,
+    code_page: String,
+    #[serde(default = "yes")]
+    reads_status: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The customer display of a model (panel protocol).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayProfile {
+    /// Where it is attached.
+    pub endpoint: Endpoint,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// The receipt printer of a model (ESC/POS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterProfileConfig {
+    /// Where it is attached.
+    pub endpoint: Endpoint,
+    /// Encoder settings.
+    pub profile: posagent_drivers::printer::PrinterProfile,
+    /// Whether the link gives status back (false for write-only device nodes).
+    pub reads_status: bool,
+}
+
+/// A validated device profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceProfile {
+    /// Model name.
+    pub model: String,
+    /// What the model is.
+    pub description: String,
+    /// Customer display.
+    pub display: DisplayProfile,
+    /// Receipt printer.
+    pub printer: PrinterProfileConfig,
+}
+
+impl DeviceProfile {
+    /// Reads and validates a profile file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::validate(read_toml(path)?, path)
+    }
+
+    /// Parses and validates profile text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        Self::validate(raw, path)
+    }
+
+    fn validate(raw: RawProfile, path: &Path) -> Result<Self, ConfigError> {
+        let d = &raw.display;
+        if d.driver != "panel" {
+            return Err(invalid(
+                path,
+                "display.driver",
+                format!("`{}` is not a display driver; use \"panel\"", d.driver),
+            ));
+        }
+        if !(240..=1280).contains(&d.width) || !(240..=1280).contains(&d.height) {
+            return Err(invalid(path, "display", "width and height must be 240 to 1280 pixels"));
+        }
+        let p = &raw.printer;
+        if p.driver != "escpos" {
+            return Err(invalid(
+                path,
+                "printer.driver",
+                format!("`{}` is not a printer driver; use \"escpos\"", p.driver),
+            ));
+        }
+        if !(24..=64).contains(&p.columns) {
+            return Err(invalid(path, "printer.columns", "must be 24 to 64"));
+        }
+        if !(256..=832).contains(&p.width_dots) {
+            return Err(invalid(path, "printer.width_dots", "must be 256 to 832"));
+        }
+        let code_page = match p.code_page.as_str() {
+            "pc858" => posagent_drivers::printer::CodePage::Pc858,
+            other => {
+                return Err(invalid(path, "printer.code_page", format!("`{other}` is not supported; use \"pc858\"")));
+            }
+        };
+        Ok(DeviceProfile {
+            model: raw.model,
+            description: raw.description,
+            display: DisplayProfile {
+                endpoint: Endpoint::parse(&d.endpoint).map_err(|m| invalid(path, "display.endpoint", m))?,
+                width: d.width,
+                height: d.height,
+            },
+            printer: PrinterProfileConfig {
+                endpoint: Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?,
+                profile: posagent_drivers::printer::PrinterProfile {
+                    columns: p.columns,
+                    width_dots: p.width_dots,
+                    native_qr: p.native_qr,
+                    code_page,
+                },
+                reads_status: p.reads_status,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse() {
+        assert_eq!(
+            Endpoint::parse("serial:/dev/ttyUSB0@115200"),
+            Ok(Endpoint::Serial { path: "/dev/ttyUSB0".into(), baud: 115200 })
+        );
+        assert_eq!(Endpoint::parse("tcp:10.0.0.5:9100"), Ok(Endpoint::Tcp("10.0.0.5:9100".into())));
+        assert_eq!(Endpoint::parse("file:/dev/usb/lp0"), Ok(Endpoint::File("/dev/usb/lp0".into())));
+        assert!(Endpoint::parse("usb:04b8:0202").is_err());
+        assert!(Endpoint::parse("tcp:host").is_err());
+        assert!(Endpoint::parse("serial:/dev/ttyS0").is_err());
+    }
+
+    #[test]
+    fn every_shipped_profile_is_valid() -> Result<(), ConfigError> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware-config");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).map_err(|source| ConfigError::Read { path: dir.clone(), source })? {
+            let path = entry.map_err(|source| ConfigError::Read { path: dir.clone(), source })?.path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                DeviceProfile::load(&path)?;
+                n += 1;
+            }
+        }
+        assert!(n >= 2, "profiles found: {n}");
+        Ok(())
+    }
+}

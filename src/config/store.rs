@@ -1,0 +1,224 @@
+//! The store config: who this terminal is, where the acquirer is, the local API, limits.
+
+use super::{ConfigError, invalid, read_toml};
+use posagent_acquirer_api::{Currency, MAX_AMOUNT};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole store config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Where the journal and tokens live.
+    pub data_dir: PathBuf,
+    /// The store and terminal.
+    pub store: StoreSection,
+    /// The acquirer backend.
+    pub acquirer: AcquirerConfig,
+    /// The local ECR API.
+    #[serde(default)]
+    pub ecr: EcrConfig,
+    /// Limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Path of the device profile (relative paths are relative to this file).
+    pub device_profile: PathBuf,
+}
+
+/// Identity and market of the store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// The store's reference at the acquirer.
+    pub store_reference: String,
+    /// This terminal's reference.
+    pub terminal_reference: String,
+    /// Display name printed on receipts.
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country.
+    pub country: String,
+    /// ISO 4217 currency of the store.
+    pub currency: Currency,
+    /// Locale of customer-facing texts, e.g. `sv-SE`.
+    pub locale: String,
+}
+
+/// Acquirer connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcquirerConfig {
+    /// Base URL of the Terminal API.
+    pub url: String,
+    /// File holding the terminal's API key (mode 0600).
+    pub credentials_file: PathBuf,
+    /// Timeout of one call, in milliseconds.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+/// The local ECR API for the register.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcrConfig {
+    /// Address to listen on (loopback by default).
+    pub listen: SocketAddr,
+    /// Bearer token file; created with mode 0600 if missing (relative to `data_dir`).
+    pub token_file: PathBuf,
+}
+
+impl Default for EcrConfig {
+    fn default() -> Self {
+        EcrConfig { listen: SocketAddr::from(([127, 0, 0, 1], 7600)), token_file: PathBuf::from("ecr.token") }
+    }
+}
+
+/// Limits the terminal enforces before asking the acquirer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest sale amount in minor units.
+    #[serde(default = "default_max_amount")]
+    pub max_amount: i64,
+    /// How long the QR code stays on the display before the terminal cancels, in seconds
+    /// (shorter than the payment request's expiry).
+    #[serde(default = "default_klarna_timeout")]
+    pub klarna_timeout_secs: u64,
+}
+
+fn default_max_amount() -> i64 {
+    10_000_000
+}
+fn default_klarna_timeout() -> u64 {
+    600
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { max_amount: default_max_amount(), klarna_timeout_secs: default_klarna_timeout() }
+    }
+}
+
+impl StoreConfig {
+    /// Reads and validates `path`; relative paths inside become relative to its folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let mut c: StoreConfig = read_toml(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut c.data_dir, &mut c.acquirer.credentials_file, &mut c.device_profile] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        c.validate(path)?;
+        Ok(c)
+    }
+
+    /// Checks values the types cannot.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let s = &self.store;
+        for (key, v) in [
+            ("store.store_reference", &s.store_reference),
+            ("store.terminal_reference", &s.terminal_reference),
+            ("store.name", &s.name),
+        ] {
+            if v.trim().is_empty() || v.len() > 255 {
+                return Err(invalid(path, key, "must be 1 to 255 characters"));
+            }
+        }
+        if s.country.len() != 2 || !s.country.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(invalid(
+                path,
+                "store.country",
+                format!("`{}` is not an ISO 3166-1 alpha-2 code; write e.g. \"SE\"", s.country),
+            ));
+        }
+        if !valid_locale(&s.locale) {
+            return Err(invalid(path, "store.locale", format!("`{}` is not a locale like \"sv-SE\"", s.locale)));
+        }
+        if !(self.acquirer.url.starts_with("https://")
+            || self.acquirer.url.starts_with("http://127.0.0.1")
+            || self.acquirer.url.starts_with("http://localhost"))
+        {
+            return Err(invalid(path, "acquirer.url", "must be an https:// URL (plain http only to this machine)"));
+        }
+        if !(1_000..=120_000).contains(&self.acquirer.timeout_ms) {
+            return Err(invalid(path, "acquirer.timeout_ms", "must be 1000 to 120000"));
+        }
+        if !(1..=MAX_AMOUNT).contains(&self.limits.max_amount) {
+            return Err(invalid(path, "limits.max_amount", format!("must be 1 to {MAX_AMOUNT} minor units")));
+        }
+        if !(30..=3600).contains(&self.limits.klarna_timeout_secs) {
+            return Err(invalid(
+                path,
+                "limits.klarna_timeout_secs",
+                "must be 30 to 3600 (a Klarna payment request lives at least 15 minutes)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `ll-CC` with a lower-case language and an upper-case country.
+pub fn valid_locale(l: &str) -> bool {
+    let mut parts = l.split('-');
+    matches!((parts.next(), parts.next(), parts.next()), (Some(lang), Some(cc), None)
+        if lang.len() == 2 && lang.chars().all(|c| c.is_ascii_lowercase()) && cc.len() == 2 && cc.chars().all(|c| c.is_ascii_uppercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("posagent.toml");
+        std::fs::write(&p, text).ok();
+        p
+    }
+
+    #[test]
+    fn default_config_loads() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let c = StoreConfig::load(&write(dir.path(), super::super::DEFAULT_CONFIG))?;
+        assert_eq!(c.store.currency.code(), "SEK");
+        assert!(c.device_profile.is_absolute() || c.device_profile.starts_with(dir.path()));
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let text = super::super::DEFAULT_CONFIG.replace("[limits]", "[limits]\nmax_amont = 5");
+        let e = StoreConfig::load(&write(dir.path(), &text)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("posagent.toml") && e.contains("max_amont"), "{e}");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_name_the_key() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        for (from, to, key) in [
+            ("country = \"SE\"", "country = \"Sweden\"", "store.country"),
+            ("currency = \"SEK\"", "currency = \"KRONA\"", "currency"),
+            ("locale = \"sv-SE\"", "locale = \"swedish\"", "store.locale"),
+        ] {
+            let text = super::super::DEFAULT_CONFIG.replace(from, to);
+            assert_ne!(text, super::super::DEFAULT_CONFIG, "{from}");
+            let e = StoreConfig::load(&write(dir.path(), &text)).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        let missing = StoreConfig::load(&dir.path().join("nope.toml")).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(missing.contains("nope.toml") && missing.contains("posagent init"), "{missing}");
+        Ok(())
+    }
+
+    #[test]
+    fn locales() {
+        assert!(valid_locale("sv-SE"));
+        assert!(!valid_locale("sv_SE"));
+        assert!(!valid_locale("SV-se"));
+    }
+}

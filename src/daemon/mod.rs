@@ -1,0 +1,174 @@
+//! Wiring and lifecycle: opens the journal, starts the device owners, the acquirer
+//! client, the checkout and the ECR API; resumes open sales; stops in order.
+
+mod simulated;
+
+pub use simulated::{SimulatedDaemon, simulated_store_config, start_simulated};
+
+use crate::backend::{AcquirerClient, BackendError, RetryPolicy};
+use crate::checkout::{Checkout, CheckoutDeps, CheckoutError};
+use crate::config::{DeviceProfile, StoreConfig};
+use crate::devices::{DisplayService, PrinterService};
+use crate::ecr::{self, EcrState};
+use crate::store::{Journal, StoreError};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    /// The data directory cannot be created.
+    #[error("cannot create the data directory {path}: {source}; check permissions or pass --data-dir")]
+    DataDir {
+        /// Directory.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A secret file is missing, unreadable or too open.
+    #[error("cannot use the secret file {path}: {source}")]
+    Secret {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The journal cannot be opened.
+    #[error(transparent)]
+    Journal(#[from] StoreError),
+    /// The acquirer client cannot be set up.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// A device owner thread cannot start.
+    #[error("cannot start the {device} thread: {source}")]
+    Device {
+        /// Device.
+        device: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ECR API cannot listen.
+    #[error("cannot listen on {addr} for the ECR API: {source}; is another posagent running? change ecr.listen")]
+    Listen {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Resuming open sales failed.
+    #[error(transparent)]
+    Resume(#[from] CheckoutError),
+}
+
+/// A running daemon.
+pub struct Daemon {
+    /// Base URL of the ECR API.
+    pub ecr_url: String,
+    /// The register's bearer token.
+    pub ecr_token: String,
+    /// Where the token lives.
+    pub ecr_token_file: PathBuf,
+    /// The checkout.
+    pub checkout: Checkout,
+    shutdown: CancellationToken,
+    server: JoinHandle<()>,
+}
+
+impl Daemon {
+    /// Starts everything; the daemon stops when `shutdown` fires.
+    pub async fn start(
+        config: StoreConfig,
+        profile: DeviceProfile,
+        shutdown: CancellationToken,
+    ) -> Result<Daemon, DaemonError> {
+        create_private_dir(&config.data_dir)?;
+        let api_key = ecr::read_token(&config.acquirer.credentials_file)
+            .map_err(|source| DaemonError::Secret { path: config.acquirer.credentials_file.clone(), source })?;
+        let journal = Journal::open(&config.data_dir.join("posagent.db"))?;
+        let token_file = config.data_dir.join(&config.ecr.token_file);
+        let ecr_token = ecr::ensure_token_file(&token_file)
+            .map_err(|source| DaemonError::Secret { path: token_file.clone(), source })?;
+        let display = DisplayService::start(profile.display.clone())
+            .map_err(|source| DaemonError::Device { device: "display", source })?;
+        let printer = PrinterService::start(profile.printer.clone())
+            .map_err(|source| DaemonError::Device { device: "printer", source })?;
+        let backend = AcquirerClient::new(
+            &config.acquirer.url,
+            api_key,
+            Duration::from_millis(config.acquirer.timeout_ms),
+            RetryPolicy::default(),
+        )?;
+        let checkout = Checkout::new(CheckoutDeps {
+            journal,
+            backend,
+            display: display.clone(),
+            printer: printer.clone(),
+            store: config.store.clone(),
+            limits: config.limits.clone(),
+            shutdown: shutdown.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind(config.ecr.listen)
+            .await
+            .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
+        let app = ecr::router(EcrState { checkout: checkout.clone(), display, printer }, ecr_token.clone());
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "ECR API stopped");
+            }
+        });
+        let resumed = checkout.resume_open_sales().await?;
+        tracing::info!(ecr = %addr, resumed, model = %profile.model, "posagent ready");
+        Ok(Daemon {
+            ecr_url: format!("http://{addr}"),
+            ecr_token,
+            ecr_token_file: token_file,
+            checkout,
+            shutdown,
+            server,
+        })
+    }
+
+    /// Stops: refuses new sales, lets running sale tasks end, closes the API.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.checkout.wait_idle().await;
+        let _ = self.server.await;
+    }
+}
+
+/// Creates `dir` (mode 0700 on Unix) if missing.
+pub fn create_private_dir(dir: &std::path::Path) -> Result<(), DaemonError> {
+    let err = |source| DaemonError::DataDir { path: dir.to_path_buf(), source };
+    if !dir.exists() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Writes a secret file with mode 0600 (replacing it).
+pub fn write_secret(path: &std::path::Path, value: &str) -> Result<(), DaemonError> {
+    use std::io::Write;
+    let err = |source| DaemonError::Secret { path: path.to_path_buf(), source };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(err)?;
+    f.write_all(value.as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)
+}

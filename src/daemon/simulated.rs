@@ -1,0 +1,86 @@
+//! `posagent run --simulator`: the same daemon, with the simulated acquirer, display and
+//! printer started in-process on loopback ports.
+
+use super::{Daemon, DaemonError, create_private_dir, write_secret};
+use crate::config::{AcquirerConfig, DeviceProfile, EcrConfig, Endpoint, LimitsConfig, StoreConfig, StoreSection};
+use posagent_acquirer_api::Currency;
+use posagent_sim::{SimConfig, SimEnvironment};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// The simulator's device profile, shipped in `firmware-config/`.
+const SIMULATOR_PROFILE: &str = include_str!("../../firmware-config/simulator.toml");
+
+/// The daemon and the simulator it runs against.
+pub struct SimulatedDaemon {
+    /// The daemon.
+    pub daemon: Daemon,
+    /// The simulator.
+    pub sim: SimEnvironment,
+}
+
+/// A store config for the simulator: a Swedish store selling in SEK.
+pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: SocketAddr) -> StoreConfig {
+    StoreConfig {
+        data_dir: data_dir.to_path_buf(),
+        store: StoreSection {
+            store_reference: "sim-store-0001".into(),
+            terminal_reference: "SIM01".into(),
+            name: "Simulated Store".into(),
+            country: "SE".into(),
+            currency: Currency::SEK,
+            locale: "sv-SE".into(),
+        },
+        acquirer: AcquirerConfig {
+            url: backend_url.into(),
+            credentials_file: data_dir.join("acquirer.key"),
+            timeout_ms: 10_000,
+        },
+        ecr: EcrConfig { listen: ecr_listen, token_file: PathBuf::from("ecr.token") },
+        limits: LimitsConfig::default(),
+        device_profile: PathBuf::from("firmware-config/simulator.toml"),
+    }
+}
+
+/// Starts the simulator and the daemon against it. `base` overrides the store section
+/// (e.g. from `--config`); state lives under `data_dir`, the simulated display's frames
+/// and the printed receipts under `sim_out` (`display/`, `printer/`).
+pub async fn start_simulated(
+    data_dir: &Path,
+    sim_out: &Path,
+    ecr_listen: SocketAddr,
+    base: Option<StoreConfig>,
+    shutdown: CancellationToken,
+) -> Result<SimulatedDaemon, DaemonError> {
+    create_private_dir(data_dir)?;
+    let key_path = data_dir.join("acquirer.key");
+    let api_key = match crate::ecr::read_token(&key_path) {
+        Ok(k) => k,
+        Err(_) => {
+            let k = format!("sim_{}", uuid::Uuid::new_v4().simple());
+            write_secret(&key_path, &k)?;
+            k
+        }
+    };
+    let sim = SimEnvironment::start(SimConfig::new(api_key, Some(sim_out.to_path_buf())), shutdown.clone())
+        .await
+        .map_err(|source| DaemonError::DataDir { path: sim_out.to_path_buf(), source })?;
+    let mut config = simulated_store_config(data_dir, &sim.backend_url, ecr_listen);
+    if let Some(base) = base {
+        config.store = base.store;
+        config.limits = base.limits;
+        config.ecr.listen = base.ecr.listen;
+    }
+    let mut profile =
+        DeviceProfile::parse(SIMULATOR_PROFILE, Path::new("firmware-config/simulator.toml")).map_err(|e| {
+            DaemonError::Secret {
+                path: PathBuf::from("firmware-config/simulator.toml"),
+                source: std::io::Error::other(e.to_string()),
+            }
+        })?;
+    profile.display.endpoint = Endpoint::Tcp(sim.display_addr.to_string());
+    profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
+    let daemon = Daemon::start(config, profile, shutdown).await?;
+    Ok(SimulatedDaemon { daemon, sim })
+}

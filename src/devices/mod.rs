@@ -1,0 +1,88 @@
+//! The daemon's device owners: one thread per device holds the driver and takes jobs
+//! from a bounded channel, so blocking serial/TCP I/O never runs on the async runtime.
+//! A device that fails is closed and reopened on the next job.
+
+mod display;
+mod printer;
+
+pub use display::DisplayService;
+pub use printer::PrinterService;
+
+use crate::config::Endpoint;
+use posagent_drivers::ErrorKind;
+use posagent_drivers::display::PanelError;
+use posagent_drivers::printer::PrinterError;
+use posagent_drivers::transport::{FileTransport, SerialTransport, TcpTransport, Transport, TransportError};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Jobs queued per device before callers wait.
+const JOB_QUEUE: usize = 16;
+
+/// How long connecting to a TCP device may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A device failure as the checkout sees it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The customer display failed.
+    #[error("customer display: {0}")]
+    Display(#[from] PanelError),
+    /// The receipt printer failed.
+    #[error("receipt printer: {0}")]
+    Printer(#[from] PrinterError),
+    /// The device's owner thread is gone (shutting down).
+    #[error("the {0} is stopped")]
+    Stopped(&'static str),
+}
+
+impl DeviceError {
+    /// What to do about it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DeviceError::Display(e) => e.kind(),
+            DeviceError::Printer(e) => e.kind(),
+            DeviceError::Stopped(_) => ErrorKind::Disconnected,
+        }
+    }
+}
+
+/// A device's state for `/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceHealth {
+    /// `display` or `printer`.
+    pub device: &'static str,
+    /// Where it is attached.
+    pub endpoint: String,
+    /// Whether it is open now.
+    pub connected: bool,
+    /// The last error, if the last operation failed.
+    pub last_error: Option<String>,
+}
+
+pub(crate) type SharedHealth = Arc<Mutex<DeviceHealth>>;
+
+pub(crate) fn new_health(device: &'static str, endpoint: &Endpoint) -> SharedHealth {
+    Arc::new(Mutex::new(DeviceHealth { device, endpoint: endpoint.to_string(), connected: false, last_error: None }))
+}
+
+pub(crate) fn set_health(h: &SharedHealth, connected: bool, err: Option<String>) {
+    let mut g = h.lock().unwrap_or_else(|p| p.into_inner());
+    g.connected = connected;
+    g.last_error = err;
+}
+
+pub(crate) fn read_health(h: &SharedHealth) -> DeviceHealth {
+    h.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Opens the transport an endpoint names.
+pub fn open_transport(endpoint: &Endpoint) -> Result<Box<dyn Transport>, TransportError> {
+    Ok(match endpoint {
+        Endpoint::Serial { path, baud } => Box::new(SerialTransport::open(path, *baud)?),
+        Endpoint::Tcp(addr) => Box::new(TcpTransport::connect(addr, CONNECT_TIMEOUT)?),
+        Endpoint::File(path) => Box::new(FileTransport::open(path)?),
+    })
+}

@@ -1,0 +1,76 @@
+//! Owner thread of the receipt printer.
+
+use super::{DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_health};
+use crate::config::PrinterProfileConfig;
+use posagent_drivers::printer::{Document, PrinterError, ReceiptPrinter};
+use posagent_drivers::transport::Transport;
+use tokio::sync::{mpsc, oneshot};
+
+struct Job {
+    document: Document,
+    done: oneshot::Sender<Result<(), DeviceError>>,
+}
+
+/// Handle to the printer thread.
+#[derive(Clone)]
+pub struct PrinterService {
+    jobs: mpsc::Sender<Job>,
+    health: SharedHealth,
+}
+
+impl PrinterService {
+    /// Starts the owner thread; the printer is opened on the first job.
+    pub fn start(profile: PrinterProfileConfig) -> std::io::Result<Self> {
+        let (jobs, mut rx) = mpsc::channel::<Job>(JOB_QUEUE);
+        let health = new_health("printer", &profile.endpoint);
+        let h = health.clone();
+        std::thread::Builder::new().name("printer".into()).spawn(move || {
+            let mut printer: Option<ReceiptPrinter<Box<dyn Transport>>> = None;
+            while let Some(job) = rx.blocking_recv() {
+                let result = print(&mut printer, &profile, &job.document);
+                match &result {
+                    Ok(()) => set_health(&h, true, None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "receipt printer failed");
+                        if matches!(e, PrinterError::Transport(_) | PrinterError::BadStatus(_)) {
+                            printer = None;
+                        }
+                        set_health(&h, printer.is_some(), Some(e.to_string()));
+                    }
+                }
+                let _ = job.done.send(result.map_err(DeviceError::from));
+            }
+        })?;
+        Ok(PrinterService { jobs, health })
+    }
+
+    /// Prints `document` whole, or reports why not.
+    pub async fn print(&self, document: Document) -> Result<(), DeviceError> {
+        let (done, rx) = oneshot::channel();
+        self.jobs.send(Job { document, done }).await.map_err(|_| DeviceError::Stopped("printer"))?;
+        rx.await.map_err(|_| DeviceError::Stopped("printer"))?
+    }
+
+    /// The printer's state.
+    pub fn health(&self) -> DeviceHealth {
+        read_health(&self.health)
+    }
+}
+
+fn print(
+    printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
+    profile: &PrinterProfileConfig,
+    doc: &Document,
+) -> Result<(), PrinterError> {
+    if printer.is_none() {
+        *printer = Some(ReceiptPrinter::new(
+            open_transport(&profile.endpoint)?,
+            profile.profile.clone(),
+            profile.reads_status,
+        ));
+    }
+    match printer.as_mut() {
+        Some(p) => p.print(doc),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,99 @@
+//! The register's bearer token: a random secret in a file created with mode 0600,
+//! compared in constant time.
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use posagent_acquirer_api::auth::constant_time_eq;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::problem::Problem;
+
+/// Creates `path` with a new random token (mode 0600) unless it exists; returns the token.
+pub fn ensure_token_file(path: &Path) -> std::io::Result<String> {
+    if path.exists() {
+        return read_token(path);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(token.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    Ok(token)
+}
+
+/// Reads a token file, refusing one that others can read.
+pub fn read_token(path: &Path) -> std::io::Result<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is readable by other users (mode {:o}); run `chmod 600 {}`",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let token = std::fs::read_to_string(path)?.trim().to_string();
+    if token.len() < 16 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} holds no usable token", path.display()),
+        ));
+    }
+    Ok(token)
+}
+
+/// Middleware: requires `Authorization: Bearer <token>`.
+pub async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        next.run(request).await
+    } else {
+        Problem::unauthorized().into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_file_is_private_and_stable() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("sub/ecr.token");
+        let t1 = ensure_token_file(&p)?;
+        let t2 = ensure_token_file(&p)?;
+        assert_eq!(t1, t2);
+        assert_eq!(t1.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p)?.permissions().mode() & 0o777, 0o600);
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644))?;
+            assert!(read_token(&p).is_err());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! Error answers of the ECR API: `{code, message, field}` with a fitting 4xx/5xx status.
+
+use crate::checkout::CheckoutError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(skip)]
+    status: StatusCode,
+    /// Machine-readable code.
+    pub code: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+    /// The offending request field, if one.
+    pub field: Option<String>,
+}
+
+impl Problem {
+    /// A problem with no field.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Problem { status, code, message: message.into(), field: None }
+    }
+
+    /// Missing or wrong token.
+    pub fn unauthorized() -> Self {
+        Problem::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "send the ECR token as `Authorization: Bearer <token>`")
+    }
+
+    /// A body that is not the expected JSON.
+    pub fn bad_json(e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = e.path().to_string();
+        let inner = e.inner().to_string();
+        // serde names unknown/missing fields in backticks; prefer that over the path.
+        let named = inner.split('`').nth(1).map(str::to_string);
+        let field = match (path.as_str(), named) {
+            (".", Some(n)) => Some(n),
+            (".", None) => None,
+            (p, _) => Some(p.to_string()),
+        };
+        Problem { status: StatusCode::BAD_REQUEST, code: "INVALID_REQUEST", message: inner, field }
+    }
+}
+
+impl From<CheckoutError> for Problem {
+    fn from(e: CheckoutError) -> Self {
+        let message = e.to_string();
+        match e {
+            CheckoutError::Invalid { field, message } => {
+                Problem { status: StatusCode::UNPROCESSABLE_ENTITY, code: "INVALID_FIELD", message, field: Some(field) }
+            }
+            CheckoutError::MethodNotSupported(_) => Problem {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "METHOD_NOT_SUPPORTED",
+                message,
+                field: Some("method".into()),
+            },
+            CheckoutError::Busy(_) => Problem::new(StatusCode::CONFLICT, "TERMINAL_BUSY", message),
+            CheckoutError::ReferenceConflict(_) => Problem {
+                status: StatusCode::CONFLICT,
+                code: "REFERENCE_CONFLICT",
+                message,
+                field: Some("reference".into()),
+            },
+            CheckoutError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
+            CheckoutError::ShuttingDown => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "SHUTTING_DOWN", message),
+            _ => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", message),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(&self)).into_response()
+    }
+}

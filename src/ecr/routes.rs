@@ -1,0 +1,90 @@
+//! ECR API routes.
+
+use super::auth::require_token;
+use super::problem::Problem;
+use crate::checkout::{Checkout, NewSale};
+use crate::devices::{DisplayService, PrinterService};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// Largest request body (1000 order lines fit easily).
+const MAX_BODY: usize = 1024 * 1024;
+
+/// What the routes need.
+#[derive(Clone)]
+pub struct EcrState {
+    /// The checkout.
+    pub checkout: Checkout,
+    /// The display (for `/health`).
+    pub display: DisplayService,
+    /// The printer (for `/health`).
+    pub printer: PrinterService,
+}
+
+/// The ECR router; everything but `/health` needs the bearer `token`.
+pub fn router(state: EcrState, token: String) -> Router {
+    let token = Arc::new(token);
+    let api = Router::new()
+        .route("/v1/sales", post(create_sale))
+        .route("/v1/sales/{id}", get(read_sale))
+        .route("/v1/sales/{id}/cancel", post(cancel_sale))
+        .route("/v1/events", get(events))
+        .layer(axum::middleware::from_fn_with_state(token, require_token))
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    Router::new().route("/health", get(health)).merge(api).fallback(not_found).with_state(state)
+}
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see docs/ecr-api.md")
+}
+
+async fn create_sale(State(s): State<EcrState>, body: Bytes) -> Response {
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let request: NewSale = match serde_path_to_error::deserialize(de) {
+        Ok(r) => r,
+        Err(e) => return Problem::bad_json(&e).into_response(),
+    };
+    match s.checkout.create_sale(request).await {
+        Ok((view, true)) => (StatusCode::CREATED, axum::Json(view)).into_response(),
+        Ok((view, false)) => (StatusCode::OK, axum::Json(view)).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn read_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
+    match s.checkout.sale(&id).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn cancel_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
+    match s.checkout.cancel(&id).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn events(State(s): State<EcrState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(s.checkout.subscribe()).filter_map(|item| match item {
+        Ok(view) => Event::default().event("sale").json_data(&view).ok().map(Ok),
+        // A slow reader missed changes: tell it to re-read the sales it follows.
+        Err(_) => Some(Ok(Event::default().event("lagged").data("re-read your open sales"))),
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn health(State(s): State<EcrState>) -> Response {
+    let devices = [s.display.health(), s.printer.health()];
+    axum::Json(serde_json::json!({ "status": "ok", "devices": devices })).into_response()
+}

@@ -1,0 +1,8 @@
+//! Locale-dependent output: money amounts and the terminal's own screen texts.
+//! (Klarna's wording is never here: it comes from the acquirer per locale.)
+
+mod money;
+mod texts;
+
+pub use money::format_amount;
+pub use texts::{Text, text};

@@ -1,0 +1,248 @@
+//! The terminal's own screen and receipt texts per language (Klarna's wording is not here).
+
+/// A text the terminal shows or prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Text {
+    /// Idle screen greeting.
+    Welcome,
+    /// Shown with the amount while preparing.
+    AmountToPay,
+    /// After the scan.
+    PaymentInProgress,
+    /// Follow the steps on your phone.
+    FollowPhone,
+    /// Approved.
+    Approved,
+    /// Declined.
+    Declined,
+    /// Canceled.
+    Canceled,
+    /// Something went wrong.
+    SomethingWentWrong,
+    /// Klarna cannot be used for this purchase.
+    KlarnaUnavailable,
+    /// Please ask the cashier / use another payment method.
+    AskCashier,
+    /// "Reference" label.
+    Reference,
+    /// "Expires in" label.
+    ExpiresIn,
+    /// "Total" on receipts.
+    Total,
+    /// "Paid with Klarna" on receipts.
+    PaidWithKlarna,
+    /// "Thank you" on receipts.
+    ThankYou,
+}
+
+// en, de, sv, fr, nl, es, it, da, nb, fi, pl
+const LANGS: [&str; 11] = ["en", "de", "sv", "fr", "nl", "es", "it", "da", "nb", "fi", "pl"];
+
+fn row(t: Text) -> [&'static str; 11] {
+    match t {
+        Text::Welcome => [
+            "Welcome",
+            "Willkommen",
+            "Välkommen",
+            "Bienvenue",
+            "Welkom",
+            "Bienvenido",
+            "Benvenuto",
+            "Velkommen",
+            "Velkommen",
+            "Tervetuloa",
+            "Witamy",
+        ],
+        Text::AmountToPay => [
+            "Amount to pay",
+            "Zu zahlen",
+            "Att betala",
+            "Montant à payer",
+            "Te betalen",
+            "Importe a pagar",
+            "Importo da pagare",
+            "At betale",
+            "Å betale",
+            "Maksettava",
+            "Do zapłaty",
+        ],
+        Text::PaymentInProgress => [
+            "Payment in progress",
+            "Zahlung läuft",
+            "Betalning pågår",
+            "Paiement en cours",
+            "Betaling bezig",
+            "Pago en curso",
+            "Pagamento in corso",
+            "Betaling i gang",
+            "Betaling pågår",
+            "Maksu käynnissä",
+            "Płatność w toku",
+        ],
+        Text::FollowPhone => [
+            "Follow the steps on your phone",
+            "Folge den Schritten auf deinem Handy",
+            "Följ stegen i din telefon",
+            "Suivez les étapes sur votre téléphone",
+            "Volg de stappen op je telefoon",
+            "Sigue los pasos en tu móvil",
+            "Segui i passaggi sul telefono",
+            "Følg trinnene på din telefon",
+            "Følg trinnene på telefonen",
+            "Seuraa puhelimen ohjeita",
+            "Postępuj zgodnie z krokami w telefonie",
+        ],
+        Text::Approved => [
+            "Payment approved",
+            "Zahlung erfolgreich",
+            "Betalningen godkänd",
+            "Paiement accepté",
+            "Betaling geslaagd",
+            "Pago aprobado",
+            "Pagamento approvato",
+            "Betaling godkendt",
+            "Betaling godkjent",
+            "Maksu hyväksytty",
+            "Płatność zaakceptowana",
+        ],
+        Text::Declined => [
+            "Payment declined",
+            "Zahlung abgelehnt",
+            "Betalningen nekad",
+            "Paiement refusé",
+            "Betaling geweigerd",
+            "Pago rechazado",
+            "Pagamento rifiutato",
+            "Betaling afvist",
+            "Betaling avvist",
+            "Maksu hylätty",
+            "Płatność odrzucona",
+        ],
+        Text::Canceled => [
+            "Payment canceled",
+            "Zahlung abgebrochen",
+            "Betalningen avbruten",
+            "Paiement annulé",
+            "Betaling geannuleerd",
+            "Pago cancelado",
+            "Pagamento annullato",
+            "Betaling annulleret",
+            "Betaling avbrutt",
+            "Maksu peruttu",
+            "Płatność anulowana",
+        ],
+        Text::SomethingWentWrong => [
+            "Something went wrong",
+            "Etwas ist schiefgelaufen",
+            "Något gick fel",
+            "Une erreur est survenue",
+            "Er ging iets mis",
+            "Algo salió mal",
+            "Qualcosa è andato storto",
+            "Noget gik galt",
+            "Noe gikk galt",
+            "Jokin meni vikaan",
+            "Coś poszło nie tak",
+        ],
+        Text::KlarnaUnavailable => [
+            "Klarna is not available for this purchase",
+            "Klarna ist für diesen Kauf nicht verfügbar",
+            "Klarna är inte tillgängligt för detta köp",
+            "Klarna n'est pas disponible pour cet achat",
+            "Klarna is niet beschikbaar voor deze aankoop",
+            "Klarna no está disponible para esta compra",
+            "Klarna non è disponibile per questo acquisto",
+            "Klarna er ikke tilgængelig for dette køb",
+            "Klarna er ikke tilgjengelig for dette kjøpet",
+            "Klarna ei ole käytettävissä tähän ostokseen",
+            "Klarna nie jest dostępna dla tego zakupu",
+        ],
+        Text::AskCashier => [
+            "Please choose another payment method",
+            "Bitte wähle eine andere Zahlungsart",
+            "Välj ett annat betalsätt",
+            "Veuillez choisir un autre moyen de paiement",
+            "Kies een andere betaalmethode",
+            "Elige otro método de pago",
+            "Scegli un altro metodo di pagamento",
+            "Vælg en anden betalingsmetode",
+            "Velg en annen betalingsmåte",
+            "Valitse toinen maksutapa",
+            "Wybierz inną metodę płatności",
+        ],
+        Text::Reference => [
+            "Reference",
+            "Referenz",
+            "Referens",
+            "Référence",
+            "Referentie",
+            "Referencia",
+            "Riferimento",
+            "Reference",
+            "Referanse",
+            "Viite",
+            "Numer referencyjny",
+        ],
+        Text::ExpiresIn => [
+            "Expires in",
+            "Läuft ab in",
+            "Går ut om",
+            "Expire dans",
+            "Verloopt over",
+            "Caduca en",
+            "Scade tra",
+            "Udløber om",
+            "Utløper om",
+            "Vanhenee",
+            "Wygasa za",
+        ],
+        Text::Total => {
+            ["Total", "Summe", "Totalt", "Total", "Totaal", "Total", "Totale", "I alt", "Totalt", "Yhteensä", "Suma"]
+        }
+        Text::PaidWithKlarna => [
+            "Paid with Klarna",
+            "Bezahlt mit Klarna",
+            "Betalt med Klarna",
+            "Payé avec Klarna",
+            "Betaald met Klarna",
+            "Pagado con Klarna",
+            "Pagato con Klarna",
+            "Betalt med Klarna",
+            "Betalt med Klarna",
+            "Maksettu Klarnalla",
+            "Zapłacono z Klarna",
+        ],
+        Text::ThankYou => [
+            "Thank you!",
+            "Vielen Dank!",
+            "Tack!",
+            "Merci !",
+            "Bedankt!",
+            "¡Gracias!",
+            "Grazie!",
+            "Tak!",
+            "Takk!",
+            "Kiitos!",
+            "Dziękujemy!",
+        ],
+    }
+}
+
+/// `t` in the language of `locale` (English if the language is not known).
+pub fn text(t: Text, locale: &str) -> &'static str {
+    let lang = locale.split('-').next().unwrap_or("en");
+    let i = LANGS.iter().position(|l| *l == lang).unwrap_or(0);
+    row(t)[i]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_and_fallback() {
+        assert_eq!(text(Text::Approved, "de-AT"), "Zahlung erfolgreich");
+        assert_eq!(text(Text::Approved, "ja-JP"), "Payment approved");
+    }
+}

@@ -1,0 +1,186 @@
+//! Drawing helpers for screens: scaled, wrapped text in a font that has the glyphs,
+//! and QR codes drawn module by module with their quiet zone.
+
+use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, iso_8859_1, iso_8859_2};
+use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
+use embedded_graphics::prelude::*;
+use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
+use embedded_graphics::text::{Baseline, Text};
+use posagent_drivers::display::Frame;
+
+/// Klarna pink (Klarna's current brand pink in its own docs).
+pub const PINK: Rgb888 = Rgb888::new(0xFF, 0xA8, 0xCD);
+/// Near-black ink.
+pub const INK: Rgb888 = Rgb888::new(0x0B, 0x05, 0x1D);
+/// Background.
+pub const PAPER: Rgb888 = Rgb888::WHITE;
+/// Approval green.
+pub const GREEN: Rgb888 = Rgb888::new(0x0A, 0x7A, 0x3C);
+/// Decline red.
+pub const RED: Rgb888 = Rgb888::new(0xB0, 0x1E, 0x2D);
+
+/// Horizontal alignment of text in its box.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum HAlign {
+    /// Left.
+    Left,
+    /// Centre.
+    Center,
+}
+
+/// Draws every pixel as a `scale`×`scale` block (for large amounts).
+struct Scaled<'a> {
+    frame: &'a mut Frame,
+    scale: u32,
+    origin: Point,
+}
+
+impl OriginDimensions for Scaled<'_> {
+    fn size(&self) -> Size {
+        Size::new(self.frame.width() / self.scale, self.frame.height() / self.scale)
+    }
+}
+
+impl DrawTarget for Scaled<'_> {
+    type Color = Rgb888;
+    type Error = core::convert::Infallible;
+
+    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
+        for Pixel(p, c) in pixels {
+            if p.x < 0 || p.y < 0 {
+                continue;
+            }
+            let (x0, y0) = (self.origin.x + p.x * self.scale as i32, self.origin.y + p.y * self.scale as i32);
+            for dy in 0..self.scale as i32 {
+                for dx in 0..self.scale as i32 {
+                    if x0 + dx >= 0 && y0 + dy >= 0 {
+                        self.frame.set_pixel((x0 + dx) as u32, (y0 + dy) as u32, c);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The largest font, in the ISO 8859 part that has every character of `text`.
+fn font_for(text: &str) -> &'static MonoFont<'static> {
+    if text.chars().all(|c| (c as u32) < 0x100) { &iso_8859_1::FONT_10X20 } else { &iso_8859_2::FONT_10X20 }
+}
+
+/// Glyph width × height of the font at scale 1.
+pub const GLYPH: (u32, u32) = (10, 20);
+
+fn wrap(text: &str, max_chars: usize) -> Vec<String> {
+    let mut lines = vec![];
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if !line.is_empty() && needed > max_chars {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > max_chars {
+            let head: String = line.chars().take(max_chars).collect();
+            let tail: String = line.chars().skip(max_chars).collect();
+            lines.push(head);
+            line = tail;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Draws `text` wrapped into a box `width` wide at (x, y), `scale` times the base font.
+/// Returns the height used.
+pub fn text_block(
+    frame: &mut Frame,
+    text: &str,
+    x: i32,
+    y: i32,
+    width: u32,
+    scale: u32,
+    color: Rgb888,
+    align: HAlign,
+) -> u32 {
+    let scale = scale.max(1);
+    let (gw, gh) = (GLYPH.0 * scale, GLYPH.1 * scale);
+    let max_chars = (width / gw).max(1) as usize;
+    let font = font_for(text);
+    let style = MonoTextStyle::new(font, color);
+    let mut used = 0;
+    for line in wrap(text, max_chars) {
+        let line_w = line.chars().count() as u32 * gw;
+        let lx = match align {
+            HAlign::Left => x,
+            HAlign::Center => x + (width.saturating_sub(line_w) / 2) as i32,
+        };
+        let mut target = Scaled { frame, scale, origin: Point::new(lx, y + used as i32) };
+        let _ = Text::with_baseline(&line, Point::zero(), style, Baseline::Top).draw(&mut target);
+        used += gh + gh / 4;
+    }
+    used
+}
+
+/// The largest scale (1–4) at which `text` fits in `width` on one line.
+pub fn fitting_scale(text: &str, width: u32, max: u32) -> u32 {
+    let chars = text.chars().count().max(1) as u32;
+    (1..=max).rev().find(|s| chars * GLYPH.0 * s <= width).unwrap_or(1)
+}
+
+/// Fills a rectangle.
+pub fn fill(frame: &mut Frame, x: i32, y: i32, w: u32, h: u32, color: Rgb888) {
+    let _ = Rectangle::new(Point::new(x, y), Size::new(w, h)).into_styled(PrimitiveStyle::with_fill(color)).draw(frame);
+}
+
+/// Draws a QR code of `data` as large as fits in a `side`×`side` square at (x, y),
+/// white quiet zone of 4 modules included. Returns the side actually used, or `None`
+/// if the data does not fit a QR code at that size.
+pub fn qr_code(frame: &mut Frame, data: &str, x: u32, y: u32, side: u32) -> Option<u32> {
+    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let n = code.width() as u32;
+    let modules = n + 8;
+    let scale = side / modules;
+    if scale < 2 {
+        return None;
+    }
+    let used = modules * scale;
+    let (ox, oy) = (x + (side - used) / 2, y + (side - used) / 2);
+    fill(frame, ox as i32, oy as i32, used, used, PAPER);
+    let colors = code.to_colors();
+    for my in 0..n {
+        for mx in 0..n {
+            if colors[(my * n + mx) as usize] == qrcode::Color::Dark {
+                let (px, py) = (ox + (mx + 4) * scale, oy + (my + 4) * scale);
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        frame.set_pixel(px + dx, py + dy, Rgb888::BLACK);
+                    }
+                }
+            }
+        }
+    }
+    Some(used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_respects_width_and_long_words() {
+        assert_eq!(wrap("Pay in 4 interest-free payments", 12), vec!["Pay in 4", "interest-fre", "e payments"]);
+        assert_eq!(wrap("a b", 10), vec!["a b"]);
+    }
+
+    #[test]
+    fn fitting_scale_picks_the_largest() {
+        assert_eq!(fitting_scale("1 234,50 kr", 400, 4), 3);
+        assert_eq!(fitting_scale("x", 5, 4), 1);
+    }
+}

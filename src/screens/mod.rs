@@ -1,0 +1,203 @@
+//! Customer-display screens drawn with embedded-graphics into a [`Frame`] of any size
+//! from 240×320 to 1280×800, portrait or landscape. Klarna's wording arrives in the
+//! screen data (from the acquirer); the terminal's own texts come from `locale`.
+
+mod draw;
+
+use crate::locale::{Text, text};
+use draw::{GREEN, HAlign, INK, PAPER, PINK, RED, fill, fitting_scale, qr_code, text_block};
+use posagent_drivers::display::Frame;
+
+/// What the customer display shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Screen {
+    /// Between sales.
+    Idle {
+        /// Store name.
+        store_name: String,
+        /// Klarna's header from the last availability answer, if any.
+        klarna_header: Option<String>,
+        /// Locale.
+        locale: String,
+    },
+    /// Scan the QR code to pay with Klarna.
+    Qr {
+        /// Formatted amount.
+        amount: String,
+        /// Klarna's header.
+        header: String,
+        /// Klarna's sub-header.
+        subheader: String,
+        /// Klarna's scan instruction.
+        instruction: String,
+        /// What the QR code encodes.
+        url: String,
+        /// Whole minutes left before the terminal gives up.
+        minutes_left: i64,
+        /// Locale.
+        locale: String,
+    },
+    /// The customer is in Klarna's journey on the phone.
+    InProgress {
+        /// Formatted amount.
+        amount: String,
+        /// Klarna's header.
+        header: String,
+        /// Locale.
+        locale: String,
+    },
+    /// Paid.
+    Approved {
+        /// Formatted amount.
+        amount: String,
+        /// Locale.
+        locale: String,
+    },
+    /// Refused.
+    Declined {
+        /// Formatted amount.
+        amount: String,
+        /// Locale.
+        locale: String,
+    },
+    /// Canceled.
+    Canceled {
+        /// Locale.
+        locale: String,
+    },
+    /// Klarna cannot be used for this purchase.
+    Unavailable {
+        /// Locale.
+        locale: String,
+    },
+    /// A failure; the reference is for support.
+    Error {
+        /// Sale reference.
+        reference: String,
+        /// Locale.
+        locale: String,
+    },
+}
+
+fn band(
+    frame: &mut Frame,
+    title: &str,
+    color: embedded_graphics::pixelcolor::Rgb888,
+    ink: embedded_graphics::pixelcolor::Rgb888,
+) -> u32 {
+    let (w, h) = (frame.width(), frame.height());
+    let band_h = (h / 6).clamp(48, 120);
+    fill(frame, 0, 0, w, band_h, color);
+    let margin = w / 20;
+    let scale = fitting_scale(title, w - 2 * margin, 3).min((band_h / 24).max(1));
+    let th = draw::GLYPH.1 * scale;
+    text_block(
+        frame,
+        title,
+        margin as i32,
+        ((band_h.saturating_sub(th)) / 2) as i32,
+        w - 2 * margin,
+        scale,
+        ink,
+        HAlign::Center,
+    );
+    band_h
+}
+
+fn centered_lines(frame: &mut Frame, top: u32, lines: &[(&str, u32, embedded_graphics::pixelcolor::Rgb888)]) {
+    let w = frame.width();
+    let margin = w / 20;
+    let mut y = top;
+    for (t, max_scale, color) in lines {
+        let scale = fitting_scale(t, w - 2 * margin, *max_scale);
+        y += text_block(frame, t, margin as i32, y as i32, w - 2 * margin, scale, *color, HAlign::Center);
+        y += draw::GLYPH.1 / 2;
+    }
+}
+
+/// Draws `screen` into a new `width`×`height` frame.
+pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
+    let mut f = Frame::new(width, height, PAPER);
+    let gap = height / 12;
+    match screen {
+        Screen::Idle { store_name, klarna_header, locale } => {
+            let top = band(&mut f, text(Text::Welcome, locale), PINK, INK);
+            let mut lines: Vec<(&str, u32, _)> = vec![(store_name.as_str(), 3, INK)];
+            if let Some(h) = klarna_header {
+                lines.push((h.as_str(), 2, INK));
+            }
+            centered_lines(&mut f, top + gap, &lines);
+        }
+        Screen::Qr { amount, header, subheader, instruction, url, minutes_left, locale } => {
+            let top = band(&mut f, header, PINK, INK);
+            let expires = format!("{} {} min", text(Text::ExpiresIn, locale), (*minutes_left).max(0));
+            let margin = (width.min(height) / 24).max(4);
+            if width >= height {
+                let side = (height - top - 2 * margin).min(width * 11 / 20);
+                qr_code(&mut f, url, margin, top + margin, side);
+                let tx = 2 * margin + side;
+                let tw = width.saturating_sub(tx + margin);
+                let mut y = top + margin;
+                y += text_block(
+                    &mut f,
+                    amount,
+                    tx as i32,
+                    y as i32,
+                    tw,
+                    fitting_scale(amount, tw, 4),
+                    INK,
+                    HAlign::Left,
+                ) + margin;
+                y += text_block(&mut f, instruction, tx as i32, y as i32, tw, 1, INK, HAlign::Left) + margin / 2;
+                y += text_block(&mut f, subheader, tx as i32, y as i32, tw, 1, INK, HAlign::Left) + margin;
+                text_block(&mut f, &expires, tx as i32, y as i32, tw, 1, INK, HAlign::Left);
+            } else {
+                let side = (width - 2 * margin).min((height - top) * 3 / 5);
+                qr_code(&mut f, url, (width - side) / 2, top + margin, side);
+                centered_lines(
+                    &mut f,
+                    top + 2 * margin + side,
+                    &[(amount, 3, INK), (instruction, 1, INK), (&expires, 1, INK)],
+                );
+            }
+        }
+        Screen::InProgress { amount, header, locale } => {
+            let top = band(&mut f, header, PINK, INK);
+            centered_lines(
+                &mut f,
+                top + gap,
+                &[
+                    (amount, 4, INK),
+                    (text(Text::PaymentInProgress, locale), 2, INK),
+                    (text(Text::FollowPhone, locale), 1, INK),
+                ],
+            );
+        }
+        Screen::Approved { amount, locale } => {
+            let top = band(&mut f, text(Text::Approved, locale), GREEN, PAPER);
+            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::ThankYou, locale), 2, INK)]);
+        }
+        Screen::Declined { amount, locale } => {
+            let top = band(&mut f, text(Text::Declined, locale), RED, PAPER);
+            centered_lines(&mut f, top + gap, &[(amount, 3, INK), (text(Text::AskCashier, locale), 1, INK)]);
+        }
+        Screen::Canceled { locale } => {
+            let top = band(&mut f, text(Text::Canceled, locale), INK, PAPER);
+            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK)]);
+        }
+        Screen::Unavailable { locale } => {
+            let top = band(&mut f, text(Text::KlarnaUnavailable, locale), INK, PAPER);
+            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK)]);
+        }
+        Screen::Error { reference, locale } => {
+            let top = band(&mut f, text(Text::SomethingWentWrong, locale), RED, PAPER);
+            let r = format!("{}: {reference}", text(Text::Reference, locale));
+            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK), (&r, 1, INK)]);
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests;

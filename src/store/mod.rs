@@ -1,0 +1,128 @@
+//! The SQLite journal (WAL, synchronous=FULL): every sale and every state change,
+//! written before it is acted on, and the idempotency key of every money-changing call,
+//! stored before the call is made.
+//!
+//! One owner thread holds the connection; async code sends it jobs over a bounded
+//! channel and awaits the answer, so SQLite never blocks the runtime.
+
+mod sales;
+
+pub use sales::{SaleEvent, operation_key};
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use tokio::sync::{mpsc, oneshot};
+
+/// Jobs waiting for the journal thread before senders wait.
+const QUEUE_DEPTH: usize = 256;
+
+/// A journal failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite refused (disk full, read-only, corrupt…).
+    #[error("journal database error: {source}; check disk space and that {path} is writable by the service user")]
+    Sqlite {
+        /// Database file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A stored record does not parse.
+    #[error("journal record {id} is unreadable: {source}; run `posagent doctor`")]
+    Corrupt {
+        /// Record id.
+        id: String,
+        /// Cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The record does not exist.
+    #[error("no sale {0}")]
+    NotFound(String),
+    /// The journal thread is gone (the daemon is shutting down).
+    #[error("the journal is closed; the daemon is shutting down")]
+    Closed,
+}
+
+type Job = Box<dyn FnOnce(&mut Connection, &Path) + Send>;
+
+/// Handle to the journal thread.
+#[derive(Clone)]
+pub struct Journal {
+    jobs: mpsc::Sender<Job>,
+}
+
+fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite { path: path.to_path_buf(), source }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sales (
+    id TEXT PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sales_state ON sales(state);
+CREATE TABLE IF NOT EXISTS sale_events (
+    sale_id TEXT NOT NULL REFERENCES sales(id),
+    seq INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (sale_id, seq)
+);
+CREATE TABLE IF NOT EXISTS operations (
+    sale_id TEXT NOT NULL REFERENCES sales(id),
+    operation TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (sale_id, operation)
+);
+PRAGMA user_version = 1;
+";
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path` and starts its thread.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let err = sqlite(path);
+        let mut conn = Connection::open(path).map_err(&err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(&err)?;
+        conn.execute_batch(SCHEMA).map_err(&err)?;
+        let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
+        let path = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || {
+                while let Some(job) = rx.blocking_recv() {
+                    job(&mut conn, &path);
+                }
+            })
+            .map_err(|e| StoreError::Sqlite {
+                path: PathBuf::new(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        Ok(Journal { jobs })
+    }
+
+    /// Runs `f` on the journal thread and returns its answer.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection, &Path) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn, path| {
+            let _ = tx.send(f(conn, path));
+        });
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}

@@ -1,0 +1,179 @@
+//! Sales in the journal: insert, transition (row + event in one transaction), read,
+//! and the idempotency keys of backend operations.
+
+use super::{Journal, StoreError, sqlite};
+use crate::checkout::{Sale, SaleState};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Namespace of posagent's idempotency keys (UUIDv5).
+const KEY_NAMESPACE: Uuid = Uuid::from_u128(0x5a1e_9f1c_3b7d_4e2a_8c60_d1f0_0b5e_7a01);
+
+/// The idempotency key of `operation` on `sale_id` at `terminal`: deterministic, so a
+/// retry after a crash re-uses it.
+pub fn operation_key(terminal: &str, sale_id: &str, operation: &str) -> String {
+    Uuid::new_v5(&KEY_NAMESPACE, format!("{terminal}/{sale_id}/{operation}").as_bytes()).to_string()
+}
+
+/// One journaled state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SaleEvent {
+    /// Order within the sale.
+    pub seq: i64,
+    /// State entered.
+    pub state: SaleState,
+    /// What happened.
+    pub detail: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+fn encode(sale: &Sale) -> Result<String, StoreError> {
+    serde_json::to_string(sale).map_err(|source| StoreError::Corrupt { id: sale.id.clone(), source })
+}
+
+impl Journal {
+    /// Inserts a new sale and its first event in one transaction.
+    pub async fn insert_sale(&self, sale: Sale) -> Result<(), StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let data = encode(&sale)?;
+            let tx = conn.transaction().map_err(&err)?;
+            tx.execute(
+                "INSERT INTO sales (id, reference, state, data, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![sale.id, sale.reference, sale.state.as_str(), data, sale.created_at.to_rfc3339()],
+            )
+            .map_err(&err)?;
+            tx.execute(
+                "INSERT INTO sale_events (sale_id, seq, state, detail, at) VALUES (?1, 1, ?2, NULL, ?3)",
+                params![sale.id, sale.state.as_str(), sale.created_at.to_rfc3339()],
+            )
+            .map_err(&err)?;
+            tx.commit().map_err(&err)
+        })
+        .await
+    }
+
+    /// Writes the sale's new state and an event, atomically and durably.
+    pub async fn record(&self, sale: Sale, detail: Option<String>) -> Result<(), StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let data = encode(&sale)?;
+            let tx = conn.transaction().map_err(&err)?;
+            let n = tx
+                .execute(
+                    "UPDATE sales SET state = ?2, data = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![sale.id, sale.state.as_str(), data, sale.updated_at.to_rfc3339()],
+                )
+                .map_err(&err)?;
+            if n != 1 {
+                return Err(StoreError::NotFound(sale.id.clone()));
+            }
+            tx.execute(
+                "INSERT INTO sale_events (sale_id, seq, state, detail, at)
+                 SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM sale_events WHERE sale_id = ?1",
+                params![sale.id, sale.state.as_str(), detail, sale.updated_at.to_rfc3339()],
+            )
+            .map_err(&err)?;
+            tx.commit().map_err(&err)
+        })
+        .await
+    }
+
+    /// Reads a sale by id or by reference.
+    pub async fn sale(&self, id_or_reference: String) -> Result<Sale, StoreError> {
+        self.call(move |conn, path| {
+            let data: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT id, data FROM sales WHERE id = ?1 OR reference = ?1",
+                    params![id_or_reference],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(sqlite(path))?;
+            let (id, data) = data.ok_or_else(|| StoreError::NotFound(id_or_reference.clone()))?;
+            serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })
+        })
+        .await
+    }
+
+    /// Sales not yet in a final state (resumed after a restart).
+    pub async fn open_sales(&self) -> Result<Vec<Sale>, StoreError> {
+        let finals: Vec<&'static str> = SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let mut stmt = conn.prepare("SELECT id, state, data FROM sales ORDER BY created_at").map_err(&err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .map_err(&err)?;
+            let mut out = vec![];
+            for row in rows {
+                let (id, state, data) = row.map_err(&err)?;
+                if !finals.contains(&state.as_str()) {
+                    out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The events of a sale in order.
+    pub async fn events(&self, sale_id: String) -> Result<Vec<SaleEvent>, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let mut stmt = conn
+                .prepare("SELECT seq, state, detail, at FROM sale_events WHERE sale_id = ?1 ORDER BY seq")
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map(params![sale_id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(&err)?;
+            let mut out = vec![];
+            for row in rows {
+                let (seq, state, detail, at) = row.map_err(&err)?;
+                let state = SaleState::parse(&state).ok_or_else(|| StoreError::NotFound(format!("state {state}")))?;
+                let at = DateTime::parse_from_rfc3339(&at).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+                out.push(SaleEvent { seq, state, detail, at });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Stores (or finds) the idempotency key of `operation` on a sale, before the call is made.
+    pub async fn operation_key(&self, terminal: &str, sale_id: &str, operation: &str) -> Result<String, StoreError> {
+        let key = operation_key(terminal, sale_id, operation);
+        let (sale_id, operation, k) = (sale_id.to_string(), operation.to_string(), key.clone());
+        self.call(move |conn, path| {
+            conn.execute(
+                "INSERT OR IGNORE INTO operations (sale_id, operation, idempotency_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![sale_id, operation, k, Utc::now().to_rfc3339()],
+            )
+            .map_err(sqlite(path))?;
+            Ok(())
+        })
+        .await?;
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_deterministic_and_distinct() {
+        assert_eq!(operation_key("t", "s", "authorize"), operation_key("t", "s", "authorize"));
+        assert_ne!(operation_key("t", "s", "authorize"), operation_key("t", "s", "authorize-final"));
+        assert_ne!(operation_key("t", "s1", "authorize"), operation_key("t", "s2", "authorize"));
+    }
+}
