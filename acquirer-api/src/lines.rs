@@ -1,8 +1,9 @@
 //! Order lines and Klarna's arithmetic rules for them.
 //!
 //! `total_amount = quantity × unit_price − total_discount_amount`; the lines sum to the
-//! payment amount; with a `tax_rate` (percent × 100) the line's tax must match within ±1
-//! in Klarna's own formula `100 × total_tax / (total − total_tax)`.
+//! payment amount; with a `tax_rate` (percent × 100) the line's `total_tax_amount` must be
+//! within ±1 minor unit of the tax included in `total_amount` at that rate,
+//! `total_amount × tax_rate / (10000 + tax_rate)`.
 
 use crate::money::MAX_AMOUNT;
 use serde::{Deserialize, Serialize};
@@ -97,14 +98,10 @@ pub fn validate_lines(prefix: &str, lines: &[LineItem], amount: i64) -> Result<(
                 if tax < 0 || tax > l.total_amount {
                     return Err(err(prefix, i, "total_tax_amount", "must be 0 to total_amount".into()));
                 }
-                let net = l.total_amount - tax;
-                // Klarna: calc = 100 × total_tax / (total − total_tax) in the ×100 unit, |rate − calc| ≤ 1.
-                let ok = if net == 0 {
-                    tax == 0
-                } else {
-                    // |rate − 10000·tax/net| ≤ 1  ⇔  |rate·net − 10000·tax| ≤ net (exact, in integers)
-                    (i128::from(rate) * i128::from(net) - 10_000 * i128::from(tax)).abs() <= i128::from(net)
-                };
+                // |tax − total·rate/(10000+rate)| ≤ 1, exactly in integers.
+                let denominator = 10_000 + i128::from(rate);
+                let ok = (i128::from(tax) * denominator - i128::from(l.total_amount) * i128::from(rate)).abs()
+                    <= denominator;
                 if !ok {
                     return Err(err(
                         prefix,
@@ -177,11 +174,11 @@ mod tests {
     }
 
     #[test]
-    fn tolerance_is_one_unit_of_rate() {
-        // 10000 total, tax 1667 → calc = 100·1667/8333 ≈ 2000.48 → 2000 and 2001 ok, 2002 not.
-        for (rate, ok) in [(1999, true), (2000, true), (2001, true), (2002, false)] {
-            let lines = vec![line(1, 10000, 0, 10000, Some(rate), Some(1667))];
-            assert_eq!(validate_lines("l", &lines, 10000).is_ok(), ok, "rate {rate}");
+    fn tolerance_is_one_minor_unit_of_tax() {
+        // 10000 incl. 20 % VAT holds 1666.67 of tax: 1666 and 1667 pass, 1665 and 1668 do not.
+        for (tax, ok) in [(1665, false), (1666, true), (1667, true), (1668, false)] {
+            let lines = vec![line(1, 10000, 0, 10000, Some(2000), Some(tax))];
+            assert_eq!(validate_lines("l", &lines, 10000).is_ok(), ok, "tax {tax}");
         }
     }
 

@@ -96,18 +96,22 @@ fn wrap(text: &str, max_chars: usize) -> Vec<String> {
     lines
 }
 
-/// Draws `text` wrapped into a box `width` wide at (x, y), `scale` times the base font.
+/// How text is drawn: size multiple, colour, alignment.
+#[derive(Clone, Copy)]
+pub struct Pen {
+    /// Multiple of the base font size.
+    pub scale: u32,
+    /// Colour.
+    pub color: Rgb888,
+    /// Alignment in the box.
+    pub align: HAlign,
+}
+
+/// Draws `text` wrapped into a box `width` wide with its top-left at `at`.
 /// Returns the height used.
-pub fn text_block(
-    frame: &mut Frame,
-    text: &str,
-    x: i32,
-    y: i32,
-    width: u32,
-    scale: u32,
-    color: Rgb888,
-    align: HAlign,
-) -> u32 {
+pub fn text_block(frame: &mut Frame, text: &str, at: (u32, u32), width: u32, pen: Pen) -> u32 {
+    let Pen { scale, color, align } = pen;
+    let (x, y) = (at.0 as i32, at.1 as i32);
     let scale = scale.max(1);
     let (gw, gh) = (GLYPH.0 * scale, GLYPH.1 * scale);
     let max_chars = (width / gw).max(1) as usize;

@@ -5,7 +5,7 @@
 mod draw;
 
 use crate::locale::{Text, text};
-use draw::{GREEN, HAlign, INK, PAPER, PINK, RED, fill, fitting_scale, qr_code, text_block};
+use draw::{GREEN, HAlign, INK, PAPER, PINK, Pen, RED, fill, fitting_scale, qr_code, text_block};
 use posagent_drivers::display::Frame;
 
 /// What the customer display shows.
@@ -92,16 +92,8 @@ fn band(
     let margin = w / 20;
     let scale = fitting_scale(title, w - 2 * margin, 3).min((band_h / 24).max(1));
     let th = draw::GLYPH.1 * scale;
-    text_block(
-        frame,
-        title,
-        margin as i32,
-        ((band_h.saturating_sub(th)) / 2) as i32,
-        w - 2 * margin,
-        scale,
-        ink,
-        HAlign::Center,
-    );
+    let pen = Pen { scale, color: ink, align: HAlign::Center };
+    text_block(frame, title, (margin, band_h.saturating_sub(th) / 2), w - 2 * margin, pen);
     band_h
 }
 
@@ -111,7 +103,7 @@ fn centered_lines(frame: &mut Frame, top: u32, lines: &[(&str, u32, embedded_gra
     let mut y = top;
     for (t, max_scale, color) in lines {
         let scale = fitting_scale(t, w - 2 * margin, *max_scale);
-        y += text_block(frame, t, margin as i32, y as i32, w - 2 * margin, scale, *color, HAlign::Center);
+        y += text_block(frame, t, (margin, y), w - 2 * margin, Pen { scale, color: *color, align: HAlign::Center });
         y += draw::GLYPH.1 / 2;
     }
 }
@@ -139,19 +131,12 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                 let tx = 2 * margin + side;
                 let tw = width.saturating_sub(tx + margin);
                 let mut y = top + margin;
-                y += text_block(
-                    &mut f,
-                    amount,
-                    tx as i32,
-                    y as i32,
-                    tw,
-                    fitting_scale(amount, tw, 4),
-                    INK,
-                    HAlign::Left,
-                ) + margin;
-                y += text_block(&mut f, instruction, tx as i32, y as i32, tw, 1, INK, HAlign::Left) + margin / 2;
-                y += text_block(&mut f, subheader, tx as i32, y as i32, tw, 1, INK, HAlign::Left) + margin;
-                text_block(&mut f, &expires, tx as i32, y as i32, tw, 1, INK, HAlign::Left);
+                let small = Pen { scale: 1, color: INK, align: HAlign::Left };
+                let big = Pen { scale: fitting_scale(amount, tw, 4), ..small };
+                y += text_block(&mut f, amount, (tx, y), tw, big) + margin;
+                y += text_block(&mut f, instruction, (tx, y), tw, small) + margin / 2;
+                y += text_block(&mut f, subheader, (tx, y), tw, small) + margin;
+                text_block(&mut f, &expires, (tx, y), tw, small);
             } else {
                 let side = (width - 2 * margin).min((height - top) * 3 / 5);
                 qr_code(&mut f, url, (width - side) / 2, top + margin, side);

@@ -33,7 +33,7 @@ fn qr_decodes_at_every_size_and_orientation() {
 #[test]
 fn every_screen_renders_at_the_extremes_and_differs() {
     let l = "pl-PL".to_string();
-    let screens = vec![
+    let screens = [
         Screen::Idle { store_name: "Sklep".into(), klarna_header: Some("Zapłać z Klarna".into()), locale: l.clone() },
         qr_screen("https://x.test/p/1"),
         Screen::InProgress { amount: "12,50 zł".into(), header: "Zapłać z Klarna".into(), locale: l.clone() },

@@ -24,7 +24,7 @@ type Shared = Arc<SimBackend>;
 
 /// The acquirer's router.
 pub fn router(backend: Shared) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/v1/klarna/availability", get(availability))
         .route("/v1/payments/authorize", post(authorize))
         .route("/v1/payment-requests", get(request_by_reference))
@@ -32,6 +32,9 @@ pub fn router(backend: Shared) -> Router {
         .route("/v1/payment-requests/{id}/cancel", post(cancel_request))
         .route("/v1/payment-transactions", get(transaction_by_reference))
         .route("/v1/ledger", get(ledger))
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), require_key));
+    Router::new()
+        .merge(api)
         .route("/pay/{id}", get(customer_opens))
         .route("/pay/{id}/approve", post(customer_approves))
         .route("/pay/{id}/decline", post(customer_declines))
@@ -74,22 +77,28 @@ fn refusal(r: Refusal) -> Response {
     }
 }
 
-fn authorized(backend: &SimBackend, headers: &HeaderMap) -> Result<(), Response> {
-    let given = headers
+/// Middleware: requires `Authorization: Bearer <terminal API key>`.
+async fn require_key(
+    State(backend): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let given = request
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if constant_time_eq(given.as_bytes(), backend.api_key.as_bytes()) {
-        Ok(())
+        next.run(request).await
     } else {
-        Err(error(
+        error(
             StatusCode::UNAUTHORIZED,
             ErrorType::AccessError,
             "UNAUTHORIZED",
             "missing or wrong terminal API key".into(),
             vec![],
-        ))
+        )
     }
 }
 
@@ -158,12 +167,8 @@ fn idempotent(
 
 async fn availability(
     State(b): State<Shared>,
-    headers: HeaderMap,
     q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Err(r) = authorized(&b, &headers) {
-        return r;
-    }
     let q = match q {
         Ok(Query(q)) => q,
         Err(e) => {
@@ -177,9 +182,6 @@ async fn availability(
 }
 
 async fn authorize(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = authorized(&b, &headers) {
-        return r;
-    }
     let req: AuthorizeRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -203,15 +205,7 @@ struct ReadParams {
     timeout_ms: Option<u64>,
 }
 
-async fn read_request(
-    State(b): State<Shared>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(p): Query<ReadParams>,
-) -> Response {
-    if let Err(r) = authorized(&b, &headers) {
-        return r;
-    }
+async fn read_request(State(b): State<Shared>, Path(id): Path<String>, Query(p): Query<ReadParams>) -> Response {
     // Long poll: hold the answer until the state differs from `wait_for_change_from`.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms.unwrap_or(0).min(30_000));
     loop {
@@ -239,24 +233,14 @@ struct ByReference {
     reference: String,
 }
 
-async fn request_by_reference(State(b): State<Shared>, headers: HeaderMap, Query(q): Query<ByReference>) -> Response {
-    if let Err(r) = authorized(&b, &headers) {
-        return r;
-    }
+async fn request_by_reference(State(b): State<Shared>, Query(q): Query<ByReference>) -> Response {
     match b.books().payment_request_by_reference(&q.reference, Utc::now()) {
         Ok(pr) => axum::Json(pr).into_response(),
         Err(r) => refusal(r),
     }
 }
 
-async fn transaction_by_reference(
-    State(b): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<ByReference>,
-) -> Response {
-    if let Err(r) = authorized(&b, &headers) {
-        return r;
-    }
+async fn transaction_by_reference(State(b): State<Shared>, Query(q): Query<ByReference>) -> Response {
     match b.books().transaction_by_reference(&q.reference) {
         Some(t) => axum::Json(t).into_response(),
         None => refusal(Refusal::NotFound(format!("transaction with reference {}", q.reference))),
@@ -264,18 +248,12 @@ async fn transaction_by_reference(
 }
 
 async fn cancel_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    if let Err(r) = authorized(&b, &headers) {
-        return r;
-    }
     idempotent(&b, &headers, &format!("cancel:{id}"), &body, |books, _| {
         books.cancel(&id, Utc::now()).map(|r| json(StatusCode::OK, &r))
     })
 }
 
-async fn ledger(State(b): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&b, &headers) {
-        return r;
-    }
+async fn ledger(State(b): State<Shared>) -> Response {
     axum::Json(b.books().ledger().to_vec()).into_response()
 }
 

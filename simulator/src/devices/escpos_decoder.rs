@@ -204,7 +204,7 @@ mod tests {
         assert!(evs.contains(&Event::QrData(b"https://k.test/p".to_vec())));
         assert_eq!(evs.last(), Some(&Event::Cut));
         let text = render_text(&evs, 20);
-        assert_eq!(text, "        Café\nTotal         9,90 €\n  [QR https://k.test/p]\n--- cut ---\n");
+        assert_eq!(text, "        Café\nTotal         9,90 €\n[QR https://k.test/p]\n--- cut ---\n");
     }
 
     #[test]
