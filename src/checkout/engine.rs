@@ -170,7 +170,7 @@ impl Checkout {
         d.journal.insert_sale(sale.clone()).await?;
         let view = sale.view();
         let _ = self.inner.events.send(view.clone());
-        let cancel = d.shutdown.child_token();
+        let cancel = CancellationToken::new();
         *active = Some((sale.id.clone(), cancel.clone()));
         drop(active);
         self.spawn(sale, cancel);
@@ -238,7 +238,7 @@ impl Checkout {
         let n = open.len();
         for sale in open {
             tracing::info!(sale_id = %sale.id, state = sale.state.as_str(), "resuming sale after restart");
-            let cancel = self.inner.deps.shutdown.child_token();
+            let cancel = CancellationToken::new();
             *self.inner.active.lock().await = Some((sale.id.clone(), cancel.clone()));
             self.spawn(sale, cancel);
         }
@@ -276,6 +276,14 @@ impl Inner {
         sale.updated_at = Utc::now();
         self.deps.journal.record(sale.clone(), detail).await?;
         tracing::info!(state = state.as_str(), "sale state changed");
+        if state.is_final() {
+            // The outcome is settled: the terminal takes the next sale (a receipt still
+            // being printed goes through the printer's own queue).
+            let mut active = self.active.lock().await;
+            if active.as_ref().is_some_and(|(id, _)| *id == sale.id) {
+                *active = None;
+            }
+        }
         let _ = self.events.send(sale.view());
         Ok(())
     }

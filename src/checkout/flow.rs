@@ -44,8 +44,15 @@ pub(super) enum FlowError {
 }
 
 /// Runs `sale` to a final state and its receipt.
+///
+/// When the daemon shuts down the sale stops where it is (journaled) and is resumed at
+/// the next start; only a receipt already due is still printed.
 pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
     loop {
+        if inner.deps.shutdown.is_cancelled() && !(sale.state == SaleState::Approved && !sale.receipt_printed) {
+            tracing::info!(state = sale.state.as_str(), "daemon stopping; the sale resumes at the next start");
+            return Ok(());
+        }
         match sale.state {
             SaleState::Created | SaleState::AvailabilityChecked if cancel.is_cancelled() => {
                 sale.cancel_requested = true;
@@ -252,6 +259,7 @@ async fn watch(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Re
         };
         tokio::select! {
             biased;
+            () = inner.deps.shutdown.cancelled() => return Ok(()),
             () = cancel.cancelled() => return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await,
             () = tokio::time::sleep_until(deadline) => return cancel_request(inner, sale, &id, "TERMINAL_TIMEOUT").await,
             _ = redraw.tick(), if sale.state == SaleState::QrShown => {
@@ -317,6 +325,7 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
             Err(e) if e.is_unreachable() && Utc::now() - sale.updated_at < FINALIZE_WINDOW => {
                 tracing::warn!(error = %e, "final authorization not confirmed; retrying with the same key");
                 tokio::select! {
+                    () = inner.deps.shutdown.cancelled() => return Ok(()),
                     () = cancel.cancelled() => return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await,
                     () = tokio::time::sleep(FINALIZE_RETRY) => {}
                 }

@@ -3,7 +3,7 @@
 
 mod simulated;
 
-pub use simulated::{SimulatedDaemon, simulated_store_config, start_simulated};
+pub use simulated::{SimulatedDaemon, simulated_profile, simulated_store_config, start_simulated, start_simulator};
 
 use crate::backend::{AcquirerClient, BackendError, RetryPolicy};
 use crate::checkout::{Checkout, CheckoutDeps, CheckoutError};
@@ -63,6 +63,9 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// Resuming open sales failed.
     #[error(transparent)]
     Resume(#[from] CheckoutError),

@@ -2,7 +2,9 @@
 //! printer started in-process on loopback ports.
 
 use super::{Daemon, DaemonError, create_private_dir, write_secret};
-use crate::config::{AcquirerConfig, DeviceProfile, EcrConfig, Endpoint, LimitsConfig, StoreConfig, StoreSection};
+use crate::config::{
+    AcquirerConfig, ConfigError, DeviceProfile, EcrConfig, Endpoint, LimitsConfig, StoreConfig, StoreSection,
+};
 use posagent_acquirer_api::Currency;
 use posagent_sim::{SimConfig, SimEnvironment};
 use std::net::SocketAddr;
@@ -43,16 +45,21 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
     }
 }
 
-/// Starts the simulator and the daemon against it. `base` overrides the store section
-/// (e.g. from `--config`); state lives under `data_dir`, the simulated display's frames
-/// and the printed receipts under `sim_out` (`display/`, `printer/`).
-pub async fn start_simulated(
+/// The simulator's device profile, pointed at the simulated devices of `sim`.
+pub fn simulated_profile(sim: &SimEnvironment) -> Result<DeviceProfile, ConfigError> {
+    let mut profile = DeviceProfile::parse(SIMULATOR_PROFILE, Path::new("firmware-config/simulator.toml"))?;
+    profile.display.endpoint = Endpoint::Tcp(sim.display_addr.to_string());
+    profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
+    Ok(profile)
+}
+
+/// Starts the simulator alone, with the terminal API key in `data_dir/acquirer.key`
+/// (created, mode 0600, if missing); frames and receipts go under `sim_out`.
+pub async fn start_simulator(
     data_dir: &Path,
     sim_out: &Path,
-    ecr_listen: SocketAddr,
-    base: Option<StoreConfig>,
     shutdown: CancellationToken,
-) -> Result<SimulatedDaemon, DaemonError> {
+) -> Result<SimEnvironment, DaemonError> {
     create_private_dir(data_dir)?;
     let key_path = data_dir.join("acquirer.key");
     let api_key = match crate::ecr::read_token(&key_path) {
@@ -63,24 +70,28 @@ pub async fn start_simulated(
             k
         }
     };
-    let sim = SimEnvironment::start(SimConfig::new(api_key, Some(sim_out.to_path_buf())), shutdown.clone())
+    SimEnvironment::start(SimConfig::new(api_key, Some(sim_out.to_path_buf())), shutdown)
         .await
-        .map_err(|source| DaemonError::DataDir { path: sim_out.to_path_buf(), source })?;
+        .map_err(|source| DaemonError::DataDir { path: sim_out.to_path_buf(), source })
+}
+
+/// Starts the simulator and the daemon against it. `base` overrides the store section
+/// (e.g. from `--config`); state lives under `data_dir`, the simulated display's frames
+/// and the printed receipts under `sim_out` (`display/`, `printer/`).
+pub async fn start_simulated(
+    data_dir: &Path,
+    sim_out: &Path,
+    ecr_listen: SocketAddr,
+    base: Option<StoreConfig>,
+    shutdown: CancellationToken,
+) -> Result<SimulatedDaemon, DaemonError> {
+    let sim = start_simulator(data_dir, sim_out, shutdown.clone()).await?;
     let mut config = simulated_store_config(data_dir, &sim.backend_url, ecr_listen);
     if let Some(base) = base {
         config.store = base.store;
         config.limits = base.limits;
         config.ecr.listen = base.ecr.listen;
     }
-    let mut profile =
-        DeviceProfile::parse(SIMULATOR_PROFILE, Path::new("firmware-config/simulator.toml")).map_err(|e| {
-            DaemonError::Secret {
-                path: PathBuf::from("firmware-config/simulator.toml"),
-                source: std::io::Error::other(e.to_string()),
-            }
-        })?;
-    profile.display.endpoint = Endpoint::Tcp(sim.display_addr.to_string());
-    profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
-    let daemon = Daemon::start(config, profile, shutdown).await?;
+    let daemon = Daemon::start(config, simulated_profile(&sim)?, shutdown).await?;
     Ok(SimulatedDaemon { daemon, sim })
 }

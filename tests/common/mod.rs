@@ -1,0 +1,193 @@
+//! Shared helpers of the integration tests: a daemon on the simulator in a temp dir,
+//! an ECR client over real HTTP, and a QR reader over the simulated display's PNG.
+#![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use posagent::daemon::{Daemon, simulated_profile, simulated_store_config, start_simulator};
+use posagent_sim::SimEnvironment;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub sim: SimEnvironment,
+    pub sim_stop: CancellationToken,
+    pub daemon: Option<Daemon>,
+    pub http: reqwest::Client,
+    pub url: String,
+    pub token: String,
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let sim_stop = CancellationToken::new();
+        let sim = start_simulator(&dir.path().join("data"), &dir.path().join("sim"), sim_stop.clone()).await.unwrap();
+        let mut h = Harness {
+            dir,
+            sim,
+            sim_stop,
+            daemon: None,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            url: String::new(),
+            token: String::new(),
+        };
+        h.start_daemon().await;
+        h
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub async fn start_daemon(&mut self) {
+        let config = simulated_store_config(&self.data_dir(), &self.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+        let daemon =
+            Daemon::start(config, simulated_profile(&self.sim).unwrap(), CancellationToken::new()).await.unwrap();
+        self.url = daemon.ecr_url.clone();
+        self.token = daemon.ecr_token.clone();
+        self.daemon = Some(daemon);
+    }
+
+    pub async fn stop_daemon(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.stop().await;
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r =
+            self.http.post(format!("{}{path}", self.url)).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(format!("{}{path}", self.url)).bearer_auth(&self.token).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a sale and returns its JSON (asserting 201).
+    pub async fn create(&self, body: Value) -> Value {
+        let (status, sale) = self.post("/v1/sales", body).await;
+        assert_eq!(status, 201, "{sale}");
+        sale
+    }
+
+    /// Polls the sale until `done` holds (10 s at most).
+    pub async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, sale) = self.get(&format!("/v1/sales/{id}")).await;
+            assert_eq!(status, 200, "{sale}");
+            if done(&sale) {
+                return sale;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "sale never got there: {sale}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn wait_state(&self, id: &str, state: &str) -> Value {
+        self.wait_for(id, |s| s["state"] == state).await
+    }
+
+    /// The acquirer's view, with the terminal's API key.
+    pub async fn backend_get(&self, path: &str) -> Value {
+        let key = std::fs::read_to_string(self.data_dir().join("acquirer.key")).unwrap();
+        self.http
+            .get(format!("{}{path}", self.sim.backend_url))
+            .bearer_auth(key.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The simulated display's current frame as PNG, fetched over HTTP.
+    pub async fn display_png(&self) -> Vec<u8> {
+        self.http
+            .get(format!("{}/sim/display.png", self.sim.backend_url))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    /// Waits until the display shows a QR code and returns what it encodes.
+    pub async fn read_display_qr(&self) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let codes = decode_png_qr(&self.display_png().await);
+            if let Some(c) = codes.into_iter().next() {
+                return c;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no QR code appeared on the display");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The simulated customer scans and acts.
+    pub async fn customer(&self, action: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/sim/customer", self.sim.backend_url))
+            .json(&json!({ "action": action }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub fn sales_in_journal(&self) -> i64 {
+        let db = rusqlite::Connection::open(self.data_dir().join("posagent.db")).unwrap();
+        db.query_row("SELECT COUNT(*) FROM sales", [], |r| r.get(0)).unwrap()
+    }
+
+    pub fn journal_states(&self, id: &str) -> Vec<String> {
+        let db = rusqlite::Connection::open(self.data_dir().join("posagent.db")).unwrap();
+        let mut st = db.prepare("SELECT state FROM sale_events WHERE sale_id = ?1 ORDER BY seq").unwrap();
+        st.query_map([id], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    }
+}
+
+/// Decodes a PNG and returns every QR code in it.
+pub fn decode_png_qr(png_bytes: &[u8]) -> Vec<String> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    let (w, h) = (info.width as usize, info.height as usize);
+    let luma: Vec<u8> = buf
+        .chunks_exact(3)
+        .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8)
+        .collect();
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
+    img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, c)| c)).collect()
+}
+
+/// RGB of the pixel at (x, y) of a PNG.
+pub fn png_pixel(png_bytes: &[u8], x: usize, y: usize) -> [u8; 3] {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let i = (y * info.width as usize + x) * 3;
+    [buf[i], buf[i + 1], buf[i + 2]]
+}
+
+pub fn lines_1234_50() -> Value {
+    json!([
+        {"name": "Kaffe", "reference": "SKU-1", "quantity": 2, "unit_price": 2500, "total_amount": 5000, "tax_rate": 1200, "total_tax_amount": 536},
+        {"name": "Regnjacka", "reference": "SKU-2", "quantity": 1, "unit_price": 118450, "total_amount": 118450, "tax_rate": 2500, "total_tax_amount": 23690}
+    ])
+}

@@ -1,0 +1,108 @@
+//! The ECR API refuses bad input with typed errors and writes nothing half-done.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Harness;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_code_message_and_field() {
+    let h = Harness::start().await;
+    let cases = [
+        (json!({"currency": "SEK"}), 400, "INVALID_REQUEST", Some("amount")),
+        (json!({"amount": 100, "currency": "SEK", "tip": 5}), 400, "INVALID_REQUEST", Some("tip")),
+        (json!({"amount": "100", "currency": "SEK"}), 400, "INVALID_REQUEST", Some("amount")),
+        (json!({"amount": 100, "currency": "EUR"}), 422, "INVALID_FIELD", Some("currency")),
+        (json!({"amount": 100, "currency": "SEKK"}), 422, "INVALID_FIELD", Some("currency")),
+        (json!({"amount": 0, "currency": "SEK"}), 422, "INVALID_FIELD", Some("amount")),
+        (json!({"amount": 100, "currency": "SEK", "method": "CASH"}), 422, "INVALID_FIELD", Some("method")),
+        (json!({"amount": 100, "currency": "SEK", "method": "CARD"}), 422, "METHOD_NOT_SUPPORTED", Some("method")),
+        (json!({"amount": 100, "currency": "SEK", "reference": "bad ref!"}), 422, "INVALID_FIELD", Some("reference")),
+        (
+            json!({"amount": 999, "currency": "SEK", "order_lines": [{"name": "A", "quantity": 1, "unit_price": 500, "total_amount": 500}]}),
+            422,
+            "INVALID_FIELD",
+            Some("order_lines"),
+        ),
+        (
+            json!({"amount": 500, "currency": "SEK", "order_lines": [{"name": "A", "quantity": 1, "unit_price": 500, "total_amount": 500, "tax_rate": 2500, "total_tax_amount": 50}]}),
+            422,
+            "INVALID_FIELD",
+            Some("order_lines[0].tax_rate"),
+        ),
+        (
+            json!({"amount": 100, "currency": "SEK", "interoperability_token": "x".repeat(8193)}),
+            422,
+            "INVALID_FIELD",
+            Some("interoperability_token"),
+        ),
+        (
+            json!({"amount": 100, "currency": "SEK", "interoperability_data": "not json"}),
+            422,
+            "INVALID_FIELD",
+            Some("interoperability_data"),
+        ),
+        (json!({"amount": 100, "currency": "SEK", "locale": "swedish"}), 422, "INVALID_FIELD", Some("locale")),
+    ];
+    for (body, status, code, field) in cases {
+        let (got, problem) = h.post("/v1/sales", body.clone()).await;
+        assert_eq!(got, status, "{body} → {problem}");
+        assert_eq!(problem["code"], code, "{body} → {problem}");
+        assert_eq!(problem["field"].as_str(), field, "{body} → {problem}");
+        assert!(problem["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // Not JSON at all.
+    let r = h.http.post(format!("{}/v1/sales", h.url)).bearer_auth(&h.token).body("{amount:").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    // Nothing was written for any of them.
+    assert_eq!(h.sales_in_journal(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_is_required_and_compared_exactly() {
+    let h = Harness::start().await;
+    let url = format!("{}/v1/sales", h.url);
+    let none = h.http.post(&url).json(&json!({"amount": 100, "currency": "SEK"})).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    let wrong = h
+        .http
+        .post(&url)
+        .bearer_auth(format!("{}x", h.token))
+        .json(&json!({"amount": 100, "currency": "SEK"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED");
+    // Health needs no token and reports both devices.
+    let health: serde_json::Value = h.http.get(format!("{}/health", h.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["devices"].as_array().unwrap().len(), 2);
+    // The token file is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(h.data_dir().join("ecr.token")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(h.sales_in_journal(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sale_at_a_time_and_unknown_sales() {
+    let h = Harness::start().await;
+    let first = h.create(json!({"amount": 1000, "currency": "SEK"})).await;
+    let (status, busy) = h.post("/v1/sales", json!({"amount": 2000, "currency": "SEK"})).await;
+    assert_eq!(status, 409);
+    assert_eq!(busy["code"], "TERMINAL_BUSY");
+    let (status, missing) = h.get("/v1/sales/no-such-sale").await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["code"], "NOT_FOUND");
+    let (status, _) = h.post("/v1/sales/no-such-sale/cancel", json!({})).await;
+    assert_eq!(status, 404);
+    // Reading by reference works as well as by id.
+    let (status, by_ref) = h.get(&format!("/v1/sales/{}", first["reference"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert_eq!(by_ref["id"], first["id"]);
+}

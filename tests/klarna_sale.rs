@@ -1,0 +1,176 @@
+//! A Klarna QR sale end to end through the real interfaces: the ECR API over HTTP, the
+//! daemon's real display and printer drivers against the simulated devices on TCP, the
+//! acquirer client against the simulated acquirer, and the journal in a temp dir.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Harness, lines_1234_50, png_pixel};
+use futures_util::StreamExt;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_klarna_sale_end_to_end() {
+    let h = Harness::start().await;
+
+    // Follow the event stream from before the sale exists.
+    let events = h.http.get(format!("{}/v1/events", h.url)).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(events.status(), 200);
+    let mut stream = events.bytes_stream();
+
+    let token = "eyJhbGciOiJub25lIn0.eyJzdGF0dXMiOiJQQVlNRU5UX1NVUFBPUlRFRCJ9.";
+    let data = r#"{"content_type":"application/vnd.klarna.interoperability-data.v2+json","content":{"x":"ä €"}}"#;
+    let sale = h
+        .create(json!({
+            "amount": 123450, "currency": "SEK", "order_lines": lines_1234_50(),
+            "interoperability_token": token, "interoperability_data": data
+        }))
+        .await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    assert_eq!(sale["state"], "CREATED");
+
+    let shown = h.wait_state(&id, "QR_SHOWN").await;
+    let url = shown["payment_request_url"].as_str().unwrap().to_string();
+    assert!(url.contains("/pay/krn:payment:eu1:request:"), "{url}");
+
+    // The QR code actually on the customer display decodes to the payment request URL.
+    assert_eq!(h.read_display_qr().await, url);
+
+    let (status, scanned) = h.customer("approve").await;
+    assert_eq!(status, 200, "{scanned}");
+    assert_eq!(scanned["scanned_url"], url.as_str());
+
+    let done = h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    let klarna_ref = done["klarna_reference"].as_str().unwrap().to_string();
+    let tx_id = done["payment_transaction_id"].as_str().unwrap().to_string();
+
+    // The receipt bytes hold the Klarna references.
+    let receipts = h.sim.printer.receipts();
+    assert_eq!(receipts.len(), 1);
+    let raw = &receipts[0].raw;
+    assert!(raw.windows(klarna_ref.len()).any(|w| w == klarna_ref.as_bytes()), "receipt lacks {klarna_ref}");
+    assert!(raw.windows(tx_id.len()).any(|w| w == tx_id.as_bytes()), "receipt lacks {tx_id}");
+    assert!(receipts[0].text.contains("1 234,50 kr"), "{}", receipts[0].text);
+    assert_eq!(&raw[..2], b"\x1b@");
+    assert!(raw.ends_with(&[0x1D, b'V', 66, 3]));
+
+    // The acquirer booked exactly one authorization and its capture, for this sale.
+    let ledger = h.backend_get("/v1/ledger").await;
+    let ledger = ledger.as_array().unwrap();
+    let kinds: Vec<&str> = ledger.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["AUTHORIZATION", "CAPTURE"]);
+    assert!(ledger.iter().all(|e| e["reference"] == done["reference"] && e["amount"] == 123450));
+
+    // Every transition was journaled, in order.
+    let states = h.journal_states(&id);
+    let expected_prefix = ["CREATED", "AVAILABILITY_CHECKED", "QR_SHOWN"];
+    assert_eq!(&states[..3], expected_prefix);
+    assert!(states.contains(&"CUSTOMER_COMPLETED".to_string()), "{states:?}");
+    assert_eq!(states.last().map(String::as_str), Some("APPROVED"));
+
+    // The register saw the same path on the event stream.
+    let mut seen = vec![];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut buf = String::new();
+    while !seen.iter().any(|s: &String| s == "APPROVED") && tokio::time::Instant::now() < deadline {
+        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.unwrap().unwrap().unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
+                let v: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+                if v["id"] == id.as_str() {
+                    seen.push(v["state"].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    assert_eq!(seen.first().map(String::as_str), Some("CREATED"));
+    assert!(seen.contains(&"QR_SHOWN".to_string()) && seen.contains(&"APPROVED".to_string()), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_customer_ends_declined_with_the_declined_screen() {
+    let h = Harness::start().await;
+    let sale = h.create(json!({"amount": 4990, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap();
+    h.wait_state(id, "QR_SHOWN").await;
+    let (status, _) = h.customer("decline").await;
+    assert_eq!(status, 200);
+    let done = h.wait_state(id, "DECLINED").await;
+    assert_eq!(done["reason"], "CUSTOMER_DECLINED");
+    assert!(done["klarna_reference"].is_null());
+    // The declined screen: a red band at the top, and no QR code any more.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let png = h.display_png().await;
+        let [r, g, b] = png_pixel(&png, 2, 2);
+        if r > 150 && g < 60 && b < 70 {
+            assert!(common::decode_png_qr(&png).is_empty());
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "declined screen not shown; top-left is {r},{g},{b}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(h.backend_get("/v1/ledger").await.as_array().unwrap().is_empty());
+    assert!(h.sim.printer.receipts().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cashier_cancel_cancels_the_payment_request_at_the_acquirer() {
+    let h = Harness::start().await;
+    let sale = h.create(json!({"amount": 10000, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap();
+    let shown = h.wait_state(id, "QR_SHOWN").await;
+    let (status, canceled) = h.post(&format!("/v1/sales/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 200, "{canceled}");
+    assert_eq!(canceled["state"], "CANCELED");
+    assert_eq!(canceled["reason"], "CASHIER_CANCELED");
+    let pr_id = shown["payment_request_id"].as_str().unwrap();
+    let pr = h.backend_get(&format!("/v1/payment-requests/{pr_id}")).await;
+    assert_eq!(pr["state"], "CANCELED");
+    // The customer scanning now is refused by Klarna's journey; nothing is charged.
+    let (status, _) = h.customer("approve").await;
+    assert_ne!(status, 200);
+    assert!(h.backend_get("/v1/ledger").await.as_array().unwrap().is_empty());
+    // A new sale may start.
+    h.create(json!({"amount": 100, "currency": "SEK"})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn klarna_is_not_offered_where_it_is_not_available() {
+    let h = Harness::start().await;
+    // 0,50 kr is below the smallest Klarna amount.
+    let sale = h.create(json!({"amount": 50, "currency": "SEK"})).await;
+    let done = h.wait_state(sale["id"].as_str().unwrap(), "UNAVAILABLE").await;
+    assert_eq!(done["reason"], "AMOUNT_OUT_OF_RANGE");
+    assert!(done["payment_request_id"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resumes_the_open_sale_without_a_second_payment() {
+    let mut h = Harness::start().await;
+    let sale = h.create(json!({"amount": 25000, "currency": "SEK", "reference": "REG-42"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    let shown = h.wait_state(&id, "QR_SHOWN").await;
+    h.stop_daemon().await;
+
+    // While the terminal is down the customer completes on the phone.
+    let (status, _) = h.customer("approve").await;
+    assert_eq!(status, 200);
+
+    h.start_daemon().await;
+    let done = h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    assert_eq!(done["payment_request_id"], shown["payment_request_id"]);
+    let ledger = h.backend_get("/v1/ledger").await;
+    let auths = ledger.as_array().unwrap().iter().filter(|e| e["kind"] == "AUTHORIZATION").count();
+    assert_eq!(auths, 1);
+    // The register retrying its create with the same reference gets the same sale back.
+    let (status, again) = h.post("/v1/sales", json!({"amount": 25000, "currency": "SEK", "reference": "REG-42"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["id"], id.as_str());
+    let (status, clash) = h.post("/v1/sales", json!({"amount": 1, "currency": "SEK", "reference": "REG-42"})).await;
+    assert_eq!(status, 409);
+    assert_eq!(clash["code"], "REFERENCE_CONFLICT");
+    assert_eq!(h.sales_in_journal(), 1);
+}
