@@ -49,7 +49,8 @@ pub(super) enum FlowError {
 /// the next start; only a receipt already due is still printed.
 pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
     loop {
-        if inner.deps.shutdown.is_cancelled() && !(sale.state == SaleState::Approved && !sale.receipt_printed) {
+        let receipt_due = sale.state == SaleState::Approved && !sale.receipt_printed;
+        if inner.deps.shutdown.is_cancelled() && !receipt_due {
             tracing::info!(state = sale.state.as_str(), "daemon stopping; the sale resumes at the next start");
             return Ok(());
         }
