@@ -18,8 +18,9 @@ pub use error::{ApiError, ErrorType, ValidationError};
 pub use lines::{LineItem, LineItemError};
 pub use money::{Currency, CurrencyError, MAX_AMOUNT};
 pub use payments::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CaptureMode, KlarnaData, PaymentMethod, PaymentRequest,
-    PaymentRequestState, PaymentTransaction, PointOfCheckout, PointOfTransaction, TransactionState,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, Capture, CaptureMode, CaptureRequest, KlarnaData,
+    PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction, PointOfCheckout, PointOfTransaction,
+    Refund, RefundRequest, TransactionState,
 };
 
 /// Header that carries the idempotency key on every POST.

@@ -208,7 +208,7 @@ pub enum TransactionState {
     Authorized,
     /// Nothing left to capture.
     Completed,
-    /// Not fully captured in time.
+    /// Not fully captured in time (within 7 days it may be reauthorized).
     Expired,
     /// End of life; no further operations.
     Closed,
@@ -231,8 +231,103 @@ pub struct PaymentTransaction {
     pub amount: i64,
     /// Captured so far.
     pub captured_amount: i64,
+    /// Refunded so far.
+    #[serde(default)]
+    pub refunded_amount: i64,
     /// Currency.
     pub currency: Currency,
+    /// Captures, in order.
+    #[serde(default)]
+    pub payment_captures: Vec<Capture>,
+    /// Refunds, in order.
+    #[serde(default)]
+    pub payment_refunds: Vec<Refund>,
+    /// Order lines of the purchase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+}
+
+impl PaymentTransaction {
+    /// Authorized amount not yet captured (zero once voided or expired).
+    pub fn remaining_authorized(&self) -> i64 {
+        match self.state {
+            TransactionState::Authorized => self.amount - self.captured_amount,
+            _ => 0,
+        }
+    }
+
+    /// Captured amount not yet refunded.
+    pub fn refundable(&self) -> i64 {
+        self.captured_amount - self.refunded_amount
+    }
+}
+
+/// One capture of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    /// KRN, `…:capture:N`.
+    pub payment_capture_id: String,
+    /// The terminal's reference of the capture (goes into settlement files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_capture_reference: Option<String>,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// Lines captured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One refund of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// KRN, `…:refund:N`.
+    pub payment_refund_id: String,
+    /// The terminal's reference of the refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_refund_reference: Option<String>,
+    /// The capture refunded, when refunding by capture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_capture_id: Option<String>,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// Lines refunded (returns by line).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /v1/payment-transactions/{id}/captures`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    /// Amount to capture, ≤ the remaining authorized amount.
+    pub amount: i64,
+    /// The terminal's reference of the capture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_capture_reference: Option<String>,
+    /// Lines captured; when given they sum to `amount`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
+}
+
+/// Body of `POST /v1/payment-transactions/{id}/refunds`: by capture, or by lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Amount to refund, ≤ captured − refunded.
+    pub amount: i64,
+    /// Refund against this capture (≤ what remains of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_capture_id: Option<String>,
+    /// The terminal's reference of the refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_refund_reference: Option<String>,
+    /// Lines returned; when given they sum to `amount`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
 }

@@ -101,7 +101,8 @@ impl SimEnvironment {
         let display_addr = display_listener.local_addr()?;
         let printer_addr = printer_listener.local_addr()?;
         let backend_url = format!("http://{}", backend_listener.local_addr()?);
-        let backend = backend::SimBackend::new(config.api_key.clone(), backend_url.clone(), config.request_ttl);
+        let backend =
+            backend::SimBackend::new(config.api_key.clone(), backend_url.clone(), config.request_ttl, cancel.clone());
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()

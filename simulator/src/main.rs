@@ -40,13 +40,14 @@ async fn main() -> anyhow::Result<()> {
             let listener =
                 tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
             let url = format!("http://{}", listener.local_addr()?);
+            let cancel = CancellationToken::new();
             let backend = posagent_sim::backend::SimBackend::new(
                 key,
                 url.clone(),
                 chrono::Duration::minutes(request_ttl_minutes),
+                cancel.clone(),
             );
             println!("simulated acquirer on {url}");
-            let cancel = CancellationToken::new();
             let c = cancel.clone();
             tokio::spawn(async move {
                 let _ = tokio::signal::ctrl_c().await;

@@ -2,8 +2,8 @@
 
 use super::retry::{RetryPolicy, retryable_status};
 use posagent_acquirer_api::{
-    ApiError, AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, IDEMPOTENCY_KEY_HEADER,
-    PaymentRequest, PaymentRequestState,
+    ApiError, AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse,
+    CaptureRequest, IDEMPOTENCY_KEY_HEADER, PaymentRequest, PaymentRequestState, PaymentTransaction, RefundRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -61,6 +61,29 @@ impl BackendError {
     }
 }
 
+/// How to reach and authenticate to the acquirer.
+#[derive(Clone, Default)]
+pub struct ClientSettings {
+    /// Base URL of the Terminal API.
+    pub base_url: String,
+    /// The terminal's API key (bearer).
+    pub api_key: String,
+    /// Timeout of one call.
+    pub timeout: Duration,
+    /// Extra CA certificates (PEM) to trust, for acquirers with a private CA.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Client certificate and key (PEM) for mutual TLS.
+    pub client_identity_pem: Option<Vec<u8>>,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSettings").field("base_url", &self.base_url).field("api_key", &"<redacted>").finish()
+    }
+}
+
 /// Client of one acquirer for one terminal.
 #[derive(Clone)]
 pub struct AcquirerClient {
@@ -79,14 +102,40 @@ impl std::fmt::Debug for AcquirerClient {
 impl AcquirerClient {
     /// A client of `base` authenticating with `api_key`; each call times out after `timeout`.
     pub fn new(base: &str, api_key: String, timeout: Duration, retry: RetryPolicy) -> Result<Self, BackendError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
+        Self::with_settings(ClientSettings {
+            base_url: base.to_string(),
+            api_key,
+            timeout,
+            retry,
+            ..ClientSettings::default()
+        })
+    }
+
+    /// A client with TLS settings: TLS is always verified; a custom CA and a client
+    /// certificate (mTLS) may be added.
+    pub fn with_settings(s: ClientSettings) -> Result<Self, BackendError> {
+        let local = s.base_url.starts_with("http://127.0.0.1") || s.base_url.starts_with("http://localhost");
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(s.timeout)
+            .connect_timeout(s.timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("posagent/", env!("CARGO_PKG_VERSION")))
-            .https_only(!(base.starts_with("http://127.0.0.1") || base.starts_with("http://localhost")))
-            .build()
-            .map_err(BackendError::Setup)?;
-        Ok(AcquirerClient { http, base: base.trim_end_matches('/').to_string(), api_key, retry })
+            .https_only(!local);
+        if let Some(pem) = &s.ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(BackendError::Setup)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some(pem) = &s.client_identity_pem {
+            builder = builder.identity(reqwest::Identity::from_pem(pem).map_err(BackendError::Setup)?);
+        }
+        let http = builder.build().map_err(BackendError::Setup)?;
+        Ok(AcquirerClient {
+            http,
+            base: s.base_url.trim_end_matches('/').to_string(),
+            api_key: s.api_key,
+            retry: s.retry,
+        })
     }
 
     async fn call<T: DeserializeOwned>(
@@ -97,6 +146,26 @@ impl AcquirerClient {
         body: Option<(&[u8], &str)>,
         timeout: Option<Duration>,
     ) -> Result<T, BackendError> {
+        self.call_with_recovery(method, path, query, body, timeout, || async { Ok(None) }).await
+    }
+
+    /// Calls with retries. Before resending after an ambiguous failure (the request may
+    /// have been processed: timeout, dropped connection, 5xx) `recover` reads the
+    /// resource by its reference; if it answers, that is the result and nothing is resent.
+    async fn call_with_recovery<T, F, Fut>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<(&[u8], &str)>,
+        timeout: Option<Duration>,
+        recover: F,
+    ) -> Result<T, BackendError>
+    where
+        T: DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, BackendError>>,
+    {
         let url = format!("{}{}", self.base, path);
         let mut retry = 0;
         loop {
@@ -126,9 +195,17 @@ impl AcquirerClient {
             match outcome {
                 Err(e) if e.is_unreachable() && retry + 1 < self.retry.attempts => {
                     retry += 1;
+                    let rate_limited = matches!(&e, BackendError::Refused { status: 429, .. });
                     let wait = self.retry.delay(retry, retry_after, fastrand::f64());
                     tracing::warn!(%url, retry, wait_ms = wait.as_millis() as u64, error = %e, "acquirer call failed; retrying");
                     tokio::time::sleep(wait).await;
+                    // A 429 was refused before processing; anything else may have been processed.
+                    if body.is_some() && !rate_limited {
+                        if let Ok(Some(found)) = recover().await {
+                            tracing::info!(%url, "ambiguous outcome resolved by reading the resource by reference");
+                            return Ok(found);
+                        }
+                    }
                 }
                 other => return other,
             }
@@ -174,17 +251,112 @@ impl AcquirerClient {
     }
 
     /// Authorizes (first call: step-up; with a session token: the final authorization).
+    /// An ambiguous failure is resolved by reading the payment request (step-up) or the
+    /// transaction (final) by the sale's reference before anything is resent.
     pub async fn authorize(
         &self,
         req: &AuthorizeRequest,
         idempotency_key: &str,
     ) -> Result<AuthorizeResponse, BackendError> {
-        let body = serde_json::to_vec(req).map_err(|e| BackendError::Unexpected {
-            url: self.base.clone(),
-            status: 0,
-            detail: format!("cannot encode the request: {e}"),
-        })?;
-        self.call(Method::POST, "/v1/payments/authorize", &[], Some((&body, idempotency_key)), None).await
+        let body = encode(&self.base, req)?;
+        let reference = req.payment_transaction_reference.as_str();
+        let is_final = req.klarna.as_ref().is_some_and(|k| k.klarna_network_session_token.is_some());
+        let recover = || async move {
+            if is_final {
+                Ok(self.transaction_by_reference(reference).await?.map(|t| AuthorizeResponse {
+                    result: AuthorizeResult::Approved,
+                    result_reason: None,
+                    payment_transaction: Some(t),
+                    payment_request: None,
+                }))
+            } else {
+                Ok(self.payment_request_by_reference(reference).await?.filter(|pr| !pr.state.is_final()).map(|pr| {
+                    AuthorizeResponse {
+                        result: AuthorizeResult::StepUpRequired,
+                        result_reason: None,
+                        payment_transaction: None,
+                        payment_request: Some(pr),
+                    }
+                }))
+            }
+        };
+        self.call_with_recovery(
+            Method::POST,
+            "/v1/payments/authorize",
+            &[],
+            Some((&body, idempotency_key)),
+            None,
+            recover,
+        )
+        .await
+    }
+
+    /// The latest payment request of a sale reference, if any.
+    pub async fn payment_request_by_reference(&self, reference: &str) -> Result<Option<PaymentRequest>, BackendError> {
+        not_found_is_none(
+            self.call(Method::GET, "/v1/payment-requests", &[("reference", reference.to_string())], None, None).await,
+        )
+    }
+
+    /// The transaction of a sale reference, if one was authorized.
+    pub async fn transaction_by_reference(&self, reference: &str) -> Result<Option<PaymentTransaction>, BackendError> {
+        not_found_is_none(
+            self.call(Method::GET, "/v1/payment-transactions", &[("reference", reference.to_string())], None, None)
+                .await,
+        )
+    }
+
+    /// A transaction by id.
+    pub async fn transaction(&self, id: &str) -> Result<PaymentTransaction, BackendError> {
+        self.call(Method::GET, &format!("/v1/payment-transactions/{id}"), &[], None, None).await
+    }
+
+    /// Captures (part of) a transaction.
+    pub async fn capture(
+        &self,
+        id: &str,
+        req: &CaptureRequest,
+        idempotency_key: &str,
+    ) -> Result<PaymentTransaction, BackendError> {
+        let body = encode(&self.base, req)?;
+        self.call(
+            Method::POST,
+            &format!("/v1/payment-transactions/{id}/captures"),
+            &[],
+            Some((&body, idempotency_key)),
+            None,
+        )
+        .await
+    }
+
+    /// Refunds (part of) a transaction, by capture or by lines.
+    pub async fn refund(
+        &self,
+        id: &str,
+        req: &RefundRequest,
+        idempotency_key: &str,
+    ) -> Result<PaymentTransaction, BackendError> {
+        let body = encode(&self.base, req)?;
+        self.call(
+            Method::POST,
+            &format!("/v1/payment-transactions/{id}/refunds"),
+            &[],
+            Some((&body, idempotency_key)),
+            None,
+        )
+        .await
+    }
+
+    /// Voids the remaining authorization.
+    pub async fn void(&self, id: &str, idempotency_key: &str) -> Result<PaymentTransaction, BackendError> {
+        self.call(
+            Method::POST,
+            &format!("/v1/payment-transactions/{id}/void"),
+            &[],
+            Some((b"{}", idempotency_key)),
+            None,
+        )
+        .await
     }
 
     /// Reads a payment request; with `wait_from`, the acquirer holds the answer up to
@@ -215,5 +387,21 @@ impl AcquirerClient {
     ) -> Result<PaymentRequest, BackendError> {
         self.call(Method::POST, &format!("/v1/payment-requests/{id}/cancel"), &[], Some((b"{}", idempotency_key)), None)
             .await
+    }
+}
+
+fn encode<T: serde::Serialize>(base: &str, value: &T) -> Result<Vec<u8>, BackendError> {
+    serde_json::to_vec(value).map_err(|e| BackendError::Unexpected {
+        url: base.to_string(),
+        status: 0,
+        detail: format!("cannot encode the request: {e}"),
+    })
+}
+
+fn not_found_is_none<T>(r: Result<T, BackendError>) -> Result<Option<T>, BackendError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(BackendError::Refused { status: 404, .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }

@@ -5,5 +5,5 @@
 mod client;
 mod retry;
 
-pub use client::{AcquirerClient, BackendError};
+pub use client::{AcquirerClient, BackendError, ClientSettings};
 pub use retry::RetryPolicy;

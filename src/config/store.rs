@@ -55,6 +55,12 @@ pub struct AcquirerConfig {
     /// Timeout of one call, in milliseconds.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// PEM file of extra CA certificates to trust (an acquirer with a private CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM file with this terminal's client certificate and key, for mutual TLS.
+    #[serde(default)]
+    pub client_identity_file: Option<PathBuf>,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -108,7 +114,11 @@ impl StoreConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut c: StoreConfig = read_toml(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut c.data_dir, &mut c.acquirer.credentials_file, &mut c.device_profile] {
+        let optional = [c.acquirer.ca_file.as_mut(), c.acquirer.client_identity_file.as_mut()];
+        for p in [&mut c.data_dir, &mut c.acquirer.credentials_file, &mut c.device_profile]
+            .into_iter()
+            .chain(optional.into_iter().flatten())
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

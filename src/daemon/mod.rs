@@ -5,7 +5,7 @@ mod simulated;
 
 pub use simulated::{SimulatedDaemon, simulated_profile, simulated_store_config, start_simulated, start_simulator};
 
-use crate::backend::{AcquirerClient, BackendError, RetryPolicy};
+use crate::backend::{AcquirerClient, BackendError, ClientSettings, RetryPolicy};
 use crate::checkout::{Checkout, CheckoutDeps, CheckoutError};
 use crate::config::{DeviceProfile, StoreConfig};
 use crate::devices::{DisplayService, PrinterService};
@@ -103,12 +103,19 @@ impl Daemon {
             .map_err(|source| DaemonError::Device { device: "display", source })?;
         let printer = PrinterService::start(profile.printer.clone())
             .map_err(|source| DaemonError::Device { device: "printer", source })?;
-        let backend = AcquirerClient::new(
-            &config.acquirer.url,
+        let read_pem = |path: &Option<PathBuf>| -> Result<Option<Vec<u8>>, DaemonError> {
+            path.as_ref()
+                .map(|p| std::fs::read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source }))
+                .transpose()
+        };
+        let backend = AcquirerClient::with_settings(ClientSettings {
+            base_url: config.acquirer.url.clone(),
             api_key,
-            Duration::from_millis(config.acquirer.timeout_ms),
-            RetryPolicy::default(),
-        )?;
+            timeout: Duration::from_millis(config.acquirer.timeout_ms),
+            ca_pem: read_pem(&config.acquirer.ca_file)?,
+            client_identity_pem: read_pem(&config.acquirer.client_identity_file)?,
+            retry: RetryPolicy::default(),
+        })?;
         let checkout = Checkout::new(CheckoutDeps {
             journal,
             backend,

@@ -38,6 +38,8 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             url: backend_url.into(),
             credentials_file: data_dir.join("acquirer.key"),
             timeout_ms: 10_000,
+            ca_file: None,
+            client_identity_file: None,
         },
         ecr: EcrConfig { listen: ecr_listen, token_file: PathBuf::from("ecr.token") },
         limits: LimitsConfig::default(),

@@ -1,11 +1,14 @@
 //! The simulated acquirer backend: the Terminal API with Klarna Network semantics.
 
 mod descriptors;
+mod faults;
 mod idempotency;
 mod markets;
 mod routes;
 mod state;
+mod transactions;
 
+pub use faults::Faults;
 pub use routes::router;
 pub use state::{Books, LedgerEntry, Refusal};
 
@@ -20,16 +23,33 @@ pub struct SimBackend {
     books: Mutex<Books>,
     /// Signalled on every state change.
     pub changed: Notify,
+    /// Faults in force.
+    pub faults: Mutex<Faults>,
+    /// Fires when the simulator stops (releases held requests).
+    pub stop: CancellationToken,
 }
 
 impl SimBackend {
-    /// A backend accepting `api_key`, with QR URLs under `public_base_url`.
-    pub fn new(api_key: String, public_base_url: String, request_ttl: chrono::Duration) -> Arc<Self> {
+    /// A backend accepting `api_key`, with QR URLs under `public_base_url`; held
+    /// requests are released when `stop` fires.
+    pub fn new(
+        api_key: String,
+        public_base_url: String,
+        request_ttl: chrono::Duration,
+        stop: CancellationToken,
+    ) -> Arc<Self> {
         Arc::new(SimBackend {
             api_key,
             books: Mutex::new(Books::new(public_base_url, request_ttl)),
             changed: Notify::new(),
+            faults: Mutex::new(Faults::default()),
+            stop,
         })
+    }
+
+    /// Replaces the faults in force.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
     }
 
     /// Locks the books (a poisoned lock is recovered: the books are consistent after every step).

@@ -31,13 +31,19 @@ pub fn router(backend: Shared) -> Router {
         .route("/v1/payment-requests/{id}", get(read_request))
         .route("/v1/payment-requests/{id}/cancel", post(cancel_request))
         .route("/v1/payment-transactions", get(transaction_by_reference))
+        .route("/v1/payment-transactions/{id}", get(read_transaction))
+        .route("/v1/payment-transactions/{id}/captures", post(capture))
+        .route("/v1/payment-transactions/{id}/refunds", post(refund))
+        .route("/v1/payment-transactions/{id}/void", post(void))
         .route("/v1/ledger", get(ledger))
-        .layer(axum::middleware::from_fn_with_state(backend.clone(), require_key));
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), require_key))
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), super::faults::inject));
     Router::new()
         .merge(api)
         .route("/pay/{id}", get(customer_opens))
         .route("/pay/{id}/approve", post(customer_approves))
         .route("/pay/{id}/decline", post(customer_declines))
+        .route("/sim/faults", get(read_faults).post(set_faults))
         .with_state(backend)
 }
 
@@ -56,6 +62,11 @@ fn error(
         validation_errors: validation,
     };
     (status, axum::Json(body)).into_response()
+}
+
+/// An error envelope without field errors.
+pub(super) fn error_response(status: StatusCode, error_type: ErrorType, code: &str, message: String) -> Response {
+    error(status, error_type, code, message, vec![])
 }
 
 fn refusal(r: Refusal) -> Response {
@@ -278,4 +289,64 @@ async fn customer_approves(State(b): State<Shared>, Path(id): Path<String>) -> R
 async fn customer_declines(State(b): State<Shared>, Path(id): Path<String>) -> Response {
     let r = b.books().customer_declines(&id, Utc::now());
     customer_step(&b, r)
+}
+
+async fn read_transaction(State(b): State<Shared>, Path(id): Path<String>) -> Response {
+    match b.books().transaction(&id) {
+        Ok(t) => axum::Json(t).into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            format!("invalid JSON body: {e}"),
+            vec![],
+        )
+    })
+}
+
+async fn capture(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let req: posagent_acquirer_api::CaptureRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    idempotent(&b, &headers, &format!("capture:{id}"), &body, |books, key| {
+        books.capture(&id, &req, key, Utc::now()).map(|t| json(StatusCode::CREATED, &t))
+    })
+}
+
+async fn refund(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let req: posagent_acquirer_api::RefundRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    idempotent(&b, &headers, &format!("refund:{id}"), &body, |books, key| {
+        books.refund(&id, &req, key, Utc::now()).map(|t| json(StatusCode::CREATED, &t))
+    })
+}
+
+async fn void(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    idempotent(&b, &headers, &format!("void:{id}"), &body, |books, key| {
+        books.void(&id, key, Utc::now()).map(|t| json(StatusCode::OK, &t))
+    })
+}
+
+async fn read_faults(State(b): State<Shared>) -> Response {
+    let f = b.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    axum::Json(f).into_response()
+}
+
+async fn set_faults(State(b): State<Shared>, body: Bytes) -> Response {
+    match parse::<super::Faults>(&body) {
+        Ok(f) => {
+            b.set_faults(f.clone());
+            axum::Json(f).into_response()
+        }
+        Err(r) => r,
+    }
 }

@@ -7,9 +7,9 @@ use super::markets;
 use chrono::{DateTime, Duration, Utc};
 use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse, CaptureMode,
-    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest, PaymentRequestState,
-    PaymentTransaction, TransactionState, ValidationError,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse, Capture,
+    CaptureMode, InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest,
+    PaymentRequestState, PaymentTransaction, TransactionState, ValidationError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -28,7 +28,7 @@ pub enum Refusal {
     Forbidden(String),
 }
 
-fn invalid(parameter: &str, reason: impl Into<String>) -> Refusal {
+pub(super) fn invalid(parameter: &str, reason: impl Into<String>) -> Refusal {
     Refusal::Invalid(vec![ValidationError { parameter: parameter.to_string(), reason: reason.into() }])
 }
 
@@ -67,7 +67,7 @@ pub struct Books {
     pub request_ttl: Duration,
     requests: HashMap<String, RequestRecord>,
     by_reference: HashMap<String, String>,
-    transactions: HashMap<String, PaymentTransaction>,
+    pub(super) transactions: HashMap<String, PaymentTransaction>,
     ledger: Vec<LedgerEntry>,
     /// Idempotency keys of the last 24 h.
     pub idempotency: IdempotencyStore,
@@ -89,7 +89,7 @@ impl Books {
         }
     }
 
-    fn next_id(&mut self) -> u64 {
+    pub(super) fn next_id(&mut self) -> u64 {
         self.seq += 1;
         self.seq
     }
@@ -265,27 +265,36 @@ impl Books {
         }
         rec.token_used = true;
         let n = self.next_id();
-        let captured = if req.capture == CaptureMode::Now { req.amount } else { 0 };
-        let tx = PaymentTransaction {
-            payment_transaction_id: format!(
-                "krn:payment:eu1:transaction:{:08x}-0000-4000-8000-{:012x}",
-                n,
-                n * 104_729
-            ),
+        let tx_id = format!("krn:payment:eu1:transaction:{:08x}-0000-4000-8000-{:012x}", n, n * 104_729);
+        let mut tx = PaymentTransaction {
+            payment_transaction_id: tx_id.clone(),
             payment_transaction_reference: req.payment_transaction_reference.clone(),
             klarna_reference: format!("K{:07}", 4_100_000 + n),
             method: req.method,
-            state: if captured == req.amount { TransactionState::Completed } else { TransactionState::Authorized },
+            state: TransactionState::Authorized,
             amount: req.amount,
-            captured_amount: captured,
+            captured_amount: 0,
+            refunded_amount: 0,
             currency: req.currency,
+            payment_captures: vec![],
+            payment_refunds: vec![],
+            line_items: req.line_items.clone(),
             created_at: now,
         };
         self.book("AUTHORIZATION", &tx, req.amount, key, now);
-        if captured > 0 {
-            self.book("CAPTURE", &tx, captured, key, now);
+        if req.capture == CaptureMode::Now {
+            tx.payment_captures.push(Capture {
+                payment_capture_id: format!("{tx_id}:capture:1"),
+                payment_capture_reference: Some(req.payment_transaction_reference.clone()),
+                amount: req.amount,
+                line_items: req.line_items.clone(),
+                created_at: now,
+            });
+            tx.captured_amount = req.amount;
+            tx.state = TransactionState::Completed;
+            self.book("CAPTURE", &tx, req.amount, key, now);
         }
-        self.transactions.insert(tx.payment_transaction_id.clone(), tx.clone());
+        self.transactions.insert(tx_id, tx.clone());
         Ok(AuthorizeResponse {
             result: AuthorizeResult::Approved,
             result_reason: None,
@@ -294,7 +303,7 @@ impl Books {
         })
     }
 
-    fn book(&mut self, kind: &str, tx: &PaymentTransaction, amount: i64, key: &str, now: DateTime<Utc>) {
+    pub(super) fn book(&mut self, kind: &str, tx: &PaymentTransaction, amount: i64, key: &str, now: DateTime<Utc>) {
         let seq = self.ledger.len() as u64 + 1;
         self.ledger.push(LedgerEntry {
             seq,

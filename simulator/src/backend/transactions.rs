@@ -1,0 +1,144 @@
+//! Post-purchase operations on payment transactions with Klarna's rules: capture ≤
+//! remaining authorized, refund ≤ captured (and ≤ what remains of a capture), void only
+//! while authorized and not fully captured, nothing on CLOSED; at most 200 captures,
+//! 200 refunds and 500 actions per transaction (then 403).
+
+use super::state::{Books, Refusal, invalid};
+use chrono::{DateTime, Utc};
+use posagent_acquirer_api::lines::validate_lines;
+use posagent_acquirer_api::{Capture, CaptureRequest, PaymentTransaction, Refund, RefundRequest, TransactionState};
+
+/// Most captures per transaction.
+pub const MAX_CAPTURES: usize = 200;
+/// Most refunds per transaction.
+pub const MAX_REFUNDS: usize = 200;
+/// Most actions (captures, refunds, voids) per transaction.
+pub const MAX_ACTIONS: usize = 500;
+
+fn forbidden(why: impl Into<String>) -> Refusal {
+    Refusal::Forbidden(why.into())
+}
+
+fn actions(tx: &PaymentTransaction) -> usize {
+    tx.payment_captures.len() + tx.payment_refunds.len() + usize::from(tx.state == TransactionState::Closed)
+}
+
+impl Books {
+    /// A transaction by id.
+    pub fn transaction(&self, id: &str) -> Result<PaymentTransaction, Refusal> {
+        self.transactions.get(id).cloned().ok_or_else(|| Refusal::NotFound(format!("payment transaction {id}")))
+    }
+
+    fn tx_mut(&mut self, id: &str) -> Result<&mut PaymentTransaction, Refusal> {
+        self.transactions.get_mut(id).ok_or_else(|| Refusal::NotFound(format!("payment transaction {id}")))
+    }
+
+    /// Captures (part of) the remaining authorized amount.
+    pub fn capture(
+        &mut self,
+        id: &str,
+        req: &CaptureRequest,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentTransaction, Refusal> {
+        let tx = self.tx_mut(id)?;
+        if tx.state != TransactionState::Authorized {
+            return Err(forbidden(format!("CAPTURE_NOT_ALLOWED: the transaction is {:?}", tx.state)));
+        }
+        if tx.payment_captures.len() >= MAX_CAPTURES || actions(tx) >= MAX_ACTIONS {
+            return Err(forbidden(format!(
+                "CAPTURE_NOT_ALLOWED: at most {MAX_CAPTURES} captures and {MAX_ACTIONS} actions per transaction"
+            )));
+        }
+        let remaining = tx.remaining_authorized();
+        if req.amount < 1 || req.amount > remaining {
+            return Err(invalid("amount", format!("must be 1 to the remaining authorized amount {remaining}")));
+        }
+        validate_lines("line_items", &req.line_items, req.amount).map_err(|e| invalid(&e.field, e.reason))?;
+        let n = tx.payment_captures.len() + 1;
+        tx.payment_captures.push(Capture {
+            payment_capture_id: format!("{id}:capture:{n}"),
+            payment_capture_reference: req.payment_capture_reference.clone(),
+            amount: req.amount,
+            line_items: req.line_items.clone(),
+            created_at: now,
+        });
+        tx.captured_amount += req.amount;
+        if tx.captured_amount == tx.amount {
+            tx.state = TransactionState::Completed;
+        }
+        let tx = tx.clone();
+        self.book("CAPTURE", &tx, req.amount, key, now);
+        Ok(tx)
+    }
+
+    /// Refunds captured money, by capture or by lines.
+    pub fn refund(
+        &mut self,
+        id: &str,
+        req: &RefundRequest,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentTransaction, Refusal> {
+        let tx = self.tx_mut(id)?;
+        if tx.state == TransactionState::Closed {
+            return Err(forbidden("REFUND_NOT_ALLOWED: the transaction is CLOSED"));
+        }
+        if tx.payment_refunds.len() >= MAX_REFUNDS || actions(tx) >= MAX_ACTIONS {
+            return Err(forbidden(format!(
+                "REFUND_NOT_ALLOWED: at most {MAX_REFUNDS} refunds and {MAX_ACTIONS} actions per transaction"
+            )));
+        }
+        if tx.captured_amount == 0 {
+            return Err(forbidden("REFUND_NOT_ALLOWED: the transaction has no captures"));
+        }
+        let mut limit = tx.refundable();
+        if let Some(cap_id) = &req.payment_capture_id {
+            let capture = tx
+                .payment_captures
+                .iter()
+                .find(|c| &c.payment_capture_id == cap_id)
+                .ok_or_else(|| Refusal::NotFound(format!("capture {cap_id}")))?;
+            let refunded: i64 = tx
+                .payment_refunds
+                .iter()
+                .filter(|r| r.payment_capture_id.as_ref() == Some(cap_id))
+                .map(|r| r.amount)
+                .sum();
+            limit = limit.min(capture.amount - refunded);
+        }
+        if req.amount < 1 || req.amount > limit {
+            return Err(invalid("amount", format!("must be 1 to the refundable amount {limit}")));
+        }
+        validate_lines("line_items", &req.line_items, req.amount).map_err(|e| invalid(&e.field, e.reason))?;
+        let n = tx.payment_refunds.len() + 1;
+        tx.payment_refunds.push(Refund {
+            payment_refund_id: format!("{id}:refund:{n}"),
+            payment_refund_reference: req.payment_refund_reference.clone(),
+            payment_capture_id: req.payment_capture_id.clone(),
+            amount: req.amount,
+            line_items: req.line_items.clone(),
+            created_at: now,
+        });
+        tx.refunded_amount += req.amount;
+        let tx = tx.clone();
+        self.book("REFUND", &tx, req.amount, key, now);
+        Ok(tx)
+    }
+
+    /// Voids the remaining authorization: CLOSED without captures, COMPLETED with.
+    pub fn void(&mut self, id: &str, key: &str, now: DateTime<Utc>) -> Result<PaymentTransaction, Refusal> {
+        let tx = self.tx_mut(id)?;
+        if tx.state != TransactionState::Authorized || tx.remaining_authorized() == 0 {
+            return Err(forbidden(format!("VOID_NOT_ALLOWED: the transaction is {:?}", tx.state)));
+        }
+        if actions(tx) >= MAX_ACTIONS {
+            return Err(forbidden(format!("VOID_NOT_ALLOWED: at most {MAX_ACTIONS} actions per transaction")));
+        }
+        let released = tx.remaining_authorized();
+        tx.state = if tx.captured_amount == 0 { TransactionState::Closed } else { TransactionState::Completed };
+        let tx = tx.clone();
+        self.book("VOID", &tx, released, key, now);
+        Ok(tx)
+    }
+}
