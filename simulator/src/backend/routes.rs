@@ -195,15 +195,7 @@ async fn availability(
 async fn authorize(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let req: AuthorizeRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                ErrorType::InputError,
-                "VALIDATION_ERROR",
-                format!("invalid JSON body: {e}"),
-                vec![],
-            );
-        }
+        Err(e) => return bad_json(&e),
     };
     idempotent(&b, &headers, "authorize", &body, |books, key| {
         books.authorize(&req, key, Utc::now()).map(|r| json(StatusCode::OK, &r))
@@ -298,22 +290,14 @@ async fn read_transaction(State(b): State<Shared>, Path(id): Path<String>) -> Re
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InputError,
-            "VALIDATION_ERROR",
-            format!("invalid JSON body: {e}"),
-            vec![],
-        )
-    })
+fn bad_json(e: &serde_json::Error) -> Response {
+    error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", format!("invalid JSON body: {e}"), vec![])
 }
 
 async fn capture(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    let req: posagent_acquirer_api::CaptureRequest = match parse(&body) {
+    let req: posagent_acquirer_api::CaptureRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(e) => return bad_json(&e),
     };
     idempotent(&b, &headers, &format!("capture:{id}"), &body, |books, key| {
         books.capture(&id, &req, key, Utc::now()).map(|t| json(StatusCode::CREATED, &t))
@@ -321,9 +305,9 @@ async fn capture(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<Str
 }
 
 async fn refund(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    let req: posagent_acquirer_api::RefundRequest = match parse(&body) {
+    let req: posagent_acquirer_api::RefundRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(e) => return bad_json(&e),
     };
     idempotent(&b, &headers, &format!("refund:{id}"), &body, |books, key| {
         books.refund(&id, &req, key, Utc::now()).map(|t| json(StatusCode::CREATED, &t))
@@ -342,11 +326,11 @@ async fn read_faults(State(b): State<Shared>) -> Response {
 }
 
 async fn set_faults(State(b): State<Shared>, body: Bytes) -> Response {
-    match parse::<super::Faults>(&body) {
+    match serde_json::from_slice::<super::Faults>(&body) {
         Ok(f) => {
             b.set_faults(f.clone());
             axum::Json(f).into_response()
         }
-        Err(r) => r,
+        Err(e) => bad_json(&e),
     }
 }
