@@ -56,6 +56,7 @@ fn request(reference: &str, amount: i64, capture: CaptureMode, token: Option<Str
         capture,
         line_items: vec![],
         klarna: Some(KlarnaData { klarna_network_session_token: token, ..KlarnaData::default() }),
+        card: None,
     }
 }
 

@@ -8,17 +8,20 @@
 
 pub mod auth;
 pub mod availability;
+pub mod batch;
 pub mod error;
+pub mod events;
 pub mod lines;
 pub mod money;
 pub mod payments;
+pub mod settlement;
 
 pub use availability::{AvailabilityQuery, AvailabilityResponse, InteroperabilityStatus, PaymentDescriptors};
 pub use error::{ApiError, ErrorType, ValidationError};
 pub use lines::{LineItem, LineItemError};
 pub use money::{Currency, CurrencyError, MAX_AMOUNT};
 pub use payments::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, Capture, CaptureMode, CaptureRequest, KlarnaData,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, Capture, CaptureMode, CaptureRequest, CardData, KlarnaData,
     PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction, PointOfCheckout, PointOfTransaction,
     Refund, RefundRequest, TransactionState,
 };

@@ -87,6 +87,44 @@ pub struct AuthorizeRequest {
     /// Klarna data (tokens), for `method = KLARNA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub klarna: Option<KlarnaData>,
+    /// The encrypted card read, for `method = CARD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardData>,
+}
+
+/// A card read as the secure reader delivers it: encrypted, with only a masked PAN in
+/// the clear. posagent never holds a clear card number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardData {
+    /// The reader's encrypted payload (base64), opaque to posagent.
+    pub encrypted_payload: String,
+    /// Key serial number of the reader's encryption key (DUKPT KSN, hex).
+    pub key_serial_number: String,
+    /// First six and last four digits, the rest masked: `411111******1111`.
+    pub masked_pan: String,
+    /// `CHIP`, `CONTACTLESS` or `SWIPE`.
+    pub entry_mode: String,
+    /// Encrypted PIN block, when the cardholder entered a PIN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_block: Option<String>,
+}
+
+impl CardData {
+    /// Whether `masked_pan` is a properly masked PAN (never a clear one).
+    pub fn is_masked(&self) -> bool {
+        let p = self.masked_pan.as_bytes();
+        (13..=19).contains(&p.len())
+            && p[..6].iter().all(u8::is_ascii_digit)
+            && p[p.len() - 4..].iter().all(u8::is_ascii_digit)
+            && p[6..p.len() - 4].iter().all(|&b| b == b'*')
+    }
+
+    /// The last four digits.
+    pub fn last4(&self) -> &str {
+        let n = self.masked_pan.len();
+        self.masked_pan.get(n.saturating_sub(4)..).unwrap_or("")
+    }
 }
 
 /// Result of an authorization.

@@ -143,6 +143,7 @@ fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) 
             interoperability_data: sale.interoperability_data.clone(),
             klarna_network_session_token: session_token,
         }),
+        card: None,
     }
 }
 

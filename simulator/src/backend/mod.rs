@@ -1,9 +1,11 @@
 //! The simulated acquirer backend: the Terminal API with Klarna Network semantics.
 
+mod cards;
 mod descriptors;
 mod faults;
 mod idempotency;
 mod markets;
+mod reports;
 mod routes;
 mod state;
 mod transactions;
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 /// The simulated acquirer: its books and what wakes long polls.
 pub struct SimBackend {
     api_key: String,
+    signing_key: Vec<u8>,
     books: Mutex<Books>,
     /// Signalled on every state change.
     pub changed: Notify,
@@ -38,9 +41,12 @@ impl SimBackend {
         request_ttl: chrono::Duration,
         stop: CancellationToken,
     ) -> Arc<Self> {
+        let mut books = Books::new(public_base_url, request_ttl);
+        books.seed_online_orders(chrono::Utc::now());
         Arc::new(SimBackend {
+            signing_key: posagent_acquirer_api::events::signing_key(&api_key),
             api_key,
-            books: Mutex::new(Books::new(public_base_url, request_ttl)),
+            books: Mutex::new(books),
             changed: Notify::new(),
             faults: Mutex::new(Faults::default()),
             stop,

@@ -35,6 +35,10 @@ pub fn router(backend: Shared) -> Router {
         .route("/v1/payment-transactions/{id}/captures", post(capture))
         .route("/v1/payment-transactions/{id}/refunds", post(refund))
         .route("/v1/payment-transactions/{id}/void", post(void))
+        .route("/v1/orders/{reference}", get(read_order))
+        .route("/v1/settlements/{date}", get(settlement))
+        .route("/v1/events", get(events))
+        .route("/v1/batches", post(batch))
         .route("/v1/ledger", get(ledger))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), require_key))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), super::faults::inject));
@@ -43,8 +47,20 @@ pub fn router(backend: Shared) -> Router {
         .route("/pay/{id}", get(customer_opens))
         .route("/pay/{id}/approve", post(customer_approves))
         .route("/pay/{id}/decline", post(customer_declines))
+        .route("/pay/{id}/abandon", post(customer_abandons))
         .route("/sim/faults", get(read_faults).post(set_faults))
         .with_state(backend)
+}
+
+fn envelope(error_type: ErrorType, code: &str, message: String, validation: Vec<ValidationError>) -> Vec<u8> {
+    let body = ApiError {
+        error_id: uuid::Uuid::new_v4().to_string(),
+        error_type,
+        error_code: code.to_string(),
+        error_message: message,
+        validation_errors: validation,
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 fn error(
@@ -54,14 +70,7 @@ fn error(
     message: String,
     validation: Vec<ValidationError>,
 ) -> Response {
-    let body = ApiError {
-        error_id: uuid::Uuid::new_v4().to_string(),
-        error_type,
-        error_code: code.to_string(),
-        error_message: message,
-        validation_errors: validation,
-    };
-    (status, axum::Json(body)).into_response()
+    raw(status.as_u16(), envelope(error_type, code, message, validation))
 }
 
 /// An error envelope without field errors.
@@ -69,23 +78,22 @@ pub(super) fn error_response(status: StatusCode, error_type: ErrorType, code: &s
     error(status, error_type, code, message, vec![])
 }
 
-fn refusal(r: Refusal) -> Response {
+fn refusal_parts(r: Refusal) -> (u16, Vec<u8>) {
     match r {
         Refusal::Invalid(v) => {
             let msg = v.iter().map(|e| format!("{}: {}", e.parameter, e.reason)).collect::<Vec<_>>().join("; ");
-            error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", msg, v)
+            (400, envelope(ErrorType::InputError, "VALIDATION_ERROR", msg, v))
         }
-        Refusal::NotFound(what) => error(
-            StatusCode::NOT_FOUND,
-            ErrorType::ResourceError,
-            "RESOURCE_NOT_FOUND",
-            format!("{what} not found"),
-            vec![],
-        ),
-        Refusal::Forbidden(why) => {
-            error(StatusCode::FORBIDDEN, ErrorType::ResourceError, "OPERATION_FORBIDDEN", why, vec![])
+        Refusal::NotFound(what) => {
+            (404, envelope(ErrorType::ResourceError, "RESOURCE_NOT_FOUND", format!("{what} not found"), vec![]))
         }
+        Refusal::Forbidden(why) => (403, envelope(ErrorType::ResourceError, "OPERATION_FORBIDDEN", why, vec![])),
     }
+}
+
+fn refusal(r: Refusal) -> Response {
+    let (status, body) = refusal_parts(r);
+    raw(status, body)
 }
 
 /// Middleware: requires `Authorization: Bearer <terminal API key>`.
@@ -122,7 +130,51 @@ fn raw(status: u16, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Runs a POST under its idempotency key: replays, refuses conflicts, stores new answers.
+/// Requests are compared in canonical JSON (sorted keys, no spaces), so a batched
+/// operation and a single call with the same key and content match.
+fn canonical(body: &[u8]) -> Vec<u8> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .and_then(|v| serde_json::to_vec(&v))
+        .unwrap_or_else(|_| body.to_vec())
+}
+
+/// Runs one operation under its idempotency key: replays, refuses conflicts, stores new
+/// answers. Refusals are not stored: the request changed nothing and may be corrected.
+fn keyed(
+    books: &mut super::state::Books,
+    key: &str,
+    operation: &str,
+    body: &[u8],
+    process: impl FnOnce(&mut super::state::Books, &str) -> Result<(StatusCode, Vec<u8>), Refusal>,
+) -> (u16, Vec<u8>) {
+    let now = Utc::now();
+    let body = canonical(body);
+    match books.idempotency.lookup(key, operation, &body, now) {
+        Lookup::Replay(r) => return (r.status, r.body),
+        Lookup::Conflict => {
+            let message = format!(
+                "Idempotency-Key {key} was already used with another request body; use a new key for a new request"
+            );
+            return (409, envelope(ErrorType::ResourceError, "RESOURCE_CONFLICT", message, vec![]));
+        }
+        Lookup::New => {}
+    }
+    match process(books, key) {
+        Ok((status, bytes)) => {
+            books.idempotency.store(
+                key,
+                operation,
+                &body,
+                StoredResponse { status: status.as_u16(), body: bytes.clone() },
+                now,
+            );
+            (status.as_u16(), bytes)
+        }
+        Err(r) => refusal_parts(r),
+    }
+}
+
+/// Runs a POST under the key of its `Idempotency-Key` header.
 fn idempotent(
     backend: &SimBackend,
     headers: &HeaderMap,
@@ -141,39 +193,9 @@ fn idempotent(
             vec![ValidationError { parameter: "Idempotency-Key".into(), reason: "missing".into() }],
         );
     };
-    let now = Utc::now();
-    let mut books = backend.books();
-    match books.idempotency.lookup(key, operation, body, now) {
-        Lookup::Replay(r) => return raw(r.status, r.body),
-        Lookup::Conflict => {
-            return error(
-                StatusCode::CONFLICT,
-                ErrorType::ResourceError,
-                "RESOURCE_CONFLICT",
-                format!(
-                    "Idempotency-Key {key} was already used with another request body; use a new key for a new request"
-                ),
-                vec![],
-            );
-        }
-        Lookup::New => {}
-    }
-    match process(&mut books, key) {
-        Ok((status, bytes)) => {
-            books.idempotency.store(
-                key,
-                operation,
-                body,
-                StoredResponse { status: status.as_u16(), body: bytes.clone() },
-                now,
-            );
-            drop(books);
-            backend.changed.notify_waiters();
-            raw(status.as_u16(), bytes)
-        }
-        // Refusals are not stored: the request changed nothing and may be corrected.
-        Err(r) => refusal(r),
-    }
+    let (status, bytes) = keyed(&mut backend.books(), key, operation, body, process);
+    backend.changed.notify_waiters();
+    raw(status, bytes)
 }
 
 async fn availability(
@@ -333,4 +355,119 @@ async fn set_faults(State(b): State<Shared>, body: Bytes) -> Response {
         }
         Err(e) => bad_json(&e),
     }
+}
+
+async fn customer_abandons(State(b): State<Shared>, Path(id): Path<String>) -> Response {
+    let r = b.books().customer_abandons(&id, Utc::now());
+    customer_step(&b, r)
+}
+
+async fn read_order(State(b): State<Shared>, Path(reference): Path<String>) -> Response {
+    match b.books().order(&reference) {
+        Ok(t) => axum::Json(t).into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn settlement(State(b): State<Shared>, Path(date): Path<String>) -> Response {
+    match chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
+        Ok(d) => axum::Json(b.books().settlement(d)).into_response(),
+        Err(_) => error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            format!("`{date}` is not a date like 2026-11-25"),
+            vec![ValidationError { parameter: "date".into(), reason: "format YYYY-MM-DD".into() }],
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventParams {
+    #[serde(default)]
+    after: u64,
+    #[serde(default)]
+    timeout_ms: u64,
+}
+
+/// Long poll of the terminal event stream; the body is signed HMAC-SHA256.
+async fn events(State(b): State<Shared>, Query(p): Query<EventParams>) -> Response {
+    use posagent_acquirer_api::events::{EventPage, SIGNATURE_HEADER, SIGNING_KEY_ID, SIGNING_KEY_ID_HEADER, sign};
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms.min(30_000));
+    let page = loop {
+        let notified = b.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let events = b.books().events_after(p.after);
+        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+            break EventPage { events };
+        }
+        let _ = tokio::time::timeout_at(deadline, notified).await;
+    };
+    let body = serde_json::to_vec(&page).unwrap_or_default();
+    let signature = sign(&b.signing_key, &body);
+    let mut response = raw(200, body);
+    for (name, value) in [(SIGNATURE_HEADER, signature.as_str()), (SIGNING_KEY_ID_HEADER, SIGNING_KEY_ID)] {
+        if let (Ok(n), Ok(v)) = (header::HeaderName::from_bytes(name.as_bytes()), header::HeaderValue::from_str(value))
+        {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    response
+}
+
+/// Operations queued offline, each under its own key, as if sent alone.
+async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    use posagent_acquirer_api::batch::{BatchOperationKind, BatchRequest, BatchResponse, BatchResult, MAX_BATCH};
+    let req: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_json(&e),
+    };
+    if req.operations.is_empty() || req.operations.len() > MAX_BATCH {
+        return error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            format!("a batch holds 1 to {MAX_BATCH} operations"),
+            vec![ValidationError { parameter: "operations".into(), reason: "size".into() }],
+        );
+    }
+    idempotent(&b, &headers, "batch", &body, |books, _| {
+        let now = Utc::now();
+        let mut results = Vec::with_capacity(req.operations.len());
+        for op in &req.operations {
+            let bytes = serde_json::to_vec(&op.request).unwrap_or_default();
+            let tx = op.payment_transaction_id.clone().unwrap_or_default();
+            let (status, out) = match op.operation {
+                BatchOperationKind::Authorize => keyed(books, &op.idempotency_key, "authorize", &bytes, |bk, key| {
+                    let r: posagent_acquirer_api::AuthorizeRequest = serde_json::from_value(op.request.clone())
+                        .map_err(|e| super::state::invalid("request", e.to_string()))?;
+                    bk.authorize(&r, key, now).map(|r| json(StatusCode::OK, &r))
+                }),
+                BatchOperationKind::Capture => {
+                    keyed(books, &op.idempotency_key, &format!("capture:{tx}"), &bytes, |bk, key| {
+                        let r: posagent_acquirer_api::CaptureRequest = serde_json::from_value(op.request.clone())
+                            .map_err(|e| super::state::invalid("request", e.to_string()))?;
+                        bk.capture(&tx, &r, key, now).map(|t| json(StatusCode::CREATED, &t))
+                    })
+                }
+                BatchOperationKind::Refund => {
+                    keyed(books, &op.idempotency_key, &format!("refund:{tx}"), &bytes, |bk, key| {
+                        let r: posagent_acquirer_api::RefundRequest = serde_json::from_value(op.request.clone())
+                            .map_err(|e| super::state::invalid("request", e.to_string()))?;
+                        bk.refund(&tx, &r, key, now).map(|t| json(StatusCode::CREATED, &t))
+                    })
+                }
+                BatchOperationKind::Void => {
+                    keyed(books, &op.idempotency_key, &format!("void:{tx}"), &bytes, |bk, key| {
+                        bk.void(&tx, key, now).map(|t| json(StatusCode::OK, &t))
+                    })
+                }
+                _ => (400, envelope(ErrorType::InputError, "VALIDATION_ERROR", "unknown operation".into(), vec![])),
+            };
+            let body = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);
+            results.push(BatchResult { idempotency_key: op.idempotency_key.clone(), status, body });
+        }
+        Ok(json(StatusCode::OK, &BatchResponse { results }))
+    })
 }

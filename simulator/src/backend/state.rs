@@ -5,6 +5,7 @@ use super::descriptors;
 use super::idempotency::IdempotencyStore;
 use super::markets;
 use chrono::{DateTime, Duration, Utc};
+use posagent_acquirer_api::events::{EventMetadata, TerminalEvent};
 use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
 use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse, Capture,
@@ -72,6 +73,7 @@ pub struct Books {
     /// Idempotency keys of the last 24 h.
     pub idempotency: IdempotencyStore,
     seq: u64,
+    pub(super) events: Vec<TerminalEvent>,
 }
 
 impl Books {
@@ -86,6 +88,7 @@ impl Books {
             ledger: Vec::new(),
             idempotency: IdempotencyStore::default(),
             seq: 0,
+            events: Vec::new(),
         }
     }
 
@@ -117,6 +120,7 @@ impl Books {
     }
 
     fn expire(&mut self, now: DateTime<Utc>) {
+        let mut expired = vec![];
         for rec in self.requests.values_mut() {
             let r = &mut rec.request;
             if matches!(r.state, PaymentRequestState::Submitted | PaymentRequestState::InProgress)
@@ -126,8 +130,34 @@ impl Books {
                 r.state = PaymentRequestState::Expired;
                 r.state_reason = Some("EXPIRED".into());
                 r.updated_at = now;
+                expired.push(r.clone());
             }
         }
+        for r in expired {
+            self.emit_request(&r, now);
+        }
+    }
+
+    /// Records a payment request state change on the event stream.
+    fn emit_request(&mut self, r: &PaymentRequest, now: DateTime<Utc>) {
+        let state = serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let event_type = format!("payment.request.state-change.{}", state.to_ascii_lowercase().replace('_', "-"));
+        self.emit(event_type, serde_json::to_value(r).unwrap_or_default(), now);
+    }
+
+    /// Appends an event to the stream.
+    pub(super) fn emit(&mut self, event_type: String, payload: serde_json::Value, now: DateTime<Utc>) {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(TerminalEvent {
+            metadata: EventMetadata {
+                event_id: format!("{:08x}-0000-4000-8000-{:012x}", seq, seq.wrapping_mul(2_654_435_761)),
+                event_type,
+                event_version: "v2".into(),
+                occurred_at: now,
+                seq,
+            },
+            payload,
+        });
     }
 
     /// `POST /v1/payments/authorize`.
@@ -162,14 +192,8 @@ impl Books {
                 return Err(invalid(name, "must be at most 8192 characters"));
             }
         }
-        match req.method {
-            PaymentMethod::Klarna => {}
-            _ => {
-                return Err(invalid(
-                    "method",
-                    "the simulated acquirer takes card payments only with an encrypted card read",
-                ));
-            }
+        if req.method == PaymentMethod::Card {
+            return self.authorize_card(req, key, now);
         }
         if markets::check(&req.country, req.currency.code(), req.amount).is_err() {
             return Ok(AuthorizeResponse {
@@ -223,6 +247,7 @@ impl Books {
         };
         self.by_reference.insert(req.payment_transaction_reference.clone(), id.clone());
         self.requests.insert(id, RequestRecord { request: request.clone(), token_issued_at: None, token_used: false });
+        self.emit_request(&request, now);
         AuthorizeResponse {
             result: AuthorizeResult::StepUpRequired,
             result_reason: None,
@@ -264,6 +289,22 @@ impl Books {
             return Err(invalid("amount", "amount, currency and reference must match the payment request"));
         }
         rec.token_used = true;
+        let tx = self.create_transaction(req, key, now);
+        Ok(AuthorizeResponse {
+            result: AuthorizeResult::Approved,
+            result_reason: None,
+            payment_transaction: Some(tx),
+            payment_request: None,
+        })
+    }
+
+    /// Books a new transaction for `req` (authorization, and capture when `NOW`).
+    pub(super) fn create_transaction(
+        &mut self,
+        req: &AuthorizeRequest,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> PaymentTransaction {
         let n = self.next_id();
         let tx_id = format!("krn:payment:eu1:transaction:{:08x}-0000-4000-8000-{:012x}", n, n * 104_729);
         let mut tx = PaymentTransaction {
@@ -295,12 +336,7 @@ impl Books {
             self.book("CAPTURE", &tx, req.amount, key, now);
         }
         self.transactions.insert(tx_id, tx.clone());
-        Ok(AuthorizeResponse {
-            result: AuthorizeResult::Approved,
-            result_reason: None,
-            payment_transaction: Some(tx),
-            payment_request: None,
-        })
+        tx
     }
 
     pub(super) fn book(&mut self, kind: &str, tx: &PaymentTransaction, amount: i64, key: &str, now: DateTime<Utc>) {
@@ -315,6 +351,13 @@ impl Books {
             idempotency_key: key.to_string(),
             at: now,
         });
+        let event_type = match kind {
+            "AUTHORIZATION" => "payment.transaction.state-change.authorized",
+            "CAPTURE" => "payment.transaction.captured",
+            "REFUND" => "payment.transaction.refunded",
+            _ => "payment.transaction.voided",
+        };
+        self.emit(event_type.to_string(), serde_json::to_value(tx).unwrap_or_default(), now);
     }
 
     /// A payment request by id.
@@ -372,7 +415,9 @@ impl Books {
             r.state_context.klarna_network_session_token = Some(format!("krn:network:eu1:test:session-token:{n:016x}"));
             rec.token_issued_at = Some(now);
         }
-        Ok(rec.request.clone())
+        let changed = rec.request.clone();
+        self.emit_request(&changed, now);
+        Ok(changed)
     }
 
     /// The partner cancels (SUBMITTED, IN_PROGRESS, or COMPLETED before the final authorization).
@@ -391,6 +436,12 @@ impl Books {
     pub fn customer_approves(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
         self.transition(id, S::Completed, "CUSTOMER_APPROVED", &[S::Submitted, S::InProgress], now)
+    }
+
+    /// The customer left Klarna's journey without finishing; the code stays valid.
+    pub fn customer_abandons(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        use PaymentRequestState as S;
+        self.transition(id, S::Submitted, "PURCHASE_FLOW_ABORTED", &[S::InProgress], now)
     }
 
     /// The customer rejected the purchase.
