@@ -283,3 +283,157 @@ async fn the_final_authorization_needs_a_completed_request_and_an_unused_token()
     let bogus = request("R-tok", 1_000, CaptureMode::Now, Some("krn:network:eu1:test:session-token:nope".into()));
     assert!(matches!(c.authorize(&bogus, "k-bogus").await, Err(BackendError::Refused { status: 400, .. })));
 }
+
+fn card(last4: &str, pin: bool) -> posagent_acquirer_api::CardData {
+    posagent_acquirer_api::CardData {
+        encrypted_payload: "AAECAwQFBgcICQoLDA0ODw==".into(),
+        key_serial_number: "FFFF9876543210E00001".into(),
+        masked_pan: format!("411111******{last4}"),
+        entry_mode: "CHIP".into(),
+        pin_block: pin.then(|| "0123456789ABCDEF".into()),
+    }
+}
+
+#[tokio::test]
+async fn test_cards_give_their_outcomes_and_clear_pans_are_refused() {
+    let s = sim().await;
+    let c = client(&s, 2000);
+    let mut req = request("R-card", 2_500, CaptureMode::Now, None);
+    req.method = PaymentMethod::Card;
+    req.klarna = None;
+    for (i, (last4, pin, expected)) in [
+        ("1111", false, None),
+        ("0002", false, Some("DO_NOT_HONOR")),
+        ("9995", false, Some("INSUFFICIENT_FUNDS")),
+        ("0069", false, Some("EXPIRED_CARD")),
+        ("3220", false, Some("PIN_REQUIRED")),
+        ("3220", true, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = req.clone();
+        r.payment_transaction_reference = format!("R-card-{i}");
+        r.card = Some(card(last4, pin));
+        let out = c.authorize(&r, &format!("card-{i}")).await.unwrap();
+        match expected {
+            None => assert_eq!(out.result, AuthorizeResult::Approved, "{last4}"),
+            Some(reason) => {
+                assert_eq!(out.result, AuthorizeResult::Declined, "{last4}");
+                assert_eq!(out.result_reason.as_deref(), Some(reason));
+            }
+        }
+    }
+    let mut clear = req.clone();
+    clear.card = Some(posagent_acquirer_api::CardData { masked_pan: "4111111111111111".into(), ..card("1111", false) });
+    assert!(matches!(c.authorize(&clear, "card-clear").await, Err(BackendError::Refused { status: 400, .. })));
+}
+
+#[tokio::test]
+async fn events_are_signed_and_follow_the_payment() {
+    let s = sim().await;
+    let c = client(&s, 2000);
+    let (req, key) = completed_request(&s, &c, "R-ev", 1_000, CaptureMode::Now).await;
+    c.authorize(&req, &key).await.unwrap();
+    let page = c.events(0, Duration::from_millis(100)).await.unwrap();
+    let types: Vec<&str> = page.events.iter().map(|e| e.metadata.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "payment.request.state-change.submitted",
+            "payment.request.state-change.completed",
+            "payment.transaction.state-change.authorized",
+            "payment.transaction.captured"
+        ]
+    );
+    let seqs: Vec<u64> = page.events.iter().map(|e| e.metadata.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    // Reading on waits for the next event.
+    let later = c.events(4, Duration::from_millis(100)).await.unwrap();
+    assert!(later.events.is_empty());
+    // A client with another key refuses the page as unsigned for it.
+    let other = AcquirerClient::with_settings(ClientSettings {
+        base_url: s.url.clone(),
+        api_key: "another-terminal-key-000000".into(),
+        timeout: Duration::from_secs(2),
+        ..ClientSettings::default()
+    })
+    .unwrap();
+    assert!(other.events(0, Duration::ZERO).await.is_err());
+    // The raw signature verifies against the body.
+    let r = s.http.get(format!("{}/v1/events?after=0", s.url)).bearer_auth(KEY).send().await.unwrap();
+    let sig = r.headers()["klarna-signature"].to_str().unwrap().to_string();
+    assert_eq!(r.headers()["klarna-signing-key-id"], "terminal-events-v1");
+    let body = r.bytes().await.unwrap();
+    let key = posagent_acquirer_api::events::signing_key(KEY);
+    assert!(posagent_acquirer_api::events::verify(&key, &body, &sig));
+    let mut tampered = body.to_vec();
+    tampered[10] ^= 1;
+    assert!(!posagent_acquirer_api::events::verify(&key, &tampered, &sig));
+}
+
+#[tokio::test]
+async fn online_orders_settlement_and_batches() {
+    let s = sim().await;
+    let c = client(&s, 2000);
+    // An online order is found by its reference and can be returned by line.
+    let order = c.order("WEB-1001").await.unwrap().unwrap();
+    assert_eq!(order.amount, 159_700);
+    assert!(c.order("WEB-9999").await.unwrap().is_none());
+    let hat = order.line_items[1].clone();
+    let one_hat = posagent_acquirer_api::LineItem {
+        quantity: 1,
+        total_amount: hat.unit_price,
+        total_tax_amount: Some(hat.unit_price * 2500 / 12_500),
+        ..hat
+    };
+    let refund = RefundRequest {
+        amount: 19_900,
+        payment_capture_id: None,
+        payment_refund_reference: Some("RET-1".into()),
+        line_items: vec![one_hat],
+    };
+    let t = c.refund(&order.payment_transaction_id, &refund, "ret-1").await.unwrap();
+    assert_eq!(t.refunded_amount, 19_900);
+
+    // A batch: a capture-later sale captured and partly refunded; one bad operation.
+    let (req, key) = completed_request(&s, &c, "R-batch", 6_000, CaptureMode::Later).await;
+    let tx = c.authorize(&req, &key).await.unwrap().payment_transaction.unwrap().payment_transaction_id;
+    use posagent_acquirer_api::batch::{BatchOperation, BatchOperationKind, BatchRequest};
+    let batch = BatchRequest {
+        operations: vec![
+            BatchOperation {
+                idempotency_key: "b-cap".into(),
+                operation: BatchOperationKind::Capture,
+                payment_transaction_id: Some(tx.clone()),
+                request: json!({"amount": 6000}),
+            },
+            BatchOperation {
+                idempotency_key: "b-ref".into(),
+                operation: BatchOperationKind::Refund,
+                payment_transaction_id: Some(tx.clone()),
+                request: json!({"amount": 1000}),
+            },
+            BatchOperation {
+                idempotency_key: "b-bad".into(),
+                operation: BatchOperationKind::Refund,
+                payment_transaction_id: Some(tx.clone()),
+                request: json!({"amount": 99999}),
+            },
+        ],
+    };
+    let out = c.batch(&batch, "batch-1").await.unwrap();
+    let statuses: Vec<u16> = out.results.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [201, 201, 400]);
+    // The same batch again replays; nothing is booked twice.
+    let again = c.batch(&batch, "batch-2").await.unwrap();
+    assert_eq!(again.results.iter().map(|r| r.status).collect::<Vec<_>>(), [201, 201, 400]);
+    let t = c.transaction(&tx).await.unwrap();
+    assert_eq!((t.captured_amount, t.refunded_amount), (6_000, 1_000));
+
+    // Today's settlement: the batch's capture and refund, and the online return.
+    let report = c.settlement(chrono::Utc::now().date_naive()).await.unwrap();
+    let sek = report.totals.iter().find(|t| t.currency == "SEK").unwrap();
+    assert_eq!((sek.sales, sek.returns, sek.net), (6_000, 20_900, -14_900));
+    assert_eq!(report.entries.len(), 3);
+}

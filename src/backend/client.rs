@@ -1,6 +1,9 @@
 //! HTTP client of the acquirer's Terminal API (see `docs/acquirer-api.md`).
 
 use super::retry::{RetryPolicy, retryable_status};
+use posagent_acquirer_api::batch::{BatchRequest, BatchResponse};
+use posagent_acquirer_api::events::{self, EventPage};
+use posagent_acquirer_api::settlement::SettlementReport;
 use posagent_acquirer_api::{
     ApiError, AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse,
     CaptureRequest, IDEMPOTENCY_KEY_HEADER, PaymentRequest, PaymentRequestState, PaymentTransaction, RefundRequest,
@@ -39,6 +42,12 @@ pub enum BackendError {
         status: u16,
         /// What was wrong.
         detail: String,
+    },
+    /// A signed answer whose signature does not match: it is ignored.
+    #[error("the acquirer's answer from {url} has a missing or wrong signature; check the terminal API key")]
+    BadSignature {
+        /// URL called.
+        url: String,
     },
     /// The client could not be built (bad TLS material).
     #[error("cannot set up the acquirer client: {0}; check the TLS settings")]
@@ -357,6 +366,56 @@ impl AcquirerClient {
             None,
         )
         .await
+    }
+
+    /// An order (in store or online) by its reference, for returns.
+    pub async fn order(&self, reference: &str) -> Result<Option<PaymentTransaction>, BackendError> {
+        not_found_is_none(self.call(Method::GET, &format!("/v1/orders/{reference}"), &[], None, None).await)
+    }
+
+    /// The settlement report of a day.
+    pub async fn settlement(&self, date: chrono::NaiveDate) -> Result<SettlementReport, BackendError> {
+        self.call(Method::GET, &format!("/v1/settlements/{}", date.format("%Y-%m-%d")), &[], None, None).await
+    }
+
+    /// Uploads operations queued offline; each keeps its own idempotency key.
+    pub async fn batch(&self, req: &BatchRequest, idempotency_key: &str) -> Result<BatchResponse, BackendError> {
+        let body = encode(&self.base, req)?;
+        self.call(Method::POST, "/v1/batches", &[], Some((&body, idempotency_key)), None).await
+    }
+
+    /// Events after `after`, waiting up to `wait` for one; the page's signature is checked
+    /// before anything in it is believed.
+    pub async fn events(&self, after: u64, wait: Duration) -> Result<EventPage, BackendError> {
+        let url = format!("{}/v1/events", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.api_key)
+            .query(&[("after", after.to_string()), ("timeout_ms", wait.as_millis().to_string())])
+            .timeout(wait + Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|source| BackendError::Unreachable { url: url.clone(), source })?;
+        let status = resp.status();
+        let signature = resp.headers().get(events::SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes = resp.bytes().await.map_err(|source| BackendError::Unreachable { url: url.clone(), source })?;
+        if !status.is_success() {
+            return Err(BackendError::Unexpected {
+                url,
+                status: status.as_u16(),
+                detail: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+        let key = events::signing_key(&self.api_key);
+        if !signature.is_some_and(|sig| events::verify(&key, &bytes, &sig)) {
+            return Err(BackendError::BadSignature { url });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| BackendError::Unexpected {
+            url,
+            status: status.as_u16(),
+            detail: e.to_string(),
+        })
     }
 
     /// Reads a payment request; with `wait_from`, the acquirer holds the answer up to
