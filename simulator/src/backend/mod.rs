@@ -68,3 +68,6 @@ impl SimBackend {
 pub async fn serve(listener: TcpListener, app: axum::Router, cancel: CancellationToken) -> std::io::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await
 }
+
+#[cfg(test)]
+mod tests;

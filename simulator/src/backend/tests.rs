@@ -1,0 +1,88 @@
+//! Time-dependent rules of the books, with the clock passed in.
+
+use super::state::{Books, Refusal};
+use chrono::{Duration, Utc};
+use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
+use posagent_acquirer_api::{
+    AuthorizeRequest, AuthorizeResult, CaptureMode, Currency, KlarnaData, PaymentMethod, PaymentRequestState,
+};
+
+fn request(token: Option<String>) -> AuthorizeRequest {
+    AuthorizeRequest {
+        method: PaymentMethod::Klarna,
+        currency: Currency::EUR,
+        amount: 2_000,
+        payment_transaction_reference: "T-1".into(),
+        country: "DE".into(),
+        locale: "de-DE".into(),
+        point_of_checkout: PointOfCheckout { kind: "PHYSICAL_STORE".into(), store_reference: "s".into() },
+        point_of_transaction: PointOfTransaction { kind: "TERMINAL".into(), terminal_reference: "t".into() },
+        capture: CaptureMode::Now,
+        line_items: vec![],
+        klarna: Some(KlarnaData { klarna_network_session_token: token, ..KlarnaData::default() }),
+        card: None,
+    }
+}
+
+fn books() -> Books {
+    Books::new("http://sim".into(), Duration::minutes(15))
+}
+
+fn step_up(b: &mut Books, now: chrono::DateTime<Utc>) -> String {
+    let r = b.authorize(&request(None), "k1", now).map_err(|e| format!("{e:?}"));
+    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.result, AuthorizeResult::StepUpRequired);
+    r.payment_request.map(|p| p.payment_request_id).unwrap_or_default()
+}
+
+#[test]
+fn payment_requests_expire_after_their_lifetime() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let id = step_up(&mut b, t0);
+    assert_eq!(b.payment_request(&id, t0 + Duration::minutes(14)).map(|p| p.state), Ok(PaymentRequestState::Submitted));
+    assert_eq!(b.payment_request(&id, t0 + Duration::minutes(15)).map(|p| p.state), Ok(PaymentRequestState::Expired));
+    assert!(matches!(b.customer_approves(&id, t0 + Duration::minutes(16)), Err(Refusal::Forbidden(_))));
+    assert!(matches!(b.cancel(&id, t0 + Duration::minutes(16)), Err(Refusal::Forbidden(_))));
+}
+
+#[test]
+fn lifetime_is_clamped_to_klarnas_range() {
+    assert_eq!(Books::new("x".into(), Duration::minutes(1)).request_ttl, Duration::minutes(15));
+    assert_eq!(Books::new("x".into(), Duration::hours(100)).request_ttl, Duration::hours(48));
+}
+
+#[test]
+fn the_final_authorization_must_follow_within_60_minutes() {
+    for (minutes, ok) in [(59, true), (61, false)] {
+        let mut b = books();
+        let t0 = Utc::now();
+        let id = step_up(&mut b, t0);
+        let token = b.customer_approves(&id, t0).ok().and_then(|p| p.state_context.klarna_network_session_token);
+        let r = b.authorize(&request(token), "k2", t0 + Duration::minutes(minutes));
+        assert_eq!(r.is_ok(), ok, "{minutes} min: {r:?}");
+    }
+}
+
+#[test]
+fn cancel_is_allowed_until_the_final_authorization() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let id = step_up(&mut b, t0);
+    b.customer_opens(&id, t0).ok();
+    let token = b.customer_approves(&id, t0).ok().and_then(|p| p.state_context.klarna_network_session_token);
+    // COMPLETED but not yet authorized: cancel wins; the token is then useless.
+    assert_eq!(b.cancel(&id, t0).map(|p| p.state), Ok(PaymentRequestState::Canceled));
+    assert!(b.authorize(&request(token), "k2", t0).is_err());
+    assert!(b.ledger().is_empty());
+}
+
+#[test]
+fn declined_requests_cannot_be_completed_or_canceled() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let id = step_up(&mut b, t0);
+    assert_eq!(b.customer_declines(&id, t0).map(|p| p.state), Ok(PaymentRequestState::Declined));
+    assert!(b.customer_approves(&id, t0).is_err());
+    assert!(b.cancel(&id, t0).is_err());
+}
