@@ -285,6 +285,8 @@ pub struct PaymentTransaction {
     pub line_items: Vec<LineItem>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When the uncaptured authorization expires.
+    pub expires_at: DateTime<Utc>,
 }
 
 impl PaymentTransaction {

@@ -61,6 +61,7 @@ impl Books {
                 payment_refunds: vec![],
                 line_items: lines,
                 created_at: now,
+                expires_at: now + chrono::Duration::days(super::transactions::AUTHORIZATION_DAYS),
             };
             self.transactions.insert(id, tx);
         }

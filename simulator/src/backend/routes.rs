@@ -306,7 +306,7 @@ async fn customer_declines(State(b): State<Shared>, Path(id): Path<String>) -> R
 }
 
 async fn read_transaction(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    match b.books().transaction(&id) {
+    match b.books().transaction(&id, Utc::now()) {
         Ok(t) => axum::Json(t).into_response(),
         Err(r) => refusal(r),
     }

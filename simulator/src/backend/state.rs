@@ -321,6 +321,7 @@ impl Books {
             payment_refunds: vec![],
             line_items: req.line_items.clone(),
             created_at: now,
+            expires_at: now + Duration::days(super::transactions::AUTHORIZATION_DAYS),
         };
         self.book("AUTHORIZATION", &tx, req.amount, key, now);
         if req.capture == CaptureMode::Now {

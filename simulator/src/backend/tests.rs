@@ -86,3 +86,22 @@ fn declined_requests_cannot_be_completed_or_canceled() {
     assert!(b.customer_approves(&id, t0).is_err());
     assert!(b.cancel(&id, t0).is_err());
 }
+
+#[test]
+fn authorizations_expire_and_close() {
+    use posagent_acquirer_api::{CaptureRequest, TransactionState};
+    let mut b = books();
+    let t0 = Utc::now();
+    let id = step_up(&mut b, t0);
+    let token = b.customer_approves(&id, t0).ok().and_then(|p| p.state_context.klarna_network_session_token);
+    let mut later = request(token);
+    later.capture = CaptureMode::Later;
+    let tx = b.authorize(&later, "k2", t0).ok().and_then(|r| r.payment_transaction).map(|t| t.payment_transaction_id);
+    let tx = tx.unwrap_or_default();
+    let day = |d: i64| t0 + Duration::days(d);
+    assert_eq!(b.transaction(&tx, day(27)).map(|t| t.state), Ok(TransactionState::Authorized));
+    assert_eq!(b.transaction(&tx, day(28)).map(|t| t.state), Ok(TransactionState::Expired));
+    let cap = CaptureRequest { amount: 1, payment_capture_reference: None, line_items: vec![] };
+    assert!(matches!(b.capture(&tx, &cap, "c", day(29)), Err(Refusal::Forbidden(_))));
+    assert_eq!(b.transaction(&tx, day(35)).map(|t| t.state), Ok(TransactionState::Closed));
+}

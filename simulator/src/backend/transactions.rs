@@ -14,6 +14,21 @@ pub const MAX_CAPTURES: usize = 200;
 pub const MAX_REFUNDS: usize = 200;
 /// Most actions (captures, refunds, voids) per transaction.
 pub const MAX_ACTIONS: usize = 500;
+/// Days an authorization stays capturable.
+pub const AUTHORIZATION_DAYS: i64 = 28;
+/// Days after expiry before an expired transaction ends (reauthorization window).
+pub const GRACE_DAYS: i64 = 7;
+
+/// Ages a transaction to `now`: AUTHORIZED past its expiry becomes EXPIRED; EXPIRED past
+/// the grace period becomes COMPLETED (partly captured) or CLOSED (nothing captured).
+fn age(tx: &mut PaymentTransaction, now: DateTime<Utc>) {
+    if tx.state == TransactionState::Authorized && now >= tx.expires_at {
+        tx.state = TransactionState::Expired;
+    }
+    if tx.state == TransactionState::Expired && now >= tx.expires_at + chrono::Duration::days(GRACE_DAYS) {
+        tx.state = if tx.captured_amount > 0 { TransactionState::Completed } else { TransactionState::Closed };
+    }
+}
 
 fn forbidden(why: impl Into<String>) -> Refusal {
     Refusal::Forbidden(why.into())
@@ -25,12 +40,14 @@ fn actions(tx: &PaymentTransaction) -> usize {
 
 impl Books {
     /// A transaction by id.
-    pub fn transaction(&self, id: &str) -> Result<PaymentTransaction, Refusal> {
-        self.transactions.get(id).cloned().ok_or_else(|| Refusal::NotFound(format!("payment transaction {id}")))
+    pub fn transaction(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentTransaction, Refusal> {
+        self.tx_mut(id, now).map(|t| t.clone())
     }
 
-    fn tx_mut(&mut self, id: &str) -> Result<&mut PaymentTransaction, Refusal> {
-        self.transactions.get_mut(id).ok_or_else(|| Refusal::NotFound(format!("payment transaction {id}")))
+    fn tx_mut(&mut self, id: &str, now: DateTime<Utc>) -> Result<&mut PaymentTransaction, Refusal> {
+        let tx = self.transactions.get_mut(id).ok_or_else(|| Refusal::NotFound(format!("payment transaction {id}")))?;
+        age(tx, now);
+        Ok(tx)
     }
 
     /// Captures (part of) the remaining authorized amount.
@@ -41,7 +58,7 @@ impl Books {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<PaymentTransaction, Refusal> {
-        let tx = self.tx_mut(id)?;
+        let tx = self.tx_mut(id, now)?;
         if tx.state != TransactionState::Authorized {
             return Err(forbidden(format!("CAPTURE_NOT_ALLOWED: the transaction is {:?}", tx.state)));
         }
@@ -80,7 +97,7 @@ impl Books {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<PaymentTransaction, Refusal> {
-        let tx = self.tx_mut(id)?;
+        let tx = self.tx_mut(id, now)?;
         if tx.state == TransactionState::Closed {
             return Err(forbidden("REFUND_NOT_ALLOWED: the transaction is CLOSED"));
         }
@@ -128,7 +145,7 @@ impl Books {
 
     /// Voids the remaining authorization: CLOSED without captures, COMPLETED with.
     pub fn void(&mut self, id: &str, key: &str, now: DateTime<Utc>) -> Result<PaymentTransaction, Refusal> {
-        let tx = self.tx_mut(id)?;
+        let tx = self.tx_mut(id, now)?;
         if tx.state != TransactionState::Authorized || tx.remaining_authorized() == 0 {
             return Err(forbidden(format!("VOID_NOT_ALLOWED: the transaction is {:?}", tx.state)));
         }
