@@ -54,6 +54,17 @@ async fn approved_klarna_sale_end_to_end() {
     assert_eq!(&raw[..2], b"\x1b@");
     assert!(raw.ends_with(&[0x1D, b'V', 66, 3]));
 
+    // Klarna's interoperability token and data reached the acquirer byte for byte, with
+    // both authorizations.
+    let received: serde_json::Value =
+        h.http.get(format!("{}/sim/interoperability", h.sim.backend_url)).send().await.unwrap().json().await.unwrap();
+    let received = received.as_array().unwrap();
+    assert_eq!(received.len(), 2);
+    for r in received {
+        assert_eq!(r["interoperability_token"], token);
+        assert_eq!(r["interoperability_data"], data);
+    }
+
     // The acquirer booked exactly one authorization and its capture, for this sale.
     let ledger = h.backend_get("/v1/ledger").await;
     let ledger = ledger.as_array().unwrap();
@@ -173,4 +184,50 @@ async fn restart_resumes_the_open_sale_without_a_second_payment() {
     assert_eq!(status, 409);
     assert_eq!(clash["code"], "REFERENCE_CONFLICT");
     assert_eq!(h.sales_in_journal(), 1);
+}
+
+fn interop_token(status: &str) -> String {
+    // A JWT-shaped token whose payload carries the status, as Klarna's example does.
+    let payload = format!(r#"{{"shopping_session_id":"krn:shopping:eu1:session:t","status":"{status}","version":1}}"#);
+    let b64: String = {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = payload.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    };
+    format!("eyJhbGciOiJub25lIn0.{b64}.")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_confirmation_is_confirmed_without_a_qr_code() {
+    let h = Harness::start().await;
+    let sale = h
+        .create(json!({"amount": 19900, "currency": "SEK", "interoperability_token": interop_token("PAYMENT_PENDING_CONFIRMATION")}))
+        .await;
+    let done =
+        h.wait_for(sale["id"].as_str().unwrap(), |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    assert_eq!(done["interoperability_status"], "PAYMENT_PENDING_CONFIRMATION");
+    assert!(done["payment_request_id"].is_null(), "no QR code, no payment request: {done}");
+    let states = h.journal_states(sale["id"].as_str().unwrap());
+    assert!(!states.contains(&"QR_SHOWN".to_string()), "{states:?}");
+    assert_eq!(h.sim.printer.receipts().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_klarna_goes_through_the_qr_code_and_the_token_is_forwarded() {
+    let h = Harness::start().await;
+    let token = interop_token("PAYMENT_PREPARED");
+    let sale = h.create(json!({"amount": 19900, "currency": "SEK", "interoperability_token": token})).await;
+    let shown = h.wait_state(sale["id"].as_str().unwrap(), "QR_SHOWN").await;
+    assert_eq!(shown["interoperability_status"], "PAYMENT_PREPARED");
+    // The customer walks away after scanning: the QR code stays up.
+    let (status, _) = h.customer("scan").await;
+    assert_eq!(status, 200);
+    h.wait_state(sale["id"].as_str().unwrap(), "CUSTOMER_IN_PROGRESS").await;
 }

@@ -54,6 +54,19 @@ pub struct PaymentDescriptors {
     pub scan_instruction: String,
     /// URL of Klarna's badge image.
     pub badge_url: String,
+    /// Instalment offer for this amount, if Klarna makes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instalments: Option<InstalmentOffer>,
+}
+
+/// "Pay in N" wording. The terminal computes the schedule in minor units so the
+/// instalments sum exactly to the total, and puts it where `{schedule}` stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalmentOffer {
+    /// Number of instalments.
+    pub count: u32,
+    /// Localized text with a `{schedule}` placeholder.
+    pub text: String,
 }
 
 /// Answer of `GET /v1/klarna/availability`.

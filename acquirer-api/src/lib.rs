@@ -16,7 +16,9 @@ pub mod money;
 pub mod payments;
 pub mod settlement;
 
-pub use availability::{AvailabilityQuery, AvailabilityResponse, InteroperabilityStatus, PaymentDescriptors};
+pub use availability::{
+    AvailabilityQuery, AvailabilityResponse, InstalmentOffer, InteroperabilityStatus, PaymentDescriptors,
+};
 pub use error::{ApiError, ErrorType, ValidationError};
 pub use lines::{LineItem, LineItemError};
 pub use money::{Currency, CurrencyError, MAX_AMOUNT};

@@ -153,6 +153,7 @@ impl Checkout {
             interoperability_token: v.interoperability_token,
             interoperability_data: v.interoperability_data,
             descriptors: None,
+            interoperability_status: None,
             payment_request_id: None,
             payment_request_url: None,
             payment_request_expires_at: None,

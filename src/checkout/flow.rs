@@ -8,6 +8,7 @@ use super::sale::{Sale, SaleState};
 use crate::backend::BackendError;
 use crate::devices::DeviceError;
 use crate::locale::format_amount;
+use crate::locale::instalments::offer_text;
 use crate::screens::Screen;
 use crate::store::StoreError;
 use chrono::Utc;
@@ -101,9 +102,11 @@ async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowEr
             let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
             inner.remember_header(&descriptors.header);
             sale.descriptors = Some(descriptors);
+            sale.interoperability_status = Some(a.status);
             inner.transition(sale, SaleState::AvailabilityChecked, Some(format!("{:?}", a.status))).await?;
         }
         Ok(a) => {
+            sale.interoperability_status = Some(a.status);
             sale.reason = Some(a.status_reason.unwrap_or_else(|| "PAYMENT_UNSUPPORTED".into()));
             inner.transition(sale, SaleState::Unavailable, sale.reason.clone()).await?;
             show(inner, Screen::Unavailable { locale: sale.locale.clone() }).await;
@@ -155,6 +158,7 @@ fn qr_screen(sale: &Sale) -> Option<Screen> {
         header: d.header.clone(),
         subheader: d.subheader.clone(),
         instruction: d.scan_instruction.clone(),
+        offer: d.instalments.as_ref().map(|o| offer_text(o, sale.amount, sale.currency, &sale.locale)),
         url: sale.payment_request_url.clone()?,
         minutes_left,
         locale: sale.locale.clone(),

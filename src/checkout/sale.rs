@@ -1,7 +1,7 @@
 //! A sale and its states, as journaled and as the register sees it.
 
 use chrono::{DateTime, Utc};
-use posagent_acquirer_api::{Currency, LineItem, PaymentDescriptors, PaymentMethod};
+use posagent_acquirer_api::{Currency, InteroperabilityStatus, LineItem, PaymentDescriptors, PaymentMethod};
 use serde::{Deserialize, Serialize};
 
 /// Where a sale is in its life.
@@ -111,6 +111,9 @@ pub struct Sale {
     pub interoperability_data: Option<String>,
     /// Klarna's wording as served for this sale.
     pub descriptors: Option<PaymentDescriptors>,
+    /// Klarna's interoperability status for this purchase.
+    #[serde(default)]
+    pub interoperability_status: Option<InteroperabilityStatus>,
     /// The Klarna payment request.
     pub payment_request_id: Option<String>,
     /// URL in the QR code.
@@ -156,6 +159,9 @@ pub struct SaleView {
     pub amount: i64,
     /// Currency.
     pub currency: Currency,
+    /// Klarna's interoperability status (`PAYMENT_PREPARED`: Klarna preselected;
+    /// `PAYMENT_PENDING_CONFIRMATION`: confirmed without a QR code).
+    pub interoperability_status: Option<InteroperabilityStatus>,
     /// Klarna payment request id.
     pub payment_request_id: Option<String>,
     /// URL in the QR code.
@@ -188,6 +194,7 @@ impl Sale {
             method: self.method,
             amount: self.amount,
             currency: self.currency,
+            interoperability_status: self.interoperability_status,
             payment_request_id: self.payment_request_id.clone(),
             payment_request_url: self.payment_request_url.clone(),
             payment_request_expires_at: self.payment_request_expires_at,

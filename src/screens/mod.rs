@@ -31,6 +31,8 @@ pub enum Screen {
         subheader: String,
         /// Klarna's scan instruction.
         instruction: String,
+        /// Klarna's instalment offer with its schedule, if any.
+        offer: Option<String>,
         /// What the QR code encodes.
         url: String,
         /// Whole minutes left before the terminal gives up.
@@ -121,7 +123,7 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
             }
             centered_lines(&mut f, top + gap, &lines);
         }
-        Screen::Qr { amount, header, subheader, instruction, url, minutes_left, locale } => {
+        Screen::Qr { amount, header, subheader, instruction, offer, url, minutes_left, locale } => {
             let top = band(&mut f, header, PINK, INK);
             let expires = format!("{} {} min", text(Text::ExpiresIn, locale), (*minutes_left).max(0));
             let margin = (width.min(height) / 24).max(4);
@@ -135,8 +137,11 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                 let big = Pen { scale: fitting_scale(amount, tw, 4), ..small };
                 y += text_block(&mut f, amount, (tx, y), tw, big) + margin;
                 y += text_block(&mut f, instruction, (tx, y), tw, small) + margin / 2;
-                y += text_block(&mut f, subheader, (tx, y), tw, small) + margin;
-                text_block(&mut f, &expires, (tx, y), tw, small);
+                y += text_block(&mut f, subheader, (tx, y), tw, small) + margin / 2;
+                if let Some(o) = offer {
+                    y += text_block(&mut f, o, (tx, y), tw, small) + margin / 2;
+                }
+                text_block(&mut f, &expires, (tx, y + margin / 2), tw, small);
             } else {
                 let side = (width - 2 * margin).min((height - top) * 3 / 5);
                 qr_code(&mut f, url, (width - side) / 2, top + margin, side);

@@ -15,6 +15,7 @@ fn qr_screen(url: &str) -> Screen {
         header: "Betala med Klarna".into(),
         subheader: "Betala direkt, senare eller dela upp.".into(),
         instruction: "Skanna för att betala med Klarna".into(),
+        offer: Some("Dela upp i 3 räntefria delbetalningar: 411,50 kr + 2 × 411,50 kr".into()),
         url: url.into(),
         minutes_left: 10,
         locale: "sv-SE".into(),

@@ -1,7 +1,7 @@
 //! Klarna's localized wording as the simulated acquirer serves it (from Klarna's
 //! payment-descriptor guidelines). The terminal never hard-codes any of it.
 
-use posagent_acquirer_api::PaymentDescriptors;
+use posagent_acquirer_api::{InstalmentOffer, PaymentDescriptors};
 
 /// (locale, header, subheader, scan instruction)
 const TEXTS: &[(&str, &str, &str, &str)] = &[
@@ -25,11 +25,42 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ("pl-PL", "Zapłać z Klarna", "Zapłać teraz, później lub w ratach.", "Zeskanuj, aby zapłacić z Klarna"),
 ];
 
+/// (language, instalments, text with `{schedule}`)
+const INSTALMENTS: &[(&str, u32, &str)] = &[
+    ("en-US", 4, "Pay in 4 interest-free payments: {schedule}"),
+    ("en-GB", 3, "Pay in 3 interest-free instalments: {schedule}"),
+    ("de", 3, "In 3 zinsfreien Raten: {schedule}"),
+    ("sv", 3, "Dela upp i 3 räntefria delbetalningar: {schedule}"),
+    ("fr", 3, "Payez en 3 fois sans frais : {schedule}"),
+    ("nl", 3, "Betaal in 3 renteloze termijnen: {schedule}"),
+    ("es", 3, "Paga en 3 plazos sin intereses: {schedule}"),
+    ("it", 3, "Paga in 3 rate senza interessi: {schedule}"),
+    ("da", 3, "Del betalingen op i 3 rentefrie rater: {schedule}"),
+    ("nb", 3, "Del opp i 3 rentefrie avdrag: {schedule}"),
+    ("fi", 3, "Maksa 3 korottomassa erässä: {schedule}"),
+    ("pl", 4, "Zapłać w 4 nieoprocentowanych ratach: {schedule}"),
+];
+
+/// Smallest amount (minor units) for which instalments are offered.
+const INSTALMENT_MIN: i64 = 3_500;
+
+fn instalments(locale: &str, amount: i64) -> Option<InstalmentOffer> {
+    if amount < INSTALMENT_MIN {
+        return None;
+    }
+    let lang = locale.split('-').next().unwrap_or("en");
+    INSTALMENTS
+        .iter()
+        .find(|(l, ..)| *l == locale)
+        .or_else(|| INSTALMENTS.iter().find(|(l, ..)| *l == lang))
+        .map(|(_, count, text)| InstalmentOffer { count: *count, text: (*text).to_string() })
+}
+
 /// Klarna's badge, as served by Klarna's CDN.
 pub const BADGE_URL: &str = "https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg";
 
-/// The wording for `locale`, falling back to the language, then to en-US.
-pub fn for_locale(locale: &str) -> PaymentDescriptors {
+/// The wording for `locale` and `amount`, falling back to the language, then to en-US.
+pub fn for_locale(locale: &str, amount: i64) -> PaymentDescriptors {
     let lang = locale.split(['-', '_']).next().unwrap_or("en");
     let row = TEXTS
         .iter()
@@ -42,6 +73,7 @@ pub fn for_locale(locale: &str) -> PaymentDescriptors {
         subheader: row.2.to_string(),
         scan_instruction: row.3.to_string(),
         badge_url: BADGE_URL.to_string(),
+        instalments: instalments(row.0, amount),
     }
 }
 
@@ -51,14 +83,15 @@ mod tests {
 
     #[test]
     fn exact_language_and_english_fallbacks() {
-        assert_eq!(for_locale("sv-SE").header, "Betala med Klarna");
-        assert_eq!(for_locale("de-CH").locale, "de-DE");
-        assert_eq!(for_locale("ja-JP").locale, "en-US");
+        assert_eq!(for_locale("sv-SE", 10_000).header, "Betala med Klarna");
+        assert_eq!(for_locale("de-CH", 10_000).locale, "de-DE");
+        assert_eq!(for_locale("ja-JP", 10_000).locale, "en-US");
         for l in [
             "en-US", "en-GB", "de-DE", "de-AT", "sv-SE", "fr-FR", "nl-NL", "es-ES", "it-IT", "da-DK", "nb-NO", "fi-FI",
             "pl-PL",
         ] {
-            assert_eq!(for_locale(l).locale, l);
+            assert_eq!(for_locale(l, 10_000).locale, l);
+            assert!(for_locale(l, 10_000).instalments.is_some_and(|i| i.text.contains("{schedule}")), "{l}");
         }
     }
 }

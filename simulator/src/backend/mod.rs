@@ -4,6 +4,7 @@ mod cards;
 mod descriptors;
 mod faults;
 mod idempotency;
+mod interop;
 mod markets;
 mod reports;
 mod routes;

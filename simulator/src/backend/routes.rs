@@ -49,6 +49,7 @@ pub fn router(backend: Shared) -> Router {
         .route("/pay/{id}/decline", post(customer_declines))
         .route("/pay/{id}/abandon", post(customer_abandons))
         .route("/sim/faults", get(read_faults).post(set_faults))
+        .route("/sim/interoperability", get(received_interoperability))
         .with_state(backend)
 }
 
@@ -470,4 +471,8 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
         }
         Ok(json(StatusCode::OK, &BatchResponse { results }))
     })
+}
+
+async fn received_interoperability(State(b): State<Shared>) -> Response {
+    axum::Json(b.books().received_klarna_data().to_vec()).into_response()
 }

@@ -74,6 +74,19 @@ pub struct Books {
     pub idempotency: IdempotencyStore,
     seq: u64,
     pub(super) events: Vec<TerminalEvent>,
+    received_klarna_data: Vec<ReceivedKlarnaData>,
+}
+
+/// Interoperability token and data as received with an authorization (so tests can
+/// prove they arrive byte for byte).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceivedKlarnaData {
+    /// Sale reference.
+    pub reference: String,
+    /// Token as received.
+    pub interoperability_token: Option<String>,
+    /// Data as received.
+    pub interoperability_data: Option<String>,
 }
 
 impl Books {
@@ -89,6 +102,7 @@ impl Books {
             idempotency: IdempotencyStore::default(),
             seq: 0,
             events: Vec::new(),
+            received_klarna_data: Vec::new(),
         }
     }
 
@@ -107,9 +121,13 @@ impl Books {
         }
         Ok(match markets::check(&q.country, q.currency.code(), q.amount) {
             Ok(_) => AvailabilityResponse {
-                status: InteroperabilityStatus::PaymentSupported,
+                status: q
+                    .interoperability_token
+                    .as_deref()
+                    .and_then(super::interop::token_status)
+                    .unwrap_or(InteroperabilityStatus::PaymentSupported),
                 status_reason: None,
-                descriptors: Some(descriptors::for_locale(&q.locale)),
+                descriptors: Some(descriptors::for_locale(&q.locale, q.amount)),
             },
             Err(why) => AvailabilityResponse {
                 status: InteroperabilityStatus::PaymentUnsupported,
@@ -203,7 +221,26 @@ impl Books {
                 payment_request: None,
             });
         }
+        if klarna.interoperability_token.is_some() || klarna.interoperability_data.is_some() {
+            self.received_klarna_data.push(ReceivedKlarnaData {
+                reference: req.payment_transaction_reference.clone(),
+                interoperability_token: klarna.interoperability_token.clone(),
+                interoperability_data: klarna.interoperability_data.clone(),
+            });
+        }
+        let confirmed = klarna.interoperability_token.as_deref().and_then(super::interop::token_status)
+            == Some(InteroperabilityStatus::PaymentPendingConfirmation);
         match klarna.klarna_network_session_token {
+            // The customer already confirmed in a Klarna journey: no QR, authorize now.
+            None if confirmed => {
+                let tx = self.create_transaction(req, key, now);
+                Ok(AuthorizeResponse {
+                    result: AuthorizeResult::Approved,
+                    result_reason: None,
+                    payment_transaction: Some(tx),
+                    payment_request: None,
+                })
+            }
             None => Ok(self.step_up(req, now)),
             Some(token) => self.finalize(req, &token, key, now),
         }
@@ -449,6 +486,11 @@ impl Books {
     pub fn customer_declines(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
         self.transition(id, S::Declined, "CUSTOMER_DECLINED", &[S::Submitted, S::InProgress], now)
+    }
+
+    /// Interoperability data received so far.
+    pub fn received_klarna_data(&self) -> &[ReceivedKlarnaData] {
+        &self.received_klarna_data
     }
 
     /// Every booking so far.
