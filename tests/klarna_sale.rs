@@ -231,3 +231,51 @@ async fn prepared_klarna_goes_through_the_qr_code_and_the_token_is_forwarded() {
     assert_eq!(status, 200);
     h.wait_state(sale["id"].as_str().unwrap(), "CUSTOMER_IN_PROGRESS").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancel_racing_the_approval_ends_in_one_consistent_state() {
+    let h = Harness::start().await;
+    let mut outcomes = std::collections::BTreeMap::new();
+    for i in 0..8 {
+        let sale = h.create(json!({"amount": 10_000 + i, "currency": "SEK"})).await;
+        let id = sale["id"].as_str().unwrap().to_string();
+        let shown = h.wait_state(&id, "QR_SHOWN").await;
+        let url = shown["payment_request_url"].as_str().unwrap().to_string();
+        // Let the two race: the customer's approval and the cashier's cancel, the cancel
+        // a little later each round so both orders happen.
+        let approve = h.http.post(format!("{url}/approve")).send();
+        let cancel_path = format!("/v1/sales/{id}/cancel");
+        let cancel = async {
+            tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(i).unwrap() * 50)).await;
+            h.post(&cancel_path, json!({})).await
+        };
+        let (approved, (status, canceled)) = tokio::join!(approve, cancel);
+        assert_eq!(approved.map(|r| r.status().as_u16()).ok(), Some(200));
+        assert_eq!(status, 200, "{canceled}");
+        let terminal = h.wait_for(&id, |s| s["state"] == "APPROVED" || s["state"] == "CANCELED").await;
+        let state = terminal["state"].as_str().unwrap().to_string();
+        // The register's answer, the terminal and the acquirer agree.
+        assert_eq!(canceled["state"], state.as_str());
+        let pr =
+            h.backend_get(&format!("/v1/payment-requests/{}", shown["payment_request_id"].as_str().unwrap())).await;
+        let tx = h
+            .backend_get(&format!("/v1/payment-transactions?reference={}", shown["reference"].as_str().unwrap()))
+            .await;
+        match state.as_str() {
+            "APPROVED" => {
+                assert_eq!(pr["state"], "COMPLETED");
+                assert_eq!(tx["amount"], 10_000 + i);
+            }
+            _ => {
+                assert_eq!(pr["state"], "CANCELED");
+                assert_eq!(tx["error_code"], "RESOURCE_NOT_FOUND");
+            }
+        }
+        *outcomes.entry(state).or_insert(0) += 1;
+        // The terminal takes the next sale once this one has ended.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let ledger = h.backend_get("/v1/ledger").await;
+    let auths = ledger.as_array().unwrap().iter().filter(|e| e["kind"] == "AUTHORIZATION").count();
+    assert_eq!(auths, outcomes.get("APPROVED").copied().unwrap_or(0), "{outcomes:?}");
+}
