@@ -1,7 +1,7 @@
 //! Drawing helpers for screens: scaled, wrapped text in a font that has the glyphs,
 //! and QR codes drawn module by module with their quiet zone.
 
-use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, iso_8859_1, iso_8859_2};
+use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, iso_8859_1, iso_8859_2, iso_8859_15};
 use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
@@ -63,9 +63,24 @@ impl DrawTarget for Scaled<'_> {
     }
 }
 
-/// The largest font, in the ISO 8859 part that has every character of `text`.
+/// Fonts tried in order: Western European, with the euro sign, Central European.
+const FONTS: [&MonoFont<'static>; 3] = [&iso_8859_1::FONT_10X20, &iso_8859_15::FONT_10X20, &iso_8859_2::FONT_10X20];
+
+fn covers(font: &MonoFont<'_>, text: &str) -> bool {
+    let missing = font.glyph_mapping.index('\u{FFFF}');
+    text.chars().all(|c| c == ' ' || font.glyph_mapping.index(c) != missing)
+}
+
+/// The first font whose character set has every character of `text` (else the first).
 fn font_for(text: &str) -> &'static MonoFont<'static> {
-    if text.chars().all(|c| (c as u32) < 0x100) { &iso_8859_1::FONT_10X20 } else { &iso_8859_2::FONT_10X20 }
+    FONTS.iter().copied().find(|f| covers(f, text)).unwrap_or(FONTS[0])
+}
+
+/// Height `text` takes wrapped into `width` at `scale`.
+pub fn measure(text: &str, width: u32, scale: u32) -> u32 {
+    let scale = scale.max(1);
+    let (gw, gh) = (GLYPH.0 * scale, GLYPH.1 * scale);
+    wrap(text, (width / gw).max(1) as usize).len() as u32 * (gh + gh / 4)
 }
 
 /// Glyph width × height of the font at scale 1.
@@ -180,6 +195,15 @@ mod tests {
     fn wrap_respects_width_and_long_words() {
         assert_eq!(wrap("Pay in 4 interest-free payments", 12), vec!["Pay in 4", "interest-fre", "e payments"]);
         assert_eq!(wrap("a b", 10), vec!["a b"]);
+    }
+
+    #[test]
+    fn fonts_cover_euro_and_polish() {
+        for text in ["1.234,50 €", "12,50 zł", "Betala med Klarna åäö", "Zapłać z Klarna"] {
+            assert!(covers(font_for(text), text), "{text}");
+        }
+        assert!(!covers(FONTS[0], "€") && covers(FONTS[1], "€"));
+        assert!(!covers(FONTS[0], "ł") && covers(FONTS[2], "ł"));
     }
 
     #[test]

@@ -89,11 +89,13 @@ fn band(
     ink: embedded_graphics::pixelcolor::Rgb888,
 ) -> u32 {
     let (w, h) = (frame.width(), frame.height());
-    let band_h = (h / 6).clamp(48, 120);
-    fill(frame, 0, 0, w, band_h, color);
     let margin = w / 20;
-    let scale = fitting_scale(title, w - 2 * margin, 3).min((band_h / 24).max(1));
-    let th = draw::GLYPH.1 * scale;
+    let base = (h / 6).clamp(48, 120);
+    let scale = fitting_scale(title, w - 2 * margin, 3).min((base / 24).max(1));
+    // A title that must wrap makes the band taller rather than being cut.
+    let th = draw::measure(title, w - 2 * margin, scale) - draw::GLYPH.1 * scale / 4;
+    let band_h = base.max(th + 16);
+    fill(frame, 0, 0, w, band_h, color);
     let pen = Pen { scale, color: ink, align: HAlign::Center };
     text_block(frame, title, (margin, band_h.saturating_sub(th) / 2), w - 2 * margin, pen);
     band_h
@@ -143,13 +145,23 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                 }
                 text_block(&mut f, &expires, (tx, y + margin / 2), tw, small);
             } else {
-                let side = (width - 2 * margin).min((height - top) * 3 / 5);
+                // Portrait: the amount and the countdown always; the QR code as large as
+                // the rest allows (at least 60 % of the width); then what else fits below.
+                let tw = width - 2 * margin;
+                let amount_scale = fitting_scale(amount, tw, 3);
+                let must = draw::measure(amount, tw, amount_scale) + draw::measure(&expires, tw, 1) + 3 * margin;
+                let side = (height.saturating_sub(top + must + margin)).min(tw).max(width * 3 / 5);
                 qr_code(&mut f, url, (width - side) / 2, top + margin, side);
-                centered_lines(
-                    &mut f,
-                    top + 2 * margin + side,
-                    &[(amount, 3, INK), (instruction, 1, INK), (&expires, 1, INK)],
-                );
+                let mut y = top + 2 * margin + side;
+                let center = |scale| Pen { scale, color: INK, align: HAlign::Center };
+                y += text_block(&mut f, amount, (margin, y), tw, center(amount_scale)) + margin;
+                let bottom = height.saturating_sub(draw::measure(&expires, tw, 1) + margin);
+                for extra in std::iter::once(instruction).chain(offer.iter()) {
+                    if y + draw::measure(extra, tw, 1) <= bottom {
+                        y += text_block(&mut f, extra, (margin, y), tw, center(1));
+                    }
+                }
+                text_block(&mut f, &expires, (margin, bottom), tw, center(1));
             }
         }
         Screen::InProgress { amount, header, locale } => {

@@ -54,3 +54,82 @@ fn every_screen_renders_at_the_extremes_and_differs() {
         }
     }
 }
+
+fn all_screens() -> Vec<(&'static str, Screen)> {
+    let l = "de-DE".to_string();
+    vec![
+        (
+            "idle",
+            Screen::Idle {
+                store_name: "Beispiel-Laden".into(),
+                klarna_header: Some("Flexibel bezahlen".into()),
+                locale: l.clone(),
+            },
+        ),
+        (
+            "qr",
+            Screen::Qr {
+                amount: "1.234,50 €".into(),
+                header: "Flexibel bezahlen".into(),
+                subheader: "Sofort, später oder in Raten bezahlen.".into(),
+                instruction: "Scannen und mit Klarna bezahlen".into(),
+                offer: Some("In 3 zinsfreien Raten: 3 × 411,50 €".into()),
+                url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001".into(),
+                minutes_left: 10,
+                locale: l.clone(),
+            },
+        ),
+        (
+            "in-progress",
+            Screen::InProgress { amount: "1.234,50 €".into(), header: "Flexibel bezahlen".into(), locale: l.clone() },
+        ),
+        ("approved", Screen::Approved { amount: "1.234,50 €".into(), locale: l.clone() }),
+        ("declined", Screen::Declined { amount: "1.234,50 €".into(), locale: l.clone() }),
+        ("canceled", Screen::Canceled { locale: l.clone() }),
+        ("unavailable", Screen::Unavailable { locale: l.clone() }),
+        ("error", Screen::Error { reference: "T01-3F2A9C1B7E44".into(), locale: l }),
+    ]
+}
+
+fn decode_png(bytes: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().ok()?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).ok()?;
+    buf.truncate(info.buffer_size());
+    Some((info.width, info.height, buf))
+}
+
+/// Every screen at two sizes against the reviewed PNGs in `tests/golden/screens/`.
+/// `POSAGENT_UPDATE_GOLDEN=1 cargo test golden` rewrites them (review the diff!).
+#[test]
+fn golden_images() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/screens");
+    let update = std::env::var_os("POSAGENT_UPDATE_GOLDEN").is_some();
+    let mut failures = vec![];
+    for (w, h) in [(800, 480), (240, 320)] {
+        for (name, screen) in all_screens() {
+            let frame = render(&screen, w, h);
+            let png = frame.to_png().unwrap_or_default();
+            let path = dir.join(format!("{name}-{w}x{h}.png"));
+            if update {
+                std::fs::create_dir_all(&dir).ok();
+                std::fs::write(&path, &png).ok();
+                continue;
+            }
+            let Ok(expected) = std::fs::read(&path) else {
+                failures.push(format!("{} is missing; run with POSAGENT_UPDATE_GOLDEN=1", path.display()));
+                continue;
+            };
+            if decode_png(&expected) != decode_png(&png) {
+                let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golden-actual");
+                std::fs::create_dir_all(&out).ok();
+                std::fs::write(out.join(format!("{name}-{w}x{h}.png")), &png).ok();
+                failures.push(format!("{name} at {w}x{h} differs; the new rendering is in target/golden-actual/"));
+            }
+            if name == "qr" {
+                assert_eq!(decode(&frame).len(), 1, "the QR code decodes at {w}x{h}");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
