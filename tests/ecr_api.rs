@@ -106,3 +106,40 @@ async fn one_sale_at_a_time_and_unknown_sales() {
     assert_eq!(status, 200);
     assert_eq!(by_ref["id"], first["id"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_asks_whether_to_offer_klarna() {
+    let h = Harness::start().await;
+    let (status, a) = h.get("/v1/klarna?amount=12345").await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["available"], true);
+    assert_eq!(a["source"], "LIVE");
+    assert_eq!(a["descriptors"]["locale"], "sv-SE");
+    assert_eq!(a["descriptors"]["header"], "Betala med Klarna");
+    let (_, again) = h.get("/v1/klarna?amount=12345").await;
+    assert_eq!(again["source"], "CACHE");
+    assert!(again["age_secs"].as_i64().is_some());
+    let (_, small) = h.get("/v1/klarna?amount=50").await;
+    assert_eq!(small["available"], false);
+    assert_eq!(small["reason"], "AMOUNT_OUT_OF_RANGE");
+    let (_, en) = h.get("/v1/klarna?amount=12345&locale=en-US").await;
+    assert_eq!(en["descriptors"]["header"], "Pay with Klarna");
+    let (status, bad) = h.get("/v1/klarna?amount=0").await;
+    assert_eq!((status, bad["field"].as_str()), (422, Some("amount")));
+
+    // The acquirer goes away: Klarna is not offered, the wording stays for display.
+    h.http
+        .post(format!("{}/sim/faults", h.sim.backend_url))
+        .json(&json!({"error_5xx_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let (_, offline) = h.get("/v1/klarna?amount=22222").await;
+    assert_eq!(offline["available"], false);
+    assert_eq!(offline["reason"], "OFFLINE");
+    assert_eq!(offline["descriptors"]["header"], "Betala med Klarna");
+    // A Klarna sale started now ends UNAVAILABLE (offline ⇒ never offered), not FAILED.
+    let sale = h.create(json!({"amount": 22222, "currency": "SEK"})).await;
+    let done = h.wait_state(sale["id"].as_str().unwrap(), "UNAVAILABLE").await;
+    assert_eq!(done["reason"], "OFFLINE");
+}

@@ -85,6 +85,7 @@ pub(super) struct Inner {
     events: broadcast::Sender<SaleView>,
     active: tokio::sync::Mutex<Option<(String, CancellationToken)>>,
     last_klarna_header: Mutex<Option<String>>,
+    availability: super::availability::AvailabilityCache,
     tasks: TaskTracker,
 }
 
@@ -104,9 +105,22 @@ impl Checkout {
                 events,
                 active: tokio::sync::Mutex::new(None),
                 last_klarna_header: Mutex::new(None),
+                availability: Default::default(),
                 tasks: TaskTracker::new(),
             }),
         }
+    }
+
+    pub(super) fn store(&self) -> &StoreSection {
+        &self.inner.deps.store
+    }
+
+    pub(super) fn backend(&self) -> &AcquirerClient {
+        &self.inner.deps.backend
+    }
+
+    pub(super) fn availability_cache(&self) -> &super::availability::AvailabilityCache {
+        &self.inner.availability
     }
 
     /// Subscribes to every change of every sale.

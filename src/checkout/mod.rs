@@ -4,12 +4,14 @@
 //! journals every transition before acting on it, drives the acquirer, the display and
 //! the printer, and publishes each change to subscribers (the ECR event stream).
 
+mod availability;
 mod engine;
 mod flow;
 mod new_sale;
 mod receipt;
 mod sale;
 
+pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
 pub use new_sale::NewSale;
 pub use receipt::receipt_document;

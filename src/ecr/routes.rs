@@ -39,6 +39,7 @@ pub fn router(state: EcrState, token: String) -> Router {
         .route("/v1/sales/{id}", get(read_sale))
         .route("/v1/sales/{id}/cancel", post(cancel_sale))
         .route("/v1/events", get(events))
+        .route("/v1/klarna", get(klarna_availability))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new().route("/health", get(health)).merge(api).fallback(not_found).with_state(state)
@@ -87,4 +88,36 @@ async fn events(State(s): State<EcrState>) -> Sse<impl Stream<Item = Result<Even
 async fn health(State(s): State<EcrState>) -> Response {
     let devices = [s.display.health(), s.printer.health()];
     axum::Json(serde_json::json!({ "status": "ok", "devices": devices })).into_response()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AvailabilityParams {
+    amount: i64,
+    locale: Option<String>,
+    interoperability_token: Option<String>,
+}
+
+/// Whether the register may show Klarna for an amount, with Klarna's wording.
+async fn klarna_availability(
+    State(s): State<EcrState>,
+    q: Result<axum::extract::Query<AvailabilityParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = q else {
+        return Problem::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "pass ?amount=<minor units>[&locale=sv-SE]")
+            .into_response();
+    };
+    if q.amount < 1 || q.amount > posagent_acquirer_api::MAX_AMOUNT {
+        let mut p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_FIELD",
+            "amount must be 1 to 2147483647 minor units",
+        );
+        p.field = Some("amount".into());
+        return p.into_response();
+    }
+    match s.checkout.klarna_availability(q.amount, q.locale, q.interoperability_token).await {
+        Ok(a) => axum::Json(a).into_response(),
+        Err(e) => Problem::new(StatusCode::BAD_GATEWAY, "ACQUIRER_ERROR", e.to_string()).into_response(),
+    }
 }
