@@ -15,5 +15,6 @@ pub mod demo;
 pub mod devices;
 pub mod ecr;
 pub mod locale;
+pub mod scenarios;
 pub mod screens;
 pub mod store;

@@ -50,6 +50,13 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Runs scenario files (TOML), each against a fresh daemon on a fresh simulator,
+    /// and prints a pass/fail report.
+    Scenario {
+        /// Scenario files (e.g. simulator/scenarios/*.toml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Runs an approved and a declined Klarna sale on the simulator and writes the
     /// frames, receipts and summary.json into DIR.
     Demo {
@@ -128,6 +135,15 @@ async fn run(config: Option<PathBuf>, simulator: bool, data_dir: PathBuf, listen
         let sim_out = data_dir.join("sim");
         let running = start_simulated(&data_dir, &sim_out, listen, base, shutdown.clone()).await?;
         let s = &running.sim;
+        let info = serde_json::json!({
+            "ecr_url": running.daemon.ecr_url,
+            "ecr_token_file": running.daemon.ecr_token_file,
+            "sim_url": s.backend_url,
+            "acquirer_key_file": data_dir.join("acquirer.key"),
+        });
+        let info_path = data_dir.join("simulator.json");
+        std::fs::write(&info_path, serde_json::to_vec_pretty(&info)?)
+            .with_context(|| format!("cannot write {}", info_path.display()))?;
         println!("posagent is running on the simulator (Ctrl-C stops it)");
         println!(
             "  ECR API             {}   token: {}",
@@ -167,6 +183,19 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run { config, simulator, data_dir, listen } => run(config, simulator, data_dir, listen).await,
         Command::Init { dir, force } => init(&dir, force),
+        Command::Scenario { files } => {
+            let mut failed = 0;
+            for f in &files {
+                let report = posagent::scenarios::run_isolated(f).await?;
+                print!("{}", report.render());
+                failed += usize::from(!report.passed());
+            }
+            println!("{} of {} scenarios passed", files.len() - failed, files.len());
+            if failed > 0 {
+                bail!("{failed} scenario(s) failed");
+            }
+            Ok(())
+        }
         Command::Demo { out } => {
             println!("posagent demo: two Klarna sales on the simulator");
             let summary = posagent::demo::run(&out).await?;

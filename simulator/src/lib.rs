@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod customer;
 pub mod devices;
+pub mod scenario;
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -13,6 +13,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs scenario files against a running `posagent run --simulator`.
+    Scenario {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// The data directory of the running daemon (holds simulator.json).
+        #[arg(long, default_value = "posagent-data")]
+        data_dir: std::path::PathBuf,
+    },
     /// Runs the simulated acquirer backend (Terminal API) on ADDR.
     Backend {
         /// Address to listen on, e.g. 127.0.0.1:8080.
@@ -31,6 +40,30 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     match Cli::parse().command {
+        Command::Scenario { files, data_dir } => {
+            let info_path = data_dir.join("simulator.json");
+            let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&info_path).with_context(|| {
+                format!("cannot read {}; is `posagent run --simulator` running?", info_path.display())
+            })?)?;
+            let read = |key: &str| -> anyhow::Result<String> {
+                let path = info[key].as_str().with_context(|| format!("{} lacks {key}", info_path.display()))?;
+                Ok(std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?.trim().to_string())
+            };
+            let endpoints = posagent_sim::scenario::Endpoints {
+                ecr_url: info["ecr_url"].as_str().unwrap_or_default().to_string(),
+                ecr_token: read("ecr_token_file")?,
+                sim_url: info["sim_url"].as_str().unwrap_or_default().to_string(),
+                acquirer_key: read("acquirer_key_file")?,
+            };
+            let mut failed = 0;
+            for f in &files {
+                let report = posagent_sim::scenario::run(&posagent_sim::scenario::load(f)?, &endpoints).await;
+                print!("{}", report.render());
+                failed += usize::from(!report.passed());
+            }
+            println!("{} of {} scenarios passed", files.len() - failed, files.len());
+            anyhow::ensure!(failed == 0, "{failed} scenario(s) failed");
+        }
         Command::Backend { listen, api_key_file, request_ttl_minutes } => {
             let key = std::fs::read_to_string(&api_key_file)
                 .with_context(|| format!("cannot read the API key file {}", api_key_file.display()))?

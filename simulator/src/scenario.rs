@@ -1,0 +1,411 @@
+//! Scenario files: a checkout flow written as steps and expected outcomes (TOML), run
+//! against a running posagent and its simulator over their real HTTP interfaces, with a
+//! pass/fail report per step.
+//!
+//! ```toml
+//! name = "Klarna sale, customer approves"
+//! [[steps]]
+//! action = "create_sale"
+//! amount = 123450
+//! currency = "SEK"
+//! [[steps]]
+//! action = "wait_state"
+//! state = "QR_SHOWN"
+//! [[steps]]
+//! action = "customer"
+//! do = "approve"
+//! [[steps]]
+//! action = "expect_sale"
+//! state = "APPROVED"
+//! receipt_printed = true
+//! ```
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name in the report.
+    pub name: String,
+    /// What it shows.
+    #[serde(default)]
+    pub description: String,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Step {
+    /// `POST /v1/sales` with these fields; the sale becomes the current one.
+    CreateSale {
+        /// Minor units.
+        amount: i64,
+        /// ISO 4217.
+        currency: String,
+        /// Register reference.
+        #[serde(default)]
+        reference: Option<String>,
+        /// Order lines, as the ECR API takes them.
+        #[serde(default)]
+        order_lines: Vec<toml::Value>,
+        /// Interoperability token.
+        #[serde(default)]
+        interoperability_token: Option<String>,
+        /// Expected HTTP status (201 by default).
+        #[serde(default)]
+        expect_status: Option<u16>,
+        /// Expected error code when refused.
+        #[serde(default)]
+        expect_code: Option<String>,
+    },
+    /// Waits until the current sale is in `state`.
+    WaitState {
+        /// e.g. `QR_SHOWN`.
+        state: String,
+        /// Give up after this long (default 10 s).
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+    /// The simulated customer scans the display and acts: `approve`, `decline`, `scan`.
+    Customer {
+        /// What the customer does.
+        #[serde(rename = "do")]
+        action: String,
+    },
+    /// The cashier cancels the current sale.
+    CancelSale {},
+    /// The current sale's fields equal these (state, reason, receipt_printed, …).
+    ExpectSale {
+        /// Final or current state.
+        state: String,
+        /// Expected reason.
+        #[serde(default)]
+        reason: Option<String>,
+        /// Expected receipt flag.
+        #[serde(default)]
+        receipt_printed: Option<bool>,
+    },
+    /// Sets the acquirer's faults: `faults = { error_5xx_rate = 1.0 }` (fields of `/sim/faults`).
+    SetFaults {
+        /// The fault settings.
+        faults: toml::Table,
+    },
+    /// The acquirer's ledger holds this many entries of each kind.
+    ExpectLedger {
+        /// Authorizations.
+        #[serde(default)]
+        authorizations: Option<usize>,
+        /// Captures.
+        #[serde(default)]
+        captures: Option<usize>,
+    },
+    /// The register asks whether to offer Klarna for an amount.
+    ExpectKlarnaOffered {
+        /// Minor units.
+        amount: i64,
+        /// Expected answer.
+        available: bool,
+        /// Expected reason when not.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Waits a little.
+    Sleep {
+        /// Milliseconds.
+        ms: u64,
+    },
+}
+
+/// Where the daemon and the simulator are.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// ECR API base URL.
+    pub ecr_url: String,
+    /// ECR bearer token.
+    pub ecr_token: String,
+    /// Simulator (acquirer + control) base URL.
+    pub sim_url: String,
+    /// The terminal's API key at the simulated acquirer (for the ledger).
+    pub acquirer_key: String,
+}
+
+/// The outcome of one step.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    /// Step number (1-based).
+    pub number: usize,
+    /// What the step was.
+    pub label: String,
+    /// `None` if it passed, else why not.
+    pub failure: Option<String>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// The outcome of a scenario.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Scenario name.
+    pub name: String,
+    /// Per step, up to the first failure.
+    pub steps: Vec<StepReport>,
+}
+
+impl Report {
+    /// Whether every step passed.
+    pub fn passed(&self) -> bool {
+        self.steps.iter().all(|s| s.failure.is_none())
+    }
+
+    /// A human-readable report.
+    pub fn render(&self) -> String {
+        let mut out = format!("{} {}\n", if self.passed() { "PASS" } else { "FAIL" }, self.name);
+        for s in &self.steps {
+            match &s.failure {
+                None => out.push_str(&format!("  ok   {:>2} {} ({} ms)\n", s.number, s.label, s.elapsed.as_millis())),
+                Some(f) => out.push_str(&format!("  FAIL {:>2} {}: {f}\n", s.number, s.label)),
+            }
+        }
+        out
+    }
+}
+
+/// A scenario file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("scenario {path}: {message}")]
+pub struct ScenarioError {
+    /// File.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let err = |message: String| ScenarioError { path: path.display().to_string(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    toml::from_str(&text).map_err(|e| err(e.to_string()))
+}
+
+struct Runner<'a> {
+    ep: &'a Endpoints,
+    http: reqwest::Client,
+    sale: Option<Value>,
+}
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, String> {
+    Err(msg.into())
+}
+
+impl Runner<'_> {
+    async fn ecr(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+        let mut req = self.http.request(method, format!("{}{path}", self.ep.ecr_url)).bearer_auth(&self.ep.ecr_token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.map_err(|e| format!("ECR API: {e}"))?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    fn sale_id(&self) -> Result<String, String> {
+        self.sale
+            .as_ref()
+            .and_then(|s| s["id"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| "no current sale".to_string())
+    }
+
+    async fn current(&self) -> Result<Value, String> {
+        let (status, v) = self.ecr(reqwest::Method::GET, &format!("/v1/sales/{}", self.sale_id()?), None).await?;
+        if status != 200 {
+            return fail(format!("reading the sale answered {status}: {v}"));
+        }
+        Ok(v)
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<(), String> {
+        match step {
+            Step::CreateSale {
+                amount,
+                currency,
+                reference,
+                order_lines,
+                interoperability_token,
+                expect_status,
+                expect_code,
+            } => {
+                let mut body = json!({"amount": amount, "currency": currency});
+                if let Some(r) = reference {
+                    body["reference"] = json!(r);
+                }
+                if !order_lines.is_empty() {
+                    body["order_lines"] = serde_json::to_value(order_lines).map_err(|e| e.to_string())?;
+                }
+                if let Some(t) = interoperability_token {
+                    body["interoperability_token"] = json!(t);
+                }
+                let (status, v) = self.ecr(reqwest::Method::POST, "/v1/sales", Some(body)).await?;
+                let want = expect_status.unwrap_or(201);
+                if status != want {
+                    return fail(format!("expected HTTP {want}, got {status}: {v}"));
+                }
+                if let Some(code) = expect_code {
+                    if v["code"] != code.as_str() {
+                        return fail(format!("expected error code {code}, got {v}"));
+                    }
+                }
+                if status < 300 {
+                    self.sale = Some(v);
+                }
+                Ok(())
+            }
+            Step::WaitState { state, timeout_ms } => {
+                let deadline = Instant::now() + Duration::from_millis(timeout_ms.unwrap_or(10_000));
+                loop {
+                    let v = self.current().await?;
+                    if v["state"] == state.as_str() {
+                        return Ok(());
+                    }
+                    if Instant::now() > deadline {
+                        return fail(format!("still {} ({})", v["state"], v["reason"]));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            Step::Customer { action } => {
+                let r = self
+                    .http
+                    .post(format!("{}/sim/customer", self.ep.sim_url))
+                    .json(&json!({ "action": action }))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return fail(format!("the customer could not {action}: {}", r.text().await.unwrap_or_default()));
+                }
+                Ok(())
+            }
+            Step::CancelSale {} => {
+                let (status, v) = self
+                    .ecr(reqwest::Method::POST, &format!("/v1/sales/{}/cancel", self.sale_id()?), Some(json!({})))
+                    .await?;
+                if status != 200 {
+                    return fail(format!("cancel answered {status}: {v}"));
+                }
+                Ok(())
+            }
+            Step::ExpectSale { state, reason, receipt_printed } => {
+                // Settling (e.g. printing) may take a moment: give it up to 5 s.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    let v = self.current().await?;
+                    let ok = v["state"] == state.as_str()
+                        && reason.as_ref().is_none_or(|r| v["reason"] == r.as_str())
+                        && receipt_printed.is_none_or(|p| v["receipt_printed"] == p);
+                    if ok {
+                        return Ok(());
+                    }
+                    if Instant::now() > deadline {
+                        return fail(format!(
+                            "sale is {} (reason {}, receipt_printed {})",
+                            v["state"], v["reason"], v["receipt_printed"]
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            Step::SetFaults { faults } => {
+                let r = self
+                    .http
+                    .post(format!("{}/sim/faults", self.ep.sim_url))
+                    .json(faults)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return fail(format!("faults refused: {}", r.text().await.unwrap_or_default()));
+                }
+                Ok(())
+            }
+            Step::ExpectLedger { authorizations, captures } => {
+                let ledger: Value = self
+                    .http
+                    .get(format!("{}/v1/ledger", self.ep.sim_url))
+                    .bearer_auth(&self.ep.acquirer_key)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let count =
+                    |kind: &str| ledger.as_array().map(|a| a.iter().filter(|e| e["kind"] == kind).count()).unwrap_or(0);
+                for (kind, want) in [("AUTHORIZATION", authorizations), ("CAPTURE", captures)] {
+                    if let Some(w) = want {
+                        if count(kind) != *w {
+                            return fail(format!("{} {kind} entries, expected {w}", count(kind)));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Step::ExpectKlarnaOffered { amount, available, reason } => {
+                let (status, v) = self.ecr(reqwest::Method::GET, &format!("/v1/klarna?amount={amount}"), None).await?;
+                if status != 200
+                    || v["available"] != *available
+                    || reason.as_ref().is_some_and(|r| v["reason"] != r.as_str())
+                {
+                    return fail(format!("answer {status}: {v}"));
+                }
+                Ok(())
+            }
+            Step::Sleep { ms } => {
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn label(step: &Step) -> String {
+    match step {
+        Step::CreateSale { amount, currency, .. } => format!("create sale {amount} {currency}"),
+        Step::WaitState { state, .. } => format!("wait for {state}"),
+        Step::Customer { action } => format!("customer: {action}"),
+        Step::CancelSale {} => "cashier cancels".into(),
+        Step::ExpectSale { state, .. } => format!("expect sale {state}"),
+        Step::SetFaults { faults } => format!("faults {faults}").replace('\n', " "),
+        Step::ExpectLedger { .. } => "expect ledger".into(),
+        Step::ExpectKlarnaOffered { amount, available, .. } => format!("Klarna offered for {amount}: {available}"),
+        Step::Sleep { ms } => format!("sleep {ms} ms"),
+    }
+}
+
+/// Runs `scenario` step by step; stops at the first failure. Faults are cleared at the end.
+pub async fn run(scenario: &Scenario, ep: &Endpoints) -> Report {
+    let mut runner = Runner { ep, http: reqwest::Client::new(), sale: None };
+    let mut steps = vec![];
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let start = Instant::now();
+        let failure = runner.step(step).await.err();
+        let failed = failure.is_some();
+        steps.push(StepReport { number: i + 1, label: label(step), failure, elapsed: start.elapsed() });
+        if failed {
+            break;
+        }
+    }
+    let _ = runner.http.post(format!("{}/sim/faults", ep.sim_url)).json(&json!({})).send().await;
+    // Leave the terminal free for the next scenario.
+    if let Ok(id) = runner.sale_id() {
+        let _ = runner.ecr(reqwest::Method::POST, &format!("/v1/sales/{id}/cancel"), Some(json!({}))).await;
+    }
+    Report { name: scenario.name.clone(), steps }
+}
