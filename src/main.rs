@@ -151,6 +151,7 @@ async fn run(config: Option<PathBuf>, simulator: bool, data_dir: PathBuf, listen
             running.daemon.ecr_token_file.display()
         );
         println!("  health              {}/health", running.daemon.ecr_url);
+        println!("  dashboard           {}/   (display, receipts, customer, devices, network)", s.backend_url);
         println!("  simulated acquirer  {}", s.backend_url);
         println!(
             "  customer display    {}/sim/display.png   (frames in {})",

@@ -79,6 +79,7 @@ pub struct SimEnvironment {
 struct Control {
     display: Arc<SimDisplay>,
     printer: Arc<SimPrinter>,
+    backend: Arc<backend::SimBackend>,
     http: reqwest::Client,
 }
 
@@ -108,7 +109,12 @@ impl SimEnvironment {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
-        let control = Control { display: display.clone(), printer: printer.clone(), http: http.clone() };
+        let control = Control {
+            display: display.clone(),
+            printer: printer.clone(),
+            backend: backend.clone(),
+            http: http.clone(),
+        };
         let app = backend::router(backend.clone()).merge(control_router(control));
         tokio::spawn(display.clone().serve(display_listener, cancel.clone()));
         tokio::spawn(printer.clone().serve(printer_listener, cancel.clone()));
@@ -129,10 +135,57 @@ impl SimEnvironment {
 
 fn control_router(control: Control) -> axum::Router {
     axum::Router::new()
+        .route("/", get(dashboard))
+        .route("/sim/state", get(state_route))
         .route("/sim/customer", post(customer_route))
         .route("/sim/display.png", get(display_png))
         .route("/sim/printer/paper", post(paper_route))
+        .route("/sim/devices/{device}", post(plug_route))
         .with_state(control)
+}
+
+/// The developer dashboard: live display, receipts, customer, devices, network faults.
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+async fn dashboard() -> axum::response::Html<&'static str> {
+    axum::response::Html(DASHBOARD)
+}
+
+async fn state_route(State(c): State<Control>) -> Response {
+    let receipts: Vec<serde_json::Value> = c
+        .printer
+        .receipts()
+        .into_iter()
+        .map(|r| serde_json::json!({ "number": r.number, "text": r.text, "qr_payloads": r.qr_payloads }))
+        .collect();
+    let faults = c.backend.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    axum::Json(serde_json::json!({
+        "frames_shown": *c.display.subscribe().borrow(),
+        "display_plugged": c.display.plug.is_plugged(),
+        "printer_plugged": c.printer.plug.is_plugged(),
+        "paper_out": c.printer.paper_out(),
+        "faults": faults,
+        "receipts": receipts,
+    }))
+    .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct PlugBody {
+    plugged: bool,
+}
+
+async fn plug_route(
+    State(c): State<Control>,
+    axum::extract::Path(device): axum::extract::Path<String>,
+    axum::Json(body): axum::Json<PlugBody>,
+) -> StatusCode {
+    match device.as_str() {
+        "display" => c.display.plug.set(body.plugged),
+        "printer" => c.printer.plug.set(body.plugged),
+        _ => return StatusCode::NOT_FOUND,
+    }
+    StatusCode::NO_CONTENT
 }
 
 #[derive(serde::Deserialize)]
@@ -150,7 +203,10 @@ async fn customer_route(State(c): State<Control>, axum::Json(body): axum::Json<C
 async fn display_png(State(c): State<Control>) -> Response {
     let frame = c.display.current();
     match tokio::task::spawn_blocking(move || frame.to_png()).await {
-        Ok(Ok(png)) => ([(axum::http::header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Ok(Ok(png)) => {
+            ([(axum::http::header::CONTENT_TYPE, "image/png"), (axum::http::header::CACHE_CONTROL, "no-store")], png)
+                .into_response()
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -19,6 +19,8 @@ pub struct SimDisplay {
     frame: Mutex<Frame>,
     out_dir: Option<PathBuf>,
     shown: watch::Sender<u64>,
+    /// The cable.
+    pub plug: Arc<super::Plug>,
 }
 
 impl SimDisplay {
@@ -30,6 +32,7 @@ impl SimDisplay {
             frame: Mutex::new(Frame::new(u32::from(width), u32::from(height), Rgb888::BLACK)),
             out_dir,
             shown,
+            plug: Arc::default(),
         })
     }
 
@@ -76,19 +79,14 @@ impl SimDisplay {
         true
     }
 
-    /// Accepts connections until `cancel` fires.
+    /// Accepts connections until `cancel` fires (none while unplugged).
     pub async fn serve(self: Arc<Self>, listener: TcpListener, cancel: CancellationToken) {
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let me = self.clone();
-                    let cancel = cancel.clone();
-                    tokio::spawn(async move { me.connection(stream, cancel).await });
-                }
-            }
-        }
+        let me = self.clone();
+        super::accept_loop(listener, cancel, self.plug.clone(), move |stream, token| {
+            let me = me.clone();
+            async move { me.connection(stream, token).await }
+        })
+        .await;
     }
 
     async fn connection(&self, mut stream: TcpStream, cancel: CancellationToken) {

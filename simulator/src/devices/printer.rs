@@ -33,6 +33,8 @@ pub struct SimPrinter {
     paper_out: AtomicBool,
     receipts: Mutex<Vec<SimReceipt>>,
     printed: Notify,
+    /// The cable.
+    pub plug: Arc<super::Plug>,
 }
 
 impl SimPrinter {
@@ -44,7 +46,13 @@ impl SimPrinter {
             paper_out: AtomicBool::new(false),
             receipts: Mutex::new(vec![]),
             printed: Notify::new(),
+            plug: Arc::default(),
         })
+    }
+
+    /// Whether the paper ran out.
+    pub fn paper_out(&self) -> bool {
+        self.paper_out.load(Ordering::SeqCst)
     }
 
     /// Runs out of paper (true) or gets a new roll (false).
@@ -82,19 +90,14 @@ impl SimPrinter {
         }
     }
 
-    /// Accepts connections until `cancel` fires.
+    /// Accepts connections until `cancel` fires (none while unplugged).
     pub async fn serve(self: Arc<Self>, listener: TcpListener, cancel: CancellationToken) {
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let me = self.clone();
-                    let cancel = cancel.clone();
-                    tokio::spawn(async move { me.connection(stream, cancel).await });
-                }
-            }
-        }
+        let me = self.clone();
+        super::accept_loop(listener, cancel, self.plug.clone(), move |stream, token| {
+            let me = me.clone();
+            async move { me.connection(stream, token).await }
+        })
+        .await;
     }
 
     async fn connection(&self, mut stream: TcpStream, cancel: CancellationToken) {
