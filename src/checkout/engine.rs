@@ -45,6 +45,12 @@ pub enum CheckoutError {
     /// No such sale.
     #[error("no sale {0}")]
     NotFound(String),
+    /// Only an approved sale has a receipt.
+    #[error("the sale is {0}; only an approved sale has a receipt")]
+    NotApproved(&'static str),
+    /// The printer could not print.
+    #[error(transparent)]
+    Printer(crate::devices::DeviceError),
     /// The journal failed: nothing was done.
     #[error(transparent)]
     Store(StoreError),
@@ -220,6 +226,28 @@ impl Checkout {
     /// A sale by id or reference.
     pub async fn sale(&self, id: &str) -> Result<SaleView, CheckoutError> {
         Ok(self.inner.deps.journal.sale(id.to_string()).await?.view())
+    }
+
+    /// Prints an approved sale's receipt again, marked COPY — or for the first time if
+    /// it never came out (e.g. the paper ran out), unmarked.
+    pub async fn reprint(&self, id: &str) -> Result<SaleView, CheckoutError> {
+        let d = &self.inner.deps;
+        let mut sale = d.journal.sale(id.to_string()).await?;
+        if sale.state != SaleState::Approved {
+            return Err(CheckoutError::NotApproved(sale.state.as_str()));
+        }
+        let copy = sale.receipt_printed;
+        let doc = super::receipt::receipt_document(&sale, &d.store.name, copy);
+        match d.printer.print(doc).await {
+            Ok(()) if !copy => {
+                sale.receipt_printed = true;
+                sale.receipt_error = None;
+                self.inner.transition(&mut sale, SaleState::Approved, Some("receipt printed".into())).await?;
+            }
+            Ok(()) => {}
+            Err(e) => return Err(CheckoutError::Printer(e)),
+        }
+        Ok(sale.view())
     }
 
     /// Cancels a sale and waits (up to 15 s) for its final state.

@@ -342,7 +342,7 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
 }
 
 async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    let doc = receipt_document(sale, &inner.deps.store.name);
+    let doc = receipt_document(sale, &inner.deps.store.name, false);
     match inner.deps.printer.print(doc).await {
         Ok(()) => {
             sale.receipt_printed = true;

@@ -4,11 +4,15 @@ use super::sale::Sale;
 use crate::locale::{Text, format_amount, text};
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};
 
-/// The receipt of `sale` for a store called `store_name`.
-pub fn receipt_document(sale: &Sale, store_name: &str) -> Document {
+/// The receipt of `sale` for a store called `store_name`; a reprint is marked COPY.
+pub fn receipt_document(sale: &Sale, store_name: &str, copy: bool) -> Document {
     let l = sale.locale.as_str();
     let money = |v: i64| format_amount(v, sale.currency, l);
     let mut d = Document::default();
+    let copy_mark = format!("*** {} ***", text(Text::Copy, l));
+    if copy {
+        d.styled(copy_mark.clone(), TextStyle { bold: true, double: false }, Align::Center);
+    }
     d.styled(store_name, TextStyle { bold: true, double: true }, Align::Center);
     d.styled(sale.updated_at.format("%Y-%m-%d %H:%M").to_string(), TextStyle::default(), Align::Center);
     d.push(Block::Rule);
@@ -37,6 +41,9 @@ pub fn receipt_document(sale: &Sale, store_name: &str) -> Document {
     d.columns(text(Text::Reference, l), sale.reference.clone(), false);
     d.push(Block::Qr { data: sale.reference.clone(), module_dots: 6 });
     d.styled(text(Text::ThankYou, l), TextStyle::default(), Align::Center);
+    if copy {
+        d.styled(copy_mark, TextStyle { bold: true, double: false }, Align::Center);
+    }
     d.push(Block::Feed(2));
     d.push(Block::Cut);
     d

@@ -116,6 +116,8 @@ impl Daemon {
             client_identity_pem: read_pem(&config.acquirer.client_identity_file)?,
             retry: RetryPolicy::default(),
         })?;
+        let returns =
+            crate::returns::Returns::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
         let checkout = Checkout::new(CheckoutDeps {
             journal,
             backend,
@@ -129,7 +131,7 @@ impl Daemon {
             .await
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
-        let app = ecr::router(EcrState { checkout: checkout.clone(), display, printer }, ecr_token.clone());
+        let app = ecr::router(EcrState { checkout: checkout.clone(), display, printer, returns }, ecr_token.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;

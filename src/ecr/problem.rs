@@ -66,6 +66,8 @@ impl From<CheckoutError> for Problem {
             },
             CheckoutError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             CheckoutError::ShuttingDown => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "SHUTTING_DOWN", message),
+            CheckoutError::NotApproved(_) => Problem::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
+            CheckoutError::Printer(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "PRINTER_UNAVAILABLE", message),
             _ => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", message),
         }
     }
@@ -74,5 +76,26 @@ impl From<CheckoutError> for Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         (self.status, axum::Json(&self)).into_response()
+    }
+}
+
+impl From<crate::returns::ReturnError> for Problem {
+    fn from(e: crate::returns::ReturnError) -> Self {
+        use crate::returns::ReturnError;
+        let message = e.to_string();
+        match e {
+            ReturnError::Invalid { field, message } => {
+                Problem { status: StatusCode::UNPROCESSABLE_ENTITY, code: "INVALID_FIELD", message, field: Some(field) }
+            }
+            ReturnError::NotFound(_) => Problem {
+                status: StatusCode::NOT_FOUND,
+                code: "PURCHASE_NOT_FOUND",
+                message,
+                field: Some("original_reference".into()),
+            },
+            ReturnError::Offline(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "ACQUIRER_UNREACHABLE", message),
+            ReturnError::Backend(_) => Problem::new(StatusCode::BAD_GATEWAY, "ACQUIRER_REFUSED", message),
+            _ => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", message),
+        }
     }
 }

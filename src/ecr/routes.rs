@@ -29,6 +29,8 @@ pub struct EcrState {
     pub display: DisplayService,
     /// The printer (for `/health`).
     pub printer: PrinterService,
+    /// Returns.
+    pub returns: crate::returns::Returns,
 }
 
 /// The ECR router; everything but `/health` needs the bearer `token`.
@@ -38,6 +40,9 @@ pub fn router(state: EcrState, token: String) -> Router {
         .route("/v1/sales", post(create_sale))
         .route("/v1/sales/{id}", get(read_sale))
         .route("/v1/sales/{id}/cancel", post(cancel_sale))
+        .route("/v1/sales/{id}/reprint", post(reprint_sale))
+        .route("/v1/returns", post(create_return))
+        .route("/v1/returns/{id}", get(read_return))
         .route("/v1/events", get(events))
         .route("/v1/klarna", get(klarna_availability))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
@@ -119,5 +124,36 @@ async fn klarna_availability(
     match s.checkout.klarna_availability(q.amount, q.locale, q.interoperability_token).await {
         Ok(a) => axum::Json(a).into_response(),
         Err(e) => Problem::new(StatusCode::BAD_GATEWAY, "ACQUIRER_ERROR", e.to_string()).into_response(),
+    }
+}
+
+async fn reprint_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
+    match s.checkout.reprint(&id).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn create_return(State(s): State<EcrState>, body: Bytes) -> Response {
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let request: crate::returns::NewReturn = match serde_path_to_error::deserialize(de) {
+        Ok(r) => r,
+        Err(e) => return Problem::bad_json(&e).into_response(),
+    };
+    match s.returns.create(request).await {
+        Ok((r, _)) if r.state == crate::returns::ReturnState::Pending => {
+            (StatusCode::ACCEPTED, axum::Json(r)).into_response()
+        }
+        Ok((r, true)) => (StatusCode::CREATED, axum::Json(r)).into_response(),
+        Ok((r, false)) => (StatusCode::OK, axum::Json(r)).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn read_return(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
+    match s.returns.get(&id).await {
+        Ok(Some(r)) => axum::Json(r).into_response(),
+        Ok(None) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no return {id}")).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }

@@ -34,6 +34,14 @@ pub enum Text {
     PaidWithKlarna,
     /// "Thank you" on receipts.
     ThankYou,
+    /// Header of a return receipt.
+    Return,
+    /// "Refunded" total on a return receipt.
+    Refunded,
+    /// Marks a reprinted receipt.
+    Copy,
+    /// "Original purchase" on a return receipt.
+    OriginalPurchase,
 }
 
 // en, de, sv, fr, nl, es, it, da, nb, fi, pl
@@ -212,6 +220,46 @@ fn row(t: Text) -> [&'static str; 11] {
             "Betalt med Klarna",
             "Maksettu Klarnalla",
             "Zapłacono z Klarna",
+        ],
+        Text::Return => [
+            "RETURN",
+            "RÜCKGABE",
+            "RETUR",
+            "RETOUR",
+            "RETOUR",
+            "DEVOLUCIÓN",
+            "RESO",
+            "RETUR",
+            "RETUR",
+            "PALAUTUS",
+            "ZWROT",
+        ],
+        Text::Refunded => [
+            "Refunded",
+            "Erstattet",
+            "Återbetalt",
+            "Remboursé",
+            "Terugbetaald",
+            "Reembolsado",
+            "Rimborsato",
+            "Refunderet",
+            "Refundert",
+            "Palautettu",
+            "Zwrócono",
+        ],
+        Text::Copy => ["COPY", "KOPIE", "KOPIA", "COPIE", "KOPIE", "COPIA", "COPIA", "KOPI", "KOPI", "KOPIO", "KOPIA"],
+        Text::OriginalPurchase => [
+            "Original purchase",
+            "Ursprünglicher Kauf",
+            "Ursprungligt köp",
+            "Achat d'origine",
+            "Oorspronkelijke aankoop",
+            "Compra original",
+            "Acquisto originale",
+            "Oprindeligt køb",
+            "Opprinnelig kjøp",
+            "Alkuperäinen osto",
+            "Pierwotny zakup",
         ],
         Text::ThankYou => [
             "Thank you!",

@@ -5,6 +5,7 @@
 //! One owner thread holds the connection; async code sends it jobs over a bounded
 //! channel and awaits the answer, so SQLite never blocks the runtime.
 
+mod returns;
 mod sales;
 
 pub use sales::{SaleEvent, operation_key};
@@ -82,6 +83,15 @@ CREATE TABLE IF NOT EXISTS operations (
     idempotency_key TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
     PRIMARY KEY (sale_id, operation)
+);
+CREATE TABLE IF NOT EXISTS returns (
+    id TEXT PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    original_reference TEXT NOT NULL,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
 );
 PRAGMA user_version = 1;
 ";

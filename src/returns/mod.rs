@@ -1,0 +1,266 @@
+//! In-store returns, of purchases made in this store and of online purchases: the
+//! order is looked up at the acquirer by its reference, the chosen lines (or an amount)
+//! refunded through it — never more than captured and not yet refunded — and a return
+//! receipt printed. Each return is journaled, with its idempotency key, before the
+//! refund is asked for.
+
+mod compute;
+mod receipt;
+
+pub use compute::{LineError, ReturnLine, return_lines};
+
+use crate::backend::{AcquirerClient, BackendError};
+use crate::config::StoreSection;
+use crate::devices::PrinterService;
+use crate::store::{Journal, StoreError};
+use chrono::{DateTime, Utc};
+use posagent_acquirer_api::{Currency, LineItem, RefundRequest};
+use serde::{Deserialize, Serialize};
+
+/// Where a return is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ReturnState {
+    /// Journaled; the refund is being asked for.
+    Pending,
+    /// The acquirer refunded it.
+    Refunded,
+    /// The acquirer refused it (see `reason`).
+    Refused,
+}
+
+impl ReturnState {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReturnState::Pending => "PENDING",
+            ReturnState::Refunded => "REFUNDED",
+            ReturnState::Refused => "REFUSED",
+        }
+    }
+}
+
+/// A return as journaled and as the register sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRecord {
+    /// Internal id.
+    pub id: String,
+    /// The return's reference (the register's, or generated).
+    pub reference: String,
+    /// Reference of the purchase (an in-store sale or an online order).
+    pub original_reference: String,
+    /// The purchase's transaction.
+    pub payment_transaction_id: String,
+    /// Klarna's reference of the purchase.
+    pub klarna_reference: String,
+    /// Amount refunded, minor units.
+    pub amount: i64,
+    /// Currency.
+    pub currency: Currency,
+    /// Lines returned (empty for an amount-only return).
+    pub lines: Vec<LineItem>,
+    /// State.
+    pub state: ReturnState,
+    /// Why refused.
+    pub reason: Option<String>,
+    /// Idempotency key of the refund, journaled with the return before it is asked for.
+    pub idempotency_key: String,
+    /// The acquirer's refund id.
+    pub payment_refund_id: Option<String>,
+    /// Return receipt printed.
+    pub receipt_printed: bool,
+    /// Why not.
+    pub receipt_error: Option<String>,
+    /// Locale of the receipt.
+    pub locale: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /v1/returns` body: lines, or an amount, or neither (everything refundable).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReturn {
+    /// The purchase: a sale reference of this store or an online order reference.
+    pub original_reference: String,
+    /// The register's own reference of the return (a retry returns the same return).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// Lines brought back.
+    #[serde(default)]
+    pub lines: Vec<ReturnLine>,
+    /// An amount instead of lines.
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+/// A refused or failed return.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReturnError {
+    /// The request is invalid.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// No purchase with that reference.
+    #[error("no purchase {0} at the acquirer; check the receipt or order reference")]
+    NotFound(String),
+    /// The acquirer cannot be reached: returns need it (nothing was refunded).
+    #[error(
+        "the acquirer cannot be reached, so the purchase cannot be looked up; nothing was refunded — try again when the terminal is online"
+    )]
+    Offline(#[source] BackendError),
+    /// The acquirer answered with an error.
+    #[error(transparent)]
+    Backend(BackendError),
+    /// The journal failed; nothing was done.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ReturnError {
+    ReturnError::Invalid { field: field.to_string(), message: message.into() }
+}
+
+fn backend(e: BackendError) -> ReturnError {
+    if e.is_unreachable() { ReturnError::Offline(e) } else { ReturnError::Backend(e) }
+}
+
+/// The returns service.
+#[derive(Clone)]
+pub struct Returns {
+    journal: Journal,
+    backend: AcquirerClient,
+    printer: PrinterService,
+    store: StoreSection,
+}
+
+impl Returns {
+    /// A returns service.
+    pub fn new(journal: Journal, backend: AcquirerClient, printer: PrinterService, store: StoreSection) -> Self {
+        Returns { journal, backend, printer, store }
+    }
+
+    /// A return by id or reference.
+    pub async fn get(&self, id: &str) -> Result<Option<ReturnRecord>, ReturnError> {
+        Ok(self.journal.find_return(id.to_string()).await?)
+    }
+
+    /// Makes a return; answers the journaled return and whether it is new.
+    pub async fn create(&self, req: NewReturn) -> Result<(ReturnRecord, bool), ReturnError> {
+        if req.original_reference.is_empty() || req.original_reference.len() > 255 {
+            return Err(invalid("original_reference", "must be 1 to 255 characters"));
+        }
+        if let Some(r) = &req.reference {
+            if r.is_empty() || r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+                return Err(invalid("reference", "must be 1 to 64 characters of A-Z, a-z, 0-9, - _ . /"));
+            }
+            if let Some(existing) = self.journal.find_return(r.clone()).await? {
+                // A return whose refund outcome was unknown is completed now, same key.
+                return match existing.state {
+                    ReturnState::Pending => Ok((self.complete(existing).await?, false)),
+                    _ => Ok((existing, false)),
+                };
+            }
+        }
+        if !req.lines.is_empty() && req.amount.is_some() {
+            return Err(invalid("amount", "give lines or an amount, not both"));
+        }
+        let tx = self.backend.order(&req.original_reference).await.map_err(backend)?;
+        let tx = tx.ok_or_else(|| ReturnError::NotFound(req.original_reference.clone()))?;
+        let refundable = tx.refundable();
+        let lines = return_lines(&tx, &req.lines).map_err(|e| invalid(&e.field, e.message))?;
+        let amount = if lines.is_empty() {
+            req.amount.unwrap_or(refundable)
+        } else {
+            lines.iter().map(|l| l.total_amount).sum()
+        };
+        if amount < 1 || amount > refundable {
+            return Err(invalid(
+                if req.lines.is_empty() { "amount" } else { "lines" },
+                format!(
+                    "must be 1 to the refundable {refundable} (captured {}, refunded {})",
+                    tx.captured_amount, tx.refunded_amount
+                ),
+            ));
+        }
+        let id = uuid::Uuid::new_v4();
+        let now = Utc::now();
+        let record = ReturnRecord {
+            idempotency_key: crate::store::operation_key(&self.store.terminal_reference, &id.to_string(), "refund"),
+            id: id.to_string(),
+            reference: req.reference.unwrap_or_else(|| {
+                format!("{}-R{}", self.store.terminal_reference, &id.simple().to_string()[..11]).to_ascii_uppercase()
+            }),
+            original_reference: req.original_reference,
+            payment_transaction_id: tx.payment_transaction_id.clone(),
+            klarna_reference: tx.klarna_reference.clone(),
+            amount,
+            currency: tx.currency,
+            lines,
+            state: ReturnState::Pending,
+            reason: None,
+            payment_refund_id: None,
+            receipt_printed: false,
+            receipt_error: None,
+            locale: self.store.locale.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.journal.save_return(record.clone()).await?;
+        Ok((self.complete(record).await?, true))
+    }
+
+    /// Asks for the refund of a journaled return and prints its receipt. When the
+    /// acquirer cannot be reached the return stays PENDING (answered as such); asking
+    /// again with the same reference completes it with the same idempotency key.
+    async fn complete(&self, mut record: ReturnRecord) -> Result<ReturnRecord, ReturnError> {
+        let refund = RefundRequest {
+            amount: record.amount,
+            payment_capture_id: None,
+            payment_refund_reference: Some(record.reference.clone()),
+            line_items: record.lines.clone(),
+        };
+        match self.backend.refund(&record.payment_transaction_id, &refund, &record.idempotency_key).await {
+            Ok(after) => {
+                record.state = ReturnState::Refunded;
+                record.reason = None;
+                record.payment_refund_id = after
+                    .payment_refunds
+                    .iter()
+                    .find(|r| r.payment_refund_reference.as_deref() == Some(record.reference.as_str()))
+                    .map(|r| r.payment_refund_id.clone());
+            }
+            Err(e) if e.is_unreachable() => {
+                // The outcome is unknown: stay PENDING; a retry re-uses the same key.
+                record.reason = Some(format!("refund not confirmed yet: {e}"));
+                record.updated_at = Utc::now();
+                self.journal.save_return(record.clone()).await?;
+                return Ok(record);
+            }
+            Err(e) => {
+                record.state = ReturnState::Refused;
+                record.reason = Some(e.to_string());
+            }
+        }
+        record.updated_at = Utc::now();
+        self.journal.save_return(record.clone()).await?;
+        if record.state == ReturnState::Refunded {
+            let doc = receipt::return_document(&record, &self.store.name);
+            match self.printer.print(doc).await {
+                Ok(()) => record.receipt_printed = true,
+                Err(e) => record.receipt_error = Some(e.to_string()),
+            }
+            record.updated_at = Utc::now();
+            self.journal.save_return(record.clone()).await?;
+        }
+        Ok(record)
+    }
+}

@@ -1,0 +1,52 @@
+//! Returns in the journal: written before the refund is asked for, updated after.
+
+use super::{Journal, StoreError, sqlite};
+use crate::returns::ReturnRecord;
+use rusqlite::{OptionalExtension, params};
+
+fn encode(r: &ReturnRecord) -> Result<String, StoreError> {
+    serde_json::to_string(r).map_err(|source| StoreError::Corrupt { id: r.id.clone(), source })
+}
+
+impl Journal {
+    /// Inserts a new return, or updates it.
+    pub async fn save_return(&self, r: ReturnRecord) -> Result<(), StoreError> {
+        self.call(move |conn, path| {
+            let data = encode(&r)?;
+            conn.execute(
+                "INSERT INTO returns (id, reference, original_reference, state, data, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
+                params![
+                    r.id,
+                    r.reference,
+                    r.original_reference,
+                    r.state.as_str(),
+                    data,
+                    r.created_at.to_rfc3339(),
+                    r.updated_at.to_rfc3339()
+                ],
+            )
+            .map_err(sqlite(path))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A return by id or reference.
+    pub async fn find_return(&self, id_or_reference: String) -> Result<Option<ReturnRecord>, StoreError> {
+        self.call(move |conn, path| {
+            let row: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT id, data FROM returns WHERE id = ?1 OR reference = ?1",
+                    params![id_or_reference],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(sqlite(path))?;
+            row.map(|(id, data)| serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source }))
+                .transpose()
+        })
+        .await
+    }
+}

@@ -1,0 +1,124 @@
+//! Returns (in-store and online purchases), reprints, and printing after a paper-out.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Harness, lines_1234_50};
+use serde_json::json;
+
+async fn approved_sale(h: &Harness) -> serde_json::Value {
+    let sale = h.create(json!({"amount": 123450, "currency": "SEK", "order_lines": lines_1234_50()})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    assert_eq!(h.customer("approve").await.0, 200);
+    h.wait_for(&id, |s| s["state"] == "APPROVED" && (s["receipt_printed"] == true || !s["receipt_error"].is_null()))
+        .await
+}
+
+fn ledger_count(ledger: &serde_json::Value, kind: &str) -> usize {
+    ledger.as_array().unwrap().iter().filter(|e| e["kind"] == kind).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_return_of_an_in_store_sale() {
+    let h = Harness::start().await;
+    let sale = approved_sale(&h).await;
+    let reference = sale["reference"].as_str().unwrap();
+    let (status, r) = h
+        .post("/v1/returns", json!({"original_reference": reference, "lines": [{"reference": "SKU-1", "quantity": 1}]}))
+        .await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["state"], "REFUNDED");
+    assert_eq!(r["amount"], 2500);
+    assert_eq!(r["klarna_reference"], sale["klarna_reference"]);
+    assert_eq!(r["receipt_printed"], true);
+    let receipts = h.sim.printer.wait_for(2, std::time::Duration::from_secs(5)).await.unwrap();
+    assert!(receipts[1].text.contains("RETUR") && receipts[1].text.contains("-25,00 kr"), "{}", receipts[1].text);
+    // Only one coffee is left to return.
+    let (status, p) = h
+        .post("/v1/returns", json!({"original_reference": reference, "lines": [{"reference": "SKU-1", "quantity": 2}]}))
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("lines[0].quantity")), "{p}");
+    // Never more than captured and not yet refunded.
+    let (status, p) = h.post("/v1/returns", json!({"original_reference": reference, "amount": 123450})).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("amount")), "{p}");
+    let (status, rest) = h.post("/v1/returns", json!({"original_reference": reference})).await;
+    assert_eq!(status, 201, "{rest}");
+    assert_eq!(rest["amount"], 123450 - 2500);
+    let tx = h.backend_get(&format!("/v1/payment-transactions?reference={reference}")).await;
+    assert_eq!(tx["refunded_amount"], 123450);
+    let (status, _) = h.post("/v1/returns", json!({"original_reference": reference, "amount": 1})).await;
+    assert_eq!(status, 422);
+    let (status, read) = h.get(&format!("/v1/returns/{}", r["reference"].as_str().unwrap())).await;
+    assert_eq!((status, &read["id"]), (200, &r["id"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn return_of_an_online_order_by_line_and_a_retry_refunds_once() {
+    let h = Harness::start().await;
+    let body = json!({"original_reference": "WEB-1001", "reference": "RET-77", "lines": [{"reference": "SKU-7", "quantity": 1}]});
+    let (status, r) = h.post("/v1/returns", body.clone()).await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["amount"], 19900);
+    assert_eq!(r["lines"][0]["total_tax_amount"], 3980);
+    let (status, again) = h.post("/v1/returns", body).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["id"], r["id"]);
+    assert_eq!(ledger_count(&h.backend_get("/v1/ledger").await, "REFUND"), 1);
+    let order = h.backend_get("/v1/orders/WEB-1001").await;
+    assert_eq!(order["refunded_amount"], 19900);
+    let (status, p) = h.post("/v1/returns", json!({"original_reference": "WEB-4040"})).await;
+    assert_eq!((status, p["code"].as_str()), (404, Some("PURCHASE_NOT_FOUND")));
+    let (status, p) = h
+        .post(
+            "/v1/returns",
+            json!({"original_reference": "WEB-1002", "lines": [{"reference": "SKU-1", "quantity": 1}], "amount": 5}),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("amount")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_need_the_acquirer_and_write_nothing_without_it() {
+    let h = Harness::start().await;
+    h.http
+        .post(format!("{}/sim/faults", h.sim.backend_url))
+        .json(&json!({"error_5xx_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let (status, p) = h.post("/v1/returns", json!({"original_reference": "WEB-1002"})).await;
+    assert_eq!((status, p["code"].as_str()), (503, Some("ACQUIRER_UNREACHABLE")), "{p}");
+    let db = rusqlite::Connection::open(h.data_dir().join("posagent.db")).unwrap();
+    let n: i64 = db.query_row("SELECT COUNT(*) FROM returns", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_out_then_reprint_prints_the_original_then_copies() {
+    let h = Harness::start().await;
+    h.sim.printer.set_paper_out(true);
+    let sale = approved_sale(&h).await;
+    assert_eq!(sale["receipt_printed"], false);
+    assert!(sale["receipt_error"].as_str().is_some_and(|e| e.contains("paper")), "{sale}");
+    assert!(h.sim.printer.receipts().is_empty());
+    let (status, p) = h.post(&format!("/v1/sales/{}/reprint", sale["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (503, Some("PRINTER_UNAVAILABLE")));
+    h.sim.printer.set_paper_out(false);
+    let (status, v) = h.post(&format!("/v1/sales/{}/reprint", sale["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["receipt_printed"], true);
+    let (status, _) = h.post(&format!("/v1/sales/{}/reprint", sale["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(status, 200);
+    let receipts = h.sim.printer.wait_for(2, std::time::Duration::from_secs(5)).await.unwrap();
+    assert_eq!(receipts.len(), 2);
+    assert!(!receipts[0].text.contains("KOPIA"));
+    assert!(receipts[1].text.contains("*** KOPIA ***"), "{}", receipts[1].text);
+    // A declined sale has no receipt to reprint.
+    let declined = h.create(json!({"amount": 4990, "currency": "SEK"})).await;
+    h.wait_state(declined["id"].as_str().unwrap(), "QR_SHOWN").await;
+    h.customer("decline").await;
+    h.wait_state(declined["id"].as_str().unwrap(), "DECLINED").await;
+    let (status, p) = h.post(&format!("/v1/sales/{}/reprint", declined["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("NOT_APPROVED")));
+}
