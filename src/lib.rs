@@ -15,6 +15,7 @@ pub mod demo;
 pub mod devices;
 pub mod ecr;
 pub mod locale;
+pub mod metrics;
 pub mod returns;
 pub mod scenarios;
 pub mod screens;

@@ -85,6 +85,8 @@ pub struct ClientSettings {
     pub client_identity_pem: Option<Vec<u8>>,
     /// Retries.
     pub retry: RetryPolicy,
+    /// Where to count calls (optional).
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl std::fmt::Debug for ClientSettings {
@@ -100,6 +102,7 @@ pub struct AcquirerClient {
     base: String,
     api_key: String,
     retry: RetryPolicy,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl std::fmt::Debug for AcquirerClient {
@@ -144,6 +147,7 @@ impl AcquirerClient {
             base: s.base_url.trim_end_matches('/').to_string(),
             api_key: s.api_key,
             retry: s.retry,
+            metrics: s.metrics,
         })
     }
 
@@ -175,6 +179,33 @@ impl AcquirerClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, BackendError>>,
     {
+        let start = std::time::Instant::now();
+        let result = self.attempts(method.clone(), path, query, body, timeout, recover).await;
+        if let Some(m) = &self.metrics {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(BackendError::Refused { status, .. }) if *status < 500 && *status != 429 => "refused",
+                Err(_) => "failed",
+            };
+            m.acquirer_call(&format!("{method} {}", route_label(path)), outcome, start.elapsed());
+        }
+        result
+    }
+
+    async fn attempts<T, F, Fut>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<(&[u8], &str)>,
+        timeout: Option<Duration>,
+        recover: F,
+    ) -> Result<T, BackendError>
+    where
+        T: DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, BackendError>>,
+    {
         let url = format!("{}{}", self.base, path);
         let mut retry = 0;
         loop {
@@ -189,7 +220,9 @@ impl AcquirerClient {
                     .body(bytes.to_vec());
             }
             let (outcome, retry_after) = match req.send().await {
-                Err(source) => (Err(BackendError::Unreachable { url: url.clone(), source }), None),
+                Err(source) => {
+                    (Err(BackendError::Unreachable { url: url.clone(), source: source.without_url() }), None)
+                }
                 Ok(resp) => {
                     let status = resp.status();
                     let retry_after = resp
@@ -227,7 +260,10 @@ impl AcquirerClient {
         status: StatusCode,
         resp: reqwest::Response,
     ) -> Result<T, BackendError> {
-        let bytes = resp.bytes().await.map_err(|source| BackendError::Unreachable { url: url.to_string(), source })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|source| BackendError::Unreachable { url: url.to_string(), source: source.without_url() })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| BackendError::Unexpected {
                 url: url.to_string(),
@@ -396,10 +432,13 @@ impl AcquirerClient {
             .timeout(wait + Duration::from_secs(10))
             .send()
             .await
-            .map_err(|source| BackendError::Unreachable { url: url.clone(), source })?;
+            .map_err(|source| BackendError::Unreachable { url: url.clone(), source: source.without_url() })?;
         let status = resp.status();
         let signature = resp.headers().get(events::SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let bytes = resp.bytes().await.map_err(|source| BackendError::Unreachable { url: url.clone(), source })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|source| BackendError::Unreachable { url: url.clone(), source: source.without_url() })?;
         if !status.is_success() {
             return Err(BackendError::Unexpected {
                 url,
@@ -447,6 +486,18 @@ impl AcquirerClient {
         self.call(Method::POST, &format!("/v1/payment-requests/{id}/cancel"), &[], Some((b"{}", idempotency_key)), None)
             .await
     }
+}
+
+/// The path with ids replaced, for metric labels of bounded cardinality.
+fn route_label(path: &str) -> String {
+    path.split('/')
+        .map(
+            |seg| {
+                if seg != "v1" && (seg.contains(':') || seg.chars().any(|c| c.is_ascii_digit())) { "{id}" } else { seg }
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn encode<T: serde::Serialize>(base: &str, value: &T) -> Result<Vec<u8>, BackendError> {

@@ -84,6 +84,8 @@ pub struct CheckoutDeps {
     pub limits: LimitsConfig,
     /// Fires when the daemon stops.
     pub shutdown: CancellationToken,
+    /// Metrics.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 pub(super) struct Inner {
@@ -315,17 +317,26 @@ impl Inner {
         state: SaleState,
         detail: Option<String>,
     ) -> Result<(), StoreError> {
+        let previous = sale.state;
         sale.state = state;
         sale.updated_at = Utc::now();
+        // A final state frees the terminal for the next sale (a receipt still being
+        // printed goes through the printer's own queue). The slot is held across the
+        // journal write so nobody sees the final state while the terminal is still busy.
+        let mut slot = if state.is_final() { Some(self.active.lock().await) } else { None };
         self.deps.journal.record(sale.clone(), detail).await?;
-        tracing::info!(state = state.as_str(), "sale state changed");
-        if state.is_final() {
-            // The outcome is settled: the terminal takes the next sale (a receipt still
-            // being printed goes through the printer's own queue).
-            let mut active = self.active.lock().await;
+        if let Some(active) = slot.as_mut() {
             if active.as_ref().is_some_and(|(id, _)| *id == sale.id) {
-                *active = None;
+                **active = None;
             }
+        }
+        drop(slot);
+        tracing::info!(state = state.as_str(), "sale state changed");
+        if state.is_final() && !previous.is_final() {
+            let method =
+                serde_json::to_value(sale.method).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let took = (sale.updated_at - sale.created_at).to_std().unwrap_or_default();
+            self.deps.metrics.sale_finished(&method, state.as_str(), took);
         }
         let _ = self.events.send(sale.view());
         Ok(())

@@ -103,6 +103,7 @@ impl Daemon {
             .map_err(|source| DaemonError::Device { device: "display", source })?;
         let printer = PrinterService::start(profile.printer.clone())
             .map_err(|source| DaemonError::Device { device: "printer", source })?;
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let read_pem = |path: &Option<PathBuf>| -> Result<Option<Vec<u8>>, DaemonError> {
             path.as_ref()
                 .map(|p| std::fs::read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source }))
@@ -115,9 +116,15 @@ impl Daemon {
             ca_pem: read_pem(&config.acquirer.ca_file)?,
             client_identity_pem: read_pem(&config.acquirer.client_identity_file)?,
             retry: RetryPolicy::default(),
+            metrics: Some(metrics.clone()),
         })?;
-        let returns =
-            crate::returns::Returns::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
+        let returns = crate::returns::Returns::new(
+            journal.clone(),
+            backend.clone(),
+            printer.clone(),
+            config.store.clone(),
+            metrics.clone(),
+        );
         let checkout = Checkout::new(CheckoutDeps {
             journal,
             backend,
@@ -126,12 +133,14 @@ impl Daemon {
             store: config.store.clone(),
             limits: config.limits.clone(),
             shutdown: shutdown.clone(),
+            metrics: metrics.clone(),
         });
         let listener = tokio::net::TcpListener::bind(config.ecr.listen)
             .await
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
-        let app = ecr::router(EcrState { checkout: checkout.clone(), display, printer, returns }, ecr_token.clone());
+        let app =
+            ecr::router(EcrState { checkout: checkout.clone(), display, printer, returns, metrics }, ecr_token.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;

@@ -31,6 +31,8 @@ pub struct EcrState {
     pub printer: PrinterService,
     /// Returns.
     pub returns: crate::returns::Returns,
+    /// Metrics.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The ECR router; everything but `/health` needs the bearer `token`.
@@ -47,7 +49,12 @@ pub fn router(state: EcrState, token: String) -> Router {
         .route("/v1/klarna", get(klarna_availability))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY));
-    Router::new().route("/health", get(health)).merge(api).fallback(not_found).with_state(state)
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .merge(api)
+        .fallback(not_found)
+        .with_state(state)
 }
 
 async fn not_found() -> Problem {
@@ -156,4 +163,21 @@ async fn read_return(State(s): State<EcrState>, Path(id): Path<String>) -> Respo
         Ok(None) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no return {id}")).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
+}
+
+/// Prometheus metrics (no token: read-only, no secrets, loopback).
+async fn metrics(State(s): State<EcrState>) -> Response {
+    use crate::metrics::gauge_labels;
+    let mut gauges = vec![];
+    for h in [s.display.health(), s.printer.health()] {
+        let labels = gauge_labels(&[("device", h.device), ("endpoint", &h.endpoint)]);
+        gauges.push((
+            "posagent_device_up",
+            "Whether the device is open and answered its last job.",
+            labels,
+            if h.connected { 1.0 } else { 0.0 },
+        ));
+    }
+    let body = s.metrics.render(&gauges);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

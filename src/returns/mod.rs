@@ -140,12 +140,19 @@ pub struct Returns {
     backend: AcquirerClient,
     printer: PrinterService,
     store: StoreSection,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl Returns {
     /// A returns service.
-    pub fn new(journal: Journal, backend: AcquirerClient, printer: PrinterService, store: StoreSection) -> Self {
-        Returns { journal, backend, printer, store }
+    pub fn new(
+        journal: Journal,
+        backend: AcquirerClient,
+        printer: PrinterService,
+        store: StoreSection,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        Returns { journal, backend, printer, store, metrics }
     }
 
     /// A return by id or reference.
@@ -252,6 +259,7 @@ impl Returns {
         }
         record.updated_at = Utc::now();
         self.journal.save_return(record.clone()).await?;
+        self.metrics.return_done(record.state.as_str());
         if record.state == ReturnState::Refunded {
             let doc = receipt::return_document(&record, &self.store.name);
             match self.printer.print(doc).await {
