@@ -6,6 +6,7 @@
 //! All I/O here is blocking: the daemon runs drivers on owner threads, never on the
 //! async runtime.
 
+pub mod card_reader;
 pub mod display;
 pub mod printer;
 pub mod transport;
