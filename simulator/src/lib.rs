@@ -72,11 +72,14 @@ pub struct SimEnvironment {
     pub printer: Arc<SimPrinter>,
     /// The display.
     pub display: Arc<SimDisplay>,
+    /// The card reader (on a pseudo-terminal).
+    pub card_reader: Arc<devices::card_reader::SimCardReader>,
     http: reqwest::Client,
 }
 
 #[derive(Clone)]
 struct Control {
+    card_reader: Arc<devices::card_reader::SimCardReader>,
     display: Arc<SimDisplay>,
     printer: Arc<SimPrinter>,
     backend: Arc<backend::SimBackend>,
@@ -109,7 +112,9 @@ impl SimEnvironment {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
+        let card_reader = devices::card_reader::SimCardReader::start(cancel.clone())?;
         let control = Control {
+            card_reader: card_reader.clone(),
             display: display.clone(),
             printer: printer.clone(),
             backend: backend.clone(),
@@ -124,7 +129,7 @@ impl SimEnvironment {
                 tracing::error!(error = %e, "simulated acquirer stopped");
             }
         });
-        Ok(SimEnvironment { backend_url, printer_addr, display_addr, backend, printer, display, http })
+        Ok(SimEnvironment { backend_url, printer_addr, display_addr, backend, printer, display, card_reader, http })
     }
 
     /// The customer scans the display and acts; returns the URL the QR code held.
@@ -141,6 +146,7 @@ fn control_router(control: Control) -> axum::Router {
         .route("/sim/display.png", get(display_png))
         .route("/sim/printer/paper", post(paper_route))
         .route("/sim/devices/{device}", post(plug_route))
+        .route("/sim/card", post(card_route))
         .with_state(control)
 }
 
@@ -164,6 +170,7 @@ async fn state_route(State(c): State<Control>) -> Response {
         "display_plugged": c.display.plug.is_plugged(),
         "printer_plugged": c.printer.plug.is_plugged(),
         "paper_out": c.printer.paper_out(),
+        "card_reader": c.card_reader.state(),
         "faults": faults,
         "receipts": receipts,
     }))
@@ -219,4 +226,22 @@ struct PaperBody {
 async fn paper_route(State(c): State<Control>, axum::Json(body): axum::Json<PaperBody>) -> StatusCode {
     c.printer.set_paper_out(body.out);
     StatusCode::NO_CONTENT
+}
+
+#[derive(serde::Deserialize)]
+struct CardBody {
+    card: devices::card_reader::TestCard,
+    #[serde(default = "tap")]
+    presentation: devices::card_reader::Presentation,
+}
+
+fn tap() -> devices::card_reader::Presentation {
+    devices::card_reader::Presentation::Tap
+}
+
+async fn card_route(State(c): State<Control>, axum::Json(body): axum::Json<CardBody>) -> Response {
+    match c.card_reader.present(body.card, body.presentation) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": why }))).into_response(),
+    }
 }

@@ -6,7 +6,8 @@ use posagent_acquirer_api::events::{self, EventPage};
 use posagent_acquirer_api::settlement::SettlementReport;
 use posagent_acquirer_api::{
     ApiError, AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse,
-    CaptureRequest, IDEMPOTENCY_KEY_HEADER, PaymentRequest, PaymentRequestState, PaymentTransaction, RefundRequest,
+    CaptureRequest, IDEMPOTENCY_KEY_HEADER, PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction,
+    RefundRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -305,7 +306,10 @@ impl AcquirerClient {
     ) -> Result<AuthorizeResponse, BackendError> {
         let body = encode(&self.base, req)?;
         let reference = req.payment_transaction_reference.as_str();
-        let is_final = req.klarna.as_ref().is_some_and(|k| k.klarna_network_session_token.is_some());
+        // A card authorization or a Klarna final authorization creates a transaction; a
+        // Klarna step-up creates a payment request.
+        let is_final = req.method == PaymentMethod::Card
+            || req.klarna.as_ref().is_some_and(|k| k.klarna_network_session_token.is_some());
         let recover = || async move {
             if is_final {
                 Ok(self.transaction_by_reference(reference).await?.map(|t| AuthorizeResponse {

@@ -78,6 +78,8 @@ pub struct CheckoutDeps {
     pub display: DisplayService,
     /// Receipt printer.
     pub printer: PrinterService,
+    /// Secure card reader, if the terminal has one.
+    pub card_reader: Option<crate::devices::CardReaderService>,
     /// Store identity.
     pub store: StoreSection,
     /// Limits.
@@ -143,7 +145,7 @@ impl Checkout {
         if d.shutdown.is_cancelled() {
             return Err(CheckoutError::ShuttingDown);
         }
-        let v = request.validate(&d.store, &d.limits)?;
+        let v = request.validate(&d.store, &d.limits, d.card_reader.is_some())?;
         let mut active = self.inner.active.lock().await;
         if let Some(reference) = &v.reference {
             match d.journal.sale(reference.clone()).await {
@@ -183,6 +185,8 @@ impl Checkout {
             session_token: None,
             payment_transaction_id: None,
             klarna_reference: None,
+            masked_pan: None,
+            entry_mode: None,
             reason: None,
             cancel_requested: false,
             receipt_printed: false,

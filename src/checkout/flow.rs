@@ -6,7 +6,7 @@ use super::engine::Inner;
 use super::receipt::receipt_document;
 use super::sale::{Sale, SaleState};
 use crate::backend::BackendError;
-use crate::devices::DeviceError;
+use crate::devices::{CardWaitError, DeviceError};
 use crate::locale::format_amount;
 use crate::locale::instalments::offer_text;
 use crate::screens::Screen;
@@ -14,8 +14,8 @@ use crate::store::StoreError;
 use chrono::Utc;
 use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, CaptureMode, KlarnaData, PaymentRequest,
-    PaymentRequestState,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, CaptureMode, CardData, KlarnaData,
+    PaymentMethod, PaymentRequest, PaymentRequestState,
 };
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -56,7 +56,7 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
             return Ok(());
         }
         match sale.state {
-            SaleState::Created | SaleState::AvailabilityChecked if cancel.is_cancelled() => {
+            SaleState::Created | SaleState::AvailabilityChecked | SaleState::AwaitingCard if cancel.is_cancelled() => {
                 sale.cancel_requested = true;
                 sale.reason = Some("CASHIER_CANCELED".into());
                 inner
@@ -64,6 +64,11 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
                     .await?;
                 show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
             }
+            SaleState::Created if sale.method == PaymentMethod::Card => {
+                inner.transition(sale, SaleState::AwaitingCard, None).await?;
+            }
+            SaleState::AwaitingCard => wait_for_card(inner, sale, cancel).await?,
+            SaleState::Authorizing => resume_card_authorization(inner, sale).await?,
             SaleState::Created => check_availability(inner, sale).await?,
             SaleState::AvailabilityChecked => step_up(inner, sale).await?,
             SaleState::QrShown | SaleState::CustomerInProgress => watch(inner, sale, cancel).await?,
@@ -141,7 +146,7 @@ fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) 
         },
         capture: CaptureMode::Now,
         line_items: sale.order_lines.clone(),
-        klarna: Some(KlarnaData {
+        klarna: (sale.method == PaymentMethod::Klarna).then(|| KlarnaData {
             interoperability_token: sale.interoperability_token.clone(),
             interoperability_data: sale.interoperability_data.clone(),
             klarna_network_session_token: session_token,
@@ -197,7 +202,9 @@ async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Resu
         AuthorizeResult::Approved => {
             let tx = resp.payment_transaction.ok_or(FlowError::Incomplete("payment_transaction"))?;
             sale.payment_transaction_id = Some(tx.payment_transaction_id.clone());
-            sale.klarna_reference = Some(tx.klarna_reference.clone());
+            if sale.method == PaymentMethod::Klarna {
+                sale.klarna_reference = Some(tx.klarna_reference.clone());
+            }
             sale.session_token = None;
             inner.transition(sale, SaleState::Approved, Some(tx.payment_transaction_id)).await?;
             show(inner, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
@@ -355,4 +362,106 @@ async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> 
         }
     }
     Ok(())
+}
+
+/// How long the card reader waits for a card.
+const CARD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Asks for the card, reads it (encrypted; kept in memory only) and authorizes it.
+async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(reader) = inner.deps.card_reader.clone() else {
+        sale.reason = Some("NO_CARD_READER".into());
+        inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
+        return Ok(());
+    };
+    show(inner, Screen::PresentCard { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+    let amount = u32::try_from(sale.amount).unwrap_or(u32::MAX);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let currency = sale.currency;
+    let read = reader.read_card(amount, currency.code(), CARD_TIMEOUT, stop.clone());
+    tokio::pin!(read);
+    let mut stopping = false;
+    let result = loop {
+        tokio::select! {
+            r = &mut read => break r,
+            () = cancel.cancelled(), if !stopping => { stop.store(true, Ordering::SeqCst); stopping = true; }
+            () = inner.deps.shutdown.cancelled(), if !stopping => { stop.store(true, Ordering::SeqCst); stopping = true; }
+        }
+    };
+    let card = match result {
+        Ok(card) => card,
+        Err(CardWaitError::Canceled) if inner.deps.shutdown.is_cancelled() && !cancel.is_cancelled() => return Ok(()),
+        Err(CardWaitError::Canceled) => {
+            sale.reason = Some("CASHIER_CANCELED".into());
+            inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
+            show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+            return Ok(());
+        }
+        Err(CardWaitError::TimedOut) => {
+            sale.reason = Some("CARD_TIMEOUT".into());
+            inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
+            show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+            return Ok(());
+        }
+        Err(e) => {
+            sale.reason = Some(format!("CARD_READER: {e}"));
+            inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
+            show(inner, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() }).await;
+            return Ok(());
+        }
+    };
+    sale.masked_pan = Some(card.masked_pan.clone());
+    sale.entry_mode = Some(card.entry_mode.as_str().to_string());
+    inner.transition(sale, SaleState::Authorizing, None).await?;
+    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize").await?;
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    let mut request = authorize_request(inner, sale, None);
+    request.card = Some(CardData {
+        encrypted_payload: b64(&card.payload),
+        key_serial_number: card.ksn.iter().map(|b| format!("{b:02X}")).collect(),
+        masked_pan: card.masked_pan.clone(),
+        entry_mode: card.entry_mode.as_str().to_string(),
+        pin_block: card.pin_block.as_deref().map(b64),
+    });
+    match inner.deps.backend.authorize(&request, &key).await {
+        Ok(resp) => settle(inner, sale, resp).await,
+        Err(e) if e.is_unreachable() => {
+            // Not known whether it went through: the sale stays AUTHORIZING and is
+            // resolved by reading the transaction by reference (never charged twice).
+            Err(e.into())
+        }
+        Err(e) => {
+            sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
+            inner.transition(sale, SaleState::Failed, Some(e.to_string())).await?;
+            show(inner, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() }).await;
+            Ok(())
+        }
+    }
+}
+
+/// After a restart in AUTHORIZING the card data is gone (it is never stored): the
+/// transaction is read by reference; if none exists the card is asked for again.
+async fn resume_card_authorization(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+    match inner.deps.backend.transaction_by_reference(&sale.reference).await? {
+        Some(tx) => {
+            let resp = AuthorizeResponse {
+                result: AuthorizeResult::Approved,
+                result_reason: None,
+                payment_transaction: Some(tx),
+                payment_request: None,
+            };
+            settle(inner, sale, resp).await
+        }
+        None => {
+            inner
+                .transition(
+                    sale,
+                    SaleState::AwaitingCard,
+                    Some("no authorization found; the card is asked for again".into()),
+                )
+                .await?;
+            Ok(())
+        }
+    }
 }

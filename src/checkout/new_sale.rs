@@ -14,7 +14,7 @@ pub struct NewSale {
     pub amount: i64,
     /// ISO 4217 currency; must be the store's.
     pub currency: String,
-    /// `KLARNA` (default).
+    /// `KLARNA` (default) or `CARD`.
     #[serde(default)]
     pub method: Option<String>,
     /// The register's own unique reference; a retry with the same reference returns the same sale.
@@ -53,7 +53,12 @@ fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {
 
 impl NewSale {
     /// Checks the request against the store and its limits.
-    pub(crate) fn validate(self, store: &StoreSection, limits: &LimitsConfig) -> Result<ValidSale, CheckoutError> {
+    pub(crate) fn validate(
+        self,
+        store: &StoreSection,
+        limits: &LimitsConfig,
+        has_card_reader: bool,
+    ) -> Result<ValidSale, CheckoutError> {
         let currency = Currency::parse(&self.currency).map_err(|e| invalid("currency", e.to_string()))?;
         if currency != store.currency {
             return Err(invalid("currency", format!("this store sells in {}; got {}", store.currency, currency)));
@@ -63,13 +68,16 @@ impl NewSale {
         }
         let method = match self.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
             None | Some("KLARNA") => PaymentMethod::Klarna,
+            Some("CARD") if has_card_reader => PaymentMethod::Card,
             Some("CARD") => {
                 return Err(CheckoutError::MethodNotSupported(
                     "card payments need a secure card reader, which this terminal's profile does not have; use KLARNA"
                         .into(),
                 ));
             }
-            Some(other) => return Err(invalid("method", format!("`{other}` is not a payment method; use KLARNA"))),
+            Some(other) => {
+                return Err(invalid("method", format!("`{other}` is not a payment method; use KLARNA or CARD")));
+            }
         };
         if let Some(r) = &self.reference {
             if r.is_empty() || r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
@@ -109,5 +117,34 @@ impl NewSale {
             interoperability_data: self.interoperability_data,
             locale,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use posagent_acquirer_api::Currency;
+
+    fn store() -> StoreSection {
+        StoreSection {
+            store_reference: "s".into(),
+            terminal_reference: "t".into(),
+            name: "n".into(),
+            country: "SE".into(),
+            currency: Currency::SEK,
+            locale: "sv-SE".into(),
+        }
+    }
+
+    fn card_sale() -> NewSale {
+        serde_json::from_value(serde_json::json!({"amount": 100, "currency": "SEK", "method": "card"}))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn card_needs_a_card_reader() {
+        let limits = LimitsConfig::default();
+        assert!(matches!(card_sale().validate(&store(), &limits, false), Err(CheckoutError::MethodNotSupported(_))));
+        assert!(matches!(card_sale().validate(&store(), &limits, true), Ok(v) if v.method == PaymentMethod::Card));
     }
 }

@@ -2,6 +2,7 @@
 
 use super::sale::Sale;
 use crate::locale::{Text, format_amount, text};
+use posagent_acquirer_api::PaymentMethod;
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};
 
 /// The receipt of `sale` for a store called `store_name`; a reprint is marked COPY.
@@ -31,9 +32,18 @@ pub fn receipt_document(sale: &Sale, store_name: &str, copy: bool) -> Document {
     }
     d.columns(text(Text::Total, l), money(sale.amount), true);
     d.push(Block::Feed(1));
-    d.styled(text(Text::PaidWithKlarna, l), TextStyle { bold: true, double: false }, Align::Left);
-    if let Some(k) = &sale.klarna_reference {
-        d.columns("Klarna", k.clone(), false);
+    match sale.method {
+        PaymentMethod::Card => {
+            d.styled(text(Text::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
+            let last4 = sale.masked_pan.as_deref().map(|p| &p[p.len().saturating_sub(4)..]).unwrap_or("????");
+            d.columns(format!("**** {last4}"), sale.entry_mode.clone().unwrap_or_default(), false);
+        }
+        _ => {
+            d.styled(text(Text::PaidWithKlarna, l), TextStyle { bold: true, double: false }, Align::Left);
+            if let Some(k) = &sale.klarna_reference {
+                d.columns("Klarna", k.clone(), false);
+            }
+        }
     }
     if let Some(t) = &sale.payment_transaction_id {
         d.line(t.clone());

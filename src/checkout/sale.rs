@@ -19,6 +19,10 @@ pub enum SaleState {
     CustomerInProgress,
     /// The customer approved; the final authorization is due.
     CustomerCompleted,
+    /// The card reader waits for the customer's card.
+    AwaitingCard,
+    /// The card was read; the acquirer is authorizing.
+    Authorizing,
     /// Authorized and captured: the customer has paid.
     Approved,
     /// The customer or the acquirer refused.
@@ -35,12 +39,14 @@ pub enum SaleState {
 
 impl SaleState {
     /// Every state, in life order.
-    pub const ALL: [SaleState; 11] = [
+    pub const ALL: [SaleState; 13] = [
         SaleState::Created,
         SaleState::AvailabilityChecked,
         SaleState::QrShown,
         SaleState::CustomerInProgress,
         SaleState::CustomerCompleted,
+        SaleState::AwaitingCard,
+        SaleState::Authorizing,
         SaleState::Approved,
         SaleState::Declined,
         SaleState::Canceled,
@@ -57,6 +63,8 @@ impl SaleState {
             SaleState::QrShown => "QR_SHOWN",
             SaleState::CustomerInProgress => "CUSTOMER_IN_PROGRESS",
             SaleState::CustomerCompleted => "CUSTOMER_COMPLETED",
+            SaleState::AwaitingCard => "AWAITING_CARD",
+            SaleState::Authorizing => "AUTHORIZING",
             SaleState::Approved => "APPROVED",
             SaleState::Declined => "DECLINED",
             SaleState::Canceled => "CANCELED",
@@ -128,6 +136,12 @@ pub struct Sale {
     pub payment_transaction_id: Option<String>,
     /// Klarna's short reference, printed on the receipt.
     pub klarna_reference: Option<String>,
+    /// Masked PAN of the card (first 6 and last 4 digits only).
+    #[serde(default)]
+    pub masked_pan: Option<String>,
+    /// How the card was read (`CHIP`, `CONTACTLESS`, `SWIPE`).
+    #[serde(default)]
+    pub entry_mode: Option<String>,
     /// Why the sale ended as it did (decline reason, error).
     pub reason: Option<String>,
     /// The cashier asked to cancel.
@@ -172,6 +186,10 @@ pub struct SaleView {
     pub payment_transaction_id: Option<String>,
     /// Klarna reference.
     pub klarna_reference: Option<String>,
+    /// Masked PAN of a card sale.
+    pub masked_pan: Option<String>,
+    /// Entry mode of a card sale.
+    pub entry_mode: Option<String>,
     /// Why it ended as it did.
     pub reason: Option<String>,
     /// Whether the receipt is printed.
@@ -200,6 +218,8 @@ impl Sale {
             payment_request_expires_at: self.payment_request_expires_at,
             payment_transaction_id: self.payment_transaction_id.clone(),
             klarna_reference: self.klarna_reference.clone(),
+            masked_pan: self.masked_pan.clone(),
+            entry_mode: self.entry_mode.clone(),
             reason: self.reason.clone(),
             receipt_printed: self.receipt_printed,
             receipt_error: self.receipt_error.clone(),

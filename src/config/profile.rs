@@ -59,6 +59,15 @@ struct RawProfile {
     description: String,
     display: RawDisplay,
     printer: RawPrinter,
+    #[serde(default)]
+    card_reader: Option<RawCardReader>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCardReader {
+    driver: String,
+    endpoint: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +118,13 @@ pub struct PrinterProfileConfig {
     pub reads_status: bool,
 }
 
+/// The secure card reader of a model (`docs/card-reader-protocol.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardReaderProfile {
+    /// Where it is attached.
+    pub endpoint: Endpoint,
+}
+
 /// A validated device profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceProfile {
@@ -120,6 +136,8 @@ pub struct DeviceProfile {
     pub display: DisplayProfile,
     /// Receipt printer.
     pub printer: PrinterProfileConfig,
+    /// Secure card reader, if the model has one (else card payments are not offered).
+    pub card_reader: Option<CardReaderProfile>,
 }
 
 impl DeviceProfile {
@@ -169,7 +187,21 @@ impl DeviceProfile {
                 return Err(invalid(path, "printer.code_page", format!("`{other}` is not supported; use \"pc858\"")));
             }
         };
+        let card_reader = match &raw.card_reader {
+            None => None,
+            Some(c) if c.driver == "framed-serial" => Some(CardReaderProfile {
+                endpoint: Endpoint::parse(&c.endpoint).map_err(|m| invalid(path, "card_reader.endpoint", m))?,
+            }),
+            Some(c) => {
+                return Err(invalid(
+                    path,
+                    "card_reader.driver",
+                    format!("`{}` is not a card reader driver; use \"framed-serial\"", c.driver),
+                ));
+            }
+        };
         Ok(DeviceProfile {
+            card_reader,
             model: raw.model,
             description: raw.description,
             display: DisplayProfile {

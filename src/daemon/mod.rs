@@ -8,7 +8,7 @@ pub use simulated::{SimulatedDaemon, simulated_profile, simulated_store_config, 
 use crate::backend::{AcquirerClient, BackendError, ClientSettings, RetryPolicy};
 use crate::checkout::{Checkout, CheckoutDeps, CheckoutError};
 use crate::config::{DeviceProfile, StoreConfig};
-use crate::devices::{DisplayService, PrinterService};
+use crate::devices::{CardReaderService, DisplayService, PrinterService};
 use crate::ecr::{self, EcrState};
 use crate::store::{Journal, StoreError};
 use std::net::SocketAddr;
@@ -103,6 +103,12 @@ impl Daemon {
             .map_err(|source| DaemonError::Device { device: "display", source })?;
         let printer = PrinterService::start(profile.printer.clone())
             .map_err(|source| DaemonError::Device { device: "printer", source })?;
+        let card_reader = profile
+            .card_reader
+            .clone()
+            .map(CardReaderService::start)
+            .transpose()
+            .map_err(|source| DaemonError::Device { device: "card reader", source })?;
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let read_pem = |path: &Option<PathBuf>| -> Result<Option<Vec<u8>>, DaemonError> {
             path.as_ref()
@@ -130,6 +136,7 @@ impl Daemon {
             backend,
             display: display.clone(),
             printer: printer.clone(),
+            card_reader: card_reader.clone(),
             store: config.store.clone(),
             limits: config.limits.clone(),
             shutdown: shutdown.clone(),
@@ -139,8 +146,10 @@ impl Daemon {
             .await
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
-        let app =
-            ecr::router(EcrState { checkout: checkout.clone(), display, printer, returns, metrics }, ecr_token.clone());
+        let app = ecr::router(
+            EcrState { checkout: checkout.clone(), display, printer, card_reader, returns, metrics },
+            ecr_token.clone(),
+        );
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;

@@ -2,9 +2,11 @@
 //! from a bounded channel, so blocking serial/TCP I/O never runs on the async runtime.
 //! A device that fails is closed and reopened on the next job.
 
+mod card_reader;
 mod display;
 mod printer;
 
+pub use card_reader::{CardReaderService, CardWaitError};
 pub use display::DisplayService;
 pub use printer::PrinterService;
 

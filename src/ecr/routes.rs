@@ -29,6 +29,8 @@ pub struct EcrState {
     pub display: DisplayService,
     /// The printer (for `/health`).
     pub printer: PrinterService,
+    /// The card reader (for `/health`), if any.
+    pub card_reader: Option<crate::devices::CardReaderService>,
     /// Returns.
     pub returns: crate::returns::Returns,
     /// Metrics.
@@ -98,7 +100,10 @@ async fn events(State(s): State<EcrState>) -> Sse<impl Stream<Item = Result<Even
 }
 
 async fn health(State(s): State<EcrState>) -> Response {
-    let devices = [s.display.health(), s.printer.health()];
+    let devices: Vec<_> = [s.display.health(), s.printer.health()]
+        .into_iter()
+        .chain(s.card_reader.as_ref().map(|c| c.health()))
+        .collect();
     axum::Json(serde_json::json!({ "status": "ok", "devices": devices })).into_response()
 }
 
@@ -169,7 +174,7 @@ async fn read_return(State(s): State<EcrState>, Path(id): Path<String>) -> Respo
 async fn metrics(State(s): State<EcrState>) -> Response {
     use crate::metrics::gauge_labels;
     let mut gauges = vec![];
-    for h in [s.display.health(), s.printer.health()] {
+    for h in [s.display.health(), s.printer.health()].into_iter().chain(s.card_reader.as_ref().map(|c| c.health())) {
         let labels = gauge_labels(&[("device", h.device), ("endpoint", &h.endpoint)]);
         gauges.push((
             "posagent_device_up",

@@ -36,6 +36,10 @@ pub enum Text {
     ThankYou,
     /// Header of a return receipt.
     Return,
+    /// Ask for the card.
+    PresentCard,
+    /// "Paid by card" on receipts.
+    PaidByCard,
     /// "Refunded" total on a return receipt.
     Refunded,
     /// Marks a reprinted receipt.
@@ -220,6 +224,32 @@ fn row(t: Text) -> [&'static str; 11] {
             "Betalt med Klarna",
             "Maksettu Klarnalla",
             "Zapłacono z Klarna",
+        ],
+        Text::PresentCard => [
+            "Tap, insert or swipe your card",
+            "Karte auflegen, einstecken oder durchziehen",
+            "Blippa, sätt i eller dra kortet",
+            "Approchez, insérez ou glissez votre carte",
+            "Houd uw kaart tegen de lezer, steek hem in of haal hem door",
+            "Acerca, inserta o desliza tu tarjeta",
+            "Avvicina, inserisci o striscia la carta",
+            "Hold, indsæt eller swipe dit kort",
+            "Hold, sett inn eller dra kortet",
+            "Näytä, aseta tai vedä korttisi",
+            "Zbliż, włóż lub przeciągnij kartę",
+        ],
+        Text::PaidByCard => [
+            "Paid by card",
+            "Mit Karte bezahlt",
+            "Betalt med kort",
+            "Payé par carte",
+            "Betaald met kaart",
+            "Pagado con tarjeta",
+            "Pagato con carta",
+            "Betalt med kort",
+            "Betalt med kort",
+            "Maksettu kortilla",
+            "Zapłacono kartą",
         ],
         Text::Return => [
             "RETURN",

@@ -49,6 +49,13 @@ pub enum Screen {
         /// Locale.
         locale: String,
     },
+    /// Present the card to the reader.
+    PresentCard {
+        /// Formatted amount.
+        amount: String,
+        /// Locale.
+        locale: String,
+    },
     /// Paid.
     Approved {
         /// Formatted amount.
@@ -175,6 +182,10 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                     (text(Text::FollowPhone, locale), 1, INK),
                 ],
             );
+        }
+        Screen::PresentCard { amount, locale } => {
+            let top = band(&mut f, text(Text::AmountToPay, locale), INK, PAPER);
+            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::PresentCard, locale), 2, INK)]);
         }
         Screen::Approved { amount, locale } => {
             let top = band(&mut f, text(Text::Approved, locale), GREEN, PAPER);

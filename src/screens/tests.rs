@@ -83,6 +83,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
             "in-progress",
             Screen::InProgress { amount: "1.234,50 €".into(), header: "Flexibel bezahlen".into(), locale: l.clone() },
         ),
+        ("present-card", Screen::PresentCard { amount: "1.234,50 €".into(), locale: l.clone() }),
         ("approved", Screen::Approved { amount: "1.234,50 €".into(), locale: l.clone() }),
         ("declined", Screen::Declined { amount: "1.234,50 €".into(), locale: l.clone() }),
         ("canceled", Screen::Canceled { locale: l.clone() }),

@@ -101,7 +101,10 @@ pub struct CardRead {
 
 impl std::fmt::Debug for CardRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardRead").field("masked_pan", &self.masked_pan).field("entry_mode", &self.entry_mode).finish_non_exhaustive()
+        f.debug_struct("CardRead")
+            .field("masked_pan", &self.masked_pan)
+            .field("entry_mode", &self.entry_mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,7 +143,11 @@ pub struct EventError {
 pub fn enable(amount: u32, currency: &str, timeout_secs: u8) -> Vec<u8> {
     let mut d = amount.to_be_bytes().to_vec();
     let c = currency.as_bytes();
-    d.extend_from_slice(&[c.first().copied().unwrap_or(b'?'), c.get(1).copied().unwrap_or(b'?'), c.get(2).copied().unwrap_or(b'?')]);
+    d.extend_from_slice(&[
+        c.first().copied().unwrap_or(b'?'),
+        c.get(1).copied().unwrap_or(b'?'),
+        c.get(2).copied().unwrap_or(b'?'),
+    ]);
     d.push(timeout_secs);
     encode(cmd::ENABLE, &d)
 }
@@ -259,7 +266,7 @@ mod tests {
         }
         assert!(parse_event(0x99, &[]).is_err());
         assert!(parse_event(evt::CARD_PRESENTED, &[9]).is_err());
-        assert_eq!(format!("{:?}", read()).contains("payload"), false, "Debug hides the encrypted data");
+        assert!(!format!("{:?}", read()).contains("payload"), "Debug hides the encrypted data");
     }
 
     #[test]
