@@ -1,5 +1,6 @@
 //! The simulator's dashboard in headless Chromium, driven over the DevTools protocol:
-//! a Klarna sale approved by clicking, a declined one, device and network controls —
+//! a Klarna sale approved by clicking, a declined one, a card sale, device and network
+//! controls —
 //! with screenshots checked (the QR code in the screenshot decodes to the payment URL).
 //!
 //! Needs Debian's `chromium` (installed by `.ci/run`). Without it the test fails, unless
@@ -226,6 +227,34 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
     }
     assert!(count_near(&declined, [0xB0, 0x1E, 0x2D]) > 5_000, "the declined (red) screen is on the dashboard");
 
+    // A card sale: the register asks for a card, the developer clicks "Tap card".
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let sale = h.create(json!({"amount": 8990, "currency": "SEK", "method": "CARD"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "AWAITING_CARD").await;
+    for _ in 0..50 {
+        let reader = b.eval("document.getElementById('reader').textContent").await;
+        if reader.as_str().is_some_and(|r| r.contains("waiting")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.click("card-approve").await;
+    let paid = h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    assert_eq!(paid["masked_pan"], "411111******1111");
+    let mut card_shot = vec![];
+    for _ in 0..50 {
+        card_shot = b.screenshot("4-card-approved").await;
+        let receipt = b.eval("document.querySelector('#receipts pre.receipt')?.textContent || ''").await;
+        if count_near(&card_shot, [0x0A, 0x7A, 0x3C]) > 5_000
+            && receipt.as_str().is_some_and(|r| r.contains("**** 1111"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(count_near(&card_shot, [0x0A, 0x7A, 0x3C]) > 5_000, "the approved screen after the card sale");
+
     // Network and device controls reach the simulator.
     b.click("net-offline").await;
     let mut faults = Value::Null;
@@ -246,5 +275,5 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(h.sim.printer.paper_out());
-    b.screenshot("4-controls").await;
+    b.screenshot("5-controls").await;
 }

@@ -58,6 +58,9 @@ pub enum Step {
         /// Interoperability token.
         #[serde(default)]
         interoperability_token: Option<String>,
+        /// `KLARNA` (default) or `CARD`.
+        #[serde(default)]
+        method: Option<String>,
         /// Expected HTTP status (201 by default).
         #[serde(default)]
         expect_status: Option<u16>,
@@ -78,6 +81,15 @@ pub enum Step {
         /// What the customer does.
         #[serde(rename = "do")]
         action: String,
+    },
+    /// The customer presents a test card (`approve`, `decline`, `insufficient_funds`,
+    /// `expired`, `pin_required`) by `tap`, `insert` or `swipe`, once the reader waits.
+    PresentCard {
+        /// Which test card.
+        card: String,
+        /// How (default `tap`).
+        #[serde(default)]
+        presentation: Option<String>,
     },
     /// The cashier cancels the current sale.
     CancelSale {},
@@ -239,10 +251,14 @@ impl Runner<'_> {
                 reference,
                 order_lines,
                 interoperability_token,
+                method,
                 expect_status,
                 expect_code,
             } => {
                 let mut body = json!({"amount": amount, "currency": currency});
+                if let Some(m) = method {
+                    body["method"] = json!(m);
+                }
                 if let Some(r) = reference {
                     body["reference"] = json!(r);
                 }
@@ -292,6 +308,29 @@ impl Runner<'_> {
                     return fail(format!("the customer could not {action}: {}", r.text().await.unwrap_or_default()));
                 }
                 Ok(())
+            }
+            Step::PresentCard { card, presentation } => {
+                let body = json!({"card": card, "presentation": presentation.as_deref().unwrap_or("tap")});
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    let r = self
+                        .http
+                        .post(format!("{}/sim/card", self.ep.sim_url))
+                        .json(&body)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if r.status().is_success() {
+                        return Ok(());
+                    }
+                    if Instant::now() > deadline {
+                        return fail(format!(
+                            "the card reader did not take the card: {}",
+                            r.text().await.unwrap_or_default()
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
             }
             Step::CancelSale {} => {
                 let (status, v) = self
@@ -380,6 +419,7 @@ fn label(step: &Step) -> String {
         Step::CreateSale { amount, currency, .. } => format!("create sale {amount} {currency}"),
         Step::WaitState { state, .. } => format!("wait for {state}"),
         Step::Customer { action } => format!("customer: {action}"),
+        Step::PresentCard { card, .. } => format!("card: {card}"),
         Step::CancelSale {} => "cashier cancels".into(),
         Step::ExpectSale { state, .. } => format!("expect sale {state}"),
         Step::SetFaults { faults } => format!("faults {faults}").replace('\n', " "),
