@@ -16,6 +16,7 @@ pub mod devices;
 pub mod ecr;
 pub mod locale;
 pub mod metrics;
+pub mod reports;
 pub mod returns;
 pub mod scenarios;
 pub mod screens;

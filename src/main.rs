@@ -19,6 +19,13 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReportKind {
+    X,
+    Z,
+    Reconcile,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
     Json,
@@ -49,6 +56,25 @@ enum Command {
         /// Overwrite an existing config.
         #[arg(long)]
         force: bool,
+    },
+    /// End-of-day reports from the running daemon: `x` (mid-day), `z` (closes the day),
+    /// `reconcile` (against the acquirer's settlement report).
+    Report {
+        /// x, z or reconcile.
+        #[arg(value_enum)]
+        kind: ReportKind,
+        /// Store config of the running daemon.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory of a daemon running on the simulator.
+        #[arg(long, default_value = "posagent-data")]
+        data_dir: PathBuf,
+        /// Day to reconcile (YYYY-MM-DD, default today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Print the X report on the receipt printer too.
+        #[arg(long)]
+        print: bool,
     },
     /// Runs scenario files (TOML), each against a fresh daemon on a fresh simulator,
     /// and prints a pass/fail report.
@@ -103,6 +129,64 @@ fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
         loaded.acquirer.credentials_file.display(),
         config.display()
     );
+    Ok(())
+}
+
+/// The ECR URL and token of the running daemon: from its config, or from the
+/// simulator's `simulator.json`.
+fn ecr_endpoint(config: Option<&Path>, data_dir: &Path) -> anyhow::Result<(String, String)> {
+    match config {
+        Some(path) => {
+            let c = StoreConfig::load(path)?;
+            let token_file = c.data_dir.join(&c.ecr.token_file);
+            let token = posagent::ecr::read_token(&token_file)
+                .with_context(|| format!("cannot read {}", token_file.display()))?;
+            Ok((format!("http://{}", c.ecr.listen), token))
+        }
+        None => {
+            let info_path = data_dir.join("simulator.json");
+            let info: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&info_path).with_context(|| {
+                    format!("cannot read {}; pass --config for a real terminal", info_path.display())
+                })?)?;
+            let token_file = PathBuf::from(info["ecr_token_file"].as_str().unwrap_or_default());
+            let token = posagent::ecr::read_token(&token_file)
+                .with_context(|| format!("cannot read {}", token_file.display()))?;
+            Ok((info["ecr_url"].as_str().unwrap_or_default().to_string(), token))
+        }
+    }
+}
+
+async fn report(
+    kind: ReportKind,
+    config: Option<&Path>,
+    data_dir: &Path,
+    date: Option<String>,
+    print: bool,
+) -> anyhow::Result<()> {
+    let (url, token) = ecr_endpoint(config, data_dir)?;
+    let http = reqwest::Client::new();
+    let req = match kind {
+        ReportKind::X => http.get(format!("{url}/v1/reports/x?print={print}")),
+        ReportKind::Z => http.post(format!("{url}/v1/reports/z")),
+        ReportKind::Reconcile => {
+            let mut r = http.get(format!("{url}/v1/reports/reconciliation"));
+            if let Some(d) = date {
+                r = r.query(&[("date", d)]);
+            }
+            r
+        }
+    };
+    let resp =
+        req.bearer_auth(token).send().await.with_context(|| format!("is posagent running? cannot reach {url}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await?;
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    anyhow::ensure!(status.is_success(), "the daemon answered {status}");
+    if let ReportKind::Reconcile = kind {
+        let n = body["differences"].as_array().map(Vec::len).unwrap_or(0);
+        anyhow::ensure!(n == 0, "{n} difference(s) between the terminal and the acquirer");
+    }
     Ok(())
 }
 
@@ -184,6 +268,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run { config, simulator, data_dir, listen } => run(config, simulator, data_dir, listen).await,
         Command::Init { dir, force } => init(&dir, force),
+        Command::Report { kind, config, data_dir, date, print } => {
+            report(kind, config.as_deref(), &data_dir, date, print).await
+        }
         Command::Scenario { files } => {
             let mut failed = 0;
             for f in &files {

@@ -124,6 +124,8 @@ impl Daemon {
             retry: RetryPolicy::default(),
             metrics: Some(metrics.clone()),
         })?;
+        let reports =
+            crate::reports::Reports::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
         let returns = crate::returns::Returns::new(
             journal.clone(),
             backend.clone(),
@@ -147,7 +149,7 @@ impl Daemon {
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let app = ecr::router(
-            EcrState { checkout: checkout.clone(), display, printer, card_reader, returns, metrics },
+            EcrState { checkout: checkout.clone(), display, printer, card_reader, returns, metrics, reports },
             ecr_token.clone(),
         );
         let stop = shutdown.clone();

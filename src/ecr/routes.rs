@@ -35,6 +35,8 @@ pub struct EcrState {
     pub returns: crate::returns::Returns,
     /// Metrics.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// End-of-day reports.
+    pub reports: crate::reports::Reports,
 }
 
 /// The ECR router; everything but `/health` needs the bearer `token`.
@@ -49,6 +51,9 @@ pub fn router(state: EcrState, token: String) -> Router {
         .route("/v1/returns/{id}", get(read_return))
         .route("/v1/events", get(events))
         .route("/v1/klarna", get(klarna_availability))
+        .route("/v1/reports/x", get(report_x))
+        .route("/v1/reports/z", post(report_z))
+        .route("/v1/reports/reconciliation", get(reconciliation))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
@@ -185,4 +190,72 @@ async fn metrics(State(s): State<EcrState>) -> Response {
     }
     let body = s.metrics.render(&gauges);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn report_problem(e: crate::reports::ReportError) -> Response {
+    match e {
+        crate::reports::ReportError::Backend(b) => {
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "ACQUIRER_UNREACHABLE", b.to_string()).into_response()
+        }
+        other => {
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", other.to_string()).into_response()
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct XParams {
+    #[serde(default)]
+    print: bool,
+}
+
+/// The X report (`?print=true` prints it).
+async fn report_x(
+    State(s): State<EcrState>,
+    q: Result<axum::extract::Query<XParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let print = q.map(|axum::extract::Query(p)| p.print).unwrap_or(false);
+    match s.reports.x(print).await {
+        Ok(r) => axum::Json(r).into_response(),
+        Err(e) => report_problem(e),
+    }
+}
+
+/// The Z report: closes the day and prints.
+async fn report_z(State(s): State<EcrState>) -> Response {
+    match s.reports.z().await {
+        Ok(r) => axum::Json(r).into_response(),
+        Err(e) => report_problem(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ReconcileParams {
+    date: Option<String>,
+}
+
+/// The day's reconciliation against the acquirer's settlement report (`?date=YYYY-MM-DD`, default today).
+async fn reconciliation(
+    State(s): State<EcrState>,
+    q: Result<axum::extract::Query<ReconcileParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let date = match q.ok().and_then(|axum::extract::Query(p)| p.date) {
+        None => chrono::Utc::now().date_naive(),
+        Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                let mut p = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "INVALID_FIELD",
+                    format!("`{d}` is not a date like 2026-11-25"),
+                );
+                p.field = Some("date".into());
+                return p.into_response();
+            }
+        },
+    };
+    match s.reports.reconcile(date).await {
+        Ok(r) => axum::Json(r).into_response(),
+        Err(e) => report_problem(e),
+    }
 }

@@ -54,6 +54,8 @@ pub struct ReturnRecord {
     pub payment_transaction_id: String,
     /// Klarna's reference of the purchase.
     pub klarna_reference: String,
+    /// Tender of the purchase.
+    pub method: posagent_acquirer_api::PaymentMethod,
     /// Amount refunded, minor units.
     pub amount: i64,
     /// Currency.
@@ -209,6 +211,7 @@ impl Returns {
             original_reference: req.original_reference,
             payment_transaction_id: tx.payment_transaction_id.clone(),
             klarna_reference: tx.klarna_reference.clone(),
+            method: tx.method,
             amount,
             currency: tx.currency,
             lines,

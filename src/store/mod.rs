@@ -5,6 +5,7 @@
 //! One owner thread holds the connection; async code sends it jobs over a bounded
 //! channel and awaits the answer, so SQLite never blocks the runtime.
 
+mod reports;
 mod returns;
 mod sales;
 
@@ -92,6 +93,11 @@ CREATE TABLE IF NOT EXISTS returns (
     data TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS day_closures (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    closed_at TEXT NOT NULL,
+    report TEXT NOT NULL
 );
 PRAGMA user_version = 1;
 ";

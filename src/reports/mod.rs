@@ -1,0 +1,219 @@
+//! End of day: X reports (mid-day, nothing closed) and Z reports (close the day), with
+//! totals per tender and currency, printed; and the reconciliation of a day against the
+//! acquirer's settlement report, listing every difference by reference.
+
+mod reconcile;
+
+pub use reconcile::{Difference, DifferenceKind, Reconciliation};
+
+use crate::backend::{AcquirerClient, BackendError};
+use crate::checkout::SaleState;
+use crate::config::StoreSection;
+use crate::devices::{DeviceError, PrinterService};
+use crate::locale::{Text, format_amount, text};
+use crate::returns::ReturnState;
+use crate::store::{Journal, StoreError};
+use chrono::{DateTime, Utc};
+use posagent_acquirer_api::Currency;
+use posagent_drivers::printer::{Align, Block, Document, TextStyle};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Totals of one tender in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenderTotal {
+    /// `KLARNA` or `CARD`.
+    pub method: String,
+    /// Currency.
+    pub currency: Currency,
+    /// Approved sales.
+    pub sales_count: u32,
+    /// Their amount.
+    pub sales_amount: i64,
+    /// Refunded returns.
+    pub refunds_count: u32,
+    /// Their amount.
+    pub refunds_amount: i64,
+    /// Sales − refunds.
+    pub net_amount: i64,
+}
+
+/// An X or Z report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayReport {
+    /// `X` (mid-day) or `Z` (closes the day).
+    pub kind: &'static str,
+    /// Z number.
+    pub number: Option<i64>,
+    /// From the last Z (or the first sale).
+    pub from: DateTime<Utc>,
+    /// Until now.
+    pub to: DateTime<Utc>,
+    /// Per tender and currency.
+    pub totals: Vec<TenderTotal>,
+    /// Declined sales.
+    pub declined: u32,
+    /// Canceled or expired sales.
+    pub canceled: u32,
+    /// Sales still open.
+    pub open: u32,
+    /// Operations waiting in the offline queue (the terminal takes no offline payments yet).
+    pub offline_pending: u32,
+    /// Whether it was printed.
+    pub printed: bool,
+    /// Why not, when it should have been.
+    pub print_error: Option<String>,
+}
+
+/// A report that could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The journal failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The acquirer could not give its settlement report.
+    #[error("the acquirer's settlement report is not available: {0}")]
+    Backend(#[from] BackendError),
+}
+
+/// The reports service.
+#[derive(Clone)]
+pub struct Reports {
+    journal: Journal,
+    backend: AcquirerClient,
+    printer: PrinterService,
+    store: StoreSection,
+}
+
+fn method_name(m: posagent_acquirer_api::PaymentMethod) -> String {
+    serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+impl Reports {
+    /// A reports service.
+    pub fn new(journal: Journal, backend: AcquirerClient, printer: PrinterService, store: StoreSection) -> Self {
+        Reports { journal, backend, printer, store }
+    }
+
+    async fn compute(&self, kind: &'static str) -> Result<DayReport, ReportError> {
+        let from = self.journal.last_closure().await?.unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = Utc::now();
+        let sales = self.journal.sales_since(from).await?;
+        let returns = self.journal.returns_since(from).await?;
+        let mut totals: BTreeMap<(String, String), TenderTotal> = BTreeMap::new();
+        fn entry(
+            totals: &mut BTreeMap<(String, String), TenderTotal>,
+            method: String,
+            currency: Currency,
+        ) -> &mut TenderTotal {
+            totals.entry((method.clone(), currency.code().to_string())).or_insert(TenderTotal {
+                method,
+                currency,
+                sales_count: 0,
+                sales_amount: 0,
+                refunds_count: 0,
+                refunds_amount: 0,
+                net_amount: 0,
+            })
+        }
+        let (mut declined, mut canceled, mut open) = (0, 0, 0);
+        for s in &sales {
+            match s.state {
+                SaleState::Approved => {
+                    let t = entry(&mut totals, method_name(s.method), s.currency);
+                    t.sales_count += 1;
+                    t.sales_amount += s.amount;
+                }
+                SaleState::Declined => declined += 1,
+                SaleState::Canceled | SaleState::Expired => canceled += 1,
+                state if !state.is_final() => open += 1,
+                _ => {}
+            }
+        }
+        for r in returns.iter().filter(|r| r.state == ReturnState::Refunded) {
+            let t = entry(&mut totals, method_name(r.method), r.currency);
+            t.refunds_count += 1;
+            t.refunds_amount += r.amount;
+        }
+        let totals = totals
+            .into_values()
+            .map(|mut t| {
+                t.net_amount = t.sales_amount - t.refunds_amount;
+                t
+            })
+            .collect();
+        let first = sales.first().map(|s| s.created_at).unwrap_or(to);
+        Ok(DayReport {
+            kind,
+            number: None,
+            from: if from == DateTime::<Utc>::MIN_UTC { first } else { from },
+            to,
+            totals,
+            declined,
+            canceled,
+            open,
+            offline_pending: 0,
+            printed: false,
+            print_error: None,
+        })
+    }
+
+    async fn print(&self, r: &DayReport) -> Result<(), DeviceError> {
+        let l = self.store.locale.as_str();
+        let mut d = Document::default();
+        d.styled(self.store.name.clone(), TextStyle { bold: true, double: true }, Align::Center);
+        let title = match r.number {
+            Some(n) => format!("{} REPORT #{n}", r.kind),
+            None => format!("{} REPORT", r.kind),
+        };
+        d.styled(title, TextStyle { bold: true, double: true }, Align::Center);
+        d.styled(
+            format!("{} – {}", r.from.format("%Y-%m-%d %H:%M"), r.to.format("%Y-%m-%d %H:%M")),
+            TextStyle::default(),
+            Align::Center,
+        );
+        d.line(format!("{}: {}", text(Text::Reference, l), self.store.terminal_reference));
+        d.push(Block::Rule);
+        for t in &r.totals {
+            let money = |v: i64| format_amount(v, t.currency, l);
+            d.styled(format!("{} {}", t.method, t.currency), TextStyle { bold: true, double: false }, Align::Left);
+            d.columns(format!("  sales ({})", t.sales_count), money(t.sales_amount), false);
+            d.columns(format!("  refunds ({})", t.refunds_count), money(-t.refunds_amount), false);
+            d.columns(format!("  {}", text(Text::Total, l)), money(t.net_amount), true);
+        }
+        d.push(Block::Rule);
+        d.columns("declined", r.declined.to_string(), false);
+        d.columns("canceled", r.canceled.to_string(), false);
+        d.columns("open", r.open.to_string(), false);
+        d.columns("offline pending", r.offline_pending.to_string(), false);
+        d.push(Block::Feed(2));
+        d.push(Block::Cut);
+        self.printer.print(d).await
+    }
+
+    async fn print_into(&self, r: &mut DayReport) {
+        match self.print(r).await {
+            Ok(()) => r.printed = true,
+            Err(e) => r.print_error = Some(e.to_string()),
+        }
+    }
+
+    /// The X report: totals since the last Z; nothing is closed.
+    pub async fn x(&self, print: bool) -> Result<DayReport, ReportError> {
+        let mut r = self.compute("X").await?;
+        if print {
+            self.print_into(&mut r).await;
+        }
+        Ok(r)
+    }
+
+    /// The Z report: totals since the last Z, then the day is closed and it is printed.
+    pub async fn z(&self) -> Result<DayReport, ReportError> {
+        let mut r = self.compute("Z").await?;
+        let body = serde_json::to_string(&r).unwrap_or_default();
+        r.number = Some(self.journal.close_day(r.to, body).await?);
+        self.print_into(&mut r).await;
+        Ok(r)
+    }
+}

@@ -1,0 +1,74 @@
+//! What the end-of-day reports read from the journal: sales and returns changed since a
+//! moment, and the day closures (Z reports).
+
+use super::{Journal, StoreError, sqlite};
+use crate::checkout::Sale;
+use crate::returns::ReturnRecord;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+impl Journal {
+    /// Sales created at or after `since` (RFC 3339 order is time order in UTC).
+    pub async fn sales_since(&self, since: DateTime<Utc>) -> Result<Vec<Sale>, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let mut st =
+                conn.prepare("SELECT id, data FROM sales WHERE created_at >= ?1 ORDER BY created_at").map_err(&err)?;
+            let rows = st
+                .query_map(params![since.to_rfc3339()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(&err)?;
+            let mut out = vec![];
+            for row in rows {
+                let (id, data) = row.map_err(&err)?;
+                out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Returns created at or after `since`.
+    pub async fn returns_since(&self, since: DateTime<Utc>) -> Result<Vec<ReturnRecord>, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let mut st = conn
+                .prepare("SELECT id, data FROM returns WHERE created_at >= ?1 ORDER BY created_at")
+                .map_err(&err)?;
+            let rows = st
+                .query_map(params![since.to_rfc3339()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(&err)?;
+            let mut out = vec![];
+            for row in rows {
+                let (id, data) = row.map_err(&err)?;
+                out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// When the day was last closed, if ever.
+    pub async fn last_closure(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.call(|conn, path| {
+            let at: Option<String> = conn
+                .query_row("SELECT closed_at FROM day_closures ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+                .optional()
+                .map_err(sqlite(path))?;
+            Ok(at.and_then(|a| DateTime::parse_from_rfc3339(&a).ok()).map(|t| t.with_timezone(&Utc)))
+        })
+        .await
+    }
+
+    /// Records a day closure with its report; returns its number.
+    pub async fn close_day(&self, at: DateTime<Utc>, report: String) -> Result<i64, StoreError> {
+        self.call(move |conn, path| {
+            conn.execute(
+                "INSERT INTO day_closures (closed_at, report) VALUES (?1, ?2)",
+                params![at.to_rfc3339(), report],
+            )
+            .map_err(sqlite(path))?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+}
