@@ -121,7 +121,8 @@ impl Checkout {
         }
     }
 
-    pub(super) fn store(&self) -> &StoreSection {
+    /// The store this checkout sells for.
+    pub fn store(&self) -> &StoreSection {
         &self.inner.deps.store
     }
 

@@ -59,6 +59,8 @@ pub fn router(state: EcrState, token: String) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/console", get(console))
+        .route("/console/info", get(console_info))
         .merge(api)
         .fallback(not_found)
         .with_state(state)
@@ -258,4 +260,17 @@ async fn reconciliation(
         Ok(r) => axum::Json(r).into_response(),
         Err(e) => report_problem(e),
     }
+}
+
+/// The cashier console for terminals without an integrated register (the page holds no
+/// secret; it asks for the ECR token).
+async fn console() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("console.html"))
+}
+
+/// What the console needs to format amounts: the store's currency.
+async fn console_info(State(s): State<EcrState>) -> Response {
+    let store = s.checkout.store();
+    axum::Json(serde_json::json!({ "currency": store.currency.code(), "exponent": store.currency.exponent(), "locale": store.locale }))
+        .into_response()
 }

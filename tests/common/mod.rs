@@ -2,6 +2,8 @@
 //! an ECR client over real HTTP, and a QR reader over the simulated display's PNG.
 #![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+
 use posagent::daemon::{Daemon, simulated_profile, simulated_store_config, start_simulator};
 use posagent_sim::SimEnvironment;
 use serde_json::{Value, json};

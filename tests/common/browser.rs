@@ -1,0 +1,166 @@
+//! Headless Chromium driven over the DevTools protocol, for the browser tests.
+
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The Chromium binary, or `None` when this machine has none and says so with
+/// `POSAGENT_SKIP_BROWSER=1` (then the caller skips); without that, a missing browser fails.
+pub fn chromium() -> Option<String> {
+    match chromium_binary() {
+        Some(b) => Some(b),
+        None if std::env::var_os("POSAGENT_SKIP_BROWSER").is_some() => {
+            eprintln!("SKIPPED: no chromium on this machine (POSAGENT_SKIP_BROWSER is set)");
+            None
+        }
+        None => panic!("chromium is not installed; `.ci/run` installs Debian's chromium package"),
+    }
+}
+
+pub struct Browser {
+    child: std::process::Child,
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    next_id: u64,
+    session: Option<String>,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromium_binary() -> Option<String> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .map(str::to_string)
+}
+
+impl Browser {
+    pub async fn launch(binary: &str) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                "--remote-debugging-port=0",
+                "--window-size=1400,1100",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("DevTools listening on ").nth(1) {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30)).expect("chromium printed no DevTools address");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Browser { child, ws, next_id: 0, session: None, _profile: profile }
+    }
+
+    pub async fn send(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = &self.session {
+            msg["sessionId"] = json!(s);
+        }
+        self.ws.send(Message::Text(msg.to_string().into())).await.unwrap();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.ws.next()).await.unwrap().unwrap().unwrap();
+            let Message::Text(text) = frame else { continue };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["id"] == id {
+                assert!(v.get("error").is_none(), "{method}: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    pub async fn open(&mut self, url: &str) {
+        let target = self.send("Target.createTarget", json!({ "url": url })).await;
+        let attached =
+            self.send("Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true })).await;
+        self.session = Some(attached["sessionId"].as_str().unwrap().to_string());
+        self.send("Page.enable", json!({})).await;
+        for _ in 0..100 {
+            let state = self.eval("location.href + ' ' + document.readyState").await;
+            if state.as_str().is_some_and(|s| s.starts_with(url) && s.ends_with(" complete")) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the dashboard did not load");
+    }
+
+    pub async fn eval(&mut self, expression: &str) -> Value {
+        let r = self
+            .send("Runtime.evaluate", json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }))
+            .await;
+        r["result"]["value"].clone()
+    }
+
+    pub async fn click(&mut self, id: &str) {
+        let found = self.eval(&format!("(() => {{ const b = document.getElementById('{id}'); if (!b) return false; b.click(); return true; }})()")).await;
+        assert_eq!(found, true, "no button #{id}");
+    }
+
+    pub async fn screenshot(&mut self, name: &str) -> Vec<u8> {
+        let r = self.send("Page.captureScreenshot", json!({ "format": "png" })).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(r["data"].as_str().unwrap()).unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+        png
+    }
+}
+
+/// RGBA or RGB pixels of a screenshot.
+pub fn pixels(png_bytes: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = match info.color_type {
+        png::ColorType::Rgba => 4,
+        png::ColorType::Rgb => 3,
+        other => panic!("screenshot colour type {other:?}"),
+    };
+    let px = buf[..info.buffer_size()].chunks_exact(step).map(|p| [p[0], p[1], p[2]]).collect();
+    (info.width as usize, info.height as usize, px)
+}
+
+pub fn qr_codes(png_bytes: &[u8]) -> Vec<String> {
+    let (w, h, px) = pixels(png_bytes);
+    let luma: Vec<u8> = px
+        .iter()
+        .map(|p| ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8)
+        .collect();
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
+    img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, c)| c)).collect()
+}
+
+pub fn count_near(png_bytes: &[u8], color: [u8; 3]) -> usize {
+    let (_, _, px) = pixels(png_bytes);
+    px.iter().filter(|p| p.iter().zip(color).all(|(a, b)| a.abs_diff(b) <= 12)).count()
+}
