@@ -57,6 +57,12 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Checks the terminal's setup: one line per check with OK, WARN or FAIL.
+    Doctor {
+        /// Store config.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// End-of-day reports from the running daemon: `x` (mid-day), `z` (closes the day),
     /// `reconcile` (against the acquirer's settlement report).
     Report {
@@ -268,6 +274,17 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run { config, simulator, data_dir, listen } => run(config, simulator, data_dir, listen).await,
         Command::Init { dir, force } => init(&dir, force),
+        Command::Doctor { config } => {
+            let checks = posagent::doctor::run(&config).await;
+            for c in &checks {
+                println!("{c}");
+            }
+            let worst = checks.iter().map(|c| c.level).max().unwrap_or(posagent::doctor::Level::Ok);
+            if worst == posagent::doctor::Level::Fail {
+                bail!("some checks failed");
+            }
+            Ok(())
+        }
         Command::Report { kind, config, data_dir, date, print } => {
             report(kind, config.as_deref(), &data_dir, date, print).await
         }

@@ -1,0 +1,279 @@
+//! `posagent doctor`: checks a terminal's setup and prints one line per check with OK,
+//! WARN or FAIL and what to do: config, secret file modes, the journal's integrity and
+//! open sales, disk space, the devices (through the running daemon, or directly), and the
+//! acquirer (reachability, TLS, credentials, clock skew).
+
+use crate::config::{DeviceProfile, StoreConfig};
+use std::path::Path;
+use std::time::Duration;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Fine.
+    Ok,
+    /// Works, but should be looked at.
+    Warn,
+    /// Broken.
+    Fail,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// OK, WARN or FAIL.
+    pub level: Level,
+    /// What was checked.
+    pub name: String,
+    /// What was found, and what to do.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let l = match self.level {
+            Level::Ok => "OK  ",
+            Level::Warn => "WARN",
+            Level::Fail => "FAIL",
+        };
+        write!(f, "{l} {:<22} {}", self.name, self.detail)
+    }
+}
+
+fn check(level: Level, name: &str, detail: impl Into<String>) -> Check {
+    Check { level, name: name.to_string(), detail: detail.into() }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn mode(_: &Path) -> Option<u32> {
+    None
+}
+
+fn secret_file(name: &str, path: &Path) -> Check {
+    match mode(path) {
+        None => check(Level::Fail, name, format!("{} is missing; create it (mode 0600)", path.display())),
+        Some(m) if m & 0o077 != 0 => {
+            check(Level::Fail, name, format!("{} has mode {m:o}; run `chmod 600 {}`", path.display(), path.display()))
+        }
+        Some(_) => check(Level::Ok, name, format!("{} (0600)", path.display())),
+    }
+}
+
+fn journal(path: &Path) -> Vec<Check> {
+    if !path.exists() {
+        return vec![check(
+            Level::Warn,
+            "journal",
+            format!("{} does not exist yet; it is created at the first start", path.display()),
+        )];
+    }
+    let conn = match rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) {
+        Ok(c) => c,
+        Err(e) => return vec![check(Level::Fail, "journal", format!("cannot open {}: {e}", path.display()))],
+    };
+    let mut out = vec![];
+    match conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)) {
+        Ok(s) if s == "ok" => out.push(check(Level::Ok, "journal integrity", "PRAGMA integrity_check: ok")),
+        Ok(s) => out.push(check(
+            Level::Fail,
+            "journal integrity",
+            format!("{s}; stop the daemon and restore the journal from backup"),
+        )),
+        Err(e) => out.push(check(Level::Fail, "journal integrity", e.to_string())),
+    }
+    let open = conn.query_row(
+        "SELECT COUNT(*), MIN(updated_at) FROM sales WHERE state NOT IN ('APPROVED','DECLINED','CANCELED','EXPIRED','UNAVAILABLE','FAILED')",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+    );
+    match open {
+        Ok((0, _)) => out.push(check(Level::Ok, "open sales", "none")),
+        Ok((n, oldest)) => {
+            let age = oldest
+                .and_then(|o| chrono::DateTime::parse_from_rfc3339(&o).ok())
+                .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_minutes())
+                .unwrap_or(0);
+            let level = if age > 60 { Level::Warn } else { Level::Ok };
+            out.push(check(
+                level,
+                "open sales",
+                format!("{n} open, oldest changed {age} min ago; the daemon resumes them at start"),
+            ));
+        }
+        Err(e) => out.push(check(Level::Fail, "open sales", e.to_string())),
+    }
+    out
+}
+
+fn disk(dir: &Path) -> Check {
+    match rustix::fs::statvfs(dir) {
+        Ok(s) => {
+            let free = s.f_bavail.saturating_mul(s.f_frsize) / (1024 * 1024);
+            let level = if free < 100 {
+                Level::Fail
+            } else if free < 1024 {
+                Level::Warn
+            } else {
+                Level::Ok
+            };
+            check(level, "disk space", format!("{free} MiB free at {}", dir.display()))
+        }
+        Err(e) => check(Level::Warn, "disk space", format!("cannot read {}: {e}", dir.display())),
+    }
+}
+
+async fn devices(config: &StoreConfig, profile: &DeviceProfile, http: &reqwest::Client) -> Vec<Check> {
+    // A running daemon owns the devices: ask it.
+    let url = format!("http://{}/health", config.ecr.listen);
+    if let Ok(r) = http.get(&url).timeout(Duration::from_secs(2)).send().await {
+        if let Ok(h) = r.json::<serde_json::Value>().await {
+            return h["devices"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .map(|d| {
+                            let name = format!("device {}", d["device"].as_str().unwrap_or("?"));
+                            match (d["connected"].as_bool(), d["last_error"].as_str()) {
+                                (_, Some(e)) => check(
+                                    Level::Fail,
+                                    &name,
+                                    format!("{e} (at {})", d["endpoint"].as_str().unwrap_or("?")),
+                                ),
+                                (Some(true), None) => check(
+                                    Level::Ok,
+                                    &name,
+                                    format!("open at {}", d["endpoint"].as_str().unwrap_or("?")),
+                                ),
+                                _ => check(Level::Warn, &name, "not used yet since the daemon started"),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+    // No daemon: open each device ourselves and read its status.
+    let mut out = vec![];
+    let display = crate::devices::open_transport(&profile.display.endpoint)
+        .map_err(|e| e.to_string())
+        .and_then(|t| posagent_drivers::display::PanelDisplay::open(t).map(|_| ()).map_err(|e| e.to_string()));
+    out.push(match display {
+        Ok(()) => check(Level::Ok, "device display", format!("answered at {}", profile.display.endpoint)),
+        Err(e) => check(Level::Fail, "device display", e),
+    });
+    let printer = crate::devices::open_transport(&profile.printer.endpoint).map_err(|e| e.to_string()).and_then(|t| {
+        if !profile.printer.reads_status {
+            return Ok("opened (write-only link: no status)".to_string());
+        }
+        let mut p = posagent_drivers::printer::ReceiptPrinter::new(t, profile.printer.profile.clone(), true);
+        p.status().map(|s| format!("{s:?}")).map_err(|e| e.to_string())
+    });
+    out.push(match printer {
+        Ok(s) if s.contains("paper_out: true") || s.contains("cover_open: true") => {
+            check(Level::Warn, "device printer", s)
+        }
+        Ok(s) => check(Level::Ok, "device printer", s),
+        Err(e) => check(Level::Fail, "device printer", e),
+    });
+    if let Some(c) = &profile.card_reader {
+        out.push(match crate::devices::open_transport(&c.endpoint) {
+            Ok(_) => check(Level::Ok, "device card_reader", format!("port opens at {}", c.endpoint)),
+            Err(e) => check(Level::Fail, "device card_reader", e.to_string()),
+        });
+    }
+    out
+}
+
+async fn acquirer(config: &StoreConfig, http: &reqwest::Client) -> Vec<Check> {
+    let key = match crate::ecr::read_token(&config.acquirer.credentials_file) {
+        Ok(k) => k,
+        Err(_) => return vec![],
+    };
+    let url = format!("{}/v1/klarna/availability", config.acquirer.url.trim_end_matches('/'));
+    let q = [
+        ("country", config.store.country.clone()),
+        ("currency", config.store.currency.code().to_string()),
+        ("amount", "10000".to_string()),
+        ("locale", config.store.locale.clone()),
+    ];
+    match http.get(&url).bearer_auth(key).query(&q).timeout(Duration::from_secs(10)).send().await {
+        Err(e) => vec![check(
+            Level::Fail,
+            "acquirer",
+            format!("{}: {}; check the network, DNS, TLS and acquirer.url", config.acquirer.url, e.without_url()),
+        )],
+        Ok(r) => {
+            let mut out = vec![];
+            let status = r.status();
+            out.push(match status.as_u16() {
+                200 => check(Level::Ok, "acquirer", format!("{} answers; credentials accepted", config.acquirer.url)),
+                401 | 403 => {
+                    check(Level::Fail, "acquirer", "the terminal API key is refused; check acquirer.credentials_file")
+                }
+                s => check(Level::Warn, "acquirer", format!("answered HTTP {s}")),
+            });
+            if let Some(date) = r.headers().get(reqwest::header::DATE).and_then(|d| d.to_str().ok()) {
+                if let Ok(t) = chrono::DateTime::parse_from_rfc2822(date) {
+                    let skew = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().abs();
+                    let level = if skew > 60 { Level::Warn } else { Level::Ok };
+                    out.push(check(
+                        level,
+                        "clock",
+                        format!("{skew} s from the acquirer's clock{}", if skew > 60 { "; enable NTP" } else { "" }),
+                    ));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Runs every check for the config at `path`.
+pub async fn run(path: &Path) -> Vec<Check> {
+    let config = match StoreConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => return vec![check(Level::Fail, "config", e.to_string())],
+    };
+    let mut out = vec![check(Level::Ok, "config", format!("{} loads", path.display()))];
+    let profile = match DeviceProfile::load(&config.device_profile) {
+        Ok(p) => {
+            out.push(check(Level::Ok, "device profile", format!("{} ({})", p.model, config.device_profile.display())));
+            Some(p)
+        }
+        Err(e) => {
+            out.push(check(Level::Fail, "device profile", e.to_string()));
+            None
+        }
+    };
+    out.push(secret_file("acquirer key", &config.acquirer.credentials_file));
+    out.push(secret_file("ECR token", &config.data_dir.join(&config.ecr.token_file)));
+    match mode(&config.data_dir) {
+        Some(m) if m & 0o077 != 0 => out.push(check(
+            Level::Warn,
+            "data dir",
+            format!("{} has mode {m:o}; run `chmod 700`", config.data_dir.display()),
+        )),
+        Some(_) => out.push(check(Level::Ok, "data dir", config.data_dir.display().to_string())),
+        None => out.push(check(
+            Level::Fail,
+            "data dir",
+            format!("{} is missing; run `posagent init`", config.data_dir.display()),
+        )),
+    }
+    out.extend(journal(&config.data_dir.join("posagent.db")));
+    if config.data_dir.exists() {
+        out.push(disk(&config.data_dir));
+    }
+    let http = reqwest::Client::new();
+    if let Some(p) = &profile {
+        out.extend(devices(&config, p, &http).await);
+    }
+    out.extend(acquirer(&config, &http).await);
+    out
+}
