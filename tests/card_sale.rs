@@ -71,12 +71,12 @@ async fn card_sales_approved_declined_and_canceled() {
         "{c}"
     );
     for _ in 0..100 {
-        if h.sim.card_reader.state().waiting_for.is_none() {
+        if h.sim.card_reader.as_ref().unwrap().state().waiting_for.is_none() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(h.sim.card_reader.state().waiting_for.is_none());
+    assert!(h.sim.card_reader.as_ref().unwrap().state().waiting_for.is_none());
     assert_eq!(present(&h, "approve", "tap").await, 409, "nothing to tap into");
 
     // One authorization for the one approved card sale; no card data in the journal.

@@ -52,8 +52,8 @@ pub fn simulated_profile(sim: &SimEnvironment) -> Result<DeviceProfile, ConfigEr
     let mut profile = DeviceProfile::parse(SIMULATOR_PROFILE, Path::new("firmware-config/simulator.toml"))?;
     profile.display.endpoint = Endpoint::Tcp(sim.display_addr.to_string());
     profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
-    profile.card_reader = Some(crate::config::CardReaderProfile {
-        endpoint: Endpoint::Serial { path: sim.card_reader.path.clone(), baud: 115_200 },
+    profile.card_reader = sim.card_reader.as_ref().map(|r| crate::config::CardReaderProfile {
+        endpoint: Endpoint::Serial { path: r.path.clone(), baud: 115_200 },
     });
     Ok(profile)
 }
