@@ -1,0 +1,63 @@
+//! Latency from the register's `POST /v1/sales` to the QR frame acknowledged by the
+//! (simulated) customer display, over the real path: ECR HTTP, journal (SQLite, FULL
+//! sync), availability and authorize calls to the simulated acquirer, render, panel
+//! protocol over TCP. Reports p50/p90/p99 over N sales (`SALES`, default 200).
+//! `cargo bench --bench sale_to_qr`; figures in docs/performance.md.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use posagent::daemon::start_simulated;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+fn main() {
+    let n: usize = std::env::var("SALES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let stop = CancellationToken::new();
+        let running = start_simulated(&dir.path().join("data"), &dir.path().join("sim"), "127.0.0.1:0".parse().unwrap(), None, stop.clone())
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        let (url, token) = (running.daemon.ecr_url.clone(), running.daemon.ecr_token.clone());
+        let mut frames = running.sim.display.subscribe();
+        // Let the idle screen through first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n {
+            frames.borrow_and_update();
+            let t0 = Instant::now();
+            let sale: serde_json::Value = http
+                .post(format!("{url}/v1/sales"))
+                .bearer_auth(&token)
+                .json(&json!({"amount": 10_000 + i, "currency": "SEK"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            // The first frame after the request is the QR screen (nothing is drawn before).
+            tokio::time::timeout(Duration::from_secs(10), frames.changed()).await.unwrap().unwrap();
+            samples.push(t0.elapsed());
+            let id = sale["id"].as_str().unwrap();
+            let r: serde_json::Value =
+                http.post(format!("{url}/v1/sales/{id}/cancel")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+            assert_eq!(r["state"], "CANCELED");
+            // Wait for the canceled screen so it is not taken for the next QR frame.
+            let _ = tokio::time::timeout(Duration::from_secs(2), frames.changed()).await;
+        }
+        samples.sort();
+        let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+        println!(
+            "sale_to_qr_frame: n={n} p50={:.2?} p90={:.2?} p99={:.2?} max={:.2?}",
+            pct(0.50),
+            pct(0.90),
+            pct(0.99),
+            samples[samples.len() - 1]
+        );
+        running.daemon.stop().await;
+        stop.cancel();
+    });
+}
