@@ -16,9 +16,15 @@ fn main() {
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let stop = CancellationToken::new();
-        let running = start_simulated(&dir.path().join("data"), &dir.path().join("sim"), "127.0.0.1:0".parse().unwrap(), None, stop.clone())
-            .await
-            .unwrap();
+        let running = start_simulated(
+            &dir.path().join("data"),
+            &dir.path().join("sim"),
+            "127.0.0.1:0".parse().unwrap(),
+            None,
+            stop.clone(),
+        )
+        .await
+        .unwrap();
         let http = reqwest::Client::new();
         let (url, token) = (running.daemon.ecr_url.clone(), running.daemon.ecr_token.clone());
         let mut frames = running.sim.display.subscribe();
@@ -42,8 +48,15 @@ fn main() {
             tokio::time::timeout(Duration::from_secs(10), frames.changed()).await.unwrap().unwrap();
             samples.push(t0.elapsed());
             let id = sale["id"].as_str().unwrap();
-            let r: serde_json::Value =
-                http.post(format!("{url}/v1/sales/{id}/cancel")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+            let r: serde_json::Value = http
+                .post(format!("{url}/v1/sales/{id}/cancel"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             assert_eq!(r["state"], "CANCELED");
             // Wait for the canceled screen so it is not taken for the next QR frame.
             let _ = tokio::time::timeout(Duration::from_secs(2), frames.changed()).await;

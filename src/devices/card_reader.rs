@@ -39,7 +39,12 @@ pub enum CardWaitError {
     Stopped,
 }
 
-struct Job {
+enum Job {
+    Read(ReadJob),
+    Probe,
+}
+
+struct ReadJob {
     amount: u32,
     currency: String,
     timeout: Duration,
@@ -56,10 +61,21 @@ pub struct CardReaderService {
 
 type Reader = CardReader<Box<dyn Transport>>;
 
+/// Opens the reader, or checks the open one acknowledges (a zero-count beep).
+fn probe(reader: &mut Option<Reader>, profile: &CardReaderProfile) -> Result<(), CardReaderError> {
+    if reader.is_none() {
+        *reader = Some(CardReader::new(open_transport(&profile.endpoint)?));
+    }
+    match reader.as_mut() {
+        Some(r) => r.beep(0),
+        None => Ok(()),
+    }
+}
+
 fn wait_for_card(
     reader: &mut Option<Reader>,
     profile: &CardReaderProfile,
-    job: &Job,
+    job: &ReadJob,
 ) -> Result<CardRead, CardWaitError> {
     if reader.is_none() {
         *reader = Some(CardReader::new(open_transport(&profile.endpoint).map_err(CardReaderError::from)?));
@@ -95,6 +111,19 @@ impl CardReaderService {
         std::thread::Builder::new().name("card-reader".into()).spawn(move || {
             let mut reader: Option<Reader> = None;
             while let Some(job) = rx.blocking_recv() {
+                let job = match job {
+                    Job::Read(job) => job,
+                    Job::Probe => {
+                        match probe(&mut reader, &profile) {
+                            Ok(()) => set_health(&h, true, None),
+                            Err(e) => {
+                                reader = None;
+                                set_health(&h, false, Some(e.to_string()));
+                            }
+                        }
+                        continue;
+                    }
+                };
                 let result = wait_for_card(&mut reader, &profile, &job);
                 match &result {
                     Ok(_) | Err(CardWaitError::Canceled | CardWaitError::TimedOut) => set_health(&h, true, None),
@@ -107,6 +136,7 @@ impl CardReaderService {
                 let _ = job.done.send(result);
             }
         })?;
+        super::spawn_prober(&jobs, || Job::Probe);
         Ok(CardReaderService { jobs, health })
     }
 
@@ -119,7 +149,7 @@ impl CardReaderService {
         cancel: Arc<AtomicBool>,
     ) -> Result<CardRead, CardWaitError> {
         let (done, rx) = oneshot::channel();
-        let job = Job { amount, currency: currency.to_string(), timeout, cancel, done };
+        let job = Job::Read(ReadJob { amount, currency: currency.to_string(), timeout, cancel, done });
         self.jobs.send(job).await.map_err(|_| CardWaitError::Stopped)?;
         rx.await.map_err(|_| CardWaitError::Stopped)?
     }

@@ -7,9 +7,9 @@ use posagent_drivers::display::{CustomerDisplay, PanelDisplay, PanelError};
 use posagent_drivers::transport::Transport;
 use tokio::sync::{mpsc, oneshot};
 
-struct Job {
-    screen: Screen,
-    done: oneshot::Sender<Result<(), DeviceError>>,
+enum Job {
+    Show { screen: Screen, done: oneshot::Sender<Result<(), DeviceError>> },
+    Probe,
 }
 
 /// Handle to the display thread.
@@ -28,31 +28,50 @@ impl DisplayService {
         std::thread::Builder::new().name("display".into()).spawn(move || {
             let mut panel: Option<PanelDisplay<Box<dyn Transport>>> = None;
             while let Some(job) = rx.blocking_recv() {
-                let result = show(&mut panel, &profile, &job.screen);
+                let (result, done) = match job {
+                    Job::Show { screen, done } => (show(&mut panel, &profile, &screen), Some(done)),
+                    Job::Probe => (probe(&mut panel, &profile), None),
+                };
                 match &result {
                     Ok(()) => set_health(&h, true, None),
                     Err(e) => {
-                        tracing::warn!(error = %e, "customer display failed; it will be reopened");
+                        if done.is_some() || panel.is_some() {
+                            tracing::warn!(error = %e, "customer display failed; it will be reopened");
+                        }
                         panel = None;
                         set_health(&h, false, Some(e.to_string()));
                     }
                 }
-                let _ = job.done.send(result.map_err(DeviceError::from));
+                if let Some(done) = done {
+                    let _ = done.send(result.map_err(DeviceError::from));
+                }
             }
         })?;
+        super::spawn_prober(&jobs, || Job::Probe);
         Ok(DisplayService { jobs, health })
     }
 
     /// Shows `screen` and returns once the panel acknowledged it.
     pub async fn show(&self, screen: Screen) -> Result<(), DeviceError> {
         let (done, rx) = oneshot::channel();
-        self.jobs.send(Job { screen, done }).await.map_err(|_| DeviceError::Stopped("display"))?;
+        self.jobs.send(Job::Show { screen, done }).await.map_err(|_| DeviceError::Stopped("display"))?;
         rx.await.map_err(|_| DeviceError::Stopped("display"))?
     }
 
     /// The display's state.
     pub fn health(&self) -> DeviceHealth {
         read_health(&self.health)
+    }
+}
+
+/// Opens the panel, or checks the open one still answers.
+fn probe(panel: &mut Option<PanelDisplay<Box<dyn Transport>>>, profile: &DisplayProfile) -> Result<(), PanelError> {
+    match panel.as_mut() {
+        Some(p) => p.ping(),
+        None => {
+            *panel = Some(PanelDisplay::open(open_transport(&profile.endpoint)?)?);
+            Ok(())
+        }
     }
 }
 

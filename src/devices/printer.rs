@@ -6,9 +6,9 @@ use posagent_drivers::printer::{Document, PrinterError, ReceiptPrinter};
 use posagent_drivers::transport::Transport;
 use tokio::sync::{mpsc, oneshot};
 
-struct Job {
-    document: Document,
-    done: oneshot::Sender<Result<(), DeviceError>>,
+enum Job {
+    Print { document: Document, done: oneshot::Sender<Result<(), DeviceError>> },
+    Probe,
 }
 
 /// Handle to the printer thread.
@@ -27,27 +27,35 @@ impl PrinterService {
         std::thread::Builder::new().name("printer".into()).spawn(move || {
             let mut printer: Option<ReceiptPrinter<Box<dyn Transport>>> = None;
             while let Some(job) = rx.blocking_recv() {
-                let result = print(&mut printer, &profile, &job.document);
+                let (result, done) = match job {
+                    Job::Print { document, done } => (print(&mut printer, &profile, &document), Some(done)),
+                    Job::Probe => (probe(&mut printer, &profile), None),
+                };
                 match &result {
                     Ok(()) => set_health(&h, true, None),
                     Err(e) => {
-                        tracing::warn!(error = %e, "receipt printer failed");
+                        if done.is_some() {
+                            tracing::warn!(error = %e, "receipt printer failed");
+                        }
                         if matches!(e, PrinterError::Transport(_) | PrinterError::BadStatus(_)) {
                             printer = None;
                         }
                         set_health(&h, printer.is_some(), Some(e.to_string()));
                     }
                 }
-                let _ = job.done.send(result.map_err(DeviceError::from));
+                if let Some(done) = done {
+                    let _ = done.send(result.map_err(DeviceError::from));
+                }
             }
         })?;
+        super::spawn_prober(&jobs, || Job::Probe);
         Ok(PrinterService { jobs, health })
     }
 
     /// Prints `document` whole, or reports why not.
     pub async fn print(&self, document: Document) -> Result<(), DeviceError> {
         let (done, rx) = oneshot::channel();
-        self.jobs.send(Job { document, done }).await.map_err(|_| DeviceError::Stopped("printer"))?;
+        self.jobs.send(Job::Print { document, done }).await.map_err(|_| DeviceError::Stopped("printer"))?;
         rx.await.map_err(|_| DeviceError::Stopped("printer"))?
     }
 
@@ -57,17 +65,34 @@ impl PrinterService {
     }
 }
 
+fn open(profile: &PrinterProfileConfig) -> Result<ReceiptPrinter<Box<dyn Transport>>, PrinterError> {
+    Ok(ReceiptPrinter::new(open_transport(&profile.endpoint)?, profile.profile.clone(), profile.reads_status))
+}
+
+/// Opens the printer, or reads the open one's status (paper, cover, errors).
+fn probe(
+    printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
+    profile: &PrinterProfileConfig,
+) -> Result<(), PrinterError> {
+    if printer.is_none() {
+        *printer = Some(open(profile)?);
+    }
+    match printer.as_mut() {
+        Some(p) if profile.reads_status => {
+            let s = p.status()?;
+            if s.offline || s.paper_out || s.cover_open || s.error { Err(PrinterError::NotReady(s)) } else { Ok(()) }
+        }
+        _ => Ok(()),
+    }
+}
+
 fn print(
     printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
     profile: &PrinterProfileConfig,
     doc: &Document,
 ) -> Result<(), PrinterError> {
     if printer.is_none() {
-        *printer = Some(ReceiptPrinter::new(
-            open_transport(&profile.endpoint)?,
-            profile.profile.clone(),
-            profile.reads_status,
-        ));
+        *printer = Some(open(profile)?);
     }
     match printer.as_mut() {
         Some(p) => p.print(doc),

@@ -263,8 +263,7 @@ pub struct PanelDisplay<T: Transport> {
 }
 
 impl<T: Transport> PanelDisplay<T> {
-    /// Greets the panel and learns its size and format.
-    pub fn open(mut transport: T) -> Result<Self, PanelError> {
+    fn hello(transport: &mut T) -> Result<(u16, u16, PanelFormat), PanelError> {
         transport.write_all(&encode_hello())?;
         transport.flush()?;
         let mut buf = Vec::new();
@@ -274,17 +273,28 @@ impl<T: Transport> PanelDisplay<T> {
             buf.extend_from_slice(&chunk[..n]);
             if let Some((msg, _)) = decode_host_message(&buf)? {
                 return match msg {
-                    PanelMessage::HelloReply { width, height, format } => Ok(PanelDisplay {
-                        transport,
-                        width: u32::from(width),
-                        height: u32::from(height),
-                        format,
-                        last: None,
-                    }),
+                    PanelMessage::HelloReply { width, height, format } => Ok((width, height, format)),
                     other => Err(PanelError::Protocol(format!("expected a HELLO reply, got {other:?}"))),
                 };
             }
         }
+    }
+
+    /// Greets the panel and learns its size and format.
+    pub fn open(mut transport: T) -> Result<Self, PanelError> {
+        let (width, height, format) = Self::hello(&mut transport)?;
+        Ok(PanelDisplay { transport, width: u32::from(width), height: u32::from(height), format, last: None })
+    }
+
+    /// Checks the panel still answers (a HELLO round trip). A panel that answers with
+    /// another size was swapped: the next frame is sent whole.
+    pub fn ping(&mut self) -> Result<(), PanelError> {
+        let (w, h, format) = Self::hello(&mut self.transport)?;
+        if (u32::from(w), u32::from(h), format) != (self.width, self.height, self.format) {
+            (self.width, self.height, self.format) = (u32::from(w), u32::from(h), format);
+            self.last = None;
+        }
+        Ok(())
     }
 
     /// The panel's pixel format.
