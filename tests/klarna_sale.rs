@@ -52,6 +52,10 @@ async fn approved_klarna_sale_end_to_end() {
     assert!(raw.windows(tx_id.len()).any(|w| w == tx_id.as_bytes()), "receipt lacks {tx_id}");
     assert!(receipts[0].text.contains("1 234,50 kr"), "{}", receipts[0].text);
     assert_eq!(&raw[..2], b"\x1b@");
+    // The receipt as printed (PNG): its QR code decodes to the sale reference.
+    let png =
+        h.http.get(format!("{}/sim/receipts/1.png", h.sim.backend_url)).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(common::decode_png_qr(&png), vec![done["reference"].as_str().unwrap().to_string()]);
     assert!(raw.ends_with(&[0x1D, b'V', 66, 3]));
 
     // Klarna's interoperability token and data reached the acquirer byte for byte, with

@@ -153,6 +153,7 @@ fn control_router(control: Control) -> axum::Router {
         .route("/sim/printer/paper", post(paper_route))
         .route("/sim/devices/{device}", post(plug_route))
         .route("/sim/card", post(card_route))
+        .route("/sim/receipts/{number}", get(receipt_png))
         .with_state(control)
 }
 
@@ -253,5 +254,18 @@ async fn card_route(State(c): State<Control>, axum::Json(body): axum::Json<CardB
     match reader.present(body.card, body.presentation) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(why) => (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": why }))).into_response(),
+    }
+}
+
+/// A printed receipt as PNG (`/sim/receipts/1.png`).
+async fn receipt_png(State(c): State<Control>, axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let number: Option<usize> = name.strip_suffix(".png").and_then(|n| n.parse().ok());
+    let Some(receipt) = number.and_then(|n| c.printer.receipts().into_iter().find(|r| r.number == n)) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let columns = c.printer.columns();
+    match tokio::task::spawn_blocking(move || receipt.png(columns)).await {
+        Ok(Ok(png)) => ([(axum::http::header::CONTENT_TYPE, "image/png")], png).into_response(),
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -5,6 +5,7 @@ pub mod card_reader;
 pub mod display;
 pub mod escpos_decoder;
 pub mod printer;
+pub mod receipt_image;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -26,6 +26,19 @@ pub struct SimReceipt {
     pub qr_payloads: Vec<String>,
 }
 
+impl SimReceipt {
+    /// The receipt as the paper would look, as PNG.
+    pub fn png(&self, columns: usize) -> Result<Vec<u8>, png::EncodingError> {
+        let mut events = vec![];
+        let mut rest: &[u8] = &self.raw;
+        while let Ok(Some((ev, used))) = decode(rest, CodePage::Pc858) {
+            events.push(ev);
+            rest = &rest[used..];
+        }
+        super::receipt_image::render(&events, columns).to_png()
+    }
+}
+
 /// The simulated printer.
 pub struct SimPrinter {
     columns: usize,
@@ -58,6 +71,11 @@ impl SimPrinter {
     /// Runs out of paper (true) or gets a new roll (false).
     pub fn set_paper_out(&self, out: bool) {
         self.paper_out.store(out, Ordering::SeqCst);
+    }
+
+    /// Characters per line.
+    pub fn columns(&self) -> usize {
+        self.columns
     }
 
     /// Receipts printed so far.
@@ -156,7 +174,18 @@ impl SimPrinter {
         };
         if let Some(dir) = &self.out_dir {
             let base = dir.join(format!("receipt-{:04}", receipt.number));
-            let (bin, txt) = (base.with_extension("bin"), base.with_extension("txt"));
+            let (bin, txt, image) =
+                (base.with_extension("bin"), base.with_extension("txt"), base.with_extension("png"));
+            let columns = self.columns;
+            let r = receipt.clone();
+            match tokio::task::spawn_blocking(move || r.png(columns)).await {
+                Ok(Ok(png)) => {
+                    if let Err(e) = tokio::fs::write(&image, png).await {
+                        tracing::warn!(path = %image.display(), error = %e, "cannot write simulated receipt");
+                    }
+                }
+                _ => tracing::warn!("cannot render a simulated receipt"),
+            }
             if let Err(e) = tokio::fs::write(&bin, &receipt.raw).await {
                 tracing::warn!(path = %bin.display(), error = %e, "cannot write simulated receipt");
             }
