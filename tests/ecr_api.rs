@@ -144,3 +144,23 @@ async fn the_register_asks_whether_to_offer_klarna() {
     let done = h.wait_state(sale["id"].as_str().unwrap(), "UNAVAILABLE").await;
     assert_eq!(done["reason"], "OFFLINE");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_api_is_rate_limited() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| c.ecr.max_requests_per_sec = 5).await;
+    let mut codes = vec![];
+    for _ in 0..40 {
+        let r = h.http.get(format!("{}/v1/sales/none", h.url)).bearer_auth("guessing").send().await.unwrap();
+        codes.push(r.status().as_u16());
+    }
+    let limited = codes.iter().filter(|&&c| c == 429).count();
+    assert!(limited >= 25, "{codes:?}");
+    assert!(codes.iter().take(9).all(|&c| c == 401), "{codes:?}");
+    let r = h.http.get(format!("{}/health", h.url)).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED");
+}

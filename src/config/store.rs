@@ -75,11 +75,22 @@ pub struct EcrConfig {
     pub listen: SocketAddr,
     /// Bearer token file; created with mode 0600 if missing (relative to `data_dir`).
     pub token_file: PathBuf,
+    /// Requests per second the API takes (bursts up to twice that); more get 429.
+    #[serde(default = "default_rate")]
+    pub max_requests_per_sec: u32,
+}
+
+fn default_rate() -> u32 {
+    100
 }
 
 impl Default for EcrConfig {
     fn default() -> Self {
-        EcrConfig { listen: SocketAddr::from(([127, 0, 0, 1], 7600)), token_file: PathBuf::from("ecr.token") }
+        EcrConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7600)),
+            token_file: PathBuf::from("ecr.token"),
+            max_requests_per_sec: default_rate(),
+        }
     }
 }
 
@@ -157,6 +168,12 @@ impl StoreConfig {
         }
         if !(1_000..=120_000).contains(&self.acquirer.timeout_ms) {
             return Err(invalid(path, "acquirer.timeout_ms", "must be 1000 to 120000"));
+        }
+        if !(1..=10_000).contains(&self.ecr.max_requests_per_sec) {
+            return Err(invalid(path, "ecr.max_requests_per_sec", "must be 1 to 10000"));
+        }
+        if !self.ecr.listen.ip().is_loopback() {
+            tracing::warn!(listen = %self.ecr.listen, "the ECR API listens beyond this machine; keep it on loopback unless the register is elsewhere and the network is trusted");
         }
         if !(1..=MAX_AMOUNT).contains(&self.limits.max_amount) {
             return Err(invalid(path, "limits.max_amount", format!("must be 1 to {MAX_AMOUNT} minor units")));

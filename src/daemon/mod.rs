@@ -151,6 +151,7 @@ impl Daemon {
         let app = ecr::router(
             EcrState { checkout: checkout.clone(), display, printer, card_reader, returns, metrics, reports },
             ecr_token.clone(),
+            ecr::RateLimiter::new(config.ecr.max_requests_per_sec),
         );
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {

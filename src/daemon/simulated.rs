@@ -41,7 +41,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             ca_file: None,
             client_identity_file: None,
         },
-        ecr: EcrConfig { listen: ecr_listen, token_file: PathBuf::from("ecr.token") },
+        ecr: EcrConfig { listen: ecr_listen, ..EcrConfig::default() },
         limits: LimitsConfig::default(),
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
     }

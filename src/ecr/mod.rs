@@ -3,9 +3,11 @@
 //! The protocol is described in `docs/ecr-api.md`.
 
 mod auth;
+mod limit;
 mod problem;
 mod routes;
 
 pub use auth::{ensure_token_file, read_token};
+pub use limit::RateLimiter;
 pub use problem::Problem;
 pub use routes::{EcrState, router};

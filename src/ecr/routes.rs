@@ -39,8 +39,9 @@ pub struct EcrState {
     pub reports: crate::reports::Reports,
 }
 
-/// The ECR router; everything but `/health` needs the bearer `token`.
-pub fn router(state: EcrState, token: String) -> Router {
+/// The ECR router; everything but `/health`, `/metrics` and the console page needs the
+/// bearer `token`; everything is rate limited by `limiter`.
+pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) -> Router {
     let token = Arc::new(token);
     let api = Router::new()
         .route("/v1/sales", post(create_sale))
@@ -63,6 +64,7 @@ pub fn router(state: EcrState, token: String) -> Router {
         .route("/console/info", get(console_info))
         .merge(api)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(limiter, super::limit::limit))
         .with_state(state)
 }
 

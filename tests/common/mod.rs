@@ -44,7 +44,14 @@ impl Harness {
     }
 
     pub async fn start_daemon(&mut self) {
-        let config = simulated_store_config(&self.data_dir(), &self.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+        self.start_daemon_with(|_| {}).await;
+    }
+
+    /// Starts the daemon with a changed config.
+    pub async fn start_daemon_with(&mut self, change: impl FnOnce(&mut posagent::config::StoreConfig)) {
+        let mut config =
+            simulated_store_config(&self.data_dir(), &self.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+        change(&mut config);
         let daemon =
             Daemon::start(config, simulated_profile(&self.sim).unwrap(), CancellationToken::new()).await.unwrap();
         self.url = daemon.ecr_url.clone();
