@@ -15,6 +15,7 @@ pub mod demo;
 pub mod devices;
 pub mod doctor;
 pub mod ecr;
+pub mod fuzz_targets;
 pub mod locale;
 pub mod metrics;
 pub mod reports;
