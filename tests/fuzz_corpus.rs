@@ -4,10 +4,12 @@
 
 use std::path::Path;
 
+type Target = fn(&[u8]);
+
 #[test]
 fn the_fuzz_corpus_replays_without_a_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    let targets: [(&str, fn(&[u8])); 3] = [
+    let targets: [(&str, Target); 3] = [
         ("card_reader_bytes", posagent::fuzz_targets::card_reader_bytes),
         ("printer_status_bytes", posagent::fuzz_targets::printer_status_bytes),
         ("ecr_sale_request", posagent::fuzz_targets::ecr_sale_request),
