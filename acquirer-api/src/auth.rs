@@ -9,6 +9,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
+/// The token of an `Authorization: Bearer <token>` header value (empty if none).
+pub fn bearer_token(authorization: Option<&str>) -> &str {
+    authorization.and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
+}
+
 #[cfg(test)]
 mod tests {
     use super::constant_time_eq;

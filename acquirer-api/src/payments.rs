@@ -155,6 +155,38 @@ pub struct AuthorizeResponse {
     pub payment_request: Option<PaymentRequest>,
 }
 
+impl AuthorizeResponse {
+    /// An approval with its transaction.
+    pub fn approved(tx: PaymentTransaction) -> Self {
+        AuthorizeResponse {
+            result: AuthorizeResult::Approved,
+            result_reason: None,
+            payment_transaction: Some(tx),
+            payment_request: None,
+        }
+    }
+
+    /// A step-up with its payment request.
+    pub fn step_up(pr: PaymentRequest) -> Self {
+        AuthorizeResponse {
+            result: AuthorizeResult::StepUpRequired,
+            result_reason: None,
+            payment_transaction: None,
+            payment_request: Some(pr),
+        }
+    }
+
+    /// A decline with its reason.
+    pub fn declined(reason: impl Into<String>) -> Self {
+        AuthorizeResponse {
+            result: AuthorizeResult::Declined,
+            result_reason: Some(reason.into()),
+            payment_transaction: None,
+            payment_request: None,
+        }
+    }
+}
+
 /// State of a payment request (current Klarna generation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -5,9 +5,8 @@ use posagent_acquirer_api::batch::{BatchRequest, BatchResponse};
 use posagent_acquirer_api::events::{self, EventPage};
 use posagent_acquirer_api::settlement::SettlementReport;
 use posagent_acquirer_api::{
-    ApiError, AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse,
-    CaptureRequest, IDEMPOTENCY_KEY_HEADER, PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction,
-    RefundRequest,
+    ApiError, AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, CaptureRequest,
+    IDEMPOTENCY_KEY_HEADER, PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction, RefundRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -312,21 +311,13 @@ impl AcquirerClient {
             || req.klarna.as_ref().is_some_and(|k| k.klarna_network_session_token.is_some());
         let recover = || async move {
             if is_final {
-                Ok(self.transaction_by_reference(reference).await?.map(|t| AuthorizeResponse {
-                    result: AuthorizeResult::Approved,
-                    result_reason: None,
-                    payment_transaction: Some(t),
-                    payment_request: None,
-                }))
+                Ok(self.transaction_by_reference(reference).await?.map(|t| AuthorizeResponse::approved(t)))
             } else {
-                Ok(self.payment_request_by_reference(reference).await?.filter(|pr| !pr.state.is_final()).map(|pr| {
-                    AuthorizeResponse {
-                        result: AuthorizeResult::StepUpRequired,
-                        result_reason: None,
-                        payment_transaction: None,
-                        payment_request: Some(pr),
-                    }
-                }))
+                Ok(self
+                    .payment_request_by_reference(reference)
+                    .await?
+                    .filter(|pr| !pr.state.is_final())
+                    .map(|pr| AuthorizeResponse::step_up(pr)))
             }
         };
         self.call_with_recovery(

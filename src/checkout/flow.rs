@@ -445,12 +445,7 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
 async fn resume_card_authorization(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     match inner.deps.backend.transaction_by_reference(&sale.reference).await? {
         Some(tx) => {
-            let resp = AuthorizeResponse {
-                result: AuthorizeResult::Approved,
-                result_reason: None,
-                payment_transaction: Some(tx),
-                payment_request: None,
-            };
+            let resp = AuthorizeResponse::approved(tx);
             settle(inner, sale, resp).await
         }
         None => {

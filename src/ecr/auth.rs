@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use posagent_acquirer_api::auth::constant_time_eq;
+use posagent_acquirer_api::auth::{bearer_token, constant_time_eq};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -62,12 +62,7 @@ pub fn read_token(path: &Path) -> std::io::Result<String> {
 
 /// Middleware: requires `Authorization: Bearer <token>`.
 pub async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let given = bearer_token(request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
         next.run(request).await
     } else {

@@ -6,14 +6,19 @@ use crate::checkout::Sale;
 use crate::returns::ReturnRecord;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
+use serde::de::DeserializeOwned;
 
 impl Journal {
-    /// Sales created at or after `since` (RFC 3339 order is time order in UTC).
-    pub async fn sales_since(&self, since: DateTime<Utc>) -> Result<Vec<Sale>, StoreError> {
+    /// Records of `table` (sales or returns) created at or after `since`, oldest first.
+    async fn created_since<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: &'static str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<T>, StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
-            let mut st =
-                conn.prepare("SELECT id, data FROM sales WHERE created_at >= ?1 ORDER BY created_at").map_err(&err)?;
+            let sql = format!("SELECT id, data FROM {table} WHERE created_at >= ?1 ORDER BY created_at");
+            let mut st = conn.prepare(&sql).map_err(&err)?;
             let rows = st
                 .query_map(params![since.to_rfc3339()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
                 .map_err(&err)?;
@@ -27,24 +32,14 @@ impl Journal {
         .await
     }
 
+    /// Sales created at or after `since`.
+    pub async fn sales_since(&self, since: DateTime<Utc>) -> Result<Vec<Sale>, StoreError> {
+        self.created_since("sales", since).await
+    }
+
     /// Returns created at or after `since`.
     pub async fn returns_since(&self, since: DateTime<Utc>) -> Result<Vec<ReturnRecord>, StoreError> {
-        self.call(move |conn, path| {
-            let err = sqlite(path);
-            let mut st = conn
-                .prepare("SELECT id, data FROM returns WHERE created_at >= ?1 ORDER BY created_at")
-                .map_err(&err)?;
-            let rows = st
-                .query_map(params![since.to_rfc3339()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(&err)?;
-            let mut out = vec![];
-            for row in rows {
-                let (id, data) = row.map_err(&err)?;
-                out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
-            }
-            Ok(out)
-        })
-        .await
+        self.created_since("returns", since).await
     }
 
     /// When the day was last closed, if ever.

@@ -4,7 +4,7 @@
 
 use super::state::{Books, Refusal, invalid};
 use chrono::{DateTime, Utc};
-use posagent_acquirer_api::{AuthorizeRequest, AuthorizeResponse, AuthorizeResult};
+use posagent_acquirer_api::{AuthorizeRequest, AuthorizeResponse};
 
 /// Test cards: last four digits → decline reason.
 pub const TEST_CARDS: &[(&str, &str)] =
@@ -34,19 +34,9 @@ impl Books {
             other => other,
         };
         if let Some(reason) = decline {
-            return Ok(AuthorizeResponse {
-                result: AuthorizeResult::Declined,
-                result_reason: Some(reason.to_string()),
-                payment_transaction: None,
-                payment_request: None,
-            });
+            return Ok(AuthorizeResponse::declined(reason.to_string()));
         }
         let tx = self.create_transaction(req, key, now);
-        Ok(AuthorizeResponse {
-            result: AuthorizeResult::Approved,
-            result_reason: None,
-            payment_transaction: Some(tx),
-            payment_request: None,
-        })
+        Ok(AuthorizeResponse::approved(tx))
     }
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use posagent_acquirer_api::auth::constant_time_eq;
+use posagent_acquirer_api::auth::{bearer_token, constant_time_eq};
 use posagent_acquirer_api::{
     ApiError, AuthorizeRequest, AvailabilityQuery, ErrorType, IDEMPOTENCY_KEY_HEADER, PaymentRequestState,
     ValidationError,
@@ -103,12 +103,7 @@ async fn require_key(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let given = bearer_token(request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     if constant_time_eq(given.as_bytes(), backend.api_key.as_bytes()) {
         next.run(request).await
     } else {

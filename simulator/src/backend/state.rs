@@ -8,9 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use posagent_acquirer_api::events::{EventMetadata, TerminalEvent};
 use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, AvailabilityResponse, Capture,
-    CaptureMode, InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest,
-    PaymentRequestState, PaymentTransaction, TransactionState, ValidationError,
+    AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, Capture, CaptureMode,
+    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest, PaymentRequestState,
+    PaymentTransaction, TransactionState, ValidationError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -214,12 +214,7 @@ impl Books {
             return self.authorize_card(req, key, now);
         }
         if markets::check(&req.country, req.currency.code(), req.amount).is_err() {
-            return Ok(AuthorizeResponse {
-                result: AuthorizeResult::Declined,
-                result_reason: Some("PAYMENT_METHOD_NOT_AVAILABLE".into()),
-                payment_transaction: None,
-                payment_request: None,
-            });
+            return Ok(AuthorizeResponse::declined("PAYMENT_METHOD_NOT_AVAILABLE"));
         }
         if klarna.interoperability_token.is_some() || klarna.interoperability_data.is_some() {
             self.received_klarna_data.push(ReceivedKlarnaData {
@@ -234,12 +229,7 @@ impl Books {
             // The customer already confirmed in a Klarna journey: no QR, authorize now.
             None if confirmed => {
                 let tx = self.create_transaction(req, key, now);
-                Ok(AuthorizeResponse {
-                    result: AuthorizeResult::Approved,
-                    result_reason: None,
-                    payment_transaction: Some(tx),
-                    payment_request: None,
-                })
+                Ok(AuthorizeResponse::approved(tx))
             }
             None => Ok(self.step_up(req, now)),
             Some(token) => self.finalize(req, &token, key, now),
@@ -252,12 +242,7 @@ impl Books {
             self.by_reference.get(&req.payment_transaction_reference).and_then(|id| self.requests.get(id))
         {
             if !rec.request.state.is_final() {
-                return AuthorizeResponse {
-                    result: AuthorizeResult::StepUpRequired,
-                    result_reason: None,
-                    payment_transaction: None,
-                    payment_request: Some(rec.request.clone()),
-                };
+                return AuthorizeResponse::step_up(rec.request.clone());
             }
         }
         let n = self.next_id();
@@ -285,12 +270,7 @@ impl Books {
         self.by_reference.insert(req.payment_transaction_reference.clone(), id.clone());
         self.requests.insert(id, RequestRecord { request: request.clone(), token_issued_at: None, token_used: false });
         self.emit_request(&request, now);
-        AuthorizeResponse {
-            result: AuthorizeResult::StepUpRequired,
-            result_reason: None,
-            payment_transaction: None,
-            payment_request: Some(request),
-        }
+        AuthorizeResponse::step_up(request)
     }
 
     fn finalize(
@@ -327,12 +307,7 @@ impl Books {
         }
         rec.token_used = true;
         let tx = self.create_transaction(req, key, now);
-        Ok(AuthorizeResponse {
-            result: AuthorizeResult::Approved,
-            result_reason: None,
-            payment_transaction: Some(tx),
-            payment_request: None,
-        })
+        Ok(AuthorizeResponse::approved(tx))
     }
 
     /// Books a new transaction for `req` (authorization, and capture when `NOW`).
