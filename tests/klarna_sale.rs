@@ -45,7 +45,7 @@ async fn approved_klarna_sale_end_to_end() {
     let tx_id = done["payment_transaction_id"].as_str().unwrap().to_string();
 
     // The receipt bytes hold the Klarna references.
-    let receipts = h.sim.printer.receipts();
+    let receipts = h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.unwrap();
     assert_eq!(receipts.len(), 1);
     let raw = &receipts[0].raw;
     assert!(raw.windows(klarna_ref.len()).any(|w| w == klarna_ref.as_bytes()), "receipt lacks {klarna_ref}");
@@ -220,7 +220,7 @@ async fn pending_confirmation_is_confirmed_without_a_qr_code() {
     assert!(done["payment_request_id"].is_null(), "no QR code, no payment request: {done}");
     let states = h.journal_states(sale["id"].as_str().unwrap());
     assert!(!states.contains(&"QR_SHOWN".to_string()), "{states:?}");
-    assert_eq!(h.sim.printer.receipts().len(), 1);
+    assert_eq!(h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.map(|r| r.len()), Some(1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

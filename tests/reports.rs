@@ -88,7 +88,8 @@ async fn x_z_and_reconciliation() {
     let (_, x2) = h.get("/v1/reports/x").await;
     assert!(x2["totals"].as_array().unwrap().is_empty(), "{x2}");
     assert_eq!(x2["printed"], false);
-    let receipts = h.sim.printer.receipts();
+    // Two sale receipts, a return receipt, the X and the Z report.
+    let receipts = h.sim.printer.wait_for(5, std::time::Duration::from_secs(5)).await.unwrap();
     assert!(receipts.iter().any(|r| r.text.contains("X REPORT")));
     assert!(receipts.iter().any(|r| r.text.contains("Z REPORT #1")));
     let (status, bad) = h.get("/v1/reports/reconciliation?date=25.11.2026").await;

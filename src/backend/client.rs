@@ -311,13 +311,13 @@ impl AcquirerClient {
             || req.klarna.as_ref().is_some_and(|k| k.klarna_network_session_token.is_some());
         let recover = || async move {
             if is_final {
-                Ok(self.transaction_by_reference(reference).await?.map(|t| AuthorizeResponse::approved(t)))
+                Ok(self.transaction_by_reference(reference).await?.map(AuthorizeResponse::approved))
             } else {
                 Ok(self
                     .payment_request_by_reference(reference)
                     .await?
                     .filter(|pr| !pr.state.is_final())
-                    .map(|pr| AuthorizeResponse::step_up(pr)))
+                    .map(AuthorizeResponse::step_up))
             }
         };
         self.call_with_recovery(
