@@ -45,6 +45,7 @@ pub struct SimPrinter {
     out_dir: Option<PathBuf>,
     paper_out: AtomicBool,
     receipts: Mutex<Vec<SimReceipt>>,
+    numbered: std::sync::atomic::AtomicUsize,
     printed: Notify,
     /// The cable.
     pub plug: Arc<super::Plug>,
@@ -58,6 +59,7 @@ impl SimPrinter {
             out_dir,
             paper_out: AtomicBool::new(false),
             receipts: Mutex::new(vec![]),
+            numbered: std::sync::atomic::AtomicUsize::new(0),
             printed: Notify::new(),
             plug: Arc::default(),
         })
@@ -166,12 +168,9 @@ impl SimPrinter {
             .filter_map(|e| if let Event::QrData(d) = e { Some(String::from_utf8_lossy(d).into_owned()) } else { None })
             .collect();
         let text = render_text(&events, self.columns);
-        let receipt = {
-            let mut all = self.receipts.lock().unwrap_or_else(|p| p.into_inner());
-            let r = SimReceipt { number: all.len() + 1, raw, text, qr_payloads };
-            all.push(r.clone());
-            r
-        };
+        let number = self.numbered.fetch_add(1, Ordering::SeqCst) + 1;
+        let receipt = SimReceipt { number, raw, text, qr_payloads };
+        // Files first, then the receipt counts as printed: whoever waits for it finds them.
         if let Some(dir) = &self.out_dir {
             let base = dir.join(format!("receipt-{:04}", receipt.number));
             let (bin, txt, image) =
@@ -193,6 +192,7 @@ impl SimPrinter {
                 tracing::warn!(path = %txt.display(), error = %e, "cannot write simulated receipt");
             }
         }
+        self.receipts.lock().unwrap_or_else(|p| p.into_inner()).push(receipt);
         self.printed.notify_waiters();
     }
 }
