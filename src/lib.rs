@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod devices;
+pub mod discovery;
 pub mod doctor;
 pub mod ecr;
 pub mod fuzz_targets;

@@ -57,6 +57,12 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Lists serial ports and USB devices (VID:PID), and whether a profile's devices are there.
+    Devices {
+        /// A device profile (firmware-config/*.toml) to check against.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
     /// Checks the terminal's setup: one line per check with OK, WARN or FAIL.
     Doctor {
         /// Store config.
@@ -274,6 +280,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run { config, simulator, data_dir, listen } => run(config, simulator, data_dir, listen).await,
         Command::Init { dir, force } => init(&dir, force),
+        Command::Devices { profile } => {
+            let profile = profile.as_deref().map(DeviceProfile::load).transpose()?;
+            print!("{}", posagent::discovery::report(profile.as_ref()));
+            Ok(())
+        }
         Command::Doctor { config } => {
             let checks = posagent::doctor::run(&config).await;
             for c in &checks {
