@@ -109,7 +109,7 @@ impl Checkout {
     /// A checkout over `deps`.
     pub fn new(deps: CheckoutDeps) -> Self {
         let (events, _) = broadcast::channel(256);
-        Checkout {
+        let checkout = Checkout {
             inner: Arc::new(Inner {
                 deps,
                 events,
@@ -118,7 +118,46 @@ impl Checkout {
                 availability: Default::default(),
                 tasks: TaskTracker::new(),
             }),
-        }
+        };
+        checkout.follow_held_receipts();
+        checkout
+    }
+
+    /// Marks sales whose held receipt came out once the printer was ready again.
+    fn follow_held_receipts(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let inner = self.inner.clone();
+        let mut printed = inner.deps.printer.subscribe_printed_later();
+        runtime.spawn(async move {
+            loop {
+                let id = tokio::select! {
+                    () = inner.deps.shutdown.cancelled() => return,
+                    r = printed.recv() => match r {
+                        Ok(id) => id,
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                };
+                match inner.deps.journal.sale(id.clone()).await {
+                    Ok(mut sale) if !sale.receipt_printed => {
+                        sale.receipt_printed = true;
+                        sale.receipt_error = None;
+                        if let Err(e) = inner
+                            .transition(
+                                &mut sale,
+                                SaleState::Approved,
+                                Some("receipt printed once the printer was ready".into()),
+                            )
+                            .await
+                        {
+                            tracing::error!(sale_id = %id, error = %e, "cannot journal the printed receipt");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(sale_id = %id, error = %e, "held receipt of an unknown sale"),
+                }
+            }
+        });
     }
 
     /// The store this checkout sells for.
@@ -243,9 +282,12 @@ impl Checkout {
         if sale.state != SaleState::Approved {
             return Err(CheckoutError::NotApproved(sale.state.as_str()));
         }
-        let copy = sale.receipt_printed;
+        // A receipt held for a printer fault is taken off the queue so it cannot come out
+        // twice; if it came out meanwhile, this is a copy.
+        let copy = sale.receipt_printed || d.printer.release(&sale.id).await == crate::devices::Held::AlreadyPrinted;
         let doc = super::receipt::receipt_document(&sale, &d.store.name, copy);
-        match d.printer.print(doc).await {
+        let printed = if copy { d.printer.print(doc).await } else { d.printer.print_or_hold(doc, &sale.id).await };
+        match printed {
             Ok(()) if !copy => {
                 sale.receipt_printed = true;
                 sale.receipt_error = None;

@@ -350,15 +350,15 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
 
 async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     let doc = receipt_document(sale, &inner.deps.store.name, false);
-    match inner.deps.printer.print(doc).await {
+    match inner.deps.printer.print_or_hold(doc, &sale.id).await {
         Ok(()) => {
             sale.receipt_printed = true;
             sale.receipt_error = None;
             inner.transition(sale, SaleState::Approved, Some("receipt printed".into())).await?;
         }
         Err(e) => {
-            sale.receipt_error = Some(e.to_string());
-            inner.transition(sale, SaleState::Approved, Some(format!("receipt not printed: {e}"))).await?;
+            sale.receipt_error = Some(format!("{e}; the receipt prints by itself once the printer is ready"));
+            inner.transition(sale, SaleState::Approved, Some(format!("receipt held: {e}"))).await?;
         }
     }
     Ok(())

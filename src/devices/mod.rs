@@ -8,7 +8,7 @@ mod printer;
 
 pub use card_reader::{CardReaderService, CardWaitError};
 pub use display::DisplayService;
-pub use printer::PrinterService;
+pub use printer::{Held, PrinterService};
 
 use crate::config::Endpoint;
 use posagent_drivers::ErrorKind;

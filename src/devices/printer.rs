@@ -4,10 +4,23 @@ use super::{DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open
 use crate::config::PrinterProfileConfig;
 use posagent_drivers::printer::{Document, PrinterError, ReceiptPrinter};
 use posagent_drivers::transport::Transport;
-use tokio::sync::{mpsc, oneshot};
+use std::collections::{HashSet, VecDeque};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// What became of a held receipt when it is asked for by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// It was waiting; it is taken off the queue (print it now).
+    Released,
+    /// It came out already, when the fault cleared (print a copy).
+    AlreadyPrinted,
+    /// The printer thread does not know it (e.g. after a restart).
+    Unknown,
+}
 
 enum Job {
-    Print { document: Document, done: oneshot::Sender<Result<(), DeviceError>> },
+    Print { document: Document, hold_as: Option<String>, done: oneshot::Sender<Result<(), DeviceError>> },
+    Release { tag: String, done: oneshot::Sender<Held> },
     Probe,
 }
 
@@ -16,6 +29,14 @@ enum Job {
 pub struct PrinterService {
     jobs: mpsc::Sender<Job>,
     health: SharedHealth,
+    printed_later: broadcast::Sender<String>,
+}
+
+/// Receipts kept while the printer cannot print, printed whole once it can.
+#[derive(Default)]
+struct HeldJobs {
+    queue: VecDeque<(String, Document)>,
+    printed: HashSet<String>,
 }
 
 impl PrinterService {
@@ -24,12 +45,49 @@ impl PrinterService {
         let (jobs, mut rx) = mpsc::channel::<Job>(JOB_QUEUE);
         let health = new_health("printer", &profile.endpoint);
         let h = health.clone();
+        let (printed_later, _) = broadcast::channel(64);
+        let announce = printed_later.clone();
         std::thread::Builder::new().name("printer".into()).spawn(move || {
             let mut printer: Option<ReceiptPrinter<Box<dyn Transport>>> = None;
+            let mut held = HeldJobs::default();
             while let Some(job) = rx.blocking_recv() {
                 let (result, done) = match job {
-                    Job::Print { document, done } => (print(&mut printer, &profile, &document), Some(done)),
-                    Job::Probe => (probe(&mut printer, &profile), None),
+                    Job::Print { document, hold_as, done } => {
+                        let r = print(&mut printer, &profile, &document);
+                        if let (Err(_), Some(tag)) = (&r, hold_as) {
+                            held.queue.push_back((tag, document));
+                        }
+                        (r, Some(done))
+                    }
+                    Job::Release { tag, done } => {
+                        let answer = if let Some(i) = held.queue.iter().position(|(t, _)| *t == tag) {
+                            held.queue.remove(i);
+                            Held::Released
+                        } else if held.printed.contains(&tag) {
+                            Held::AlreadyPrinted
+                        } else {
+                            Held::Unknown
+                        };
+                        let _ = done.send(answer);
+                        continue;
+                    }
+                    Job::Probe => {
+                        let r = probe(&mut printer, &profile);
+                        if r.is_ok() {
+                            // The fault cleared: print what waited, in order, each whole.
+                            while let Some((tag, doc)) = held.queue.pop_front() {
+                                if let Err(e) = print(&mut printer, &profile, &doc) {
+                                    tracing::warn!(error = %e, "held receipt still cannot be printed");
+                                    held.queue.push_front((tag, doc));
+                                    break;
+                                }
+                                tracing::info!(tag = %tag, "held receipt printed");
+                                let _ = announce.send(tag.clone());
+                                held.printed.insert(tag);
+                            }
+                        }
+                        (r, None)
+                    }
                 };
                 match &result {
                     Ok(()) => set_health(&h, true, None),
@@ -49,14 +107,39 @@ impl PrinterService {
             }
         })?;
         super::spawn_prober(&jobs, || Job::Probe);
-        Ok(PrinterService { jobs, health })
+        Ok(PrinterService { jobs, health, printed_later })
+    }
+
+    async fn submit(&self, document: Document, hold_as: Option<String>) -> Result<(), DeviceError> {
+        let (done, rx) = oneshot::channel();
+        self.jobs.send(Job::Print { document, hold_as, done }).await.map_err(|_| DeviceError::Stopped("printer"))?;
+        rx.await.map_err(|_| DeviceError::Stopped("printer"))?
     }
 
     /// Prints `document` whole, or reports why not.
     pub async fn print(&self, document: Document) -> Result<(), DeviceError> {
+        self.submit(document, None).await
+    }
+
+    /// Prints `document`; if the printer cannot (paper out, cover open, unplugged) the
+    /// document is kept and printed whole once it can, and `tag` is announced to
+    /// [`Self::subscribe_printed_later`]. The error still tells why it did not print now.
+    pub async fn print_or_hold(&self, document: Document, tag: &str) -> Result<(), DeviceError> {
+        self.submit(document, Some(tag.to_string())).await
+    }
+
+    /// Takes a held document off the queue (to print it by hand instead).
+    pub async fn release(&self, tag: &str) -> Held {
         let (done, rx) = oneshot::channel();
-        self.jobs.send(Job::Print { document, done }).await.map_err(|_| DeviceError::Stopped("printer"))?;
-        rx.await.map_err(|_| DeviceError::Stopped("printer"))?
+        if self.jobs.send(Job::Release { tag: tag.to_string(), done }).await.is_err() {
+            return Held::Unknown;
+        }
+        rx.await.unwrap_or(Held::Unknown)
+    }
+
+    /// Tags of held documents as they get printed.
+    pub fn subscribe_printed_later(&self) -> broadcast::Receiver<String> {
+        self.printed_later.subscribe()
     }
 
     /// The printer's state.
