@@ -160,9 +160,7 @@ async fn devices(config: &StoreConfig, profile: &DeviceProfile, http: &reqwest::
     }
     // No daemon: open each device ourselves and read its status.
     let mut out = vec![];
-    let display = crate::devices::open_transport(&profile.display.endpoint)
-        .map_err(|e| e.to_string())
-        .and_then(|t| posagent_drivers::display::PanelDisplay::open(t).map(|_| ()).map_err(|e| e.to_string()));
+    let display = crate::devices::open_display(&profile.display).map(|_| ()).map_err(|e| e.to_string());
     out.push(match display {
         Ok(()) => check(Level::Ok, "device display", format!("answered at {}", profile.display.endpoint)),
         Err(e) => check(Level::Fail, "device display", e),

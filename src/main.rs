@@ -104,7 +104,8 @@ enum Command {
     },
 }
 
-const PROFILES: [(&str, &str); 3] = [
+const PROFILES: [(&str, &str); 4] = [
+    ("framebuffer-1024x600.toml", include_str!("../firmware-config/framebuffer-1024x600.toml")),
     ("generic-800x480.toml", include_str!("../firmware-config/generic-800x480.toml")),
     ("compact-480x272.toml", include_str!("../firmware-config/compact-480x272.toml")),
     ("simulator.toml", include_str!("../firmware-config/simulator.toml")),

@@ -77,3 +77,58 @@ async fn unplug_and_replug_are_seen_and_recovered() {
     h.customer("approve").await;
     h.wait_for(sale["id"].as_str().unwrap(), |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_framebuffer_display_shows_the_qr_code() {
+    use posagent::config::{DisplayDriver, Endpoint};
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    // A fake framebuffer: a device file and its sysfs description (16 bpp, padded lines).
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h_px, stride) = (480u32, 272u32, 480 * 2 + 64);
+    let sys = dir.path().join("sys");
+    std::fs::create_dir_all(&sys).unwrap();
+    std::fs::write(sys.join("virtual_size"), format!("{w},{h_px}")).unwrap();
+    std::fs::write(sys.join("bits_per_pixel"), "16").unwrap();
+    std::fs::write(sys.join("stride"), stride.to_string()).unwrap();
+    let dev = dir.path().join("fb0");
+    std::fs::write(&dev, vec![0u8; (stride * h_px) as usize]).unwrap();
+    let config =
+        posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+    let mut profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
+    profile.display.driver = DisplayDriver::Framebuffer { sysfs: sys.clone() };
+    profile.display.endpoint = Endpoint::File(dev.display().to_string());
+    let daemon =
+        posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new()).await.unwrap();
+    h.url = daemon.ecr_url.clone();
+    h.token = daemon.ecr_token.clone();
+    h.daemon = Some(daemon);
+
+    let sale = h.create(json!({"amount": 10000, "currency": "SEK"})).await;
+    let shown = h.wait_state(sale["id"].as_str().unwrap(), "QR_SHOWN").await;
+    let url = shown["payment_request_url"].as_str().unwrap().to_string();
+    // Read the framebuffer back as a camera would see it.
+    let mut found = vec![];
+    for _ in 0..50 {
+        let bytes = std::fs::read(&dev).unwrap();
+        let luma: Vec<u8> = (0..h_px)
+            .flat_map(|y| (0..w).map(move |x| (y, x)))
+            .map(|(y, x)| {
+                let i = (y * stride + x * 2) as usize;
+                let v = u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+                let (r, g, b) = (((v >> 11) & 31) * 8, ((v >> 5) & 63) * 4, (v & 31) * 8);
+                ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000) as u8
+            })
+            .collect();
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(w as usize, h_px as usize, |x, y| luma[y * w as usize + x]);
+        found = img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, c)| c)).collect();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(found, vec![url]);
+    let health: Value = h.http.get(format!("{}/health", h.url)).send().await.unwrap().json().await.unwrap();
+    assert!(health["devices"][0]["endpoint"].as_str().unwrap().contains("fb0"), "{health}");
+}

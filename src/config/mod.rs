@@ -5,7 +5,7 @@
 mod profile;
 mod store;
 
-pub use profile::{CardReaderProfile, DeviceProfile, DisplayProfile, Endpoint, PrinterProfileConfig};
+pub use profile::{CardReaderProfile, DeviceProfile, DisplayDriver, DisplayProfile, Endpoint, PrinterProfileConfig};
 pub use store::{AcquirerConfig, EcrConfig, LimitsConfig, StoreConfig, StoreSection, valid_locale};
 
 use std::path::{Path, PathBuf};

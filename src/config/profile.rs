@@ -77,6 +77,8 @@ struct RawDisplay {
     endpoint: String,
     width: u32,
     height: u32,
+    #[serde(default)]
+    sysfs: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,9 +98,24 @@ fn yes() -> bool {
     true
 }
 
-/// The customer display of a model (panel protocol).
+/// How the customer display is driven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisplayDriver {
+    /// posagent's serial panel protocol (`docs/protocols.md`).
+    Panel,
+    /// A Linux framebuffer device, described by its sysfs folder.
+    Framebuffer {
+        /// e.g. `/sys/class/graphics/fb0`.
+        sysfs: std::path::PathBuf,
+    },
+}
+
+/// The customer display of a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayProfile {
+    /// Driver.
+    pub driver: DisplayDriver,
     /// Where it is attached.
     pub endpoint: Endpoint,
     /// Width in pixels.
@@ -157,13 +174,25 @@ impl DeviceProfile {
 
     fn validate(raw: RawProfile, path: &Path) -> Result<Self, ConfigError> {
         let d = &raw.display;
-        if d.driver != "panel" {
-            return Err(invalid(
-                path,
-                "display.driver",
-                format!("`{}` is not a display driver; use \"panel\"", d.driver),
-            ));
-        }
+        let display_endpoint = Endpoint::parse(&d.endpoint).map_err(|m| invalid(path, "display.endpoint", m))?;
+        let driver = match (d.driver.as_str(), &display_endpoint) {
+            ("panel", _) => DisplayDriver::Panel,
+            ("framebuffer", Endpoint::File(dev)) => {
+                let name = std::path::Path::new(dev).file_name().and_then(|n| n.to_str()).unwrap_or("fb0");
+                let sysfs = d.sysfs.clone().unwrap_or_else(|| format!("/sys/class/graphics/{name}"));
+                DisplayDriver::Framebuffer { sysfs: sysfs.into() }
+            }
+            ("framebuffer", _) => {
+                return Err(invalid(path, "display.endpoint", "a framebuffer is a device node: write file:/dev/fb0"));
+            }
+            (other, _) => {
+                return Err(invalid(
+                    path,
+                    "display.driver",
+                    format!("`{other}` is not a display driver; use \"panel\" or \"framebuffer\""),
+                ));
+            }
+        };
         if !(240..=1280).contains(&d.width) || !(240..=1280).contains(&d.height) {
             return Err(invalid(path, "display", "width and height must be 240 to 1280 pixels"));
         }
@@ -204,11 +233,7 @@ impl DeviceProfile {
             card_reader,
             model: raw.model,
             description: raw.description,
-            display: DisplayProfile {
-                endpoint: Endpoint::parse(&d.endpoint).map_err(|m| invalid(path, "display.endpoint", m))?,
-                width: d.width,
-                height: d.height,
-            },
+            display: DisplayProfile { driver, endpoint: display_endpoint, width: d.width, height: d.height },
             printer: PrinterProfileConfig {
                 endpoint: Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?,
                 profile: posagent_drivers::printer::PrinterProfile {

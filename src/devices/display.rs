@@ -1,9 +1,10 @@
 //! Owner thread of the customer display: renders screens and shows them.
 
 use super::{DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_health};
+use crate::config::DisplayDriver;
 use crate::config::DisplayProfile;
 use crate::screens::{Screen, render};
-use posagent_drivers::display::{CustomerDisplay, PanelDisplay, PanelError};
+use posagent_drivers::display::{CustomerDisplay, FramebufferDisplay, PanelDisplay, PanelError};
 use posagent_drivers::transport::Transport;
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,7 +27,7 @@ impl DisplayService {
         let health = new_health("display", &profile.endpoint);
         let h = health.clone();
         std::thread::Builder::new().name("display".into()).spawn(move || {
-            let mut panel: Option<PanelDisplay<Box<dyn Transport>>> = None;
+            let mut panel: Option<Box<dyn CustomerDisplay>> = None;
             while let Some(job) = rx.blocking_recv() {
                 let (result, done) = match job {
                     Job::Show { screen, done } => (show(&mut panel, &profile, &screen), Some(done)),
@@ -64,25 +65,32 @@ impl DisplayService {
     }
 }
 
-/// Opens the panel, or checks the open one still answers.
-fn probe(panel: &mut Option<PanelDisplay<Box<dyn Transport>>>, profile: &DisplayProfile) -> Result<(), PanelError> {
+type Panel = Option<Box<dyn CustomerDisplay>>;
+
+/// Opens the display a profile names, with its driver.
+pub fn open_display(profile: &DisplayProfile) -> Result<Box<dyn CustomerDisplay>, PanelError> {
+    Ok(match (&profile.driver, &profile.endpoint) {
+        (DisplayDriver::Framebuffer { sysfs }, crate::config::Endpoint::File(dev)) => {
+            Box::new(FramebufferDisplay::open(std::path::Path::new(dev), sysfs)?)
+        }
+        _ => Box::new(PanelDisplay::<Box<dyn Transport>>::open(open_transport(&profile.endpoint)?)?),
+    })
+}
+
+/// Opens the display, or checks the open one still answers.
+fn probe(panel: &mut Panel, profile: &DisplayProfile) -> Result<(), PanelError> {
     match panel.as_mut() {
         Some(p) => p.ping(),
         None => {
-            *panel = Some(PanelDisplay::open(open_transport(&profile.endpoint)?)?);
+            *panel = Some(open_display(profile)?);
             Ok(())
         }
     }
 }
 
-fn show(
-    panel: &mut Option<PanelDisplay<Box<dyn Transport>>>,
-    profile: &DisplayProfile,
-    screen: &Screen,
-) -> Result<(), PanelError> {
+fn show(panel: &mut Panel, profile: &DisplayProfile, screen: &Screen) -> Result<(), PanelError> {
     if panel.is_none() {
-        let transport = open_transport(&profile.endpoint)?;
-        *panel = Some(PanelDisplay::open(transport)?);
+        *panel = Some(open_display(profile)?);
     }
     let Some(p) = panel.as_mut() else { return Ok(()) };
     let (w, h) = p.size();

@@ -7,7 +7,7 @@ mod display;
 mod printer;
 
 pub use card_reader::{CardReaderService, CardWaitError};
-pub use display::DisplayService;
+pub use display::{DisplayService, open_display};
 pub use printer::{Held, PrinterService};
 
 use crate::config::Endpoint;

@@ -2,9 +2,11 @@
 //! that put frames on panels.
 
 mod frame;
+mod framebuffer;
 mod panel;
 
 pub use frame::{Frame, Region};
+pub use framebuffer::FramebufferDisplay;
 pub use panel::{
     ACK, NAK, PanelDisplay, PanelError, PanelFormat, PanelMessage, crc16, decode_host_message, encode_blit,
     encode_hello, encode_hello_reply, rgb565_to_rgb888,
@@ -16,4 +18,8 @@ pub trait CustomerDisplay: Send {
     fn size(&self) -> (u32, u32);
     /// Shows `frame` (same size as the display), sending only what changed.
     fn show(&mut self, frame: &Frame) -> Result<(), PanelError>;
+    /// Checks the display still answers (when its link can tell).
+    fn ping(&mut self) -> Result<(), PanelError> {
+        Ok(())
+    }
 }

@@ -288,7 +288,7 @@ impl<T: Transport> PanelDisplay<T> {
 
     /// Checks the panel still answers (a HELLO round trip). A panel that answers with
     /// another size was swapped: the next frame is sent whole.
-    pub fn ping(&mut self) -> Result<(), PanelError> {
+    fn hello_again(&mut self) -> Result<(), PanelError> {
         let (w, h, format) = Self::hello(&mut self.transport)?;
         if (u32::from(w), u32::from(h), format) != (self.width, self.height, self.format) {
             (self.width, self.height, self.format) = (u32::from(w), u32::from(h), format);
@@ -306,6 +306,10 @@ impl<T: Transport> PanelDisplay<T> {
 impl<T: Transport> CustomerDisplay for PanelDisplay<T> {
     fn size(&self) -> (u32, u32) {
         (self.width, self.height)
+    }
+
+    fn ping(&mut self) -> Result<(), PanelError> {
+        self.hello_again()
     }
 
     fn show(&mut self, frame: &Frame) -> Result<(), PanelError> {
