@@ -41,18 +41,17 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
     b.click("approve").await;
     let done = h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     let klarna_ref = done["klarna_reference"].as_str().unwrap().to_string();
+    // The approved screen stays up for a few seconds: look for it first, then the receipt.
     let mut approved = vec![];
     for _ in 0..50 {
         approved = b.screenshot("2-approved").await;
-        let receipt = b.eval("document.querySelector('#receipts pre.receipt')?.textContent || ''").await;
-        if count_near(&approved, [0x0A, 0x7A, 0x3C]) > 5_000
-            && receipt.as_str().is_some_and(|r| r.contains(&klarna_ref))
-        {
+        if count_near(&approved, [0x0A, 0x7A, 0x3C]) > 5_000 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(count_near(&approved, [0x0A, 0x7A, 0x3C]) > 5_000, "the approved (green) screen is on the dashboard");
+    wait_for_receipt(&mut b, &klarna_ref).await;
     let status = b.eval("document.getElementById('status').textContent").await;
     assert!(status.as_str().is_some_and(|s| s.contains(&url)), "{status}");
 
@@ -91,15 +90,13 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
     let mut card_shot = vec![];
     for _ in 0..50 {
         card_shot = b.screenshot("4-card-approved").await;
-        let receipt = b.eval("document.querySelector('#receipts pre.receipt')?.textContent || ''").await;
-        if count_near(&card_shot, [0x0A, 0x7A, 0x3C]) > 5_000
-            && receipt.as_str().is_some_and(|r| r.contains("**** 1111"))
-        {
+        if count_near(&card_shot, [0x0A, 0x7A, 0x3C]) > 5_000 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(count_near(&card_shot, [0x0A, 0x7A, 0x3C]) > 5_000, "the approved screen after the card sale");
+    wait_for_receipt(&mut b, "**** 1111").await;
 
     // Network and device controls reach the simulator.
     b.click("net-offline").await;
@@ -122,4 +119,17 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
     }
     assert!(h.sim.printer.paper_out());
     b.screenshot("5-controls").await;
+}
+
+/// Waits until the newest receipt on the dashboard holds `text`.
+async fn wait_for_receipt(b: &mut Browser, text: &str) {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = b.eval("document.querySelector('#receipts pre.receipt')?.textContent || ''").await;
+        if last.as_str().is_some_and(|r| r.contains(text)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no receipt with {text:?} on the dashboard: {last}");
 }
