@@ -132,3 +132,24 @@ async fn a_framebuffer_display_shows_the_qr_code() {
     let health: Value = h.http.get(format!("{}/health", h.url)).send().await.unwrap().json().await.unwrap();
     assert!(health["devices"][0]["endpoint"].as_str().unwrap().contains("fb0"), "{health}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_printer_is_also_a_serial_port() {
+    let h = Harness::start().await;
+    let path = h.sim.printer_pty.clone().expect("a pseudo-terminal for the printer");
+    let printed = tokio::task::spawn_blocking(move || {
+        use posagent_drivers::printer::{Block, Document, PrinterProfile, ReceiptPrinter};
+        let transport = posagent_drivers::transport::SerialTransport::open(&path, 38_400).unwrap();
+        let mut printer = ReceiptPrinter::new(transport, PrinterProfile::default(), true);
+        assert_eq!(printer.status().unwrap(), posagent_drivers::printer::PrinterStatus::default());
+        let mut doc = Document::default();
+        doc.line("over the serial port");
+        doc.push(Block::Cut);
+        printer.print(&doc)
+    })
+    .await
+    .unwrap();
+    assert!(printed.is_ok(), "{printed:?}");
+    let receipts = h.sim.printer.wait_for(1, Duration::from_secs(5)).await.unwrap();
+    assert!(receipts.iter().any(|r| r.text.contains("over the serial port")));
+}

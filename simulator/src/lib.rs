@@ -72,6 +72,9 @@ pub struct SimEnvironment {
     pub printer: Arc<SimPrinter>,
     /// The display.
     pub display: Arc<SimDisplay>,
+    /// The printer also as a serial port (a pseudo-terminal bridged to its TCP port).
+    pub printer_pty: Option<String>,
+    _printer_pty: Option<serialport::TTYPort>,
     /// The card reader (on a pseudo-terminal); `None` where the system has no PTYs.
     pub card_reader: Option<Arc<devices::card_reader::SimCardReader>>,
     http: reqwest::Client,
@@ -135,7 +138,25 @@ impl SimEnvironment {
                 tracing::error!(error = %e, "simulated acquirer stopped");
             }
         });
-        Ok(SimEnvironment { backend_url, printer_addr, display_addr, backend, printer, display, card_reader, http })
+        let (printer_pty, keep) = match devices::pty_bridge(printer_addr, cancel.clone()) {
+            Ok((path, slave)) => (Some(path), Some(slave)),
+            Err(e) => {
+                tracing::warn!(error = %e, "no pseudo-terminal for the simulated printer; it is on TCP only");
+                (None, None)
+            }
+        };
+        Ok(SimEnvironment {
+            backend_url,
+            printer_addr,
+            printer_pty,
+            _printer_pty: keep,
+            display_addr,
+            backend,
+            printer,
+            display,
+            card_reader,
+            http,
+        })
     }
 
     /// The customer scans the display and acts; returns the URL the QR code held.

@@ -67,3 +67,55 @@ where
         }
     }
 }
+
+/// Bridges a pseudo-terminal to a device's TCP port, so the device is also reachable as a
+/// serial port (the daemon's serial driver opens the returned path). Runs until the
+/// simulator stops.
+pub fn pty_bridge(
+    tcp: std::net::SocketAddr,
+    cancel: CancellationToken,
+) -> std::io::Result<(String, serialport::TTYPort)> {
+    use std::io::{Read, Write};
+    let (master, slave) = serialport::TTYPort::pair().map_err(std::io::Error::other)?;
+    let path =
+        serialport::SerialPort::name(&slave).ok_or_else(|| std::io::Error::other("the pseudo-terminal has no name"))?;
+    let stream = std::net::TcpStream::connect(tcp)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(100)))?;
+    let (mut to_device, mut from_device) = (stream.try_clone()?, stream);
+    let mut reader = master.try_clone_native().map_err(std::io::Error::other)?;
+    let mut writer = master;
+    serialport::SerialPort::set_timeout(&mut reader, std::time::Duration::from_millis(100))
+        .map_err(std::io::Error::other)?;
+    let c1 = cancel.clone();
+    std::thread::Builder::new().name("pty-to-tcp".into()).spawn(move || {
+        let mut buf = [0u8; 4096];
+        while !c1.is_cancelled() {
+            match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if to_device.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+    })?;
+    std::thread::Builder::new().name("tcp-to-pty".into()).spawn(move || {
+        let mut buf = [0u8; 4096];
+        while !cancel.is_cancelled() {
+            match from_device.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if writer.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return,
+            }
+        }
+    })?;
+    Ok((path, slave))
+}
