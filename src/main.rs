@@ -19,6 +19,13 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum SaleAction {
+    Reprint,
+    Capture,
+    Void,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ReportKind {
     X,
     Z,
@@ -68,6 +75,24 @@ enum Command {
         /// Store config.
         #[arg(long)]
         config: PathBuf,
+    },
+    /// Post-purchase operations on a sale of the running daemon: reprint (marked COPY),
+    /// capture (the rest of) a `capture: LATER` sale, void what is left.
+    Sale {
+        /// reprint, capture or void.
+        #[arg(value_enum)]
+        action: SaleAction,
+        /// Sale id or reference.
+        id: String,
+        /// Amount to capture in minor units (default: all that remains).
+        #[arg(long)]
+        amount: Option<i64>,
+        /// Store config of the running daemon.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory of a daemon running on the simulator.
+        #[arg(long, default_value = "posagent-data")]
+        data_dir: PathBuf,
     },
     /// End-of-day reports from the running daemon: `x` (mid-day), `z` (closes the day),
     /// `reconcile` (against the acquirer's settlement report).
@@ -203,6 +228,38 @@ async fn report(
     Ok(())
 }
 
+async fn sale_action(
+    action: SaleAction,
+    id: &str,
+    amount: Option<i64>,
+    config: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let (url, token) = ecr_endpoint(config, data_dir)?;
+    let (path, body) = match action {
+        SaleAction::Reprint => ("reprint", serde_json::json!({})),
+        SaleAction::Capture => {
+            ("capture", amount.map(|a| serde_json::json!({ "amount": a })).unwrap_or_else(|| serde_json::json!({})))
+        }
+        SaleAction::Void => ("void", serde_json::json!({})),
+    };
+    // One key per command run: a retry of this very command by the shell is a new request.
+    let key = uuid::Uuid::new_v4().to_string();
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/sales/{id}/{path}"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("is posagent running? cannot reach {url}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await?;
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    anyhow::ensure!(status.is_success(), "the daemon answered {status}");
+    Ok(())
+}
+
 async fn shutdown_signal(token: CancellationToken) {
     #[cfg(unix)]
     {
@@ -296,6 +353,9 @@ async fn main() -> anyhow::Result<()> {
                 bail!("some checks failed");
             }
             Ok(())
+        }
+        Command::Sale { action, id, amount, config, data_dir } => {
+            sale_action(action, &id, amount, config.as_deref(), &data_dir).await
         }
         Command::Report { kind, config, data_dir, date, print } => {
             report(kind, config.as_deref(), &data_dir, date, print).await

@@ -10,7 +10,8 @@ async fn approved_sale(h: &Harness) -> serde_json::Value {
     let sale = h.create(json!({"amount": 123450, "currency": "SEK", "order_lines": lines_1234_50()})).await;
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "QR_SHOWN").await;
-    assert_eq!(h.customer("approve").await.0, 200);
+    let (status, body) = h.customer("approve").await;
+    assert_eq!(status, 200, "{body}");
     h.wait_for(&id, |s| s["state"] == "APPROVED" && (s["receipt_printed"] == true || !s["receipt_error"].is_null()))
         .await
 }
@@ -129,4 +130,53 @@ async fn a_receipt_held_by_paper_out_prints_by_itself_then_reprints_are_copies()
     // Nothing came out twice.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(h.sim.printer.receipts().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_later_then_capture_part_and_void_the_rest() {
+    let h = Harness::start().await;
+    let sale = h.create(json!({"amount": 123450, "currency": "SEK", "capture": "LATER"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    let approved = h.wait_for(&id, |s| s["state"] == "APPROVED").await;
+    assert_eq!((approved["capture"].as_str(), approved["captured_amount"].as_i64()), (Some("LATER"), Some(0)));
+
+    // Capture part; the same request sent twice (same Idempotency-Key) captures once.
+    let capture = |key: &'static str, body: serde_json::Value| {
+        let req = h
+            .http
+            .post(format!("{}/v1/sales/{id}/capture", h.url))
+            .bearer_auth(&h.token)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, v) = capture("cap-1", json!({"amount": 40000})).await;
+    assert_eq!((status, v["captured_amount"].as_i64()), (200, Some(40000)), "{v}");
+    let (status, v) = capture("cap-1", json!({"amount": 40000})).await;
+    assert_eq!((status, v["captured_amount"].as_i64()), (200, Some(40000)), "{v}");
+    let (status, p) = capture("cap-2", json!({"amount": 90000})).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("amount")), "{p}");
+    let ledger = h.backend_get("/v1/ledger").await;
+    assert_eq!(ledger_count(&ledger, "CAPTURE"), 1);
+
+    // Void the rest: the transaction is COMPLETED with what was captured.
+    let (status, v) = h.post(&format!("/v1/sales/{id}/void"), json!({})).await;
+    assert_eq!((status, v["voided"].as_bool()), (200, Some(true)), "{v}");
+    let tx =
+        h.backend_get(&format!("/v1/payment-transactions?reference={}", sale["reference"].as_str().unwrap())).await;
+    assert_eq!((tx["state"].as_str(), tx["captured_amount"].as_i64()), (Some("COMPLETED"), Some(40000)));
+    let (status, p) = capture("cap-3", json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("NOTHING_LEFT")));
+    let (status, _) = h.post(&format!("/v1/sales/{id}/void"), json!({})).await;
+    assert_eq!(status, 409);
+
+    // A sale captured at authorization has nothing left to capture.
+    let now = approved_sale(&h).await;
+    let (status, p) = h.post(&format!("/v1/sales/{}/capture", now["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("NOTHING_LEFT")));
 }

@@ -45,9 +45,15 @@ pub enum CheckoutError {
     /// No such sale.
     #[error("no sale {0}")]
     NotFound(String),
-    /// Only an approved sale has a receipt.
-    #[error("the sale is {0}; only an approved sale has a receipt")]
+    /// Only an approved sale has a receipt, a capture or a void.
+    #[error("the sale is {0}; only an approved sale can do that")]
     NotApproved(&'static str),
+    /// Nothing is left to capture or void.
+    #[error("{0}")]
+    NothingToCapture(String),
+    /// The acquirer refused or could not be reached; nothing changed.
+    #[error(transparent)]
+    Acquirer(crate::backend::BackendError),
     /// The printer could not print.
     #[error(transparent)]
     Printer(crate::devices::DeviceError),
@@ -173,6 +179,10 @@ impl Checkout {
         &self.inner.availability
     }
 
+    pub(super) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     /// Subscribes to every change of every sale.
     pub fn subscribe(&self) -> broadcast::Receiver<SaleView> {
         self.inner.events.subscribe()
@@ -228,6 +238,9 @@ impl Checkout {
             masked_pan: None,
             entry_mode: None,
             reason: None,
+            capture: v.capture,
+            captured_amount: 0,
+            voided: false,
             cancel_requested: false,
             receipt_printed: false,
             receipt_error: None,
@@ -260,9 +273,13 @@ impl Checkout {
                 tokio::select! {
                     () = idle.deps.shutdown.cancelled() => {}
                     () = tokio::time::sleep(RESULT_SCREEN) => {
-                        if idle.active.lock().await.is_none() {
+                        // Hold the slot while the idle screen goes up, so a sale started
+                        // meanwhile queues its QR code after it, never under it.
+                        let active = idle.active.lock().await;
+                        if active.is_none() {
                             let _ = idle.deps.display.show(idle_screen(&idle)).await;
                         }
+                        drop(active);
                     }
                 }
             });

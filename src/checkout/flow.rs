@@ -14,8 +14,8 @@ use crate::store::StoreError;
 use chrono::Utc;
 use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, CaptureMode, CardData, KlarnaData,
-    PaymentMethod, PaymentRequest, PaymentRequestState,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, CardData, KlarnaData, PaymentMethod,
+    PaymentRequest, PaymentRequestState,
 };
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -144,7 +144,7 @@ fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) 
             kind: "TERMINAL".into(),
             terminal_reference: store.terminal_reference.clone(),
         },
-        capture: CaptureMode::Now,
+        capture: sale.capture,
         line_items: sale.order_lines.clone(),
         klarna: (sale.method == PaymentMethod::Klarna).then(|| KlarnaData {
             interoperability_token: sale.interoperability_token.clone(),
@@ -202,6 +202,7 @@ async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Resu
         AuthorizeResult::Approved => {
             let tx = resp.payment_transaction.ok_or(FlowError::Incomplete("payment_transaction"))?;
             sale.payment_transaction_id = Some(tx.payment_transaction_id.clone());
+            sale.captured_amount = tx.captured_amount;
             if sale.method == PaymentMethod::Klarna {
                 sale.klarna_reference = Some(tx.klarna_reference.clone());
             }

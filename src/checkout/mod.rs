@@ -8,6 +8,7 @@ mod availability;
 mod engine;
 mod flow;
 mod new_sale;
+mod post_purchase;
 mod receipt;
 mod sale;
 

@@ -3,7 +3,7 @@
 use super::engine::CheckoutError;
 use crate::config::{LimitsConfig, StoreSection};
 use posagent_acquirer_api::lines::validate_lines;
-use posagent_acquirer_api::{Currency, LineItem, MAX_INTEROPERABILITY_LEN, PaymentMethod};
+use posagent_acquirer_api::{CaptureMode, Currency, LineItem, MAX_INTEROPERABILITY_LEN, PaymentMethod};
 use serde::Deserialize;
 
 /// `POST /v1/sales` body.
@@ -32,6 +32,9 @@ pub struct NewSale {
     /// Locale of the customer's texts; the store's by default.
     #[serde(default)]
     pub locale: Option<String>,
+    /// `NOW` (default: captured at authorization) or `LATER` (the register captures or voids).
+    #[serde(default)]
+    pub capture: Option<CaptureMode>,
 }
 
 /// A request that passed validation.
@@ -45,6 +48,7 @@ pub(crate) struct ValidSale {
     pub interoperability_token: Option<String>,
     pub interoperability_data: Option<String>,
     pub locale: String,
+    pub capture: CaptureMode,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {
@@ -116,6 +120,7 @@ impl NewSale {
             interoperability_token: self.interoperability_token,
             interoperability_data: self.interoperability_data,
             locale,
+            capture: self.capture.unwrap_or(CaptureMode::Now),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! A sale and its states, as journaled and as the register sees it.
 
 use chrono::{DateTime, Utc};
-use posagent_acquirer_api::{Currency, InteroperabilityStatus, LineItem, PaymentDescriptors, PaymentMethod};
+use posagent_acquirer_api::{
+    CaptureMode, Currency, InteroperabilityStatus, LineItem, PaymentDescriptors, PaymentMethod,
+};
 use serde::{Deserialize, Serialize};
 
 /// Where a sale is in its life.
@@ -144,6 +146,15 @@ pub struct Sale {
     pub entry_mode: Option<String>,
     /// Why the sale ended as it did (decline reason, error).
     pub reason: Option<String>,
+    /// Capture at authorization (`NOW`, the default) or later by the register (`LATER`).
+    #[serde(default = "capture_now")]
+    pub capture: CaptureMode,
+    /// Captured so far, minor units.
+    #[serde(default)]
+    pub captured_amount: i64,
+    /// The rest of the authorization was released.
+    #[serde(default)]
+    pub voided: bool,
     /// The cashier asked to cancel.
     #[serde(default)]
     pub cancel_requested: bool,
@@ -156,6 +167,10 @@ pub struct Sale {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+fn capture_now() -> CaptureMode {
+    CaptureMode::Now
 }
 
 /// What the register sees of a sale.
@@ -192,6 +207,12 @@ pub struct SaleView {
     pub entry_mode: Option<String>,
     /// Why it ended as it did.
     pub reason: Option<String>,
+    /// Capture mode.
+    pub capture: CaptureMode,
+    /// Captured so far.
+    pub captured_amount: i64,
+    /// The rest of the authorization was released.
+    pub voided: bool,
     /// Whether the receipt is printed.
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).
@@ -221,6 +242,9 @@ impl Sale {
             masked_pan: self.masked_pan.clone(),
             entry_mode: self.entry_mode.clone(),
             reason: self.reason.clone(),
+            capture: self.capture,
+            captured_amount: self.captured_amount,
+            voided: self.voided,
             receipt_printed: self.receipt_printed,
             receipt_error: self.receipt_error.clone(),
             created_at: self.created_at,

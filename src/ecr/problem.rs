@@ -67,6 +67,11 @@ impl From<CheckoutError> for Problem {
             CheckoutError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             CheckoutError::ShuttingDown => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "SHUTTING_DOWN", message),
             CheckoutError::NotApproved(_) => Problem::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
+            CheckoutError::NothingToCapture(_) => Problem::new(StatusCode::CONFLICT, "NOTHING_LEFT", message),
+            CheckoutError::Acquirer(e) if e.is_unreachable() => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "ACQUIRER_UNREACHABLE", message)
+            }
+            CheckoutError::Acquirer(_) => Problem::new(StatusCode::BAD_GATEWAY, "ACQUIRER_REFUSED", message),
             CheckoutError::Printer(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "PRINTER_UNAVAILABLE", message),
             _ => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", message),
         }

@@ -48,6 +48,8 @@ pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) 
         .route("/v1/sales/{id}", get(read_sale))
         .route("/v1/sales/{id}/cancel", post(cancel_sale))
         .route("/v1/sales/{id}/reprint", post(reprint_sale))
+        .route("/v1/sales/{id}/capture", post(capture_sale))
+        .route("/v1/sales/{id}/void", post(void_sale))
         .route("/v1/returns", post(create_return))
         .route("/v1/returns/{id}", get(read_return))
         .route("/v1/events", get(events))
@@ -275,4 +277,49 @@ async fn console_info(State(s): State<EcrState>) -> Response {
     let store = s.checkout.store();
     axum::Json(serde_json::json!({ "currency": store.currency.code(), "exponent": store.currency.exponent(), "locale": store.locale }))
         .into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CaptureBody {
+    #[serde(default)]
+    amount: Option<i64>,
+}
+
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .map(str::to_string)
+}
+
+/// Captures (the rest of) a `capture: LATER` sale; body `{"amount": N}` or empty for all.
+async fn capture_sale(
+    State(s): State<EcrState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req: CaptureBody = if body.is_empty() {
+        CaptureBody::default()
+    } else {
+        let de = &mut serde_json::Deserializer::from_slice(&body);
+        match serde_path_to_error::deserialize(de) {
+            Ok(r) => r,
+            Err(e) => return Problem::bad_json(&e).into_response(),
+        }
+    };
+    match s.checkout.capture(&id, req.amount, idempotency_key(&headers)).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// Releases what remains of a sale's authorization.
+async fn void_sale(State(s): State<EcrState>, Path(id): Path<String>, headers: axum::http::HeaderMap) -> Response {
+    match s.checkout.void(&id, idempotency_key(&headers)).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
 }
