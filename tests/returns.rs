@@ -175,6 +175,12 @@ async fn capture_later_then_capture_part_and_void_the_rest() {
     let (status, _) = h.post(&format!("/v1/sales/{id}/void"), json!({})).await;
     assert_eq!(status, 409);
 
+    // Reports count what was captured, and the capture reconciles with the settlement.
+    let (_, x) = h.get("/v1/reports/x").await;
+    assert_eq!(x["totals"][0]["sales_amount"], 40000, "{x}");
+    let (_, rec) = h.get("/v1/reports/reconciliation").await;
+    assert!(rec["differences"].as_array().unwrap().is_empty(), "{rec}");
+
     // A sale captured at authorization has nothing left to capture.
     let now = approved_sale(&h).await;
     let (status, p) = h.post(&format!("/v1/sales/{}/capture", now["id"].as_str().unwrap()), json!({})).await;

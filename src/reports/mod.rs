@@ -28,7 +28,7 @@ pub struct TenderTotal {
     pub currency: Currency,
     /// Approved sales.
     pub sales_count: u32,
-    /// Their amount.
+    /// Their captured amount.
     pub sales_amount: i64,
     /// Refunded returns.
     pub refunds_count: u32,
@@ -122,8 +122,9 @@ impl Reports {
             match s.state {
                 SaleState::Approved => {
                     let t = entry(&mut totals, method_name(s.method), s.currency);
+                    // What was captured is what was sold (a LATER sale may be captured in part).
                     t.sales_count += 1;
-                    t.sales_amount += s.amount;
+                    t.sales_amount += s.captured_amount;
                 }
                 SaleState::Declined => declined += 1,
                 SaleState::Canceled | SaleState::Expired => canceled += 1,

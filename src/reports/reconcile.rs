@@ -58,9 +58,13 @@ impl Reports {
         let on_day = |t: &DateTime<Utc>| t.date_naive() == date;
         let mut local: Vec<(Key, String, String)> = vec![];
         for s in self.journal.sales_since(start).await? {
-            if s.state == SaleState::Approved && on_day(&s.updated_at) {
+            if s.state == SaleState::Approved && on_day(&s.updated_at) && s.captured_amount > 0 {
                 if let Some(tx) = &s.payment_transaction_id {
-                    local.push((("SALE", tx.clone(), s.amount), s.reference.clone(), s.currency.code().to_string()));
+                    local.push((
+                        ("SALE", tx.clone(), s.captured_amount),
+                        s.reference.clone(),
+                        s.currency.code().to_string(),
+                    ));
                 }
             }
         }
@@ -74,14 +78,30 @@ impl Reports {
             }
         }
         let report = self.backend.settlement(date).await?;
-        let mut remote: Vec<(Key, String, String)> = report
-            .entries
-            .iter()
-            .map(|e| {
-                let t = if e.kind == SettlementType::Sale { "SALE" } else { "RETURN" };
-                ((t, e.payment_transaction_id.clone(), e.amount), e.reference.clone(), e.currency.clone())
-            })
-            .collect();
+        // Captures of one transaction are summed (a LATER sale may be captured in parts);
+        // refunds stay one entry each, like the terminal's returns.
+        let mut remote: Vec<(Key, String, String)> = vec![];
+        for e in &report.entries {
+            if e.kind == SettlementType::Sale {
+                if let Some(existing) =
+                    remote.iter_mut().find(|(k, ..)| k.0 == "SALE" && k.1 == e.payment_transaction_id)
+                {
+                    existing.0.2 += e.amount;
+                    continue;
+                }
+                remote.push((
+                    ("SALE", e.payment_transaction_id.clone(), e.amount),
+                    e.reference.clone(),
+                    e.currency.clone(),
+                ));
+            } else {
+                remote.push((
+                    ("RETURN", e.payment_transaction_id.clone(), e.amount),
+                    e.reference.clone(),
+                    e.currency.clone(),
+                ));
+            }
+        }
         let mut matched = 0;
         let mut differences = vec![];
         for (key, reference, currency) in local {
