@@ -58,17 +58,27 @@ pub fn read_qr_codes(frame: &Frame) -> Vec<String> {
 }
 
 /// How long the customer looks at the display for a QR code.
-pub const LOOK_TIMEOUT: Duration = Duration::from_secs(5);
+pub const LOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Watches the display until a QR code is readable (up to [`LOOK_TIMEOUT`]).
 pub async fn scan(display: &SimDisplay) -> Result<String, CustomerError> {
+    scan_skipping(display, &[], tokio::time::Instant::now() + LOOK_TIMEOUT).await
+}
+
+/// Watches the display until it shows a QR code other than `stale`, until `deadline`.
+async fn scan_skipping(
+    display: &SimDisplay,
+    stale: &[String],
+    deadline: tokio::time::Instant,
+) -> Result<String, CustomerError> {
     let mut shown = display.subscribe();
-    let deadline = tokio::time::Instant::now() + LOOK_TIMEOUT;
     loop {
         shown.borrow_and_update();
         let frame = display.current();
-        let found =
-            tokio::task::spawn_blocking(move || read_qr_codes(&frame)).await.ok().and_then(|c| c.into_iter().next());
+        let found = tokio::task::spawn_blocking(move || read_qr_codes(&frame))
+            .await
+            .ok()
+            .and_then(|c| c.into_iter().find(|u| !stale.contains(u)));
         if let Some(url) = found {
             return Ok(url);
         }
@@ -84,11 +94,23 @@ pub async fn act(
     http: &reqwest::Client,
     action: CustomerAction,
 ) -> Result<String, CustomerError> {
-    let url = scan(display).await?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(CustomerError::NotAUrl(url));
-    }
-    send(http, http.get(&url), &url).await?;
+    // Like a person with a phone: a code that leads to a journey that is over (the
+    // previous customer's, still on the screen) is ignored and the screen watched again.
+    let deadline = tokio::time::Instant::now() + LOOK_TIMEOUT;
+    let mut stale = vec![];
+    let url = loop {
+        let url = scan_skipping(display, &stale, deadline).await?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(CustomerError::NotAUrl(url));
+        }
+        match send(http, http.get(&url), &url).await {
+            Ok(()) => break url,
+            Err(CustomerError::Refused { status: 403, .. }) if tokio::time::Instant::now() < deadline => {
+                stale.push(url)
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let step = match action {
         CustomerAction::Approve => Some("approve"),
         CustomerAction::Decline => Some("decline"),
