@@ -101,6 +101,8 @@ pub(super) struct Inner {
     events: broadcast::Sender<SaleView>,
     active: tokio::sync::Mutex<Option<(String, CancellationToken)>>,
     last_klarna_header: Mutex<Option<String>>,
+    /// The sale whose screens the display shows; others' late screens are dropped.
+    display_owner: tokio::sync::Mutex<Option<String>>,
     availability: super::availability::AvailabilityCache,
     tasks: TaskTracker,
 }
@@ -121,6 +123,7 @@ impl Checkout {
                 events,
                 active: tokio::sync::Mutex::new(None),
                 last_klarna_header: Mutex::new(None),
+                display_owner: tokio::sync::Mutex::new(None),
                 availability: Default::default(),
                 tasks: TaskTracker::new(),
             }),
@@ -253,6 +256,8 @@ impl Checkout {
         let cancel = CancellationToken::new();
         *active = Some((sale.id.clone(), cancel.clone()));
         drop(active);
+        // The display now belongs to this sale (after any screen still going up).
+        *self.inner.display_owner.lock().await = Some(sale.id.clone());
         self.spawn(sale, cancel);
         Ok((view, true))
     }
@@ -277,6 +282,8 @@ impl Checkout {
                         // meanwhile queues its QR code after it, never under it.
                         let active = idle.active.lock().await;
                         if active.is_none() {
+                            let mut owner = idle.display_owner.lock().await;
+                            *owner = None;
                             let _ = idle.deps.display.show(idle_screen(&idle)).await;
                         }
                         drop(active);
@@ -349,6 +356,7 @@ impl Checkout {
             tracing::info!(sale_id = %sale.id, state = sale.state.as_str(), "resuming sale after restart");
             let cancel = CancellationToken::new();
             *self.inner.active.lock().await = Some((sale.id.clone(), cancel.clone()));
+            *self.inner.display_owner.lock().await = Some(sale.id.clone());
             self.spawn(sale, cancel);
         }
         if n == 0 {
@@ -406,6 +414,17 @@ impl Inner {
         Ok(())
     }
 
+    /// Shows `screen` if sale `sale_id` still owns the display. Holding the owner while the
+    /// screen goes up orders it before the next sale's first screen.
+    pub(super) async fn show_for(&self, sale_id: &str, screen: Screen) -> Result<(), crate::devices::DeviceError> {
+        let owner = self.display_owner.lock().await;
+        if owner.as_deref() != Some(sale_id) {
+            tracing::debug!(sale_id, "screen of a sale that no longer owns the display dropped");
+            return Ok(());
+        }
+        self.deps.display.show(screen).await
+    }
+
     /// Remembers Klarna's header for the idle screen.
     pub(super) fn remember_header(&self, header: &str) {
         *self.last_klarna_header.lock().unwrap_or_else(|p| p.into_inner()) = Some(header.to_string());
@@ -421,9 +440,7 @@ async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) 
                 tracing::error!(error = %e2, "cannot journal the failure");
             }
             let _ = inner
-                .deps
-                .display
-                .show(Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
+                .show_for(&sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
                 .await;
         }
     }

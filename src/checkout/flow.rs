@@ -62,7 +62,7 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
                 inner
                     .transition(sale, SaleState::Canceled, Some("canceled before the QR code was shown".into()))
                     .await?;
-                show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+                show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
             }
             SaleState::Created if sale.method == PaymentMethod::Card => {
                 inner.transition(sale, SaleState::AwaitingCard, None).await?;
@@ -86,9 +86,10 @@ fn amount_text(sale: &Sale) -> String {
     format_amount(sale.amount, sale.currency, &sale.locale)
 }
 
-/// Shows a screen; a display failure is logged (the display thread reopens the panel).
-async fn show(inner: &Inner, screen: Screen) {
-    if let Err(e) = inner.deps.display.show(screen).await {
+/// Shows a screen of sale `sale_id` (unless another sale owns the display by now); a
+/// display failure is logged (the display thread reopens the panel).
+async fn show(inner: &Inner, sale_id: &str, screen: Screen) {
+    if let Err(e) = inner.show_for(sale_id, screen).await {
         tracing::warn!(error = %e, "customer display did not show the screen");
     }
 }
@@ -114,13 +115,13 @@ async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowEr
             sale.interoperability_status = Some(a.status);
             sale.reason = Some(a.status_reason.unwrap_or_else(|| "PAYMENT_UNSUPPORTED".into()));
             inner.transition(sale, SaleState::Unavailable, sale.reason.clone()).await?;
-            show(inner, Screen::Unavailable { locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Unavailable { locale: sale.locale.clone() }).await;
         }
         Err(e) if e.is_unreachable() => {
             // Klarna needs the network: never offered offline.
             sale.reason = Some("OFFLINE".into());
             inner.transition(sale, SaleState::Unavailable, Some(e.to_string())).await?;
-            show(inner, Screen::Unavailable { locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Unavailable { locale: sale.locale.clone() }).await;
         }
         Err(e) => return Err(e.into()),
     }
@@ -182,7 +183,7 @@ async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
             sale.qr_shown_at = Some(Utc::now());
             inner.transition(sale, SaleState::QrShown, Some(pr.payment_request_id.clone())).await?;
             let shown = match qr_screen(sale) {
-                Some(screen) => inner.deps.display.show(screen).await,
+                Some(screen) => inner.show_for(&sale.id, screen).await,
                 None => Ok(()),
             };
             if let Err(e) = shown {
@@ -208,12 +209,12 @@ async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Resu
             }
             sale.session_token = None;
             inner.transition(sale, SaleState::Approved, Some(tx.payment_transaction_id)).await?;
-            show(inner, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
         }
         AuthorizeResult::Declined | AuthorizeResult::StepUpRequired => {
             sale.reason = Some(resp.result_reason.unwrap_or_else(|| "DECLINED".into()));
             inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
-            show(inner, Screen::Declined { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Declined { amount: amount_text(sale), locale: sale.locale.clone() }).await;
         }
     }
     Ok(())
@@ -226,13 +227,13 @@ async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<()
         PaymentRequestState::Submitted if sale.state == SaleState::CustomerInProgress => {
             inner.transition(sale, SaleState::QrShown, Some("customer left the journey".into())).await?;
             if let Some(s) = qr_screen(sale) {
-                show(inner, s).await;
+                show(inner, &sale.id, s).await;
             }
         }
         PaymentRequestState::InProgress if sale.state == SaleState::QrShown => {
             inner.transition(sale, SaleState::CustomerInProgress, None).await?;
             let header = sale.descriptors.as_ref().map(|d| d.header.clone()).unwrap_or_default();
-            show(inner, Screen::InProgress { amount: amount_text(sale), header, locale }).await;
+            show(inner, &sale.id, Screen::InProgress { amount: amount_text(sale), header, locale }).await;
         }
         PaymentRequestState::Completed => {
             let token = pr.state_context.klarna_network_session_token.ok_or(FlowError::Incomplete("session token"))?;
@@ -242,17 +243,17 @@ async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<()
         PaymentRequestState::Declined => {
             sale.reason = Some(pr.state_reason.unwrap_or_else(|| "DECLINED".into()));
             inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
-            show(inner, Screen::Declined { amount: amount_text(sale), locale }).await;
+            show(inner, &sale.id, Screen::Declined { amount: amount_text(sale), locale }).await;
         }
         PaymentRequestState::Canceled => {
             sale.reason = Some(pr.state_reason.unwrap_or_else(|| "CANCELED".into()));
             inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
-            show(inner, Screen::Canceled { locale }).await;
+            show(inner, &sale.id, Screen::Canceled { locale }).await;
         }
         PaymentRequestState::Expired => {
             sale.reason = Some("PAYMENT_REQUEST_EXPIRED".into());
             inner.transition(sale, SaleState::Expired, None).await?;
-            show(inner, Screen::Canceled { locale }).await;
+            show(inner, &sale.id, Screen::Canceled { locale }).await;
         }
         _ => {}
     }
@@ -278,7 +279,7 @@ async fn watch(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Re
             () = tokio::time::sleep_until(deadline) => return cancel_request(inner, sale, &id, "TERMINAL_TIMEOUT").await,
             _ = redraw.tick(), if sale.state == SaleState::QrShown => {
                 if let Some(s) = qr_screen(sale) {
-                    show(inner, s).await;
+                    show(inner, &sale.id, s).await;
                 }
             }
             r = inner.deps.backend.payment_request(&id, Some(from), LONG_POLL) => match r {
@@ -317,7 +318,7 @@ async fn cancel_request(inner: &Inner, sale: &mut Sale, id: &str, reason: &str) 
             // Without the final authorization no money moves: the sale ends here.
             sale.reason = Some(format!("{reason}; acquirer unreachable, payment request left to expire"));
             inner.transition(sale, SaleState::Canceled, Some(e.to_string())).await?;
-            show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
             Ok(())
         }
         Err(e) => Err(e.into()),
@@ -376,7 +377,7 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
         return Ok(());
     };
-    show(inner, Screen::PresentCard { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+    show(inner, &sale.id, Screen::PresentCard { amount: amount_text(sale), locale: sale.locale.clone() }).await;
     let amount = u32::try_from(sale.amount).unwrap_or(u32::MAX);
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let currency = sale.currency;
@@ -396,19 +397,20 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         Err(CardWaitError::Canceled) => {
             sale.reason = Some("CASHIER_CANCELED".into());
             inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
-            show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
             return Ok(());
         }
         Err(CardWaitError::TimedOut) => {
             sale.reason = Some("CARD_TIMEOUT".into());
             inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
-            show(inner, Screen::Canceled { locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
             return Ok(());
         }
         Err(e) => {
             sale.reason = Some(format!("CARD_READER: {e}"));
             inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
-            show(inner, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
+                .await;
             return Ok(());
         }
     };
@@ -435,7 +437,8 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         Err(e) => {
             sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
             inner.transition(sale, SaleState::Failed, Some(e.to_string())).await?;
-            show(inner, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
+                .await;
             Ok(())
         }
     }
