@@ -136,7 +136,7 @@ impl Browser {
     }
 }
 
-/// RGBA or RGB pixels of a screenshot.
+/// The RGB pixels of a PNG (RGB or RGBA), with its width and height.
 pub fn pixels(png_bytes: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
     let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
@@ -144,12 +144,13 @@ pub fn pixels(png_bytes: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
     let step = match info.color_type {
         png::ColorType::Rgba => 4,
         png::ColorType::Rgb => 3,
-        other => panic!("screenshot colour type {other:?}"),
+        other => panic!("PNG colour type {other:?}"),
     };
     let px = buf[..info.buffer_size()].chunks_exact(step).map(|p| [p[0], p[1], p[2]]).collect();
     (info.width as usize, info.height as usize, px)
 }
 
+/// Every QR code readable in a PNG.
 pub fn qr_codes(png_bytes: &[u8]) -> Vec<String> {
     let (w, h, px) = pixels(png_bytes);
     let luma: Vec<u8> = px

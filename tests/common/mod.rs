@@ -170,28 +170,13 @@ impl Harness {
 
 /// Decodes a PNG and returns every QR code in it.
 pub fn decode_png_qr(png_bytes: &[u8]) -> Vec<String> {
-    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    let (w, h) = (info.width as usize, info.height as usize);
-    let luma: Vec<u8> = buf
-        .chunks_exact(3)
-        .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8)
-        .collect();
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
-    img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, c)| c)).collect()
+    browser::qr_codes(png_bytes)
 }
 
 /// RGB of the pixel at (x, y) of a PNG.
 pub fn png_pixel(png_bytes: &[u8], x: usize, y: usize) -> [u8; 3] {
-    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let i = (y * info.width as usize + x) * 3;
-    [buf[i], buf[i + 1], buf[i + 2]]
+    let (w, _, px) = browser::pixels(png_bytes);
+    px[y * w + x]
 }
 
 pub fn lines_1234_50() -> Value {
