@@ -90,14 +90,7 @@ impl CustomerDisplay for FramebufferDisplay {
     }
 
     fn show(&mut self, frame: &Frame) -> Result<(), PanelError> {
-        if (frame.width(), frame.height()) != (self.width, self.height) {
-            return Err(PanelError::SizeMismatch {
-                frame_w: frame.width(),
-                frame_h: frame.height(),
-                panel_w: self.width,
-                panel_h: self.height,
-            });
-        }
+        super::panel::check_size(frame, self.width, self.height)?;
         let Some(region) = frame.changed_region(self.last.as_ref()) else { return Ok(()) };
         let bytes_per_pixel = u64::from(self.bits_per_pixel / 8);
         for y in region.y..region.y + region.height {

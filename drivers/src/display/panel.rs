@@ -97,6 +97,14 @@ impl PanelError {
     }
 }
 
+/// Refuses a frame whose size differs from the display's.
+pub(crate) fn check_size(frame: &Frame, width: u32, height: u32) -> Result<(), PanelError> {
+    if (frame.width(), frame.height()) == (width, height) {
+        return Ok(());
+    }
+    Err(PanelError::SizeMismatch { frame_w: frame.width(), frame_h: frame.height(), panel_w: width, panel_h: height })
+}
+
 /// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF).
 pub fn crc16(bytes: &[u8]) -> u16 {
     let mut crc: u16 = 0xFFFF;
@@ -313,14 +321,7 @@ impl<T: Transport> CustomerDisplay for PanelDisplay<T> {
     }
 
     fn show(&mut self, frame: &Frame) -> Result<(), PanelError> {
-        if (frame.width(), frame.height()) != (self.width, self.height) {
-            return Err(PanelError::SizeMismatch {
-                frame_w: frame.width(),
-                frame_h: frame.height(),
-                panel_w: self.width,
-                panel_h: self.height,
-            });
-        }
+        check_size(frame, self.width, self.height)?;
         let Some(region) = frame.changed_region(self.last.as_ref()) else { return Ok(()) };
         let msg = encode_blit(frame, region, self.format);
         for _ in 0..=MAX_RESENDS {
