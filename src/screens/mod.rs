@@ -145,12 +145,14 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                 let small = Pen { scale: 1, color: INK, align: HAlign::Left };
                 let big = Pen { scale: fitting_scale(amount, tw, 4), ..small };
                 y += text_block(&mut f, amount, (tx, y), tw, big) + margin;
-                y += text_block(&mut f, instruction, (tx, y), tw, small) + margin / 2;
-                y += text_block(&mut f, subheader, (tx, y), tw, small) + margin / 2;
-                if let Some(o) = offer {
-                    y += text_block(&mut f, o, (tx, y), tw, small) + margin / 2;
+                // The countdown sits at the bottom; Klarna's texts go above it while they fit.
+                let bottom = height.saturating_sub(draw::measure(&expires, tw, 1) + margin);
+                for extra in [Some(instruction), Some(subheader), offer.as_ref()].into_iter().flatten() {
+                    if y + draw::measure(extra, tw, 1) <= bottom {
+                        y += text_block(&mut f, extra, (tx, y), tw, small) + margin / 2;
+                    }
                 }
-                text_block(&mut f, &expires, (tx, y + margin / 2), tw, small);
+                text_block(&mut f, &expires, (tx, bottom.max(y)), tw, small);
             } else {
                 // Portrait: the amount and the countdown always; the QR code as large as
                 // the rest allows (at least 60 % of the width); then what else fits below.

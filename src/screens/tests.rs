@@ -107,9 +107,12 @@ fn golden_images() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/screens");
     let update = std::env::var_os("POSAGENT_UPDATE_GOLDEN").is_some();
     let mut failures = vec![];
-    for (w, h) in [(800, 480), (240, 320)] {
+    // Colour at two sizes, and 1-bit (as a monochrome panel shows it) at a small size.
+    for (w, h, mono) in [(800, 480, false), (240, 320, false), (320, 240, true)] {
         for (name, screen) in all_screens() {
-            let frame = render(&screen, w, h);
+            let colour = render(&screen, w, h);
+            let frame = if mono { colour.to_mono() } else { colour };
+            let name = if mono { format!("{name}-mono") } else { name.to_string() };
             let png = frame.to_png().unwrap_or_default();
             let path = dir.join(format!("{name}-{w}x{h}.png"));
             if update {
@@ -127,8 +130,8 @@ fn golden_images() {
                 std::fs::write(out.join(format!("{name}-{w}x{h}.png")), &png).ok();
                 failures.push(format!("{name} at {w}x{h} differs; the new rendering is in target/golden-actual/"));
             }
-            if name == "qr" {
-                assert_eq!(decode(&frame).len(), 1, "the QR code decodes at {w}x{h}");
+            if name.starts_with("qr") {
+                assert_eq!(decode(&frame).len(), 1, "the QR code decodes at {w}x{h} ({name})");
             }
         }
     }

@@ -60,10 +60,18 @@ impl Frame {
 
     /// Luma (0–255) of every pixel, row-major: what a camera or QR decoder sees.
     pub fn luma(&self) -> Vec<u8> {
-        self.pixels
-            .iter()
-            .map(|p| ((u32::from(p.r()) * 299 + u32::from(p.g()) * 587 + u32::from(p.b()) * 114) / 1000) as u8)
-            .collect()
+        self.pixels.iter().map(|p| luma(*p)).collect()
+    }
+
+    /// Whether the pixel at (x, y) is dark on a 1-bit display.
+    pub fn is_dark(&self, x: u32, y: u32) -> bool {
+        luma(self.pixel(x, y)) < 128
+    }
+
+    /// The frame as a 1-bit display shows it (dark pixels black, the rest white).
+    pub fn to_mono(&self) -> Frame {
+        let pixels = self.pixels.iter().map(|p| if luma(*p) < 128 { Rgb888::BLACK } else { Rgb888::WHITE }).collect();
+        Frame { width: self.width, height: self.height, pixels }
     }
 
     /// The smallest region that differs from `previous`, or `None` if identical.
@@ -104,6 +112,11 @@ impl Frame {
         }
         Ok(out)
     }
+}
+
+/// Luma of a colour, ITU-R BT.601 weights.
+fn luma(p: Rgb888) -> u8 {
+    ((u32::from(p.r()) * 299 + u32::from(p.g()) * 587 + u32::from(p.b()) * 114) / 1000) as u8
 }
 
 impl OriginDimensions for Frame {

@@ -164,9 +164,7 @@ pub fn encode_blit(frame: &Frame, region: Region, format: PanelFormat) -> Vec<u8
             for y in region.y..region.y + region.height {
                 let mut byte = 0u8;
                 for (i, x) in (region.x..region.x + region.width).enumerate() {
-                    let c = frame.pixel(x, y);
-                    let luma = (u32::from(c.r()) * 299 + u32::from(c.g()) * 587 + u32::from(c.b()) * 114) / 1000;
-                    if luma < 128 {
+                    if frame.is_dark(x, y) {
                         byte |= 0x80 >> (i % 8);
                     }
                     if i % 8 == 7 {
