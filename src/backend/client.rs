@@ -331,6 +331,17 @@ impl AcquirerClient {
         .await
     }
 
+    /// A POST of `body` under `idempotency_key`, with the usual retries.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        idempotency_key: &str,
+    ) -> Result<T, BackendError> {
+        let bytes = encode(&self.base, body)?;
+        self.call(Method::POST, path, &[], Some((&bytes, idempotency_key)), None).await
+    }
+
     /// The latest payment request of a sale reference, if any.
     pub async fn payment_request_by_reference(&self, reference: &str) -> Result<Option<PaymentRequest>, BackendError> {
         not_found_is_none(
@@ -358,15 +369,7 @@ impl AcquirerClient {
         req: &CaptureRequest,
         idempotency_key: &str,
     ) -> Result<PaymentTransaction, BackendError> {
-        let body = encode(&self.base, req)?;
-        self.call(
-            Method::POST,
-            &format!("/v1/payment-transactions/{id}/captures"),
-            &[],
-            Some((&body, idempotency_key)),
-            None,
-        )
-        .await
+        self.post(&format!("/v1/payment-transactions/{id}/captures"), req, idempotency_key).await
     }
 
     /// Refunds (part of) a transaction, by capture or by lines.
@@ -376,27 +379,12 @@ impl AcquirerClient {
         req: &RefundRequest,
         idempotency_key: &str,
     ) -> Result<PaymentTransaction, BackendError> {
-        let body = encode(&self.base, req)?;
-        self.call(
-            Method::POST,
-            &format!("/v1/payment-transactions/{id}/refunds"),
-            &[],
-            Some((&body, idempotency_key)),
-            None,
-        )
-        .await
+        self.post(&format!("/v1/payment-transactions/{id}/refunds"), req, idempotency_key).await
     }
 
     /// Voids the remaining authorization.
     pub async fn void(&self, id: &str, idempotency_key: &str) -> Result<PaymentTransaction, BackendError> {
-        self.call(
-            Method::POST,
-            &format!("/v1/payment-transactions/{id}/void"),
-            &[],
-            Some((b"{}", idempotency_key)),
-            None,
-        )
-        .await
+        self.post(&format!("/v1/payment-transactions/{id}/void"), &serde_json::json!({}), idempotency_key).await
     }
 
     /// An order (in store or online) by its reference, for returns.
@@ -411,8 +399,7 @@ impl AcquirerClient {
 
     /// Uploads operations queued offline; each keeps its own idempotency key.
     pub async fn batch(&self, req: &BatchRequest, idempotency_key: &str) -> Result<BatchResponse, BackendError> {
-        let body = encode(&self.base, req)?;
-        self.call(Method::POST, "/v1/batches", &[], Some((&body, idempotency_key)), None).await
+        self.post("/v1/batches", req, idempotency_key).await
     }
 
     /// Events after `after`, waiting up to `wait` for one; the page's signature is checked
@@ -478,8 +465,7 @@ impl AcquirerClient {
         id: &str,
         idempotency_key: &str,
     ) -> Result<PaymentRequest, BackendError> {
-        self.call(Method::POST, &format!("/v1/payment-requests/{id}/cancel"), &[], Some((b"{}", idempotency_key)), None)
-            .await
+        self.post(&format!("/v1/payment-requests/{id}/cancel"), &serde_json::json!({}), idempotency_key).await
     }
 }
 
