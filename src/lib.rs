@@ -1,7 +1,8 @@
 //! posagent: the payment-terminal daemon that lets a shop take Klarna at the counter.
 //!
 //! The parts, each in its own folder: `config` (store config and device profiles),
-//! `store` (the SQLite journal), `backend` (the acquirer client), `checkout` (the sale
+//! `store` (the SQLite journal), `outbox` (store-and-forward
+//! of operations for the acquirer and the sync worker), `backend` (the acquirer client), `checkout` (the sale
 //! state machine), `devices` (owner threads of the display and printer), `screens`
 //! (what the customer display shows), `locale` (amounts and texts per locale), `ecr`
 //! (the register's local API) and `daemon` (wiring and lifecycle). See
@@ -19,6 +20,7 @@ pub mod ecr;
 pub mod fuzz_targets;
 pub mod locale;
 pub mod metrics;
+pub mod outbox;
 pub mod reports;
 pub mod returns;
 pub mod scenarios;

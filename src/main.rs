@@ -33,6 +33,36 @@ enum ReportKind {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum QueueState {
+    Pending,
+    Done,
+    Dead,
+}
+
+#[derive(Subcommand)]
+enum QueueAction {
+    /// Lists queued operations, newest first (all, or of one state).
+    List {
+        /// Only this state.
+        #[arg(long, value_enum)]
+        state: Option<QueueState>,
+    },
+    /// Sends a dead letter (an operation the acquirer refused) once more, same key.
+    Retry {
+        /// Queue id (from `posagent queue list`).
+        id: i64,
+    },
+    /// Writes every queued operation as JSON (no card data) to stdout.
+    Export,
+    /// Sends everything waiting now and shows progress until the queue is empty.
+    Sync {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
     Json,
@@ -112,6 +142,18 @@ enum Command {
         /// Print the X report on the receipt printer too.
         #[arg(long)]
         print: bool,
+    },
+    /// The queue of operations waiting for the acquirer (store-and-forward): list, retry
+    /// a dead letter, export, sync now.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+        /// Store config of the running daemon.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// Data directory of a daemon running on the simulator.
+        #[arg(long, default_value = "posagent-data", global = true)]
+        data_dir: PathBuf,
     },
     /// Runs scenario files (TOML), each against a fresh daemon on a fresh simulator,
     /// and prints a pass/fail report.
@@ -260,6 +302,103 @@ async fn sale_action(
     Ok(())
 }
 
+async fn queue(action: QueueAction, config: Option<&Path>, data_dir: &Path) -> anyhow::Result<()> {
+    let (url, token) = ecr_endpoint(config, data_dir)?;
+    let http = reqwest::Client::new();
+    let call = |req: reqwest::RequestBuilder| {
+        let token = token.clone();
+        let url = url.clone();
+        async move {
+            let resp = req
+                .bearer_auth(token)
+                .send()
+                .await
+                .with_context(|| format!("is posagent running? cannot reach {url}"))?;
+            let status = resp.status();
+            let body: serde_json::Value = resp.json().await?;
+            anyhow::ensure!(status.is_success(), "the daemon answered {status}: {body}");
+            anyhow::Ok(body)
+        }
+    };
+    match action {
+        QueueAction::List { state } => {
+            let mut req = http.get(format!("{url}/v1/queue"));
+            if let Some(st) = state {
+                let st = match st {
+                    QueueState::Pending => "PENDING",
+                    QueueState::Done => "DONE",
+                    QueueState::Dead => "DEAD",
+                };
+                req = req.query(&[("state", st)]);
+            }
+            let body = call(req).await?;
+            let ops = body["operations"].as_array().cloned().unwrap_or_default();
+            println!(
+                "{:>6}  {:<9} {:<7} {:>10} {:<4} {:>4}  {:<36}  last error",
+                "id", "kind", "state", "amount", "cur", "try", "subject"
+            );
+            for op in &ops {
+                println!(
+                    "{:>6}  {:<9} {:<7} {:>10} {:<4} {:>4}  {:<36}  {}",
+                    op["id"],
+                    op["kind"].as_str().unwrap_or(""),
+                    op["state"].as_str().unwrap_or(""),
+                    op["amount"],
+                    op["currency"].as_str().unwrap_or(""),
+                    op["attempts"],
+                    op["subject_id"].as_str().unwrap_or(""),
+                    op["last_error"].as_str().unwrap_or("")
+                );
+            }
+            println!("{} operation(s)", ops.len());
+        }
+        QueueAction::Retry { id } => {
+            let body = call(http.post(format!("{url}/v1/queue/{id}/retry"))).await?;
+            println!("queued operation {id} is waiting again ({})", body["kind"].as_str().unwrap_or(""));
+        }
+        QueueAction::Export => {
+            let body = call(http.get(format!("{url}/v1/queue")).query(&[("limit", "10000")])).await?;
+            println!("{}", serde_json::to_string_pretty(&body["operations"])?);
+        }
+        QueueAction::Sync { timeout } => {
+            let first = call(http.post(format!("{url}/v1/queue/sync"))).await?;
+            let total = first["summary"]["pending"].as_i64().unwrap_or(0).max(1);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+            loop {
+                let body = call(http.get(format!("{url}/v1/queue/summary"))).await?;
+                let pending = body["summary"]["pending"].as_i64().unwrap_or(0);
+                let done = (total - pending).clamp(0, total);
+                let filled = usize::try_from(done * 30 / total).unwrap_or(0);
+                eprint!(
+                    "\r[{}{}] {done}/{total} sent, {pending} waiting ",
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled)
+                );
+                if pending == 0 {
+                    eprintln!();
+                    let dead = body["summary"]["dead"].as_i64().unwrap_or(0);
+                    println!("queue drained; {dead} dead letter(s) (see `posagent queue list --state dead`)");
+                    break;
+                }
+                if std::time::Instant::now() > deadline {
+                    eprintln!();
+                    let online = body["acquirer_online"].as_bool().unwrap_or(false);
+                    bail!(
+                        "{pending} operation(s) still waiting after {timeout} s; the acquirer is {}",
+                        if online {
+                            "answering — see `posagent queue list --state pending` for errors"
+                        } else {
+                            "unreachable — check the network"
+                        }
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn shutdown_signal(token: CancellationToken) {
     #[cfg(unix)]
     {
@@ -360,6 +499,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Report { kind, config, data_dir, date, print } => {
             report(kind, config.as_deref(), &data_dir, date, print).await
         }
+        Command::Queue { action, config, data_dir } => queue(action, config.as_deref(), &data_dir).await,
         Command::Scenario { files } => {
             let mut failed = 0;
             for f in &files {

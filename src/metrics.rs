@@ -56,6 +56,16 @@ const HELP: &[(&str, &str, &str)] = &[
     ("posagent_acquirer_requests_total", "counter", "Calls to the acquirer, by operation and outcome."),
     ("posagent_acquirer_request_duration_seconds", "histogram", "Latency of calls to the acquirer (retries included)."),
     ("posagent_returns_total", "counter", "Returns, by state."),
+    (
+        "posagent_offline_approvals_total",
+        "counter",
+        "Card payments approved by the terminal while the acquirer was unreachable.",
+    ),
+    (
+        "posagent_queue_operations_total",
+        "counter",
+        "Queued operations finished by the sync worker, by kind and result (DONE or DEAD).",
+    ),
 ];
 
 impl Metrics {
@@ -86,6 +96,20 @@ impl Metrics {
                 .entry(("posagent_acquirer_request_duration_seconds", labels(&[("operation", operation)])))
                 .or_default()
                 .observe(took);
+        });
+    }
+
+    /// Counts a card payment approved offline.
+    pub fn offline_approved(&self) {
+        self.with(|m| *m.counters.entry(("posagent_offline_approvals_total", String::new())).or_default() += 1);
+    }
+
+    /// Counts a queued operation the sync worker finished.
+    pub fn queue_finished(&self, kind: &str, result: &str) {
+        self.with(|m| {
+            *m.counters
+                .entry(("posagent_queue_operations_total", labels(&[("kind", kind), ("result", result)])))
+                .or_default() += 1
         });
     }
 

@@ -57,6 +57,7 @@ fn request(reference: &str, amount: i64, capture: CaptureMode, token: Option<Str
         line_items: vec![],
         klarna: Some(KlarnaData { klarna_network_session_token: token, ..KlarnaData::default() }),
         card: None,
+        offline_approved_at: None,
     }
 }
 

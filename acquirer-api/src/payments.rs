@@ -90,6 +90,10 @@ pub struct AuthorizeRequest {
     /// The encrypted card read, for `method = CARD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardData>,
+    /// Set when the terminal approved this card payment itself while the acquirer was
+    /// unreachable, and forwards it now (store-and-forward): when it was approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_approved_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A card read as the secure reader delivers it: encrypted, with only a masked PAN in

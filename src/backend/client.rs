@@ -49,6 +49,10 @@ pub enum BackendError {
         /// URL called.
         url: String,
     },
+    /// Not tried: the acquirer did not answer the last calls and the sync worker has not
+    /// reached it since.
+    #[error("the acquirer is unreachable (no answer to the last calls); check the network")]
+    Offline,
     /// The client could not be built (bad TLS material).
     #[error("cannot set up the acquirer client: {0}; check the TLS settings")]
     Setup(#[source] reqwest::Error),
@@ -57,7 +61,7 @@ pub enum BackendError {
 impl BackendError {
     /// Whether the acquirer could not be reached (as opposed to refusing).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, BackendError::Unreachable { .. })
+        matches!(self, BackendError::Unreachable { .. } | BackendError::Offline)
             || matches!(self, BackendError::Refused { status, .. } | BackendError::Unexpected { status, .. } if retryable_status(*status))
     }
 
@@ -103,6 +107,7 @@ pub struct AcquirerClient {
     api_key: String,
     retry: RetryPolicy,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    connectivity: std::sync::Arc<super::Connectivity>,
 }
 
 impl std::fmt::Debug for AcquirerClient {
@@ -148,6 +153,7 @@ impl AcquirerClient {
             api_key: s.api_key,
             retry: s.retry,
             metrics: s.metrics,
+            connectivity: std::sync::Arc::default(),
         })
     }
 
@@ -181,6 +187,7 @@ impl AcquirerClient {
     {
         let start = std::time::Instant::now();
         let result = self.attempts(method.clone(), path, query, body, timeout, recover).await;
+        self.connectivity.set(!matches!(&result, Err(e) if e.is_unreachable()));
         if let Some(m) = &self.metrics {
             let outcome = match &result {
                 Ok(_) => "ok",
@@ -340,6 +347,17 @@ impl AcquirerClient {
     ) -> Result<T, BackendError> {
         let bytes = encode(&self.base, body)?;
         self.call(Method::POST, path, &[], Some((&bytes, idempotency_key)), None).await
+    }
+
+    /// Whether the acquirer answered the last call.
+    pub fn connectivity(&self) -> &std::sync::Arc<super::Connectivity> {
+        &self.connectivity
+    }
+
+    /// A cheap read that tells whether the acquirer answers (updates [`Self::connectivity`]).
+    pub async fn probe(&self) -> bool {
+        let r = self.transaction_by_reference("posagent-connectivity-probe").await;
+        !matches!(r, Err(e) if e.is_unreachable())
     }
 
     /// The latest payment request of a sale reference, if any.

@@ -3,7 +3,9 @@
 //! `Retry-After` honoured. Every POST carries the idempotency key the caller stored.
 
 mod client;
+mod connectivity;
 mod retry;
 
 pub use client::{AcquirerClient, BackendError, ClientSettings};
+pub use connectivity::Connectivity;
 pub use retry::RetryPolicy;

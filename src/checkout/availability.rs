@@ -108,7 +108,8 @@ impl Checkout {
         let key = (locale.clone(), amount);
         let now = Utc::now();
         let cache = self.availability_cache();
-        if interoperability_token.is_none() {
+        let online = self.backend().connectivity().is_online();
+        if interoperability_token.is_none() && online {
             if let Some(e) = cache.get(&key).filter(|e| (now - e.at).num_seconds() < FRESH_SECS) {
                 return Ok(answer(&e, Source::Cache, now));
             }
@@ -120,7 +121,8 @@ impl Checkout {
             locale: locale.clone(),
             interoperability_token,
         };
-        match self.backend().availability(&q).await {
+        let live = if online { self.backend().availability(&q).await } else { Err(BackendError::Offline) };
+        match live {
             Ok(a) => {
                 let e = Entry { status: a.status, reason: a.status_reason, descriptors: a.descriptors, at: now };
                 cache.put(key, e.clone());

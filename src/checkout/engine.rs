@@ -94,6 +94,10 @@ pub struct CheckoutDeps {
     pub shutdown: CancellationToken,
     /// Metrics.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Card payments approved while the acquirer is unreachable.
+    pub offline: crate::outbox::OfflineLimits,
+    /// Wakes the sync worker when something is queued.
+    pub outbox: crate::outbox::SyncHandle,
 }
 
 pub(super) struct Inner {
@@ -186,6 +190,16 @@ impl Checkout {
         &self.inner
     }
 
+    /// Whether the acquirer answered the last call.
+    pub fn acquirer_online(&self) -> bool {
+        self.inner.deps.backend.connectivity().is_online()
+    }
+
+    /// Tells subscribers of a sale changed outside the checkout (a forwarded operation).
+    pub fn publish(&self, sale: &Sale) {
+        let _ = self.inner.events.send(sale.view());
+    }
+
     /// Subscribes to every change of every sale.
     pub fn subscribe(&self) -> broadcast::Receiver<SaleView> {
         self.inner.events.subscribe()
@@ -245,6 +259,10 @@ impl Checkout {
             captured_amount: 0,
             voided: false,
             cancel_requested: false,
+            offline: None,
+            queued_capture_amount: 0,
+            void_queued: false,
+            sync_error: None,
             receipt_printed: false,
             receipt_error: None,
             created_at: now,
@@ -389,6 +407,17 @@ impl Inner {
         state: SaleState,
         detail: Option<String>,
     ) -> Result<(), StoreError> {
+        self.transition_queuing(sale, state, detail, None).await
+    }
+
+    /// As [`Self::transition`], queuing `op` for the acquirer in the same transaction.
+    pub(super) async fn transition_queuing(
+        &self,
+        sale: &mut Sale,
+        state: SaleState,
+        detail: Option<String>,
+        op: Option<crate::outbox::NewOp>,
+    ) -> Result<(), StoreError> {
         let previous = sale.state;
         sale.state = state;
         sale.updated_at = Utc::now();
@@ -396,7 +425,14 @@ impl Inner {
         // printed goes through the printer's own queue). The slot is held across the
         // journal write so nobody sees the final state while the terminal is still busy.
         let mut slot = if state.is_final() { Some(self.active.lock().await) } else { None };
-        self.deps.journal.record(sale.clone(), detail).await?;
+        let queued = op.is_some();
+        match op {
+            Some(op) => self.deps.journal.record_and_enqueue(sale.clone(), detail, op).await?,
+            None => self.deps.journal.record(sale.clone(), detail).await?,
+        }
+        if queued {
+            self.deps.outbox.wake();
+        }
         if let Some(active) = slot.as_mut() {
             if active.as_ref().is_some_and(|(id, _)| *id == sale.id) {
                 **active = None;

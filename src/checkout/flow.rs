@@ -103,7 +103,13 @@ async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowEr
         locale: sale.locale.clone(),
         interoperability_token: sale.interoperability_token.clone(),
     };
-    match inner.deps.backend.availability(&q).await {
+    // Known offline: Klarna is not offered, without making the customer wait for a timeout.
+    let answer = if inner.deps.backend.connectivity().is_online() {
+        inner.deps.backend.availability(&q).await
+    } else {
+        Err(BackendError::Offline)
+    };
+    match answer {
         Ok(a) if a.status.offers_klarna() => {
             let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
             inner.remember_header(&descriptors.header);
@@ -153,6 +159,7 @@ fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) 
             klarna_network_session_token: session_token,
         }),
         card: None,
+        offline_approved_at: None,
     }
 }
 
@@ -427,12 +434,15 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         entry_mode: card.entry_mode.as_str().to_string(),
         pin_block: card.pin_block.as_deref().map(b64),
     });
+    if !inner.deps.backend.connectivity().is_online() {
+        return approve_offline(inner, sale, request, key, "the acquirer is known to be unreachable").await;
+    }
     match inner.deps.backend.authorize(&request, &key).await {
         Ok(resp) => settle(inner, sale, resp).await,
         Err(e) if e.is_unreachable() => {
-            // Not known whether it went through: the sale stays AUTHORIZING and is
-            // resolved by reading the transaction by reference (never charged twice).
-            Err(e.into())
+            // Not known whether it reached the acquirer: the forward re-uses the key, and
+            // an acquirer that has it already answers with what it did (or by reference).
+            approve_offline(inner, sale, request, key, &e.to_string()).await
         }
         Err(e) => {
             sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
@@ -442,6 +452,54 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
             Ok(())
         }
     }
+}
+
+/// The acquirer cannot be reached: approves the card payment on the terminal if the
+/// offline limits allow it, queuing its authorization (the encrypted read, as the
+/// acquirer takes it) in the same transaction; otherwise the sale is refused with the
+/// limit that stopped it.
+async fn approve_offline(
+    inner: &Inner,
+    sale: &mut Sale,
+    mut request: AuthorizeRequest,
+    key: String,
+    why: &str,
+) -> Result<(), FlowError> {
+    let now = Utc::now();
+    let waiting = inner.deps.journal.offline_exposure(sale.currency.code().to_string()).await?;
+    if let Err(refusal) = inner.deps.offline.check(sale.amount, &waiting, now.timestamp_millis()) {
+        tracing::warn!(reason = %refusal, "card payment not approved offline");
+        sale.reason = Some(refusal.code().to_string());
+        inner.transition(sale, SaleState::Declined, Some(format!("{refusal} ({why})"))).await?;
+        show(inner, &sale.id, Screen::Declined { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+        return Ok(());
+    }
+    request.offline_approved_at = Some(now);
+    let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable authorization"))?;
+    let op = crate::outbox::NewOp {
+        group: sale.id.clone(),
+        subject: crate::outbox::Subject::Sale,
+        subject_id: sale.id.clone(),
+        kind: crate::outbox::OpKind::Authorize,
+        idempotency_key: key,
+        payment_transaction_id: None,
+        request: body,
+        amount: sale.amount,
+        currency: sale.currency.code().to_string(),
+    };
+    sale.offline = Some(super::sale::OfflineStatus::Queued);
+    sale.reason = None;
+    inner
+        .transition_queuing(
+            sale,
+            SaleState::Approved,
+            Some(format!("approved offline, queued for the acquirer ({why})")),
+            Some(op),
+        )
+        .await?;
+    inner.deps.metrics.offline_approved();
+    show(inner, &sale.id, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+    Ok(())
 }
 
 /// After a restart in AUTHORIZING the card data is gone (it is never stored): the

@@ -16,4 +16,4 @@ pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
 pub use new_sale::NewSale;
 pub use receipt::receipt_document;
-pub use sale::{Sale, SaleState, SaleView};
+pub use sale::{OfflineStatus, Sale, SaleState, SaleView};

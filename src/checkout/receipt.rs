@@ -37,6 +37,9 @@ pub fn receipt_document(sale: &Sale, store_name: &str, copy: bool) -> Document {
             d.styled(text(Text::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
             let last4 = sale.masked_pan.as_deref().map(|p| &p[p.len().saturating_sub(4)..]).unwrap_or("????");
             d.columns(format!("**** {last4}"), sale.entry_mode.clone().unwrap_or_default(), false);
+            if sale.offline.is_some() {
+                d.styled(text(Text::ApprovedOffline, l), TextStyle { bold: true, double: false }, Align::Left);
+            }
         }
         _ => {
             d.styled(text(Text::PaidWithKlarna, l), TextStyle { bold: true, double: false }, Align::Left);

@@ -95,6 +95,19 @@ impl SaleState {
     }
 }
 
+/// Where a card payment approved offline is in store-and-forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum OfflineStatus {
+    /// Approved by the terminal; waiting to be forwarded to the acquirer.
+    Queued,
+    /// The acquirer authorized it.
+    Forwarded,
+    /// The acquirer declined it when it was forwarded: the store was not paid.
+    Declined,
+}
+
 /// A sale as journaled. Holds the session token (never shown to the register or logged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sale {
@@ -158,6 +171,18 @@ pub struct Sale {
     /// The cashier asked to cancel.
     #[serde(default)]
     pub cancel_requested: bool,
+    /// Set when the terminal approved the card payment offline.
+    #[serde(default)]
+    pub offline: Option<OfflineStatus>,
+    /// Captures queued for the acquirer and not yet taken, minor units.
+    #[serde(default)]
+    pub queued_capture_amount: i64,
+    /// A void is queued for the acquirer.
+    #[serde(default)]
+    pub void_queued: bool,
+    /// Why a queued operation of this sale was refused by the acquirer.
+    #[serde(default)]
+    pub sync_error: Option<String>,
     /// The receipt was printed.
     #[serde(default)]
     pub receipt_printed: bool,
@@ -213,6 +238,14 @@ pub struct SaleView {
     pub captured_amount: i64,
     /// The rest of the authorization was released.
     pub voided: bool,
+    /// Approved offline: `QUEUED`, `FORWARDED` or `DECLINED` (absent for online sales).
+    pub offline: Option<OfflineStatus>,
+    /// Captures queued while the acquirer is unreachable, minor units.
+    pub queued_capture_amount: i64,
+    /// A void is queued while the acquirer is unreachable.
+    pub void_queued: bool,
+    /// Why the acquirer refused a queued operation of this sale.
+    pub sync_error: Option<String>,
     /// Whether the receipt is printed.
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).
@@ -245,6 +278,10 @@ impl Sale {
             capture: self.capture,
             captured_amount: self.captured_amount,
             voided: self.voided,
+            offline: self.offline,
+            queued_capture_amount: self.queued_capture_amount,
+            void_queued: self.void_queued,
+            sync_error: self.sync_error.clone(),
             receipt_printed: self.receipt_printed,
             receipt_error: self.receipt_error.clone(),
             created_at: self.created_at,

@@ -22,6 +22,12 @@ pub struct StoreConfig {
     /// Limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Card payments approved while the acquirer is unreachable.
+    #[serde(default)]
+    pub offline: crate::outbox::OfflineLimits,
+    /// The outbox and its sync worker.
+    #[serde(default)]
+    pub sync: SyncConfig,
     /// Path of the device profile (relative paths are relative to this file).
     pub device_profile: PathBuf,
 }
@@ -120,6 +126,61 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[sync]`: how queued operations are forwarded and how long records are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Operations per batch (1 to 100).
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Batches in flight at once (1 to 16).
+    #[serde(default = "default_parallel")]
+    pub max_parallel: usize,
+    /// Longest wait between attempts while the acquirer is unreachable, in seconds.
+    #[serde(default = "default_backoff_cap")]
+    pub max_backoff_secs: u64,
+    /// Days synced operations and finished sales are kept before they are pruned.
+    #[serde(default = "default_retention")]
+    pub retention_days: u64,
+}
+
+fn default_batch() -> usize {
+    100
+}
+fn default_parallel() -> usize {
+    4
+}
+fn default_backoff_cap() -> u64 {
+    300
+}
+fn default_retention() -> u64 {
+    90
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            batch_size: default_batch(),
+            max_parallel: default_parallel(),
+            max_backoff_secs: default_backoff_cap(),
+            retention_days: default_retention(),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// The worker's settings.
+    pub fn settings(&self) -> crate::outbox::sync::SyncSettings {
+        crate::outbox::sync::SyncSettings {
+            batch_size: self.batch_size,
+            max_parallel: self.max_parallel,
+            backoff_cap: std::time::Duration::from_secs(self.max_backoff_secs),
+            retention: std::time::Duration::from_secs(self.retention_days * 24 * 3600),
+            ..Default::default()
+        }
+    }
+}
+
 impl StoreConfig {
     /// Reads and validates `path`; relative paths inside become relative to its folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -184,6 +245,21 @@ impl StoreConfig {
                 "limits.klarna_timeout_secs",
                 "must be 30 to 3600 (a Klarna payment request lives at least 15 minutes)",
             ));
+        }
+        if let Err((key, message)) = self.offline.validate() {
+            return Err(invalid(path, key, message));
+        }
+        if !(1..=100).contains(&self.sync.batch_size) {
+            return Err(invalid(path, "sync.batch_size", "must be 1 to 100"));
+        }
+        if !(1..=16).contains(&self.sync.max_parallel) {
+            return Err(invalid(path, "sync.max_parallel", "must be 1 to 16"));
+        }
+        if !(1..=3600).contains(&self.sync.max_backoff_secs) {
+            return Err(invalid(path, "sync.max_backoff_secs", "must be 1 to 3600"));
+        }
+        if !(1..=3650).contains(&self.sync.retention_days) {
+            return Err(invalid(path, "sync.retention_days", "must be 1 to 3650"));
         }
         Ok(())
     }

@@ -10,7 +10,9 @@ use crate::checkout::{Checkout, CheckoutDeps, CheckoutError};
 use crate::config::{DeviceProfile, StoreConfig};
 use crate::devices::{CardReaderService, DisplayService, PrinterService};
 use crate::ecr::{self, EcrState};
-use crate::store::{Journal, StoreError};
+use crate::outbox::sync::Publish;
+use crate::outbox::{SyncHandle, SyncWorker};
+use crate::store::{Journal, Patched, StoreError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -83,6 +85,7 @@ pub struct Daemon {
     pub checkout: Checkout,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
+    sync: JoinHandle<()>,
 }
 
 impl Daemon {
@@ -126,16 +129,18 @@ impl Daemon {
         })?;
         let reports =
             crate::reports::Reports::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
+        let outbox = SyncHandle::new(journal.clone());
         let returns = crate::returns::Returns::new(
             journal.clone(),
             backend.clone(),
             printer.clone(),
             config.store.clone(),
             metrics.clone(),
+            outbox.clone(),
         );
         let checkout = Checkout::new(CheckoutDeps {
             journal,
-            backend,
+            backend: backend.clone(),
             display: display.clone(),
             printer: printer.clone(),
             card_reader: card_reader.clone(),
@@ -143,13 +148,25 @@ impl Daemon {
             limits: config.limits.clone(),
             shutdown: shutdown.clone(),
             metrics: metrics.clone(),
+            offline: config.offline.clone(),
+            outbox: outbox.clone(),
         });
+        let publish: Publish = {
+            let checkout = checkout.clone();
+            std::sync::Arc::new(move |changed: &Patched| {
+                if let Patched::Sale(sale) = changed {
+                    checkout.publish(sale);
+                }
+            })
+        };
+        let worker = SyncWorker::new(&outbox, backend, config.sync.settings(), publish, metrics.clone());
+        let sync = tokio::spawn(worker.run(shutdown.clone()));
         let listener = tokio::net::TcpListener::bind(config.ecr.listen)
             .await
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let app = ecr::router(
-            EcrState { checkout: checkout.clone(), display, printer, card_reader, returns, metrics, reports },
+            EcrState { checkout: checkout.clone(), display, printer, card_reader, returns, metrics, reports, outbox },
             ecr_token.clone(),
             ecr::RateLimiter::new(config.ecr.max_requests_per_sec),
         );
@@ -169,6 +186,7 @@ impl Daemon {
             checkout,
             shutdown,
             server,
+            sync,
         })
     }
 
@@ -176,6 +194,7 @@ impl Daemon {
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.checkout.wait_idle().await;
+        let _ = self.sync.await;
         let _ = self.server.await;
     }
 }

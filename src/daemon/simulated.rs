@@ -43,6 +43,8 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
         },
         ecr: EcrConfig { listen: ecr_listen, ..EcrConfig::default() },
         limits: LimitsConfig::default(),
+        offline: Default::default(),
+        sync: Default::default(),
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
     }
 }

@@ -5,6 +5,7 @@
 mod auth;
 mod limit;
 mod problem;
+mod queue;
 mod routes;
 
 pub use auth::{ensure_token_file, read_token};

@@ -104,3 +104,9 @@ impl From<crate::returns::ReturnError> for Problem {
         }
     }
 }
+
+impl From<crate::store::StoreError> for Problem {
+    fn from(e: crate::store::StoreError) -> Self {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", e.to_string())
+    }
+}

@@ -37,6 +37,8 @@ pub struct EcrState {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// End-of-day reports.
     pub reports: crate::reports::Reports,
+    /// The outbox of operations waiting for the acquirer.
+    pub outbox: crate::outbox::SyncHandle,
 }
 
 /// The ECR router; everything but `/health`, `/metrics` and the console page needs the
@@ -57,6 +59,11 @@ pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) 
         .route("/v1/reports/x", get(report_x))
         .route("/v1/reports/z", post(report_z))
         .route("/v1/reports/reconciliation", get(reconciliation))
+        .route("/v1/queue", get(super::queue::list))
+        .route("/v1/queue/summary", get(super::queue::summary))
+        .route("/v1/queue/sync", post(super::queue::sync))
+        .route("/v1/queue/{id}", get(super::queue::read))
+        .route("/v1/queue/{id}/retry", post(super::queue::retry))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
@@ -115,7 +122,10 @@ async fn health(State(s): State<EcrState>) -> Response {
         .into_iter()
         .chain(s.card_reader.as_ref().map(|c| c.health()))
         .collect();
-    axum::Json(serde_json::json!({ "status": "ok", "devices": devices })).into_response()
+    let queue = s.outbox.journal().queue_summary().await.ok();
+    let acquirer = serde_json::json!({ "online": s.checkout.acquirer_online() });
+    axum::Json(serde_json::json!({ "status": "ok", "devices": devices, "acquirer": acquirer, "queue": queue }))
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -194,6 +204,38 @@ async fn metrics(State(s): State<EcrState>) -> Response {
             if h.connected { 1.0 } else { 0.0 },
         ));
     }
+    let labels = String::new();
+    match s.outbox.journal().queue_summary().await {
+        Ok(q) => {
+            let age = q.oldest_pending_ms.map(|t| (crate::outbox::now_ms() - t).max(0) as f64 / 1000.0).unwrap_or(0.0);
+            gauges.push((
+                "posagent_queue_depth",
+                "Operations waiting for the acquirer.",
+                labels.clone(),
+                q.pending as f64,
+            ));
+            gauges.push((
+                "posagent_queue_oldest_age_seconds",
+                "Age of the oldest operation waiting for the acquirer.",
+                labels.clone(),
+                age,
+            ));
+            gauges.push((
+                "posagent_queue_dead_letters",
+                "Operations the acquirer refused for good (see `posagent queue list`).",
+                labels.clone(),
+                q.dead as f64,
+            ));
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the outbox for /metrics"),
+    }
+    let online = s.checkout.acquirer_online();
+    gauges.push((
+        "posagent_acquirer_up",
+        "Whether the acquirer answered the last call.",
+        labels,
+        if online { 1.0 } else { 0.0 },
+    ));
     let body = s.metrics.render(&gauges);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
@@ -311,7 +353,8 @@ async fn capture_sale(
         }
     };
     match s.checkout.capture(&id, req.amount, idempotency_key(&headers)).await {
-        Ok(v) => axum::Json(v).into_response(),
+        Ok((v, false)) => axum::Json(v).into_response(),
+        Ok((v, true)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
 }
@@ -319,7 +362,8 @@ async fn capture_sale(
 /// Releases what remains of a sale's authorization.
 async fn void_sale(State(s): State<EcrState>, Path(id): Path<String>, headers: axum::http::HeaderMap) -> Response {
     match s.checkout.void(&id, idempotency_key(&headers)).await {
-        Ok(v) => axum::Json(v).into_response(),
+        Ok((v, false)) => axum::Json(v).into_response(),
+        Ok((v, true)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
 }

@@ -46,6 +46,8 @@ pub enum Text {
     Copy,
     /// "Original purchase" on a return receipt.
     OriginalPurchase,
+    /// Marks a card payment the terminal approved offline.
+    ApprovedOffline,
 }
 
 // en, de, sv, fr, nl, es, it, da, nb, fi, pl
@@ -278,6 +280,19 @@ fn row(t: Text) -> [&'static str; 11] {
             "Zwrócono",
         ],
         Text::Copy => ["COPY", "KOPIE", "KOPIA", "COPIE", "KOPIE", "COPIA", "COPIA", "KOPI", "KOPI", "KOPIO", "KOPIA"],
+        Text::ApprovedOffline => [
+            "OFFLINE - approved by the terminal",
+            "OFFLINE - vom Terminal genehmigt",
+            "OFFLINE - godkänt av terminalen",
+            "HORS LIGNE - accepté par le terminal",
+            "OFFLINE - goedgekeurd door de terminal",
+            "SIN CONEXIÓN - aprobado por el terminal",
+            "OFFLINE - approvato dal terminale",
+            "OFFLINE - godkendt af terminalen",
+            "OFFLINE - godkjent av terminalen",
+            "OFFLINE - päätteen hyväksymä",
+            "OFFLINE - zatwierdzone przez terminal",
+        ],
         Text::OriginalPurchase => [
             "Original purchase",
             "Ursprünglicher Kauf",

@@ -10,11 +10,14 @@ mod receipt;
 pub use compute::{LineError, ReturnLine, return_lines};
 
 use crate::backend::{AcquirerClient, BackendError};
+use crate::checkout::{OfflineStatus, SaleState};
 use crate::config::StoreSection;
 use crate::devices::PrinterService;
 use crate::store::{Journal, StoreError};
 use chrono::{DateTime, Utc};
-use posagent_acquirer_api::{Currency, LineItem, RefundRequest};
+use posagent_acquirer_api::{
+    CaptureMode, Currency, LineItem, PaymentTransaction, Refund, RefundRequest, TransactionState,
+};
 use serde::{Deserialize, Serialize};
 
 /// Where a return is.
@@ -143,6 +146,7 @@ pub struct Returns {
     printer: PrinterService,
     store: StoreSection,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
+    outbox: crate::outbox::SyncHandle,
 }
 
 impl Returns {
@@ -153,8 +157,9 @@ impl Returns {
         printer: PrinterService,
         store: StoreSection,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
+        outbox: crate::outbox::SyncHandle,
     ) -> Self {
-        Returns { journal, backend, printer, store, metrics }
+        Returns { journal, backend, printer, store, metrics, outbox }
     }
 
     /// A return by id or reference.
@@ -182,8 +187,16 @@ impl Returns {
         if !req.lines.is_empty() && req.amount.is_some() {
             return Err(invalid("amount", "give lines or an amount, not both"));
         }
-        let tx = self.backend.order(&req.original_reference).await.map_err(backend)?;
-        let tx = tx.ok_or_else(|| ReturnError::NotFound(req.original_reference.clone()))?;
+        let tx = match self.backend.order(&req.original_reference).await {
+            Ok(tx) => tx.ok_or_else(|| ReturnError::NotFound(req.original_reference.clone()))?,
+            // Offline, a purchase made at this terminal is known from its own journal;
+            // the refund is queued for the acquirer.
+            Err(e) if e.is_unreachable() => match self.journaled_purchase(&req.original_reference).await? {
+                Some(tx) => tx,
+                None => return Err(ReturnError::Offline(e)),
+            },
+            Err(e) => return Err(backend(e)),
+        };
         let refundable = tx.refundable();
         let lines = return_lines(&tx, &req.lines).map_err(|e| invalid(&e.field, e.message))?;
         let amount = if lines.is_empty() {
@@ -231,6 +244,84 @@ impl Returns {
     /// Asks for the refund of a journaled return and prints its receipt. When the
     /// acquirer cannot be reached the return stays PENDING (answered as such); asking
     /// again with the same reference completes it with the same idempotency key.
+    /// A purchase of this terminal as its journal knows it, shaped like the acquirer's
+    /// transaction: what was captured (or is queued to be) and what was returned since.
+    async fn journaled_purchase(&self, reference: &str) -> Result<Option<PaymentTransaction>, ReturnError> {
+        let sale = match self.journal.sale(reference.to_string()).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if sale.state != SaleState::Approved || sale.offline == Some(OfflineStatus::Declined) {
+            return Ok(None);
+        }
+        let unforwarded_capture = if sale.offline == Some(OfflineStatus::Queued) && sale.capture == CaptureMode::Now {
+            sale.amount
+        } else {
+            0
+        };
+        let captured = sale.captured_amount + sale.queued_capture_amount + unforwarded_capture;
+        let returns = self.journal.returns_of(sale.reference.clone()).await?;
+        let refunds: Vec<Refund> = returns
+            .iter()
+            .filter(|r| r.state != ReturnState::Refused)
+            .map(|r| Refund {
+                payment_refund_id: r.payment_refund_id.clone().unwrap_or_else(|| r.id.clone()),
+                payment_refund_reference: Some(r.reference.clone()),
+                payment_capture_id: None,
+                amount: r.amount,
+                line_items: r.lines.clone(),
+                created_at: r.created_at,
+            })
+            .collect();
+        Ok(Some(PaymentTransaction {
+            payment_transaction_id: sale.payment_transaction_id.clone().unwrap_or_default(),
+            payment_transaction_reference: sale.reference.clone(),
+            klarna_reference: sale.klarna_reference.clone().unwrap_or_default(),
+            method: sale.method,
+            state: TransactionState::Authorized,
+            amount: sale.amount,
+            captured_amount: captured,
+            refunded_amount: refunds.iter().map(|r| r.amount).sum(),
+            currency: sale.currency,
+            payment_captures: vec![],
+            payment_refunds: refunds,
+            line_items: sale.order_lines.clone(),
+            created_at: sale.created_at,
+            expires_at: sale.created_at,
+        }))
+    }
+
+    /// Queues the refund for the acquirer, with the return's key, in one transaction
+    /// with the return; it stays PENDING until the sync worker has an answer.
+    async fn queue(
+        &self,
+        mut record: ReturnRecord,
+        request: &RefundRequest,
+        why: String,
+    ) -> Result<ReturnRecord, ReturnError> {
+        let group = match self.journal.sale(record.original_reference.clone()).await {
+            Ok(s) => s.id,
+            Err(_) => record.payment_transaction_id.clone(),
+        };
+        let op = crate::outbox::NewOp {
+            group,
+            subject: crate::outbox::Subject::Return,
+            subject_id: record.id.clone(),
+            kind: crate::outbox::OpKind::Refund,
+            idempotency_key: record.idempotency_key.clone(),
+            payment_transaction_id: Some(record.payment_transaction_id.clone()).filter(|t| !t.is_empty()),
+            request: serde_json::to_value(request).unwrap_or_default(),
+            amount: record.amount,
+            currency: record.currency.code().to_string(),
+        };
+        record.reason = Some(format!("refund queued for the acquirer: {why}"));
+        record.updated_at = Utc::now();
+        self.journal.save_return_and_enqueue(record.clone(), op).await?;
+        self.outbox.wake();
+        Ok(record)
+    }
+
     async fn complete(&self, mut record: ReturnRecord) -> Result<ReturnRecord, ReturnError> {
         let refund = RefundRequest {
             amount: record.amount,
@@ -238,6 +329,9 @@ impl Returns {
             payment_refund_reference: Some(record.reference.clone()),
             line_items: record.lines.clone(),
         };
+        if record.payment_transaction_id.is_empty() {
+            return self.queue(record, &refund, "the offline payment is not forwarded yet".into()).await;
+        }
         match self.backend.refund(&record.payment_transaction_id, &refund, &record.idempotency_key).await {
             Ok(after) => {
                 record.state = ReturnState::Refunded;
@@ -249,11 +343,8 @@ impl Returns {
                     .map(|r| r.payment_refund_id.clone());
             }
             Err(e) if e.is_unreachable() => {
-                // The outcome is unknown: stay PENDING; a retry re-uses the same key.
-                record.reason = Some(format!("refund not confirmed yet: {e}"));
-                record.updated_at = Utc::now();
-                self.journal.save_return(record.clone()).await?;
-                return Ok(record);
+                // The outcome is unknown: queued under the same key, so it is refunded once.
+                return self.queue(record, &refund, e.to_string()).await;
             }
             Err(e) => {
                 record.state = ReturnState::Refused;

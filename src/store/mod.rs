@@ -5,10 +5,12 @@
 //! One owner thread holds the connection; async code sends it jobs over a bounded
 //! channel and awaits the answer, so SQLite never blocks the runtime.
 
+mod outbox;
 mod reports;
 mod returns;
 mod sales;
 
+pub use outbox::{Patched, SubjectPatch};
 pub use sales::{SaleEvent, operation_key};
 
 use rusqlite::Connection;
@@ -112,6 +114,7 @@ impl Journal {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(&err)?;
         conn.execute_batch(SCHEMA).map_err(&err)?;
+        conn.execute_batch(outbox::OUTBOX_SCHEMA).map_err(&err)?;
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let path = path.to_path_buf();
         std::thread::Builder::new()

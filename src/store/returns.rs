@@ -8,12 +8,14 @@ fn encode(r: &ReturnRecord) -> Result<String, StoreError> {
     serde_json::to_string(r).map_err(|source| StoreError::Corrupt { id: r.id.clone(), source })
 }
 
-impl Journal {
-    /// Inserts a new return, or updates it.
-    pub async fn save_return(&self, r: ReturnRecord) -> Result<(), StoreError> {
-        self.call(move |conn, path| {
-            let data = encode(&r)?;
-            conn.execute(
+/// Inserts or updates a return on `conn` (a connection or a transaction).
+pub(super) fn save_return_in(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    r: &ReturnRecord,
+) -> Result<(), StoreError> {
+    let data = encode(r)?;
+    conn.execute(
                 "INSERT INTO returns (id, reference, original_reference, state, data, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
@@ -26,11 +28,29 @@ impl Journal {
                     r.created_at.to_rfc3339(),
                     r.updated_at.to_rfc3339()
                 ],
-            )
-            .map_err(sqlite(path))?;
-            Ok(())
-        })
-        .await
+    )
+    .map_err(sqlite(path))?;
+    Ok(())
+}
+
+/// Reads a return by id inside the caller's transaction.
+pub(super) fn return_in(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    id: &str,
+) -> Result<ReturnRecord, StoreError> {
+    let data: Option<String> = conn
+        .query_row("SELECT data FROM returns WHERE id = ?1", params![id], |r| r.get(0))
+        .optional()
+        .map_err(sqlite(path))?;
+    let data = data.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id: id.to_string(), source })
+}
+
+impl Journal {
+    /// Inserts a new return, or updates it.
+    pub async fn save_return(&self, r: ReturnRecord) -> Result<(), StoreError> {
+        self.call(move |conn, path| save_return_in(conn, path, &r)).await
     }
 
     /// A return by id or reference.
@@ -46,6 +66,28 @@ impl Journal {
                 .map_err(sqlite(path))?;
             row.map(|(id, data)| serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source }))
                 .transpose()
+        })
+        .await
+    }
+}
+
+impl Journal {
+    /// The returns of one original purchase, oldest first.
+    pub async fn returns_of(&self, original_reference: String) -> Result<Vec<ReturnRecord>, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let mut stmt = conn
+                .prepare("SELECT id, data FROM returns WHERE original_reference = ?1 ORDER BY created_at")
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map(params![original_reference], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(&err)?;
+            let mut out = vec![];
+            for row in rows {
+                let (id, data) = row.map_err(&err)?;
+                out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+            }
+            Ok(out)
         })
         .await
     }

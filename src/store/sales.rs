@@ -34,6 +34,43 @@ fn encode(sale: &Sale) -> Result<String, StoreError> {
     serde_json::to_string(sale).map_err(|source| StoreError::Corrupt { id: sale.id.clone(), source })
 }
 
+/// Writes `sale` and an event inside the caller's transaction.
+pub(super) fn record_in(
+    tx: &rusqlite::Connection,
+    path: &std::path::Path,
+    sale: &Sale,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    let err = sqlite(path);
+    let data = encode(sale)?;
+    let n = tx
+        .execute(
+            "UPDATE sales SET state = ?2, data = ?3, updated_at = ?4 WHERE id = ?1",
+            params![sale.id, sale.state.as_str(), data, sale.updated_at.to_rfc3339()],
+        )
+        .map_err(&err)?;
+    if n != 1 {
+        return Err(StoreError::NotFound(sale.id.clone()));
+    }
+    tx.execute(
+        "INSERT INTO sale_events (sale_id, seq, state, detail, at)
+         SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM sale_events WHERE sale_id = ?1",
+        params![sale.id, sale.state.as_str(), detail, sale.updated_at.to_rfc3339()],
+    )
+    .map_err(&err)?;
+    Ok(())
+}
+
+/// Reads a sale by id inside the caller's transaction.
+pub(super) fn sale_in(tx: &rusqlite::Connection, path: &std::path::Path, id: &str) -> Result<Sale, StoreError> {
+    let data: Option<String> = tx
+        .query_row("SELECT data FROM sales WHERE id = ?1", params![id], |r| r.get(0))
+        .optional()
+        .map_err(sqlite(path))?;
+    let data = data.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id: id.to_string(), source })
+}
+
 impl Journal {
     /// Inserts a new sale and its first event in one transaction.
     pub async fn insert_sale(&self, sale: Sale) -> Result<(), StoreError> {
@@ -60,23 +97,8 @@ impl Journal {
     pub async fn record(&self, sale: Sale, detail: Option<String>) -> Result<(), StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
-            let data = encode(&sale)?;
             let tx = conn.transaction().map_err(&err)?;
-            let n = tx
-                .execute(
-                    "UPDATE sales SET state = ?2, data = ?3, updated_at = ?4 WHERE id = ?1",
-                    params![sale.id, sale.state.as_str(), data, sale.updated_at.to_rfc3339()],
-                )
-                .map_err(&err)?;
-            if n != 1 {
-                return Err(StoreError::NotFound(sale.id.clone()));
-            }
-            tx.execute(
-                "INSERT INTO sale_events (sale_id, seq, state, detail, at)
-                 SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM sale_events WHERE sale_id = ?1",
-                params![sale.id, sale.state.as_str(), detail, sale.updated_at.to_rfc3339()],
-            )
-            .map_err(&err)?;
+            record_in(&tx, path, &sale, detail.as_deref())?;
             tx.commit().map_err(&err)
         })
         .await

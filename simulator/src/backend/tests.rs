@@ -21,6 +21,7 @@ fn request(token: Option<String>) -> AuthorizeRequest {
         line_items: vec![],
         klarna: Some(KlarnaData { klarna_network_session_token: token, ..KlarnaData::default() }),
         card: None,
+        offline_approved_at: None,
     }
 }
 

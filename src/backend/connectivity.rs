@@ -1,0 +1,76 @@
+//! Whether the acquirer answers: set by every call's final outcome, read by the card
+//! flow (offline approvals) and the sync worker (drain as soon as it is back).
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use tokio::sync::Notify;
+
+/// Shared view of the acquirer's reachability.
+#[derive(Debug)]
+pub struct Connectivity {
+    online: AtomicBool,
+    since_ms: AtomicI64,
+    changed: Notify,
+}
+
+impl Default for Connectivity {
+    fn default() -> Self {
+        Connectivity {
+            online: AtomicBool::new(true),
+            since_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
+            changed: Notify::new(),
+        }
+    }
+}
+
+impl Connectivity {
+    /// Whether the last call got an answer (optimistic until a call fails).
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::SeqCst)
+    }
+
+    /// Since when (Unix ms) the current state holds.
+    pub fn since_ms(&self) -> i64 {
+        self.since_ms.load(Ordering::SeqCst)
+    }
+
+    /// Records a call's outcome; wakes whoever waits for a change.
+    pub fn set(&self, online: bool) {
+        if self.online.swap(online, Ordering::SeqCst) != online {
+            self.since_ms.store(chrono::Utc::now().timestamp_millis(), Ordering::SeqCst);
+            if online {
+                tracing::info!("the acquirer answers again");
+            } else {
+                tracing::warn!(
+                    "the acquirer is unreachable; card payments within the offline limits are approved by the terminal and forwarded later; Klarna is not offered"
+                );
+            }
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Waits until the state changes.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_change_wakes_the_waiter_and_moves_the_timestamp() {
+        let c = std::sync::Arc::new(Connectivity::default());
+        assert!(c.is_online());
+        let waiter = {
+            let c = c.clone();
+            tokio::spawn(async move { c.changed().await })
+        };
+        tokio::task::yield_now().await;
+        c.set(true); // no change: nobody is woken
+        assert!(!waiter.is_finished());
+        c.set(false);
+        tokio::time::timeout(std::time::Duration::from_secs(1), waiter).await.ok();
+        assert!(!c.is_online());
+    }
+}

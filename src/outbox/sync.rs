@@ -1,0 +1,461 @@
+//! The sync worker: drains the outbox whenever the acquirer answers. It takes the
+//! oldest waiting operation of each payment (so one payment's operations go out in
+//! order, different payments' together), sends them in batches of up to 100 with a few
+//! batches in flight, and backs off with capped exponential delays and full jitter
+//! while the acquirer is unreachable or asks to slow down (a whole store coming back
+//! online must not hammer it). Each operation keeps its own idempotency key, so a batch
+//! resent after a lost answer changes nothing twice. A definitive refusal moves the
+//! operation to the dead letters and tells the register through the sale or return.
+
+use super::{DueOp, OpKind, OpState, Subject, now_ms};
+use crate::backend::AcquirerClient;
+use crate::checkout::{OfflineStatus, Sale};
+use crate::returns::{ReturnRecord, ReturnState};
+use crate::store::{Journal, Patched, StoreError, SubjectPatch};
+use posagent_acquirer_api::batch::{BatchOperation, BatchOperationKind, BatchRequest, BatchResult, MAX_BATCH};
+use posagent_acquirer_api::{AuthorizeResponse, AuthorizeResult, PaymentTransaction};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Longest pause between probes of an unreachable acquirer while nothing is queued
+/// (Klarna is offered again within this long of the acquirer coming back).
+const PROBE_EVERY: Duration = Duration::from_secs(10);
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Operations per batch (1 to 100).
+    pub batch_size: usize,
+    /// Batches in flight at once.
+    pub max_parallel: usize,
+    /// First backoff ceiling.
+    pub backoff_base: Duration,
+    /// Largest backoff ceiling.
+    pub backoff_cap: Duration,
+    /// How long a taken operation stays out before it is due again (a crash mid-send).
+    pub lease: Duration,
+    /// Done operations and final sales older than this are pruned.
+    pub retention: Duration,
+    /// How often pruning runs.
+    pub prune_every: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            batch_size: MAX_BATCH,
+            max_parallel: 4,
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(300),
+            lease: Duration::from_secs(120),
+            retention: Duration::from_secs(90 * 24 * 3600),
+            prune_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl SyncSettings {
+    /// Wait after `failures` failures in a row: uniform in `[0, min(cap, base·2^(failures−1))]`.
+    pub fn backoff(&self, failures: u32, random_unit: f64) -> Duration {
+        let ceiling =
+            self.backoff_base.saturating_mul(1u32 << failures.saturating_sub(1).min(16)).min(self.backoff_cap);
+        ceiling.mul_f64(random_unit.clamp(0.0, 1.0))
+    }
+}
+
+/// A change of a sale by an operation's outcome; returns the journal event's detail.
+type SalePatch = Box<dyn FnOnce(&mut Sale) -> String + Send>;
+
+/// Tells the register (event stream) and /metrics about records a sync changed.
+pub type Publish = Arc<dyn Fn(&Patched) + Send + Sync>;
+
+/// Handle to wake the worker.
+#[derive(Clone)]
+pub struct SyncHandle {
+    wake: Arc<Notify>,
+    journal: Journal,
+}
+
+impl SyncHandle {
+    /// A handle over the journal's outbox, for a worker made later with it.
+    pub fn new(journal: Journal) -> Self {
+        SyncHandle { wake: Arc::new(Notify::new()), journal }
+    }
+
+    /// Something was queued: look now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The journal holding the outbox.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Makes every waiting operation due now and wakes the worker (`posagent queue sync`).
+    pub async fn sync_now(&self) -> Result<(), StoreError> {
+        self.journal.make_all_due().await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// The worker.
+pub struct SyncWorker {
+    journal: Journal,
+    backend: AcquirerClient,
+    settings: SyncSettings,
+    publish: Publish,
+    metrics: Arc<crate::metrics::Metrics>,
+    wake: Arc<Notify>,
+}
+
+/// What one round did.
+enum Round {
+    /// Nothing was due.
+    Idle,
+    /// Operations were sent and answered.
+    Sent,
+    /// The acquirer could not be reached or asked to slow down.
+    Unreachable,
+}
+
+impl SyncWorker {
+    /// The worker woken through `handle`.
+    pub fn new(
+        handle: &SyncHandle,
+        backend: AcquirerClient,
+        settings: SyncSettings,
+        publish: Publish,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        SyncWorker { journal: handle.journal.clone(), backend, settings, publish, metrics, wake: handle.wake.clone() }
+    }
+
+    /// Runs until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        // Leases of a previous run are void: what was out is due again, under its key.
+        if let Err(e) = self.journal.make_all_due().await {
+            tracing::error!(error = %e, "cannot read the outbox");
+        }
+        let mut failures = 0u32;
+        let mut next_prune = tokio::time::Instant::now();
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += self.settings.prune_every;
+                self.prune().await;
+            }
+            let wait = match self.round().await {
+                Ok(Round::Sent) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(Round::Idle) if self.backend.connectivity().is_online() => {
+                    failures = 0;
+                    Duration::from_secs(1)
+                }
+                Ok(Round::Idle) => {
+                    // Nothing to send, but the acquirer was unreachable: probe it, so the
+                    // card flow stops approving offline as soon as it answers.
+                    if self.backend.probe().await {
+                        failures = 0;
+                        continue;
+                    }
+                    failures = failures.saturating_add(1);
+                    self.settings.backoff(failures, fastrand::f64()).clamp(Duration::from_millis(200), PROBE_EVERY)
+                }
+                Ok(Round::Unreachable) => {
+                    failures = failures.saturating_add(1);
+                    self.settings.backoff(failures, fastrand::f64())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the outbox cannot be read or written; retrying");
+                    failures = failures.saturating_add(1);
+                    self.settings.backoff(failures, fastrand::f64()).max(Duration::from_secs(1))
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.wake.notified() => {}
+                () = self.backend.connectivity().changed() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    async fn prune(&self) {
+        let before = now_ms() - i64::try_from(self.settings.retention.as_millis()).unwrap_or(i64::MAX);
+        match self.journal.prune(before).await {
+            Ok(n) if n > 0 => tracing::info!(rows = n, "pruned synced records past the retention period"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot prune the journal"),
+        }
+    }
+
+    /// Takes what is due and sends it; `Unreachable` if any batch could not be delivered.
+    async fn round(&self) -> Result<Round, StoreError> {
+        let s = &self.settings;
+        let lease = i64::try_from(s.lease.as_millis()).unwrap_or(i64::MAX);
+        let due =
+            self.journal.take_due(s.batch_size.clamp(1, MAX_BATCH) * s.max_parallel.max(1), now_ms(), lease).await?;
+        if due.is_empty() {
+            return Ok(Round::Idle);
+        }
+        let batches: Vec<Vec<DueOp>> = due.chunks(s.batch_size.clamp(1, MAX_BATCH)).map(<[DueOp]>::to_vec).collect();
+        let results = futures_util::future::join_all(batches.into_iter().map(|b| self.send(b))).await;
+        let mut unreachable = false;
+        for r in results {
+            unreachable |= r?;
+        }
+        Ok(if unreachable { Round::Unreachable } else { Round::Sent })
+    }
+
+    /// Sends one batch and records each outcome; `true` if it could not be delivered.
+    async fn send(&self, ops: Vec<DueOp>) -> Result<bool, StoreError> {
+        let mut operations = Vec::with_capacity(ops.len());
+        let mut sendable = Vec::with_capacity(ops.len());
+        for op in ops {
+            if op.kind != OpKind::Authorize && op.payment_transaction_id.is_none() {
+                self.finish(
+                    &op,
+                    OpState::Dead,
+                    "the payment this acts on has no transaction at the acquirer".into(),
+                    None,
+                )
+                .await?;
+                continue;
+            }
+            operations.push(BatchOperation {
+                idempotency_key: op.idempotency_key.clone(),
+                operation: match op.kind {
+                    OpKind::Authorize => BatchOperationKind::Authorize,
+                    OpKind::Capture => BatchOperationKind::Capture,
+                    OpKind::Refund => BatchOperationKind::Refund,
+                    OpKind::Void => BatchOperationKind::Void,
+                },
+                payment_transaction_id: op.payment_transaction_id.clone(),
+                request: op.request.clone(),
+            });
+            sendable.push(op);
+        }
+        if sendable.is_empty() {
+            return Ok(false);
+        }
+        // The same operations make the same batch key: a resend is recognised as one.
+        let joined: Vec<&str> = operations.iter().map(|o| o.idempotency_key.as_str()).collect();
+        let key = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, joined.join(",").as_bytes()).to_string();
+        let request = BatchRequest { operations };
+        match self.backend.batch(&request, &key).await {
+            Ok(resp) => {
+                for op in &sendable {
+                    match resp.results.iter().find(|r| r.idempotency_key == op.idempotency_key) {
+                        Some(result) => self.apply(op, result).await?,
+                        None => self.later(op, "the acquirer's batch answer left it out".into()).await?,
+                    }
+                }
+                tracing::info!(operations = sendable.len(), "queued operations forwarded");
+                Ok(false)
+            }
+            Err(e) => {
+                let unreachable = e.is_unreachable();
+                if unreachable {
+                    tracing::warn!(error = %e, operations = sendable.len(), "cannot forward queued operations; will retry");
+                } else {
+                    tracing::error!(error = %e, "the acquirer refused a whole batch; will retry — check the terminal's API key and the acquirer URL");
+                }
+                for op in &sendable {
+                    self.later(op, e.to_string()).await?;
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    async fn later(&self, op: &DueOp, error: String) -> Result<(), StoreError> {
+        let failures = u32::try_from(op.attempts + 1).unwrap_or(u32::MAX);
+        let wait = self.settings.backoff(failures, fastrand::f64());
+        let next = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        self.journal.retry_op_later(op.id, error, next).await
+    }
+
+    /// Records the acquirer's answer to one operation.
+    async fn apply(&self, op: &DueOp, result: &BatchResult) -> Result<(), StoreError> {
+        let status = result.status;
+        if status == 429 || status >= 500 {
+            return self.later(op, format!("acquirer answered {status}")).await;
+        }
+        let refusal = || {
+            let code = result.body["error_code"].as_str().unwrap_or("REFUSED");
+            let message = result.body["error_message"].as_str().unwrap_or("");
+            format!("acquirer refused ({status}): {code} {message}")
+        };
+        match op.kind {
+            OpKind::Authorize => {
+                let answer = if (200..300).contains(&status) {
+                    serde_json::from_value::<AuthorizeResponse>(result.body.clone()).ok()
+                } else {
+                    None
+                };
+                match answer {
+                    Some(AuthorizeResponse {
+                        result: AuthorizeResult::Approved,
+                        payment_transaction: Some(tx),
+                        ..
+                    }) => self.finish(op, OpState::Done, tx.payment_transaction_id.clone(), Some(authorized(tx))).await,
+                    Some(a) => {
+                        let reason = a.result_reason.unwrap_or_else(|| "DECLINED".into());
+                        self.finish(
+                            op,
+                            OpState::Dead,
+                            format!("declined when forwarded: {reason}"),
+                            Some(declined(reason)),
+                        )
+                        .await
+                    }
+                    None if status == 409 || status == 422 => self.resolve_by_reference(op, refusal()).await,
+                    None => {
+                        let why = refusal();
+                        self.finish(op, OpState::Dead, why.clone(), Some(declined(why))).await
+                    }
+                }
+            }
+            OpKind::Capture | OpKind::Void => {
+                let amount = op.request["amount"].as_i64().unwrap_or(0);
+                let kind = op.kind;
+                match serde_json::from_value::<PaymentTransaction>(result.body.clone()) {
+                    Ok(tx) if (200..300).contains(&status) => {
+                        let patch = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
+                            s.captured_amount = tx.captured_amount;
+                            if kind == OpKind::Capture {
+                                s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
+                                format!("queued capture of {amount} taken by the acquirer")
+                            } else {
+                                s.voided = true;
+                                s.void_queued = false;
+                                "queued void taken by the acquirer".into()
+                            }
+                        }));
+                        self.finish_with(op, OpState::Done, "ok".into(), patch).await
+                    }
+                    _ => {
+                        let why = refusal();
+                        let w = why.clone();
+                        let patch = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
+                            if kind == OpKind::Capture {
+                                s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
+                            } else {
+                                s.void_queued = false;
+                            }
+                            s.sync_error = Some(w.clone());
+                            format!("queued {} refused: {w}", kind.as_str().to_lowercase())
+                        }));
+                        self.finish_with(op, OpState::Dead, why, patch).await
+                    }
+                }
+            }
+            OpKind::Refund => match serde_json::from_value::<PaymentTransaction>(result.body.clone()) {
+                Ok(tx) if (200..300).contains(&status) && op.subject == Subject::Return => {
+                    let patch = SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
+                        r.state = ReturnState::Refunded;
+                        r.reason = None;
+                        r.payment_refund_id = tx
+                            .payment_refunds
+                            .iter()
+                            .find(|x| x.payment_refund_reference.as_deref() == Some(r.reference.as_str()))
+                            .map(|x| x.payment_refund_id.clone());
+                    }));
+                    self.finish_with(op, OpState::Done, "ok".into(), patch).await
+                }
+                _ => {
+                    let why = refusal();
+                    let w = why.clone();
+                    let patch = SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
+                        r.state = ReturnState::Refused;
+                        r.reason = Some(w);
+                    }));
+                    self.finish_with(op, OpState::Dead, why, patch).await
+                }
+            },
+        }
+    }
+
+    /// The forward was refused as a repeat under another body (the online attempt that
+    /// timed out did reach the acquirer): the transaction is read by the sale reference.
+    async fn resolve_by_reference(&self, op: &DueOp, why: String) -> Result<(), StoreError> {
+        let reference = op.request["payment_transaction_reference"].as_str().unwrap_or_default().to_string();
+        match self.backend.transaction_by_reference(&reference).await {
+            Ok(Some(tx)) => {
+                tracing::info!("forwarded payment already known by the acquirer; taken by reference");
+                self.finish(op, OpState::Done, tx.payment_transaction_id.clone(), Some(authorized(tx))).await
+            }
+            Ok(None) => self.finish(op, OpState::Dead, why.clone(), Some(declined(why))).await,
+            Err(e) => self.later(op, e.to_string()).await,
+        }
+    }
+
+    async fn finish(
+        &self,
+        op: &DueOp,
+        state: OpState,
+        result: String,
+        patch: Option<SalePatch>,
+    ) -> Result<(), StoreError> {
+        let patch = match (op.subject, patch) {
+            (Subject::Sale, Some(p)) => SubjectPatch::Sale(p),
+            _ => SubjectPatch::Nothing,
+        };
+        self.finish_with(op, state, result, patch).await
+    }
+
+    async fn finish_with(
+        &self,
+        op: &DueOp,
+        state: OpState,
+        result: String,
+        patch: SubjectPatch,
+    ) -> Result<(), StoreError> {
+        if state == OpState::Dead {
+            tracing::error!(operation = op.kind.as_str(), queue_id = op.id, reason = %result, "queued operation refused; it is a dead letter — see `posagent queue list`");
+        }
+        let patched = self.journal.finish_op(op.id, state, result, patch).await?;
+        self.metrics.queue_finished(op.kind.as_str(), state.as_str());
+        (self.publish)(&patched);
+        Ok(())
+    }
+}
+
+fn authorized(tx: PaymentTransaction) -> SalePatch {
+    Box::new(move |s: &mut Sale| {
+        s.payment_transaction_id = Some(tx.payment_transaction_id.clone());
+        s.captured_amount = tx.captured_amount;
+        s.offline = Some(OfflineStatus::Forwarded);
+        "offline payment forwarded and authorized".into()
+    })
+}
+
+fn declined(reason: String) -> SalePatch {
+    Box::new(move |s: &mut Sale| {
+        s.offline = Some(OfflineStatus::Declined);
+        s.sync_error = Some(reason.clone());
+        format!("offline payment declined when forwarded: {reason}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let s = SyncSettings::default();
+        assert_eq!(s.backoff(1, 1.0), Duration::from_secs(1));
+        assert_eq!(s.backoff(4, 1.0), Duration::from_secs(8));
+        assert_eq!(s.backoff(30, 1.0), Duration::from_secs(300));
+        assert_eq!(s.backoff(30, 0.0), Duration::ZERO);
+    }
+}

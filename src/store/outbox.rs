@@ -1,0 +1,411 @@
+//! The outbox table: operations for the acquirer, queued in the same transaction as the
+//! sale or return state that produced them, taken in order per group, finished together
+//! with the record they update.
+
+use super::returns::{return_in, save_return_in};
+use super::sales::{record_in, sale_in};
+use super::{Journal, StoreError, sqlite};
+use crate::checkout::Sale;
+use crate::outbox::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject};
+use crate::returns::ReturnRecord;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+/// How the outcome of an operation changes the record it belongs to.
+pub enum SubjectPatch {
+    /// Nothing to change.
+    Nothing,
+    /// Changes the sale; returns the journal event's detail.
+    Sale(Box<dyn FnOnce(&mut Sale) -> String + Send>),
+    /// Changes the return.
+    Return(Box<dyn FnOnce(&mut ReturnRecord) + Send>),
+}
+
+/// The record after a finished operation changed it (for the event stream).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Patched {
+    /// No record changed.
+    Nothing,
+    /// The sale as now journaled.
+    Sale(Box<Sale>),
+    /// The return as now journaled.
+    Return(Box<ReturnRecord>),
+}
+
+pub(super) const OUTBOX_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_key TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    payment_transaction_id TEXT,
+    request TEXT,
+    amount INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    result TEXT,
+    created_ms INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox(state, group_key, id);
+";
+
+/// Inserts `op` (PENDING) on `conn`; an operation whose key is already queued is kept
+/// as it is (a retried request queues nothing new).
+pub(super) fn enqueue_in(conn: &Connection, path: &Path, op: &NewOp, now_ms: i64) -> Result<(), StoreError> {
+    let request = serde_json::to_string(&op.request)
+        .map_err(|source| StoreError::Corrupt { id: op.idempotency_key.clone(), source })?;
+    conn.execute(
+        "INSERT OR IGNORE INTO outbox (group_key, subject_kind, subject_id, kind, idempotency_key,
+             payment_transaction_id, request, amount, currency, state, created_ms, next_attempt_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10, ?10)",
+        params![
+            op.group,
+            op.subject.as_str(),
+            op.subject_id,
+            op.kind.as_str(),
+            op.idempotency_key,
+            op.payment_transaction_id,
+            request,
+            op.amount,
+            op.currency,
+            now_ms
+        ],
+    )
+    .map_err(sqlite(path))?;
+    Ok(())
+}
+
+const QUEUED_COLUMNS: &str = "id, group_key, subject_kind, subject_id, kind, state, idempotency_key, \
+     payment_transaction_id, amount, currency, attempts, last_error, created_ms, next_attempt_ms, updated_ms";
+
+fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
+    let kind: String = r.get(4)?;
+    let state: String = r.get(5)?;
+    let bad = |i: usize, v: &str| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("unknown {v}").into())
+    };
+    Ok(QueuedOp {
+        id: r.get(0)?,
+        group: r.get(1)?,
+        subject: r.get(2)?,
+        subject_id: r.get(3)?,
+        kind: OpKind::parse(&kind).ok_or_else(|| bad(4, &kind))?,
+        state: OpState::parse(&state).ok_or_else(|| bad(5, &state))?,
+        idempotency_key: r.get(6)?,
+        payment_transaction_id: r.get(7)?,
+        amount: r.get(8)?,
+        currency: r.get(9)?,
+        attempts: r.get(10)?,
+        last_error: r.get(11)?,
+        created_ms: r.get(12)?,
+        next_attempt_ms: r.get(13)?,
+        updated_ms: r.get(14)?,
+    })
+}
+
+impl Journal {
+    /// Writes the sale's new state, its event and a queued operation in one transaction.
+    pub async fn record_and_enqueue(&self, sale: Sale, detail: Option<String>, op: NewOp) -> Result<(), StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let tx = conn.transaction().map_err(&err)?;
+            record_in(&tx, path, &sale, detail.as_deref())?;
+            enqueue_in(&tx, path, &op, crate::outbox::now_ms())?;
+            tx.commit().map_err(&err)
+        })
+        .await
+    }
+
+    /// Writes a return and its queued refund in one transaction.
+    pub async fn save_return_and_enqueue(&self, r: ReturnRecord, op: NewOp) -> Result<(), StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let tx = conn.transaction().map_err(&err)?;
+            save_return_in(&tx, path, &r)?;
+            enqueue_in(&tx, path, &op, crate::outbox::now_ms())?;
+            tx.commit().map_err(&err)
+        })
+        .await
+    }
+
+    /// Takes up to `limit` due operations, the oldest waiting one of each group only, and
+    /// leases them for `lease_ms` (a crash while they are out makes them due again).
+    pub async fn take_due(&self, limit: usize, now_ms: i64, lease_ms: i64) -> Result<Vec<DueOp>, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let tx = conn.transaction().map_err(&err)?;
+            let ops = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT o.id, o.group_key, o.subject_kind, o.subject_id, o.kind, o.idempotency_key,
+                                COALESCE(o.payment_transaction_id, json_extract(s.data, '$.payment_transaction_id')),
+                                o.request, o.attempts
+                         FROM outbox o LEFT JOIN sales s ON s.id = o.group_key
+                         WHERE o.state = 'PENDING' AND o.next_attempt_ms <= ?1
+                           AND NOT EXISTS (SELECT 1 FROM outbox p
+                                           WHERE p.state = 'PENDING' AND p.group_key = o.group_key AND p.id < o.id)
+                         ORDER BY o.id LIMIT ?2",
+                    )
+                    .map_err(&err)?;
+                let rows = stmt
+                    .query_map(params![now_ms, limit as i64], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, Option<String>>(6)?,
+                            r.get::<_, Option<String>>(7)?,
+                            r.get::<_, i64>(8)?,
+                        ))
+                    })
+                    .map_err(&err)?;
+                let mut ops = vec![];
+                for row in rows {
+                    let (id, group, subject, subject_id, kind, key, tx_id, request, attempts) = row.map_err(&err)?;
+                    let kind =
+                        OpKind::parse(&kind).ok_or_else(|| StoreError::NotFound(format!("operation kind {kind}")))?;
+                    let request = match request {
+                        Some(r) => serde_json::from_str(&r)
+                            .map_err(|source| StoreError::Corrupt { id: key.clone(), source })?,
+                        None => serde_json::Value::Null,
+                    };
+                    let subject = if subject == "RETURN" { Subject::Return } else { Subject::Sale };
+                    ops.push(DueOp {
+                        id,
+                        group,
+                        subject,
+                        subject_id,
+                        kind,
+                        idempotency_key: key,
+                        payment_transaction_id: tx_id,
+                        request,
+                        attempts,
+                    });
+                }
+                ops
+            };
+            {
+                let mut lease =
+                    tx.prepare_cached("UPDATE outbox SET next_attempt_ms = ?2 WHERE id = ?1").map_err(&err)?;
+                for op in &ops {
+                    lease.execute(params![op.id, now_ms + lease_ms]).map_err(&err)?;
+                }
+            }
+            tx.commit().map_err(&err)?;
+            Ok(ops)
+        })
+        .await
+    }
+
+    /// Finishes operation `id` as `state` (`result` is the acquirer's answer or the
+    /// refusal), changing its record in the same transaction. A dead authorization
+    /// takes the operations queued after it in its group with it.
+    pub async fn finish_op(
+        &self,
+        id: i64,
+        state: OpState,
+        result: String,
+        patch: SubjectPatch,
+    ) -> Result<Patched, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let tx = conn.transaction().map_err(&err)?;
+            let row: Option<(String, String, String)> = tx
+                .query_row("SELECT subject_id, kind, group_key FROM outbox WHERE id = ?1", params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(&err)?;
+            let (subject_id, kind, group) =
+                row.ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))?;
+            let now = crate::outbox::now_ms();
+            // A forwarded card read is not kept once the acquirer has it.
+            let (result_col, error_col) = match state {
+                OpState::Done => (Some(result.as_str()), None),
+                _ => (None, Some(result.as_str())),
+            };
+            tx.execute(
+                "UPDATE outbox SET state = ?2, result = ?3, last_error = COALESCE(?4, last_error), updated_ms = ?5,
+                        attempts = attempts + 1,
+                        request = CASE WHEN ?2 = 'DONE' THEN NULL ELSE request END
+                 WHERE id = ?1",
+                params![id, state.as_str(), result_col, error_col, now],
+            )
+            .map_err(&err)?;
+            if state == OpState::Dead && kind == OpKind::Authorize.as_str() {
+                tx.execute(
+                    "UPDATE outbox SET state = 'DEAD', last_error = ?3, updated_ms = ?4
+                     WHERE group_key = ?1 AND state = 'PENDING' AND id > ?2",
+                    params![group, id, format!("the offline payment it acts on was refused: {result}"), now],
+                )
+                .map_err(&err)?;
+            }
+            let patched = match patch {
+                SubjectPatch::Nothing => Patched::Nothing,
+                SubjectPatch::Sale(f) => {
+                    let mut sale = sale_in(&tx, path, &subject_id)?;
+                    let detail = f(&mut sale);
+                    sale.updated_at = chrono::Utc::now();
+                    record_in(&tx, path, &sale, Some(&detail))?;
+                    Patched::Sale(Box::new(sale))
+                }
+                SubjectPatch::Return(f) => {
+                    let mut r = return_in(&tx, path, &subject_id)?;
+                    f(&mut r);
+                    r.updated_at = chrono::Utc::now();
+                    save_return_in(&tx, path, &r)?;
+                    Patched::Return(Box::new(r))
+                }
+            };
+            tx.commit().map_err(&err)?;
+            Ok(patched)
+        })
+        .await
+    }
+
+    /// Puts operation `id` back to wait until `next_attempt_ms` after a failed attempt.
+    pub async fn retry_op_later(&self, id: i64, error: String, next_attempt_ms: i64) -> Result<(), StoreError> {
+        self.call(move |conn, path| {
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
+                 WHERE id = ?1 AND state = 'PENDING'",
+                params![id, error, next_attempt_ms, crate::outbox::now_ms()],
+            )
+            .map_err(sqlite(path))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Makes every waiting operation due now (at start-up, or when store IT syncs by hand).
+    pub async fn make_all_due(&self) -> Result<(), StoreError> {
+        self.call(move |conn, path| {
+            conn.execute("UPDATE outbox SET next_attempt_ms = 0 WHERE state = 'PENDING'", []).map_err(sqlite(path))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sends a dead operation (and those that died with it) once more. `false` if `id`
+    /// is not dead.
+    pub async fn retry_dead_op(&self, id: i64) -> Result<bool, StoreError> {
+        self.call(move |conn, path| {
+            let n = conn
+                .execute(
+                    "UPDATE outbox SET state = 'PENDING', next_attempt_ms = 0, updated_ms = ?2 WHERE id = ?1 AND state = 'DEAD'",
+                    params![id, crate::outbox::now_ms()],
+                )
+                .map_err(sqlite(path))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Queued operations, newest first, optionally of one state.
+    pub async fn queue_list(&self, state: Option<OpState>, limit: usize) -> Result<Vec<QueuedOp>, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let sql = format!(
+                "SELECT {QUEUED_COLUMNS} FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
+            );
+            let mut stmt = conn.prepare(&sql).map_err(&err)?;
+            let rows = stmt.query_map(params![state.map(OpState::as_str), limit as i64], queued_row).map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+        })
+        .await
+    }
+
+    /// One queued operation.
+    pub async fn queued_op(&self, id: i64) -> Result<Option<QueuedOp>, StoreError> {
+        self.call(move |conn, path| {
+            conn.query_row(&format!("SELECT {QUEUED_COLUMNS} FROM outbox WHERE id = ?1"), params![id], queued_row)
+                .optional()
+                .map_err(sqlite(path))
+        })
+        .await
+    }
+
+    /// Counts by state and the age of the oldest waiting operation.
+    pub async fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
+        self.call(move |conn, path| {
+            conn.query_row(
+                "SELECT COALESCE(SUM(state = 'PENDING'), 0), COALESCE(SUM(state = 'DEAD'), 0),
+                        COALESCE(SUM(state = 'DONE'), 0), MIN(CASE WHEN state = 'PENDING' THEN created_ms END)
+                 FROM outbox",
+                [],
+                |r| {
+                    Ok(QueueSummary {
+                        pending: r.get(0)?,
+                        dead: r.get(1)?,
+                        done: r.get(2)?,
+                        oldest_pending_ms: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(sqlite(path))
+        })
+        .await
+    }
+
+    /// Offline card approvals not yet forwarded, in `currency`.
+    pub async fn offline_exposure(&self, currency: String) -> Result<OfflineExposure, StoreError> {
+        self.call(move |conn, path| {
+            conn.query_row(
+                "SELECT COALESCE(SUM(amount), 0), COUNT(*), MIN(created_ms) FROM outbox
+                 WHERE kind = 'AUTHORIZE' AND state = 'PENDING' AND currency = ?1",
+                params![currency],
+                |r| Ok(OfflineExposure { total: r.get(0)?, count: r.get(1)?, oldest_ms: r.get(2)? }),
+            )
+            .map_err(sqlite(path))
+        })
+        .await
+    }
+
+    /// Deletes operations done before `before_ms`, and final sales (with their events
+    /// and keys) and returns last changed before then that no waiting or dead operation
+    /// still needs; then checkpoints the WAL. Returns the rows deleted.
+    pub async fn prune(&self, before_ms: i64) -> Result<usize, StoreError> {
+        let before = chrono::DateTime::from_timestamp_millis(before_ms).unwrap_or_default().to_rfc3339();
+        let finals: Vec<&'static str> =
+            crate::checkout::SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let tx = conn.transaction().map_err(&err)?;
+            let mut n = tx
+                .execute("DELETE FROM outbox WHERE state = 'DONE' AND updated_ms < ?1", params![before_ms])
+                .map_err(&err)?;
+            let old_sales = format!(
+                "SELECT id FROM sales WHERE updated_at < ?1 AND state IN ({}) AND NOT EXISTS
+                   (SELECT 1 FROM outbox o WHERE o.group_key = sales.id AND o.state != 'DONE')",
+                finals.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",")
+            );
+            for table in ["sale_events", "operations"] {
+                n += tx
+                    .execute(&format!("DELETE FROM {table} WHERE sale_id IN ({old_sales})"), params![before])
+                    .map_err(&err)?;
+            }
+            n += tx.execute(&format!("DELETE FROM sales WHERE id IN ({old_sales})"), params![before]).map_err(&err)?;
+            n += tx
+                .execute(
+                    "DELETE FROM returns WHERE updated_at < ?1 AND state != 'PENDING' AND NOT EXISTS
+                       (SELECT 1 FROM outbox o WHERE o.subject_id = returns.id AND o.state != 'DONE')",
+                    params![before],
+                )
+                .map_err(&err)?;
+            tx.commit().map_err(&err)?;
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(&err)?;
+            Ok(n)
+        })
+        .await
+    }
+}
