@@ -9,14 +9,19 @@ use tokio::sync::Notify;
 pub struct Connectivity {
     online: AtomicBool,
     since_ms: AtomicI64,
+    last_try_ms: AtomicI64,
     changed: Notify,
 }
+
+/// While offline, how often a caller that can afford a timeout may try the acquirer.
+const RETRY_OFFLINE_MS: i64 = 5_000;
 
 impl Default for Connectivity {
     fn default() -> Self {
         Connectivity {
             online: AtomicBool::new(true),
             since_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
+            last_try_ms: AtomicI64::new(0),
             changed: Notify::new(),
         }
     }
@@ -26,6 +31,19 @@ impl Connectivity {
     /// Whether the last call got an answer (optimistic until a call fails).
     pub fn is_online(&self) -> bool {
         self.online.load(Ordering::SeqCst)
+    }
+
+    /// Whether to call the acquirer now: always when online; when offline, one caller
+    /// every few seconds (so a live answer brings it back without waiting for the sync
+    /// worker's probe), the others are told at once that it is unreachable.
+    pub fn should_try(&self) -> bool {
+        if self.is_online() {
+            return true;
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        let last = self.last_try_ms.load(Ordering::SeqCst);
+        now - last >= RETRY_OFFLINE_MS
+            && self.last_try_ms.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_ok()
     }
 
     /// Since when (Unix ms) the current state holds.
@@ -72,5 +90,9 @@ mod tests {
         c.set(false);
         tokio::time::timeout(std::time::Duration::from_secs(1), waiter).await.ok();
         assert!(!c.is_online());
+        assert!(c.should_try(), "the first caller offline tries");
+        assert!(!c.should_try(), "the next ones are answered at once");
+        c.set(true);
+        assert!(c.should_try());
     }
 }

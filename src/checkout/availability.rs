@@ -108,8 +108,7 @@ impl Checkout {
         let key = (locale.clone(), amount);
         let now = Utc::now();
         let cache = self.availability_cache();
-        let online = self.backend().connectivity().is_online();
-        if interoperability_token.is_none() && online {
+        if interoperability_token.is_none() && self.backend().connectivity().is_online() {
             if let Some(e) = cache.get(&key).filter(|e| (now - e.at).num_seconds() < FRESH_SECS) {
                 return Ok(answer(&e, Source::Cache, now));
             }
@@ -121,7 +120,7 @@ impl Checkout {
             locale: locale.clone(),
             interoperability_token,
         };
-        let live = if online { self.backend().availability(&q).await } else { Err(BackendError::Offline) };
+        let live = if self.backend().connectivity().should_try() { self.backend().availability(&q).await } else { Err(BackendError::Offline) };
         match live {
             Ok(a) => {
                 let e = Entry { status: a.status, reason: a.status_reason, descriptors: a.descriptors, at: now };

@@ -104,7 +104,7 @@ async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowEr
         interoperability_token: sale.interoperability_token.clone(),
     };
     // Known offline: Klarna is not offered, without making the customer wait for a timeout.
-    let answer = if inner.deps.backend.connectivity().is_online() {
+    let answer = if inner.deps.backend.connectivity().should_try() {
         inner.deps.backend.availability(&q).await
     } else {
         Err(BackendError::Offline)
