@@ -119,7 +119,8 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     let s = summary(&h).await;
     assert_eq!((s["pending"].as_i64(), s["dead"].as_i64()), (Some(4), Some(0)), "{s}");
     let (_, pending) = h.get("/v1/queue?state=pending").await;
-    let kinds: Vec<&str> = pending["operations"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        pending["operations"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["REFUND", "CAPTURE", "AUTHORIZE", "AUTHORIZE"], "newest first");
     assert!(!pending.to_string().contains("encrypted_payload"), "no card data in the listing");
     let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
@@ -163,7 +164,8 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(summary(&h).await["dead"], 1, "the acquirer declines it again");
-    let (status, not_dead) = h.post(&format!("/v1/queue/{}/retry", dead[0]["id"].as_i64().unwrap() + 1000), json!({})).await;
+    let (status, not_dead) =
+        h.post(&format!("/v1/queue/{}/retry", dead[0]["id"].as_i64().unwrap() + 1000), json!({})).await;
     assert_eq!((status, not_dead["code"].as_str()), (409, Some("NOT_DEAD")));
 
     // The acquirer's books: each operation once, under the key the terminal stored.
@@ -174,7 +176,11 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
         *keys.entry(e["idempotency_key"].as_str().unwrap()).or_default() += 1;
     }
     let booked = |reference: &str, kind: &str| {
-        ledger.iter().filter(|e| e["reference"] == reference && e["kind"] == kind).map(|e| e["amount"].as_i64().unwrap()).collect::<Vec<_>>()
+        ledger
+            .iter()
+            .filter(|e| e["reference"] == reference && e["kind"] == kind)
+            .map(|e| e["amount"].as_i64().unwrap())
+            .collect::<Vec<_>>()
     };
     let a_ref = a["reference"].as_str().unwrap();
     assert_eq!(booked(&b_ref, "AUTHORIZATION"), [5_000]);

@@ -120,7 +120,11 @@ impl Checkout {
             locale: locale.clone(),
             interoperability_token,
         };
-        let live = if self.backend().connectivity().should_try() { self.backend().availability(&q).await } else { Err(BackendError::Offline) };
+        let live = if self.backend().connectivity().should_try() {
+            self.backend().availability(&q).await
+        } else {
+            Err(BackendError::Offline)
+        };
         match live {
             Ok(a) => {
                 let e = Entry { status: a.status, reason: a.status_reason, descriptors: a.descriptors, at: now };

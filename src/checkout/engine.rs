@@ -407,17 +407,19 @@ impl Inner {
         state: SaleState,
         detail: Option<String>,
     ) -> Result<(), StoreError> {
-        self.transition_queuing(sale, state, detail, None).await
+        self.transition_queuing(sale, state, detail, None).await.map(|_| ())
     }
 
-    /// As [`Self::transition`], queuing `op` for the acquirer in the same transaction.
+    /// As [`Self::transition`], queuing `op` for the acquirer in the same transaction
+    /// (left alone by the sync worker for `hold_ms`, while the caller sends it itself).
+    /// Returns the queue id.
     pub(super) async fn transition_queuing(
         &self,
         sale: &mut Sale,
         state: SaleState,
         detail: Option<String>,
-        op: Option<crate::outbox::NewOp>,
-    ) -> Result<(), StoreError> {
+        op: Option<(crate::outbox::NewOp, i64)>,
+    ) -> Result<Option<i64>, StoreError> {
         let previous = sale.state;
         sale.state = state;
         sale.updated_at = Utc::now();
@@ -425,12 +427,14 @@ impl Inner {
         // printed goes through the printer's own queue). The slot is held across the
         // journal write so nobody sees the final state while the terminal is still busy.
         let mut slot = if state.is_final() { Some(self.active.lock().await) } else { None };
-        let queued = op.is_some();
-        match op {
-            Some(op) => self.deps.journal.record_and_enqueue(sale.clone(), detail, op).await?,
-            None => self.deps.journal.record(sale.clone(), detail).await?,
-        }
-        if queued {
+        let queued = match op {
+            Some((op, hold_ms)) => Some(self.deps.journal.record_and_enqueue(sale.clone(), detail, op, hold_ms).await?),
+            None => {
+                self.deps.journal.record(sale.clone(), detail).await?;
+                None
+            }
+        };
+        if queued.is_some() {
             self.deps.outbox.wake();
         }
         if let Some(active) = slot.as_mut() {
@@ -447,7 +451,7 @@ impl Inner {
             self.deps.metrics.sale_finished(&method, state.as_str(), took);
         }
         let _ = self.events.send(sale.view());
-        Ok(())
+        Ok(queued)
     }
 
     /// Shows `screen` if sale `sale_id` still owns the display. Holding the owner while the

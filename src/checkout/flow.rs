@@ -494,7 +494,7 @@ async fn approve_offline(
             sale,
             SaleState::Approved,
             Some(format!("approved offline, queued for the acquirer ({why})")),
-            Some(op),
+            Some((op, 0)),
         )
         .await?;
     inner.deps.metrics.offline_approved();

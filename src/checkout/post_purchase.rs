@@ -1,17 +1,24 @@
 //! After the sale: capturing (the rest of) an authorization taken with `capture: LATER`,
-//! and voiding what is left. Each call's idempotency key is journaled before it is made:
-//! the register's `Idempotency-Key` if it sent one, else one derived from the sale's
-//! journaled state, so a retried request never captures twice. While the acquirer is
-//! unreachable (or the payment was approved offline and not yet forwarded) the
-//! operation is queued in the outbox under that same key and answered as queued.
+//! and voiding what is left. Outbox first: the operation is queued with its idempotency
+//! key in the same transaction as the sale's change, then sent at once; a crash in
+//! between leaves it to the sync worker, under the same key. The key is the register's
+//! `Idempotency-Key` if it sent one (a retried request answers with what the first
+//! did), else one derived from the sale's journaled state. While the acquirer is
+//! unreachable (or the payment was approved offline and not yet forwarded) the answer
+//! says the operation is queued.
 
 use super::engine::{Checkout, CheckoutError};
 use super::sale::{OfflineStatus, Sale, SaleState, SaleView};
-use crate::outbox::{NewOp, OpKind, Subject};
-use posagent_acquirer_api::CaptureRequest;
+use crate::outbox::{Applied, DueOp, NewOp, OpKind, OpState, Subject};
+use crate::store::{Patched, SubjectPatch};
+use posagent_acquirer_api::{CaptureRequest, PaymentTransaction};
 
 /// The outcome of a capture or void: the sale, and whether the operation only got queued.
 pub type PostPurchase = (SaleView, bool);
+
+/// How long the sync worker leaves an operation alone while the register's request
+/// sends it itself.
+const HOLD_MS: i64 = 60_000;
 
 impl Checkout {
     /// The transaction to act on: `Ok(None)` for an offline payment not forwarded yet.
@@ -35,25 +42,12 @@ impl Checkout {
         }
     }
 
-    fn queued_op(
-        sale: &Sale,
-        kind: OpKind,
-        key: String,
-        tx: Option<String>,
-        request: serde_json::Value,
-        amount: i64,
-    ) -> NewOp {
-        NewOp {
-            group: sale.id.clone(),
-            subject: Subject::Sale,
-            subject_id: sale.id.clone(),
-            kind,
-            idempotency_key: key,
-            payment_transaction_id: tx,
-            request,
-            amount,
-            currency: sale.currency.code().to_string(),
-        }
+    /// A request the register retries under its own key is answered with what the first did.
+    async fn replayed(&self, sale: &Sale, operation: Option<String>) -> Result<Option<PostPurchase>, CheckoutError> {
+        let Some(operation) = operation else { return Ok(None) };
+        let d = &self.inner().deps;
+        let key = crate::store::operation_key(&d.store.terminal_reference, &sale.id, &operation);
+        Ok(d.journal.op_by_key(key).await?.map(|op| (sale.view(), op.state == OpState::Pending)))
     }
 
     /// Captures `amount` (default: all that remains) of an approved sale.
@@ -65,6 +59,9 @@ impl Checkout {
     ) -> Result<PostPurchase, CheckoutError> {
         let d = &self.inner().deps;
         let mut sale = d.journal.sale(id.to_string()).await?;
+        if let Some(done) = self.replayed(&sale, idempotency_key.as_ref().map(|k| format!("capture:{k}"))).await? {
+            return Ok(done);
+        }
         let tx = Self::open_authorization(&sale)?;
         let remaining = sale.amount - sale.captured_amount - sale.queued_capture_amount;
         let amount = amount.unwrap_or(remaining);
@@ -82,59 +79,119 @@ impl Checkout {
         // The request must be the same every time its key is sent: derive it from the key.
         let reference: String = format!("{}-C{}", sale.reference, &key[..8]);
         let request = CaptureRequest { amount, payment_capture_reference: Some(reference), line_items: vec![] };
-        let failure = match &tx {
-            Some(tx) => match d.backend.capture(tx, &request, &key).await {
-                Ok(after) => {
-                    sale.captured_amount = after.captured_amount;
-                    self.inner().transition(&mut sale, SaleState::Approved, Some(format!("captured {amount}"))).await?;
-                    return Ok((sale.view(), false));
-                }
-                Err(e) if e.is_unreachable() => e.to_string(),
-                Err(e) => return Err(CheckoutError::Acquirer(e)),
-            },
-            None => "the offline payment is not forwarded yet".to_string(),
-        };
         let body = serde_json::to_value(&request).unwrap_or_default();
-        let op = Self::queued_op(&sale, OpKind::Capture, key, tx, body, amount);
         sale.queued_capture_amount += amount;
-        self.inner()
-            .transition_queuing(
-                &mut sale,
-                SaleState::Approved,
-                Some(format!("capture of {amount} queued: {failure}")),
-                Some(op),
-            )
-            .await?;
-        Ok((sale.view(), true))
+        let undo = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
+            s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
+            format!("capture of {amount} refused by the acquirer")
+        }));
+        let backend = d.backend.clone();
+        let (tx2, key2) = (tx.clone(), key.clone());
+        let call =
+            tx.is_some().then_some(async move { backend.capture(&tx2.unwrap_or_default(), &request, &key2).await });
+        self.queue_and_send(sale, OpKind::Capture, key, tx, body, amount, format!("capture of {amount}"), call, undo)
+            .await
     }
 
     /// Releases what remains of an approved sale's authorization.
     pub async fn void(&self, id: &str, idempotency_key: Option<String>) -> Result<PostPurchase, CheckoutError> {
         let d = &self.inner().deps;
         let mut sale = d.journal.sale(id.to_string()).await?;
+        if let Some(done) = self.replayed(&sale, idempotency_key.as_ref().map(|k| format!("void:{k}"))).await? {
+            return Ok(done);
+        }
         let tx = Self::open_authorization(&sale)?;
         let operation = idempotency_key.map(|k| format!("void:{k}")).unwrap_or_else(|| "void".into());
         let key = d.journal.operation_key(&d.store.terminal_reference, &sale.id, &operation).await?;
-        let failure = match &tx {
-            Some(tx) => match d.backend.void(tx, &key).await {
-                Ok(after) => {
-                    sale.captured_amount = after.captured_amount;
-                    sale.voided = true;
-                    self.inner()
-                        .transition(&mut sale, SaleState::Approved, Some("authorization voided".into()))
-                        .await?;
-                    return Ok((sale.view(), false));
-                }
-                Err(e) if e.is_unreachable() => e.to_string(),
-                Err(e) => return Err(CheckoutError::Acquirer(e)),
-            },
-            None => "the offline payment is not forwarded yet".to_string(),
-        };
-        let op = Self::queued_op(&sale, OpKind::Void, key, tx, serde_json::json!({}), 0);
         sale.void_queued = true;
-        self.inner()
-            .transition_queuing(&mut sale, SaleState::Approved, Some(format!("void queued: {failure}")), Some(op))
-            .await?;
-        Ok((sale.view(), true))
+        let undo = SubjectPatch::Sale(Box::new(|s: &mut Sale| {
+            s.void_queued = false;
+            "void refused by the acquirer".into()
+        }));
+        let backend = d.backend.clone();
+        let (tx2, key2) = (tx.clone(), key.clone());
+        let call = tx.is_some().then_some(async move { backend.void(&tx2.unwrap_or_default(), &key2).await });
+        self.queue_and_send(sale, OpKind::Void, key, tx, serde_json::json!({}), 0, "void".into(), call, undo).await
+    }
+
+    /// Journals `sale` with the operation queued, then sends it with `call` (`None`: the
+    /// payment is not at the acquirer yet, so it waits for the sync worker).
+    #[allow(clippy::too_many_arguments)]
+    async fn queue_and_send<F>(
+        &self,
+        mut sale: Sale,
+        kind: OpKind,
+        key: String,
+        tx: Option<String>,
+        request: serde_json::Value,
+        amount: i64,
+        what: String,
+        call: Option<F>,
+        undo: SubjectPatch,
+    ) -> Result<PostPurchase, CheckoutError>
+    where
+        F: std::future::Future<Output = Result<PaymentTransaction, crate::backend::BackendError>>,
+    {
+        let d = &self.inner().deps;
+        let op = NewOp {
+            group: sale.id.clone(),
+            subject: Subject::Sale,
+            subject_id: sale.id.clone(),
+            kind,
+            idempotency_key: key.clone(),
+            payment_transaction_id: tx.clone(),
+            request: request.clone(),
+            amount,
+            currency: sale.currency.code().to_string(),
+        };
+        let hold = if call.is_some() { HOLD_MS } else { 0 };
+        let id = self
+            .inner()
+            .transition_queuing(&mut sale, SaleState::Approved, Some(format!("{what} queued")), Some((op, hold)))
+            .await?
+            .unwrap_or_default();
+        let Some(call) = call else { return Ok((sale.view(), true)) };
+        let due = DueOp {
+            id,
+            group: sale.id.clone(),
+            subject: Subject::Sale,
+            subject_id: sale.id.clone(),
+            kind,
+            idempotency_key: key.clone(),
+            payment_transaction_id: tx,
+            request,
+            attempts: 0,
+        };
+        let forwarder = d.outbox.forwarder();
+        let applied = match call.await {
+            Err(e) if !e.is_unreachable() => {
+                if let Patched::Sale(s) = d.journal.discard_op(id, undo).await? {
+                    self.publish(&s);
+                }
+                return Err(CheckoutError::Acquirer(e));
+            }
+            Err(e) => forwarder.later(&due, e.to_string()).await?,
+            Ok(t) => match serde_json::to_value(&t) {
+                Ok(body) => {
+                    let result = posagent_acquirer_api::batch::BatchResult { idempotency_key: key, status: 201, body };
+                    forwarder.apply(&due, &result).await?
+                }
+                Err(_) => Applied::Later,
+            },
+        };
+        match applied {
+            Applied::Finished(Patched::Sale(s)) => {
+                self.publish(&s);
+                Ok((s.view(), false))
+            }
+            Applied::Later => {
+                d.outbox.wake();
+                Ok((sale.view(), true))
+            }
+            _ => {
+                let now = d.journal.sale(sale.id.clone()).await?;
+                Ok((now.view(), false))
+            }
+        }
     }
 }

@@ -129,7 +129,7 @@ impl Daemon {
         })?;
         let reports =
             crate::reports::Reports::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
-        let outbox = SyncHandle::new(journal.clone());
+        let outbox = SyncHandle::new(journal.clone(), backend.clone(), config.sync.settings(), metrics.clone());
         let returns = crate::returns::Returns::new(
             journal.clone(),
             backend.clone(),
@@ -159,7 +159,7 @@ impl Daemon {
                 }
             })
         };
-        let worker = SyncWorker::new(&outbox, backend, config.sync.settings(), publish, metrics.clone());
+        let worker = SyncWorker::new(&outbox, publish);
         let sync = tokio::spawn(worker.run(shutdown.clone()));
         let listener = tokio::net::TcpListener::bind(config.ecr.listen)
             .await

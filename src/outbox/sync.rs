@@ -7,13 +7,11 @@
 //! resent after a lost answer changes nothing twice. A definitive refusal moves the
 //! operation to the dead letters and tells the register through the sale or return.
 
-use super::{DueOp, OpKind, OpState, Subject, now_ms};
+use super::forward::{Applied, Forwarder};
+use super::{DueOp, OpKind, OpState, now_ms};
 use crate::backend::AcquirerClient;
-use crate::checkout::{OfflineStatus, Sale};
-use crate::returns::{ReturnRecord, ReturnState};
-use crate::store::{Journal, Patched, StoreError, SubjectPatch};
-use posagent_acquirer_api::batch::{BatchOperation, BatchOperationKind, BatchRequest, BatchResult, MAX_BATCH};
-use posagent_acquirer_api::{AuthorizeResponse, AuthorizeResult, PaymentTransaction};
+use crate::store::{Journal, Patched, StoreError};
+use posagent_acquirer_api::batch::{BatchOperation, BatchOperationKind, BatchRequest, MAX_BATCH};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -65,23 +63,32 @@ impl SyncSettings {
     }
 }
 
-/// A change of a sale by an operation's outcome; returns the journal event's detail.
-type SalePatch = Box<dyn FnOnce(&mut Sale) -> String + Send>;
-
 /// Tells the register (event stream) and /metrics about records a sync changed.
 pub type Publish = Arc<dyn Fn(&Patched) + Send + Sync>;
 
-/// Handle to wake the worker.
+/// Handle to the outbox: wakes the worker; sends an operation at once.
 #[derive(Clone)]
 pub struct SyncHandle {
     wake: Arc<Notify>,
     journal: Journal,
+    forwarder: Forwarder,
 }
 
 impl SyncHandle {
     /// A handle over the journal's outbox, for a worker made later with it.
-    pub fn new(journal: Journal) -> Self {
-        SyncHandle { wake: Arc::new(Notify::new()), journal }
+    pub fn new(
+        journal: Journal,
+        backend: AcquirerClient,
+        settings: SyncSettings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        let forwarder = Forwarder { journal: journal.clone(), backend, settings, metrics };
+        SyncHandle { wake: Arc::new(Notify::new()), journal, forwarder }
+    }
+
+    /// Applies answers of the acquirer to queued operations.
+    pub fn forwarder(&self) -> &Forwarder {
+        &self.forwarder
     }
 
     /// Something was queued: look now.
@@ -107,8 +114,8 @@ pub struct SyncWorker {
     journal: Journal,
     backend: AcquirerClient,
     settings: SyncSettings,
+    forwarder: Forwarder,
     publish: Publish,
-    metrics: Arc<crate::metrics::Metrics>,
     wake: Arc<Notify>,
 }
 
@@ -124,14 +131,22 @@ enum Round {
 
 impl SyncWorker {
     /// The worker woken through `handle`.
-    pub fn new(
-        handle: &SyncHandle,
-        backend: AcquirerClient,
-        settings: SyncSettings,
-        publish: Publish,
-        metrics: Arc<crate::metrics::Metrics>,
-    ) -> Self {
-        SyncWorker { journal: handle.journal.clone(), backend, settings, publish, metrics, wake: handle.wake.clone() }
+    pub fn new(handle: &SyncHandle, publish: Publish) -> Self {
+        let f = &handle.forwarder;
+        SyncWorker {
+            journal: handle.journal.clone(),
+            backend: f.backend.clone(),
+            settings: f.settings.clone(),
+            forwarder: f.clone(),
+            publish,
+            wake: handle.wake.clone(),
+        }
+    }
+
+    fn published(&self, applied: Applied) {
+        if let Applied::Finished(p) = applied {
+            (self.publish)(&p);
+        }
     }
 
     /// Runs until `shutdown`.
@@ -221,13 +236,9 @@ impl SyncWorker {
         let mut sendable = Vec::with_capacity(ops.len());
         for op in ops {
             if op.kind != OpKind::Authorize && op.payment_transaction_id.is_none() {
-                self.finish(
-                    &op,
-                    OpState::Dead,
-                    "the payment this acts on has no transaction at the acquirer".into(),
-                    None,
-                )
-                .await?;
+                let why = "the payment this acts on has no transaction at the acquirer";
+                let applied = self.forwarder.finish(&op, OpState::Dead, why.into(), None).await?;
+                self.published(applied);
                 continue;
             }
             operations.push(BatchOperation {
@@ -254,8 +265,13 @@ impl SyncWorker {
             Ok(resp) => {
                 for op in &sendable {
                     match resp.results.iter().find(|r| r.idempotency_key == op.idempotency_key) {
-                        Some(result) => self.apply(op, result).await?,
-                        None => self.later(op, "the acquirer's batch answer left it out".into()).await?,
+                        Some(result) => {
+                            let applied = self.forwarder.apply(op, result).await?;
+                            self.published(applied);
+                        }
+                        None => {
+                            self.forwarder.later(op, "the acquirer's batch answer left it out".into()).await?;
+                        }
                     }
                 }
                 tracing::info!(operations = sendable.len(), "queued operations forwarded");
@@ -269,181 +285,12 @@ impl SyncWorker {
                     tracing::error!(error = %e, "the acquirer refused a whole batch; will retry — check the terminal's API key and the acquirer URL");
                 }
                 for op in &sendable {
-                    self.later(op, e.to_string()).await?;
+                    self.forwarder.later(op, e.to_string()).await?;
                 }
                 Ok(true)
             }
         }
     }
-
-    async fn later(&self, op: &DueOp, error: String) -> Result<(), StoreError> {
-        let failures = u32::try_from(op.attempts + 1).unwrap_or(u32::MAX);
-        let wait = self.settings.backoff(failures, fastrand::f64());
-        let next = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
-        self.journal.retry_op_later(op.id, error, next).await
-    }
-
-    /// Records the acquirer's answer to one operation.
-    async fn apply(&self, op: &DueOp, result: &BatchResult) -> Result<(), StoreError> {
-        let status = result.status;
-        if status == 429 || status >= 500 {
-            return self.later(op, format!("acquirer answered {status}")).await;
-        }
-        let refusal = || {
-            let code = result.body["error_code"].as_str().unwrap_or("REFUSED");
-            let message = result.body["error_message"].as_str().unwrap_or("");
-            format!("acquirer refused ({status}): {code} {message}")
-        };
-        match op.kind {
-            OpKind::Authorize => {
-                let answer = if (200..300).contains(&status) {
-                    serde_json::from_value::<AuthorizeResponse>(result.body.clone()).ok()
-                } else {
-                    None
-                };
-                match answer {
-                    Some(AuthorizeResponse {
-                        result: AuthorizeResult::Approved,
-                        payment_transaction: Some(tx),
-                        ..
-                    }) => self.finish(op, OpState::Done, tx.payment_transaction_id.clone(), Some(authorized(tx))).await,
-                    Some(a) => {
-                        let reason = a.result_reason.unwrap_or_else(|| "DECLINED".into());
-                        self.finish(
-                            op,
-                            OpState::Dead,
-                            format!("declined when forwarded: {reason}"),
-                            Some(declined(reason)),
-                        )
-                        .await
-                    }
-                    None if status == 409 || status == 422 => self.resolve_by_reference(op, refusal()).await,
-                    None => {
-                        let why = refusal();
-                        self.finish(op, OpState::Dead, why.clone(), Some(declined(why))).await
-                    }
-                }
-            }
-            OpKind::Capture | OpKind::Void => {
-                let amount = op.request["amount"].as_i64().unwrap_or(0);
-                let kind = op.kind;
-                match serde_json::from_value::<PaymentTransaction>(result.body.clone()) {
-                    Ok(tx) if (200..300).contains(&status) => {
-                        let patch = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
-                            s.captured_amount = tx.captured_amount;
-                            if kind == OpKind::Capture {
-                                s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
-                                format!("queued capture of {amount} taken by the acquirer")
-                            } else {
-                                s.voided = true;
-                                s.void_queued = false;
-                                "queued void taken by the acquirer".into()
-                            }
-                        }));
-                        self.finish_with(op, OpState::Done, "ok".into(), patch).await
-                    }
-                    _ => {
-                        let why = refusal();
-                        let w = why.clone();
-                        let patch = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
-                            if kind == OpKind::Capture {
-                                s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
-                            } else {
-                                s.void_queued = false;
-                            }
-                            s.sync_error = Some(w.clone());
-                            format!("queued {} refused: {w}", kind.as_str().to_lowercase())
-                        }));
-                        self.finish_with(op, OpState::Dead, why, patch).await
-                    }
-                }
-            }
-            OpKind::Refund => match serde_json::from_value::<PaymentTransaction>(result.body.clone()) {
-                Ok(tx) if (200..300).contains(&status) && op.subject == Subject::Return => {
-                    let patch = SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
-                        r.state = ReturnState::Refunded;
-                        r.reason = None;
-                        r.payment_refund_id = tx
-                            .payment_refunds
-                            .iter()
-                            .find(|x| x.payment_refund_reference.as_deref() == Some(r.reference.as_str()))
-                            .map(|x| x.payment_refund_id.clone());
-                    }));
-                    self.finish_with(op, OpState::Done, "ok".into(), patch).await
-                }
-                _ => {
-                    let why = refusal();
-                    let w = why.clone();
-                    let patch = SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
-                        r.state = ReturnState::Refused;
-                        r.reason = Some(w);
-                    }));
-                    self.finish_with(op, OpState::Dead, why, patch).await
-                }
-            },
-        }
-    }
-
-    /// The forward was refused as a repeat under another body (the online attempt that
-    /// timed out did reach the acquirer): the transaction is read by the sale reference.
-    async fn resolve_by_reference(&self, op: &DueOp, why: String) -> Result<(), StoreError> {
-        let reference = op.request["payment_transaction_reference"].as_str().unwrap_or_default().to_string();
-        match self.backend.transaction_by_reference(&reference).await {
-            Ok(Some(tx)) => {
-                tracing::info!("forwarded payment already known by the acquirer; taken by reference");
-                self.finish(op, OpState::Done, tx.payment_transaction_id.clone(), Some(authorized(tx))).await
-            }
-            Ok(None) => self.finish(op, OpState::Dead, why.clone(), Some(declined(why))).await,
-            Err(e) => self.later(op, e.to_string()).await,
-        }
-    }
-
-    async fn finish(
-        &self,
-        op: &DueOp,
-        state: OpState,
-        result: String,
-        patch: Option<SalePatch>,
-    ) -> Result<(), StoreError> {
-        let patch = match (op.subject, patch) {
-            (Subject::Sale, Some(p)) => SubjectPatch::Sale(p),
-            _ => SubjectPatch::Nothing,
-        };
-        self.finish_with(op, state, result, patch).await
-    }
-
-    async fn finish_with(
-        &self,
-        op: &DueOp,
-        state: OpState,
-        result: String,
-        patch: SubjectPatch,
-    ) -> Result<(), StoreError> {
-        if state == OpState::Dead {
-            tracing::error!(operation = op.kind.as_str(), queue_id = op.id, reason = %result, "queued operation refused; it is a dead letter — see `posagent queue list`");
-        }
-        let patched = self.journal.finish_op(op.id, state, result, patch).await?;
-        self.metrics.queue_finished(op.kind.as_str(), state.as_str());
-        (self.publish)(&patched);
-        Ok(())
-    }
-}
-
-fn authorized(tx: PaymentTransaction) -> SalePatch {
-    Box::new(move |s: &mut Sale| {
-        s.payment_transaction_id = Some(tx.payment_transaction_id.clone());
-        s.captured_amount = tx.captured_amount;
-        s.offline = Some(OfflineStatus::Forwarded);
-        "offline payment forwarded and authorized".into()
-    })
-}
-
-fn declined(reason: String) -> SalePatch {
-    Box::new(move |s: &mut Sale| {
-        s.offline = Some(OfflineStatus::Declined);
-        s.sync_error = Some(reason.clone());
-        format!("offline payment declined when forwarded: {reason}")
-    })
 }
 
 #[cfg(test)]

@@ -130,6 +130,9 @@ pub enum ReturnError {
     Store(#[from] StoreError),
 }
 
+/// How long the sync worker leaves a refund alone while it is asked for at once.
+const HOLD_MS: i64 = 60_000;
+
 fn invalid(field: &str, message: impl Into<String>) -> ReturnError {
     ReturnError::Invalid { field: field.to_string(), message: message.into() }
 }
@@ -292,20 +295,20 @@ impl Returns {
         }))
     }
 
-    /// Queues the refund for the acquirer, with the return's key, in one transaction
-    /// with the return; it stays PENDING until the sync worker has an answer.
-    async fn queue(
+    /// Queues the refund with the return's key, in one transaction with the return (the
+    /// sync worker leaves it alone for `hold_ms` while it is sent at once).
+    async fn enqueue(
         &self,
-        mut record: ReturnRecord,
+        record: &ReturnRecord,
         request: &RefundRequest,
-        why: String,
-    ) -> Result<ReturnRecord, ReturnError> {
+        hold_ms: i64,
+    ) -> Result<crate::outbox::DueOp, ReturnError> {
         let group = match self.journal.sale(record.original_reference.clone()).await {
             Ok(s) => s.id,
             Err(_) => record.payment_transaction_id.clone(),
         };
         let op = crate::outbox::NewOp {
-            group,
+            group: group.clone(),
             subject: crate::outbox::Subject::Return,
             subject_id: record.id.clone(),
             kind: crate::outbox::OpKind::Refund,
@@ -315,14 +318,33 @@ impl Returns {
             amount: record.amount,
             currency: record.currency.code().to_string(),
         };
+        let id = self.journal.save_return_and_enqueue(record.clone(), op.clone(), hold_ms).await?;
+        Ok(crate::outbox::DueOp {
+            id,
+            group,
+            subject: op.subject,
+            subject_id: op.subject_id,
+            kind: op.kind,
+            idempotency_key: op.idempotency_key,
+            payment_transaction_id: op.payment_transaction_id,
+            request: op.request,
+            attempts: 0,
+        })
+    }
+
+    /// The refund waits in the outbox: the return stays PENDING with the reason.
+    async fn left_queued(&self, mut record: ReturnRecord, why: String) -> Result<ReturnRecord, ReturnError> {
         record.reason = Some(format!("refund queued for the acquirer: {why}"));
         record.updated_at = Utc::now();
-        self.journal.save_return_and_enqueue(record.clone(), op).await?;
+        self.journal.save_return(record.clone()).await?;
         self.outbox.wake();
         Ok(record)
     }
 
+    /// Outbox first: the refund is queued with the return, then asked for at once.
     async fn complete(&self, mut record: ReturnRecord) -> Result<ReturnRecord, ReturnError> {
+        use crate::outbox::Applied;
+        use crate::store::{Patched, SubjectPatch};
         let refund = RefundRequest {
             amount: record.amount,
             payment_capture_id: None,
@@ -330,25 +352,41 @@ impl Returns {
             line_items: record.lines.clone(),
         };
         if record.payment_transaction_id.is_empty() {
-            return self.queue(record, &refund, "the offline payment is not forwarded yet".into()).await;
+            self.enqueue(&record, &refund, 0).await?;
+            return self.left_queued(record, "the offline payment is not forwarded yet".into()).await;
         }
+        let due = self.enqueue(&record, &refund, HOLD_MS).await?;
         match self.backend.refund(&record.payment_transaction_id, &refund, &record.idempotency_key).await {
             Ok(after) => {
-                record.state = ReturnState::Refunded;
-                record.reason = None;
-                record.payment_refund_id = after
-                    .payment_refunds
-                    .iter()
-                    .find(|r| r.payment_refund_reference.as_deref() == Some(record.reference.as_str()))
-                    .map(|r| r.payment_refund_id.clone());
+                let body = serde_json::to_value(&after).unwrap_or_default();
+                let result = posagent_acquirer_api::batch::BatchResult {
+                    idempotency_key: record.idempotency_key.clone(),
+                    status: 201,
+                    body,
+                };
+                match self.outbox.forwarder().apply(&due, &result).await? {
+                    Applied::Finished(Patched::Return(r)) => record = *r,
+                    Applied::Later => {
+                        return self.left_queued(record, "the acquirer's answer was incomplete".into()).await;
+                    }
+                    _ => return Ok(self.journal.find_return(record.id.clone()).await?.unwrap_or(record)),
+                }
             }
             Err(e) if e.is_unreachable() => {
-                // The outcome is unknown: queued under the same key, so it is refunded once.
-                return self.queue(record, &refund, e.to_string()).await;
+                // The outcome is unknown: it stays queued under the same key, refunded once.
+                self.outbox.forwarder().later(&due, e.to_string()).await?;
+                return self.left_queued(record, e.to_string()).await;
             }
             Err(e) => {
-                record.state = ReturnState::Refused;
-                record.reason = Some(e.to_string());
+                let why = e.to_string();
+                let patch = SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
+                    r.state = ReturnState::Refused;
+                    r.reason = Some(why);
+                }));
+                match self.journal.discard_op(due.id, patch).await? {
+                    Patched::Return(r) => record = *r,
+                    _ => return Ok(self.journal.find_return(record.id.clone()).await?.unwrap_or(record)),
+                }
             }
         }
         record.updated_at = Utc::now();

@@ -31,6 +31,8 @@ pub enum Patched {
     Sale(Box<Sale>),
     /// The return as now journaled.
     Return(Box<ReturnRecord>),
+    /// The operation was already finished (an answer applied twice changes nothing).
+    Unchanged,
 }
 
 pub(super) const OUTBOX_SCHEMA: &str = "
@@ -56,15 +58,22 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox(state, group_key, id);
 ";
 
-/// Inserts `op` (PENDING) on `conn`; an operation whose key is already queued is kept
-/// as it is (a retried request queues nothing new).
-pub(super) fn enqueue_in(conn: &Connection, path: &Path, op: &NewOp, now_ms: i64) -> Result<(), StoreError> {
+/// Inserts `op` (PENDING, due at `due_ms`) on `conn` and returns its queue id; an
+/// operation whose key is already queued is kept as it is (a retried request queues
+/// nothing new) and its id returned.
+pub(super) fn enqueue_in(
+    conn: &Connection,
+    path: &Path,
+    op: &NewOp,
+    now_ms: i64,
+    due_ms: i64,
+) -> Result<i64, StoreError> {
     let request = serde_json::to_string(&op.request)
         .map_err(|source| StoreError::Corrupt { id: op.idempotency_key.clone(), source })?;
     conn.execute(
         "INSERT OR IGNORE INTO outbox (group_key, subject_kind, subject_id, kind, idempotency_key,
              payment_transaction_id, request, amount, currency, state, created_ms, next_attempt_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?11, ?10)",
         params![
             op.group,
             op.subject.as_str(),
@@ -75,11 +84,13 @@ pub(super) fn enqueue_in(conn: &Connection, path: &Path, op: &NewOp, now_ms: i64
             request,
             op.amount,
             op.currency,
-            now_ms
+            now_ms,
+            due_ms
         ],
     )
     .map_err(sqlite(path))?;
-    Ok(())
+    conn.query_row("SELECT id FROM outbox WHERE idempotency_key = ?1", params![op.idempotency_key], |r| r.get(0))
+        .map_err(sqlite(path))
 }
 
 const QUEUED_COLUMNS: &str = "id, group_key, subject_kind, subject_id, kind, state, idempotency_key, \
@@ -110,27 +121,97 @@ fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
     })
 }
 
+/// Applies `patch` to the sale or return `subject_id` on `conn`.
+fn patch_subject(conn: &Connection, path: &Path, subject_id: &str, patch: SubjectPatch) -> Result<Patched, StoreError> {
+    Ok(match patch {
+        SubjectPatch::Nothing => Patched::Nothing,
+        SubjectPatch::Sale(f) => {
+            let mut sale = sale_in(conn, path, subject_id)?;
+            let detail = f(&mut sale);
+            sale.updated_at = chrono::Utc::now();
+            record_in(conn, path, &sale, Some(&detail))?;
+            Patched::Sale(Box::new(sale))
+        }
+        SubjectPatch::Return(f) => {
+            let mut r = return_in(conn, path, subject_id)?;
+            f(&mut r);
+            r.updated_at = chrono::Utc::now();
+            save_return_in(conn, path, &r)?;
+            Patched::Return(Box::new(r))
+        }
+    })
+}
+
 impl Journal {
-    /// Writes the sale's new state, its event and a queued operation in one transaction.
-    pub async fn record_and_enqueue(&self, sale: Sale, detail: Option<String>, op: NewOp) -> Result<(), StoreError> {
+    /// Writes the sale's new state, its event and a queued operation in one transaction;
+    /// the sync worker leaves the operation alone for `hold_ms` (the caller sends it
+    /// itself first). Returns the queue id.
+    pub async fn record_and_enqueue(
+        &self,
+        sale: Sale,
+        detail: Option<String>,
+        op: NewOp,
+        hold_ms: i64,
+    ) -> Result<i64, StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
             record_in(&tx, path, &sale, detail.as_deref())?;
-            enqueue_in(&tx, path, &op, crate::outbox::now_ms())?;
-            tx.commit().map_err(&err)
+            let now = crate::outbox::now_ms();
+            let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
+            tx.commit().map_err(&err)?;
+            Ok(id)
         })
         .await
     }
 
-    /// Writes a return and its queued refund in one transaction.
-    pub async fn save_return_and_enqueue(&self, r: ReturnRecord, op: NewOp) -> Result<(), StoreError> {
+    /// Writes a return and its queued refund in one transaction (see
+    /// [`Self::record_and_enqueue`]).
+    pub async fn save_return_and_enqueue(&self, r: ReturnRecord, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
             save_return_in(&tx, path, &r)?;
-            enqueue_in(&tx, path, &op, crate::outbox::now_ms())?;
-            tx.commit().map_err(&err)
+            let now = crate::outbox::now_ms();
+            let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
+            tx.commit().map_err(&err)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// The queued operation stored under `idempotency_key`, if any.
+    pub async fn op_by_key(&self, idempotency_key: String) -> Result<Option<QueuedOp>, StoreError> {
+        self.call(move |conn, path| {
+            conn.query_row(
+                &format!("SELECT {QUEUED_COLUMNS} FROM outbox WHERE idempotency_key = ?1"),
+                params![idempotency_key],
+                queued_row,
+            )
+            .optional()
+            .map_err(sqlite(path))
+        })
+        .await
+    }
+
+    /// Drops a waiting operation the acquirer refused while the register waited for it
+    /// (the register got the refusal; nothing happened at the acquirer), undoing what
+    /// queuing it changed on its record, in one transaction.
+    pub async fn discard_op(&self, id: i64, patch: SubjectPatch) -> Result<Patched, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let tx = conn.transaction().map_err(&err)?;
+            let subject: Option<String> = tx
+                .query_row("SELECT subject_id FROM outbox WHERE id = ?1 AND state = 'PENDING'", params![id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(&err)?;
+            let Some(subject_id) = subject else { return Ok(Patched::Unchanged) };
+            tx.execute("DELETE FROM outbox WHERE id = ?1", params![id]).map_err(&err)?;
+            let patched = patch_subject(&tx, path, &subject_id, patch)?;
+            tx.commit().map_err(&err)?;
+            Ok(patched)
         })
         .await
     }
@@ -250,23 +331,7 @@ impl Journal {
                 )
                 .map_err(&err)?;
             }
-            let patched = match patch {
-                SubjectPatch::Nothing => Patched::Nothing,
-                SubjectPatch::Sale(f) => {
-                    let mut sale = sale_in(&tx, path, &subject_id)?;
-                    let detail = f(&mut sale);
-                    sale.updated_at = chrono::Utc::now();
-                    record_in(&tx, path, &sale, Some(&detail))?;
-                    Patched::Sale(Box::new(sale))
-                }
-                SubjectPatch::Return(f) => {
-                    let mut r = return_in(&tx, path, &subject_id)?;
-                    f(&mut r);
-                    r.updated_at = chrono::Utc::now();
-                    save_return_in(&tx, path, &r)?;
-                    Patched::Return(Box::new(r))
-                }
-            };
+            let patched = patch_subject(&tx, path, &subject_id, patch)?;
             tx.commit().map_err(&err)?;
             Ok(patched)
         })
