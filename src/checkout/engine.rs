@@ -152,17 +152,9 @@ impl Checkout {
                     },
                 };
                 match inner.deps.journal.sale(id.clone()).await {
-                    Ok(mut sale) if !sale.receipt_printed => {
-                        sale.receipt_printed = true;
-                        sale.receipt_error = None;
-                        if let Err(e) = inner
-                            .transition(
-                                &mut sale,
-                                SaleState::Approved,
-                                Some("receipt printed once the printer was ready".into()),
-                            )
-                            .await
-                        {
+                    Ok(sale) if !sale.receipt_printed => {
+                        let detail = "receipt printed once the printer was ready".to_string();
+                        if let Err(e) = inner.amend(&sale.id, detail, receipt_printed, None).await {
                             tracing::error!(sale_id = %id, error = %e, "cannot journal the printed receipt");
                         }
                     }
@@ -331,9 +323,7 @@ impl Checkout {
         let printed = if copy { d.printer.print(doc).await } else { d.printer.print_or_hold(doc, &sale.id).await };
         match printed {
             Ok(()) if !copy => {
-                sale.receipt_printed = true;
-                sale.receipt_error = None;
-                self.inner.transition(&mut sale, SaleState::Approved, Some("receipt printed".into())).await?;
+                (sale, _) = self.inner.amend(&sale.id, "receipt printed".into(), receipt_printed, None).await?;
             }
             Ok(()) => {}
             Err(e) => return Err(CheckoutError::Printer(e)),
@@ -454,6 +444,24 @@ impl Inner {
         Ok(queued)
     }
 
+    /// Changes a sale after the fact (receipt printed, capture or void queued) on its
+    /// journaled record, never on a possibly stale copy; tells subscribers; wakes the
+    /// sync worker if an operation was queued. Returns the sale and the queue id.
+    pub(super) async fn amend(
+        &self,
+        sale_id: &str,
+        detail: String,
+        f: impl FnOnce(&mut Sale) + Send + 'static,
+        op: Option<(crate::outbox::NewOp, i64)>,
+    ) -> Result<(Sale, Option<i64>), StoreError> {
+        let (sale, queued) = self.deps.journal.amend_sale(sale_id.to_string(), detail, Box::new(f), op).await?;
+        if queued.is_some() {
+            self.deps.outbox.wake();
+        }
+        let _ = self.events.send(sale.view());
+        Ok((sale, queued))
+    }
+
     /// Shows `screen` if sale `sale_id` still owns the display. Holding the owner while the
     /// screen goes up orders it before the next sale's first screen.
     pub(super) async fn show_for(&self, sale_id: &str, screen: Screen) -> Result<(), crate::devices::DeviceError> {
@@ -469,6 +477,12 @@ impl Inner {
     pub(super) fn remember_header(&self, header: &str) {
         *self.last_klarna_header.lock().unwrap_or_else(|p| p.into_inner()) = Some(header.to_string());
     }
+}
+
+/// Marks the receipt as printed.
+pub(super) fn receipt_printed(sale: &mut Sale) {
+    sale.receipt_printed = true;
+    sale.receipt_error = None;
 }
 
 async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) {

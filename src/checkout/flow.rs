@@ -359,17 +359,17 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
 
 async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     let doc = receipt_document(sale, &inner.deps.store.name, false);
-    match inner.deps.printer.print_or_hold(doc, &sale.id).await {
-        Ok(()) => {
-            sale.receipt_printed = true;
-            sale.receipt_error = None;
-            inner.transition(sale, SaleState::Approved, Some("receipt printed".into())).await?;
-        }
+    // The register may capture or void the sale meanwhile: only the receipt fields
+    // are changed on the journaled record.
+    let (now, _) = match inner.deps.printer.print_or_hold(doc, &sale.id).await {
+        Ok(()) => inner.amend(&sale.id, "receipt printed".into(), super::engine::receipt_printed, None).await?,
         Err(e) => {
-            sale.receipt_error = Some(format!("{e}; the receipt prints by itself once the printer is ready"));
-            inner.transition(sale, SaleState::Approved, Some(format!("receipt held: {e}"))).await?;
+            let why = format!("{e}; the receipt prints by itself once the printer is ready");
+            let detail = format!("receipt held: {e}");
+            inner.amend(&sale.id, detail, move |s: &mut Sale| s.receipt_error = Some(why), None).await?
         }
-    }
+    };
+    *sale = now;
     Ok(())
 }
 
@@ -504,8 +504,24 @@ async fn approve_offline(
 
 /// After a restart in AUTHORIZING the card data is gone (it is never stored): the
 /// transaction is read by reference; if none exists the card is asked for again.
+///
+/// Until the acquirer answers, the sale waits in AUTHORIZING: it may hold an
+/// authorization, so it is neither failed nor approved offline (its card read is gone).
 async fn resume_card_authorization(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    match inner.deps.backend.transaction_by_reference(&sale.reference).await? {
+    let found = loop {
+        match inner.deps.backend.transaction_by_reference(&sale.reference).await {
+            Ok(found) => break found,
+            Err(e) if e.is_unreachable() => {
+                tracing::warn!(error = %e, "cannot tell whether the card was authorized before the restart; asking again");
+                tokio::select! {
+                    () = inner.deps.shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(FINALIZE_RETRY) => {}
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    match found {
         Some(tx) => {
             let resp = AuthorizeResponse::approved(tx);
             settle(inner, sale, resp).await

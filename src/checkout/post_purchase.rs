@@ -42,6 +42,12 @@ impl Checkout {
         }
     }
 
+    /// Whether to send an operation on `tx` now: the payment is at the acquirer and the
+    /// acquirer is not known to be unreachable (then it just queues, without a wait).
+    fn sendable(&self, tx: &Option<String>) -> bool {
+        tx.is_some() && self.inner().deps.backend.connectivity().is_online()
+    }
+
     /// A request the register retries under its own key is answered with what the first did.
     async fn replayed(&self, sale: &Sale, operation: Option<String>) -> Result<Option<PostPurchase>, CheckoutError> {
         let Some(operation) = operation else { return Ok(None) };
@@ -58,7 +64,7 @@ impl Checkout {
         idempotency_key: Option<String>,
     ) -> Result<PostPurchase, CheckoutError> {
         let d = &self.inner().deps;
-        let mut sale = d.journal.sale(id.to_string()).await?;
+        let sale = d.journal.sale(id.to_string()).await?;
         if let Some(done) = self.replayed(&sale, idempotency_key.as_ref().map(|k| format!("capture:{k}"))).await? {
             return Ok(done);
         }
@@ -80,38 +86,51 @@ impl Checkout {
         let reference: String = format!("{}-C{}", sale.reference, &key[..8]);
         let request = CaptureRequest { amount, payment_capture_reference: Some(reference), line_items: vec![] };
         let body = serde_json::to_value(&request).unwrap_or_default();
-        sale.queued_capture_amount += amount;
+        let queued = move |s: &mut Sale| s.queued_capture_amount += amount;
         let undo = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
             s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
             format!("capture of {amount} refused by the acquirer")
         }));
         let backend = d.backend.clone();
         let (tx2, key2) = (tx.clone(), key.clone());
-        let call =
-            tx.is_some().then_some(async move { backend.capture(&tx2.unwrap_or_default(), &request, &key2).await });
-        self.queue_and_send(sale, OpKind::Capture, key, tx, body, amount, format!("capture of {amount}"), call, undo)
-            .await
+        let call = self
+            .sendable(&tx)
+            .then_some(async move { backend.capture(&tx2.unwrap_or_default(), &request, &key2).await });
+        self.queue_and_send(
+            sale,
+            OpKind::Capture,
+            key,
+            tx,
+            body,
+            amount,
+            format!("capture of {amount}"),
+            call,
+            queued,
+            undo,
+        )
+        .await
     }
 
     /// Releases what remains of an approved sale's authorization.
     pub async fn void(&self, id: &str, idempotency_key: Option<String>) -> Result<PostPurchase, CheckoutError> {
         let d = &self.inner().deps;
-        let mut sale = d.journal.sale(id.to_string()).await?;
+        let sale = d.journal.sale(id.to_string()).await?;
         if let Some(done) = self.replayed(&sale, idempotency_key.as_ref().map(|k| format!("void:{k}"))).await? {
             return Ok(done);
         }
         let tx = Self::open_authorization(&sale)?;
         let operation = idempotency_key.map(|k| format!("void:{k}")).unwrap_or_else(|| "void".into());
         let key = d.journal.operation_key(&d.store.terminal_reference, &sale.id, &operation).await?;
-        sale.void_queued = true;
+        let queued = |s: &mut Sale| s.void_queued = true;
         let undo = SubjectPatch::Sale(Box::new(|s: &mut Sale| {
             s.void_queued = false;
             "void refused by the acquirer".into()
         }));
         let backend = d.backend.clone();
         let (tx2, key2) = (tx.clone(), key.clone());
-        let call = tx.is_some().then_some(async move { backend.void(&tx2.unwrap_or_default(), &key2).await });
-        self.queue_and_send(sale, OpKind::Void, key, tx, serde_json::json!({}), 0, "void".into(), call, undo).await
+        let call = self.sendable(&tx).then_some(async move { backend.void(&tx2.unwrap_or_default(), &key2).await });
+        self.queue_and_send(sale, OpKind::Void, key, tx, serde_json::json!({}), 0, "void".into(), call, queued, undo)
+            .await
     }
 
     /// Journals `sale` with the operation queued, then sends it with `call` (`None`: the
@@ -119,7 +138,7 @@ impl Checkout {
     #[allow(clippy::too_many_arguments)]
     async fn queue_and_send<F>(
         &self,
-        mut sale: Sale,
+        sale: Sale,
         kind: OpKind,
         key: String,
         tx: Option<String>,
@@ -127,6 +146,7 @@ impl Checkout {
         amount: i64,
         what: String,
         call: Option<F>,
+        queued: impl FnOnce(&mut Sale) + Send + 'static,
         undo: SubjectPatch,
     ) -> Result<PostPurchase, CheckoutError>
     where
@@ -145,11 +165,10 @@ impl Checkout {
             currency: sale.currency.code().to_string(),
         };
         let hold = if call.is_some() { HOLD_MS } else { 0 };
-        let id = self
-            .inner()
-            .transition_queuing(&mut sale, SaleState::Approved, Some(format!("{what} queued")), Some((op, hold)))
-            .await?
-            .unwrap_or_default();
+        let what =
+            if call.is_some() { what } else { format!("{what} (acquirer unreachable or payment not forwarded yet)") };
+        let (now, id) = self.inner().amend(&sale.id, format!("{what} queued"), queued, Some((op, hold))).await?;
+        let (sale, id) = (now, id.unwrap_or_default());
         let Some(call) = call else { return Ok((sale.view(), true)) };
         let due = DueOp {
             id,

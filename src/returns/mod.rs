@@ -190,7 +190,12 @@ impl Returns {
         if !req.lines.is_empty() && req.amount.is_some() {
             return Err(invalid("amount", "give lines or an amount, not both"));
         }
-        let tx = match self.backend.order(&req.original_reference).await {
+        let lookup = if self.backend.connectivity().is_online() {
+            self.backend.order(&req.original_reference).await
+        } else {
+            Err(BackendError::Offline)
+        };
+        let tx = match lookup {
             Ok(tx) => tx.ok_or_else(|| ReturnError::NotFound(req.original_reference.clone()))?,
             // Offline, a purchase made at this terminal is known from its own journal;
             // the refund is queued for the acquirer.
@@ -240,7 +245,7 @@ impl Returns {
             created_at: now,
             updated_at: now,
         };
-        self.journal.save_return(record.clone()).await?;
+        // `complete` journals the return and its queued refund in one transaction.
         Ok((self.complete(record).await?, true))
     }
 
@@ -356,7 +361,12 @@ impl Returns {
             return self.left_queued(record, "the offline payment is not forwarded yet".into()).await;
         }
         let due = self.enqueue(&record, &refund, HOLD_MS).await?;
-        match self.backend.refund(&record.payment_transaction_id, &refund, &record.idempotency_key).await {
+        let answer = if self.backend.connectivity().is_online() {
+            self.backend.refund(&record.payment_transaction_id, &refund, &record.idempotency_key).await
+        } else {
+            Err(BackendError::Offline)
+        };
+        match answer {
             Ok(after) => {
                 let body = serde_json::to_value(&after).unwrap_or_default();
                 let result = posagent_acquirer_api::batch::BatchResult {

@@ -180,6 +180,36 @@ impl Journal {
         .await
     }
 
+    /// Changes the journaled sale `id` with `f` (read, changed and written in one
+    /// transaction, so no stale copy overwrites a concurrent change), with an event and
+    /// optionally an operation queued (held `hold_ms`). Returns the sale and the queue id.
+    pub async fn amend_sale(
+        &self,
+        id: String,
+        detail: String,
+        f: Box<dyn FnOnce(&mut Sale) + Send>,
+        op: Option<(NewOp, i64)>,
+    ) -> Result<(Sale, Option<i64>), StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let tx = conn.transaction().map_err(&err)?;
+            let mut sale = sale_in(&tx, path, &id)?;
+            f(&mut sale);
+            sale.updated_at = chrono::Utc::now();
+            record_in(&tx, path, &sale, Some(&detail))?;
+            let queued = match op {
+                Some((op, hold_ms)) => {
+                    let now = crate::outbox::now_ms();
+                    Some(enqueue_in(&tx, path, &op, now, now + hold_ms)?)
+                }
+                None => None,
+            };
+            tx.commit().map_err(&err)?;
+            Ok((sale, queued))
+        })
+        .await
+    }
+
     /// The queued operation stored under `idempotency_key`, if any.
     pub async fn op_by_key(&self, idempotency_key: String) -> Result<Option<QueuedOp>, StoreError> {
         self.call(move |conn, path| {
