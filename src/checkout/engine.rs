@@ -182,6 +182,11 @@ impl Checkout {
         &self.inner
     }
 
+    /// The journal (for diagnostics and tests of its failure modes).
+    pub fn journal(&self) -> &Journal {
+        &self.inner.deps.journal
+    }
+
     /// Whether the acquirer answered the last call.
     pub fn acquirer_online(&self) -> bool {
         self.inner.deps.backend.connectivity().is_online()
@@ -490,12 +495,18 @@ async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) 
         tracing::error!(error = %e, "sale failed");
         if !sale.state.is_final() {
             sale.reason = Some(e.to_string());
-            if let Err(e2) = inner.transition(&mut sale, SaleState::Failed, Some(e.to_string())).await {
-                tracing::error!(error = %e2, "cannot journal the failure");
-            }
             let _ = inner
                 .show_for(&sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
                 .await;
+            // The terminal stays busy until the failure is journaled (a full disk, say):
+            // selling on without a journal would break the promise to record every change.
+            while let Err(e2) = inner.transition(&mut sale, SaleState::Failed, Some(e.to_string())).await {
+                tracing::error!(error = %e2, "cannot journal the failure; retrying — free disk space or fix the data directory");
+                tokio::select! {
+                    () = inner.deps.shutdown.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
         }
     }
 }

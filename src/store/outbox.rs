@@ -331,14 +331,18 @@ impl Journal {
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
-            let row: Option<(String, String, String)> = tx
-                .query_row("SELECT subject_id, kind, group_key FROM outbox WHERE id = ?1", params![id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            let row: Option<(String, String, String, String)> = tx
+                .query_row("SELECT subject_id, kind, group_key, state FROM outbox WHERE id = ?1", params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })
                 .optional()
                 .map_err(&err)?;
-            let (subject_id, kind, group) =
+            let (subject_id, kind, group, current) =
                 row.ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))?;
+            // An answer applied twice (the register's call and the worker) changes nothing.
+            if current != OpState::Pending.as_str() {
+                return Ok(Patched::Unchanged);
+            }
             let now = crate::outbox::now_ms();
             // A forwarded card read is not kept once the acquirer has it.
             let (result_col, error_col) = match state {
@@ -502,5 +506,84 @@ impl Journal {
             Ok(n)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkout::SaleState;
+    use crate::outbox::now_ms;
+
+    fn sale(id: &str, state: SaleState, age_days: i64) -> Sale {
+        let at = chrono::Utc::now() - chrono::TimeDelta::days(age_days);
+        let mut s: Sale = serde_json::from_value(serde_json::json!({
+            "id": id, "reference": format!("R-{id}"), "state": "CREATED", "method": "CARD", "amount": 100,
+            "currency": "SEK", "locale": "sv-SE", "created_at": at, "updated_at": at
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        s.state = state;
+        s
+    }
+
+    fn op(group: &str, key: &str) -> NewOp {
+        NewOp {
+            group: group.into(),
+            subject: Subject::Sale,
+            subject_id: group.into(),
+            kind: OpKind::Capture,
+            idempotency_key: key.into(),
+            payment_transaction_id: Some("krn:1".into()),
+            request: serde_json::json!({"amount": 1}),
+            amount: 1,
+            currency: "SEK".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn ops_go_out_in_order_per_group_and_pruning_keeps_what_is_still_needed() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::NotFound(e.to_string()))?;
+        let j = Journal::open(&dir.path().join("j.db"))?;
+        for (id, age) in [("old", 100), ("old-waiting", 100), ("new", 0)] {
+            j.insert_sale(sale(id, SaleState::Approved, age)).await?;
+        }
+        for (group, key) in [("old", "a1"), ("old", "a2"), ("old-waiting", "b1"), ("new", "c1")] {
+            j.record_and_enqueue(
+                sale(group, SaleState::Approved, if group == "new" { 0 } else { 100 }),
+                None,
+                op(group, key),
+                0,
+            )
+            .await?;
+        }
+        // One per group, oldest first; the second of a group only once the first is done.
+        let due = j.take_due(10, now_ms(), 60_000).await?;
+        let keys: Vec<&str> = due.iter().map(|d| d.idempotency_key.as_str()).collect();
+        assert_eq!(keys, ["a1", "b1", "c1"]);
+        assert!(j.take_due(10, now_ms(), 60_000).await?.is_empty(), "leased");
+        j.finish_op(due[0].id, OpState::Done, "ok".into(), SubjectPatch::Nothing).await?;
+        j.make_all_due().await?;
+        let due = j.take_due(10, now_ms(), 60_000).await?;
+        let keys: Vec<&str> = due.iter().map(|d| d.idempotency_key.as_str()).collect();
+        assert_eq!(keys, ["a2", "b1", "c1"]);
+        // A finished operation is not finished again.
+        let again = j.finish_op(due[0].id - 1, OpState::Dead, "late".into(), SubjectPatch::Nothing).await?;
+        assert!(matches!(again, Patched::Unchanged));
+        for d in &due {
+            if d.idempotency_key != "b1" {
+                j.finish_op(d.id, OpState::Done, "ok".into(), SubjectPatch::Nothing).await?;
+            }
+        }
+        // "old" is final, past retention and has nothing waiting; "old-waiting" still waits.
+        let deleted = j.prune(now_ms() - 30 * 24 * 3_600_000).await?;
+        assert!(deleted >= 3, "{deleted}");
+        assert!(matches!(j.sale("old".into()).await, Err(StoreError::NotFound(_))));
+        assert!(j.sale("old-waiting".into()).await.is_ok());
+        assert!(j.sale("new".into()).await.is_ok());
+        let s = j.queue_summary().await?;
+        assert_eq!((s.pending, s.done), (1, 3), "operations done just now are kept: {s:?}");
+        j.prune(now_ms() + 1).await?;
+        assert_eq!(j.queue_summary().await?.done, 0, "done operations past retention go");
+        Ok(())
     }
 }
