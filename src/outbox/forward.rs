@@ -26,6 +26,32 @@ pub enum Applied {
     Later,
 }
 
+/// What to do with an operation after the acquirer's answer.
+#[non_exhaustive]
+pub enum Decision {
+    /// Done or dead, with the change of its record.
+    Finish {
+        /// `DONE` or `DEAD`.
+        state: OpState,
+        /// The answer or the refusal.
+        result: String,
+        /// The change of the sale or return.
+        patch: SubjectPatch,
+    },
+    /// Wait and send again.
+    Later(String),
+    /// Read the transaction by reference to know.
+    Resolve(String),
+}
+
+fn fin(op: &DueOp, state: OpState, result: String, patch: Option<SalePatch>) -> Decision {
+    let patch = match (op.subject, patch) {
+        (Subject::Sale, Some(p)) => SubjectPatch::Sale(p),
+        _ => SubjectPatch::Nothing,
+    };
+    Decision::Finish { state, result, patch }
+}
+
 /// Sends answers into the journal.
 #[derive(Clone)]
 pub struct Forwarder {
@@ -47,9 +73,51 @@ impl Forwarder {
 
     /// Records the acquirer's answer to one operation.
     pub async fn apply(&self, op: &DueOp, result: &BatchResult) -> Result<Applied, StoreError> {
+        let decision = self.decide(op, result);
+        self.execute(op, decision).await
+    }
+
+    /// Carries out a decision on one operation.
+    pub async fn execute(&self, op: &DueOp, decision: Decision) -> Result<Applied, StoreError> {
+        match decision {
+            Decision::Finish { state, result, patch } => self.finish_with(op, state, result, patch).await,
+            Decision::Later(error) => self.later(op, error).await,
+            Decision::Resolve(why) => self.resolve_by_reference(op, why).await,
+        }
+    }
+
+    /// Carries out the decisions on a batch's operations; those that finish are written
+    /// in one transaction (one synced commit for the batch, not one per operation).
+    pub async fn execute_all(&self, decided: Vec<(DueOp, Decision)>) -> Result<Vec<Applied>, StoreError> {
+        let mut out = Vec::with_capacity(decided.len());
+        let mut finishing = vec![];
+        let mut kinds = vec![];
+        for (op, decision) in decided {
+            match decision {
+                Decision::Finish { state, result, patch } => {
+                    if state == OpState::Dead {
+                        tracing::error!(operation = op.kind.as_str(), queue_id = op.id, reason = %result, "queued operation refused; it is a dead letter — see `posagent queue list`");
+                    }
+                    kinds.push((op.kind, state));
+                    finishing.push((op.id, state, result, patch));
+                }
+                other => out.push(self.execute(&op, other).await?),
+            }
+        }
+        for (patched, (kind, state)) in self.journal.finish_ops(finishing).await?.into_iter().zip(kinds) {
+            if !matches!(patched, Patched::Unchanged) {
+                self.metrics.queue_finished(kind.as_str(), state.as_str());
+            }
+            out.push(Applied::Finished(patched));
+        }
+        Ok(out)
+    }
+
+    /// What the acquirer's answer means for the operation (nothing written yet).
+    pub fn decide(&self, op: &DueOp, result: &BatchResult) -> Decision {
         let status = result.status;
         if status == 429 || status >= 500 {
-            return self.later(op, format!("acquirer answered {status}")).await;
+            return Decision::Later(format!("acquirer answered {status}"));
         }
         let refusal = || {
             let code = result.body["error_code"].as_str().unwrap_or("REFUSED");
@@ -68,21 +136,15 @@ impl Forwarder {
                         result: AuthorizeResult::Approved,
                         payment_transaction: Some(tx),
                         ..
-                    }) => self.finish(op, OpState::Done, tx.payment_transaction_id.clone(), Some(authorized(tx))).await,
+                    }) => fin(op, OpState::Done, tx.payment_transaction_id.clone(), Some(authorized(tx))),
                     Some(a) => {
                         let reason = a.result_reason.unwrap_or_else(|| "DECLINED".into());
-                        self.finish(
-                            op,
-                            OpState::Dead,
-                            format!("declined when forwarded: {reason}"),
-                            Some(declined(reason)),
-                        )
-                        .await
+                        fin(op, OpState::Dead, format!("declined when forwarded: {reason}"), Some(declined(reason)))
                     }
-                    None if status == 409 || status == 422 => self.resolve_by_reference(op, refusal()).await,
+                    None if status == 409 || status == 422 => Decision::Resolve(refusal()),
                     None => {
                         let why = refusal();
-                        self.finish(op, OpState::Dead, why.clone(), Some(declined(why))).await
+                        fin(op, OpState::Dead, why.clone(), Some(declined(why)))
                     }
                 }
             }
@@ -102,7 +164,7 @@ impl Forwarder {
                                 "queued void taken by the acquirer".into()
                             }
                         }));
-                        self.finish_with(op, OpState::Done, "ok".into(), patch).await
+                        Decision::Finish { state: OpState::Done, result: "ok".into(), patch }
                     }
                     _ => {
                         let why = refusal();
@@ -116,7 +178,7 @@ impl Forwarder {
                             s.sync_error = Some(w.clone());
                             format!("queued {} refused: {w}", kind.as_str().to_lowercase())
                         }));
-                        self.finish_with(op, OpState::Dead, why, patch).await
+                        Decision::Finish { state: OpState::Dead, result: why, patch }
                     }
                 }
             }
@@ -134,7 +196,7 @@ impl Forwarder {
                             .find(|x| x.payment_refund_reference.as_deref() == Some(r.reference.as_str()))
                             .map(|x| x.payment_refund_id.clone());
                     }));
-                    self.finish_with(op, OpState::Done, "ok".into(), patch).await
+                    Decision::Finish { state: OpState::Done, result: "ok".into(), patch }
                 }
                 _ => {
                     let why = refusal();
@@ -143,7 +205,7 @@ impl Forwarder {
                         r.state = ReturnState::Refused;
                         r.reason = Some(w);
                     }));
-                    self.finish_with(op, OpState::Dead, why, patch).await
+                    Decision::Finish { state: OpState::Dead, result: why, patch }
                 }
             },
         }

@@ -7,7 +7,7 @@
 //! resent after a lost answer changes nothing twice. A definitive refusal moves the
 //! operation to the dead letters and tells the register through the sale or return.
 
-use super::forward::{Applied, Forwarder};
+use super::forward::{Applied, Decision, Forwarder};
 use super::{DueOp, OpKind, OpState, now_ms};
 use crate::backend::AcquirerClient;
 use crate::store::{Journal, Patched, StoreError};
@@ -263,16 +263,16 @@ impl SyncWorker {
         let request = BatchRequest { operations };
         match self.backend.batch(&request, &key).await {
             Ok(resp) => {
+                let mut decided = Vec::with_capacity(sendable.len());
                 for op in &sendable {
-                    match resp.results.iter().find(|r| r.idempotency_key == op.idempotency_key) {
-                        Some(result) => {
-                            let applied = self.forwarder.apply(op, result).await?;
-                            self.published(applied);
-                        }
-                        None => {
-                            self.forwarder.later(op, "the acquirer's batch answer left it out".into()).await?;
-                        }
-                    }
+                    let decision = match resp.results.iter().find(|r| r.idempotency_key == op.idempotency_key) {
+                        Some(result) => self.forwarder.decide(op, result),
+                        None => Decision::Later("the acquirer's batch answer left it out".into()),
+                    };
+                    decided.push((op.clone(), decision));
+                }
+                for applied in self.forwarder.execute_all(decided).await? {
+                    self.published(applied);
                 }
                 tracing::info!(operations = sendable.len(), "queued operations forwarded");
                 Ok(false)

@@ -70,11 +70,15 @@ pub(super) fn enqueue_in(
 ) -> Result<i64, StoreError> {
     let request = serde_json::to_string(&op.request)
         .map_err(|source| StoreError::Corrupt { id: op.idempotency_key.clone(), source })?;
-    conn.execute(
-        "INSERT OR IGNORE INTO outbox (group_key, subject_kind, subject_id, kind, idempotency_key,
-             payment_transaction_id, request, amount, currency, state, created_ms, next_attempt_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?11, ?10)",
-        params![
+    let err = sqlite(path);
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO outbox (group_key, subject_kind, subject_id, kind, idempotency_key,
+                 payment_transaction_id, request, amount, currency, state, created_ms, next_attempt_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?11, ?10)",
+        )
+        .map_err(&err)?
+        .execute(params![
             op.group,
             op.subject.as_str(),
             op.subject_id,
@@ -86,11 +90,15 @@ pub(super) fn enqueue_in(
             op.currency,
             now_ms,
             due_ms
-        ],
-    )
-    .map_err(sqlite(path))?;
-    conn.query_row("SELECT id FROM outbox WHERE idempotency_key = ?1", params![op.idempotency_key], |r| r.get(0))
-        .map_err(sqlite(path))
+        ])
+        .map_err(&err)?;
+    if inserted == 1 {
+        return Ok(conn.last_insert_rowid());
+    }
+    conn.prepare_cached("SELECT id FROM outbox WHERE idempotency_key = ?1")
+        .map_err(&err)?
+        .query_row(params![op.idempotency_key], |r| r.get(0))
+        .map_err(&err)
 }
 
 const QUEUED_COLUMNS: &str = "id, group_key, subject_kind, subject_id, kind, state, idempotency_key, \
@@ -121,19 +129,81 @@ fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
     })
 }
 
+/// Finishes operation `id` inside the caller's transaction (see [`Journal::finish_op`]).
+fn finish_in(
+    tx: &Connection,
+    path: &Path,
+    id: i64,
+    state: OpState,
+    result: String,
+    patch: SubjectPatch,
+) -> Result<Patched, StoreError> {
+    let err = sqlite(path);
+    let row: Option<(String, String, String, String)> = tx
+        .prepare_cached("SELECT subject_id, kind, group_key, state FROM outbox WHERE id = ?1")
+        .map_err(&err)?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()
+        .map_err(&err)?;
+    let (subject_id, kind, group, current) =
+        row.ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))?;
+    // An answer applied twice (the register's call and the worker) changes nothing.
+    if current != OpState::Pending.as_str() {
+        return Ok(Patched::Unchanged);
+    }
+    let now = crate::outbox::now_ms();
+    // A forwarded card read is not kept once the acquirer has it.
+    let (result_col, error_col) = match state {
+        OpState::Done => (Some(result.as_str()), None),
+        _ => (None, Some(result.as_str())),
+    };
+    tx.prepare_cached(
+        "UPDATE outbox SET state = ?2, result = ?3, last_error = COALESCE(?4, last_error), updated_ms = ?5,
+                    attempts = attempts + 1,
+                    request = CASE WHEN ?2 = 'DONE' THEN NULL ELSE request END
+             WHERE id = ?1",
+    )
+    .map_err(&err)?
+    .execute(params![id, state.as_str(), result_col, error_col, now])
+    .map_err(&err)?;
+    if state == OpState::Dead && kind == OpKind::Authorize.as_str() {
+        tx.execute(
+            "UPDATE outbox SET state = 'DEAD', last_error = ?3, updated_ms = ?4
+                 WHERE group_key = ?1 AND state = 'PENDING' AND id > ?2",
+            params![group, id, format!("the offline payment it acts on was refused: {result}"), now],
+        )
+        .map_err(&err)?;
+    }
+    let patched = patch_subject(tx, path, &subject_id, patch)?;
+    Ok(patched)
+}
+
 /// Applies `patch` to the sale or return `subject_id` on `conn`.
 fn patch_subject(conn: &Connection, path: &Path, subject_id: &str, patch: SubjectPatch) -> Result<Patched, StoreError> {
     Ok(match patch {
         SubjectPatch::Nothing => Patched::Nothing,
         SubjectPatch::Sale(f) => {
-            let mut sale = sale_in(conn, path, subject_id)?;
+            // A record pruned or lost meanwhile must not block the queue behind it.
+            let mut sale = match sale_in(conn, path, subject_id) {
+                Err(StoreError::NotFound(_)) => {
+                    tracing::warn!(subject_id, "the sale of a finished operation is no longer in the journal");
+                    return Ok(Patched::Nothing);
+                }
+                other => other?,
+            };
             let detail = f(&mut sale);
             sale.updated_at = chrono::Utc::now();
             record_in(conn, path, &sale, Some(&detail))?;
             Patched::Sale(Box::new(sale))
         }
         SubjectPatch::Return(f) => {
-            let mut r = return_in(conn, path, subject_id)?;
+            let mut r = match return_in(conn, path, subject_id) {
+                Err(StoreError::NotFound(_)) => {
+                    tracing::warn!(subject_id, "the return of a finished operation is no longer in the journal");
+                    return Ok(Patched::Nothing);
+                }
+                other => other?,
+            };
             f(&mut r);
             r.updated_at = chrono::Utc::now();
             save_return_in(conn, path, &r)?;
@@ -176,6 +246,16 @@ impl Journal {
             let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
             tx.commit().map_err(&err)?;
             Ok(id)
+        })
+        .await
+    }
+
+    /// Queues `op` on its own (durably, one transaction), due after `hold_ms`; returns
+    /// its queue id.
+    pub async fn enqueue(&self, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
+        self.call(move |conn, path| {
+            let now = crate::outbox::now_ms();
+            enqueue_in(conn, path, &op, now, now + hold_ms)
         })
         .await
     }
@@ -320,7 +400,8 @@ impl Journal {
 
     /// Finishes operation `id` as `state` (`result` is the acquirer's answer or the
     /// refusal), changing its record in the same transaction. A dead authorization
-    /// takes the operations queued after it in its group with it.
+    /// takes the operations queued after it in its group with it. An operation already
+    /// finished is left as it is (`Patched::Unchanged`).
     pub async fn finish_op(
         &self,
         id: i64,
@@ -328,46 +409,21 @@ impl Journal {
         result: String,
         patch: SubjectPatch,
     ) -> Result<Patched, StoreError> {
+        let mut all = self.finish_ops(vec![(id, state, result, patch)]).await?;
+        all.pop().ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))
+    }
+
+    /// Finishes several operations in one transaction (one synced commit).
+    pub async fn finish_ops(&self, ops: Vec<(i64, OpState, String, SubjectPatch)>) -> Result<Vec<Patched>, StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
-            let row: Option<(String, String, String, String)> = tx
-                .query_row("SELECT subject_id, kind, group_key, state FROM outbox WHERE id = ?1", params![id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()
-                .map_err(&err)?;
-            let (subject_id, kind, group, current) =
-                row.ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))?;
-            // An answer applied twice (the register's call and the worker) changes nothing.
-            if current != OpState::Pending.as_str() {
-                return Ok(Patched::Unchanged);
+            let mut out = Vec::with_capacity(ops.len());
+            for (id, state, result, patch) in ops {
+                out.push(finish_in(&tx, path, id, state, result, patch)?);
             }
-            let now = crate::outbox::now_ms();
-            // A forwarded card read is not kept once the acquirer has it.
-            let (result_col, error_col) = match state {
-                OpState::Done => (Some(result.as_str()), None),
-                _ => (None, Some(result.as_str())),
-            };
-            tx.execute(
-                "UPDATE outbox SET state = ?2, result = ?3, last_error = COALESCE(?4, last_error), updated_ms = ?5,
-                        attempts = attempts + 1,
-                        request = CASE WHEN ?2 = 'DONE' THEN NULL ELSE request END
-                 WHERE id = ?1",
-                params![id, state.as_str(), result_col, error_col, now],
-            )
-            .map_err(&err)?;
-            if state == OpState::Dead && kind == OpKind::Authorize.as_str() {
-                tx.execute(
-                    "UPDATE outbox SET state = 'DEAD', last_error = ?3, updated_ms = ?4
-                     WHERE group_key = ?1 AND state = 'PENDING' AND id > ?2",
-                    params![group, id, format!("the offline payment it acts on was refused: {result}"), now],
-                )
-                .map_err(&err)?;
-            }
-            let patched = patch_subject(&tx, path, &subject_id, patch)?;
             tx.commit().map_err(&err)?;
-            Ok(patched)
+            Ok(out)
         })
         .await
     }

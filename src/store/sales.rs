@@ -44,19 +44,19 @@ pub(super) fn record_in(
     let err = sqlite(path);
     let data = encode(sale)?;
     let n = tx
-        .execute(
-            "UPDATE sales SET state = ?2, data = ?3, updated_at = ?4 WHERE id = ?1",
-            params![sale.id, sale.state.as_str(), data, sale.updated_at.to_rfc3339()],
-        )
+        .prepare_cached("UPDATE sales SET state = ?2, data = ?3, updated_at = ?4 WHERE id = ?1")
+        .map_err(&err)?
+        .execute(params![sale.id, sale.state.as_str(), data, sale.updated_at.to_rfc3339()])
         .map_err(&err)?;
     if n != 1 {
         return Err(StoreError::NotFound(sale.id.clone()));
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO sale_events (sale_id, seq, state, detail, at)
          SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM sale_events WHERE sale_id = ?1",
-        params![sale.id, sale.state.as_str(), detail, sale.updated_at.to_rfc3339()],
     )
+    .map_err(&err)?
+    .execute(params![sale.id, sale.state.as_str(), detail, sale.updated_at.to_rfc3339()])
     .map_err(&err)?;
     Ok(())
 }
@@ -64,7 +64,9 @@ pub(super) fn record_in(
 /// Reads a sale by id inside the caller's transaction.
 pub(super) fn sale_in(tx: &rusqlite::Connection, path: &std::path::Path, id: &str) -> Result<Sale, StoreError> {
     let data: Option<String> = tx
-        .query_row("SELECT data FROM sales WHERE id = ?1", params![id], |r| r.get(0))
+        .prepare_cached("SELECT data FROM sales WHERE id = ?1")
+        .map_err(sqlite(path))?
+        .query_row(params![id], |r| r.get(0))
         .optional()
         .map_err(sqlite(path))?;
     let data = data.ok_or_else(|| StoreError::NotFound(id.to_string()))?;

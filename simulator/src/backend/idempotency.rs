@@ -37,14 +37,23 @@ pub enum Lookup {
 #[derive(Default)]
 pub struct IdempotencyStore {
     entries: HashMap<String, Entry>,
+    last_purge: Option<DateTime<Utc>>,
 }
+
+/// How often expired keys are swept (a sweep per request would make a busy acquirer
+/// quadratic).
+const PURGE_EVERY_SECS: i64 = 60;
 
 impl IdempotencyStore {
     /// Looks `key` up for `operation` with `request` body.
     pub fn lookup(&mut self, key: &str, operation: &str, request: &[u8], now: DateTime<Utc>) -> Lookup {
-        self.entries.retain(|_, e| now - e.at < Duration::hours(KEY_TTL_HOURS));
+        if self.last_purge.is_none_or(|t| now - t >= Duration::seconds(PURGE_EVERY_SECS)) {
+            self.entries.retain(|_, e| now - e.at < Duration::hours(KEY_TTL_HOURS));
+            self.last_purge = Some(now);
+        }
         match self.entries.get(key) {
             None => Lookup::New,
+            Some(e) if now - e.at >= Duration::hours(KEY_TTL_HOURS) => Lookup::New,
             Some(e) if e.operation == operation && e.request == request => Lookup::Replay(e.response.clone()),
             Some(_) => Lookup::Conflict,
         }
