@@ -164,6 +164,22 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
         String::from_utf8_lossy(&x.stdout)
     );
 
+    // The queue, for store IT: empty here, drained, exported; no dead letter to retry.
+    let out = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let list = cli(&["queue", "list"]);
+    assert!(list.status.success() && out(&list).contains("0 operation(s)"), "{}", out(&list));
+    let sync = cli(&["queue", "sync", "--timeout", "10"]);
+    assert!(sync.status.success() && out(&sync).contains("queue drained"), "{}", out(&sync));
+    let export = cli(&["queue", "export"]);
+    assert!(export.status.success());
+    assert!(serde_json::from_str::<serde_json::Value>(&out(&export)).unwrap().is_array());
+    let retry = cli(&["queue", "retry", "999"]);
+    assert!(!retry.status.success());
+    assert!(
+        String::from_utf8_lossy(&retry.stderr).contains("NOT_FOUND")
+            || String::from_utf8_lossy(&retry.stderr).contains("NOT_DEAD")
+    );
+
     // An open sale, then SIGTERM: the daemon exits cleanly, and the sale resumes at the
     // next start (with a new simulator: the old acquirer's payment request is gone, so
     // the resumed sale settles into a final state rather than hanging).
