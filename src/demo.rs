@@ -166,6 +166,7 @@ pub async fn run(out: &Path) -> Result<DemoSummary, DemoError> {
     let path = out.join("summary.json");
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| DemoError::Step(e.to_string()))?;
     std::fs::write(&path, json).map_err(write_err(&path))?;
+    running.daemon.hurry_handle().cancel();
     running.daemon.stop().await;
     Ok(summary)
 }

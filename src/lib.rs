@@ -19,6 +19,7 @@ pub mod doctor;
 pub mod ecr;
 pub mod fuzz_targets;
 pub mod locale;
+pub mod logging;
 pub mod metrics;
 pub mod outbox;
 pub mod reports;

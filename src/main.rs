@@ -179,12 +179,21 @@ const PROFILES: [(&str, &str); 4] = [
 ];
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("POSAGENT_LOG").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, fmt, reload};
+    let initial = std::env::var("POSAGENT_LOG").unwrap_or_else(|_| "info".into());
+    let filter = EnvFilter::try_new(&initial).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, handle) = reload::Layer::new(filter);
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => registry.with(fmt::layer().with_writer(std::io::stderr)).init(),
+        LogFormat::Json => registry.with(fmt::layer().json().with_writer(std::io::stderr)).init(),
     }
+    posagent::logging::install(&initial, move |directive| {
+        let f = EnvFilter::try_new(directive).map_err(|e| e.to_string())?;
+        handle.reload(f).map_err(|e| e.to_string())
+    });
 }
 
 fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
@@ -399,31 +408,50 @@ async fn queue(action: QueueAction, config: Option<&Path>, data_dir: &Path) -> a
     Ok(())
 }
 
-async fn shutdown_signal(token: CancellationToken) {
+/// Waits for SIGTERM or Ctrl-C.
+async fn stop_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
             Err(_) => {
                 let _ = tokio::signal::ctrl_c().await;
-                token.cancel();
-                return;
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
         }
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-    token.cancel();
+}
+
+/// Reloads on SIGHUP what can be changed without a restart.
+#[cfg(unix)]
+fn reload_on_sighup(daemon: &Daemon, config: Option<PathBuf>) {
+    let Some(path) = config else { return };
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+    let reload = daemon.reload_handle();
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match StoreConfig::load(&path) {
+                Ok(c) => reload.apply(&c),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: the config does not load; nothing changed"),
+            }
+        }
+    });
 }
 
 async fn run(config: Option<PathBuf>, simulator: bool, data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+    // Stopping is the daemon's to order (`Daemon::stop`): the signal only starts it.
     let shutdown = CancellationToken::new();
-    tokio::spawn(shutdown_signal(shutdown.clone()));
+    let config_path = config.clone();
     let base = config.as_deref().map(StoreConfig::load).transpose()?;
+    if let Some(level) = base.as_ref().and_then(|c| c.log_level.as_deref()) {
+        posagent::logging::set_level(level)?;
+    }
     let daemon = if simulator {
         let sim_out = data_dir.join("sim");
         let running = start_simulated(&data_dir, &sim_out, listen, base, shutdown.clone()).await?;
@@ -464,8 +492,15 @@ async fn run(config: Option<PathBuf>, simulator: bool, data_dir: PathBuf, listen
         println!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
         d
     };
-    shutdown.cancelled().await;
-    tracing::info!("stopping");
+    #[cfg(unix)]
+    reload_on_sighup(&daemon, config_path);
+    stop_signal().await;
+    tracing::info!("stop requested; a second SIGTERM stops without waiting for the sale in progress");
+    let hurry = daemon.hurry_handle();
+    tokio::spawn(async move {
+        stop_signal().await;
+        hurry.cancel();
+    });
     daemon.stop().await;
     Ok(())
 }

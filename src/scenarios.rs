@@ -44,6 +44,7 @@ pub async fn run_isolated(path: &Path) -> Result<Report, RunError> {
             acquirer_key: key,
         };
         let report = scenario::run(&scenario, &endpoints).await;
+        running.daemon.hurry_handle().cancel();
         running.daemon.stop().await;
         Ok(report)
     }

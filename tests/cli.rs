@@ -180,7 +180,7 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
             || String::from_utf8_lossy(&retry.stderr).contains("NOT_DEAD")
     );
 
-    // An open sale, then SIGTERM: the daemon exits cleanly, and the sale resumes at the
+    // An open sale, then SIGTERM twice: the daemon exits cleanly, and the sale resumes at the
     // next start (with a new simulator: the old acquirer's payment request is gone, so
     // the resumed sale settles into a final state rather than hanging).
     let open: serde_json::Value = http
@@ -195,6 +195,20 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
         .unwrap();
     let open_id = open["id"].as_str().unwrap().to_string();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The first SIGTERM refuses new sales and waits for the open one; a second stops
+    // without waiting (the open sale is journaled and resumes at the next start).
+    let kill = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = http
+        .post(format!("{ecr}/v1/sales"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"amount": 100, "currency": "SEK"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503, "new sales are refused while stopping");
+    assert!(daemon.try_wait().unwrap().is_none(), "the open sale holds the stop");
     let kill = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let mut exited = None;

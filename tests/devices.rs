@@ -93,8 +93,9 @@ async fn a_framebuffer_display_shows_the_qr_code() {
     std::fs::write(sys.join("stride"), stride.to_string()).unwrap();
     let dev = dir.path().join("fb0");
     std::fs::write(&dev, vec![0u8; (stride * h_px) as usize]).unwrap();
-    let config =
+    let mut config =
         posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+    config.limits.shutdown_grace_secs = 0;
     let mut profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
     profile.display.driver = DisplayDriver::Framebuffer { sysfs: sys.clone() };
     profile.display.endpoint = Endpoint::File(dev.display().to_string());

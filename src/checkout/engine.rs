@@ -94,8 +94,8 @@ pub struct CheckoutDeps {
     pub shutdown: CancellationToken,
     /// Metrics.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// Card payments approved while the acquirer is unreachable.
-    pub offline: crate::outbox::OfflineLimits,
+    /// Card payments approved while the acquirer is unreachable (reloadable).
+    pub offline: crate::daemon::SharedLimits,
     /// Wakes the sync worker when something is queued.
     pub outbox: crate::outbox::SyncHandle,
 }
@@ -109,6 +109,8 @@ pub(super) struct Inner {
     display_owner: tokio::sync::Mutex<Option<String>>,
     availability: super::availability::AvailabilityCache,
     tasks: TaskTracker,
+    /// Set when the daemon begins to stop: new sales are refused, open ones go on.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// The checkout service (cheap to clone).
@@ -130,6 +132,7 @@ impl Checkout {
                 display_owner: tokio::sync::Mutex::new(None),
                 availability: Default::default(),
                 tasks: TaskTracker::new(),
+                draining: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         checkout.follow_held_receipts();
@@ -206,7 +209,7 @@ impl Checkout {
     /// the register retried with the same reference).
     pub async fn create_sale(&self, request: NewSale) -> Result<(SaleView, bool), CheckoutError> {
         let d = &self.inner.deps;
-        if d.shutdown.is_cancelled() {
+        if d.shutdown.is_cancelled() || self.inner.draining.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(CheckoutError::ShuttingDown);
         }
         let v = request.validate(&d.store, &d.limits, d.card_reader.is_some())?;
@@ -376,6 +379,25 @@ impl Checkout {
             let _ = self.inner.deps.display.show(idle_screen(&self.inner)).await;
         }
         Ok(n)
+    }
+
+    /// First step of stopping: new sales are refused (`503 SHUTTING_DOWN`); the sale in
+    /// progress goes on.
+    pub fn begin_drain(&self) {
+        self.inner.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits up to `grace` for every running sale (and its receipt) to finish; `false`
+    /// if one is still running then.
+    pub async fn wait_sales(&self, grace: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.inner.tasks.is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        true
     }
 
     /// Waits until every sale task has finished (after shutdown fired).

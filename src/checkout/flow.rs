@@ -467,7 +467,8 @@ async fn approve_offline(
 ) -> Result<(), FlowError> {
     let now = Utc::now();
     let waiting = inner.deps.journal.offline_exposure(sale.currency.code().to_string()).await?;
-    if let Err(refusal) = inner.deps.offline.check(sale.amount, &waiting, now.timestamp_millis()) {
+    let limits = inner.deps.offline.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    if let Err(refusal) = limits.check(sale.amount, &waiting, now.timestamp_millis()) {
         tracing::warn!(reason = %refusal, "card payment not approved offline");
         sale.reason = Some(refusal.code().to_string());
         inner.transition(sale, SaleState::Declined, Some(format!("{refusal} ({why})"))).await?;

@@ -30,6 +30,10 @@ pub struct StoreConfig {
     pub sync: SyncConfig,
     /// Path of the device profile (relative paths are relative to this file).
     pub device_profile: PathBuf,
+    /// Log filter applied at start-up over `POSAGENT_LOG` and on SIGHUP, e.g. `info`
+    /// or `info,posagent::outbox=debug`.
+    #[serde(default)]
+    pub log_level: Option<String>,
 }
 
 /// Identity and market of the store.
@@ -111,6 +115,13 @@ pub struct LimitsConfig {
     /// (shorter than the payment request's expiry).
     #[serde(default = "default_klarna_timeout")]
     pub klarna_timeout_secs: u64,
+    /// When stopping, how long the sale in progress may take to finish, in seconds.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+}
+
+fn default_grace() -> u64 {
+    20
 }
 
 fn default_max_amount() -> i64 {
@@ -122,7 +133,11 @@ fn default_klarna_timeout() -> u64 {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_amount: default_max_amount(), klarna_timeout_secs: default_klarna_timeout() }
+        LimitsConfig {
+            max_amount: default_max_amount(),
+            klarna_timeout_secs: default_klarna_timeout(),
+            shutdown_grace_secs: default_grace(),
+        }
     }
 }
 
@@ -244,6 +259,13 @@ impl StoreConfig {
                 path,
                 "limits.klarna_timeout_secs",
                 "must be 30 to 3600 (a Klarna payment request lives at least 15 minutes)",
+            ));
+        }
+        if self.limits.shutdown_grace_secs > 300 {
+            return Err(invalid(
+                path,
+                "limits.shutdown_grace_secs",
+                "must be 0 to 300 (and below the service's TimeoutStopSec)",
             ));
         }
         if let Err((key, message)) = self.offline.validate() {

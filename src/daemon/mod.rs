@@ -1,7 +1,10 @@
 //! Wiring and lifecycle: opens the journal, starts the device owners, the acquirer
 //! client, the checkout and the ECR API; resumes open sales; stops in order.
 
+mod reload;
 mod simulated;
+
+pub use reload::{ReloadHandle, SharedLimits};
 
 pub use simulated::{SimulatedDaemon, simulated_profile, simulated_store_config, start_simulated, start_simulator};
 
@@ -86,6 +89,10 @@ pub struct Daemon {
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     sync: JoinHandle<()>,
+    devices: (DisplayService, PrinterService, Option<CardReaderService>),
+    grace: Duration,
+    hurry: CancellationToken,
+    reload: ReloadHandle,
 }
 
 impl Daemon {
@@ -129,6 +136,8 @@ impl Daemon {
         })?;
         let reports =
             crate::reports::Reports::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
+        let offline: SharedLimits = std::sync::Arc::new(std::sync::RwLock::new(config.offline.clone()));
+        let started_with = std::sync::Arc::new(config.clone());
         let outbox = SyncHandle::new(journal.clone(), backend.clone(), config.sync.settings(), metrics.clone());
         let returns = crate::returns::Returns::new(
             journal.clone(),
@@ -148,7 +157,7 @@ impl Daemon {
             limits: config.limits.clone(),
             shutdown: shutdown.clone(),
             metrics: metrics.clone(),
-            offline: config.offline.clone(),
+            offline: offline.clone(),
             outbox: outbox.clone(),
         });
         let publish: Publish = {
@@ -166,7 +175,16 @@ impl Daemon {
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let app = ecr::router(
-            EcrState { checkout: checkout.clone(), display, printer, card_reader, returns, metrics, reports, outbox },
+            EcrState {
+                checkout: checkout.clone(),
+                display: display.clone(),
+                printer: printer.clone(),
+                card_reader: card_reader.clone(),
+                returns,
+                metrics,
+                reports,
+                outbox,
+            },
             ecr_token.clone(),
             ecr::RateLimiter::new(config.ecr.max_requests_per_sec),
         );
@@ -187,15 +205,61 @@ impl Daemon {
             shutdown,
             server,
             sync,
+            devices: (display, printer, card_reader),
+            grace: Duration::from_secs(config.limits.shutdown_grace_secs),
+            hurry: CancellationToken::new(),
+            reload: ReloadHandle { offline, started_with },
         })
     }
 
-    /// Stops: refuses new sales, lets running sale tasks end, closes the API.
+    /// Applies a reloaded config (SIGHUP).
+    pub fn reload_handle(&self) -> ReloadHandle {
+        self.reload.clone()
+    }
+
+    /// Cancelling this cuts the grace period of a stop short (a second SIGTERM).
+    pub fn hurry_handle(&self) -> CancellationToken {
+        self.hurry.clone()
+    }
+
+    /// Stops in order: refuses new sales; lets the sale in progress finish, receipt
+    /// included (up to `limits.shutdown_grace_secs`; a sale still open then is journaled
+    /// and resumes at the next start); stops the flows, the sync worker and the API;
+    /// waits for the printer and checkpoints the journal; closes the devices. Each step
+    /// is logged with `shutdown_step`.
     pub async fn stop(self) {
+        tracing::info!(shutdown_step = "refuse", "stopping: new sales are refused");
+        self.checkout.begin_drain();
+        let finished = tokio::select! {
+            done = self.checkout.wait_sales(self.grace) => done,
+            () = self.hurry.cancelled() => false,
+        };
+        if finished {
+            tracing::info!(shutdown_step = "sales", "stopping: the sale in progress finished");
+        } else {
+            tracing::warn!(
+                shutdown_step = "sales",
+                grace_secs = self.grace.as_secs(),
+                "stopping: a sale is still open after the grace period; it is journaled and resumes at the next start"
+            );
+        }
         self.shutdown.cancel();
         self.checkout.wait_idle().await;
         let _ = self.sync.await;
+        let (display, printer, card_reader) = &self.devices;
+        let held = printer.flush().await;
+        if let Err(e) = self.checkout.journal().checkpoint().await {
+            tracing::warn!(error = %e, "cannot checkpoint the journal");
+        }
+        tracing::info!(shutdown_step = "flush", held_receipts = held, "stopping: printer done, journal checkpointed");
+        display.close().await;
+        printer.close().await;
+        if let Some(r) = card_reader {
+            r.close().await;
+        }
+        tracing::info!(shutdown_step = "devices", "stopping: devices closed");
         let _ = self.server.await;
+        tracing::info!(shutdown_step = "stopped", "stopped");
     }
 }
 

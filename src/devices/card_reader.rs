@@ -42,6 +42,7 @@ pub enum CardWaitError {
 enum Job {
     Read(ReadJob),
     Probe,
+    Close(oneshot::Sender<()>),
 }
 
 struct ReadJob {
@@ -123,6 +124,12 @@ impl CardReaderService {
                         }
                         continue;
                     }
+                    Job::Close(done) => {
+                        drop(reader.take());
+                        set_health(&h, false, Some("closed: the daemon stopped".into()));
+                        let _ = done.send(());
+                        return;
+                    }
                 };
                 let result = wait_for_card(&mut reader, &profile, &job);
                 match &result {
@@ -152,6 +159,14 @@ impl CardReaderService {
         let job = Job::Read(ReadJob { amount, currency: currency.to_string(), timeout, cancel, done });
         self.jobs.send(job).await.map_err(|_| CardWaitError::Stopped)?;
         rx.await.map_err(|_| CardWaitError::Stopped)?
+    }
+
+    /// Closes the reader (the thread ends; later jobs answer `Stopped`).
+    pub async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.jobs.send(Job::Close(done)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// The reader's state.

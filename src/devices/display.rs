@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 enum Job {
     Show { screen: Screen, done: oneshot::Sender<Result<(), DeviceError>> },
     Probe,
+    Close(oneshot::Sender<()>),
 }
 
 /// Handle to the display thread.
@@ -32,6 +33,12 @@ impl DisplayService {
                 let (result, done) = match job {
                     Job::Show { screen, done } => (show(&mut panel, &profile, &screen), Some(done)),
                     Job::Probe => (probe(&mut panel, &profile), None),
+                    Job::Close(done) => {
+                        drop(panel.take());
+                        set_health(&h, false, Some("closed: the daemon stopped".into()));
+                        let _ = done.send(());
+                        return;
+                    }
                 };
                 match &result {
                     Ok(()) => set_health(&h, true, None),
@@ -57,6 +64,14 @@ impl DisplayService {
         let (done, rx) = oneshot::channel();
         self.jobs.send(Job::Show { screen, done }).await.map_err(|_| DeviceError::Stopped("display"))?;
         rx.await.map_err(|_| DeviceError::Stopped("display"))?
+    }
+
+    /// Closes the display (the thread ends; later jobs answer `Stopped`).
+    pub async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.jobs.send(Job::Close(done)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// The display's state.

@@ -19,9 +19,19 @@ pub enum Held {
 }
 
 enum Job {
-    Print { document: Document, hold_as: Option<String>, done: oneshot::Sender<Result<(), DeviceError>> },
-    Release { tag: String, done: oneshot::Sender<Held> },
+    Print {
+        document: Document,
+        hold_as: Option<String>,
+        done: oneshot::Sender<Result<(), DeviceError>>,
+    },
+    Release {
+        tag: String,
+        done: oneshot::Sender<Held>,
+    },
     Probe,
+    /// Answers once every job before it is done, with the receipts still held.
+    Flush(oneshot::Sender<usize>),
+    Close(oneshot::Sender<()>),
 }
 
 /// Handle to the printer thread.
@@ -71,6 +81,16 @@ impl PrinterService {
                         let _ = done.send(answer);
                         continue;
                     }
+                    Job::Flush(done) => {
+                        let _ = done.send(held.queue.len());
+                        continue;
+                    }
+                    Job::Close(done) => {
+                        drop(printer.take());
+                        set_health(&h, false, Some("closed: the daemon stopped".into()));
+                        let _ = done.send(());
+                        return;
+                    }
                     Job::Probe => {
                         let r = probe(&mut printer, &profile);
                         if r.is_ok() {
@@ -114,6 +134,24 @@ impl PrinterService {
         let (done, rx) = oneshot::channel();
         self.jobs.send(Job::Print { document, hold_as, done }).await.map_err(|_| DeviceError::Stopped("printer"))?;
         rx.await.map_err(|_| DeviceError::Stopped("printer"))?
+    }
+
+    /// Waits until every receipt sent before is printed (or held); returns how many are
+    /// held for a printer fault (they stay unprinted in the journal).
+    pub async fn flush(&self) -> usize {
+        let (done, rx) = oneshot::channel();
+        if self.jobs.send(Job::Flush(done)).await.is_err() {
+            return 0;
+        }
+        rx.await.unwrap_or(0)
+    }
+
+    /// Closes the printer (the thread ends; later jobs answer `Stopped`).
+    pub async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.jobs.send(Job::Close(done)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Prints `document` whole, or reports why not.

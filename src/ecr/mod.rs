@@ -2,6 +2,7 @@
 //! errors as `{code, message, field}`, and a server-sent-events stream of sale changes.
 //! The protocol is described in `docs/ecr-api.md`.
 
+mod admin;
 mod auth;
 mod limit;
 mod problem;

@@ -104,6 +104,26 @@ CREATE TABLE IF NOT EXISTS day_closures (
 PRAGMA user_version = 1;
 ";
 
+/// The journal holds card payments' records: it is created readable by the service
+/// user only (SQLite gives its WAL and shared-memory files the same mode), and an
+/// existing one readable by others is tightened, with a warning.
+fn private_file(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                tracing::warn!(path = %path.display(), mode = format!("{:o}", m.permissions().mode() & 0o777), "the journal was readable by others; setting mode 0600");
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+            }
+        }
+    }
+}
+
 /// How long the journal thread looks for the next job before it sleeps: a register
 /// working through a sale sends its writes back to back, and waking a sleeping thread
 /// costs more than the write itself on a fast disk.
@@ -124,6 +144,7 @@ fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
 impl Journal {
     /// Opens (creating if needed) the journal at `path` and starts its thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        private_file(path);
         let err = sqlite(path);
         let mut conn = Connection::open(path).map_err(&err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
@@ -146,6 +167,11 @@ impl Journal {
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
             })?;
         Ok(Journal { jobs })
+    }
+
+    /// Copies the WAL into the database file and truncates it.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.call(|conn, path| conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(sqlite(path))).await
     }
 
     /// Runs `f` on the journal thread and returns its answer.

@@ -51,6 +51,8 @@ impl Harness {
     pub async fn start_daemon_with(&mut self, change: impl FnOnce(&mut posagent::config::StoreConfig)) {
         let mut config =
             simulated_store_config(&self.data_dir(), &self.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+        // Tests stop daemons mid-sale to restart them: no grace period unless asked for.
+        config.limits.shutdown_grace_secs = 0;
         change(&mut config);
         let daemon =
             Daemon::start(config, simulated_profile(&self.sim).unwrap(), CancellationToken::new()).await.unwrap();
