@@ -1,5 +1,6 @@
 //! CPU cost of the hot paths: drawing the QR screen (QR encode + embedded-graphics) at
-//! two display sizes, and encoding a 30-line receipt with a QR code to ESC/POS.
+//! two display sizes, and encoding a 30-line receipt with a QR code to ESC/POS (also built
+//! and encoded per iteration, the figure compared with `benches/escpos_python.py`).
 //! `cargo bench --bench render_and_encode`; figures in docs/performance.md.
 #![allow(missing_docs)]
 
@@ -43,6 +44,10 @@ fn benches(c: &mut Criterion) {
     let raster = PrinterProfile { native_qr: false, ..PrinterProfile::default() };
     c.bench_function("receipt_30_lines_native_qr", |b| b.iter(|| encode_document(black_box(&doc), &native)));
     c.bench_function("receipt_30_lines_raster_qr", |b| b.iter(|| encode_document(black_box(&doc), &raster)));
+    // Built and encoded per iteration, like benches/escpos_python.py does with python-escpos.
+    c.bench_function("receipt_build_and_encode_native_qr", |b| {
+        b.iter(|| encode_document(black_box(&receipt()), &native))
+    });
 }
 
 criterion_group!(render_and_encode, benches);
