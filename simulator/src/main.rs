@@ -22,6 +22,13 @@ enum Command {
         #[arg(long, default_value = "posagent-data")]
         data_dir: std::path::PathBuf,
     },
+    /// Runs the whole simulator alone — acquirer, display, printer, card reader — and
+    /// prints its endpoints as one line of JSON (for a daemon in another process).
+    All {
+        /// File holding the terminal API key the backend accepts.
+        #[arg(long)]
+        api_key_file: std::path::PathBuf,
+    },
     /// Runs the simulated acquirer backend (Terminal API) on ADDR.
     Backend {
         /// Address to listen on, e.g. 127.0.0.1:8080.
@@ -63,6 +70,26 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("{} of {} scenarios passed", files.len() - failed, files.len());
             anyhow::ensure!(failed == 0, "{failed} scenario(s) failed");
+        }
+        Command::All { api_key_file } => {
+            let key = std::fs::read_to_string(&api_key_file)
+                .with_context(|| format!("cannot read the API key file {}", api_key_file.display()))?
+                .trim()
+                .to_string();
+            anyhow::ensure!(!key.is_empty(), "the API key file {} is empty", api_key_file.display());
+            let cancel = CancellationToken::new();
+            let sim = posagent_sim::SimEnvironment::start(posagent_sim::SimConfig::new(key, None), cancel.clone())
+                .await
+                .context("cannot start the simulator")?;
+            let endpoints = serde_json::json!({
+                "backend_url": sim.backend_url,
+                "display": format!("tcp:{}", sim.display_addr),
+                "printer": format!("tcp:{}", sim.printer_addr),
+                "card_reader": sim.card_reader.as_ref().map(|r| format!("serial:{}@115200", r.path)),
+            });
+            println!("{endpoints}");
+            let _ = tokio::signal::ctrl_c().await;
+            cancel.cancel();
         }
         Command::Backend { listen, api_key_file, request_ttl_minutes } => {
             let key = std::fs::read_to_string(&api_key_file)
