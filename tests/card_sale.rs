@@ -94,3 +94,31 @@ async fn card_sales_approved_declined_and_canceled() {
         "{health}"
     );
 }
+
+/// A Polish store: the receipt's `zł` and Polish letters come out of the printer through
+/// its PC852 table, the euro-free lines switching tables as needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polish_receipt_prints_zloty_and_polish_letters() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| {
+        c.store.country = "PL".into();
+        c.store.currency = posagent_acquirer_api::Currency::parse("PLN").unwrap();
+        c.store.locale = "pl-PL".into();
+    })
+    .await;
+    let sale = h.create(json!({"amount": 123450, "currency": "PLN", "method": "CARD"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "AWAITING_CARD").await;
+    for _ in 0..100 {
+        if present(&h, "approve", "tap").await == 204 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    let receipt = &h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.unwrap()[0];
+    assert!(receipt.text.contains("1 234,50 zł"), "{}", receipt.text);
+    assert!(receipt.text.contains("kartą"), "{}", receipt.text);
+    assert!(!receipt.text.contains('?'), "nothing unprintable: {}", receipt.text);
+}

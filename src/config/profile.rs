@@ -90,6 +90,9 @@ struct RawPrinter {
     width_dots: u16,
     native_qr: bool,
     code_page: String,
+    /// A second character table for lines the first cannot print (e.g. "pc852").
+    #[serde(default)]
+    extra_code_page: Option<String>,
     #[serde(default = "yes")]
     reads_status: bool,
 }
@@ -210,12 +213,13 @@ impl DeviceProfile {
         if !(256..=832).contains(&p.width_dots) {
             return Err(invalid(path, "printer.width_dots", "must be 256 to 832"));
         }
-        let code_page = match p.code_page.as_str() {
-            "pc858" => posagent_drivers::printer::CodePage::Pc858,
-            other => {
-                return Err(invalid(path, "printer.code_page", format!("`{other}` is not supported; use \"pc858\"")));
-            }
+        use posagent_drivers::printer::CodePage;
+        let page = |key: &str, name: &str| {
+            CodePage::parse(name)
+                .ok_or_else(|| invalid(path, key, format!("`{name}` is not supported; use \"pc858\" or \"pc852\"")))
         };
+        let code_page = page("printer.code_page", &p.code_page)?;
+        let extra_code_page = p.extra_code_page.as_deref().map(|n| page("printer.extra_code_page", n)).transpose()?;
         let card_reader = match &raw.card_reader {
             None => None,
             Some(c) if c.driver == "framed-serial" => Some(CardReaderProfile {
@@ -241,6 +245,7 @@ impl DeviceProfile {
                     width_dots: p.width_dots,
                     native_qr: p.native_qr,
                     code_page,
+                    extra_code_page,
                 },
                 reads_status: p.reads_status,
             },

@@ -6,6 +6,8 @@
 pub enum CodePage {
     /// PC858: Western European with the euro sign at 0xD5 (Epson table 19).
     Pc858,
+    /// PC852: Latin-2, Central European — Polish ł ą ę ś ć ń ó ź ż (Epson table 18).
+    Pc852,
 }
 
 impl CodePage {
@@ -13,12 +15,34 @@ impl CodePage {
     pub fn escpos_table(self) -> u8 {
         match self {
             CodePage::Pc858 => 19,
+            CodePage::Pc852 => 18,
         }
+    }
+
+    /// The table `ESC t n` selects, if it is one of ours.
+    pub fn from_escpos_table(n: u8) -> Option<Self> {
+        [CodePage::Pc858, CodePage::Pc852].into_iter().find(|p| p.escpos_table() == n)
+    }
+
+    /// The name used in device profiles (`pc858`, `pc852`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "pc858" => Some(CodePage::Pc858),
+            "pc852" => Some(CodePage::Pc852),
+            _ => None,
+        }
+    }
+
+    /// Whether every character of `text` has a byte in this table.
+    pub fn covers(self, text: &str) -> bool {
+        let upper = self.upper_half();
+        text.chars().all(|c| matches!(c, ' '..='~' | '\u{202F}' | '\u{2009}') || upper.contains(&c))
     }
 
     fn upper_half(self) -> &'static [char; 128] {
         match self {
             CodePage::Pc858 => &PC858_UPPER,
+            CodePage::Pc852 => &PC852_UPPER,
         }
     }
 
@@ -40,6 +64,18 @@ const PC858_UPPER: [char; 128] = [
     '\u{AD}', '±', '‗', '¾', '¶', '§', '÷', '¸', '°', '¨', '·', '¹', '³', '²', '■', '\u{A0}',
 ];
 
+/// Bytes 0x80–0xFF of PC852 (Latin-2).
+const PC852_UPPER: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'ů', 'ć', 'ç', 'ł', 'ë', 'Ő', 'ő', 'î', 'Ź', 'Ä', 'Ć', //
+    'É', 'Ĺ', 'ĺ', 'ô', 'ö', 'Ľ', 'ľ', 'Ś', 'ś', 'Ö', 'Ü', 'Ť', 'ť', 'Ł', '×', 'č', //
+    'á', 'í', 'ó', 'ú', 'Ą', 'ą', 'Ž', 'ž', 'Ę', 'ę', '¬', 'ź', 'Č', 'ş', '«', '»', //
+    '░', '▒', '▓', '│', '┤', 'Á', 'Â', 'Ě', 'Ş', '╣', '║', '╗', '╝', 'Ż', 'ż', '┐', //
+    '└', '┴', '┬', '├', '─', '┼', 'Ă', 'ă', '╚', '╔', '╩', '╦', '╠', '═', '╬', '¤', //
+    'đ', 'Đ', 'Ď', 'Ë', 'ď', 'Ň', 'Í', 'Î', 'ě', '┘', '┌', '█', '▄', 'Ţ', 'Ů', '▀', //
+    'Ó', 'ß', 'Ô', 'Ń', 'ń', 'ň', 'Š', 'š', 'Ŕ', 'Ú', 'ŕ', 'Ű', 'ý', 'Ý', 'ţ', '´', //
+    '\u{AD}', '˝', '˛', 'ˇ', '˘', '§', '÷', '¸', '°', '¨', '˙', 'ű', 'Ř', 'ř', '■', '\u{A0}',
+];
+
 /// Encodes `text` in `page`. Printable ASCII passes through; control characters and
 /// characters the table lacks become `?` (never raw bytes that the printer would execute).
 pub fn encode_text(page: CodePage, text: &str) -> Vec<u8> {
@@ -56,6 +92,21 @@ pub fn encode_text(page: CodePage, text: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polish_maps_to_pc852_and_each_table_round_trips() {
+        assert_eq!(encode_text(CodePage::Pc852, "zł łąę ŚŻŹ"), b"z\x88 \x88\xa5\xa9 \x97\xbd\x8d");
+        assert!(CodePage::Pc852.covers("Zapłacono kartą: 1 234,50 zł"));
+        assert!(!CodePage::Pc852.covers("9,90 €"), "PC852 has no euro sign");
+        assert!(!CodePage::Pc858.covers("zł"));
+        for page in [CodePage::Pc858, CodePage::Pc852] {
+            assert_eq!(CodePage::from_escpos_table(page.escpos_table()), Some(page));
+            for b in 0x80..=0xFFu8 {
+                let c = page.decode_byte(b);
+                assert_eq!(encode_text(page, &c.to_string()), vec![b], "{page:?} byte {b:#x}");
+            }
+        }
+    }
 
     #[test]
     fn currency_and_nordic_letters_map_to_pc858() {

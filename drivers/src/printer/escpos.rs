@@ -21,11 +21,20 @@ pub struct PrinterProfile {
     pub native_qr: bool,
     /// Character table used for text.
     pub code_page: CodePage,
+    /// A second table the printer has, switched to (`ESC t n`) for a line the first
+    /// cannot print whole — e.g. PC852 for Polish beside PC858 for the euro sign.
+    pub extra_code_page: Option<CodePage>,
 }
 
 impl Default for PrinterProfile {
     fn default() -> Self {
-        PrinterProfile { columns: 48, width_dots: 576, native_qr: true, code_page: CodePage::Pc858 }
+        PrinterProfile {
+            columns: 48,
+            width_dots: 576,
+            native_qr: true,
+            code_page: CodePage::Pc858,
+            extra_code_page: Some(CodePage::Pc852),
+        }
     }
 }
 
@@ -194,13 +203,32 @@ fn chars(s: &str) -> usize {
 /// Encodes `doc` for a printer with `profile`. Text goes through the profile's code page,
 /// so no text can inject printer commands.
 pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
-    let page: CodePage = profile.code_page;
+    let mut page: CodePage = profile.code_page;
     let mut out = vec![ESC, b'@', ESC, b't', page.escpos_table()];
+    // The table for a piece of text: the current one if it prints it whole, else the
+    // profile's main or extra table that does (switching with ESC t), else the main one.
+    let mut table_for = |out: &mut Vec<u8>, text: &str| -> CodePage {
+        let want = if page.covers(text) {
+            page
+        } else {
+            [Some(profile.code_page), profile.extra_code_page]
+                .into_iter()
+                .flatten()
+                .find(|p| p.covers(text))
+                .unwrap_or(profile.code_page)
+        };
+        if want != page {
+            out.extend([ESC, b't', want.escpos_table()]);
+            page = want;
+        }
+        page
+    };
     for block in &doc.blocks {
         match block {
             Block::Line { text, style, align } => {
                 align_bytes(&mut out, *align);
                 style_bytes(&mut out, *style);
+                let page = table_for(&mut out, text);
                 out.extend(encode_text(page, text));
                 out.push(LF);
             }
@@ -208,6 +236,7 @@ pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
                 align_bytes(&mut out, Align::Left);
                 style_bytes(&mut out, *style);
                 let gap = profile.columns.saturating_sub(chars(left) + chars(right)).max(1);
+                let page = table_for(&mut out, &format!("{left}{right}"));
                 out.extend(encode_text(page, left));
                 out.extend(std::iter::repeat_n(b' ', gap));
                 out.extend(encode_text(page, right));
@@ -227,6 +256,7 @@ pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
                 if profile.native_qr {
                     qr_native(&mut out, &bytes, *module_dots);
                 } else if !qr_raster(&mut out, &bytes, *module_dots, profile.width_dots) {
+                    let page = table_for(&mut out, data);
                     out.extend(encode_text(page, data));
                 }
                 out.push(LF);
@@ -240,6 +270,28 @@ pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_the_main_table_cannot_print_switches_to_the_extra_one_and_back() {
+        let mut doc = Document::default();
+        doc.line("Kawa 9,90 €");
+        doc.line("Razem 1 234,50 zł");
+        doc.line("Café");
+        doc.line("Dziękujemy €"); // no table has both: the main one, with `?`
+        let out = encode_document(&doc, &PrinterProfile::default());
+        let text: Vec<u8> = out.split(|&b| b == LF).flat_map(|l| l.to_vec()).collect();
+        let find = |needle: &[u8]| text.windows(needle.len()).position(|w| w == needle);
+        let euro = find(b"Kawa 9,90 \xd5").unwrap_or(usize::MAX);
+        let to852 = find(&[ESC, b't', 18]).unwrap_or(usize::MAX);
+        let zl = find(b"Razem 1 234,50 z\x88").unwrap_or(usize::MAX);
+        let back = find(&[ESC, b't', 19, b'C', b'a', b'f', 0x82]).or(find(b"Caf\x82")).unwrap_or(usize::MAX);
+        assert!(euro < to852 && to852 < zl && zl < back, "{out:02x?}");
+        assert!(find(b"Dzi?kujemy \xd5").is_some(), "{out:02x?}");
+        // Without an extra table nothing switches.
+        let single = PrinterProfile { extra_code_page: None, ..PrinterProfile::default() };
+        let out = encode_document(&doc, &single);
+        assert_eq!(out.windows(2).filter(|w| *w == [ESC, b't']).count(), 1);
+    }
 
     #[test]
     fn byte_exact_small_receipt() {

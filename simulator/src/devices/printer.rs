@@ -31,7 +31,11 @@ impl SimReceipt {
     pub fn png(&self, columns: usize) -> Result<Vec<u8>, png::EncodingError> {
         let mut events = vec![];
         let mut rest: &[u8] = &self.raw;
-        while let Ok(Some((ev, used))) = decode(rest, CodePage::Pc858) {
+        let mut page = CodePage::Pc858;
+        while let Ok(Some((ev, used))) = decode(rest, page) {
+            if let Event::CodeTable(n) = ev {
+                page = CodePage::from_escpos_table(n).unwrap_or(page);
+            }
             events.push(ev);
             rest = &rest[used..];
         }
@@ -125,6 +129,7 @@ impl SimPrinter {
         let mut job_raw: Vec<u8> = Vec::new();
         let mut events: Vec<Event> = Vec::new();
         let mut chunk = vec![0u8; 16 * 1024];
+        let mut page = CodePage::Pc858;
         loop {
             let n = tokio::select! {
                 () = cancel.cancelled() => return,
@@ -132,9 +137,13 @@ impl SimPrinter {
             };
             buf.extend_from_slice(&chunk[..n]);
             loop {
-                match decode(&buf, CodePage::Pc858) {
+                match decode(&buf, page) {
                     Ok(Some((ev, used))) => {
                         let bytes: Vec<u8> = buf.drain(..used).collect();
+                        // A real printer keeps the table `ESC t n` selected until the next one.
+                        if let Event::CodeTable(n) = ev {
+                            page = CodePage::from_escpos_table(n).unwrap_or(page);
+                        }
                         match ev {
                             Event::StatusRequest(n) => {
                                 if stream.write_all(&[self.status_byte(n)]).await.is_err() {
