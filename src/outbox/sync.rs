@@ -194,11 +194,25 @@ impl SyncWorker {
                     self.settings.backoff(failures, fastrand::f64()).max(Duration::from_secs(1))
                 }
             };
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = self.wake.notified() => {}
-                () = self.backend.connectivity().changed() => {}
-                () = tokio::time::sleep(wait) => {}
+            // Wait out the backoff, but look at the acquirer every few seconds on the way
+            // (a cheap read): when it answers again the queue drains and card payments stop
+            // being approved offline without waiting out a long backoff.
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                let step = until.saturating_duration_since(tokio::time::Instant::now()).min(PROBE_EVERY);
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = self.wake.notified() => break,
+                    () = self.backend.connectivity().changed() => break,
+                    () = tokio::time::sleep(step) => {}
+                }
+                if tokio::time::Instant::now() >= until || self.backend.connectivity().is_online() {
+                    break;
+                }
+                if self.backend.probe().await {
+                    failures = 0;
+                    break;
+                }
             }
         }
     }

@@ -150,6 +150,8 @@ impl Journal {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
+        // Deleted or overwritten content (a forwarded card read) is zeroed, not left in free pages.
+        conn.pragma_update(None, "secure_delete", "ON").map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(&err)?;
         conn.execute_batch(SCHEMA).map_err(&err)?;
         conn.execute_batch(outbox::OUTBOX_SCHEMA).map_err(&err)?;
