@@ -118,6 +118,15 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
 
     let s = summary(&h).await;
     assert_eq!((s["pending"].as_i64(), s["dead"].as_i64()), (Some(4), Some(0)), "{s}");
+    // The X report counts what was sold, offline payments and queued captures included.
+    let (_, x) = h.get("/v1/reports/x").await;
+    assert_eq!(x["offline_pending"], 2, "{x}");
+    let card = x["totals"].as_array().unwrap().iter().find(|t| t["method"] == "CARD").unwrap().clone();
+    assert_eq!(
+        (card["sales_count"].as_i64(), card["sales_amount"].as_i64()),
+        (Some(3), Some(12_000 + 5_000 + 3_000)),
+        "{x}"
+    );
     let (_, pending) = h.get("/v1/queue?state=pending").await;
     let kinds: Vec<&str> =
         pending["operations"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
@@ -147,6 +156,13 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     assert_eq!(r["state"], "REFUNDED", "{r}");
     let d = wait_long(&h, &d_id, |s| s["offline"] == "DECLINED").await;
     assert!(d["sync_error"].as_str().unwrap().contains("DO_NOT_HONOR"), "{d}");
+    let (_, x) = h.get("/v1/reports/x").await;
+    let card = x["totals"].as_array().unwrap().iter().find(|t| t["method"] == "CARD").unwrap().clone();
+    assert_eq!(
+        (x["offline_pending"].as_i64(), card["sales_amount"].as_i64()),
+        (Some(0), Some(17_000)),
+        "the declined forward is not sold: {x}"
+    );
 
     // The dead letter is listed, counted, and retrying it changes nothing at the acquirer.
     let (_, dead) = h.get("/v1/queue?state=DEAD").await;

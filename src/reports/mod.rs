@@ -7,7 +7,7 @@ mod reconcile;
 pub use reconcile::{Difference, DifferenceKind, Reconciliation};
 
 use crate::backend::{AcquirerClient, BackendError};
-use crate::checkout::SaleState;
+use crate::checkout::{OfflineStatus, SaleState};
 use crate::config::StoreSection;
 use crate::devices::{DeviceError, PrinterService};
 use crate::locale::{Text, format_amount, text};
@@ -57,7 +57,7 @@ pub struct DayReport {
     pub canceled: u32,
     /// Sales still open.
     pub open: u32,
-    /// Operations waiting in the offline queue (the terminal takes no offline payments yet).
+    /// Card payments approved offline and not yet forwarded to the acquirer.
     pub offline_pending: u32,
     /// Whether it was printed.
     pub printed: bool,
@@ -117,14 +117,25 @@ impl Reports {
                 net_amount: 0,
             })
         }
-        let (mut declined, mut canceled, mut open) = (0, 0, 0);
+        let (mut declined, mut canceled, mut open, mut offline_pending) = (0, 0, 0, 0);
         for s in &sales {
             match s.state {
+                // Approved offline, then declined by the acquirer: not paid.
+                SaleState::Approved if s.offline == Some(OfflineStatus::Declined) => declined += 1,
                 SaleState::Approved => {
                     let t = entry(&mut totals, method_name(s.method), s.currency);
-                    // What was captured is what was sold (a LATER sale may be captured in part).
+                    // What was captured is what was sold (a LATER sale may be captured in
+                    // part); captures waiting in the queue count, and so does an offline
+                    // payment captured NOW once it is forwarded.
+                    let unforwarded = s.offline == Some(OfflineStatus::Queued);
+                    offline_pending += u32::from(unforwarded);
+                    let sold = if unforwarded && s.capture == posagent_acquirer_api::CaptureMode::Now {
+                        s.amount
+                    } else {
+                        s.captured_amount + s.queued_capture_amount
+                    };
                     t.sales_count += 1;
-                    t.sales_amount += s.captured_amount;
+                    t.sales_amount += sold;
                 }
                 SaleState::Declined => declined += 1,
                 SaleState::Canceled | SaleState::Expired => canceled += 1,
@@ -154,7 +165,7 @@ impl Reports {
             declined,
             canceled,
             open,
-            offline_pending: 0,
+            offline_pending,
             printed: false,
             print_error: None,
         })
