@@ -1,6 +1,7 @@
 //! No secret ever reaches the logs: the logs of every flow (approved, declined, canceled,
-//! offline, failing acquirer, returns) are captured as JSON and searched for the ECR
-//! token, the acquirer key, Klarna's interoperability token and data, and session tokens.
+//! offline, failing acquirer, returns, a card payment approved offline and forwarded) are
+//! captured as JSON and searched for the ECR token, the acquirer key, Klarna's
+//! interoperability token and data, session tokens and card data.
 //! Also: a sale's log lines carry its sale id, and /metrics counts what happened.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -81,7 +82,27 @@ async fn logs_of_every_flow_hold_no_secret() {
         let s = h.create(json!({"amount": 43210, "currency": "SEK", "interoperability_token": interop_token})).await;
         h.wait_for(s["id"].as_str().unwrap(), |s| s["state"] == "UNAVAILABLE" || s["state"] == "FAILED").await;
     }
+    // A card payment approved offline (the acquirer answers 500), then forwarded.
+    let card = h.create(json!({"amount": 1500, "currency": "SEK", "method": "CARD"})).await;
+    let card_id = card["id"].as_str().unwrap().to_string();
+    h.wait_state(&card_id, "AWAITING_CARD").await;
+    for _ in 0..100 {
+        let r = h
+            .http
+            .post(format!("{}/sim/card", h.sim.backend_url))
+            .json(&json!({"card": "approve", "presentation": "insert"}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 204 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    h.wait_for(&card_id, |s| s["offline"] == "QUEUED" && s["receipt_printed"] == true).await;
     h.http.post(format!("{}/sim/faults", h.sim.backend_url)).json(&json!({})).send().await.unwrap();
+    h.post("/v1/queue/sync", json!({})).await;
+    h.wait_for(&card_id, |s| s["offline"] == "FORWARDED").await;
     // A wrong token at the ECR API.
     h.http.get(format!("{}/v1/sales/{id}", h.url)).bearer_auth("wrong-token").send().await.unwrap();
 
@@ -96,6 +117,9 @@ async fn logs_of_every_flow_hold_no_secret() {
         ("interoperability token", interop_token),
         ("interoperability token signature", "c2VjcmV0LXNpZ25hdHVyZQ"),
         ("interoperability data", "k-9f2"),
+        ("card key serial number", "FFFF9876543210E00001"),
+        ("clear card number", "4111111111111111"),
+        ("encrypted card read", "encrypted_payload"),
     ];
     for (what, secret) in
         secrets.iter().chain(session_tokens.iter().map(|t| ("session token", t.as_str())).collect::<Vec<_>>().iter())
@@ -115,6 +139,7 @@ async fn logs_of_every_flow_hold_no_secret() {
     );
     assert!(metrics.contains("outcome=\"failed\""), "{metrics}");
     assert!(metrics.contains("posagent_returns_total{state=\"REFUNDED\"} 1"), "{metrics}");
+    assert!(metrics.contains("posagent_offline_approvals_total{} 1"), "{metrics}");
     assert!(metrics.contains("posagent_device_up{device=\"display\""), "{metrics}");
     assert!(!metrics.contains(&h.token) && !metrics.contains(&acquirer_key));
 }
