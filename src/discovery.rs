@@ -50,8 +50,26 @@ pub fn endpoint_present(e: &Endpoint, ports: &[String]) -> Option<bool> {
     }
 }
 
-/// The report `posagent devices` prints.
+/// The models among `profiles` that list this device's vendor:product id.
+pub fn matching_profiles<'a>(d: &UsbDevice, profiles: &'a [DeviceProfile]) -> Vec<&'a str> {
+    profiles.iter().filter(|p| p.usb_ids.contains(&(d.vendor_id, d.product_id))).map(|p| p.model.as_str()).collect()
+}
+
+/// The report of `posagent devices`; each USB device is matched against `known` profiles.
+pub fn report_with(profile: Option<&DeviceProfile>, known: &[DeviceProfile]) -> String {
+    report_devices(profile, known, usb_devices())
+}
+
+/// The report `posagent devices` prints, without matching USB devices to profiles.
 pub fn report(profile: Option<&DeviceProfile>) -> String {
+    report_devices(profile, &[], usb_devices())
+}
+
+fn report_devices(
+    profile: Option<&DeviceProfile>,
+    known: &[DeviceProfile],
+    usb: Result<Vec<UsbDevice>, rusb::Error>,
+) -> String {
     let ports = serial_ports();
     let mut out = String::from("serial ports:\n");
     if ports.is_empty() {
@@ -61,12 +79,15 @@ pub fn report(profile: Option<&DeviceProfile>) -> String {
         out.push_str(&format!("  {p}\n"));
     }
     out.push_str("USB devices:\n");
-    match usb_devices() {
+    match usb {
         Ok(list) if list.is_empty() => out.push_str("  (none)\n"),
         Ok(list) => {
             for d in list {
+                let models = matching_profiles(&d, known);
+                let matched =
+                    if models.is_empty() { String::new() } else { format!("  profile: {}", models.join(", ")) };
                 out.push_str(&format!(
-                    "  {:04x}:{:04x}  bus {} address {}\n",
+                    "  {:04x}:{:04x}  bus {} address {}{matched}\n",
                     d.vendor_id, d.product_id, d.bus, d.address
                 ));
             }
@@ -97,6 +118,30 @@ pub fn report(profile: Option<&DeviceProfile>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usb_devices_are_matched_to_the_profiles_that_list_them() -> Result<(), Box<dyn std::error::Error>> {
+        let text = include_str!("../firmware-config/generic-800x480.toml");
+        let generic = DeviceProfile::parse(text, std::path::Path::new("generic.toml"))?;
+        assert!(!generic.usb_ids.is_empty(), "the shipped profile names its USB ids");
+        let (v, p) = generic.usb_ids[0];
+        let dev = UsbDevice { vendor_id: v, product_id: p, bus: 1, address: 4 };
+        let other = UsbDevice { vendor_id: 0xdead, product_id: 0xbeef, bus: 1, address: 5 };
+        let known = vec![generic];
+        assert_eq!(matching_profiles(&dev, &known), [known[0].model.as_str()]);
+        assert!(matching_profiles(&other, &known).is_empty());
+        let out = report_devices(None, &known, Ok(vec![dev, other]));
+        assert!(out.contains(&format!("{v:04x}:{p:04x}  bus 1 address 4  profile: {}", known[0].model)), "{out}");
+        assert!(out.contains("dead:beef  bus 1 address 5\n"), "{out}");
+        let sim = include_str!("../firmware-config/simulator.toml");
+        let bad = sim.replacen("model =", "usb_ids = [\"04b8-0e28\"]\nmodel =", 1);
+        let e = DeviceProfile::parse(&bad, std::path::Path::new("bad.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("usb_ids") && e.contains("04b8-0e28"), "{e}");
+        Ok(())
+    }
 
     #[test]
     fn listing_never_panics_without_usb() {

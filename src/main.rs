@@ -514,7 +514,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Init { dir, force } => init(&dir, force),
         Command::Devices { profile } => {
             let profile = profile.as_deref().map(DeviceProfile::load).transpose()?;
-            print!("{}", posagent::discovery::report(profile.as_ref()));
+            let known: Vec<DeviceProfile> =
+                PROFILES.iter().filter_map(|(name, text)| DeviceProfile::parse(text, Path::new(name)).ok()).collect();
+            print!("{}", posagent::discovery::report_with(profile.as_ref(), &known));
             Ok(())
         }
         Command::Doctor { config } => {

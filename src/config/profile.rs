@@ -61,6 +61,8 @@ struct RawProfile {
     printer: RawPrinter,
     #[serde(default)]
     card_reader: Option<RawCardReader>,
+    #[serde(default)]
+    usb_ids: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +160,18 @@ pub struct DeviceProfile {
     pub printer: PrinterProfileConfig,
     /// Secure card reader, if the model has one (else card payments are not offered).
     pub card_reader: Option<CardReaderProfile>,
+    /// USB vendor:product ids of this model's devices; `posagent devices` names the
+    /// profile whose ids it sees.
+    pub usb_ids: Vec<(u16, u16)>,
+}
+
+/// Parses `vvvv:pppp` (hexadecimal).
+pub fn parse_usb_id(s: &str) -> Option<(u16, u16)> {
+    let (v, p) = s.split_once(':')?;
+    if v.len() != 4 || p.len() != 4 {
+        return None;
+    }
+    Some((u16::from_str_radix(v, 16).ok()?, u16::from_str_radix(p, 16).ok()?))
 }
 
 impl DeviceProfile {
@@ -233,7 +247,17 @@ impl DeviceProfile {
                 ));
             }
         };
+        let usb_ids = raw
+            .usb_ids
+            .iter()
+            .map(|id| {
+                parse_usb_id(id).ok_or_else(|| {
+                    invalid(path, "usb_ids", format!("`{id}` is not a USB id like \"04b8:0e28\" (vendor:product, hex)"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(DeviceProfile {
+            usb_ids,
             card_reader,
             model: raw.model,
             description: raw.description,
