@@ -16,9 +16,7 @@ struct Spec {
 
 impl Spec {
     fn load() -> Spec {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ecr-api.yaml")).unwrap();
-        let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        Spec { doc: serde_json::to_value(yaml).unwrap(), seen: BTreeSet::new() }
+        Spec { doc: common::openapi("ecr-api.yaml"), seen: BTreeSet::new() }
     }
 
     /// Checks `body` against the response the document gives for this operation and status.
@@ -41,10 +39,7 @@ impl Spec {
             None => response,
         };
         let schema = &response["content"]["application/json"]["schema"];
-        let root = json!({ "allOf": [schema], "components": self.doc["components"] });
-        let validator = jsonschema::draft202012::options().build(&root).unwrap();
-        let errors: Vec<String> =
-            validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        let errors = common::schema_errors(&self.doc, schema, body);
         assert!(errors.is_empty(), "{method} {template} {status}: {errors:?}\n{body:#}");
     }
 

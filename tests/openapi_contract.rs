@@ -2,6 +2,8 @@
 //! `docs/acquirer-api.yaml`; every operation the document lists is exercised.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use posagent_sim::backend::{SimBackend, router, serve};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -16,16 +18,12 @@ struct Spec {
 
 impl Spec {
     fn load() -> Spec {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/acquirer-api.yaml")).unwrap();
-        let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        Spec { doc: serde_json::to_value(yaml).unwrap(), seen: BTreeSet::new() }
+        Spec { doc: common::openapi("acquirer-api.yaml"), seen: BTreeSet::new() }
     }
 
     fn check(&self, schema: &str, value: &Value) {
-        let root = json!({ "$ref": format!("#/components/schemas/{schema}"), "components": self.doc["components"] });
-        let validator = jsonschema::draft202012::options().build(&root).unwrap();
-        let errors: Vec<String> =
-            validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        let errors =
+            common::schema_errors(&self.doc, &json!({ "$ref": format!("#/components/schemas/{schema}") }), value);
         assert!(errors.is_empty(), "{schema}: {errors:?}\n{value:#}");
     }
 

@@ -8,7 +8,6 @@ use tokio::sync::Notify;
 #[derive(Debug)]
 pub struct Connectivity {
     online: AtomicBool,
-    since_ms: AtomicI64,
     last_try_ms: AtomicI64,
     changed: Notify,
 }
@@ -18,12 +17,7 @@ const RETRY_OFFLINE_MS: i64 = 5_000;
 
 impl Default for Connectivity {
     fn default() -> Self {
-        Connectivity {
-            online: AtomicBool::new(true),
-            since_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
-            last_try_ms: AtomicI64::new(0),
-            changed: Notify::new(),
-        }
+        Connectivity { online: AtomicBool::new(true), last_try_ms: AtomicI64::new(0), changed: Notify::new() }
     }
 }
 
@@ -46,15 +40,9 @@ impl Connectivity {
             && self.last_try_ms.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_ok()
     }
 
-    /// Since when (Unix ms) the current state holds.
-    pub fn since_ms(&self) -> i64 {
-        self.since_ms.load(Ordering::SeqCst)
-    }
-
     /// Records a call's outcome; wakes whoever waits for a change.
     pub fn set(&self, online: bool) {
         if self.online.swap(online, Ordering::SeqCst) != online {
-            self.since_ms.store(chrono::Utc::now().timestamp_millis(), Ordering::SeqCst);
             if online {
                 tracing::info!("the acquirer answers again");
             } else {
@@ -77,7 +65,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_change_wakes_the_waiter_and_moves_the_timestamp() {
+    async fn a_change_wakes_the_waiter() {
         let c = std::sync::Arc::new(Connectivity::default());
         assert!(c.is_online());
         let waiter = {

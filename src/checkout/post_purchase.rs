@@ -9,7 +9,7 @@
 
 use super::engine::{Checkout, CheckoutError};
 use super::sale::{OfflineStatus, Sale, SaleState, SaleView};
-use crate::outbox::{Applied, DueOp, NewOp, OpKind, OpState, Subject};
+use crate::outbox::{Applied, NewOp, OpKind, OpState, Subject};
 use crate::store::{Patched, SubjectPatch};
 use posagent_acquirer_api::{CaptureRequest, PaymentTransaction};
 
@@ -167,20 +167,11 @@ impl Checkout {
         let hold = if call.is_some() { HOLD_MS } else { 0 };
         let what =
             if call.is_some() { what } else { format!("{what} (acquirer unreachable or payment not forwarded yet)") };
-        let (now, id) = self.inner().amend(&sale.id, format!("{what} queued"), queued, Some((op, hold))).await?;
+        let (now, id) =
+            self.inner().amend(&sale.id, format!("{what} queued"), queued, Some((op.clone(), hold))).await?;
         let (sale, id) = (now, id.unwrap_or_default());
         let Some(call) = call else { return Ok((sale.view(), true)) };
-        let due = DueOp {
-            id,
-            group: sale.id.clone(),
-            subject: Subject::Sale,
-            subject_id: sale.id.clone(),
-            kind,
-            idempotency_key: key.clone(),
-            payment_transaction_id: tx,
-            request,
-            attempts: 0,
-        };
+        let due = op.due(id);
         let forwarder = d.outbox.forwarder();
         let applied = match call.await {
             Err(e) if !e.is_unreachable() => {

@@ -44,12 +44,16 @@ pub enum Decision {
     Resolve(String),
 }
 
-fn fin(op: &DueOp, state: OpState, result: String, patch: Option<SalePatch>) -> Decision {
-    let patch = match (op.subject, patch) {
+/// A sale's change as the change of the operation's record (none for a return).
+fn on_subject(op: &DueOp, patch: Option<SalePatch>) -> SubjectPatch {
+    match (op.subject, patch) {
         (Subject::Sale, Some(p)) => SubjectPatch::Sale(p),
         _ => SubjectPatch::Nothing,
-    };
-    Decision::Finish { state, result, patch }
+    }
+}
+
+fn fin(op: &DueOp, state: OpState, result: String, patch: Option<SalePatch>) -> Decision {
+    Decision::Finish { state, result, patch: on_subject(op, patch) }
 }
 
 /// Sends answers into the journal.
@@ -232,11 +236,7 @@ impl Forwarder {
         result: String,
         patch: Option<SalePatch>,
     ) -> Result<Applied, StoreError> {
-        let patch = match (op.subject, patch) {
-            (Subject::Sale, Some(p)) => SubjectPatch::Sale(p),
-            _ => SubjectPatch::Nothing,
-        };
-        self.finish_with(op, state, result, patch).await
+        self.finish_with(op, state, result, on_subject(op, patch)).await
     }
 
     async fn finish_with(

@@ -120,6 +120,23 @@ pub struct NewOp {
     pub currency: String,
 }
 
+impl NewOp {
+    /// The operation as queued under `id`, to send it at once.
+    pub fn due(&self, id: i64) -> DueOp {
+        DueOp {
+            id,
+            group: self.group.clone(),
+            subject: self.subject,
+            subject_id: self.subject_id.clone(),
+            kind: self.kind,
+            idempotency_key: self.idempotency_key.clone(),
+            payment_transaction_id: self.payment_transaction_id.clone(),
+            request: self.request.clone(),
+            attempts: 0,
+        }
+    }
+}
+
 /// A queued operation as store IT sees it (no request body: it may hold an encrypted
 /// card read).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

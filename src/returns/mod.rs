@@ -324,17 +324,7 @@ impl Returns {
             currency: record.currency.code().to_string(),
         };
         let id = self.journal.save_return_and_enqueue(record.clone(), op.clone(), hold_ms).await?;
-        Ok(crate::outbox::DueOp {
-            id,
-            group,
-            subject: op.subject,
-            subject_id: op.subject_id,
-            kind: op.kind,
-            idempotency_key: op.idempotency_key,
-            payment_transaction_id: op.payment_transaction_id,
-            request: op.request,
-            attempts: 0,
-        })
+        Ok(op.due(id))
     }
 
     /// The refund waits in the outbox: the return stays PENDING with the reason.

@@ -170,6 +170,20 @@ impl Harness {
     }
 }
 
+/// Loads an OpenAPI document of `docs/` as JSON.
+pub fn openapi(file: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{}/docs/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    serde_json::to_value(serde_yaml::from_str::<serde_yaml::Value>(&text).unwrap()).unwrap()
+}
+
+/// Where `value` breaks `schema` (JSON Schema 2020-12, `$ref`s into the document's
+/// `components`).
+pub fn schema_errors(doc: &Value, schema: &Value, value: &Value) -> Vec<String> {
+    let root = json!({ "allOf": [schema], "components": doc["components"] });
+    let validator = jsonschema::draft202012::options().build(&root).unwrap();
+    validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path)).collect()
+}
+
 /// Decodes a PNG and returns every QR code in it.
 pub fn decode_png_qr(png_bytes: &[u8]) -> Vec<String> {
     browser::qr_codes(png_bytes)
