@@ -17,7 +17,7 @@ fn qr_screen() -> Screen {
         instruction: "Skanna för att betala med Klarna".into(),
         offer: Some("Dela upp i 3 räntefria delbetalningar: 3 × 411,50 kr".into()),
         url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001-0000-4000-8000-000000001eef".into(),
-        minutes_left: 15,
+        seconds_left: 900,
         locale: "sv-SE".into(),
     }
 }

@@ -69,6 +69,16 @@ async fn a_sale_and_a_return_through_the_console() {
     assert_eq!(v["totals"][0]["refunds_amount"], 3450);
     b.screenshot("console-2-report").await;
 
+    // The customer chooses on the terminal; the cashier passes the choice on.
+    b.eval("document.getElementById('amount').value = '50,00'").await;
+    b.click("pay-choice").await;
+    wait_text(&mut b, "state", "AWAITING_METHOD").await;
+    b.click("chose-card").await;
+    wait_text(&mut b, "state", "AWAITING_CARD").await;
+    b.eval("window.confirm = () => true").await;
+    b.click("cancel").await;
+    wait_text(&mut b, "state", "CANCELED").await;
+
     // Bad input is shown, not sent.
     b.eval("document.getElementById('amount').value = 'abc'").await;
     b.click("pay-card").await;

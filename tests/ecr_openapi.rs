@@ -157,6 +157,26 @@ async fn every_ecr_answer_matches_the_openapi_document() {
     let (st, c) = call(&h, &mut s, "POST", "/v1/sales/{id}/cancel", &format!("/v1/sales/{cid}/cancel"), None).await;
     assert_eq!((st, c["state"].as_str()), (200, Some("CANCELED")));
 
+    // A sale whose customer chooses: card taken, then canceled at the reader.
+    let (_, c) = call(
+        &h,
+        &mut s,
+        "POST",
+        "/v1/sales",
+        "/v1/sales",
+        Some(json!({"amount": 5000, "currency": "SEK", "method": "CHOICE"})),
+    )
+    .await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    h.wait_state(&cid, "AWAITING_METHOD").await;
+    call(&h, &mut s, "GET", "/v1/sales/{id}", &format!("/v1/sales/{cid}"), None).await;
+    let path = format!("/v1/sales/{cid}/method");
+    let (st, c) = call(&h, &mut s, "POST", "/v1/sales/{id}/method", &path, Some(json!({"method": "CARD"}))).await;
+    assert_eq!((st, c["state"].as_str()), (200, Some("AWAITING_CARD")));
+    let (st, _) = call(&h, &mut s, "POST", "/v1/sales/{id}/method", &path, Some(json!({"method": "KLARNA"}))).await;
+    assert_eq!(st, 409);
+    call(&h, &mut s, "POST", "/v1/sales/{id}/cancel", &format!("/v1/sales/{cid}/cancel"), None).await;
+
     // Reports, queue, log level, health, metrics, events.
     call(&h, &mut s, "GET", "/v1/reports/x", "/v1/reports/x", None).await;
     call(&h, &mut s, "GET", "/v1/reports/reconciliation", "/v1/reports/reconciliation", None).await;

@@ -54,6 +54,9 @@ pub struct PaymentDescriptors {
     pub scan_instruction: String,
     /// URL of Klarna's badge image.
     pub badge_url: String,
+    /// Klarna's in-store acceptance mark for the idle screen, e.g. "Klarna accepted here".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance_text: Option<String>,
     /// Instalment offer for this amount, if Klarna makes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instalments: Option<InstalmentOffer>,

@@ -9,7 +9,7 @@ use crate::devices::{DisplayService, PrinterService};
 use crate::screens::Screen;
 use crate::store::{Journal, StoreError};
 use chrono::Utc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +33,9 @@ pub enum CheckoutError {
         /// Why.
         message: String,
     },
+    /// The sale is not waiting for the customer's choice of method.
+    #[error("the sale is {0}; a method can be chosen only while it is AWAITING_METHOD")]
+    NotAwaitingMethod(&'static str),
     /// The tender is not available on this terminal.
     #[error("{0}")]
     MethodNotSupported(String),
@@ -104,13 +107,15 @@ pub(super) struct Inner {
     pub deps: CheckoutDeps,
     events: broadcast::Sender<SaleView>,
     active: tokio::sync::Mutex<Option<(String, CancellationToken)>>,
-    last_klarna_header: Mutex<Option<String>>,
+    idle_wording: super::idle::IdleWording,
     /// The sale whose screens the display shows; others' late screens are dropped.
     display_owner: tokio::sync::Mutex<Option<String>>,
     availability: super::availability::AvailabilityCache,
     tasks: TaskTracker,
     /// Set when the daemon begins to stop: new sales are refused, open ones go on.
     draining: std::sync::atomic::AtomicBool,
+    /// The customer's choice of method for a sale awaiting it: (sale id, method).
+    pub(super) choices: tokio::sync::watch::Sender<Option<(String, posagent_acquirer_api::PaymentMethod)>>,
 }
 
 /// The checkout service (cheap to clone).
@@ -128,14 +133,16 @@ impl Checkout {
                 deps,
                 events,
                 active: tokio::sync::Mutex::new(None),
-                last_klarna_header: Mutex::new(None),
+                idle_wording: Default::default(),
                 display_owner: tokio::sync::Mutex::new(None),
                 availability: Default::default(),
                 tasks: TaskTracker::new(),
                 draining: std::sync::atomic::AtomicBool::new(false),
+                choices: tokio::sync::watch::Sender::new(None),
             }),
         };
         checkout.follow_held_receipts();
+        checkout.keep_idle_screen_current();
         checkout
     }
 
@@ -183,6 +190,10 @@ impl Checkout {
 
     pub(super) fn inner(&self) -> &Inner {
         &self.inner
+    }
+
+    pub(super) fn shared(&self) -> Arc<Inner> {
+        self.inner.clone()
     }
 
     /// The journal (for diagnostics and tests of its failure modes).
@@ -237,6 +248,11 @@ impl Checkout {
             reference,
             state: SaleState::Created,
             method: v.method,
+            choice: v.choice.then(|| super::sale::MethodChoice {
+                offered: vec![],
+                chosen: false,
+                klarna_unavailable_reason: None,
+            }),
             amount: v.amount,
             currency: v.currency,
             order_lines: v.order_lines,
@@ -302,7 +318,7 @@ impl Checkout {
                         if active.is_none() {
                             let mut owner = idle.display_owner.lock().await;
                             *owner = None;
-                            let _ = idle.deps.display.show(idle_screen(&idle)).await;
+                            let _ = idle.deps.display.show(super::idle::idle_screen(&idle)).await;
                         }
                         drop(active);
                     }
@@ -376,7 +392,7 @@ impl Checkout {
             self.spawn(sale, cancel);
         }
         if n == 0 {
-            let _ = self.inner.deps.display.show(idle_screen(&self.inner)).await;
+            let _ = self.inner.deps.display.show(super::idle::idle_screen(&self.inner)).await;
         }
         Ok(n)
     }
@@ -404,15 +420,6 @@ impl Checkout {
     pub async fn wait_idle(&self) {
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
-    }
-}
-
-fn idle_screen(inner: &Inner) -> Screen {
-    let header = inner.last_klarna_header.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    Screen::Idle {
-        store_name: inner.deps.store.name.clone(),
-        klarna_header: header,
-        locale: inner.deps.store.locale.clone(),
     }
 }
 
@@ -500,9 +507,30 @@ impl Inner {
         self.deps.display.show(screen).await
     }
 
-    /// Remembers Klarna's header for the idle screen.
-    pub(super) fn remember_header(&self, header: &str) {
-        *self.last_klarna_header.lock().unwrap_or_else(|p| p.into_inner()) = Some(header.to_string());
+    /// Remembers Klarna's wording in the store's locale for the idle screen.
+    pub(super) fn remember_wording(&self, d: &posagent_acquirer_api::PaymentDescriptors) {
+        self.idle_wording.remember(&self.deps.store.locale, d);
+    }
+
+    pub(super) fn idle_wording(&self) -> &super::idle::IdleWording {
+        &self.idle_wording
+    }
+
+    /// Shows the idle screen if no sale is on the terminal; whether it did.
+    pub(super) async fn show_idle(&self, screen: Screen) -> bool {
+        // Holding the slot while the screen goes up orders a sale started meanwhile after it.
+        let active = self.active.lock().await;
+        if active.is_some() {
+            return false;
+        }
+        let owner = self.display_owner.lock().await;
+        if owner.is_some() {
+            return false;
+        }
+        let shown = self.deps.display.show(screen).await.is_ok();
+        drop(owner);
+        drop(active);
+        shown
     }
 }
 

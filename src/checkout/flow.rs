@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 const LONG_POLL: Duration = Duration::from_secs(20);
 /// Pause before watching again after the acquirer could not be reached.
 const WATCH_RETRY: Duration = Duration::from_secs(1);
-/// How often the QR screen's countdown is redrawn.
-const COUNTDOWN_REDRAW: Duration = Duration::from_secs(30);
+/// How often the QR screen's countdown is redrawn (the display sends only what changed).
+const COUNTDOWN_REDRAW: Duration = Duration::from_secs(1);
 /// Pause between attempts of the final authorization while the acquirer is unreachable.
 const FINALIZE_RETRY: Duration = Duration::from_secs(2);
 /// The session token is valid 60 minutes; stop trying a little before.
@@ -33,7 +33,7 @@ const FINALIZE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(55);
 
 /// Why a sale could not go on.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum FlowError {
+pub(crate) enum FlowError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -56,7 +56,12 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
             return Ok(());
         }
         match sale.state {
-            SaleState::Created | SaleState::AvailabilityChecked | SaleState::AwaitingCard if cancel.is_cancelled() => {
+            SaleState::Created
+            | SaleState::AvailabilityChecked
+            | SaleState::AwaitingMethod
+            | SaleState::AwaitingCard
+                if cancel.is_cancelled() =>
+            {
                 sale.cancel_requested = true;
                 sale.reason = Some("CASHIER_CANCELED".into());
                 inner
@@ -64,6 +69,8 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
                     .await?;
                 show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
             }
+            SaleState::Created if sale.choice_pending() => super::choice::offer_methods(inner, sale).await?,
+            SaleState::AwaitingMethod => super::choice::wait_for_choice(inner, sale, cancel).await?,
             SaleState::Created if sale.method == PaymentMethod::Card => {
                 inner.transition(sale, SaleState::AwaitingCard, None).await?;
             }
@@ -82,19 +89,29 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
     }
 }
 
-fn amount_text(sale: &Sale) -> String {
+pub(super) fn amount_text(sale: &Sale) -> String {
     format_amount(sale.amount, sale.currency, &sale.locale)
 }
 
 /// Shows a screen of sale `sale_id` (unless another sale owns the display by now); a
 /// display failure is logged (the display thread reopens the panel).
-async fn show(inner: &Inner, sale_id: &str, screen: Screen) {
+pub(super) async fn show(inner: &Inner, sale_id: &str, screen: Screen) {
     if let Err(e) = inner.show_for(sale_id, screen).await {
         tracing::warn!(error = %e, "customer display did not show the screen");
     }
 }
 
-async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+/// Whether Klarna may be offered for this sale, as the acquirer says.
+pub(super) enum KlarnaOffer {
+    /// Offered, with the wording to show (already stored on the sale).
+    Offered,
+    /// Not offered: the reason for the register, and a detail for the journal.
+    NotOffered { reason: String, detail: String },
+}
+
+/// Asks the acquirer whether Klarna is available for the sale's country, currency and
+/// amount; stores its wording and interoperability status on `sale` (not yet journaled).
+pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaOffer, FlowError> {
     let store = &inner.deps.store;
     let q = AvailabilityQuery {
         country: store.country.clone(),
@@ -112,24 +129,35 @@ async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowEr
     match answer {
         Ok(a) if a.status.offers_klarna() => {
             let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
-            inner.remember_header(&descriptors.header);
+            if sale.locale == inner.deps.store.locale {
+                inner.remember_wording(&descriptors);
+            }
             sale.descriptors = Some(descriptors);
             sale.interoperability_status = Some(a.status);
-            inner.transition(sale, SaleState::AvailabilityChecked, Some(format!("{:?}", a.status))).await?;
+            Ok(KlarnaOffer::Offered)
         }
         Ok(a) => {
             sale.interoperability_status = Some(a.status);
-            sale.reason = Some(a.status_reason.unwrap_or_else(|| "PAYMENT_UNSUPPORTED".into()));
-            inner.transition(sale, SaleState::Unavailable, sale.reason.clone()).await?;
+            let reason = a.status_reason.unwrap_or_else(|| "PAYMENT_UNSUPPORTED".into());
+            Ok(KlarnaOffer::NotOffered { detail: reason.clone(), reason })
+        }
+        // Klarna needs the network: never offered offline.
+        Err(e) if e.is_unreachable() => Ok(KlarnaOffer::NotOffered { reason: "OFFLINE".into(), detail: e.to_string() }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+    match ask_klarna(inner, sale).await? {
+        KlarnaOffer::Offered => {
+            let status = sale.interoperability_status.map(|s| format!("{s:?}"));
+            inner.transition(sale, SaleState::AvailabilityChecked, status).await?;
+        }
+        KlarnaOffer::NotOffered { reason, detail } => {
+            sale.reason = Some(reason);
+            inner.transition(sale, SaleState::Unavailable, Some(detail)).await?;
             show(inner, &sale.id, Screen::Unavailable { locale: sale.locale.clone() }).await;
         }
-        Err(e) if e.is_unreachable() => {
-            // Klarna needs the network: never offered offline.
-            sale.reason = Some("OFFLINE".into());
-            inner.transition(sale, SaleState::Unavailable, Some(e.to_string())).await?;
-            show(inner, &sale.id, Screen::Unavailable { locale: sale.locale.clone() }).await;
-        }
-        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -163,9 +191,17 @@ fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) 
     }
 }
 
-fn qr_screen(sale: &Sale) -> Option<Screen> {
+/// When the terminal gives up on the QR code: its own timeout, or the payment
+/// request's expiry if that comes first.
+fn qr_deadline(inner: &Inner, sale: &Sale) -> chrono::DateTime<Utc> {
+    let timeout = chrono::TimeDelta::seconds(inner.deps.limits.klarna_timeout_secs as i64);
+    let local = sale.qr_shown_at.unwrap_or(sale.created_at) + timeout;
+    sale.payment_request_expires_at.map_or(local, |e| e.min(local))
+}
+
+fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
     let d = sale.descriptors.as_ref()?;
-    let minutes_left = sale.payment_request_expires_at.map(|e| ((e - Utc::now()).num_seconds() + 59) / 60).unwrap_or(0);
+    let seconds_left = (qr_deadline(inner, sale) - Utc::now()).num_seconds();
     Some(Screen::Qr {
         amount: amount_text(sale),
         header: d.header.clone(),
@@ -173,7 +209,7 @@ fn qr_screen(sale: &Sale) -> Option<Screen> {
         instruction: d.scan_instruction.clone(),
         offer: d.instalments.as_ref().map(|o| offer_text(o, sale.amount, sale.currency, &sale.locale)),
         url: sale.payment_request_url.clone()?,
-        minutes_left,
+        seconds_left,
         locale: sale.locale.clone(),
     })
 }
@@ -189,7 +225,7 @@ async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
             sale.payment_request_expires_at = Some(pr.expires_at);
             sale.qr_shown_at = Some(Utc::now());
             inner.transition(sale, SaleState::QrShown, Some(pr.payment_request_id.clone())).await?;
-            let shown = match qr_screen(sale) {
+            let shown = match qr_screen(inner, sale) {
                 Some(screen) => inner.show_for(&sale.id, screen).await,
                 None => Ok(()),
             };
@@ -197,6 +233,17 @@ async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
                 // The customer cannot scan what is not shown: withdraw the payment request.
                 tracing::error!(error = %e, "QR code could not be shown; canceling the payment request");
                 return cancel_request(inner, sale, &pr.payment_request_id, "DISPLAY_FAILED").await;
+            }
+            if !inner.deps.display.is_graphic() {
+                // A line display cannot show the code: it is printed for the customer.
+                let printed = match super::receipt::qr_slip_document(sale, &inner.deps.store.name) {
+                    Some(slip) => inner.deps.printer.print(slip).await,
+                    None => Ok(()),
+                };
+                if let Err(e) = printed {
+                    tracing::error!(error = %e, "QR slip could not be printed; canceling the payment request");
+                    return cancel_request(inner, sale, &pr.payment_request_id, "QR_SLIP_NOT_PRINTED").await;
+                }
             }
         }
         _ => settle(inner, sale, resp).await?,
@@ -233,7 +280,7 @@ async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<()
     match pr.state {
         PaymentRequestState::Submitted if sale.state == SaleState::CustomerInProgress => {
             inner.transition(sale, SaleState::QrShown, Some("customer left the journey".into())).await?;
-            if let Some(s) = qr_screen(sale) {
+            if let Some(s) = qr_screen(inner, sale) {
                 show(inner, &sale.id, s).await;
             }
         }
@@ -269,34 +316,40 @@ async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<()
 
 async fn watch(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
     let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
-    let timeout = chrono::TimeDelta::seconds(inner.deps.limits.klarna_timeout_secs as i64);
-    let deadline_at = sale.qr_shown_at.unwrap_or(sale.created_at) + timeout;
+    let deadline_at = qr_deadline(inner, sale);
     let deadline = tokio::time::Instant::now() + (deadline_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
     let mut redraw = tokio::time::interval_at(tokio::time::Instant::now() + COUNTDOWN_REDRAW, COUNTDOWN_REDRAW);
+    redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let backend = &inner.deps.backend;
+    let poll_from = |state: SaleState| {
+        let from =
+            if state == SaleState::QrShown { PaymentRequestState::Submitted } else { PaymentRequestState::InProgress };
+        Box::pin(backend.payment_request(&id, Some(from), LONG_POLL))
+    };
+    // The long poll stays in flight across countdown redraws: one request at a time.
+    let mut poll = poll_from(sale.state);
     while matches!(sale.state, SaleState::QrShown | SaleState::CustomerInProgress) {
-        let from = if sale.state == SaleState::QrShown {
-            PaymentRequestState::Submitted
-        } else {
-            PaymentRequestState::InProgress
-        };
         tokio::select! {
             biased;
             () = inner.deps.shutdown.cancelled() => return Ok(()),
             () = cancel.cancelled() => return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await,
             () = tokio::time::sleep_until(deadline) => return cancel_request(inner, sale, &id, "TERMINAL_TIMEOUT").await,
             _ = redraw.tick(), if sale.state == SaleState::QrShown => {
-                if let Some(s) = qr_screen(sale) {
+                if let Some(s) = qr_screen(inner, sale) {
                     show(inner, &sale.id, s).await;
                 }
             }
-            r = inner.deps.backend.payment_request(&id, Some(from), LONG_POLL) => match r {
-                Ok(pr) => follow(inner, sale, pr).await?,
-                Err(e) if e.is_unreachable() => {
-                    tracing::warn!(error = %e, "cannot read the payment request; retrying");
-                    tokio::time::sleep(WATCH_RETRY).await;
+            r = &mut poll => {
+                match r {
+                    Ok(pr) => follow(inner, sale, pr).await?,
+                    Err(e) if e.is_unreachable() => {
+                        tracing::warn!(error = %e, "cannot read the payment request; retrying");
+                        tokio::time::sleep(WATCH_RETRY).await;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
-            },
+                poll = poll_from(sale.state);
+            }
         }
     }
     Ok(())

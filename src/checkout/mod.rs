@@ -5,8 +5,10 @@
 //! the printer, and publishes each change to subscribers (the ECR event stream).
 
 mod availability;
+mod choice;
 mod engine;
 mod flow;
+mod idle;
 mod new_sale;
 mod post_purchase;
 mod receipt;

@@ -14,7 +14,8 @@ pub struct NewSale {
     pub amount: i64,
     /// ISO 4217 currency; must be the store's.
     pub currency: String,
-    /// `KLARNA` (default) or `CARD`.
+    /// `KLARNA` (default), `CARD`, or `CHOICE`: the display offers every method available
+    /// for the purchase and the customer's choice is sent with `POST /v1/sales/{id}/method`.
     #[serde(default)]
     pub method: Option<String>,
     /// The register's own unique reference; a retry with the same reference returns the same sale.
@@ -43,6 +44,8 @@ pub(crate) struct ValidSale {
     pub amount: i64,
     pub currency: Currency,
     pub method: PaymentMethod,
+    /// The customer chooses on the terminal.
+    pub choice: bool,
     pub reference: Option<String>,
     pub order_lines: Vec<LineItem>,
     pub interoperability_token: Option<String>,
@@ -70,8 +73,14 @@ impl NewSale {
         if self.amount < 1 || self.amount > limits.max_amount {
             return Err(invalid("amount", format!("must be 1 to {} minor units", limits.max_amount)));
         }
+        let mut choice = false;
         let method = match self.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
             None | Some("KLARNA") => PaymentMethod::Klarna,
+            // Without a card reader Klarna is the only method: nothing to choose.
+            Some("CHOICE") => {
+                choice = has_card_reader;
+                PaymentMethod::Klarna
+            }
             Some("CARD") if has_card_reader => PaymentMethod::Card,
             Some("CARD") => {
                 return Err(CheckoutError::MethodNotSupported(
@@ -80,7 +89,10 @@ impl NewSale {
                 ));
             }
             Some(other) => {
-                return Err(invalid("method", format!("`{other}` is not a payment method; use KLARNA or CARD")));
+                return Err(invalid(
+                    "method",
+                    format!("`{other}` is not a payment method; use KLARNA, CARD or CHOICE"),
+                ));
             }
         };
         if let Some(r) = &self.reference {
@@ -115,6 +127,7 @@ impl NewSale {
             amount: self.amount,
             currency,
             method,
+            choice,
             reference: self.reference,
             order_lines: self.order_lines,
             interoperability_token: self.interoperability_token,

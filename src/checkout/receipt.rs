@@ -61,3 +61,26 @@ pub fn receipt_document(sale: &Sale, store_name: &str, copy: bool) -> Document {
     d.push(Block::Cut);
     d
 }
+
+/// The slip with the Klarna QR code, printed for the customer to scan on terminals whose
+/// display cannot show it (a 2×20 line display). `None` without Klarna's wording or a URL.
+pub fn qr_slip_document(sale: &Sale, store_name: &str) -> Option<Document> {
+    let d = sale.descriptors.as_ref()?;
+    let url = sale.payment_request_url.clone()?;
+    let l = sale.locale.as_str();
+    let mut doc = Document::default();
+    doc.styled(store_name, TextStyle { bold: true, double: false }, Align::Center);
+    doc.push(Block::Rule);
+    doc.styled(d.header.clone(), TextStyle { bold: true, double: false }, Align::Center);
+    doc.styled(format_amount(sale.amount, sale.currency, l), TextStyle { bold: true, double: true }, Align::Center);
+    doc.styled(d.scan_instruction.clone(), TextStyle::default(), Align::Center);
+    doc.push(Block::Qr { data: url, module_dots: 8 });
+    if let Some(offer) = &d.instalments {
+        let text = crate::locale::instalments::offer_text(offer, sale.amount, sale.currency, l);
+        doc.styled(text, TextStyle::default(), Align::Center);
+    }
+    doc.columns(text(Text::Reference, l), sale.reference.clone(), false);
+    doc.push(Block::Feed(2));
+    doc.push(Block::Cut);
+    Some(doc)
+}

@@ -15,6 +15,9 @@ pub enum SaleState {
     Created,
     /// The acquirer says Klarna is available; its wording is stored.
     AvailabilityChecked,
+    /// The display shows the amount and the methods on offer; the register or the
+    /// cashier console sends the customer's choice.
+    AwaitingMethod,
     /// A payment request exists and its QR code is on the display.
     QrShown,
     /// The customer scanned the code and is in Klarna's journey.
@@ -41,9 +44,10 @@ pub enum SaleState {
 
 impl SaleState {
     /// Every state, in life order.
-    pub const ALL: [SaleState; 13] = [
+    pub const ALL: [SaleState; 14] = [
         SaleState::Created,
         SaleState::AvailabilityChecked,
+        SaleState::AwaitingMethod,
         SaleState::QrShown,
         SaleState::CustomerInProgress,
         SaleState::CustomerCompleted,
@@ -62,6 +66,7 @@ impl SaleState {
         match self {
             SaleState::Created => "CREATED",
             SaleState::AvailabilityChecked => "AVAILABILITY_CHECKED",
+            SaleState::AwaitingMethod => "AWAITING_METHOD",
             SaleState::QrShown => "QR_SHOWN",
             SaleState::CustomerInProgress => "CUSTOMER_IN_PROGRESS",
             SaleState::CustomerCompleted => "CUSTOMER_COMPLETED",
@@ -108,6 +113,20 @@ pub enum OfflineStatus {
     Declined,
 }
 
+/// A sale whose customer chooses the method on the terminal (`"method": "CHOICE"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodChoice {
+    /// The methods offered to the customer, once the availability check is done.
+    #[serde(default)]
+    pub offered: Vec<PaymentMethod>,
+    /// Whether the choice is made (the sale's `method` is then the chosen one).
+    #[serde(default)]
+    pub chosen: bool,
+    /// Why Klarna was not offered (`OFFLINE`, `AMOUNT_OUT_OF_RANGE`, …).
+    #[serde(default)]
+    pub klarna_unavailable_reason: Option<String>,
+}
+
 /// A sale as journaled. Holds the session token (never shown to the register or logged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sale {
@@ -117,8 +136,11 @@ pub struct Sale {
     pub reference: String,
     /// Current state.
     pub state: SaleState,
-    /// Tender.
+    /// Tender (provisional while a customer's choice is pending).
     pub method: PaymentMethod,
+    /// Set when the customer chooses the method on the terminal.
+    #[serde(default)]
+    pub choice: Option<MethodChoice>,
     /// Amount in minor units.
     pub amount: i64,
     /// Currency.
@@ -207,8 +229,12 @@ pub struct SaleView {
     pub reference: String,
     /// State.
     pub state: SaleState,
-    /// Tender.
-    pub method: PaymentMethod,
+    /// Tender; absent while the customer is still choosing.
+    pub method: Option<PaymentMethod>,
+    /// The methods the customer was offered (a `CHOICE` sale; empty otherwise).
+    pub offered_methods: Vec<PaymentMethod>,
+    /// Why Klarna was not offered to a customer choosing on the terminal.
+    pub klarna_unavailable_reason: Option<String>,
     /// Amount in minor units.
     pub amount: i64,
     /// Currency.
@@ -257,13 +283,23 @@ pub struct SaleView {
 }
 
 impl Sale {
+    /// Whether the customer has yet to choose the method.
+    pub fn choice_pending(&self) -> bool {
+        self.choice.as_ref().is_some_and(|c| !c.chosen)
+    }
+
     /// The register's view.
     pub fn view(&self) -> SaleView {
         SaleView {
             id: self.id.clone(),
             reference: self.reference.clone(),
             state: self.state,
-            method: self.method,
+            method: match &self.choice {
+                Some(c) if !c.chosen => None,
+                _ => Some(self.method),
+            },
+            offered_methods: self.choice.as_ref().map(|c| c.offered.clone()).unwrap_or_default(),
+            klarna_unavailable_reason: self.choice.as_ref().and_then(|c| c.klarna_unavailable_reason.clone()),
             amount: self.amount,
             currency: self.currency,
             interoperability_status: self.interoperability_status,

@@ -77,10 +77,22 @@ struct RawCardReader {
 struct RawDisplay {
     driver: String,
     endpoint: String,
-    width: u32,
-    height: u32,
+    #[serde(default)]
+    width: Option<u32>,
+    #[serde(default)]
+    height: Option<u32>,
     #[serde(default)]
     sysfs: Option<String>,
+    /// Line displays: characters per line and lines.
+    #[serde(default)]
+    columns: Option<u8>,
+    #[serde(default)]
+    rows: Option<u8>,
+    /// Line displays: character table, and whether to select it with `ESC t n`.
+    #[serde(default)]
+    code_page: Option<String>,
+    #[serde(default)]
+    select_code_page: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +126,9 @@ pub enum DisplayDriver {
         /// e.g. `/sys/class/graphics/fb0`.
         sysfs: std::path::PathBuf,
     },
+    /// A 2×20 character line display (CD5220 commands); the Klarna QR code is printed
+    /// on a slip instead.
+    Line(posagent_drivers::display::LineDisplaySpec),
 }
 
 /// The customer display of a model.
@@ -123,10 +138,17 @@ pub struct DisplayProfile {
     pub driver: DisplayDriver,
     /// Where it is attached.
     pub endpoint: Endpoint,
-    /// Width in pixels.
+    /// Width in pixels (characters for a line display).
     pub width: u32,
-    /// Height in pixels.
+    /// Height in pixels (lines for a line display).
     pub height: u32,
+}
+
+impl DisplayProfile {
+    /// Whether the display can show graphics (a QR code); else the QR code is printed.
+    pub fn is_graphic(&self) -> bool {
+        !matches!(self.driver, DisplayDriver::Line(_))
+    }
 }
 
 /// The receipt printer of a model (ESC/POS).
@@ -192,27 +214,54 @@ impl DeviceProfile {
     fn validate(raw: RawProfile, path: &Path) -> Result<Self, ConfigError> {
         let d = &raw.display;
         let display_endpoint = Endpoint::parse(&d.endpoint).map_err(|m| invalid(path, "display.endpoint", m))?;
-        let driver = match (d.driver.as_str(), &display_endpoint) {
-            ("panel", _) => DisplayDriver::Panel,
+        use posagent_drivers::printer::CodePage;
+        let page = |key: &str, name: &str| {
+            CodePage::parse(name)
+                .ok_or_else(|| invalid(path, key, format!("`{name}` is not supported; use \"pc858\" or \"pc852\"")))
+        };
+        let graphic_size = || match (d.width, d.height) {
+            (Some(w), Some(h)) if (240..=1280).contains(&w) && (240..=1280).contains(&h) => Ok((w, h)),
+            _ => Err(invalid(path, "display", "width and height must be 240 to 1280 pixels")),
+        };
+        let line_only = d.columns.is_some() || d.rows.is_some() || d.code_page.is_some() || d.select_code_page;
+        let (driver, (width, height)) = match (d.driver.as_str(), &display_endpoint) {
+            (_, _) if line_only && d.driver != "cd5220" => {
+                return Err(invalid(path, "display", "columns, rows and code_page are for line displays (cd5220)"));
+            }
+            ("panel", _) => (DisplayDriver::Panel, graphic_size()?),
             ("framebuffer", Endpoint::File(dev)) => {
                 let name = std::path::Path::new(dev).file_name().and_then(|n| n.to_str()).unwrap_or("fb0");
                 let sysfs = d.sysfs.clone().unwrap_or_else(|| format!("/sys/class/graphics/{name}"));
-                DisplayDriver::Framebuffer { sysfs: sysfs.into() }
+                (DisplayDriver::Framebuffer { sysfs: sysfs.into() }, graphic_size()?)
             }
             ("framebuffer", _) => {
                 return Err(invalid(path, "display.endpoint", "a framebuffer is a device node: write file:/dev/fb0"));
+            }
+            ("cd5220", _) => {
+                if d.width.is_some() || d.height.is_some() || d.sysfs.is_some() {
+                    return Err(invalid(path, "display", "a line display has columns and rows, not width and height"));
+                }
+                let (columns, rows) = (d.columns.unwrap_or(20), d.rows.unwrap_or(2));
+                if !(16..=40).contains(&columns) || rows != 2 {
+                    return Err(invalid(path, "display", "a line display has 16 to 40 columns and 2 rows"));
+                }
+                let code_page = d.code_page.as_deref().map(|n| page("display.code_page", n)).transpose()?;
+                let spec = posagent_drivers::display::LineDisplaySpec {
+                    columns,
+                    rows,
+                    code_page: code_page.unwrap_or(CodePage::Pc858),
+                    select_code_page: d.select_code_page,
+                };
+                (DisplayDriver::Line(spec), (u32::from(columns), u32::from(rows)))
             }
             (other, _) => {
                 return Err(invalid(
                     path,
                     "display.driver",
-                    format!("`{other}` is not a display driver; use \"panel\" or \"framebuffer\""),
+                    format!("`{other}` is not a display driver; use \"panel\", \"framebuffer\" or \"cd5220\""),
                 ));
             }
         };
-        if !(240..=1280).contains(&d.width) || !(240..=1280).contains(&d.height) {
-            return Err(invalid(path, "display", "width and height must be 240 to 1280 pixels"));
-        }
         let p = &raw.printer;
         if p.driver != "escpos" {
             return Err(invalid(
@@ -227,11 +276,6 @@ impl DeviceProfile {
         if !(256..=832).contains(&p.width_dots) {
             return Err(invalid(path, "printer.width_dots", "must be 256 to 832"));
         }
-        use posagent_drivers::printer::CodePage;
-        let page = |key: &str, name: &str| {
-            CodePage::parse(name)
-                .ok_or_else(|| invalid(path, key, format!("`{name}` is not supported; use \"pc858\" or \"pc852\"")))
-        };
         let code_page = page("printer.code_page", &p.code_page)?;
         let extra_code_page = p.extra_code_page.as_deref().map(|n| page("printer.extra_code_page", n)).transpose()?;
         let card_reader = match &raw.card_reader {
@@ -261,7 +305,7 @@ impl DeviceProfile {
             card_reader,
             model: raw.model,
             description: raw.description,
-            display: DisplayProfile { driver, endpoint: display_endpoint, width: d.width, height: d.height },
+            display: DisplayProfile { driver, endpoint: display_endpoint, width, height },
             printer: PrinterProfileConfig {
                 endpoint: Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?,
                 profile: posagent_drivers::printer::PrinterProfile {

@@ -115,6 +115,9 @@ pub struct LimitsConfig {
     /// (shorter than the payment request's expiry).
     #[serde(default = "default_klarna_timeout")]
     pub klarna_timeout_secs: u64,
+    /// How long a customer may take to choose the method (a `CHOICE` sale), in seconds.
+    #[serde(default = "default_choice_timeout")]
+    pub choice_timeout_secs: u64,
     /// When stopping, how long the sale in progress may take to finish, in seconds.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
@@ -122,6 +125,10 @@ pub struct LimitsConfig {
 
 fn default_grace() -> u64 {
     20
+}
+
+fn default_choice_timeout() -> u64 {
+    180
 }
 
 fn default_max_amount() -> i64 {
@@ -136,6 +143,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_amount: default_max_amount(),
             klarna_timeout_secs: default_klarna_timeout(),
+            choice_timeout_secs: default_choice_timeout(),
             shutdown_grace_secs: default_grace(),
         }
     }

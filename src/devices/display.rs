@@ -3,8 +3,8 @@
 use super::{DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_health};
 use crate::config::DisplayDriver;
 use crate::config::DisplayProfile;
-use crate::screens::{Screen, render};
-use posagent_drivers::display::{CustomerDisplay, FramebufferDisplay, PanelDisplay, PanelError};
+use crate::screens::{Screen, render, text_lines};
+use posagent_drivers::display::{CustomerDisplay, FramebufferDisplay, LineDisplay, PanelDisplay, PanelError};
 use posagent_drivers::transport::Transport;
 use tokio::sync::{mpsc, oneshot};
 
@@ -19,6 +19,7 @@ enum Job {
 pub struct DisplayService {
     jobs: mpsc::Sender<Job>,
     health: SharedHealth,
+    graphic: bool,
 }
 
 impl DisplayService {
@@ -27,8 +28,9 @@ impl DisplayService {
         let (jobs, mut rx) = mpsc::channel::<Job>(JOB_QUEUE);
         let health = new_health("display", &profile.endpoint);
         let h = health.clone();
+        let graphic = profile.is_graphic();
         std::thread::Builder::new().name("display".into()).spawn(move || {
-            let mut panel: Option<Box<dyn CustomerDisplay>> = None;
+            let mut panel: Panel = None;
             while let Some(job) = rx.blocking_recv() {
                 let (result, done) = match job {
                     Job::Show { screen, done } => (show(&mut panel, &profile, &screen), Some(done)),
@@ -56,7 +58,7 @@ impl DisplayService {
             }
         })?;
         super::spawn_prober(&jobs, || Job::Probe);
-        Ok(DisplayService { jobs, health })
+        Ok(DisplayService { jobs, health, graphic })
     }
 
     /// Shows `screen` and returns once the panel acknowledged it.
@@ -78,24 +80,43 @@ impl DisplayService {
     pub fn health(&self) -> DeviceHealth {
         read_health(&self.health)
     }
+
+    /// Whether it shows graphics (a QR code); a line display does not.
+    pub fn is_graphic(&self) -> bool {
+        self.graphic
+    }
 }
 
-type Panel = Option<Box<dyn CustomerDisplay>>;
+/// An open customer display: a graphic one fed frames, or a line display fed text.
+pub enum OpenDisplay {
+    /// Panel or framebuffer.
+    Graphic(Box<dyn CustomerDisplay>),
+    /// 2×20 characters.
+    Line(LineDisplay<Box<dyn Transport>>),
+}
+
+type Panel = Option<OpenDisplay>;
 
 /// Opens the display a profile names, with its driver.
-pub fn open_display(profile: &DisplayProfile) -> Result<Box<dyn CustomerDisplay>, PanelError> {
+pub fn open_display(profile: &DisplayProfile) -> Result<OpenDisplay, PanelError> {
     Ok(match (&profile.driver, &profile.endpoint) {
         (DisplayDriver::Framebuffer { sysfs }, crate::config::Endpoint::File(dev)) => {
-            Box::new(FramebufferDisplay::open(std::path::Path::new(dev), sysfs)?)
+            OpenDisplay::Graphic(Box::new(FramebufferDisplay::open(std::path::Path::new(dev), sysfs)?))
         }
-        _ => Box::new(PanelDisplay::<Box<dyn Transport>>::open(open_transport(&profile.endpoint)?)?),
+        (DisplayDriver::Line(spec), endpoint) => {
+            OpenDisplay::Line(LineDisplay::open(open_transport(endpoint)?, *spec)?)
+        }
+        _ => OpenDisplay::Graphic(Box::new(PanelDisplay::<Box<dyn Transport>>::open(open_transport(
+            &profile.endpoint,
+        )?)?)),
     })
 }
 
-/// Opens the display, or checks the open one still answers.
+/// Opens the display, or checks the open one still answers (a line display cannot tell).
 fn probe(panel: &mut Panel, profile: &DisplayProfile) -> Result<(), PanelError> {
     match panel.as_mut() {
-        Some(p) => p.ping(),
+        Some(OpenDisplay::Graphic(p)) => p.ping(),
+        Some(OpenDisplay::Line(_)) => Ok(()),
         None => {
             *panel = Some(open_display(profile)?);
             Ok(())
@@ -107,7 +128,15 @@ fn show(panel: &mut Panel, profile: &DisplayProfile, screen: &Screen) -> Result<
     if panel.is_none() {
         *panel = Some(open_display(profile)?);
     }
-    let Some(p) = panel.as_mut() else { return Ok(()) };
-    let (w, h) = p.size();
-    p.show(&render(screen, w, h))
+    match panel.as_mut() {
+        Some(OpenDisplay::Graphic(p)) => {
+            let (w, h) = p.size();
+            p.show(&render(screen, w, h))
+        }
+        Some(OpenDisplay::Line(d)) => {
+            let lines = text_lines(screen, usize::from(d.spec().columns));
+            Ok(d.show_lines(&lines)?)
+        }
+        None => Ok(()),
+    }
 }

@@ -49,6 +49,7 @@ pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) 
         .route("/v1/sales", post(create_sale))
         .route("/v1/sales/{id}", get(read_sale))
         .route("/v1/sales/{id}/cancel", post(cancel_sale))
+        .route("/v1/sales/{id}/method", post(choose_method))
         .route("/v1/sales/{id}/reprint", post(reprint_sale))
         .route("/v1/sales/{id}/capture", post(capture_sale))
         .route("/v1/sales/{id}/void", post(void_sale))
@@ -335,6 +336,26 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 255)
         .map(str::to_string)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MethodBody {
+    method: String,
+}
+
+/// The customer's choice of method for a `CHOICE` sale in AWAITING_METHOD; answers the
+/// sale once it has taken the choice up.
+async fn choose_method(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> Response {
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let req: MethodBody = match serde_path_to_error::deserialize(de) {
+        Ok(r) => r,
+        Err(e) => return Problem::bad_json(&e).into_response(),
+    };
+    match s.checkout.choose_method(&id, &req.method).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
 }
 
 /// Captures (the rest of) a `capture: LATER` sale; body `{"amount": N}` or empty for all.

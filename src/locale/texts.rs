@@ -48,6 +48,16 @@ pub enum Text {
     OriginalPurchase,
     /// Marks a card payment the terminal approved offline.
     ApprovedOffline,
+    /// Heading of the method-choice screen.
+    ChooseMethod,
+    /// The card option on the method-choice screen.
+    PayByCard,
+    /// Under the card option: which cards.
+    CardKinds,
+    /// Short card prompt for 2×20 line displays.
+    PresentCardShort,
+    /// On a line display: the QR code is on the printed slip.
+    ScanSlip,
 }
 
 // en, de, sv, fr, nl, es, it, da, nb, fi, pl
@@ -226,6 +236,61 @@ fn row(t: Text) -> [&'static str; 11] {
             "Betalt med Klarna",
             "Maksettu Klarnalla",
             "Zapłacono z Klarna",
+        ],
+        Text::ChooseMethod => [
+            "How would you like to pay?",
+            "Wie möchten Sie bezahlen?",
+            "Hur vill du betala?",
+            "Comment souhaitez-vous payer ?",
+            "Hoe wilt u betalen?",
+            "¿Cómo quieres pagar?",
+            "Come vuoi pagare?",
+            "Hvordan vil du betale?",
+            "Hvordan vil du betale?",
+            "Miten haluat maksaa?",
+            "Jak chcesz zapłacić?",
+        ],
+        Text::PayByCard => {
+            ["Card", "Karte", "Kort", "Carte", "Kaart", "Tarjeta", "Carta", "Kort", "Kort", "Kortti", "Karta"]
+        }
+        Text::CardKinds => [
+            "Debit or credit card, phone or watch",
+            "Debit- oder Kreditkarte, Handy oder Uhr",
+            "Betal- eller kreditkort, mobil eller klocka",
+            "Carte de débit ou de crédit, téléphone ou montre",
+            "Betaal- of creditcard, telefoon of horloge",
+            "Tarjeta de débito o crédito, móvil o reloj",
+            "Carta di debito o credito, telefono o orologio",
+            "Debet- eller kreditkort, telefon eller ur",
+            "Debet- eller kredittkort, telefon eller klokke",
+            "Pankki- tai luottokortti, puhelin tai kello",
+            "Karta debetowa lub kredytowa, telefon lub zegarek",
+        ],
+        Text::PresentCardShort => [
+            "Present your card",
+            "Karte vorhalten",
+            "Visa ditt kort",
+            "Présentez la carte",
+            "Houd uw kaart bij",
+            "Acerque su tarjeta",
+            "Avvicina la carta",
+            "Hold kortet frem",
+            "Hold frem kortet",
+            "Näytä korttisi",
+            "Zbliż kartę",
+        ],
+        Text::ScanSlip => [
+            "Scan the slip",
+            "Beleg scannen",
+            "Skanna kvittot",
+            "Scannez le ticket",
+            "Scan de bon",
+            "Escanee el tique",
+            "Scansiona lo scontr.",
+            "Scan bonen",
+            "Skann lappen",
+            "Skannaa kuitti",
+            "Zeskanuj wydruk",
         ],
         Text::PresentCard => [
             "Tap, insert or swipe your card",

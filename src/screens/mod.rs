@@ -3,9 +3,13 @@
 //! screen data (from the acquirer); the terminal's own texts come from `locale`.
 
 mod draw;
+mod lines;
+
+pub use lines::text_lines;
 
 use crate::locale::{Text, text};
 use draw::{GREEN, HAlign, INK, PAPER, PINK, Pen, RED, fill, fitting_scale, qr_code, text_block};
+use embedded_graphics::pixelcolor::Rgb888;
 use posagent_drivers::display::Frame;
 
 /// What the customer display shows.
@@ -16,8 +20,20 @@ pub enum Screen {
     Idle {
         /// Store name.
         store_name: String,
-        /// Klarna's header from the last availability answer, if any.
-        klarna_header: Option<String>,
+        /// Klarna's acceptance mark ("Klarna accepted here") in the store's language, as
+        /// the acquirer last served it; absent while Klarna cannot be offered (offline).
+        klarna_acceptance: Option<String>,
+        /// Locale.
+        locale: String,
+    },
+    /// The amount and the methods on offer; the customer tells the cashier.
+    ChooseMethod {
+        /// Formatted amount.
+        amount: String,
+        /// Klarna's option, when Klarna is offered for this purchase.
+        klarna: Option<KlarnaOption>,
+        /// Whether card is offered.
+        card: bool,
         /// Locale.
         locale: String,
     },
@@ -35,8 +51,9 @@ pub enum Screen {
         offer: Option<String>,
         /// What the QR code encodes.
         url: String,
-        /// Whole minutes left before the terminal gives up.
-        minutes_left: i64,
+        /// Seconds left before the terminal gives up (the earlier of its own timeout and
+        /// the payment request's expiry); shown as `m:ss` and redrawn every second.
+        seconds_left: i64,
         /// Locale.
         locale: String,
     },
@@ -89,6 +106,15 @@ pub enum Screen {
     },
 }
 
+/// Klarna's option on the method-choice screen, in Klarna's wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KlarnaOption {
+    /// Klarna's header ("Pay with Klarna").
+    pub header: String,
+    /// The instalment offer for the amount, else Klarna's sub-header.
+    pub detail: String,
+}
+
 fn band(
     frame: &mut Frame,
     title: &str,
@@ -108,6 +134,37 @@ fn band(
     band_h
 }
 
+fn option_line(w: u32, h: u32) -> u32 {
+    (w.min(h) / 60).max(2)
+}
+
+fn option_pad(w: u32, h: u32) -> u32 {
+    (w.min(h) / 24).max(4) + option_line(w, h)
+}
+
+/// One option of the method-choice screen: a framed box with a title and a detail line.
+fn option_box(
+    frame: &mut Frame,
+    (x, y, w, h): (u32, u32, u32, u32),
+    (title, scale): (&str, u32),
+    detail: &str,
+    color: Rgb888,
+) {
+    let line = option_line(w, h);
+    fill(frame, x as i32, y as i32, w, h, INK);
+    fill(frame, (x + line) as i32, (y + line) as i32, w - 2 * line, h - 2 * line, color);
+    let pad = option_pad(w, h);
+    let tw = w.saturating_sub(2 * pad);
+    let th = draw::measure(title, tw, scale);
+    let dh = draw::measure(detail, tw, 1);
+    let top = y + h.saturating_sub(th + dh + pad / 2) / 2;
+    let pen = Pen { scale, color: INK, align: HAlign::Center };
+    let after = top + text_block(frame, title, (x + pad, top), tw, pen) + pad / 2;
+    if after + dh <= y + h - line {
+        text_block(frame, detail, (x + pad, after), tw, Pen { scale: 1, ..pen });
+    }
+}
+
 fn centered_lines(frame: &mut Frame, top: u32, lines: &[(&str, u32, embedded_graphics::pixelcolor::Rgb888)]) {
     let w = frame.width();
     let margin = w / 20;
@@ -124,17 +181,58 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
     let mut f = Frame::new(width, height, PAPER);
     let gap = height / 12;
     match screen {
-        Screen::Idle { store_name, klarna_header, locale } => {
-            let top = band(&mut f, text(Text::Welcome, locale), PINK, INK);
-            let mut lines: Vec<(&str, u32, _)> = vec![(store_name.as_str(), 3, INK)];
-            if let Some(h) = klarna_header {
-                lines.push((h.as_str(), 2, INK));
+        Screen::Idle { store_name, klarna_acceptance, locale } => {
+            let top = band(&mut f, text(Text::Welcome, locale), INK, PAPER);
+            centered_lines(&mut f, top + gap, &[(store_name.as_str(), 3, INK)]);
+            if let Some(mark) = klarna_acceptance {
+                // Klarna's acceptance mark sits in a pink box in the lower half.
+                let margin = width / 10;
+                let bw = width - 2 * margin;
+                let scale = fitting_scale(mark, bw - 16, 3);
+                let th = draw::measure(mark, bw - 16, scale);
+                let bh = th + 2 * (height / 20).max(8);
+                let y = (height / 2).max(height.saturating_sub(bh + height / 8));
+                fill(&mut f, margin as i32, y as i32, bw, bh, PINK);
+                let pen = Pen { scale, color: INK, align: HAlign::Center };
+                text_block(&mut f, mark, (margin + 8, y + (bh - th) / 2), bw - 16, pen);
             }
-            centered_lines(&mut f, top + gap, &lines);
         }
-        Screen::Qr { amount, header, subheader, instruction, offer, url, minutes_left, locale } => {
+        Screen::ChooseMethod { amount, klarna, card, locale } => {
+            let top = band(&mut f, text(Text::ChooseMethod, locale), INK, PAPER);
+            let margin = (width.min(height) / 24).max(4);
+            let tw = width - 2 * margin;
+            let amount_scale = fitting_scale(amount, tw, 4);
+            let pen = Pen { scale: amount_scale, color: INK, align: HAlign::Center };
+            let y = top + margin + text_block(&mut f, amount, (margin, top + margin), tw, pen) + margin;
+            let mut options: Vec<(&str, &str, Rgb888)> = vec![];
+            if let Some(k) = klarna {
+                options.push((k.header.as_str(), k.detail.as_str(), PINK));
+            }
+            if *card {
+                options.push((text(Text::PayByCard, locale), text(Text::CardKinds, locale), PAPER));
+            }
+            let n = options.len().max(1) as u32;
+            let avail_h = height.saturating_sub(y + margin);
+            // Side by side when the screen is wide, one under the other when it is tall.
+            let (bw, bh, step) = if width >= height {
+                let bw = (tw - (n - 1) * margin) / n;
+                (bw, avail_h, (bw + margin, 0))
+            } else {
+                let bh = (avail_h.saturating_sub((n - 1) * margin)) / n;
+                (tw, bh, (0, bh + margin))
+            };
+            // Every method's title in the same size: no tender is shown smaller.
+            let inner_w = bw.saturating_sub(2 * option_pad(bw, bh));
+            let scale = options.iter().map(|(t, ..)| fitting_scale(t, inner_w, 3)).min().unwrap_or(1);
+            for (i, (title, detail, color)) in options.into_iter().enumerate() {
+                let (x, by) = (margin + step.0 * i as u32, y + step.1 * i as u32);
+                option_box(&mut f, (x, by, bw, bh), (title, scale), detail, color);
+            }
+        }
+        Screen::Qr { amount, header, subheader, instruction, offer, url, seconds_left, locale } => {
             let top = band(&mut f, header, PINK, INK);
-            let expires = format!("{} {} min", text(Text::ExpiresIn, locale), (*minutes_left).max(0));
+            let left = (*seconds_left).max(0);
+            let expires = format!("{} {}:{:02}", text(Text::ExpiresIn, locale), left / 60, left % 60);
             let margin = (width.min(height) / 24).max(4);
             if width >= height {
                 let side = (height - top - 2 * margin).min(width * 11 / 20);

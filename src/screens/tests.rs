@@ -17,7 +17,7 @@ fn qr_screen(url: &str) -> Screen {
         instruction: "Skanna för att betala med Klarna".into(),
         offer: Some("Dela upp i 3 räntefria delbetalningar: 411,50 kr + 2 × 411,50 kr".into()),
         url: url.into(),
-        minutes_left: 10,
+        seconds_left: 598,
         locale: "sv-SE".into(),
     }
 }
@@ -35,7 +35,15 @@ fn qr_decodes_at_every_size_and_orientation() {
 fn every_screen_renders_at_the_extremes_and_differs() {
     let l = "pl-PL".to_string();
     let screens = [
-        Screen::Idle { store_name: "Sklep".into(), klarna_header: Some("Zapłać z Klarna".into()), locale: l.clone() },
+        Screen::Idle {
+            store_name: "Sklep".into(), klarna_acceptance: Some("Płać z Klarna".into()), locale: l.clone()
+        },
+        Screen::ChooseMethod {
+            amount: "12,50 zł".into(),
+            klarna: Some(KlarnaOption { header: "Zapłać z Klarna".into(), detail: "Teraz lub później".into() }),
+            card: true,
+            locale: l.clone(),
+        },
         qr_screen("https://x.test/p/1"),
         Screen::InProgress { amount: "12,50 zł".into(), header: "Zapłać z Klarna".into(), locale: l.clone() },
         Screen::Approved { amount: "12,50 zł".into(), locale: l.clone() },
@@ -62,7 +70,19 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
             "idle",
             Screen::Idle {
                 store_name: "Beispiel-Laden".into(),
-                klarna_header: Some("Flexibel bezahlen".into()),
+                klarna_acceptance: Some("Klarna wird hier akzeptiert".into()),
+                locale: l.clone(),
+            },
+        ),
+        (
+            "choose-method",
+            Screen::ChooseMethod {
+                amount: "1.234,50 €".into(),
+                klarna: Some(KlarnaOption {
+                    header: "Flexibel bezahlen".into(),
+                    detail: "In 3 zinsfreien Raten: 3 × 411,50 €".into(),
+                }),
+                card: true,
                 locale: l.clone(),
             },
         ),
@@ -75,7 +95,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
                 instruction: "Scannen und mit Klarna bezahlen".into(),
                 offer: Some("In 3 zinsfreien Raten: 3 × 411,50 €".into()),
                 url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001".into(),
-                minutes_left: 10,
+                seconds_left: 598,
                 locale: l.clone(),
             },
         ),

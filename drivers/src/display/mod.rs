@@ -1,12 +1,14 @@
-//! Customer displays: an in-memory frame that screens are drawn into, and the drivers
-//! that put frames on panels.
+//! Customer displays: an in-memory frame that screens are drawn into, the drivers that
+//! put frames on graphic panels, and the driver of 2×20 character line displays.
 
 mod frame;
 mod framebuffer;
+mod line;
 mod panel;
 
 pub use frame::{Frame, Region};
 pub use framebuffer::FramebufferDisplay;
+pub use line::{LineDisplay, LineDisplaySpec, encode_init as encode_line_init, encode_line, encode_line_text};
 pub use panel::{
     ACK, NAK, PanelDisplay, PanelError, PanelFormat, PanelMessage, crc16, decode_host_message, encode_blit,
     encode_hello, encode_hello_reply, rgb565_to_rgb888,

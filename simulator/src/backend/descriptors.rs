@@ -41,6 +41,21 @@ const INSTALMENTS: &[(&str, u32, &str)] = &[
     ("pl", 4, "Zapłać w 4 nieoprocentowanych ratach: {schedule}"),
 ];
 
+/// (language, in-store acceptance mark)
+const ACCEPTANCE: &[(&str, &str)] = &[
+    ("en", "Klarna accepted here"),
+    ("de", "Klarna wird hier akzeptiert"),
+    ("sv", "Här kan du betala med Klarna"),
+    ("fr", "Klarna accepté ici"),
+    ("nl", "Klarna wordt hier geaccepteerd"),
+    ("es", "Aquí se acepta Klarna"),
+    ("it", "Qui si accetta Klarna"),
+    ("da", "Klarna accepteres her"),
+    ("nb", "Klarna godtas her"),
+    ("fi", "Klarna käy täällä"),
+    ("pl", "Akceptujemy Klarna"),
+];
+
 /// Smallest amount (minor units) for which instalments are offered.
 const INSTALMENT_MIN: i64 = 3_500;
 
@@ -74,6 +89,7 @@ pub fn for_locale(locale: &str, amount: i64) -> PaymentDescriptors {
         scan_instruction: row.3.to_string(),
         badge_url: BADGE_URL.to_string(),
         instalments: instalments(row.0, amount),
+        acceptance_text: ACCEPTANCE.iter().find(|(l, _)| row.0.starts_with(l)).map(|(_, t)| (*t).to_string()),
     }
 }
 
@@ -92,6 +108,7 @@ mod tests {
         ] {
             assert_eq!(for_locale(l, 10_000).locale, l);
             assert!(for_locale(l, 10_000).instalments.is_some_and(|i| i.text.contains("{schedule}")), "{l}");
+            assert!(for_locale(l, 10_000).acceptance_text.is_some_and(|t| t.contains("Klarna")), "{l}");
         }
     }
 }

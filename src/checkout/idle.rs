@@ -1,0 +1,111 @@
+//! The idle screen between sales: the store's name and Klarna's acceptance mark ("Klarna
+//! accepted here") in Klarna's wording for the store's language, as the acquirer serves
+//! it. The wording is fetched at start and every few minutes; the mark is taken down
+//! while the acquirer is unreachable (Klarna is not offered offline) and put back when
+//! it answers again.
+
+use super::engine::{Checkout, Inner};
+use crate::screens::Screen;
+use posagent_acquirer_api::{AvailabilityQuery, PaymentDescriptors};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often the idle wording is fetched again (Klarna's wording stays current).
+const REFRESH: Duration = Duration::from_secs(600);
+/// After a failed fetch, how soon to try again.
+const RETRY: Duration = Duration::from_secs(30);
+
+/// The last acceptance mark served for the store's locale.
+#[derive(Default)]
+pub(super) struct IdleWording {
+    acceptance: Mutex<Option<String>>,
+}
+
+impl IdleWording {
+    fn get(&self) -> Option<String> {
+        self.acceptance.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Keeps `d`'s acceptance mark if it is in the store's locale; whether it changed.
+    pub(super) fn remember(&self, store_locale: &str, d: &PaymentDescriptors) -> bool {
+        if !d.locale.eq_ignore_ascii_case(store_locale) || d.acceptance_text.is_none() {
+            return false;
+        }
+        let mut m = self.acceptance.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *m != d.acceptance_text;
+        m.clone_from(&d.acceptance_text);
+        changed
+    }
+}
+
+/// The idle screen as it should look now.
+pub(super) fn idle_screen(inner: &Inner) -> Screen {
+    let online = inner.deps.backend.connectivity().is_online();
+    Screen::Idle {
+        store_name: inner.deps.store.name.clone(),
+        klarna_acceptance: if online { inner.idle_wording().get() } else { None },
+        locale: inner.deps.store.locale.clone(),
+    }
+}
+
+/// An amount to ask about when no sale is on: 100 in the store's currency (within the
+/// store's own limit).
+fn probe_amount(inner: &Inner) -> i64 {
+    let unit = 10_i64.pow(u32::from(inner.deps.store.currency.exponent()));
+    (100 * unit).min(inner.deps.limits.max_amount)
+}
+
+/// Fetches the wording for the store's locale; whether it could.
+async fn fetch(inner: &Inner) -> bool {
+    let store = &inner.deps.store;
+    let q = AvailabilityQuery {
+        country: store.country.clone(),
+        currency: store.currency,
+        amount: probe_amount(inner),
+        locale: store.locale.clone(),
+        interoperability_token: None,
+    };
+    if !inner.deps.backend.connectivity().should_try() {
+        return false;
+    }
+    match inner.deps.backend.availability(&q).await {
+        Ok(a) => {
+            if let Some(d) = a.descriptors {
+                inner.idle_wording().remember(&store.locale, &d);
+            }
+            true
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "idle wording not fetched");
+            false
+        }
+    }
+}
+
+impl Checkout {
+    /// Keeps the idle screen's Klarna wording current and in step with connectivity,
+    /// redrawing the idle screen when what it should show changes.
+    pub(super) fn keep_idle_screen_current(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let inner = self.shared();
+        runtime.spawn(async move {
+            let mut shown = None;
+            loop {
+                let wait = if fetch(&inner).await { REFRESH } else { RETRY };
+                let screen = idle_screen(&inner);
+                if shown.as_ref() != Some(&screen) {
+                    if inner.show_idle(screen.clone()).await {
+                        shown = Some(screen);
+                    } else {
+                        shown = None;
+                    }
+                }
+                tokio::select! {
+                    () = inner.deps.shutdown.cancelled() => return,
+                    () = inner.deps.backend.connectivity().changed() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,139 @@
+//! Screens as text for 2×20 character line displays (terminals without a graphic
+//! display): the amount on top, what to do below. The Klarna QR code itself cannot be
+//! shown there; it is printed on a slip (see `checkout::flow`), and the display says so.
+
+use super::Screen;
+use crate::locale::{Text, text};
+
+/// Left text and right text on one line of `cols` characters; the right one (an amount)
+/// wins when both do not fit.
+fn spread(left: &str, right: &str, cols: usize) -> String {
+    let (l, r) = (left.chars().count(), right.chars().count());
+    if l + 1 + r <= cols { format!("{left}{}{right}", " ".repeat(cols - l - r)) } else { format!("{right:>cols$}") }
+}
+
+/// `text` centred in `cols` characters (cut when longer).
+fn center(text: &str, cols: usize) -> String {
+    let n = text.chars().count();
+    if n >= cols {
+        return text.chars().take(cols).collect();
+    }
+    format!("{}{text}", " ".repeat((cols - n) / 2))
+}
+
+/// `text` over two lines, broken between words (a word longer than a line is cut).
+fn wrap2(text: &str, cols: usize) -> [String; 2] {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split_whitespace() {
+        let word: String = word.chars().take(cols).collect();
+        let Some(last) = lines.last_mut() else { break };
+        let len = last.chars().count();
+        if len == 0 {
+            *last = word;
+        } else if len + 1 + word.chars().count() <= cols {
+            last.push(' ');
+            last.push_str(&word);
+        } else if lines.len() < 2 {
+            lines.push(word);
+        } else {
+            break;
+        }
+    }
+    let second = lines.get(1).map(|l| center(l, cols)).unwrap_or_default();
+    [center(&lines[0], cols), second]
+}
+
+/// The lines of `screen` on a display `cols` characters wide (two lines).
+pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
+    match screen {
+        Screen::Idle { store_name, klarna_acceptance, .. } => {
+            [center(store_name, cols), center(klarna_acceptance.as_deref().unwrap_or(""), cols)]
+        }
+        Screen::ChooseMethod { amount, klarna, card, locale } => {
+            let mut methods: Vec<&str> = vec![];
+            if let Some(k) = klarna {
+                methods.push(&k.header);
+            }
+            if *card {
+                methods.push(text(Text::PayByCard, locale));
+            }
+            let joined = methods.join(" / ");
+            let second = if joined.chars().count() <= cols { joined } else { methods.join("/") };
+            [spread(text(Text::Total, locale), amount, cols), center(&second, cols)]
+        }
+        Screen::Qr { amount, seconds_left, locale, .. } => {
+            let left = (*seconds_left).max(0);
+            let clock = format!("{}:{:02}", left / 60, left % 60);
+            [spread(text(Text::Total, locale), amount, cols), spread(text(Text::ScanSlip, locale), &clock, cols)]
+        }
+        Screen::InProgress { amount, locale, .. } => {
+            [spread(text(Text::Total, locale), amount, cols), center(text(Text::PaymentInProgress, locale), cols)]
+        }
+        Screen::PresentCard { amount, locale } => {
+            [spread(text(Text::Total, locale), amount, cols), center(text(Text::PresentCardShort, locale), cols)]
+        }
+        Screen::Approved { amount, locale } => {
+            [center(text(Text::Approved, locale), cols), spread(text(Text::Total, locale), amount, cols)]
+        }
+        Screen::Declined { amount, locale } => {
+            [center(text(Text::Declined, locale), cols), spread(text(Text::Total, locale), amount, cols)]
+        }
+        Screen::Canceled { locale } => wrap2(text(Text::Canceled, locale), cols),
+        Screen::Unavailable { locale } => wrap2(text(Text::KlarnaUnavailable, locale), cols),
+        Screen::Error { reference, locale } => {
+            [center(text(Text::SomethingWentWrong, locale), cols), center(reference, cols)]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::screens::KlarnaOption;
+
+    fn lines(s: &Screen) -> [String; 2] {
+        text_lines(s, 20)
+    }
+
+    #[test]
+    fn each_screen_fits_two_lines_of_twenty() {
+        let l = "de-DE".to_string();
+        let qr = Screen::Qr {
+            amount: "1.234,50 €".into(),
+            header: "Flexibel bezahlen".into(),
+            subheader: String::new(),
+            instruction: String::new(),
+            offer: None,
+            url: "https://x".into(),
+            seconds_left: 598,
+            locale: l.clone(),
+        };
+        assert_eq!(lines(&qr), ["Summe     1.234,50 €", "Beleg scannen   9:58"]);
+        let choose = Screen::ChooseMethod {
+            amount: "12,50 €".into(),
+            klarna: Some(KlarnaOption { header: "Flexibel bezahlen".into(), detail: String::new() }),
+            card: true,
+            locale: l.clone(),
+        };
+        assert_eq!(lines(&choose), ["Summe        12,50 €", "Flexibel bezahlen/Ka"]);
+        let idle = Screen::Idle {
+            store_name: "Beispiel-Laden".into(),
+            klarna_acceptance: Some("Klarna accepted here".into()),
+            locale: l.clone(),
+        };
+        assert_eq!(lines(&idle), ["   Beispiel-Laden", "Klarna accepted here"]);
+        let gone = lines(&Screen::Unavailable { locale: "en-US".into() });
+        assert_eq!([gone[0].trim(), gone[1].trim()], ["Klarna is not", "available for this"]);
+        assert_eq!(
+            lines(&Screen::PresentCard { amount: "$9.90".into(), locale: "en-US".into() })[1],
+            " Present your card"
+        );
+    }
+
+    #[test]
+    fn a_long_amount_wins_over_its_label() {
+        assert_eq!(spread("Total", "1 234 567,50 kr", 20), "     1 234 567,50 kr");
+        assert_eq!(spread("Total", "234 567,50 kr", 20), "Total  234 567,50 kr");
+        assert_eq!(spread("Summe", "12 345 678 901,00 kr", 20), "12 345 678 901,00 kr");
+    }
+}
