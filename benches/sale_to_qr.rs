@@ -21,6 +21,7 @@ fn main() {
             &dir.path().join("sim"),
             "127.0.0.1:0".parse().unwrap(),
             None,
+            false,
             stop.clone(),
         )
         .await

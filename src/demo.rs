@@ -119,7 +119,7 @@ pub async fn run(out: &Path) -> Result<DemoSummary, DemoError> {
     std::fs::create_dir_all(out).map_err(write_err(out))?;
     let shutdown = CancellationToken::new();
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let running = start_simulated(&out.join("state"), out, listen, None, shutdown.clone()).await?;
+    let running = start_simulated(&out.join("state"), out, listen, None, false, shutdown.clone()).await?;
     let ecr = Ecr {
         http: reqwest::Client::new(),
         url: running.daemon.ecr_url.clone(),

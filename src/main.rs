@@ -84,6 +84,10 @@ enum Command {
         /// ECR API address in simulator mode.
         #[arg(long, default_value = "127.0.0.1:7600")]
         listen: SocketAddr,
+        /// In simulator mode, a counter-PC terminal: a 2×20 line display instead of the
+        /// graphic one, the Klarna QR code printed on a slip.
+        #[arg(long, requires = "simulator")]
+        line_display: bool,
     },
     /// Writes a commented default config and the device profiles into DIR.
     Init {
@@ -171,7 +175,8 @@ enum Command {
     },
 }
 
-const PROFILES: [(&str, &str); 4] = [
+const PROFILES: [(&str, &str); 5] = [
+    ("counter-pc.toml", include_str!("../firmware-config/counter-pc.toml")),
     ("framebuffer-1024x600.toml", include_str!("../firmware-config/framebuffer-1024x600.toml")),
     ("generic-800x480.toml", include_str!("../firmware-config/generic-800x480.toml")),
     ("compact-480x272.toml", include_str!("../firmware-config/compact-480x272.toml")),
@@ -444,7 +449,13 @@ fn reload_on_sighup(daemon: &Daemon, config: Option<PathBuf>) {
     });
 }
 
-async fn run(config: Option<PathBuf>, simulator: bool, data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+async fn run(
+    config: Option<PathBuf>,
+    simulator: bool,
+    line_display: bool,
+    data_dir: PathBuf,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
     // Stopping is the daemon's to order (`Daemon::stop`): the signal only starts it.
     let shutdown = CancellationToken::new();
     let config_path = config.clone();
@@ -454,7 +465,7 @@ async fn run(config: Option<PathBuf>, simulator: bool, data_dir: PathBuf, listen
     }
     let daemon = if simulator {
         let sim_out = data_dir.join("sim");
-        let running = start_simulated(&data_dir, &sim_out, listen, base, shutdown.clone()).await?;
+        let running = start_simulated(&data_dir, &sim_out, listen, base, line_display, shutdown.clone()).await?;
         let s = &running.sim;
         let info = serde_json::json!({
             "ecr_url": running.daemon.ecr_url,
@@ -510,7 +521,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::Run { config, simulator, data_dir, listen } => run(config, simulator, data_dir, listen).await,
+        Command::Run { config, simulator, data_dir, listen, line_display } => {
+            run(config, simulator, line_display, data_dir, listen).await
+        }
         Command::Init { dir, force } => init(&dir, force),
         Command::Devices { profile } => {
             let profile = profile.as_deref().map(DeviceProfile::load).transpose()?;

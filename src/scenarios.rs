@@ -32,6 +32,7 @@ pub async fn run_isolated(path: &Path) -> Result<Report, RunError> {
             &dir.join("sim"),
             "127.0.0.1:0".parse().map_err(|_| RunError::TempDir(std::io::Error::other("address")))?,
             None,
+            false,
             stop.clone(),
         )
         .await?;

@@ -1,5 +1,7 @@
 //! The simulated Klarna customer: looks at the customer display like a phone camera,
-//! decodes the QR code it sees with a real QR decoder, and acts at the URL it read.
+//! decodes the QR code it sees with a real QR decoder, and acts at the URL it read. At a
+//! terminal with a line display the customer scans the printed slip instead (the QR code
+//! the simulated printer decoded from the bytes it received).
 
 use crate::devices::display::SimDisplay;
 use posagent_drivers::display::Frame;
@@ -88,18 +90,54 @@ async fn scan_skipping(
     }
 }
 
+/// Where the customer looks for the QR code.
+#[derive(Clone, Copy)]
+pub enum Look<'a> {
+    /// The customer display.
+    Display(&'a SimDisplay),
+    /// The newest slip out of the printer.
+    Slip(&'a crate::devices::printer::SimPrinter),
+}
+
+/// Waits for a printed slip with a URL in its QR code other than `stale`, until `deadline`.
+async fn scan_slip_skipping(
+    printer: &crate::devices::printer::SimPrinter,
+    stale: &[String],
+    deadline: tokio::time::Instant,
+) -> Result<String, CustomerError> {
+    loop {
+        let receipts = printer.receipts();
+        let newest = receipts.iter().rev().flat_map(|r| r.qr_payloads.iter()).find(|p| p.starts_with("http"));
+        if let Some(url) = newest.filter(|u| !stale.contains(u)) {
+            return Ok(url.clone());
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() || printer.wait_for(receipts.len() + 1, left).await.is_none() {
+            return Err(CustomerError::NoQrCode);
+        }
+    }
+}
+
 /// Scans the display and does `action`; returns the URL read from the QR code.
 pub async fn act(
     display: &SimDisplay,
     http: &reqwest::Client,
     action: CustomerAction,
 ) -> Result<String, CustomerError> {
+    act_on(Look::Display(display), http, action).await
+}
+
+/// Scans where `look` says and does `action`; returns the URL read from the QR code.
+pub async fn act_on(look: Look<'_>, http: &reqwest::Client, action: CustomerAction) -> Result<String, CustomerError> {
     // Like a person with a phone: a code that leads to a journey that is over (the
     // previous customer's, still on the screen) is ignored and the screen watched again.
     let deadline = tokio::time::Instant::now() + LOOK_TIMEOUT;
     let mut stale = vec![];
     let url = loop {
-        let url = scan_skipping(display, &stale, deadline).await?;
+        let url = match look {
+            Look::Display(display) => scan_skipping(display, &stale, deadline).await?,
+            Look::Slip(printer) => scan_slip_skipping(printer, &stale, deadline).await?,
+        };
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(CustomerError::NotAUrl(url));
         }

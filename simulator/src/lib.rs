@@ -77,12 +77,15 @@ pub struct SimEnvironment {
     _printer_pty: Option<serialport::TTYPort>,
     /// The card reader (on a pseudo-terminal); `None` where the system has no PTYs.
     pub card_reader: Option<Arc<devices::card_reader::SimCardReader>>,
+    /// A 2×20 line display (on a pseudo-terminal), for counter-PC terminal profiles.
+    pub line_display: Option<Arc<devices::line_display::SimLineDisplay>>,
     http: reqwest::Client,
 }
 
 #[derive(Clone)]
 struct Control {
     card_reader: Option<Arc<devices::card_reader::SimCardReader>>,
+    line_display: Option<Arc<devices::line_display::SimLineDisplay>>,
     display: Arc<SimDisplay>,
     printer: Arc<SimPrinter>,
     backend: Arc<backend::SimBackend>,
@@ -122,8 +125,16 @@ impl SimEnvironment {
                 None
             }
         };
+        let line_display = match devices::line_display::SimLineDisplay::start(cancel.clone()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!(error = %e, "no pseudo-terminal for the simulated line display");
+                None
+            }
+        };
         let control = Control {
             card_reader: card_reader.clone(),
+            line_display: line_display.clone(),
             display: display.clone(),
             printer: printer.clone(),
             backend: backend.clone(),
@@ -155,6 +166,7 @@ impl SimEnvironment {
             printer,
             display,
             card_reader,
+            line_display,
             http,
         })
     }
@@ -171,6 +183,7 @@ fn control_router(control: Control) -> axum::Router {
         .route("/sim/state", get(state_route))
         .route("/sim/customer", post(customer_route))
         .route("/sim/display.png", get(display_png))
+        .route("/sim/line-display", get(line_display_route))
         .route("/sim/printer/paper", post(paper_route))
         .route("/sim/devices/{device}", post(plug_route))
         .route("/sim/card", post(card_route))
@@ -226,12 +239,32 @@ async fn plug_route(
 #[derive(serde::Deserialize)]
 struct CustomerBody {
     action: CustomerAction,
+    /// `display` (default) or `slip`: where the customer finds the QR code.
+    #[serde(default)]
+    from: Option<String>,
 }
 
 async fn customer_route(State(c): State<Control>, axum::Json(body): axum::Json<CustomerBody>) -> Response {
-    match customer::act(&c.display, &c.http, body.action).await {
+    let look = match body.from.as_deref() {
+        None | Some("display") => customer::Look::Display(&c.display),
+        Some("slip") => customer::Look::Slip(&c.printer),
+        Some(other) => {
+            let error = format!("`{other}` is not where a QR code can be: use \"display\" or \"slip\"");
+            return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(serde_json::json!({ "error": error })))
+                .into_response();
+        }
+    };
+    match customer::act_on(look, &c.http, body.action).await {
         Ok(url) => axum::Json(serde_json::json!({ "scanned_url": url })).into_response(),
         Err(e) => (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+    }
+}
+
+async fn line_display_route(State(c): State<Control>) -> Response {
+    match &c.line_display {
+        Some(d) => axum::Json(serde_json::json!({ "path": d.path, "lines": d.lines() })).into_response(),
+        None => (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({ "error": "no line display (no PTYs)" })))
+            .into_response(),
     }
 }
 

@@ -349,7 +349,34 @@ mod tests {
                 n += 1;
             }
         }
-        assert!(n >= 2, "profiles found: {n}");
+        assert!(n >= 4, "profiles found: {n}");
         Ok(())
+    }
+
+    fn with_display(display: &str) -> String {
+        format!(
+            "model = \"m\"\ndescription = \"d\"\n[display]\n{display}\n[printer]\ndriver = \"escpos\"\n\
+             endpoint = \"tcp:10.0.0.5:9100\"\ncolumns = 48\nwidth_dots = 576\nnative_qr = true\ncode_page = \"pc858\"\n"
+        )
+    }
+
+    #[test]
+    fn a_line_display_has_columns_and_rows_and_a_panel_has_pixels() {
+        let parse = |d: &str| DeviceProfile::parse(&with_display(d), Path::new("t.toml"));
+        let line = parse("driver = \"cd5220\"\nendpoint = \"serial:/dev/ttyUSB1@9600\"\ncolumns = 20\nrows = 2");
+        let line = line.map(|p| (p.display.is_graphic(), p.display.width, p.display.height));
+        assert!(matches!(line, Ok((false, 20, 2))), "{line:?}");
+        for bad in [
+            "driver = \"cd5220\"\nendpoint = \"serial:/dev/ttyUSB1@9600\"\nwidth = 800\nheight = 480",
+            "driver = \"cd5220\"\nendpoint = \"serial:/dev/ttyUSB1@9600\"\nrows = 4",
+            "driver = \"cd5220\"\nendpoint = \"serial:/dev/ttyUSB1@9600\"\ncode_page = \"pc437\"",
+            "driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"\ncolumns = 20",
+            "driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"",
+            "driver = \"cd5220\"\nendpoint = \"serial:/dev/ttyUSB1@9600\"\nblink = true",
+        ] {
+            assert!(matches!(parse(bad), Err(ConfigError::Invalid { .. } | ConfigError::Parse { .. })), "{bad}");
+        }
+        let panel = parse("driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"\nwidth = 800\nheight = 480");
+        assert!(panel.is_ok_and(|p| p.display.is_graphic()));
     }
 }

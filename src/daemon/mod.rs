@@ -6,7 +6,10 @@ mod simulated;
 
 pub use reload::{ReloadHandle, SharedLimits};
 
-pub use simulated::{SimulatedDaemon, simulated_profile, simulated_store_config, start_simulated, start_simulator};
+pub use simulated::{
+    SimulatedDaemon, simulated_line_display_profile, simulated_profile, simulated_store_config, start_simulated,
+    start_simulator,
+};
 
 use crate::backend::{AcquirerClient, BackendError, ClientSettings, RetryPolicy};
 use crate::checkout::{Checkout, CheckoutDeps, CheckoutError};

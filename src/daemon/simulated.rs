@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The simulator's device profile, shipped in `firmware-config/`.
 const SIMULATOR_PROFILE: &str = include_str!("../../firmware-config/simulator.toml");
+const COUNTER_PC_PROFILE: &str = include_str!("../../firmware-config/counter-pc.toml");
 
 /// The daemon and the simulator it runs against.
 pub struct SimulatedDaemon {
@@ -61,6 +62,22 @@ pub fn simulated_profile(sim: &SimEnvironment) -> Result<DeviceProfile, ConfigEr
     Ok(profile)
 }
 
+/// The shipped counter-PC profile (2×20 line display, QR code on a slip) with its
+/// devices pointed at the simulator's.
+pub fn simulated_line_display_profile(sim: &SimEnvironment) -> Result<DeviceProfile, ConfigError> {
+    let path = Path::new("firmware-config/counter-pc.toml");
+    let mut profile = DeviceProfile::parse(COUNTER_PC_PROFILE, path)?;
+    let Some(line) = &sim.line_display else {
+        return Err(crate::config::invalid(path, "display.endpoint", "this system has no pseudo-terminals"));
+    };
+    profile.display.endpoint = Endpoint::Serial { path: line.path.clone(), baud: 9600 };
+    profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
+    profile.card_reader = sim.card_reader.as_ref().map(|r| crate::config::CardReaderProfile {
+        endpoint: Endpoint::Serial { path: r.path.clone(), baud: 115_200 },
+    });
+    Ok(profile)
+}
+
 /// Starts the simulator alone, with the terminal API key in `data_dir/acquirer.key`
 /// (created, mode 0600, if missing); frames and receipts go under `sim_out`.
 pub async fn start_simulator(
@@ -91,6 +108,7 @@ pub async fn start_simulated(
     sim_out: &Path,
     ecr_listen: SocketAddr,
     base: Option<StoreConfig>,
+    line_display: bool,
     shutdown: CancellationToken,
 ) -> Result<SimulatedDaemon, DaemonError> {
     let sim = start_simulator(data_dir, sim_out, shutdown.clone()).await?;
@@ -100,6 +118,7 @@ pub async fn start_simulated(
         config.limits = base.limits;
         config.ecr.listen = base.ecr.listen;
     }
-    let daemon = Daemon::start(config, simulated_profile(&sim)?, shutdown).await?;
+    let profile = if line_display { simulated_line_display_profile(&sim)? } else { simulated_profile(&sim)? };
+    let daemon = Daemon::start(config, profile, shutdown).await?;
     Ok(SimulatedDaemon { daemon, sim })
 }

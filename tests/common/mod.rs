@@ -49,13 +49,22 @@ impl Harness {
 
     /// Starts the daemon with a changed config.
     pub async fn start_daemon_with(&mut self, change: impl FnOnce(&mut posagent::config::StoreConfig)) {
+        let profile = simulated_profile(&self.sim).unwrap();
+        self.start_daemon_on(profile, change).await;
+    }
+
+    /// Starts the daemon on another terminal profile (its devices on the simulator's).
+    pub async fn start_daemon_on(
+        &mut self,
+        profile: posagent::config::DeviceProfile,
+        change: impl FnOnce(&mut posagent::config::StoreConfig),
+    ) {
         let mut config =
             simulated_store_config(&self.data_dir(), &self.sim.backend_url, "127.0.0.1:0".parse().unwrap());
         // Tests stop daemons mid-sale to restart them: no grace period unless asked for.
         config.limits.shutdown_grace_secs = 0;
         change(&mut config);
-        let daemon =
-            Daemon::start(config, simulated_profile(&self.sim).unwrap(), CancellationToken::new()).await.unwrap();
+        let daemon = Daemon::start(config, profile, CancellationToken::new()).await.unwrap();
         self.url = daemon.ecr_url.clone();
         self.token = daemon.ecr_token.clone();
         self.daemon = Some(daemon);

@@ -45,7 +45,7 @@ const INSTALMENTS: &[(&str, u32, &str)] = &[
 const ACCEPTANCE: &[(&str, &str)] = &[
     ("en", "Klarna accepted here"),
     ("de", "Klarna wird hier akzeptiert"),
-    ("sv", "Här kan du betala med Klarna"),
+    ("sv", "Vi tar emot Klarna"),
     ("fr", "Klarna accepté ici"),
     ("nl", "Klarna wordt hier geaccepteerd"),
     ("es", "Aquí se acepta Klarna"),

@@ -1,9 +1,11 @@
 //! Simulated devices reached over real transports: an ESC/POS printer and a graphic
-//! customer display on TCP sockets, so the daemon runs its real drivers against them.
+//! customer display on TCP sockets, a card reader and a 2×20 line display on
+//! pseudo-terminals, so the daemon runs its real drivers against them.
 
 pub mod card_reader;
 pub mod display;
 pub mod escpos_decoder;
+pub mod line_display;
 pub mod printer;
 pub mod receipt_image;
 

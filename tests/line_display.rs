@@ -1,0 +1,82 @@
+//! A counter-PC terminal (`firmware-config/counter-pc.toml`): the daemon's real CD5220
+//! driver writes to the simulated 2×20 line display over a pseudo-terminal, and the
+//! Klarna QR code comes out of the printer on a slip that the simulated customer scans.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Harness;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn lines(h: &Harness) -> Vec<String> {
+    let v: Value =
+        h.http.get(format!("{}/sim/line-display", h.sim.backend_url)).send().await.unwrap().json().await.unwrap();
+    v["lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect()
+}
+
+async fn wait_lines(h: &Harness, want: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let l = lines(h).await;
+        if want(&l) {
+            return l;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the line display never showed it: {l:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    let profile = posagent::daemon::simulated_line_display_profile(&h.sim).unwrap();
+    assert!(!profile.display.is_graphic());
+    h.start_daemon_on(profile, |_| {}).await;
+
+    // Idle: the store and Klarna's acceptance mark from the acquirer.
+    let idle = wait_lines(&h, |l| l[1].contains("Klarna")).await;
+    assert_eq!(idle[1].trim(), "Vi tar emot Klarna", "{idle:?}");
+
+    // A Klarna sale: the amount on the display, the QR code on a slip.
+    let sale = h.create(json!({"amount": 12345, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    let shown = h.wait_state(&id, "QR_SHOWN").await;
+    let url = shown["payment_request_url"].as_str().unwrap().to_string();
+    let slips = h.sim.printer.wait_for(1, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(slips[0].qr_payloads, vec![url.clone()], "the slip carries the payment request's QR code");
+    assert!(slips[0].text.contains("123,45 kr") && slips[0].text.contains("Betala med Klarna"), "{}", slips[0].text);
+    let qr_lines = wait_lines(&h, |l| l[0].contains("123,45")).await;
+    assert_eq!(qr_lines[0], "Totalt     123,45 kr");
+    // "Skanna kvittot" and the countdown m:ss at the right end of the line.
+    assert!(qr_lines[1].starts_with("Skanna kvittot"), "{qr_lines:?}");
+    let (m, s) = qr_lines[1].split_whitespace().last().unwrap().split_once(':').unwrap();
+    assert!(m.parse::<u32>().is_ok() && s.len() == 2 && s.parse::<u32>().is_ok(), "{qr_lines:?}");
+
+    // The customer scans the slip and approves.
+    let r = h
+        .http
+        .post(format!("{}/sim/customer", h.sim.backend_url))
+        .json(&json!({"action": "approve", "from": "slip"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let scanned: Value = r.json().await.unwrap();
+    assert_eq!(scanned["scanned_url"], url.as_str());
+    h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    let done = wait_lines(&h, |l| l[1].contains("123,45")).await;
+    assert_eq!(done[0].trim(), "Betalningen godkänd");
+
+    // A card sale asks for the card on the display.
+    let sale = h.create(json!({"amount": 990, "currency": "SEK", "method": "CARD"})).await;
+    let cid = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&cid, "AWAITING_CARD").await;
+    let card = wait_lines(&h, |l| l[0].contains("9,90")).await;
+    assert_eq!(card[1].trim(), "Visa ditt kort");
+    let (_, canceled) = h.post(&format!("/v1/sales/{cid}/cancel"), json!({})).await;
+    assert_eq!(canceled["state"], "CANCELED");
+    // Only the Klarna slip and the Klarna receipt came out: no slip for a card sale.
+    assert_eq!(h.sim.printer.receipts().len(), 2);
+}
