@@ -39,6 +39,7 @@ pub fn ecr_sale_request(data: &[u8]) {
         country: "SE".into(),
         currency: Currency::SEK,
         locale: "sv-SE".into(),
+        logo: None,
     };
     let de = &mut serde_json::Deserializer::from_slice(data);
     if let Ok(req) = serde_path_to_error::deserialize::<_, NewSale>(de) {

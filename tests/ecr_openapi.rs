@@ -177,6 +177,10 @@ async fn every_ecr_answer_matches_the_openapi_document() {
     assert_eq!(st, 409);
     call(&h, &mut s, "POST", "/v1/sales/{id}/cancel", &format!("/v1/sales/{cid}/cancel"), None).await;
 
+    // The cash drawer.
+    let (st, _) = call(&h, &mut s, "POST", "/v1/drawer/open", "/v1/drawer/open", None).await;
+    assert_eq!(st, 204);
+
     // Reports, queue, log level, health, metrics, events.
     call(&h, &mut s, "GET", "/v1/reports/x", "/v1/reports/x", None).await;
     call(&h, &mut s, "GET", "/v1/reports/reconciliation", "/v1/reports/reconciliation", None).await;

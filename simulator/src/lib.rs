@@ -211,6 +211,7 @@ async fn state_route(State(c): State<Control>) -> Response {
         "display_plugged": c.display.plug.is_plugged(),
         "printer_plugged": c.printer.plug.is_plugged(),
         "paper_out": c.printer.paper_out(),
+        "drawer_kicks": c.printer.drawer_kicks(),
         "card_reader": c.card_reader.as_ref().map(|r| r.state()),
         "faults": faults,
         "receipts": receipts,

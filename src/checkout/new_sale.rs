@@ -151,6 +151,7 @@ mod tests {
             country: "SE".into(),
             currency: Currency::SEK,
             locale: "sv-SE".into(),
+            logo: None,
         }
     }
 

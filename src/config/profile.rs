@@ -109,6 +109,9 @@ struct RawPrinter {
     extra_code_page: Option<String>,
     #[serde(default = "yes")]
     reads_status: bool,
+    /// `"pin2"` or `"pin5"`: a cash drawer on the printer's drawer-kick connector.
+    #[serde(default)]
+    cash_drawer: Option<String>,
 }
 
 fn yes() -> bool {
@@ -160,6 +163,8 @@ pub struct PrinterProfileConfig {
     pub profile: posagent_drivers::printer::PrinterProfile,
     /// Whether the link gives status back (false for write-only device nodes).
     pub reads_status: bool,
+    /// The drawer-kick pin of a cash drawer wired to the printer, if there is one.
+    pub cash_drawer: Option<posagent_drivers::printer::DrawerPin>,
 }
 
 /// The secure card reader of a model (`docs/card-reader-protocol.md`).
@@ -278,6 +283,14 @@ impl DeviceProfile {
         }
         let code_page = page("printer.code_page", &p.code_page)?;
         let extra_code_page = p.extra_code_page.as_deref().map(|n| page("printer.extra_code_page", n)).transpose()?;
+        let cash_drawer = match p.cash_drawer.as_deref() {
+            None => None,
+            Some("pin2") => Some(posagent_drivers::printer::DrawerPin::Pin2),
+            Some("pin5") => Some(posagent_drivers::printer::DrawerPin::Pin5),
+            Some(other) => {
+                return Err(invalid(path, "printer.cash_drawer", format!("`{other}`: use \"pin2\" or \"pin5\"")));
+            }
+        };
         let card_reader = match &raw.card_reader {
             None => None,
             Some(c) if c.driver == "framed-serial" => Some(CardReaderProfile {
@@ -316,6 +329,7 @@ impl DeviceProfile {
                     extra_code_page,
                 },
                 reads_status: p.reads_status,
+                cash_drawer,
             },
         })
     }

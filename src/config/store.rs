@@ -52,6 +52,9 @@ pub struct StoreSection {
     pub currency: Currency,
     /// Locale of customer-facing texts, e.g. `sv-SE`.
     pub locale: String,
+    /// A PNG printed at the top of every receipt (scaled to the paper, black and white).
+    #[serde(default)]
+    pub logo: Option<PathBuf>,
 }
 
 /// Acquirer connection.

@@ -53,6 +53,14 @@ pub enum DaemonError {
     /// The acquirer client cannot be set up.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The store's logo cannot be used.
+    #[error("cannot use the receipt logo {path}: {message}; fix store.logo or remove it")]
+    Logo {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A device owner thread cannot start.
     #[error("cannot start the {device} thread: {source}")]
     Device {
@@ -114,7 +122,18 @@ impl Daemon {
             .map_err(|source| DaemonError::Secret { path: token_file.clone(), source })?;
         let display = DisplayService::start(profile.display.clone())
             .map_err(|source| DaemonError::Device { device: "display", source })?;
-        let printer = PrinterService::start(profile.printer.clone())
+        let logo = match &config.store.logo {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|source| DaemonError::Logo { path: path.clone(), message: source.to_string() })?;
+                let width = usize::from(profile.printer.profile.width_dots);
+                let logo = posagent_drivers::printer::Raster::from_png(&bytes, width)
+                    .map_err(|e| DaemonError::Logo { path: path.clone(), message: e.to_string() })?;
+                Some(logo)
+            }
+            None => None,
+        };
+        let printer = PrinterService::start(profile.printer.clone(), logo)
             .map_err(|source| DaemonError::Device { device: "printer", source })?;
         let card_reader = profile
             .card_reader

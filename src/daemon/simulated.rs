@@ -34,6 +34,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             country: "SE".into(),
             currency: Currency::SEK,
             locale: "sv-SE".into(),
+            logo: None,
         },
         acquirer: AcquirerConfig {
             url: backend_url.into(),

@@ -2,7 +2,7 @@
 
 use super::{DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_health};
 use crate::config::PrinterProfileConfig;
-use posagent_drivers::printer::{Document, PrinterError, ReceiptPrinter};
+use posagent_drivers::printer::{Block, Document, PrinterError, Raster, ReceiptPrinter};
 use posagent_drivers::transport::Transport;
 use std::collections::{HashSet, VecDeque};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -29,6 +29,8 @@ enum Job {
         done: oneshot::Sender<Held>,
     },
     Probe,
+    /// Kicks the cash drawer open.
+    OpenDrawer(oneshot::Sender<Result<(), DeviceError>>),
     /// Answers once every job before it is done, with the receipts still held.
     Flush(oneshot::Sender<usize>),
     Close(oneshot::Sender<()>),
@@ -40,6 +42,7 @@ pub struct PrinterService {
     jobs: mpsc::Sender<Job>,
     health: SharedHealth,
     printed_later: broadcast::Sender<String>,
+    has_drawer: bool,
 }
 
 /// Receipts kept while the printer cannot print, printed whole once it can.
@@ -50,20 +53,22 @@ struct HeldJobs {
 }
 
 impl PrinterService {
-    /// Starts the owner thread; the printer is opened on the first job.
-    pub fn start(profile: PrinterProfileConfig) -> std::io::Result<Self> {
+    /// Starts the owner thread; the printer is opened on the first job. `logo` is printed
+    /// at the top of every document.
+    pub fn start(profile: PrinterProfileConfig, logo: Option<Raster>) -> std::io::Result<Self> {
         let (jobs, mut rx) = mpsc::channel::<Job>(JOB_QUEUE);
         let health = new_health("printer", &profile.endpoint);
         let h = health.clone();
         let (printed_later, _) = broadcast::channel(64);
         let announce = printed_later.clone();
+        let has_drawer = profile.cash_drawer.is_some();
         std::thread::Builder::new().name("printer".into()).spawn(move || {
             let mut printer: Option<ReceiptPrinter<Box<dyn Transport>>> = None;
             let mut held = HeldJobs::default();
             while let Some(job) = rx.blocking_recv() {
                 let (result, done) = match job {
                     Job::Print { document, hold_as, done } => {
-                        let r = print(&mut printer, &profile, &document);
+                        let r = print(&mut printer, &profile, &with_logo(&document, logo.as_ref()));
                         if let (Err(_), Some(tag)) = (&r, hold_as) {
                             held.queue.push_back((tag, document));
                         }
@@ -81,6 +86,10 @@ impl PrinterService {
                         let _ = done.send(answer);
                         continue;
                     }
+                    Job::OpenDrawer(done) => {
+                        let r = open_drawer(&mut printer, &profile);
+                        (r, Some(done))
+                    }
                     Job::Flush(done) => {
                         let _ = done.send(held.queue.len());
                         continue;
@@ -96,7 +105,7 @@ impl PrinterService {
                         if r.is_ok() {
                             // The fault cleared: print what waited, in order, each whole.
                             while let Some((tag, doc)) = held.queue.pop_front() {
-                                if let Err(e) = print(&mut printer, &profile, &doc) {
+                                if let Err(e) = print(&mut printer, &profile, &with_logo(&doc, logo.as_ref())) {
                                     tracing::warn!(error = %e, "held receipt still cannot be printed");
                                     held.queue.push_front((tag, doc));
                                     break;
@@ -127,7 +136,7 @@ impl PrinterService {
             }
         })?;
         super::spawn_prober(&jobs, || Job::Probe);
-        Ok(PrinterService { jobs, health, printed_later })
+        Ok(PrinterService { jobs, health, printed_later, has_drawer })
     }
 
     async fn submit(&self, document: Document, hold_as: Option<String>) -> Result<(), DeviceError> {
@@ -152,6 +161,16 @@ impl PrinterService {
         if self.jobs.send(Job::Close(done)).await.is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// Kicks the cash drawer wired to the printer open; `Ok(false)` if the profile has none.
+    pub async fn open_drawer(&self) -> Result<bool, DeviceError> {
+        if !self.has_drawer {
+            return Ok(false);
+        }
+        let (done, rx) = oneshot::channel();
+        self.jobs.send(Job::OpenDrawer(done)).await.map_err(|_| DeviceError::Stopped("printer"))?;
+        rx.await.map_err(|_| DeviceError::Stopped("printer"))?.map(|()| true)
     }
 
     /// Prints `document` whole, or reports why not.
@@ -183,6 +202,33 @@ impl PrinterService {
     /// The printer's state.
     pub fn health(&self) -> DeviceHealth {
         read_health(&self.health)
+    }
+}
+
+/// `doc` with the store's logo on top.
+fn with_logo(doc: &Document, logo: Option<&Raster>) -> Document {
+    match logo {
+        Some(l) => {
+            let mut blocks = Vec::with_capacity(doc.blocks.len() + 1);
+            blocks.push(Block::Image(l.clone()));
+            blocks.extend(doc.blocks.iter().cloned());
+            Document { blocks }
+        }
+        None => doc.clone(),
+    }
+}
+
+fn open_drawer(
+    printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
+    profile: &PrinterProfileConfig,
+) -> Result<(), PrinterError> {
+    let Some(pin) = profile.cash_drawer else { return Ok(()) };
+    if printer.is_none() {
+        *printer = Some(open(profile)?);
+    }
+    match printer.as_mut() {
+        Some(p) => p.open_drawer(pin),
+        None => Ok(()),
     }
 }
 

@@ -53,6 +53,7 @@ pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) 
         .route("/v1/sales/{id}/reprint", post(reprint_sale))
         .route("/v1/sales/{id}/capture", post(capture_sale))
         .route("/v1/sales/{id}/void", post(void_sale))
+        .route("/v1/drawer/open", post(open_drawer))
         .route("/v1/returns", post(create_return))
         .route("/v1/returns/{id}", get(read_return))
         .route("/v1/events", get(events))
@@ -117,6 +118,20 @@ async fn events(State(s): State<EcrState>) -> Sse<impl Stream<Item = Result<Even
         Err(_) => Some(Ok(Event::default().event("lagged").data("re-read your open sales"))),
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Kicks open the cash drawer wired to the receipt printer.
+async fn open_drawer(State(s): State<EcrState>) -> Response {
+    match s.printer.open_drawer().await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => Problem::new(
+            StatusCode::CONFLICT,
+            "NO_CASH_DRAWER",
+            "this terminal's printer profile has no cash drawer (printer.cash_drawer)".to_string(),
+        )
+        .into_response(),
+        Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "PRINTER_UNAVAILABLE", e.to_string()).into_response(),
+    }
 }
 
 async fn health(State(s): State<EcrState>) -> Response {

@@ -1,6 +1,6 @@
 //! The receipt printer driver: sends encoded documents and reads real-time status.
 
-use super::escpos::{Document, PrinterProfile, encode_document};
+use super::escpos::{Document, DrawerPin, PrinterProfile, encode_document, encode_drawer_kick};
 use super::status::{DLE_EOT, PrinterStatus, parse_status};
 use crate::ErrorKind;
 use crate::transport::{Transport, TransportError};
@@ -78,6 +78,13 @@ impl<T: Transport> ReceiptPrinter<T> {
             replies[i] = b[0];
         }
         parse_status(replies).ok_or(PrinterError::BadStatus(replies))
+    }
+
+    /// Opens the cash drawer wired to the printer's drawer-kick connector (a 50 ms pulse).
+    pub fn open_drawer(&mut self, pin: DrawerPin) -> Result<(), PrinterError> {
+        self.transport.write_all(&encode_drawer_kick(pin, 50, 500))?;
+        self.transport.flush()?;
+        Ok(())
     }
 
     /// Checks the printer is ready, then prints `doc` whole.

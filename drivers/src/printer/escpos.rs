@@ -2,7 +2,7 @@
 //!
 //! Commands follow the Epson ESC/POS reference: `ESC @` init, `ESC t` code table,
 //! `ESC a` alignment, `ESC E` emphasis, `GS !` character size, `GS ( k` QR code
-//! (model 2), `GS v 0` raster image, `GS V` cut.
+//! (model 2), `GS v 0` raster image, `GS V` cut, `ESC p` cash drawer kick.
 
 use super::codepage::{CodePage, encode_text};
 
@@ -92,8 +92,30 @@ pub enum Block {
         /// Dots per module (1–16).
         module_dots: u8,
     },
+    /// A centred 1-bit image (the store's logo), `GS v 0`.
+    Image(super::image::Raster),
     /// Feed and cut the paper.
     Cut,
+}
+
+/// Which drawer-kick connector pin drives the cash drawer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrawerPin {
+    /// Pin 2 (`ESC p 0`), the usual one.
+    Pin2,
+    /// Pin 5 (`ESC p 1`), a second drawer.
+    Pin5,
+}
+
+/// `ESC p m t1 t2`: pulses the drawer-kick pin for `on_ms` then rests `off_ms` (each in
+/// 2 ms units, at most 510 ms).
+pub fn encode_drawer_kick(pin: DrawerPin, on_ms: u16, off_ms: u16) -> [u8; 5] {
+    let m = match pin {
+        DrawerPin::Pin2 => 0,
+        DrawerPin::Pin5 => 1,
+    };
+    let units = |ms: u16| u8::try_from((ms / 2).clamp(1, 255)).unwrap_or(255);
+    [ESC, b'p', m, units(on_ms), units(off_ms)]
 }
 
 /// A receipt: blocks in print order.
@@ -261,6 +283,12 @@ pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
                 }
                 out.push(LF);
             }
+            Block::Image(image) => {
+                align_bytes(&mut out, Align::Center);
+                let w = image.width().min(usize::from(profile.width_dots));
+                raster(&mut out, w, image.height(), |x, y| image.is_black(x, y));
+                out.push(LF);
+            }
             Block::Cut => out.extend_from_slice(&[GS, b'V', 66, 3]),
         }
     }
@@ -338,6 +366,17 @@ mod tests {
         // version 2 QR = 25 modules + 8 quiet = 33 modules × 4 dots = 132 dots → 17 bytes
         assert_eq!((wb, h), (17, 132));
         assert_eq!(out.len(), start + 8 + wb * h + 1);
+    }
+
+    #[test]
+    fn drawer_kick_and_logo_are_byte_exact() {
+        assert_eq!(encode_drawer_kick(DrawerPin::Pin2, 50, 500), [0x1B, 0x70, 0, 25, 250]);
+        assert_eq!(encode_drawer_kick(DrawerPin::Pin5, 1, 2000), [0x1B, 0x70, 1, 1, 255]);
+        let mut doc = Document::default();
+        // 10×2: a black left column and a black dot at (9, 1).
+        doc.push(Block::Image(super::super::image::Raster::from_fn(10, 2, |x, y| x == 0 || (x, y) == (9, 1))));
+        let out = encode_document(&doc, &PrinterProfile::default());
+        assert_eq!(&out[5..], [0x1B, 0x61, 1, 0x1D, b'v', b'0', 0, 2, 0, 2, 0, 0x80, 0x00, 0x80, 0x40, 0x0A]);
     }
 
     #[test]

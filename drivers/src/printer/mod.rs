@@ -1,11 +1,13 @@
-//! ESC/POS receipt printers: the byte encoder, code pages, status parsing and the driver.
+//! ESC/POS receipt printers: the byte encoder, code pages, logo images, status parsing and the driver.
 
 mod codepage;
 mod driver;
 mod escpos;
+mod image;
 mod status;
 
 pub use codepage::{CodePage, encode_text};
 pub use driver::{PrinterError, ReceiptPrinter};
-pub use escpos::{Align, Block, Document, PrinterProfile, TextStyle, encode_document};
+pub use escpos::{Align, Block, Document, DrawerPin, PrinterProfile, TextStyle, encode_document, encode_drawer_kick};
+pub use image::{ImageError, Raster};
 pub use status::{PrinterStatus, parse_status};

@@ -41,6 +41,8 @@ pub enum Event {
     Cut,
     /// `DLE EOT n`: the host asks for status `n`.
     StatusRequest(u8),
+    /// `ESC p m t1 t2`: pulse drawer-kick pin `m` (0: pin 2, 1: pin 5).
+    DrawerKick(u8),
     /// A command this decoder skips (bytes kept for diagnostics).
     Unknown(Vec<u8>),
 }
@@ -67,6 +69,8 @@ pub fn decode(buf: &[u8], page: CodePage) -> Result<Option<(Event, usize)>, Deco
                 b'E' => (Event::Bold(buf[2] & 1 == 1), 3),
                 b't' => (Event::CodeTable(buf[2]), 3),
                 b'd' => (Event::Feed(buf[2]), 3),
+                b'p' if !need(5) => return Ok(None),
+                b'p' => (Event::DrawerKick(buf[2] & 1), 5),
                 _ if !need(3) => return Ok(None),
                 _ => (Event::Unknown(buf[..3].to_vec()), 3),
             }

@@ -51,6 +51,7 @@ pub struct SimPrinter {
     receipts: Mutex<Vec<SimReceipt>>,
     numbered: std::sync::atomic::AtomicUsize,
     printed: Notify,
+    drawer_kicks: std::sync::atomic::AtomicUsize,
     /// The cable.
     pub plug: Arc<super::Plug>,
 }
@@ -64,9 +65,15 @@ impl SimPrinter {
             paper_out: AtomicBool::new(false),
             receipts: Mutex::new(vec![]),
             numbered: std::sync::atomic::AtomicUsize::new(0),
+            drawer_kicks: std::sync::atomic::AtomicUsize::new(0),
             printed: Notify::new(),
             plug: Arc::default(),
         })
+    }
+
+    /// How many times the cash drawer was kicked open.
+    pub fn drawer_kicks(&self) -> usize {
+        self.drawer_kicks.load(Ordering::SeqCst)
     }
 
     /// Whether the paper ran out.
@@ -149,6 +156,9 @@ impl SimPrinter {
                                 if stream.write_all(&[self.status_byte(n)]).await.is_err() {
                                     return;
                                 }
+                            }
+                            Event::DrawerKick(_) => {
+                                self.drawer_kicks.fetch_add(1, Ordering::SeqCst);
                             }
                             Event::Cut => {
                                 job_raw.extend_from_slice(&bytes);

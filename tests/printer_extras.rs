@@ -1,0 +1,69 @@
+//! The receipt printer's extras through the real driver and the simulated printer: the
+//! store's logo on top of every receipt, and the cash drawer kicked open for the register.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Harness;
+use serde_json::json;
+use std::time::Duration;
+
+/// A 64×16 PNG: a black bar over the left half.
+fn logo_png() -> Vec<u8> {
+    let data: Vec<u8> = (0..64 * 16).map(|i| if i % 64 < 32 { 0 } else { 255 }).collect();
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, 64, 16);
+        e.set_color(png::ColorType::Grayscale);
+        e.set_depth(png::BitDepth::Eight);
+        e.write_header().unwrap().write_image_data(&data).unwrap();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logo_tops_every_receipt_and_the_drawer_opens_on_request() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    let logo = h.dir.path().join("logo.png");
+    std::fs::write(&logo, logo_png()).unwrap();
+    h.start_daemon_with(|c| c.store.logo = Some(logo.clone())).await;
+
+    let sale = h.create(json!({"amount": 4990, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    h.wait_for(&id, |s| s["receipt_printed"] == true).await;
+    let receipt = &h.sim.printer.wait_for(1, Duration::from_secs(5)).await.unwrap()[0];
+    // ESC @, ESC t 19, centred, then GS v 0 of 8 bytes × 16 rows: 4 black bytes, 4 white.
+    let raw = &receipt.raw;
+    let at = raw.windows(4).position(|w| w == [0x1D, b'v', b'0', 0]).expect("a raster image");
+    assert_eq!(&raw[at + 4..at + 8], [8, 0, 16, 0]);
+    assert_eq!(&raw[at + 8..at + 16], [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]);
+    let first_text = raw.windows(4).position(|w| w == b"Simu").unwrap();
+    assert!(at < first_text, "the logo comes before the store's name");
+
+    // The drawer: the simulated printer sees the kick.
+    assert_eq!(h.sim.printer.drawer_kicks(), 0);
+    let r = h.http.post(format!("{}/v1/drawer/open", h.url)).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while h.sim.printer.drawer_kicks() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the drawer kick never reached the printer");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.sim.printer.receipts().len(), 1, "a drawer kick prints nothing");
+
+    // A broken logo stops the start with a clear error.
+    h.stop_daemon().await;
+    std::fs::write(&logo, b"not a png").unwrap();
+    let mut config =
+        posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+    config.store.logo = Some(logo.clone());
+    let profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
+    let err = posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new())
+        .await
+        .err()
+        .expect("a broken logo is refused");
+    assert!(err.to_string().contains("logo") && err.to_string().contains("PNG"), "{err}");
+}
