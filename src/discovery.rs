@@ -41,11 +41,15 @@ pub fn usb_devices() -> Result<Vec<UsbDevice>, rusb::Error> {
 }
 
 /// Whether an endpoint of a profile is there: a serial port or device node that exists,
-/// a TCP endpoint (not checked here).
-pub fn endpoint_present(e: &Endpoint, ports: &[String]) -> Option<bool> {
+/// a USB device with its ids among `usb` (unknown when USB cannot be listed), a TCP
+/// endpoint (not checked here).
+pub fn endpoint_present(e: &Endpoint, ports: &[String], usb: Option<&[UsbDevice]>) -> Option<bool> {
     match e {
         Endpoint::Serial { path, .. } => Some(ports.iter().any(|p| p == path) || std::path::Path::new(path).exists()),
         Endpoint::File(path) => Some(std::path::Path::new(path).exists()),
+        Endpoint::Usb { vid, pid, .. } => {
+            usb.map(|list| list.iter().any(|d| d.vendor_id == *vid && d.product_id == *pid))
+        }
         Endpoint::Tcp(_) => None,
     }
 }
@@ -79,6 +83,7 @@ fn report_devices(
         out.push_str(&format!("  {p}\n"));
     }
     out.push_str("USB devices:\n");
+    let listed: Option<Vec<UsbDevice>> = usb.as_ref().ok().cloned();
     match usb {
         Ok(list) if list.is_empty() => out.push_str("  (none)\n"),
         Ok(list) => {
@@ -99,10 +104,11 @@ fn report_devices(
     if let Some(p) = profile {
         out.push_str(&format!("profile {}:\n", p.model));
         let mut line = |name: &str, e: &Endpoint| {
-            let state = match endpoint_present(e, &ports) {
+            let state = match endpoint_present(e, &ports, listed.as_deref()) {
                 Some(true) => "present",
                 Some(false) => "MISSING",
-                None => "network (see `posagent doctor`)",
+                None if matches!(e, Endpoint::Tcp(_)) => "network (see `posagent doctor`)",
+                None => "unknown (USB cannot be listed here)",
             };
             out.push_str(&format!("  {name:<12} {e}  {state}\n"));
         };
@@ -153,11 +159,16 @@ mod tests {
 
     #[test]
     fn endpoints_are_checked() {
-        assert_eq!(endpoint_present(&Endpoint::File("/definitely/not/here".into()), &[]), Some(false));
+        assert_eq!(endpoint_present(&Endpoint::File("/definitely/not/here".into()), &[], None), Some(false));
         assert_eq!(
-            endpoint_present(&Endpoint::Serial { path: "/dev/ttyX9".into(), baud: 9600 }, &["/dev/ttyX9".into()]),
+            endpoint_present(&Endpoint::Serial { path: "/dev/ttyX9".into(), baud: 9600 }, &["/dev/ttyX9".into()], None),
             Some(true)
         );
-        assert_eq!(endpoint_present(&Endpoint::Tcp("10.0.0.1:9100".into()), &[]), None);
+        assert_eq!(endpoint_present(&Endpoint::Tcp("10.0.0.1:9100".into()), &[], None), None);
+        let printer = Endpoint::Usb { vid: 0x04b8, pid: 0x0e28, serial: None };
+        let bus = [UsbDevice { vendor_id: 0x04b8, product_id: 0x0e28, bus: 1, address: 4 }];
+        assert_eq!(endpoint_present(&printer, &[], Some(&bus)), Some(true));
+        assert_eq!(endpoint_present(&printer, &[], Some(&[])), Some(false));
+        assert_eq!(endpoint_present(&printer, &[], None), None, "unknown without USB");
     }
 }

@@ -20,10 +20,19 @@ pub enum Endpoint {
     Tcp(String),
     /// A device node such as `/dev/usb/lp0`.
     File(String),
+    /// A USB device's bulk endpoints, found by vendor and product id (and serial number).
+    Usb {
+        /// Vendor id.
+        vid: u16,
+        /// Product id.
+        pid: u16,
+        /// Serial number, when several of one model are attached.
+        serial: Option<String>,
+    },
 }
 
 impl Endpoint {
-    /// Parses `serial:PATH@BAUD`, `tcp:HOST:PORT` or `file:PATH`.
+    /// Parses `serial:PATH@BAUD`, `tcp:HOST:PORT`, `file:PATH` or `usb:VVVV:PPPP[/SERIAL]`.
     pub fn parse(s: &str) -> Result<Self, String> {
         if let Some(rest) = s.strip_prefix("serial:") {
             let (path, baud) = rest.rsplit_once('@').ok_or("write serial:/dev/ttyUSB0@115200")?;
@@ -36,8 +45,17 @@ impl Endpoint {
             Ok(Endpoint::Tcp(addr.to_string()))
         } else if let Some(path) = s.strip_prefix("file:") {
             Ok(Endpoint::File(path.to_string()))
+        } else if let Some(rest) = s.strip_prefix("usb:") {
+            let (ids, serial) = match rest.split_once('/') {
+                Some((ids, serial)) if !serial.is_empty() => (ids, Some(serial.to_string())),
+                Some(_) => return Err("write usb:04b8:0e28/SERIAL or leave the serial out".into()),
+                None => (rest, None),
+            };
+            let (vid, pid) =
+                parse_usb_id(ids).ok_or_else(|| format!("`{ids}` is not vendor:product like 04b8:0e28"))?;
+            Ok(Endpoint::Usb { vid, pid, serial })
         } else {
-            Err(format!("`{s}` must start with serial:, tcp: or file:"))
+            Err(format!("`{s}` must start with serial:, tcp:, file: or usb:"))
         }
     }
 }
@@ -48,6 +66,9 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
             Endpoint::Tcp(a) => write!(f, "tcp:{a}"),
             Endpoint::File(p) => write!(f, "file:{p}"),
+            Endpoint::Usb { vid, pid, serial } => {
+                f.write_str(&posagent_drivers::transport::describe_usb(*vid, *pid, serial.as_deref()))
+            }
         }
     }
 }
@@ -347,7 +368,12 @@ mod tests {
         );
         assert_eq!(Endpoint::parse("tcp:10.0.0.5:9100"), Ok(Endpoint::Tcp("10.0.0.5:9100".into())));
         assert_eq!(Endpoint::parse("file:/dev/usb/lp0"), Ok(Endpoint::File("/dev/usb/lp0".into())));
-        assert!(Endpoint::parse("usb:04b8:0202").is_err());
+        assert_eq!(Endpoint::parse("usb:04b8:0e28"), Ok(Endpoint::Usb { vid: 0x04b8, pid: 0x0e28, serial: None }));
+        let with_serial = Endpoint::parse("usb:04B8:0E28/X4FG012345");
+        assert_eq!(with_serial, Ok(Endpoint::Usb { vid: 0x04b8, pid: 0x0e28, serial: Some("X4FG012345".into()) }));
+        assert_eq!(with_serial.map(|e| e.to_string()), Ok("usb:04b8:0e28/X4FG012345".to_string()));
+        assert!(Endpoint::parse("usb:04b8").is_err());
+        assert!(Endpoint::parse("usb:04b8:0e28/").is_err());
         assert!(Endpoint::parse("tcp:host").is_err());
         assert!(Endpoint::parse("serial:/dev/ttyS0").is_err());
     }

@@ -1,12 +1,15 @@
-//! Blocking byte transports: serial ports, TCP sockets (port 9100 printers), device nodes.
+//! Blocking byte transports: serial ports, TCP sockets (port 9100 printers), USB bulk
+//! endpoints, device nodes.
 
 mod file;
 mod serial;
 mod tcp;
+mod usb;
 
 pub use file::FileTransport;
 pub use serial::SerialTransport;
 pub use tcp::TcpTransport;
+pub use usb::{BulkEndpoints, EndpointInfo, InterfaceInfo, UsbTransport, choose_endpoints, describe_usb};
 
 use crate::ErrorKind;
 use std::time::Duration;
