@@ -54,6 +54,38 @@ pub fn endpoint_present(e: &Endpoint, ports: &[String], usb: Option<&[UsbDevice]
     }
 }
 
+/// One line per device that can tell its firmware version (printer, card reader),
+/// asked over the profile's endpoints; a version the profile was not validated with is
+/// flagged. Opens the devices: stop the service first.
+pub fn firmware_report(profile: &DeviceProfile) -> String {
+    use posagent_drivers::card_reader::CardReader;
+    use posagent_drivers::printer::ReceiptPrinter;
+    let verdict = |version: Result<Option<String>, String>, validated: &[String]| match version {
+        Err(e) => format!("cannot ask: {e}"),
+        Ok(None) => "unknown (the device does not tell)".to_string(),
+        Ok(Some(v)) => match crate::devices::firmware_validated(Some(&v), validated) {
+            Some(true) => format!("{v} (validated)"),
+            Some(false) => format!("{v} NOT VALIDATED (the profile lists: {})", validated.join(", ")),
+            None => format!("{v} (the profile lists no validated versions)"),
+        },
+    };
+    let p = &profile.printer;
+    let printer = crate::devices::open_transport(&p.endpoint).map_err(|e| e.to_string()).and_then(|t| {
+        ReceiptPrinter::new(t, p.profile.clone(), p.reads_status).firmware_version().map_err(|e| e.to_string())
+    });
+    let mut out = format!("  printer      firmware {}\n", verdict(printer, &p.firmware));
+    if let Some(c) = &profile.card_reader {
+        let reader = crate::devices::open_transport(&c.endpoint).map_err(|e| e.to_string()).and_then(|t| {
+            CardReader::new(t)
+                .info(std::time::Duration::from_secs(1))
+                .map(|i| i.map(|(firmware, _)| firmware))
+                .map_err(|e| e.to_string())
+        });
+        out.push_str(&format!("  card reader  firmware {}\n", verdict(reader, &c.firmware)));
+    }
+    out
+}
+
 /// The models among `profiles` that list this device's vendor:product id.
 pub fn matching_profiles<'a>(d: &UsbDevice, profiles: &'a [DeviceProfile]) -> Vec<&'a str> {
     profiles.iter().filter(|p| p.usb_ids.contains(&(d.vendor_id, d.product_id))).map(|p| p.model.as_str()).collect()

@@ -103,6 +103,10 @@ enum Command {
         /// A device profile (firmware-config/*.toml) to check against.
         #[arg(long)]
         profile: Option<PathBuf>,
+        /// Also ask the profile's printer and card reader for their firmware versions
+        /// (opens the devices: stop the service first).
+        #[arg(long, requires = "profile")]
+        firmware: bool,
     },
     /// Checks the terminal's setup: one line per check with OK, WARN or FAIL.
     Doctor {
@@ -525,11 +529,15 @@ async fn main() -> anyhow::Result<()> {
             run(config, simulator, line_display, data_dir, listen).await
         }
         Command::Init { dir, force } => init(&dir, force),
-        Command::Devices { profile } => {
+        Command::Devices { profile, firmware } => {
             let profile = profile.as_deref().map(DeviceProfile::load).transpose()?;
             let known: Vec<DeviceProfile> =
                 PROFILES.iter().filter_map(|(name, text)| DeviceProfile::parse(text, Path::new(name)).ok()).collect();
             print!("{}", posagent::discovery::report_with(profile.as_ref(), &known));
+            if let (true, Some(p)) = (firmware, profile) {
+                let report = tokio::task::spawn_blocking(move || posagent::discovery::firmware_report(&p)).await?;
+                print!("{report}");
+            }
             Ok(())
         }
         Command::Doctor { config } => {

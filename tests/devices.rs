@@ -154,3 +154,60 @@ async fn the_simulated_printer_is_also_a_serial_port() {
     let receipts = h.sim.printer.wait_for(1, Duration::from_secs(5)).await.unwrap();
     assert!(receipts.iter().any(|r| r.text.contains("over the serial port")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firmware_versions_are_read_and_checked_against_the_profile() {
+    let mut h = Harness::start().await;
+    // The simulator profile lists the simulated devices' versions: validated.
+    let sale = h.create(json!({"amount": 1000, "currency": "SEK", "method": "CARD"})).await;
+    let printer = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let d = device(&h, "printer").await;
+            if !d["firmware"].is_null() || Instant::now() > deadline {
+                break d;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    assert_eq!(
+        (printer["firmware"].as_str(), printer["firmware_validated"].as_bool()),
+        (Some("SIM-PRN 1.04"), Some(true))
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let reader = loop {
+        let d = device(&h, "card_reader").await;
+        if !d["firmware"].is_null() || Instant::now() > deadline {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (reader["firmware"].as_str(), reader["firmware_validated"].as_bool()),
+        (Some("SIM-RDR 2.4.1"), Some(true))
+    );
+
+    // A profile validated with other versions: the same devices are flagged.
+    h.post(&format!("/v1/sales/{}/cancel", sale["id"].as_str().unwrap()), json!({})).await;
+    h.stop_daemon().await;
+    let mut profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
+    profile.printer.firmware = vec!["2.00".into()];
+    let report = tokio::task::spawn_blocking({
+        let p = profile.clone();
+        move || posagent::discovery::firmware_report(&p)
+    })
+    .await
+    .unwrap();
+    assert!(report.contains("printer      firmware SIM-PRN 1.04 NOT VALIDATED (the profile lists: 2.00)"), "{report}");
+    assert!(report.contains("card reader  firmware SIM-RDR 2.4.1 (validated)"), "{report}");
+    h.start_daemon_on(profile, |_| {}).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let flagged = loop {
+        let d = device(&h, "printer").await;
+        if d["firmware_validated"] == false || Instant::now() > deadline {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(flagged["firmware_validated"], false, "{flagged}");
+}

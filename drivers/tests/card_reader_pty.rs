@@ -106,3 +106,27 @@ fn a_silent_reader_gives_a_clear_error_after_bounded_retransmits() {
     reader_side.read_exact(&mut got).unwrap();
     assert!(got.chunks(f.len()).all(|c| c == f.as_slice()));
 }
+
+#[test]
+fn info_gives_the_firmware_version_and_keeps_other_events() {
+    let (mut reader_side, path) = pty();
+    let counterpart = std::thread::spawn(move || {
+        let info = frame(0x14, &[]);
+        assert_eq!(read_exact(&mut reader_side, info.len()), info);
+        reader_side.write_all(&[0x06]).unwrap();
+        // A card removal arrives before the answer: the host keeps it for later.
+        reader_side.write_all(&frame(0x83, &[])).unwrap();
+        assert_eq!(read_exact(&mut reader_side, 1), [0x06]);
+        reader_side.write_all(&frame(0x87, b"2.4.1\0SR-300")).unwrap();
+        assert_eq!(read_exact(&mut reader_side, 1), [0x06]);
+        // An older reader: acknowledges INFO and never answers.
+        assert_eq!(read_exact(&mut reader_side, info.len()), info);
+        reader_side.write_all(&[0x06]).unwrap();
+        reader_side
+    });
+    let mut reader = CardReader::new(SerialTransport::open(&path, 115_200).unwrap());
+    assert_eq!(reader.info(Duration::from_secs(3)).unwrap(), Some(("2.4.1".into(), "SR-300".into())));
+    assert_eq!(reader.next_event(Duration::from_secs(1)).unwrap(), Some(Event::CardRemoved));
+    assert_eq!(reader.info(Duration::from_millis(300)).unwrap(), None);
+    counterpart.join().unwrap();
+}

@@ -91,6 +91,9 @@ struct RawProfile {
 struct RawCardReader {
     driver: String,
     endpoint: String,
+    /// Firmware versions this profile was validated with.
+    #[serde(default)]
+    firmware: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +136,9 @@ struct RawPrinter {
     /// `"pin2"` or `"pin5"`: a cash drawer on the printer's drawer-kick connector.
     #[serde(default)]
     cash_drawer: Option<String>,
+    /// Firmware versions this profile was validated with.
+    #[serde(default)]
+    firmware: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -186,6 +192,8 @@ pub struct PrinterProfileConfig {
     pub reads_status: bool,
     /// The drawer-kick pin of a cash drawer wired to the printer, if there is one.
     pub cash_drawer: Option<posagent_drivers::printer::DrawerPin>,
+    /// Firmware versions the profile was validated with (empty: not checked).
+    pub firmware: Vec<String>,
 }
 
 /// The secure card reader of a model (`docs/card-reader-protocol.md`).
@@ -193,6 +201,8 @@ pub struct PrinterProfileConfig {
 pub struct CardReaderProfile {
     /// Where it is attached.
     pub endpoint: Endpoint,
+    /// Firmware versions the profile was validated with (empty: not checked).
+    pub firmware: Vec<String>,
 }
 
 /// A validated device profile.
@@ -211,6 +221,16 @@ pub struct DeviceProfile {
     /// USB vendor:product ids of this model's devices; `posagent devices` names the
     /// profile whose ids it sees.
     pub usb_ids: Vec<(u16, u16)>,
+}
+
+/// Validated firmware versions: 1 to 32 printable ASCII characters each.
+fn firmware_list(path: &Path, key: &str, list: &[String]) -> Result<Vec<String>, ConfigError> {
+    for v in list {
+        if v.is_empty() || v.len() > 32 || !v.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+            return Err(invalid(path, key, format!("`{v}` is not a firmware version (1-32 printable characters)")));
+        }
+    }
+    Ok(list.to_vec())
 }
 
 /// Parses `vvvv:pppp` (hexadecimal).
@@ -316,6 +336,7 @@ impl DeviceProfile {
             None => None,
             Some(c) if c.driver == "framed-serial" => Some(CardReaderProfile {
                 endpoint: Endpoint::parse(&c.endpoint).map_err(|m| invalid(path, "card_reader.endpoint", m))?,
+                firmware: firmware_list(path, "card_reader.firmware", &c.firmware)?,
             }),
             Some(c) => {
                 return Err(invalid(
@@ -351,6 +372,7 @@ impl DeviceProfile {
                 },
                 reads_status: p.reads_status,
                 cash_drawer,
+                firmware: firmware_list(path, "printer.firmware", &p.firmware)?,
             },
         })
     }

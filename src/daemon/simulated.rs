@@ -57,8 +57,10 @@ pub fn simulated_profile(sim: &SimEnvironment) -> Result<DeviceProfile, ConfigEr
     let mut profile = DeviceProfile::parse(SIMULATOR_PROFILE, Path::new("firmware-config/simulator.toml"))?;
     profile.display.endpoint = Endpoint::Tcp(sim.display_addr.to_string());
     profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
+    let firmware = profile.card_reader.as_ref().map(|c| c.firmware.clone()).unwrap_or_default();
     profile.card_reader = sim.card_reader.as_ref().map(|r| crate::config::CardReaderProfile {
         endpoint: Endpoint::Serial { path: r.path.clone(), baud: 115_200 },
+        firmware: firmware.clone(),
     });
     Ok(profile)
 }
@@ -73,8 +75,10 @@ pub fn simulated_line_display_profile(sim: &SimEnvironment) -> Result<DeviceProf
     };
     profile.display.endpoint = Endpoint::Serial { path: line.path.clone(), baud: 9600 };
     profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
+    let firmware = profile.card_reader.as_ref().map(|c| c.firmware.clone()).unwrap_or_default();
     profile.card_reader = sim.card_reader.as_ref().map(|r| crate::config::CardReaderProfile {
         endpoint: Endpoint::Serial { path: r.path.clone(), baud: 115_200 },
+        firmware: firmware.clone(),
     });
     Ok(profile)
 }

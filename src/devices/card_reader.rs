@@ -1,7 +1,7 @@
 //! Owner thread of the secure card reader: enables it for an amount and waits for an
 //! encrypted read, a cancel, or the timeout.
 
-use super::{DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_health};
+use super::{DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_firmware, set_health};
 use crate::config::CardReaderProfile;
 use posagent_drivers::card_reader::{CardRead, CardReader, CardReaderError, Event};
 use posagent_drivers::transport::Transport;
@@ -62,10 +62,25 @@ pub struct CardReaderService {
 
 type Reader = CardReader<Box<dyn Transport>>;
 
+/// How long a reader may take to answer INFO when it is opened.
+const INFO_WAIT: Duration = Duration::from_secs(1);
+
+/// Opens the reader and reads its firmware version into the health.
+fn open_reader(profile: &CardReaderProfile, health: &SharedHealth) -> Result<Reader, CardReaderError> {
+    let mut r = CardReader::new(open_transport(&profile.endpoint)?);
+    let info = r.info(INFO_WAIT)?;
+    set_firmware(health, info.map(|(firmware, _model)| firmware), &profile.firmware);
+    Ok(r)
+}
+
 /// Opens the reader, or checks the open one acknowledges (a zero-count beep).
-fn probe(reader: &mut Option<Reader>, profile: &CardReaderProfile) -> Result<(), CardReaderError> {
+fn probe(
+    reader: &mut Option<Reader>,
+    profile: &CardReaderProfile,
+    health: &SharedHealth,
+) -> Result<(), CardReaderError> {
     if reader.is_none() {
-        *reader = Some(CardReader::new(open_transport(&profile.endpoint)?));
+        *reader = Some(open_reader(profile, health)?);
     }
     match reader.as_mut() {
         Some(r) => r.beep(0),
@@ -76,10 +91,11 @@ fn probe(reader: &mut Option<Reader>, profile: &CardReaderProfile) -> Result<(),
 fn wait_for_card(
     reader: &mut Option<Reader>,
     profile: &CardReaderProfile,
+    health: &SharedHealth,
     job: &ReadJob,
 ) -> Result<CardRead, CardWaitError> {
     if reader.is_none() {
-        *reader = Some(CardReader::new(open_transport(&profile.endpoint).map_err(CardReaderError::from)?));
+        *reader = Some(open_reader(profile, health)?);
     }
     let Some(r) = reader.as_mut() else { return Err(CardWaitError::Stopped) };
     let secs = u8::try_from(job.timeout.as_secs()).unwrap_or(u8::MAX);
@@ -115,7 +131,7 @@ impl CardReaderService {
                 let job = match job {
                     Job::Read(job) => job,
                     Job::Probe => {
-                        match probe(&mut reader, &profile) {
+                        match probe(&mut reader, &profile, &h) {
                             Ok(()) => set_health(&h, true, None),
                             Err(e) => {
                                 reader = None;
@@ -131,7 +147,7 @@ impl CardReaderService {
                         return;
                     }
                 };
-                let result = wait_for_card(&mut reader, &profile, &job);
+                let result = wait_for_card(&mut reader, &profile, &h, &job);
                 match &result {
                     Ok(_) | Err(CardWaitError::Canceled | CardWaitError::TimedOut) => set_health(&h, true, None),
                     Err(e) => {

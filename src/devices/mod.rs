@@ -83,18 +83,55 @@ pub struct DeviceHealth {
     pub connected: bool,
     /// The last error, if the last operation failed.
     pub last_error: Option<String>,
+    /// The firmware version the device reported when it was opened, if it can tell.
+    pub firmware: Option<String>,
+    /// Whether that version is one the device profile was validated with (absent when
+    /// the profile lists none or the version is unknown).
+    pub firmware_validated: Option<bool>,
 }
 
 pub(crate) type SharedHealth = Arc<Mutex<DeviceHealth>>;
 
 pub(crate) fn new_health(device: &'static str, endpoint: &Endpoint) -> SharedHealth {
-    Arc::new(Mutex::new(DeviceHealth { device, endpoint: endpoint.to_string(), connected: false, last_error: None }))
+    Arc::new(Mutex::new(DeviceHealth {
+        device,
+        endpoint: endpoint.to_string(),
+        connected: false,
+        last_error: None,
+        firmware: None,
+        firmware_validated: None,
+    }))
 }
 
 pub(crate) fn set_health(h: &SharedHealth, connected: bool, err: Option<String>) {
     let mut g = h.lock().unwrap_or_else(|p| p.into_inner());
     g.connected = connected;
     g.last_error = err;
+}
+
+/// Whether `version` is among the `validated` ones (`None` when either is unknown).
+pub fn firmware_validated(version: Option<&str>, validated: &[String]) -> Option<bool> {
+    if validated.is_empty() {
+        return None;
+    }
+    version.map(|v| validated.iter().any(|ok| ok == v))
+}
+
+/// Records the firmware a device reported on opening; a version the profile was not
+/// validated with is logged as a warning for store IT.
+pub(crate) fn set_firmware(h: &SharedHealth, version: Option<String>, validated: &[String]) {
+    let ok = firmware_validated(version.as_deref(), validated);
+    let mut g = h.lock().unwrap_or_else(|p| p.into_inner());
+    if ok == Some(false) && g.firmware != version {
+        tracing::warn!(
+            device = g.device,
+            firmware = version.as_deref().unwrap_or(""),
+            validated = %validated.join(", "),
+            "device firmware is not one this terminal profile was validated with; check with the device vendor"
+        );
+    }
+    g.firmware = version;
+    g.firmware_validated = ok;
 }
 
 pub(crate) fn read_health(h: &SharedHealth) -> DeviceHealth {

@@ -1,6 +1,9 @@
 //! Owner thread of the receipt printer.
 
-use super::{DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_health};
+use super::{
+    DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_firmware,
+    set_health,
+};
 use crate::config::PrinterProfileConfig;
 use posagent_drivers::printer::{Block, Document, PrinterError, Raster, ReceiptPrinter};
 use posagent_drivers::transport::Transport;
@@ -68,7 +71,7 @@ impl PrinterService {
             while let Some(job) = rx.blocking_recv() {
                 let (result, done) = match job {
                     Job::Print { document, hold_as, done } => {
-                        let r = print(&mut printer, &profile, &with_logo(&document, logo.as_ref()));
+                        let r = print(&mut printer, &profile, &h, &with_logo(&document, logo.as_ref()));
                         if let (Err(_), Some(tag)) = (&r, hold_as) {
                             held.queue.push_back((tag, document));
                         }
@@ -87,7 +90,7 @@ impl PrinterService {
                         continue;
                     }
                     Job::OpenDrawer(done) => {
-                        let r = open_drawer(&mut printer, &profile);
+                        let r = open_drawer(&mut printer, &profile, &h);
                         (r, Some(done))
                     }
                     Job::Flush(done) => {
@@ -101,11 +104,11 @@ impl PrinterService {
                         return;
                     }
                     Job::Probe => {
-                        let r = probe(&mut printer, &profile);
+                        let r = probe(&mut printer, &profile, &h);
                         if r.is_ok() {
                             // The fault cleared: print what waited, in order, each whole.
                             while let Some((tag, doc)) = held.queue.pop_front() {
-                                if let Err(e) = print(&mut printer, &profile, &with_logo(&doc, logo.as_ref())) {
+                                if let Err(e) = print(&mut printer, &profile, &h, &with_logo(&doc, logo.as_ref())) {
                                     tracing::warn!(error = %e, "held receipt still cannot be printed");
                                     held.queue.push_front((tag, doc));
                                     break;
@@ -221,10 +224,11 @@ fn with_logo(doc: &Document, logo: Option<&Raster>) -> Document {
 fn open_drawer(
     printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
     profile: &PrinterProfileConfig,
+    health: &SharedHealth,
 ) -> Result<(), PrinterError> {
     let Some(pin) = profile.cash_drawer else { return Ok(()) };
     if printer.is_none() {
-        *printer = Some(open(profile)?);
+        *printer = Some(open(profile, health)?);
     }
     match printer.as_mut() {
         Some(p) => p.open_drawer(pin),
@@ -232,17 +236,24 @@ fn open_drawer(
     }
 }
 
-fn open(profile: &PrinterProfileConfig) -> Result<ReceiptPrinter<Box<dyn Transport>>, PrinterError> {
-    Ok(ReceiptPrinter::new(open_transport(&profile.endpoint)?, profile.profile.clone(), profile.reads_status))
+/// Opens the printer and reads its firmware version into the health.
+fn open(
+    profile: &PrinterProfileConfig,
+    health: &SharedHealth,
+) -> Result<ReceiptPrinter<Box<dyn Transport>>, PrinterError> {
+    let mut p = ReceiptPrinter::new(open_transport(&profile.endpoint)?, profile.profile.clone(), profile.reads_status);
+    set_firmware(health, p.firmware_version()?, &profile.firmware);
+    Ok(p)
 }
 
 /// Opens the printer, or reads the open one's status (paper, cover, errors).
 fn probe(
     printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
     profile: &PrinterProfileConfig,
+    health: &SharedHealth,
 ) -> Result<(), PrinterError> {
     if printer.is_none() {
-        *printer = Some(open(profile)?);
+        *printer = Some(open(profile, health)?);
     }
     match printer.as_mut() {
         Some(p) if profile.reads_status => {
@@ -256,10 +267,11 @@ fn probe(
 fn print(
     printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
     profile: &PrinterProfileConfig,
+    health: &SharedHealth,
     doc: &Document,
 ) -> Result<(), PrinterError> {
     if printer.is_none() {
-        *printer = Some(open(profile)?);
+        *printer = Some(open(profile, health)?);
     }
     match printer.as_mut() {
         Some(p) => p.print(doc),

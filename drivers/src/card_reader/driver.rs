@@ -131,6 +131,28 @@ impl<T: Transport> CardReader<T> {
         self.send(&encode(cmd::BEEP, &[times]))
     }
 
+    /// Asks for the firmware version and model; `None` if the reader does not answer
+    /// INFO within `wait` (older firmware). Other events that arrive meanwhile are kept.
+    pub fn info(&mut self, wait: Duration) -> Result<Option<(String, String)>, CardReaderError> {
+        self.send(&encode(cmd::INFO, &[]))?;
+        let deadline = Instant::now() + wait;
+        loop {
+            self.drain()?;
+            let at = self.events.iter().position(|(code, _)| *code == super::messages::evt::INFO);
+            if let Some((code, data)) = at.and_then(|i| self.events.remove(i)) {
+                return match parse_event(code, &data)? {
+                    Event::Info { firmware, model } => Ok(Some((firmware, model))),
+                    _ => Ok(None),
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.fill(left)?;
+        }
+    }
+
     /// The next event, waiting at most `wait`.
     pub fn next_event(&mut self, wait: Duration) -> Result<Option<Event>, CardReaderError> {
         let deadline = Instant::now() + wait;

@@ -12,6 +12,8 @@ pub mod cmd {
     pub const BEEP: u8 = 0x12;
     /// Set the LED.
     pub const LED: u8 = 0x13;
+    /// Ask for the firmware version and model.
+    pub const INFO: u8 = 0x14;
 }
 
 /// Event codes (reader → host).
@@ -26,6 +28,8 @@ pub mod evt {
     pub const ERROR: u8 = 0x84;
     /// The reader stopped waiting (after CANCEL or its own timeout).
     pub const IDLE: u8 = 0x86;
+    /// Answer to INFO: firmware version, NUL, model.
+    pub const INFO: u8 = 0x87;
 }
 
 /// TLV tags of a card read.
@@ -127,6 +131,13 @@ pub enum Event {
     },
     /// Not waiting for a card any more.
     Idle,
+    /// The reader's firmware version and model (answer to INFO).
+    Info {
+        /// Firmware version, e.g. `2.4.1`.
+        firmware: String,
+        /// Model name.
+        model: String,
+    },
 }
 
 /// A payload that does not parse.
@@ -150,6 +161,28 @@ pub fn enable(amount: u32, currency: &str, timeout_secs: u8) -> Vec<u8> {
     ]);
     d.push(timeout_secs);
     encode(cmd::ENABLE, &d)
+}
+
+/// The INFO answer's payload: `firmware` NUL `model` (for readers and simulators).
+pub fn info_payload(firmware: &str, model: &str) -> Vec<u8> {
+    let mut d = firmware.as_bytes().to_vec();
+    d.push(0);
+    d.extend_from_slice(model.as_bytes());
+    d
+}
+
+fn parse_info(data: &[u8]) -> Result<Event, EventError> {
+    let bad = |why| EventError { code: evt::INFO, why };
+    let nul = data.iter().position(|&b| b == 0).ok_or(bad("no NUL after the firmware version"))?;
+    let text = |b: &[u8]| {
+        std::str::from_utf8(b)
+            .ok()
+            .filter(|t| t.chars().all(|c| c.is_ascii_graphic() || c == ' ') && t.len() <= 32)
+            .map(str::to_string)
+    };
+    let firmware = text(&data[..nul]).filter(|f| !f.is_empty()).ok_or(bad("firmware version is not 1-32 ASCII"))?;
+    let model = text(&data[nul + 1..]).ok_or(bad("model is not up to 32 ASCII"))?;
+    Ok(Event::Info { firmware, model })
 }
 
 /// Encodes the TLV of a card read (for readers and simulators).
@@ -225,6 +258,7 @@ pub fn parse_event(code: u8, data: &[u8]) -> Result<Event, EventError> {
             text: String::from_utf8_lossy(data.get(1..).unwrap_or(&[])).into_owned(),
         }),
         evt::IDLE => Ok(Event::Idle),
+        evt::INFO => parse_info(data),
         _ => Err(EventError { code, why: "unknown event" }),
     }
 }
@@ -267,6 +301,16 @@ mod tests {
         assert!(parse_event(0x99, &[]).is_err());
         assert!(parse_event(evt::CARD_PRESENTED, &[9]).is_err());
         assert!(!format!("{:?}", read()).contains("payload"), "Debug hides the encrypted data");
+    }
+
+    #[test]
+    fn info_is_firmware_nul_model() {
+        let d = info_payload("2.4.1", "SR-300");
+        assert_eq!(d, b"2.4.1\0SR-300");
+        assert_eq!(parse_event(evt::INFO, &d), Ok(Event::Info { firmware: "2.4.1".into(), model: "SR-300".into() }));
+        assert!(parse_event(evt::INFO, b"2.4.1").is_err(), "no NUL");
+        assert!(parse_event(evt::INFO, b"\0SR-300").is_err(), "no version");
+        assert!(parse_event(evt::INFO, b"2.4\x1b\0m").is_err(), "control bytes");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Secure card readers speaking posagent's serial framing (`docs/card-reader-protocol.md`):
-//! commands to enable for an amount, cancel, beep; events card presented / read (encrypted,
+//! commands to enable for an amount, cancel, beep, ask for the firmware; events card presented / read (encrypted,
 //! masked PAN only) / removed / error.
 
 mod driver;
@@ -8,4 +8,6 @@ mod messages;
 
 pub use driver::{ACK_TIMEOUT, CardReader, CardReaderError, MAX_RETRANSMIT};
 pub use frame::{ACK, Decoded, ETX, MAX_LEN, NAK, STX, decode, encode};
-pub use messages::{CardRead, EntryMode, Event, EventError, card_read_tlv, cmd, enable, evt, parse_event, tag};
+pub use messages::{
+    CardRead, EntryMode, Event, EventError, card_read_tlv, cmd, enable, evt, info_payload, parse_event, tag,
+};

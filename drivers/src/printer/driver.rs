@@ -80,6 +80,38 @@ impl<T: Transport> ReceiptPrinter<T> {
         parse_status(replies).ok_or(PrinterError::BadStatus(replies))
     }
 
+    /// Reads the firmware version (`GS I 65`; the printer answers `_`, the version,
+    /// NUL). `None` for a write-only link or a printer that does not answer.
+    pub fn firmware_version(&mut self) -> Result<Option<String>, PrinterError> {
+        if !self.reads_status {
+            return Ok(None);
+        }
+        self.transport.write_all(&[0x1D, b'I', 65])?;
+        self.transport.flush()?;
+        let mut reply = Vec::new();
+        let mut b = [0u8; 1];
+        loop {
+            match self.transport.read_exact(&mut b, STATUS_TIMEOUT) {
+                Ok(()) => {}
+                Err(TransportError::Timeout { .. }) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+            if b[0] == 0 {
+                break;
+            }
+            reply.push(b[0]);
+            if reply.len() > 80 {
+                return Ok(None);
+            }
+        }
+        match reply.split_first() {
+            Some((b'_', version)) if version.iter().all(|c| c.is_ascii_graphic() || *c == b' ') => {
+                Ok(Some(String::from_utf8_lossy(version).trim().to_string()))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Opens the cash drawer wired to the printer's drawer-kick connector (a 50 ms pulse).
     pub fn open_drawer(&mut self, pin: DrawerPin) -> Result<(), PrinterError> {
         self.transport.write_all(&encode_drawer_kick(pin, 50, 500))?;
@@ -98,6 +130,46 @@ impl<T: Transport> ReceiptPrinter<T> {
         let bytes = encode_document(doc, &self.profile);
         self.transport.write_all(&bytes)?;
         self.transport.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::TcpTransport;
+    use std::io::{Read, Write};
+
+    /// A printer on loopback TCP that answers `GS I 65` with `reply`.
+    fn printer_answering(reply: &'static [u8]) -> Result<String, std::io::Error> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?.to_string();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut req = [0u8; 3];
+                if s.read_exact(&mut req).is_ok() && req == [0x1D, 0x49, 0x41] {
+                    let _ = s.write_all(reply);
+                }
+                let _ = s.read(&mut req);
+            }
+        });
+        Ok(addr)
+    }
+
+    #[test]
+    fn firmware_version_is_read_from_gs_i_65() -> Result<(), Box<dyn std::error::Error>> {
+        let timeout = Duration::from_secs(2);
+        let addr = printer_answering(b"_TM-T88VI 30.02 ESC/POS\0")?;
+        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
+        assert_eq!(p.firmware_version()?, Some("TM-T88VI 30.02 ESC/POS".to_string()));
+        // A reply without the `_` header is not a version.
+        let addr = printer_answering(b"30.02\0")?;
+        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
+        assert_eq!(p.firmware_version()?, None);
+        // A write-only link is not asked.
+        let addr = printer_answering(b"_X\0")?;
+        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), false);
+        assert_eq!(p.firmware_version()?, None);
         Ok(())
     }
 }

@@ -129,6 +129,9 @@ fn take_frames(buf: &mut Vec<u8>, port: &mut dyn Write) -> Vec<(u8, Vec<u8>)> {
     }
 }
 
+/// The firmware version the simulated reader reports (INFO).
+pub const FIRMWARE: &str = "SIM-RDR 2.4.1";
+
 impl SimCardReader {
     /// Opens a PTY pair and runs the reader on one end until `cancel` fires.
     pub fn start(cancel: CancellationToken) -> std::io::Result<Arc<Self>> {
@@ -155,6 +158,12 @@ impl SimCardReader {
                         }
                         0x11 if s.waiting_for.take().is_some() => {
                             let _ = master.write_all(&frame(0x86, &[]));
+                        }
+                        0x14 => {
+                            let mut d = FIRMWARE.as_bytes().to_vec();
+                            d.push(0);
+                            d.extend_from_slice(b"posagent-sim reader");
+                            let _ = master.write_all(&frame(0x87, &d));
                         }
                         _ => {}
                     }

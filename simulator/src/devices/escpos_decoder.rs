@@ -41,6 +41,8 @@ pub enum Event {
     Cut,
     /// `DLE EOT n`: the host asks for status `n`.
     StatusRequest(u8),
+    /// `GS I n`: the host asks for printer information `n` (65: firmware version).
+    IdRequest(u8),
     /// `ESC p m t1 t2`: pulse drawer-kick pin `m` (0: pin 2, 1: pin 5).
     DrawerKick(u8),
     /// A command this decoder skips (bytes kept for diagnostics).
@@ -81,6 +83,7 @@ pub fn decode(buf: &[u8], page: CodePage) -> Result<Option<(Event, usize)>, Deco
             }
             match buf[1] {
                 b'!' if need(3) => (Event::Size(buf[2]), 3),
+                b'I' if need(3) => (Event::IdRequest(buf[2]), 3),
                 b'V' if need(3) => {
                     // GS V m, or GS V m n for m = 65/66.
                     if buf[2] >= 65 {

@@ -13,6 +13,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// The firmware version the simulated printer reports (`GS I 65`).
+pub const FIRMWARE: &str = "SIM-PRN 1.04";
+
 /// One printed receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimReceipt {
@@ -157,6 +160,15 @@ impl SimPrinter {
                                     return;
                                 }
                             }
+                            Event::IdRequest(65) => {
+                                let mut reply = vec![b'_'];
+                                reply.extend_from_slice(FIRMWARE.as_bytes());
+                                reply.push(0);
+                                if stream.write_all(&reply).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Event::IdRequest(_) => {}
                             Event::DrawerKick(_) => {
                                 self.drawer_kicks.fetch_add(1, Ordering::SeqCst);
                             }
