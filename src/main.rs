@@ -107,6 +107,9 @@ enum Command {
         /// (opens the devices: stop the service first).
         #[arg(long, requires = "profile")]
         firmware: bool,
+        /// Lists the printer models of the ESC/POS printer database (for `printer.model`).
+        #[arg(long)]
+        models: bool,
     },
     /// Checks the terminal's setup: one line per check with OK, WARN or FAIL.
     Doctor {
@@ -529,7 +532,23 @@ async fn main() -> anyhow::Result<()> {
             run(config, simulator, line_display, data_dir, listen).await
         }
         Command::Init { dir, force } => init(&dir, force),
-        Command::Devices { profile, firmware } => {
+        Command::Devices { models: true, .. } => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            for m in posagent_drivers::printer::known_models() {
+                if let Some(c) = posagent_drivers::printer::lookup_model(m) {
+                    let cols = c.columns.map_or("?".to_string(), |n| n.to_string());
+                    let dots = c.width_dots.map_or("?".to_string(), |n| n.to_string());
+                    let qr = if c.native_qr { "QR" } else { "no QR" };
+                    // A closed pipe (`| head`) ends the listing quietly.
+                    if writeln!(out, "{m:<24} {:<12} {cols:>3} columns {dots:>4} dots  {qr}", c.vendor).is_err() {
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Devices { profile, firmware, .. } => {
             let profile = profile.as_deref().map(DeviceProfile::load).transpose()?;
             let known: Vec<DeviceProfile> =
                 PROFILES.iter().filter_map(|(name, text)| DeviceProfile::parse(text, Path::new(name)).ok()).collect();

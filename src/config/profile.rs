@@ -124,9 +124,16 @@ struct RawDisplay {
 struct RawPrinter {
     driver: String,
     endpoint: String,
-    columns: usize,
-    width_dots: u16,
-    native_qr: bool,
+    /// A model of the ESC/POS printer database (`TM-T88V`): columns, width, QR support
+    /// and table numbers come from it unless given here.
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    columns: Option<usize>,
+    #[serde(default)]
+    width_dots: Option<u16>,
+    #[serde(default)]
+    native_qr: Option<bool>,
     code_page: String,
     /// A second character table for lines the first cannot print (e.g. "pc852").
     #[serde(default)]
@@ -316,14 +323,40 @@ impl DeviceProfile {
                 format!("`{}` is not a printer driver; use \"escpos\"", p.driver),
             ));
         }
-        if !(24..=64).contains(&p.columns) {
+        let caps = match &p.model {
+            None => None,
+            Some(m) => Some(posagent_drivers::printer::lookup_model(m).ok_or_else(|| {
+                let near: Vec<&str> = posagent_drivers::printer::known_models()
+                    .into_iter()
+                    .filter(|k| k.to_ascii_lowercase().contains(&m.to_ascii_lowercase().replace(' ', "-")))
+                    .collect();
+                let hint =
+                    if near.is_empty() { "see `posagent devices --models`".to_string() } else { near.join(", ") };
+                invalid(path, "printer.model", format!("`{m}` is not in the ESC/POS printer database ({hint})"))
+            })?),
+        };
+        let from_db = |what: &str| invalid(path, what, "give it, or a printer.model the database knows it for");
+        let columns = p.columns.or(caps.as_ref().and_then(|c| c.columns)).ok_or_else(|| from_db("printer.columns"))?;
+        let width_dots =
+            p.width_dots.or(caps.as_ref().and_then(|c| c.width_dots)).ok_or_else(|| from_db("printer.width_dots"))?;
+        let native_qr =
+            p.native_qr.or(caps.as_ref().map(|c| c.native_qr)).ok_or_else(|| from_db("printer.native_qr"))?;
+        if !(24..=64).contains(&columns) {
             return Err(invalid(path, "printer.columns", "must be 24 to 64"));
         }
-        if !(256..=832).contains(&p.width_dots) {
+        if !(256..=832).contains(&width_dots) {
             return Err(invalid(path, "printer.width_dots", "must be 256 to 832"));
         }
         let code_page = page("printer.code_page", &p.code_page)?;
         let extra_code_page = p.extra_code_page.as_deref().map(|n| page("printer.extra_code_page", n)).transpose()?;
+        let tables = caps.as_ref().map(|c| c.tables.clone()).unwrap_or_default();
+        if let Some(c) = &caps {
+            for (key, pg) in [("printer.code_page", Some(code_page)), ("printer.extra_code_page", extra_code_page)] {
+                if let Some(pg) = pg.filter(|pg| !c.tables.iter().any(|(q, _)| q == pg)) {
+                    return Err(invalid(path, key, format!("the {} has no {pg:?} table", c.model)));
+                }
+            }
+        }
         let cash_drawer = match p.cash_drawer.as_deref() {
             None => None,
             Some("pin2") => Some(posagent_drivers::printer::DrawerPin::Pin2),
@@ -332,6 +365,15 @@ impl DeviceProfile {
                 return Err(invalid(path, "printer.cash_drawer", format!("`{other}`: use \"pin2\" or \"pin5\"")));
             }
         };
+        if let (Some(c), Some(_)) = (&caps, cash_drawer) {
+            if !c.drawer_kick {
+                return Err(invalid(
+                    path,
+                    "printer.cash_drawer",
+                    format!("the {} has no drawer-kick connector", c.model),
+                ));
+            }
+        }
         let card_reader = match &raw.card_reader {
             None => None,
             Some(c) if c.driver == "framed-serial" => Some(CardReaderProfile {
@@ -364,11 +406,12 @@ impl DeviceProfile {
             printer: PrinterProfileConfig {
                 endpoint: Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?,
                 profile: posagent_drivers::printer::PrinterProfile {
-                    columns: p.columns,
-                    width_dots: p.width_dots,
-                    native_qr: p.native_qr,
+                    columns,
+                    width_dots,
+                    native_qr,
                     code_page,
                     extra_code_page,
+                    tables,
                 },
                 reads_status: p.reads_status,
                 cash_drawer,
@@ -381,6 +424,7 @@ impl DeviceProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use posagent_drivers::printer::CodePage;
 
     #[test]
     fn endpoints_parse() {
@@ -420,6 +464,34 @@ mod tests {
             "model = \"m\"\ndescription = \"d\"\n[display]\n{display}\n[printer]\ndriver = \"escpos\"\n\
              endpoint = \"tcp:10.0.0.5:9100\"\ncolumns = 48\nwidth_dots = 576\nnative_qr = true\ncode_page = \"pc858\"\n"
         )
+    }
+
+    #[test]
+    fn a_printer_model_from_the_database_fills_in_what_the_profile_leaves_out() {
+        let text = |printer: &str| {
+            format!(
+                "model = \"m\"\ndescription = \"d\"\n[display]\ndriver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"\n\
+                 width = 800\nheight = 480\n[printer]\ndriver = \"escpos\"\nendpoint = \"tcp:10.0.0.5:9100\"\n{printer}\n"
+            )
+        };
+        let parse = |p: &str| DeviceProfile::parse(&text(p), Path::new("t.toml"));
+        let p = parse("model = \"TM-T88V\"\ncode_page = \"pc858\"\nextra_code_page = \"pc852\"");
+        let p = p.map(|p| p.printer.profile);
+        assert!(
+            matches!(&p, Ok(pp) if pp.columns == 42 && pp.width_dots == 512 && pp.native_qr && pp.table_of(CodePage::Pc852) == 18),
+            "{p:?}"
+        );
+        // Given keys win over the database.
+        let p = parse("model = \"TM-T88V\"\ncolumns = 48\nwidth_dots = 576\ncode_page = \"pc858\"")
+            .map(|p| p.printer.profile);
+        assert!(matches!(&p, Ok(pp) if pp.columns == 48 && pp.width_dots == 576), "{p:?}");
+        for bad in [
+            "model = \"TM-NOPE\"\ncode_page = \"pc858\"",
+            "code_page = \"pc858\"",
+            "columns = 48\nwidth_dots = 576\ncode_page = \"pc858\"",
+        ] {
+            assert!(matches!(parse(bad), Err(ConfigError::Invalid { .. })), "{bad}");
+        }
     }
 
     #[test]

@@ -24,6 +24,16 @@ pub struct PrinterProfile {
     /// A second table the printer has, switched to (`ESC t n`) for a line the first
     /// cannot print whole — e.g. PC852 for Polish beside PC858 for the euro sign.
     pub extra_code_page: Option<CodePage>,
+    /// The `ESC t` number of each table on this model (from the printer database);
+    /// a page not listed uses Epson's number.
+    pub tables: Vec<(CodePage, u8)>,
+}
+
+impl PrinterProfile {
+    /// The `ESC t` number that selects `page` on this printer.
+    pub fn table_of(&self, page: CodePage) -> u8 {
+        self.tables.iter().find(|(p, _)| *p == page).map_or(page.escpos_table(), |(_, n)| *n)
+    }
 }
 
 impl Default for PrinterProfile {
@@ -34,6 +44,7 @@ impl Default for PrinterProfile {
             native_qr: true,
             code_page: CodePage::Pc858,
             extra_code_page: Some(CodePage::Pc852),
+            tables: vec![],
         }
     }
 }
@@ -226,7 +237,7 @@ fn chars(s: &str) -> usize {
 /// so no text can inject printer commands.
 pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
     let mut page: CodePage = profile.code_page;
-    let mut out = vec![ESC, b'@', ESC, b't', page.escpos_table()];
+    let mut out = vec![ESC, b'@', ESC, b't', profile.table_of(page)];
     // The table for a piece of text: the current one if it prints it whole, else the
     // profile's main or extra table that does (switching with ESC t), else the main one.
     let mut table_for = |out: &mut Vec<u8>, text: &str| -> CodePage {
@@ -240,7 +251,7 @@ pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
                 .unwrap_or(profile.code_page)
         };
         if want != page {
-            out.extend([ESC, b't', want.escpos_table()]);
+            out.extend([ESC, b't', profile.table_of(want)]);
             page = want;
         }
         page
@@ -319,6 +330,19 @@ mod tests {
         let single = PrinterProfile { extra_code_page: None, ..PrinterProfile::default() };
         let out = encode_document(&doc, &single);
         assert_eq!(out.windows(2).filter(|w| *w == [ESC, b't']).count(), 1);
+    }
+
+    #[test]
+    fn the_models_table_numbers_are_used() {
+        let mut doc = Document::default();
+        doc.line("Kawa 9,90 €");
+        doc.line("Razem 12,50 zł");
+        // A model where PC858 is 14 and PC852 is 13.
+        let profile =
+            PrinterProfile { tables: vec![(CodePage::Pc858, 14), (CodePage::Pc852, 13)], ..PrinterProfile::default() };
+        let out = encode_document(&doc, &profile);
+        let selects: Vec<u8> = out.windows(3).filter(|w| w[..2] == [ESC, b't']).map(|w| w[2]).collect();
+        assert_eq!(selects, [14, 13]);
     }
 
     #[test]
