@@ -7,135 +7,19 @@
 //! refund booked once, under a key the terminal stored — nothing lost, nothing twice.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use posagent::daemon::start_simulator;
-use posagent_sim::SimEnvironment;
+mod common;
+
+use common::process::{Setup, faults, setup, start_daemon};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// Kills during the run.
 const KILLS: usize = 20;
 /// Register operations in all (kills included).
 const OPERATIONS: usize = 1000;
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    config: PathBuf,
-    sim: SimEnvironment,
-    _stop: CancellationToken,
-    http: reqwest::Client,
-}
-
-fn write_config(dir: &Path, data: &Path, sim: &SimEnvironment) -> PathBuf {
-    let reader = sim.card_reader.as_ref().expect("the simulator has a card reader");
-    let profile = format!(
-        r#"model = "simulator"
-description = "crash harness"
-[display]
-driver = "panel"
-endpoint = "tcp:{display}"
-width = 800
-height = 480
-[printer]
-driver = "escpos"
-endpoint = "tcp:{printer}"
-columns = 48
-width_dots = 576
-native_qr = true
-code_page = "pc858"
-[card_reader]
-driver = "framed-serial"
-endpoint = "serial:{reader}@115200"
-"#,
-        display = sim.display_addr,
-        printer = sim.printer_addr,
-        reader = reader.path
-    );
-    std::fs::write(dir.join("profile.toml"), profile).unwrap();
-    let config = format!(
-        r#"data_dir = "{data}"
-device_profile = "profile.toml"
-[store]
-store_reference = "crash-store"
-terminal_reference = "CRASH01"
-name = "Crash Store"
-country = "SE"
-currency = "SEK"
-locale = "sv-SE"
-[acquirer]
-url = "{url}"
-credentials_file = "{data}/acquirer.key"
-timeout_ms = 1000
-[ecr]
-listen = "127.0.0.1:0"
-token_file = "ecr.token"
-max_requests_per_sec = 10000
-[offline]
-floor_limit = 100000
-total_limit = 100000000
-max_count = 10000
-[sync]
-max_backoff_secs = 2
-"#,
-        data = data.display(),
-        url = sim.backend_url
-    );
-    let path = dir.join("posagent.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let stop = CancellationToken::new();
-    let sim = start_simulator(&data, &dir.path().join("sim"), stop.clone()).await.unwrap();
-    let config = write_config(dir.path(), &data, &sim);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-    Setup { _dir: dir, data, config, sim, _stop: stop, http }
-}
-
-/// A running daemon process and its ECR endpoint.
-struct Daemon {
-    child: Child,
-    url: String,
-    token: String,
-}
-
-fn start_daemon(s: &Setup) -> Daemon {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_posagent"))
-        .args(["run", "--config"])
-        .arg(&s.config)
-        .env("POSAGENT_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no ECR URL in `{line}`"))
-        .to_string();
-    let token = std::fs::read_to_string(s.data.join("ecr.token")).unwrap().trim().to_string();
-    Daemon { child, url, token }
-}
-
-async fn faults(s: &Setup, partition: bool) {
-    s.http
-        .post(format!("{}/sim/faults", s.sim.backend_url))
-        .json(&json!({"partition": partition}))
-        .send()
-        .await
-        .unwrap();
-}
 
 /// The register: random operations until the daemon dies under it.
 struct Register<'a> {

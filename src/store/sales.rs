@@ -123,8 +123,14 @@ impl Journal {
         .await
     }
 
-    /// Sales not yet in a final state (resumed after a restart).
+    /// Sales not yet in a final state, and approved sales whose receipt has not come out
+    /// yet, changed within `receipt_window` (resumed after a restart).
     pub async fn open_sales(&self) -> Result<Vec<Sale>, StoreError> {
+        self.resumable_sales(chrono::TimeDelta::hours(1)).await
+    }
+
+    async fn resumable_sales(&self, receipt_window: chrono::TimeDelta) -> Result<Vec<Sale>, StoreError> {
+        let since = chrono::Utc::now() - receipt_window;
         let finals: Vec<&'static str> = SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
         self.call(move |conn, path| {
             let err = sqlite(path);
@@ -135,8 +141,16 @@ impl Journal {
             let mut out = vec![];
             for row in rows {
                 let (id, state, data) = row.map_err(&err)?;
+                let parse = |data: &str| serde_json::from_str::<Sale>(data);
                 if !finals.contains(&state.as_str()) {
-                    out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+                    out.push(parse(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+                } else if state == SaleState::Approved.as_str() {
+                    // Its receipt was held when the daemon stopped: print it now, unless
+                    // the customer is long gone.
+                    let sale = parse(&data).map_err(|source| StoreError::Corrupt { id, source })?;
+                    if !sale.receipt_printed && sale.updated_at >= since {
+                        out.push(sale);
+                    }
                 }
             }
             Ok(out)
