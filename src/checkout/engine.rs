@@ -343,7 +343,11 @@ impl Checkout {
         // A receipt held for a printer fault is taken off the queue so it cannot come out
         // twice; if it came out meanwhile, this is a copy.
         let copy = sale.receipt_printed || d.printer.release(&sale.id).await == crate::devices::Held::AlreadyPrinted;
-        let doc = super::receipt::receipt_document(&sale, &d.store.name, copy);
+        let doc = super::receipt::receipt_document(
+            &sale,
+            super::receipt::ReceiptHeader { store: &d.store.name, terminal: &d.store.terminal_reference },
+            copy,
+        );
         let printed = if copy { d.printer.print(doc).await } else { d.printer.print_or_hold(doc, &sale.id).await };
         match printed {
             Ok(()) if !copy => {

@@ -411,7 +411,11 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
 }
 
 async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    let doc = receipt_document(sale, &inner.deps.store.name, false);
+    let doc = receipt_document(
+        sale,
+        super::receipt::ReceiptHeader { store: &inner.deps.store.name, terminal: &inner.deps.store.terminal_reference },
+        false,
+    );
     // The register may capture or void the sale meanwhile: only the receipt fields
     // are changed on the journaled record.
     let (now, _) = match inner.deps.printer.print_or_hold(doc, &sale.id).await {

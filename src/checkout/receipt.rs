@@ -5,8 +5,45 @@ use crate::locale::{Text, format_amount, text};
 use posagent_acquirer_api::PaymentMethod;
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};
 
-/// The receipt of `sale` for a store called `store_name`; a reprint is marked COPY.
-pub fn receipt_document(sale: &Sale, store_name: &str, copy: bool) -> Document {
+/// Who prints the receipt: the store's name and this terminal's reference.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceiptHeader<'a> {
+    /// Store name.
+    pub store: &'a str,
+    /// Terminal reference.
+    pub terminal: &'a str,
+}
+
+/// The card scheme of a masked PAN, from its first digits (IIN ranges).
+pub fn card_brand(masked_pan: &str) -> &'static str {
+    let digits: String = masked_pan.chars().take(6).filter(char::is_ascii_digit).collect();
+    let n = |len: usize| digits.get(..len).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0);
+    match (n(1), n(2), n(4)) {
+        (4, _, _) => "VISA",
+        (_, 51..=55, _) | (_, _, 2221..=2720) => "MASTERCARD",
+        (_, 34 | 37, _) => "AMEX",
+        (_, 50 | 56..=58 | 60..=69, _) => "MAESTRO",
+        (_, 36 | 38 | 39 | 30, _) => "DINERS",
+        (_, 35, _) => "JCB",
+        _ => "CARD",
+    }
+}
+
+/// `1200` (percent × 100) as `12 %`, `1250` as `12,5 %` / `12.5 %` per locale.
+fn rate_text(rate: i64, locale: &str) -> String {
+    let whole = rate / 100;
+    let frac = (rate % 100).abs();
+    if frac == 0 {
+        return format!("{whole} %");
+    }
+    let sep = if locale.starts_with("en") { '.' } else { ',' };
+    let frac = format!("{frac:02}");
+    format!("{whole}{sep}{} %", frac.trim_end_matches('0'))
+}
+
+/// The receipt of `sale`; a reprint is marked COPY.
+pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> Document {
+    let store_name = header.store;
     let l = sale.locale.as_str();
     let money = |v: i64| format_amount(v, sale.currency, l);
     let mut d = Document::default();
@@ -16,6 +53,7 @@ pub fn receipt_document(sale: &Sale, store_name: &str, copy: bool) -> Document {
     }
     d.styled(store_name, TextStyle { bold: true, double: true }, Align::Center);
     d.styled(sale.updated_at.format("%Y-%m-%d %H:%M").to_string(), TextStyle::default(), Align::Center);
+    d.columns(text(Text::Terminal, l), header.terminal, false);
     d.push(Block::Rule);
     for line in &sale.order_lines {
         d.columns(line.name.clone(), money(line.total_amount), false);
@@ -31,12 +69,26 @@ pub fn receipt_document(sale: &Sale, store_name: &str, copy: bool) -> Document {
         d.push(Block::Rule);
     }
     d.columns(text(Text::Total, l), money(sale.amount), true);
+    // Tax per rate, as the order lines carry it (Klarna's total_tax_amount).
+    let mut rates: Vec<(i64, i64)> = vec![];
+    for line in &sale.order_lines {
+        let (Some(rate), Some(tax)) = (line.tax_rate, line.total_tax_amount) else { continue };
+        match rates.iter_mut().find(|(r, _)| *r == rate) {
+            Some((_, t)) => *t += tax,
+            None => rates.push((rate, tax)),
+        }
+    }
+    rates.sort_unstable();
+    for (rate, tax) in rates {
+        d.columns(format!("{} {}", text(Text::Tax, l), rate_text(rate, l)), money(tax), false);
+    }
     d.push(Block::Feed(1));
     match sale.method {
         PaymentMethod::Card => {
             d.styled(text(Text::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
-            let last4 = sale.masked_pan.as_deref().map(|p| &p[p.len().saturating_sub(4)..]).unwrap_or("????");
-            d.columns(format!("**** {last4}"), sale.entry_mode.clone().unwrap_or_default(), false);
+            let pan = sale.masked_pan.as_deref().unwrap_or("");
+            let last4 = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()).unwrap_or("????");
+            d.columns(format!("{} **** {last4}", card_brand(pan)), sale.entry_mode.clone().unwrap_or_default(), false);
             if sale.offline.is_some() {
                 d.styled(text(Text::ApprovedOffline, l), TextStyle { bold: true, double: false }, Align::Left);
             }
@@ -83,4 +135,22 @@ pub fn qr_slip_document(sale: &Sale, store_name: &str) -> Option<Document> {
     doc.push(Block::Feed(2));
     doc.push(Block::Cut);
     Some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brands_and_rates() {
+        assert_eq!(card_brand("411111******1111"), "VISA");
+        assert_eq!(card_brand("541333******4111"), "MASTERCARD");
+        assert_eq!(card_brand("222100******0009"), "MASTERCARD");
+        assert_eq!(card_brand("378282*****0005"), "AMEX");
+        assert_eq!(card_brand("675964******1234"), "MAESTRO");
+        assert_eq!(card_brand(""), "CARD");
+        assert_eq!(rate_text(1200, "sv-SE"), "12 %");
+        assert_eq!(rate_text(1250, "de-DE"), "12,5 %");
+        assert_eq!(rate_text(725, "en-US"), "7.25 %");
+    }
 }

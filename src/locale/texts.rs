@@ -58,6 +58,10 @@ pub enum Text {
     PresentCardShort,
     /// On a line display: the QR code is on the printed slip.
     ScanSlip,
+    /// "Tax" (VAT) label on receipts.
+    Tax,
+    /// "Terminal" label on receipts.
+    Terminal,
 }
 
 // en, de, sv, fr, nl, es, it, da, nb, fi, pl
@@ -265,6 +269,20 @@ fn row(t: Text) -> [&'static str; 11] {
             "Debet- eller kredittkort, telefon eller klokke",
             "Pankki- tai luottokortti, puhelin tai kello",
             "Karta debetowa lub kredytowa, telefon lub zegarek",
+        ],
+        Text::Tax => ["VAT", "MwSt.", "Moms", "TVA", "Btw", "IVA", "IVA", "Moms", "Mva", "ALV", "VAT"],
+        Text::Terminal => [
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminale",
+            "Terminal",
+            "Terminal",
+            "Pääte",
+            "Terminal",
         ],
         Text::PresentCardShort => [
             "Present your card",

@@ -8,6 +8,7 @@ mod compute;
 mod receipt;
 
 pub use compute::{LineError, ReturnLine, return_lines};
+pub use receipt::return_document;
 
 use crate::backend::{AcquirerClient, BackendError};
 use crate::checkout::{OfflineStatus, SaleState};

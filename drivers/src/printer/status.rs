@@ -55,6 +55,47 @@ mod tests {
     }
 
     #[test]
+    fn every_variable_bit_of_every_reply_is_read_as_the_reference_gives_it() {
+        let ok = PrinterStatus::default();
+        let offline = PrinterStatus { offline: true, ..ok };
+        let cover = PrinterStatus { cover_open: true, ..ok };
+        let out = PrinterStatus { paper_out: true, ..ok };
+        let low = PrinterStatus { paper_low: true, ..ok };
+        let error = PrinterStatus { error: true, ..ok };
+        // (reply index, bit, expected): bits 0, 1, 4, 7 are the fixed pattern.
+        let cases = [
+            (0, 2, ok),      // drawer-kick connector pin 3
+            (0, 3, offline), // offline
+            (0, 5, ok),      // waiting for online recovery
+            (0, 6, ok),      // paper feed button pressed
+            (1, 2, cover),   // cover open
+            (1, 3, ok),      // paper being fed by the button
+            (1, 5, out),     // printing stopped: paper end
+            (1, 6, error),   // an error occurred
+            (2, 2, error),   // recoverable error
+            (2, 3, error),   // autocutter error
+            (2, 5, error),   // unrecoverable error
+            (2, 6, error),   // auto-recoverable error
+            (3, 2, low),     // roll paper near-end sensor
+            (3, 3, low),     // (both bits of the near-end pair)
+            (3, 5, out),     // roll paper end sensor
+            (3, 6, out),     // (both bits of the end pair)
+        ];
+        for (reply, bit, expected) in cases {
+            let mut replies = [0x12u8; 4];
+            replies[reply] |= 1 << bit;
+            assert_eq!(parse_status(replies), Some(expected), "reply {} bit {bit}", reply + 1);
+        }
+        for fixed in [0, 1, 4, 7] {
+            for reply in 0..4 {
+                let mut replies = [0x12u8; 4];
+                replies[reply] ^= 1 << fixed;
+                assert_eq!(parse_status(replies), None, "reply {} fixed bit {fixed} flipped", reply + 1);
+            }
+        }
+    }
+
+    #[test]
     fn bytes_that_break_the_pattern_are_refused() {
         assert_eq!(parse_status([0x00, 0x12, 0x12, 0x12]), None);
         assert_eq!(parse_status([0x12, 0x12, 0x12, 0x93]), None);

@@ -1,0 +1,131 @@
+//! Receipts against reviewed golden texts in `tests/golden/receipts/`: each document is
+//! encoded to ESC/POS for a 58 mm (32 columns) and an 80 mm (48 columns) printer and read
+//! back by the simulated printer's decoder, so the golden text is what the paper shows.
+//! `POSAGENT_UPDATE_GOLDEN=1 cargo test --test receipts_golden` rewrites them (review the
+//! diff!).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use posagent::checkout::{ReceiptHeader, Sale, qr_slip_document, receipt_document};
+use posagent::returns::{ReturnRecord, return_document};
+use posagent_drivers::printer::{CodePage, Document, PrinterProfile, encode_document};
+use posagent_sim::devices::escpos_decoder::{Event, decode, render_text};
+use serde_json::json;
+
+fn paper(doc: &Document, columns: usize) -> String {
+    let width_dots = if columns == 32 { 384 } else { 576 };
+    let bytes = encode_document(doc, &PrinterProfile { columns, width_dots, ..PrinterProfile::default() });
+    let mut events = vec![];
+    let mut rest: &[u8] = &bytes;
+    let mut page = CodePage::Pc858;
+    while let Ok(Some((ev, used))) = decode(rest, page) {
+        if let Event::CodeTable(n) = ev {
+            page = CodePage::from_escpos_table(n).unwrap();
+        }
+        events.push(ev);
+        rest = &rest[used..];
+    }
+    assert!(rest.is_empty(), "undecodable bytes left: {rest:02x?}");
+    // The printer wraps a line longer than the paper at the last column, as here.
+    let mut paper = String::new();
+    for line in render_text(&events, columns).lines() {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            paper.push('\n');
+        }
+        for chunk in chars.chunks(columns) {
+            paper.extend(chunk);
+            paper.push('\n');
+        }
+    }
+    paper
+}
+
+fn sale(extra: serde_json::Value) -> Sale {
+    let mut v = json!({
+        "id": "0b7e4c52-8a43-4f0b-9e44-2f7f0e1d2c3b", "reference": "SIM01-3F2A9C1B7E44", "state": "APPROVED",
+        "method": "KLARNA", "amount": 123450, "currency": "SEK", "locale": "sv-SE",
+        "order_lines": [
+            {"name": "Kaffe", "reference": "SKU-1", "quantity": 2, "unit_price": 2500, "total_amount": 5000, "tax_rate": 1200, "total_tax_amount": 536},
+            {"name": "Kanelbulle", "reference": "SKU-2", "quantity": 1, "unit_price": 118450, "total_amount": 118450, "total_discount_amount": 0, "tax_rate": 1200, "total_tax_amount": 12691}
+        ],
+        "interoperability_token": null, "interoperability_data": null,
+        "descriptors": {"locale": "sv-SE", "header": "Betala med Klarna", "subheader": "Betala direkt, senare eller dela upp.",
+            "scan_instruction": "Skanna för att betala med Klarna", "badge_url": "https://x.klarnacdn.net/b.svg",
+            "instalments": {"count": 3, "text": "Dela upp i 3 räntefria delbetalningar: {schedule}"}},
+        "payment_request_id": "krn:payment:eu1:request:1", "payment_request_url": "https://acquirer.example/pay/krn:payment:eu1:request:1",
+        "payment_request_expires_at": null, "qr_shown_at": null, "session_token": null,
+        "payment_transaction_id": "krn:payment:eu1:transaction:00000001", "klarna_reference": "K7Q2-9XW4",
+        "reason": null, "receipt_error": null,
+        "created_at": "2026-11-25T14:02:11Z", "updated_at": "2026-11-25T14:03:40Z"
+    });
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, x) in e {
+            o.insert(k.clone(), x.clone());
+        }
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+const HEADER: ReceiptHeader<'static> = ReceiptHeader { store: "Simulated Store", terminal: "SIM01" };
+
+fn documents() -> Vec<(&'static str, Document)> {
+    let klarna = sale(json!({}));
+    let card_offline = sale(json!({
+        "method": "CARD", "amount": 8990, "order_lines": [], "locale": "de-DE", "currency": "EUR",
+        "masked_pan": "411111******1111", "entry_mode": "CONTACTLESS", "offline": "QUEUED",
+        "payment_transaction_id": null, "klarna_reference": null
+    }));
+    let polish =
+        sale(json!({"method": "CARD", "amount": 123450, "order_lines": [], "locale": "pl-PL", "currency": "PLN",
+        "masked_pan": "541333******4111", "entry_mode": "CHIP", "klarna_reference": null}));
+    let ret: ReturnRecord = serde_json::from_value(json!({
+        "id": "r1", "reference": "RET-0001", "original_reference": "SIM01-3F2A9C1B7E44",
+        "payment_transaction_id": "krn:payment:eu1:transaction:00000001", "klarna_reference": "K7Q2-9XW4",
+        "method": "KLARNA", "amount": 2500, "currency": "SEK",
+        "lines": [{"name": "Kaffe", "reference": "SKU-1", "quantity": 1, "unit_price": 2500, "total_amount": 2500, "tax_rate": 1200, "total_tax_amount": 268}],
+        "state": "REFUNDED", "reason": null, "idempotency_key": "k", "payment_refund_id": "krn:refund:1",
+        "receipt_printed": false, "receipt_error": null, "locale": "sv-SE",
+        "created_at": "2026-11-25T15:00:00Z", "updated_at": "2026-11-25T15:00:02Z"
+    }))
+    .unwrap();
+    vec![
+        ("klarna", receipt_document(&klarna, HEADER, false)),
+        ("klarna-copy", receipt_document(&klarna, HEADER, true)),
+        (
+            "card-offline-de",
+            receipt_document(&card_offline, ReceiptHeader { store: "Beispiel-Laden", terminal: "T-07" }, false),
+        ),
+        ("card-pl", receipt_document(&polish, ReceiptHeader { store: "Sklep Przykładowy", terminal: "KASA-2" }, false)),
+        ("return", return_document(&ret, "Simulated Store")),
+        ("qr-slip", qr_slip_document(&klarna, "Simulated Store").unwrap()),
+    ]
+}
+
+#[test]
+fn receipts_match_their_golden_texts_at_58_and_80_mm() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/receipts");
+    let update = std::env::var_os("POSAGENT_UPDATE_GOLDEN").is_some();
+    let mut failures = vec![];
+    for (name, doc) in documents() {
+        for columns in [32, 48] {
+            let text = paper(&doc, columns);
+            for line in text.lines() {
+                assert!(line.chars().count() <= columns, "{name} at {columns}: line too long: {line:?}");
+            }
+            let path = dir.join(format!("{name}-{columns}.txt"));
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &text).unwrap();
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(want) if want == text => {}
+                Ok(want) => {
+                    failures.push(format!("{name} at {columns} columns differs:\n--- golden\n{want}\n--- now\n{text}"))
+                }
+                Err(_) => failures.push(format!("{} is missing; run with POSAGENT_UPDATE_GOLDEN=1", path.display())),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
