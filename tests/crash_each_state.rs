@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::process::{Daemon, Setup, set_faults, setup, start_daemon};
+use common::process::{Daemon, Setup, ledger, set_faults, setup, start_daemon};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -39,18 +39,7 @@ fn journaled_state(s: &Setup, reference: &str) -> String {
 }
 
 async fn ledger_authorizations(s: &Setup, reference: &str) -> usize {
-    let key = std::fs::read_to_string(s.data.join("acquirer.key")).unwrap();
-    let ledger: Vec<Value> = s
-        .http
-        .get(format!("{}/v1/ledger", s.sim.backend_url))
-        .bearer_auth(key.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    ledger.iter().filter(|e| e["reference"] == reference && e["kind"] == "AUTHORIZATION").count()
+    ledger(s).await.iter().filter(|e| e["reference"] == reference && e["kind"] == "AUTHORIZATION").count()
 }
 
 async fn customer(s: &Setup, action: &str) {

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::process::{Setup, faults, setup, start_daemon};
+use common::process::{Setup, faults, ledger, setup, start_daemon};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -210,17 +210,7 @@ async fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     daemon.child.wait().unwrap();
 
     // The acquirer's ledger against the terminal's journal.
-    let key = std::fs::read_to_string(s.data.join("acquirer.key")).unwrap();
-    let ledger: Vec<Value> = s
-        .http
-        .get(format!("{}/v1/ledger", s.sim.backend_url))
-        .bearer_auth(key.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ledger = ledger(&s).await;
     let db = journal(&s.data);
     let dead: Vec<String> = db
         .prepare("SELECT kind || ' ' || COALESCE(last_error, '') FROM outbox WHERE state = 'DEAD'")

@@ -155,33 +155,29 @@ async fn the_simulated_printer_is_also_a_serial_port() {
     assert!(receipts.iter().any(|r| r.text.contains("over the serial port")));
 }
 
+/// The device's health once `pred` holds for it, or as it is after 5 s.
+async fn device_when(h: &Harness, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let d = device(h, name).await;
+        if pred(&d) || Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firmware_versions_are_read_and_checked_against_the_profile() {
     let mut h = Harness::start().await;
     // The simulator profile lists the simulated devices' versions: validated.
     let sale = h.create(json!({"amount": 1000, "currency": "SEK", "method": "CARD"})).await;
-    let printer = {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let d = device(&h, "printer").await;
-            if !d["firmware"].is_null() || Instant::now() > deadline {
-                break d;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
+    let printer = device_when(&h, "printer", |d| !d["firmware"].is_null()).await;
     assert_eq!(
         (printer["firmware"].as_str(), printer["firmware_validated"].as_bool()),
         (Some("SIM-PRN 1.04"), Some(true))
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let reader = loop {
-        let d = device(&h, "card_reader").await;
-        if !d["firmware"].is_null() || Instant::now() > deadline {
-            break d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let reader = device_when(&h, "card_reader", |d| !d["firmware"].is_null()).await;
     assert_eq!(
         (reader["firmware"].as_str(), reader["firmware_validated"].as_bool()),
         (Some("SIM-RDR 2.4.1"), Some(true))
@@ -201,13 +197,6 @@ async fn firmware_versions_are_read_and_checked_against_the_profile() {
     assert!(report.contains("printer      firmware SIM-PRN 1.04 NOT VALIDATED (the profile lists: 2.00)"), "{report}");
     assert!(report.contains("card reader  firmware SIM-RDR 2.4.1 (validated)"), "{report}");
     h.start_daemon_on(profile, |_| {}).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let flagged = loop {
-        let d = device(&h, "printer").await;
-        if d["firmware_validated"] == false || Instant::now() > deadline {
-            break d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let flagged = device_when(&h, "printer", |d| d["firmware_validated"] == false).await;
     assert_eq!(flagged["firmware_validated"], false, "{flagged}");
 }

@@ -212,6 +212,7 @@ async fn state_route(State(c): State<Control>) -> Response {
         "printer_plugged": c.printer.plug.is_plugged(),
         "paper_out": c.printer.paper_out(),
         "drawer_kicks": c.printer.drawer_kicks(),
+        "line_display": c.line_display.as_ref().map(|d| d.lines()),
         "card_reader": c.card_reader.as_ref().map(|r| r.state()),
         "faults": faults,
         "receipts": receipts,

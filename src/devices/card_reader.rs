@@ -68,7 +68,11 @@ const INFO_WAIT: Duration = Duration::from_secs(1);
 /// Opens the reader and reads its firmware version into the health.
 fn open_reader(profile: &CardReaderProfile, health: &SharedHealth) -> Result<Reader, CardReaderError> {
     let mut r = CardReader::new(open_transport(&profile.endpoint)?);
-    let info = r.info(INFO_WAIT)?;
+    // A reader that cannot tell its version still takes payments: the version is unknown.
+    let info = r.info(INFO_WAIT).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the card reader did not tell its firmware version");
+        None
+    });
     set_firmware(health, info.map(|(firmware, _model)| firmware), &profile.firmware);
     Ok(r)
 }

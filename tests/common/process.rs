@@ -158,3 +158,10 @@ impl Daemon {
         self.child.wait().unwrap();
     }
 }
+
+/// The simulated acquirer's ledger (every booking), read with the terminal's API key.
+pub async fn ledger(s: &Setup) -> Vec<serde_json::Value> {
+    let key = std::fs::read_to_string(s.data.join("acquirer.key")).unwrap();
+    let url = format!("{}/v1/ledger", s.sim.backend_url);
+    s.http.get(url).bearer_auth(key.trim()).send().await.unwrap().json().await.unwrap()
+}

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 /// How long a printer may take to answer a status request.
 pub const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a printer may take to answer the firmware request.
+const FIRMWARE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Silence that ends draining late bytes.
+const DRAIN_QUIET: Duration = Duration::from_millis(500);
 
 /// A printer failure.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +85,8 @@ impl<T: Transport> ReceiptPrinter<T> {
     }
 
     /// Reads the firmware version (`GS I 65`; the printer answers `_`, the version,
-    /// NUL). `None` for a write-only link or a printer that does not answer.
+    /// NUL). `None` for a write-only link or a printer that does not answer. Whatever
+    /// arrives late is drained, so it cannot be taken for a status reply afterwards.
     pub fn firmware_version(&mut self) -> Result<Option<String>, PrinterError> {
         if !self.reads_status {
             return Ok(None);
@@ -90,19 +95,23 @@ impl<T: Transport> ReceiptPrinter<T> {
         self.transport.flush()?;
         let mut reply = Vec::new();
         let mut b = [0u8; 1];
-        loop {
-            match self.transport.read_exact(&mut b, STATUS_TIMEOUT) {
+        let complete = loop {
+            match self.transport.read_exact(&mut b, FIRMWARE_TIMEOUT) {
                 Ok(()) => {}
-                Err(TransportError::Timeout { .. }) => return Ok(None),
+                Err(TransportError::Timeout { .. }) => break false,
                 Err(e) => return Err(e.into()),
             }
             if b[0] == 0 {
-                break;
+                break true;
             }
             reply.push(b[0]);
             if reply.len() > 80 {
-                return Ok(None);
+                break false;
             }
+        };
+        if !complete {
+            self.drain_input()?;
+            return Ok(None);
         }
         match reply.split_first() {
             Some((b'_', version)) if version.iter().all(|c| c.is_ascii_graphic() || *c == b' ') => {
@@ -110,6 +119,19 @@ impl<T: Transport> ReceiptPrinter<T> {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Reads and drops bytes until the printer has been silent for a moment.
+    fn drain_input(&mut self) -> Result<(), PrinterError> {
+        let mut buf = [0u8; 64];
+        for _ in 0..64 {
+            match self.transport.read(&mut buf, DRAIN_QUIET) {
+                Ok(0) | Err(TransportError::Timeout { .. }) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Opens the cash drawer wired to the printer's drawer-kick connector (a 50 ms pulse).
@@ -162,6 +184,27 @@ mod tests {
         let addr = printer_answering(b"_TM-T88VI 30.02 ESC/POS\0")?;
         let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
         assert_eq!(p.firmware_version()?, Some("TM-T88VI 30.02 ESC/POS".to_string()));
+        // A printer that answers late: its bytes are drained, not taken for status replies.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?.to_string();
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else { return };
+            let mut req = [0u8; 3];
+            if s.read_exact(&mut req).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1200));
+            let _ = s.write_all(b"_LATE 1.0\0");
+            for _ in 0..4 {
+                if s.read_exact(&mut req).is_err() || req[..2] != [0x10, 0x04] {
+                    return;
+                }
+                let _ = s.write_all(&[0x12]);
+            }
+        });
+        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
+        assert_eq!(p.firmware_version()?, None);
+        assert_eq!(p.status()?, super::super::status::PrinterStatus::default());
         // A reply without the `_` header is not a version.
         let addr = printer_answering(b"30.02\0")?;
         let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
