@@ -33,7 +33,7 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
     h.stop_daemon().await;
     let profile = posagent::daemon::simulated_line_display_profile(&h.sim).unwrap();
     assert!(!profile.display.is_graphic());
-    h.start_daemon_on(profile, |_| {}).await;
+    h.start_daemon_on(profile.clone(), |_| {}).await;
 
     // Idle: the store and Klarna's acceptance mark from the acquirer.
     let idle = wait_lines(&h, |l| l[1].contains("Klarna")).await;
@@ -83,4 +83,24 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
     assert_eq!(canceled["state"], "CANCELED");
     // Only the Klarna slip and the Klarna receipt came out: no slip for a card sale.
     assert_eq!(h.sim.printer.receipts().len(), 2);
+
+    // A restart with the QR code up: the slip is printed again (it may never have come
+    // out before the restart), with the same payment request.
+    let sale = h.create(json!({"amount": 5000, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    let shown = h.wait_state(&id, "QR_SHOWN").await;
+    h.sim.printer.wait_for(3, Duration::from_secs(5)).await.unwrap();
+    h.stop_daemon().await;
+    h.start_daemon_on(profile, |_| {}).await;
+    let again = h.sim.printer.wait_for(4, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(again[3].qr_payloads, vec![shown["payment_request_url"].as_str().unwrap().to_string()]);
+    let r = h
+        .http
+        .post(format!("{}/sim/customer", h.sim.backend_url))
+        .json(&json!({"action": "approve", "from": "slip"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
 }

@@ -49,6 +49,15 @@ pub(crate) enum FlowError {
 /// When the daemon shuts down the sale stops where it is (journaled) and is resumed at
 /// the next start; only a receipt already due is still printed.
 pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
+    // A sale resumed with its QR code up, on a terminal whose display cannot show it: the
+    // slip may never have come out before the restart, so it is printed again.
+    if sale.state == SaleState::QrShown && !inner.deps.display.is_graphic() {
+        if let Some(slip) = super::receipt::qr_slip_document(sale, &inner.deps.store.name) {
+            if let Err(e) = inner.deps.printer.print(slip).await {
+                tracing::warn!(error = %e, "the QR slip of the resumed sale could not be printed again");
+            }
+        }
+    }
     loop {
         let receipt_due = sale.state == SaleState::Approved && !sale.receipt_printed;
         if inner.deps.shutdown.is_cancelled() && !receipt_due {

@@ -116,7 +116,13 @@ pub fn open_display(profile: &DisplayProfile) -> Result<OpenDisplay, PanelError>
 fn probe(panel: &mut Panel, profile: &DisplayProfile) -> Result<(), PanelError> {
     match panel.as_mut() {
         Some(OpenDisplay::Graphic(p)) => p.ping(),
-        Some(OpenDisplay::Line(_)) => Ok(()),
+        // The link is one-way: a USB-serial adapter pulled out shows as its port gone.
+        Some(OpenDisplay::Line(_)) => match &profile.endpoint {
+            crate::config::Endpoint::Serial { path, .. } if !std::path::Path::new(path).exists() => {
+                Err(PanelError::Transport(posagent_drivers::transport::TransportError::Closed { target: path.clone() }))
+            }
+            _ => Ok(()),
+        },
         None => {
             *panel = Some(open_display(profile)?);
             Ok(())
@@ -138,5 +144,38 @@ fn show(panel: &mut Panel, profile: &DisplayProfile, screen: &Screen) -> Result<
             Ok(d.show_lines(&lines)?)
         }
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Endpoint;
+    use posagent_drivers::display::LineDisplaySpec;
+    use std::time::{Duration, Instant};
+
+    #[tokio::test]
+    async fn a_line_display_whose_port_disappears_shows_disconnected() -> Result<(), Box<dyn std::error::Error>> {
+        let (master, slave) = serialport::TTYPort::pair()?;
+        let path = serialport::SerialPort::name(&slave).ok_or("a pseudo-terminal without a name")?;
+        let profile = DisplayProfile {
+            driver: DisplayDriver::Line(LineDisplaySpec::default()),
+            endpoint: Endpoint::Serial { path: path.clone(), baud: 9600 },
+            width: 20,
+            height: 2,
+        };
+        let display = DisplayService::start(profile)?;
+        display.show(Screen::Canceled { locale: "en-US".into() }).await?;
+        assert!(display.health().connected);
+        // The adapter is pulled out: its device node goes away.
+        drop(slave);
+        drop(master);
+        let start = Instant::now();
+        while display.health().connected {
+            assert!(start.elapsed() < Duration::from_secs(3), "still shown as connected with {path} gone");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(display.health().last_error.is_some_and(|e| e.contains(&path)));
+        Ok(())
     }
 }
