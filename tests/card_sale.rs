@@ -60,6 +60,30 @@ async fn card_sales_approved_declined_and_canceled() {
         assert_eq!(d["reason"], reason);
     }
 
+    // PIN required: the issuer refuses the tap without a PIN, the reader asks for the card
+    // inserted with its PIN, and the second read is approved under a key of its own.
+    let s = h.create(json!({"amount": 30000, "currency": "SEK", "method": "CARD"})).await;
+    let pid = s["id"].as_str().unwrap().to_string();
+    h.wait_state(&pid, "AWAITING_CARD").await;
+    for _ in 0..100 {
+        if present(&h, "pin_required", "tap").await == 204 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let again = h.wait_for(&pid, |v| v["state"] == "AWAITING_CARD" && v["pin_required"] == true).await;
+    assert!(again["reason"].is_null(), "{again}");
+    for _ in 0..100 {
+        if h.sim.card_reader.as_ref().unwrap().state().pin && present(&h, "pin_required", "tap").await == 204 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let paid = h.wait_state(&pid, "APPROVED").await;
+    assert_eq!(paid["entry_mode"], "CHIP", "inserted for the PIN: {paid}");
+    let states = h.journal_states(&pid);
+    assert_eq!(states.iter().filter(|s| *s == "AUTHORIZING").count(), 2, "{states:?}");
+
     // The cashier cancels while the reader waits; the reader stops waiting.
     let s = h.create(json!({"amount": 1000, "currency": "SEK", "method": "CARD"})).await;
     let sid = s["id"].as_str().unwrap().to_string();
@@ -79,9 +103,9 @@ async fn card_sales_approved_declined_and_canceled() {
     assert!(h.sim.card_reader.as_ref().unwrap().state().waiting_for.is_none());
     assert_eq!(present(&h, "approve", "tap").await, 409, "nothing to tap into");
 
-    // One authorization for the one approved card sale; no card data in the journal.
+    // One authorization for each approved card sale; no card data in the journal.
     let ledger = h.backend_get("/v1/ledger").await;
-    assert_eq!(ledger.as_array().unwrap().iter().filter(|e| e["kind"] == "AUTHORIZATION").count(), 1);
+    assert_eq!(ledger.as_array().unwrap().iter().filter(|e| e["kind"] == "AUTHORIZATION").count(), 2);
     let db = std::fs::read(h.data_dir().join("posagent.db")).unwrap();
     let wal = std::fs::read(h.data_dir().join("posagent.db-wal")).unwrap_or_default();
     for needle in ["FFFF9876543210E00001", "encrypted_payload", "4111111111111111"] {

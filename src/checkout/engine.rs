@@ -270,6 +270,7 @@ impl Checkout {
             klarna_reference: None,
             masked_pan: None,
             entry_mode: None,
+            pin_required: false,
             reason: None,
             capture: v.capture,
             captured_amount: 0,

@@ -7,8 +7,8 @@ use super::receipt::receipt_document;
 use super::sale::{Sale, SaleState};
 use crate::backend::BackendError;
 use crate::devices::{CardWaitError, DeviceError};
-use crate::locale::format_amount;
 use crate::locale::instalments::offer_text;
+use crate::locale::{format_amount, text};
 use crate::screens::Screen;
 use crate::store::StoreError;
 use chrono::Utc;
@@ -100,6 +100,13 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
 
 pub(super) fn amount_text(sale: &Sale) -> String {
     format_amount(sale.amount, sale.currency, &sale.locale)
+}
+
+/// The declined screen, with the reason in the customer's language where there is one.
+fn declined_screen(sale: &Sale) -> Screen {
+    let reason =
+        sale.reason.as_deref().and_then(crate::locale::decline_reason).map(|t| text(t, &sale.locale).to_string());
+    Screen::Declined { amount: amount_text(sale), reason, locale: sale.locale.clone() }
 }
 
 /// Shows a screen of sale `sale_id` (unless another sale owns the display by now); a
@@ -277,7 +284,7 @@ async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Resu
         AuthorizeResult::Declined | AuthorizeResult::StepUpRequired => {
             sale.reason = Some(resp.result_reason.unwrap_or_else(|| "DECLINED".into()));
             inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
-            show(inner, &sale.id, Screen::Declined { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+            show(inner, &sale.id, declined_screen(sale)).await;
         }
     }
     Ok(())
@@ -306,7 +313,7 @@ async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<()
         PaymentRequestState::Declined => {
             sale.reason = Some(pr.state_reason.unwrap_or_else(|| "DECLINED".into()));
             inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
-            show(inner, &sale.id, Screen::Declined { amount: amount_text(sale), locale }).await;
+            show(inner, &sale.id, declined_screen(sale)).await;
         }
         PaymentRequestState::Canceled => {
             sale.reason = Some(pr.state_reason.unwrap_or_else(|| "CANCELED".into()));
@@ -450,11 +457,12 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
         return Ok(());
     };
-    show(inner, &sale.id, Screen::PresentCard { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+    let pin = sale.pin_required;
+    show(inner, &sale.id, Screen::PresentCard { amount: amount_text(sale), pin, locale: sale.locale.clone() }).await;
     let amount = u32::try_from(sale.amount).unwrap_or(u32::MAX);
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let currency = sale.currency;
-    let read = reader.read_card(amount, currency.code(), CARD_TIMEOUT, stop.clone());
+    let read = reader.read_card(amount, currency.code(), pin, CARD_TIMEOUT, stop.clone());
     tokio::pin!(read);
     let mut stopping = false;
     let result = loop {
@@ -490,7 +498,9 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
     sale.masked_pan = Some(card.masked_pan.clone());
     sale.entry_mode = Some(card.entry_mode.as_str().to_string());
     inner.transition(sale, SaleState::Authorizing, None).await?;
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize").await?;
+    // The read with the PIN is a new authorization, under its own key.
+    let operation = if pin { "authorize-pin" } else { "authorize" };
+    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, operation).await?;
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
     let mut request = authorize_request(inner, sale, None);
     request.card = Some(CardData {
@@ -504,6 +514,18 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         return approve_offline(inner, sale, request, key, "the acquirer is known to be unreachable").await;
     }
     match inner.deps.backend.authorize(&request, &key).await {
+        Ok(resp)
+            if !pin
+                && resp.result == AuthorizeResult::Declined
+                && resp.result_reason.as_deref() == Some("PIN_REQUIRED") =>
+        {
+            // The issuer wants the PIN (a contactless read over the limit): the card is
+            // asked for again, inserted, with its PIN.
+            sale.pin_required = true;
+            let detail = "PIN required: the card is asked for again, inserted with its PIN".to_string();
+            inner.transition(sale, SaleState::AwaitingCard, Some(detail)).await?;
+            Ok(())
+        }
         Ok(resp) => settle(inner, sale, resp).await,
         Err(e) if e.is_unreachable() => {
             // Not known whether it reached the acquirer: the forward re-uses the key, and
@@ -538,7 +560,7 @@ async fn approve_offline(
         tracing::warn!(reason = %refusal, "card payment not approved offline");
         sale.reason = Some(refusal.code().to_string());
         inner.transition(sale, SaleState::Declined, Some(format!("{refusal} ({why})"))).await?;
-        show(inner, &sale.id, Screen::Declined { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+        show(inner, &sale.id, declined_screen(sale)).await;
         return Ok(());
     }
     request.offline_approved_at = Some(now);

@@ -179,6 +179,9 @@ pub struct Sale {
     /// How the card was read (`CHIP`, `CONTACTLESS`, `SWIPE`).
     #[serde(default)]
     pub entry_mode: Option<String>,
+    /// The issuer asked for the PIN: the card is read again, inserted, with its PIN.
+    #[serde(default)]
+    pub pin_required: bool,
     /// Why the sale ended as it did (decline reason, error).
     pub reason: Option<String>,
     /// Capture at authorization (`NOW`, the default) or later by the register (`LATER`).
@@ -256,6 +259,8 @@ pub struct SaleView {
     pub masked_pan: Option<String>,
     /// Entry mode of a card sale.
     pub entry_mode: Option<String>,
+    /// The issuer asked for the PIN: the reader waits for the card inserted with its PIN.
+    pub pin_required: bool,
     /// Why it ended as it did.
     pub reason: Option<String>,
     /// Capture mode.
@@ -310,6 +315,7 @@ impl Sale {
             klarna_reference: self.klarna_reference.clone(),
             masked_pan: self.masked_pan.clone(),
             entry_mode: self.entry_mode.clone(),
+            pin_required: self.pin_required,
             reason: self.reason.clone(),
             capture: self.capture,
             captured_amount: self.captured_amount,

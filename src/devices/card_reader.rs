@@ -47,6 +47,7 @@ enum Job {
 
 struct ReadJob {
     amount: u32,
+    pin: bool,
     currency: String,
     timeout: Duration,
     cancel: Arc<AtomicBool>,
@@ -103,7 +104,11 @@ fn wait_for_card(
     }
     let Some(r) = reader.as_mut() else { return Err(CardWaitError::Stopped) };
     let secs = u8::try_from(job.timeout.as_secs()).unwrap_or(u8::MAX);
-    r.enable(job.amount, &job.currency, secs)?;
+    if job.pin {
+        r.enable_with_pin(job.amount, &job.currency, secs)?;
+    } else {
+        r.enable(job.amount, &job.currency, secs)?;
+    }
     let deadline = Instant::now() + job.timeout;
     loop {
         if job.cancel.load(Ordering::SeqCst) {
@@ -168,15 +173,17 @@ impl CardReaderService {
     }
 
     /// Enables the reader for `amount` and waits for a card; `cancel` stops the wait.
+    /// With `pin` the customer inserts the card and enters the PIN.
     pub async fn read_card(
         &self,
         amount: u32,
         currency: &str,
+        pin: bool,
         timeout: Duration,
         cancel: Arc<AtomicBool>,
     ) -> Result<CardRead, CardWaitError> {
         let (done, rx) = oneshot::channel();
-        let job = Job::Read(ReadJob { amount, currency: currency.to_string(), timeout, cancel, done });
+        let job = Job::Read(ReadJob { amount, pin, currency: currency.to_string(), timeout, cancel, done });
         self.jobs.send(job).await.map_err(|_| CardWaitError::Stopped)?;
         rx.await.map_err(|_| CardWaitError::Stopped)?
     }

@@ -6,4 +6,4 @@ mod money;
 mod texts;
 
 pub use money::format_amount;
-pub use texts::{Text, text};
+pub use texts::{Text, decline_reason, text};

@@ -62,6 +62,32 @@ pub enum Text {
     Tax,
     /// "Terminal" label on receipts.
     Terminal,
+    /// Decline reason: not enough money on the account.
+    ReasonFunds,
+    /// Decline reason: the card has expired.
+    ReasonExpired,
+    /// Decline reason: the card issuer refused.
+    ReasonIssuer,
+    /// Decline reason: the customer declined in Klarna's app.
+    ReasonKlarna,
+    /// Decline reason: the terminal is offline and over its limits.
+    ReasonOffline,
+    /// Insert the card and enter the PIN (after a contactless read that needs one).
+    InsertCardPin,
+    /// The same for 2×20 line displays.
+    InsertCardPinShort,
+}
+
+/// The customer-facing text of a decline reason code, if there is one for it.
+pub fn decline_reason(code: &str) -> Option<Text> {
+    Some(match code {
+        "INSUFFICIENT_FUNDS" => Text::ReasonFunds,
+        "EXPIRED_CARD" => Text::ReasonExpired,
+        "CUSTOMER_DECLINED" => Text::ReasonKlarna,
+        c if c.starts_with("OFFLINE_") => Text::ReasonOffline,
+        "DO_NOT_HONOR" | "DECLINED" | "PIN_REQUIRED" | "RESTRICTED_CARD" | "SUSPECTED_FRAUD" => Text::ReasonIssuer,
+        _ => return None,
+    })
 }
 
 // en, de, sv, fr, nl, es, it, da, nb, fi, pl
@@ -283,6 +309,97 @@ fn row(t: Text) -> [&'static str; 11] {
             "Terminal",
             "Pääte",
             "Terminal",
+        ],
+        Text::ReasonFunds => [
+            "Insufficient funds",
+            "Kontodeckung nicht ausreichend",
+            "Otillräckligt saldo",
+            "Provision insuffisante",
+            "Onvoldoende saldo",
+            "Fondos insuficientes",
+            "Fondi insufficienti",
+            "Utilstrækkelig dækning",
+            "Ikke dekning på kontoen",
+            "Kate ei riitä",
+            "Niewystarczające środki",
+        ],
+        Text::ReasonExpired => [
+            "The card has expired",
+            "Die Karte ist abgelaufen",
+            "Kortet har gått ut",
+            "La carte a expiré",
+            "De kaart is verlopen",
+            "La tarjeta ha caducado",
+            "La carta è scaduta",
+            "Kortet er udløbet",
+            "Kortet er utløpt",
+            "Kortti on vanhentunut",
+            "Karta straciła ważność",
+        ],
+        Text::ReasonIssuer => [
+            "Declined by the card issuer",
+            "Von der Bank abgelehnt",
+            "Nekad av kortutgivaren",
+            "Refusé par la banque",
+            "Geweigerd door de bank",
+            "Denegado por el banco",
+            "Rifiutato dalla banca",
+            "Afvist af kortudstederen",
+            "Avvist av kortutstederen",
+            "Kortin myöntäjä hylkäsi",
+            "Odrzucone przez bank",
+        ],
+        Text::ReasonKlarna => [
+            "Not approved in the Klarna app",
+            "In der Klarna App nicht bestätigt",
+            "Inte godkänt i Klarna-appen",
+            "Non validé dans l'app Klarna",
+            "Niet goedgekeurd in de Klarna-app",
+            "No aprobado en la app de Klarna",
+            "Non approvato nell'app Klarna",
+            "Ikke godkendt i Klarna-appen",
+            "Ikke godkjent i Klarna-appen",
+            "Ei hyväksytty Klarna-sovelluksessa",
+            "Nie zatwierdzono w aplikacji Klarna",
+        ],
+        Text::ReasonOffline => [
+            "The terminal is offline: please pay another way",
+            "Das Terminal ist offline: bitte anders bezahlen",
+            "Terminalen är offline: betala på annat sätt",
+            "Le terminal est hors ligne : payez autrement",
+            "De terminal is offline: betaal op een andere manier",
+            "El terminal está sin conexión: pague de otra forma",
+            "Il terminale è offline: paga in altro modo",
+            "Terminalen er offline: betal på anden måde",
+            "Terminalen er frakoblet: betal på en annen måte",
+            "Pääte on offline-tilassa: maksa toisin",
+            "Terminal jest offline: zapłać inaczej",
+        ],
+        Text::InsertCardPin => [
+            "Insert your card and enter your PIN",
+            "Karte einstecken und PIN eingeben",
+            "Sätt i kortet och slå din kod",
+            "Insérez la carte et saisissez le code",
+            "Steek de kaart in en voer uw pincode in",
+            "Inserte la tarjeta e introduzca el PIN",
+            "Inserisci la carta e digita il PIN",
+            "Indsæt kortet og tast din pinkode",
+            "Sett inn kortet og tast PIN-koden",
+            "Aseta kortti ja näppäile PIN",
+            "Włóż kartę i wpisz PIN",
+        ],
+        Text::InsertCardPinShort => [
+            "Insert card + PIN",
+            "Karte rein + PIN",
+            "Sätt i kort + kod",
+            "Carte + code",
+            "Kaart in + pincode",
+            "Tarjeta + PIN",
+            "Carta + PIN",
+            "Indsæt kort + pin",
+            "Sett inn kort + PIN",
+            "Kortti + PIN",
+            "Włóż kartę + PIN",
         ],
         Text::PresentCardShort => [
             "Present your card",

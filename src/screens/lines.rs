@@ -69,15 +69,17 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
         Screen::InProgress { amount, locale, .. } => {
             [spread(text(Text::Total, locale), amount, cols), center(text(Text::PaymentInProgress, locale), cols)]
         }
-        Screen::PresentCard { amount, locale } => {
-            [spread(text(Text::Total, locale), amount, cols), center(text(Text::PresentCardShort, locale), cols)]
+        Screen::PresentCard { amount, pin, locale } => {
+            let ask = text(if *pin { Text::InsertCardPinShort } else { Text::PresentCardShort }, locale);
+            [spread(text(Text::Total, locale), amount, cols), center(ask, cols)]
         }
         Screen::Approved { amount, locale } => {
             [center(text(Text::Approved, locale), cols), spread(text(Text::Total, locale), amount, cols)]
         }
-        Screen::Declined { amount, locale } => {
-            [center(text(Text::Declined, locale), cols), spread(text(Text::Total, locale), amount, cols)]
-        }
+        Screen::Declined { amount, reason, locale } => match reason {
+            Some(r) => [center(text(Text::Declined, locale), cols), center(r, cols)],
+            None => [center(text(Text::Declined, locale), cols), spread(text(Text::Total, locale), amount, cols)],
+        },
         Screen::Canceled { locale } => wrap2(text(Text::Canceled, locale), cols),
         Screen::Unavailable { locale } => wrap2(text(Text::KlarnaUnavailable, locale), cols),
         Screen::Error { reference, locale } => {
@@ -125,7 +127,7 @@ mod tests {
         let gone = lines(&Screen::Unavailable { locale: "en-US".into() });
         assert_eq!([gone[0].trim(), gone[1].trim()], ["Klarna is not", "available for this"]);
         assert_eq!(
-            lines(&Screen::PresentCard { amount: "$9.90".into(), locale: "en-US".into() })[1],
+            lines(&Screen::PresentCard { amount: "$9.90".into(), pin: false, locale: "en-US".into() })[1],
             " Present your card"
         );
     }

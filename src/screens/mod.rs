@@ -70,6 +70,8 @@ pub enum Screen {
     PresentCard {
         /// Formatted amount.
         amount: String,
+        /// Insert the card and enter the PIN (the issuer asked for one).
+        pin: bool,
         /// Locale.
         locale: String,
     },
@@ -84,6 +86,8 @@ pub enum Screen {
     Declined {
         /// Formatted amount.
         amount: String,
+        /// Why, in the customer's language, when the reason is one to tell.
+        reason: Option<String>,
         /// Locale.
         locale: String,
     },
@@ -283,17 +287,23 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                 ],
             );
         }
-        Screen::PresentCard { amount, locale } => {
+        Screen::PresentCard { amount, pin, locale } => {
             let top = band(&mut f, text(Text::AmountToPay, locale), INK, PAPER);
-            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::PresentCard, locale), 2, INK)]);
+            let ask = text(if *pin { Text::InsertCardPin } else { Text::PresentCard }, locale);
+            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (ask, 2, INK)]);
         }
         Screen::Approved { amount, locale } => {
             let top = band(&mut f, text(Text::Approved, locale), GREEN, PAPER);
             centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::ThankYou, locale), 2, INK)]);
         }
-        Screen::Declined { amount, locale } => {
+        Screen::Declined { amount, reason, locale } => {
             let top = band(&mut f, text(Text::Declined, locale), RED, PAPER);
-            centered_lines(&mut f, top + gap, &[(amount, 3, INK), (text(Text::AskCashier, locale), 1, INK)]);
+            let mut lines: Vec<(&str, u32, Rgb888)> = vec![(amount, 3, INK)];
+            if let Some(r) = reason {
+                lines.push((r, 2, RED));
+            }
+            lines.push((text(Text::AskCashier, locale), 1, INK));
+            centered_lines(&mut f, top + gap, &lines);
         }
         Screen::Canceled { locale } => {
             let top = band(&mut f, text(Text::Canceled, locale), INK, PAPER);

@@ -2,7 +2,7 @@
 //! received, acknowledged and parsed.
 
 use super::frame::{ACK, Decoded, NAK, decode, encode};
-use super::messages::{Event, EventError, cmd, enable, parse_event};
+use super::messages::{ENABLE_PIN, Event, EventError, cmd, enable, enable_with, parse_event};
 use crate::ErrorKind;
 use crate::transport::{Transport, TransportError};
 use std::collections::VecDeque;
@@ -119,6 +119,12 @@ impl<T: Transport> CardReader<T> {
     /// Waits for a card for `amount` minor units of `currency`, up to `timeout_secs`.
     pub fn enable(&mut self, amount: u32, currency: &str, timeout_secs: u8) -> Result<(), CardReaderError> {
         self.send(&enable(amount, currency, timeout_secs))
+    }
+
+    /// As [`Self::enable`], asking the customer to insert the card and enter the PIN
+    /// (after a contactless read the issuer wants a PIN for).
+    pub fn enable_with_pin(&mut self, amount: u32, currency: &str, timeout_secs: u8) -> Result<(), CardReaderError> {
+        self.send(&enable_with(amount, currency, timeout_secs, ENABLE_PIN))
     }
 
     /// Stops waiting for a card.

@@ -150,8 +150,16 @@ pub struct EventError {
     pub why: &'static str,
 }
 
+/// ENABLE flag: the customer must insert the card (chip) and enter the PIN.
+pub const ENABLE_PIN: u8 = 0x01;
+
 /// The ENABLE frame for `amount` minor units of `currency`, waiting `timeout_secs`.
 pub fn enable(amount: u32, currency: &str, timeout_secs: u8) -> Vec<u8> {
+    enable_with(amount, currency, timeout_secs, 0)
+}
+
+/// ENABLE with `flags` ([`ENABLE_PIN`]); without flags the frame is the 8-byte form.
+pub fn enable_with(amount: u32, currency: &str, timeout_secs: u8, flags: u8) -> Vec<u8> {
     let mut d = amount.to_be_bytes().to_vec();
     let c = currency.as_bytes();
     d.extend_from_slice(&[
@@ -160,6 +168,9 @@ pub fn enable(amount: u32, currency: &str, timeout_secs: u8) -> Vec<u8> {
         c.get(2).copied().unwrap_or(b'?'),
     ]);
     d.push(timeout_secs);
+    if flags != 0 {
+        d.push(flags);
+    }
     encode(cmd::ENABLE, &d)
 }
 
@@ -317,5 +328,7 @@ mod tests {
     fn enable_payload() {
         let f = enable(1250, "EUR", 30);
         assert_eq!(&f[3..12], &[cmd::ENABLE, 0, 0, 0x04, 0xE2, b'E', b'U', b'R', 30]);
+        let f = enable_with(1250, "EUR", 30, ENABLE_PIN);
+        assert_eq!(&f[1..13], &[0, 10, cmd::ENABLE, 0, 0, 0x04, 0xE2, b'E', b'U', b'R', 30, 0x01]);
     }
 }

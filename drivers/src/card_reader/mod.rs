@@ -9,5 +9,6 @@ mod messages;
 pub use driver::{ACK_TIMEOUT, CardReader, CardReaderError, MAX_RETRANSMIT};
 pub use frame::{ACK, Decoded, ETX, MAX_LEN, NAK, STX, decode, encode};
 pub use messages::{
-    CardRead, EntryMode, Event, EventError, card_read_tlv, cmd, enable, evt, info_payload, parse_event, tag,
+    CardRead, ENABLE_PIN, EntryMode, Event, EventError, card_read_tlv, cmd, enable, enable_with, evt, info_payload,
+    parse_event, tag,
 };

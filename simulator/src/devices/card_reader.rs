@@ -65,6 +65,8 @@ impl Presentation {
 pub struct ReaderState {
     /// Waiting for a card for this amount and currency.
     pub waiting_for: Option<(u32, String)>,
+    /// The host asked for the card inserted with its PIN.
+    pub pin: bool,
     /// Plugged in.
     pub plugged: bool,
 }
@@ -139,7 +141,7 @@ impl SimCardReader {
         let path = serialport::SerialPort::name(&slave)
             .ok_or_else(|| std::io::Error::other("the pseudo-terminal has no name"))?;
         serialport::SerialPort::set_timeout(&mut master, Duration::from_millis(50)).map_err(std::io::Error::other)?;
-        let state = Arc::new(Mutex::new(ReaderState { waiting_for: None, plugged: true }));
+        let state = Arc::new(Mutex::new(ReaderState { waiting_for: None, pin: false, plugged: true }));
         let (cards, card_rx) = mpsc::sync_channel::<(TestCard, Presentation)>(4);
         let st = state.clone();
         std::thread::Builder::new().name("sim-card-reader".into()).spawn(move || {
@@ -152,9 +154,10 @@ impl SimCardReader {
                 for (cmd, data) in take_frames(&mut buf, &mut master) {
                     let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
                     match cmd {
-                        0x10 if data.len() == 8 => {
+                        0x10 if data.len() == 8 || data.len() == 9 => {
                             let amount = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
                             s.waiting_for = Some((amount, String::from_utf8_lossy(&data[4..7]).into_owned()));
+                            s.pin = data.get(8).is_some_and(|f| f & 0x01 != 0);
                         }
                         0x11 if s.waiting_for.take().is_some() => {
                             let _ = master.write_all(&frame(0x86, &[]));
@@ -169,14 +172,23 @@ impl SimCardReader {
                     }
                 }
                 if let Ok((card, how)) = card_rx.try_recv() {
-                    let waiting = st.lock().unwrap_or_else(|p| p.into_inner()).waiting_for.take();
+                    let (waiting, pin) = {
+                        let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
+                        (s.waiting_for.take(), std::mem::take(&mut s.pin))
+                    };
                     if waiting.is_some() {
+                        // Asked for the PIN: the card goes in the chip slot and the PIN is typed.
+                        let how = if pin { Presentation::Insert } else { how };
                         let mut read = vec![];
                         tlv(&mut read, 0x01, card.masked_pan().as_bytes());
                         tlv(&mut read, 0x02, &[0xFF, 0xFF, 0x98, 0x76, 0x54, 0x32, 0x10, 0xE0, 0x00, 0x01]);
                         let payload: Vec<u8> = (0..48).map(|_| fastrand::u8(..)).collect();
                         tlv(&mut read, 0x03, &payload);
                         tlv(&mut read, 0x04, &[how.code()]);
+                        if pin {
+                            let block: Vec<u8> = (0..8).map(|_| fastrand::u8(..)).collect();
+                            tlv(&mut read, 0x05, &block);
+                        }
                         for f in [frame(0x81, &[how.code()]), frame(0x82, &read), frame(0x83, &[])] {
                             let _ = master.write_all(&f);
                             std::thread::sleep(Duration::from_millis(20));
