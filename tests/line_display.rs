@@ -82,6 +82,8 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
     let (_, canceled) = h.post(&format!("/v1/sales/{cid}/cancel"), json!({})).await;
     assert_eq!(canceled["state"], "CANCELED");
     // Only the Klarna slip and the Klarna receipt came out: no slip for a card sale.
+    assert_eq!(h.sim.printer.wait_for(2, Duration::from_secs(5)).await.map(|r| r.len()), Some(2));
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(h.sim.printer.receipts().len(), 2);
 
     // A restart with the QR code up: the slip is printed again (it may never have come

@@ -1,11 +1,11 @@
-//! Receipts against reviewed golden texts in `tests/golden/receipts/`: each document is
+//! Receipts (and the decline slip and the QR slip) against reviewed golden texts in `tests/golden/receipts/`: each document is
 //! encoded to ESC/POS for a 58 mm (32 columns) and an 80 mm (48 columns) printer and read
 //! back by the simulated printer's decoder, so the golden text is what the paper shows.
 //! `POSAGENT_UPDATE_GOLDEN=1 cargo test --test receipts_golden` rewrites them (review the
 //! diff!).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use posagent::checkout::{ReceiptHeader, Sale, qr_slip_document, receipt_document};
+use posagent::checkout::{ReceiptHeader, Sale, declined_document, qr_slip_document, receipt_document};
 use posagent::returns::{ReturnRecord, return_document};
 use posagent_drivers::printer::{CodePage, Document, PrinterProfile, encode_document};
 use posagent_sim::devices::escpos_decoder::{Event, decode, render_text};
@@ -78,6 +78,9 @@ fn documents() -> Vec<(&'static str, Document)> {
     let polish =
         sale(json!({"method": "CARD", "amount": 123450, "order_lines": [], "locale": "pl-PL", "currency": "PLN",
         "masked_pan": "541333******4111", "entry_mode": "CHIP", "klarna_reference": null}));
+    let declined = sale(json!({"state": "DECLINED", "method": "CARD", "amount": 4990, "order_lines": [],
+        "masked_pan": "400000******9995", "entry_mode": "CONTACTLESS", "reason": "INSUFFICIENT_FUNDS",
+        "payment_transaction_id": null, "klarna_reference": null}));
     let ret: ReturnRecord = serde_json::from_value(json!({
         "id": "r1", "reference": "RET-0001", "original_reference": "SIM01-3F2A9C1B7E44",
         "payment_transaction_id": "krn:payment:eu1:transaction:00000001", "klarna_reference": "K7Q2-9XW4",
@@ -98,6 +101,7 @@ fn documents() -> Vec<(&'static str, Document)> {
         ("card-pl", receipt_document(&polish, ReceiptHeader { store: "Sklep Przykładowy", terminal: "KASA-2" }, false)),
         ("return", return_document(&ret, "Simulated Store")),
         ("qr-slip", qr_slip_document(&klarna, "Simulated Store").unwrap()),
+        ("card-declined", declined_document(&declined, HEADER)),
     ]
 }
 

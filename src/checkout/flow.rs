@@ -102,6 +102,21 @@ pub(super) fn amount_text(sale: &Sale) -> String {
     format_amount(sale.amount, sale.currency, &sale.locale)
 }
 
+/// A declined card sale: the screen, and a receipt saying so (printed as it can; a
+/// printer fault is logged, the sale is over either way).
+async fn declined(inner: &Inner, sale: &Sale) {
+    show(inner, &sale.id, declined_screen(sale)).await;
+    if sale.method == PaymentMethod::Card {
+        let header = super::receipt::ReceiptHeader {
+            store: &inner.deps.store.name,
+            terminal: &inner.deps.store.terminal_reference,
+        };
+        if let Err(e) = inner.deps.printer.print(super::receipt::declined_document(sale, header)).await {
+            tracing::warn!(error = %e, "the decline receipt could not be printed");
+        }
+    }
+}
+
 /// The declined screen, with the reason in the customer's language where there is one.
 fn declined_screen(sale: &Sale) -> Screen {
     let reason =
@@ -284,7 +299,7 @@ async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Resu
         AuthorizeResult::Declined | AuthorizeResult::StepUpRequired => {
             sale.reason = Some(resp.result_reason.unwrap_or_else(|| "DECLINED".into()));
             inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
-            show(inner, &sale.id, declined_screen(sale)).await;
+            declined(inner, sale).await;
         }
     }
     Ok(())
@@ -560,7 +575,7 @@ async fn approve_offline(
         tracing::warn!(reason = %refusal, "card payment not approved offline");
         sale.reason = Some(refusal.code().to_string());
         inner.transition(sale, SaleState::Declined, Some(format!("{refusal} ({why})"))).await?;
-        show(inner, &sale.id, declined_screen(sale)).await;
+        declined(inner, sale).await;
         return Ok(());
     }
     request.offline_approved_at = Some(now);

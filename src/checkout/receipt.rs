@@ -114,6 +114,32 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     d
 }
 
+/// The receipt of a declined card payment: what was tried, with which card, and why.
+pub fn declined_document(sale: &Sale, header: ReceiptHeader<'_>) -> Document {
+    let l = sale.locale.as_str();
+    let mut d = Document::default();
+    d.styled(header.store, TextStyle { bold: true, double: true }, Align::Center);
+    d.styled(sale.updated_at.format("%Y-%m-%d %H:%M").to_string(), TextStyle::default(), Align::Center);
+    d.columns(text(Text::Terminal, l), header.terminal, false);
+    d.push(Block::Rule);
+    d.styled(text(Text::Declined, l), TextStyle { bold: true, double: false }, Align::Center);
+    d.columns(text(Text::Total, l), format_amount(sale.amount, sale.currency, l), true);
+    let pan = sale.masked_pan.as_deref().unwrap_or("");
+    if let Some(last4) = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()) {
+        d.columns(format!("{} **** {last4}", card_brand(pan)), sale.entry_mode.clone().unwrap_or_default(), false);
+    }
+    if let Some(code) = sale.reason.as_deref() {
+        match crate::locale::decline_reason(code) {
+            Some(t) => d.line(text(t, l)),
+            None => d.line(code.to_string()),
+        };
+    }
+    d.columns(text(Text::Reference, l), sale.reference.clone(), false);
+    d.push(Block::Feed(2));
+    d.push(Block::Cut);
+    d
+}
+
 /// The slip with the Klarna QR code, printed for the customer to scan on terminals whose
 /// display cannot show it (a 2×20 line display). `None` without Klarna's wording or a URL.
 pub fn qr_slip_document(sale: &Sale, store_name: &str) -> Option<Document> {
