@@ -67,3 +67,20 @@ async fn the_logo_tops_every_receipt_and_the_drawer_opens_on_request() {
         .expect("a broken logo is refused");
     assert!(err.to_string().contains("logo") && err.to_string().contains("PNG"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_copy_follows_the_customers_receipt_when_the_store_wants_one() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| c.store.merchant_copy = true).await;
+    let sale = h.create(json!({"amount": 4990, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    h.wait_for(&id, |s| s["receipt_printed"] == true).await;
+    let receipts = h.sim.printer.wait_for(2, Duration::from_secs(5)).await.unwrap();
+    assert!(receipts[0].text.contains("KUNDENS KOPIA"), "{}", receipts[0].text);
+    assert!(receipts[1].text.contains("BUTIKENS KOPIA"), "{}", receipts[1].text);
+    let reference = sale["reference"].as_str().unwrap();
+    assert!(receipts.iter().all(|r| r.text.contains(reference)));
+}

@@ -5,7 +5,7 @@
 //! diff!).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use posagent::checkout::{ReceiptHeader, Sale, declined_document, qr_slip_document, receipt_document};
+use posagent::checkout::{CopyFor, ReceiptHeader, Sale, declined_document, marked, qr_slip_document, receipt_document};
 use posagent::returns::{ReturnRecord, return_document};
 use posagent_drivers::printer::{CodePage, Document, PrinterProfile, encode_document};
 use posagent_sim::devices::escpos_decoder::{Event, decode, render_text};
@@ -102,6 +102,7 @@ fn documents() -> Vec<(&'static str, Document)> {
         ("return", return_document(&ret, "Simulated Store")),
         ("qr-slip", qr_slip_document(&klarna, "Simulated Store").unwrap()),
         ("card-declined", declined_document(&declined, HEADER)),
+        ("card-merchant-copy", marked(receipt_document(&polish, HEADER, false), CopyFor::Merchant, "pl-PL")),
     ]
 }
 

@@ -442,15 +442,27 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
 }
 
 async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    let doc = receipt_document(
-        sale,
-        super::receipt::ReceiptHeader { store: &inner.deps.store.name, terminal: &inner.deps.store.terminal_reference },
-        false,
-    );
+    use super::receipt::{CopyFor, ReceiptHeader, marked};
+    let store = &inner.deps.store;
+    let doc = receipt_document(sale, ReceiptHeader { store: &store.name, terminal: &store.terminal_reference }, false);
+    let (doc, merchant) = if store.merchant_copy {
+        (marked(doc.clone(), CopyFor::Customer, &sale.locale), Some(marked(doc, CopyFor::Merchant, &sale.locale)))
+    } else {
+        (doc, None)
+    };
     // The register may capture or void the sale meanwhile: only the receipt fields
     // are changed on the journaled record.
     let (now, _) = match inner.deps.printer.print_or_hold(doc, &sale.id).await {
-        Ok(()) => inner.amend(&sale.id, "receipt printed".into(), super::engine::receipt_printed, None).await?,
+        Ok(()) => {
+            if let Some(m) = merchant {
+                // The store's copy comes right after; a fault now is logged (the
+                // customer's receipt, which the journal tracks, is out).
+                if let Err(e) = inner.deps.printer.print(m).await {
+                    tracing::warn!(error = %e, "the merchant copy could not be printed; reprint it from the register");
+                }
+            }
+            inner.amend(&sale.id, "receipt printed".into(), super::engine::receipt_printed, None).await?
+        }
         Err(e) => {
             let why = format!("{e}; the receipt prints by itself once the printer is ready");
             let detail = format!("receipt held: {e}");

@@ -152,6 +152,7 @@ mod tests {
             currency: Currency::SEK,
             locale: "sv-SE".into(),
             logo: None,
+            merchant_copy: false,
         }
     }
 

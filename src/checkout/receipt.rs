@@ -14,6 +14,35 @@ pub struct ReceiptHeader<'a> {
     pub terminal: &'a str,
 }
 
+/// Whose copy a receipt is, when the store prints two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CopyFor {
+    /// The customer's.
+    Customer,
+    /// The store's.
+    Merchant,
+}
+
+/// `doc` marked as the customer's or the merchant's copy, under the store's name.
+pub fn marked(doc: Document, copy_for: CopyFor, locale: &str) -> Document {
+    let t = match copy_for {
+        CopyFor::Customer => Text::CustomerCopy,
+        CopyFor::Merchant => Text::MerchantCopy,
+    };
+    let mut blocks = doc.blocks;
+    let at = usize::from(!blocks.is_empty());
+    blocks.insert(
+        at,
+        Block::Line {
+            text: text(t, locale).to_uppercase(),
+            style: TextStyle { bold: true, double: false },
+            align: Align::Center,
+        },
+    );
+    Document { blocks }
+}
+
 /// The card scheme of a masked PAN, from its first digits (IIN ranges).
 pub fn card_brand(masked_pan: &str) -> &'static str {
     let digits: String = masked_pan.chars().take(6).filter(char::is_ascii_digit).collect();

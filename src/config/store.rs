@@ -55,6 +55,9 @@ pub struct StoreSection {
     /// A PNG printed at the top of every receipt (scaled to the paper, black and white).
     #[serde(default)]
     pub logo: Option<PathBuf>,
+    /// Print a merchant copy after the customer's receipt (both then marked as such).
+    #[serde(default)]
+    pub merchant_copy: bool,
 }
 
 /// Acquirer connection.

@@ -35,6 +35,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             currency: Currency::SEK,
             locale: "sv-SE".into(),
             logo: None,
+            merchant_copy: false,
         },
         acquirer: AcquirerConfig {
             url: backend_url.into(),

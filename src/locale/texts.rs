@@ -76,6 +76,10 @@ pub enum Text {
     InsertCardPin,
     /// The same for 2×20 line displays.
     InsertCardPinShort,
+    /// Marks the customer's receipt when a merchant copy is printed too.
+    CustomerCopy,
+    /// Marks the merchant's copy.
+    MerchantCopy,
 }
 
 /// The customer-facing text of a decline reason code, if there is one for it.
@@ -387,6 +391,32 @@ fn row(t: Text) -> [&'static str; 11] {
             "Sett inn kortet og tast PIN-koden",
             "Aseta kortti ja näppäile PIN",
             "Włóż kartę i wpisz PIN",
+        ],
+        Text::CustomerCopy => [
+            "Customer copy",
+            "Kundenbeleg",
+            "Kundens kopia",
+            "Copie client",
+            "Kopie klant",
+            "Copia para el cliente",
+            "Copia cliente",
+            "Kundens kopi",
+            "Kundens kopi",
+            "Asiakkaan kappale",
+            "Kopia dla klienta",
+        ],
+        Text::MerchantCopy => [
+            "Merchant copy",
+            "Händlerbeleg",
+            "Butikens kopia",
+            "Copie commerçant",
+            "Kopie winkelier",
+            "Copia para el comercio",
+            "Copia esercente",
+            "Butikkens kopi",
+            "Butikkens kopi",
+            "Kauppiaan kappale",
+            "Kopia dla sprzedawcy",
         ],
         Text::InsertCardPinShort => [
             "Insert card + PIN",
