@@ -77,7 +77,9 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
             [center(text(Text::Approved, locale), cols), spread(text(Text::Total, locale), amount, cols)]
         }
         Screen::Declined { amount, reason, locale } => match reason {
-            Some(r) => [center(text(Text::Declined, locale), cols), center(r, cols)],
+            Some(r) if r.chars().count() <= cols => [center(text(Text::Declined, locale), cols), center(r, cols)],
+            // A longer reason takes both lines (it says the payment was declined).
+            Some(r) => wrap2(r, cols),
             None => [center(text(Text::Declined, locale), cols), spread(text(Text::Total, locale), amount, cols)],
         },
         Screen::Canceled { locale } => wrap2(text(Text::Canceled, locale), cols),
@@ -124,6 +126,19 @@ mod tests {
             locale: l.clone(),
         };
         assert_eq!(lines(&idle), ["   Beispiel-Laden", "Klarna accepted here"]);
+        let issuer = Screen::Declined {
+            amount: "$9.90".into(),
+            reason: Some("Declined by the card issuer".into()),
+            locale: "en-US".into(),
+        };
+        let declined = lines(&issuer);
+        assert_eq!([declined[0].trim(), declined[1].trim()], ["Declined by the card", "issuer"]);
+        let funds = Screen::Declined {
+            amount: "$9.90".into(),
+            reason: Some("Insufficient funds".into()),
+            locale: "en-US".into(),
+        };
+        assert_eq!(lines(&funds)[1].trim(), "Insufficient funds");
         let gone = lines(&Screen::Unavailable { locale: "en-US".into() });
         assert_eq!([gone[0].trim(), gone[1].trim()], ["Klarna is not", "available for this"]);
         assert_eq!(
