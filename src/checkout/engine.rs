@@ -512,9 +512,9 @@ impl Inner {
         self.deps.display.show(screen).await
     }
 
-    /// Remembers Klarna's wording in the store's locale for the idle screen.
+    /// Remembers Klarna's wording asked for in the store's locale, for the idle screen.
     pub(super) fn remember_wording(&self, d: &posagent_acquirer_api::PaymentDescriptors) {
-        self.idle_wording.remember(&self.deps.store.locale, d);
+        self.idle_wording.remember(d);
     }
 
     pub(super) fn idle_wording(&self) -> &super::idle::IdleWording {

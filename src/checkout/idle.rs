@@ -26,15 +26,12 @@ impl IdleWording {
         self.acceptance.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Keeps `d`'s acceptance mark if it is in the store's locale; whether it changed.
-    pub(super) fn remember(&self, store_locale: &str, d: &PaymentDescriptors) -> bool {
-        if !d.locale.eq_ignore_ascii_case(store_locale) || d.acceptance_text.is_none() {
-            return false;
+    /// Keeps the acceptance mark of wording asked for in the store's locale (the acquirer
+    /// may answer with its nearest locale, e.g. de-DE for de-CH).
+    pub(super) fn remember(&self, d: &PaymentDescriptors) {
+        if d.acceptance_text.is_some() {
+            self.acceptance.lock().unwrap_or_else(|p| p.into_inner()).clone_from(&d.acceptance_text);
         }
-        let mut m = self.acceptance.lock().unwrap_or_else(|p| p.into_inner());
-        let changed = *m != d.acceptance_text;
-        m.clone_from(&d.acceptance_text);
-        changed
     }
 }
 
@@ -71,7 +68,7 @@ async fn fetch(inner: &Inner) -> bool {
     match inner.deps.backend.availability(&q).await {
         Ok(a) => {
             if let Some(d) = a.descriptors {
-                inner.idle_wording().remember(&store.locale, &d);
+                inner.idle_wording().remember(&d);
             }
             true
         }
