@@ -154,6 +154,24 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     assert_eq!(a["queued_capture_amount"], 0);
     let (_, r) = h.get(&format!("/v1/returns/{ret_id}")).await;
     assert_eq!(r["state"], "REFUNDED", "{r}");
+    // Its receipt comes out once the refund is through (the register was told 202).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, r) = h.get(&format!("/v1/returns/{ret_id}")).await;
+        if r["receipt_printed"] == true {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the completed return's receipt never printed: {r}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ret_ref = ret["reference"].as_str().unwrap().to_string();
+    let printed =
+        |h: &Harness| h.sim.printer.receipts().iter().any(|p| p.text.contains("RETUR") && p.text.contains(&ret_ref));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !printed(&h) {
+        assert!(tokio::time::Instant::now() < deadline, "no return receipt came out of the printer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let d = wait_long(&h, &d_id, |s| s["offline"] == "DECLINED").await;
     assert!(d["sync_error"].as_str().unwrap().contains("DO_NOT_HONOR"), "{d}");
     let (_, x) = h.get("/v1/reports/x").await;

@@ -184,10 +184,20 @@ impl Daemon {
         });
         let publish: Publish = {
             let checkout = checkout.clone();
-            std::sync::Arc::new(move |changed: &Patched| {
-                if let Patched::Sale(sale) = changed {
-                    checkout.publish(sale);
+            let returns = returns.clone();
+            std::sync::Arc::new(move |changed: &Patched| match changed {
+                Patched::Sale(sale) => checkout.publish(sale),
+                // A return refunded by the worker gets its receipt now (the customer may
+                // still be at the till; the register was told 202 PENDING).
+                Patched::Return(r) if !r.receipt_printed => {
+                    let (returns, record) = (returns.clone(), (**r).clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = returns.print_completed(record).await {
+                            tracing::error!(error = %e, "cannot journal the return receipt");
+                        }
+                    });
                 }
+                _ => {}
             })
         };
         let worker = SyncWorker::new(&outbox, publish);

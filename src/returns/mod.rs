@@ -154,6 +154,25 @@ pub struct Returns {
 }
 
 impl Returns {
+    /// Prints the receipt of a return the sync worker completed after the register was
+    /// answered 202 (refunded once the acquirer answered again), and journals that it did.
+    pub async fn print_completed(&self, mut record: ReturnRecord) -> Result<ReturnRecord, StoreError> {
+        if record.state != ReturnState::Refunded || record.receipt_printed {
+            return Ok(record);
+        }
+        let doc = receipt::return_document(&record, &self.store.name);
+        match self.printer.print(doc).await {
+            Ok(()) => {
+                record.receipt_printed = true;
+                record.receipt_error = None;
+            }
+            Err(e) => record.receipt_error = Some(e.to_string()),
+        }
+        record.updated_at = Utc::now();
+        self.journal.save_return(record.clone()).await?;
+        Ok(record)
+    }
+
     /// A returns service.
     pub fn new(
         journal: Journal,
