@@ -47,13 +47,15 @@ pub fn marked(doc: Document, copy_for: CopyFor, locale: &str) -> Document {
 pub fn card_brand(masked_pan: &str) -> &'static str {
     let digits: String = masked_pan.chars().take(6).filter(char::is_ascii_digit).collect();
     let n = |len: usize| digits.get(..len).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0);
-    match (n(1), n(2), n(4)) {
-        (4, _, _) => "VISA",
-        (_, 51..=55, _) | (_, _, 2221..=2720) => "MASTERCARD",
-        (_, 34 | 37, _) => "AMEX",
-        (_, 50 | 56..=58 | 60..=69, _) => "MAESTRO",
-        (_, 36 | 38 | 39 | 30, _) => "DINERS",
-        (_, 35, _) => "JCB",
+    match (n(1), n(2), n(3), n(4)) {
+        (4, ..) => "VISA",
+        (_, 51..=55, ..) | (.., 2221..=2720) => "MASTERCARD",
+        (_, 34 | 37, ..) => "AMEX",
+        (.., 6011) | (_, _, 644..=649, _) | (_, 65, ..) => "DISCOVER",
+        (_, 62, ..) => "UNIONPAY",
+        (_, 35, ..) => "JCB",
+        (_, 36 | 38 | 39, ..) | (_, _, 300..=305, _) => "DINERS",
+        (_, 50 | 56..=58 | 63 | 67, ..) => "MAESTRO",
         _ => "CARD",
     }
 }
@@ -203,6 +205,10 @@ mod tests {
         assert_eq!(card_brand("222100******0009"), "MASTERCARD");
         assert_eq!(card_brand("378282*****0005"), "AMEX");
         assert_eq!(card_brand("675964******1234"), "MAESTRO");
+        assert_eq!(card_brand("601100******0004"), "DISCOVER");
+        assert_eq!(card_brand("620000******0004"), "UNIONPAY");
+        assert_eq!(card_brand("353011******0000"), "JCB");
+        assert_eq!(card_brand("305693******5904"), "DINERS");
         assert_eq!(card_brand(""), "CARD");
         assert_eq!(rate_text(1200, "sv-SE"), "12 %");
         assert_eq!(rate_text(1250, "de-DE"), "12,5 %");
