@@ -167,15 +167,67 @@ fn finish_in(
     .execute(params![id, state.as_str(), result_col, error_col, now])
     .map_err(&err)?;
     if state == OpState::Dead && kind == OpKind::Authorize.as_str() {
-        tx.execute(
-            "UPDATE outbox SET state = 'DEAD', last_error = ?3, updated_ms = ?4
-                 WHERE group_key = ?1 AND state = 'PENDING' AND id > ?2",
-            params![group, id, format!("the offline payment it acts on was refused: {result}"), now],
-        )
-        .map_err(&err)?;
+        cascade_refused_authorization(tx, path, &group, id, &result, now)?;
     }
     let patched = patch_subject(tx, path, &subject_id, patch)?;
     Ok(patched)
+}
+
+/// An offline payment the acquirer refused: the operations queued after it for the same
+/// payment (captures, a void, refunds) die with it, and the records they belong to are
+/// brought back in line — the queued capture amount and void flag of the sale, the
+/// return refused — in the same transaction.
+fn cascade_refused_authorization(
+    tx: &Connection,
+    path: &Path,
+    group: &str,
+    id: i64,
+    result: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let err = sqlite(path);
+    let why = format!("the offline payment it acts on was refused: {result}");
+    let behind: Vec<(String, String, String, i64)> = tx
+        .prepare_cached(
+            "SELECT subject_kind, subject_id, kind, amount FROM outbox
+              WHERE group_key = ?1 AND state = 'PENDING' AND id > ?2 ORDER BY id",
+        )
+        .map_err(&err)?
+        .query_map(params![group, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .map_err(&err)?
+        .collect::<Result<_, _>>()
+        .map_err(&err)?;
+    tx.execute(
+        "UPDATE outbox SET state = 'DEAD', last_error = ?3, updated_ms = ?4
+             WHERE group_key = ?1 AND state = 'PENDING' AND id > ?2",
+        params![group, id, why, now],
+    )
+    .map_err(&err)?;
+    for (subject, subject_id, kind, amount) in behind {
+        let w = why.clone();
+        let patch = if subject == crate::outbox::Subject::Return.as_str() {
+            SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
+                r.state = crate::returns::ReturnState::Refused;
+                r.reason = Some(w);
+            }))
+        } else if kind == OpKind::Capture.as_str() {
+            SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
+                s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
+                s.sync_error = Some(w.clone());
+                format!("queued capture dropped: {w}")
+            }))
+        } else if kind == OpKind::Void.as_str() {
+            SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
+                s.void_queued = false;
+                s.sync_error = Some(w.clone());
+                format!("queued void dropped: {w}")
+            }))
+        } else {
+            SubjectPatch::Nothing
+        };
+        patch_subject(tx, path, &subject_id, patch)?;
+    }
+    Ok(())
 }
 
 /// Applies `patch` to the sale or return `subject_id` on `conn`.
@@ -594,6 +646,44 @@ mod tests {
             amount: 1,
             currency: "SEK".into(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_refused_offline_payment_takes_its_queued_capture_and_refund_with_it() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::NotFound(e.to_string()))?;
+        let j = Journal::open(&dir.path().join("j.db"))?;
+        let mut s = sale("pay", SaleState::Approved, 0);
+        j.insert_sale(s.clone()).await?;
+        let authorize = NewOp { kind: OpKind::Authorize, amount: 1000, ..op("pay", "auth") };
+        j.record_and_enqueue(s.clone(), None, authorize, 0).await?;
+        s.queued_capture_amount = 400;
+        j.record_and_enqueue(s.clone(), None, NewOp { amount: 400, ..op("pay", "cap") }, 0).await?;
+        let ret: ReturnRecord = serde_json::from_value(serde_json::json!({
+            "id": "ret", "reference": "RET-1", "original_reference": "R-pay", "payment_transaction_id": "",
+            "klarna_reference": "", "method": "CARD", "amount": 100, "currency": "SEK", "lines": [],
+            "state": "PENDING", "reason": null, "idempotency_key": "ref", "payment_refund_id": null,
+            "receipt_printed": false, "receipt_error": null, "locale": "sv-SE",
+            "created_at": chrono::Utc::now(), "updated_at": chrono::Utc::now()
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let refund = NewOp {
+            subject: Subject::Return,
+            subject_id: "ret".into(),
+            kind: OpKind::Refund,
+            amount: 100,
+            ..op("pay", "ref")
+        };
+        j.save_return_and_enqueue(ret, refund, 0).await?;
+        let due = j.take_due(10, now_ms(), 60_000).await?;
+        assert_eq!(due.iter().map(|d| d.idempotency_key.as_str()).collect::<Vec<_>>(), ["auth"]);
+        j.finish_op(due[0].id, OpState::Dead, "DO_NOT_HONOR".into(), SubjectPatch::Nothing).await?;
+        let s = j.sale("pay".into()).await?;
+        assert_eq!(s.queued_capture_amount, 0, "the capture died with the payment");
+        assert!(s.sync_error.is_some_and(|e| e.contains("DO_NOT_HONOR")));
+        let r = j.find_return("ret".into()).await?.unwrap_or_else(|| panic!("return gone"));
+        assert_eq!(r.state, crate::returns::ReturnState::Refused);
+        assert!(j.take_due(10, now_ms(), 60_000).await?.is_empty(), "nothing behind it is sent");
+        Ok(())
     }
 
     #[tokio::test]
