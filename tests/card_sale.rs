@@ -7,17 +7,6 @@ mod common;
 use common::Harness;
 use serde_json::json;
 
-async fn present(h: &Harness, card: &str, presentation: &str) -> u16 {
-    h.http
-        .post(format!("{}/sim/card", h.sim.backend_url))
-        .json(&json!({"card": card, "presentation": presentation}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn card_sales_approved_declined_and_canceled() {
     let h = Harness::start().await;
@@ -27,12 +16,7 @@ async fn card_sales_approved_declined_and_canceled() {
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "AWAITING_CARD").await;
     // The reader is enabled for the amount before the customer can tap.
-    for _ in 0..100 {
-        if present(&h, "approve", "tap").await == 204 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    h.present_card_when_waiting("approve", "tap").await;
     let done = h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     assert_eq!(done["masked_pan"], "411111******1111");
     assert_eq!(done["entry_mode"], "CONTACTLESS");
@@ -50,12 +34,7 @@ async fn card_sales_approved_declined_and_canceled() {
         let s = h.create(json!({"amount": 1000, "currency": "SEK", "method": "CARD"})).await;
         let sid = s["id"].as_str().unwrap().to_string();
         h.wait_state(&sid, "AWAITING_CARD").await;
-        for _ in 0..100 {
-            if present(&h, card, "insert").await == 204 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        h.present_card_when_waiting(card, "insert").await;
         let d = h.wait_state(&sid, "DECLINED").await;
         assert_eq!(d["reason"], reason);
     }
@@ -65,16 +44,11 @@ async fn card_sales_approved_declined_and_canceled() {
     let s = h.create(json!({"amount": 30000, "currency": "SEK", "method": "CARD"})).await;
     let pid = s["id"].as_str().unwrap().to_string();
     h.wait_state(&pid, "AWAITING_CARD").await;
-    for _ in 0..100 {
-        if present(&h, "pin_required", "tap").await == 204 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    h.present_card_when_waiting("pin_required", "tap").await;
     let again = h.wait_for(&pid, |v| v["state"] == "AWAITING_CARD" && v["pin_required"] == true).await;
     assert!(again["reason"].is_null(), "{again}");
     for _ in 0..100 {
-        if h.sim.card_reader.as_ref().unwrap().state().pin && present(&h, "pin_required", "tap").await == 204 {
+        if h.sim.card_reader.as_ref().unwrap().state().pin && h.present_card("pin_required", "tap").await == 204 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -101,7 +75,7 @@ async fn card_sales_approved_declined_and_canceled() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(h.sim.card_reader.as_ref().unwrap().state().waiting_for.is_none());
-    assert_eq!(present(&h, "approve", "tap").await, 409, "nothing to tap into");
+    assert_eq!(h.present_card("approve", "tap").await, 409, "nothing to tap into");
 
     // One authorization for each approved card sale; no card data in the journal.
     let ledger = h.backend_get("/v1/ledger").await;
@@ -134,12 +108,7 @@ async fn a_polish_receipt_prints_zloty_and_polish_letters() {
     let sale = h.create(json!({"amount": 123450, "currency": "PLN", "method": "CARD"})).await;
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "AWAITING_CARD").await;
-    for _ in 0..100 {
-        if present(&h, "approve", "tap").await == 204 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    h.present_card_when_waiting("approve", "tap").await;
     h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     let receipt = &h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.unwrap()[0];
     assert!(receipt.text.contains("1 234,50 zł"), "{}", receipt.text);

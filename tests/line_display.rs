@@ -59,15 +59,8 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
     assert!(m.parse::<u32>().is_ok() && s.len() == 2 && s.parse::<u32>().is_ok(), "{qr_lines:?}");
 
     // The customer scans the slip and approves.
-    let r = h
-        .http
-        .post(format!("{}/sim/customer", h.sim.backend_url))
-        .json(&json!({"action": "approve", "from": "slip"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let scanned: Value = r.json().await.unwrap();
+    let (status, scanned) = h.customer_from_slip("approve").await;
+    assert_eq!(status, 200);
     assert_eq!(scanned["scanned_url"], url.as_str());
     h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     let done = wait_lines(&h, |l| l[1].contains("123,45")).await;
@@ -96,13 +89,6 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
     h.start_daemon_on(profile, |_| {}).await;
     let again = h.sim.printer.wait_for(4, Duration::from_secs(5)).await.unwrap();
     assert_eq!(again[3].qr_payloads, vec![shown["payment_request_url"].as_str().unwrap().to_string()]);
-    let r = h
-        .http
-        .post(format!("{}/sim/customer", h.sim.backend_url))
-        .json(&json!({"action": "approve", "from": "slip"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(h.customer_from_slip("approve").await.0, 200);
     h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
 }

@@ -9,25 +9,6 @@ use common::Harness;
 use serde_json::json;
 use std::time::Duration;
 
-async fn present(h: &Harness, card: &str) {
-    for _ in 0..100 {
-        let st = h
-            .http
-            .post(format!("{}/sim/card", h.sim.backend_url))
-            .json(&json!({"card": card, "presentation": "tap"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
-        if st == 204 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the reader never took the card");
-}
-
 fn is_pink([r, g, b]: [u8; 3]) -> bool {
     r > 235 && (150..=190).contains(&g) && (185..=220).contains(&b)
 }
@@ -75,7 +56,7 @@ async fn the_customer_chooses_klarna_or_card_and_klarna_only_where_available() {
     h.wait_state(&cid, "AWAITING_METHOD").await;
     let (st, chosen) = h.post(&format!("/v1/sales/{cid}/method"), json!({"method": "card"})).await;
     assert_eq!((st, chosen["state"].as_str(), chosen["method"].as_str()), (200, Some("AWAITING_CARD"), Some("CARD")));
-    present(&h, "approve").await;
+    h.present_card_when_waiting("approve", "tap").await;
     let done = h.wait_state(&cid, "APPROVED").await;
     assert!(done["payment_request_id"].is_null(), "no Klarna payment request for a card sale: {done}");
 

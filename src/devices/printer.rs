@@ -208,16 +208,16 @@ impl PrinterService {
     }
 }
 
-/// `doc` with the store's logo on top.
-fn with_logo(doc: &Document, logo: Option<&Raster>) -> Document {
+/// `doc` with the store's logo on top (borrowed as it is without a logo).
+fn with_logo<'a>(doc: &'a Document, logo: Option<&Raster>) -> std::borrow::Cow<'a, Document> {
     match logo {
         Some(l) => {
             let mut blocks = Vec::with_capacity(doc.blocks.len() + 1);
             blocks.push(Block::Image(l.clone()));
             blocks.extend(doc.blocks.iter().cloned());
-            Document { blocks }
+            std::borrow::Cow::Owned(Document { blocks })
         }
-        None => doc.clone(),
+        None => std::borrow::Cow::Borrowed(doc),
     }
 }
 

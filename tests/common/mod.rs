@@ -168,6 +168,42 @@ impl Harness {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The simulated customer scans the printed slip (a line-display terminal) and acts.
+    pub async fn customer_from_slip(&self, action: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/sim/customer", self.sim.backend_url))
+            .json(&json!({ "action": action, "from": "slip" }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Presents a test card to the simulated reader once; 204 if it took it.
+    pub async fn present_card(&self, card: &str, presentation: &str) -> u16 {
+        self.http
+            .post(format!("{}/sim/card", self.sim.backend_url))
+            .json(&json!({"card": card, "presentation": presentation}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Presents a test card as soon as the reader waits for one (2 s at most).
+    pub async fn present_card_when_waiting(&self, card: &str, presentation: &str) {
+        for _ in 0..100 {
+            if self.present_card(card, presentation).await == 204 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the card reader never waited for the {card} card");
+    }
+
     pub fn sales_in_journal(&self) -> i64 {
         let db = rusqlite::Connection::open(self.data_dir().join("posagent.db")).unwrap();
         db.query_row("SELECT COUNT(*) FROM sales", [], |r| r.get(0)).unwrap()
