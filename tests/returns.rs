@@ -186,3 +186,55 @@ async fn capture_later_then_capture_part_and_void_the_rest() {
     let (status, p) = h.post(&format!("/v1/sales/{}/capture", now["id"].as_str().unwrap()), json!({})).await;
     assert_eq!((status, p["code"].as_str()), (409, Some("NOTHING_LEFT")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_captures_and_a_void_take_the_authorization_once() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| c.acquirer.timeout_ms = 1000).await;
+    let sale = h.create(json!({"amount": 123450, "currency": "SEK", "capture": "LATER"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    h.wait_for(&id, |s| s["state"] == "APPROVED").await;
+
+    // The acquirer goes away; a first capture of 1 finds out (and queues).
+    let faults = |body: serde_json::Value| {
+        let req = h.http.post(format!("{}/sim/faults", h.sim.backend_url)).json(&body);
+        async move { assert!(req.send().await.unwrap().status().is_success()) }
+    };
+    faults(json!({"partition": true})).await;
+    let send = |path: String, key: String, body: serde_json::Value| {
+        let req =
+            h.http.post(format!("{}{path}", h.url)).bearer_auth(&h.token).header("Idempotency-Key", key).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, first) = send(format!("/v1/sales/{id}/capture"), "first".into(), json!({"amount": 1})).await;
+    assert_eq!(status, 202, "{first}");
+
+    // Now known offline, everything only queues, without the acquirer to refuse
+    // anything: six registers capture all the rest and one voids it, at the same moment,
+    // each under its own key. Exactly one of them gets what is left.
+    let mut racing: Vec<_> = (0..6)
+        .map(|i| send(format!("/v1/sales/{id}/capture"), format!("race-{i}"), json!({"amount": 123449})))
+        .collect();
+    racing.push(send(format!("/v1/sales/{id}/void"), "race-void".into(), json!({})));
+    let answers = futures_util::future::join_all(racing).await;
+    let won: Vec<_> = answers.iter().filter(|(status, _)| *status == 202).collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    for (status, p) in answers.iter().filter(|(status, _)| *status != 202) {
+        assert!(*status == 409 || *status == 422, "{status} {p}");
+    }
+
+    // Back online, the queue drains: the acquirer gets what the terminal promised.
+    faults(json!({})).await;
+    h.wait_for(&id, |s| s["queued_capture_amount"] == 0 && s["void_queued"] != true).await;
+    let ledger = h.backend_get("/v1/ledger").await;
+    assert_eq!(ledger_count(&ledger, "CAPTURE") + ledger_count(&ledger, "VOID"), 2, "{ledger}");
+    let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
+    let took = now["captured_amount"].as_i64().unwrap();
+    assert!(took == 123450 && now["voided"] == false || took == 1 && now["voided"] == true, "{now}");
+}

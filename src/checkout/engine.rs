@@ -493,12 +493,34 @@ impl Inner {
         f: impl FnOnce(&mut Sale) + Send + 'static,
         op: Option<(crate::outbox::NewOp, i64)>,
     ) -> Result<(Sale, Option<i64>), StoreError> {
-        let (sale, queued) = self.deps.journal.amend_sale(sale_id.to_string(), detail, Box::new(f), op).await?;
+        let change = move |s: &mut Sale| -> Result<(), std::convert::Infallible> {
+            f(s);
+            Ok(())
+        };
+        match self.amend_checked(sale_id, detail, change, op).await? {
+            Ok(done) => Ok(done),
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Self::amend`] with a check on the journaled record in the same transaction:
+    /// `f` may refuse the change (nothing is written, nothing queued).
+    pub(super) async fn amend_checked<E: Send + 'static>(
+        &self,
+        sale_id: &str,
+        detail: String,
+        f: impl FnOnce(&mut Sale) -> Result<(), E> + Send + 'static,
+        op: Option<(crate::outbox::NewOp, i64)>,
+    ) -> Result<Result<(Sale, Option<i64>), E>, StoreError> {
+        let (sale, queued) = match self.deps.journal.amend_sale(sale_id.to_string(), detail, Box::new(f), op).await? {
+            Ok(done) => done,
+            Err(refused) => return Ok(Err(refused)),
+        };
         if queued.is_some() {
             self.deps.outbox.wake();
         }
         let _ = self.events.send(sale.view());
-        Ok((sale, queued))
+        Ok(Ok((sale, queued)))
     }
 
     /// Shows `screen` if sale `sale_id` still owns the display. Holding the owner while the

@@ -42,6 +42,19 @@ impl Checkout {
         }
     }
 
+    /// Whether `amount` can still be captured from `sale`.
+    fn capturable(sale: &Sale, amount: i64) -> Result<(), CheckoutError> {
+        Self::open_authorization(sale)?;
+        let remaining = sale.amount - sale.captured_amount - sale.queued_capture_amount;
+        if amount < 1 || amount > remaining {
+            return Err(CheckoutError::Invalid {
+                field: "amount".into(),
+                message: format!("must be 1 to the remaining {remaining}"),
+            });
+        }
+        Ok(())
+    }
+
     /// Whether to send an operation on `tx` now: the payment is at the acquirer and the
     /// acquirer is not known to be unreachable (then it just queues, without a wait).
     fn sendable(&self, tx: &Option<String>) -> bool {
@@ -69,14 +82,8 @@ impl Checkout {
             return Ok(done);
         }
         let tx = Self::open_authorization(&sale)?;
-        let remaining = sale.amount - sale.captured_amount - sale.queued_capture_amount;
-        let amount = amount.unwrap_or(remaining);
-        if amount < 1 || amount > remaining {
-            return Err(CheckoutError::Invalid {
-                field: "amount".into(),
-                message: format!("must be 1 to the remaining {remaining}"),
-            });
-        }
+        let amount = amount.unwrap_or(sale.amount - sale.captured_amount - sale.queued_capture_amount);
+        Self::capturable(&sale, amount)?;
         let operation = match &idempotency_key {
             Some(k) => format!("capture:{k}"),
             None => format!("capture:{}:{amount}", sale.captured_amount + sale.queued_capture_amount),
@@ -86,7 +93,13 @@ impl Checkout {
         let reference: String = format!("{}-C{}", sale.reference, &key[..8]);
         let request = CaptureRequest { amount, payment_capture_reference: Some(reference), line_items: vec![] };
         let body = serde_json::to_value(&request).unwrap_or_default();
-        let queued = move |s: &mut Sale| s.queued_capture_amount += amount;
+        // Checked again on the journaled record as it is queued: a capture or void that
+        // raced this one may have taken what was left.
+        let queued = move |s: &mut Sale| {
+            Self::capturable(s, amount)?;
+            s.queued_capture_amount += amount;
+            Ok(())
+        };
         let undo = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
             s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
             format!("capture of {amount} refused by the acquirer")
@@ -121,7 +134,11 @@ impl Checkout {
         let tx = Self::open_authorization(&sale)?;
         let operation = idempotency_key.map(|k| format!("void:{k}")).unwrap_or_else(|| "void".into());
         let key = d.journal.operation_key(&d.store.terminal_reference, &sale.id, &operation).await?;
-        let queued = |s: &mut Sale| s.void_queued = true;
+        let queued = |s: &mut Sale| {
+            Self::open_authorization(s)?;
+            s.void_queued = true;
+            Ok(())
+        };
         let undo = SubjectPatch::Sale(Box::new(|s: &mut Sale| {
             s.void_queued = false;
             "void refused by the acquirer".into()
@@ -146,7 +163,7 @@ impl Checkout {
         amount: i64,
         what: String,
         call: Option<F>,
-        queued: impl FnOnce(&mut Sale) + Send + 'static,
+        queued: impl FnOnce(&mut Sale) -> Result<(), CheckoutError> + Send + 'static,
         undo: SubjectPatch,
     ) -> Result<PostPurchase, CheckoutError>
     where
@@ -168,7 +185,7 @@ impl Checkout {
         let what =
             if call.is_some() { what } else { format!("{what} (acquirer unreachable or payment not forwarded yet)") };
         let (now, id) =
-            self.inner().amend(&sale.id, format!("{what} queued"), queued, Some((op.clone(), hold))).await?;
+            self.inner().amend_checked(&sale.id, format!("{what} queued"), queued, Some((op.clone(), hold))).await??;
         let (sale, id) = (now, id.unwrap_or_default());
         let Some(call) = call else { return Ok((sale.view(), true)) };
         let due = op.due(id);

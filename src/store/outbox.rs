@@ -264,6 +264,9 @@ fn patch_subject(conn: &Connection, path: &Path, subject_id: &str, patch: Subjec
     })
 }
 
+/// A change to a journaled sale that may refuse, on seeing the record, with an `E`.
+pub type SaleChange<E> = Box<dyn FnOnce(&mut Sale) -> Result<(), E> + Send>;
+
 impl Journal {
     /// Writes the sale's new state, its event and a queued operation in one transaction;
     /// the sync worker leaves the operation alone for `hold_ms` (the caller sends it
@@ -314,19 +317,24 @@ impl Journal {
 
     /// Changes the journaled sale `id` with `f` (read, changed and written in one
     /// transaction, so no stale copy overwrites a concurrent change), with an event and
-    /// optionally an operation queued (held `hold_ms`). Returns the sale and the queue id.
-    pub async fn amend_sale(
+    /// optionally an operation queued (held `hold_ms`). Returns the sale and the queue id,
+    /// or, leaving everything as it was, the refusal `f` gave on seeing the current record
+    /// (so a check and the change it allows are one step: two racing requests cannot both
+    /// pass it).
+    pub async fn amend_sale<E: Send + 'static>(
         &self,
         id: String,
         detail: String,
-        f: Box<dyn FnOnce(&mut Sale) + Send>,
+        f: SaleChange<E>,
         op: Option<(NewOp, i64)>,
-    ) -> Result<(Sale, Option<i64>), StoreError> {
+    ) -> Result<Result<(Sale, Option<i64>), E>, StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
             let mut sale = sale_in(&tx, path, &id)?;
-            f(&mut sale);
+            if let Err(refused) = f(&mut sale) {
+                return Ok(Err(refused));
+            }
             sale.updated_at = chrono::Utc::now();
             record_in(&tx, path, &sale, Some(&detail))?;
             let queued = match op {
@@ -337,7 +345,7 @@ impl Journal {
                 None => None,
             };
             tx.commit().map_err(&err)?;
-            Ok((sale, queued))
+            Ok(Ok((sale, queued)))
         })
         .await
     }
