@@ -2,14 +2,16 @@
 //! flow (offline approvals) and the sync worker (drain as soon as it is back).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 /// Shared view of the acquirer's reachability.
 #[derive(Debug)]
 pub struct Connectivity {
     online: AtomicBool,
     last_try_ms: AtomicI64,
-    changed: Notify,
+    /// Counts changes; a receiver sees every change made after it last looked, even one
+    /// made between its looking and its waiting.
+    changes: watch::Sender<u64>,
 }
 
 /// While offline, how often a caller that can afford a timeout may try the acquirer.
@@ -17,7 +19,7 @@ const RETRY_OFFLINE_MS: i64 = 5_000;
 
 impl Default for Connectivity {
     fn default() -> Self {
-        Connectivity { online: AtomicBool::new(true), last_try_ms: AtomicI64::new(0), changed: Notify::new() }
+        Connectivity { online: AtomicBool::new(true), last_try_ms: AtomicI64::new(0), changes: watch::Sender::new(0) }
     }
 }
 
@@ -50,13 +52,14 @@ impl Connectivity {
                     "the acquirer is unreachable; card payments within the offline limits are approved by the terminal and forwarded later; Klarna is not offered"
                 );
             }
-            self.changed.notify_waiters();
+            self.changes.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 
-    /// Waits until the state changes.
-    pub async fn changed(&self) {
-        self.changed.notified().await;
+    /// A watch on the state: [`watch::Receiver::changed`] returns once it changed since
+    /// the receiver last looked ([`watch::Receiver::borrow_and_update`]).
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 }
 
@@ -68,15 +71,13 @@ mod tests {
     async fn a_change_wakes_the_waiter() {
         let c = std::sync::Arc::new(Connectivity::default());
         assert!(c.is_online());
-        let waiter = {
-            let c = c.clone();
-            tokio::spawn(async move { c.changed().await })
-        };
-        tokio::task::yield_now().await;
+        let mut watch = c.watch();
         c.set(true); // no change: nobody is woken
-        assert!(!waiter.is_finished());
+        assert!(!watch.has_changed().unwrap_or(true));
+        // A change made before the waiter waits is still seen.
         c.set(false);
-        tokio::time::timeout(std::time::Duration::from_secs(1), waiter).await.ok();
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(1), watch.changed()).await;
+        assert!(matches!(seen, Ok(Ok(()))), "the change was missed");
         assert!(!c.is_online());
         assert!(c.should_try(), "the first caller offline tries");
         assert!(!c.should_try(), "the next ones are answered at once");

@@ -62,7 +62,9 @@ async fn fetch(inner: &Inner) -> bool {
         locale: store.locale.clone(),
         interoperability_token: None,
     };
-    if !inner.deps.backend.connectivity().should_try() {
+    // Offline, the sync worker's probe finds the acquirer back (the watch below then
+    // fetches at once); trying here would take the one try allowed to a sale meanwhile.
+    if !inner.deps.backend.connectivity().is_online() {
         return false;
     }
     match inner.deps.backend.availability(&q).await {
@@ -87,7 +89,9 @@ impl Checkout {
         let inner = self.shared();
         runtime.spawn(async move {
             let mut shown = None;
+            let mut connectivity = inner.deps.backend.connectivity().watch();
             loop {
+                connectivity.borrow_and_update();
                 let wait = if fetch(&inner).await { REFRESH } else { RETRY };
                 let screen = idle_screen(&inner);
                 if shown.as_ref() != Some(&screen) {
@@ -99,7 +103,7 @@ impl Checkout {
                 }
                 tokio::select! {
                     () = inner.deps.shutdown.cancelled() => return,
-                    () = inner.deps.backend.connectivity().changed() => {}
+                    r = connectivity.changed() => if r.is_err() { return },
                     () = tokio::time::sleep(wait) => {}
                 }
             }

@@ -198,12 +198,13 @@ impl SyncWorker {
             // (a cheap read): when it answers again the queue drains and card payments stop
             // being approved offline without waiting out a long backoff.
             let until = tokio::time::Instant::now() + wait;
+            let mut connectivity = self.backend.connectivity().watch();
             loop {
                 let step = until.saturating_duration_since(tokio::time::Instant::now()).min(PROBE_EVERY);
                 tokio::select! {
                     () = shutdown.cancelled() => return,
                     () = self.wake.notified() => break,
-                    () = self.backend.connectivity().changed() => break,
+                    _ = connectivity.changed() => break,
                     () = tokio::time::sleep(step) => {}
                 }
                 if tokio::time::Instant::now() >= until || self.backend.connectivity().is_online() {
