@@ -84,3 +84,26 @@ async fn a_merchant_copy_follows_the_customers_receipt_when_the_store_wants_one(
     let reference = sale["reference"].as_str().unwrap();
     assert!(receipts.iter().all(|r| r.text.contains(reference)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_copy_held_by_paper_out_comes_out_behind_the_customers_receipt() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| c.store.merchant_copy = true).await;
+    h.sim.printer.set_paper_out(true);
+    let sale = h.create(json!({"amount": 4990, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    h.wait_for(&id, |s| s["receipt_error"].is_string()).await;
+    assert!(h.sim.printer.receipts().is_empty());
+
+    h.sim.printer.set_paper_out(false);
+    h.wait_for(&id, |s| s["receipt_printed"] == true).await;
+    let receipts = h.sim.printer.wait_for(2, Duration::from_secs(10)).await.unwrap();
+    assert!(receipts[0].text.contains("KUNDENS KOPIA"), "{}", receipts[0].text);
+    assert!(receipts[1].text.contains("BUTIKENS KOPIA"), "{}", receipts[1].text);
+    // Each once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(h.sim.printer.receipts().len(), 2);
+}

@@ -161,6 +161,9 @@ impl Checkout {
                         Err(broadcast::error::RecvError::Closed) => return,
                     },
                 };
+                if id.ends_with(super::receipt::MERCHANT_COPY_TAG) {
+                    continue; // the store's copy: nothing on the sale tracks it
+                }
                 match inner.deps.journal.sale(id.clone()).await {
                     Ok(sale) if !sale.receipt_printed => {
                         let detail = "receipt printed once the printer was ready".to_string();

@@ -464,6 +464,11 @@ async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> 
             inner.amend(&sale.id, "receipt printed".into(), super::engine::receipt_printed, None).await?
         }
         Err(e) => {
+            if let Some(m) = merchant {
+                // Held too, right behind the customer's: the two come out together.
+                let tag = format!("{}{}", sale.id, super::receipt::MERCHANT_COPY_TAG);
+                let _ = inner.deps.printer.print_or_hold(m, &tag).await;
+            }
             let why = format!("{e}; the receipt prints by itself once the printer is ready");
             let detail = format!("receipt held: {e}");
             inner.amend(&sale.id, detail, move |s: &mut Sale| s.receipt_error = Some(why), None).await?

@@ -14,6 +14,9 @@ pub struct ReceiptHeader<'a> {
     pub terminal: &'a str,
 }
 
+/// Suffix of the hold tag (the sale id) under which a held merchant copy waits.
+pub const MERCHANT_COPY_TAG: &str = "#merchant";
+
 /// Whose copy a receipt is, when the store prints two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
