@@ -206,3 +206,63 @@ async fn a_crash_in_each_state_then_a_restart_finishes_the_sale_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(s.sim.printer.receipts().len(), 9, "no receipt twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_restarted_in_authorizing_while_offline_can_be_canceled_and_is_reversed() {
+    let s = setup().await;
+    let reference = "CRASH-AUTH-OFFLINE";
+    let d = start_daemon(&s);
+    let (status, sale) = d
+        .call(
+            &s,
+            Method::POST,
+            "/v1/sales",
+            json!({"amount": 4_321, "currency": "SEK", "method": "CARD", "reference": reference}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sale}");
+    let id = sale["id"].as_str().unwrap().to_string();
+    wait_state(&d, &s, &id, "AWAITING_CARD").await;
+    set_faults(&s, json!({"latency_ms": 800})).await;
+    tap(&s).await;
+    wait_state(&d, &s, &id, "AUTHORIZING").await;
+    d.crash();
+
+    // Back up with the acquirer unreachable: nobody can tell whether the card was
+    // charged. The cashier cancels (the customer pays cash); the terminal is free again.
+    set_faults(&s, json!({"partition": true})).await;
+    let d = start_daemon(&s);
+    wait_state(&d, &s, &id, "AUTHORIZING").await;
+    let (status, v) = d.call(&s, Method::POST, &format!("/v1/sales/{id}/cancel"), json!({})).await;
+    assert_eq!((status, v["state"].as_str(), v["reason"].as_str()), (200, Some("CANCELED"), Some("CASHIER_CANCELED")));
+    assert_eq!(v["reversal"], "QUEUED", "{v}");
+    let (status, next) =
+        d.call(&s, Method::POST, "/v1/sales", json!({"amount": 100, "currency": "SEK", "method": "CARD"})).await;
+    assert_eq!(status, 201, "the terminal takes the next sale: {next}");
+    let next_id = next["id"].as_str().unwrap().to_string();
+    wait_state(&d, &s, &next_id, "AWAITING_CARD").await;
+    let (status, _) = d.call(&s, Method::POST, &format!("/v1/sales/{next_id}/cancel"), json!({})).await;
+    assert_eq!(status, 200);
+
+    // The acquirer answers again: the reversal goes out. Whatever reached the acquirer
+    // before the crash is undone; if nothing did, nothing will be accepted under it.
+    set_faults(&s, json!({})).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let (_, v) = d.call(&s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
+        if v["reversal"] != "QUEUED" {
+            break v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the reversal never went out: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let entries = ledger(&s).await;
+    let booked = |kind: &str| entries.iter().filter(|e| e["reference"] == reference && e["kind"] == kind).count();
+    match done["reversal"].as_str() {
+        Some("REVERSED") => assert_eq!((booked("AUTHORIZATION"), booked("REFUND")), (1, 1), "{entries:?}"),
+        Some("NOTHING_FOUND") => assert_eq!(booked("AUTHORIZATION"), 0, "{entries:?}"),
+        other => panic!("reversal {other:?}: {done}"),
+    }
+    assert_eq!(done["state"], "CANCELED");
+    d.crash();
+}

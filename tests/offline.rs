@@ -268,3 +268,53 @@ async fn offline_limits_count_and_total_refuse_with_the_reason() {
     let off = card_sale(&h, 100, "approve", "NOW").await;
     assert_eq!(off["reason"], "OFFLINE_NOT_ALLOWED", "{off}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_authorization_of_a_sale_declined_offline_is_reversed() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| {
+        c.acquirer.timeout_ms = 1000;
+        c.offline.floor_limit = 20_000;
+    })
+    .await;
+
+    // The acquirer takes the authorization (and captures it) but its answer is lost, and
+    // then the network goes: the terminal cannot learn what became of it, and above the
+    // floor limit it cannot approve the sale offline.
+    faults(&h, json!({"drop_response_next": 1})).await;
+    let sale = h.create(json!({"amount": 25_000, "currency": "SEK", "method": "CARD"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    let reference = sale["reference"].as_str().unwrap().to_string();
+    h.wait_state(&id, "AWAITING_CARD").await;
+    h.present_card_when_waiting("approve", "tap").await;
+    let booked = |ledger: &Value, kind: &str| {
+        ledger.as_array().unwrap().iter().filter(|e| e["kind"] == kind && e["reference"] == reference.as_str()).count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while booked(&h.backend_get("/v1/ledger").await, "AUTHORIZATION") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the authorization never reached the acquirer");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    faults(&h, json!({"partition": true})).await;
+    let sale = wait_long(&h, &id, |s| s["state"] != "AUTHORIZING" && s["state"] != "AWAITING_CARD").await;
+    assert_eq!((sale["state"].as_str(), sale["reason"].as_str()), (Some("DECLINED"), Some("OFFLINE_FLOOR_LIMIT")));
+    assert_eq!(sale["reversal"], "QUEUED", "{sale}");
+
+    // Back: the reversal goes out and refunds the customer; the register sees it.
+    faults(&h, json!({})).await;
+    let done = wait_long(&h, &id, |s| s["reversal"] != "QUEUED").await;
+    assert_eq!((done["state"].as_str(), done["reversal"].as_str()), (Some("DECLINED"), Some("REVERSED")), "{done}");
+    let ledger = h.backend_get("/v1/ledger").await;
+    assert_eq!(booked(&ledger, "REFUND"), 1, "{ledger}");
+    let tx = h.backend_get(&format!("/v1/payment-transactions?reference={reference}")).await;
+    assert_eq!(tx["refunded_amount"], 25_000, "{tx}");
+
+    // A sale declined offline with nothing sent (known offline) needs no reversal.
+    faults(&h, json!({"partition": true})).await;
+    let first = card_sale(&h, 5_000, "approve", "NOW").await;
+    assert_eq!(first["offline"], "QUEUED", "{first}");
+    let known = card_sale(&h, 25_000, "approve", "NOW").await;
+    assert_eq!((known["state"].as_str(), known["reversal"].as_str()), (Some("DECLINED"), None), "{known}");
+    faults(&h, json!({})).await;
+}

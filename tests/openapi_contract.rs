@@ -264,6 +264,47 @@ async fn every_answer_matches_the_openapi_document() {
     assert_eq!(st, 200);
     s.check("BatchResponse", &v);
 
+    // Reversals: of a transaction (what is left is refunded), of an unknown reference
+    // (a late authorization under it is then declined), and in a batch.
+    let reversal = json!({"payment_transaction_reference": "O-1"});
+    s.check("ReversalRequest", &reversal);
+    let (st, v) =
+        api.call(s, "POST", "/v1/payments/reversals", "/v1/payments/reversals", Some(reversal), Some("rev-o1")).await;
+    assert_eq!((st, v["result"].as_str()), (200, Some("REVERSED")), "{v}");
+    s.check("ReversalResponse", &v);
+    assert_eq!(v["payment_transaction"]["refunded_amount"], v["payment_transaction"]["captured_amount"], "{v}");
+    let (st, v) = api
+        .call(
+            s,
+            "POST",
+            "/v1/payments/reversals",
+            "/v1/payments/reversals",
+            Some(json!({"payment_transaction_reference": "O-LATE"})),
+            Some("rev-late"),
+        )
+        .await;
+    assert_eq!((st, v["result"].as_str()), (200, Some("NOT_FOUND")), "{v}");
+    s.check("ReversalResponse", &v);
+    let (st, v) = api
+        .call(
+            s,
+            "POST",
+            "/v1/payments/authorize",
+            "/v1/payments/authorize",
+            Some(authorize_body("O-LATE", None, "NOW")),
+            Some("o-late"),
+        )
+        .await;
+    assert_eq!((st, v["result"].as_str(), v["result_reason"].as_str()), (200, Some("DECLINED"), Some("REVERSED")));
+    s.check("AuthorizeResponse", &v);
+    let batch = json!({"operations": [
+        {"idempotency_key": "b3", "operation": "REVERSE", "request": {"payment_transaction_reference": "O-2"}}
+    ]});
+    s.check("BatchRequest", &batch);
+    let (st, v) = api.call(s, "POST", "/v1/batches", "/v1/batches", Some(batch), Some("batch-rev")).await;
+    assert_eq!((st, v["results"][0]["body"]["result"].as_str()), (200, Some("NOT_FOUND")), "{v}");
+    s.check("BatchResponse", &v);
+
     // Errors: 400, 401, 403, 404, 409, 429 all use the envelope.
     let (st, v) = api
         .call(s, "POST", "/v1/payments/authorize", "/v1/payments/authorize", Some(json!({"amount": 1})), Some("bad"))

@@ -16,6 +16,8 @@ pub enum BatchOperationKind {
     Refund,
     /// `POST /v1/payment-transactions/{id}/void`.
     Void,
+    /// `POST /v1/payments/reversals`.
+    Reverse,
 }
 
 /// One queued operation.

@@ -14,6 +14,7 @@ pub mod events;
 pub mod lines;
 pub mod money;
 pub mod payments;
+pub mod reversal;
 pub mod settlement;
 
 pub use availability::{
@@ -27,6 +28,7 @@ pub use payments::{
     PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction, PointOfCheckout, PointOfTransaction,
     Refund, RefundRequest, TransactionState,
 };
+pub use reversal::{REVERSED_REASON, ReversalRequest, ReversalResponse, ReversalResult};
 
 /// Header that carries the idempotency key on every POST.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";

@@ -283,6 +283,7 @@ impl Checkout {
             queued_capture_amount: 0,
             void_queued: false,
             sync_error: None,
+            reversal: None,
             receipt_printed: false,
             receipt_error: None,
             created_at: now,

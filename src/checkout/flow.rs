@@ -84,7 +84,7 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
                 inner.transition(sale, SaleState::AwaitingCard, None).await?;
             }
             SaleState::AwaitingCard => wait_for_card(inner, sale, cancel).await?,
-            SaleState::Authorizing => resume_card_authorization(inner, sale).await?,
+            SaleState::Authorizing => resume_card_authorization(inner, sale, cancel).await?,
             SaleState::Created => check_availability(inner, sale).await?,
             SaleState::AvailabilityChecked => step_up(inner, sale).await?,
             SaleState::QrShown | SaleState::CustomerInProgress => watch(inner, sale, cancel).await?,
@@ -543,7 +543,8 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         pin_block: card.pin_block.as_deref().map(b64),
     });
     if !inner.deps.backend.connectivity().is_online() {
-        return approve_offline(inner, sale, request, key, "the acquirer is known to be unreachable").await;
+        let why = "the acquirer is known to be unreachable";
+        return approve_offline(inner, sale, request, key, Attempt::NotSent, why).await;
     }
     match inner.deps.backend.authorize(&request, &key).await {
         Ok(resp)
@@ -562,7 +563,7 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
         Err(e) if e.is_unreachable() => {
             // Not known whether it reached the acquirer: the forward re-uses the key, and
             // an acquirer that has it already answers with what it did (or by reference).
-            approve_offline(inner, sale, request, key, &e.to_string()).await
+            approve_offline(inner, sale, request, key, Attempt::Unanswered, &e.to_string()).await
         }
         Err(e) => {
             sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
@@ -574,15 +575,25 @@ async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToke
     }
 }
 
+/// Whether an authorization went out before the terminal decided on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// Known offline: nothing was sent.
+    NotSent,
+    /// Sent, and no answer came: the acquirer may have authorized it.
+    Unanswered,
+}
+
 /// The acquirer cannot be reached: approves the card payment on the terminal if the
 /// offline limits allow it, queuing its authorization (the encrypted read, as the
 /// acquirer takes it) in the same transaction; otherwise the sale is refused with the
-/// limit that stopped it.
+/// limit that stopped it — and an authorization sent without an answer is reversed.
 async fn approve_offline(
     inner: &Inner,
     sale: &mut Sale,
     mut request: AuthorizeRequest,
     key: String,
+    attempt: Attempt,
     why: &str,
 ) -> Result<(), FlowError> {
     let now = Utc::now();
@@ -591,7 +602,12 @@ async fn approve_offline(
     if let Err(refusal) = limits.check(sale.amount, &waiting, now.timestamp_millis()) {
         tracing::warn!(reason = %refusal, "card payment not approved offline");
         sale.reason = Some(refusal.code().to_string());
-        inner.transition(sale, SaleState::Declined, Some(format!("{refusal} ({why})"))).await?;
+        let reversal = match attempt {
+            Attempt::Unanswered => Some(reversal_op(inner, sale).await?),
+            Attempt::NotSent => None,
+        };
+        let detail = format!("{refusal} ({why})");
+        inner.transition_queuing(sale, SaleState::Declined, Some(detail), reversal).await?;
         declined(inner, sale).await;
         return Ok(());
     }
@@ -623,19 +639,53 @@ async fn approve_offline(
     Ok(())
 }
 
+/// The queued reversal of the sale's card authorization, whose answer never came (the
+/// sale is ending without it); marks the sale. Queued with the sale's final state, in
+/// one transaction, and sent by the sync worker as soon as the acquirer answers.
+async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::outbox::NewOp, i64), FlowError> {
+    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "reverse").await?;
+    let request = posagent_acquirer_api::ReversalRequest { payment_transaction_reference: sale.reference.clone() };
+    let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable reversal"))?;
+    sale.reversal = Some(super::sale::ReversalStatus::Queued);
+    let op = crate::outbox::NewOp {
+        group: sale.id.clone(),
+        subject: crate::outbox::Subject::Sale,
+        subject_id: sale.id.clone(),
+        kind: crate::outbox::OpKind::Reverse,
+        idempotency_key: key,
+        payment_transaction_id: None,
+        request: body,
+        amount: sale.amount,
+        currency: sale.currency.code().to_string(),
+    };
+    Ok((op, 0))
+}
+
 /// After a restart in AUTHORIZING the card data is gone (it is never stored): the
 /// transaction is read by reference; if none exists the card is asked for again.
 ///
 /// Until the acquirer answers, the sale waits in AUTHORIZING: it may hold an
 /// authorization, so it is neither failed nor approved offline (its card read is gone).
-async fn resume_card_authorization(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+/// The cashier may cancel it meanwhile (the customer pays otherwise): the sale ends
+/// CANCELED with a reversal queued, which undoes the authorization if it went through.
+async fn resume_card_authorization(
+    inner: &Inner,
+    sale: &mut Sale,
+    cancel: &CancellationToken,
+) -> Result<(), FlowError> {
     let found = loop {
-        match inner.deps.backend.transaction_by_reference(&sale.reference).await {
+        let lookup = tokio::select! {
+            () = inner.deps.shutdown.cancelled() => return Ok(()),
+            () = cancel.cancelled() => return cancel_unresolved_authorization(inner, sale).await,
+            r = inner.deps.backend.transaction_by_reference(&sale.reference) => r,
+        };
+        match lookup {
             Ok(found) => break found,
             Err(e) if e.is_unreachable() => {
                 tracing::warn!(error = %e, "cannot tell whether the card was authorized before the restart; asking again");
                 tokio::select! {
                     () = inner.deps.shutdown.cancelled() => return Ok(()),
+                    () = cancel.cancelled() => return cancel_unresolved_authorization(inner, sale).await,
                     () = tokio::time::sleep(FINALIZE_RETRY) => {}
                 }
             }
@@ -658,4 +708,16 @@ async fn resume_card_authorization(inner: &Inner, sale: &mut Sale) -> Result<(),
             Ok(())
         }
     }
+}
+
+/// The cashier canceled a card sale whose authorization's fate is unknown: it ends
+/// CANCELED, with the reversal queued in the same transaction.
+async fn cancel_unresolved_authorization(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+    sale.cancel_requested = true;
+    sale.reason = Some("CASHIER_CANCELED".into());
+    let reversal = reversal_op(inner, sale).await?;
+    let detail = "canceled while the authorization's answer was unknown; a reversal is queued".to_string();
+    inner.transition_queuing(sale, SaleState::Canceled, Some(detail), Some(reversal)).await?;
+    show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
+    Ok(())
 }

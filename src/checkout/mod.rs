@@ -18,4 +18,4 @@ pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
 pub use new_sale::NewSale;
 pub use receipt::{CopyFor, ReceiptHeader, card_brand, declined_document, marked, qr_slip_document, receipt_document};
-pub use sale::{OfflineStatus, Sale, SaleState, SaleView};
+pub use sale::{OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};

@@ -113,6 +113,24 @@ pub enum OfflineStatus {
     Declined,
 }
 
+/// A reversal of a card authorization whose answer never came, asked for when the sale
+/// then ended without it (declined offline, canceled by the cashier): whatever that
+/// authorization did at the acquirer is undone, so the customer is not charged for a
+/// sale they paid otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ReversalStatus {
+    /// Waiting to be sent to the acquirer.
+    Queued,
+    /// The authorization had gone through; it is voided (and refunded if captured).
+    Reversed,
+    /// The acquirer had no authorization: none will be accepted under the reference.
+    NothingFound,
+    /// The acquirer refused the reversal (`sync_error` says why): settle it by hand.
+    Refused,
+}
+
 /// A sale whose customer chooses the method on the terminal (`"method": "CHOICE"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MethodChoice {
@@ -208,6 +226,9 @@ pub struct Sale {
     /// Why a queued operation of this sale was refused by the acquirer.
     #[serde(default)]
     pub sync_error: Option<String>,
+    /// The reversal of an authorization left without an answer, when one was needed.
+    #[serde(default)]
+    pub reversal: Option<ReversalStatus>,
     /// The receipt was printed.
     #[serde(default)]
     pub receipt_printed: bool,
@@ -277,6 +298,9 @@ pub struct SaleView {
     pub void_queued: bool,
     /// Why the acquirer refused a queued operation of this sale.
     pub sync_error: Option<String>,
+    /// A card authorization whose answer never came, reversed because the sale ended
+    /// otherwise: `QUEUED`, `REVERSED`, `NOTHING_FOUND` or `REFUSED`.
+    pub reversal: Option<ReversalStatus>,
     /// Whether the receipt is printed.
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).
@@ -324,6 +348,7 @@ impl Sale {
             queued_capture_amount: self.queued_capture_amount,
             void_queued: self.void_queued,
             sync_error: self.sync_error.clone(),
+            reversal: self.reversal,
             receipt_printed: self.receipt_printed,
             receipt_error: self.receipt_error.clone(),
             created_at: self.created_at,

@@ -6,11 +6,11 @@
 use super::sync::SyncSettings;
 use super::{DueOp, OpKind, OpState, Subject, now_ms};
 use crate::backend::AcquirerClient;
-use crate::checkout::{OfflineStatus, Sale};
+use crate::checkout::{OfflineStatus, ReversalStatus, Sale};
 use crate::returns::{ReturnRecord, ReturnState};
 use crate::store::{Journal, Patched, StoreError, SubjectPatch};
 use posagent_acquirer_api::batch::BatchResult;
-use posagent_acquirer_api::{AuthorizeResponse, AuthorizeResult, PaymentTransaction};
+use posagent_acquirer_api::{AuthorizeResponse, AuthorizeResult, PaymentTransaction, ReversalResponse, ReversalResult};
 use std::sync::Arc;
 
 /// A change of a sale by an operation's outcome; returns the journal event's detail.
@@ -183,6 +183,42 @@ impl Forwarder {
                             format!("queued {} refused: {w}", kind.as_str().to_lowercase())
                         }));
                         Decision::Finish { state: OpState::Dead, result: why, patch }
+                    }
+                }
+            }
+            OpKind::Reverse => {
+                let answer = if (200..300).contains(&status) {
+                    serde_json::from_value::<ReversalResponse>(result.body.clone()).ok()
+                } else {
+                    None
+                };
+                match answer {
+                    Some(r) => {
+                        let (status, detail) = match r.result {
+                            ReversalResult::NotFound => (
+                                ReversalStatus::NothingFound,
+                                "reversal: the acquirer had no authorization; none is accepted under the reference now",
+                            ),
+                            _ => (
+                                ReversalStatus::Reversed,
+                                "reversal: the authorization had gone through; voided, and refunded if captured",
+                            ),
+                        };
+                        let patch = move |s: &mut Sale| {
+                            s.reversal = Some(status);
+                            detail.to_string()
+                        };
+                        fin(op, OpState::Done, detail.into(), Some(Box::new(patch)))
+                    }
+                    None => {
+                        let why = refusal();
+                        let w = why.clone();
+                        let patch = move |s: &mut Sale| {
+                            s.reversal = Some(ReversalStatus::Refused);
+                            s.sync_error = Some(w.clone());
+                            format!("reversal refused: {w}; settle the payment by hand with the acquirer")
+                        };
+                        fin(op, OpState::Dead, why, Some(Box::new(patch)))
                     }
                 }
             }

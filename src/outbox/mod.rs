@@ -27,6 +27,8 @@ pub enum OpKind {
     Refund,
     /// A void of what is left of an authorization.
     Void,
+    /// A reversal, by the sale's reference, of an authorization whose answer never came.
+    Reverse,
 }
 
 impl OpKind {
@@ -37,12 +39,15 @@ impl OpKind {
             OpKind::Capture => "CAPTURE",
             OpKind::Refund => "REFUND",
             OpKind::Void => "VOID",
+            OpKind::Reverse => "REVERSE",
         }
     }
 
     /// Parses a column value.
     pub fn parse(s: &str) -> Option<Self> {
-        [OpKind::Authorize, OpKind::Capture, OpKind::Refund, OpKind::Void].into_iter().find(|k| k.as_str() == s)
+        [OpKind::Authorize, OpKind::Capture, OpKind::Refund, OpKind::Void, OpKind::Reverse]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 

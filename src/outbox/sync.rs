@@ -250,7 +250,9 @@ impl SyncWorker {
         let mut operations = Vec::with_capacity(ops.len());
         let mut sendable = Vec::with_capacity(ops.len());
         for op in ops {
-            if op.kind != OpKind::Authorize && op.payment_transaction_id.is_none() {
+            // An authorization and a reversal go by the sale's reference; the rest act
+            // on a transaction.
+            if !matches!(op.kind, OpKind::Authorize | OpKind::Reverse) && op.payment_transaction_id.is_none() {
                 let why = "the payment this acts on has no transaction at the acquirer";
                 let applied = self.forwarder.finish(&op, OpState::Dead, why.into(), None).await?;
                 self.published(applied);
@@ -263,6 +265,7 @@ impl SyncWorker {
                     OpKind::Capture => BatchOperationKind::Capture,
                     OpKind::Refund => BatchOperationKind::Refund,
                     OpKind::Void => BatchOperationKind::Void,
+                    OpKind::Reverse => BatchOperationKind::Reverse,
                 },
                 payment_transaction_id: op.payment_transaction_id.clone(),
                 request: op.request.clone(),

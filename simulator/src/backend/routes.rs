@@ -27,6 +27,7 @@ pub fn router(backend: Shared) -> Router {
     let api = Router::new()
         .route("/v1/klarna/availability", get(availability))
         .route("/v1/payments/authorize", post(authorize))
+        .route("/v1/payments/reversals", post(reverse))
         .route("/v1/payment-requests", get(request_by_reference))
         .route("/v1/payment-requests/{id}", get(read_request))
         .route("/v1/payment-requests/{id}/cancel", post(cancel_request))
@@ -338,6 +339,16 @@ async fn void(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String
     })
 }
 
+async fn reverse(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let req: posagent_acquirer_api::ReversalRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_json(&e),
+    };
+    idempotent(&b, &headers, "reverse", &body, |books, key| {
+        books.reverse(&req, key, Utc::now()).map(|r| json(StatusCode::OK, &r))
+    })
+}
+
 async fn read_faults(State(b): State<Shared>) -> Response {
     let f = b.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
     axum::Json(f).into_response()
@@ -459,6 +470,11 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
                         bk.void(&tx, key, now).map(|t| json(StatusCode::OK, &t))
                     })
                 }
+                BatchOperationKind::Reverse => keyed(books, &op.idempotency_key, "reverse", &bytes, |bk, key| {
+                    let r: posagent_acquirer_api::ReversalRequest = serde_json::from_value(op.request.clone())
+                        .map_err(|e| super::state::invalid("request", e.to_string()))?;
+                    bk.reverse(&r, key, now).map(|r| json(StatusCode::OK, &r))
+                }),
                 _ => (400, envelope(ErrorType::InputError, "VALIDATION_ERROR", "unknown operation".into(), vec![])),
             };
             let body = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);

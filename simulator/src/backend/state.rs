@@ -75,6 +75,8 @@ pub struct Books {
     seq: u64,
     pub(super) events: Vec<TerminalEvent>,
     received_klarna_data: Vec<ReceivedKlarnaData>,
+    /// References reversed: no authorization is accepted under them any more.
+    pub(super) reversed: std::collections::HashSet<String>,
 }
 
 /// Interoperability token and data as received with an authorization (so tests can
@@ -103,6 +105,7 @@ impl Books {
             seq: 0,
             events: Vec::new(),
             received_klarna_data: Vec::new(),
+            reversed: std::collections::HashSet::new(),
         }
     }
 
@@ -201,6 +204,9 @@ impl Books {
         }
         posagent_acquirer_api::lines::validate_lines("line_items", &req.line_items, req.amount)
             .map_err(|e| invalid(&e.field, e.reason))?;
+        if self.reversed.contains(reference) {
+            return Ok(AuthorizeResponse::declined(posagent_acquirer_api::REVERSED_REASON));
+        }
         let klarna = req.klarna.clone().unwrap_or_default();
         for (name, v) in [
             ("klarna.interoperability_token", &klarna.interoperability_token),

@@ -106,3 +106,53 @@ fn authorizations_expire_and_close() {
     assert!(matches!(b.capture(&tx, &cap, "c", day(29)), Err(Refusal::Forbidden(_))));
     assert_eq!(b.transaction(&tx, day(35)).map(|t| t.state), Ok(TransactionState::Closed));
 }
+
+fn approved(b: &mut Books, reference: &str, capture: CaptureMode, now: chrono::DateTime<Utc>) -> String {
+    let id = step_up(b, now);
+    let token = b.customer_approves(&id, now).ok().and_then(|p| p.state_context.klarna_network_session_token);
+    let mut req = request(token);
+    req.payment_transaction_reference = reference.into();
+    req.capture = capture;
+    let tx = b.authorize(&req, "k2", now).ok().and_then(|r| r.payment_transaction);
+    tx.map(|t| t.payment_transaction_id).unwrap_or_default()
+}
+
+#[test]
+fn a_reversal_voids_an_open_authorization_and_refunds_a_captured_one() {
+    use posagent_acquirer_api::{ReversalRequest, ReversalResult, TransactionState};
+    let t0 = Utc::now();
+    for (capture, state, refunded, booked) in [
+        (CaptureMode::Later, TransactionState::Closed, 0, "VOID"),
+        (CaptureMode::Now, TransactionState::Completed, 2_000, "REFUND"),
+    ] {
+        let mut b = books();
+        let tx = approved(&mut b, "T-1", capture, t0);
+        assert!(!tx.is_empty());
+        let r = b.reverse(&ReversalRequest { payment_transaction_reference: "T-1".into() }, "rev", t0);
+        let r = r.map_err(|e| format!("{e:?}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.result, ReversalResult::Reversed);
+        let t = r.payment_transaction.unwrap_or_else(|| panic!("the transaction"));
+        assert_eq!((t.state, t.refunded_amount), (state, refunded));
+        let kinds: Vec<_> = b.ledger().iter().map(|e| e.kind.clone()).collect();
+        assert_eq!(kinds.last().map(String::as_str), Some(booked), "{kinds:?}");
+        // Reversing again does nothing more.
+        let before = b.ledger().len();
+        let again = b.reverse(&ReversalRequest { payment_transaction_reference: "T-1".into() }, "rev2", t0);
+        assert!(again.is_ok_and(|a| a.result == ReversalResult::Reversed));
+        assert_eq!(b.ledger().len(), before);
+    }
+}
+
+#[test]
+fn an_authorization_arriving_after_its_reversal_is_declined() {
+    use posagent_acquirer_api::{REVERSED_REASON, ReversalRequest, ReversalResult};
+    let mut b = books();
+    let t0 = Utc::now();
+    let r = b.reverse(&ReversalRequest { payment_transaction_reference: "T-1".into() }, "rev", t0);
+    assert!(r.is_ok_and(|r| r.result == ReversalResult::NotFound && r.payment_transaction.is_none()));
+    let late = b.authorize(&request(None), "k1", t0).map_err(|e| format!("{e:?}"));
+    let late = late.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((late.result, late.result_reason.as_deref()), (AuthorizeResult::Declined, Some(REVERSED_REASON)));
+    assert!(b.ledger().is_empty());
+    assert!(b.reverse(&ReversalRequest { payment_transaction_reference: String::new() }, "x", t0).is_err());
+}

@@ -6,7 +6,10 @@
 use super::state::{Books, Refusal, invalid};
 use chrono::{DateTime, Utc};
 use posagent_acquirer_api::lines::validate_lines;
-use posagent_acquirer_api::{Capture, CaptureRequest, PaymentTransaction, Refund, RefundRequest, TransactionState};
+use posagent_acquirer_api::{
+    Capture, CaptureRequest, PaymentTransaction, Refund, RefundRequest, ReversalRequest, ReversalResponse,
+    ReversalResult, TransactionState,
+};
 
 /// Most captures per transaction.
 pub const MAX_CAPTURES: usize = 200;
@@ -157,5 +160,58 @@ impl Books {
         let tx = tx.clone();
         self.book("VOID", &tx, released, key, now);
         Ok(tx)
+    }
+
+    /// Reverses whatever the terminal's authorization `reference` did: what remains
+    /// authorized is voided, what was captured and not refunded is refunded; an unknown
+    /// reference is remembered, so a late authorization under it is declined.
+    pub fn reverse(
+        &mut self,
+        req: &ReversalRequest,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ReversalResponse, Refusal> {
+        let reference = &req.payment_transaction_reference;
+        if reference.is_empty() || reference.len() > 255 {
+            return Err(invalid("payment_transaction_reference", "must be 1 to 255 characters"));
+        }
+        self.reversed.insert(reference.clone());
+        let Some(id) = self.transaction_by_reference(reference).map(|t| t.payment_transaction_id) else {
+            return Ok(ReversalResponse {
+                payment_transaction_reference: reference.clone(),
+                result: ReversalResult::NotFound,
+                payment_transaction: None,
+            });
+        };
+        let tx = self.tx_mut(&id, now)?;
+        let released = if tx.state == TransactionState::Authorized { tx.remaining_authorized() } else { 0 };
+        if released > 0 {
+            tx.state = if tx.captured_amount == 0 { TransactionState::Closed } else { TransactionState::Completed };
+        }
+        let refund = tx.refundable();
+        if refund > 0 {
+            let n = tx.payment_refunds.len() + 1;
+            tx.payment_refunds.push(Refund {
+                payment_refund_id: format!("{id}:refund:{n}"),
+                payment_refund_reference: Some(format!("{reference}-REVERSAL")),
+                payment_capture_id: None,
+                amount: refund,
+                line_items: vec![],
+                created_at: now,
+            });
+            tx.refunded_amount += refund;
+        }
+        let tx = tx.clone();
+        if released > 0 {
+            self.book("VOID", &tx, released, key, now);
+        }
+        if refund > 0 {
+            self.book("REFUND", &tx, refund, key, now);
+        }
+        Ok(ReversalResponse {
+            payment_transaction_reference: reference.clone(),
+            result: ReversalResult::Reversed,
+            payment_transaction: Some(tx),
+        })
     }
 }
