@@ -188,7 +188,8 @@ async fn devices(config: &StoreConfig, profile: &DeviceProfile, http: &reqwest::
     out
 }
 
-async fn acquirer(config: &StoreConfig, http: &reqwest::Client) -> Vec<Check> {
+async fn acquirer(config: &StoreConfig) -> Vec<Check> {
+    const TIMEOUT: Duration = Duration::from_secs(10);
     let key = match crate::ecr::read_token(&config.acquirer.credentials_file) {
         Ok(k) => k,
         Err(_) => return vec![],
@@ -200,12 +201,26 @@ async fn acquirer(config: &StoreConfig, http: &reqwest::Client) -> Vec<Check> {
         ("amount", "10000".to_string()),
         ("locale", config.store.locale.clone()),
     ];
-    match http.get(&url).bearer_auth(key).query(&q).timeout(Duration::from_secs(10)).send().await {
-        Err(e) => vec![check(
-            Level::Fail,
-            "acquirer",
-            format!("{}: {}; check the network, DNS, TLS and acquirer.url", config.acquirer.url, e.without_url()),
-        )],
+    // The daemon's own TLS settings: a private CA and the terminal's certificate.
+    let pem = |path: &Option<std::path::PathBuf>| path.as_ref().map(std::fs::read).transpose();
+    let http = match (pem(&config.acquirer.ca_file), pem(&config.acquirer.client_identity_file)) {
+        (Ok(ca), Ok(identity)) => {
+            match crate::backend::http_client(&config.acquirer.url, TIMEOUT, ca.as_deref(), identity.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return vec![check(Level::Fail, "acquirer", format!("{e}"))],
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            let why = format!("cannot read acquirer.ca_file or acquirer.client_identity_file: {e}");
+            return vec![check(Level::Fail, "acquirer", why)];
+        }
+    };
+    match http.get(&url).bearer_auth(key).query(&q).send().await {
+        Err(e) => {
+            let e = e.without_url();
+            let (causes, hint) = (crate::backend::causes(&e), crate::backend::unreachable_hint(&e));
+            vec![check(Level::Fail, "acquirer", format!("{}: {causes}; {hint}", config.acquirer.url))]
+        }
         Ok(r) => {
             let mut out = vec![];
             let status = r.status();
@@ -272,6 +287,6 @@ pub async fn run(path: &Path) -> Vec<Check> {
     if let Some(p) = &profile {
         out.extend(devices(&config, p, &http).await);
     }
-    out.extend(acquirer(&config, &http).await);
+    out.extend(acquirer(&config).await);
     out
 }

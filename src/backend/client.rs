@@ -17,7 +17,7 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum BackendError {
     /// No answer: network down, DNS, TLS, timeout — after all retries.
-    #[error("acquirer unreachable at {url}: {source}; check the network and acquirer.url")]
+    #[error("acquirer unreachable at {url}: {}; {}", causes(.source), unreachable_hint(.source))]
     Unreachable {
         /// URL called.
         url: String,
@@ -56,6 +56,66 @@ pub enum BackendError {
     /// The client could not be built (bad TLS material).
     #[error("cannot set up the acquirer client: {0}; check the TLS settings")]
     Setup(#[source] reqwest::Error),
+}
+
+/// The HTTP client the acquirer is called with: rustls, TLS always verified (plain HTTP
+/// only to this machine), with the extra CA certificates and the client certificate
+/// (mTLS) given as PEM. Shared with `posagent doctor`, so it checks what the daemon does.
+pub fn http_client(
+    base_url: &str,
+    timeout: Duration,
+    ca_pem: Option<&[u8]>,
+    client_identity_pem: Option<&[u8]>,
+) -> Result<reqwest::Client, BackendError> {
+    let local = base_url.starts_with("http://127.0.0.1") || base_url.starts_with("http://localhost");
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .user_agent(concat!("posagent/", env!("CARGO_PKG_VERSION")))
+        .https_only(!local);
+    if let Some(pem) = ca_pem {
+        for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(BackendError::Setup)? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(pem) = client_identity_pem {
+        builder = builder.identity(reqwest::Identity::from_pem(pem).map_err(BackendError::Setup)?);
+    }
+    builder.build().map_err(BackendError::Setup)
+}
+
+/// `e` and its causes, outermost first ("error sending request" alone says little).
+pub fn causes(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
+/// What an operator should look at for a call that got no answer.
+pub fn unreachable_hint(e: &reqwest::Error) -> &'static str {
+    let text = causes(e);
+    if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") {
+        "the acquirer's TLS certificate is not trusted: check acquirer.ca_file (the acquirer's CA) and acquirer.url"
+    } else if text.contains("CertificateRequired")
+        || text.contains("BadCertificate")
+        || text.contains("UnknownCA")
+        || text.contains("received fatal alert")
+    {
+        "the acquirer refused the TLS handshake: check acquirer.client_identity_file (this terminal's certificate and key, issued by the acquirer)"
+    } else if e.is_timeout() {
+        "no answer in time: check the network, acquirer.url and acquirer.timeout_ms"
+    } else {
+        "check the network and acquirer.url"
+    }
 }
 
 impl BackendError {
@@ -131,22 +191,7 @@ impl AcquirerClient {
     /// A client with TLS settings: TLS is always verified; a custom CA and a client
     /// certificate (mTLS) may be added.
     pub fn with_settings(s: ClientSettings) -> Result<Self, BackendError> {
-        let local = s.base_url.starts_with("http://127.0.0.1") || s.base_url.starts_with("http://localhost");
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(s.timeout)
-            .connect_timeout(s.timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("posagent/", env!("CARGO_PKG_VERSION")))
-            .https_only(!local);
-        if let Some(pem) = &s.ca_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(BackendError::Setup)? {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let Some(pem) = &s.client_identity_pem {
-            builder = builder.identity(reqwest::Identity::from_pem(pem).map_err(BackendError::Setup)?);
-        }
-        let http = builder.build().map_err(BackendError::Setup)?;
+        let http = http_client(&s.base_url, s.timeout, s.ca_pem.as_deref(), s.client_identity_pem.as_deref())?;
         Ok(AcquirerClient {
             http,
             base: s.base_url.trim_end_matches('/').to_string(),

@@ -6,6 +6,6 @@ mod client;
 mod connectivity;
 mod retry;
 
-pub use client::{AcquirerClient, BackendError, ClientSettings};
+pub use client::{AcquirerClient, BackendError, ClientSettings, causes, http_client, unreachable_hint};
 pub use connectivity::Connectivity;
 pub use retry::RetryPolicy;
