@@ -83,4 +83,14 @@ async fn a_sale_and_a_return_through_the_console() {
     b.eval("document.getElementById('amount').value = 'abc'").await;
     b.click("pay-card").await;
     wait_text(&mut b, "error", "enter an amount").await;
+
+    // The token is kept for this tab only, never on disk; logging out forgets it.
+    let stored = b.eval("String(localStorage.getItem('posagent-ecr-token'))").await;
+    assert_eq!(stored, "null", "the token must not be left in localStorage");
+    let in_tab = b.eval("sessionStorage.getItem('posagent-ecr-token')").await;
+    assert_eq!(in_tab, h.token);
+    b.click("forget-token").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = b.eval("String(sessionStorage.getItem('posagent-ecr-token'))").await;
+    assert_eq!(after, "null");
 }
