@@ -54,11 +54,12 @@ pub fn endpoint_present(e: &Endpoint, ports: &[String], usb: Option<&[UsbDevice]
     }
 }
 
-/// One line per device that can tell its firmware version (printer, card reader),
+/// One line per device that can tell its firmware version (panel, printer, card reader),
 /// asked over the profile's endpoints; a version the profile was not validated with is
 /// flagged. Opens the devices: stop the service first.
 pub fn firmware_report(profile: &DeviceProfile) -> String {
     use posagent_drivers::card_reader::CardReader;
+    use posagent_drivers::display::{CustomerDisplay, PanelDisplay};
     use posagent_drivers::printer::ReceiptPrinter;
     let verdict = |version: Result<Option<String>, String>, validated: &[String]| match version {
         Err(e) => format!("cannot ask: {e}"),
@@ -73,7 +74,15 @@ pub fn firmware_report(profile: &DeviceProfile) -> String {
     let printer = crate::devices::open_transport(&p.endpoint).map_err(|e| e.to_string()).and_then(|t| {
         ReceiptPrinter::new(t, p.profile.clone(), p.reads_status).firmware_version().map_err(|e| e.to_string())
     });
-    let mut out = format!("  printer      firmware {}\n", verdict(printer, &p.firmware));
+    let mut out = String::new();
+    if profile.display.driver == crate::config::DisplayDriver::Panel {
+        let d = &profile.display;
+        let display = crate::devices::open_transport(&d.endpoint)
+            .map_err(|e| e.to_string())
+            .and_then(|t| PanelDisplay::open(t).map(|p| p.firmware()).map_err(|e| e.to_string()));
+        out.push_str(&format!("  display      firmware {}\n", verdict(display, &d.firmware)));
+    }
+    out.push_str(&format!("  printer      firmware {}\n", verdict(printer, &p.firmware)));
     if let Some(c) = &profile.card_reader {
         let reader = crate::devices::open_transport(&c.endpoint).map_err(|e| e.to_string()).and_then(|t| {
             CardReader::new(t)

@@ -182,12 +182,18 @@ async fn firmware_versions_are_read_and_checked_against_the_profile() {
         (reader["firmware"].as_str(), reader["firmware_validated"].as_bool()),
         (Some("SIM-RDR 2.4.1"), Some(true))
     );
+    let display = device_when(&h, "display", |d| !d["firmware"].is_null()).await;
+    assert_eq!(
+        (display["firmware"].as_str(), display["firmware_validated"].as_bool()),
+        (Some("SIM-PNL 3.0.2"), Some(true))
+    );
 
     // A profile validated with other versions: the same devices are flagged.
     h.post(&format!("/v1/sales/{}/cancel", sale["id"].as_str().unwrap()), json!({})).await;
     h.stop_daemon().await;
     let mut profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
     profile.printer.firmware = vec!["2.00".into()];
+    profile.display.firmware = vec!["PNL 9".into()];
     let report = tokio::task::spawn_blocking({
         let p = profile.clone();
         move || posagent::discovery::firmware_report(&p)
@@ -196,7 +202,13 @@ async fn firmware_versions_are_read_and_checked_against_the_profile() {
     .unwrap();
     assert!(report.contains("printer      firmware SIM-PRN 1.04 NOT VALIDATED (the profile lists: 2.00)"), "{report}");
     assert!(report.contains("card reader  firmware SIM-RDR 2.4.1 (validated)"), "{report}");
+    assert!(
+        report.contains("display      firmware SIM-PNL 3.0.2 NOT VALIDATED (the profile lists: PNL 9)"),
+        "{report}"
+    );
     h.start_daemon_on(profile, |_| {}).await;
     let flagged = device_when(&h, "printer", |d| d["firmware_validated"] == false).await;
+    assert_eq!(flagged["firmware_validated"], false, "{flagged}");
+    let flagged = device_when(&h, "display", |d| d["firmware_validated"] == false).await;
     assert_eq!(flagged["firmware_validated"], false, "{flagged}");
 }

@@ -117,6 +117,9 @@ struct RawDisplay {
     code_page: Option<String>,
     #[serde(default)]
     select_code_page: bool,
+    /// Panels: firmware versions this profile was validated with.
+    #[serde(default)]
+    firmware: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +182,9 @@ pub struct DisplayProfile {
     pub width: u32,
     /// Height in pixels (lines for a line display).
     pub height: u32,
+    /// Firmware versions the profile was validated with (a panel tells its version;
+    /// framebuffers and line displays cannot, so they list none).
+    pub firmware: Vec<String>,
 }
 
 impl DisplayProfile {
@@ -315,6 +321,10 @@ impl DeviceProfile {
                 ));
             }
         };
+        if !d.firmware.is_empty() && driver != DisplayDriver::Panel {
+            return Err(invalid(path, "display.firmware", "only a panel tells its firmware version; remove the list"));
+        }
+        let display_firmware = firmware_list(path, "display.firmware", &d.firmware)?;
         let p = &raw.printer;
         if p.driver != "escpos" {
             return Err(invalid(
@@ -402,7 +412,7 @@ impl DeviceProfile {
             card_reader,
             model: raw.model,
             description: raw.description,
-            display: DisplayProfile { driver, endpoint: display_endpoint, width, height },
+            display: DisplayProfile { driver, endpoint: display_endpoint, width, height, firmware: display_firmware },
             printer: PrinterProfileConfig {
                 endpoint: Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?,
                 profile: posagent_drivers::printer::PrinterProfile {
@@ -507,10 +517,17 @@ mod tests {
             "driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"\ncolumns = 20",
             "driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"",
             "driver = \"cd5220\"\nendpoint = \"serial:/dev/ttyUSB1@9600\"\nblink = true",
+            // Only a panel tells its firmware; a version must be printable.
+            "driver = \"cd5220\"\nendpoint = \"serial:/dev/ttyUSB1@9600\"\nfirmware = [\"1.0\"]",
+            "driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"\nwidth = 800\nheight = 480\nfirmware = [\"\"]",
         ] {
             assert!(matches!(parse(bad), Err(ConfigError::Invalid { .. } | ConfigError::Parse { .. })), "{bad}");
         }
         let panel = parse("driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"\nwidth = 800\nheight = 480");
         assert!(panel.is_ok_and(|p| p.display.is_graphic()));
+        let told = parse(
+            "driver = \"panel\"\nendpoint = \"tcp:10.0.0.6:7000\"\nwidth = 800\nheight = 480\nfirmware = [\"PNL 1.2\"]",
+        );
+        assert!(told.is_ok_and(|p| p.display.firmware == ["PNL 1.2"]));
     }
 }

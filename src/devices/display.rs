@@ -1,6 +1,9 @@
 //! Owner thread of the customer display: renders screens and shows them.
 
-use super::{DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_health};
+use super::{
+    DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_firmware,
+    set_health,
+};
 use crate::config::DisplayDriver;
 use crate::config::DisplayProfile;
 use crate::screens::{Screen, render, text_lines};
@@ -33,8 +36,8 @@ impl DisplayService {
             let mut panel: Panel = None;
             while let Some(job) = rx.blocking_recv() {
                 let (result, done) = match job {
-                    Job::Show { screen, done } => (show(&mut panel, &profile, &screen), Some(done)),
-                    Job::Probe => (probe(&mut panel, &profile), None),
+                    Job::Show { screen, done } => (show(&mut panel, &profile, &h, &screen), Some(done)),
+                    Job::Probe => (probe(&mut panel, &profile, &h), None),
                     Job::Close(done) => {
                         drop(panel.take());
                         set_health(&h, false, Some("closed: the daemon stopped".into()));
@@ -112,10 +115,27 @@ pub fn open_display(profile: &DisplayProfile) -> Result<OpenDisplay, PanelError>
     })
 }
 
+/// Opens the display and records the firmware version it tells (a panel does).
+fn open(panel: &mut Panel, profile: &DisplayProfile, health: &SharedHealth) -> Result<(), PanelError> {
+    let display = open_display(profile)?;
+    let firmware = match &display {
+        OpenDisplay::Graphic(p) => p.firmware(),
+        OpenDisplay::Line(_) => None,
+    };
+    set_firmware(health, firmware, &profile.firmware);
+    *panel = Some(display);
+    Ok(())
+}
+
 /// Opens the display, or checks the open one still answers (a line display cannot tell).
-fn probe(panel: &mut Panel, profile: &DisplayProfile) -> Result<(), PanelError> {
+fn probe(panel: &mut Panel, profile: &DisplayProfile, health: &SharedHealth) -> Result<(), PanelError> {
     match panel.as_mut() {
-        Some(OpenDisplay::Graphic(p)) => p.ping(),
+        Some(OpenDisplay::Graphic(p)) => {
+            p.ping()?;
+            // A panel swapped for another answers with its own version.
+            set_firmware(health, p.firmware(), &profile.firmware);
+            Ok(())
+        }
         // The link is one-way: a USB-serial adapter pulled out shows as its port gone.
         Some(OpenDisplay::Line(_)) => match &profile.endpoint {
             crate::config::Endpoint::Serial { path, .. } if !std::path::Path::new(path).exists() => {
@@ -123,16 +143,13 @@ fn probe(panel: &mut Panel, profile: &DisplayProfile) -> Result<(), PanelError> 
             }
             _ => Ok(()),
         },
-        None => {
-            *panel = Some(open_display(profile)?);
-            Ok(())
-        }
+        None => open(panel, profile, health),
     }
 }
 
-fn show(panel: &mut Panel, profile: &DisplayProfile, screen: &Screen) -> Result<(), PanelError> {
+fn show(panel: &mut Panel, profile: &DisplayProfile, health: &SharedHealth, screen: &Screen) -> Result<(), PanelError> {
     if panel.is_none() {
-        *panel = Some(open_display(profile)?);
+        open(panel, profile, health)?;
     }
     match panel.as_mut() {
         Some(OpenDisplay::Graphic(p)) => {
@@ -163,6 +180,7 @@ mod tests {
             endpoint: Endpoint::Serial { path: path.clone(), baud: 9600 },
             width: 20,
             height: 2,
+            firmware: vec![],
         };
         let display = DisplayService::start(profile)?;
         display.show(Screen::Canceled { locale: "en-US".into() }).await?;

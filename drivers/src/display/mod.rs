@@ -24,4 +24,8 @@ pub trait CustomerDisplay: Send {
     fn ping(&mut self) -> Result<(), PanelError> {
         Ok(())
     }
+    /// The firmware version the display reported, if it can tell.
+    fn firmware(&self) -> Option<String> {
+        None
+    }
 }

@@ -4,7 +4,8 @@
 //! `cmd len payload`. Commands: `0x01` HELLO (no payload), `0x02` BLIT
 //! (`x y w h` as u16le, then the pixels row-major: RGB565 big-endian, or 1 bit per pixel
 //! MSB-first with rows padded to a byte for monochrome panels).
-//! Panel → host: HELLO is answered with `STX 'P' 0x81 len=5 [w:u16le h:u16le format:u8] crc`;
+//! Panel → host: HELLO is answered with `STX 'P' 0x81 len [w:u16le h:u16le format:u8
+//! (fw_len:u8 firmware)] crc` (len 5 from a panel that does not tell its firmware);
 //! BLIT with `ACK` (0x06) once shown, or `NAK` (0x15) if the CRC or geometry is wrong.
 //! The full specification is in `docs/protocols.md`.
 
@@ -135,13 +136,34 @@ pub fn encode_hello() -> Vec<u8> {
     message(CMD_HELLO, &[])
 }
 
-/// The panel's HELLO reply.
-pub fn encode_hello_reply(width: u16, height: u16, format: PanelFormat) -> Vec<u8> {
-    let mut p = Vec::with_capacity(5);
+/// Longest firmware version a panel may report.
+pub const MAX_FIRMWARE_LEN: usize = 32;
+
+/// Whether `v` is a firmware version as the protocol carries it: 1 to 32 printable ASCII.
+fn is_firmware_version(v: &[u8]) -> bool {
+    !v.is_empty() && v.len() <= MAX_FIRMWARE_LEN && v.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+}
+
+/// The panel's HELLO reply; `firmware` (1 to 32 printable ASCII characters) is appended
+/// after its length byte, or left out (the 5-byte reply of a panel that does not tell).
+pub fn encode_hello_reply(
+    width: u16,
+    height: u16,
+    format: PanelFormat,
+    firmware: Option<&str>,
+) -> Result<Vec<u8>, PanelError> {
+    let mut p = Vec::with_capacity(6 + MAX_FIRMWARE_LEN);
     p.extend_from_slice(&width.to_le_bytes());
     p.extend_from_slice(&height.to_le_bytes());
     p.push(format.code());
-    message(CMD_HELLO_REPLY, &p)
+    if let Some(v) = firmware {
+        if !is_firmware_version(v.as_bytes()) {
+            return Err(PanelError::Protocol(format!("`{v}` is not a firmware version (1-32 printable ASCII)")));
+        }
+        p.push(v.len() as u8);
+        p.extend_from_slice(v.as_bytes());
+    }
+    Ok(message(CMD_HELLO_REPLY, &p))
 }
 
 /// A BLIT of `region` of `frame` in `format`.
@@ -195,6 +217,8 @@ pub enum PanelMessage {
         height: u16,
         /// Pixel format.
         format: PanelFormat,
+        /// Firmware version, if the panel tells it.
+        firmware: Option<String>,
     },
     /// Host sends pixels of a region; `pixels` is the raw pixel payload.
     Blit {
@@ -230,12 +254,24 @@ pub fn decode_host_message(buf: &[u8]) -> Result<Option<(PanelMessage, usize)>, 
     let u16_at = |i: usize| u16::from_le_bytes([payload[i], payload[i + 1]]);
     let msg = match buf[2] {
         CMD_HELLO if len == 0 => PanelMessage::Hello,
-        CMD_HELLO_REPLY if len == 5 => PanelMessage::HelloReply {
-            width: u16_at(0),
-            height: u16_at(2),
-            format: PanelFormat::from_code(payload[4])
-                .ok_or_else(|| PanelError::Protocol(format!("unknown pixel format {}", payload[4])))?,
-        },
+        CMD_HELLO_REPLY if len == 5 || (len >= 7 && len == 6 + usize::from(payload[5])) => {
+            let firmware = match payload.get(6..) {
+                Some(v) if !v.is_empty() => {
+                    if !is_firmware_version(v) {
+                        return Err(PanelError::Protocol("the firmware version is not printable ASCII".into()));
+                    }
+                    Some(String::from_utf8_lossy(v).into_owned())
+                }
+                _ => None,
+            };
+            PanelMessage::HelloReply {
+                width: u16_at(0),
+                height: u16_at(2),
+                format: PanelFormat::from_code(payload[4])
+                    .ok_or_else(|| PanelError::Protocol(format!("unknown pixel format {}", payload[4])))?,
+                firmware,
+            }
+        }
         CMD_BLIT if len >= 8 => PanelMessage::Blit {
             region: Region {
                 x: u32::from(u16_at(0)),
@@ -265,11 +301,15 @@ pub struct PanelDisplay<T: Transport> {
     width: u32,
     height: u32,
     format: PanelFormat,
+    firmware: Option<String>,
     last: Option<Frame>,
 }
 
+/// What a HELLO reply tells: width, height, pixel format, firmware version.
+type Hello = (u16, u16, PanelFormat, Option<String>);
+
 impl<T: Transport> PanelDisplay<T> {
-    fn hello(transport: &mut T) -> Result<(u16, u16, PanelFormat), PanelError> {
+    fn hello(transport: &mut T) -> Result<Hello, PanelError> {
         transport.write_all(&encode_hello())?;
         transport.flush()?;
         let mut buf = Vec::new();
@@ -279,7 +319,9 @@ impl<T: Transport> PanelDisplay<T> {
             buf.extend_from_slice(&chunk[..n]);
             if let Some((msg, _)) = decode_host_message(&buf)? {
                 return match msg {
-                    PanelMessage::HelloReply { width, height, format } => Ok((width, height, format)),
+                    PanelMessage::HelloReply { width, height, format, firmware } => {
+                        Ok((width, height, format, firmware))
+                    }
                     other => Err(PanelError::Protocol(format!("expected a HELLO reply, got {other:?}"))),
                 };
             }
@@ -288,18 +330,19 @@ impl<T: Transport> PanelDisplay<T> {
 
     /// Greets the panel and learns its size and format.
     pub fn open(mut transport: T) -> Result<Self, PanelError> {
-        let (width, height, format) = Self::hello(&mut transport)?;
-        Ok(PanelDisplay { transport, width: u32::from(width), height: u32::from(height), format, last: None })
+        let (width, height, format, firmware) = Self::hello(&mut transport)?;
+        Ok(PanelDisplay { transport, width: u32::from(width), height: u32::from(height), format, firmware, last: None })
     }
 
     /// Checks the panel still answers (a HELLO round trip). A panel that answers with
     /// another size was swapped: the next frame is sent whole.
     fn hello_again(&mut self) -> Result<(), PanelError> {
-        let (w, h, format) = Self::hello(&mut self.transport)?;
+        let (w, h, format, firmware) = Self::hello(&mut self.transport)?;
         if (u32::from(w), u32::from(h), format) != (self.width, self.height, self.format) {
             (self.width, self.height, self.format) = (u32::from(w), u32::from(h), format);
             self.last = None;
         }
+        self.firmware = firmware;
         Ok(())
     }
 
@@ -316,6 +359,10 @@ impl<T: Transport> CustomerDisplay for PanelDisplay<T> {
 
     fn ping(&mut self) -> Result<(), PanelError> {
         self.hello_again()
+    }
+
+    fn firmware(&self) -> Option<String> {
+        self.firmware.clone()
     }
 
     fn show(&mut self, frame: &Frame) -> Result<(), PanelError> {
@@ -357,6 +404,37 @@ mod tests {
     fn hello_is_byte_exact() {
         let crc = crc16(&[0x01, 0, 0, 0, 0]).to_le_bytes();
         assert_eq!(encode_hello(), vec![0x02, b'P', 0x01, 0, 0, 0, 0, crc[0], crc[1]]);
+    }
+
+    #[test]
+    fn hello_replies_are_byte_exact_with_and_without_firmware() -> Result<(), PanelError> {
+        // 800×480 RGB565, no firmware: the 5-byte reply.
+        let body = [0x81, 5, 0, 0, 0, 0x20, 0x03, 0xE0, 0x01, 0x00];
+        let crc = crc16(&body).to_le_bytes();
+        let legacy = encode_hello_reply(800, 480, PanelFormat::Rgb565, None)?;
+        assert_eq!(legacy, [&[0x02, b'P'][..], &body, &crc].concat());
+        // 240×320 mono with "PNL 1.2": its length, then the ASCII bytes.
+        let body = [&[0x81, 13, 0, 0, 0, 0xF0, 0x00, 0x40, 0x01, 0x01, 7][..], b"PNL 1.2"].concat();
+        let crc = crc16(&body).to_le_bytes();
+        let told = encode_hello_reply(240, 320, PanelFormat::Mono, Some("PNL 1.2"))?;
+        assert_eq!(told, [&[0x02, b'P'][..], &body, &crc].concat());
+        for (msg, firmware) in [(legacy, None), (told, Some("PNL 1.2".to_string()))] {
+            match decode_host_message(&msg)? {
+                Some((PanelMessage::HelloReply { firmware: f, .. }, used)) => {
+                    assert_eq!((f, used), (firmware, msg.len()));
+                }
+                other => return Err(PanelError::Protocol(format!("{other:?}"))),
+            }
+        }
+        // A length byte that disagrees with the payload, or a version that is not
+        // printable, is refused; so is a version nobody could print.
+        let bad_len = message(CMD_HELLO_REPLY, &[0x20, 0x03, 0xE0, 0x01, 0x00, 9, b'X']);
+        assert!(decode_host_message(&bad_len).is_err());
+        let unprintable = message(CMD_HELLO_REPLY, &[0x20, 0x03, 0xE0, 0x01, 0x00, 2, b'1', 0x07]);
+        assert!(decode_host_message(&unprintable).is_err());
+        assert!(encode_hello_reply(1, 1, PanelFormat::Mono, Some("")).is_err());
+        assert!(encode_hello_reply(1, 1, PanelFormat::Mono, Some(&"9".repeat(33))).is_err());
+        Ok(())
     }
 
     #[test]

@@ -13,6 +13,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+/// The firmware version the simulated panel reports in its HELLO reply.
+pub const FIRMWARE: &str = "SIM-PNL 3.0.2";
+
 /// The simulated display.
 pub struct SimDisplay {
     format: PanelFormat,
@@ -106,7 +109,8 @@ impl SimDisplay {
                         match msg {
                             PanelMessage::Hello => {
                                 let f = self.current();
-                                encode_hello_reply(f.width() as u16, f.height() as u16, self.format)
+                                let (w, h) = (f.width() as u16, f.height() as u16);
+                                encode_hello_reply(w, h, self.format, Some(FIRMWARE)).unwrap_or_else(|_| vec![NAK])
                             }
                             PanelMessage::Blit { region, pixels } => {
                                 if self.apply(region, &pixels) {
