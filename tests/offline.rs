@@ -43,6 +43,19 @@ async fn card_sale(h: &Harness, amount: i64, card: &str, capture: &str) -> Value
     .await
 }
 
+/// A terminal whose acquirer calls give up after 1 s, approving card payments of up to
+/// 200.00 offline.
+async fn with_short_timeouts() -> Harness {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| {
+        c.acquirer.timeout_ms = 1000;
+        c.offline.floor_limit = 20_000;
+    })
+    .await;
+    h
+}
+
 /// Like `Harness::wait_for`, with room for the client's timeouts.
 async fn wait_long(h: &Harness, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -64,13 +77,7 @@ async fn summary(h: &Harness) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partition_queues_then_forwards_everything_exactly_once() {
-    let mut h = Harness::start().await;
-    h.stop_daemon().await;
-    h.start_daemon_with(|c| {
-        c.acquirer.timeout_ms = 1000;
-        c.offline.floor_limit = 20_000;
-    })
-    .await;
+    let h = with_short_timeouts().await;
 
     // Online: a LATER card sale, captured later while offline.
     let a = card_sale(&h, 12_000, "approve", "LATER").await;
@@ -271,13 +278,7 @@ async fn offline_limits_count_and_total_refuse_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_authorization_of_a_sale_declined_offline_is_reversed() {
-    let mut h = Harness::start().await;
-    h.stop_daemon().await;
-    h.start_daemon_with(|c| {
-        c.acquirer.timeout_ms = 1000;
-        c.offline.floor_limit = 20_000;
-    })
-    .await;
+    let h = with_short_timeouts().await;
 
     // The acquirer takes the authorization (and captures it) but its answer is lost, and
     // then the network goes: the terminal cannot learn what became of it, and above the

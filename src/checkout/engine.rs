@@ -219,6 +219,11 @@ impl Checkout {
         self.inner.events.subscribe()
     }
 
+    /// Fires when the daemon stops (long-lived streams end on it, so the API can close).
+    pub fn stopping(&self) -> CancellationToken {
+        self.inner.deps.shutdown.clone()
+    }
+
     /// Creates a sale and starts it. Returns the sale and whether it is new (false when
     /// the register retried with the same reference).
     pub async fn create_sale(&self, request: NewSale) -> Result<(SaleView, bool), CheckoutError> {
@@ -284,6 +289,8 @@ impl Checkout {
             void_queued: false,
             sync_error: None,
             reversal: None,
+            transaction_state: None,
+            refunded_amount: 0,
             receipt_printed: false,
             receipt_error: None,
             created_at: now,

@@ -289,6 +289,7 @@ async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Resu
             let tx = resp.payment_transaction.ok_or(FlowError::Incomplete("payment_transaction"))?;
             sale.payment_transaction_id = Some(tx.payment_transaction_id.clone());
             sale.captured_amount = tx.captured_amount;
+            sale.transaction_state = Some(tx.state);
             if sale.method == PaymentMethod::Klarna {
                 sale.klarna_reference = Some(tx.klarna_reference.clone());
             }

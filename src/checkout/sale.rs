@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use posagent_acquirer_api::{
-    CaptureMode, Currency, InteroperabilityStatus, LineItem, PaymentDescriptors, PaymentMethod,
+    CaptureMode, Currency, InteroperabilityStatus, LineItem, PaymentDescriptors, PaymentMethod, PaymentTransaction,
+    TransactionState,
 };
 use serde::{Deserialize, Serialize};
 
@@ -229,6 +230,13 @@ pub struct Sale {
     /// The reversal of an authorization left without an answer, when one was needed.
     #[serde(default)]
     pub reversal: Option<ReversalStatus>,
+    /// The acquirer's state of the transaction, as last heard (answer or event).
+    #[serde(default)]
+    pub transaction_state: Option<TransactionState>,
+    /// Refunded on the transaction so far, as the acquirer reports it (returns at any
+    /// till, online or in the back office), minor units.
+    #[serde(default)]
+    pub refunded_amount: i64,
     /// The receipt was printed.
     #[serde(default)]
     pub receipt_printed: bool,
@@ -301,6 +309,11 @@ pub struct SaleView {
     /// A card authorization whose answer never came, reversed because the sale ended
     /// otherwise: `QUEUED`, `REVERSED`, `NOTHING_FOUND` or `REFUSED`.
     pub reversal: Option<ReversalStatus>,
+    /// The acquirer's state of the transaction (`AUTHORIZED`, `COMPLETED`, `EXPIRED`,
+    /// `CLOSED`), kept current from the acquirer's event stream.
+    pub transaction_state: Option<TransactionState>,
+    /// Refunded on the transaction so far, wherever it was refunded, minor units.
+    pub refunded_amount: i64,
     /// Whether the receipt is printed.
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).
@@ -311,7 +324,41 @@ pub struct SaleView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How far along its life a transaction state is: the acquirer's states only move
+/// forward, so an older report (an event read after a newer answer) never undoes a newer.
+fn stage(state: TransactionState) -> u8 {
+    match state {
+        TransactionState::Authorized => 0,
+        TransactionState::Expired => 1,
+        _ => 2,
+    }
+}
+
 impl Sale {
+    /// Takes in what the acquirer reports of this sale's transaction (an answer or an
+    /// event): captured and refunded amounts only grow, the state only moves forward.
+    /// Returns what changed, for the journal, or `None` if nothing did (or `tx` is not
+    /// this sale's transaction).
+    pub fn follow_transaction(&mut self, tx: &PaymentTransaction) -> Option<String> {
+        if self.payment_transaction_id.as_deref() != Some(tx.payment_transaction_id.as_str()) {
+            return None;
+        }
+        let mut changed = vec![];
+        if tx.captured_amount > self.captured_amount {
+            changed.push(format!("captured {} in all", tx.captured_amount));
+            self.captured_amount = tx.captured_amount;
+        }
+        if tx.refunded_amount > self.refunded_amount {
+            changed.push(format!("refunded {} in all", tx.refunded_amount));
+            self.refunded_amount = tx.refunded_amount;
+        }
+        if self.transaction_state.is_none_or(|now| stage(tx.state) > stage(now)) {
+            changed.push(format!("transaction {:?}", tx.state).to_uppercase());
+            self.transaction_state = Some(tx.state);
+        }
+        (!changed.is_empty()).then(|| format!("acquirer reports: {}", changed.join(", ")))
+    }
+
     /// Whether the customer has yet to choose the method.
     pub fn choice_pending(&self) -> bool {
         self.choice.as_ref().is_some_and(|c| !c.chosen)
@@ -349,6 +396,8 @@ impl Sale {
             void_queued: self.void_queued,
             sync_error: self.sync_error.clone(),
             reversal: self.reversal,
+            transaction_state: self.transaction_state,
+            refunded_amount: self.refunded_amount,
             receipt_printed: self.receipt_printed,
             receipt_error: self.receipt_error.clone(),
             created_at: self.created_at,

@@ -100,6 +100,7 @@ pub struct Daemon {
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     sync: JoinHandle<()>,
+    events: JoinHandle<()>,
     devices: (DisplayService, PrinterService, Option<CardReaderService>),
     grace: Duration,
     hurry: CancellationToken,
@@ -200,8 +201,10 @@ impl Daemon {
                 _ => {}
             })
         };
+        let follower = crate::outbox::EventFollower::new(outbox.journal().clone(), backend.clone(), publish.clone());
         let worker = SyncWorker::new(&outbox, publish);
         let sync = tokio::spawn(worker.run(shutdown.clone()));
+        let events = tokio::spawn(follower.run(shutdown.clone()));
         let listener = tokio::net::TcpListener::bind(config.ecr.listen)
             .await
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
@@ -237,6 +240,7 @@ impl Daemon {
             shutdown,
             server,
             sync,
+            events,
             devices: (display, printer, card_reader),
             grace: Duration::from_secs(config.limits.shutdown_grace_secs),
             hurry: CancellationToken::new(),
@@ -278,6 +282,7 @@ impl Daemon {
         self.shutdown.cancel();
         self.checkout.wait_idle().await;
         let _ = self.sync.await;
+        let _ = self.events.await;
         let (display, printer, card_reader) = &self.devices;
         let held = printer.flush().await;
         if let Err(e) = self.checkout.journal().checkpoint().await {

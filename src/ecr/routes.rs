@@ -117,6 +117,8 @@ async fn events(State(s): State<EcrState>) -> Sse<impl Stream<Item = Result<Even
         // A slow reader missed changes: tell it to re-read the sales it follows.
         Err(_) => Some(Ok(Event::default().event("lagged").data("re-read your open sales"))),
     });
+    // The stream ends when the daemon stops: an open stream would hold the API open.
+    let stream = futures_util::StreamExt::take_until(stream, s.checkout.stopping().cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 

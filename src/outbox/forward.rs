@@ -158,7 +158,7 @@ impl Forwarder {
                 match serde_json::from_value::<PaymentTransaction>(result.body.clone()) {
                     Ok(tx) if (200..300).contains(&status) => {
                         let patch = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
-                            s.captured_amount = tx.captured_amount;
+                            s.follow_transaction(&tx);
                             if kind == OpKind::Capture {
                                 s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
                                 format!("queued capture of {amount} taken by the acquirer")
@@ -297,6 +297,7 @@ fn authorized(tx: PaymentTransaction) -> SalePatch {
     Box::new(move |s: &mut Sale| {
         s.payment_transaction_id = Some(tx.payment_transaction_id.clone());
         s.captured_amount = tx.captured_amount;
+        s.transaction_state = Some(tx.state);
         s.offline = Some(OfflineStatus::Forwarded);
         "offline payment forwarded and authorized".into()
     })

@@ -4,10 +4,12 @@
 //! transaction as the sale or return state that produced it. The sync worker drains the
 //! queue in order per payment, in batches, once the acquirer answers.
 
+pub mod follow;
 pub mod forward;
 pub mod policy;
 pub mod sync;
 
+pub use follow::EventFollower;
 pub use forward::{Applied, Forwarder};
 pub use policy::{OfflineLimits, OfflineRefusal};
 pub use sync::{SyncHandle, SyncWorker};

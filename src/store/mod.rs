@@ -5,11 +5,13 @@
 //! One owner thread holds the connection; async code sends it jobs over a bounded
 //! channel and awaits the answer, so SQLite never blocks the runtime.
 
+mod events;
 mod outbox;
 mod reports;
 mod returns;
 mod sales;
 
+pub use events::EventCursor;
 pub use outbox::{Patched, SubjectPatch};
 pub use sales::{SaleEvent, operation_key};
 
@@ -100,6 +102,14 @@ CREATE TABLE IF NOT EXISTS day_closures (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     closed_at TEXT NOT NULL,
     report TEXT NOT NULL
+);
+-- Where the terminal is in the acquirer's event stream: the last event applied, with its
+-- id and time, so a stream that started over (a new acquirer environment) is noticed.
+CREATE TABLE IF NOT EXISTS event_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    occurred_at TEXT NOT NULL
 );
 PRAGMA user_version = 1;
 ";

@@ -1,0 +1,70 @@
+//! A sale follows its transaction at the acquirer after the terminal is done with it:
+//! captures and refunds made elsewhere (the store's back office, the online shop) reach
+//! the sale through the acquirer's signed event stream — also those made while the
+//! daemon was stopped.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Harness;
+use serde_json::{Value, json};
+
+/// The store's back office acting on the acquirer directly, with the terminal's key.
+async fn back_office(h: &Harness, path: &str, key: &str, body: Value) -> Value {
+    let api_key = std::fs::read_to_string(h.data_dir().join("acquirer.key")).unwrap();
+    let r = h
+        .http
+        .post(format!("{}{path}", h.sim.backend_url))
+        .bearer_auth(api_key.trim())
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captures_and_refunds_made_elsewhere_reach_the_sale() {
+    let mut h = Harness::start().await;
+    let sale = h.create(json!({"amount": 20_000, "currency": "SEK", "capture": "LATER"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    let approved = h.wait_for(&id, |s| s["state"] == "APPROVED").await;
+    assert_eq!(
+        (approved["transaction_state"].as_str(), approved["captured_amount"].as_i64()),
+        (Some("AUTHORIZED"), Some(0)),
+        "{approved}"
+    );
+    let tx = approved["payment_transaction_id"].as_str().unwrap().to_string();
+
+    // The back office captures all of it: the sale follows, and the register is told.
+    let mut events = h.http.get(format!("{}/v1/events", h.url)).bearer_auth(&h.token).send().await.unwrap();
+    back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "bo-cap", json!({"amount": 20_000})).await;
+    let captured = h.wait_for(&id, |s| s["captured_amount"] == 20_000 && s["transaction_state"] == "COMPLETED").await;
+    assert_eq!(captured["refunded_amount"], 0, "{captured}");
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("\"transaction_state\":\"COMPLETED\"") {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk()).await.expect("an event for the register");
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
+    }
+    // Nothing is left for the register to capture.
+    let (status, p) = h.post(&format!("/v1/sales/{id}/capture"), json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("NOTHING_LEFT")), "{p}");
+
+    // A refund made online while the terminal is down arrives once it is back. (The
+    // register's open event stream does not hold the daemon up.)
+    tokio::time::timeout(std::time::Duration::from_secs(20), h.stop_daemon())
+        .await
+        .expect("the daemon stops with an event stream open");
+    drop(events);
+    back_office(&h, &format!("/v1/payment-transactions/{tx}/refunds"), "bo-ref", json!({"amount": 5_000})).await;
+    h.start_daemon().await;
+    let refunded = h.wait_for(&id, |s| s["refunded_amount"] == 5_000).await;
+    assert_eq!((refunded["state"].as_str(), refunded["captured_amount"].as_i64()), (Some("APPROVED"), Some(20_000)));
+    let states = h.journal_states(&id);
+    assert!(states.len() >= 4, "each change journaled: {states:?}");
+}
