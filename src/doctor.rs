@@ -266,6 +266,15 @@ pub async fn run(path: &Path) -> Vec<Check> {
     };
     out.push(secret_file("acquirer key", &config.acquirer.credentials_file));
     out.push(secret_file("ECR token", &config.data_dir.join(&config.ecr.token_file)));
+    if let Some(keys) = &config.acquirer.event_signing_keys_file {
+        let parsed = std::fs::read_to_string(keys)
+            .map_err(|e| e.to_string())
+            .and_then(|t| posagent_acquirer_api::events::SigningKeys::parse(&t));
+        out.push(match parsed {
+            Ok(_) => secret_file("event signing keys", keys),
+            Err(e) => check(Level::Fail, "event signing keys", format!("{}: {e}", keys.display())),
+        });
+    }
     match mode(&config.data_dir) {
         Some(m) if m & 0o077 != 0 => out.push(check(
             Level::Warn,

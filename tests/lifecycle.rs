@@ -68,3 +68,52 @@ async fn captures_and_refunds_made_elsewhere_reach_the_sale() {
     let states = h.journal_states(&id);
     assert!(states.len() >= 4, "each change journaled: {states:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned() {
+    let mut h = Harness::start().await;
+    let first = (0u8..20).collect::<Vec<u8>>();
+    let second = (100u8..124).collect::<Vec<u8>>();
+    let hex = |k: &[u8]| k.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let keys = h.dir.path().join("event-signing.keys");
+    std::fs::write(&keys, format!("# issued by the acquirer\nkey-2026-11 {}\n", hex(&first))).unwrap();
+    h.sim.backend.set_signing_key("key-2026-11", first.clone());
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
+
+    let sale = h.create(json!({"amount": 20_000, "currency": "SEK", "capture": "LATER"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    let tx =
+        h.wait_for(&id, |s| s["state"] == "APPROVED").await["payment_transaction_id"].as_str().unwrap().to_string();
+    back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "k-cap", json!({"amount": 5_000})).await;
+    h.wait_for(&id, |s| s["captured_amount"] == 5_000).await;
+
+    // The acquirer rotates to a key the terminal was not given: its pages are refused,
+    // and nothing of them is applied (nor lost).
+    h.sim.backend.set_signing_key("key-2026-12", second.clone());
+    back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "k-cap2", json!({"amount": 6_000})).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
+    assert_eq!(now["captured_amount"], 5_000, "a page signed with an unknown key was applied: {now}");
+
+    // Given both keys, the terminal takes what it refused.
+    std::fs::write(&keys, format!("key-2026-11 {}\nkey-2026-12 {}\n", hex(&first), hex(&second))).unwrap();
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
+    h.wait_for(&id, |s| s["captured_amount"] == 11_000).await;
+
+    // A keys file that does not parse stops the start with what to fix.
+    std::fs::write(&keys, "key-2026-12 not-hex\n").unwrap();
+    h.stop_daemon().await;
+    let mut config =
+        posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+    config.acquirer.event_signing_keys_file = Some(keys.clone());
+    let profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
+    let err = posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new())
+        .await
+        .err()
+        .expect("a broken keys file is refused");
+    assert!(err.to_string().contains("event-signing.keys") && err.to_string().contains("HEX_SECRET"), "{err}");
+}

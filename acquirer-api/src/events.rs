@@ -70,6 +70,101 @@ pub fn sign(key: &[u8], body: &[u8]) -> String {
     hmac(key, body).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The keys a terminal checks event pages with, each under the id the acquirer names in
+/// `Klarna-Signing-Key-Id` (listing an old and a new key rotates without a gap).
+#[derive(Clone)]
+pub struct SigningKeys {
+    keys: Vec<(String, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The ids only: a key never reaches a log.
+        f.debug_list().entries(self.keys.iter().map(|(id, _)| id)).finish()
+    }
+}
+
+/// Why an event page's signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureProblem {
+    /// No `Klarna-Signature` header.
+    Missing,
+    /// Signed with a key the terminal does not have.
+    UnknownKey(String),
+    /// The signature does not match the body.
+    Mismatch,
+}
+
+impl std::fmt::Display for SignatureProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignatureProblem::Missing => write!(f, "the page is not signed"),
+            SignatureProblem::UnknownKey(id) => write!(f, "signed with key `{id}`, which this terminal does not have"),
+            SignatureProblem::Mismatch => write!(f, "the signature does not match the page"),
+        }
+    }
+}
+
+impl SigningKeys {
+    /// The key derived from the terminal's API key (id [`SIGNING_KEY_ID`]), for an
+    /// acquirer that provisions none.
+    pub fn derived(api_key: &str) -> Self {
+        SigningKeys { keys: vec![(SIGNING_KEY_ID.to_string(), signing_key(api_key))] }
+    }
+
+    /// Keys from a file's text: one `KEY_ID HEX_SECRET` per line (at least 16 bytes of
+    /// secret), `#` comments and blank lines allowed.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut keys = vec![];
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let (Some(id), Some(hex), None) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(format!("line {}: write `KEY_ID HEX_SECRET`", n + 1));
+            };
+            let secret = decode_hex(hex).ok_or_else(|| format!("line {}: the secret is not hex", n + 1))?;
+            if secret.len() < 16 {
+                return Err(format!("line {}: the secret of `{id}` is shorter than 16 bytes", n + 1));
+            }
+            keys.push((id.to_string(), secret));
+        }
+        if keys.is_empty() {
+            return Err("no key in the file".into());
+        }
+        Ok(SigningKeys { keys })
+    }
+
+    /// Checks `body` against `signature_hex` made with the key `key_id` names (the
+    /// header may be left out when there is one key).
+    pub fn verify(
+        &self,
+        key_id: Option<&str>,
+        body: &[u8],
+        signature_hex: Option<&str>,
+    ) -> Result<(), SignatureProblem> {
+        let signature = signature_hex.ok_or(SignatureProblem::Missing)?;
+        let key = match key_id {
+            Some(id) => {
+                self.keys.iter().find(|(k, _)| k == id).ok_or_else(|| SignatureProblem::UnknownKey(id.into()))?
+            }
+            None if self.keys.len() == 1 => &self.keys[0],
+            None => return Err(SignatureProblem::UnknownKey(String::new())),
+        };
+        if verify(&key.1, body, signature) { Ok(()) } else { Err(SignatureProblem::Mismatch) }
+    }
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// Checks a signature in constant time.
 pub fn verify(key: &[u8], body: &[u8], signature_hex: &str) -> bool {
     crate::auth::constant_time_eq(sign(key, body).as_bytes(), signature_hex.to_ascii_lowercase().as_bytes())
@@ -86,6 +181,27 @@ mod tests {
             sign(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn provisioned_keys_are_chosen_by_id() {
+        let keys = SigningKeys::parse(
+            "# rotated 2026-11\nold 00112233445566778899aabbccddeeff\nnew ffeeddccbbaa99887766554433221100ffee\n",
+        );
+        let keys = keys.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(format!("{keys:?}"), r#"["old", "new"]"#, "ids only, never the secrets");
+        let new_key = decode_hex("ffeeddccbbaa99887766554433221100ffee").unwrap_or_default();
+        let sig = sign(&new_key, b"page");
+        assert_eq!(keys.verify(Some("new"), b"page", Some(&sig)), Ok(()));
+        assert_eq!(keys.verify(Some("old"), b"page", Some(&sig)), Err(SignatureProblem::Mismatch));
+        assert_eq!(keys.verify(Some("gone"), b"page", Some(&sig)), Err(SignatureProblem::UnknownKey("gone".into())));
+        assert_eq!(keys.verify(Some("new"), b"page", None), Err(SignatureProblem::Missing));
+        assert!(keys.verify(None, b"page", Some(&sig)).is_err(), "two keys: the id is needed");
+        let derived = SigningKeys::derived("k1");
+        assert_eq!(derived.verify(None, b"p", Some(&sign(&signing_key("k1"), b"p"))), Ok(()));
+        for bad in ["", "# nothing", "id", "id 0011", "id zz112233445566778899aabbccddeeff", "id 0011 extra"] {
+            assert!(SigningKeys::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

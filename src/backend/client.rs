@@ -44,10 +44,14 @@ pub enum BackendError {
         detail: String,
     },
     /// A signed answer whose signature does not match: it is ignored.
-    #[error("the acquirer's answer from {url} has a missing or wrong signature; check the terminal API key")]
+    #[error(
+        "the acquirer's answer from {url} failed its signature check ({problem}); check acquirer.event_signing_keys_file (or, without one, the terminal API key)"
+    )]
     BadSignature {
         /// URL called.
         url: String,
+        /// What was wrong.
+        problem: events::SignatureProblem,
     },
     /// Not tried: the acquirer did not answer the last calls and the sync worker has not
     /// reached it since.
@@ -151,6 +155,9 @@ pub struct ClientSettings {
     pub retry: RetryPolicy,
     /// Where to count calls (optional).
     pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// Keys the acquirer signs its event stream with (`None`: the one derived from the
+    /// API key).
+    pub event_signing_keys: Option<events::SigningKeys>,
 }
 
 impl std::fmt::Debug for ClientSettings {
@@ -168,6 +175,7 @@ pub struct AcquirerClient {
     retry: RetryPolicy,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
     connectivity: std::sync::Arc<super::Connectivity>,
+    signing_keys: events::SigningKeys,
 }
 
 impl std::fmt::Debug for AcquirerClient {
@@ -195,6 +203,7 @@ impl AcquirerClient {
         Ok(AcquirerClient {
             http,
             base: s.base_url.trim_end_matches('/').to_string(),
+            signing_keys: s.event_signing_keys.unwrap_or_else(|| events::SigningKeys::derived(&s.api_key)),
             api_key: s.api_key,
             retry: s.retry,
             metrics: s.metrics,
@@ -479,7 +488,8 @@ impl AcquirerClient {
             .await
             .map_err(|source| BackendError::Unreachable { url: url.clone(), source: source.without_url() })?;
         let status = resp.status();
-        let signature = resp.headers().get(events::SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (signature, key_id) = (header(events::SIGNATURE_HEADER), header(events::SIGNING_KEY_ID_HEADER));
         let bytes = resp
             .bytes()
             .await
@@ -491,9 +501,8 @@ impl AcquirerClient {
                 detail: String::from_utf8_lossy(&bytes).into_owned(),
             });
         }
-        let key = events::signing_key(&self.api_key);
-        if !signature.is_some_and(|sig| events::verify(&key, &bytes, &sig)) {
-            return Err(BackendError::BadSignature { url });
+        if let Err(problem) = self.signing_keys.verify(key_id.as_deref(), &bytes, signature.as_deref()) {
+            return Err(BackendError::BadSignature { url, problem });
         }
         serde_json::from_slice(&bytes).map_err(|e| BackendError::Unexpected {
             url,

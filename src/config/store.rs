@@ -77,6 +77,10 @@ pub struct AcquirerConfig {
     /// PEM file with this terminal's client certificate and key, for mutual TLS.
     #[serde(default)]
     pub client_identity_file: Option<PathBuf>,
+    /// File (mode 0600) of the keys the acquirer signs its event stream with, one
+    /// `KEY_ID HEX_SECRET` per line; without it, the key derived from the API key.
+    #[serde(default)]
+    pub event_signing_keys_file: Option<PathBuf>,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -215,7 +219,11 @@ impl StoreConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut c: StoreConfig = read_toml(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let optional = [c.acquirer.ca_file.as_mut(), c.acquirer.client_identity_file.as_mut()];
+        let optional = [
+            c.acquirer.ca_file.as_mut(),
+            c.acquirer.client_identity_file.as_mut(),
+            c.acquirer.event_signing_keys_file.as_mut(),
+        ];
         for p in [&mut c.data_dir, &mut c.acquirer.credentials_file, &mut c.device_profile]
             .into_iter()
             .chain(optional.into_iter().flatten())

@@ -47,6 +47,14 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    /// The event signing keys file does not parse.
+    #[error("{path}: {message}; one `KEY_ID HEX_SECRET` per line, as the acquirer issued them")]
+    SigningKeys {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The journal cannot be opened.
     #[error(transparent)]
     Journal(#[from] StoreError),
@@ -156,6 +164,7 @@ impl Daemon {
             client_identity_pem: read_pem(&config.acquirer.client_identity_file)?,
             retry: RetryPolicy::default(),
             metrics: Some(metrics.clone()),
+            event_signing_keys: read_signing_keys(&config.acquirer.event_signing_keys_file)?,
         })?;
         let reports =
             crate::reports::Reports::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
@@ -324,4 +333,15 @@ pub fn write_secret(path: &std::path::Path, value: &str) -> Result<(), DaemonErr
     let mut f = opts.open(path).map_err(err)?;
     f.write_all(value.as_bytes()).map_err(err)?;
     f.sync_all().map_err(err)
+}
+
+/// The acquirer's event signing keys from `path`, if the config names a file.
+fn read_signing_keys(
+    path: &Option<PathBuf>,
+) -> Result<Option<posagent_acquirer_api::events::SigningKeys>, DaemonError> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::Secret { path: path.clone(), source })?;
+    posagent_acquirer_api::events::SigningKeys::parse(&text)
+        .map(Some)
+        .map_err(|message| DaemonError::SigningKeys { path: path.clone(), message })
 }

@@ -43,6 +43,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             timeout_ms: 10_000,
             ca_file: None,
             client_identity_file: None,
+            event_signing_keys_file: None,
         },
         ecr: EcrConfig { listen: ecr_listen, ..EcrConfig::default() },
         limits: LimitsConfig::default(),

@@ -23,7 +23,8 @@ use tokio_util::sync::CancellationToken;
 /// The simulated acquirer: its books and what wakes long polls.
 pub struct SimBackend {
     api_key: String,
-    signing_key: Vec<u8>,
+    /// The key the event stream is signed with, and its id.
+    signing: Mutex<(String, Vec<u8>)>,
     books: Mutex<Books>,
     /// Signalled on every state change.
     pub changed: Notify,
@@ -45,13 +46,27 @@ impl SimBackend {
         let mut books = Books::new(public_base_url, request_ttl);
         books.seed_online_orders(chrono::Utc::now());
         Arc::new(SimBackend {
-            signing_key: posagent_acquirer_api::events::signing_key(&api_key),
+            signing: Mutex::new((
+                posagent_acquirer_api::events::SIGNING_KEY_ID.to_string(),
+                posagent_acquirer_api::events::signing_key(&api_key),
+            )),
             api_key,
             books: Mutex::new(books),
             changed: Notify::new(),
             faults: Mutex::new(Faults::default()),
             stop,
         })
+    }
+
+    /// Signs the event stream from now on with `key` under `key_id` (a key the acquirer
+    /// provisioned, or a rotation).
+    pub fn set_signing_key(&self, key_id: &str, key: Vec<u8>) {
+        *self.signing.lock().unwrap_or_else(|p| p.into_inner()) = (key_id.to_string(), key);
+    }
+
+    /// The event stream's signing key id and key.
+    pub fn signing_key(&self) -> (String, Vec<u8>) {
+        self.signing.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Replaces the faults in force.

@@ -399,7 +399,7 @@ struct EventParams {
 
 /// Long poll of the terminal event stream; the body is signed HMAC-SHA256.
 async fn events(State(b): State<Shared>, Query(p): Query<EventParams>) -> Response {
-    use posagent_acquirer_api::events::{EventPage, SIGNATURE_HEADER, SIGNING_KEY_ID, SIGNING_KEY_ID_HEADER, sign};
+    use posagent_acquirer_api::events::{EventPage, SIGNATURE_HEADER, SIGNING_KEY_ID_HEADER, sign};
     let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms.min(30_000));
     let page = loop {
         let notified = b.changed.notified();
@@ -412,9 +412,10 @@ async fn events(State(b): State<Shared>, Query(p): Query<EventParams>) -> Respon
         let _ = tokio::time::timeout_at(deadline, notified).await;
     };
     let body = serde_json::to_vec(&page).unwrap_or_default();
-    let signature = sign(&b.signing_key, &body);
+    let (key_id, key) = b.signing_key();
+    let signature = sign(&key, &body);
     let mut response = raw(200, body);
-    for (name, value) in [(SIGNATURE_HEADER, signature.as_str()), (SIGNING_KEY_ID_HEADER, SIGNING_KEY_ID)] {
+    for (name, value) in [(SIGNATURE_HEADER, signature.as_str()), (SIGNING_KEY_ID_HEADER, key_id.as_str())] {
         if let (Ok(n), Ok(v)) = (header::HeaderName::from_bytes(name.as_bytes()), header::HeaderValue::from_str(value))
         {
             response.headers_mut().insert(n, v);
