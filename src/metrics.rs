@@ -66,6 +66,11 @@ const HELP: &[(&str, &str, &str)] = &[
         "counter",
         "Queued operations finished by the sync worker, by kind and result (DONE or DEAD).",
     ),
+    (
+        "posagent_acquirer_events_total",
+        "counter",
+        "Events read from the acquirer's stream, by outcome (applied, or refused: a page failing its signature check).",
+    ),
 ];
 
 impl Metrics {
@@ -110,6 +115,13 @@ impl Metrics {
             *m.counters
                 .entry(("posagent_queue_operations_total", labels(&[("kind", kind), ("result", result)])))
                 .or_default() += 1
+        });
+    }
+
+    /// Counts `n` events of the acquirer's stream with their outcome.
+    pub fn acquirer_events(&self, outcome: &str, n: u64) {
+        self.with(|m| {
+            *m.counters.entry(("posagent_acquirer_events_total", labels(&[("outcome", outcome)]))).or_default() += n
         });
     }
 

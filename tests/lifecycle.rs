@@ -97,6 +97,9 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
     assert_eq!(now["captured_amount"], 5_000, "a page signed with an unknown key was applied: {now}");
+    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"refused\"}"), "{metrics}");
+    assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"applied\"}"), "{metrics}");
 
     // Given both keys, the terminal takes what it refused.
     std::fs::write(&keys, format!("key-2026-11 {}\nkey-2026-12 {}\n", hex(&first), hex(&second))).unwrap();

@@ -210,7 +210,12 @@ impl Daemon {
                 _ => {}
             })
         };
-        let follower = crate::outbox::EventFollower::new(outbox.journal().clone(), backend.clone(), publish.clone());
+        let follower = crate::outbox::EventFollower::new(
+            outbox.journal().clone(),
+            backend.clone(),
+            publish.clone(),
+            metrics.clone(),
+        );
         let worker = SyncWorker::new(&outbox, publish);
         let sync = tokio::spawn(worker.run(shutdown.clone()));
         let events = tokio::spawn(follower.run(shutdown.clone()));

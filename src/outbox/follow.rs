@@ -24,6 +24,7 @@ pub struct EventFollower {
     journal: Journal,
     backend: AcquirerClient,
     publish: Publish,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 fn cursor_of(event: &TerminalEvent) -> EventCursor {
@@ -44,9 +45,15 @@ fn transactions(events: &[TerminalEvent]) -> Vec<PaymentTransaction> {
 }
 
 impl EventFollower {
-    /// A follower writing into `journal` and telling the register through `publish`.
-    pub fn new(journal: Journal, backend: AcquirerClient, publish: Publish) -> Self {
-        EventFollower { journal, backend, publish }
+    /// A follower writing into `journal`, telling the register through `publish` and
+    /// counting into `metrics`.
+    pub fn new(
+        journal: Journal,
+        backend: AcquirerClient,
+        publish: Publish,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        EventFollower { journal, backend, publish, metrics }
     }
 
     /// Where to read on from: after the journaled cursor if the stream still holds that
@@ -118,6 +125,7 @@ impl EventFollower {
             Ok(p) => p,
             Err(e @ crate::backend::BackendError::BadSignature { .. }) => {
                 tracing::error!(error = %e, "an event page from the acquirer failed its signature check; it is ignored");
+                self.metrics.acquirer_events("refused", 1);
                 return None;
             }
             Err(e) => {
@@ -130,6 +138,7 @@ impl EventFollower {
         let next = last.metadata.seq;
         match self.journal.apply_acquirer_events(Some(cursor_of(last)), transactions(&events)).await {
             Ok(changed) => {
+                self.metrics.acquirer_events("applied", events.len() as u64);
                 for sale in changed {
                     tracing::info!(sale_id = %sale.id, "the acquirer reported a change of the sale's transaction");
                     (self.publish)(&Patched::Sale(Box::new(sale)));
