@@ -20,6 +20,7 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum SaleAction {
+    Show,
     Reprint,
     Capture,
     Void,
@@ -120,7 +121,7 @@ enum Command {
     /// Post-purchase operations on a sale of the running daemon: reprint (marked COPY),
     /// capture (the rest of) a `capture: LATER` sale, void what is left.
     Sale {
-        /// reprint, capture or void.
+        /// show (the sale and its journaled history), reprint, capture or void.
         #[arg(value_enum)]
         action: SaleAction,
         /// Sale id or reference.
@@ -300,6 +301,7 @@ async fn sale_action(
 ) -> anyhow::Result<()> {
     let (url, token) = ecr_endpoint(config, data_dir)?;
     let (path, body) = match action {
+        SaleAction::Show => return show_sale(&url, &token, id).await,
         SaleAction::Reprint => ("reprint", serde_json::json!({})),
         SaleAction::Capture => {
             ("capture", amount.map(|a| serde_json::json!({ "amount": a })).unwrap_or_else(|| serde_json::json!({})))
@@ -321,6 +323,60 @@ async fn sale_action(
     println!("{}", serde_json::to_string_pretty(&body)?);
     anyhow::ensure!(status.is_success(), "the daemon answered {status}");
     Ok(())
+}
+
+/// Prints a sale and every change journaled for it, for store IT.
+async fn show_sale(url: &str, token: &str, id: &str) -> anyhow::Result<()> {
+    let resp = reqwest::Client::new()
+        .get(format!("{url}/v1/sales/{id}/history"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("is posagent running? cannot reach {url}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await?;
+    anyhow::ensure!(status.is_success(), "the daemon answered {status}: {body}");
+    print!("{}", render_history(&body));
+    Ok(())
+}
+
+/// `posagent sale show`: the sale's key fields, then one line per journaled change.
+fn render_history(body: &serde_json::Value) -> String {
+    let sale = &body["sale"];
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => other.to_string(),
+    };
+    let mut out = format!(
+        "sale {} ({})\n  state {}  {} {} {}  reason {}\n",
+        text(&sale["reference"]),
+        text(&sale["id"]),
+        text(&sale["state"]),
+        text(&sale["amount"]),
+        text(&sale["currency"]),
+        text(&sale["method"]),
+        text(&sale["reason"]),
+    );
+    out.push_str(&format!(
+        "  transaction {} ({})  captured {}  refunded {}  offline {}  reversal {}\n",
+        text(&sale["payment_transaction_id"]),
+        text(&sale["transaction_state"]),
+        text(&sale["captured_amount"]),
+        text(&sale["refunded_amount"]),
+        text(&sale["offline"]),
+        text(&sale["reversal"]),
+    ));
+    out.push_str(&format!(
+        "  receipt printed {}  receipt error {}  sync error {}\nhistory\n",
+        text(&sale["receipt_printed"]),
+        text(&sale["receipt_error"]),
+        text(&sale["sync_error"]),
+    ));
+    for e in body["history"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        out.push_str(&format!("  {}  {:<22} {}\n", text(&e["at"]), text(&e["state"]), text(&e["detail"])));
+    }
+    out
 }
 
 async fn queue(action: QueueAction, config: Option<&Path>, data_dir: &Path) -> anyhow::Result<()> {

@@ -156,6 +156,18 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
     let void = cli(&["sale", "void", "CLI-1"]);
     assert!(!void.status.success(), "a sale captured in full has nothing to void");
     assert!(String::from_utf8_lossy(&void.stdout).contains("NOTHING_LEFT"));
+    // Store IT reads what happened to it, change by change.
+    let show = cli(&["sale", "show", "CLI-1"]);
+    let shown = String::from_utf8_lossy(&show.stdout).to_string();
+    assert!(show.status.success(), "{}", String::from_utf8_lossy(&show.stderr));
+    assert!(shown.starts_with("sale CLI-1 (") && shown.contains("state APPROVED  5000 SEK KLARNA"), "{shown}");
+    assert!(shown.contains("(COMPLETED)  captured 5000  refunded 0"), "{shown}");
+    for state in ["CREATED", "QR_SHOWN", "CUSTOMER_COMPLETED", "APPROVED"] {
+        assert!(shown.lines().any(|l| l.split_whitespace().nth(1) == Some(state)), "no {state} line: {shown}");
+    }
+    assert!(shown.contains("receipt printed"), "{shown}");
+    let missing = cli(&["sale", "show", "NO-SUCH-SALE"]);
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("404"));
     let x = cli(&["report", "x"]);
     assert!(x.status.success());
     assert!(

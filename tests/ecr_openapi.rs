@@ -110,6 +110,13 @@ async fn every_ecr_answer_matches_the_openapi_document() {
     h.customer("approve").await;
     h.wait_for(&id, |v| v["state"] == "APPROVED" && v["receipt_printed"] == true).await;
     call(&h, &mut s, "GET", "/v1/sales/{id}", &format!("/v1/sales/{id}"), None).await;
+    let (st, history) =
+        call(&h, &mut s, "GET", "/v1/sales/{id}/history", &format!("/v1/sales/{id}/history"), None).await;
+    assert_eq!(st, 200);
+    let states: Vec<&str> =
+        history["history"].as_array().unwrap().iter().map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(states.first().copied(), Some("CREATED"), "{history}");
+    assert!(states.contains(&"QR_SHOWN") && states.contains(&"APPROVED"), "{history}");
     let (st, _) = call(
         &h,
         &mut s,

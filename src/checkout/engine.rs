@@ -344,6 +344,14 @@ impl Checkout {
         Ok(self.inner.deps.journal.sale(id.to_string()).await?.view())
     }
 
+    /// A sale by id or reference with every change journaled for it, oldest first (for
+    /// store IT troubleshooting a sale).
+    pub async fn history(&self, id: &str) -> Result<(SaleView, Vec<crate::store::SaleEvent>), CheckoutError> {
+        let sale = self.inner.deps.journal.sale(id.to_string()).await?;
+        let events = self.inner.deps.journal.events(sale.id.clone()).await?;
+        Ok((sale.view(), events))
+    }
+
     /// Prints an approved sale's receipt again, marked COPY — or for the first time if
     /// it never came out (e.g. the paper ran out), unmarked.
     pub async fn reprint(&self, id: &str) -> Result<SaleView, CheckoutError> {

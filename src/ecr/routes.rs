@@ -48,6 +48,7 @@ pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) 
     let api = Router::new()
         .route("/v1/sales", post(create_sale))
         .route("/v1/sales/{id}", get(read_sale))
+        .route("/v1/sales/{id}/history", get(sale_history))
         .route("/v1/sales/{id}/cancel", post(cancel_sale))
         .route("/v1/sales/{id}/method", post(choose_method))
         .route("/v1/sales/{id}/reprint", post(reprint_sale))
@@ -100,6 +101,14 @@ async fn create_sale(State(s): State<EcrState>, body: Bytes) -> Response {
 async fn read_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
     match s.checkout.sale(&id).await {
         Ok(v) => axum::Json(v).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// The sale and every change journaled for it.
+async fn sale_history(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
+    match s.checkout.history(&id).await {
+        Ok((sale, history)) => axum::Json(serde_json::json!({ "sale": sale, "history": history })).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
 }
