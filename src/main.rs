@@ -325,17 +325,20 @@ async fn sale_action(
     Ok(())
 }
 
-/// Prints a sale and every change journaled for it, for store IT.
-async fn show_sale(url: &str, token: &str, id: &str) -> anyhow::Result<()> {
-    let resp = reqwest::Client::new()
-        .get(format!("{url}/v1/sales/{id}/history"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .with_context(|| format!("is posagent running? cannot reach {url}"))?;
+/// Sends `req` to the running daemon at `url` with the ECR token; its JSON answer, or an
+/// error saying what the daemon answered.
+async fn ecr_call(req: reqwest::RequestBuilder, url: &str, token: &str) -> anyhow::Result<serde_json::Value> {
+    let resp =
+        req.bearer_auth(token).send().await.with_context(|| format!("is posagent running? cannot reach {url}"))?;
     let status = resp.status();
     let body: serde_json::Value = resp.json().await?;
     anyhow::ensure!(status.is_success(), "the daemon answered {status}: {body}");
+    Ok(body)
+}
+
+/// Prints a sale and every change journaled for it, for store IT.
+async fn show_sale(url: &str, token: &str, id: &str) -> anyhow::Result<()> {
+    let body = ecr_call(reqwest::Client::new().get(format!("{url}/v1/sales/{id}/history")), url, token).await?;
     print!("{}", render_history(&body));
     Ok(())
 }
@@ -358,21 +361,23 @@ fn render_history(body: &serde_json::Value) -> String {
         text(&sale["method"]),
         text(&sale["reason"]),
     );
+    let fields = |pairs: &[(&str, &str)]| {
+        pairs.iter().map(|(label, key)| format!("{label} {}", text(&sale[*key]))).collect::<Vec<_>>().join("  ")
+    };
     out.push_str(&format!(
-        "  transaction {} ({})  captured {}  refunded {}  offline {}  reversal {}\n",
+        "  transaction {} ({})  {}\n",
         text(&sale["payment_transaction_id"]),
         text(&sale["transaction_state"]),
-        text(&sale["captured_amount"]),
-        text(&sale["refunded_amount"]),
-        text(&sale["offline"]),
-        text(&sale["reversal"]),
+        fields(&[
+            ("captured", "captured_amount"),
+            ("refunded", "refunded_amount"),
+            ("offline", "offline"),
+            ("reversal", "reversal")
+        ])
     ));
-    out.push_str(&format!(
-        "  receipt printed {}  receipt error {}  sync error {}\nhistory\n",
-        text(&sale["receipt_printed"]),
-        text(&sale["receipt_error"]),
-        text(&sale["sync_error"]),
-    ));
+    let receipt =
+        [("receipt printed", "receipt_printed"), ("receipt error", "receipt_error"), ("sync error", "sync_error")];
+    out.push_str(&format!("  {}\nhistory\n", fields(&receipt)));
     for e in body["history"].as_array().map(Vec::as_slice).unwrap_or_default() {
         out.push_str(&format!("  {}  {:<22} {}\n", text(&e["at"]), text(&e["state"]), text(&e["detail"])));
     }
@@ -383,19 +388,8 @@ async fn queue(action: QueueAction, config: Option<&Path>, data_dir: &Path) -> a
     let (url, token) = ecr_endpoint(config, data_dir)?;
     let http = reqwest::Client::new();
     let call = |req: reqwest::RequestBuilder| {
-        let token = token.clone();
-        let url = url.clone();
-        async move {
-            let resp = req
-                .bearer_auth(token)
-                .send()
-                .await
-                .with_context(|| format!("is posagent running? cannot reach {url}"))?;
-            let status = resp.status();
-            let body: serde_json::Value = resp.json().await?;
-            anyhow::ensure!(status.is_success(), "the daemon answered {status}: {body}");
-            anyhow::Ok(body)
-        }
+        let (token, url) = (token.clone(), url.clone());
+        async move { ecr_call(req, &url, &token).await }
     };
     match action {
         QueueAction::List { state } => {
