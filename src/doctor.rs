@@ -130,7 +130,7 @@ fn disk(dir: &Path) -> Check {
 
 async fn devices(config: &StoreConfig, profile: &DeviceProfile, http: &reqwest::Client) -> Vec<Check> {
     // A running daemon owns the devices: ask it.
-    let url = format!("http://{}/health", config.ecr.listen);
+    let url = format!("{}/health", config.ecr.local_url(config.ecr.listen.port()));
     if let Ok(r) = http.get(&url).timeout(Duration::from_secs(2)).send().await {
         if let Ok(h) = r.json::<serde_json::Value>().await {
             return h["devices"]
@@ -266,6 +266,27 @@ pub async fn run(path: &Path) -> Vec<Check> {
     };
     out.push(secret_file("acquirer key", &config.acquirer.credentials_file));
     out.push(secret_file("ECR token", &config.data_dir.join(&config.ecr.token_file)));
+    match (&config.ecr.tls_cert_file, &config.ecr.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let loaded = std::fs::read(cert)
+                .and_then(|c| std::fs::read(key).map(|k| (c, k)))
+                .map_err(|e| e.to_string())
+                .and_then(|(c, k)| crate::ecr::tls::server_config(&c, &k));
+            out.push(match loaded {
+                Ok(_) => secret_file("ECR TLS key", key),
+                Err(e) => check(Level::Fail, "ECR TLS", format!("{}: {e}", cert.display())),
+            });
+        }
+        _ if !config.ecr.listen.ip().is_loopback() => out.push(check(
+            Level::Warn,
+            "ECR TLS",
+            format!(
+                "the ECR API listens on {} without TLS: its token crosses the network in clear; set ecr.tls_cert_file and ecr.tls_key_file",
+                config.ecr.listen
+            ),
+        )),
+        _ => {}
+    }
     if let Some(keys) = &config.acquirer.event_signing_keys_file {
         let parsed = std::fs::read_to_string(keys)
             .map_err(|e| e.to_string())
@@ -292,7 +313,8 @@ pub async fn run(path: &Path) -> Vec<Check> {
     if config.data_dir.exists() {
         out.push(disk(&config.data_dir));
     }
-    let http = reqwest::Client::new();
+    // The running daemon's API as it serves it (over HTTPS, trusting its certificate).
+    let http = crate::ecr::local_client(&config.ecr).unwrap_or_default();
     if let Some(p) = &profile {
         out.extend(devices(&config, p, &http).await);
     }

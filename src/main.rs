@@ -236,14 +236,14 @@ fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
 
 /// The ECR URL and token of the running daemon: from its config, or from the
 /// simulator's `simulator.json`.
-fn ecr_endpoint(config: Option<&Path>, data_dir: &Path) -> anyhow::Result<(String, String)> {
+fn ecr_endpoint(config: Option<&Path>, data_dir: &Path) -> anyhow::Result<(String, String, reqwest::Client)> {
     match config {
         Some(path) => {
             let c = StoreConfig::load(path)?;
             let token_file = c.data_dir.join(&c.ecr.token_file);
             let token = posagent::ecr::read_token(&token_file)
                 .with_context(|| format!("cannot read {}", token_file.display()))?;
-            Ok((format!("http://{}", c.ecr.listen), token))
+            Ok((c.ecr.local_url(c.ecr.listen.port()), token, posagent::ecr::local_client(&c.ecr)?))
         }
         None => {
             let info_path = data_dir.join("simulator.json");
@@ -254,7 +254,7 @@ fn ecr_endpoint(config: Option<&Path>, data_dir: &Path) -> anyhow::Result<(Strin
             let token_file = PathBuf::from(info["ecr_token_file"].as_str().unwrap_or_default());
             let token = posagent::ecr::read_token(&token_file)
                 .with_context(|| format!("cannot read {}", token_file.display()))?;
-            Ok((info["ecr_url"].as_str().unwrap_or_default().to_string(), token))
+            Ok((info["ecr_url"].as_str().unwrap_or_default().to_string(), token, reqwest::Client::new()))
         }
     }
 }
@@ -266,8 +266,7 @@ async fn report(
     date: Option<String>,
     print: bool,
 ) -> anyhow::Result<()> {
-    let (url, token) = ecr_endpoint(config, data_dir)?;
-    let http = reqwest::Client::new();
+    let (url, token, http) = ecr_endpoint(config, data_dir)?;
     let req = match kind {
         ReportKind::X => http.get(format!("{url}/v1/reports/x?print={print}")),
         ReportKind::Z => http.post(format!("{url}/v1/reports/z")),
@@ -299,9 +298,9 @@ async fn sale_action(
     config: Option<&Path>,
     data_dir: &Path,
 ) -> anyhow::Result<()> {
-    let (url, token) = ecr_endpoint(config, data_dir)?;
+    let (url, token, http) = ecr_endpoint(config, data_dir)?;
     let (path, body) = match action {
-        SaleAction::Show => return show_sale(&url, &token, id).await,
+        SaleAction::Show => return show_sale(&http, &url, &token, id).await,
         SaleAction::Reprint => ("reprint", serde_json::json!({})),
         SaleAction::Capture => {
             ("capture", amount.map(|a| serde_json::json!({ "amount": a })).unwrap_or_else(|| serde_json::json!({})))
@@ -310,7 +309,7 @@ async fn sale_action(
     };
     // One key per command run: a retry of this very command by the shell is a new request.
     let key = uuid::Uuid::new_v4().to_string();
-    let resp = reqwest::Client::new()
+    let resp = http
         .post(format!("{url}/v1/sales/{id}/{path}"))
         .bearer_auth(token)
         .header("Idempotency-Key", key)
@@ -337,8 +336,8 @@ async fn ecr_call(req: reqwest::RequestBuilder, url: &str, token: &str) -> anyho
 }
 
 /// Prints a sale and every change journaled for it, for store IT.
-async fn show_sale(url: &str, token: &str, id: &str) -> anyhow::Result<()> {
-    let body = ecr_call(reqwest::Client::new().get(format!("{url}/v1/sales/{id}/history")), url, token).await?;
+async fn show_sale(http: &reqwest::Client, url: &str, token: &str, id: &str) -> anyhow::Result<()> {
+    let body = ecr_call(http.get(format!("{url}/v1/sales/{id}/history")), url, token).await?;
     print!("{}", render_history(&body));
     Ok(())
 }
@@ -385,8 +384,7 @@ fn render_history(body: &serde_json::Value) -> String {
 }
 
 async fn queue(action: QueueAction, config: Option<&Path>, data_dir: &Path) -> anyhow::Result<()> {
-    let (url, token) = ecr_endpoint(config, data_dir)?;
-    let http = reqwest::Client::new();
+    let (url, token, http) = ecr_endpoint(config, data_dir)?;
     let call = |req: reqwest::RequestBuilder| {
         let (token, url) = (token.clone(), url.clone());
         async move { ecr_call(req, &url, &token).await }

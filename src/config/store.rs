@@ -98,6 +98,33 @@ pub struct EcrConfig {
     /// Requests per second the API takes (bursts up to twice that); more get 429.
     #[serde(default = "default_rate")]
     pub max_requests_per_sec: u32,
+    /// PEM certificate chain for HTTPS on the ECR API (with `tls_key_file`); needed when
+    /// the register is on another machine, so the token never crosses the network in clear.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file` (mode 0600).
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl EcrConfig {
+    /// Whether the API is served over HTTPS.
+    pub fn tls(&self) -> bool {
+        self.tls_cert_file.is_some()
+    }
+
+    /// The URL this machine reaches the API at: `localhost` when it listens on loopback
+    /// or every address (a certificate names `localhost` for the local tools), else its
+    /// address.
+    pub fn local_url(&self, port: u16) -> String {
+        let ip = self.listen.ip();
+        match (self.tls(), ip.is_loopback() || ip.is_unspecified()) {
+            (true, true) => format!("https://localhost:{port}"),
+            (true, false) => format!("https://{}", SocketAddr::new(ip, port)),
+            (false, true) if ip.is_unspecified() => format!("http://127.0.0.1:{port}"),
+            (false, _) => format!("http://{}", SocketAddr::new(ip, port)),
+        }
+    }
 }
 
 fn default_rate() -> u32 {
@@ -110,6 +137,8 @@ impl Default for EcrConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7600)),
             token_file: PathBuf::from("ecr.token"),
             max_requests_per_sec: default_rate(),
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -223,6 +252,8 @@ impl StoreConfig {
             c.acquirer.ca_file.as_mut(),
             c.acquirer.client_identity_file.as_mut(),
             c.acquirer.event_signing_keys_file.as_mut(),
+            c.ecr.tls_cert_file.as_mut(),
+            c.ecr.tls_key_file.as_mut(),
         ];
         for p in [&mut c.data_dir, &mut c.acquirer.credentials_file, &mut c.device_profile]
             .into_iter()
@@ -270,8 +301,11 @@ impl StoreConfig {
         if !(1..=10_000).contains(&self.ecr.max_requests_per_sec) {
             return Err(invalid(path, "ecr.max_requests_per_sec", "must be 1 to 10000"));
         }
-        if !self.ecr.listen.ip().is_loopback() {
-            tracing::warn!(listen = %self.ecr.listen, "the ECR API listens beyond this machine; keep it on loopback unless the register is elsewhere and the network is trusted");
+        if self.ecr.tls_cert_file.is_some() != self.ecr.tls_key_file.is_some() {
+            return Err(invalid(path, "ecr", "set both tls_cert_file and tls_key_file, or neither"));
+        }
+        if !self.ecr.listen.ip().is_loopback() && !self.ecr.tls() {
+            tracing::warn!(listen = %self.ecr.listen, "the ECR API listens beyond this machine without TLS: its token crosses the network in clear; set ecr.tls_cert_file and ecr.tls_key_file, or keep it on loopback");
         }
         if !(1..=MAX_AMOUNT).contains(&self.limits.max_amount) {
             return Err(invalid(path, "limits.max_amount", format!("must be 1 to {MAX_AMOUNT} minor units")));

@@ -47,6 +47,16 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    /// The ECR API's certificate or key does not load.
+    #[error(
+        "ECR API TLS ({path}): {message}; give a PEM certificate chain in ecr.tls_cert_file and its private key in ecr.tls_key_file"
+    )]
+    EcrTls {
+        /// The certificate file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The event signing keys file does not parse.
     #[error("{path}: {message}; one `KEY_ID HEX_SECRET` per line, as the acquirer issued them")]
     SigningKeys {
@@ -129,6 +139,7 @@ impl Daemon {
         let token_file = config.data_dir.join(&config.ecr.token_file);
         let ecr_token = ecr::ensure_token_file(&token_file)
             .map_err(|source| DaemonError::Secret { path: token_file.clone(), source })?;
+        let ecr_tls = ecr_tls_config(&config.ecr)?;
         let display = DisplayService::start(profile.display.clone())
             .map_err(|source| DaemonError::Device { device: "display", source })?;
         let logo = match &config.store.logo {
@@ -238,16 +249,18 @@ impl Daemon {
             ecr::RateLimiter::new(config.ecr.max_requests_per_sec),
         );
         let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "ECR API stopped");
+        let server = match ecr_tls {
+            Some(tls) => {
+                let listener = ecr::tls::TlsListener::start(listener, tls, shutdown.clone())
+                    .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
+                serve_api(listener, app, stop)
             }
-        });
+            None => serve_api(listener, app, stop),
+        };
         let resumed = checkout.resume_open_sales().await?;
         tracing::info!(ecr = %addr, resumed, model = %profile.model, "posagent ready");
         Ok(Daemon {
-            ecr_url: format!("http://{addr}"),
+            ecr_url: config.ecr.local_url(addr.port()),
             ecr_token,
             ecr_token_file: token_file,
             checkout,
@@ -349,4 +362,30 @@ fn read_signing_keys(
     posagent_acquirer_api::events::SigningKeys::parse(&text)
         .map(Some)
         .map_err(|message| DaemonError::SigningKeys { path: path.clone(), message })
+}
+
+/// The ECR API's TLS settings, if the config asks for HTTPS.
+fn ecr_tls_config(
+    ecr: &crate::config::EcrConfig,
+) -> Result<Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>, DaemonError> {
+    let (Some(cert), Some(key)) = (&ecr.tls_cert_file, &ecr.tls_key_file) else { return Ok(None) };
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source });
+    let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+    ecr::tls::server_config(&cert_pem, &key_pem)
+        .map(Some)
+        .map_err(|message| DaemonError::EcrTls { path: cert.clone(), message })
+}
+
+/// Serves the ECR API on `listener` until `stop`.
+fn serve_api<L>(listener: L, app: axum::Router, stop: CancellationToken) -> JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "ECR API stopped");
+        }
+    })
 }
