@@ -149,7 +149,7 @@ async fn a_sale_goes_through_an_acquirer_that_requires_the_terminals_certificate
     let tls_dir = h.dir.path().join("tls");
     std::fs::create_dir_all(&tls_dir).unwrap();
     std::fs::write(tls_dir.join("acquirer-ca.pem"), &pki.ca_pem).unwrap();
-    std::fs::write(tls_dir.join("terminal.pem"), &pki.client_identity_pem).unwrap();
+    common::write_secret(&tls_dir.join("terminal.pem"), &pki.client_identity_pem);
     h.stop_daemon().await;
     let before = counts.accepted.load(Ordering::SeqCst);
     h.start_daemon_with(|c| {
@@ -178,7 +178,7 @@ async fn doctor_checks_the_acquirer_with_the_terminals_certificate() {
     let (port, _) = tls_endpoint(&pki, &h.sim.backend_url).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("acquirer-ca.pem"), &pki.ca_pem).unwrap();
-    std::fs::write(dir.path().join("terminal.pem"), &pki.client_identity_pem).unwrap();
+    common::write_secret(&dir.path().join("terminal.pem"), &pki.client_identity_pem);
     let config = |identity: bool| {
         let path = dir.path().join("posagent.toml");
         let identity = if identity { "client_identity_file = \"terminal.pem\"\n" } else { "" };

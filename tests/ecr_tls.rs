@@ -17,12 +17,7 @@ fn certificate(dir: &Path) -> String {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
     std::fs::write(dir.join("ecr.crt"), cert.pem()).unwrap();
-    std::fs::write(dir.join("ecr.key"), key.serialize_pem()).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join("ecr.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    common::write_secret(&dir.join("ecr.key"), key.serialize_pem());
     cert.pem()
 }
 
@@ -125,7 +120,7 @@ async fn the_ecr_api_is_served_over_https_to_registers_that_trust_its_certificat
     // A key that does not go with the certificate stops the start, naming the files.
     h.stop_daemon().await;
     let other = KeyPair::generate().unwrap();
-    std::fs::write(tls.join("ecr.key"), other.serialize_pem()).unwrap();
+    common::write_secret(&tls.join("ecr.key"), other.serialize_pem());
     let mut config =
         posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
     config.ecr.tls_cert_file = Some(tls.join("ecr.crt"));
@@ -136,4 +131,21 @@ async fn the_ecr_api_is_served_over_https_to_registers_that_trust_its_certificat
         .err()
         .expect("a key of another certificate is refused");
     assert!(err.to_string().contains("ecr.crt") && err.to_string().contains("does not go with"), "{err}");
+
+    // A key other users can read is refused too, with the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tls.join("ecr.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut config =
+            posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+        config.ecr.tls_cert_file = Some(tls.join("ecr.crt"));
+        config.ecr.tls_key_file = Some(tls.join("ecr.key"));
+        let profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
+        let err = posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new())
+            .await
+            .err()
+            .expect("a readable key is refused");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
 }

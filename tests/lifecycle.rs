@@ -76,7 +76,7 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     let second = (100u8..124).collect::<Vec<u8>>();
     let hex = |k: &[u8]| k.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let keys = h.dir.path().join("event-signing.keys");
-    std::fs::write(&keys, format!("# issued by the acquirer\nkey-2026-11 {}\n", hex(&first))).unwrap();
+    common::write_secret(&keys, format!("# issued by the acquirer\nkey-2026-11 {}\n", hex(&first)));
     h.sim.backend.set_signing_key("key-2026-11", first.clone());
     h.stop_daemon().await;
     h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
@@ -102,13 +102,13 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"applied\"}"), "{metrics}");
 
     // Given both keys, the terminal takes what it refused.
-    std::fs::write(&keys, format!("key-2026-11 {}\nkey-2026-12 {}\n", hex(&first), hex(&second))).unwrap();
+    common::write_secret(&keys, format!("key-2026-11 {}\nkey-2026-12 {}\n", hex(&first), hex(&second)));
     h.stop_daemon().await;
     h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
     h.wait_for(&id, |s| s["captured_amount"] == 11_000).await;
 
     // A keys file that does not parse stops the start with what to fix.
-    std::fs::write(&keys, "key-2026-12 not-hex\n").unwrap();
+    common::write_secret(&keys, "key-2026-12 not-hex\n");
     h.stop_daemon().await;
     let mut config =
         posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());

@@ -162,17 +162,16 @@ impl Daemon {
             .transpose()
             .map_err(|source| DaemonError::Device { device: "card reader", source })?;
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-        let read_pem = |path: &Option<PathBuf>| -> Result<Option<Vec<u8>>, DaemonError> {
-            path.as_ref()
-                .map(|p| std::fs::read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source }))
-                .transpose()
+        let read_pem = |path: &Option<PathBuf>, secret: bool| -> Result<Option<Vec<u8>>, DaemonError> {
+            let read = |p: &PathBuf| if secret { ecr::read_secret_file(p) } else { std::fs::read(p) };
+            path.as_ref().map(|p| read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source })).transpose()
         };
         let backend = AcquirerClient::with_settings(ClientSettings {
             base_url: config.acquirer.url.clone(),
             api_key,
             timeout: Duration::from_millis(config.acquirer.timeout_ms),
-            ca_pem: read_pem(&config.acquirer.ca_file)?,
-            client_identity_pem: read_pem(&config.acquirer.client_identity_file)?,
+            ca_pem: read_pem(&config.acquirer.ca_file, false)?,
+            client_identity_pem: read_pem(&config.acquirer.client_identity_file, true)?,
             retry: RetryPolicy::default(),
             metrics: Some(metrics.clone()),
             event_signing_keys: read_signing_keys(&config.acquirer.event_signing_keys_file)?,
@@ -358,8 +357,8 @@ fn read_signing_keys(
     path: &Option<PathBuf>,
 ) -> Result<Option<posagent_acquirer_api::events::SigningKeys>, DaemonError> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::Secret { path: path.clone(), source })?;
-    posagent_acquirer_api::events::SigningKeys::parse(&text)
+    let bytes = ecr::read_secret_file(path).map_err(|source| DaemonError::Secret { path: path.clone(), source })?;
+    posagent_acquirer_api::events::SigningKeys::parse(&String::from_utf8_lossy(&bytes))
         .map(Some)
         .map_err(|message| DaemonError::SigningKeys { path: path.clone(), message })
 }
@@ -369,8 +368,8 @@ fn ecr_tls_config(
     ecr: &crate::config::EcrConfig,
 ) -> Result<Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>, DaemonError> {
     let (Some(cert), Some(key)) = (&ecr.tls_cert_file, &ecr.tls_key_file) else { return Ok(None) };
-    let read = |p: &PathBuf| std::fs::read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source });
-    let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+    let cert_pem = std::fs::read(cert).map_err(|source| DaemonError::Secret { path: cert.clone(), source })?;
+    let key_pem = ecr::read_secret_file(key).map_err(|source| DaemonError::Secret { path: key.clone(), source })?;
     ecr::tls::server_config(&cert_pem, &key_pem)
         .map(Some)
         .map_err(|message| DaemonError::EcrTls { path: cert.clone(), message })

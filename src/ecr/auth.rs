@@ -32,8 +32,9 @@ pub fn ensure_token_file(path: &Path) -> std::io::Result<String> {
     Ok(token)
 }
 
-/// Reads a token file, refusing one that others can read.
-pub fn read_token(path: &Path) -> std::io::Result<String> {
+/// Reads a secret file (a key, a token, a private key), refusing one other users can
+/// read, with the command that fixes it.
+pub fn read_secret_file(path: &Path) -> std::io::Result<Vec<u8>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -50,7 +51,15 @@ pub fn read_token(path: &Path) -> std::io::Result<String> {
             ));
         }
     }
-    let token = std::fs::read_to_string(path)?.trim().to_string();
+    std::fs::read(path)
+}
+
+/// Reads a token file, refusing one that others can read.
+pub fn read_token(path: &Path) -> std::io::Result<String> {
+    let token = String::from_utf8(read_secret_file(path)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
+        .trim()
+        .to_string();
     if token.len() < 16 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,

@@ -10,7 +10,7 @@ mod queue;
 mod routes;
 pub mod tls;
 
-pub use auth::{ensure_token_file, read_token};
+pub use auth::{ensure_token_file, read_secret_file, read_token};
 pub use limit::RateLimiter;
 pub use problem::Problem;
 pub use routes::{EcrState, router};

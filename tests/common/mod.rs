@@ -241,6 +241,16 @@ pub fn png_pixel(png_bytes: &[u8], x: usize, y: usize) -> [u8; 3] {
     px[y * w + x]
 }
 
+/// Writes a secret file as store IT must: readable by its owner only.
+pub fn write_secret(path: &std::path::Path, contents: impl AsRef<[u8]>) {
+    std::fs::write(path, contents).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
 pub fn lines_1234_50() -> Value {
     json!([
         {"name": "Kaffe", "reference": "SKU-1", "quantity": 2, "unit_price": 2500, "total_amount": 5000, "tax_rate": 1200, "total_tax_amount": 536},
