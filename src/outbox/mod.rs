@@ -2,7 +2,9 @@
 //! is unreachable right now (an offline card approval, a capture, refund or void) is
 //! queued in the journal's `outbox` table with its idempotency key, in the same
 //! transaction as the sale or return state that produced it. The sync worker drains the
-//! queue in order per payment, in batches, once the acquirer answers.
+//! queue in order per payment, in batches, once the acquirer answers. The other way, the
+//! event follower (`follow.rs`) brings what the acquirer reports of a sale's transaction
+//! into its record.
 
 pub mod follow;
 pub mod forward;
