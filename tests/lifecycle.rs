@@ -120,3 +120,35 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
         .expect("a broken keys file is refused");
     assert!(err.to_string().contains("event-signing.keys") && err.to_string().contains("HEX_SECRET"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acquirer_stream_that_started_over_is_read_from_its_start() {
+    let mut h = Harness::start().await;
+    // Some history on the first acquirer: the terminal's cursor moves along it.
+    for n in 0..3 {
+        let sale = h.create(json!({"amount": 1_000 + n, "currency": "SEK"})).await;
+        let id = sale["id"].as_str().unwrap().to_string();
+        h.wait_state(&id, "QR_SHOWN").await;
+        h.customer("approve").await;
+        h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // A new acquirer environment (a simulator started afresh over the same terminal
+    // data): its stream starts again at 1, below the terminal's cursor.
+    h.stop_daemon().await;
+    h.sim_stop.cancel();
+    h.sim_stop = tokio_util::sync::CancellationToken::new();
+    h.sim =
+        posagent::daemon::start_simulator(&h.data_dir(), &h.dir.path().join("sim2"), h.sim_stop.clone()).await.unwrap();
+    h.start_daemon().await;
+    let sale = h.create(json!({"amount": 20_000, "currency": "SEK", "capture": "LATER"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    h.customer("approve").await;
+    let tx =
+        h.wait_for(&id, |s| s["state"] == "APPROVED").await["payment_transaction_id"].as_str().unwrap().to_string();
+    back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "new-env", json!({"amount": 20_000})).await;
+    let captured = h.wait_for(&id, |s| s["captured_amount"] == 20_000).await;
+    assert_eq!(captured["transaction_state"], "COMPLETED", "{captured}");
+}
