@@ -62,6 +62,20 @@ async fn the_ecr_api_is_served_over_https_to_registers_that_trust_its_certificat
     assert_eq!(state, "QR_SHOWN");
     h.customer("approve").await;
 
+    // Clients that connect and say nothing hold up no one.
+    let port = h.url.rsplit(':').next().unwrap().to_string();
+    let mut silent = vec![];
+    for _ in 0..5 {
+        silent.push(tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.unwrap());
+    }
+    let health =
+        tokio::time::timeout(std::time::Duration::from_secs(3), register.get(format!("{}/health", h.url)).send())
+            .await
+            .expect("answered while silent clients wait")
+            .unwrap();
+    assert!(health.status().is_success());
+    drop(silent);
+
     // Plain HTTP to the same port, and a client that does not trust the certificate,
     // get no answer.
     let plain = h.url.replace("https://", "http://");

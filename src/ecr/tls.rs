@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections handshaken and not yet taken by the server.
 const BACKLOG: usize = 64;
+/// Handshakes in progress at once; a connection beyond them is closed at once (a flood
+/// of silent connections cannot pile up tasks and sockets).
+const MAX_HANDSHAKES: usize = 256;
 
 /// The TLS settings of the API from PEM: the certificate chain and its private key.
 pub fn server_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerConfig>, String> {
@@ -53,6 +56,7 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let (tx, ready) = mpsc::channel(BACKLOG);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
             loop {
                 let (stream, peer) = tokio::select! {
@@ -67,8 +71,13 @@ impl TlsListener {
                         }
                     },
                 };
+                let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "too many TLS handshakes in progress on the ECR API; connection closed");
+                    continue;
+                };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;
