@@ -101,6 +101,21 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"refused\"}"), "{metrics}");
     assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"applied\"}"), "{metrics}");
 
+    // Restarted still without the new key, it refuses from the start (and says so).
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("posagent_acquirer_events_total{outcome=\"refused\"}") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the refused page at start was not counted: {metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
+    assert_eq!(now["captured_amount"], 5_000, "{now}");
+
     // Given both keys, the terminal takes what it refused.
     common::write_secret(&keys, format!("key-2026-11 {}\nkey-2026-12 {}\n", hex(&first), hex(&second)));
     h.stop_daemon().await;

@@ -70,7 +70,7 @@ impl EventFollower {
         let page = match self.backend.events(c.seq.saturating_sub(1), Duration::ZERO).await {
             Ok(p) => p,
             Err(e) => {
-                tracing::debug!(error = %e, "acquirer event stream not reachable yet");
+                self.failed(&e);
                 return None;
             }
         };
@@ -114,6 +114,17 @@ impl EventFollower {
         }
     }
 
+    /// Logs a failed read of the stream: a page failing its signature check loudly (and
+    /// counted), an unreachable acquirer quietly (the sync worker reports that).
+    fn failed(&self, e: &crate::backend::BackendError) {
+        if matches!(e, crate::backend::BackendError::BadSignature { .. }) {
+            tracing::error!(error = %e, "an event page from the acquirer failed its signature check; it is ignored");
+            self.metrics.acquirer_events("refused", 1);
+        } else {
+            tracing::debug!(error = %e, "acquirer event stream not readable now; retrying");
+        }
+    }
+
     /// One long poll after `from`: applies what came and returns where to read on, or
     /// `None` on a failure (logged).
     async fn round(&self, from: u64, shutdown: &CancellationToken) -> Option<u64> {
@@ -123,13 +134,8 @@ impl EventFollower {
         };
         let page = match page {
             Ok(p) => p,
-            Err(e @ crate::backend::BackendError::BadSignature { .. }) => {
-                tracing::error!(error = %e, "an event page from the acquirer failed its signature check; it is ignored");
-                self.metrics.acquirer_events("refused", 1);
-                return None;
-            }
             Err(e) => {
-                tracing::debug!(error = %e, "acquirer event stream not reachable; retrying");
+                self.failed(&e);
                 return None;
             }
         };
