@@ -135,15 +135,11 @@ async fn the_ecr_api_is_served_over_https_to_registers_that_trust_its_certificat
     h.stop_daemon().await;
     let other = KeyPair::generate().unwrap();
     common::write_secret(&tls.join("ecr.key"), other.serialize_pem());
-    let mut config =
-        posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
-    config.ecr.tls_cert_file = Some(tls.join("ecr.crt"));
-    config.ecr.tls_key_file = Some(tls.join("ecr.key"));
-    let profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
-    let err = posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new())
-        .await
-        .err()
-        .expect("a key of another certificate is refused");
+    let with_tls = |c: &mut posagent::config::StoreConfig| {
+        c.ecr.tls_cert_file = Some(tls.join("ecr.crt"));
+        c.ecr.tls_key_file = Some(tls.join("ecr.key"));
+    };
+    let err = h.start_error(with_tls).await;
     assert!(err.to_string().contains("ecr.crt") && err.to_string().contains("does not go with"), "{err}");
 
     // A key other users can read is refused too, with the fix.
@@ -151,15 +147,7 @@ async fn the_ecr_api_is_served_over_https_to_registers_that_trust_its_certificat
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(tls.join("ecr.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        let mut config =
-            posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
-        config.ecr.tls_cert_file = Some(tls.join("ecr.crt"));
-        config.ecr.tls_key_file = Some(tls.join("ecr.key"));
-        let profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
-        let err = posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new())
-            .await
-            .err()
-            .expect("a readable key is refused");
+        let err = h.start_error(with_tls).await;
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }
 }

@@ -25,14 +25,21 @@ async fn back_office(h: &Harness, path: &str, key: &str, body: Value) -> Value {
     r.json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn captures_and_refunds_made_elsewhere_reach_the_sale() {
-    let mut h = Harness::start().await;
+/// A Klarna sale of 200.00 SEK authorized only (`capture: LATER`), approved by the
+/// customer: the sale as approved.
+async fn approved_later_sale(h: &Harness) -> Value {
     let sale = h.create(json!({"amount": 20_000, "currency": "SEK", "capture": "LATER"})).await;
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "QR_SHOWN").await;
     h.customer("approve").await;
-    let approved = h.wait_for(&id, |s| s["state"] == "APPROVED").await;
+    h.wait_for(&id, |s| s["state"] == "APPROVED").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captures_and_refunds_made_elsewhere_reach_the_sale() {
+    let mut h = Harness::start().await;
+    let approved = approved_later_sale(&h).await;
+    let id = approved["id"].as_str().unwrap().to_string();
     assert_eq!(
         (approved["transaction_state"].as_str(), approved["captured_amount"].as_i64()),
         (Some("AUTHORIZED"), Some(0)),
@@ -81,12 +88,9 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     h.stop_daemon().await;
     h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
 
-    let sale = h.create(json!({"amount": 20_000, "currency": "SEK", "capture": "LATER"})).await;
-    let id = sale["id"].as_str().unwrap().to_string();
-    h.wait_state(&id, "QR_SHOWN").await;
-    h.customer("approve").await;
-    let tx =
-        h.wait_for(&id, |s| s["state"] == "APPROVED").await["payment_transaction_id"].as_str().unwrap().to_string();
+    let approved = approved_later_sale(&h).await;
+    let text = |key: &str| approved[key].as_str().unwrap().to_string();
+    let (id, tx) = (text("id"), text("payment_transaction_id"));
     back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "k-cap", json!({"amount": 5_000})).await;
     h.wait_for(&id, |s| s["captured_amount"] == 5_000).await;
 
@@ -125,14 +129,7 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     // A keys file that does not parse stops the start with what to fix.
     common::write_secret(&keys, "key-2026-12 not-hex\n");
     h.stop_daemon().await;
-    let mut config =
-        posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
-    config.acquirer.event_signing_keys_file = Some(keys.clone());
-    let profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
-    let err = posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new())
-        .await
-        .err()
-        .expect("a broken keys file is refused");
+    let err = h.start_error(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
     assert!(err.to_string().contains("event-signing.keys") && err.to_string().contains("HEX_SECRET"), "{err}");
 }
 
@@ -157,12 +154,9 @@ async fn an_acquirer_stream_that_started_over_is_read_from_its_start() {
     h.sim =
         posagent::daemon::start_simulator(&h.data_dir(), &h.dir.path().join("sim2"), h.sim_stop.clone()).await.unwrap();
     h.start_daemon().await;
-    let sale = h.create(json!({"amount": 20_000, "currency": "SEK", "capture": "LATER"})).await;
-    let id = sale["id"].as_str().unwrap().to_string();
-    h.wait_state(&id, "QR_SHOWN").await;
-    h.customer("approve").await;
-    let tx =
-        h.wait_for(&id, |s| s["state"] == "APPROVED").await["payment_transaction_id"].as_str().unwrap().to_string();
+    let approved = approved_later_sale(&h).await;
+    let text = |key: &str| approved[key].as_str().unwrap().to_string();
+    let (id, tx) = (text("id"), text("payment_transaction_id"));
     back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "new-env", json!({"amount": 20_000})).await;
     let captured = h.wait_for(&id, |s| s["captured_amount"] == 20_000).await;
     assert_eq!(captured["transaction_state"], "COMPLETED", "{captured}");

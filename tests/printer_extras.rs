@@ -57,14 +57,7 @@ async fn the_logo_tops_every_receipt_and_the_drawer_opens_on_request() {
     // A broken logo stops the start with a clear error.
     h.stop_daemon().await;
     std::fs::write(&logo, b"not a png").unwrap();
-    let mut config =
-        posagent::daemon::simulated_store_config(&h.data_dir(), &h.sim.backend_url, "127.0.0.1:0".parse().unwrap());
-    config.store.logo = Some(logo.clone());
-    let profile = posagent::daemon::simulated_profile(&h.sim).unwrap();
-    let err = posagent::daemon::Daemon::start(config, profile, tokio_util::sync::CancellationToken::new())
-        .await
-        .err()
-        .expect("a broken logo is refused");
+    let err = h.start_error(|c| c.store.logo = Some(logo.clone())).await;
     assert!(err.to_string().contains("logo") && err.to_string().contains("PNG"), "{err}");
 }
 

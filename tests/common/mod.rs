@@ -71,6 +71,19 @@ impl Harness {
         self.daemon = Some(daemon);
     }
 
+    /// Starts a daemon with a changed config that must not start; its error, as the
+    /// operator reads it.
+    pub async fn start_error(&self, change: impl FnOnce(&mut posagent::config::StoreConfig)) -> String {
+        let mut config =
+            simulated_store_config(&self.data_dir(), &self.sim.backend_url, "127.0.0.1:0".parse().unwrap());
+        change(&mut config);
+        let profile = simulated_profile(&self.sim).unwrap();
+        match Daemon::start(config, profile, CancellationToken::new()).await {
+            Ok(_) => panic!("the daemon started"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     pub async fn stop_daemon(&mut self) {
         if let Some(d) = self.daemon.take() {
             d.stop().await;
