@@ -179,20 +179,14 @@ async fn doctor_checks_the_acquirer_with_the_terminals_certificate() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("acquirer-ca.pem"), &pki.ca_pem).unwrap();
     common::write_secret(&dir.path().join("terminal.pem"), &pki.client_identity_pem);
+    let url = format!("https://localhost:{port}");
     let config = |identity: bool| {
-        let path = dir.path().join("posagent.toml");
-        let identity = if identity { "client_identity_file = \"terminal.pem\"\n" } else { "" };
-        std::fs::write(
-            &path,
-            format!(
-                "data_dir = \"{data}\"\ndevice_profile = \"{profile}\"\n[store]\nstore_reference = \"s\"\nterminal_reference = \"SIM01\"\nname = \"n\"\ncountry = \"SE\"\ncurrency = \"SEK\"\nlocale = \"sv-SE\"\n[acquirer]\nurl = \"https://localhost:{port}\"\ncredentials_file = \"{key}\"\nca_file = \"acquirer-ca.pem\"\n{identity}[ecr]\nlisten = \"127.0.0.1:0\"\ntoken_file = \"ecr.token\"\n",
-                data = h.data_dir().display(),
-                profile = concat!(env!("CARGO_MANIFEST_DIR"), "/firmware-config/simulator.toml"),
-                key = h.data_dir().join("acquirer.key").display(),
-            ),
-        )
-        .unwrap();
-        path
+        let acquirer = if identity {
+            "ca_file = \"acquirer-ca.pem\"\nclient_identity_file = \"terminal.pem\"\n"
+        } else {
+            "ca_file = \"acquirer-ca.pem\"\n"
+        };
+        common::write_store_config(&h, dir.path(), &url, acquirer, "listen = \"127.0.0.1:0\"\n")
     };
     let acquirer = |checks: Vec<posagent::doctor::Check>| {
         let text: Vec<String> = checks.iter().map(ToString::to_string).collect();

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::process::{Setup, faults, ledger, setup, start_daemon};
+use common::process::{Setup, faults, ledger, register_call, setup, start_daemon};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -33,16 +33,7 @@ struct Register<'a> {
 
 impl Register<'_> {
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, Value), reqwest::Error> {
-        let r = self
-            .s
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
+        register_call(&self.s.http, &self.url, &self.token, method, path, body).await
     }
 
     /// Taps a card whenever the reader waits for one (resumed sales too).

@@ -85,19 +85,10 @@ async fn the_ecr_api_is_served_over_https_to_registers_that_trust_its_certificat
     assert!(untrusting.is_err(), "a client that does not trust the certificate got through");
 
     // The CLI on the terminal goes through HTTPS with the config alone.
-    let config = h.dir.path().join("posagent.toml");
     let listen = h.url.trim_start_matches("https://localhost:");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{data}\"\ndevice_profile = \"{profile}\"\n[store]\nstore_reference = \"s\"\nterminal_reference = \"SIM01\"\nname = \"n\"\ncountry = \"SE\"\ncurrency = \"SEK\"\nlocale = \"sv-SE\"\n[acquirer]\nurl = \"{url}\"\ncredentials_file = \"{key}\"\n[ecr]\nlisten = \"127.0.0.1:{listen}\"\ntoken_file = \"ecr.token\"\ntls_cert_file = \"tls/ecr.crt\"\ntls_key_file = \"tls/ecr.key\"\n",
-            data = h.data_dir().display(),
-            profile = concat!(env!("CARGO_MANIFEST_DIR"), "/firmware-config/simulator.toml"),
-            url = h.sim.backend_url,
-            key = h.data_dir().join("acquirer.key").display(),
-        ),
-    )
-    .unwrap();
+    let ecr =
+        format!("listen = \"127.0.0.1:{listen}\"\ntls_cert_file = \"tls/ecr.crt\"\ntls_key_file = \"tls/ecr.key\"\n");
+    let config = common::write_store_config(&h, h.dir.path(), &h.sim.backend_url, "", &ecr);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let shown = loop {
         let out = tokio::task::spawn_blocking({

@@ -23,19 +23,7 @@ async fn card_sale(h: &Harness, amount: i64, card: &str, capture: &str) -> Value
     let sale = h.create(json!({"amount": amount, "currency": "SEK", "method": "CARD", "capture": capture})).await;
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "AWAITING_CARD").await;
-    for _ in 0..200 {
-        let r = h
-            .http
-            .post(format!("{}/sim/card", h.sim.backend_url))
-            .json(&json!({"card": card, "presentation": "tap"}))
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 204 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    h.present_card_when_waiting(card, "tap").await;
     wait_long(h, &id, |s| {
         let st = s["state"].as_str().unwrap_or("");
         st != "AWAITING_CARD" && st != "AUTHORIZING" && st != "CREATED"

@@ -86,19 +86,7 @@ async fn logs_of_every_flow_hold_no_secret() {
     let card = h.create(json!({"amount": 1500, "currency": "SEK", "method": "CARD"})).await;
     let card_id = card["id"].as_str().unwrap().to_string();
     h.wait_state(&card_id, "AWAITING_CARD").await;
-    for _ in 0..100 {
-        let r = h
-            .http
-            .post(format!("{}/sim/card", h.sim.backend_url))
-            .json(&json!({"card": "approve", "presentation": "insert"}))
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 204 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    h.present_card_when_waiting("approve", "insert").await;
     h.wait_for(&card_id, |s| s["offline"] == "QUEUED" && s["receipt_printed"] == true).await;
     h.http.post(format!("{}/sim/faults", h.sim.backend_url)).json(&json!({})).send().await.unwrap();
     h.post("/v1/queue/sync", json!({})).await;

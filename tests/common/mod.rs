@@ -254,6 +254,30 @@ pub fn png_pixel(png_bytes: &[u8], x: usize, y: usize) -> [u8; 3] {
     px[y * w + x]
 }
 
+/// Writes `dir/posagent.toml` for this machine's tools (CLI, doctor) to reach the
+/// harness's terminal: the simulator profile, the harness's data dir and acquirer key,
+/// the acquirer at `acquirer_url`, plus the extra `[acquirer]` and `[ecr]` lines given.
+pub fn write_store_config(
+    h: &Harness,
+    dir: &std::path::Path,
+    acquirer_url: &str,
+    acquirer_extra: &str,
+    ecr_extra: &str,
+) -> PathBuf {
+    let path = dir.join("posagent.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{data}\"\ndevice_profile = \"{profile}\"\n[store]\nstore_reference = \"s\"\nterminal_reference = \"SIM01\"\nname = \"n\"\ncountry = \"SE\"\ncurrency = \"SEK\"\nlocale = \"sv-SE\"\n[acquirer]\nurl = \"{acquirer_url}\"\ncredentials_file = \"{key}\"\n{acquirer_extra}[ecr]\ntoken_file = \"ecr.token\"\n{ecr_extra}",
+            data = h.data_dir().display(),
+            profile = concat!(env!("CARGO_MANIFEST_DIR"), "/firmware-config/simulator.toml"),
+            key = h.data_dir().join("acquirer.key").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// Writes a secret file as store IT must: readable by its owner only.
 pub fn write_secret(path: &std::path::Path, contents: impl AsRef<[u8]>) {
     std::fs::write(path, contents).unwrap();

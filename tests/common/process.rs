@@ -131,6 +131,21 @@ pub async fn set_faults(s: &Setup, body: serde_json::Value) {
     assert!(r.status().is_success(), "faults refused: {}", r.status());
 }
 
+/// A register call to the daemon at `url`; the error when the daemon is not there (it
+/// may just have been killed).
+pub async fn register_call(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value), reqwest::Error> {
+    let r = http.request(method, format!("{url}{path}")).bearer_auth(token).json(&body).send().await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(serde_json::Value::Null)))
+}
+
 impl Daemon {
     /// A register call to the running daemon.
     pub async fn call(
@@ -140,16 +155,7 @@ impl Daemon {
         path: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let r = s
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        register_call(&s.http, &self.url, &self.token, method, path, body).await.unwrap()
     }
 
     /// Kills the process with SIGKILL (a crash: nothing is flushed or closed).
