@@ -6,6 +6,7 @@
 //! embeds it, and `posagent-sim backend` runs the acquirer alone.
 
 pub mod backend;
+pub mod card_crypto;
 pub mod customer;
 pub mod devices;
 pub mod scenario;
