@@ -5,20 +5,27 @@
 use crate::checkout::NewSale;
 use crate::config::{LimitsConfig, StoreSection};
 use posagent_acquirer_api::Currency;
-use posagent_drivers::card_reader::{Decoded, decode, parse_event};
+use posagent_drivers::card_reader::{INTER_BYTE_TIMEOUT, Received, Receiver, parse_event};
 
-/// Bytes from a card reader: frames decoded, events parsed, until the input is used up.
+/// Bytes from a card reader: fed to the receiver in two halves (a frame may straddle
+/// reads), frames parsed as events, partial frames timed out at the end.
 pub fn card_reader_bytes(data: &[u8]) {
-    let mut rest = data;
-    while !rest.is_empty() {
-        match decode(rest) {
-            Decoded::Incomplete => return,
-            Decoded::Ack | Decoded::Nak => rest = &rest[1..],
-            Decoded::Frame { cmd, data, used } => {
-                let _ = parse_event(cmd, &data);
-                rest = &rest[used.max(1)..];
+    let start = std::time::Instant::now();
+    let mut rx = Receiver::new();
+    let (a, b) = data.split_at(data.len() / 2);
+    for (i, part) in [a, b].into_iter().enumerate() {
+        let now = start + INTER_BYTE_TIMEOUT * (i as u32);
+        rx.push(part, now);
+        while let Some(item) = rx.next(now) {
+            if let Received::Frame(f) = item {
+                let _ = parse_event(f.cmd, &f.data);
             }
-            Decoded::Invalid { skip, .. } => rest = &rest[skip.clamp(1, rest.len())..],
+        }
+    }
+    let end = start + INTER_BYTE_TIMEOUT * 3;
+    while let Some(item) = rx.next(end) {
+        if let Received::Frame(f) = item {
+            let _ = parse_event(f.cmd, &f.data);
         }
     }
 }

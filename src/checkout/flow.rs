@@ -6,7 +6,7 @@ use super::engine::Inner;
 use super::receipt::receipt_document;
 use super::sale::{Sale, SaleState};
 use crate::backend::BackendError;
-use crate::devices::{CardWaitError, DeviceError};
+use crate::devices::DeviceError;
 use crate::locale::instalments::offer_text;
 use crate::locale::{format_amount, text};
 use crate::screens::Screen;
@@ -14,8 +14,8 @@ use crate::store::StoreError;
 use chrono::Utc;
 use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, CardData, KlarnaData, PaymentMethod,
-    PaymentRequest, PaymentRequestState,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, KlarnaData, PaymentMethod, PaymentRequest,
+    PaymentRequestState,
 };
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +27,7 @@ const WATCH_RETRY: Duration = Duration::from_secs(1);
 /// How often the QR screen's countdown is redrawn (the display sends only what changed).
 const COUNTDOWN_REDRAW: Duration = Duration::from_secs(1);
 /// Pause between attempts of the final authorization while the acquirer is unreachable.
-const FINALIZE_RETRY: Duration = Duration::from_secs(2);
+pub(super) const FINALIZE_RETRY: Duration = Duration::from_secs(2);
 /// The session token is valid 60 minutes; stop trying a little before.
 const FINALIZE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(55);
 
@@ -83,8 +83,8 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
             SaleState::Created if sale.method == PaymentMethod::Card => {
                 inner.transition(sale, SaleState::AwaitingCard, None).await?;
             }
-            SaleState::AwaitingCard => wait_for_card(inner, sale, cancel).await?,
-            SaleState::Authorizing => resume_card_authorization(inner, sale, cancel).await?,
+            SaleState::AwaitingCard => super::card::wait_for_card(inner, sale, cancel).await?,
+            SaleState::Authorizing => super::card::resume_card_authorization(inner, sale, cancel).await?,
             SaleState::Created => check_availability(inner, sale).await?,
             SaleState::AvailabilityChecked => step_up(inner, sale).await?,
             SaleState::QrShown | SaleState::CustomerInProgress => watch(inner, sale, cancel).await?,
@@ -104,7 +104,7 @@ pub(super) fn amount_text(sale: &Sale) -> String {
 
 /// A declined card sale: the screen, and a receipt saying so (printed as it can; a
 /// printer fault is logged, the sale is over either way).
-async fn declined(inner: &Inner, sale: &Sale) {
+pub(super) async fn declined(inner: &Inner, sale: &Sale) {
     show(inner, &sale.id, declined_screen(sale)).await;
     if sale.method == PaymentMethod::Card {
         let header = super::receipt::ReceiptHeader {
@@ -193,7 +193,7 @@ async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowEr
     Ok(())
 }
 
-fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) -> AuthorizeRequest {
+pub(super) fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) -> AuthorizeRequest {
     let store = &inner.deps.store;
     AuthorizeRequest {
         method: sale.method,
@@ -283,7 +283,7 @@ async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
 }
 
 /// Applies an APPROVED or DECLINED authorization.
-async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Result<(), FlowError> {
+pub(super) async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Result<(), FlowError> {
     match resp.result {
         AuthorizeResult::Approved => {
             let tx = resp.payment_transaction.ok_or(FlowError::Incomplete("payment_transaction"))?;
@@ -476,249 +476,5 @@ async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> 
         }
     };
     *sale = now;
-    Ok(())
-}
-
-/// How long the card reader waits for a card.
-const CARD_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Asks for the card, reads it (encrypted; kept in memory only) and authorizes it.
-async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let Some(reader) = inner.deps.card_reader.clone() else {
-        sale.reason = Some("NO_CARD_READER".into());
-        inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
-        return Ok(());
-    };
-    let pin = sale.pin_required;
-    show(inner, &sale.id, Screen::PresentCard { amount: amount_text(sale), pin, locale: sale.locale.clone() }).await;
-    let amount = u32::try_from(sale.amount).unwrap_or(u32::MAX);
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let currency = sale.currency;
-    let read = reader.read_card(amount, currency.code(), pin, CARD_TIMEOUT, stop.clone());
-    tokio::pin!(read);
-    let mut stopping = false;
-    let result = loop {
-        tokio::select! {
-            r = &mut read => break r,
-            () = cancel.cancelled(), if !stopping => { stop.store(true, Ordering::SeqCst); stopping = true; }
-            () = inner.deps.shutdown.cancelled(), if !stopping => { stop.store(true, Ordering::SeqCst); stopping = true; }
-        }
-    };
-    let card = match result {
-        Ok(card) => card,
-        Err(CardWaitError::Canceled) if inner.deps.shutdown.is_cancelled() && !cancel.is_cancelled() => return Ok(()),
-        Err(CardWaitError::Canceled) => {
-            sale.reason = Some("CASHIER_CANCELED".into());
-            inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
-            show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
-            return Ok(());
-        }
-        Err(CardWaitError::TimedOut) => {
-            sale.reason = Some("CARD_TIMEOUT".into());
-            inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
-            show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
-            return Ok(());
-        }
-        Err(e) => {
-            sale.reason = Some(format!("CARD_READER: {e}"));
-            inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
-            show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
-                .await;
-            return Ok(());
-        }
-    };
-    sale.masked_pan = Some(card.masked_pan.clone());
-    sale.entry_mode = Some(card.entry_mode.as_str().to_string());
-    inner.transition(sale, SaleState::Authorizing, None).await?;
-    // The read with the PIN is a new authorization, under its own key.
-    let operation = if pin { "authorize-pin" } else { "authorize" };
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, operation).await?;
-    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
-    let mut request = authorize_request(inner, sale, None);
-    request.card = Some(CardData {
-        encrypted_payload: b64(&card.payload),
-        key_serial_number: card.ksn.iter().map(|b| format!("{b:02X}")).collect(),
-        masked_pan: card.masked_pan.clone(),
-        entry_mode: card.entry_mode.as_str().to_string(),
-        pin_block: card.pin_block.as_deref().map(b64),
-    });
-    if !inner.deps.backend.connectivity().is_online() {
-        let why = "the acquirer is known to be unreachable";
-        return approve_offline(inner, sale, request, key, Attempt::NotSent, why).await;
-    }
-    match inner.deps.backend.authorize(&request, &key).await {
-        Ok(resp)
-            if !pin
-                && resp.result == AuthorizeResult::Declined
-                && resp.result_reason.as_deref() == Some("PIN_REQUIRED") =>
-        {
-            // The issuer wants the PIN (a contactless read over the limit): the card is
-            // asked for again, inserted, with its PIN.
-            sale.pin_required = true;
-            let detail = "PIN required: the card is asked for again, inserted with its PIN".to_string();
-            inner.transition(sale, SaleState::AwaitingCard, Some(detail)).await?;
-            Ok(())
-        }
-        Ok(resp) => settle(inner, sale, resp).await,
-        Err(e) if e.is_unreachable() => {
-            // Not known whether it reached the acquirer: the forward re-uses the key, and
-            // an acquirer that has it already answers with what it did (or by reference).
-            approve_offline(inner, sale, request, key, Attempt::Unanswered, &e.to_string()).await
-        }
-        Err(e) => {
-            sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
-            inner.transition(sale, SaleState::Failed, Some(e.to_string())).await?;
-            show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
-                .await;
-            Ok(())
-        }
-    }
-}
-
-/// Whether an authorization went out before the terminal decided on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Attempt {
-    /// Known offline: nothing was sent.
-    NotSent,
-    /// Sent, and no answer came: the acquirer may have authorized it.
-    Unanswered,
-}
-
-/// The acquirer cannot be reached: approves the card payment on the terminal if the
-/// offline limits allow it, queuing its authorization (the encrypted read, as the
-/// acquirer takes it) in the same transaction; otherwise the sale is refused with the
-/// limit that stopped it — and an authorization sent without an answer is reversed.
-async fn approve_offline(
-    inner: &Inner,
-    sale: &mut Sale,
-    mut request: AuthorizeRequest,
-    key: String,
-    attempt: Attempt,
-    why: &str,
-) -> Result<(), FlowError> {
-    let now = Utc::now();
-    let waiting = inner.deps.journal.offline_exposure(sale.currency.code().to_string()).await?;
-    let limits = inner.deps.offline.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone());
-    if let Err(refusal) = limits.check(sale.amount, &waiting, now.timestamp_millis()) {
-        tracing::warn!(reason = %refusal, "card payment not approved offline");
-        sale.reason = Some(refusal.code().to_string());
-        let reversal = match attempt {
-            Attempt::Unanswered => Some(reversal_op(inner, sale).await?),
-            Attempt::NotSent => None,
-        };
-        let detail = format!("{refusal} ({why})");
-        inner.transition_queuing(sale, SaleState::Declined, Some(detail), reversal).await?;
-        declined(inner, sale).await;
-        return Ok(());
-    }
-    request.offline_approved_at = Some(now);
-    let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable authorization"))?;
-    let op = crate::outbox::NewOp {
-        group: sale.id.clone(),
-        subject: crate::outbox::Subject::Sale,
-        subject_id: sale.id.clone(),
-        kind: crate::outbox::OpKind::Authorize,
-        idempotency_key: key,
-        payment_transaction_id: None,
-        request: body,
-        amount: sale.amount,
-        currency: sale.currency.code().to_string(),
-    };
-    sale.offline = Some(super::sale::OfflineStatus::Queued);
-    sale.reason = None;
-    inner
-        .transition_queuing(
-            sale,
-            SaleState::Approved,
-            Some(format!("approved offline, queued for the acquirer ({why})")),
-            Some((op, 0)),
-        )
-        .await?;
-    inner.deps.metrics.offline_approved();
-    show(inner, &sale.id, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
-    Ok(())
-}
-
-/// The queued reversal of the sale's card authorization, whose answer never came (the
-/// sale is ending without it); marks the sale. Queued with the sale's final state, in
-/// one transaction, and sent by the sync worker as soon as the acquirer answers.
-async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::outbox::NewOp, i64), FlowError> {
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "reverse").await?;
-    let request = posagent_acquirer_api::ReversalRequest { payment_transaction_reference: sale.reference.clone() };
-    let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable reversal"))?;
-    sale.reversal = Some(super::sale::ReversalStatus::Queued);
-    let op = crate::outbox::NewOp {
-        group: sale.id.clone(),
-        subject: crate::outbox::Subject::Sale,
-        subject_id: sale.id.clone(),
-        kind: crate::outbox::OpKind::Reverse,
-        idempotency_key: key,
-        payment_transaction_id: None,
-        request: body,
-        amount: sale.amount,
-        currency: sale.currency.code().to_string(),
-    };
-    Ok((op, 0))
-}
-
-/// After a restart in AUTHORIZING the card data is gone (it is never stored): the
-/// transaction is read by reference; if none exists the card is asked for again.
-///
-/// Until the acquirer answers, the sale waits in AUTHORIZING: it may hold an
-/// authorization, so it is neither failed nor approved offline (its card read is gone).
-/// The cashier may cancel it meanwhile (the customer pays otherwise): the sale ends
-/// CANCELED with a reversal queued, which undoes the authorization if it went through.
-async fn resume_card_authorization(
-    inner: &Inner,
-    sale: &mut Sale,
-    cancel: &CancellationToken,
-) -> Result<(), FlowError> {
-    let found = loop {
-        let lookup = tokio::select! {
-            () = inner.deps.shutdown.cancelled() => return Ok(()),
-            () = cancel.cancelled() => return cancel_unresolved_authorization(inner, sale).await,
-            r = inner.deps.backend.transaction_by_reference(&sale.reference) => r,
-        };
-        match lookup {
-            Ok(found) => break found,
-            Err(e) if e.is_unreachable() => {
-                tracing::warn!(error = %e, "cannot tell whether the card was authorized before the restart; asking again");
-                tokio::select! {
-                    () = inner.deps.shutdown.cancelled() => return Ok(()),
-                    () = cancel.cancelled() => return cancel_unresolved_authorization(inner, sale).await,
-                    () = tokio::time::sleep(FINALIZE_RETRY) => {}
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    match found {
-        Some(tx) => {
-            let resp = AuthorizeResponse::approved(tx);
-            settle(inner, sale, resp).await
-        }
-        None => {
-            inner
-                .transition(
-                    sale,
-                    SaleState::AwaitingCard,
-                    Some("no authorization found; the card is asked for again".into()),
-                )
-                .await?;
-            Ok(())
-        }
-    }
-}
-
-/// The cashier canceled a card sale whose authorization's fate is unknown: it ends
-/// CANCELED, with the reversal queued in the same transaction.
-async fn cancel_unresolved_authorization(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    sale.cancel_requested = true;
-    sale.reason = Some("CASHIER_CANCELED".into());
-    let reversal = reversal_op(inner, sale).await?;
-    let detail = "canceled while the authorization's answer was unknown; a reversal is queued".to_string();
-    inner.transition_queuing(sale, SaleState::Canceled, Some(detail), Some(reversal)).await?;
-    show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! the printer, and publishes each change to subscribers (the ECR event stream).
 
 mod availability;
+mod card;
 mod choice;
 mod engine;
 mod flow;

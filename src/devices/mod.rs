@@ -6,7 +6,7 @@ mod card_reader;
 mod display;
 mod printer;
 
-pub use card_reader::{CardReaderService, CardWaitError};
+pub use card_reader::{CardReaderService, CardWaitError, ReadRequest, ReaderCounters, ReaderNotice, TakenRead};
 pub use display::{DisplayService, open_display};
 pub use printer::{Held, PrinterService};
 
@@ -88,6 +88,9 @@ pub struct DeviceHealth {
     /// Whether that version is one the device profile was validated with (absent when
     /// the profile lists none or the version is unknown).
     pub firmware_validated: Option<bool>,
+    /// The device reports itself out of service (card reader: `TAMPER (0x32)`), even
+    /// while it is connected and no sale is open.
+    pub fault: Option<String>,
 }
 
 pub(crate) type SharedHealth = Arc<Mutex<DeviceHealth>>;
@@ -100,6 +103,7 @@ pub(crate) fn new_health(device: &'static str, endpoint: &Endpoint) -> SharedHea
         last_error: None,
         firmware: None,
         firmware_validated: None,
+        fault: None,
     }))
 }
 
@@ -132,6 +136,18 @@ pub(crate) fn set_firmware(h: &SharedHealth, version: Option<String>, validated:
     }
     g.firmware = version;
     g.firmware_validated = ok;
+}
+
+/// Records the fault a device reports of itself (`None`: repaired).
+pub(crate) fn set_fault(h: &SharedHealth, fault: Option<String>) {
+    let mut g = h.lock().unwrap_or_else(|p| p.into_inner());
+    if g.fault != fault {
+        match &fault {
+            Some(f) => tracing::error!(device = g.device, fault = %f, "device reports itself out of service"),
+            None => tracing::info!(device = g.device, "device is back in service"),
+        }
+    }
+    g.fault = fault;
 }
 
 pub(crate) fn read_health(h: &SharedHealth) -> DeviceHealth {

@@ -78,6 +78,12 @@ pub enum Text {
     InsertCardPinShort,
     /// Marks the customer's receipt when a merchant copy is printed too.
     CustomerCopy,
+    /// The card was not read: the customer tries again.
+    CardTryAgain,
+    /// The reader wants the card inserted (chip).
+    CardUseChip,
+    /// The card reader is disconnected; the payment waits for it.
+    ReaderDisconnected,
     /// Marks the merchant's copy.
     MerchantCopy,
 }
@@ -391,6 +397,45 @@ fn row(t: Text) -> [&'static str; 11] {
             "Sett inn kortet og tast PIN-koden",
             "Aseta kortti ja näppäile PIN",
             "Włóż kartę i wpisz PIN",
+        ],
+        Text::CardTryAgain => [
+            "Card not read, please try again",
+            "Karte nicht gelesen, bitte erneut versuchen",
+            "Kortet kunde inte läsas, försök igen",
+            "Carte non lue, veuillez réessayer",
+            "Kaart niet gelezen, probeer het opnieuw",
+            "Tarjeta no leída, inténtelo de nuevo",
+            "Carta non letta, riprova",
+            "Kortet blev ikke læst, prøv igen",
+            "Kortet ble ikke lest, prøv igjen",
+            "Korttia ei luettu, yritä uudelleen",
+            "Nie odczytano karty, spróbuj ponownie",
+        ],
+        Text::CardUseChip => [
+            "Please insert your card",
+            "Bitte Karte einstecken",
+            "Sätt i kortet",
+            "Veuillez insérer votre carte",
+            "Steek uw kaart in",
+            "Inserte la tarjeta",
+            "Inserisci la carta",
+            "Indsæt venligst dit kort",
+            "Sett inn kortet",
+            "Aseta kortti lukijaan",
+            "Włóż kartę",
+        ],
+        Text::ReaderDisconnected => [
+            "Card reader disconnected, please wait",
+            "Kartenleser getrennt, bitte warten",
+            "Kortläsaren är frånkopplad, vänta",
+            "Lecteur de carte déconnecté, patientez",
+            "Kaartlezer losgekoppeld, even geduld",
+            "Lector de tarjetas desconectado, espere",
+            "Lettore di carte scollegato, attendere",
+            "Kortlæseren er afbrudt, vent venligst",
+            "Kortleseren er frakoblet, vent litt",
+            "Kortinlukija irti, odota hetki",
+            "Czytnik kart odłączony, proszę czekać",
         ],
         Text::CustomerCopy => [
             "Customer copy",

@@ -25,6 +25,21 @@ pub struct OfflineLimits {
     /// No offline approvals once the oldest unforwarded one is this old, in hours.
     #[serde(default = "default_age")]
     pub max_age_hours: i64,
+    /// How a card may have been read for an offline approval (`CHIP`, `CONTACTLESS`,
+    /// `SWIPE`); a swipe is not taken offline unless listed.
+    #[serde(default = "default_entry_modes")]
+    pub entry_modes: Vec<String>,
+    /// Largest offline contactless payment without cardholder verification, minor
+    /// units (a phone or watch that verified the customer may go up to the floor limit).
+    #[serde(default = "default_contactless_limit")]
+    pub contactless_cvm_limit: i64,
+}
+
+fn default_entry_modes() -> Vec<String> {
+    vec!["CHIP".into(), "CONTACTLESS".into()]
+}
+fn default_contactless_limit() -> i64 {
+    5_000
 }
 
 fn yes() -> bool {
@@ -51,6 +66,8 @@ impl Default for OfflineLimits {
             total_limit: default_total(),
             max_count: default_count(),
             max_age_hours: default_age(),
+            entry_modes: default_entry_modes(),
+            contactless_cvm_limit: default_contactless_limit(),
         }
     }
 }
@@ -88,6 +105,29 @@ pub enum OfflineRefusal {
         /// The count limit.
         limit: i64,
     },
+    /// The read was made in a way not taken offline (a swipe, by default).
+    #[error(
+        "the acquirer is unreachable and a card read by {mode} is not approved offline here; ask the customer to insert or tap the card, or for another tender"
+    )]
+    EntryMode {
+        /// CHIP, CONTACTLESS or SWIPE.
+        mode: String,
+    },
+    /// An online PIN needs the issuer: it cannot be verified offline.
+    #[error(
+        "the acquirer is unreachable and this card asks for its PIN to be checked online by the issuer; ask for another tender"
+    )]
+    OnlinePin,
+    /// Contactless without cardholder verification above the limit.
+    #[error(
+        "the acquirer is unreachable and {amount} is above the offline contactless limit of {limit}; ask the customer to insert the card"
+    )]
+    OverContactlessLimit {
+        /// The payment.
+        amount: i64,
+        /// The limit.
+        limit: i64,
+    },
     /// The oldest waiting one is too old.
     #[error(
         "the acquirer has been unreachable too long: an offline payment has waited over {hours} h to be forwarded; call store IT"
@@ -107,6 +147,9 @@ impl OfflineRefusal {
             OfflineRefusal::OverTotal { .. } => "OFFLINE_TOTAL_LIMIT",
             OfflineRefusal::TooMany { .. } => "OFFLINE_COUNT_LIMIT",
             OfflineRefusal::TooOld { .. } => "OFFLINE_TOO_OLD",
+            OfflineRefusal::EntryMode { .. } => "OFFLINE_ENTRY_MODE",
+            OfflineRefusal::OnlinePin => "OFFLINE_ONLINE_PIN",
+            OfflineRefusal::OverContactlessLimit { .. } => "OFFLINE_CVM_LIMIT",
         }
     }
 }
@@ -133,6 +176,22 @@ impl OfflineLimits {
         Ok(())
     }
 
+    /// Whether a card read of this kind may be approved offline at all (§8 of
+    /// docs/card-reader-protocol.md): never with an online PIN (only the issuer can check
+    /// it), only the listed entry modes, contactless without verification up to its limit.
+    pub fn check_read(&self, amount: i64, entry_mode: &str, cvm: &str, pin_block: bool) -> Result<(), OfflineRefusal> {
+        if pin_block || cvm == "ONLINE_PIN" {
+            return Err(OfflineRefusal::OnlinePin);
+        }
+        if !self.entry_modes.iter().any(|m| m == entry_mode) {
+            return Err(OfflineRefusal::EntryMode { mode: entry_mode.to_string() });
+        }
+        if entry_mode == "CONTACTLESS" && cvm != "CONSUMER_DEVICE" && amount > self.contactless_cvm_limit {
+            return Err(OfflineRefusal::OverContactlessLimit { amount, limit: self.contactless_cvm_limit });
+        }
+        Ok(())
+    }
+
     /// Checks values the types cannot; `Err` names the key.
     pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
         if self.floor_limit < 0 {
@@ -140,6 +199,12 @@ impl OfflineLimits {
         }
         if self.total_limit < self.floor_limit {
             return Err(("offline.total_limit", "must be at least offline.floor_limit"));
+        }
+        if self.entry_modes.iter().any(|m| !["CHIP", "CONTACTLESS", "SWIPE"].contains(&m.as_str())) {
+            return Err(("offline.entry_modes", "must list only CHIP, CONTACTLESS and SWIPE"));
+        }
+        if self.contactless_cvm_limit < 0 {
+            return Err(("offline.contactless_cvm_limit", "must be 0 or more minor units"));
         }
         if !(0..=10_000).contains(&self.max_count) {
             return Err(("offline.max_count", "must be 0 to 10000"));
@@ -181,6 +246,27 @@ mod tests {
         assert_eq!(l.check(1, &waiting(100, 1, Some(25)), NOW), Err(OfflineRefusal::TooOld { hours: 24 }));
         let off = OfflineLimits { card_payments: false, ..OfflineLimits::default() };
         assert_eq!(off.check(1, &none, NOW), Err(OfflineRefusal::Disabled));
+    }
+
+    #[test]
+    fn card_reads_offline_only_as_the_policy_allows() {
+        let l = OfflineLimits::default();
+        assert_eq!(l.check_read(1_000, "CHIP", "OFFLINE_PIN", false), Ok(()));
+        assert_eq!(l.check_read(5_000, "CONTACTLESS", "NONE", false), Ok(()));
+        assert_eq!(
+            l.check_read(5_001, "CONTACTLESS", "NONE", false),
+            Err(OfflineRefusal::OverContactlessLimit { amount: 5_001, limit: 5_000 })
+        );
+        assert_eq!(l.check_read(15_000, "CONTACTLESS", "CONSUMER_DEVICE", false), Ok(()));
+        assert_eq!(
+            l.check_read(100, "SWIPE", "SIGNATURE", false),
+            Err(OfflineRefusal::EntryMode { mode: "SWIPE".into() })
+        );
+        assert_eq!(l.check_read(100, "CHIP", "ONLINE_PIN", true), Err(OfflineRefusal::OnlinePin));
+        let swipes = OfflineLimits { entry_modes: vec!["SWIPE".into()], ..OfflineLimits::default() };
+        assert_eq!(swipes.check_read(100, "SWIPE", "SIGNATURE", false), Ok(()));
+        let bad = OfflineLimits { entry_modes: vec!["TAP".into()], ..OfflineLimits::default() };
+        assert_eq!(bad.validate().map_err(|e| e.0), Err("offline.entry_modes"));
     }
 
     #[test]

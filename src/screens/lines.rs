@@ -69,8 +69,10 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
         Screen::InProgress { amount, locale, .. } => {
             [spread(text(Text::Total, locale), amount, cols), center(text(Text::PaymentInProgress, locale), cols)]
         }
-        Screen::PresentCard { amount, pin, locale } => {
-            let ask = text(if *pin { Text::InsertCardPinShort } else { Text::PresentCardShort }, locale);
+        Screen::PresentCard { amount, pin, notice, locale } => {
+            let short = text(if *pin { Text::InsertCardPinShort } else { Text::PresentCardShort }, locale);
+            // The reader's notice when it fits the line (a try-again beats the prompt).
+            let ask = notice.map(|n| text(n, locale)).filter(|t| t.chars().count() <= cols).unwrap_or(short);
             [spread(text(Text::Total, locale), amount, cols), center(ask, cols)]
         }
         Screen::Approved { amount, locale } => {
@@ -142,7 +144,7 @@ mod tests {
         let gone = lines(&Screen::Unavailable { locale: "en-US".into() });
         assert_eq!([gone[0].trim(), gone[1].trim()], ["Klarna is not", "available for this"]);
         assert_eq!(
-            lines(&Screen::PresentCard { amount: "$9.90".into(), pin: false, locale: "en-US".into() })[1],
+            lines(&Screen::PresentCard { amount: "$9.90".into(), pin: false, notice: None, locale: "en-US".into() })[1],
             " Present your card"
         );
     }

@@ -72,6 +72,8 @@ pub enum Screen {
         amount: String,
         /// Insert the card and enter the PIN (the issuer asked for one).
         pin: bool,
+        /// What the reader asks on top (try again, insert the card, disconnected).
+        notice: Option<Text>,
         /// Locale.
         locale: String,
     },
@@ -287,10 +289,14 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                 ],
             );
         }
-        Screen::PresentCard { amount, pin, locale } => {
+        Screen::PresentCard { amount, pin, notice, locale } => {
             let top = band(&mut f, text(Text::AmountToPay, locale), INK, PAPER);
             let ask = text(if *pin { Text::InsertCardPin } else { Text::PresentCard }, locale);
-            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (ask, 2, INK)]);
+            let mut lines = vec![(amount.as_str(), 4, INK), (ask, 2, INK)];
+            if let Some(n) = notice {
+                lines.push((text(*n, locale), 2, RED));
+            }
+            centered_lines(&mut f, top + gap, &lines);
         }
         Screen::Approved { amount, locale } => {
             let top = band(&mut f, text(Text::Approved, locale), GREEN, PAPER);

@@ -107,8 +107,14 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
             "in-progress",
             Screen::InProgress { amount: "1.234,50 €".into(), header: "Flexibel bezahlen".into(), locale: l.clone() },
         ),
-        ("present-card", Screen::PresentCard { amount: "1.234,50 €".into(), pin: false, locale: l.clone() }),
-        ("insert-card-pin", Screen::PresentCard { amount: "1.234,50 €".into(), pin: true, locale: l.clone() }),
+        (
+            "present-card",
+            Screen::PresentCard { amount: "1.234,50 €".into(), pin: false, notice: None, locale: l.clone() },
+        ),
+        (
+            "insert-card-pin",
+            Screen::PresentCard { amount: "1.234,50 €".into(), pin: true, notice: None, locale: l.clone() },
+        ),
         ("approved", Screen::Approved { amount: "1.234,50 €".into(), locale: l.clone() }),
         (
             "declined",

@@ -1,17 +1,29 @@
-//! The card reader driver: frames sent with ACK/NAK and bounded retransmission; events
-//! received, acknowledged and parsed.
+//! The card reader link (protocol v2): frames sent stop-and-wait with sequence numbers,
+//! ACK timeout and bounded resends; every intact frame received is acknowledged at once
+//! (also while waiting for an ACK), duplicates are dropped, damaged frames NAKed at most
+//! once per 100 ms. Parsed events queue in arrival order for the device owner, which
+//! decides which belong to the sale in front of the customer.
 
-use super::frame::{ACK, Decoded, NAK, decode, encode};
-use super::messages::{ENABLE_PIN, Event, EventError, cmd, enable, enable_with, parse_event};
+use super::frame::{NAK, Received, Receiver, ack, encode};
+use super::messages::{
+    Enable, Event, EventError, Outcome, PROTOCOL_MAJOR, ReaderInfo, cmd, info_request, outcome_payload,
+};
+use super::parse_event;
 use crate::ErrorKind;
 use crate::transport::{Transport, TransportError};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// How long the reader may take to acknowledge a frame.
+/// How long the host waits for an ACK after writing a frame's last byte.
 pub const ACK_TIMEOUT: Duration = Duration::from_millis(500);
-/// Resends of an unacknowledged frame.
+/// Resends of an unacknowledged frame (4 sends in all).
 pub const MAX_RETRANSMIT: usize = 3;
+/// The host sends PING when it has sent nothing for this long.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// At most one NAK per this long.
+const NAK_SPACING: Duration = Duration::from_millis(100);
+/// The longest a single read of the port waits, so ACKs leave in time.
+const READ_SLICE: Duration = Duration::from_millis(10);
 
 /// A card reader failure.
 #[derive(Debug, thiserror::Error)]
@@ -21,11 +33,25 @@ pub enum CardReaderError {
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// The reader did not acknowledge a frame.
-    #[error("the card reader did not acknowledge a command after {0} attempts; check the cable and the reader's power")]
+    #[error("the card reader did not acknowledge a frame after {0} sends; check the cable and the reader's power")]
     NoAck(usize),
-    /// The reader sent an event that does not parse.
-    #[error(transparent)]
-    Event(#[from] EventError),
+    /// Every send was answered NAK: the reader does not speak v2.
+    #[error(
+        "the card reader answers NAK to every frame: it speaks an older protocol (v1?); posagent needs protocol v2 \
+         (docs/card-reader-protocol.md); update the reader's firmware"
+    )]
+    RefusesEveryFrame,
+    /// The reader speaks another protocol major version.
+    #[error("the card reader speaks protocol v{major}.{minor}; posagent needs v2 (docs/card-reader-protocol.md)")]
+    Version {
+        /// Reader's major version.
+        major: u8,
+        /// Reader's minor version.
+        minor: u8,
+    },
+    /// INFO was acknowledged but not answered.
+    #[error("the card reader acknowledged INFO but did not answer it within {0:?}; check its firmware")]
+    NoInfo(Duration),
 }
 
 impl CardReaderError {
@@ -33,145 +59,234 @@ impl CardReaderError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             CardReaderError::Transport(e) => e.kind(),
-            CardReaderError::NoAck(_) => ErrorKind::Timeout,
-            CardReaderError::Event(_) => ErrorKind::Protocol,
+            CardReaderError::NoAck(_) | CardReaderError::NoInfo(_) => ErrorKind::Timeout,
+            CardReaderError::RefusesEveryFrame | CardReaderError::Version { .. } => ErrorKind::Configuration,
         }
     }
 }
 
-/// A secure card reader on some transport.
+/// What came in from the reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// An event.
+    Event(Event),
+    /// An intact frame whose payload breaks the protocol (acknowledged, not acted on).
+    Invalid(EventError),
+}
+
+/// Counters of the link, for `/metrics` and the logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Intact frames received.
+    pub frames: u64,
+    /// Duplicates received (acknowledged again, dropped).
+    pub duplicates: u64,
+    /// Damaged or partial frames dropped.
+    pub damaged: u64,
+    /// Noise bytes dropped.
+    pub noise: u64,
+    /// Frames the host sent again.
+    pub resends: u64,
+}
+
+/// A v2 card reader on some transport.
 pub struct CardReader<T: Transport> {
     transport: T,
-    buf: Vec<u8>,
-    events: VecDeque<(u8, Vec<u8>)>,
+    rx: Receiver,
+    seq: u8,
+    last_in: Option<(u8, u16)>,
+    inbox: VecDeque<Inbound>,
+    acks: Vec<u8>,
+    naks: usize,
+    last_nak: Option<Instant>,
+    last_sent: Instant,
+    stats: LinkStats,
 }
 
 impl<T: Transport> CardReader<T> {
-    /// A reader on `transport`.
+    /// A link on `transport`; nothing is sent yet (see [`Self::open`]).
     pub fn new(transport: T) -> Self {
-        CardReader { transport, buf: Vec::new(), events: VecDeque::new() }
-    }
-
-    fn fill(&mut self, wait: Duration) -> Result<bool, TransportError> {
-        let mut chunk = [0u8; 512];
-        match self.transport.read(&mut chunk, wait) {
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(true)
-            }
-            Err(TransportError::Timeout { .. }) => Ok(false),
-            Err(e) => Err(e),
+        CardReader {
+            transport,
+            rx: Receiver::new(),
+            seq: 0,
+            last_in: None,
+            inbox: VecDeque::new(),
+            acks: Vec::new(),
+            naks: 0,
+            last_nak: None,
+            last_sent: Instant::now(),
+            stats: LinkStats::default(),
         }
     }
 
-    /// Takes what is decodable from the buffer: frames are acknowledged and queued.
-    /// Returns the acknowledgements seen (`true` = ACK, `false` = NAK).
-    fn drain(&mut self) -> Result<Vec<bool>, TransportError> {
-        let mut acks = vec![];
+    /// Opens the link: INFO, and the reader's protocol version checked (v2 only).
+    pub fn open(transport: T, wait: Duration) -> Result<(Self, ReaderInfo), CardReaderError> {
+        let mut reader = CardReader::new(transport);
+        let info = reader.info(wait)?;
+        Ok((reader, info))
+    }
+
+    /// The link's counters.
+    pub fn stats(&self) -> LinkStats {
+        LinkStats { noise: self.rx.noise(), ..self.stats }
+    }
+
+    /// How long since the host last sent a frame (PING is due after [`KEEP_ALIVE`]).
+    pub fn idle_for(&self) -> Duration {
+        self.last_sent.elapsed()
+    }
+
+    /// The next thing that came in, in arrival order.
+    pub fn take(&mut self) -> Option<Inbound> {
+        self.inbox.pop_front()
+    }
+
+    /// Reads the port for up to `wait` (in slices short enough that every frame is
+    /// acknowledged within the protocol's 100 ms), acknowledging and queueing what
+    /// arrives; returns early once something is queued.
+    pub fn poll(&mut self, wait: Duration) -> Result<(), CardReaderError> {
+        let deadline = Instant::now() + wait;
         loop {
-            match decode(&self.buf) {
-                Decoded::Incomplete => return Ok(acks),
-                Decoded::Ack => {
-                    self.buf.remove(0);
-                    acks.push(true);
+            self.process()?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !self.inbox.is_empty() || left.is_zero() {
+                return Ok(());
+            }
+            self.fill(left.min(READ_SLICE))?;
+        }
+    }
+
+    fn fill(&mut self, wait: Duration) -> Result<(), TransportError> {
+        let mut chunk = [0u8; 1100];
+        match self.transport.read(&mut chunk, wait) {
+            Ok(n) => self.rx.push(&chunk[..n], Instant::now()),
+            Err(TransportError::Timeout { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Handles what the receiver holds: ACK for every intact frame, NAK for damage.
+    fn process(&mut self) -> Result<(), TransportError> {
+        while let Some(item) = self.rx.next(Instant::now()) {
+            match item {
+                Received::Frame(f) => {
+                    self.transport.write_all(&ack(f.seq))?;
+                    self.transport.flush()?;
+                    self.stats.frames += 1;
+                    if self.last_in == Some((f.seq, f.crc)) {
+                        self.stats.duplicates += 1;
+                        continue;
+                    }
+                    self.last_in = Some((f.seq, f.crc));
+                    self.inbox.push_back(match parse_event(f.cmd, &f.data) {
+                        Ok(e) => Inbound::Event(e),
+                        Err(e) => Inbound::Invalid(e),
+                    });
                 }
-                Decoded::Nak => {
-                    self.buf.remove(0);
-                    acks.push(false);
-                }
-                Decoded::Frame { cmd, data, used } => {
-                    self.buf.drain(..used);
-                    self.transport.write_all(&[ACK])?;
-                    self.events.push_back((cmd, data));
-                }
-                Decoded::Invalid { skip, damaged } => {
-                    self.buf.drain(..skip.min(self.buf.len()));
-                    if damaged {
+                Received::Ack(seq) => self.acks.push(seq),
+                Received::Nak => self.naks += 1,
+                Received::Damaged(_) => {
+                    self.stats.damaged += 1;
+                    if self.last_nak.is_none_or(|t| t.elapsed() >= NAK_SPACING) {
                         self.transport.write_all(&[NAK])?;
+                        self.transport.flush()?;
+                        self.last_nak = Some(Instant::now());
                     }
                 }
             }
         }
+        Ok(())
     }
 
-    fn send(&mut self, frame: &[u8]) -> Result<(), CardReaderError> {
-        for _ in 0..=MAX_RETRANSMIT {
-            self.transport.write_all(frame)?;
+    fn next_seq(&mut self) -> u8 {
+        self.seq = if self.seq == u8::MAX { 1 } else { self.seq + 1 };
+        self.seq
+    }
+
+    /// Sends one frame and waits for its ACK, resending on NAK or silence.
+    fn send(&mut self, code: u8, data: &[u8]) -> Result<(), CardReaderError> {
+        let seq = self.next_seq();
+        let frame = encode(seq, code, data);
+        let mut nak_answers = 0;
+        for attempt in 0..=MAX_RETRANSMIT {
+            self.acks.clear();
+            self.naks = 0;
+            self.transport.write_all(&frame)?;
             self.transport.flush()?;
+            self.last_sent = Instant::now();
+            if attempt > 0 {
+                self.stats.resends += 1;
+            }
             let deadline = Instant::now() + ACK_TIMEOUT;
             loop {
-                let acks = self.drain()?;
-                if let Some(&ack) = acks.first() {
-                    if ack {
-                        return Ok(());
-                    }
-                    break; // NAK: resend
+                self.process()?;
+                if self.acks.contains(&seq) {
+                    return Ok(());
                 }
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() || !self.fill(left)? && Instant::now() >= deadline {
+                if self.naks > 0 {
+                    nak_answers += 1;
                     break;
                 }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                self.fill(left.min(READ_SLICE))?;
             }
+        }
+        if nak_answers > MAX_RETRANSMIT {
+            return Err(CardReaderError::RefusesEveryFrame);
         }
         Err(CardReaderError::NoAck(MAX_RETRANSMIT + 1))
     }
 
-    /// Waits for a card for `amount` minor units of `currency`, up to `timeout_secs`.
-    pub fn enable(&mut self, amount: u32, currency: &str, timeout_secs: u8) -> Result<(), CardReaderError> {
-        self.send(&enable(amount, currency, timeout_secs))
+    /// Asks for the protocol version, firmware and model; refuses a reader that does
+    /// not speak v2. Other events that arrive meanwhile stay queued.
+    pub fn info(&mut self, wait: Duration) -> Result<ReaderInfo, CardReaderError> {
+        self.last_in = None;
+        self.send(cmd::INFO, &info_request())?;
+        let deadline = Instant::now() + wait;
+        loop {
+            self.process()?;
+            let at = self.inbox.iter().position(|i| matches!(i, Inbound::Event(Event::Info(_))));
+            if let Some(Inbound::Event(Event::Info(info))) = at.and_then(|i| self.inbox.remove(i)) {
+                if info.major != PROTOCOL_MAJOR {
+                    return Err(CardReaderError::Version { major: info.major, minor: info.minor });
+                }
+                return Ok(info);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(CardReaderError::NoInfo(wait));
+            }
+            self.fill(left.min(READ_SLICE))?;
+        }
     }
 
-    /// As [`Self::enable`], asking the customer to insert the card and enter the PIN
-    /// (after a contactless read the issuer wants a PIN for).
-    pub fn enable_with_pin(&mut self, amount: u32, currency: &str, timeout_secs: u8) -> Result<(), CardReaderError> {
-        self.send(&enable_with(amount, currency, timeout_secs, ENABLE_PIN))
+    /// Opens a transaction: the reader waits for a card.
+    pub fn enable(&mut self, e: &Enable) -> Result<(), CardReaderError> {
+        self.send(cmd::ENABLE, &e.payload())
     }
 
-    /// Stops waiting for a card.
-    pub fn cancel(&mut self) -> Result<(), CardReaderError> {
-        self.send(&encode(cmd::CANCEL, &[]))
+    /// Ends transaction `txn`; the reader forgets any read of it and answers IDLE.
+    pub fn cancel(&mut self, txn: u32) -> Result<(), CardReaderError> {
+        self.send(cmd::CANCEL, &txn.to_be_bytes())
     }
 
-    /// Beeps `times` times.
+    /// Tells the reader the sale's outcome for the read of `txn`.
+    pub fn outcome(&mut self, txn: u32, outcome: Outcome, issuer_data: &[u8]) -> Result<(), CardReaderError> {
+        self.send(cmd::OUTCOME, &outcome_payload(txn, outcome, issuer_data))
+    }
+
+    /// Keep-alive; the reader answers STATUS.
+    pub fn ping(&mut self) -> Result<(), CardReaderError> {
+        self.send(cmd::PING, &[])
+    }
+
+    /// Beeps `times` times (0–5).
     pub fn beep(&mut self, times: u8) -> Result<(), CardReaderError> {
-        self.send(&encode(cmd::BEEP, &[times]))
-    }
-
-    /// Asks for the firmware version and model; `None` if the reader does not answer
-    /// INFO within `wait` (older firmware). Other events that arrive meanwhile are kept.
-    pub fn info(&mut self, wait: Duration) -> Result<Option<(String, String)>, CardReaderError> {
-        self.send(&encode(cmd::INFO, &[]))?;
-        let deadline = Instant::now() + wait;
-        loop {
-            self.drain()?;
-            let at = self.events.iter().position(|(code, _)| *code == super::messages::evt::INFO);
-            if let Some((code, data)) = at.and_then(|i| self.events.remove(i)) {
-                return match parse_event(code, &data)? {
-                    Event::Info { firmware, model } => Ok(Some((firmware, model))),
-                    _ => Ok(None),
-                };
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            self.fill(left)?;
-        }
-    }
-
-    /// The next event, waiting at most `wait`.
-    pub fn next_event(&mut self, wait: Duration) -> Result<Option<Event>, CardReaderError> {
-        let deadline = Instant::now() + wait;
-        loop {
-            self.drain()?;
-            if let Some((code, data)) = self.events.pop_front() {
-                return Ok(Some(parse_event(code, &data)?));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            self.fill(left)?;
-        }
+        self.send(cmd::BEEP, &[times.min(5)])
     }
 }

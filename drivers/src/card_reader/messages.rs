@@ -1,19 +1,24 @@
-//! Commands to and events from the card reader, and their payloads.
+//! Commands to and events from the card reader (protocol v2, `docs/card-reader-protocol.md`
+//! §3–§5): payloads, the transaction id every event carries, the ERROR code table.
 
-use super::frame::encode;
+use zeroize::Zeroizing;
 
 /// Command codes (host → reader).
 pub mod cmd {
-    /// Wait for a card for an amount.
+    /// Wait for a card for an amount (opens a transaction).
     pub const ENABLE: u8 = 0x10;
-    /// Stop waiting; drop any card read.
+    /// End a transaction; the reader forgets any read of it.
     pub const CANCEL: u8 = 0x11;
     /// Beep `n` times.
     pub const BEEP: u8 = 0x12;
     /// Set the LED.
     pub const LED: u8 = 0x13;
-    /// Ask for the firmware version and model.
+    /// Protocol version, firmware version and model.
     pub const INFO: u8 = 0x14;
+    /// Keep-alive; answered with STATUS.
+    pub const PING: u8 = 0x16;
+    /// The sale's outcome for the read of a transaction.
+    pub const OUTCOME: u8 = 0x17;
 }
 
 /// Event codes (reader → host).
@@ -26,25 +31,39 @@ pub mod evt {
     pub const CARD_REMOVED: u8 = 0x83;
     /// The reader failed (code, text).
     pub const ERROR: u8 = 0x84;
-    /// The reader stopped waiting (after CANCEL or its own timeout).
+    /// A transaction ended (reason).
     pub const IDLE: u8 = 0x86;
-    /// Answer to INFO: firmware version, NUL, model.
+    /// Answer to INFO.
     pub const INFO: u8 = 0x87;
+    /// Answer to PING.
+    pub const STATUS: u8 = 0x88;
 }
 
 /// TLV tags of a card read.
 pub mod tag {
     /// Masked PAN, ASCII (`411111******1111`).
     pub const MASKED_PAN: u8 = 0x01;
-    /// Key serial number (raw bytes).
+    /// AES DUKPT key serial number, 12 bytes.
     pub const KSN: u8 = 0x02;
-    /// Encrypted track/EMV payload (raw bytes).
+    /// Encrypted card data.
     pub const PAYLOAD: u8 = 0x03;
     /// Entry mode, one byte.
     pub const ENTRY_MODE: u8 = 0x04;
-    /// Encrypted PIN block (raw bytes).
+    /// Encrypted PIN block (ISO 9564 format 4), 16 bytes.
     pub const PIN_BLOCK: u8 = 0x05;
+    /// Cardholder verification performed, one byte.
+    pub const CVM: u8 = 0x06;
 }
+
+/// The protocol version this host speaks.
+pub const PROTOCOL_MAJOR: u8 = 2;
+/// Minor version.
+pub const PROTOCOL_MINOR: u8 = 0;
+
+/// ENABLE flag: chip and online PIN only.
+pub const ENABLE_PIN: u8 = 0x01;
+/// ENABLE flag: a swipe is refused (ERROR `USE_CHIP`).
+pub const ENABLE_NO_SWIPE: u8 = 0x02;
 
 /// How the card was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +97,7 @@ impl EntryMode {
         }
     }
 
-    /// Name used by the acquirer API.
+    /// Name used by the acquirer API and the store config.
     pub fn as_str(self) -> &'static str {
         match self {
             EntryMode::Chip => "CHIP",
@@ -88,19 +107,74 @@ impl EntryMode {
     }
 }
 
-/// An encrypted card read. Holds no clear card number.
+/// The cardholder verification the reader performed (tag 0x06).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cvm {
+    /// None (e.g. contactless under the CVM limit).
+    None,
+    /// PIN to be verified online by the issuer (the read has a PIN block).
+    OnlinePin,
+    /// PIN verified offline by the chip.
+    OfflinePin,
+    /// Signature.
+    Signature,
+    /// Verified on the customer's phone or watch.
+    ConsumerDevice,
+}
+
+impl Cvm {
+    /// From the wire byte.
+    pub fn from_code(c: u8) -> Option<Self> {
+        Some(match c {
+            0 => Cvm::None,
+            1 => Cvm::OnlinePin,
+            2 => Cvm::OfflinePin,
+            3 => Cvm::Signature,
+            4 => Cvm::ConsumerDevice,
+            _ => return None,
+        })
+    }
+
+    /// Wire byte.
+    pub fn code(self) -> u8 {
+        match self {
+            Cvm::None => 0,
+            Cvm::OnlinePin => 1,
+            Cvm::OfflinePin => 2,
+            Cvm::Signature => 3,
+            Cvm::ConsumerDevice => 4,
+        }
+    }
+
+    /// Name for the journal and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cvm::None => "NONE",
+            Cvm::OnlinePin => "ONLINE_PIN",
+            Cvm::OfflinePin => "OFFLINE_PIN",
+            Cvm::Signature => "SIGNATURE",
+            Cvm::ConsumerDevice => "CONSUMER_DEVICE",
+        }
+    }
+}
+
+/// An encrypted card read. Holds no clear card number; the encrypted parts are zeroed
+/// when dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CardRead {
     /// Masked PAN.
     pub masked_pan: String,
-    /// Key serial number.
+    /// Key serial number (12 bytes).
     pub ksn: Vec<u8>,
-    /// Encrypted payload.
-    pub payload: Vec<u8>,
+    /// Encrypted card data.
+    pub payload: Zeroizing<Vec<u8>>,
     /// How it was read.
     pub entry_mode: EntryMode,
-    /// Encrypted PIN block, if a PIN was entered.
-    pub pin_block: Option<Vec<u8>>,
+    /// Encrypted PIN block, if a PIN was entered online.
+    pub pin_block: Option<Zeroizing<Vec<u8>>>,
+    /// The verification the reader performed.
+    pub cvm: Cvm,
 }
 
 impl std::fmt::Debug for CardRead {
@@ -108,227 +182,295 @@ impl std::fmt::Debug for CardRead {
         f.debug_struct("CardRead")
             .field("masked_pan", &self.masked_pan)
             .field("entry_mode", &self.entry_mode)
+            .field("cvm", &self.cvm)
             .finish_non_exhaustive()
     }
 }
 
-/// An event from the reader.
+/// What an ERROR code means for the sale (§5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The customer tries again; the reader keeps waiting.
+    Retryable,
+    /// The transaction is over (IDLE FAILED follows).
+    EndsTransaction,
+    /// The command was not executed.
+    CommandRefused,
+    /// The reader is out of service until repaired.
+    OutOfService,
+}
+
+/// A reader ERROR code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub u8);
+
+impl ErrorCode {
+    /// Card unreadable (retryable).
+    pub const CARD_UNREADABLE: ErrorCode = ErrorCode(0x01);
+    /// Insert the chip (retryable).
+    pub const USE_CHIP: ErrorCode = ErrorCode(0x03);
+    /// The customer canceled the PIN entry.
+    pub const PIN_CANCELED: ErrorCode = ErrorCode(0x10);
+    /// Unknown command or bad length.
+    pub const BAD_COMMAND: ErrorCode = ErrorCode(0x20);
+    /// Tamper detected.
+    pub const TAMPER: ErrorCode = ErrorCode(0x32);
+
+    /// Its class; unknown codes by their range.
+    pub fn class(self) -> ErrorClass {
+        match self.0 {
+            0x00..=0x0F => ErrorClass::Retryable,
+            0x20 => ErrorClass::CommandRefused,
+            0x10..=0x2F => ErrorClass::EndsTransaction,
+            _ => ErrorClass::OutOfService,
+        }
+    }
+
+    /// The code's name from the table, or `UNKNOWN`.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            0x01 => "CARD_UNREADABLE",
+            0x02 => "CARD_REMOVED_EARLY",
+            0x03 => "USE_CHIP",
+            0x04 => "MULTIPLE_CARDS",
+            0x05 => "USE_OTHER_INTERFACE",
+            0x10 => "PIN_CANCELED",
+            0x11 => "PIN_TRIES_EXCEEDED",
+            0x12 => "CARD_DECLINED_OFFLINE",
+            0x13 => "NO_PIN_PAD",
+            0x14 => "CURRENCY_NOT_SUPPORTED",
+            0x20 => "BAD_COMMAND",
+            0x30 => "KEYS_MISSING",
+            0x31 => "KEYS_EXHAUSTED",
+            0x32 => "TAMPER",
+            0x33 => "INTERNAL",
+            _ => "UNKNOWN",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({:#04x})", self.name(), self.0)
+    }
+}
+
+/// Why a transaction ended (IDLE reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdleReason {
+    /// CANCEL.
+    Canceled,
+    /// No card in time.
+    TimedOut,
+    /// OUTCOME shown.
+    Completed,
+    /// The chip declined after the host approved: reverse the authorization.
+    CardDeclined,
+    /// A new ENABLE.
+    Superseded,
+    /// CANCEL/OUTCOME for a transaction that was not open.
+    NotOpen,
+    /// The reader heard nothing from the host for 10 s.
+    HostLost,
+    /// An ERROR ended it.
+    Failed,
+    /// No OUTCOME within 120 s of the read.
+    OutcomeTimeout,
+    /// A reason this host does not know.
+    Other(u8),
+}
+
+impl IdleReason {
+    /// From the wire byte.
+    pub fn from_code(c: u8) -> Self {
+        match c {
+            0 => IdleReason::Canceled,
+            1 => IdleReason::TimedOut,
+            2 => IdleReason::Completed,
+            3 => IdleReason::CardDeclined,
+            4 => IdleReason::Superseded,
+            5 => IdleReason::NotOpen,
+            6 => IdleReason::HostLost,
+            7 => IdleReason::Failed,
+            8 => IdleReason::OutcomeTimeout,
+            other => IdleReason::Other(other),
+        }
+    }
+}
+
+/// The reader's state in STATUS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReaderState {
+    /// No transaction open.
+    Idle,
+    /// Waiting for a card.
+    Waiting,
+    /// A read was delivered; waiting for OUTCOME.
+    ReadDelivered,
+    /// The customer is typing the PIN.
+    PinEntry,
+    /// Out of service.
+    OutOfService,
+    /// A state this host does not know.
+    Other(u8),
+}
+
+/// What the reader answered to INFO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderInfo {
+    /// Protocol major version.
+    pub major: u8,
+    /// Protocol minor version.
+    pub minor: u8,
+    /// Capability bits (chip, contactless, swipe, PIN pad).
+    pub capabilities: u8,
+    /// Firmware version, e.g. `2.4.1`.
+    pub firmware: String,
+    /// Model name.
+    pub model: String,
+}
+
+impl ReaderInfo {
+    /// Capability bit 3: the reader has a PIN pad.
+    pub fn has_pin_pad(&self) -> bool {
+        self.capabilities & 0x08 != 0
+    }
+}
+
+/// An event from the reader. `txn` is the transaction it belongs to (0: none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
     /// Card presented.
-    CardPresented(EntryMode),
+    CardPresented {
+        /// Transaction.
+        txn: u32,
+        /// How.
+        mode: EntryMode,
+    },
     /// Card read.
-    CardRead(CardRead),
+    CardRead {
+        /// Transaction.
+        txn: u32,
+        /// The encrypted read.
+        read: CardRead,
+    },
     /// Card removed.
-    CardRemoved,
+    CardRemoved {
+        /// Transaction.
+        txn: u32,
+    },
     /// Reader error.
     Error {
-        /// Reader's code.
-        code: u8,
-        /// Reader's text.
+        /// Transaction, 0 if none.
+        txn: u32,
+        /// Code.
+        code: ErrorCode,
+        /// Reader's text (for the log).
         text: String,
     },
-    /// Not waiting for a card any more.
-    Idle,
-    /// The reader's firmware version and model (answer to INFO).
-    Info {
-        /// Firmware version, e.g. `2.4.1`.
-        firmware: String,
-        /// Model name.
-        model: String,
+    /// A transaction ended.
+    Idle {
+        /// Transaction.
+        txn: u32,
+        /// Why.
+        reason: IdleReason,
+    },
+    /// Answer to INFO.
+    Info(ReaderInfo),
+    /// Answer to PING.
+    Status {
+        /// What the reader is doing.
+        state: ReaderState,
+        /// Its open transaction, 0 if none.
+        txn: u32,
+        /// The ERROR code that put it out of service, 0 if none.
+        fault: u8,
     },
 }
 
-/// A payload that does not parse.
+impl Event {
+    /// The transaction the event names (0 for INFO, STATUS and transaction-less ones).
+    pub fn txn(&self) -> u32 {
+        match self {
+            Event::CardPresented { txn, .. }
+            | Event::CardRead { txn, .. }
+            | Event::CardRemoved { txn }
+            | Event::Error { txn, .. }
+            | Event::Idle { txn, .. } => *txn,
+            Event::Info(_) | Event::Status { .. } => 0,
+        }
+    }
+}
+
+/// An event payload that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed card reader event {code:#04x}: {why}")]
+#[error("malformed card reader event {code:#04x} (transaction {txn}): {why}")]
 pub struct EventError {
     /// Event code.
     pub code: u8,
+    /// The transaction it named, 0 if unknown.
+    pub txn: u32,
     /// What is wrong.
     pub why: &'static str,
 }
 
-/// ENABLE flag: the customer must insert the card (chip) and enter the PIN.
-pub const ENABLE_PIN: u8 = 0x01;
-
-/// The ENABLE frame for `amount` minor units of `currency`, waiting `timeout_secs`.
-pub fn enable(amount: u32, currency: &str, timeout_secs: u8) -> Vec<u8> {
-    enable_with(amount, currency, timeout_secs, 0)
+/// An ENABLE command (§3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enable {
+    /// Transaction id, not 0.
+    pub txn: u32,
+    /// Amount in minor units.
+    pub amount: u32,
+    /// ISO 4217 alpha code.
+    pub currency: [u8; 3],
+    /// Minor-unit digits.
+    pub exponent: u8,
+    /// Seconds to wait, 1–255.
+    pub timeout_secs: u8,
+    /// [`ENABLE_PIN`], [`ENABLE_NO_SWIPE`].
+    pub flags: u8,
 }
 
-/// ENABLE with `flags` ([`ENABLE_PIN`]); without flags the frame is the 8-byte form.
-pub fn enable_with(amount: u32, currency: &str, timeout_secs: u8, flags: u8) -> Vec<u8> {
-    let mut d = amount.to_be_bytes().to_vec();
-    let c = currency.as_bytes();
-    d.extend_from_slice(&[
-        c.first().copied().unwrap_or(b'?'),
-        c.get(1).copied().unwrap_or(b'?'),
-        c.get(2).copied().unwrap_or(b'?'),
-    ]);
-    d.push(timeout_secs);
-    if flags != 0 {
-        d.push(flags);
+impl Enable {
+    /// The 14-byte payload.
+    pub fn payload(&self) -> Vec<u8> {
+        let mut d = self.txn.to_be_bytes().to_vec();
+        d.extend_from_slice(&self.amount.to_be_bytes());
+        d.extend_from_slice(&self.currency);
+        d.extend_from_slice(&[self.exponent, self.timeout_secs.max(1), self.flags]);
+        d
     }
-    encode(cmd::ENABLE, &d)
 }
 
-/// The INFO answer's payload: `firmware` NUL `model` (for readers and simulators).
-pub fn info_payload(firmware: &str, model: &str) -> Vec<u8> {
-    let mut d = firmware.as_bytes().to_vec();
-    d.push(0);
-    d.extend_from_slice(model.as_bytes());
+/// The sale's outcome sent to the reader (OUTCOME result byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Approved.
+    Approved,
+    /// Declined.
+    Declined,
+    /// Not completed (failed, canceled, unknown).
+    NotCompleted,
+}
+
+/// The OUTCOME payload: txn, result, issuer data (BER-TLV, may be empty).
+pub fn outcome_payload(txn: u32, outcome: Outcome, issuer_data: &[u8]) -> Vec<u8> {
+    let mut d = txn.to_be_bytes().to_vec();
+    d.push(match outcome {
+        Outcome::Approved => 0,
+        Outcome::Declined => 1,
+        Outcome::NotCompleted => 2,
+    });
+    let issuer = &issuer_data[..issuer_data.len().min(512)];
+    d.extend_from_slice(&(issuer.len() as u16).to_be_bytes());
+    d.extend_from_slice(issuer);
     d
 }
 
-fn parse_info(data: &[u8]) -> Result<Event, EventError> {
-    let bad = |why| EventError { code: evt::INFO, why };
-    let nul = data.iter().position(|&b| b == 0).ok_or(bad("no NUL after the firmware version"))?;
-    let text = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .ok()
-            .filter(|t| t.chars().all(|c| c.is_ascii_graphic() || c == ' ') && t.len() <= 32)
-            .map(str::to_string)
-    };
-    let firmware = text(&data[..nul]).filter(|f| !f.is_empty()).ok_or(bad("firmware version is not 1-32 ASCII"))?;
-    let model = text(&data[nul + 1..]).ok_or(bad("model is not up to 32 ASCII"))?;
-    Ok(Event::Info { firmware, model })
-}
-
-/// Encodes the TLV of a card read (for readers and simulators).
-pub fn card_read_tlv(r: &CardRead) -> Vec<u8> {
-    let mut out = vec![];
-    let mut put = |t: u8, v: &[u8]| {
-        out.push(t);
-        out.extend_from_slice(&(v.len() as u16).to_be_bytes());
-        out.extend_from_slice(v);
-    };
-    put(tag::MASKED_PAN, r.masked_pan.as_bytes());
-    put(tag::KSN, &r.ksn);
-    put(tag::PAYLOAD, &r.payload);
-    put(tag::ENTRY_MODE, &[r.entry_mode.code()]);
-    if let Some(p) = &r.pin_block {
-        put(tag::PIN_BLOCK, p);
-    }
-    out
-}
-
-fn parse_card_read(data: &[u8]) -> Result<CardRead, EventError> {
-    let bad = |why| EventError { code: evt::CARD_READ, why };
-    let (mut pan, mut ksn, mut payload, mut mode, mut pin) = (None, None, None, None, None);
-    let mut i = 0;
-    while i < data.len() {
-        if i + 3 > data.len() {
-            return Err(bad("truncated TLV header"));
-        }
-        let (t, l) = (data[i], usize::from(u16::from_be_bytes([data[i + 1], data[i + 2]])));
-        let v = data.get(i + 3..i + 3 + l).ok_or(bad("truncated TLV value"))?;
-        match t {
-            tag::MASKED_PAN => pan = Some(String::from_utf8(v.to_vec()).map_err(|_| bad("masked PAN is not ASCII"))?),
-            tag::KSN => ksn = Some(v.to_vec()),
-            tag::PAYLOAD => payload = Some(v.to_vec()),
-            tag::ENTRY_MODE => mode = v.first().copied().and_then(EntryMode::from_code),
-            tag::PIN_BLOCK => pin = Some(v.to_vec()),
-            _ => {} // unknown tags are skipped (newer reader firmware)
-        }
-        i += 3 + l;
-    }
-    let masked_pan = pan.ok_or(bad("no masked PAN"))?;
-    // A reader must never send a clear PAN: 6 digits, at least 3 masked, 4 digits.
-    let b = masked_pan.as_bytes();
-    let masked = (13..=19).contains(&b.len())
-        && b[..6].iter().all(u8::is_ascii_digit)
-        && b[b.len() - 4..].iter().all(u8::is_ascii_digit)
-        && b[6..b.len() - 4].iter().all(|&c| c == b'*');
-    if !masked {
-        return Err(bad("the PAN is not masked; the reader must send only a masked PAN"));
-    }
-    Ok(CardRead {
-        masked_pan,
-        ksn: ksn.ok_or(bad("no key serial number"))?,
-        payload: payload.filter(|p| !p.is_empty()).ok_or(bad("no encrypted payload"))?,
-        entry_mode: mode.ok_or(bad("no or unknown entry mode"))?,
-        pin_block: pin,
-    })
-}
-
-/// Parses an event frame.
-pub fn parse_event(code: u8, data: &[u8]) -> Result<Event, EventError> {
-    match code {
-        evt::CARD_PRESENTED => data
-            .first()
-            .copied()
-            .and_then(EntryMode::from_code)
-            .map(Event::CardPresented)
-            .ok_or(EventError { code, why: "unknown entry mode" }),
-        evt::CARD_READ => parse_card_read(data).map(Event::CardRead),
-        evt::CARD_REMOVED => Ok(Event::CardRemoved),
-        evt::ERROR => Ok(Event::Error {
-            code: data.first().copied().unwrap_or(0),
-            text: String::from_utf8_lossy(data.get(1..).unwrap_or(&[])).into_owned(),
-        }),
-        evt::IDLE => Ok(Event::Idle),
-        evt::INFO => parse_info(data),
-        _ => Err(EventError { code, why: "unknown event" }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read() -> CardRead {
-        CardRead {
-            masked_pan: "411111******1111".into(),
-            ksn: vec![0xFF, 0xFF, 0x98, 0x76],
-            payload: vec![1, 2, 3, 4],
-            entry_mode: EntryMode::Contactless,
-            pin_block: None,
-        }
-    }
-
-    #[test]
-    fn card_read_round_trips_and_tlv_is_byte_exact() {
-        let tlv = card_read_tlv(&read());
-        assert_eq!(&tlv[..3], &[0x01, 0x00, 0x10]);
-        assert_eq!(&tlv[tlv.len() - 4..], &[0x04, 0x00, 0x01, 0x02]);
-        assert_eq!(parse_event(evt::CARD_READ, &tlv), Ok(Event::CardRead(read())));
-    }
-
-    #[test]
-    fn a_clear_pan_is_refused() {
-        let mut r = read();
-        r.masked_pan = "4111111111111111".into();
-        assert!(parse_event(evt::CARD_READ, &card_read_tlv(&r)).is_err());
-    }
-
-    #[test]
-    fn truncated_and_unknown_events_are_errors_not_panics() {
-        let tlv = card_read_tlv(&read());
-        for cut in 0..tlv.len() {
-            let _ = parse_event(evt::CARD_READ, &tlv[..cut]);
-        }
-        assert!(parse_event(0x99, &[]).is_err());
-        assert!(parse_event(evt::CARD_PRESENTED, &[9]).is_err());
-        assert!(!format!("{:?}", read()).contains("payload"), "Debug hides the encrypted data");
-    }
-
-    #[test]
-    fn info_is_firmware_nul_model() {
-        let d = info_payload("2.4.1", "SR-300");
-        assert_eq!(d, b"2.4.1\0SR-300");
-        assert_eq!(parse_event(evt::INFO, &d), Ok(Event::Info { firmware: "2.4.1".into(), model: "SR-300".into() }));
-        assert!(parse_event(evt::INFO, b"2.4.1").is_err(), "no NUL");
-        assert!(parse_event(evt::INFO, b"\0SR-300").is_err(), "no version");
-        assert!(parse_event(evt::INFO, b"2.4\x1b\0m").is_err(), "control bytes");
-    }
-
-    #[test]
-    fn enable_payload() {
-        let f = enable(1250, "EUR", 30);
-        assert_eq!(&f[3..12], &[cmd::ENABLE, 0, 0, 0x04, 0xE2, b'E', b'U', b'R', 30]);
-        let f = enable_with(1250, "EUR", 30, ENABLE_PIN);
-        assert_eq!(&f[1..13], &[0, 10, cmd::ENABLE, 0, 0, 0x04, 0xE2, b'E', b'U', b'R', 30, 0x01]);
-    }
+/// The INFO command's payload: the host's protocol version.
+pub fn info_request() -> Vec<u8> {
+    vec![PROTOCOL_MAJOR, PROTOCOL_MINOR]
 }

@@ -1,14 +1,19 @@
-//! Secure card readers speaking posagent's serial framing (`docs/card-reader-protocol.md`):
-//! commands to enable for an amount, cancel, beep, ask for the firmware; events card presented / read (encrypted,
-//! masked PAN only) / removed / error.
+//! Secure card readers speaking posagent's card reader protocol v2
+//! (`docs/card-reader-protocol.md`): sequenced, CRC-checked frames; transactions opened
+//! by ENABLE whose id every event carries; encrypted reads with a masked PAN only.
 
 mod driver;
 mod frame;
 mod messages;
+mod parse;
 
-pub use driver::{ACK_TIMEOUT, CardReader, CardReaderError, MAX_RETRANSMIT};
-pub use frame::{ACK, Decoded, ETX, MAX_LEN, NAK, STX, decode, encode};
-pub use messages::{
-    CardRead, ENABLE_PIN, EntryMode, Event, EventError, card_read_tlv, cmd, enable, enable_with, evt, info_payload,
-    parse_event, tag,
+pub use driver::{ACK_TIMEOUT, CardReader, CardReaderError, Inbound, KEEP_ALIVE, LinkStats, MAX_RETRANSMIT};
+pub use frame::{
+    ACK, Damage, ETX, Frame, INTER_BYTE_TIMEOUT, MAX_DATA, MAX_LEN, NAK, Received, Receiver, STX, ack, crc16, encode,
 };
+pub use messages::{
+    CardRead, Cvm, ENABLE_NO_SWIPE, ENABLE_PIN, Enable, EntryMode, ErrorClass, ErrorCode, Event, EventError,
+    IdleReason, Outcome, PROTOCOL_MAJOR, PROTOCOL_MINOR, ReaderInfo, ReaderState, cmd, evt, info_request,
+    outcome_payload, tag,
+};
+pub use parse::{card_read_tlv, masked_pan_is_valid, parse_event};

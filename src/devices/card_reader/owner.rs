@@ -1,0 +1,445 @@
+//! The card reader's owner thread: reads the port all the time, opens one reader
+//! transaction per card payment, and lets through only what belongs to it. Events of
+//! any other transaction (an ended one, a canceled one, none at all), duplicates and
+//! invalid reads are discarded and logged; an unplugged reader is reopened and the
+//! payment waits for it until its time is up.
+
+use super::{CardWaitError, Job, ReadJob, ReaderCounters, ReaderNotice, TakenRead};
+use crate::config::CardReaderProfile;
+use crate::devices::{SharedHealth, open_transport, set_fault, set_firmware, set_health};
+use posagent_drivers::ErrorKind;
+use posagent_drivers::card_reader::{
+    CardReader, CardReaderError, ENABLE_NO_SWIPE, ENABLE_PIN, Enable, ErrorClass, ErrorCode, Event, IdleReason,
+    Inbound, KEEP_ALIVE, LinkStats, ReaderState, evt,
+};
+use posagent_drivers::transport::Transport;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+type Reader = CardReader<Box<dyn Transport>>;
+
+/// How long one turn of the loop reads the port.
+const POLL: Duration = Duration::from_millis(20);
+/// How long a reader may take to answer INFO when it is opened.
+const INFO_WAIT: Duration = Duration::from_secs(1);
+/// Between attempts to open a reader that is not there.
+const REOPEN: Duration = Duration::from_millis(500);
+/// Between attempts when the reader speaks the wrong protocol.
+const REOPEN_MISCONFIGURED: Duration = Duration::from_secs(5);
+/// How long the host waits for IDLE after CANCEL.
+const CANCEL_WAIT: Duration = Duration::from_secs(1);
+
+/// The payment the reader is working for.
+struct Active {
+    job: ReadJob,
+    /// The reader transaction, 0 until ENABLE went out.
+    txn: u32,
+    enabled: bool,
+    deadline: Instant,
+    /// CANCEL sent (at), and what the payment gets once the reader confirms.
+    ending: Option<(Instant, CardWaitError)>,
+    disconnected: Option<String>,
+}
+
+pub(super) struct Owner {
+    profile: CardReaderProfile,
+    health: SharedHealth,
+    counters: Arc<ReaderCounters>,
+    reader: Option<Reader>,
+    next_open: Instant,
+    last_open_error: Option<String>,
+    active: Option<Active>,
+    next_txn: u32,
+    seen: LinkStats,
+}
+
+impl Owner {
+    pub(super) fn new(profile: CardReaderProfile, health: SharedHealth, counters: Arc<ReaderCounters>) -> Self {
+        Owner {
+            profile,
+            health,
+            counters,
+            reader: None,
+            next_open: Instant::now(),
+            last_open_error: None,
+            active: None,
+            // Never 0, never reused while the daemon runs, different after a restart.
+            next_txn: fastrand::u32(1..0x8000_0000),
+            seen: LinkStats::default(),
+        }
+    }
+
+    pub(super) fn run(mut self, jobs: &Receiver<Job>) {
+        loop {
+            if !self.take_jobs(jobs) {
+                return;
+            }
+            self.ensure_open();
+            self.drive_active();
+            self.poll();
+            self.keep_alive();
+        }
+    }
+
+    /// Takes new jobs; `false` when the daemon closes the reader.
+    fn take_jobs(&mut self, jobs: &Receiver<Job>) -> bool {
+        loop {
+            match jobs.try_recv() {
+                Ok(Job::Read(job)) if self.active.is_some() => {
+                    let _ = job.done.send(Err(CardWaitError::Busy));
+                }
+                Ok(Job::Read(job)) => {
+                    let deadline = Instant::now() + job.request.timeout;
+                    self.active =
+                        Some(Active { job, txn: 0, enabled: false, deadline, ending: None, disconnected: None });
+                }
+                Ok(Job::Outcome { txn, outcome }) => {
+                    if let Some(r) = self.reader.as_mut() {
+                        if let Err(e) = r.outcome(txn, outcome, &[]) {
+                            self.link_failed(e);
+                        }
+                    }
+                }
+                Ok(Job::Close(done)) => {
+                    self.close();
+                    let _ = done.send(());
+                    return false;
+                }
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => {
+                    self.close();
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(a) = self.active.take() {
+            if let (true, Some(r)) = (a.enabled, self.reader.as_mut()) {
+                let _ = r.cancel(a.txn);
+            }
+            let _ = a.job.done.send(Err(CardWaitError::Stopped));
+        }
+        drop(self.reader.take());
+        set_health(&self.health, false, Some("closed: the daemon stopped".into()));
+    }
+
+    fn ensure_open(&mut self) {
+        if self.reader.is_some() || Instant::now() < self.next_open {
+            return;
+        }
+        let opened = open_transport(&self.profile.endpoint)
+            .map_err(CardReaderError::from)
+            .and_then(|t| CardReader::open(t, INFO_WAIT));
+        match opened {
+            Ok((reader, info)) => {
+                tracing::info!(firmware = %info.firmware, model = %info.model, "card reader opened (protocol v{}.{})", info.major, info.minor);
+                set_firmware(&self.health, Some(info.firmware), &self.profile.firmware);
+                set_health(&self.health, true, None);
+                self.reader = Some(reader);
+                self.seen = LinkStats::default();
+                self.last_open_error = None;
+                if let Some(a) = self.active.as_mut() {
+                    a.enabled = false; // a new transaction on the reopened reader
+                    if a.disconnected.take().is_some() {
+                        let _ = a.job.notices.try_send(ReaderNotice::Reconnected);
+                    }
+                }
+            }
+            Err(e) => {
+                let wait = if e.kind() == ErrorKind::Configuration { REOPEN_MISCONFIGURED } else { REOPEN };
+                self.next_open = Instant::now() + wait;
+                let text = e.to_string();
+                if self.last_open_error.as_ref() != Some(&text) {
+                    tracing::warn!(error = %text, "card reader not available; trying again every {wait:?}");
+                    self.last_open_error = Some(text.clone());
+                }
+                set_health(&self.health, false, Some(text.clone()));
+                self.mark_disconnected(text);
+            }
+        }
+    }
+
+    fn mark_disconnected(&mut self, why: String) {
+        if let Some(a) = self.active.as_mut() {
+            a.enabled = false;
+            if a.disconnected.is_none() {
+                let _ = a.job.notices.try_send(ReaderNotice::Disconnected);
+            }
+            a.disconnected = Some(why);
+            // A canceling payment ends now: the reader that knew its transaction is gone.
+            if a.ending.is_some() {
+                self.finish_ending();
+            }
+        }
+    }
+
+    fn link_failed(&mut self, e: CardReaderError) {
+        tracing::warn!(error = %e, "card reader link failed; reopening it");
+        self.reader = None;
+        self.next_open = Instant::now() + REOPEN;
+        set_health(&self.health, false, Some(e.to_string()));
+        self.mark_disconnected(e.to_string());
+    }
+
+    fn finish(&mut self, result: Result<TakenRead, CardWaitError>) {
+        if let Some(a) = self.active.take() {
+            let _ = a.job.done.send(result);
+        }
+    }
+
+    fn finish_ending(&mut self) {
+        if let Some(a) = self.active.take() {
+            let result = a.ending.map(|(_, e)| e).unwrap_or(CardWaitError::Canceled);
+            let _ = a.job.done.send(Err(result));
+        }
+    }
+
+    /// Ends the payment: CANCEL to the reader (it forgets any read) and, once it
+    /// confirms with IDLE (or after a second), `result` to the payment.
+    fn end_active(&mut self, result: CardWaitError) {
+        let Some(a) = self.active.as_mut() else { return };
+        let (txn, enabled) = (a.txn, a.enabled);
+        a.ending = Some((Instant::now(), result));
+        match (enabled, self.reader.as_mut()) {
+            (true, Some(r)) => {
+                if let Err(e) = r.cancel(txn) {
+                    self.link_failed(e);
+                }
+            }
+            _ => self.finish_ending(),
+        }
+    }
+
+    fn drive_active(&mut self) {
+        let Some(a) = self.active.as_ref() else { return };
+        if let Some((since, _)) = &a.ending {
+            if since.elapsed() >= CANCEL_WAIT {
+                tracing::warn!(txn = a.txn, "the card reader did not confirm the cancel; its events stay discarded");
+                self.finish_ending();
+            }
+            return;
+        }
+        if a.job.cancel.load(Ordering::SeqCst) {
+            return self.end_active(CardWaitError::Canceled);
+        }
+        if Instant::now() >= a.deadline {
+            let e = match &a.disconnected {
+                Some(why) => CardWaitError::Disconnected(why.clone()),
+                None => CardWaitError::TimedOut,
+            };
+            return self.end_active(e);
+        }
+        if !a.enabled && self.reader.is_some() {
+            self.enable();
+        }
+    }
+
+    fn enable(&mut self) {
+        let txn = self.next_txn;
+        self.next_txn = if self.next_txn >= u32::MAX - 1 { 1 } else { self.next_txn + 1 };
+        let (Some(a), Some(r)) = (self.active.as_mut(), self.reader.as_mut()) else { return };
+        let left = a.deadline.saturating_duration_since(Instant::now());
+        let q = &a.job.request;
+        let mut currency = [b'?'; 3];
+        for (slot, b) in currency.iter_mut().zip(q.currency.bytes()) {
+            *slot = b;
+        }
+        let flags = if q.pin { ENABLE_PIN } else { 0 } | if q.no_swipe { ENABLE_NO_SWIPE } else { 0 };
+        let e = Enable {
+            txn,
+            amount: q.amount,
+            currency,
+            exponent: q.exponent,
+            timeout_secs: u8::try_from(left.as_secs().max(1)).unwrap_or(u8::MAX),
+            flags,
+        };
+        a.txn = txn;
+        match r.enable(&e) {
+            Ok(()) => {
+                tracing::debug!(txn, "card reader enabled");
+                a.enabled = true;
+            }
+            Err(e) => self.link_failed(e),
+        }
+    }
+
+    fn poll(&mut self) {
+        let Some(r) = self.reader.as_mut() else {
+            std::thread::sleep(POLL);
+            return;
+        };
+        let polled = r.poll(POLL);
+        let mut inbound = vec![];
+        while let Some(i) = r.take() {
+            inbound.push(i);
+        }
+        self.count_link();
+        if let Err(e) = polled {
+            self.link_failed(e);
+        }
+        for i in inbound {
+            self.dispatch(i);
+        }
+    }
+
+    fn count_link(&mut self) {
+        let Some(r) = self.reader.as_ref() else { return };
+        let now = r.stats();
+        let c = &self.counters;
+        c.duplicates.fetch_add(now.duplicates.saturating_sub(self.seen.duplicates), Ordering::Relaxed);
+        c.damaged.fetch_add(now.damaged.saturating_sub(self.seen.damaged), Ordering::Relaxed);
+        c.resends.fetch_add(now.resends.saturating_sub(self.seen.resends), Ordering::Relaxed);
+        self.seen = now;
+    }
+
+    fn keep_alive(&mut self) {
+        let Some(r) = self.reader.as_mut() else { return };
+        if r.idle_for() >= KEEP_ALIVE {
+            if let Err(e) = r.ping() {
+                self.link_failed(e);
+            }
+        }
+    }
+
+    /// The transaction events may speak for now: the payment's, once enabled and not
+    /// being ended.
+    fn current_txn(&self) -> Option<u32> {
+        self.active.as_ref().filter(|a| a.enabled && a.ending.is_none()).map(|a| a.txn)
+    }
+
+    fn discard(&self, what: &str, txn: u32) {
+        self.counters.discarded.fetch_add(1, Ordering::Relaxed);
+        let open = self.current_txn().unwrap_or(0);
+        tracing::info!(txn, open, "card reader {what} discarded: not for the payment in progress");
+    }
+
+    fn dispatch(&mut self, inbound: Inbound) {
+        let event = match inbound {
+            Inbound::Event(e) => e,
+            Inbound::Invalid(e) => {
+                tracing::warn!(error = %e, "card reader sent a frame that breaks the protocol");
+                if e.code == evt::CARD_READ && self.current_txn() == Some(e.txn) && e.txn != 0 {
+                    self.end_active(CardWaitError::InvalidRead(e.why.to_string()));
+                } else {
+                    self.discard("invalid frame", e.txn);
+                }
+                return;
+            }
+        };
+        match event {
+            Event::Status { state, txn, fault } => self.on_status(state, txn, fault),
+            Event::Error { txn, code, text } => self.on_error(txn, code, text),
+            Event::Idle { txn, reason } => self.on_idle(txn, reason),
+            Event::CardRead { txn, read } if self.current_txn() == Some(txn) => {
+                let canceled = self.active.as_ref().is_some_and(|a| a.job.cancel.load(Ordering::SeqCst));
+                if canceled {
+                    // The read crossed the cashier's cancel: the reader forgets it.
+                    self.discard("card read crossing the cancel", txn);
+                    return self.end_active(CardWaitError::Canceled);
+                }
+                tracing::info!(txn, masked_pan = %read.masked_pan, entry_mode = read.entry_mode.as_str(), "card read");
+                self.finish(Ok(TakenRead { txn, read }));
+            }
+            Event::CardPresented { txn, .. } if self.current_txn() == Some(txn) => {
+                self.notify(ReaderNotice::CardPresented);
+            }
+            Event::CardRead { txn, .. } => self.discard("card read", txn),
+            Event::CardPresented { txn, .. } | Event::CardRemoved { txn } => self.discard_quietly(txn),
+            Event::Info(_) => {}
+            _ => self.discard("event", 0),
+        }
+    }
+
+    fn discard_quietly(&self, txn: u32) {
+        if self.current_txn() != Some(txn) {
+            self.counters.discarded.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(txn, "card reader event of another transaction discarded");
+        }
+    }
+
+    fn notify(&self, notice: ReaderNotice) {
+        if let Some(a) = &self.active {
+            let _ = a.job.notices.try_send(notice);
+        }
+    }
+
+    fn on_status(&mut self, state: ReaderState, txn: u32, fault: u8) {
+        let fault = (fault != 0).then(|| format!("out of service: {}", ErrorCode(fault)));
+        set_fault(&self.health, fault);
+        // The reader no longer knows the payment's transaction (it restarted, or a read
+        // it could not deliver was dropped): a new transaction asks for the card again.
+        if let Some(cur) = self.current_txn() {
+            if txn != cur && !matches!(state, ReaderState::OutOfService) {
+                tracing::warn!(
+                    txn = cur,
+                    reader_txn = txn,
+                    "the card reader lost the payment's transaction; enabling it again"
+                );
+                if let Some(a) = self.active.as_mut() {
+                    a.enabled = false;
+                }
+            }
+        }
+    }
+
+    fn on_error(&mut self, txn: u32, code: ErrorCode, text: String) {
+        let ours = txn != 0 && self.current_txn() == Some(txn);
+        match code.class() {
+            ErrorClass::OutOfService => {
+                set_fault(&self.health, Some(format!("out of service: {code}: {text}")));
+                if ours || self.current_txn().is_some() {
+                    self.end_active(CardWaitError::ReaderFailed { code, text });
+                }
+            }
+            _ if !ours => {
+                tracing::info!(txn, %code, text = %text, "card reader error discarded: not for the payment in progress");
+                self.counters.discarded.fetch_add(1, Ordering::Relaxed);
+            }
+            ErrorClass::Retryable => {
+                tracing::info!(txn, %code, "card read failed; the customer is asked to try again");
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                self.notify(ReaderNotice::TryAgain(code));
+            }
+            // The reader has ended the transaction itself (IDLE FAILED follows).
+            ErrorClass::EndsTransaction if matches!(code.0, 0x10..=0x12) => {
+                self.finish(Err(CardWaitError::EndedAtReader(code)));
+            }
+            ErrorClass::EndsTransaction | ErrorClass::CommandRefused => {
+                tracing::warn!(txn, %code, text = %text, "the card reader cannot take this payment");
+                self.finish(Err(CardWaitError::ReaderFailed { code, text }));
+            }
+        }
+    }
+
+    fn on_idle(&mut self, txn: u32, reason: IdleReason) {
+        let Some(a) = self.active.as_mut() else {
+            if reason == IdleReason::CardDeclined {
+                tracing::error!(txn, "the chip declined after the approval; the sale must be reversed");
+            }
+            return;
+        };
+        if txn != a.txn || !a.enabled {
+            return;
+        }
+        if a.ending.is_some() {
+            return self.finish_ending();
+        }
+        match reason {
+            IdleReason::TimedOut => self.finish(Err(CardWaitError::TimedOut)),
+            IdleReason::Failed => self.finish(Err(CardWaitError::ReaderFailed {
+                code: ErrorCode(0),
+                text: "the reader ended the transaction without saying why".into(),
+            })),
+            other => {
+                // Ended by the reader for its own reasons (superseded, host lost): the
+                // payment goes on under a new transaction while time remains.
+                tracing::warn!(txn, reason = ?other, "the card reader ended the transaction; enabling it again");
+                a.enabled = false;
+            }
+        }
+    }
+}
