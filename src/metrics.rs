@@ -130,9 +130,17 @@ impl Metrics {
         self.with(|m| *m.counters.entry(("posagent_returns_total", labels(&[("state", state)]))).or_default() += 1);
     }
 
-    /// The exposition text, with `gauges` (name, labels, value) appended.
+    /// The exposition text, with `gauges` (name, help, labels, value) appended.
     pub fn render(&self, gauges: &[(&str, &str, String, f64)]) -> String {
+        self.render_with(gauges, &[])
+    }
+
+    /// As [`Self::render`], with counters kept elsewhere (name, help, value) appended.
+    pub fn render_with(&self, gauges: &[(&str, &str, String, f64)], counters: &[(&str, &str, u64)]) -> String {
         let mut out = String::new();
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
         self.with(|m| {
             for (name, kind, help) in HELP {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

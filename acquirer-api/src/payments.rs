@@ -115,13 +115,21 @@ pub struct CardData {
 }
 
 impl CardData {
-    /// Whether `masked_pan` is a properly masked PAN (never a clear one).
+    /// Whether `masked_pan` is a properly masked PAN (never a clear one): 12–19
+    /// characters, the first 6 digits (or 8 when 16 or more), `*` for all but the last 4
+    /// digits, at least two `*` (PCI DSS display rules, docs/card-reader-protocol.md §4.1).
     pub fn is_masked(&self) -> bool {
         let p = self.masked_pan.as_bytes();
-        (13..=19).contains(&p.len())
-            && p[..6].iter().all(u8::is_ascii_digit)
+        if !(12..=19).contains(&p.len()) {
+            return false;
+        }
+        let lead = p.iter().take_while(|c| c.is_ascii_digit()).count();
+        let lead_ok = lead == 6 || (lead == 8 && p.len() >= 16);
+        let middle = &p[lead.min(p.len() - 4)..p.len() - 4];
+        lead_ok
             && p[p.len() - 4..].iter().all(u8::is_ascii_digit)
-            && p[6..p.len() - 4].iter().all(|&b| b == b'*')
+            && middle.len() >= 2
+            && middle.iter().all(|&b| b == b'*')
     }
 
     /// The last four digits.

@@ -264,8 +264,40 @@ async fn metrics(State(s): State<EcrState>) -> Response {
         labels,
         if online { 1.0 } else { 0.0 },
     ));
-    let body = s.metrics.render(&gauges);
+    let mut counters = vec![];
+    if let Some(reader) = &s.card_reader {
+        let fault = reader.health().fault.is_some();
+        gauges.push((
+            "posagent_card_reader_out_of_service",
+            "Whether the card reader reports itself out of service (tamper, keys); see /health.",
+            String::new(),
+            if fault { 1.0 } else { 0.0 },
+        ));
+        counters = card_reader_counters(reader.counters());
+    }
+    let body = s.metrics.render_with(&gauges, &counters);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// The card reader's counters as Prometheus counters.
+fn card_reader_counters(c: &crate::devices::ReaderCounters) -> Vec<(&'static str, &'static str, u64)> {
+    let help = |kind: &str| match kind {
+        "discarded" => (
+            "posagent_card_reader_discarded_events_total",
+            "Reader events discarded: another transaction's, a read crossing a cancel, before any sale.",
+        ),
+        "duplicate" => ("posagent_card_reader_duplicate_frames_total", "Frames the reader sent again (dropped)."),
+        "damaged" => ("posagent_card_reader_damaged_frames_total", "Damaged or partial frames from the reader (NAKed)."),
+        "resent" => ("posagent_card_reader_resent_frames_total", "Frames the host sent the reader again."),
+        _ => ("posagent_card_reader_read_retries_total", "Card reads the customer was asked to try again."),
+    };
+    c.snapshot()
+        .into_iter()
+        .map(|(kind, v)| {
+            let (name, text) = help(kind);
+            (name, text, v)
+        })
+        .collect()
 }
 
 fn report_problem(e: crate::reports::ReportError) -> Response {

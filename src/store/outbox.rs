@@ -129,6 +129,21 @@ fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
     })
 }
 
+/// How many of the operations `ids` still hold a request with a card read (an offline
+/// authorization not yet forwarded).
+fn forwarded_card_reads(tx: &Connection, path: &Path, ids: &[i64]) -> Result<usize, StoreError> {
+    let err = sqlite(path);
+    let mut n = 0;
+    let mut q = tx
+        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE id = ?1 AND kind = ?2 AND request IS NOT NULL")
+        .map_err(&err)?;
+    for id in ids {
+        let c: i64 = q.query_row(params![id, OpKind::Authorize.as_str()], |r| r.get(0)).map_err(&err)?;
+        n += usize::try_from(c).unwrap_or(0);
+    }
+    Ok(n)
+}
+
 /// Finishes operation `id` inside the caller's transaction (see [`Journal::finish_op`]).
 fn finish_in(
     tx: &Connection,
@@ -479,10 +494,17 @@ impl Journal {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
             let mut out = Vec::with_capacity(ops.len());
+            let ids: Vec<i64> = ops.iter().filter(|o| o.1 == OpState::Done).map(|o| o.0).collect();
+            let card_reads = forwarded_card_reads(&tx, path, &ids)?;
             for (id, state, result, patch) in ops {
                 out.push(finish_in(&tx, path, id, state, result, patch)?);
             }
             tx.commit().map_err(&err)?;
+            // The forwarded card reads were overwritten (secure_delete zeroes the old
+            // cells); their copies in the WAL go with the checkpoint.
+            if card_reads > 0 {
+                conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(&err)?;
+            }
             Ok(out)
         })
         .await
