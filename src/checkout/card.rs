@@ -6,12 +6,12 @@
 use super::engine::Inner;
 use super::flow::{FINALIZE_RETRY, FlowError, amount_text, authorize_request, declined, settle, show};
 use super::sale::{Sale, SaleState};
-use crate::devices::{CardReaderService, CardWaitError, ReadRequest, ReaderNotice, TakenRead};
+use crate::devices::{CardReaderService, CardWaitError, ReadRequest, ReaderNotice, TakenRead, Verdict};
 use crate::locale::Text;
 use crate::screens::Screen;
 use chrono::Utc;
 use posagent_acquirer_api::{AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CardData};
-use posagent_drivers::card_reader::{CardRead, ErrorCode, Outcome};
+use posagent_drivers::card_reader::{CardRead, EntryMode, ErrorCode, Outcome};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -28,14 +28,34 @@ pub(super) async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &Cance
         return Ok(());
     };
     let Some(TakenRead { txn, read }) = read_card(inner, &reader, sale, cancel).await? else { return Ok(()) };
+    let entry_mode = read.entry_mode;
     let authorized = authorize_card(inner, sale, read).await;
-    let outcome = match sale.state {
-        SaleState::Approved => Outcome::Approved,
-        SaleState::Declined => Outcome::Declined,
-        _ => Outcome::NotCompleted,
-    };
-    reader.finish(txn, outcome);
+    match sale.state {
+        SaleState::Approved if entry_mode == EntryMode::Chip => {
+            // The chip has the last word (second GENERATE AC): a card declining after the
+            // approval gets the authorization reversed.
+            if reader.complete(txn, Outcome::Approved).await == Verdict::CardDeclined {
+                authorized?;
+                return declined_by_the_chip(inner, sale).await;
+            }
+        }
+        SaleState::Approved => reader.finish(txn, Outcome::Approved),
+        SaleState::Declined => reader.finish(txn, Outcome::Declined),
+        _ => reader.finish(txn, Outcome::NotCompleted),
+    }
     authorized
+}
+
+/// The chip declined the approved payment: the sale ends DECLINED with a reversal of
+/// its authorization queued in the same transaction.
+async fn declined_by_the_chip(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+    tracing::warn!("the card's chip declined the approved payment; reversing the authorization");
+    sale.reason = Some("CARD_DECLINED_AFTER_APPROVAL".into());
+    let reversal = reversal_op(inner, sale).await?;
+    let detail = "the card's chip declined after the approval; a reversal is queued".to_string();
+    inner.transition_queuing(sale, SaleState::Declined, Some(detail), Some(reversal)).await?;
+    declined(inner, sale).await;
+    Ok(())
 }
 
 /// What the customer is told on top of the prompt.

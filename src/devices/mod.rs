@@ -6,7 +6,9 @@ mod card_reader;
 mod display;
 mod printer;
 
-pub use card_reader::{CardReaderService, CardWaitError, ReadRequest, ReaderCounters, ReaderNotice, TakenRead};
+pub use card_reader::{
+    CardReaderService, CardWaitError, ReadRequest, ReaderCounters, ReaderNotice, TakenRead, Verdict,
+};
 pub use display::{DisplayService, open_display};
 pub use printer::{Held, PrinterService};
 

@@ -287,7 +287,9 @@ fn card_reader_counters(c: &crate::devices::ReaderCounters) -> Vec<(&'static str
             "Reader events discarded: another transaction's, a read crossing a cancel, before any sale.",
         ),
         "duplicate" => ("posagent_card_reader_duplicate_frames_total", "Frames the reader sent again (dropped)."),
-        "damaged" => ("posagent_card_reader_damaged_frames_total", "Damaged or partial frames from the reader (NAKed)."),
+        "damaged" => {
+            ("posagent_card_reader_damaged_frames_total", "Damaged or partial frames from the reader (NAKed).")
+        }
         "resent" => ("posagent_card_reader_resent_frames_total", "Frames the host sent the reader again."),
         _ => ("posagent_card_reader_read_retries_total", "Card reads the customer was asked to try again."),
     };

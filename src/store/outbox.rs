@@ -534,12 +534,13 @@ impl Journal {
     }
 
     /// Sends a dead operation (and those that died with it) once more. `false` if `id`
-    /// is not dead.
+    /// is not dead, or its request is gone (a card read is kept only until pruning).
     pub async fn retry_dead_op(&self, id: i64) -> Result<bool, StoreError> {
         self.call(move |conn, path| {
             let n = conn
                 .execute(
-                    "UPDATE outbox SET state = 'PENDING', next_attempt_ms = 0, updated_ms = ?2 WHERE id = ?1 AND state = 'DEAD'",
+                    "UPDATE outbox SET state = 'PENDING', next_attempt_ms = 0, updated_ms = ?2
+                     WHERE id = ?1 AND state = 'DEAD' AND request IS NOT NULL",
                     params![id, crate::outbox::now_ms()],
                 )
                 .map_err(sqlite(path))?;
@@ -608,9 +609,10 @@ impl Journal {
         .await
     }
 
-    /// Deletes operations done before `before_ms`, and final sales (with their events
-    /// and keys) and returns last changed before then that no waiting or dead operation
-    /// still needs; then checkpoints the WAL. Returns the rows deleted.
+    /// Deletes operations done before `before_ms`, the card reads of offline payments
+    /// refused before then, and final sales (with their events and keys) and returns last
+    /// changed before then that no waiting or dead operation still needs; then
+    /// checkpoints the WAL. Returns the rows deleted or cleared.
     pub async fn prune(&self, before_ms: i64) -> Result<usize, StoreError> {
         let before = chrono::DateTime::from_timestamp_millis(before_ms).unwrap_or_default().to_rfc3339();
         let finals: Vec<&'static str> =
@@ -620,6 +622,14 @@ impl Journal {
             let tx = conn.transaction().map_err(&err)?;
             let mut n = tx
                 .execute("DELETE FROM outbox WHERE state = 'DONE' AND updated_ms < ?1", params![before_ms])
+                .map_err(&err)?;
+            // A refused offline payment keeps its record, not its card read.
+            n += tx
+                .execute(
+                    "UPDATE outbox SET request = NULL WHERE state = 'DEAD' AND kind = 'AUTHORIZE'
+                       AND request IS NOT NULL AND updated_ms < ?1",
+                    params![before_ms],
+                )
                 .map_err(&err)?;
             let old_sales = format!(
                 "SELECT id FROM sales WHERE updated_at < ?1 AND state IN ({}) AND NOT EXISTS

@@ -127,9 +127,20 @@ impl ReaderCounters {
     }
 }
 
+/// What the reader said once it was told the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Shown, and for a chip card the transaction completed (TC).
+    Completed,
+    /// The chip declined after the host approved: the authorization must be reversed.
+    CardDeclined,
+    /// No answer in time (the reader's own affair; the sale stands).
+    Unknown,
+}
+
 enum Job {
     Read(ReadJob),
-    Outcome { txn: u32, outcome: Outcome },
+    Outcome { txn: u32, outcome: Outcome, verdict: Option<oneshot::Sender<Verdict>> },
     Close(oneshot::Sender<()>),
 }
 
@@ -180,9 +191,20 @@ impl CardReaderService {
     /// Tells the reader how the sale of the read of `txn` ended (LED, beep, the chip's
     /// second GENERATE AC). Does not wait.
     pub fn finish(&self, txn: u32, outcome: Outcome) {
-        if self.jobs.try_send(Job::Outcome { txn, outcome }).is_err() {
+        if self.jobs.try_send(Job::Outcome { txn, outcome, verdict: None }).is_err() {
             tracing::warn!(txn, "the card reader's queue is full; the sale's outcome is not shown on the reader");
         }
+    }
+
+    /// As [`Self::finish`], waiting (a few seconds at most) for the reader's verdict:
+    /// whether a chip card accepted the approval.
+    pub async fn complete(&self, txn: u32, outcome: Outcome) -> Verdict {
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.try_send(Job::Outcome { txn, outcome, verdict: Some(tx) }).is_err() {
+            tracing::warn!(txn, "the card reader's queue is full; the sale's outcome is not shown on the reader");
+            return Verdict::Unknown;
+        }
+        rx.await.unwrap_or(Verdict::Unknown)
     }
 
     /// Closes the reader (the thread ends; later jobs answer `Stopped`).

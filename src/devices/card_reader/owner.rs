@@ -4,13 +4,13 @@
 //! invalid reads are discarded and logged; an unplugged reader is reopened and the
 //! payment waits for it until its time is up.
 
-use super::{CardWaitError, Job, ReadJob, ReaderCounters, ReaderNotice, TakenRead};
+use super::{CardWaitError, Job, ReadJob, ReaderCounters, ReaderNotice, TakenRead, Verdict};
 use crate::config::CardReaderProfile;
 use crate::devices::{SharedHealth, open_transport, set_fault, set_firmware, set_health};
 use posagent_drivers::ErrorKind;
 use posagent_drivers::card_reader::{
     CardReader, CardReaderError, ENABLE_NO_SWIPE, ENABLE_PIN, Enable, ErrorClass, ErrorCode, Event, IdleReason,
-    Inbound, KEEP_ALIVE, LinkStats, ReaderState, evt,
+    Inbound, KEEP_ALIVE, LinkStats, Outcome, ReaderState, evt,
 };
 use posagent_drivers::transport::Transport;
 use std::sync::Arc;
@@ -30,6 +30,8 @@ const REOPEN: Duration = Duration::from_millis(500);
 const REOPEN_MISCONFIGURED: Duration = Duration::from_secs(5);
 /// How long the host waits for IDLE after CANCEL.
 const CANCEL_WAIT: Duration = Duration::from_secs(1);
+/// How long the host waits for the reader's verdict after OUTCOME.
+const VERDICT_WAIT: Duration = Duration::from_secs(5);
 
 /// The payment the reader is working for.
 struct Active {
@@ -51,6 +53,8 @@ pub(super) struct Owner {
     next_open: Instant,
     last_open_error: Option<String>,
     active: Option<Active>,
+    /// A transaction told its outcome, waiting for the reader's IDLE verdict.
+    completing: Option<(u32, Instant, tokio::sync::oneshot::Sender<Verdict>)>,
     next_txn: u32,
     seen: LinkStats,
 }
@@ -65,6 +69,7 @@ impl Owner {
             next_open: Instant::now(),
             last_open_error: None,
             active: None,
+            completing: None,
             // Never 0, never reused while the daemon runs, different after a restart.
             next_txn: fastrand::u32(1..0x8000_0000),
             seen: LinkStats::default(),
@@ -78,6 +83,7 @@ impl Owner {
             }
             self.ensure_open();
             self.drive_active();
+            self.settle_verdict(None);
             self.poll();
             self.keep_alive();
         }
@@ -95,13 +101,7 @@ impl Owner {
                     self.active =
                         Some(Active { job, txn: 0, enabled: false, deadline, ending: None, disconnected: None });
                 }
-                Ok(Job::Outcome { txn, outcome }) => {
-                    if let Some(r) = self.reader.as_mut() {
-                        if let Err(e) = r.outcome(txn, outcome, &[]) {
-                            self.link_failed(e);
-                        }
-                    }
-                }
+                Ok(Job::Outcome { txn, outcome, verdict }) => self.send_outcome(txn, outcome, verdict),
                 Ok(Job::Close(done)) => {
                     self.close();
                     let _ = done.send(());
@@ -113,6 +113,43 @@ impl Owner {
                     return false;
                 }
             }
+        }
+    }
+
+    fn send_outcome(&mut self, txn: u32, outcome: Outcome, verdict: Option<tokio::sync::oneshot::Sender<Verdict>>) {
+        let Some(r) = self.reader.as_mut() else {
+            if let Some(v) = verdict {
+                let _ = v.send(Verdict::Unknown);
+            }
+            return;
+        };
+        match r.outcome(txn, outcome, &[]) {
+            Ok(()) => {
+                if let Some(v) = verdict {
+                    self.completing = Some((txn, Instant::now(), v));
+                }
+            }
+            Err(e) => {
+                if let Some(v) = verdict {
+                    let _ = v.send(Verdict::Unknown);
+                }
+                self.link_failed(e);
+            }
+        }
+    }
+
+    /// The verdict of a completing transaction, or `Unknown` once its time is up.
+    fn settle_verdict(&mut self, idle: Option<(u32, IdleReason)>) {
+        let Some((txn, since, _)) = &self.completing else { return };
+        let verdict = match idle {
+            Some((t, IdleReason::CardDeclined)) if t == *txn => Verdict::CardDeclined,
+            Some((t, _)) if t == *txn => Verdict::Completed,
+            _ if since.elapsed() >= VERDICT_WAIT => Verdict::Unknown,
+            _ => return,
+        };
+        if let Some((txn, _, v)) = self.completing.take() {
+            tracing::debug!(txn, ?verdict, "card reader verdict");
+            let _ = v.send(verdict);
         }
     }
 
@@ -416,12 +453,8 @@ impl Owner {
     }
 
     fn on_idle(&mut self, txn: u32, reason: IdleReason) {
-        let Some(a) = self.active.as_mut() else {
-            if reason == IdleReason::CardDeclined {
-                tracing::error!(txn, "the chip declined after the approval; the sale must be reversed");
-            }
-            return;
-        };
+        self.settle_verdict(Some((txn, reason)));
+        let Some(a) = self.active.as_mut() else { return };
         if txn != a.txn || !a.enabled {
             return;
         }
