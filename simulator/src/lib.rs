@@ -188,6 +188,7 @@ fn control_router(control: Control) -> axum::Router {
         .route("/sim/printer/paper", post(paper_route))
         .route("/sim/devices/{device}", post(plug_route))
         .route("/sim/card", post(card_route))
+        .route("/sim/card-reader/fault", post(card_reader_fault_route))
         .route("/sim/receipts/{number}", get(receipt_png))
         .with_state(control)
 }
@@ -215,6 +216,7 @@ async fn state_route(State(c): State<Control>) -> Response {
         "drawer_kicks": c.printer.drawer_kicks(),
         "line_display": c.line_display.as_ref().map(|d| d.lines()),
         "card_reader": c.card_reader.as_ref().map(|r| r.state()),
+        "card_reader_stats": c.card_reader.as_ref().map(|r| r.stats().summary()),
         "faults": faults,
         "receipts": receipts,
     }))
@@ -234,6 +236,10 @@ async fn plug_route(
     match device.as_str() {
         "display" => c.display.plug.set(body.plugged),
         "printer" => c.printer.plug.set(body.plugged),
+        "card_reader" => match &c.card_reader {
+            Some(r) => r.set_plugged(body.plugged),
+            None => return StatusCode::NOT_FOUND,
+        },
         _ => return StatusCode::NOT_FOUND,
     }
     StatusCode::NO_CONTENT
@@ -309,6 +315,22 @@ async fn card_route(State(c): State<Control>, axum::Json(body): axum::Json<CardB
             .into_response();
     };
     match reader.present(body.card, body.presentation) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": why }))).into_response(),
+    }
+}
+
+/// `POST /sim/card-reader/fault` with a [`devices::card_reader::ReaderFault`] as JSON
+/// (`{"kind": "stray_read", "card": "approve"}`): 204 when played, 409 when it cannot be.
+async fn card_reader_fault_route(
+    State(c): State<Control>,
+    axum::Json(fault): axum::Json<devices::card_reader::ReaderFault>,
+) -> Response {
+    let Some(reader) = &c.card_reader else {
+        return (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": "this simulator has no card reader" })))
+            .into_response();
+    };
+    match reader.inject(fault) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(why) => (StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": why }))).into_response(),
     }

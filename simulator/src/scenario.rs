@@ -133,6 +133,24 @@ pub enum Step {
         /// Milliseconds.
         ms: u64,
     },
+    /// The simulated card reader plays a fault; its fields are inline, as
+    /// `POST /sim/card-reader/fault` takes them: `kind = "stray_read"`, `card = "approve"`
+    /// (see [`crate::devices::card_reader::ReaderFault`]).
+    CardReaderFault(crate::devices::card_reader::ReaderFault),
+    /// Unplugs (`plugged = false`) or plugs in the card reader's cable.
+    CardReaderPlug {
+        /// Plugged in or not.
+        plugged: bool,
+    },
+    /// Waits until the card reader is in `state` (`idle`, `waiting`, `read`, `pin`,
+    /// `out_of_service`).
+    WaitCardReader {
+        /// The reader state.
+        state: String,
+        /// Give up after this long (default 10 s).
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
 }
 
 /// Where the daemon and the simulator are.
@@ -410,7 +428,50 @@ impl Runner<'_> {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 Ok(())
             }
+            Step::CardReaderFault(_) | Step::CardReaderPlug { .. } | Step::WaitCardReader { .. } => {
+                self.card_reader_step(step).await
+            }
         }
+    }
+
+    async fn card_reader_step(&self, step: &Step) -> Result<(), String> {
+        match step {
+            Step::CardReaderFault(fault) => {
+                let body = serde_json::to_value(fault).map_err(|e| e.to_string())?;
+                self.sim_post("/sim/card-reader/fault", &body).await
+            }
+            Step::CardReaderPlug { plugged } => {
+                self.sim_post("/sim/devices/card_reader", &json!({ "plugged": plugged })).await
+            }
+            Step::WaitCardReader { state, timeout_ms } => {
+                let deadline = Instant::now() + Duration::from_millis(timeout_ms.unwrap_or(10_000));
+                loop {
+                    let v = self.sim_state().await?;
+                    if v["card_reader"]["state"] == state.as_str() {
+                        return Ok(());
+                    }
+                    if Instant::now() > deadline {
+                        return fail(format!("the card reader is still {}", v["card_reader"]["state"]));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn sim_post(&self, path: &str, body: &Value) -> Result<(), String> {
+        let r =
+            self.http.post(format!("{}{path}", self.ep.sim_url)).json(body).send().await.map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return fail(format!("{path} answered {}: {}", r.status(), r.text().await.unwrap_or_default()));
+        }
+        Ok(())
+    }
+
+    async fn sim_state(&self) -> Result<Value, String> {
+        let r = self.http.get(format!("{}/sim/state", self.ep.sim_url)).send().await.map_err(|e| e.to_string())?;
+        r.json().await.map_err(|e| e.to_string())
     }
 }
 
@@ -426,6 +487,13 @@ fn label(step: &Step) -> String {
         Step::ExpectLedger { .. } => "expect ledger".into(),
         Step::ExpectKlarnaOffered { amount, available, .. } => format!("Klarna offered for {amount}: {available}"),
         Step::Sleep { ms } => format!("sleep {ms} ms"),
+        Step::CardReaderFault(fault) => {
+            format!("card reader fault {}", serde_json::to_string(fault).unwrap_or_default())
+        }
+        Step::CardReaderPlug { plugged } => {
+            format!("card reader {}", if *plugged { "plugged in" } else { "unplugged" })
+        }
+        Step::WaitCardReader { state, .. } => format!("wait for the card reader: {state}"),
     }
 }
 
@@ -443,9 +511,78 @@ pub async fn run(scenario: &Scenario, ep: &Endpoints) -> Report {
         }
     }
     let _ = runner.http.post(format!("{}/sim/faults", ep.sim_url)).json(&json!({})).send().await;
+    if scenario.steps.iter().any(|s| matches!(s, Step::CardReaderFault(_) | Step::CardReaderPlug { .. })) {
+        let _ = runner.sim_post("/sim/devices/card_reader", &json!({ "plugged": true })).await;
+        for fault in
+            [json!({"kind": "dead", "on": false}), json!({"kind": "slow_acks", "ms": 0}), json!({"kind": "repair"})]
+        {
+            let _ = runner.sim_post("/sim/card-reader/fault", &fault).await;
+        }
+    }
     // Leave the terminal free for the next scenario.
     if let Ok(id) = runner.sale_id() {
         let _ = runner.ecr(reqwest::Method::POST, &format!("/v1/sales/{id}/cancel"), Some(json!({}))).await;
     }
     Report { name: scenario.name.clone(), steps }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_scenario_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let s = load(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!s.steps.is_empty(), "{}", path.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 18, "{n} scenarios");
+    }
+
+    #[test]
+    fn card_reader_steps_take_the_fault_inline_and_refuse_unknown_fields() {
+        use crate::devices::card_reader::{FrameDamage, ReaderFault, TestCard};
+        let s: Scenario = toml::from_str(
+            r#"name = "x"
+[[steps]]
+action = "card_reader_fault"
+kind = "stray_read"
+card = "approve"
+[[steps]]
+action = "card_reader_fault"
+kind = "damaged_frame"
+how = "truncated"
+[[steps]]
+action = "card_reader_plug"
+plugged = false
+[[steps]]
+action = "wait_card_reader"
+state = "waiting"
+"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            &s.steps[0],
+            Step::CardReaderFault(ReaderFault::StrayRead { card: TestCard::Approve, txn: None })
+        ));
+        assert!(matches!(
+            &s.steps[1],
+            Step::CardReaderFault(ReaderFault::DamagedFrame { how: FrameDamage::Truncated })
+        ));
+        assert!(matches!(&s.steps[2], Step::CardReaderPlug { plugged: false }));
+        assert_eq!(label(&s.steps[0]), r#"card reader fault {"kind":"stray_read","card":"approve"}"#);
+        for bad in
+            ["kind = \"stray_read\"\ncard = \"approve\"\ncolour = 1", "kind = \"no_such_fault\"", "card = \"approve\""]
+        {
+            let text = format!("name = \"x\"\n[[steps]]\naction = \"card_reader_fault\"\n{bad}\n");
+            assert!(toml::from_str::<Scenario>(&text).is_err(), "{bad}");
+        }
+    }
 }
