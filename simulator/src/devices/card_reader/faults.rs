@@ -62,7 +62,8 @@ pub enum ReaderFault {
         bytes: Vec<u8>,
     },
     /// Writes a damaged copy of the reader's next frame right before it; the frame itself
-    /// must still get through.
+    /// must still get through. Injected again before that frame went out, the next copy
+    /// goes in front of the frame after it (one copy per frame, in order).
     DamagedFrame {
         /// What is wrong with the copy.
         how: FrameDamage,
@@ -185,7 +186,7 @@ impl super::Core {
                 on_line(self)?;
                 self.link.write_raw(bytes);
             }
-            ReaderFault::DamagedFrame { how } => self.link.damage_next = Some(how),
+            ReaderFault::DamagedFrame { how } => self.link.damage_next.push_back(how),
             ReaderFault::SlowAcks { ms } if ms <= 60_000 => self.link.ack_delay = Duration::from_millis(ms),
             ReaderFault::SlowAcks { .. } => return Err("slow_acks: at most 60000 ms"),
             ReaderFault::Dead { on } => {

@@ -280,8 +280,9 @@ pub struct Link {
     pub lose_next: u8,
     /// Ignore the first ACK of the next CARD_READ (fault `resend_next_read`).
     pub lose_next_read: bool,
-    /// A damaged copy of the next new frame, written before it (fault `damaged_frame`).
-    pub damage_next: Option<super::faults::FrameDamage>,
+    /// Damaged copies to write, one in front of each of the next new frames (fault
+    /// `damaged_frame`).
+    pub damage_next: VecDeque<super::faults::FrameDamage>,
     /// Counters.
     pub stats: LinkStats,
 }
@@ -300,7 +301,7 @@ impl Default for Link {
             ack_delay: Duration::ZERO,
             lose_next: 0,
             lose_next_read: false,
-            damage_next: None,
+            damage_next: VecDeque::new(),
             stats: LinkStats::default(),
         }
     }
@@ -490,7 +491,7 @@ impl Link {
             ignore_acks = ignore_acks.max(1);
         }
         let mut send_at = now;
-        if let Some(how) = self.damage_next.take() {
+        if let Some(how) = self.damage_next.pop_front() {
             let (copy, pause) = how.copy_of(&bytes);
             writes.push(copy);
             send_at = now + pause;

@@ -277,12 +277,12 @@ fn a_damaged_copy_goes_before_the_next_frame() {
     use super::super::faults::{FrameDamage, TRUNCATED_PAUSE};
     let t = Instant::now();
     let f = encode(1, 0x86, &out(0x86).data);
-    let mut link = Link { damage_next: Some(FrameDamage::BadCrc), ..Link::default() };
+    let mut link = Link { damage_next: [FrameDamage::BadCrc].into(), ..Link::default() };
     link.send(out(0x86));
     let mut bad = f.clone();
     *bad.last_mut().unwrap() ^= 0xFF;
     assert_eq!(writes(&mut link, t), [bad, f.clone()].concat());
-    let mut link = Link { damage_next: Some(FrameDamage::Truncated), ..Link::default() };
+    let mut link = Link { damage_next: [FrameDamage::Truncated, FrameDamage::StrayStx].into(), ..Link::default() };
     link.send(out(0x86));
     assert_eq!(writes(&mut link, t), f[..f.len() / 2]);
     // A NAK for the truncated copy arrives before the frame is sent: nothing to resend.
@@ -290,6 +290,14 @@ fn a_damaged_copy_goes_before_the_next_frame() {
     assert_eq!(writes(&mut link, t + ms(60)), [0u8; 0]);
     assert_eq!(writes(&mut link, t + TRUNCATED_PAUSE), f);
     assert_eq!(writes(&mut link, t + TRUNCATED_PAUSE + ms(499)), [0u8; 0]);
+    // Each armed copy goes in front of one frame: the next one gets the stray STX.
+    link.receive(&ack(1), t + TRUNCATED_PAUSE + ms(499));
+    link.send(out(0x88));
+    let next = encode(2, 0x88, &out(0x88).data);
+    assert_eq!(writes(&mut link, t + ms(600)), [&[STX][..], &next].concat());
+    link.receive(&ack(2), t + ms(601));
+    link.send(out(0x88));
+    assert_eq!(writes(&mut link, t + ms(602)), encode(3, 0x88, &out(0x88).data));
 }
 
 #[test]
