@@ -300,9 +300,9 @@ fn unplugging_fails_the_hosts_open_port_and_replugging_keeps_the_path() {
     // serialport crate's read and write fail (BrokenPipe), not time out.
     let mut buf = [0u8; 16];
     let read = h.port.read(&mut buf);
-    assert!(matches!(&read, Err(e) if e.kind() != std::io::ErrorKind::TimedOut), "{read:?}");
+    assert!(matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe), "{read:?}");
     let write = h.port.write(&encode(3, PING, &[]));
-    assert!(write.is_err(), "{write:?}");
+    assert!(matches!(&write, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe), "{write:?}");
     assert!(serialport::new(&r.path, 115_200).open_native().is_err());
     r.set_plugged(true);
     assert!(r.state().plugged);
@@ -321,4 +321,41 @@ fn the_path_is_removed_when_the_reader_stops() {
     cancel.cancel();
     wait(|| !dir.exists());
     drop(r);
+}
+
+#[test]
+fn acks_come_within_100_ms_during_pin_entry_and_with_a_frame_of_its_own_outstanding() {
+    let (r, _c) = reader();
+    let mut h = Host::open(&r.path);
+    let mut e = enable(3, 30000);
+    e[13] = machine::FLAG_PIN;
+    let seq = h.send(ENABLE, &e);
+    h.expect_ack(seq);
+    wait(|| r.state().pin);
+    r.present(TestCard::PinRequired, Presentation::Insert).unwrap();
+    let presented = h.frame_unacked(false);
+    assert_eq!(presented.cmd, machine::CARD_PRESENTED);
+    assert_eq!(r.state().state, ReaderPhase::Pin);
+    let sent = Instant::now();
+    let seq = h.send(PING, &[]);
+    assert!(h.expect_ack(seq) - sent < Duration::from_millis(100));
+    assert!(r.state().unacknowledged);
+}
+
+#[test]
+fn a_card_read_unacknowledged_after_four_sends_is_forgotten() {
+    let t = Instant::now();
+    let mut core = Core::new(machine::tests::fake_crypto(), t);
+    core.step(&encode(1, ENABLE, &enable(7, 100)), t);
+    core.machine.present(TestCard::Approve, Presentation::Tap, t).map(|o| core.send_all(o)).unwrap();
+    let first = core.step(&[], t).concat();
+    assert!(first.starts_with(&[0x02, 0x00, 0x07, 0x01, machine::CARD_PRESENTED]), "{first:02X?}");
+    // Nobody acknowledges: the CARD_PRESENTED and the CARD_READ behind it are given up.
+    for i in 1..=4 {
+        core.step(&[], t + link::RESEND_AFTER * i);
+    }
+    assert_eq!(core.stats().frames_dropped, 2);
+    assert_eq!(core.machine.phase(), ReaderPhase::Idle, "the read is forgotten");
+    let status = core.step(&encode(2, PING, &[]), t + Duration::from_secs(3)).concat();
+    assert_eq!(status, [&ack(2)[..], &encode(2, machine::STATUS, &[0, 0, 0, 0, 0, 0])].concat());
 }
