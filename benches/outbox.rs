@@ -29,14 +29,18 @@ fn env(name: &str, default: usize) -> usize {
 
 fn op(i: usize) -> NewOp {
     let reference = format!("BENCH-{i:06}");
+    let amount = 1000 + (i % 500) as i64;
+    // A genuine encrypted read (the simulated acquirer decrypts it), one DUKPT counter each.
+    let counter = u32::try_from(i + 1).expect("fewer than 2^32 operations");
+    let card = posagent_sim::card_crypto::sample_card_data("4111111111111111", amount, "SEK", None, counter)
+        .expect("a sample card read");
     let request = serde_json::json!({
-        "method": "CARD", "currency": "SEK", "amount": 1000 + (i % 500) as i64,
+        "method": "CARD", "currency": "SEK", "amount": amount,
         "payment_transaction_reference": reference, "country": "SE", "locale": "sv-SE",
         "point_of_checkout": {"type": "PHYSICAL_STORE", "store_reference": "bench-store"},
         "point_of_transaction": {"type": "TERMINAL", "terminal_reference": "BENCH01"},
         "capture": "NOW",
-        "card": {"encrypted_payload": "AAECAwQFBgcICQoLDA0ODw==", "key_serial_number": "FFFF9876543210E00001",
-                 "masked_pan": "411111******1111", "entry_mode": "CONTACTLESS"},
+        "card": card,
         "offline_approved_at": "2026-11-25T12:00:00Z"
     });
     NewOp {

@@ -5,8 +5,8 @@
 use posagent::backend::{AcquirerClient, BackendError, ClientSettings, RetryPolicy};
 use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResult, CaptureMode, CaptureRequest, Currency, KlarnaData, PaymentMethod, RefundRequest,
-    TransactionState,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CaptureMode, CaptureRequest, Currency, KlarnaData,
+    PaymentMethod, RefundRequest, TransactionState,
 };
 use posagent_sim::backend::{Faults, SimBackend, router, serve};
 use serde_json::{Value, json};
@@ -285,14 +285,18 @@ async fn the_final_authorization_needs_a_completed_request_and_an_unused_token()
     assert!(matches!(c.authorize(&bogus, "k-bogus").await, Err(BackendError::Refused { status: 400, .. })));
 }
 
-fn card(last4: &str, pin: bool) -> posagent_acquirer_api::CardData {
-    posagent_acquirer_api::CardData {
-        encrypted_payload: "AAECAwQFBgcICQoLDA0ODw==".into(),
-        key_serial_number: "FFFF9876543210E00001".into(),
-        masked_pan: format!("411111******{last4}"),
-        entry_mode: "CHIP".into(),
-        pin_block: pin.then(|| "0123456789ABCDEF".into()),
-    }
+/// A genuine encrypted read (AES DUKPT with the test keys) of the test card ending in
+/// `last4`, for `amount`; each `counter` is a read of its own.
+fn card(last4: &str, pin: bool, amount: i64, counter: u32) -> posagent_acquirer_api::CardData {
+    let pan = match last4 {
+        "1111" => "4111111111111111",
+        "0002" => "4000000000000002",
+        "9995" => "4000000000009995",
+        "0069" => "4000000000000069",
+        _ => "4000000000003220",
+    };
+    let pin = pin.then_some("1234");
+    posagent_sim::card_crypto::sample_card_data(pan, amount, "SEK", pin, counter).unwrap()
 }
 
 #[tokio::test]
@@ -315,7 +319,7 @@ async fn test_cards_give_their_outcomes_and_clear_pans_are_refused() {
     {
         let mut r = req.clone();
         r.payment_transaction_reference = format!("R-card-{i}");
-        r.card = Some(card(last4, pin));
+        r.card = Some(card(last4, pin, 2_500, i as u32 + 1));
         let out = c.authorize(&r, &format!("card-{i}")).await.unwrap();
         match expected {
             None => assert_eq!(out.result, AuthorizeResult::Approved, "{last4}"),
@@ -326,8 +330,29 @@ async fn test_cards_give_their_outcomes_and_clear_pans_are_refused() {
         }
     }
     let mut clear = req.clone();
-    clear.card = Some(posagent_acquirer_api::CardData { masked_pan: "4111111111111111".into(), ..card("1111", false) });
+    clear.card = Some(posagent_acquirer_api::CardData {
+        masked_pan: "4111111111111111".into(),
+        ..card("1111", false, 2_500, 50)
+    });
     assert!(matches!(c.authorize(&clear, "card-clear").await, Err(BackendError::Refused { status: 400, .. })));
+    // The acquirer decrypts the read: one made for another amount, a replayed read under
+    // a new key and a tampered one are refused.
+    let refused =
+        |e: Result<AuthorizeResponse, BackendError>| matches!(e, Err(BackendError::Refused { status: 400, .. }));
+    let mut other = req.clone();
+    other.payment_transaction_reference = "R-card-other".into();
+    other.card = Some(card("1111", false, 9_999, 60));
+    assert!(refused(c.authorize(&other, "card-other").await), "a read of 99.99 for 25.00");
+    let mut replay = req.clone();
+    replay.payment_transaction_reference = "R-card-replay".into();
+    replay.card = Some(card("1111", false, 2_500, 1));
+    assert!(refused(c.authorize(&replay, "card-replay").await), "the read of card-0 again");
+    let mut tampered = req.clone();
+    tampered.payment_transaction_reference = "R-card-tampered".into();
+    let mut t = card("1111", false, 2_500, 61);
+    t.encrypted_payload = t.encrypted_payload.chars().rev().collect();
+    tampered.card = Some(t);
+    assert!(refused(c.authorize(&tampered, "card-tampered").await), "a tampered read");
 }
 
 #[tokio::test]

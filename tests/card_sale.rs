@@ -48,7 +48,7 @@ async fn card_sales_approved_declined_and_canceled() {
     let again = h.wait_for(&pid, |v| v["state"] == "AWAITING_CARD" && v["pin_required"] == true).await;
     assert!(again["reason"].is_null(), "{again}");
     for _ in 0..100 {
-        if h.sim.card_reader.as_ref().unwrap().state().pin && h.present_card("pin_required", "tap").await == 204 {
+        if h.sim.card_reader.as_ref().unwrap().state().pin && h.present_card("pin_required", "insert").await == 204 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

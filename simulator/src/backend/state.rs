@@ -77,6 +77,9 @@ pub struct Books {
     received_klarna_data: Vec<ReceivedKlarnaData>,
     /// References reversed: no authorization is accepted under them any more.
     pub(super) reversed: std::collections::HashSet<String>,
+    /// Card reads seen (KSN → the idempotency key that brought it): a read replayed
+    /// under another key is refused.
+    pub(super) card_reads: HashMap<String, String>,
 }
 
 /// Interoperability token and data as received with an authorization (so tests can
@@ -106,6 +109,7 @@ impl Books {
             events: Vec::new(),
             received_klarna_data: Vec::new(),
             reversed: std::collections::HashSet::new(),
+            card_reads: HashMap::new(),
         }
     }
 

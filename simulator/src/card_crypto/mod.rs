@@ -15,9 +15,11 @@ mod dukpt;
 mod emv_tlv;
 mod pin_block;
 
+mod sample;
 pub use acquirer::{CardReadRefusal, TEST_BDK_ID, bdk_for_id, currency_numeric, verify_card_read};
 pub use dukpt::{MAX_COUNTER, counter_is_valid, next_ksn};
 pub use emv_tlv::{cn as emv_cn, n as emv_n};
+pub use sample::sample_card_data;
 
 /// The test BDK of ANSI X9.24-3-2017's published examples (simulator and certification only).
 pub const TEST_BDK: [u8; 16] =
