@@ -86,7 +86,7 @@ pub fn firmware_report(profile: &DeviceProfile) -> String {
     if let Some(c) = &profile.card_reader {
         let reader = crate::devices::open_transport(&c.endpoint).map_err(|e| e.to_string()).and_then(|t| {
             CardReader::open(t, std::time::Duration::from_secs(1))
-                .map(|(_, info)| Some(format!("{} (protocol v{}.{})", info.firmware, info.major, info.minor)))
+                .map(|(_, info)| Some(info.firmware))
                 .map_err(|e| e.to_string())
         });
         out.push_str(&format!("  card reader  firmware {}\n", verdict(reader, &c.firmware)));

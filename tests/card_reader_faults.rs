@@ -241,3 +241,25 @@ async fn a_pin_block_never_reaches_the_journal_or_its_wal() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chip_declining_after_the_approval_declines_the_sale_and_reverses_it() {
+    let h = Harness::start().await;
+    wait_health(&h, |r| r["connected"] == true).await;
+    let (id, reference) = card_sale(&h, 4200).await;
+    fault(&h, json!({"kind": "chip_declines"})).await;
+    h.present_card("approve", "insert").await;
+    let d = h.wait_state(&id, "DECLINED").await;
+    assert_eq!(d["reason"], "CARD_DECLINED_AFTER_APPROVAL", "{d}");
+    let done = h.wait_for(&id, |s| s["reversal"] == "REVERSED").await;
+    assert!(done["receipt_printed"] == true || done["receipt_error"].is_null(), "{done}");
+    // The authorization went through, and the reversal undid it.
+    assert_eq!(authorized(&h).await, vec![reference.clone()]);
+    let ledger = h.backend_get("/v1/ledger").await;
+    let undone = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["reference"] == reference.as_str() && (e["kind"] == "VOID" || e["kind"] == "REFUND"));
+    assert!(undone, "the authorization was voided or refunded: {ledger}");
+}

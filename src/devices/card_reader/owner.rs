@@ -43,6 +43,9 @@ struct Active {
     /// CANCEL sent (at), and what the payment gets once the reader confirms.
     ending: Option<(Instant, CardWaitError)>,
     disconnected: Option<String>,
+    /// STATUS answers still due to PINGs sent before this transaction's ENABLE: they
+    /// cannot know it, so they do not count as the reader having lost it.
+    stale_status: u32,
 }
 
 pub(super) struct Owner {
@@ -57,6 +60,8 @@ pub(super) struct Owner {
     completing: Option<(u32, Instant, tokio::sync::oneshot::Sender<Verdict>)>,
     next_txn: u32,
     seen: LinkStats,
+    /// PINGs whose STATUS has not come yet.
+    pings_unanswered: u32,
 }
 
 impl Owner {
@@ -73,6 +78,7 @@ impl Owner {
             // Never 0, never reused while the daemon runs, different after a restart.
             next_txn: fastrand::u32(1..0x8000_0000),
             seen: LinkStats::default(),
+            pings_unanswered: 0,
         }
     }
 
@@ -98,8 +104,8 @@ impl Owner {
                 }
                 Ok(Job::Read(job)) => {
                     let deadline = Instant::now() + job.request.timeout;
-                    self.active =
-                        Some(Active { job, txn: 0, enabled: false, deadline, ending: None, disconnected: None });
+                    let (txn, enabled, ending, disconnected, stale_status) = (0, false, None, None, 0);
+                    self.active = Some(Active { job, txn, enabled, deadline, ending, disconnected, stale_status });
                 }
                 Ok(Job::Outcome { txn, outcome, verdict }) => self.send_outcome(txn, outcome, verdict),
                 Ok(Job::Close(done)) => {
@@ -178,6 +184,7 @@ impl Owner {
                 set_health(&self.health, true, None);
                 self.reader = Some(reader);
                 self.seen = LinkStats::default();
+                self.pings_unanswered = 0;
                 self.last_open_error = None;
                 if let Some(a) = self.active.as_mut() {
                     a.enabled = false; // a new transaction on the reopened reader
@@ -295,6 +302,7 @@ impl Owner {
             flags,
         };
         a.txn = txn;
+        a.stale_status = self.pings_unanswered;
         match r.enable(&e) {
             Ok(()) => {
                 tracing::debug!(txn, "card reader enabled");
@@ -336,8 +344,9 @@ impl Owner {
     fn keep_alive(&mut self) {
         let Some(r) = self.reader.as_mut() else { return };
         if r.idle_for() >= KEEP_ALIVE {
-            if let Err(e) = r.ping() {
-                self.link_failed(e);
+            match r.ping() {
+                Ok(()) => self.pings_unanswered = self.pings_unanswered.saturating_add(1).min(8),
+                Err(e) => self.link_failed(e),
             }
         }
     }
@@ -407,6 +416,11 @@ impl Owner {
     fn on_status(&mut self, state: ReaderState, txn: u32, fault: u8) {
         let fault = (fault != 0).then(|| format!("out of service: {}", ErrorCode(fault)));
         set_fault(&self.health, fault);
+        self.pings_unanswered = self.pings_unanswered.saturating_sub(1);
+        if let Some(a) = self.active.as_mut().filter(|a| a.stale_status > 0) {
+            a.stale_status -= 1;
+            return;
+        }
         // The reader no longer knows the payment's transaction (it restarted, or a read
         // it could not deliver was dropped): a new transaction asks for the card again.
         if let Some(cur) = self.current_txn() {
