@@ -218,8 +218,33 @@ async fn a_pin_block_never_reaches_the_journal_or_its_wal() {
     h.wait_for(&id, |v| v["state"] == "AWAITING_CARD" && v["pin_required"] == true).await;
     wait_reader_waiting(&h).await;
     assert!(h.sim.card_reader.as_ref().unwrap().state().pin, "the reader was asked for the PIN");
+    // Watch the journal and its WAL for the PIN block and the card data from the moment
+    // the reader sends them until the sale is over.
+    let reader = h.sim.card_reader.clone().unwrap();
+    let (db, wal) = (h.data_dir().join("posagent.db"), h.data_dir().join("posagent.db-wal"));
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let still = watching.clone();
+    let watcher = std::thread::spawn(move || {
+        let mut scans = 0;
+        while still.load(std::sync::atomic::Ordering::SeqCst) {
+            let s = reader.stats();
+            if let (Some(pin), Some(data)) = (s.last_pin_block, s.last_card_data) {
+                for file in [&db, &wal] {
+                    let bytes = std::fs::read(file).unwrap_or_default();
+                    for n in [&pin[..], &data[..16]] {
+                        assert!(!bytes.windows(n.len()).any(|w| w == n), "card secret in {}", file.display());
+                    }
+                }
+                scans += 1;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        scans
+    });
     h.present_card("pin_required", "insert").await;
     let paid = h.wait_state(&id, "APPROVED").await;
+    watching.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(watcher.join().unwrap() > 0, "the files were scanned while the read was in flight");
     assert_eq!(paid["entry_mode"], "CHIP");
     assert_eq!(authorized(&h).await, vec![reference]);
     let stats = h.sim.card_reader.as_ref().unwrap().stats();

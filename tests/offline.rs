@@ -20,10 +20,15 @@ async fn faults(h: &Harness, body: Value) {
 
 /// A card sale tapped with `card`; returns the sale once it is final.
 async fn card_sale(h: &Harness, amount: i64, card: &str, capture: &str) -> Value {
+    card_sale_by(h, amount, card, capture, "tap").await
+}
+
+/// A card sale with `card` presented `how` (tap, insert, swipe), once it is final.
+async fn card_sale_by(h: &Harness, amount: i64, card: &str, capture: &str, how: &str) -> Value {
     let sale = h.create(json!({"amount": amount, "currency": "SEK", "method": "CARD", "capture": capture})).await;
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "AWAITING_CARD").await;
-    h.present_card_when_waiting(card, "tap").await;
+    h.present_card_when_waiting(card, how).await;
     wait_long(h, &id, |s| {
         let st = s["state"].as_str().unwrap_or("");
         st != "AWAITING_CARD" && st != "AUTHORIZING" && st != "CREATED"
@@ -89,6 +94,9 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     let c = card_sale(&h, 25_000, "approve", "NOW").await;
     assert_eq!((c["state"].as_str(), c["reason"].as_str()), (Some("DECLINED"), Some("OFFLINE_FLOOR_LIMIT")), "{c}");
     assert!(started.elapsed() < Duration::from_secs(5), "known offline: no waiting for timeouts");
+    // A swiped card is not taken offline (the store's policy, by default).
+    let sw = card_sale_by(&h, 1_000, "approve", "NOW", "swipe").await;
+    assert_eq!((sw["state"].as_str(), sw["reason"].as_str()), (Some("DECLINED"), Some("OFFLINE_ENTRY_MODE")), "{sw}");
 
     // Klarna is never offered offline.
     let k = h.create(json!({"amount": 22_222, "currency": "SEK"})).await;
