@@ -211,10 +211,29 @@ impl AcquirerClient {
         })
     }
 
+    /// The URL of `segments` below the base URL, each one percent-encoded into its own
+    /// path segment: an id or a reference holding `/`, `?`, `#` or `%` cannot reach another
+    /// endpoint, and `.`, `..`, an empty segment or control characters are refused outright.
+    fn endpoint(&self, segments: &[&str]) -> Result<reqwest::Url, BackendError> {
+        let bad = |detail: String| BackendError::Unexpected { url: self.base.clone(), status: 0, detail };
+        // The URL parser drops tabs and newlines (WHATWG): `WEB-1002\t` would become
+        // `WEB-1002`. Control characters are refused with the dot segments.
+        let unsafe_segment = |s: &&&str| s.is_empty() || **s == "." || **s == ".." || s.chars().any(char::is_control);
+        if let Some(s) = segments.iter().find(unsafe_segment) {
+            return Err(bad(format!("refused to call the acquirer with the path segment {s:?}")));
+        }
+        let mut url = reqwest::Url::parse(&self.base).map_err(|e| bad(format!("the acquirer URL is invalid: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|()| bad("the acquirer URL cannot have a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
-        path: &str,
+        path: &[&str],
         query: &[(&str, String)],
         body: Option<(&[u8], &str)>,
         timeout: Option<Duration>,
@@ -228,7 +247,7 @@ impl AcquirerClient {
     async fn call_with_recovery<T, F, Fut>(
         &self,
         method: Method,
-        path: &str,
+        path: &[&str],
         query: &[(&str, String)],
         body: Option<(&[u8], &str)>,
         timeout: Option<Duration>,
@@ -256,7 +275,7 @@ impl AcquirerClient {
     async fn attempts<T, F, Fut>(
         &self,
         method: Method,
-        path: &str,
+        path: &[&str],
         query: &[(&str, String)],
         body: Option<(&[u8], &str)>,
         timeout: Option<Duration>,
@@ -267,10 +286,10 @@ impl AcquirerClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, BackendError>>,
     {
-        let url = format!("{}{}", self.base, path);
+        let url = self.endpoint(path)?;
         let mut retry = 0;
         loop {
-            let mut req = self.http.request(method.clone(), &url).bearer_auth(&self.api_key).query(query);
+            let mut req = self.http.request(method.clone(), url.clone()).bearer_auth(&self.api_key).query(query);
             if let Some(t) = timeout {
                 req = req.timeout(t);
             }
@@ -282,7 +301,7 @@ impl AcquirerClient {
             }
             let (outcome, retry_after) = match req.send().await {
                 Err(source) => {
-                    (Err(BackendError::Unreachable { url: url.clone(), source: source.without_url() }), None)
+                    (Err(BackendError::Unreachable { url: url.to_string(), source: source.without_url() }), None)
                 }
                 Ok(resp) => {
                     let status = resp.status();
@@ -292,7 +311,7 @@ impl AcquirerClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
-                    (self.decode(&url, status, resp).await, retry_after)
+                    (self.decode(url.as_str(), status, resp).await, retry_after)
                 }
             };
             match outcome {
@@ -353,7 +372,7 @@ impl AcquirerClient {
         if let Some(t) = &q.interoperability_token {
             query.push(("interoperability_token", t.clone()));
         }
-        self.call(Method::GET, "/v1/klarna/availability", &query, None, None).await
+        self.call(Method::GET, &["v1", "klarna", "availability"], &query, None, None).await
     }
 
     /// Authorizes (first call: step-up; with a session token: the final authorization).
@@ -383,7 +402,7 @@ impl AcquirerClient {
         };
         self.call_with_recovery(
             Method::POST,
-            "/v1/payments/authorize",
+            &["v1", "payments", "authorize"],
             &[],
             Some((&body, idempotency_key)),
             None,
@@ -395,7 +414,7 @@ impl AcquirerClient {
     /// A POST of `body` under `idempotency_key`, with the usual retries.
     async fn post<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &[&str],
         body: &impl serde::Serialize,
         idempotency_key: &str,
     ) -> Result<T, BackendError> {
@@ -417,21 +436,28 @@ impl AcquirerClient {
     /// The latest payment request of a sale reference, if any.
     pub async fn payment_request_by_reference(&self, reference: &str) -> Result<Option<PaymentRequest>, BackendError> {
         not_found_is_none(
-            self.call(Method::GET, "/v1/payment-requests", &[("reference", reference.to_string())], None, None).await,
+            self.call(Method::GET, &["v1", "payment-requests"], &[("reference", reference.to_string())], None, None)
+                .await,
         )
     }
 
     /// The transaction of a sale reference, if one was authorized.
     pub async fn transaction_by_reference(&self, reference: &str) -> Result<Option<PaymentTransaction>, BackendError> {
         not_found_is_none(
-            self.call(Method::GET, "/v1/payment-transactions", &[("reference", reference.to_string())], None, None)
-                .await,
+            self.call(
+                Method::GET,
+                &["v1", "payment-transactions"],
+                &[("reference", reference.to_string())],
+                None,
+                None,
+            )
+            .await,
         )
     }
 
     /// A transaction by id.
     pub async fn transaction(&self, id: &str) -> Result<PaymentTransaction, BackendError> {
-        self.call(Method::GET, &format!("/v1/payment-transactions/{id}"), &[], None, None).await
+        self.call(Method::GET, &["v1", "payment-transactions", id], &[], None, None).await
     }
 
     /// Captures (part of) a transaction.
@@ -441,7 +467,7 @@ impl AcquirerClient {
         req: &CaptureRequest,
         idempotency_key: &str,
     ) -> Result<PaymentTransaction, BackendError> {
-        self.post(&format!("/v1/payment-transactions/{id}/captures"), req, idempotency_key).await
+        self.post(&["v1", "payment-transactions", id, "captures"], req, idempotency_key).await
     }
 
     /// Refunds (part of) a transaction, by capture or by lines.
@@ -451,27 +477,28 @@ impl AcquirerClient {
         req: &RefundRequest,
         idempotency_key: &str,
     ) -> Result<PaymentTransaction, BackendError> {
-        self.post(&format!("/v1/payment-transactions/{id}/refunds"), req, idempotency_key).await
+        self.post(&["v1", "payment-transactions", id, "refunds"], req, idempotency_key).await
     }
 
     /// Voids the remaining authorization.
     pub async fn void(&self, id: &str, idempotency_key: &str) -> Result<PaymentTransaction, BackendError> {
-        self.post(&format!("/v1/payment-transactions/{id}/void"), &serde_json::json!({}), idempotency_key).await
+        self.post(&["v1", "payment-transactions", id, "void"], &serde_json::json!({}), idempotency_key).await
     }
 
     /// An order (in store or online) by its reference, for returns.
     pub async fn order(&self, reference: &str) -> Result<Option<PaymentTransaction>, BackendError> {
-        not_found_is_none(self.call(Method::GET, &format!("/v1/orders/{reference}"), &[], None, None).await)
+        not_found_is_none(self.call(Method::GET, &["v1", "orders", reference], &[], None, None).await)
     }
 
     /// The settlement report of a day.
     pub async fn settlement(&self, date: chrono::NaiveDate) -> Result<SettlementReport, BackendError> {
-        self.call(Method::GET, &format!("/v1/settlements/{}", date.format("%Y-%m-%d")), &[], None, None).await
+        let day = date.format("%Y-%m-%d").to_string();
+        self.call(Method::GET, &["v1", "settlements", &day], &[], None, None).await
     }
 
     /// Uploads operations queued offline; each keeps its own idempotency key.
     pub async fn batch(&self, req: &BatchRequest, idempotency_key: &str) -> Result<BatchResponse, BackendError> {
-        self.post("/v1/batches", req, idempotency_key).await
+        self.post(&["v1", "batches"], req, idempotency_key).await
     }
 
     /// Events after `after`, waiting up to `wait` for one; the page's signature is checked
@@ -528,7 +555,7 @@ impl AcquirerClient {
             query.push(("timeout_ms", wait.as_millis().to_string()));
             timeout = Some(wait + Duration::from_secs(10));
         }
-        self.call(Method::GET, &format!("/v1/payment-requests/{id}"), &query, None, timeout).await
+        self.call(Method::GET, &["v1", "payment-requests", id], &query, None, timeout).await
     }
 
     /// Cancels a payment request.
@@ -537,20 +564,39 @@ impl AcquirerClient {
         id: &str,
         idempotency_key: &str,
     ) -> Result<PaymentRequest, BackendError> {
-        self.post(&format!("/v1/payment-requests/{id}/cancel"), &serde_json::json!({}), idempotency_key).await
+        self.post(&["v1", "payment-requests", id, "cancel"], &serde_json::json!({}), idempotency_key).await
     }
 }
 
-/// The path with ids replaced, for metric labels of bounded cardinality.
-fn route_label(path: &str) -> String {
-    path.split('/')
-        .map(
-            |seg| {
-                if seg != "v1" && (seg.contains(':') || seg.chars().any(|c| c.is_ascii_digit())) { "{id}" } else { seg }
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("/")
+/// The path segments of the acquirer API that are names, not ids or references.
+const ROUTE_NAMES: &[&str] = &[
+    "v1",
+    "klarna",
+    "availability",
+    "payments",
+    "authorize",
+    "reversals",
+    "payment-requests",
+    "payment-transactions",
+    "captures",
+    "refunds",
+    "void",
+    "cancel",
+    "orders",
+    "settlements",
+    "batches",
+    "events",
+];
+
+/// The route template of `segments` (`/v1/payment-transactions/{id}/captures`): every
+/// segment that is not one of the API's names becomes `{id}`, so metric labels come from
+/// a fixed set whatever the ids and references hold.
+fn route_label(segments: &[&str]) -> String {
+    segments.iter().fold(String::new(), |mut out, seg| {
+        out.push('/');
+        out.push_str(if ROUTE_NAMES.contains(seg) { seg } else { "{id}" });
+        out
+    })
 }
 
 fn encode<T: serde::Serialize>(base: &str, value: &T) -> Result<Vec<u8>, BackendError> {
@@ -566,5 +612,39 @@ fn not_found_is_none<T>(r: Result<T, BackendError>) -> Result<Option<T>, Backend
         Ok(v) => Ok(Some(v)),
         Err(BackendError::Refused { status: 404, .. }) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> AcquirerClient {
+        AcquirerClient::new(base, "k".into(), Duration::from_secs(1), RetryPolicy::default()).unwrap()
+    }
+
+    #[test]
+    fn ids_and_references_stay_inside_their_own_path_segment() {
+        let c = client("https://acq.example/base/");
+        let url = |segs: &[&str]| c.endpoint(segs).map(|u| u.to_string());
+        assert_eq!(url(&["v1", "orders", "WEB-1002"]).unwrap(), "https://acq.example/base/v1/orders/WEB-1002");
+        assert_eq!(
+            url(&["v1", "orders", "../payment-transactions/krn:1"]).unwrap(),
+            "https://acq.example/base/v1/orders/..%2Fpayment-transactions%2Fkrn:1"
+        );
+        assert_eq!(url(&["v1", "orders", "W?x=1#f%"]).unwrap(), "https://acq.example/base/v1/orders/W%3Fx=1%23f%25");
+        for bad in ["..", ".", "", "WEB-1002\t", "WEB\n1002"] {
+            assert!(url(&["v1", "orders", bad]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn metric_labels_are_route_templates() {
+        assert_eq!(route_label(&["v1", "orders", "../ledger\nposagent_acquirer_up NaN"]), "/v1/orders/{id}");
+        assert_eq!(
+            route_label(&["v1", "payment-transactions", "x", "captures"]),
+            "/v1/payment-transactions/{id}/captures"
+        );
     }
 }

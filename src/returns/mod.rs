@@ -134,6 +134,15 @@ pub enum ReturnError {
 /// How long the sync worker leaves a refund alone while it is asked for at once.
 const HOLD_MS: i64 = 60_000;
 
+/// Whether `r` is a reference of at most `max` characters of the documented set: letters,
+/// digits and `- _ . : /`, not `.` or `..` (it reaches the acquirer's URL as one
+/// percent-encoded path segment either way).
+fn reference_is_valid(r: &str, max: usize) -> bool {
+    (1..=max).contains(&r.len())
+        && r.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
+        && r.chars().any(|c| c != '.')
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> ReturnError {
     ReturnError::Invalid { field: field.to_string(), message: message.into() }
 }
@@ -192,8 +201,11 @@ impl Returns {
 
     /// Makes a return; answers the journaled return and whether it is new.
     pub async fn create(&self, req: NewReturn) -> Result<(ReturnRecord, bool), ReturnError> {
-        if req.original_reference.is_empty() || req.original_reference.len() > 255 {
-            return Err(invalid("original_reference", "must be 1 to 255 characters"));
+        if !reference_is_valid(&req.original_reference, 255) {
+            return Err(invalid(
+                "original_reference",
+                "must be 1 to 255 characters of A-Z, a-z, 0-9, - _ . : / (not only dots)",
+            ));
         }
         if let Some(r) = &req.reference {
             if r.is_empty() || r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {

@@ -1,0 +1,51 @@
+//! Hostile input from the register never leaves the terminal's own path segment at the
+//! acquirer: a crafted `original_reference` cannot refund another transaction, reach
+//! another endpoint, or refund an order by a look-alike; the acquirer-call metric labels
+//! come from a fixed set of route templates.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Harness;
+use serde_json::json;
+
+async fn refunds(h: &Harness) -> usize {
+    let ledger = h.backend_get("/v1/ledger").await;
+    ledger.as_array().unwrap().iter().filter(|e| e["kind"] == "REFUND").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crafted_references_refund_nothing_and_reach_no_other_endpoint() {
+    let h = Harness::start().await;
+    // A captured card sale whose transaction an attacker would like refunded.
+    let s = h.create(json!({"amount": 5000, "currency": "SEK", "method": "CARD"})).await;
+    let id = s["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "AWAITING_CARD").await;
+    h.present_card_when_waiting("approve", "tap").await;
+    let paid = h.wait_state(&id, "APPROVED").await;
+    let tx = paid["payment_transaction_id"].as_str().unwrap().to_string();
+    for crafted in [
+        format!("../payment-transactions/{tx}"),
+        "x/../WEB-1002".to_string(),
+        "WEB-1002?x=1".to_string(),
+        "WEB-1002#frag".to_string(),
+        "WEB-1002\t".to_string(),
+        "WEB-1002%2F".to_string(),
+        "../ledger".to_string(),
+        "../settlements/2026-12-01".to_string(),
+        "..".to_string(),
+        ".".to_string(),
+    ] {
+        let (status, body) = h.post("/v1/returns", json!({"original_reference": crafted})).await;
+        assert!(status == 404 || status == 422, "{crafted:?}: {status} {body}");
+        assert_eq!(refunds(&h).await, 0, "{crafted:?} refunded something");
+    }
+    // The real references still work.
+    let (status, r) = h.post("/v1/returns", json!({"original_reference": "WEB-1002", "amount": 100})).await;
+    assert_eq!((status, r["state"].as_str()), (201, Some("REFUNDED")), "{r}");
+    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    for line in metrics.lines().filter(|l| l.starts_with("posagent_acquirer_calls")) {
+        assert!(!line.contains("WEB-") && !line.contains("ledger") && !line.contains(".."), "{line}");
+    }
+    assert!(metrics.contains("GET /v1/orders/{id}"), "{metrics}");
+}
