@@ -45,7 +45,7 @@ pub struct Metrics {
 fn labels(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -178,6 +178,14 @@ pub fn gauge_labels(pairs: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_values_are_escaped_so_no_line_can_be_forged() {
+        assert_eq!(
+            labels(&[("route", "a\"b\\c\nposagent_acquirer_up NaN")]),
+            r#"route="a\"b\\c\nposagent_acquirer_up NaN""#
+        );
+    }
 
     #[test]
     fn exposition_format() {

@@ -44,7 +44,7 @@ async fn crafted_references_refund_nothing_and_reach_no_other_endpoint() {
     let (status, r) = h.post("/v1/returns", json!({"original_reference": "WEB-1002", "amount": 100})).await;
     assert_eq!((status, r["state"].as_str()), (201, Some("REFUNDED")), "{r}");
     let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
-    for line in metrics.lines().filter(|l| l.starts_with("posagent_acquirer_calls")) {
+    for line in metrics.lines().filter(|l| l.starts_with("posagent_acquirer_request")) {
         assert!(!line.contains("WEB-") && !line.contains("ledger") && !line.contains(".."), "{line}");
     }
     assert!(metrics.contains("GET /v1/orders/{id}"), "{metrics}");
