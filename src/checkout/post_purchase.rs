@@ -4,8 +4,9 @@
 //! between leaves it to the sync worker, under the same key. The key is the register's
 //! `Idempotency-Key` if it sent one (a retried request answers with what the first
 //! did), else one derived from the sale's journaled state. While the acquirer is
-//! unreachable (or the payment was approved offline and not yet forwarded) the answer
-//! says the operation is queued.
+//! unreachable (or the payment was approved offline and not yet forwarded), or another
+//! operation of the payment is still queued ahead of it (a void behind a capture: it goes
+//! out after it, never before), the answer says the operation is queued.
 
 use super::engine::{Checkout, CheckoutError};
 use super::sale::{OfflineStatus, Sale, SaleState, SaleView};
@@ -188,6 +189,13 @@ impl Checkout {
             self.inner().amend_checked(&sale.id, format!("{what} queued"), queued, Some((op.clone(), hold))).await??;
         let (sale, id) = (now, id.unwrap_or_default());
         let Some(call) = call else { return Ok((sale.view(), true)) };
+        // One order for a payment's money operations: nothing overtakes what is queued
+        // before it (a void sent ahead of a queued capture would release what the
+        // capture was promised). Behind another, it goes out after it, by the worker.
+        if d.journal.queued_behind(id).await? {
+            d.outbox.wake();
+            return Ok((sale.view(), true));
+        }
         let due = op.due(id);
         let forwarder = d.outbox.forwarder();
         let applied = match call.await {

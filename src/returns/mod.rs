@@ -143,6 +143,17 @@ fn reference_is_valid(r: &str, max: usize) -> bool {
         && r.chars().any(|c| c != '.')
 }
 
+/// Records how printing a return's receipt went.
+fn mark_printed(r: &mut ReturnRecord, printed: Result<(), String>) {
+    match printed {
+        Ok(()) => {
+            r.receipt_printed = true;
+            r.receipt_error = None;
+        }
+        Err(e) => r.receipt_error = Some(e),
+    }
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> ReturnError {
     ReturnError::Invalid { field: field.to_string(), message: message.into() }
 }
@@ -160,26 +171,21 @@ pub struct Returns {
     store: StoreSection,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     outbox: crate::outbox::SyncHandle,
+    /// One return at a time: what is refundable is read and the refund queued as one step,
+    /// so two returns of one purchase cannot both take the same money.
+    one_at_a_time: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Returns {
     /// Prints the receipt of a return the sync worker completed after the register was
     /// answered 202 (refunded once the acquirer answered again), and journals that it did.
-    pub async fn print_completed(&self, mut record: ReturnRecord) -> Result<ReturnRecord, StoreError> {
+    pub async fn print_completed(&self, record: ReturnRecord) -> Result<ReturnRecord, StoreError> {
         if record.state != ReturnState::Refunded || record.receipt_printed {
             return Ok(record);
         }
         let doc = receipt::return_document(&record, &self.store.name);
-        match self.printer.print(doc).await {
-            Ok(()) => {
-                record.receipt_printed = true;
-                record.receipt_error = None;
-            }
-            Err(e) => record.receipt_error = Some(e.to_string()),
-        }
-        record.updated_at = Utc::now();
-        self.journal.save_return(record.clone()).await?;
-        Ok(record)
+        let printed = self.printer.print(doc).await.map_err(|e| e.to_string());
+        self.journal.amend_return(record.id.clone(), move |r| mark_printed(r, printed)).await
     }
 
     /// A returns service.
@@ -191,7 +197,7 @@ impl Returns {
         metrics: std::sync::Arc<crate::metrics::Metrics>,
         outbox: crate::outbox::SyncHandle,
     ) -> Self {
-        Returns { journal, backend, printer, store, metrics, outbox }
+        Returns { journal, backend, printer, store, metrics, outbox, one_at_a_time: Default::default() }
     }
 
     /// A return by id or reference.
@@ -201,6 +207,7 @@ impl Returns {
 
     /// Makes a return; answers the journaled return and whether it is new.
     pub async fn create(&self, req: NewReturn) -> Result<(ReturnRecord, bool), ReturnError> {
+        let _one = self.one_at_a_time.lock().await;
         if !reference_is_valid(&req.original_reference, 255) {
             return Err(invalid(
                 "original_reference",
@@ -228,7 +235,10 @@ impl Returns {
             Err(BackendError::Offline)
         };
         let tx = match lookup {
-            Ok(tx) => tx.ok_or_else(|| ReturnError::NotFound(req.original_reference.clone()))?,
+            Ok(tx) => {
+                let tx = tx.ok_or_else(|| ReturnError::NotFound(req.original_reference.clone()))?;
+                self.with_local_refunds(tx, &req.original_reference).await?
+            }
             // Offline, a purchase made at this terminal is known from its own journal;
             // the refund is queued for the acquirer.
             Err(e) if e.is_unreachable() => match self.journaled_purchase(&req.original_reference).await? {
@@ -332,6 +342,33 @@ impl Returns {
         }))
     }
 
+    /// The acquirer's view of a purchase, with this terminal's refunds it does not show
+    /// (yet): queued, or sent without an answer. They count against what is refundable,
+    /// by amount and by line, as the acquirer's own do.
+    async fn with_local_refunds(
+        &self,
+        mut tx: PaymentTransaction,
+        original_reference: &str,
+    ) -> Result<PaymentTransaction, ReturnError> {
+        let known: std::collections::HashSet<String> =
+            tx.payment_refunds.iter().filter_map(|r| r.payment_refund_reference.clone()).collect();
+        for r in self.journal.returns_of(original_reference.to_string()).await? {
+            if r.state == ReturnState::Refused || known.contains(&r.reference) {
+                continue;
+            }
+            tx.refunded_amount += r.amount;
+            tx.payment_refunds.push(Refund {
+                payment_refund_id: r.payment_refund_id.clone().unwrap_or_else(|| r.id.clone()),
+                payment_refund_reference: Some(r.reference.clone()),
+                payment_capture_id: None,
+                amount: r.amount,
+                line_items: r.lines.clone(),
+                created_at: r.created_at,
+            });
+        }
+        Ok(tx)
+    }
+
     /// Queues the refund with the return's key, in one transaction with the return (the
     /// sync worker leaves it alone for `hold_ms` while it is sent at once).
     async fn enqueue(
@@ -360,12 +397,18 @@ impl Returns {
     }
 
     /// The refund waits in the outbox: the return stays PENDING with the reason.
-    async fn left_queued(&self, mut record: ReturnRecord, why: String) -> Result<ReturnRecord, ReturnError> {
-        record.reason = Some(format!("refund queued for the acquirer: {why}"));
-        record.updated_at = Utc::now();
-        self.journal.save_return(record.clone()).await?;
+    async fn left_queued(&self, record: ReturnRecord, why: String) -> Result<ReturnRecord, ReturnError> {
+        // On the stored record: the sync worker may have refunded it meanwhile.
+        let amended = self
+            .journal
+            .amend_return(record.id, move |r| {
+                if r.state == ReturnState::Pending {
+                    r.reason = Some(format!("refund queued for the acquirer: {why}"));
+                }
+            })
+            .await?;
         self.outbox.wake();
-        Ok(record)
+        Ok(amended)
     }
 
     /// Outbox first: the refund is queued with the return, then asked for at once.
@@ -383,6 +426,13 @@ impl Returns {
             return self.left_queued(record, "the offline payment is not forwarded yet".into()).await;
         }
         let due = self.enqueue(&record, &refund, HOLD_MS).await?;
+        // Nothing overtakes what is queued before it for the purchase (a capture still
+        // queued, an earlier refund): behind another operation it goes out after it.
+        if self.journal.queued_behind(due.id).await? {
+            return self
+                .left_queued(record, "it waits behind an operation of the purchase queued before it".into())
+                .await;
+        }
         let answer = if self.backend.connectivity().is_online() {
             self.backend.refund(&record.payment_transaction_id, &refund, &record.idempotency_key).await
         } else {
@@ -421,17 +471,11 @@ impl Returns {
                 }
             }
         }
-        record.updated_at = Utc::now();
-        self.journal.save_return(record.clone()).await?;
         self.metrics.return_done(record.state.as_str());
-        if record.state == ReturnState::Refunded {
+        if record.state == ReturnState::Refunded && !record.receipt_printed {
             let doc = receipt::return_document(&record, &self.store.name);
-            match self.printer.print(doc).await {
-                Ok(()) => record.receipt_printed = true,
-                Err(e) => record.receipt_error = Some(e.to_string()),
-            }
-            record.updated_at = Utc::now();
-            self.journal.save_return(record.clone()).await?;
+            let printed = self.printer.print(doc).await.map_err(|e| e.to_string());
+            record = self.journal.amend_return(record.id.clone(), move |r| mark_printed(r, printed)).await?;
         }
         Ok(record)
     }

@@ -365,6 +365,30 @@ impl Journal {
         .await
     }
 
+    /// Whether queued operation `id` waits behind another one of its payment (an earlier
+    /// operation of its group still pending). If so it is released to the sync worker at
+    /// once — which sends a payment's operations one by one, in order — instead of being
+    /// sent ahead of them.
+    pub async fn queued_behind(&self, id: i64) -> Result<bool, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let behind: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM outbox p, outbox o
+                       WHERE o.id = ?1 AND p.group_key = o.group_key AND p.state = 'PENDING' AND p.id < o.id)",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .map_err(&err)?;
+            if behind {
+                conn.execute("UPDATE outbox SET next_attempt_ms = 0 WHERE id = ?1 AND state = 'PENDING'", params![id])
+                    .map_err(&err)?;
+            }
+            Ok(behind)
+        })
+        .await
+    }
+
     /// The queued operation stored under `idempotency_key`, if any.
     pub async fn op_by_key(&self, idempotency_key: String) -> Result<Option<QueuedOp>, StoreError> {
         self.call(move |conn, path| {

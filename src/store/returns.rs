@@ -53,6 +53,25 @@ impl Journal {
         self.call(move |conn, path| save_return_in(conn, path, &r)).await
     }
 
+    /// Changes the journaled return `id` with `f`, in one step on the stored record (never
+    /// from a copy a slower caller holds, which could undo what the sync worker wrote).
+    pub async fn amend_return(
+        &self,
+        id: String,
+        f: impl FnOnce(&mut ReturnRecord) + Send + 'static,
+    ) -> Result<ReturnRecord, StoreError> {
+        self.call(move |conn, path| {
+            let tx = conn.transaction().map_err(sqlite(path))?;
+            let mut r = return_in(&tx, path, &id)?;
+            f(&mut r);
+            r.updated_at = chrono::Utc::now();
+            save_return_in(&tx, path, &r)?;
+            tx.commit().map_err(sqlite(path))?;
+            Ok(r)
+        })
+        .await
+    }
+
     /// A return by id or reference.
     pub async fn find_return(&self, id_or_reference: String) -> Result<Option<ReturnRecord>, StoreError> {
         self.call(move |conn, path| {

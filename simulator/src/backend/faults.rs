@@ -36,6 +36,10 @@ pub struct Faults {
     /// Nothing is answered at all.
     #[serde(default)]
     pub partition: bool,
+    /// POSTs (everything that moves money) get no answer and are not processed; reads
+    /// are answered (a write path down, or its answers lost on the way).
+    #[serde(default)]
+    pub partition_posts: bool,
 }
 
 enum Action {
@@ -49,7 +53,7 @@ enum Action {
 fn decide(backend: &SimBackend, method: &Method) -> (Action, u64) {
     let mut f = backend.faults.lock().unwrap_or_else(|p| p.into_inner());
     let latency = f.latency_ms;
-    let action = if f.partition {
+    let action = if f.partition || (f.partition_posts && *method == Method::POST) {
         Action::Hang
     } else if f.rate_limit_next > 0 {
         f.rate_limit_next -= 1;
