@@ -353,6 +353,12 @@ async fn test_cards_give_their_outcomes_and_clear_pans_are_refused() {
     t.encrypted_payload = t.encrypted_payload.chars().rev().collect();
     tampered.card = Some(t);
     assert!(refused(c.authorize(&tampered, "card-tampered").await), "a tampered read");
+    // A second read for a reference already charged is refused: one transaction per sale.
+    let mut again = req.clone();
+    again.payment_transaction_reference = "R-card-0".into();
+    again.card = Some(card("1111", false, 2_500, 62));
+    let e = c.authorize(&again, "card-again").await.unwrap_err();
+    assert!(matches!(e, BackendError::Refused { status: 403, .. }), "{e}");
 }
 
 #[tokio::test]

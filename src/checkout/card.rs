@@ -146,9 +146,11 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead) -> Resul
     sale.masked_pan = Some(card.masked_pan.clone());
     sale.entry_mode = Some(card.entry_mode.as_str().to_string());
     inner.transition(sale, SaleState::Authorizing, None).await?;
-    // The read with the PIN is a new authorization, under its own key.
-    let operation = if pin { "authorize-pin" } else { "authorize" };
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, operation).await?;
+    // Every read is a new authorization under a key of its own (named by a digest of the
+    // read's KSN, unique per read): a second read — with the PIN, or after a restart —
+    // never re-uses a key sent with another body.
+    let operation = read_operation(&card.ksn);
+    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &operation).await?;
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
     let kind =
         ReadKind { entry_mode: card.entry_mode.as_str(), cvm: card.cvm.as_str(), pin_block: card.pin_block.is_some() };
@@ -184,14 +186,32 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead) -> Resul
             // an acquirer that has it already answers with what it did (or by reference).
             approve_offline(inner, sale, request, key, (Attempt::Unanswered, kind), &e.to_string()).await
         }
-        Err(e) => {
-            sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
-            inner.transition(sale, SaleState::Failed, Some(e.to_string())).await?;
-            show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
-                .await;
-            Ok(())
-        }
+        Err(e) => refused_authorization(inner, sale, e).await,
     }
+}
+
+/// The operation name of a read's authorization key.
+fn read_operation(ksn: &[u8]) -> String {
+    let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, ksn);
+    format!("authorize:{}", &digest.simple().to_string()[..16])
+}
+
+/// The acquirer refused the authorization: before the sale ends FAILED, the transaction
+/// is read by reference — an earlier read's authorization whose answer was lost (a
+/// restart, a timeout) may have charged the card, and then the sale is approved by it.
+async fn refused_authorization(
+    inner: &Inner,
+    sale: &mut Sale,
+    e: crate::backend::BackendError,
+) -> Result<(), FlowError> {
+    if let Ok(Some(tx)) = inner.deps.backend.transaction_by_reference(&sale.reference).await {
+        tracing::warn!(error = %e, "authorization refused, but the sale's reference has a transaction: it stands");
+        return settle(inner, sale, AuthorizeResponse::approved(tx)).await;
+    }
+    sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
+    inner.transition(sale, SaleState::Failed, Some(e.to_string())).await?;
+    show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() }).await;
+    Ok(())
 }
 
 /// Whether an authorization went out before the terminal decided on its own.

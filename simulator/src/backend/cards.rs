@@ -24,6 +24,14 @@ impl Books {
         now: DateTime<Utc>,
     ) -> Result<AuthorizeResponse, Refusal> {
         let card = req.card.as_ref().ok_or_else(|| invalid("card", "a card payment needs the encrypted card read"))?;
+        // One transaction per reference: a second card read for a sale already charged
+        // (its first answer lost, say) must not charge it again.
+        let reference = &req.payment_transaction_reference;
+        if self.transactions.values().any(|t| &t.payment_transaction_reference == reference) {
+            return Err(Refusal::Forbidden(
+                "a payment transaction already exists under this reference; read it by reference".into(),
+            ));
+        }
         if !card.is_masked() {
             return Err(invalid("card.masked_pan", "must be a masked PAN (first 6 and last 4 digits, `*` between)"));
         }
