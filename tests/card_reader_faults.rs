@@ -198,7 +198,16 @@ async fn an_unplugged_reader_is_waited_for_and_a_faulty_one_shows_in_health() {
     wait_reader_waiting(&h).await;
     h.present_card("approve", "insert").await;
     h.wait_state(&id, "APPROVED").await;
-    assert_eq!(authorized(&h).await, vec![reference]);
+    assert_eq!(authorized(&h).await, vec![reference.clone()]);
+
+    // The reader restarts mid-sale (a power glitch; the port stays open): it announces
+    // itself with INFO, the payment gets a new transaction, the tap is approved.
+    let (rebooted, rebooted_ref) = card_sale(&h, 1300).await;
+    fault(&h, json!({"kind": "reboot"})).await;
+    wait_reader_waiting(&h).await;
+    h.present_card("approve", "tap").await;
+    h.wait_state(&rebooted, "APPROVED").await;
+    assert_eq!(authorized(&h).await, vec![reference.clone(), rebooted_ref]);
 
     // Tamper while no sale is open: /health and /metrics say so; repaired, they clear.
     fault(&h, json!({"kind": "error", "code": "TAMPER"})).await;
@@ -276,6 +285,7 @@ async fn a_chip_declining_after_the_approval_declines_the_sale_and_reverses_it()
     h.present_card("approve", "insert").await;
     let d = h.wait_state(&id, "DECLINED").await;
     assert_eq!(d["reason"], "CARD_DECLINED_AFTER_APPROVAL", "{d}");
+    assert!(!h.journal_states(&id).contains(&"APPROVED".to_string()), "never APPROVED: the chip decided first");
     let done = h.wait_for(&id, |s| s["reversal"] == "REVERSED").await;
     assert!(done["receipt_printed"] == true || done["receipt_error"].is_null(), "{done}");
     // The authorization went through, and the reversal undid it.

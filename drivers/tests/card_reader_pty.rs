@@ -185,7 +185,7 @@ fn a_v1_reader_and_a_v3_reader_are_refused_with_what_to_do() {
     // v1: its LRC never matches a v2 frame, so it answers NAK to everything.
     let (mut port, path) = pty();
     let v1 = std::thread::spawn(move || {
-        for _ in 0..4 {
+        for _ in 0..8 {
             let _ = read_frame(&mut port);
             port.write_all(&[0x15]).unwrap();
         }

@@ -28,32 +28,48 @@ pub(super) async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &Cance
         return Ok(());
     };
     let Some(TakenRead { txn, read }) = read_card(inner, &reader, sale, cancel).await? else { return Ok(()) };
-    let entry_mode = read.entry_mode;
-    let authorized = authorize_card(inner, sale, read).await;
-    match sale.state {
-        SaleState::Approved if entry_mode == EntryMode::Chip => {
-            // The chip has the last word (second GENERATE AC): a card declining after the
-            // approval gets the authorization reversed.
-            if reader.complete(txn, Outcome::Approved).await == Verdict::CardDeclined {
-                authorized?;
-                return declined_by_the_chip(inner, sale).await;
-            }
-        }
-        SaleState::Approved => reader.finish(txn, Outcome::Approved),
-        SaleState::Declined => reader.finish(txn, Outcome::Declined),
-        _ => reader.finish(txn, Outcome::NotCompleted),
+    let gate = ChipGate { reader: &reader, txn, chip: read.entry_mode == EntryMode::Chip };
+    let authorized = authorize_card(inner, sale, read, &gate).await;
+    if authorized.is_err() {
+        gate.tell(Outcome::NotCompleted);
     }
     authorized
 }
 
-/// The chip declined the approved payment: the sale ends DECLINED with a reversal of
-/// its authorization queued in the same transaction.
-async fn declined_by_the_chip(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    tracing::warn!("the card's chip declined the approved payment; reversing the authorization");
+/// The reader's part in the outcome: told how the sale ended, and for a chip card asked
+/// first — the chip has the last word (second GENERATE AC) before a sale is APPROVED.
+struct ChipGate<'a> {
+    reader: &'a CardReaderService,
+    txn: u32,
+    chip: bool,
+}
+
+impl ChipGate<'_> {
+    /// Tells the reader the sale is approved; `false` when the chip declines it.
+    async fn approves(&self) -> bool {
+        if !self.chip {
+            self.reader.finish(self.txn, Outcome::Approved);
+            return true;
+        }
+        self.reader.complete(self.txn, Outcome::Approved).await != Verdict::CardDeclined
+    }
+
+    /// Tells the reader the sale did not go through.
+    fn tell(&self, outcome: Outcome) {
+        self.reader.finish(self.txn, outcome);
+    }
+}
+
+/// The chip declined what the acquirer (or the offline policy) approved: the sale ends
+/// DECLINED, never having been APPROVED, with a reversal queued in the same transaction
+/// when an authorization may exist.
+async fn declined_by_the_chip(inner: &Inner, sale: &mut Sale, reverse: bool) -> Result<(), FlowError> {
+    tracing::warn!(reverse, "the card's chip declined the approved payment");
     sale.reason = Some("CARD_DECLINED_AFTER_APPROVAL".into());
-    let reversal = reversal_op(inner, sale).await?;
-    let detail = "the card's chip declined after the approval; a reversal is queued".to_string();
-    inner.transition_queuing(sale, SaleState::Declined, Some(detail), Some(reversal)).await?;
+    let reversal = if reverse { Some(reversal_op(inner, sale).await?) } else { None };
+    let detail =
+        format!("the card's chip declined after the approval{}", if reverse { "; a reversal is queued" } else { "" });
+    inner.transition_queuing(sale, SaleState::Declined, Some(detail), reversal).await?;
     declined(inner, sale).await;
     Ok(())
 }
@@ -141,7 +157,7 @@ struct ReadKind {
 }
 
 /// Authorizes the sale's read online, or offline within the policy.
-async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead) -> Result<(), FlowError> {
+async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &ChipGate<'_>) -> Result<(), FlowError> {
     let pin = sale.pin_required;
     sale.masked_pan = Some(card.masked_pan.clone());
     sale.entry_mode = Some(card.entry_mode.as_str().to_string());
@@ -152,8 +168,9 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead) -> Resul
     let operation = read_operation(&card.ksn);
     let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &operation).await?;
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
-    let kind =
-        ReadKind { entry_mode: card.entry_mode.as_str(), cvm: card.cvm.as_str(), pin_block: card.pin_block.is_some() };
+    // A card the issuer asked a PIN for is never approved offline, PIN block or not.
+    let pin_block = card.pin_block.is_some() || pin;
+    let kind = ReadKind { entry_mode: card.entry_mode.as_str(), cvm: card.cvm.as_str(), pin_block };
     let mut request = authorize_request(inner, sale, None);
     request.card = Some(CardData {
         encrypted_payload: b64(&card.payload),
@@ -165,7 +182,7 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead) -> Resul
     drop(card);
     if !inner.deps.backend.connectivity().is_online() {
         let why = "the acquirer is known to be unreachable";
-        return approve_offline(inner, sale, request, key, (Attempt::NotSent, kind), why).await;
+        return approve_offline(inner, sale, request, key, (Attempt::NotSent, kind, gate), why).await;
     }
     match inner.deps.backend.authorize(&request, &key).await {
         Ok(resp)
@@ -174,19 +191,29 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead) -> Resul
                 && resp.result_reason.as_deref() == Some("PIN_REQUIRED") =>
         {
             // The issuer wants the PIN (a contactless read over the limit): the card is
-            // asked for again, inserted, with its PIN.
+            // asked for again, inserted, with its PIN (the next ENABLE supersedes this
+            // transaction on the reader; no failure is shown).
             sale.pin_required = true;
             let detail = "PIN required: the card is asked for again, inserted with its PIN".to_string();
             inner.transition(sale, SaleState::AwaitingCard, Some(detail)).await?;
             Ok(())
         }
-        Ok(resp) => settle(inner, sale, resp).await,
+        Ok(resp) if resp.result == AuthorizeResult::Approved => {
+            if !gate.approves().await {
+                return declined_by_the_chip(inner, sale, true).await;
+            }
+            settle(inner, sale, resp).await
+        }
+        Ok(resp) => {
+            gate.tell(Outcome::Declined);
+            settle(inner, sale, resp).await
+        }
         Err(e) if e.is_unreachable() => {
             // Not known whether it reached the acquirer: the forward re-uses the key, and
             // an acquirer that has it already answers with what it did (or by reference).
-            approve_offline(inner, sale, request, key, (Attempt::Unanswered, kind), &e.to_string()).await
+            approve_offline(inner, sale, request, key, (Attempt::Unanswered, kind, gate), &e.to_string()).await
         }
-        Err(e) => refused_authorization(inner, sale, e).await,
+        Err(e) => refused_authorization(inner, sale, e, gate).await,
     }
 }
 
@@ -203,7 +230,9 @@ async fn refused_authorization(
     inner: &Inner,
     sale: &mut Sale,
     e: crate::backend::BackendError,
+    gate: &ChipGate<'_>,
 ) -> Result<(), FlowError> {
+    gate.tell(Outcome::NotCompleted);
     if let Ok(Some(tx)) = inner.deps.backend.transaction_by_reference(&sale.reference).await {
         tracing::warn!(error = %e, "authorization refused, but the sale's reference has a transaction: it stands");
         return settle(inner, sale, AuthorizeResponse::approved(tx)).await;
@@ -232,7 +261,7 @@ async fn approve_offline(
     sale: &mut Sale,
     mut request: AuthorizeRequest,
     key: String,
-    (attempt, kind): (Attempt, ReadKind),
+    (attempt, kind, gate): (Attempt, ReadKind, &ChipGate<'_>),
     why: &str,
 ) -> Result<(), FlowError> {
     let now = Utc::now();
@@ -249,9 +278,14 @@ async fn approve_offline(
             Attempt::NotSent => None,
         };
         let detail = format!("{refusal} ({why})");
+        gate.tell(Outcome::Declined);
         inner.transition_queuing(sale, SaleState::Declined, Some(detail), reversal).await?;
         declined(inner, sale).await;
         return Ok(());
+    }
+    // The chip first: a card declining the offline approval is never queued.
+    if !gate.approves().await {
+        return declined_by_the_chip(inner, sale, attempt == Attempt::Unanswered).await;
     }
     request.offline_approved_at = Some(now);
     let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable authorization"))?;

@@ -22,6 +22,10 @@ pub const MAX_RETRANSMIT: usize = 3;
 pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// At most one NAK per this long.
 const NAK_SPACING: Duration = Duration::from_millis(100);
+/// After a NAK the host resends no sooner than this after the previous send.
+pub const NAK_RESEND_GAP: Duration = Duration::from_millis(150);
+/// Most sends of one frame, NAKs included.
+pub const MAX_SENDS: usize = 8;
 /// The longest a single read of the port waits, so ACKs leave in time.
 const READ_SLICE: Duration = Duration::from_millis(10);
 
@@ -148,12 +152,14 @@ impl<T: Transport> CardReader<T> {
     pub fn poll(&mut self, wait: Duration) -> Result<(), CardReaderError> {
         let deadline = Instant::now() + wait;
         loop {
-            self.process()?;
+            // Read what the port holds before judging a frame stalled (§2.4): the owner
+            // may have been busy for longer than the inter-byte timeout.
             let left = deadline.saturating_duration_since(Instant::now());
-            if !self.inbox.is_empty() || left.is_zero() {
+            self.fill(left.min(READ_SLICE).max(Duration::from_millis(1)))?;
+            self.process()?;
+            if !self.inbox.is_empty() || deadline <= Instant::now() {
                 return Ok(());
             }
-            self.fill(left.min(READ_SLICE))?;
         }
     }
 
@@ -175,6 +181,11 @@ impl<T: Transport> CardReader<T> {
                     self.transport.write_all(&ack(f.seq))?;
                     self.transport.flush()?;
                     self.stats.frames += 1;
+                    // INFO is always acted on (a reader announces a restart with it, its
+                    // SEQ starting over at 1) and clears what the host remembers.
+                    if f.cmd == super::evt::INFO {
+                        self.last_in = None;
+                    }
                     if self.last_in == Some((f.seq, f.crc)) {
                         self.stats.duplicates += 1;
                         continue;
@@ -206,47 +217,80 @@ impl<T: Transport> CardReader<T> {
     }
 
     /// Sends one frame and waits for its ACK, resending on NAK or silence.
+    /// Sends one frame and waits for its ACK, resending on silence (at most
+    /// [`MAX_RETRANSMIT`] times) and on NAK (no sooner than [`NAK_RESEND_GAP`] after the
+    /// previous send, so one burst of line noise cannot use up the resends; at most
+    /// [`MAX_SENDS`] sends in all). `Err(true)` inside: every send was NAKed.
     fn send(&mut self, code: u8, data: &[u8]) -> Result<(), CardReaderError> {
+        match self.send_counting(code, data)? {
+            Ok(()) => Ok(()),
+            Err(_all_naked) => Err(CardReaderError::NoAck(MAX_RETRANSMIT + 1)),
+        }
+    }
+
+    fn send_counting(&mut self, code: u8, data: &[u8]) -> Result<Result<(), bool>, CardReaderError> {
         let seq = self.next_seq();
         let frame = encode(seq, code, data);
-        let mut nak_answers = 0;
-        for attempt in 0..=MAX_RETRANSMIT {
+        let (mut silences, mut naked, mut sends) = (0, 0, 0);
+        while silences <= MAX_RETRANSMIT && sends < MAX_SENDS {
             self.acks.clear();
             self.naks = 0;
             self.transport.write_all(&frame)?;
             self.transport.flush()?;
             self.last_sent = Instant::now();
-            if attempt > 0 {
+            if sends > 0 {
                 self.stats.resends += 1;
             }
-            let deadline = Instant::now() + ACK_TIMEOUT;
-            loop {
-                self.process()?;
-                if self.acks.contains(&seq) {
-                    return Ok(());
+            sends += 1;
+            match self.await_ack(seq)? {
+                Some(true) => return Ok(Ok(())),
+                Some(false) => {
+                    naked += 1;
+                    // Let the noise pass before the resend.
+                    while self.last_sent.elapsed() < NAK_RESEND_GAP {
+                        self.fill(NAK_RESEND_GAP.saturating_sub(self.last_sent.elapsed()).min(READ_SLICE))?;
+                        self.process()?;
+                        if self.acks.contains(&seq) {
+                            return Ok(Ok(()));
+                        }
+                    }
                 }
-                if self.naks > 0 {
-                    nak_answers += 1;
-                    break;
-                }
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                self.fill(left.min(READ_SLICE))?;
+                None => silences += 1,
             }
         }
-        if nak_answers > MAX_RETRANSMIT {
-            return Err(CardReaderError::RefusesEveryFrame);
+        Ok(Err(naked == sends))
+    }
+
+    /// Waits for the ACK of `seq`: `Some(true)` acknowledged, `Some(false)` NAKed, `None`
+    /// silence for [`ACK_TIMEOUT`].
+    fn await_ack(&mut self, seq: u8) -> Result<Option<bool>, CardReaderError> {
+        let deadline = Instant::now() + ACK_TIMEOUT;
+        loop {
+            self.process()?;
+            if self.acks.contains(&seq) {
+                return Ok(Some(true));
+            }
+            if self.naks > 0 {
+                return Ok(Some(false));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.fill(left.min(READ_SLICE))?;
         }
-        Err(CardReaderError::NoAck(MAX_RETRANSMIT + 1))
     }
 
     /// Asks for the protocol version, firmware and model; refuses a reader that does
     /// not speak v2. Other events that arrive meanwhile stay queued.
     pub fn info(&mut self, wait: Duration) -> Result<ReaderInfo, CardReaderError> {
         self.last_in = None;
-        self.send(cmd::INFO, &info_request())?;
+        match self.send_counting(cmd::INFO, &info_request())? {
+            Ok(()) => {}
+            // A v1 reader's one-byte LRC never matches a v2 frame: it NAKs them all.
+            Err(true) => return Err(CardReaderError::RefusesEveryFrame),
+            Err(false) => return Err(CardReaderError::NoAck(MAX_RETRANSMIT + 1)),
+        }
         let deadline = Instant::now() + wait;
         loop {
             self.process()?;

@@ -7,7 +7,9 @@ mod frame;
 mod messages;
 mod parse;
 
-pub use driver::{ACK_TIMEOUT, CardReader, CardReaderError, Inbound, KEEP_ALIVE, LinkStats, MAX_RETRANSMIT};
+pub use driver::{
+    ACK_TIMEOUT, CardReader, CardReaderError, Inbound, KEEP_ALIVE, LinkStats, MAX_RETRANSMIT, MAX_SENDS, NAK_RESEND_GAP,
+};
 pub use frame::{
     ACK, Damage, ETX, Frame, INTER_BYTE_TIMEOUT, MAX_DATA, MAX_LEN, NAK, Received, Receiver, STX, ack, crc16, encode,
 };

@@ -127,7 +127,13 @@ fn printable(b: &[u8]) -> Option<String> {
 }
 
 fn parse_info(data: &[u8]) -> Result<Event, &'static str> {
-    let [major, minor, capabilities, rest @ ..] = data else { return Err("shorter than its version bytes") };
+    let [major, minor, rest @ ..] = data else { return Err("shorter than its version bytes") };
+    if *major != super::PROTOCOL_MAJOR {
+        // Another major version may lay INFO out otherwise: only the version is read.
+        let (firmware, model) = (String::new(), String::new());
+        return Ok(Event::Info(ReaderInfo { major: *major, minor: *minor, capabilities: 0, firmware, model }));
+    }
+    let [capabilities, rest @ ..] = rest else { return Err("no capabilities byte") };
     let nul = rest.iter().position(|&b| b == 0).ok_or("no NUL after the firmware version")?;
     let firmware = printable(&rest[..nul]).filter(|f| !f.is_empty()).ok_or("firmware version is not 1-32 ASCII")?;
     let model = printable(&rest[nul + 1..]).ok_or("model is not up to 32 ASCII")?;
@@ -135,7 +141,8 @@ fn parse_info(data: &[u8]) -> Result<Event, &'static str> {
 }
 
 fn parse_status(data: &[u8]) -> Result<Event, &'static str> {
-    let [state, a, b, c, d, fault] = data else { return Err("STATUS is not 6 bytes") };
+    // A later minor version may append fields: they are ignored (§7).
+    let [state, a, b, c, d, fault, ..] = data else { return Err("STATUS is shorter than 6 bytes") };
     let state = match state {
         0 => ReaderState::Idle,
         1 => ReaderState::Waiting,
@@ -157,7 +164,7 @@ pub fn parse_event(code: u8, data: &[u8]) -> Result<Event, EventError> {
         evt::CARD_PRESENTED => {
             let txn = needs_txn()?;
             match rest {
-                [m] => EntryMode::from_code(*m).map(|mode| Event::CardPresented { txn, mode }),
+                [m, ..] => EntryMode::from_code(*m).map(|mode| Event::CardPresented { txn, mode }),
                 _ => None,
             }
             .ok_or(bad("not a transaction id and one known entry mode"))
@@ -166,7 +173,7 @@ pub fn parse_event(code: u8, data: &[u8]) -> Result<Event, EventError> {
             let txn = needs_txn()?;
             parse_card_read(rest).map(|read| Event::CardRead { txn, read }).map_err(bad)
         }
-        evt::CARD_REMOVED if rest.is_empty() => Ok(Event::CardRemoved { txn: needs_txn()? }),
+        evt::CARD_REMOVED => Ok(Event::CardRemoved { txn: needs_txn()? }),
         evt::ERROR => {
             let txn = needs_txn()?;
             let (&c, text) = rest.split_first().ok_or(bad("no error code"))?;
@@ -174,7 +181,7 @@ pub fn parse_event(code: u8, data: &[u8]) -> Result<Event, EventError> {
             Ok(Event::Error { txn, code: ErrorCode(c), text })
         }
         evt::IDLE => match rest {
-            [r] => Ok(Event::Idle { txn: needs_txn()?, reason: IdleReason::from_code(*r) }),
+            [r, ..] => Ok(Event::Idle { txn: needs_txn()?, reason: IdleReason::from_code(*r) }),
             _ => Err(bad("not a transaction id and a reason")),
         },
         evt::INFO => parse_info(data).map_err(bad),
@@ -282,5 +289,13 @@ mod tests {
         assert!(parse_event(evt::INFO, b"\x02\x00\x0F2.4.1").is_err(), "no NUL");
         assert!(parse_event(evt::INFO, b"\x02\x00\x0F\0SR").is_err(), "no version");
         assert!(parse_event(evt::INFO, b"\x02").is_err());
+        // Another major version: only its version is read (then refused by the host).
+        let Ok(Event::Info(v3)) = parse_event(evt::INFO, b"\x03\x01whatever") else { panic!("v3 INFO") };
+        assert_eq!((v3.major, v3.minor), (3, 1));
+        // A later minor version's extra bytes are ignored.
+        assert_eq!(
+            parse_event(evt::IDLE, &[0, 0, 0, 7, 3, 0xAA]),
+            Ok(Event::Idle { txn: 7, reason: IdleReason::CardDeclined })
+        );
     }
 }

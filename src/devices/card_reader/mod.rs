@@ -20,6 +20,9 @@ pub enum CardWaitError {
     /// The cashier canceled.
     #[error("canceled")]
     Canceled,
+    /// The customer canceled at the reader.
+    #[error("the customer canceled at the card reader")]
+    CanceledAtReader,
     /// No card within the time.
     #[error("no card was presented in time")]
     TimedOut,
@@ -29,8 +32,9 @@ pub enum CardWaitError {
     /// The customer or the card ended it (PIN canceled, PIN tries exceeded, chip declined).
     #[error("the card reader ended the payment: {0}")]
     EndedAtReader(ErrorCode),
-    /// The reader cannot take this payment or is out of service.
-    #[error("card reader error {code}: {text}")]
+    /// The reader cannot take this payment or is out of service. (The reader's text
+    /// goes to the log only, scrubbed: it reaches no journal.)
+    #[error("card reader error {code}")]
     ReaderFailed {
         /// Reader's code.
         code: ErrorCode,
@@ -54,7 +58,8 @@ pub enum CardWaitError {
 impl CardWaitError {
     /// Whether the customer ended it at the reader (PIN entry canceled).
     pub fn customer_canceled(&self) -> bool {
-        matches!(self, CardWaitError::EndedAtReader(c) if *c == ErrorCode::PIN_CANCELED)
+        matches!(self, CardWaitError::CanceledAtReader)
+            || matches!(self, CardWaitError::EndedAtReader(c) if *c == ErrorCode::PIN_CANCELED)
     }
 }
 

@@ -9,8 +9,8 @@ use crate::config::CardReaderProfile;
 use crate::devices::{SharedHealth, open_transport, set_fault, set_firmware, set_health};
 use posagent_drivers::ErrorKind;
 use posagent_drivers::card_reader::{
-    CardReader, CardReaderError, ENABLE_NO_SWIPE, ENABLE_PIN, Enable, ErrorClass, ErrorCode, Event, IdleReason,
-    Inbound, KEEP_ALIVE, LinkStats, Outcome, ReaderState, evt,
+    CardRead, CardReader, CardReaderError, ENABLE_NO_SWIPE, ENABLE_PIN, Enable, EntryMode, ErrorClass, ErrorCode,
+    Event, IdleReason, Inbound, KEEP_ALIVE, LinkStats, Outcome, ReaderState, evt,
 };
 use posagent_drivers::transport::Transport;
 use std::sync::Arc;
@@ -30,6 +30,8 @@ const REOPEN: Duration = Duration::from_millis(500);
 const REOPEN_MISCONFIGURED: Duration = Duration::from_secs(5);
 /// How long the host waits for IDLE after CANCEL.
 const CANCEL_WAIT: Duration = Duration::from_secs(1);
+/// Pause before enabling again after the reader ended a transaction on its own.
+const REENABLE_PAUSE: Duration = Duration::from_millis(500);
 /// How long the host waits for the reader's verdict after OUTCOME.
 const VERDICT_WAIT: Duration = Duration::from_secs(5);
 
@@ -46,6 +48,8 @@ struct Active {
     /// STATUS answers still due to PINGs sent before this transaction's ENABLE: they
     /// cannot know it, so they do not count as the reader having lost it.
     stale_status: u32,
+    /// The entry mode of this transaction's CARD_PRESENTED, if one came.
+    presented: Option<EntryMode>,
 }
 
 pub(super) struct Owner {
@@ -58,6 +62,12 @@ pub(super) struct Owner {
     active: Option<Active>,
     /// A transaction told its outcome, waiting for the reader's IDLE verdict.
     completing: Option<(u32, Instant, tokio::sync::oneshot::Sender<Verdict>)>,
+    /// A payment waiting for that verdict before it opens its transaction.
+    deferred: Option<ReadJob>,
+    /// Whether the reader said it has a PIN pad (INFO capabilities).
+    pin_pad: bool,
+    /// No ENABLE before this (after the reader ended a transaction on its own).
+    next_enable: Instant,
     next_txn: u32,
     seen: LinkStats,
     /// PINGs whose STATUS has not come yet.
@@ -75,6 +85,9 @@ impl Owner {
             last_open_error: None,
             active: None,
             completing: None,
+            deferred: None,
+            pin_pad: true,
+            next_enable: Instant::now(),
             // Never 0, never reused while the daemon runs, different after a restart.
             next_txn: fastrand::u32(1..0x8000_0000),
             seen: LinkStats::default(),
@@ -99,14 +112,13 @@ impl Owner {
     fn take_jobs(&mut self, jobs: &Receiver<Job>) -> bool {
         loop {
             match jobs.try_recv() {
-                Ok(Job::Read(job)) if self.active.is_some() => {
+                Ok(Job::Read(job)) if self.active.is_some() || self.deferred.is_some() => {
                     let _ = job.done.send(Err(CardWaitError::Busy));
                 }
-                Ok(Job::Read(job)) => {
-                    let deadline = Instant::now() + job.request.timeout;
-                    let (txn, enabled, ending, disconnected, stale_status) = (0, false, None, None, 0);
-                    self.active = Some(Active { job, txn, enabled, deadline, ending, disconnected, stale_status });
-                }
+                // The previous chip transaction finishes first (its ENABLE would cut off
+                // the second GENERATE AC).
+                Ok(Job::Read(job)) if self.completing.is_some() => self.deferred = Some(job),
+                Ok(Job::Read(job)) => self.activate(job),
                 Ok(Job::Outcome { txn, outcome, verdict }) => self.send_outcome(txn, outcome, verdict),
                 Ok(Job::Close(done)) => {
                     self.close();
@@ -120,6 +132,12 @@ impl Owner {
                 }
             }
         }
+    }
+
+    fn activate(&mut self, job: ReadJob) {
+        let deadline = Instant::now() + job.request.timeout;
+        let (txn, enabled, ending, disconnected, stale_status, presented) = (0, false, None, None, 0, None);
+        self.active = Some(Active { job, txn, enabled, deadline, ending, disconnected, stale_status, presented });
     }
 
     fn send_outcome(&mut self, txn: u32, outcome: Outcome, verdict: Option<tokio::sync::oneshot::Sender<Verdict>>) {
@@ -149,13 +167,18 @@ impl Owner {
         let Some((txn, since, _)) = &self.completing else { return };
         let verdict = match idle {
             Some((t, IdleReason::CardDeclined)) if t == *txn => Verdict::CardDeclined,
-            Some((t, _)) if t == *txn => Verdict::Completed,
+            Some((t, IdleReason::Completed)) if t == *txn => Verdict::Completed,
+            // Superseded, failed, timed out…: the chip's completion did not run.
+            Some((t, _)) if t == *txn => Verdict::Unknown,
             _ if since.elapsed() >= VERDICT_WAIT => Verdict::Unknown,
             _ => return,
         };
         if let Some((txn, _, v)) = self.completing.take() {
             tracing::debug!(txn, ?verdict, "card reader verdict");
             let _ = v.send(verdict);
+        }
+        if let Some(job) = self.deferred.take() {
+            self.activate(job);
         }
     }
 
@@ -180,6 +203,7 @@ impl Owner {
         match opened {
             Ok((reader, info)) => {
                 tracing::info!(firmware = %info.firmware, model = %info.model, "card reader opened (protocol v{}.{})", info.major, info.minor);
+                self.pin_pad = info.has_pin_pad();
                 set_firmware(&self.health, Some(info.firmware), &self.profile.firmware);
                 set_health(&self.health, true, None);
                 self.reader = Some(reader);
@@ -277,7 +301,11 @@ impl Owner {
             };
             return self.end_active(e);
         }
-        if !a.enabled && self.reader.is_some() {
+        if !a.enabled && self.reader.is_some() && Instant::now() >= self.next_enable {
+            if a.job.request.pin && !self.pin_pad {
+                let (code, text) = (ErrorCode(0x13), "the reader has no PIN pad".to_string());
+                return self.finish(Err(CardWaitError::ReaderFailed { code, text }));
+            }
             self.enable();
         }
     }
@@ -387,17 +415,47 @@ impl Owner {
                     self.discard("card read crossing the cancel", txn);
                     return self.end_active(CardWaitError::Canceled);
                 }
+                if let Some(why) = self.read_breaks_its_transaction(&read) {
+                    tracing::warn!(txn, why, "card read refused: it does not fit its transaction");
+                    return self.end_active(CardWaitError::InvalidRead(why.to_string()));
+                }
                 tracing::info!(txn, masked_pan = %read.masked_pan, entry_mode = read.entry_mode.as_str(), "card read");
                 self.finish(Ok(TakenRead { txn, read }));
             }
-            Event::CardPresented { txn, .. } if self.current_txn() == Some(txn) => {
+            Event::CardPresented { txn, mode } if self.current_txn() == Some(txn) => {
+                if let Some(a) = self.active.as_mut() {
+                    a.presented = Some(mode);
+                }
                 self.notify(ReaderNotice::CardPresented);
             }
             Event::CardRead { txn, .. } => self.discard("card read", txn),
             Event::CardPresented { txn, .. } | Event::CardRemoved { txn } => self.discard_quietly(txn),
-            Event::Info(_) => {}
+            // INFO unasked: the reader restarted and forgot the payment's transaction.
+            Event::Info(info) => {
+                self.pin_pad = info.has_pin_pad();
+                if let Some(a) = self.active.as_mut().filter(|a| a.enabled && a.ending.is_none()) {
+                    tracing::warn!(txn = a.txn, "the card reader restarted; enabling it again");
+                    a.enabled = false;
+                }
+            }
             _ => self.discard("event", 0),
         }
+    }
+
+    /// Why a read of the open transaction breaks what its ENABLE and CARD_PRESENTED said
+    /// (§3.2, §4.1), if it does.
+    fn read_breaks_its_transaction(&self, read: &CardRead) -> Option<&'static str> {
+        let a = self.active.as_ref()?;
+        if a.presented.is_some_and(|m| m != read.entry_mode) {
+            return Some("its entry mode is not the one CARD_PRESENTED gave");
+        }
+        if a.job.request.pin && (read.entry_mode != EntryMode::Chip || read.pin_block.is_none()) {
+            return Some("the PIN was asked for: only a chip read with a PIN block");
+        }
+        if a.job.request.no_swipe && read.entry_mode == EntryMode::Swipe {
+            return Some("a swipe was refused in the ENABLE");
+        }
+        None
     }
 
     fn discard_quietly(&self, txn: u32) {
@@ -438,6 +496,7 @@ impl Owner {
     }
 
     fn on_error(&mut self, txn: u32, code: ErrorCode, text: String) {
+        let text = scrubbed(&text);
         let ours = txn != 0 && self.current_txn() == Some(txn);
         match code.class() {
             ErrorClass::OutOfService => {
@@ -481,12 +540,53 @@ impl Owner {
                 code: ErrorCode(0),
                 text: "the reader ended the transaction without saying why".into(),
             })),
-            other => {
-                // Ended by the reader for its own reasons (superseded, host lost): the
-                // payment goes on under a new transaction while time remains.
-                tracing::warn!(txn, reason = ?other, "the card reader ended the transaction; enabling it again");
+            // The customer pressed cancel on the reader.
+            IdleReason::Canceled => self.finish(Err(CardWaitError::CanceledAtReader)),
+            IdleReason::Superseded | IdleReason::HostLost | IdleReason::NotOpen => {
+                // The reader lost the transaction (it heard nothing, or another ENABLE):
+                // the payment goes on under a new one, after a pause, while time remains.
+                tracing::warn!(txn, reason = ?reason, "the card reader ended the transaction; enabling it again");
                 a.enabled = false;
+                self.next_enable = Instant::now() + REENABLE_PAUSE;
             }
+            other => self.finish(Err(CardWaitError::ReaderFailed {
+                code: ErrorCode(0),
+                text: format!("the reader ended the transaction unexpectedly ({other:?})"),
+            })),
         }
+    }
+}
+
+/// The reader's free text with every run of 12 or more digits masked: a faulty reader
+/// must not get a card number into the log or `/health`.
+fn scrubbed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |out: &mut String, digits: &mut String| {
+        if digits.len() >= 12 {
+            out.push_str(&"*".repeat(digits.len()));
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut out, &mut digits);
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut digits);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn card_numbers_in_reader_text_are_masked() {
+        assert_eq!(super::scrubbed("bad 4111111111111111 v2.4"), "bad **************** v2.4");
+        assert_eq!(super::scrubbed("code 12345678901"), "code 12345678901");
     }
 }

@@ -325,7 +325,8 @@ impl Machine {
         out
     }
 
-    fn info(&self) -> Outgoing {
+    /// The INFO event (the answer to INFO, and the reader's first frame at power-up).
+    pub fn info(&self) -> Outgoing {
         let mut data = vec![PROTOCOL.0, PROTOCOL.1, CAPABILITIES];
         data.extend_from_slice(super::FIRMWARE.as_bytes());
         data.push(0);

@@ -173,10 +173,14 @@ impl Core {
         out.into_iter().for_each(|o| self.link.send(o));
     }
 
+    /// A power cycle: state forgotten, SEQ from 1, and INFO sent unasked as the first
+    /// frame (§2.5), so the host knows the reader restarted.
     fn reboot(&mut self, now: Instant) {
         self.link.reboot();
         self.machine.reboot(now);
         self.dead = false;
+        let hello = self.machine.info();
+        self.link.send(hello);
     }
 
     /// Takes the bytes read at `now`, runs the timers; gives the bytes to write.

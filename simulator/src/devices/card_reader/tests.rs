@@ -278,11 +278,14 @@ fn reboot_restarts_seq_at_1_and_forgets_the_transaction() {
     h.expect_ack(seq);
     assert_eq!(h.frame().seq, 1);
     r.inject(ReaderFault::Reboot).unwrap();
-    assert_eq!((r.state().state, r.state().next_seq), (ReaderPhase::Idle, 1));
+    // Powered up again: INFO unasked, SEQ 1 (§2.1), then the STATUS of an idle reader.
+    let hello = h.frame();
+    assert_eq!((hello.seq, hello.cmd), (1, 0x87));
+    assert_eq!(r.state().state, ReaderPhase::Idle);
     let seq = h.send(PING, &[]);
     h.expect_ack(seq);
     let status = h.frame();
-    assert_eq!((status.seq, status.data), (1, vec![0, 0, 0, 0, 0, 0]));
+    assert_eq!((status.seq, status.data), (2, vec![0, 0, 0, 0, 0, 0]));
 }
 
 #[test]
@@ -308,9 +311,11 @@ fn unplugging_fails_the_hosts_open_port_and_replugging_keeps_the_path() {
     assert!(r.state().plugged);
     assert!(std::fs::read_link(&r.path).unwrap().starts_with("/dev/pts"), "a fresh PTY behind the same path");
     let mut h = Host::open(&r.path);
+    let hello = h.frame();
+    assert_eq!((hello.seq, hello.cmd), (1, 0x87), "powered up again: INFO unasked");
     let seq = h.send(PING, &[]);
     h.expect_ack(seq);
-    assert_eq!(h.frame().seq, 1, "powered up again");
+    assert_eq!(h.frame().seq, 2);
 }
 
 #[test]
