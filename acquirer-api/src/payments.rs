@@ -98,7 +98,7 @@ pub struct AuthorizeRequest {
 
 /// A card read as the secure reader delivers it: encrypted, with only a masked PAN in
 /// the clear. posagent never holds a clear card number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardData {
     /// The reader's encrypted payload (base64), opaque to posagent.
@@ -112,6 +112,17 @@ pub struct CardData {
     /// Encrypted PIN block, when the cardholder entered a PIN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_block: Option<String>,
+}
+
+impl std::fmt::Debug for CardData {
+    /// The encrypted read and the PIN block never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardData")
+            .field("masked_pan", &self.masked_pan)
+            .field("entry_mode", &self.entry_mode)
+            .field("key_serial_number", &self.key_serial_number)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CardData {

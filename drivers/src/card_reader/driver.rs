@@ -164,8 +164,8 @@ impl<T: Transport> CardReader<T> {
     }
 
     fn fill(&mut self, wait: Duration) -> Result<(), TransportError> {
-        let mut chunk = [0u8; 1100];
-        match self.transport.read(&mut chunk, wait) {
+        let mut chunk = zeroize::Zeroizing::new([0u8; 1100]);
+        match self.transport.read(&mut chunk[..], wait) {
             Ok(n) => self.rx.push(&chunk[..n], Instant::now()),
             Err(TransportError::Timeout { .. }) => {}
             Err(e) => return Err(e),

@@ -51,8 +51,9 @@ pub fn ack(seq: u8) -> [u8; 3] {
     [ACK, seq, !seq]
 }
 
-/// One intact frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One intact frame. Its payload (it may hold an encrypted card read) is zeroed when the
+/// frame is dropped and never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     /// The sender's sequence number.
     pub seq: u8,
@@ -62,6 +63,22 @@ pub struct Frame {
     pub data: Vec<u8>,
     /// The frame's CRC (with `seq`, what tells a duplicate).
     pub crc: u16,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("seq", &self.seq)
+            .field("cmd", &self.cmd)
+            .field("len", &self.data.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
 }
 
 /// What the receiver found.
@@ -183,6 +200,10 @@ impl Receiver {
         }
         let frame = Frame { seq: self.buf[3], cmd: self.buf[4], data: self.buf[5..3 + len].to_vec(), crc };
         self.buf.drain(..total);
+        if self.buf.is_empty() {
+            // The frame's bytes may hold a card read: no copy stays in the buffer.
+            zeroize::Zeroize::zeroize(&mut self.buf);
+        }
         Some(Received::Frame(frame))
     }
 }

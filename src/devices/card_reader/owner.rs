@@ -64,6 +64,8 @@ pub(super) struct Owner {
     completing: Option<(u32, Instant, tokio::sync::oneshot::Sender<Verdict>)>,
     /// A payment waiting for that verdict before it opens its transaction.
     deferred: Option<ReadJob>,
+    /// The transaction whose read went to a sale that has not sent its OUTCOME yet.
+    delivered: Option<u32>,
     /// Whether the reader said it has a PIN pad (INFO capabilities).
     pin_pad: bool,
     /// No ENABLE before this (after the reader ended a transaction on its own).
@@ -86,6 +88,7 @@ impl Owner {
             active: None,
             completing: None,
             deferred: None,
+            delivered: None,
             pin_pad: true,
             next_enable: Instant::now(),
             // Never 0, never reused while the daemon runs, different after a restart.
@@ -141,6 +144,9 @@ impl Owner {
     }
 
     fn send_outcome(&mut self, txn: u32, outcome: Outcome, verdict: Option<tokio::sync::oneshot::Sender<Verdict>>) {
+        if self.delivered == Some(txn) {
+            self.delivered = None;
+        }
         let Some(r) = self.reader.as_mut() else {
             if let Some(v) = verdict {
                 let _ = v.send(Verdict::Unknown);
@@ -420,6 +426,7 @@ impl Owner {
                     return self.end_active(CardWaitError::InvalidRead(why.to_string()));
                 }
                 tracing::info!(txn, masked_pan = %read.masked_pan, entry_mode = read.entry_mode.as_str(), "card read");
+                self.delivered = Some(txn);
                 self.finish(Ok(TakenRead { txn, read }));
             }
             Event::CardPresented { txn, mode } if self.current_txn() == Some(txn) => {
@@ -479,6 +486,7 @@ impl Owner {
             a.stale_status -= 1;
             return;
         }
+        self.cancel_orphan(state, txn);
         // The reader no longer knows the payment's transaction (it restarted, or a read
         // it could not deliver was dropped): a new transaction asks for the card again.
         if let Some(cur) = self.current_txn() {
@@ -491,6 +499,27 @@ impl Owner {
                 if let Some(a) = self.active.as_mut() {
                     a.enabled = false;
                 }
+            }
+        }
+    }
+
+    /// A transaction the reader still has open that no payment owns (its ENABLE went
+    /// through but the answer was lost, or the host gave up waiting for its IDLE): it is
+    /// canceled, so the reader does not show a stale amount or take a card for nobody.
+    fn cancel_orphan(&mut self, state: ReaderState, txn: u32) {
+        let owned = self.active.as_ref().is_some_and(|a| a.txn == txn)
+            || self.delivered == Some(txn)
+            || self.completing.as_ref().is_some_and(|(t, _, _)| *t == txn);
+        if txn == 0
+            || owned
+            || !matches!(state, ReaderState::Waiting | ReaderState::PinEntry | ReaderState::ReadDelivered)
+        {
+            return;
+        }
+        tracing::warn!(txn, "the card reader has a transaction no payment owns; canceling it");
+        if let Some(r) = self.reader.as_mut() {
+            if let Err(e) = r.cancel(txn) {
+                self.link_failed(e);
             }
         }
     }
