@@ -49,3 +49,16 @@ async fn crafted_references_refund_nothing_and_reach_no_other_endpoint() {
     }
     assert!(metrics.contains("GET /v1/orders/{id}"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_customers_availability_answer_is_never_served_to_the_next() {
+    let h = Harness::start().await;
+    // A token saying this customer's Klarna payment is unsupported.
+    let token = "eyJhbGciOiJub25lIn0.eyJzdGF0dXMiOiAiUEFZTUVOVF9VTlNVUFBPUlRFRCJ9.c2ln";
+    let (status, theirs) = h.get(&format!("/v1/klarna?amount=7777&interoperability_token={token}")).await;
+    assert_eq!(status, 200, "{theirs}");
+    assert_eq!((theirs["source"].as_str(), theirs["available"].as_bool()), (Some("LIVE"), Some(false)), "{theirs}");
+    // The next query, without a token, gets its own answer, not the cached one.
+    let (_, next) = h.get("/v1/klarna?amount=7777").await;
+    assert_eq!((next["source"].as_str(), next["available"].as_bool()), (Some("LIVE"), Some(true)), "{next}");
+}

@@ -118,7 +118,7 @@ impl Checkout {
             currency: store.currency,
             amount,
             locale: locale.clone(),
-            interoperability_token,
+            interoperability_token: interoperability_token.clone(),
         };
         let live = if self.backend().connectivity().should_try() {
             self.backend().availability(&q).await
@@ -128,7 +128,11 @@ impl Checkout {
         match live {
             Ok(a) => {
                 let e = Entry { status: a.status, reason: a.status_reason, descriptors: a.descriptors, at: now };
-                cache.put(key, e.clone());
+                // An answer for one customer's interoperability token is that customer's:
+                // it is never served to a query without one.
+                if interoperability_token.is_none() {
+                    cache.put(key, e.clone());
+                }
                 Ok(answer(&e, Source::Live, now))
             }
             Err(err) if err.is_unreachable() => {
