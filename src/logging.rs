@@ -38,15 +38,53 @@ pub fn current() -> String {
     CURRENT.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-/// Changes the filter.
-pub fn set_level(filter: &str) -> Result<(), LogLevelError> {
+/// The level names a filter may use.
+pub const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// Checks a filter against the real level names: each comma-separated directive is a
+/// level (`info`) or `target=level` (`posagent::outbox=debug`). A word that is not a
+/// level (`warning`, `verbose`) would otherwise parse as a target and switch all logging
+/// off without a word.
+pub fn validate_filter(filter: &str) -> Result<(), String> {
     let filter = filter.trim();
     if filter.is_empty() || filter.len() > 512 {
-        return Err(LogLevelError::Invalid { filter: filter.to_string(), reason: "empty or too long".into() });
+        return Err("empty or too long".into());
     }
+    let level = |l: &str| LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    let target = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
+    for d in filter.split(',') {
+        let ok = match d.split_once('=') {
+            Some((t, l)) => target(t.trim()) && level(l),
+            None => level(d),
+        };
+        if !ok {
+            return Err(format!("`{}` is not a level or target=level; the levels are {}", d.trim(), LEVELS.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Changes the filter; the change is logged at WARN before it applies (so it is seen
+/// whatever the new level is).
+pub fn set_level(filter: &str) -> Result<(), LogLevelError> {
+    let filter = filter.trim();
+    validate_filter(filter).map_err(|reason| LogLevelError::Invalid { filter: filter.to_string(), reason })?;
     let setter = SETTER.get().ok_or(LogLevelError::NotReloadable)?;
+    tracing::warn!(from = %current(), to = filter, "log level changing");
     setter(filter).map_err(|reason| LogLevelError::Invalid { filter: filter.to_string(), reason })?;
     *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = filter.to_string();
-    tracing::info!(filter, "log level changed");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_real_level_names_pass() {
+        for ok in ["info", "WARN", "info,posagent::outbox=debug", "off", "posagent=trace, hyper=warn"] {
+            assert_eq!(super::validate_filter(ok), Ok(()), "{ok}");
+        }
+        for bad in ["warning", "verbose", "AAA", "", "info,", "posagent=loud", "=info", "a b=info"] {
+            assert!(super::validate_filter(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -114,6 +114,17 @@ async fn install_run_reload_and_stop_in_order() {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
+    // A word that is not a level would parse as a target and switch logging off.
+    for word in ["warning", "verbose", "AAA"] {
+        let r = http
+            .put(format!("{url}/v1/log-level"))
+            .bearer_auth(&token)
+            .json(&json!({"level": word}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{word}");
+    }
     std::fs::write(&config_path, config.replace("# log_level = \"info\"", "log_level = \"info,posagent=debug\""))
         .unwrap();
     Command::new("kill").args(["-HUP", &daemon.id().to_string()]).status().unwrap();

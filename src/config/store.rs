@@ -269,6 +269,9 @@ impl StoreConfig {
 
     /// Checks values the types cannot.
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        if let Some(level) = &self.log_level {
+            crate::logging::validate_filter(level).map_err(|why| invalid(path, "log_level", why))?;
+        }
         let s = &self.store;
         for (key, v) in [
             ("store.store_reference", &s.store_reference),
