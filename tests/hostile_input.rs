@@ -62,3 +62,24 @@ async fn one_customers_availability_answer_is_never_served_to_the_next() {
     let (_, next) = h.get("/v1/klarna?amount=7777").await;
     assert_eq!((next["source"].as_str(), next["available"].as_bool()), (Some("LIVE"), Some(true)), "{next}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_are_closed_and_do_not_keep_the_register_out() {
+    use tokio::io::AsyncReadExt;
+    let h = Harness::start().await;
+    let addr = h.url.trim_start_matches("http://").to_string();
+    let mut silent = vec![];
+    for _ in 0..300 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // The register still gets its answers.
+    let (status, _) = h.get("/v1/queue/summary").await;
+    assert_eq!(status, 200);
+    // A socket that never sends its request is closed by the daemon (first-byte timeout).
+    let mut first = silent.swap_remove(0);
+    let mut buf = [0u8; 16];
+    let started = std::time::Instant::now();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), first.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the silent socket was closed: {closed:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}

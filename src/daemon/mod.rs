@@ -252,9 +252,9 @@ impl Daemon {
             Some(tls) => {
                 let listener = ecr::tls::TlsListener::start(listener, tls, shutdown.clone())
                     .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
-                serve_api(listener, app, stop)
+                serve_api(ecr::guard::Guarded::new(listener), app, stop)
             }
-            None => serve_api(listener, app, stop),
+            None => serve_api(ecr::guard::Guarded::new(listener), app, stop),
         };
         let resumed = checkout.resume_open_sales().await?;
         tracing::info!(ecr = %addr, resumed, model = %profile.model, "posagent ready");

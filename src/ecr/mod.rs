@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+pub mod guard;
 mod limit;
 mod problem;
 mod queue;
