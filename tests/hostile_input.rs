@@ -83,3 +83,52 @@ async fn silent_sockets_are_closed_and_do_not_keep_the_register_out() {
     assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the silent socket was closed: {closed:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_or_reference_back_with_another_request_is_a_conflict() {
+    let h = Harness::start().await;
+    // A sale reference retried with another capture mode is not the captured sale.
+    let s = h.create(json!({"amount": 2000, "currency": "SEK", "method": "CARD", "reference": "REG-77"})).await;
+    let id = s["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "AWAITING_CARD").await;
+    h.present_card_when_waiting("approve", "tap").await;
+    h.wait_state(&id, "APPROVED").await;
+    let same = json!({"amount": 2000, "currency": "SEK", "method": "CARD", "reference": "REG-77"});
+    let (status, again) = h.post("/v1/sales", same).await;
+    assert_eq!((status, again["id"].as_str()), (200, Some(id.as_str())), "a true retry: {again}");
+    let later = json!({"amount": 2000, "currency": "SEK", "method": "CARD", "reference": "REG-77", "capture": "LATER"});
+    let (status, p) = h.post("/v1/sales", later).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("REFERENCE_CONFLICT")), "{p}");
+
+    // A return reference retried for another purchase.
+    let (status, r) =
+        h.post("/v1/returns", json!({"original_reference": "WEB-1002", "amount": 100, "reference": "RT-1"})).await;
+    assert_eq!(status, 201, "{r}");
+    let (status, p) =
+        h.post("/v1/returns", json!({"original_reference": "WEB-1001", "amount": 100, "reference": "RT-1"})).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("REFERENCE_CONFLICT")), "{p}");
+    let (status, _) =
+        h.post("/v1/returns", json!({"original_reference": "WEB-1002", "amount": 100, "reference": "RT-1"})).await;
+    assert_eq!(status, 200, "a true retry");
+
+    // A capture key retried with another amount.
+    let s = h.create(json!({"amount": 5000, "currency": "SEK", "method": "CARD", "capture": "LATER"})).await;
+    let lid = s["id"].as_str().unwrap().to_string();
+    h.wait_state(&lid, "AWAITING_CARD").await;
+    h.present_card_when_waiting("approve", "tap").await;
+    h.wait_state(&lid, "APPROVED").await;
+    let capture = |amount: i64| {
+        h.http
+            .post(format!("{}/v1/sales/{lid}/capture", h.url))
+            .bearer_auth(&h.token)
+            .header("Idempotency-Key", "cap-9")
+            .json(&json!({"amount": amount}))
+            .send()
+    };
+    assert_eq!(capture(1000).await.unwrap().status().as_u16(), 200);
+    assert_eq!(capture(1000).await.unwrap().status().as_u16(), 200, "a true retry");
+    let r = capture(4000).await.unwrap();
+    assert_eq!(r.status().as_u16(), 409);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "IDEMPOTENCY_CONFLICT", "{body}");
+}

@@ -43,8 +43,13 @@ pub enum CheckoutError {
     #[error("sale {0} is in progress on this terminal; wait for it to end or cancel it")]
     Busy(String),
     /// The register's reference was used for a different sale.
-    #[error("reference {0} is already used by a sale with another amount or currency")]
+    #[error(
+        "reference {0} is already used by a sale with another amount, currency, method, capture mode, lines, locale or interoperability token; use a new reference"
+    )]
     ReferenceConflict(String),
+    /// The register's Idempotency-Key came back with another request.
+    #[error("Idempotency-Key {0} was used for another request (another amount); use a new key")]
+    IdempotencyConflict(String),
     /// No such sale.
     #[error("no sale {0}")]
     NotFound(String),
@@ -235,7 +240,19 @@ impl Checkout {
         let mut active = self.inner.active.lock().await;
         if let Some(reference) = &v.reference {
             match d.journal.sale(reference.clone()).await {
-                Ok(existing) if existing.amount == v.amount && existing.currency == v.currency => {
+                // A retry is the same request: anything else under the reference (another
+                // capture mode, lines, method, locale, customer token) is a conflict, not
+                // the old sale handed back as if it were the one asked for.
+                Ok(existing)
+                    if existing.amount == v.amount
+                        && existing.currency == v.currency
+                        && existing.capture == v.capture
+                        && existing.order_lines == v.order_lines
+                        && existing.locale == v.locale
+                        && existing.interoperability_token == v.interoperability_token
+                        && existing.choice.is_some() == v.choice
+                        && (v.choice || existing.method == v.method) =>
+                {
                     return Ok((existing.view(), false));
                 }
                 Ok(_) => return Err(CheckoutError::ReferenceConflict(reference.clone())),

@@ -79,6 +79,14 @@ impl Checkout {
     ) -> Result<PostPurchase, CheckoutError> {
         let d = &self.inner().deps;
         let sale = d.journal.sale(id.to_string()).await?;
+        if let Some(k) = &idempotency_key {
+            let key = crate::store::operation_key(&d.store.terminal_reference, &sale.id, &format!("capture:{k}"));
+            if let Some(op) = d.journal.op_by_key(key).await? {
+                if amount.is_some_and(|a| a != op.amount) {
+                    return Err(CheckoutError::IdempotencyConflict(k.clone()));
+                }
+            }
+        }
         if let Some(done) = self.replayed(&sale, idempotency_key.as_ref().map(|k| format!("capture:{k}"))).await? {
             return Ok(done);
         }

@@ -64,6 +64,12 @@ impl From<CheckoutError> for Problem {
                 message,
                 field: Some("reference".into()),
             },
+            CheckoutError::IdempotencyConflict(_) => Problem {
+                status: StatusCode::CONFLICT,
+                code: "IDEMPOTENCY_CONFLICT",
+                message,
+                field: Some("Idempotency-Key".into()),
+            },
             CheckoutError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             CheckoutError::ShuttingDown => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "SHUTTING_DOWN", message),
             CheckoutError::NotApproved(_) => Problem::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
@@ -101,6 +107,12 @@ impl From<crate::returns::ReturnError> for Problem {
             },
             ReturnError::Offline(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "ACQUIRER_UNREACHABLE", message),
             ReturnError::Backend(_) => Problem::new(StatusCode::BAD_GATEWAY, "ACQUIRER_REFUSED", message),
+            ReturnError::ReferenceConflict(_) => Problem {
+                status: StatusCode::CONFLICT,
+                code: "REFERENCE_CONFLICT",
+                message,
+                field: Some("reference".into()),
+            },
             _ => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", message),
         }
     }

@@ -129,6 +129,11 @@ pub enum ReturnError {
     /// The journal failed; nothing was done.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The return reference was used for another return.
+    #[error(
+        "return reference {0} is already used by a return of another purchase, amount or lines; use a new reference"
+    )]
+    ReferenceConflict(String),
 }
 
 /// How long the sync worker leaves a refund alone while it is asked for at once.
@@ -141,6 +146,21 @@ fn reference_is_valid(r: &str, max: usize) -> bool {
     (1..=max).contains(&r.len())
         && r.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
         && r.chars().any(|c| c != '.')
+}
+
+/// Whether `req` asks again for the journaled return `existing` (a register's retry),
+/// not for another one under the same reference.
+fn is_retry_of(existing: &ReturnRecord, req: &NewReturn) -> bool {
+    let same_lines = req.lines.len() == existing.lines.len()
+        && req.lines.iter().all(|w| {
+            existing
+                .lines
+                .iter()
+                .any(|l| l.reference.as_deref() == Some(w.reference.as_str()) && l.quantity == w.quantity)
+        });
+    existing.original_reference == req.original_reference
+        && req.amount.is_none_or(|a| a == existing.amount)
+        && (req.lines.is_empty() || same_lines)
 }
 
 /// Records how printing a return's receipt went.
@@ -219,6 +239,9 @@ impl Returns {
                 return Err(invalid("reference", "must be 1 to 64 characters of A-Z, a-z, 0-9, - _ . /"));
             }
             if let Some(existing) = self.journal.find_return(r.clone()).await? {
+                if !is_retry_of(&existing, &req) {
+                    return Err(ReturnError::ReferenceConflict(r.clone()));
+                }
                 // A return whose refund outcome was unknown is completed now, same key.
                 return match existing.state {
                     ReturnState::Pending => Ok((self.complete(existing).await?, false)),
