@@ -137,10 +137,21 @@ async fn every_ecr_answer_matches_the_openapi_document() {
         "POST",
         "/v1/sales",
         "/v1/sales",
+        Some(json!({"amount": 12345, "currency": "SEK", "capture": "LATER", "reference": "OAS-1"})),
+    )
+    .await;
+    assert_eq!(st, 200, "the same request again");
+    // The reference with another request (no LATER) is a conflict, not this sale.
+    let (st, _) = call(
+        &h,
+        &mut s,
+        "POST",
+        "/v1/sales",
+        "/v1/sales",
         Some(json!({"amount": 12345, "currency": "SEK", "reference": "OAS-1"})),
     )
     .await;
-    assert_eq!(st, 200, "the same reference again");
+    assert_eq!(st, 409, "the same reference with another capture mode");
 
     // A return of part of it, read back.
     let (st, r) = call(

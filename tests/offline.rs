@@ -315,3 +315,31 @@ async fn an_unanswered_authorization_of_a_sale_declined_offline_is_reversed() {
     assert_eq!((known["state"].as_str(), known["reversal"].as_str()), (Some("DECLINED"), None), "{known}");
     faults(&h, json!({})).await;
 }
+
+/// The cashier never waits on a dead network: with a silent acquirer and the default
+/// 10 s call timeout, the first card sale is decided within its 8 s budget (approved
+/// offline), every later one at once, and Klarna is refused as offline within its 3 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_acquirer_costs_the_first_sale_8_s_and_later_ones_nothing() {
+    let h = Harness::start().await;
+    faults(&h, json!({"partition": true})).await;
+    let mut took = vec![];
+    for _ in 0..2 {
+        let sale = h.create(json!({"amount": 1_000, "currency": "SEK", "method": "CARD"})).await;
+        let id = sale["id"].as_str().unwrap().to_string();
+        h.wait_state(&id, "AWAITING_CARD").await;
+        h.present_card_when_waiting("approve", "tap").await;
+        let started = std::time::Instant::now();
+        let done = wait_long(&h, &id, |s| s["state"] == "APPROVED").await;
+        took.push(started.elapsed());
+        assert_eq!(done["offline"], "QUEUED", "{done}");
+    }
+    assert!(took[0] < Duration::from_secs(11), "the first sale decided within its budget: {took:?}");
+    assert!(took[1] < Duration::from_secs(3), "a later one at once: {took:?}");
+    let started = std::time::Instant::now();
+    let k = h.create(json!({"amount": 2_000, "currency": "SEK"})).await;
+    let k = wait_long(&h, k["id"].as_str().unwrap(), |s| s["state"] == "UNAVAILABLE").await;
+    assert_eq!(k["reason"], "OFFLINE");
+    // At most its 3 s availability budget (the terminal may try the acquirer again).
+    assert!(started.elapsed() < Duration::from_secs(4), "Klarna refused within its budget: {:?}", started.elapsed());
+}

@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// The longest the customer waits at the counter for the authorization's answer; then
+/// the terminal decides on its own (offline policy). An answer that reached the acquirer
+/// anyway is safe: the forward re-uses the key, and a sale declined here is reversed.
+const AUTHORIZATION_BUDGET: Duration = Duration::from_secs(8);
+
 /// How long the card reader waits for a card.
 const CARD_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -184,7 +189,7 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &C
         let why = "the acquirer is known to be unreachable";
         return approve_offline(inner, sale, request, key, (Attempt::NotSent, kind, gate), why).await;
     }
-    match inner.deps.backend.authorize(&request, &key).await {
+    match super::flow::within_budget(inner, AUTHORIZATION_BUDGET, inner.deps.backend.authorize(&request, &key)).await {
         Ok(resp)
             if !pin
                 && resp.result == AuthorizeResult::Declined

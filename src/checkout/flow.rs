@@ -31,6 +31,27 @@ pub(super) const FINALIZE_RETRY: Duration = Duration::from_secs(2);
 /// The session token is valid 60 minutes; stop trying a little before.
 const FINALIZE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(55);
 
+/// The longest the customer waits for the acquirer to say whether Klarna is offered.
+const AVAILABILITY_BUDGET: Duration = Duration::from_secs(3);
+
+/// Runs an acquirer call that a customer waits on with a total budget (retries
+/// included): past it the acquirer counts as unreachable — the terminal decides on its
+/// own now, and the next sale does not wait at all until a probe finds it again.
+pub(super) async fn within_budget<T>(
+    inner: &Inner,
+    budget: Duration,
+    call: impl std::future::Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    match tokio::time::timeout(budget, call).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            tracing::warn!(?budget, "the acquirer did not answer within the customer's budget; deciding without it");
+            inner.deps.backend.connectivity().set(false);
+            Err(BackendError::Offline)
+        }
+    }
+}
+
 /// Why a sale could not go on.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FlowError {
@@ -153,7 +174,7 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
     };
     // Known offline: Klarna is not offered, without making the customer wait for a timeout.
     let answer = if inner.deps.backend.connectivity().should_try() {
-        inner.deps.backend.availability(&q).await
+        within_budget(inner, AVAILABILITY_BUDGET, inner.deps.backend.availability(&q)).await
     } else {
         Err(BackendError::Offline)
     };
