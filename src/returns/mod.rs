@@ -163,6 +163,18 @@ fn is_retry_of(existing: &ReturnRecord, req: &NewReturn) -> bool {
         && (req.lines.is_empty() || same_lines)
 }
 
+/// A journaled return as the acquirer would list its refund.
+fn as_refund(r: &ReturnRecord) -> Refund {
+    Refund {
+        payment_refund_id: r.payment_refund_id.clone().unwrap_or_else(|| r.id.clone()),
+        payment_refund_reference: Some(r.reference.clone()),
+        payment_capture_id: None,
+        amount: r.amount,
+        line_items: r.lines.clone(),
+        created_at: r.created_at,
+    }
+}
+
 /// Records how printing a return's receipt went.
 fn mark_printed(r: &mut ReturnRecord, printed: Result<(), String>) {
     match printed {
@@ -335,18 +347,7 @@ impl Returns {
         };
         let captured = sale.captured_amount + sale.queued_capture_amount + unforwarded_capture;
         let returns = self.journal.returns_of(sale.reference.clone()).await?;
-        let refunds: Vec<Refund> = returns
-            .iter()
-            .filter(|r| r.state != ReturnState::Refused)
-            .map(|r| Refund {
-                payment_refund_id: r.payment_refund_id.clone().unwrap_or_else(|| r.id.clone()),
-                payment_refund_reference: Some(r.reference.clone()),
-                payment_capture_id: None,
-                amount: r.amount,
-                line_items: r.lines.clone(),
-                created_at: r.created_at,
-            })
-            .collect();
+        let refunds: Vec<Refund> = returns.iter().filter(|r| r.state != ReturnState::Refused).map(as_refund).collect();
         Ok(Some(PaymentTransaction {
             payment_transaction_id: sale.payment_transaction_id.clone().unwrap_or_default(),
             payment_transaction_reference: sale.reference.clone(),
@@ -380,14 +381,7 @@ impl Returns {
                 continue;
             }
             tx.refunded_amount += r.amount;
-            tx.payment_refunds.push(Refund {
-                payment_refund_id: r.payment_refund_id.clone().unwrap_or_else(|| r.id.clone()),
-                payment_refund_reference: Some(r.reference.clone()),
-                payment_capture_id: None,
-                amount: r.amount,
-                line_items: r.lines.clone(),
-                created_at: r.created_at,
-            });
+            tx.payment_refunds.push(as_refund(&r));
         }
         Ok(tx)
     }
