@@ -132,3 +132,21 @@ async fn a_key_or_reference_back_with_another_request_is_a_conflict() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "IDEMPOTENCY_CONFLICT", "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_with_anything_after_its_json_is_refused() {
+    let h = Harness::start().await;
+    for body in [r#"{"amount": 1000, "currency": "SEK"}xyz"#, r#"{"amount": 1000, "currency": "SEK"}{"amount": 5}"#] {
+        let r = h
+            .http
+            .post(format!("{}/v1/sales", h.url))
+            .bearer_auth(&h.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+    }
+    assert_eq!(h.sales_in_journal(), 0, "nothing half-read was started");
+}

@@ -18,10 +18,9 @@ pub(super) async fn read() -> Response {
 
 /// Changes the filter, e.g. `{"level": "debug"}` or `{"level": "info,posagent::outbox=debug"}`.
 pub(super) async fn change(body: Bytes) -> Response {
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let b: LevelBody = match serde_path_to_error::deserialize(de) {
-        Ok(b) => b,
-        Err(e) => return Problem::bad_json(&e).into_response(),
+    let b: LevelBody = match Problem::parse_json(&body) {
+        Ok(v) => v,
+        Err(p) => return p.into_response(),
     };
     match crate::logging::set_level(&b.level) {
         Ok(()) => read().await,

@@ -29,6 +29,20 @@ impl Problem {
         Problem::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "send the ECR token as `Authorization: Bearer <token>`")
     }
 
+    /// Parses a JSON body strictly: one value of the expected shape and nothing after it
+    /// but white space (`{…}xyz` or two objects are refused, not half-read).
+    pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| Problem::bad_json(&e))?;
+        de.end().map_err(|e| Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_REQUEST",
+            message: format!("{e}: send one JSON value and nothing after it"),
+            field: None,
+        })?;
+        Ok(value)
+    }
+
     /// A body that is not the expected JSON.
     pub fn bad_json(e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = e.path().to_string();

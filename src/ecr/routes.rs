@@ -86,10 +86,9 @@ async fn not_found() -> Problem {
 }
 
 async fn create_sale(State(s): State<EcrState>, body: Bytes) -> Response {
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let request: NewSale = match serde_path_to_error::deserialize(de) {
-        Ok(r) => r,
-        Err(e) => return Problem::bad_json(&e).into_response(),
+    let request: NewSale = match Problem::parse_json(&body) {
+        Ok(v) => v,
+        Err(p) => return p.into_response(),
     };
     match s.checkout.create_sale(request).await {
         Ok((view, true)) => (StatusCode::CREATED, axum::Json(view)).into_response(),
@@ -196,10 +195,9 @@ async fn reprint_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Resp
 }
 
 async fn create_return(State(s): State<EcrState>, body: Bytes) -> Response {
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let request: crate::returns::NewReturn = match serde_path_to_error::deserialize(de) {
-        Ok(r) => r,
-        Err(e) => return Problem::bad_json(&e).into_response(),
+    let request: crate::returns::NewReturn = match Problem::parse_json(&body) {
+        Ok(v) => v,
+        Err(p) => return p.into_response(),
     };
     match s.returns.create(request).await {
         Ok((r, _)) if r.state == crate::returns::ReturnState::Pending => {
@@ -407,10 +405,9 @@ struct MethodBody {
 /// The customer's choice of method for a `CHOICE` sale in AWAITING_METHOD; answers the
 /// sale once it has taken the choice up.
 async fn choose_method(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> Response {
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let req: MethodBody = match serde_path_to_error::deserialize(de) {
-        Ok(r) => r,
-        Err(e) => return Problem::bad_json(&e).into_response(),
+    let req: MethodBody = match Problem::parse_json(&body) {
+        Ok(v) => v,
+        Err(p) => return p.into_response(),
     };
     match s.checkout.choose_method(&id, &req.method).await {
         Ok(v) => axum::Json(v).into_response(),
@@ -428,10 +425,9 @@ async fn capture_sale(
     let req: CaptureBody = if body.is_empty() {
         CaptureBody::default()
     } else {
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        match serde_path_to_error::deserialize(de) {
+        match Problem::parse_json(&body) {
             Ok(r) => r,
-            Err(e) => return Problem::bad_json(&e).into_response(),
+            Err(p) => return p.into_response(),
         }
     };
     match s.checkout.capture(&id, req.amount, idempotency_key(&headers)).await {
