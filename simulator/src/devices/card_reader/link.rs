@@ -24,6 +24,8 @@ pub const MAX_DATA: usize = MAX_LEN - 2;
 pub const RESEND_AFTER: Duration = Duration::from_millis(500);
 /// Sends of one frame before the link is taken as down (1 + 3 resends).
 pub const MAX_SENDS: u8 = 4;
+/// After a NAK a resend waits until this long after the previous send (§2.2).
+pub const NAK_RESEND_GAP: Duration = Duration::from_millis(150);
 /// A frame in progress with no byte for this long is dropped (§2.4).
 pub const INTER_BYTE_TIMEOUT: Duration = Duration::from_millis(50);
 /// At most one NAK per this interval (§2.2).
@@ -422,14 +424,17 @@ impl Link {
         }
     }
 
+    /// A NAK: the outstanding frame goes again, but no sooner than [`NAK_RESEND_GAP`]
+    /// after its previous send (§2.2), so one burst of noise cannot use up the sends.
     fn on_nak(&mut self, now: Instant) {
         self.stats.naks_received += 1;
         if let Some(o) = &mut self.outstanding {
-            if o.written_at.is_some() && o.sends < MAX_SENDS {
+            if let (Some(last), true) = (o.written_at, o.sends < MAX_SENDS) {
+                let at = (last + NAK_RESEND_GAP).max(now);
                 o.sends += 1;
-                o.written_at = Some(now);
+                o.written_at = Some(at);
                 self.stats.resends += 1;
-                self.immediate.push(o.bytes.clone());
+                self.delayed.push((at, o.bytes.clone()));
             }
         }
     }

@@ -225,13 +225,16 @@ fn resends_after_500_ms_or_on_nak_then_gives_up_after_four_sends() {
     assert_eq!(writes(&mut link, t + ms(499)), [0u8; 0]);
     assert_eq!(writes(&mut link, t + ms(500)), f, "same SEQ, byte for byte");
     link.receive(&[NAK], t + ms(600));
-    assert_eq!(writes(&mut link, t + ms(600)), f);
-    assert_eq!(writes(&mut link, t + ms(1100)), f);
+    // A NAK's resend waits until 150 ms after the previous send (§2.2).
+    assert_eq!(writes(&mut link, t + ms(600)), [0u8; 0]);
+    assert_eq!(writes(&mut link, t + ms(650)), f);
+    assert_eq!(writes(&mut link, t + ms(1149)), [0u8; 0]);
+    assert_eq!(writes(&mut link, t + ms(1150)), f);
     assert_eq!(link.stats.resends, 3);
     // A NAK after the fourth send does not make a fifth.
     link.receive(&[NAK], t + ms(1200));
-    assert_eq!(writes(&mut link, t + ms(1200)), [0u8; 0]);
-    let (w, dropped) = link.poll(t + ms(1600));
+    assert_eq!(writes(&mut link, t + ms(1400)), [0u8; 0]);
+    let (w, dropped) = link.poll(t + ms(1650));
     assert!(w.is_empty());
     assert_eq!(dropped, [out(0x82), out(0x86)], "the frame and those queued behind it");
     assert_eq!(link.stats.frames_dropped, 2);
