@@ -215,7 +215,13 @@ async fn acquirer(config: &StoreConfig) -> Vec<Check> {
             return vec![check(Level::Fail, "acquirer", why)];
         }
     };
-    match http.get(&url).bearer_auth(key).query(&q).send().await {
+    // One retry on a transport error: a single dropped connection is not a verdict on
+    // the acquirer (a refused certificate or a dead network fails both times).
+    let mut sent = http.get(&url).bearer_auth(&key).query(&q).send().await;
+    if sent.is_err() {
+        sent = http.get(&url).bearer_auth(&key).query(&q).send().await;
+    }
+    match sent {
         Err(e) => {
             let e = e.without_url();
             let (causes, hint) = (crate::backend::causes(&e), crate::backend::unreachable_hint(&e));
