@@ -8,7 +8,8 @@
 //! docs/performance.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use posagent::daemon::start_simulated;
+mod common;
+
 use posagent_sim::devices::card_reader::{ReaderFault, SimCardReader, TestCard};
 use serde_json::json;
 use std::sync::Arc;
@@ -23,40 +24,31 @@ fn percentiles(mut v: Vec<u32>) -> (f64, f64, f64) {
 
 /// Plays `n` frames through `fault` and returns the host's ACK latencies (µs) for them.
 async fn phase(reader: &Arc<SimCardReader>, n: usize, fault: impl Fn() -> ReaderFault) -> Vec<u32> {
-    let before = reader.stats().frames_sent;
+    let before = reader.stats().link.frames_sent;
     let seen = reader.stats().host_ack_latencies_us.len();
     for _ in 0..n {
-        let sent = reader.stats().frames_sent;
+        let sent = reader.stats().link.frames_sent;
         reader.inject(fault()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while reader.stats().frames_sent == sent && Instant::now() < deadline {
+        while reader.stats().link.frames_sent == sent && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
     // Let the last ACK in.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let s = reader.stats();
-    assert!(s.frames_sent >= before + n as u64, "the reader sent its frames");
+    assert!(s.link.frames_sent >= before + n as u64, "the reader sent its frames");
     let all = s.host_ack_latencies_us;
     all[seen.min(all.len())..].to_vec()
 }
 
 fn main() {
-    let n: usize = std::env::var("FRAMES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let n = common::env_count("FRAMES", 300);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let stop = CancellationToken::new();
-        let running = start_simulated(
-            &dir.path().join("data"),
-            &dir.path().join("sim"),
-            "127.0.0.1:0".parse().unwrap(),
-            None,
-            false,
-            stop.clone(),
-        )
-        .await
-        .unwrap();
+        let running = common::simulated(&dir, &stop).await;
         let reader = running.sim.card_reader.clone().expect("a simulated card reader (PTYs)");
         let deadline = Instant::now() + Duration::from_secs(10);
         while reader.state().host_version.is_none() && Instant::now() < deadline {

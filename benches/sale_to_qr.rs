@@ -5,27 +5,19 @@
 //! `cargo bench --bench sale_to_qr`; figures in docs/performance.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use posagent::daemon::start_simulated;
+mod common;
+
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 fn main() {
-    let n: usize = std::env::var("SALES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let n = common::env_count("SALES", 200);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let stop = CancellationToken::new();
-        let running = start_simulated(
-            &dir.path().join("data"),
-            &dir.path().join("sim"),
-            "127.0.0.1:0".parse().unwrap(),
-            None,
-            false,
-            stop.clone(),
-        )
-        .await
-        .unwrap();
+        let running = common::simulated(&dir, &stop).await;
         let http = reqwest::Client::new();
         let (url, token) = (running.daemon.ecr_url.clone(), running.daemon.ecr_token.clone());
         let mut frames = running.sim.display.subscribe();

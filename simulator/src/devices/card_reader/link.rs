@@ -238,11 +238,12 @@ struct Outstanding {
 }
 
 /// Link counters, kept across reboots.
-#[derive(Debug, Clone, Default)]
-pub struct LinkStats {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LinkCounters {
     /// Intact frames from the host, duplicates included.
     pub frames_received: u64,
-    /// Of those, duplicates (acknowledged again, not acted on).
+    /// Of those, duplicates (same SEQ and CRC as the last one accepted): acknowledged
+    /// again, not acted on.
     pub duplicates_received: u64,
     /// Damaged or partial frames dropped.
     pub damaged_received: u64,
@@ -256,8 +257,15 @@ pub struct LinkStats {
     pub resends: u64,
     /// Frames given up after four sends, and the queued frames dropped with them.
     pub frames_dropped: u64,
-    /// Host ACKs ignored on purpose (faults).
+    /// Host ACKs ignored on purpose (faults `lose_next_ack`, `resend_next_read`).
     pub acks_ignored: u64,
+}
+
+/// The link's counters and the host's ACK latencies.
+#[derive(Debug, Clone, Default)]
+pub struct LinkStats {
+    /// Counters.
+    pub counters: LinkCounters,
     /// Host ACK latencies in µs (last byte of the reader's frame written → ACK read).
     pub ack_latencies_us: VecDeque<u32>,
 }
@@ -373,10 +381,10 @@ impl Link {
             match item {
                 Item::Frame(f) => {
                     rx.intact += 1;
-                    self.stats.frames_received += 1;
+                    self.stats.counters.frames_received += 1;
                     self.acknowledge(f.seq, now);
                     if f.cmd != HOST_INFO && self.last_accepted == Some((f.seq, f.crc)) {
-                        self.stats.duplicates_received += 1;
+                        self.stats.counters.duplicates_received += 1;
                         continue;
                     }
                     self.last_accepted = Some((f.seq, f.crc));
@@ -385,10 +393,10 @@ impl Link {
                 Item::Ack(seq) => self.on_ack(seq, now),
                 Item::Nak => self.on_nak(now),
                 Item::Damaged(_) => {
-                    self.stats.damaged_received += 1;
+                    self.stats.counters.damaged_received += 1;
                     if self.last_nak.is_none_or(|t| now.saturating_duration_since(t) >= NAK_SPACING) {
                         self.last_nak = Some(now);
-                        self.stats.naks_sent += 1;
+                        self.stats.counters.naks_sent += 1;
                         self.immediate.push(vec![NAK]);
                     }
                 }
@@ -418,7 +426,7 @@ impl Link {
         self.stats.ack_latencies_us.push_back(us);
         if o.ignore_acks > 0 {
             o.ignore_acks -= 1;
-            self.stats.acks_ignored += 1;
+            self.stats.counters.acks_ignored += 1;
         } else {
             self.outstanding = None;
         }
@@ -427,13 +435,13 @@ impl Link {
     /// A NAK: the outstanding frame goes again, but no sooner than [`NAK_RESEND_GAP`]
     /// after its previous send (§2.2), so one burst of noise cannot use up the sends.
     fn on_nak(&mut self, now: Instant) {
-        self.stats.naks_received += 1;
+        self.stats.counters.naks_received += 1;
         if let Some(o) = &mut self.outstanding {
             if let (Some(last), true) = (o.written_at, o.sends < MAX_SENDS) {
                 let at = (last + NAK_RESEND_GAP).max(now);
                 o.sends += 1;
                 o.written_at = Some(at);
-                self.stats.resends += 1;
+                self.stats.counters.resends += 1;
                 self.delayed.push((at, o.bytes.clone()));
             }
         }
@@ -472,7 +480,7 @@ impl Link {
             Some(_) if o.sends < MAX_SENDS => {
                 o.sends += 1;
                 o.written_at = Some(now);
-                self.stats.resends += 1;
+                self.stats.counters.resends += 1;
                 writes.push(o.bytes.clone());
             }
             Some(_) => {
@@ -480,7 +488,7 @@ impl Link {
                 // behind it are dropped; the host resynchronises with INFO and PING.
                 let mut dropped: Dropped = self.outstanding.take().map(|o| o.out).into_iter().collect();
                 dropped.extend(self.queue.drain(..));
-                self.stats.frames_dropped += dropped.len() as u64;
+                self.stats.counters.frames_dropped += dropped.len() as u64;
                 return dropped;
             }
         }
@@ -501,7 +509,7 @@ impl Link {
             writes.push(copy);
             send_at = now + pause;
         }
-        self.stats.frames_sent += 1;
+        self.stats.counters.frames_sent += 1;
         let mut o = Outstanding { out, seq, bytes, sends: 0, send_at, written_at: None, ignore_acks };
         if send_at <= now {
             o.sends = 1;

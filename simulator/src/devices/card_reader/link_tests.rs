@@ -174,7 +174,7 @@ fn intact_frames_are_acked_and_duplicates_not_acted_on_twice() {
     let info = encode(9, 0x14, &[2, 0]);
     assert_eq!(link.receive(&info, t).frames.len(), 1);
     assert_eq!(link.receive(&info, t).frames.len(), 1);
-    assert_eq!((link.stats.frames_received, link.stats.duplicates_received), (5, 1));
+    assert_eq!((link.stats.counters.frames_received, link.stats.counters.duplicates_received), (5, 1));
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn damaged_frames_are_naked_at_most_once_per_100_ms() {
     assert_eq!(writes(&mut link, t + ms(99)), [0u8; 0]);
     link.receive(&hex("02 00 00"), t + ms(100));
     assert_eq!(writes(&mut link, t + ms(100)), [NAK]);
-    assert_eq!((link.stats.damaged_received, link.stats.naks_sent), (4, 2));
+    assert_eq!((link.stats.counters.damaged_received, link.stats.counters.naks_sent), (4, 2));
 }
 
 fn out(cmd: u8) -> Outgoing {
@@ -230,14 +230,14 @@ fn resends_after_500_ms_or_on_nak_then_gives_up_after_four_sends() {
     assert_eq!(writes(&mut link, t + ms(650)), f);
     assert_eq!(writes(&mut link, t + ms(1149)), [0u8; 0]);
     assert_eq!(writes(&mut link, t + ms(1150)), f);
-    assert_eq!(link.stats.resends, 3);
+    assert_eq!(link.stats.counters.resends, 3);
     // A NAK after the fourth send does not make a fifth.
     link.receive(&[NAK], t + ms(1200));
     assert_eq!(writes(&mut link, t + ms(1400)), [0u8; 0]);
     let (w, dropped) = link.poll(t + ms(1650));
     assert!(w.is_empty());
     assert_eq!(dropped, [out(0x82), out(0x86)], "the frame and those queued behind it");
-    assert_eq!(link.stats.frames_dropped, 2);
+    assert_eq!(link.stats.counters.frames_dropped, 2);
     // The next frame takes the next SEQ.
     link.send(out(0x88));
     assert_eq!(writes(&mut link, t + ms(1700)), encode(2, 0x88, &out(0x88).data));
@@ -272,7 +272,7 @@ fn a_lost_ack_makes_a_resend_with_the_same_seq() {
     assert_eq!(writes(&mut link, t + ms(500)), f);
     link.receive(&ack(1), t + ms(505));
     assert!(!link.unacknowledged());
-    assert_eq!((link.stats.acks_ignored, link.stats.resends), (1, 1));
+    assert_eq!((link.stats.counters.acks_ignored, link.stats.counters.resends), (1, 1));
 }
 
 #[test]
@@ -313,5 +313,5 @@ fn reboot_starts_seq_at_1_and_forgets_the_host() {
     link.reboot();
     assert_eq!((link.next_seq(), link.unacknowledged()), (1, false));
     assert_eq!(link.receive(&encode(1, 0x16, &[]), t).frames.len(), 1, "not a duplicate after a power cycle");
-    assert_eq!(link.stats.frames_received, 2, "counters survive");
+    assert_eq!(link.stats.counters.frames_received, 2, "counters survive");
 }

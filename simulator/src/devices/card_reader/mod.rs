@@ -14,6 +14,7 @@ pub use cards::{Presentation, TestCard};
 pub use faults::{FrameDamage, ReaderFault};
 pub use machine::Phase as ReaderPhase;
 
+pub use link::LinkCounters;
 use link::{Link, Outgoing};
 use machine::{Crypto, Machine};
 use serde::Serialize;
@@ -69,25 +70,9 @@ pub struct ReaderState {
 /// What the reader counted (since it started; reboots and replugs do not reset these).
 #[derive(Debug, Clone, Serialize)]
 pub struct ReaderStats {
-    /// Intact frames received from the host, duplicates included.
-    pub frames_received: u64,
-    /// Of those, duplicates (same SEQ and CRC as the last one accepted): acknowledged
-    /// again, not acted on.
-    pub duplicates_received: u64,
-    /// Damaged or partial frames received and dropped.
-    pub damaged_received: u64,
-    /// NAKs sent.
-    pub naks_sent: u64,
-    /// NAKs received.
-    pub naks_received: u64,
-    /// The reader's frames sent (first sends only).
-    pub frames_sent: u64,
-    /// Resends of its frames (on NAK, or with no ACK for 500 ms).
-    pub resends: u64,
-    /// Frames given up after four sends (and the frames queued behind them).
-    pub frames_dropped: u64,
-    /// Host ACKs ignored on purpose (faults `lose_next_ack`, `resend_next_read`).
-    pub acks_ignored: u64,
+    /// The link's counters (frames, duplicates, damage, NAKs, resends, drops).
+    #[serde(flatten)]
+    pub link: LinkCounters,
     /// The host's ACK latencies, µs from the last byte of a reader frame written to its
     /// ACK read; the last 10 000.
     pub host_ack_latencies_us: Vec<u32>,
@@ -104,22 +89,9 @@ pub struct ReaderStats {
 /// [`ReaderStats`] without the card data, PIN block or latency samples (for `/sim/state`).
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsSummary {
-    /// See [`ReaderStats`].
-    pub frames_received: u64,
-    /// See [`ReaderStats`].
-    pub duplicates_received: u64,
-    /// See [`ReaderStats`].
-    pub damaged_received: u64,
-    /// See [`ReaderStats`].
-    pub naks_sent: u64,
-    /// See [`ReaderStats`].
-    pub naks_received: u64,
-    /// See [`ReaderStats`].
-    pub frames_sent: u64,
-    /// See [`ReaderStats`].
-    pub resends: u64,
-    /// See [`ReaderStats`].
-    pub frames_dropped: u64,
+    /// The link's counters.
+    #[serde(flatten)]
+    pub link: LinkCounters,
     /// See [`ReaderStats`].
     pub reads_sent: u64,
     /// Host ACK latency samples held.
@@ -139,14 +111,7 @@ impl ReaderStats {
         l.sort_unstable();
         let pct = |p: usize| (!l.is_empty()).then(|| l[((l.len() - 1) * p) / 100]);
         StatsSummary {
-            frames_received: self.frames_received,
-            duplicates_received: self.duplicates_received,
-            damaged_received: self.damaged_received,
-            naks_sent: self.naks_sent,
-            naks_received: self.naks_received,
-            frames_sent: self.frames_sent,
-            resends: self.resends,
-            frames_dropped: self.frames_dropped,
+            link: self.link,
             reads_sent: self.reads_sent,
             ack_samples: l.len(),
             ack_p50_us: pct(50),
@@ -231,15 +196,7 @@ impl Core {
     fn stats(&self) -> ReaderStats {
         let (l, r) = (&self.link.stats, &self.machine.stats);
         ReaderStats {
-            frames_received: l.frames_received,
-            duplicates_received: l.duplicates_received,
-            damaged_received: l.damaged_received,
-            naks_sent: l.naks_sent,
-            naks_received: l.naks_received,
-            frames_sent: l.frames_sent,
-            resends: l.resends,
-            frames_dropped: l.frames_dropped,
-            acks_ignored: l.acks_ignored,
+            link: l.counters,
             host_ack_latencies_us: l.ack_latencies_us.iter().copied().collect(),
             reads_sent: r.reads_sent,
             last_ksn: r.last_ksn,

@@ -119,7 +119,7 @@ fn answers_info_and_ping_within_100_ms_on_a_real_pty() {
     assert!(info.data.ends_with(b"SIM-RDR 2.4.1\0posagent-sim reader"));
     wait(|| r.stats().host_ack_latencies_us.len() == 21);
     let s = r.stats();
-    assert_eq!((s.frames_received, s.frames_sent), (21, 21));
+    assert_eq!((s.link.frames_received, s.link.frames_sent), (21, 21));
     assert!(s.summary().ack_max_us.unwrap() < 100_000, "{:?}", s.summary());
     assert_eq!(r.state().host_version, Some((2, 0)));
 }
@@ -179,7 +179,7 @@ fn duplicates_are_acked_and_dropped_and_damage_is_naked() {
     h.expect_ack(2);
     assert_eq!(h.frame().cmd, machine::STATUS);
     let s = r.stats();
-    assert_eq!((s.duplicates_received, s.naks_sent), (1, 1));
+    assert_eq!((s.link.duplicates_received, s.link.naks_sent), (1, 1));
     // A partial frame is dropped after 50 ms of silence (NAKs at most every 100 ms).
     std::thread::sleep(Duration::from_millis(100));
     h.write(&encode(3, PING, &[])[..4]);
@@ -203,7 +203,7 @@ fn the_reader_resends_an_unacknowledged_frame_with_the_same_seq() {
     let f = h.frame_unacked(false);
     h.write(&[NAK]);
     assert_eq!(h.frame(), f);
-    assert_eq!(r.stats().resends, 2);
+    assert_eq!(r.stats().link.resends, 2);
 }
 
 #[test]
@@ -222,7 +222,7 @@ fn faults_stray_read_resend_garbage_damage_and_dead() {
     h.frame();
     let read = h.frame();
     assert_eq!(h.frame(), read, "resent 500 ms later");
-    assert_eq!(r.stats().acks_ignored, 1);
+    assert_eq!(r.stats().link.acks_ignored, 1);
     // Garbage then a damaged copy in front of the next frame: the frame still arrives.
     r.inject(ReaderFault::Garbage { bytes: vec![0x00, 0x41, 0xFF] }).unwrap();
     r.inject(ReaderFault::DamagedFrame { how: FrameDamage::BadCrc }).unwrap();
@@ -359,7 +359,7 @@ fn a_card_read_unacknowledged_after_four_sends_is_forgotten() {
     for i in 1..=4 {
         core.step(&[], t + link::RESEND_AFTER * i);
     }
-    assert_eq!(core.stats().frames_dropped, 2);
+    assert_eq!(core.stats().link.frames_dropped, 2);
     assert_eq!(core.machine.phase(), ReaderPhase::Idle, "the read is forgotten");
     let status = core.step(&encode(2, PING, &[]), t + Duration::from_secs(3)).concat();
     assert_eq!(status, [&ack(2)[..], &encode(2, machine::STATUS, &[0, 0, 0, 0, 0, 0])].concat());
