@@ -105,6 +105,7 @@ pub struct CardReader<T: Transport> {
     last_nak: Option<Instant>,
     last_sent: Instant,
     stats: LinkStats,
+    restarted: bool,
 }
 
 impl<T: Transport> CardReader<T> {
@@ -121,6 +122,7 @@ impl<T: Transport> CardReader<T> {
             last_nak: None,
             last_sent: Instant::now(),
             stats: LinkStats::default(),
+            restarted: false,
         }
     }
 
@@ -128,6 +130,8 @@ impl<T: Transport> CardReader<T> {
     pub fn open(transport: T, wait: Duration) -> Result<(Self, ReaderInfo), CardReaderError> {
         let mut reader = CardReader::new(transport);
         let info = reader.info(wait)?;
+        // A power-up INFO met at opening is no restart of anything the host knows.
+        reader.restarted = false;
         Ok((reader, info))
     }
 
@@ -139,6 +143,11 @@ impl<T: Transport> CardReader<T> {
     /// How long since the host last sent a frame (PING is due after [`KEEP_ALIVE`]).
     pub fn idle_for(&self) -> Duration {
         self.last_sent.elapsed()
+    }
+
+    /// Whether the reader announced a restart (an INFO with SEQ 1) since the last call.
+    pub fn take_restarted(&mut self) -> bool {
+        std::mem::take(&mut self.restarted)
     }
 
     /// The next thing that came in, in arrival order.
@@ -185,6 +194,8 @@ impl<T: Transport> CardReader<T> {
                     // SEQ starting over at 1) and clears what the host remembers.
                     if f.cmd == super::evt::INFO {
                         self.last_in = None;
+                        // SEQ 1: the reader's first frame after power-up (§2.1).
+                        self.restarted |= f.seq == 1;
                     }
                     if self.last_in == Some((f.seq, f.crc)) {
                         self.stats.duplicates += 1;

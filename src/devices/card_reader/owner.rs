@@ -354,9 +354,13 @@ impl Owner {
             return;
         };
         let polled = r.poll(POLL);
+        let restarted = r.take_restarted();
         let mut inbound = vec![];
         while let Some(i) = r.take() {
             inbound.push(i);
+        }
+        if restarted {
+            self.on_restart();
         }
         self.count_link();
         if let Err(e) = polled {

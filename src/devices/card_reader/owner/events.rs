@@ -59,13 +59,7 @@ impl Owner {
             Event::CardRead { txn, .. } => self.discard("card read", txn),
             Event::CardPresented { txn, .. } | Event::CardRemoved { txn } => self.discard_quietly(txn),
             // INFO unasked: the reader restarted and forgot the payment's transaction.
-            Event::Info(info) => {
-                self.pin_pad = info.has_pin_pad();
-                if let Some(a) = self.active.as_mut().filter(|a| a.enabled && a.ending.is_none()) {
-                    tracing::warn!(txn = a.txn, "the card reader restarted; enabling it again");
-                    a.enabled = false;
-                }
-            }
+            Event::Info(info) => self.pin_pad = info.has_pin_pad(),
             _ => self.discard("event", 0),
         }
     }
@@ -84,6 +78,15 @@ impl Owner {
             return Some("a swipe was refused in the ENABLE");
         }
         None
+    }
+
+    /// The reader announced a restart (INFO with SEQ 1): it forgot the payment's
+    /// transaction, which is opened again.
+    pub(super) fn on_restart(&mut self) {
+        if let Some(a) = self.active.as_mut().filter(|a| a.enabled && a.ending.is_none()) {
+            tracing::warn!(txn = a.txn, "the card reader restarted; enabling it again");
+            a.enabled = false;
+        }
     }
 
     fn discard_quietly(&self, txn: u32) {
