@@ -12,22 +12,20 @@ use posagent_drivers::card_reader::{INTER_BYTE_TIMEOUT, Received, Receiver, pars
 pub fn card_reader_bytes(data: &[u8]) {
     let start = std::time::Instant::now();
     let mut rx = Receiver::new();
-    let (a, b) = data.split_at(data.len() / 2);
-    for (i, part) in [a, b].into_iter().enumerate() {
-        let now = start + INTER_BYTE_TIMEOUT * (i as u32);
-        rx.push(part, now);
+    let drain = |rx: &mut Receiver, now| {
         while let Some(item) = rx.next(now) {
             if let Received::Frame(f) = item {
                 let _ = parse_event(f.cmd, &f.data);
             }
         }
+    };
+    let (a, b) = data.split_at(data.len() / 2);
+    for (i, part) in [a, b].into_iter().enumerate() {
+        let now = start + INTER_BYTE_TIMEOUT * (i as u32);
+        rx.push(part, now);
+        drain(&mut rx, now);
     }
-    let end = start + INTER_BYTE_TIMEOUT * 3;
-    while let Some(item) = rx.next(end) {
-        if let Received::Frame(f) = item {
-            let _ = parse_event(f.cmd, &f.data);
-        }
-    }
+    drain(&mut rx, start + INTER_BYTE_TIMEOUT * 3);
 }
 
 /// Bytes from a printer: real-time status replies, four at a time.
