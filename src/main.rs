@@ -82,9 +82,10 @@ enum Command {
         /// Data directory in simulator mode.
         #[arg(long, default_value = "posagent-data")]
         data_dir: PathBuf,
-        /// ECR API address in simulator mode.
-        #[arg(long, default_value = "127.0.0.1:7600")]
-        listen: SocketAddr,
+        /// ECR API address (overrides `ecr.listen` of --config; 127.0.0.1:7600 in
+        /// simulator mode without a config).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
         /// In simulator mode, a counter-PC terminal: a 2×20 line display instead of the
         /// graphic one, the Klarna QR code printed on a slip.
         #[arg(long, requires = "simulator")]
@@ -509,12 +510,16 @@ async fn run(
     simulator: bool,
     line_display: bool,
     data_dir: PathBuf,
-    listen: SocketAddr,
+    listen: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     // Stopping is the daemon's to order (`Daemon::stop`): the signal only starts it.
     let shutdown = CancellationToken::new();
     let config_path = config.clone();
-    let base = config.as_deref().map(StoreConfig::load).transpose()?;
+    let mut base = config.as_deref().map(StoreConfig::load).transpose()?;
+    if let (Some(c), Some(listen)) = (base.as_mut(), listen) {
+        c.ecr.listen = listen;
+    }
+    let listen = listen.or(base.as_ref().map(|c| c.ecr.listen)).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7600)));
     if let Some(level) = base.as_ref().and_then(|c| c.log_level.as_deref()) {
         posagent::logging::set_level(level)?;
     }

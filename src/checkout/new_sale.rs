@@ -106,12 +106,7 @@ impl NewSale {
             ("interoperability_data", &self.interoperability_data),
         ] {
             if let Some(v) = v {
-                if v.is_empty() || v.chars().count() > MAX_INTEROPERABILITY_LEN {
-                    return Err(invalid(field, format!("must be 1 to {MAX_INTEROPERABILITY_LEN} characters")));
-                }
-                if v.chars().any(char::is_control) {
-                    return Err(invalid(field, "must not contain control characters"));
-                }
+                check_interoperability_text(v).map_err(|m| invalid(field, m))?;
             }
         }
         if let Some(data) = &self.interoperability_data {
@@ -136,6 +131,18 @@ impl NewSale {
             capture: self.capture.unwrap_or(CaptureMode::Now),
         })
     }
+}
+
+/// Klarna's interoperability token or data as the register passed it: 1 to
+/// [`MAX_INTEROPERABILITY_LEN`] characters, no control characters (it is passed on unaltered).
+pub fn check_interoperability_text(v: &str) -> Result<(), String> {
+    if v.is_empty() || v.chars().count() > MAX_INTEROPERABILITY_LEN {
+        return Err(format!("must be 1 to {MAX_INTEROPERABILITY_LEN} characters"));
+    }
+    if v.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

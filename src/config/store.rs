@@ -98,6 +98,18 @@ pub struct EcrConfig {
     /// Requests per second the API takes (bursts up to twice that); more get 429.
     #[serde(default = "default_rate")]
     pub max_requests_per_sec: u32,
+    /// Requests per second, per peer address, of requests without the token (`/health`
+    /// exempt; bursts up to twice that); they never draw on the register's share.
+    #[serde(default = "default_guest_rate")]
+    pub max_unauthenticated_per_sec: u32,
+    /// Host names the API answers to besides `localhost` and IP addresses (a request
+    /// naming another host is refused: DNS rebinding).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Serve plain HTTP beyond loopback anyway (the token then crosses the network in
+    /// clear); without it such a listener is refused at start.
+    #[serde(default)]
+    pub allow_plain_http: bool,
     /// PEM certificate chain for HTTPS on the ECR API (with `tls_key_file`); needed when
     /// the register is on another machine, so the token never crosses the network in clear.
     #[serde(default)]
@@ -111,6 +123,31 @@ impl EcrConfig {
     /// Whether the API is served over HTTPS.
     pub fn tls(&self) -> bool {
         self.tls_cert_file.is_some()
+    }
+
+    /// Refuses plain HTTP beyond loopback unless `allow_plain_http` says so; checks the
+    /// host names.
+    pub fn check_exposure(&self) -> Result<(), (&'static str, String)> {
+        if !self.listen.ip().is_loopback() && !self.tls() && !self.allow_plain_http {
+            return Err((
+                "ecr.listen",
+                format!(
+                    "{} is beyond this machine and the API has no TLS: the register's token would cross the network in clear; set ecr.tls_cert_file and ecr.tls_key_file, listen on 127.0.0.1, or set ecr.allow_plain_http = true on a network only the register reaches",
+                    self.listen
+                ),
+            ));
+        }
+        for host in &self.allowed_hosts {
+            let ok = !host.is_empty()
+                && host.len() <= 253
+                && host.split('.').all(|l| {
+                    !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !ok {
+                return Err(("ecr.allowed_hosts", format!("`{host}` is not a host name like \"till-3.shop.example\"")));
+            }
+        }
+        Ok(())
     }
 
     /// The URL this machine reaches the API at: `localhost` when it listens on loopback
@@ -131,12 +168,19 @@ fn default_rate() -> u32 {
     100
 }
 
+fn default_guest_rate() -> u32 {
+    20
+}
+
 impl Default for EcrConfig {
     fn default() -> Self {
         EcrConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7600)),
             token_file: PathBuf::from("ecr.token"),
             max_requests_per_sec: default_rate(),
+            max_unauthenticated_per_sec: default_guest_rate(),
+            allowed_hosts: Vec::new(),
+            allow_plain_http: false,
             tls_cert_file: None,
             tls_key_file: None,
         }
@@ -307,8 +351,11 @@ impl StoreConfig {
         if self.ecr.tls_cert_file.is_some() != self.ecr.tls_key_file.is_some() {
             return Err(invalid(path, "ecr", "set both tls_cert_file and tls_key_file, or neither"));
         }
-        if !self.ecr.listen.ip().is_loopback() && !self.ecr.tls() {
-            tracing::warn!(listen = %self.ecr.listen, "the ECR API listens beyond this machine without TLS: its token crosses the network in clear; set ecr.tls_cert_file and ecr.tls_key_file, or keep it on loopback");
+        if !(1..=10_000).contains(&self.ecr.max_unauthenticated_per_sec) {
+            return Err(invalid(path, "ecr.max_unauthenticated_per_sec", "must be 1 to 10000"));
+        }
+        if let Err((key, message)) = self.ecr.check_exposure() {
+            return Err(invalid(path, key, message));
         }
         if !(1..=MAX_AMOUNT).contains(&self.limits.max_amount) {
             return Err(invalid(path, "limits.max_amount", format!("must be 1 to {MAX_AMOUNT} minor units")));

@@ -97,6 +97,14 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    /// The ECR API would be exposed in a way the config does not allow.
+    #[error("{key}: {message}")]
+    Exposure {
+        /// The config key to change.
+        key: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
@@ -132,6 +140,10 @@ impl Daemon {
         profile: DeviceProfile,
         shutdown: CancellationToken,
     ) -> Result<Daemon, DaemonError> {
+        config.ecr.check_exposure().map_err(|(key, message)| DaemonError::Exposure { key, message })?;
+        if !config.ecr.listen.ip().is_loopback() && !config.ecr.tls() {
+            tracing::warn!(listen = %config.ecr.listen, "ecr.allow_plain_http is set: the ECR API listens beyond this machine without TLS, so the register's token crosses the network in clear");
+        }
         create_private_dir(&config.data_dir)?;
         let api_key = ecr::read_token(&config.acquirer.credentials_file)
             .map_err(|source| DaemonError::Secret { path: config.acquirer.credentials_file.clone(), source })?;
@@ -243,18 +255,19 @@ impl Daemon {
                 metrics,
                 reports,
                 outbox,
+                health: Default::default(),
             },
             ecr_token.clone(),
-            ecr::RateLimiter::new(config.ecr.max_requests_per_sec),
+            &config.ecr,
         );
         let stop = shutdown.clone();
         let server = match ecr_tls {
             Some(tls) => {
                 let listener = ecr::tls::TlsListener::start(listener, tls, shutdown.clone())
                     .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
-                serve_api(ecr::guard::Guarded::new(listener), app, stop)
+                ecr::serve(ecr::guard::Guarded::new(listener), app, stop)
             }
-            None => serve_api(ecr::guard::Guarded::new(listener), app, stop),
+            None => ecr::serve(ecr::guard::Guarded::new(listener), app, stop),
         };
         let resumed = checkout.resume_open_sales().await?;
         tracing::info!(ecr = %addr, resumed, model = %profile.model, "posagent ready");
@@ -373,18 +386,4 @@ fn ecr_tls_config(
     ecr::tls::server_config(&cert_pem, &key_pem)
         .map(Some)
         .map_err(|message| DaemonError::EcrTls { path: cert.clone(), message })
-}
-
-/// Serves the ECR API on `listener` until `stop`.
-fn serve_api<L>(listener: L, app: axum::Router, stop: CancellationToken) -> JoinHandle<()>
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-{
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "ECR API stopped");
-        }
-    })
 }

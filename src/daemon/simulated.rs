@@ -107,8 +107,8 @@ pub async fn start_simulator(
         .map_err(|source| DaemonError::DataDir { path: sim_out.to_path_buf(), source })
 }
 
-/// Starts the simulator and the daemon against it. `base` overrides the store section
-/// (e.g. from `--config`); state lives under `data_dir`, the simulated display's frames
+/// Starts the simulator and the daemon against it. `base` overrides the store, limits
+/// and ECR sections but the token file (e.g. from `--config`); state lives under `data_dir`, the simulated display's frames
 /// and the printed receipts under `sim_out` (`display/`, `printer/`).
 pub async fn start_simulated(
     data_dir: &Path,
@@ -123,7 +123,7 @@ pub async fn start_simulated(
     if let Some(base) = base {
         config.store = base.store;
         config.limits = base.limits;
-        config.ecr.listen = base.ecr.listen;
+        config.ecr = crate::config::EcrConfig { token_file: config.ecr.token_file, ..base.ecr };
     }
     let profile = if line_display { simulated_line_display_profile(&sim)? } else { simulated_profile(&sim)? };
     let daemon = Daemon::start(config, profile, shutdown).await?;

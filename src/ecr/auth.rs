@@ -73,9 +73,15 @@ pub fn read_token(path: &Path) -> std::io::Result<String> {
 pub async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
     let given = bearer_token(request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        if let Some(super::serve::Connection(c)) = request.extensions().get() {
+            c.mark_authenticated();
+        }
         next.run(request).await
     } else {
-        Problem::unauthorized().into_response()
+        let mut r = Problem::unauthorized().into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"posagent\""));
+        r
     }
 }
 

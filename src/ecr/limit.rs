@@ -1,45 +1,70 @@
-//! Rate limiting of the local API: a token bucket for all requests, so a runaway register
-//! or a local process guessing tokens cannot swamp the terminal.
+//! Rate limits of the local API, checked before anything else. Requests carrying the
+//! register's token share one bucket (`ecr.max_requests_per_sec`) that nothing else
+//! draws on; requests without it get one bucket per peer address
+//! (`ecr.max_unauthenticated_per_sec`), so a web page on the till PC or a process
+//! guessing tokens can neither use up the register's share nor much of the terminal.
+//! `/health` is exempt (it is answered from a short cache).
 
 use super::problem::Problem;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use posagent_acquirer_api::auth::{bearer_token, constant_time_eq};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
-/// A token bucket: `rate` per second, bursts of `2 × rate`.
-pub struct RateLimiter {
-    rate: f64,
-    state: Mutex<(f64, Instant)>,
+/// Peers remembered before the ones that are full again are forgotten.
+const MAX_PEERS: usize = 4096;
+
+/// The API's two kinds of bucket.
+pub struct Limits {
+    token: Arc<String>,
+    register: DefaultDirectRateLimiter,
+    guests: DefaultKeyedRateLimiter<IpAddr>,
 }
 
-impl RateLimiter {
-    /// A limiter for `per_sec` requests per second.
-    pub fn new(per_sec: u32) -> Arc<Self> {
-        let rate = f64::from(per_sec.max(1));
-        Arc::new(RateLimiter { rate, state: Mutex::new((rate * 2.0, Instant::now())) })
+fn quota(per_sec: u32) -> Quota {
+    let rate = NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(per_sec.max(1).saturating_mul(2)).unwrap_or(rate);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+impl Limits {
+    /// `per_sec` for the register (`token`), `guest_per_sec` per other peer; bursts of twice.
+    pub fn new(token: Arc<String>, per_sec: u32, guest_per_sec: u32) -> Arc<Self> {
+        Arc::new(Limits {
+            token,
+            register: governor::RateLimiter::direct(quota(per_sec)),
+            guests: governor::RateLimiter::keyed(quota(guest_per_sec)),
+        })
     }
 
-    /// Takes one token if there is one.
-    pub fn allow(&self) -> bool {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        s.0 = (s.0 + now.duration_since(s.1).as_secs_f64() * self.rate).min(self.rate * 2.0);
-        s.1 = now;
-        if s.0 >= 1.0 {
-            s.0 -= 1.0;
-            true
-        } else {
-            false
+    /// Whether a request with `authorization` from `peer` may go on.
+    fn allow(&self, authorization: Option<&str>, peer: IpAddr) -> bool {
+        if constant_time_eq(bearer_token(authorization).as_bytes(), self.token.as_bytes()) {
+            return self.register.check().is_ok();
         }
+        if self.guests.len() > MAX_PEERS {
+            self.guests.retain_recent();
+        }
+        self.guests.check_key(&peer).is_ok()
     }
 }
 
-/// Middleware: 429 when the bucket is empty.
-pub async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
-    if limiter.allow() {
+/// Middleware: 429 with `Retry-After` when the request's bucket is empty.
+pub async fn limit(State(limits): State<Arc<Limits>>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip());
+    let authorization = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if limits.allow(authorization, peer) {
         next.run(request).await
     } else {
         let mut r =
@@ -55,9 +80,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bursts_then_refuses() {
-        let l = RateLimiter::new(5);
-        let allowed = (0..50).filter(|_| l.allow()).count();
-        assert!((10..=11).contains(&allowed), "{allowed}");
+    fn guests_never_use_up_the_registers_share() {
+        let l = Limits::new(Arc::new("secret-token-0123456789".into()), 5, 5);
+        let guest = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let allowed = (0..50).filter(|_| l.allow(Some("Bearer guessing"), guest)).count();
+        assert!((10..=11).contains(&allowed), "a burst of twice the rate, then refused: {allowed}");
+        let register = (0..50).filter(|_| l.allow(Some("Bearer secret-token-0123456789"), guest)).count();
+        assert!((10..=11).contains(&register), "the register's own burst is untouched: {register}");
+        let other = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7));
+        assert!(l.allow(None, other), "each peer has its own bucket");
     }
 }

@@ -5,16 +5,20 @@
 mod admin;
 mod auth;
 pub mod guard;
+mod health;
 mod limit;
 mod problem;
 mod queue;
 mod routes;
+mod serve;
 pub mod tls;
+mod web;
 
 pub use auth::{ensure_token_file, read_secret_file, read_token};
-pub use limit::RateLimiter;
+pub use health::HealthCache;
 pub use problem::Problem;
 pub use routes::{EcrState, router};
+pub use serve::{HEADER_READ_TIMEOUT, serve};
 
 /// An HTTP client for this machine's tools (CLI, doctor) to call the ECR API as the
 /// config serves it: over HTTPS it trusts the API's own certificate.

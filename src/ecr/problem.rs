@@ -24,6 +24,16 @@ impl Problem {
         Problem { status, code, message: message.into(), field: None }
     }
 
+    /// 422 for one request field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Problem {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "INVALID_FIELD",
+            message: message.into(),
+            field: Some(field.to_string()),
+        }
+    }
+
     /// Missing or wrong token.
     pub fn unauthorized() -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "send the ECR token as `Authorization: Bearer <token>`")

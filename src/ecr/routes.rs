@@ -39,12 +39,16 @@ pub struct EcrState {
     pub reports: crate::reports::Reports,
     /// The outbox of operations waiting for the acquirer.
     pub outbox: crate::outbox::SyncHandle,
+    /// The last `/health` answer.
+    pub health: Arc<super::health::HealthCache>,
 }
 
 /// The ECR router; everything but `/health`, `/metrics` and the console page needs the
-/// bearer `token`; everything is rate limited by `limiter`.
-pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) -> Router {
+/// bearer `token`; rate limits, allowed host names from `ecr`.
+pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) -> Router {
     let token = Arc::new(token);
+    let limits = super::limit::Limits::new(token.clone(), ecr.max_requests_per_sec, ecr.max_unauthenticated_per_sec);
+    let hosts = super::web::HostPolicy::new(&ecr.allowed_hosts);
     let api = Router::new()
         .route("/v1/sales", post(create_sale))
         .route("/v1/sales/{id}", get(read_sale))
@@ -71,13 +75,15 @@ pub fn router(state: EcrState, token: String, limiter: Arc<super::RateLimiter>) 
         .layer(axum::middleware::from_fn_with_state(token, require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route("/health", get(super::health::health))
+        .route("/metrics", get(super::health::metrics))
         .route("/console", get(console))
         .route("/console/info", get(console_info))
         .merge(api)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(limiter, super::limit::limit))
+        .layer(axum::middleware::from_fn_with_state(limits, super::limit::limit))
+        .layer(axum::middleware::from_fn_with_state(hosts, super::web::check_host))
+        .layer(axum::middleware::from_fn(super::web::harden))
         .with_state(state)
 }
 
@@ -144,17 +150,6 @@ async fn open_drawer(State(s): State<EcrState>) -> Response {
     }
 }
 
-async fn health(State(s): State<EcrState>) -> Response {
-    let devices: Vec<_> = [s.display.health(), s.printer.health()]
-        .into_iter()
-        .chain(s.card_reader.as_ref().map(|c| c.health()))
-        .collect();
-    let queue = s.outbox.journal().queue_summary().await.ok();
-    let acquirer = serde_json::json!({ "online": s.checkout.acquirer_online() });
-    axum::Json(serde_json::json!({ "status": "ok", "devices": devices, "acquirer": acquirer, "queue": queue }))
-        .into_response()
-}
-
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AvailabilityParams {
@@ -173,13 +168,14 @@ async fn klarna_availability(
             .into_response();
     };
     if q.amount < 1 || q.amount > posagent_acquirer_api::MAX_AMOUNT {
-        let mut p = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "INVALID_FIELD",
-            "amount must be 1 to 2147483647 minor units",
-        );
-        p.field = Some("amount".into());
-        return p.into_response();
+        return Problem::invalid_field("amount", "amount must be 1 to 2147483647 minor units").into_response();
+    }
+    if let Some(l) = q.locale.as_deref().filter(|l| !crate::config::valid_locale(l)) {
+        let shown: String = l.chars().take(16).collect();
+        return Problem::invalid_field("locale", format!("`{shown}` is not a locale like \"sv-SE\"")).into_response();
+    }
+    if let Some(Err(m)) = q.interoperability_token.as_deref().map(crate::checkout::check_interoperability_text) {
+        return Problem::invalid_field("interoperability_token", format!("interoperability_token {m}")).into_response();
     }
     match s.checkout.klarna_availability(q.amount, q.locale, q.interoperability_token).await {
         Ok(a) => axum::Json(a).into_response(),
@@ -215,89 +211,6 @@ async fn read_return(State(s): State<EcrState>, Path(id): Path<String>) -> Respo
         Ok(None) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no return {id}")).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
-}
-
-/// Prometheus metrics (no token: read-only, no secrets, loopback).
-async fn metrics(State(s): State<EcrState>) -> Response {
-    use crate::metrics::gauge_labels;
-    let mut gauges = vec![];
-    for h in [s.display.health(), s.printer.health()].into_iter().chain(s.card_reader.as_ref().map(|c| c.health())) {
-        let labels = gauge_labels(&[("device", h.device), ("endpoint", &h.endpoint)]);
-        gauges.push((
-            "posagent_device_up",
-            "Whether the device is open and answered its last job.",
-            labels,
-            if h.connected { 1.0 } else { 0.0 },
-        ));
-    }
-    let labels = String::new();
-    match s.outbox.journal().queue_summary().await {
-        Ok(q) => {
-            let age = q.oldest_pending_ms.map(|t| (crate::outbox::now_ms() - t).max(0) as f64 / 1000.0).unwrap_or(0.0);
-            gauges.push((
-                "posagent_queue_depth",
-                "Operations waiting for the acquirer.",
-                labels.clone(),
-                q.pending as f64,
-            ));
-            gauges.push((
-                "posagent_queue_oldest_age_seconds",
-                "Age of the oldest operation waiting for the acquirer.",
-                labels.clone(),
-                age,
-            ));
-            gauges.push((
-                "posagent_queue_dead_letters",
-                "Operations the acquirer refused for good (see `posagent queue list`).",
-                labels.clone(),
-                q.dead as f64,
-            ));
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot read the outbox for /metrics"),
-    }
-    let online = s.checkout.acquirer_online();
-    gauges.push((
-        "posagent_acquirer_up",
-        "Whether the acquirer answered the last call.",
-        labels,
-        if online { 1.0 } else { 0.0 },
-    ));
-    let mut counters = vec![];
-    if let Some(reader) = &s.card_reader {
-        let fault = reader.health().fault.is_some();
-        gauges.push((
-            "posagent_card_reader_out_of_service",
-            "Whether the card reader reports itself out of service (tamper, keys); see /health.",
-            String::new(),
-            if fault { 1.0 } else { 0.0 },
-        ));
-        counters = card_reader_counters(reader.counters());
-    }
-    let body = s.metrics.render_with(&gauges, &counters);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-/// The card reader's counters as Prometheus counters.
-fn card_reader_counters(c: &crate::devices::ReaderCounters) -> Vec<(&'static str, &'static str, u64)> {
-    let help = |kind: &str| match kind {
-        "discarded" => (
-            "posagent_card_reader_discarded_events_total",
-            "Reader events discarded: another transaction's, a read crossing a cancel, before any sale.",
-        ),
-        "duplicate" => ("posagent_card_reader_duplicate_frames_total", "Frames the reader sent again (dropped)."),
-        "damaged" => {
-            ("posagent_card_reader_damaged_frames_total", "Damaged or partial frames from the reader (NAKed).")
-        }
-        "resent" => ("posagent_card_reader_resent_frames_total", "Frames the host sent the reader again."),
-        _ => ("posagent_card_reader_read_retries_total", "Card reads the customer was asked to try again."),
-    };
-    c.snapshot()
-        .into_iter()
-        .map(|(kind, v)| {
-            let (name, text) = help(kind);
-            (name, text, v)
-        })
-        .collect()
 }
 
 fn report_problem(e: crate::reports::ReportError) -> Response {
@@ -370,8 +283,8 @@ async fn reconciliation(
 
 /// The cashier console for terminals without an integrated register (the page holds no
 /// secret; it asks for the ECR token).
-async fn console() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("console.html"))
+async fn console() -> Response {
+    super::web::console_page(include_str!("console.html"))
 }
 
 /// What the console needs to format amounts: the store's currency.
@@ -388,12 +301,22 @@ struct CaptureBody {
     amount: Option<i64>,
 }
 
-fn idempotency_key(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .map(str::to_string)
+/// The request's `Idempotency-Key`: absent, or 1 to 255 visible ASCII characters (a key
+/// that is not is refused, never silently dropped: the register would lose its retry safety).
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    match v.to_str() {
+        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_string())),
+        _ => {
+            let mut p = Problem::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID fits)",
+            );
+            p.field = Some("Idempotency-Key".into());
+            Err(p)
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -430,7 +353,11 @@ async fn capture_sale(
             Err(p) => return p.into_response(),
         }
     };
-    match s.checkout.capture(&id, req.amount, idempotency_key(&headers)).await {
+    let key = match idempotency_key(&headers) {
+        Ok(k) => k,
+        Err(p) => return p.into_response(),
+    };
+    match s.checkout.capture(&id, req.amount, key).await {
         Ok((v, false)) => axum::Json(v).into_response(),
         Ok((v, true)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         Err(e) => Problem::from(e).into_response(),
@@ -439,7 +366,11 @@ async fn capture_sale(
 
 /// Releases what remains of a sale's authorization.
 async fn void_sale(State(s): State<EcrState>, Path(id): Path<String>, headers: axum::http::HeaderMap) -> Response {
-    match s.checkout.void(&id, idempotency_key(&headers)).await {
+    let key = match idempotency_key(&headers) {
+        Ok(k) => k,
+        Err(p) => return p.into_response(),
+    };
+    match s.checkout.void(&id, key).await {
         Ok((v, false)) => axum::Json(v).into_response(),
         Ok((v, true)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         Err(e) => Problem::from(e).into_response(),
