@@ -469,3 +469,26 @@ async fn online_orders_settlement_and_batches() {
     assert_eq!((sek.sales, sek.returns, sek.net), (6_000, 20_900, -14_900));
     assert_eq!(report.entries.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_of_the_acquirer_is_its_envelope() {
+    let s = sim().await;
+    let http = &s.http;
+    let cases = [
+        (http.get(format!("{}/v1/no-such-endpoint", s.url)).bearer_auth(KEY), 404, "RESOURCE_NOT_FOUND"),
+        (http.delete(format!("{}/v1/payments/authorize", s.url)).bearer_auth(KEY), 405, "METHOD_NOT_ALLOWED"),
+        (http.get(format!("{}/v1/klarna/availability?amount=lots", s.url)).bearer_auth(KEY), 400, "VALIDATION_ERROR"),
+        (http.get(format!("{}/v1/ledger", s.url)), 401, "UNAUTHORIZED"),
+        (http.get(format!("{}/nowhere", s.url)), 404, "RESOURCE_NOT_FOUND"),
+    ];
+    for (request, status, code) in cases {
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        let body: Value = r.json().await.expect("a JSON envelope");
+        assert_eq!(body["error_code"], code, "{body}");
+        assert!(
+            body["error_id"].is_string() && body["error_message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
+}

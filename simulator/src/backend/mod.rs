@@ -1,5 +1,6 @@
 //! The simulated acquirer backend: the Terminal API with Klarna Network semantics.
 
+mod bare_errors;
 mod cards;
 mod descriptors;
 mod faults;

@@ -51,6 +51,8 @@ pub fn router(backend: Shared) -> Router {
         .route("/pay/{id}/abandon", post(customer_abandons))
         .route("/sim/faults", get(read_faults).post(set_faults))
         .route("/sim/interoperability", get(received_interoperability))
+        .fallback(super::bare_errors::not_found)
+        .layer(axum::middleware::from_fn(super::bare_errors::envelope))
         .with_state(backend)
 }
 
