@@ -171,6 +171,7 @@ async fn every_refusal_is_the_error_envelope_with_its_headers() {
     let big = "x".repeat(2 * 1024 * 1024);
     let r = h.http.post(format!("{}/v1/sales", h.url)).bearer_auth(&h.token).body(big).send().await.unwrap();
     assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["connection"], "close", "the unread body's connection is not kept");
     assert_eq!(envelope(&r.text().await.unwrap())["code"], "BODY_TOO_LARGE");
     // 401 says how to authenticate.
     let r = h.http.get(format!("{}/v1/queue", h.url)).send().await.unwrap();
@@ -188,6 +189,17 @@ async fn every_refusal_is_the_error_envelope_with_its_headers() {
     assert_eq!((status, v["field"].as_str()), (422, Some("interoperability_token")), "{v}");
     let (status, v) = h.get("/v1/klarna?amount=100&locale=AAA").await;
     assert_eq!((status, v["field"].as_str()), (422, Some("locale")), "{v}");
+    // Query values outside what the document allows are refused, never read as a default.
+    for (path, status) in [
+        ("/v1/reports/x?print=junk", 400),
+        ("/v1/reports/reconciliation?date=null&date=null", 400),
+        ("/v1/queue?limit=10001", 422),
+        ("/v1/queue?limit=0", 422),
+    ] {
+        let (got, v) = h.get(path).await;
+        assert_eq!(got, status, "{path}: {v}");
+        assert!(v["code"].is_string(), "{path}: {v}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

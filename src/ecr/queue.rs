@@ -41,7 +41,11 @@ pub(super) async fn list(
             return p.into_response();
         }
     };
-    match s.outbox.journal().queue_list(state, q.limit.unwrap_or(1000).clamp(1, MAX_LIST)).await {
+    let limit = q.limit.unwrap_or(1000);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Problem::invalid_field("limit", format!("limit must be 1 to {MAX_LIST}")).into_response();
+    }
+    match s.outbox.journal().queue_list(state, limit).await {
         Ok(ops) => axum::Json(serde_json::json!({ "operations": ops })).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }

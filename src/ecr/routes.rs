@@ -225,6 +225,7 @@ fn report_problem(e: crate::reports::ReportError) -> Response {
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct XParams {
     #[serde(default)]
     print: bool,
@@ -235,7 +236,10 @@ async fn report_x(
     State(s): State<EcrState>,
     q: Result<axum::extract::Query<XParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let print = q.map(|axum::extract::Query(p)| p.print).unwrap_or(false);
+    let Ok(axum::extract::Query(XParams { print })) = q else {
+        return Problem::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "pass ?print=true or ?print=false")
+            .into_response();
+    };
     match s.reports.x(print).await {
         Ok(r) => axum::Json(r).into_response(),
         Err(e) => report_problem(e),
@@ -251,6 +255,7 @@ async fn report_z(State(s): State<EcrState>) -> Response {
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReconcileParams {
     date: Option<String>,
 }
@@ -260,7 +265,15 @@ async fn reconciliation(
     State(s): State<EcrState>,
     q: Result<axum::extract::Query<ReconcileParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let date = match q.ok().and_then(|axum::extract::Query(p)| p.date) {
+    let Ok(axum::extract::Query(params)) = q else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "pass one ?date=YYYY-MM-DD, or none for today",
+        )
+        .into_response();
+    };
+    let date = match params.date {
         None => chrono::Utc::now().date_naive(),
         Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
             Ok(d) => d,

@@ -97,6 +97,11 @@ async fn envelope(response: Response) -> Response {
     if let Some(retry) = parts.headers.get(header::RETRY_AFTER) {
         fixed.headers_mut().insert(header::RETRY_AFTER, retry.clone());
     }
+    if parts.status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body is never read: the connection cannot carry another request,
+        // and a client must not put it back in its pool.
+        fixed.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     fixed
 }
 
