@@ -100,3 +100,31 @@ async fn a_merchant_copy_held_by_paper_out_comes_out_behind_the_customers_receip
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(h.sim.printer.receipts().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_interrupted_by_a_restart_comes_out_again_as_a_copy() {
+    let mut h = Harness::start().await;
+    let sale = h.create(json!({"amount": 4321, "currency": "SEK", "method": "CARD"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "AWAITING_CARD").await;
+    h.present_card_when_waiting("approve", "tap").await;
+    h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+    let original = h.sim.printer.wait_for(1, Duration::from_secs(5)).await.unwrap()[0].text.clone();
+    assert!(!original.contains("KOPIA"), "{original}");
+    let states = h.journal_details(&id);
+    let printing = states.iter().position(|d| d == "receipt printing").expect("the intent is journaled");
+    let printed = states.iter().position(|d| d == "receipt printed").expect("and the result");
+    assert!(printing < printed, "intent before the bytes: {states:?}");
+    // The daemon stopped after the printer took the receipt, before "receipt printed".
+    h.stop_daemon().await;
+    let db = rusqlite::Connection::open(h.data_dir().join("posagent.db")).unwrap();
+    let changed = db
+        .execute("UPDATE sales SET data = json_set(data, '$.receipt_printed', json('false')) WHERE id = ?1", [&id])
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    h.start_daemon().await;
+    h.wait_for(&id, |s| s["receipt_printed"] == true).await;
+    let receipts = h.sim.printer.wait_for(2, Duration::from_secs(5)).await.unwrap();
+    assert!(receipts[1].text.contains("KOPIA"), "the second receipt is marked COPY: {}", receipts[1].text);
+}

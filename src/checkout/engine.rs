@@ -309,6 +309,7 @@ impl Checkout {
             transaction_state: None,
             refunded_amount: 0,
             receipt_printed: false,
+            receipt_print_started: false,
             receipt_error: None,
             created_at: now,
             updated_at: now,

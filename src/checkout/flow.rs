@@ -466,8 +466,16 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
 async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     use super::receipt::{CopyFor, ReceiptHeader, marked};
     let store = &inner.deps.store;
-    let doc = receipt_document(sale, ReceiptHeader { store: &store.name, terminal: &store.terminal_reference }, false);
-    let (doc, merchant) = if store.merchant_copy {
+    // Journaled before any byte goes out: if the daemon stops between the printer taking
+    // the receipt and "receipt printed", the receipt printed at the restart is a COPY.
+    let copy = sale.receipt_print_started;
+    if !copy {
+        let started = |s: &mut Sale| s.receipt_print_started = true;
+        *sale = inner.amend(&sale.id, "receipt printing".into(), started, None).await?.0;
+    }
+    let doc = receipt_document(sale, ReceiptHeader { store: &store.name, terminal: &store.terminal_reference }, copy);
+    // After a restart the store's copy is not printed again: it may be out already.
+    let (doc, merchant) = if store.merchant_copy && !copy {
         (marked(doc.clone(), CopyFor::Customer, &sale.locale), Some(marked(doc, CopyFor::Merchant, &sale.locale)))
     } else {
         (doc, None)
@@ -493,7 +501,12 @@ async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> 
             }
             let why = format!("{e}; the receipt prints by itself once the printer is ready");
             let detail = format!("receipt held: {e}");
-            inner.amend(&sale.id, detail, move |s: &mut Sale| s.receipt_error = Some(why), None).await?
+            // Refused before printing: a restart prints the original, not a copy.
+            let held = move |s: &mut Sale| {
+                s.receipt_error = Some(why);
+                s.receipt_print_started = copy;
+            };
+            inner.amend(&sale.id, detail, held, None).await?
         }
     };
     *sale = now;

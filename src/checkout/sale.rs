@@ -240,6 +240,11 @@ pub struct Sale {
     /// The receipt was printed.
     #[serde(default)]
     pub receipt_printed: bool,
+    /// The receipt's bytes may have gone to the printer: journaled before they are sent,
+    /// so a restart before `receipt_printed` prints it again marked COPY, never a second
+    /// original.
+    #[serde(default)]
+    pub receipt_print_started: bool,
     /// Why the receipt could not be printed yet.
     pub receipt_error: Option<String>,
     /// Created.

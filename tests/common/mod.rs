@@ -227,6 +227,14 @@ impl Harness {
         let mut st = db.prepare("SELECT state FROM sale_events WHERE sale_id = ?1 ORDER BY seq").unwrap();
         st.query_map([id], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
     }
+
+    /// The details of a sale's journaled changes, oldest first ("" where none).
+    pub fn journal_details(&self, id: &str) -> Vec<String> {
+        let db = rusqlite::Connection::open(self.data_dir().join("posagent.db")).unwrap();
+        let mut st =
+            db.prepare("SELECT coalesce(detail, '') FROM sale_events WHERE sale_id = ?1 ORDER BY seq").unwrap();
+        st.query_map([id], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    }
 }
 
 /// Loads an OpenAPI document of `docs/` as JSON.
