@@ -11,6 +11,7 @@ pub mod availability;
 pub mod batch;
 pub mod error;
 pub mod events;
+pub mod integer;
 pub mod lines;
 pub mod money;
 pub mod payments;

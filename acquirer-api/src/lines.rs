@@ -21,19 +21,22 @@ pub struct LineItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// Quantity (whole units).
+    #[serde(deserialize_with = "crate::integer::de")]
     pub quantity: i64,
     /// Price of one unit in minor units, tax included, before discount.
+    #[serde(deserialize_with = "crate::integer::de")]
     pub unit_price: i64,
     /// `quantity × unit_price − total_discount_amount`, in minor units.
+    #[serde(deserialize_with = "crate::integer::de")]
     pub total_amount: i64,
     /// Tax rate in percent × 100 (2500 = 25 %).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::integer::de_opt")]
     pub tax_rate: Option<i64>,
     /// Discount on the whole line, in minor units, tax included.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::integer::de")]
     pub total_discount_amount: i64,
     /// Tax included in `total_amount`, in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::integer::de_opt")]
     pub total_tax_amount: Option<i64>,
 }
 

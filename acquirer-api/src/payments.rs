@@ -68,6 +68,7 @@ pub struct AuthorizeRequest {
     /// Currency of the amount.
     pub currency: Currency,
     /// Amount in minor units.
+    #[serde(deserialize_with = "crate::integer::de")]
     pub amount: i64,
     /// The terminal's unique reference of this payment (the sale reference).
     pub payment_transaction_reference: String,
@@ -401,6 +402,7 @@ pub struct Refund {
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
     /// Amount to capture, ≤ the remaining authorized amount.
+    #[serde(deserialize_with = "crate::integer::de")]
     pub amount: i64,
     /// The terminal's reference of the capture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -415,6 +417,7 @@ pub struct CaptureRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// Amount to refund, ≤ captured − refunded.
+    #[serde(deserialize_with = "crate::integer::de")]
     pub amount: i64,
     /// Refund against this capture (≤ what remains of it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,7 +10,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewSale {
-    /// Amount in minor units.
+    /// Amount in minor units (`100` or `100.0`; never a fraction).
+    #[serde(deserialize_with = "posagent_acquirer_api::integer::de")]
     pub amount: i64,
     /// ISO 4217 currency; must be the store's.
     pub currency: String,
@@ -109,6 +110,9 @@ impl NewSale {
                 check_interoperability_text(v).map_err(|m| invalid(field, m))?;
             }
         }
+        if let Some(token) = &self.interoperability_token {
+            check_interoperability_token(token).map_err(|m| invalid("interoperability_token", m))?;
+        }
         if let Some(data) = &self.interoperability_data {
             if serde_json::from_str::<serde_json::Value>(data).is_err() {
                 return Err(invalid("interoperability_data", "must be a serialized JSON string, as Klarna issues it"));
@@ -131,6 +135,16 @@ impl NewSale {
             capture: self.capture.unwrap_or(CaptureMode::Now),
         })
     }
+}
+
+/// Klarna's interoperability token: the text rules, and visible ASCII only (a token is
+/// a JWT; anything else could not be passed on in the acquirer's query string).
+pub fn check_interoperability_token(v: &str) -> Result<(), String> {
+    check_interoperability_text(v)?;
+    if !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be visible ASCII characters only, as Klarna issues it".into());
+    }
+    Ok(())
 }
 
 /// Klarna's interoperability token or data as the register passed it: 1 to

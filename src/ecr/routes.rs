@@ -174,7 +174,7 @@ async fn klarna_availability(
         let shown: String = l.chars().take(16).collect();
         return Problem::invalid_field("locale", format!("`{shown}` is not a locale like \"sv-SE\"")).into_response();
     }
-    if let Some(Err(m)) = q.interoperability_token.as_deref().map(crate::checkout::check_interoperability_text) {
+    if let Some(Err(m)) = q.interoperability_token.as_deref().map(crate::checkout::check_interoperability_token) {
         return Problem::invalid_field("interoperability_token", format!("interoperability_token {m}")).into_response();
     }
     match s.checkout.klarna_availability(q.amount, q.locale, q.interoperability_token).await {
@@ -310,7 +310,7 @@ async fn console_info(State(s): State<EcrState>) -> Response {
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct CaptureBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "posagent_acquirer_api::integer::de_opt")]
     amount: Option<i64>,
 }
 

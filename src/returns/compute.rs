@@ -12,6 +12,7 @@ pub struct ReturnLine {
     /// The article reference on the original purchase.
     pub reference: String,
     /// How many.
+    #[serde(deserialize_with = "posagent_acquirer_api::integer::de")]
     pub quantity: i64,
 }
 

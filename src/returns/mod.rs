@@ -99,7 +99,7 @@ pub struct NewReturn {
     #[serde(default)]
     pub lines: Vec<ReturnLine>,
     /// An amount instead of lines.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "posagent_acquirer_api::integer::de_opt")]
     pub amount: Option<i64>,
 }
 

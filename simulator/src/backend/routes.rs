@@ -173,6 +173,26 @@ fn keyed(
     }
 }
 
+/// An idempotency key as the document allows it: 1 to 255 visible ASCII characters.
+fn valid_key(k: &str) -> bool {
+    (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The longest a long poll may be held (`timeout_ms`).
+const MAX_POLL_MS: u64 = 30_000;
+
+fn poll_too_long(timeout_ms: u64) -> Option<Response> {
+    (timeout_ms > MAX_POLL_MS).then(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            format!("timeout_ms must be 0 to {MAX_POLL_MS}"),
+            vec![ValidationError { parameter: "timeout_ms".into(), reason: "out of range".into() }],
+        )
+    })
+}
+
 /// Runs a POST under the key of its `Idempotency-Key` header.
 fn idempotent(
     backend: &SimBackend,
@@ -181,15 +201,15 @@ fn idempotent(
     body: &[u8],
     process: impl FnOnce(&mut super::state::Books, &str) -> Result<(StatusCode, Vec<u8>), Refusal>,
 ) -> Response {
-    let Some(key) =
-        headers.get(IDEMPOTENCY_KEY_HEADER).and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255)
-    else {
+    let given = headers.get(IDEMPOTENCY_KEY_HEADER);
+    let Some(key) = given.and_then(|v| v.to_str().ok()).filter(|k| valid_key(k)) else {
+        let reason = if given.is_some() { "must be 1 to 255 visible ASCII characters" } else { "missing" };
         return error(
             StatusCode::BAD_REQUEST,
             ErrorType::InputError,
             "VALIDATION_ERROR",
-            "every POST needs an Idempotency-Key header (1 to 255 characters)".into(),
-            vec![ValidationError { parameter: "Idempotency-Key".into(), reason: "missing".into() }],
+            "every POST needs an Idempotency-Key header (1 to 255 visible ASCII characters)".into(),
+            vec![ValidationError { parameter: "Idempotency-Key".into(), reason: reason.into() }],
         );
     };
     let (status, bytes) = keyed(&mut backend.books(), key, operation, body, process);
@@ -207,10 +227,41 @@ async fn availability(
             return error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", e.body_text(), vec![]);
         }
     };
+    if let Some(invalid) = availability_query_errors(&q) {
+        let msg = invalid.iter().map(|e| format!("{}: {}", e.parameter, e.reason)).collect::<Vec<_>>().join("; ");
+        return error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", msg, invalid);
+    }
     match b.books().availability(&q) {
         Ok(a) => axum::Json(a).into_response(),
         Err(r) => refusal(r),
     }
+}
+
+/// What is wrong with an availability query's form, as the document states it.
+fn availability_query_errors(q: &AvailabilityQuery) -> Option<Vec<ValidationError>> {
+    let mut errors = vec![];
+    let mut check = |ok: bool, parameter: &str, reason: &str| {
+        if !ok {
+            errors.push(ValidationError { parameter: parameter.into(), reason: reason.into() });
+        }
+    };
+    check(
+        q.country.len() == 2 && q.country.bytes().all(|b| b.is_ascii_alphabetic()),
+        "country",
+        "must be ISO 3166-1 alpha-2",
+    );
+    let l = q.locale.as_bytes();
+    let locale = l.len() == 5
+        && l[..2].iter().all(u8::is_ascii_lowercase)
+        && l[2] == b'-'
+        && l[3..].iter().all(u8::is_ascii_uppercase);
+    check(locale, "locale", "must be language-COUNTRY, e.g. sv-SE");
+    if let Some(t) = &q.interoperability_token {
+        let ok = (1..=posagent_acquirer_api::MAX_INTEROPERABILITY_LEN).contains(&t.len())
+            && t.bytes().all(|b| b.is_ascii_graphic());
+        check(ok, "interoperability_token", "must be 1 to 8192 visible ASCII characters");
+    }
+    (!errors.is_empty()).then_some(errors)
 }
 
 async fn authorize(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
@@ -231,7 +282,10 @@ struct ReadParams {
 
 async fn read_request(State(b): State<Shared>, Path(id): Path<String>, Query(p): Query<ReadParams>) -> Response {
     // Long poll: hold the answer until the state differs from `wait_for_change_from`.
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms.unwrap_or(0).min(30_000));
+    if let Some(refused) = poll_too_long(p.timeout_ms.unwrap_or(0)) {
+        return refused;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms.unwrap_or(0));
     loop {
         let notified = b.changed.notified();
         tokio::pin!(notified);
@@ -402,7 +456,10 @@ struct EventParams {
 /// Long poll of the terminal event stream; the body is signed HMAC-SHA256.
 async fn events(State(b): State<Shared>, Query(p): Query<EventParams>) -> Response {
     use posagent_acquirer_api::events::{EventPage, SIGNATURE_HEADER, SIGNING_KEY_ID_HEADER, sign};
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms.min(30_000));
+    if let Some(refused) = poll_too_long(p.timeout_ms) {
+        return refused;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms);
     let page = loop {
         let notified = b.changed.notified();
         tokio::pin!(notified);
@@ -433,6 +490,18 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
         Ok(r) => r,
         Err(e) => return bad_json(&e),
     };
+    if let Some(i) = req.operations.iter().position(|op| !valid_key(&op.idempotency_key)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            "every operation needs an idempotency_key of 1 to 255 visible ASCII characters".into(),
+            vec![ValidationError {
+                parameter: format!("operations[{i}].idempotency_key"),
+                reason: "must be 1 to 255 visible ASCII characters".into(),
+            }],
+        );
+    }
     if req.operations.is_empty() || req.operations.len() > MAX_BATCH {
         return error(
             StatusCode::BAD_REQUEST,
