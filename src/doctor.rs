@@ -283,14 +283,17 @@ pub async fn run(path: &Path) -> Vec<Check> {
                 Err(e) => check(Level::Fail, "ECR TLS", format!("{}: {e}", cert.display())),
             });
         }
-        _ if !config.ecr.listen.ip().is_loopback() => out.push(check(
-            Level::Warn,
-            "ECR TLS",
-            format!(
-                "the ECR API listens on {} without TLS: its token crosses the network in clear; set ecr.tls_cert_file and ecr.tls_key_file",
-                config.ecr.listen
+        _ if !config.ecr.listen.ip().is_loopback() => out.push(match config.ecr.check_exposure() {
+            Ok(()) => check(
+                Level::Warn,
+                "ECR TLS",
+                format!(
+                    "the ECR API listens on {} without TLS (ecr.allow_plain_http): its token crosses the network in clear; set ecr.tls_cert_file and ecr.tls_key_file",
+                    config.ecr.listen
+                ),
             ),
-        )),
+            Err((key, message)) => check(Level::Fail, "ECR TLS", format!("the daemon will not start: {key}: {message}")),
+        }),
         _ => {}
     }
     if let Some(keys) = &config.acquirer.event_signing_keys_file {

@@ -253,3 +253,49 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
     // asked for it by id and ended FAILED, with the reason, instead of staying open.
     assert_eq!(resumed, "FAILED");
 }
+
+/// `--listen` overrides the config's `ecr.listen`, and plain HTTP beyond loopback is
+/// refused at start with the key that allows it.
+#[test]
+fn listen_overrides_the_config_and_plain_http_beyond_loopback_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(posagent().args(["init", "--dir"]).arg(dir.path()).output().unwrap().status.success());
+    let config = dir.path().join("posagent.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("listen = \"127.0.0.1:7600\"", "listen = \"0.0.0.0:7600\"")).unwrap();
+    // The config alone is refused: its listener is beyond loopback without TLS.
+    let out = posagent()
+        .args(["run", "--simulator", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("a"))
+        .env("POSAGENT_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("ecr.allow_plain_http"), "{stderr}");
+    // With --listen on loopback it starts there.
+    let data = dir.path().join("b");
+    let mut daemon = posagent()
+        .args(["run", "--simulator", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .env("POSAGENT_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let info_path = data.join("simulator.json");
+    for _ in 0..400 {
+        if info_path.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&info_path).unwrap()).unwrap();
+    let url = info["ecr_url"].as_str().unwrap().to_string();
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":7600"), "{url}");
+}

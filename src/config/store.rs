@@ -125,8 +125,8 @@ impl EcrConfig {
         self.tls_cert_file.is_some()
     }
 
-    /// Refuses plain HTTP beyond loopback unless `allow_plain_http` says so; checks the
-    /// host names.
+    /// Refuses plain HTTP beyond loopback unless `allow_plain_http` says so, and host
+    /// names that are not names. Checked at start (after `--listen` applies).
     pub fn check_exposure(&self) -> Result<(), (&'static str, String)> {
         if !self.listen.ip().is_loopback() && !self.tls() && !self.allow_plain_http {
             return Err((
@@ -137,6 +137,11 @@ impl EcrConfig {
                 ),
             ));
         }
+        self.check_host_names()
+    }
+
+    /// Every `allowed_hosts` entry is a host name.
+    pub fn check_host_names(&self) -> Result<(), (&'static str, String)> {
         for host in &self.allowed_hosts {
             let ok = !host.is_empty()
                 && host.len() <= 253
@@ -354,7 +359,7 @@ impl StoreConfig {
         if !(1..=10_000).contains(&self.ecr.max_unauthenticated_per_sec) {
             return Err(invalid(path, "ecr.max_unauthenticated_per_sec", "must be 1 to 10000"));
         }
-        if let Err((key, message)) = self.ecr.check_exposure() {
+        if let Err((key, message)) = self.ecr.check_host_names() {
             return Err(invalid(path, key, message));
         }
         if !(1..=MAX_AMOUNT).contains(&self.limits.max_amount) {
