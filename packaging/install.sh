@@ -40,7 +40,7 @@ if [ "$(id -u)" = 0 ] && [ -z "$prefix" ]; then
         adduser --system --group --home /var/lib/posagent --no-create-home posagent
     fi
     chown -R posagent:posagent /var/lib/posagent
-    chown -R root:posagent /etc/posagent
+    chown root:posagent /etc/posagent /etc/posagent/posagent.toml
     udevadm control --reload-rules >/dev/null 2>&1 || true
     udevadm trigger >/dev/null 2>&1 || true
 fi

@@ -61,8 +61,34 @@ fn secret_file(name: &str, path: &Path) -> Check {
         Some(m) if m & 0o077 != 0 => {
             check(Level::Fail, name, format!("{} has mode {m:o}; run `chmod 600 {}`", path.display(), path.display()))
         }
-        Some(_) => check(Level::Ok, name, format!("{} (0600)", path.display())),
+        Some(_) => match crate::ecr::read_secret_file(path) {
+            Ok(_) => check(Level::Ok, name, format!("{} (0600, readable)", path.display())),
+            Err(e) => unreadable(name, path, &e),
+        },
     }
+}
+
+/// A token file (the acquirer key, the ECR token) checked as the daemon reads it.
+fn token_file(name: &str, path: &Path) -> Check {
+    match secret_file(name, path) {
+        c if c.level != Level::Ok => c,
+        c => match crate::ecr::read_token(path) {
+            Ok(_) => c,
+            Err(e) => check(Level::Fail, name, format!("{e}; the daemon will not start with it")),
+        },
+    }
+}
+
+fn unreadable(name: &str, path: &Path, e: &std::io::Error) -> Check {
+    check(
+        Level::Fail,
+        name,
+        format!(
+            "cannot read {}: {e}; the daemon reads it as the service user: run `sudo -u posagent posagent doctor …`, or make it the service user's (`chown posagent {}`)",
+            path.display(),
+            path.display()
+        ),
+    )
 }
 
 fn journal(path: &Path) -> Vec<Check> {
@@ -192,7 +218,13 @@ async fn acquirer(config: &StoreConfig) -> Vec<Check> {
     const TIMEOUT: Duration = Duration::from_secs(10);
     let key = match crate::ecr::read_token(&config.acquirer.credentials_file) {
         Ok(k) => k,
-        Err(_) => return vec![],
+        Err(_) => {
+            return vec![check(
+                Level::Fail,
+                "acquirer",
+                "not checked (reachability, TLS, credentials, clock): the acquirer key cannot be used; see \"acquirer key\"",
+            )];
+        }
     };
     let url = format!("{}/v1/klarna/availability", config.acquirer.url.trim_end_matches('/'));
     let q = [
@@ -270,8 +302,8 @@ pub async fn run(path: &Path) -> Vec<Check> {
             None
         }
     };
-    out.push(secret_file("acquirer key", &config.acquirer.credentials_file));
-    out.push(secret_file("ECR token", &config.data_dir.join(&config.ecr.token_file)));
+    out.push(token_file("acquirer key", &config.acquirer.credentials_file));
+    out.push(token_file("ECR token", &config.data_dir.join(&config.ecr.token_file)));
     match (&config.ecr.tls_cert_file, &config.ecr.tls_key_file) {
         (Some(cert), Some(key)) => {
             let loaded = std::fs::read(cert)

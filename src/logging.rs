@@ -76,8 +76,48 @@ pub fn set_level(filter: &str) -> Result<(), LogLevelError> {
     Ok(())
 }
 
+/// A log line for journald on stderr: the event as `inner` formats it, after the syslog
+/// priority prefix `<N>` journald reads (`SyslogLevelPrefix=`), so `journalctl -p
+/// warning` finds the warnings.
+pub struct SyslogPrefixed<F>(pub F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for SyslogPrefixed<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "<{}>", syslog_priority(*event.metadata().level()))?;
+        self.0.format_event(ctx, writer, event)
+    }
+}
+
+/// The syslog priority of a tracing level (err 3, warning 4, info 6, debug 7).
+pub fn syslog_priority(level: tracing::Level) -> u8 {
+    match level {
+        tracing::Level::ERROR => 3,
+        tracing::Level::WARN => 4,
+        tracing::Level::INFO => 6,
+        _ => 7,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn journald_priorities_follow_syslog() {
+        assert_eq!(super::syslog_priority(tracing::Level::ERROR), 3);
+        assert_eq!(super::syslog_priority(tracing::Level::WARN), 4);
+        assert_eq!(super::syslog_priority(tracing::Level::INFO), 6);
+        assert_eq!(super::syslog_priority(tracing::Level::TRACE), 7);
+    }
+
     #[test]
     fn only_real_level_names_pass() {
         for ok in ["info", "WARN", "info,posagent::outbox=debug", "off", "posagent=trace, hyper=warn"] {

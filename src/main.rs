@@ -65,8 +65,13 @@ enum QueueAction {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
+    /// Human-readable lines (colour only on a terminal).
     Text,
+    /// One JSON object per line.
     Json,
+    /// Text lines with the syslog priority prefix journald reads (`<4>` for a warning);
+    /// chosen by itself when stderr is the journal (`JOURNAL_STREAM`).
+    Journald,
 }
 
 #[derive(Subcommand)]
@@ -200,10 +205,25 @@ fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_new(&initial).unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
     let registry = tracing_subscriber::registry().with(filter);
-    match format {
-        LogFormat::Text => registry.with(fmt::layer().with_writer(std::io::stderr)).init(),
-        LogFormat::Json => registry.with(fmt::layer().json().with_writer(std::io::stderr)).init(),
+    use std::io::IsTerminal;
+    let to_journal = std::env::var_os("JOURNAL_STREAM").is_some() && !std::io::stderr().is_terminal();
+    let journald = match format {
+        LogFormat::Journald => true,
+        LogFormat::Text => to_journal,
+        LogFormat::Json => false,
+    };
+    if journald {
+        // journald stamps each line itself: no time, no colour, the priority first.
+        let text = fmt::format().without_time().with_ansi(false);
+        let layer = fmt::layer().with_ansi(false).event_format(posagent::logging::SyslogPrefixed(text));
+        registry.with(layer.with_writer(std::io::stderr)).init();
+    } else if matches!(format, LogFormat::Json) {
+        registry.with(fmt::layer().json().with_writer(std::io::stderr)).init();
+    } else {
+        let layer = fmt::layer().with_ansi(std::io::stderr().is_terminal());
+        registry.with(layer.with_writer(std::io::stderr)).init();
     }
+
     posagent::logging::install(&initial, move |directive| {
         let f = EnvFilter::try_new(directive).map_err(|e| e.to_string())?;
         handle.reload(f).map_err(|e| e.to_string())
@@ -582,7 +602,13 @@ async fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     match cli.command {
         Command::Run { config, simulator, data_dir, listen, line_display } => {
-            run(config, simulator, line_display, data_dir, listen).await
+            // A fatal error of the daemon is a log line in the chosen format (JSON,
+            // journald), not plain text beside it.
+            if let Err(e) = run(config, simulator, line_display, data_dir, listen).await {
+                tracing::error!(error = %format!("{e:#}"), "posagent cannot run");
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Init { dir, force } => init(&dir, force),
         Command::Devices { models: true, .. } => {

@@ -59,6 +59,15 @@ async fn doctor_checks_a_running_terminal() {
         let c = checks.iter().find(|c| c.name == "acquirer key").unwrap();
         assert_eq!(c.level, Level::Fail);
         assert!(c.detail.contains("chmod 600"), "{c}");
+        // A key the daemon would refuse (too short) is a FAIL too, and the acquirer
+        // checks say they were not run instead of vanishing.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(&key, "short\n").unwrap();
+        let checks = posagent::doctor::run(&config).await;
+        let c = checks.iter().find(|c| c.name == "acquirer key").unwrap();
+        assert!(c.level == Level::Fail && c.detail.contains("will not start"), "{c}");
+        let a = checks.iter().find(|c| c.name == "acquirer").expect("the acquirer check is reported");
+        assert!(a.level == Level::Fail && a.detail.contains("not checked"), "{a}");
     }
     // A config that does not load is one FAIL line.
     let checks = posagent::doctor::run(&dir.path().join("missing.toml")).await;

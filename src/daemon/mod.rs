@@ -1,6 +1,7 @@
 //! Wiring and lifecycle: opens the journal, starts the device owners, the acquirer
 //! client, the checkout and the ECR API; resumes open sales; stops in order.
 
+mod notify;
 mod reload;
 mod simulated;
 
@@ -131,6 +132,7 @@ pub struct Daemon {
     grace: Duration,
     hurry: CancellationToken,
     reload: ReloadHandle,
+    watchdog: Option<JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -148,6 +150,7 @@ impl Daemon {
         let api_key = ecr::read_token(&config.acquirer.credentials_file)
             .map_err(|source| DaemonError::Secret { path: config.acquirer.credentials_file.clone(), source })?;
         let journal = Journal::open(&config.data_dir.join("posagent.db"))?;
+        let watched = journal.clone();
         let token_file = config.data_dir.join(&config.ecr.token_file);
         let ecr_token = ecr::ensure_token_file(&token_file)
             .map_err(|source| DaemonError::Secret { path: token_file.clone(), source })?;
@@ -271,6 +274,8 @@ impl Daemon {
         };
         let resumed = checkout.resume_open_sales().await?;
         tracing::info!(ecr = %addr, resumed, model = %profile.model, "posagent ready");
+        notify::ready(&format!("serving the ECR API on {addr}"));
+        let watchdog = notify::spawn_watchdog(watched, shutdown.clone());
         Ok(Daemon {
             ecr_url: config.ecr.local_url(addr.port()),
             ecr_token,
@@ -284,6 +289,7 @@ impl Daemon {
             grace: Duration::from_secs(config.limits.shutdown_grace_secs),
             hurry: CancellationToken::new(),
             reload: ReloadHandle { offline, started_with },
+            watchdog,
         })
     }
 
@@ -303,6 +309,7 @@ impl Daemon {
     /// waits for the printer and checkpoints the journal; closes the devices. Each step
     /// is logged with `shutdown_step`.
     pub async fn stop(self) {
+        notify::stopping();
         tracing::info!(shutdown_step = "refuse", "stopping: new sales are refused");
         self.checkout.begin_drain();
         let finished = tokio::select! {
@@ -322,6 +329,9 @@ impl Daemon {
         self.checkout.wait_idle().await;
         let _ = self.sync.await;
         let _ = self.events.await;
+        if let Some(w) = self.watchdog {
+            let _ = w.await;
+        }
         let (display, printer, card_reader) = &self.devices;
         let held = printer.flush().await;
         if let Err(e) = self.checkout.journal().checkpoint().await {
