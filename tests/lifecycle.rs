@@ -161,3 +161,36 @@ async fn an_acquirer_stream_that_started_over_is_read_from_its_start() {
     let captured = h.wait_for(&id, |s| s["captured_amount"] == 20_000).await;
     assert_eq!(captured["transaction_state"], "COMPLETED", "{captured}");
 }
+
+async fn faults(h: &Harness, body: Value) {
+    let r = h.http.post(format!("{}/sim/faults", h.sim.backend_url)).json(&body).send().await.unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_the_sale_catches_up_with_the_acquirer_within_seconds() {
+    let h = Harness::start().await;
+    let approved = approved_later_sale(&h).await;
+    let id = approved["id"].as_str().unwrap().to_string();
+    let tx = approved["payment_transaction_id"].as_str().unwrap().to_string();
+    // A silent partition: every request, the follower's long poll included, hangs. The
+    // next sale finds the acquirer unreachable within its budget (Klarna not offered).
+    faults(&h, json!({"partition": true})).await;
+    let next = h.create(json!({"amount": 1_000, "currency": "SEK"})).await;
+    h.wait_state(next["id"].as_str().unwrap(), "UNAVAILABLE").await;
+    let (_, health) = h.get("/health").await;
+    assert_eq!(health["acquirer"]["online"], false, "{health}");
+    // The network is back, and the shop's back office captures and refunds at once.
+    faults(&h, json!({"partition": false})).await;
+    let restored = std::time::Instant::now();
+    back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "bo-cap-2", json!({"amount": 20_000})).await;
+    back_office(&h, &format!("/v1/payment-transactions/{tx}/refunds"), "bo-ref-2", json!({"amount": 5_000})).await;
+    // The follower's poll was left hanging on a dead connection when the partition
+    // ended; the sale still shows the refund within seconds (5 s: the sync worker's probe
+    // every 2 s with a 3 s timeout, then a new poll), not after the hung poll's 35 s and
+    // a backoff of up to a minute.
+    let refunded = h.wait_for(&id, |s| s["refunded_amount"] == 5_000).await;
+    let lag = restored.elapsed();
+    println!("caught up with the acquirer {lag:?} after the partition ended");
+    assert!(lag < std::time::Duration::from_secs(10), "caught up after {lag:?}: {refunded}");
+}

@@ -12,6 +12,9 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+/// How long a connectivity probe waits for its answer.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A failed call to the acquirer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -427,10 +430,17 @@ impl AcquirerClient {
         &self.connectivity
     }
 
-    /// A cheap read that tells whether the acquirer answers (updates [`Self::connectivity`]).
+    /// A cheap read that tells whether the acquirer answers (updates [`Self::connectivity`]),
+    /// given [`PROBE_TIMEOUT`]: a probe that hangs on a dead connection must not hold up
+    /// the news that the acquirer is back.
     pub async fn probe(&self) -> bool {
-        let r = self.transaction_by_reference("posagent-connectivity-probe").await;
-        !matches!(r, Err(e) if e.is_unreachable())
+        match tokio::time::timeout(PROBE_TIMEOUT, self.transaction_by_reference("posagent-connectivity-probe")).await {
+            Ok(r) => !matches!(r, Err(e) if e.is_unreachable()),
+            Err(_) => {
+                self.connectivity.set(false);
+                false
+            }
+        }
     }
 
     /// The latest payment request of a sale reference, if any.

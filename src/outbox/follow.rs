@@ -5,6 +5,10 @@
 //! told to the register on its event stream. The cursor is journaled with the page it
 //! belongs to; a stream that started over (a new acquirer environment) is read again
 //! from its start, which is harmless: applying news of a transaction is idempotent.
+//! After an outage it reads on within seconds: a failed poll marks the acquirer
+//! unreachable (so the sync worker probes it), the pause after failures is short, and
+//! the news that the acquirer answers again ends both the pause and a poll left hanging
+//! on a dead connection.
 
 use super::sync::Publish;
 use crate::backend::AcquirerClient;
@@ -12,12 +16,26 @@ use crate::store::{EventCursor, Journal, Patched};
 use posagent_acquirer_api::PaymentTransaction;
 use posagent_acquirer_api::events::TerminalEvent;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+/// Resolves once the acquirer is seen answering after `changes` last looked; never if
+/// the connectivity is gone.
+async fn back_online(changes: &mut watch::Receiver<u64>, connectivity: &crate::backend::Connectivity) {
+    loop {
+        if changes.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        if connectivity.is_online() {
+            return;
+        }
+    }
+}
 
 /// How long one long poll of the stream waits for news.
 const LONG_POLL: Duration = Duration::from_secs(25);
-/// Longest pause after failures.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Longest pause after failures (a failed poll is one cheap GET).
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// The follower of the acquirer's event stream.
 pub struct EventFollower {
@@ -90,6 +108,8 @@ impl EventFollower {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut failures = 0u32;
         let mut after = None;
+        let connectivity = self.backend.connectivity().clone();
+        let mut changes = connectivity.watch();
         loop {
             if shutdown.is_cancelled() {
                 return;
@@ -99,7 +119,11 @@ impl EventFollower {
                     after = self.resume_point().await;
                     after.is_some()
                 }
-                Some(from) => self.round(from, &shutdown).await.map(|next| after = Some(next)).is_some(),
+                Some(from) => {
+                    changes.borrow_and_update();
+                    let round = self.round(from, &shutdown, &mut changes, &connectivity).await;
+                    round.map(|next| after = Some(next)).is_some()
+                }
             };
             if ok {
                 failures = 0;
@@ -110,6 +134,7 @@ impl EventFollower {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(wait) => {}
+                () = back_online(&mut changes, &connectivity) => failures = 0,
             }
         }
     }
@@ -127,14 +152,29 @@ impl EventFollower {
 
     /// One long poll after `from`: applies what came and returns where to read on, or
     /// `None` on a failure (logged).
-    async fn round(&self, from: u64, shutdown: &CancellationToken) -> Option<u64> {
+    async fn round(
+        &self,
+        from: u64,
+        shutdown: &CancellationToken,
+        changes: &mut watch::Receiver<u64>,
+        connectivity: &crate::backend::Connectivity,
+    ) -> Option<u64> {
         let page = tokio::select! {
             () = shutdown.cancelled() => return Some(from),
             r = self.backend.events(from, LONG_POLL) => r,
+            // The acquirer answers again while this poll hangs on a dead connection:
+            // poll anew (nothing is lost: the cursor has not moved).
+            () = back_online(changes, connectivity) => return Some(from),
         };
         let page = match page {
-            Ok(p) => p,
+            Ok(p) => {
+                connectivity.set(true);
+                p
+            }
             Err(e) => {
+                if e.is_unreachable() {
+                    connectivity.set(false);
+                }
                 self.failed(&e);
                 return None;
             }

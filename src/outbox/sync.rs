@@ -17,9 +17,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Longest pause between probes of an unreachable acquirer while nothing is queued
-/// (Klarna is offered again within this long of the acquirer coming back).
-const PROBE_EVERY: Duration = Duration::from_secs(10);
+/// Longest pause between probes of an unreachable acquirer (Klarna is offered again,
+/// and the event follower reads on, within about this long plus a probe's timeout of the
+/// acquirer coming back).
+const PROBE_EVERY: Duration = Duration::from_secs(2);
 
 /// How the worker paces itself.
 #[derive(Debug, Clone)]

@@ -69,7 +69,7 @@ fn decide(backend: &SimBackend, method: &Method) -> (Action, u64) {
     (action, latency)
 }
 
-async fn hold(backend: &SimBackend) {
+pub(super) async fn hold(backend: &SimBackend) {
     tokio::select! {
         () = backend.stop.cancelled() => {}
         () = tokio::time::sleep(HOLD) => {}

@@ -73,6 +73,13 @@ impl SimBackend {
     /// Replaces the faults in force.
     pub fn set_faults(&self, faults: Faults) {
         *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+        // Long polls in progress look again: one caught by a partition never answers.
+        self.changed.notify_waiters();
+    }
+
+    /// Whether the network to the terminal is cut (every request and answer lost).
+    pub fn partitioned(&self) -> bool {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner()).partition
     }
 
     /// Locks the books (a poisoned lock is recovered: the books are consistent after every step).

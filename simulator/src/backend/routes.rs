@@ -464,6 +464,11 @@ async fn events(State(b): State<Shared>, Query(p): Query<EventParams>) -> Respon
         let notified = b.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        if b.partitioned() {
+            // The network was cut while this poll waited: its answer is lost too.
+            super::faults::hold(&b).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
         let events = b.books().events_after(p.after);
         if !events.is_empty() || tokio::time::Instant::now() >= deadline {
             break EventPage { events };
