@@ -136,3 +136,29 @@ async fn a_second_return_counts_the_first_ones_queued_refund() {
         .sum();
     assert!(refunded <= 10_000, "never more than the purchase: {refunded}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_into_a_silent_network_is_answered_within_its_budget_and_booked_once() {
+    // The default timeouts (10 s a call, retried): without a budget the register waited
+    // more than 30 s for this answer.
+    let h = Harness::start().await;
+    let sale = card_sale(&h, 10_000, "LATER", None).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    faults(&h, json!({"partition": true})).await;
+    let asked = Instant::now();
+    let (status, c) = h.post(&format!("/v1/sales/{id}/capture"), json!({"amount": 4000})).await;
+    let waited = asked.elapsed();
+    assert_eq!((status, c["queued_capture_amount"].as_i64()), (202, Some(4000)), "{c}");
+    assert!(waited < Duration::from_secs(12), "the register waited {waited:?} for its answer");
+    // Back online, the queued capture goes out under its key: booked once.
+    faults(&h, json!({})).await;
+    let done = wait_sale(&h, &id, |s| s["captured_amount"] == 4000 && s["queued_capture_amount"] == 0).await;
+    let ledger = h.backend_get("/v1/ledger").await;
+    let captures = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reference"] == sale["reference"] && e["kind"] == "CAPTURE")
+        .count();
+    assert_eq!(captures, 1, "{done}");
+}

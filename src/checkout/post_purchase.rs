@@ -20,6 +20,9 @@ pub type PostPurchase = (SaleView, bool);
 /// How long the sync worker leaves an operation alone while the register's request
 /// sends it itself.
 const HOLD_MS: i64 = 60_000;
+/// How long the register waits for the acquirer's answer to a capture or void sent at
+/// once; past it the operation stays queued (202) and goes out by itself, under its key.
+const SEND_NOW_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 
 impl Checkout {
     /// The transaction to act on: `Ok(None)` for an offline payment not forwarded yet.
@@ -206,7 +209,16 @@ impl Checkout {
         }
         let due = op.due(id);
         let forwarder = d.outbox.forwarder();
-        let applied = match call.await {
+        let answer = match tokio::time::timeout(SEND_NOW_BUDGET, call).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                // The register is answered now; the queued operation is sent again under
+                // the same key once the hold is over (the acquirer books it once).
+                d.backend.connectivity().set(false);
+                Err(crate::backend::BackendError::Offline)
+            }
+        };
+        let applied = match answer {
             Err(e) if !e.is_unreachable() => {
                 if let Patched::Sale(s) = d.journal.discard_op(id, undo).await? {
                     self.publish(&s);
