@@ -32,8 +32,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct ConnectionState {
     id: u64,
-    opened: Instant,
-    /// Milliseconds after `opened` of the last byte read, and written (0: none yet).
+    /// The listener's clock: every time below is milliseconds after it, so connections
+    /// compare on one time line.
+    epoch: Instant,
+    opened_ms: u64,
+    /// When the last byte was read, and written (0: none yet).
     last_read_ms: AtomicU64,
     last_write_ms: AtomicU64,
     authenticated: AtomicBool,
@@ -47,15 +50,15 @@ impl ConnectionState {
         self.authenticated.store(true, Ordering::Relaxed);
     }
 
-    fn since_opened_ms(&self) -> u64 {
-        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX).max(1)
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX).max(1)
     }
 
     /// Eviction rank: lower goes first; `None` for a connection never to be evicted.
     fn eviction_rank(&self) -> Option<(u8, u64)> {
         let read = self.last_read_ms.load(Ordering::Relaxed);
         let write = self.last_write_ms.load(Ordering::Relaxed);
-        let last = read.max(write);
+        let last = read.max(write).max(self.opened_ms);
         if !self.authenticated.load(Ordering::Relaxed) {
             Some((0, last))
         } else if write >= read {
@@ -72,17 +75,25 @@ impl ConnectionState {
 }
 
 /// The open connections of one listener.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Registry {
+    epoch: Instant,
     next_id: AtomicU64,
     open: Mutex<HashMap<u64, Arc<ConnectionState>>>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry { epoch: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::default() }
+    }
 }
 
 impl Registry {
     fn add(self: &Arc<Self>) -> Arc<ConnectionState> {
         let state = Arc::new(ConnectionState {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            opened: Instant::now(),
+            epoch: self.epoch,
+            opened_ms: u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
             last_read_ms: AtomicU64::new(0),
             last_write_ms: AtomicU64::new(0),
             authenticated: AtomicBool::new(false),
@@ -226,7 +237,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Timed<T> {
         match Pin::new(&mut self.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if buf.filled().len() > before {
-                    let now = self.state.since_opened_ms();
+                    let now = self.state.now_ms();
                     self.state.last_read_ms.store(now, Ordering::Relaxed);
                     self.touched();
                 }
@@ -247,7 +258,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Timed<T> {
         }
         let r = Pin::new(&mut self.io).poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            let now = self.state.since_opened_ms();
+            let now = self.state.now_ms();
             self.state.last_write_ms.store(now, Ordering::Relaxed);
             self.touched();
         }
@@ -273,6 +284,16 @@ mod tests {
         s.last_write_ms.store(write, Ordering::Relaxed);
         s.authenticated.store(authenticated, Ordering::Relaxed);
         s
+    }
+
+    #[tokio::test]
+    async fn the_oldest_silent_connection_goes_before_a_newer_one() {
+        let registry = Arc::new(Registry::default());
+        let old = registry.add();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let new = registry.add();
+        assert!(registry.evict_one());
+        assert!(old.evicted.load(Ordering::Relaxed) && !new.evicted.load(Ordering::Relaxed));
     }
 
     #[tokio::test]
