@@ -44,8 +44,14 @@ async fn unplug_and_replug_are_seen_and_recovered() {
     within_2s(&h, "display", |d| d["connected"] == true).await;
     within_2s(&h, "printer", |d| d["connected"] == true).await;
 
+    let (status, health) = h.get("/health").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")), "{health}");
     plug(&h, "display", false).await;
     within_2s(&h, "display", |d| d["connected"] == false && d["last_error"].is_string()).await;
+    // No sale can be shown to the customer: /health is down, 503, and says why.
+    let (status, health) = h.get("/health").await;
+    assert_eq!((status, health["status"].as_str()), (503, Some("down")), "{health}");
+    assert_eq!(health["problems"][0]["part"], "display", "{health}");
     // A sale now cannot show its QR code: it ends with a clear reason, and the payment
     // request is withdrawn at the acquirer.
     let sale = h.create(json!({"amount": 10000, "currency": "SEK"})).await;
@@ -63,6 +69,14 @@ async fn unplug_and_replug_are_seen_and_recovered() {
 
     h.sim.printer.set_paper_out(true);
     within_2s(&h, "printer", |d| d["last_error"].as_str().is_some_and(|e| e.contains("paper"))).await;
+    // Sales go on (receipts held): degraded, and the printer is not up in /metrics.
+    let (status, health) = h.get("/health").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("degraded")), "{health}");
+    assert!(health["problems"].as_array().unwrap().iter().any(|p| p["part"] == "printer"), "{health}");
+    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let printer_up = metrics.lines().find(|l| l.starts_with("posagent_device_up{device=\"printer\"")).unwrap();
+    assert!(printer_up.ends_with(" 0"), "{printer_up}");
+    assert!(metrics.contains("posagent_build_info{version=") && metrics.contains("process_start_time_seconds"));
     h.sim.printer.set_paper_out(false);
     within_2s(&h, "printer", |d| d["connected"] == true && d["last_error"].is_null()).await;
 

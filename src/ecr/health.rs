@@ -1,41 +1,99 @@
-//! What store IT's monitoring reads without the token: `/health` (devices, acquirer,
-//! queue; answered from a cache at most [`HEALTH_CACHE`] old, so a flood of health
-//! checks costs no journal reads) and `/metrics` in the Prometheus text format.
+//! What store IT's monitoring reads without the token: `/health` and `/metrics` in the
+//! Prometheus text format. `/health` says `ok`, `degraded` (sales go on with a part
+//! missing: the acquirer unreachable, the printer or the card reader failing, refused
+//! operations in the queue) or `down` with 503 (no sale can be taken: the journal cannot
+//! be read, or the customer display fails), listing each failing part; it is answered
+//! from a cache at most [`HEALTH_CACHE`] old, so a flood of health checks costs no
+//! journal reads.
 
 use super::routes::EcrState;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use std::time::{Duration, Instant};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Mutex;
 
 /// How old a `/health` answer may be.
 pub const HEALTH_CACHE: Duration = Duration::from_millis(500);
 
-/// The last `/health` answer and when it was made.
-#[derive(Debug, Default)]
-pub struct HealthCache(Mutex<Option<(Instant, serde_json::Value)>>);
-
-/// `/health`: the devices, the acquirer and the queue.
-pub async fn health(State(s): State<EcrState>) -> Response {
-    let mut cached = s.health.0.lock().await;
-    if let Some((at, body)) = cached.as_ref()
-        && at.elapsed() < HEALTH_CACHE
-    {
-        return axum::Json(body.clone()).into_response();
-    }
-    let body = health_now(&s).await;
-    *cached = Some((Instant::now(), body.clone()));
-    axum::Json(body).into_response()
+/// The last `/health` answer and when it was made, and when the daemon started.
+#[derive(Debug)]
+pub struct HealthCache {
+    started: SystemTime,
+    last: Mutex<Option<(Instant, StatusCode, Value)>>,
 }
 
-async fn health_now(s: &EcrState) -> serde_json::Value {
+impl Default for HealthCache {
+    fn default() -> Self {
+        HealthCache { started: SystemTime::now(), last: Mutex::new(None) }
+    }
+}
+
+/// `/health`: the status, the failing parts, the devices, the acquirer and the queue.
+pub async fn health(State(s): State<EcrState>) -> Response {
+    let mut cached = s.health.last.lock().await;
+    if let Some((at, status, body)) = cached.as_ref()
+        && at.elapsed() < HEALTH_CACHE
+    {
+        return (*status, axum::Json(body.clone())).into_response();
+    }
+    let (status, body) = health_now(&s).await;
+    *cached = Some((Instant::now(), status, body.clone()));
+    (status, axum::Json(body)).into_response()
+}
+
+fn problem(part: &str, reason: impl Into<String>) -> Value {
+    json!({ "part": part, "reason": reason.into() })
+}
+
+async fn health_now(s: &EcrState) -> (StatusCode, Value) {
     let devices: Vec<_> = [s.display.health(), s.printer.health()]
         .into_iter()
         .chain(s.card_reader.as_ref().map(|c| c.health()))
         .collect();
-    let queue = s.outbox.journal().queue_summary().await.ok();
-    let acquirer = serde_json::json!({ "online": s.checkout.acquirer_online() });
-    serde_json::json!({ "status": "ok", "devices": devices, "acquirer": acquirer, "queue": queue })
+    let mut problems = vec![];
+    let mut down = false;
+    for d in &devices {
+        if let Some(reason) = d.fault.as_ref().or(d.last_error.as_ref()) {
+            down |= d.device == "display";
+            problems.push(problem(d.device, reason.clone()));
+        }
+    }
+    let online = s.checkout.acquirer_online();
+    if !online {
+        let why = "the acquirer does not answer: card payments within the offline limits only, Klarna not offered";
+        problems.push(problem("acquirer", why));
+    }
+    let queue = match s.outbox.journal().queue_summary().await {
+        Ok(q) => {
+            if q.dead > 0 {
+                let why = format!("{} operations refused by the acquirer for good; see `posagent queue list`", q.dead);
+                problems.push(problem("queue", why));
+            }
+            serde_json::to_value(q).ok()
+        }
+        Err(e) => {
+            down = true;
+            problems.push(problem("journal", e.to_string()));
+            None
+        }
+    };
+    let status = if down {
+        "down"
+    } else if problems.is_empty() {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let body = json!({
+        "status": status,
+        "problems": problems,
+        "devices": devices,
+        "acquirer": { "online": online },
+        "queue": queue,
+    });
+    (if down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }, body)
 }
 
 /// Prometheus metrics (no token: read-only, no secrets, loopback).
@@ -44,13 +102,27 @@ pub async fn metrics(State(s): State<EcrState>) -> Response {
     let mut gauges = vec![];
     for h in [s.display.health(), s.printer.health()].into_iter().chain(s.card_reader.as_ref().map(|c| c.health())) {
         let labels = gauge_labels(&[("device", h.device), ("endpoint", &h.endpoint)]);
+        let up = h.connected && h.last_error.is_none() && h.fault.is_none();
         gauges.push((
             "posagent_device_up",
-            "Whether the device is open and answered its last job.",
+            "Whether the device is open, answered its last job and reports no fault (paper out, cover open, tamper: 0).",
             labels,
-            if h.connected { 1.0 } else { 0.0 },
+            if up { 1.0 } else { 0.0 },
         ));
     }
+    gauges.push((
+        "posagent_build_info",
+        "The running build (always 1).",
+        gauge_labels(&[("version", env!("CARGO_PKG_VERSION"))]),
+        1.0,
+    ));
+    let started = s.health.started.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    gauges.push((
+        "process_start_time_seconds",
+        "Start time of the process since unix epoch in seconds.",
+        String::new(),
+        started,
+    ));
     let labels = String::new();
     match s.outbox.journal().queue_summary().await {
         Ok(q) => {
