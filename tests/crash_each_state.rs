@@ -266,3 +266,50 @@ async fn a_sale_restarted_in_authorizing_while_offline_can_be_canceled_and_is_re
     assert_eq!(done["state"], "CANCELED");
     d.crash();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_restarted_in_authorizing_after_a_late_commit_is_approved_once() {
+    let s = setup().await;
+    let reference = "CRASH-AUTH-LATE";
+    let d = start_daemon(&s);
+    let (status, sale) = d
+        .call(
+            &s,
+            Method::POST,
+            "/v1/sales",
+            json!({"amount": 5_432, "currency": "SEK", "method": "CARD", "reference": reference}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sale}");
+    let id = sale["id"].as_str().unwrap().to_string();
+    wait_state(&d, &s, &id, "AWAITING_CARD").await;
+    // The acquirer books the authorization, but its answer never comes back.
+    set_faults(&s, json!({"drop_response_next": 1})).await;
+    tap(&s).await;
+    wait_state(&d, &s, &id, "AUTHORIZING").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ledger_authorizations(&s, reference).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the acquirer never booked the authorization");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    d.crash();
+
+    // At the restart the sale reads its authorization by reference instead of asking
+    // the card again under its used key: approved, the customer charged once, no
+    // conflict, nothing to reverse.
+    set_faults(&s, json!({})).await;
+    let d = start_daemon(&s);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let (_, v) = d.call(&s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
+        if v["state"] != "AUTHORIZING" && v["state"] != "AWAITING_CARD" {
+            break v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the sale never left AUTHORIZING: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["state"], "APPROVED", "{done}");
+    assert!(done["reversal"].is_null(), "{done}");
+    assert_eq!(ledger_authorizations(&s, reference).await, 1);
+    d.crash();
+}

@@ -238,3 +238,43 @@ async fn racing_captures_and_a_void_take_the_authorization_once() {
     let took = now["captured_amount"].as_i64().unwrap();
     assert!(took == 123450 && now["voided"] == false || took == 1 && now["voided"] == true, "{now}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_resent_right_after_a_restart_ends_refunded_once() {
+    let mut h = Harness::start().await;
+    let sale = approved_sale(&h).await;
+    let (http, faults_url) = (h.http.clone(), format!("{}/sim/faults", h.sim.backend_url));
+    let faults = |body: serde_json::Value| {
+        let (http, url) = (http.clone(), faults_url.clone());
+        async move { assert!(http.post(url).json(&body).send().await.unwrap().status().is_success()) }
+    };
+    // Offline (the next sale found the acquirer silent): the return is queued, PENDING.
+    faults(json!({"partition": true})).await;
+    let probe = h.create(json!({"amount": 1_000, "currency": "SEK"})).await;
+    h.wait_state(probe["id"].as_str().unwrap(), "UNAVAILABLE").await;
+    let request = json!({"original_reference": sale["reference"], "reference": "RET-RESENT", "amount": 10_000});
+    let (status, pending) = h.post("/v1/returns", request.clone()).await;
+    assert_eq!((status, pending["state"].as_str()), (202, Some("PENDING")), "{pending}");
+    // Restarted with the network back: the sync worker forwards the refund while the
+    // register, which never heard the outcome, sends the same return again.
+    h.stop_daemon().await;
+    faults(json!({})).await;
+    h.start_daemon().await;
+    let (status, again) = h.post("/v1/returns", request).await;
+    assert!(status == 200 || status == 202, "{status} {again}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let (_, r) = h.get("/v1/returns/RET-RESENT").await;
+        if r["state"] != "PENDING" {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "the return stayed PENDING: {r}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["state"], "REFUNDED", "{done}");
+    // A little later it is still refunded (no stale copy written over it), and booked once.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, later) = h.get("/v1/returns/RET-RESENT").await;
+    assert_eq!(later["state"], "REFUNDED", "{later}");
+    assert_eq!(ledger_count(&h.backend_get("/v1/ledger").await, "REFUND"), 1);
+}
