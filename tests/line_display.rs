@@ -92,3 +92,26 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
     assert_eq!(h.customer_from_slip("approve").await.0, 200);
     h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_acquirer_is_asked_the_customer_sees_the_amount_not_the_last_sale() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    let profile = posagent::daemon::simulated_line_display_profile(&h.sim).unwrap();
+    h.start_daemon_on(profile, |_| {}).await;
+    // A first customer pays by card: the display says approved.
+    let first = h.create(json!({"amount": 5000, "currency": "SEK", "method": "CARD"})).await;
+    h.wait_state(first["id"].as_str().unwrap(), "AWAITING_CARD").await;
+    h.present_card_when_waiting("approve", "tap").await;
+    h.wait_state(first["id"].as_str().unwrap(), "APPROVED").await;
+    wait_lines(&h, |l| l[0].contains("godkänd")).await;
+    // The next customer's Klarna sale waits on a slow acquirer: their amount and
+    // "one moment" are on the display meanwhile, not the first customer's approval.
+    let r = h.http.post(format!("{}/sim/faults", h.sim.backend_url)).json(&json!({"latency_ms": 1500})).send();
+    assert!(r.await.unwrap().status().is_success());
+    let next = h.create(json!({"amount": 12345, "currency": "SEK"})).await;
+    let shown = wait_lines(&h, |l| l[1].contains("ögonblick")).await;
+    assert!(shown[0].contains("123,45"), "{shown:?}");
+    let (_, now) = h.get(&format!("/v1/sales/{}", next["id"].as_str().unwrap())).await;
+    assert_eq!(now["state"], "CREATED", "still asking the acquirer: {now}");
+}

@@ -4,7 +4,7 @@
 //! cashier console sends the choice. The choice is journaled before it is acted on.
 
 use super::engine::{Checkout, CheckoutError, Inner};
-use super::flow::{FlowError, KlarnaOffer, amount_text, ask_klarna, show};
+use super::flow::{FlowError, KlarnaOffer, amount_text, show};
 use super::sale::{MethodChoice, Sale, SaleState, SaleView};
 use crate::locale::instalments::offer_text;
 use crate::screens::{KlarnaOption, Screen};
@@ -40,7 +40,7 @@ fn choice_screen(sale: &Sale) -> Screen {
 /// Klarna prepared or confirmed in a Klarna journey is taken as the customer's choice;
 /// with Klarna not available the card is the only method and is asked for at once.
 pub(super) async fn offer_methods(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    let offer = ask_klarna(inner, sale).await?;
+    let offer = super::flow::ask_klarna_showing_amount(inner, sale).await?;
     let prepared = matches!(
         sale.interoperability_status,
         Some(InteroperabilityStatus::PaymentPrepared | InteroperabilityStatus::PaymentPendingConfirmation)

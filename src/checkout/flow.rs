@@ -199,8 +199,18 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
     }
 }
 
+/// Asks the acquirer whether Klarna may be offered, the customer seeing the amount and
+/// "one moment" meanwhile (never the previous customer's screen).
+pub(super) async fn ask_klarna_showing_amount(inner: &Inner, sale: &mut Sale) -> Result<KlarnaOffer, FlowError> {
+    let preparing = Screen::Preparing { amount: amount_text(sale), locale: sale.locale.clone() };
+    let id = sale.id.clone();
+    // The screen goes up while the question is on the way (no added wait).
+    let ((), offer) = tokio::join!(show(inner, &id, preparing), ask_klarna(inner, sale));
+    offer
+}
+
 async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    match ask_klarna(inner, sale).await? {
+    match ask_klarna_showing_amount(inner, sale).await? {
         KlarnaOffer::Offered => {
             let status = sale.interoperability_status.map(|s| format!("{s:?}"));
             inner.transition(sale, SaleState::AvailabilityChecked, status).await?;

@@ -86,6 +86,8 @@ pub enum Text {
     ReaderDisconnected,
     /// Marks the merchant's copy.
     MerchantCopy,
+    /// While the terminal asks the acquirer before the payment can be shown.
+    OneMoment,
 }
 
 /// The customer-facing text of a decline reason code, if there is one for it.
@@ -488,6 +490,19 @@ fn row(t: Text) -> [&'static str; 11] {
             "Hold frem kortet",
             "Näytä korttisi",
             "Zbliż kartę",
+        ],
+        Text::OneMoment => [
+            "One moment...",
+            "Einen Moment ...",
+            "Ett ögonblick ...",
+            "Un instant...",
+            "Een ogenblik...",
+            "Un momento...",
+            "Un momento...",
+            "Et øjeblik ...",
+            "Et øyeblikk ...",
+            "Hetki...",
+            "Chwileczkę...",
         ],
         Text::ScanSlip => [
             "Scan the slip",

@@ -75,6 +75,9 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
             let ask = notice.map(|n| text(n, locale)).filter(|t| t.chars().count() <= cols).unwrap_or(short);
             [spread(text(Text::Total, locale), amount, cols), center(ask, cols)]
         }
+        Screen::Preparing { amount, locale } => {
+            [spread(text(Text::Total, locale), amount, cols), center(text(Text::OneMoment, locale), cols)]
+        }
         Screen::Approved { amount, locale } => {
             [center(text(Text::Approved, locale), cols), spread(text(Text::Total, locale), amount, cols)]
         }

@@ -37,6 +37,14 @@ pub enum Screen {
         /// Locale.
         locale: String,
     },
+    /// The amount while the terminal asks the acquirer (whether Klarna can be offered,
+    /// the payment request): never the previous customer's screen meanwhile.
+    Preparing {
+        /// Formatted amount.
+        amount: String,
+        /// Locale.
+        locale: String,
+    },
     /// Scan the QR code to pay with Klarna.
     Qr {
         /// Formatted amount.
@@ -297,6 +305,10 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
                 lines.push((text(*n, locale), 2, RED));
             }
             centered_lines(&mut f, top + gap, &lines);
+        }
+        Screen::Preparing { amount, locale } => {
+            let top = band(&mut f, text(Text::AmountToPay, locale), INK, PAPER);
+            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::OneMoment, locale), 2, INK)]);
         }
         Screen::Approved { amount, locale } => {
             let top = band(&mut f, text(Text::Approved, locale), GREEN, PAPER);

@@ -46,6 +46,7 @@ fn every_screen_renders_at_the_extremes_and_differs() {
         },
         qr_screen("https://x.test/p/1"),
         Screen::InProgress { amount: "12,50 zł".into(), header: "Zapłać z Klarna".into(), locale: l.clone() },
+        Screen::Preparing { amount: "12,50 zł".into(), locale: l.clone() },
         Screen::Approved { amount: "12,50 zł".into(), locale: l.clone() },
         Screen::Declined {
             amount: "12,50 zł".into(),
@@ -115,6 +116,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
             "insert-card-pin",
             Screen::PresentCard { amount: "1.234,50 €".into(), pin: true, notice: None, locale: l.clone() },
         ),
+        ("preparing", Screen::Preparing { amount: "1.234,50 €".into(), locale: l.clone() }),
         ("approved", Screen::Approved { amount: "1.234,50 €".into(), locale: l.clone() }),
         (
             "declined",
