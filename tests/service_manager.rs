@@ -8,6 +8,16 @@ use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The daemon process, killed if the test fails before it stopped it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn posagent() -> Command {
     Command::new(env!("CARGO_BIN_EXE_posagent"))
 }
@@ -35,27 +45,29 @@ fn readiness_watchdog_and_stopping_reach_the_service_manager() {
     let socket = UnixDatagram::bind(&path).unwrap();
     socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     // systemd names the watched process: the shell's pid, which exec hands to posagent.
-    let mut daemon = Command::new("sh")
-        .arg("-c")
-        .arg(r#"WATCHDOG_PID=$$ exec "$0" run --simulator --listen 127.0.0.1:0 --data-dir "$1""#)
-        .arg(env!("CARGO_BIN_EXE_posagent"))
-        .arg(dir.path().join("data"))
-        .env("NOTIFY_SOCKET", &path)
-        .env("WATCHDOG_USEC", "600000")
-        .env("POSAGENT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = Running(
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"WATCHDOG_PID=$$ exec "$0" run --simulator --listen 127.0.0.1:0 --data-dir "$1""#)
+            .arg(env!("CARGO_BIN_EXE_posagent"))
+            .arg(dir.path().join("data"))
+            .env("NOTIFY_SOCKET", &path)
+            .env("WATCHDOG_USEC", "600000")
+            .env("POSAGENT_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut seen = vec![];
     wait_for(&socket, "READY=1", &mut seen);
     assert!(seen.iter().any(|m| m.contains("STATUS=serving the ECR API on")), "{seen:?}");
     // Fed every third of WatchdogSec while the journal answers.
     wait_for(&socket, "WATCHDOG=1", &mut seen);
     wait_for(&socket, "WATCHDOG=1", &mut seen);
-    kill_term(daemon.id());
+    kill_term(daemon.0.id());
     wait_for(&socket, "STOPPING=1", &mut seen);
-    assert!(daemon.wait().unwrap().success());
+    assert!(daemon.0.wait().unwrap().success());
 }
 
 fn kill_term(pid: u32) {

@@ -199,13 +199,23 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
     }
 }
 
-/// Asks the acquirer whether Klarna may be offered, the customer seeing the amount and
-/// "one moment" meanwhile (never the previous customer's screen).
+/// How long the acquirer may take before the customer sees "one moment".
+const PREPARING_AFTER: Duration = Duration::from_millis(150);
+
+/// Asks the acquirer whether Klarna may be offered. An answer within
+/// [`PREPARING_AFTER`] goes straight to the next screen (no frame in the QR code's way);
+/// a slower one has the customer see the amount and "one moment" meanwhile, never the
+/// previous customer's screen.
 pub(super) async fn ask_klarna_showing_amount(inner: &Inner, sale: &mut Sale) -> Result<KlarnaOffer, FlowError> {
     let preparing = Screen::Preparing { amount: amount_text(sale), locale: sale.locale.clone() };
     let id = sale.id.clone();
-    // The screen goes up while the question is on the way (no added wait).
-    let ((), offer) = tokio::join!(show(inner, &id, preparing), ask_klarna(inner, sale));
+    let ask = ask_klarna(inner, sale);
+    tokio::pin!(ask);
+    tokio::select! {
+        offer = &mut ask => return offer,
+        () = tokio::time::sleep(PREPARING_AFTER) => {}
+    }
+    let ((), offer) = tokio::join!(show(inner, &id, preparing), ask);
     offer
 }
 
