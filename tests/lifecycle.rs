@@ -141,7 +141,8 @@ async fn an_acquirer_stream_that_started_over_is_read_from_its_start() {
         let sale = h.create(json!({"amount": 1_000 + n, "currency": "SEK"})).await;
         let id = sale["id"].as_str().unwrap().to_string();
         h.wait_state(&id, "QR_SHOWN").await;
-        h.customer("approve").await;
+        let (status, answer) = h.customer("approve").await;
+        assert_eq!(status, 200, "the simulated customer could not approve: {answer}");
         h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
