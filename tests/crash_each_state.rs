@@ -207,25 +207,26 @@ async fn a_crash_in_each_state_then_a_restart_finishes_the_sale_once() {
     assert_eq!(s.sim.printer.receipts().len(), 9, "no receipt twice");
 }
 
+/// A card sale brought to AUTHORIZING with `fault` on the acquirer when the card is
+/// tapped; the daemon and the sale id.
+async fn card_sale_authorizing(s: &Setup, reference: &str, amount: i64, fault: Value) -> (Daemon, String) {
+    let d = start_daemon(s);
+    let body = json!({"amount": amount, "currency": "SEK", "method": "CARD", "reference": reference});
+    let (status, sale) = d.call(s, Method::POST, "/v1/sales", body).await;
+    assert_eq!(status, 201, "{sale}");
+    let id = sale["id"].as_str().unwrap().to_string();
+    wait_state(&d, s, &id, "AWAITING_CARD").await;
+    set_faults(s, fault).await;
+    tap(s).await;
+    wait_state(&d, s, &id, "AUTHORIZING").await;
+    (d, id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sale_restarted_in_authorizing_while_offline_can_be_canceled_and_is_reversed() {
     let s = setup().await;
     let reference = "CRASH-AUTH-OFFLINE";
-    let d = start_daemon(&s);
-    let (status, sale) = d
-        .call(
-            &s,
-            Method::POST,
-            "/v1/sales",
-            json!({"amount": 4_321, "currency": "SEK", "method": "CARD", "reference": reference}),
-        )
-        .await;
-    assert_eq!(status, 201, "{sale}");
-    let id = sale["id"].as_str().unwrap().to_string();
-    wait_state(&d, &s, &id, "AWAITING_CARD").await;
-    set_faults(&s, json!({"latency_ms": 800})).await;
-    tap(&s).await;
-    wait_state(&d, &s, &id, "AUTHORIZING").await;
+    let (d, id) = card_sale_authorizing(&s, reference, 4_321, json!({"latency_ms": 800})).await;
     d.crash();
 
     // Back up with the acquirer unreachable: nobody can tell whether the card was
@@ -271,22 +272,8 @@ async fn a_sale_restarted_in_authorizing_while_offline_can_be_canceled_and_is_re
 async fn a_sale_restarted_in_authorizing_after_a_late_commit_is_approved_once() {
     let s = setup().await;
     let reference = "CRASH-AUTH-LATE";
-    let d = start_daemon(&s);
-    let (status, sale) = d
-        .call(
-            &s,
-            Method::POST,
-            "/v1/sales",
-            json!({"amount": 5_432, "currency": "SEK", "method": "CARD", "reference": reference}),
-        )
-        .await;
-    assert_eq!(status, 201, "{sale}");
-    let id = sale["id"].as_str().unwrap().to_string();
-    wait_state(&d, &s, &id, "AWAITING_CARD").await;
     // The acquirer books the authorization, but its answer never comes back.
-    set_faults(&s, json!({"drop_response_next": 1})).await;
-    tap(&s).await;
-    wait_state(&d, &s, &id, "AUTHORIZING").await;
+    let (d, id) = card_sale_authorizing(&s, reference, 5_432, json!({"drop_response_next": 1})).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while ledger_authorizations(&s, reference).await == 0 {
         assert!(tokio::time::Instant::now() < deadline, "the acquirer never booked the authorization");

@@ -17,6 +17,7 @@ pub mod money;
 pub mod payments;
 pub mod reversal;
 pub mod settlement;
+pub mod validate;
 
 pub use availability::{
     AvailabilityQuery, AvailabilityResponse, InstalmentOffer, InteroperabilityStatus, PaymentDescriptors,

@@ -17,6 +17,6 @@ mod sale;
 
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
-pub use new_sale::{NewSale, check_interoperability_token};
+pub use new_sale::NewSale;
 pub use receipt::{CopyFor, ReceiptHeader, card_brand, declined_document, marked, qr_slip_document, receipt_document};
 pub use sale::{OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};

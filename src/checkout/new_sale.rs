@@ -3,7 +3,8 @@
 use super::engine::CheckoutError;
 use crate::config::{LimitsConfig, StoreSection};
 use posagent_acquirer_api::lines::validate_lines;
-use posagent_acquirer_api::{CaptureMode, Currency, LineItem, MAX_INTEROPERABILITY_LEN, PaymentMethod};
+use posagent_acquirer_api::validate::{check_interoperability_text, check_interoperability_token};
+use posagent_acquirer_api::{CaptureMode, Currency, LineItem, PaymentMethod};
 use serde::Deserialize;
 
 /// `POST /v1/sales` body.
@@ -102,16 +103,11 @@ impl NewSale {
             }
         }
         validate_lines("order_lines", &self.order_lines, self.amount).map_err(|e| invalid(&e.field, e.reason))?;
-        for (field, v) in [
-            ("interoperability_token", &self.interoperability_token),
-            ("interoperability_data", &self.interoperability_data),
-        ] {
-            if let Some(v) = v {
-                check_interoperability_text(v).map_err(|m| invalid(field, m))?;
-            }
-        }
         if let Some(token) = &self.interoperability_token {
             check_interoperability_token(token).map_err(|m| invalid("interoperability_token", m))?;
+        }
+        if let Some(data) = &self.interoperability_data {
+            check_interoperability_text(data).map_err(|m| invalid("interoperability_data", m))?;
         }
         if let Some(data) = &self.interoperability_data {
             if serde_json::from_str::<serde_json::Value>(data).is_err() {
@@ -135,28 +131,6 @@ impl NewSale {
             capture: self.capture.unwrap_or(CaptureMode::Now),
         })
     }
-}
-
-/// Klarna's interoperability token: the text rules, and visible ASCII only (a token is
-/// a JWT; anything else could not be passed on in the acquirer's query string).
-pub fn check_interoperability_token(v: &str) -> Result<(), String> {
-    check_interoperability_text(v)?;
-    if !v.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err("must be visible ASCII characters only, as Klarna issues it".into());
-    }
-    Ok(())
-}
-
-/// Klarna's interoperability token or data as the register passed it: 1 to
-/// [`MAX_INTEROPERABILITY_LEN`] characters, no control characters (it is passed on unaltered).
-pub fn check_interoperability_text(v: &str) -> Result<(), String> {
-    if v.is_empty() || v.chars().count() > MAX_INTEROPERABILITY_LEN {
-        return Err(format!("must be 1 to {MAX_INTEROPERABILITY_LEN} characters"));
-    }
-    if v.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -209,15 +209,9 @@ impl Checkout {
         }
         let due = op.due(id);
         let forwarder = d.outbox.forwarder();
-        let answer = match tokio::time::timeout(SEND_NOW_BUDGET, call).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                // The register is answered now; the queued operation is sent again under
-                // the same key once the hold is over (the acquirer books it once).
-                d.backend.connectivity().set(false);
-                Err(crate::backend::BackendError::Offline)
-            }
-        };
+        // Past the budget the register is answered now; the queued operation is sent
+        // again under the same key once the hold is over (the acquirer books it once).
+        let answer = super::flow::within_budget(self.inner(), SEND_NOW_BUDGET, call).await;
         let applied = match answer {
             Err(e) if !e.is_unreachable() => {
                 if let Patched::Sale(s) = d.journal.discard_op(id, undo).await? {

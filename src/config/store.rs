@@ -400,9 +400,7 @@ impl StoreConfig {
 
 /// `ll-CC` with a lower-case language and an upper-case country.
 pub fn valid_locale(l: &str) -> bool {
-    let mut parts = l.split('-');
-    matches!((parts.next(), parts.next(), parts.next()), (Some(lang), Some(cc), None)
-        if lang.len() == 2 && lang.chars().all(|c| c.is_ascii_lowercase()) && cc.len() == 2 && cc.chars().all(|c| c.is_ascii_uppercase()))
+    posagent_acquirer_api::validate::is_locale(l)
 }
 
 #[cfg(test)]

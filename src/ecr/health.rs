@@ -47,11 +47,13 @@ fn problem(part: &str, reason: impl Into<String>) -> Value {
     json!({ "part": part, "reason": reason.into() })
 }
 
+/// Every device's state: display, printer, and the card reader if there is one.
+fn device_health(s: &EcrState) -> Vec<crate::devices::DeviceHealth> {
+    [s.display.health(), s.printer.health()].into_iter().chain(s.card_reader.as_ref().map(|c| c.health())).collect()
+}
+
 async fn health_now(s: &EcrState) -> (StatusCode, Value) {
-    let devices: Vec<_> = [s.display.health(), s.printer.health()]
-        .into_iter()
-        .chain(s.card_reader.as_ref().map(|c| c.health()))
-        .collect();
+    let devices = device_health(s);
     let mut problems = vec![];
     let mut down = false;
     for d in &devices {
@@ -100,7 +102,7 @@ async fn health_now(s: &EcrState) -> (StatusCode, Value) {
 pub async fn metrics(State(s): State<EcrState>) -> Response {
     use crate::metrics::gauge_labels;
     let mut gauges = vec![];
-    for h in [s.display.health(), s.printer.health()].into_iter().chain(s.card_reader.as_ref().map(|c| c.health())) {
+    for h in device_health(&s) {
         let labels = gauge_labels(&[("device", h.device), ("endpoint", &h.endpoint)]);
         let up = h.connected && h.last_error.is_none() && h.fault.is_none();
         gauges.push((

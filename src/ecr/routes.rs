@@ -174,7 +174,9 @@ async fn klarna_availability(
         let shown: String = l.chars().take(16).collect();
         return Problem::invalid_field("locale", format!("`{shown}` is not a locale like \"sv-SE\"")).into_response();
     }
-    if let Some(Err(m)) = q.interoperability_token.as_deref().map(crate::checkout::check_interoperability_token) {
+    if let Some(Err(m)) =
+        q.interoperability_token.as_deref().map(posagent_acquirer_api::validate::check_interoperability_token)
+    {
         return Problem::invalid_field("interoperability_token", format!("interoperability_token {m}")).into_response();
     }
     match s.checkout.klarna_availability(q.amount, q.locale, q.interoperability_token).await {
@@ -319,7 +321,7 @@ struct CaptureBody {
 fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, Problem> {
     let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
     match v.to_str() {
-        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_string())),
+        Ok(k) if posagent_acquirer_api::validate::is_idempotency_key(k) => Ok(Some(k.to_string())),
         _ => {
             let mut p = Problem::new(
                 StatusCode::BAD_REQUEST,

@@ -173,11 +173,6 @@ fn keyed(
     }
 }
 
-/// An idempotency key as the document allows it: 1 to 255 visible ASCII characters.
-fn valid_key(k: &str) -> bool {
-    (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
-}
-
 /// The longest a long poll may be held (`timeout_ms`).
 const MAX_POLL_MS: u64 = 30_000;
 
@@ -202,7 +197,9 @@ fn idempotent(
     process: impl FnOnce(&mut super::state::Books, &str) -> Result<(StatusCode, Vec<u8>), Refusal>,
 ) -> Response {
     let given = headers.get(IDEMPOTENCY_KEY_HEADER);
-    let Some(key) = given.and_then(|v| v.to_str().ok()).filter(|k| valid_key(k)) else {
+    let Some(key) =
+        given.and_then(|v| v.to_str().ok()).filter(|k| posagent_acquirer_api::validate::is_idempotency_key(k))
+    else {
         let reason = if given.is_some() { "must be 1 to 255 visible ASCII characters" } else { "missing" };
         return error(
             StatusCode::BAD_REQUEST,
@@ -239,6 +236,7 @@ async fn availability(
 
 /// What is wrong with an availability query's form, as the document states it.
 fn availability_query_errors(q: &AvailabilityQuery) -> Option<Vec<ValidationError>> {
+    use posagent_acquirer_api::validate;
     let mut errors = vec![];
     let mut check = |ok: bool, parameter: &str, reason: &str| {
         if !ok {
@@ -250,16 +248,9 @@ fn availability_query_errors(q: &AvailabilityQuery) -> Option<Vec<ValidationErro
         "country",
         "must be ISO 3166-1 alpha-2",
     );
-    let l = q.locale.as_bytes();
-    let locale = l.len() == 5
-        && l[..2].iter().all(u8::is_ascii_lowercase)
-        && l[2] == b'-'
-        && l[3..].iter().all(u8::is_ascii_uppercase);
-    check(locale, "locale", "must be language-COUNTRY, e.g. sv-SE");
-    if let Some(t) = &q.interoperability_token {
-        let ok = (1..=posagent_acquirer_api::MAX_INTEROPERABILITY_LEN).contains(&t.len())
-            && t.bytes().all(|b| b.is_ascii_graphic());
-        check(ok, "interoperability_token", "must be 1 to 8192 visible ASCII characters");
+    check(validate::is_locale(&q.locale), "locale", "must be language-COUNTRY, e.g. sv-SE");
+    if let Some(Err(reason)) = q.interoperability_token.as_deref().map(validate::check_interoperability_token) {
+        check(false, "interoperability_token", &reason);
     }
     (!errors.is_empty()).then_some(errors)
 }
@@ -495,7 +486,9 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
         Ok(r) => r,
         Err(e) => return bad_json(&e),
     };
-    if let Some(i) = req.operations.iter().position(|op| !valid_key(&op.idempotency_key)) {
+    if let Some(i) =
+        req.operations.iter().position(|op| !posagent_acquirer_api::validate::is_idempotency_key(&op.idempotency_key))
+    {
         return error(
             StatusCode::BAD_REQUEST,
             ErrorType::InputError,
