@@ -1,5 +1,5 @@
 //! The cashier console in headless Chromium: a Klarna sale typed in and approved, a return,
-//! a reprint and the X report — the way a cashier without a register uses the terminal.
+//! a reprint, the X report and an unpaid sale tried again — the way a cashier without a register uses the terminal.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -78,6 +78,15 @@ async fn a_sale_and_a_return_through_the_console() {
     b.click("chose-card").await;
     wait_text(&mut b, "state", "AWAITING_CARD").await;
     b.eval("window.confirm = () => true").await;
+    b.click("cancel").await;
+    wait_text(&mut b, "state", "CANCELED").await;
+    // Unpaid: the cashier tries again with Klarna, the same purchase as a new sale.
+    let shown = b.eval("getComputedStyle(document.getElementById('retry')).display").await;
+    assert_eq!(shown, "block");
+    b.click("retry-klarna").await;
+    wait_text(&mut b, "state", "QR_SHOWN").await;
+    let again = wait_text(&mut b, "detail", "-R1").await;
+    assert!(again.contains("50.00 SEK"), "{again}");
     b.click("cancel").await;
     wait_text(&mut b, "state", "CANCELED").await;
 

@@ -174,6 +174,13 @@ async fn every_ecr_answer_matches_the_openapi_document() {
     h.wait_state(&cid, "QR_SHOWN").await;
     let (st, c) = call(&h, &mut s, "POST", "/v1/sales/{id}/cancel", &format!("/v1/sales/{cid}/cancel"), None).await;
     assert_eq!((st, c["state"].as_str()), (200, Some("CANCELED")));
+    // Tried again (a new sale, canceled too).
+    let retry = format!("/v1/sales/{cid}/retry");
+    let (st, r) = call(&h, &mut s, "POST", "/v1/sales/{id}/retry", &retry, Some(json!({"method": "KLARNA"}))).await;
+    assert_eq!(st, 201, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    h.wait_state(&rid, "QR_SHOWN").await;
+    call(&h, &mut s, "POST", "/v1/sales/{id}/cancel", &format!("/v1/sales/{rid}/cancel"), None).await;
 
     // A sale whose customer chooses: card taken, then canceled at the reader.
     let (_, c) = call(

@@ -1,7 +1,7 @@
 //! The checkout service: accepts, reads and cancels sales; runs one sale task at a time.
 
 use super::flow;
-use super::new_sale::NewSale;
+use super::new_sale::{NewSale, ValidSale};
 use super::sale::{Sale, SaleState, SaleView};
 use crate::backend::AcquirerClient;
 use crate::config::{LimitsConfig, StoreSection};
@@ -56,6 +56,9 @@ pub enum CheckoutError {
     /// Only an approved sale has a receipt, a capture or a void.
     #[error("the sale is {0}; only an approved sale can do that")]
     NotApproved(&'static str),
+    /// The sale is not over, or was paid: there is nothing to try again.
+    #[error("the sale is {0}; only a sale that ended unpaid can be tried again")]
+    NotRetryable(&'static str),
     /// Nothing is left to capture or void.
     #[error("{0}")]
     NothingToCapture(String),
@@ -188,6 +191,11 @@ impl Checkout {
         &self.inner.deps.store
     }
 
+    /// Whether this terminal takes cards (its profile has a secure card reader).
+    pub fn takes_cards(&self) -> bool {
+        self.inner.deps.card_reader.is_some()
+    }
+
     pub(super) fn backend(&self) -> &AcquirerClient {
         &self.inner.deps.backend
     }
@@ -232,11 +240,23 @@ impl Checkout {
     /// Creates a sale and starts it. Returns the sale and whether it is new (false when
     /// the register retried with the same reference).
     pub async fn create_sale(&self, request: NewSale) -> Result<(SaleView, bool), CheckoutError> {
+        let v = self.validate(request)?;
+        self.start_sale(v).await
+    }
+
+    /// Checks a register's request against the store, its limits and this terminal.
+    pub(super) fn validate(&self, request: NewSale) -> Result<ValidSale, CheckoutError> {
         let d = &self.inner.deps;
         if d.shutdown.is_cancelled() || self.inner.draining.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(CheckoutError::ShuttingDown);
         }
-        let v = request.validate(&d.store, &d.limits, d.card_reader.is_some())?;
+        request.validate(&d.store, &d.limits, d.card_reader.is_some())
+    }
+
+    /// Journals a validated sale and starts it (or hands back the sale already under its
+    /// reference, when the request is the same).
+    pub(super) async fn start_sale(&self, v: ValidSale) -> Result<(SaleView, bool), CheckoutError> {
+        let d = &self.inner.deps;
         let mut active = self.inner.active.lock().await;
         if let Some(reference) = &v.reference {
             match d.journal.sale(reference.clone()).await {
@@ -251,6 +271,7 @@ impl Checkout {
                         && existing.locale == v.locale
                         && existing.interoperability_token == v.interoperability_token
                         && existing.choice.is_some() == v.choice
+                        && existing.retry_of == v.retry_of
                         && (v.choice || existing.method == v.method) =>
                 {
                     return Ok((existing.view(), false));
@@ -297,6 +318,7 @@ impl Checkout {
             entry_mode: None,
             pin_required: false,
             reason: None,
+            retry_of: v.retry_of,
             capture: v.capture,
             captured_amount: 0,
             voided: false,
@@ -608,7 +630,7 @@ async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) 
     if let Err(e) = flow::drive(&inner, &mut sale, &cancel).await {
         tracing::error!(error = %e, "sale failed");
         if !sale.state.is_final() {
-            sale.reason = Some(e.to_string());
+            sale.reason = Some(e.reason_code().to_string());
             let _ = inner
                 .show_for(&sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
                 .await;

@@ -65,6 +65,22 @@ pub(crate) enum FlowError {
     Incomplete(&'static str),
 }
 
+impl FlowError {
+    /// The sale's `reason` when this error ends it `FAILED` (the message goes to its
+    /// history): the register tells an outage, for which the cashier may try again or
+    /// take another method, from a fault that needs support.
+    pub(super) fn reason_code(&self) -> &'static str {
+        match self {
+            FlowError::Backend(BackendError::Unreachable { .. } | BackendError::Offline) => "ACQUIRER_UNREACHABLE",
+            FlowError::Backend(e) if e.is_unreachable() => "ACQUIRER_ERROR",
+            FlowError::Backend(BackendError::Refused { .. }) => "ACQUIRER_REFUSED",
+            FlowError::Backend(_) | FlowError::Incomplete(_) => "ACQUIRER_BAD_ANSWER",
+            FlowError::Store(_) => "JOURNAL_ERROR",
+            FlowError::Device(_) => "DEVICE_ERROR",
+        }
+    }
+}
+
 /// Runs `sale` to a final state and its receipt.
 ///
 /// When the daemon shuts down the sale stops where it is (journaled) and is resumed at

@@ -13,10 +13,12 @@ mod idle;
 mod new_sale;
 mod post_purchase;
 mod receipt;
+mod retry;
 mod sale;
 
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
 pub use new_sale::NewSale;
 pub use receipt::{CopyFor, ReceiptHeader, card_brand, declined_document, marked, qr_slip_document, receipt_document};
+pub use retry::RetrySale;
 pub use sale::{OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};

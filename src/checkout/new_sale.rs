@@ -54,6 +54,8 @@ pub(crate) struct ValidSale {
     pub interoperability_data: Option<String>,
     pub locale: String,
     pub capture: CaptureMode,
+    /// The reference of the unpaid sale this one tries again.
+    pub retry_of: Option<String>,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {
@@ -129,6 +131,7 @@ impl NewSale {
             interoperability_data: self.interoperability_data,
             locale,
             capture: self.capture.unwrap_or(CaptureMode::Now),
+            retry_of: None,
         })
     }
 }

@@ -203,6 +203,9 @@ pub struct Sale {
     pub pin_required: bool,
     /// Why the sale ended as it did (decline reason, error).
     pub reason: Option<String>,
+    /// The reference of the unpaid sale this one tries again (`POST /v1/sales/{id}/retry`).
+    #[serde(default)]
+    pub retry_of: Option<String>,
     /// Capture at authorization (`NOW`, the default) or later by the register (`LATER`).
     #[serde(default = "capture_now")]
     pub capture: CaptureMode,
@@ -297,6 +300,11 @@ pub struct SaleView {
     pub pin_required: bool,
     /// Why it ended as it did.
     pub reason: Option<String>,
+    /// It ended unpaid: the same purchase can be tried again, with this or another method
+    /// (`POST /v1/sales/{id}/retry`).
+    pub retryable: bool,
+    /// The reference of the unpaid sale this one tries again.
+    pub retry_of: Option<String>,
     /// Capture mode.
     pub capture: CaptureMode,
     /// Captured so far.
@@ -393,6 +401,8 @@ impl Sale {
             entry_mode: self.entry_mode.clone(),
             pin_required: self.pin_required,
             reason: self.reason.clone(),
+            retryable: self.state.is_final() && self.state != SaleState::Approved,
+            retry_of: self.retry_of.clone(),
             capture: self.capture,
             captured_amount: self.captured_amount,
             voided: self.voided,

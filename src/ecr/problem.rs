@@ -97,6 +97,7 @@ impl From<CheckoutError> for Problem {
             CheckoutError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             CheckoutError::ShuttingDown => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "SHUTTING_DOWN", message),
             CheckoutError::NotApproved(_) => Problem::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
+            CheckoutError::NotRetryable(_) => Problem::new(StatusCode::CONFLICT, "NOT_RETRYABLE", message),
             CheckoutError::NotAwaitingMethod(_) => Problem::new(StatusCode::CONFLICT, "NOT_AWAITING_METHOD", message),
             CheckoutError::NothingToCapture(_) => Problem::new(StatusCode::CONFLICT, "NOTHING_LEFT", message),
             CheckoutError::Acquirer(e) if e.is_unreachable() => {

@@ -56,6 +56,7 @@ pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) ->
         .route("/v1/sales/{id}/cancel", post(cancel_sale))
         .route("/v1/sales/{id}/method", post(choose_method))
         .route("/v1/sales/{id}/reprint", post(reprint_sale))
+        .route("/v1/sales/{id}/retry", post(retry_sale))
         .route("/v1/sales/{id}/capture", post(capture_sale))
         .route("/v1/sales/{id}/void", post(void_sale))
         .route("/v1/drawer/open", post(open_drawer))
@@ -97,6 +98,23 @@ async fn create_sale(State(s): State<EcrState>, body: Bytes) -> Response {
         Err(p) => return p.into_response(),
     };
     match s.checkout.create_sale(request).await {
+        Ok((view, true)) => (StatusCode::CREATED, axum::Json(view)).into_response(),
+        Ok((view, false)) => (StatusCode::OK, axum::Json(view)).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// Starts an unpaid sale's purchase again, as a new sale (201; 200 when resent).
+async fn retry_sale(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> Response {
+    let request: crate::checkout::RetrySale = if body.iter().all(u8::is_ascii_whitespace) {
+        Default::default()
+    } else {
+        match Problem::parse_json(&body) {
+            Ok(v) => v,
+            Err(p) => return p.into_response(),
+        }
+    };
+    match s.checkout.retry_sale(&id, request).await {
         Ok((view, true)) => (StatusCode::CREATED, axum::Json(view)).into_response(),
         Ok((view, false)) => (StatusCode::OK, axum::Json(view)).into_response(),
         Err(e) => Problem::from(e).into_response(),
@@ -305,8 +323,13 @@ async fn console() -> Response {
 /// What the console needs to format amounts: the store's currency.
 async fn console_info(State(s): State<EcrState>) -> Response {
     let store = s.checkout.store();
-    axum::Json(serde_json::json!({ "currency": store.currency.code(), "exponent": store.currency.exponent(), "locale": store.locale }))
-        .into_response()
+    axum::Json(serde_json::json!({
+        "currency": store.currency.code(),
+        "exponent": store.currency.exponent(),
+        "locale": store.locale,
+        "card_reader": s.checkout.takes_cards(),
+    }))
+    .into_response()
 }
 
 #[derive(serde::Deserialize, Default)]

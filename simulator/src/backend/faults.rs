@@ -24,6 +24,10 @@ pub struct Faults {
     /// Share of requests answered `500 TECHNICAL_ERROR` without being processed (0 to 1).
     #[serde(default)]
     pub error_5xx_rate: f64,
+    /// Only requests whose path starts with this get the 5xx answers (all when absent),
+    /// e.g. `/v1/payments/authorize`.
+    #[serde(default)]
+    pub error_5xx_path: Option<String>,
     /// The next N requests are answered `429 RATE_LIMITED`.
     #[serde(default)]
     pub rate_limit_next: u32,
@@ -50,7 +54,7 @@ enum Action {
     Hang,
 }
 
-fn decide(backend: &SimBackend, method: &Method) -> (Action, u64) {
+fn decide(backend: &SimBackend, method: &Method, path: &str) -> (Action, u64) {
     let mut f = backend.faults.lock().unwrap_or_else(|p| p.into_inner());
     let latency = f.latency_ms;
     let action = if f.partition || (f.partition_posts && *method == Method::POST) {
@@ -58,7 +62,10 @@ fn decide(backend: &SimBackend, method: &Method) -> (Action, u64) {
     } else if f.rate_limit_next > 0 {
         f.rate_limit_next -= 1;
         Action::RateLimit(f.retry_after_secs)
-    } else if f.error_5xx_rate > 0.0 && fastrand::f64() < f.error_5xx_rate {
+    } else if f.error_5xx_rate > 0.0
+        && f.error_5xx_path.as_deref().is_none_or(|p| path.starts_with(p))
+        && fastrand::f64() < f.error_5xx_rate
+    {
         Action::Fail
     } else if *method == Method::POST && f.drop_response_next > 0 {
         f.drop_response_next -= 1;
@@ -78,7 +85,7 @@ pub(super) async fn hold(backend: &SimBackend) {
 
 /// Middleware applying the faults to the Terminal API.
 pub async fn inject(State(backend): State<Arc<SimBackend>>, request: Request, next: Next) -> Response {
-    let (action, latency_ms) = decide(&backend, request.method());
+    let (action, latency_ms) = decide(&backend, request.method(), request.uri().path());
     if latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
