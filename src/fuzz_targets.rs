@@ -46,6 +46,7 @@ pub fn ecr_sale_request(data: &[u8]) {
         locale: "sv-SE".into(),
         logo: None,
         merchant_copy: false,
+        time_zone: Default::default(),
     };
     let de = &mut serde_json::Deserializer::from_slice(data);
     if let Ok(req) = serde_path_to_error::deserialize::<_, NewSale>(de) {

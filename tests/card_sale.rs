@@ -111,7 +111,7 @@ async fn a_polish_receipt_prints_zloty_and_polish_letters() {
     h.present_card_when_waiting("approve", "tap").await;
     h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     let receipt = &h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.unwrap()[0];
-    assert!(receipt.text.contains("1 234,50 zł"), "{}", receipt.text);
+    assert!(receipt.text.contains("1234,50\u{a0}zł"), "{}", receipt.text);
     assert!(receipt.text.contains("kartą"), "{}", receipt.text);
     assert!(!receipt.text.contains('?'), "nothing unprintable: {}", receipt.text);
 }

@@ -37,7 +37,7 @@ fn demo_writes_frames_receipts_and_summary() {
     let klarna_ref = sales[0]["klarna_reference"].as_str().unwrap();
     assert!(bin.windows(klarna_ref.len()).any(|w| w == klarna_ref.as_bytes()));
     let txt = std::fs::read_to_string(out.join("printer/receipt-0001.txt")).unwrap();
-    assert!(txt.contains(klarna_ref) && txt.contains("1 234,50 kr"), "{txt}");
+    assert!(txt.contains(klarna_ref) && txt.contains("1\u{a0}234,50\u{a0}kr"), "{txt}");
     assert!(!out.join("printer/receipt-0002.bin").exists(), "a declined sale prints no receipt");
 }
 

@@ -50,9 +50,13 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
     let url = shown["payment_request_url"].as_str().unwrap().to_string();
     let slips = h.sim.printer.wait_for(1, Duration::from_secs(5)).await.unwrap();
     assert_eq!(slips[0].qr_payloads, vec![url.clone()], "the slip carries the payment request's QR code");
-    assert!(slips[0].text.contains("123,45 kr") && slips[0].text.contains("Betala med Klarna"), "{}", slips[0].text);
+    assert!(
+        slips[0].text.contains("123,45\u{a0}kr") && slips[0].text.contains("Betala med Klarna"),
+        "{}",
+        slips[0].text
+    );
     let qr_lines = wait_lines(&h, |l| l[0].contains("123,45")).await;
-    assert_eq!(qr_lines[0], "Totalt     123,45 kr");
+    assert_eq!(qr_lines[0], "Totalt     123,45\u{a0}kr");
     // "Skanna kvittot" and the countdown m:ss at the right end of the line.
     assert!(qr_lines[1].starts_with("Skanna kvittot"), "{qr_lines:?}");
     let (m, s) = qr_lines[1].split_whitespace().last().unwrap().split_once(':').unwrap();

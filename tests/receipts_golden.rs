@@ -1,18 +1,25 @@
 //! Receipts (and the decline slip and the QR slip) against reviewed golden texts in `tests/golden/receipts/`: each document is
-//! encoded to ESC/POS for a 58 mm (32 columns) and an 80 mm (48 columns) printer and read
-//! back by the simulated printer's decoder, so the golden text is what the paper shows.
+//! encoded to ESC/POS for a 58 mm (32 columns), a 42-column and an 80 mm (48 columns)
+//! printer and read back by the simulated printer's decoder, so the golden text is what
+//! the paper shows; no line may be wider than the paper (the printer would wrap it).
 //! `POSAGENT_UPDATE_GOLDEN=1 cargo test --test receipts_golden` rewrites them (review the
 //! diff!).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use posagent::checkout::{CopyFor, ReceiptHeader, Sale, declined_document, marked, qr_slip_document, receipt_document};
+use posagent::locale::StoreTimeZone;
 use posagent::returns::{ReturnRecord, return_document};
 use posagent_drivers::printer::{CodePage, Document, PrinterProfile, encode_document};
-use posagent_sim::devices::escpos_decoder::{Event, decode, render_text};
+use posagent_sim::devices::escpos_decoder::{Event, decode, overflowing_lines, render_text};
 use serde_json::json;
 
-fn paper(doc: &Document, columns: usize) -> String {
-    let width_dots = if columns == 32 { 384 } else { 576 };
+/// What the paper shows, and the lines the printer had to wrap (wider than the paper).
+fn paper(doc: &Document, columns: usize) -> (String, Vec<String>) {
+    let width_dots = match columns {
+        32 => 384,
+        42 => 512,
+        _ => 576,
+    };
     let bytes = encode_document(doc, &PrinterProfile { columns, width_dots, ..PrinterProfile::default() });
     let mut events = vec![];
     let mut rest: &[u8] = &bytes;
@@ -25,19 +32,7 @@ fn paper(doc: &Document, columns: usize) -> String {
         rest = &rest[used..];
     }
     assert!(rest.is_empty(), "undecodable bytes left: {rest:02x?}");
-    // The printer wraps a line longer than the paper at the last column, as here.
-    let mut paper = String::new();
-    for line in render_text(&events, columns).lines() {
-        let chars: Vec<char> = line.chars().collect();
-        if chars.is_empty() {
-            paper.push('\n');
-        }
-        for chunk in chars.chunks(columns) {
-            paper.extend(chunk);
-            paper.push('\n');
-        }
-    }
-    paper
+    (render_text(&events, columns), overflowing_lines(&events, columns))
 }
 
 fn sale(extra: serde_json::Value) -> Sale {
@@ -46,7 +41,7 @@ fn sale(extra: serde_json::Value) -> Sale {
         "method": "KLARNA", "amount": 123450, "currency": "SEK", "locale": "sv-SE",
         "order_lines": [
             {"name": "Kaffe", "reference": "SKU-1", "quantity": 2, "unit_price": 2500, "total_amount": 5000, "tax_rate": 1200, "total_tax_amount": 536},
-            {"name": "Kanelbulle", "reference": "SKU-2", "quantity": 1, "unit_price": 118450, "total_amount": 118450, "total_discount_amount": 0, "tax_rate": 1200, "total_tax_amount": 12691}
+            {"name": "Kanelbulle med extra vaniljkräm och pärlsocker", "reference": "SKU-2", "quantity": 1, "unit_price": 118450, "total_amount": 118450, "total_discount_amount": 0, "tax_rate": 1200, "total_tax_amount": 12691}
         ],
         "interoperability_token": null, "interoperability_data": null,
         "descriptors": {"locale": "sv-SE", "header": "Betala med Klarna", "subheader": "Betala direkt, senare eller dela upp.",
@@ -54,9 +49,10 @@ fn sale(extra: serde_json::Value) -> Sale {
             "instalments": {"count": 3, "text": "Dela upp i 3 räntefria delbetalningar: {schedule}"}},
         "payment_request_id": "krn:payment:eu1:request:1", "payment_request_url": "https://acquirer.example/pay/krn:payment:eu1:request:1",
         "payment_request_expires_at": null, "qr_shown_at": null, "session_token": null,
-        "payment_transaction_id": "krn:payment:eu1:transaction:00000001", "klarna_reference": "K7Q2-9XW4",
+        "payment_transaction_id": "krn:payment:eu1:transaction:6debe89e-98c0-486e-b1a4-aa4b8e6b5c3e", "klarna_reference": "K7Q2-9XW4",
         "reason": null, "receipt_error": null,
-        "created_at": "2026-11-25T14:02:11Z", "updated_at": "2026-11-25T14:03:40Z"
+        "created_at": "2026-11-25T14:02:11Z", "approved_at": "2026-11-25T14:02:40Z",
+        "updated_at": "2026-11-25T16:45:00Z"
     });
     if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
         for (k, x) in e {
@@ -66,7 +62,15 @@ fn sale(extra: serde_json::Value) -> Sale {
     serde_json::from_value(v).unwrap()
 }
 
-const HEADER: ReceiptHeader<'static> = ReceiptHeader { store: "Simulated Store", terminal: "SIM01" };
+/// The store's clock: Stockholm (the fixtures' times are UTC; receipts show 15:03, not 14:03).
+fn zone() -> &'static StoreTimeZone {
+    static ZONE: std::sync::OnceLock<StoreTimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| StoreTimeZone::named("Europe/Stockholm").unwrap())
+}
+
+fn header(store: &'static str, terminal: &'static str) -> ReceiptHeader<'static> {
+    ReceiptHeader { store, terminal, time_zone: zone() }
+}
 
 fn documents() -> Vec<(&'static str, Document)> {
     let klarna = sale(json!({}));
@@ -92,30 +96,33 @@ fn documents() -> Vec<(&'static str, Document)> {
     }))
     .unwrap();
     vec![
-        ("klarna", receipt_document(&klarna, HEADER, false)),
-        ("klarna-copy", receipt_document(&klarna, HEADER, true)),
+        ("klarna", receipt_document(&klarna, header("Simulated Store", "SIM01"), false)),
+        ("klarna-copy", receipt_document(&klarna, header("Simulated Store", "SIM01"), true)),
         (
             "card-offline-de",
-            receipt_document(&card_offline, ReceiptHeader { store: "Beispiel-Laden", terminal: "T-07" }, false),
+            receipt_document(&card_offline, header("Stadtbäckerei Müller am Marktplatz", "T-07"), false),
         ),
-        ("card-pl", receipt_document(&polish, ReceiptHeader { store: "Sklep Przykładowy", terminal: "KASA-2" }, false)),
-        ("return", return_document(&ret, "Simulated Store")),
+        ("card-pl", receipt_document(&polish, header("Sklep Przykładowy", "KASA-2"), false)),
+        ("return", return_document(&ret, "Simulated Store", zone())),
         ("qr-slip", qr_slip_document(&klarna, "Simulated Store").unwrap()),
-        ("card-declined", declined_document(&declined, HEADER)),
-        ("card-merchant-copy", marked(receipt_document(&polish, HEADER, false), CopyFor::Merchant, "pl-PL")),
+        ("card-declined", declined_document(&declined, header("Simulated Store", "SIM01"))),
+        (
+            "card-merchant-copy",
+            marked(receipt_document(&polish, header("Simulated Store", "SIM01"), false), CopyFor::Merchant, "pl-PL"),
+        ),
     ]
 }
 
 #[test]
-fn receipts_match_their_golden_texts_at_58_and_80_mm() {
+fn receipts_match_their_golden_texts_at_32_42_and_48_columns_and_fit_the_paper() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/receipts");
     let update = std::env::var_os("POSAGENT_UPDATE_GOLDEN").is_some();
     let mut failures = vec![];
     for (name, doc) in documents() {
-        for columns in [32, 48] {
-            let text = paper(&doc, columns);
-            for line in text.lines() {
-                assert!(line.chars().count() <= columns, "{name} at {columns}: line too long: {line:?}");
+        for columns in [32, 42, 48] {
+            let (text, overflowing) = paper(&doc, columns);
+            if !overflowing.is_empty() {
+                failures.push(format!("{name} at {columns} columns: wider than the paper: {overflowing:?}"));
             }
             let path = dir.join(format!("{name}-{columns}.txt"));
             if update {

@@ -34,7 +34,7 @@ async fn partial_return_of_an_in_store_sale() {
     assert_eq!(r["klarna_reference"], sale["klarna_reference"]);
     assert_eq!(r["receipt_printed"], true);
     let receipts = h.sim.printer.wait_for(2, std::time::Duration::from_secs(5)).await.unwrap();
-    assert!(receipts[1].text.contains("RETUR") && receipts[1].text.contains("-25,00 kr"), "{}", receipts[1].text);
+    assert!(receipts[1].text.contains("RETUR") && receipts[1].text.contains("-25,00\u{a0}kr"), "{}", receipts[1].text);
     // Only one coffee is left to return.
     let (status, p) = h
         .post("/v1/returns", json!({"original_reference": reference, "lines": [{"reference": "SKU-1", "quantity": 2}]}))
@@ -113,7 +113,7 @@ async fn a_receipt_held_by_paper_out_prints_by_itself_then_reprints_are_copies()
     assert!(printed["receipt_error"].is_null());
     let receipts = h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.unwrap();
     assert!(!receipts[0].text.contains("KOPIA"));
-    assert!(receipts[0].text.contains("1 234,50 kr"));
+    assert!(receipts[0].text.contains("1\u{a0}234,50\u{a0}kr"));
     // A reprint now is a copy.
     let (status, _) = h.post(&format!("/v1/sales/{id}/reprint"), json!({})).await;
     assert_eq!(status, 200);

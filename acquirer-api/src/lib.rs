@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod availability;
 pub mod batch;
+mod currencies;
 pub mod error;
 pub mod events;
 pub mod integer;

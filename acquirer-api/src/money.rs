@@ -6,26 +6,7 @@ use std::fmt;
 /// Largest amount the acquirer and Klarna accept, in minor units (`int32` max).
 pub const MAX_AMOUNT: i64 = 2_147_483_647;
 
-/// Currencies posagent handles, with their number of decimal places.
-const CURRENCIES: &[(&str, u8)] = &[
-    ("AUD", 2),
-    ("CAD", 2),
-    ("CHF", 2),
-    ("CZK", 2),
-    ("DKK", 2),
-    ("EUR", 2),
-    ("GBP", 2),
-    ("HUF", 2),
-    ("ISK", 0),
-    ("JPY", 0),
-    ("MXN", 2),
-    ("NOK", 2),
-    ("NZD", 2),
-    ("PLN", 2),
-    ("RON", 2),
-    ("SEK", 2),
-    ("USD", 2),
-];
+use crate::currencies::CURRENCIES;
 
 /// A validated ISO 4217 alphabetic currency code (upper case on the wire).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -35,10 +16,15 @@ pub struct Currency {
     exponent: u8,
 }
 
-/// A currency code that is not ISO 4217 or not one posagent handles.
+/// A currency code posagent does not handle (not ISO 4217, or not one of its currencies).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a supported ISO 4217 currency code; use an upper-case code such as EUR, SEK or USD")]
+#[error("`{0}` is not a currency posagent handles; use an ISO 4217 code from its list: {list}", list = supported())]
 pub struct CurrencyError(pub String);
+
+/// The codes posagent handles, comma-separated.
+fn supported() -> String {
+    CURRENCIES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+}
 
 impl Currency {
     /// Euro.
@@ -107,12 +93,15 @@ mod tests {
         let eur = Currency::parse("eur").map_err(|e| e.to_string());
         assert_eq!(eur.map(|c| (c.code().to_string(), c.exponent())), Ok(("EUR".into(), 2)));
         assert_eq!(Currency::parse("JPY").map(|c| c.exponent()), Ok(0));
+        assert_eq!(Currency::parse("KWD").map(|c| c.exponent()), Ok(3));
     }
 
     #[test]
     fn rejects_unknown_codes() {
         assert!(Currency::parse("EURO").is_err());
         assert!(Currency::parse("XYZ").is_err());
+        let message = Currency::parse("BTC").map_err(|e| e.to_string()).err().unwrap_or_default();
+        assert!(message.contains("not a currency posagent handles") && message.contains("KWD"), "{message}");
         assert!(serde_json::from_str::<Currency>("\"ABC\"").is_err());
     }
 

@@ -334,6 +334,7 @@ impl Checkout {
             receipt_print_started: false,
             receipt_error: None,
             created_at: now,
+            approved_at: None,
             updated_at: now,
         };
         d.journal.insert_sale(sale.clone()).await?;
@@ -403,11 +404,7 @@ impl Checkout {
         // A receipt held for a printer fault is taken off the queue so it cannot come out
         // twice; if it came out meanwhile, this is a copy.
         let copy = sale.receipt_printed || d.printer.release(&sale.id).await == crate::devices::Held::AlreadyPrinted;
-        let doc = super::receipt::receipt_document(
-            &sale,
-            super::receipt::ReceiptHeader { store: &d.store.name, terminal: &d.store.terminal_reference },
-            copy,
-        );
+        let doc = super::receipt::receipt_document(&sale, super::receipt::ReceiptHeader::of(&d.store), copy);
         let printed = if copy { d.printer.print(doc).await } else { d.printer.print_or_hold(doc, &sale.id).await };
         match printed {
             Ok(()) if !copy => {
@@ -511,6 +508,9 @@ impl Inner {
         let previous = sale.state;
         sale.state = state;
         sale.updated_at = Utc::now();
+        if state == SaleState::Approved && sale.approved_at.is_none() {
+            sale.approved_at = Some(sale.updated_at);
+        }
         // A final state frees the terminal for the next sale (a receipt still being
         // printed goes through the printer's own queue). The slot is held across the
         // journal write so nobody sees the final state while the terminal is still busy.

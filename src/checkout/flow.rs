@@ -144,10 +144,7 @@ pub(super) fn amount_text(sale: &Sale) -> String {
 pub(super) async fn declined(inner: &Inner, sale: &Sale) {
     show(inner, &sale.id, declined_screen(sale)).await;
     if sale.method == PaymentMethod::Card {
-        let header = super::receipt::ReceiptHeader {
-            store: &inner.deps.store.name,
-            terminal: &inner.deps.store.terminal_reference,
-        };
+        let header = super::receipt::ReceiptHeader::of(&inner.deps.store);
         if let Err(e) = inner.deps.printer.print(super::receipt::declined_document(sale, header)).await {
             tracing::warn!(error = %e, "the decline receipt could not be printed");
         }
@@ -509,7 +506,7 @@ async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> 
         let started = |s: &mut Sale| s.receipt_print_started = true;
         *sale = inner.amend(&sale.id, "receipt printing".into(), started, None).await?.0;
     }
-    let doc = receipt_document(sale, ReceiptHeader { store: &store.name, terminal: &store.terminal_reference }, copy);
+    let doc = receipt_document(sale, ReceiptHeader::of(store), copy);
     // After a restart the store's copy is not printed again: it may be out already.
     let (doc, merchant) = if store.merchant_copy && !copy {
         (marked(doc.clone(), CopyFor::Customer, &sale.locale), Some(marked(doc, CopyFor::Merchant, &sale.locale)))

@@ -151,6 +151,7 @@ mod tests {
             locale: "sv-SE".into(),
             logo: None,
             merchant_copy: false,
+            time_zone: Default::default(),
         }
     }
 

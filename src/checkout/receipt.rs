@@ -1,17 +1,27 @@
 //! The customer receipt of an approved sale, as an ESC/POS document.
 
 use super::sale::Sale;
-use crate::locale::{Text, format_amount, text};
+use crate::locale::{StoreTimeZone, Text, format_amount, text};
 use posagent_acquirer_api::PaymentMethod;
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};
 
-/// Who prints the receipt: the store's name and this terminal's reference.
+/// Who prints the receipt: the store's name, this terminal's reference, and the time
+/// zone of the store's clock.
 #[derive(Debug, Clone, Copy)]
 pub struct ReceiptHeader<'a> {
     /// Store name.
     pub store: &'a str,
     /// Terminal reference.
     pub terminal: &'a str,
+    /// The store's time zone (receipt times are never UTC).
+    pub time_zone: &'a StoreTimeZone,
+}
+
+impl<'a> ReceiptHeader<'a> {
+    /// The header of `store`'s receipts.
+    pub fn of(store: &'a crate::config::StoreSection) -> Self {
+        ReceiptHeader { store: &store.name, terminal: &store.terminal_reference, time_zone: &store.time_zone }
+    }
 }
 
 /// Suffix of the hold tag (the sale id) under which a held merchant copy waits.
@@ -86,7 +96,9 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
         d.styled(copy_mark.clone(), TextStyle { bold: true, double: false }, Align::Center);
     }
     d.styled(store_name, TextStyle { bold: true, double: true }, Align::Center);
-    d.styled(sale.updated_at.format("%Y-%m-%d %H:%M").to_string(), TextStyle::default(), Align::Center);
+    // The time of the purchase, on copies too (not of a later capture or return).
+    let at = sale.approved_at.unwrap_or(sale.created_at);
+    d.styled(header.time_zone.format(at), TextStyle::default(), Align::Center);
     d.columns(text(Text::Terminal, l), header.terminal, false);
     d.push(Block::Rule);
     for line in &sale.order_lines {
@@ -153,7 +165,7 @@ pub fn declined_document(sale: &Sale, header: ReceiptHeader<'_>) -> Document {
     let l = sale.locale.as_str();
     let mut d = Document::default();
     d.styled(header.store, TextStyle { bold: true, double: true }, Align::Center);
-    d.styled(sale.updated_at.format("%Y-%m-%d %H:%M").to_string(), TextStyle::default(), Align::Center);
+    d.styled(header.time_zone.format(sale.updated_at), TextStyle::default(), Align::Center);
     d.columns(text(Text::Terminal, l), header.terminal, false);
     d.push(Block::Rule);
     d.styled(text(Text::Declined, l), TextStyle { bold: true, double: false }, Align::Center);

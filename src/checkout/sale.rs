@@ -252,6 +252,9 @@ pub struct Sale {
     pub receipt_error: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When it was approved (the time its receipt shows, copies included).
+    #[serde(default)]
+    pub approved_at: Option<DateTime<Utc>>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }

@@ -275,8 +275,13 @@ impl DeviceProfile {
         let display_endpoint = Endpoint::parse(&d.endpoint).map_err(|m| invalid(path, "display.endpoint", m))?;
         use posagent_drivers::printer::CodePage;
         let page = |key: &str, name: &str| {
-            CodePage::parse(name)
-                .ok_or_else(|| invalid(path, key, format!("`{name}` is not supported; use \"pc858\" or \"pc852\"")))
+            CodePage::parse(name).ok_or_else(|| {
+                invalid(
+                    path,
+                    key,
+                    format!("`{name}` is not supported; use \"pc858\", \"pc852\", \"wpc1252\" or \"wpc1250\""),
+                )
+            })
         };
         let graphic_size = || match (d.width, d.height) {
             (Some(w), Some(h)) if (240..=1280).contains(&w) && (240..=1280).contains(&h) => Ok((w, h)),

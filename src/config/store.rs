@@ -58,6 +58,10 @@ pub struct StoreSection {
     /// Print a merchant copy after the customer's receipt (both then marked as such).
     #[serde(default)]
     pub merchant_copy: bool,
+    /// The time zone receipts and reports show times in (IANA, e.g. `Europe/Stockholm`);
+    /// the system's (`TZ`, `/etc/localtime`) when absent.
+    #[serde(default)]
+    pub time_zone: crate::locale::StoreTimeZone,
 }
 
 /// Acquirer connection.

@@ -36,6 +36,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             locale: "sv-SE".into(),
             logo: None,
             merchant_copy: false,
+            time_zone: Default::default(),
         },
         acquirer: AcquirerConfig {
             url: backend_url.into(),
@@ -59,6 +60,7 @@ pub fn simulated_profile(sim: &SimEnvironment) -> Result<DeviceProfile, ConfigEr
     let mut profile = DeviceProfile::parse(SIMULATOR_PROFILE, Path::new("firmware-config/simulator.toml"))?;
     profile.display.endpoint = Endpoint::Tcp(sim.display_addr.to_string());
     profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
+    sim.printer.set_columns(profile.printer.profile.columns);
     let firmware = profile.card_reader.as_ref().map(|c| c.firmware.clone()).unwrap_or_default();
     profile.card_reader = sim.card_reader.as_ref().map(|r| crate::config::CardReaderProfile {
         endpoint: Endpoint::Serial { path: r.path.clone(), baud: 115_200 },
@@ -77,6 +79,7 @@ pub fn simulated_line_display_profile(sim: &SimEnvironment) -> Result<DeviceProf
     };
     profile.display.endpoint = Endpoint::Serial { path: line.path.clone(), baud: 9600 };
     profile.printer.endpoint = Endpoint::Tcp(sim.printer_addr.to_string());
+    sim.printer.set_columns(profile.printer.profile.columns);
     let firmware = profile.card_reader.as_ref().map(|c| c.firmware.clone()).unwrap_or_default();
     profile.card_reader = sim.card_reader.as_ref().map(|r| crate::config::CardReaderProfile {
         endpoint: Endpoint::Serial { path: r.path.clone(), baud: 115_200 },

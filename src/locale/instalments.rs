@@ -11,13 +11,14 @@ pub fn split(total: i64, count: u32) -> Vec<i64> {
     (0..n).map(|i| if i == 0 { base + rem } else { base }).collect()
 }
 
-/// "4 × 12,50 €", or "12,51 € + 3 × 12,50 €" when the first payment is larger.
+/// "4 × 12,50 €", or "12,51 € + 3 × 12,50 €" when the first payment is larger; a count
+/// stays on the line of its amount (no-break spaces around ×).
 pub fn schedule_text(total: i64, count: u32, currency: Currency, locale: &str) -> String {
     let parts = split(total, count);
     let fmt = |v: i64| format_amount(v, currency, locale);
     match parts.as_slice() {
-        [first, rest @ ..] if rest.iter().all(|r| r == first) => format!("{} × {}", parts.len(), fmt(*first)),
-        [first, rest @ ..] => format!("{} + {} × {}", fmt(*first), rest.len(), fmt(rest[0])),
+        [first, rest @ ..] if rest.iter().all(|r| r == first) => format!("{}\u{A0}×\u{A0}{}", parts.len(), fmt(*first)),
+        [first, rest @ ..] => format!("{} + {}\u{A0}×\u{A0}{}", fmt(*first), rest.len(), fmt(rest[0])),
         [] => fmt(total),
     }
 }
@@ -45,9 +46,12 @@ mod tests {
 
     #[test]
     fn wording_per_locale() {
-        assert_eq!(schedule_text(5_000, 4, Currency::EUR, "de-DE"), "4 × 12,50 €");
-        assert_eq!(schedule_text(5_001, 4, Currency::USD, "en-US"), "$12.51 + 3 × $12.50");
+        assert_eq!(schedule_text(5_000, 4, Currency::EUR, "de-DE"), "4\u{A0}×\u{A0}12,50\u{A0}€");
+        assert_eq!(schedule_text(5_001, 4, Currency::USD, "en-US"), "$12.51 + 3\u{A0}×\u{A0}$12.50");
         let offer = InstalmentOffer { count: 4, text: "Pay in 4 interest-free payments: {schedule}".into() };
-        assert_eq!(offer_text(&offer, 5_000, Currency::USD, "en-US"), "Pay in 4 interest-free payments: 4 × $12.50");
+        assert_eq!(
+            offer_text(&offer, 5_000, Currency::USD, "en-US"),
+            "Pay in 4 interest-free payments: 4\u{A0}×\u{A0}$12.50"
+        );
     }
 }

@@ -1,9 +1,12 @@
 //! Locale-dependent output: money amounts and the terminal's own screen texts.
 //! (Klarna's wording is never here: it comes from the acquirer per locale.)
 
+mod cldr_data;
 pub mod instalments;
 mod money;
 mod texts;
+mod time;
 
 pub use money::format_amount;
 pub use texts::{Text, decline_reason, text};
+pub use time::StoreTimeZone;

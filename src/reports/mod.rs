@@ -181,11 +181,11 @@ impl Reports {
         };
         d.styled(title, TextStyle { bold: true, double: true }, Align::Center);
         d.styled(
-            format!("{} – {}", r.from.format("%Y-%m-%d %H:%M"), r.to.format("%Y-%m-%d %H:%M")),
+            format!("{} – {}", self.store.time_zone.format(r.from), self.store.time_zone.format(r.to)),
             TextStyle::default(),
             Align::Center,
         );
-        d.line(format!("{}: {}", text(Text::Reference, l), self.store.terminal_reference));
+        d.columns(text(Text::Terminal, l), self.store.terminal_reference.clone(), false);
         d.push(Block::Rule);
         for t in &r.totals {
             let money = |v: i64| format_amount(v, t.currency, l);

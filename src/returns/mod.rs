@@ -215,7 +215,7 @@ impl Returns {
         if record.state != ReturnState::Refunded || record.receipt_printed {
             return Ok(record);
         }
-        let doc = receipt::return_document(&record, &self.store.name);
+        let doc = receipt::return_document(&record, &self.store.name, &self.store.time_zone);
         let printed = self.printer.print(doc).await.map_err(|e| e.to_string());
         self.journal.amend_return(record.id.clone(), move |r| mark_printed(r, printed)).await
     }
@@ -490,7 +490,7 @@ impl Returns {
         }
         self.metrics.return_done(record.state.as_str());
         if record.state == ReturnState::Refunded && !record.receipt_printed {
-            let doc = receipt::return_document(&record, &self.store.name);
+            let doc = receipt::return_document(&record, &self.store.name, &self.store.time_zone);
             let printed = self.printer.print(doc).await.map_err(|e| e.to_string());
             record = self.journal.amend_return(record.id.clone(), move |r| mark_printed(r, printed)).await?;
         }

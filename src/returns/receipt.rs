@@ -1,17 +1,17 @@
 //! The return receipt.
 
 use super::ReturnRecord;
-use crate::locale::{Text, format_amount, text};
+use crate::locale::{StoreTimeZone, Text, format_amount, text};
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};
 
-/// The receipt of a refunded return.
-pub fn return_document(r: &ReturnRecord, store_name: &str) -> Document {
+/// The receipt of a refunded return, with the time the return was made at the till.
+pub fn return_document(r: &ReturnRecord, store_name: &str, time_zone: &StoreTimeZone) -> Document {
     let l = r.locale.as_str();
     let money = |v: i64| format_amount(v, r.currency, l);
     let mut d = Document::default();
     d.styled(store_name, TextStyle { bold: true, double: true }, Align::Center);
     d.styled(text(Text::Return, l), TextStyle { bold: true, double: true }, Align::Center);
-    d.styled(r.updated_at.format("%Y-%m-%d %H:%M").to_string(), TextStyle::default(), Align::Center);
+    d.styled(time_zone.format(r.created_at), TextStyle::default(), Align::Center);
     d.push(Block::Rule);
     for line in &r.lines {
         d.columns(format!("{} x {}", line.quantity, line.name), money(-line.total_amount), false);

@@ -76,11 +76,40 @@ fn font_for(text: &str) -> &'static MonoFont<'static> {
     FONTS.iter().copied().find(|f| covers(f, text)).unwrap_or(FONTS[0])
 }
 
+/// Whether a line may break at `c`: at spaces, never at the no-break spaces CLDR puts
+/// inside amounts (`1 234,50 €`), so an amount is never split across lines.
+pub fn breaks_at(c: char) -> bool {
+    c.is_whitespace() && !matches!(c, '\u{A0}' | '\u{2007}' | '\u{202F}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// The words of `text`, split only where a line may break.
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(breaks_at).filter(|w| !w.is_empty())
+}
+
+/// `text` in characters the fonts have: narrow and thin no-break spaces as a no-break
+/// space, the minus sign and dashes as `-`, typographic quotes as ASCII, `…` as `...`.
+pub fn for_font(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{2007}' | '\u{2009}' | '\u{202F}' => out.push('\u{A0}'),
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{2039}' | '\u{203A}' => out.push('\''),
+            '\u{201C}' | '\u{201D}' | '\u{201E}' => out.push('"'),
+            '\u{2026}' => out.push_str("..."),
+            '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Height `text` takes wrapped into `width` at `scale`.
 pub fn measure(text: &str, width: u32, scale: u32) -> u32 {
     let scale = scale.max(1);
     let (gw, gh) = (GLYPH.0 * scale, GLYPH.1 * scale);
-    wrap(text, (width / gw).max(1) as usize).len() as u32 * (gh + gh / 4)
+    wrap(&for_font(text), (width / gw).max(1) as usize).len() as u32 * (gh + gh / 4)
 }
 
 /// Glyph width × height of the font at scale 1.
@@ -89,7 +118,7 @@ pub const GLYPH: (u32, u32) = (10, 20);
 fn wrap(text: &str, max_chars: usize) -> Vec<String> {
     let mut lines = vec![];
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    for word in words(text) {
         let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
         if !line.is_empty() && needed > max_chars {
             lines.push(std::mem::take(&mut line));
@@ -130,6 +159,7 @@ pub fn text_block(frame: &mut Frame, text: &str, at: (u32, u32), width: u32, pen
     let scale = scale.max(1);
     let (gw, gh) = (GLYPH.0 * scale, GLYPH.1 * scale);
     let max_chars = (width / gw).max(1) as usize;
+    let text = &for_font(text);
     let font = font_for(text);
     let style = MonoTextStyle::new(font, color);
     let mut used = 0;
@@ -148,7 +178,7 @@ pub fn text_block(frame: &mut Frame, text: &str, at: (u32, u32), width: u32, pen
 
 /// The largest scale (1–4) at which `text` fits in `width` on one line.
 pub fn fitting_scale(text: &str, width: u32, max: u32) -> u32 {
-    let chars = text.chars().count().max(1) as u32;
+    let chars = for_font(text).chars().count().max(1) as u32;
     (1..=max).rev().find(|s| chars * GLYPH.0 * s <= width).unwrap_or(1)
 }
 
@@ -195,6 +225,15 @@ mod tests {
     fn wrap_respects_width_and_long_words() {
         assert_eq!(wrap("Pay in 4 interest-free payments", 12), vec!["Pay in 4", "interest-fre", "e payments"]);
         assert_eq!(wrap("a b", 10), vec!["a b"]);
+    }
+
+    #[test]
+    fn an_amount_is_never_split_across_lines() {
+        // fi-FI: "3 × 1 333,33 €" with CLDR's no-break spaces stays whole on its line.
+        let offer = "Maksa 3\u{A0}×\u{A0}1\u{A0}333,33\u{A0}€ korotta";
+        assert_eq!(wrap(offer, 16), vec!["Maksa", "3\u{A0}×\u{A0}1\u{A0}333,33\u{A0}€", "korotta"]);
+        assert_eq!(for_font("1\u{202F}234,50\u{A0}€ \u{2212}5 „a” …"), "1\u{A0}234,50\u{A0}€ -5 \"a\" ...");
+        assert!(covers(font_for(&for_font("1\u{202F}234,50\u{A0}€")), &for_font("1\u{202F}234,50\u{A0}€")));
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn center(text: &str, cols: usize) -> String {
 /// `text` over two lines, broken between words (a word longer than a line is cut).
 fn wrap2(text: &str, cols: usize) -> [String; 2] {
     let mut lines: Vec<String> = vec![String::new()];
-    for word in text.split_whitespace() {
+    for word in super::draw::words(text) {
         let word: String = word.chars().take(cols).collect();
         let Some(last) = lines.last_mut() else { break };
         let len = last.chars().count();

@@ -28,6 +28,8 @@ fn our_page(e: &escpos_db::Encoding) -> Option<CodePage> {
     match e {
         escpos_db::Encoding::CP858 => Some(CodePage::Pc858),
         escpos_db::Encoding::CP852 => Some(CodePage::Pc852),
+        escpos_db::Encoding::CP1252 => Some(CodePage::Wpc1252),
+        escpos_db::Encoding::CP1250 => Some(CodePage::Wpc1250),
         _ => None,
     }
 }

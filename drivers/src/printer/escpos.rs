@@ -4,7 +4,8 @@
 //! `ESC a` alignment, `ESC E` emphasis, `GS !` character size, `GS ( k` QR code
 //! (model 2), `GS v 0` raster image, `GS V` cut, `ESC p` cash drawer kick.
 
-use super::codepage::{CodePage, encode_text};
+use super::codepage::CodePage;
+use super::layout::{TextOut, wrap};
 
 const ESC: u8 = 0x1B;
 const GS: u8 = 0x1D;
@@ -74,7 +75,7 @@ pub struct TextStyle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Block {
-    /// A line of text (wrapped by the printer if longer than the paper).
+    /// A line of text, wrapped at spaces to the paper's width (a word longer than a line is cut).
     Line {
         /// The text.
         text: String,
@@ -229,51 +230,48 @@ fn qr_raster(out: &mut Vec<u8>, data: &[u8], module_dots: u8, max_width: u16) ->
     true
 }
 
-fn chars(s: &str) -> usize {
-    s.chars().count()
+/// Characters per line in `style` (double width halves it).
+fn line_width(profile: &PrinterProfile, style: TextStyle) -> usize {
+    if style.double { (profile.columns / 2).max(1) } else { profile.columns.max(1) }
 }
 
-/// Encodes `doc` for a printer with `profile`. Text goes through the profile's code page,
-/// so no text can inject printer commands.
+/// Encodes `doc` for a printer with `profile`. Text goes through the profile's code
+/// pages, so no text can inject printer commands.
 pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
-    let mut page: CodePage = profile.code_page;
-    let mut out = vec![ESC, b'@', ESC, b't', profile.table_of(page)];
-    // The table for a piece of text: the current one if it prints it whole, else the
-    // profile's main or extra table that does (switching with ESC t), else the main one.
-    let mut table_for = |out: &mut Vec<u8>, text: &str| -> CodePage {
-        let want = if page.covers(text) {
-            page
-        } else {
-            [Some(profile.code_page), profile.extra_code_page]
-                .into_iter()
-                .flatten()
-                .find(|p| p.covers(text))
-                .unwrap_or(profile.code_page)
-        };
-        if want != page {
-            out.extend([ESC, b't', profile.table_of(want)]);
-            page = want;
-        }
-        page
-    };
+    let mut out = vec![ESC, b'@', ESC, b't', profile.table_of(profile.code_page)];
+    let mut text = TextOut::new(profile);
     for block in &doc.blocks {
         match block {
-            Block::Line { text, style, align } => {
+            Block::Line { text: line, style, align } => {
                 align_bytes(&mut out, *align);
                 style_bytes(&mut out, *style);
-                let page = table_for(&mut out, text);
-                out.extend(encode_text(page, text));
-                out.push(LF);
+                for piece in wrap(line, line_width(profile, *style), |t| text.width(t)) {
+                    text.write(&mut out, &piece);
+                    out.push(LF);
+                }
             }
             Block::Columns { left, right, style } => {
                 align_bytes(&mut out, Align::Left);
                 style_bytes(&mut out, *style);
-                let gap = profile.columns.saturating_sub(chars(left) + chars(right)).max(1);
-                let page = table_for(&mut out, &format!("{left}{right}"));
-                out.extend(encode_text(page, left));
-                out.extend(std::iter::repeat_n(b' ', gap));
-                out.extend(encode_text(page, right));
-                out.push(LF);
+                let cols = line_width(profile, *style);
+                let (wl, wr) = (text.width(left), text.width(right));
+                if wl + 1 + wr <= cols {
+                    text.write(&mut out, left);
+                    out.extend(std::iter::repeat_n(b' ', cols - wl - wr));
+                    text.write(&mut out, right);
+                    out.push(LF);
+                } else {
+                    // Too long for one line: the label wrapped, the value right-aligned below.
+                    for piece in wrap(left, cols, |t| text.width(t)) {
+                        text.write(&mut out, &piece);
+                        out.push(LF);
+                    }
+                    for piece in wrap(right, cols, |t| text.width(t)) {
+                        out.extend(std::iter::repeat_n(b' ', cols.saturating_sub(text.width(&piece))));
+                        text.write(&mut out, &piece);
+                        out.push(LF);
+                    }
+                }
             }
             Block::Rule => {
                 align_bytes(&mut out, Align::Left);
@@ -289,8 +287,7 @@ pub fn encode_document(doc: &Document, profile: &PrinterProfile) -> Vec<u8> {
                 if profile.native_qr {
                     qr_native(&mut out, &bytes, *module_dots);
                 } else if !qr_raster(&mut out, &bytes, *module_dots, profile.width_dots) {
-                    let page = table_for(&mut out, data);
-                    out.extend(encode_text(page, data));
+                    text.write(&mut out, data);
                 }
                 out.push(LF);
             }
@@ -315,21 +312,46 @@ mod tests {
         let mut doc = Document::default();
         doc.line("Kawa 9,90 €");
         doc.line("Razem 1 234,50 zł");
-        doc.line("Café");
-        doc.line("Dziękujemy €"); // no table has both: the main one, with `?`
+        doc.line("Café"); // PC852 has é too: no switch
+        doc.line("Dziękujemy €"); // no table has both: switched inside the line
         let out = encode_document(&doc, &PrinterProfile::default());
         let text: Vec<u8> = out.split(|&b| b == LF).flat_map(|l| l.to_vec()).collect();
-        let find = |needle: &[u8]| text.windows(needle.len()).position(|w| w == needle);
-        let euro = find(b"Kawa 9,90 \xd5").unwrap_or(usize::MAX);
-        let to852 = find(&[ESC, b't', 18]).unwrap_or(usize::MAX);
-        let zl = find(b"Razem 1 234,50 z\x88").unwrap_or(usize::MAX);
-        let back = find(&[ESC, b't', 19, b'C', b'a', b'f', 0x82]).or(find(b"Caf\x82")).unwrap_or(usize::MAX);
-        assert!(euro < to852 && to852 < zl && zl < back, "{out:02x?}");
-        assert!(find(b"Dzi?kujemy \xd5").is_some(), "{out:02x?}");
+        let find = |needle: &[u8]| text.windows(needle.len()).position(|w| w == needle).unwrap_or(usize::MAX);
+        let euro = find(b"Kawa 9,90 \xd5");
+        let zl = find(&[b' ', b'z', ESC, b't', 18, 0x88]);
+        let cafe = find(b"Caf\x82");
+        let thanks = find(&[b'D', b'z', b'i', 0xA9, b'k']);
+        let back = find(&[b' ', ESC, b't', 19, 0xD5]);
+        assert!(euro < zl && zl < cafe && cafe < thanks && thanks < back && back < usize::MAX, "{out:02x?}");
+        assert!(!text.contains(&b'?'), "{out:02x?}");
         // Without an extra table nothing switches.
         let single = PrinterProfile { extra_code_page: None, ..PrinterProfile::default() };
         let out = encode_document(&doc, &single);
         assert_eq!(out.windows(2).filter(|w| *w == [ESC, b't']).count(), 1);
+    }
+
+    #[test]
+    fn a_mixed_line_switches_tables_inside_the_line_and_prints_no_question_mark() {
+        let mut doc = Document::default();
+        doc.line("Café crème  1,00 zł €");
+        let out = encode_document(&doc, &PrinterProfile::default());
+        let mut want = b"Caf\x82 cr\x8ame  1,00 z".to_vec();
+        want.extend([ESC, b't', 18, 0x88, b' ', ESC, b't', 19, 0xD5, LF]);
+        assert!(out.windows(want.len()).any(|w| w == want.as_slice()), "{out:02x?}");
+        // With Windows-1252 on the model, typographic quotes and dashes print as themselves.
+        let mut doc = Document::default();
+        doc.line("„Tak” – …");
+        let wpc = PrinterProfile { extra_code_page: Some(CodePage::Wpc1252), ..PrinterProfile::default() };
+        let out = encode_document(&doc, &wpc);
+        let want = [ESC, b't', 16, 0x84, b'T', b'a', b'k', 0x94, b' ', 0x96, b' ', 0x85, LF];
+        assert!(out.windows(want.len()).any(|w| w == want), "{out:02x?}");
+        // Without it they print as ASCII, and columns stay aligned to what is printed.
+        let mut doc = Document::default();
+        doc.columns("Tak…", "1\u{202F}234,00 €", false);
+        let out = encode_document(&doc, &PrinterProfile { columns: 20, ..PrinterProfile::default() });
+        let line = out.split(|&b| b == LF).find(|l| l.windows(3).any(|w| w == b"Tak")).unwrap_or_default().to_vec();
+        let printed: Vec<u8> = line.iter().copied().skip_while(|&b| b != b'T').collect();
+        assert_eq!(printed, b"Tak...    1 234,00 \xd5");
     }
 
     #[test]

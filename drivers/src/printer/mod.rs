@@ -5,6 +5,7 @@ mod codepage;
 mod driver;
 mod escpos;
 mod image;
+mod layout;
 mod status;
 
 pub use capabilities::{Capabilities, known_models, lookup as lookup_model};
@@ -12,4 +13,5 @@ pub use codepage::{CodePage, encode_text};
 pub use driver::{PrinterError, ReceiptPrinter};
 pub use escpos::{Align, Block, Document, DrawerPin, PrinterProfile, TextStyle, encode_document, encode_drawer_kick};
 pub use image::{ImageError, Raster};
+pub use layout::{breaks_at, wrap};
 pub use status::{PrinterStatus, parse_status};

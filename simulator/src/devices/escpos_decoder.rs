@@ -143,45 +143,82 @@ pub fn decode(buf: &[u8], page: CodePage) -> Result<Option<(Event, usize)>, Deco
     Ok(Some(ev))
 }
 
-/// Plain-text rendering of one receipt's events, `columns` wide.
+/// Plain-text rendering of one receipt's events on paper `columns` wide, as the printer
+/// lays it out: a double-width character takes two columns, and text reaching the edge
+/// of the paper goes on at the start of the next line (the printer wraps where it must,
+/// mid-word included).
 pub fn render_text(events: &[Event], columns: usize) -> String {
+    render(events, columns).0
+}
+
+/// The lines the printer had to wrap because they were wider than the paper (text as
+/// sent, between line feeds). A receipt laid out right has none.
+pub fn overflowing_lines(events: &[Event], columns: usize) -> Vec<String> {
+    render(events, columns).1
+}
+
+fn render(events: &[Event], columns: usize) -> (String, Vec<String>) {
+    let columns = columns.max(1);
     let mut out = String::new();
-    let mut line = String::new();
-    let mut align = 0u8;
+    let mut overflowed = vec![];
+    // The line on paper, its width in columns, and the text since the last line feed.
+    let (mut line, mut width, mut sent) = (String::new(), 0usize, String::new());
+    let (mut align, mut scale) = (0u8, 1usize);
     let mut qr: Option<String> = None;
-    let flush = |out: &mut String, line: &mut String, align: u8| {
-        let len = line.chars().count();
+    let flush = |out: &mut String, line: &mut String, width: &mut usize, align: u8| {
         let pad = match align {
-            1 => columns.saturating_sub(len) / 2,
-            2 => columns.saturating_sub(len),
+            1 => columns.saturating_sub(*width) / 2,
+            2 => columns.saturating_sub(*width),
             _ => 0,
         };
         out.push_str(&" ".repeat(pad));
         out.push_str(line.trim_end());
         out.push('\n');
         line.clear();
+        *width = 0;
     };
     for ev in events {
         match ev {
-            Event::Text(t) => line.push_str(t),
-            Event::LineFeed => flush(&mut out, &mut line, align),
+            Event::Text(t) => {
+                sent.push_str(t);
+                for c in t.chars() {
+                    if width + scale > columns {
+                        flush(&mut out, &mut line, &mut width, align);
+                    }
+                    line.push(c);
+                    width += scale;
+                }
+            }
+            Event::LineFeed => {
+                if sent.chars().count() * scale > columns {
+                    overflowed.push(std::mem::take(&mut sent));
+                }
+                sent.clear();
+                flush(&mut out, &mut line, &mut width, align);
+            }
             Event::Align(a) => align = *a,
+            Event::Size(n) => scale = usize::from((n >> 4) & 7) + 1,
             Event::Feed(n) => (0..*n).for_each(|_| out.push('\n')),
             Event::QrData(d) => qr = Some(String::from_utf8_lossy(d).into_owned()),
+            // Images stand in as one text mark, as wide as the mark (never wrapped).
             Event::QrPrint => {
-                line.push_str(&format!("[QR {}]", qr.take().unwrap_or_default()));
+                let mark = format!("[QR {}]", qr.take().unwrap_or_default());
+                width += mark.chars().count();
+                line.push_str(&mark);
             }
             Event::Raster { width_bytes, height, .. } => {
-                line.push_str(&format!("[image {}x{}]", width_bytes * 8, height))
+                let mark = format!("[image {}x{}]", width_bytes * 8, height);
+                width += mark.chars().count();
+                line.push_str(&mark);
             }
             Event::Cut => out.push_str("--- cut ---\n"),
             _ => {}
         }
     }
     if !line.is_empty() {
-        flush(&mut out, &mut line, align);
+        flush(&mut out, &mut line, &mut width, align);
     }
-    out
+    (out, overflowed)
 }
 
 #[cfg(test)]

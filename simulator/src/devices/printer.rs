@@ -48,7 +48,7 @@ impl SimReceipt {
 
 /// The simulated printer.
 pub struct SimPrinter {
-    columns: usize,
+    columns: std::sync::atomic::AtomicUsize,
     out_dir: Option<PathBuf>,
     paper_out: AtomicBool,
     receipts: Mutex<Vec<SimReceipt>>,
@@ -63,7 +63,7 @@ impl SimPrinter {
     /// A printer `columns` wide; receipts also go to `out_dir` as `receipt-NNNN.bin/.txt`.
     pub fn new(columns: usize, out_dir: Option<PathBuf>) -> Arc<Self> {
         Arc::new(SimPrinter {
-            columns,
+            columns: std::sync::atomic::AtomicUsize::new(columns),
             out_dir,
             paper_out: AtomicBool::new(false),
             receipts: Mutex::new(vec![]),
@@ -91,7 +91,13 @@ impl SimPrinter {
 
     /// Characters per line.
     pub fn columns(&self) -> usize {
-        self.columns
+        self.columns.load(Ordering::SeqCst)
+    }
+
+    /// Loads paper of another width: `columns` characters per line, as the terminal
+    /// profile pointed at this printer has it (renders and text follow it).
+    pub fn set_columns(&self, columns: usize) {
+        self.columns.store(columns.max(1), Ordering::SeqCst);
     }
 
     /// Receipts printed so far.
@@ -198,7 +204,7 @@ impl SimPrinter {
             .iter()
             .filter_map(|e| if let Event::QrData(d) = e { Some(String::from_utf8_lossy(d).into_owned()) } else { None })
             .collect();
-        let text = render_text(&events, self.columns);
+        let text = render_text(&events, self.columns());
         let number = self.numbered.fetch_add(1, Ordering::SeqCst) + 1;
         let receipt = SimReceipt { number, raw, text, qr_payloads };
         // Files first, then the receipt counts as printed: whoever waits for it finds them.
@@ -206,7 +212,7 @@ impl SimPrinter {
             let base = dir.join(format!("receipt-{:04}", receipt.number));
             let (bin, txt, image) =
                 (base.with_extension("bin"), base.with_extension("txt"), base.with_extension("png"));
-            let columns = self.columns;
+            let columns = self.columns();
             let r = receipt.clone();
             match tokio::task::spawn_blocking(move || r.png(columns)).await {
                 Ok(Ok(png)) => {
