@@ -46,6 +46,8 @@ pub fn ecr_sale_request(data: &[u8]) {
         locale: "sv-SE".into(),
         logo: None,
         merchant_copy: false,
+        address: vec![],
+        vat_number: None,
         time_zone: Default::default(),
     };
     let de = &mut serde_json::Deserializer::from_slice(data);

@@ -69,7 +69,14 @@ fn zone() -> &'static StoreTimeZone {
 }
 
 fn header(store: &'static str, terminal: &'static str) -> ReceiptHeader<'static> {
-    ReceiptHeader { store, terminal, time_zone: zone() }
+    ReceiptHeader { store, terminal, time_zone: zone(), address: &[], vat_number: None }
+}
+
+/// A store that prints its address and VAT number.
+fn with_address(store: &'static str, terminal: &'static str) -> ReceiptHeader<'static> {
+    static ADDRESS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let address = ADDRESS.get_or_init(|| vec!["Marktplatz 1".into(), "10115 Berlin".into()]);
+    ReceiptHeader { address, vat_number: Some("DE123456789"), ..header(store, terminal) }
 }
 
 fn documents() -> Vec<(&'static str, Document)> {
@@ -95,15 +102,25 @@ fn documents() -> Vec<(&'static str, Document)> {
         "created_at": "2026-11-25T15:00:00Z", "updated_at": "2026-11-25T15:00:02Z"
     }))
     .unwrap();
+    let card_return = ReturnRecord {
+        method: posagent_acquirer_api::PaymentMethod::Card,
+        masked_pan: Some("541333******4111".into()),
+        klarna_reference: String::new(),
+        lines: vec![],
+        ..ret.clone()
+    };
+    let later = sale(json!({"capture": "LATER", "captured_amount": 0}));
     vec![
         ("klarna", receipt_document(&klarna, header("Simulated Store", "SIM01"), false)),
+        ("klarna-capture-later", receipt_document(&later, header("Simulated Store", "SIM01"), false)),
+        ("return-card", return_document(&card_return, header("Simulated Store", "SIM01"))),
         ("klarna-copy", receipt_document(&klarna, header("Simulated Store", "SIM01"), true)),
         (
             "card-offline-de",
-            receipt_document(&card_offline, header("Stadtbäckerei Müller am Marktplatz", "T-07"), false),
+            receipt_document(&card_offline, with_address("Stadtbäckerei Müller am Marktplatz", "T-07"), false),
         ),
         ("card-pl", receipt_document(&polish, header("Sklep Przykładowy", "KASA-2"), false)),
-        ("return", return_document(&ret, "Simulated Store", zone())),
+        ("return", return_document(&ret, header("Simulated Store", "SIM01"))),
         ("qr-slip", qr_slip_document(&klarna, "Simulated Store").unwrap()),
         ("card-declined", declined_document(&declined, header("Simulated Store", "SIM01"))),
         (

@@ -151,6 +151,8 @@ mod tests {
             locale: "sv-SE".into(),
             logo: None,
             merchant_copy: false,
+            address: vec![],
+            vat_number: None,
             time_zone: Default::default(),
         }
     }

@@ -1,8 +1,8 @@
 //! The customer receipt of an approved sale, as an ESC/POS document.
 
 use super::sale::Sale;
-use crate::locale::{StoreTimeZone, Text, format_amount, text};
-use posagent_acquirer_api::PaymentMethod;
+use crate::locale::{Label, StoreTimeZone, Text, format_amount, label, text};
+use posagent_acquirer_api::{CaptureMode, PaymentMethod};
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};
 
 /// Who prints the receipt: the store's name, this terminal's reference, and the time
@@ -15,12 +15,36 @@ pub struct ReceiptHeader<'a> {
     pub terminal: &'a str,
     /// The store's time zone (receipt times are never UTC).
     pub time_zone: &'a StoreTimeZone,
+    /// The store's address lines.
+    pub address: &'a [String],
+    /// The store's VAT or organisation number.
+    pub vat_number: Option<&'a str>,
 }
 
 impl<'a> ReceiptHeader<'a> {
     /// The header of `store`'s receipts.
     pub fn of(store: &'a crate::config::StoreSection) -> Self {
-        ReceiptHeader { store: &store.name, terminal: &store.terminal_reference, time_zone: &store.time_zone }
+        ReceiptHeader {
+            store: &store.name,
+            terminal: &store.terminal_reference,
+            time_zone: &store.time_zone,
+            address: &store.address,
+            vat_number: store.vat_number.as_deref(),
+        }
+    }
+
+    /// The top of a document: the store's name, address and VAT number, the time, and the
+    /// terminal.
+    pub fn print(&self, d: &mut Document, at: chrono::DateTime<chrono::Utc>, locale: &str) {
+        d.styled(self.store, TextStyle { bold: true, double: true }, Align::Center);
+        for line in self.address {
+            d.styled(line.clone(), TextStyle::default(), Align::Center);
+        }
+        if let Some(vat) = self.vat_number {
+            d.styled(format!("{} {vat}", label(Label::VatNumber, locale)), TextStyle::default(), Align::Center);
+        }
+        d.styled(self.time_zone.format(at), TextStyle::default(), Align::Center);
+        d.columns(label(Label::Terminal, locale), self.terminal, false);
     }
 }
 
@@ -40,15 +64,15 @@ pub enum CopyFor {
 /// `doc` marked as the customer's or the merchant's copy, under the store's name.
 pub fn marked(doc: Document, copy_for: CopyFor, locale: &str) -> Document {
     let t = match copy_for {
-        CopyFor::Customer => Text::CustomerCopy,
-        CopyFor::Merchant => Text::MerchantCopy,
+        CopyFor::Customer => Label::CustomerCopy,
+        CopyFor::Merchant => Label::MerchantCopy,
     };
     let mut blocks = doc.blocks;
     let at = usize::from(!blocks.is_empty());
     blocks.insert(
         at,
         Block::Line {
-            text: text(t, locale).to_uppercase(),
+            text: label(t, locale).to_uppercase(),
             style: TextStyle { bold: true, double: false },
             align: Align::Center,
         },
@@ -87,19 +111,15 @@ fn rate_text(rate: i64, locale: &str) -> String {
 
 /// The receipt of `sale`; a reprint is marked COPY.
 pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> Document {
-    let store_name = header.store;
     let l = sale.locale.as_str();
     let money = |v: i64| format_amount(v, sale.currency, l);
     let mut d = Document::default();
-    let copy_mark = format!("*** {} ***", text(Text::Copy, l));
+    let copy_mark = format!("*** {} ***", label(Label::Copy, l));
     if copy {
         d.styled(copy_mark.clone(), TextStyle { bold: true, double: false }, Align::Center);
     }
-    d.styled(store_name, TextStyle { bold: true, double: true }, Align::Center);
     // The time of the purchase, on copies too (not of a later capture or return).
-    let at = sale.approved_at.unwrap_or(sale.created_at);
-    d.styled(header.time_zone.format(at), TextStyle::default(), Align::Center);
-    d.columns(text(Text::Terminal, l), header.terminal, false);
+    header.print(&mut d, sale.approved_at.unwrap_or(sale.created_at), l);
     d.push(Block::Rule);
     for line in &sale.order_lines {
         d.columns(line.name.clone(), money(line.total_amount), false);
@@ -126,21 +146,25 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     }
     rates.sort_unstable();
     for (rate, tax) in rates {
-        d.columns(format!("{} {}", text(Text::Tax, l), rate_text(rate, l)), money(tax), false);
+        d.columns(format!("{} {}", label(Label::Tax, l), rate_text(rate, l)), money(tax), false);
     }
     d.push(Block::Feed(1));
+    // What was done and its result: captured at once, or an amount reserved for the
+    // register to capture later.
+    let result = if sale.capture == CaptureMode::Later { Label::ResultAuthorized } else { Label::ResultApproved };
+    d.columns(label(Label::Purchase, l), label(result, l), true);
     match sale.method {
         PaymentMethod::Card => {
-            d.styled(text(Text::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
+            d.styled(label(Label::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
             let pan = sale.masked_pan.as_deref().unwrap_or("");
             let last4 = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()).unwrap_or("????");
             d.columns(format!("{} **** {last4}", card_brand(pan)), sale.entry_mode.clone().unwrap_or_default(), false);
             if sale.offline.is_some() {
-                d.styled(text(Text::ApprovedOffline, l), TextStyle { bold: true, double: false }, Align::Left);
+                d.styled(label(Label::ApprovedOffline, l), TextStyle { bold: true, double: false }, Align::Left);
             }
         }
         _ => {
-            d.styled(text(Text::PaidWithKlarna, l), TextStyle { bold: true, double: false }, Align::Left);
+            d.styled(label(Label::PaidWithKlarna, l), TextStyle { bold: true, double: false }, Align::Left);
             if let Some(k) = &sale.klarna_reference {
                 d.columns("Klarna", k.clone(), false);
             }
@@ -164,9 +188,7 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
 pub fn declined_document(sale: &Sale, header: ReceiptHeader<'_>) -> Document {
     let l = sale.locale.as_str();
     let mut d = Document::default();
-    d.styled(header.store, TextStyle { bold: true, double: true }, Align::Center);
-    d.styled(header.time_zone.format(sale.updated_at), TextStyle::default(), Align::Center);
-    d.columns(text(Text::Terminal, l), header.terminal, false);
+    header.print(&mut d, sale.updated_at, l);
     d.push(Block::Rule);
     d.styled(text(Text::Declined, l), TextStyle { bold: true, double: false }, Align::Center);
     d.columns(text(Text::Total, l), format_amount(sale.amount, sale.currency, l), true);

@@ -58,6 +58,12 @@ pub struct StoreSection {
     /// Print a merchant copy after the customer's receipt (both then marked as such).
     #[serde(default)]
     pub merchant_copy: bool,
+    /// The store's address, printed under its name on receipts (up to 3 lines).
+    #[serde(default)]
+    pub address: Vec<String>,
+    /// The store's VAT or organisation number, printed on receipts.
+    #[serde(default)]
+    pub vat_number: Option<String>,
     /// The time zone receipts and reports show times in (IANA, e.g. `Europe/Stockholm`);
     /// the system's (`TZ`, `/etc/localtime`) when absent.
     #[serde(default)]
@@ -333,6 +339,16 @@ impl StoreConfig {
         ] {
             if v.trim().is_empty() || v.len() > 255 {
                 return Err(invalid(path, key, "must be 1 to 255 characters"));
+            }
+        }
+        if s.address.len() > 3 {
+            return Err(invalid(path, "store.address", "at most 3 lines"));
+        }
+        for (key, v) in
+            s.address.iter().map(|l| ("store.address", l)).chain(s.vat_number.iter().map(|v| ("store.vat_number", v)))
+        {
+            if v.trim().is_empty() || v.chars().count() > 64 || v.chars().any(char::is_control) {
+                return Err(invalid(path, key, "each must be 1 to 64 printable characters"));
             }
         }
         if s.country.len() != 2 || !s.country.chars().all(|c| c.is_ascii_uppercase()) {

@@ -36,6 +36,8 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             locale: "sv-SE".into(),
             logo: None,
             merchant_copy: false,
+            address: vec![],
+            vat_number: None,
             time_zone: Default::default(),
         },
         acquirer: AcquirerConfig {

@@ -3,10 +3,12 @@
 
 mod cldr_data;
 pub mod instalments;
+mod labels;
 mod money;
 mod texts;
 mod time;
 
+pub use labels::{Label, label};
 pub use money::format_amount;
 pub use texts::{Text, decline_reason, text};
 pub use time::StoreTimeZone;

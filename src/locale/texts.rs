@@ -30,24 +30,10 @@ pub enum Text {
     ExpiresIn,
     /// "Total" on receipts.
     Total,
-    /// "Paid with Klarna" on receipts.
-    PaidWithKlarna,
     /// "Thank you" on receipts.
     ThankYou,
-    /// Header of a return receipt.
-    Return,
     /// Ask for the card.
     PresentCard,
-    /// "Paid by card" on receipts.
-    PaidByCard,
-    /// "Refunded" total on a return receipt.
-    Refunded,
-    /// Marks a reprinted receipt.
-    Copy,
-    /// "Original purchase" on a return receipt.
-    OriginalPurchase,
-    /// Marks a card payment the terminal approved offline.
-    ApprovedOffline,
     /// Heading of the method-choice screen.
     ChooseMethod,
     /// The card option on the method-choice screen.
@@ -58,10 +44,6 @@ pub enum Text {
     PresentCardShort,
     /// On a line display: the QR code is on the printed slip.
     ScanSlip,
-    /// "Tax" (VAT) label on receipts.
-    Tax,
-    /// "Terminal" label on receipts.
-    Terminal,
     /// Decline reason: not enough money on the account.
     ReasonFunds,
     /// Decline reason: the card has expired.
@@ -76,16 +58,12 @@ pub enum Text {
     InsertCardPin,
     /// The same for 2×20 line displays.
     InsertCardPinShort,
-    /// Marks the customer's receipt when a merchant copy is printed too.
-    CustomerCopy,
     /// The card was not read: the customer tries again.
     CardTryAgain,
     /// The reader wants the card inserted (chip).
     CardUseChip,
     /// The card reader is disconnected; the payment waits for it.
     ReaderDisconnected,
-    /// Marks the merchant's copy.
-    MerchantCopy,
     /// While the terminal asks the acquirer before the payment can be shown.
     OneMoment,
 }
@@ -103,7 +81,7 @@ pub fn decline_reason(code: &str) -> Option<Text> {
 }
 
 // en, de, sv, fr, nl, es, it, da, nb, fi, pl
-const LANGS: [&str; 11] = ["en", "de", "sv", "fr", "nl", "es", "it", "da", "nb", "fi", "pl"];
+pub(super) const LANGS: [&str; 11] = ["en", "de", "sv", "fr", "nl", "es", "it", "da", "nb", "fi", "pl"];
 
 fn row(t: Text) -> [&'static str; 11] {
     match t {
@@ -266,19 +244,6 @@ fn row(t: Text) -> [&'static str; 11] {
         Text::Total => {
             ["Total", "Summe", "Totalt", "Total", "Totaal", "Total", "Totale", "I alt", "Totalt", "Yhteensä", "Suma"]
         }
-        Text::PaidWithKlarna => [
-            "Paid with Klarna",
-            "Bezahlt mit Klarna",
-            "Betalt med Klarna",
-            "Payé avec Klarna",
-            "Betaald met Klarna",
-            "Pagado con Klarna",
-            "Pagato con Klarna",
-            "Betalt med Klarna",
-            "Betalt med Klarna",
-            "Maksettu Klarnalla",
-            "Zapłacono z Klarna",
-        ],
         Text::ChooseMethod => [
             "How would you like to pay?",
             "Wie möchten Sie bezahlen?",
@@ -307,20 +272,6 @@ fn row(t: Text) -> [&'static str; 11] {
             "Debet- eller kredittkort, telefon eller klokke",
             "Pankki- tai luottokortti, puhelin tai kello",
             "Karta debetowa lub kredytowa, telefon lub zegarek",
-        ],
-        Text::Tax => ["VAT", "MwSt.", "Moms", "TVA", "Btw", "IVA", "IVA", "Moms", "Mva", "ALV", "VAT"],
-        Text::Terminal => [
-            "Terminal",
-            "Terminal",
-            "Terminal",
-            "Terminal",
-            "Terminal",
-            "Terminal",
-            "Terminale",
-            "Terminal",
-            "Terminal",
-            "Pääte",
-            "Terminal",
         ],
         Text::ReasonFunds => [
             "Insufficient funds",
@@ -439,32 +390,6 @@ fn row(t: Text) -> [&'static str; 11] {
             "Kortinlukija irti, odota hetki",
             "Czytnik kart odłączony, proszę czekać",
         ],
-        Text::CustomerCopy => [
-            "Customer copy",
-            "Kundenbeleg",
-            "Kundens kopia",
-            "Copie client",
-            "Kopie klant",
-            "Copia para el cliente",
-            "Copia cliente",
-            "Kundens kopi",
-            "Kundens kopi",
-            "Asiakkaan kappale",
-            "Kopia dla klienta",
-        ],
-        Text::MerchantCopy => [
-            "Merchant copy",
-            "Händlerbeleg",
-            "Butikens kopia",
-            "Copie commerçant",
-            "Kopie winkelier",
-            "Copia para el comercio",
-            "Copia esercente",
-            "Butikkens kopi",
-            "Butikkens kopi",
-            "Kauppiaan kappale",
-            "Kopia dla sprzedawcy",
-        ],
         Text::InsertCardPinShort => [
             "Insert card + PIN",
             "Karte rein + PIN",
@@ -529,72 +454,6 @@ fn row(t: Text) -> [&'static str; 11] {
             "Hold, sett inn eller dra kortet",
             "Näytä, aseta tai vedä korttisi",
             "Zbliż, włóż lub przeciągnij kartę",
-        ],
-        Text::PaidByCard => [
-            "Paid by card",
-            "Mit Karte bezahlt",
-            "Betalt med kort",
-            "Payé par carte",
-            "Betaald met kaart",
-            "Pagado con tarjeta",
-            "Pagato con carta",
-            "Betalt med kort",
-            "Betalt med kort",
-            "Maksettu kortilla",
-            "Zapłacono kartą",
-        ],
-        Text::Return => [
-            "RETURN",
-            "RÜCKGABE",
-            "RETUR",
-            "RETOUR",
-            "RETOUR",
-            "DEVOLUCIÓN",
-            "RESO",
-            "RETUR",
-            "RETUR",
-            "PALAUTUS",
-            "ZWROT",
-        ],
-        Text::Refunded => [
-            "Refunded",
-            "Erstattet",
-            "Återbetalt",
-            "Remboursé",
-            "Terugbetaald",
-            "Reembolsado",
-            "Rimborsato",
-            "Refunderet",
-            "Refundert",
-            "Palautettu",
-            "Zwrócono",
-        ],
-        Text::Copy => ["COPY", "KOPIE", "KOPIA", "COPIE", "KOPIE", "COPIA", "COPIA", "KOPI", "KOPI", "KOPIO", "KOPIA"],
-        Text::ApprovedOffline => [
-            "OFFLINE - approved by the terminal",
-            "OFFLINE - vom Terminal genehmigt",
-            "OFFLINE - godkänt av terminalen",
-            "HORS LIGNE - accepté par le terminal",
-            "OFFLINE - goedgekeurd door de terminal",
-            "SIN CONEXIÓN - aprobado por el terminal",
-            "OFFLINE - approvato dal terminale",
-            "OFFLINE - godkendt af terminalen",
-            "OFFLINE - godkjent av terminalen",
-            "OFFLINE - päätteen hyväksymä",
-            "OFFLINE - zatwierdzone przez terminal",
-        ],
-        Text::OriginalPurchase => [
-            "Original purchase",
-            "Ursprünglicher Kauf",
-            "Ursprungligt köp",
-            "Achat d'origine",
-            "Oorspronkelijke aankoop",
-            "Compra original",
-            "Acquisto originale",
-            "Oprindeligt køb",
-            "Opprinnelig kjøp",
-            "Alkuperäinen osto",
-            "Pierwotny zakup",
         ],
         Text::ThankYou => [
             "Thank you!",

@@ -10,7 +10,7 @@ use crate::backend::{AcquirerClient, BackendError};
 use crate::checkout::{OfflineStatus, SaleState};
 use crate::config::StoreSection;
 use crate::devices::{DeviceError, PrinterService};
-use crate::locale::{Text, format_amount, text};
+use crate::locale::{Label, Text, format_amount, label, text};
 use crate::returns::ReturnState;
 use crate::store::{Journal, StoreError};
 use chrono::{DateTime, Utc};
@@ -185,7 +185,7 @@ impl Reports {
             TextStyle::default(),
             Align::Center,
         );
-        d.columns(text(Text::Terminal, l), self.store.terminal_reference.clone(), false);
+        d.columns(label(Label::Terminal, l), self.store.terminal_reference.clone(), false);
         d.push(Block::Rule);
         for t in &r.totals {
             let money = |v: i64| format_amount(v, t.currency, l);

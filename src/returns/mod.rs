@@ -60,6 +60,10 @@ pub struct ReturnRecord {
     pub klarna_reference: String,
     /// Tender of the purchase.
     pub method: posagent_acquirer_api::PaymentMethod,
+    /// The card refunded (masked PAN: first 6 and last 4 digits), for a card purchase of
+    /// this terminal.
+    #[serde(default)]
+    pub masked_pan: Option<String>,
     /// Amount refunded, minor units.
     pub amount: i64,
     /// Currency.
@@ -215,7 +219,7 @@ impl Returns {
         if record.state != ReturnState::Refunded || record.receipt_printed {
             return Ok(record);
         }
-        let doc = receipt::return_document(&record, &self.store.name, &self.store.time_zone);
+        let doc = receipt::return_document(&record, crate::checkout::ReceiptHeader::of(&self.store));
         let printed = self.printer.print(doc).await.map_err(|e| e.to_string());
         self.journal.amend_return(record.id.clone(), move |r| mark_printed(r, printed)).await
     }
@@ -300,6 +304,13 @@ impl Returns {
         }
         let id = uuid::Uuid::new_v4();
         let now = Utc::now();
+        // The card of a card purchase made here, for the receipt ("refunded to VISA **** 1111").
+        let masked_pan = match tx.method {
+            posagent_acquirer_api::PaymentMethod::Card => {
+                self.journal.sale(req.original_reference.clone()).await.ok().and_then(|s| s.masked_pan)
+            }
+            _ => None,
+        };
         let record = ReturnRecord {
             idempotency_key: crate::store::operation_key(&self.store.terminal_reference, &id.to_string(), "refund"),
             id: id.to_string(),
@@ -310,6 +321,7 @@ impl Returns {
             payment_transaction_id: tx.payment_transaction_id.clone(),
             klarna_reference: tx.klarna_reference.clone(),
             method: tx.method,
+            masked_pan,
             amount,
             currency: tx.currency,
             lines,
@@ -490,7 +502,7 @@ impl Returns {
         }
         self.metrics.return_done(record.state.as_str());
         if record.state == ReturnState::Refunded && !record.receipt_printed {
-            let doc = receipt::return_document(&record, &self.store.name, &self.store.time_zone);
+            let doc = receipt::return_document(&record, crate::checkout::ReceiptHeader::of(&self.store));
             let printed = self.printer.print(doc).await.map_err(|e| e.to_string());
             record = self.journal.amend_return(record.id.clone(), move |r| mark_printed(r, printed)).await?;
         }

@@ -1,0 +1,213 @@
+//! The terminal's own labels on receipts and reports, per language (the customer
+//! display's texts are in `texts`; Klarna's wording is never here).
+
+use super::texts::LANGS;
+
+/// A receipt or report label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Label {
+    /// "Paid with Klarna" on receipts.
+    PaidWithKlarna,
+    /// Header of a return receipt.
+    Return,
+    /// "Paid by card" on receipts.
+    PaidByCard,
+    /// "Refunded" total on a return receipt.
+    Refunded,
+    /// Marks a reprinted receipt.
+    Copy,
+    /// "Original purchase" on a return receipt.
+    OriginalPurchase,
+    /// Marks a card payment the terminal approved offline.
+    ApprovedOffline,
+    /// "Tax" (VAT) label on receipts.
+    Tax,
+    /// "Terminal" label on receipts.
+    Terminal,
+    /// Marks the customer's receipt when a merchant copy is printed too.
+    CustomerCopy,
+    /// Marks the merchant's copy.
+    MerchantCopy,
+    /// The kind of transaction, on a sale receipt.
+    Purchase,
+    /// The result of an authorization captured at once.
+    ResultApproved,
+    /// The result of an authorization the register captures later (an amount reserved).
+    ResultAuthorized,
+    /// Label of the store's VAT or organisation number.
+    VatNumber,
+}
+
+fn row(l: Label) -> [&'static str; 11] {
+    match l {
+        Label::PaidWithKlarna => [
+            "Paid with Klarna",
+            "Bezahlt mit Klarna",
+            "Betalt med Klarna",
+            "Payé avec Klarna",
+            "Betaald met Klarna",
+            "Pagado con Klarna",
+            "Pagato con Klarna",
+            "Betalt med Klarna",
+            "Betalt med Klarna",
+            "Maksettu Klarnalla",
+            "Zapłacono z Klarna",
+        ],
+        Label::Return => [
+            "RETURN",
+            "RÜCKGABE",
+            "RETUR",
+            "RETOUR",
+            "RETOUR",
+            "DEVOLUCIÓN",
+            "RESO",
+            "RETUR",
+            "RETUR",
+            "PALAUTUS",
+            "ZWROT",
+        ],
+        Label::PaidByCard => [
+            "Paid by card",
+            "Mit Karte bezahlt",
+            "Betalt med kort",
+            "Payé par carte",
+            "Betaald met kaart",
+            "Pagado con tarjeta",
+            "Pagato con carta",
+            "Betalt med kort",
+            "Betalt med kort",
+            "Maksettu kortilla",
+            "Zapłacono kartą",
+        ],
+        Label::Refunded => [
+            "Refunded",
+            "Erstattet",
+            "Återbetalt",
+            "Remboursé",
+            "Terugbetaald",
+            "Reembolsado",
+            "Rimborsato",
+            "Refunderet",
+            "Refundert",
+            "Palautettu",
+            "Zwrócono",
+        ],
+        Label::Copy => ["COPY", "KOPIE", "KOPIA", "COPIE", "KOPIE", "COPIA", "COPIA", "KOPI", "KOPI", "KOPIO", "KOPIA"],
+        Label::OriginalPurchase => [
+            "Original purchase",
+            "Ursprünglicher Kauf",
+            "Ursprungligt köp",
+            "Achat d'origine",
+            "Oorspronkelijke aankoop",
+            "Compra original",
+            "Acquisto originale",
+            "Oprindeligt køb",
+            "Opprinnelig kjøp",
+            "Alkuperäinen osto",
+            "Pierwotny zakup",
+        ],
+        Label::ApprovedOffline => [
+            "OFFLINE - approved by the terminal",
+            "OFFLINE - vom Terminal genehmigt",
+            "OFFLINE - godkänt av terminalen",
+            "HORS LIGNE - accepté par le terminal",
+            "OFFLINE - goedgekeurd door de terminal",
+            "SIN CONEXIÓN - aprobado por el terminal",
+            "OFFLINE - approvato dal terminale",
+            "OFFLINE - godkendt af terminalen",
+            "OFFLINE - godkjent av terminalen",
+            "OFFLINE - päätteen hyväksymä",
+            "OFFLINE - zatwierdzone przez terminal",
+        ],
+        Label::Tax => ["VAT", "MwSt.", "Moms", "TVA", "Btw", "IVA", "IVA", "Moms", "Mva", "ALV", "VAT"],
+        Label::Terminal => [
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminal",
+            "Terminale",
+            "Terminal",
+            "Terminal",
+            "Pääte",
+            "Terminal",
+        ],
+        Label::CustomerCopy => [
+            "Customer copy",
+            "Kundenbeleg",
+            "Kundens kopia",
+            "Copie client",
+            "Kopie klant",
+            "Copia para el cliente",
+            "Copia cliente",
+            "Kundens kopi",
+            "Kundens kopi",
+            "Asiakkaan kappale",
+            "Kopia dla klienta",
+        ],
+        Label::MerchantCopy => [
+            "Merchant copy",
+            "Händlerbeleg",
+            "Butikens kopia",
+            "Copie commerçant",
+            "Kopie winkelier",
+            "Copia para el comercio",
+            "Copia esercente",
+            "Butikkens kopi",
+            "Butikkens kopi",
+            "Kauppiaan kappale",
+            "Kopia dla sprzedawcy",
+        ],
+        Label::Purchase => {
+            ["PURCHASE", "KAUF", "KÖP", "ACHAT", "AANKOOP", "COMPRA", "ACQUISTO", "KØB", "KJØP", "OSTO", "SPRZEDAŻ"]
+        }
+        Label::ResultApproved => [
+            "APPROVED",
+            "GENEHMIGT",
+            "GODKÄNT",
+            "ACCEPTÉ",
+            "GOEDGEKEURD",
+            "APROBADO",
+            "APPROVATO",
+            "GODKENDT",
+            "GODKJENT",
+            "HYVÄKSYTTY",
+            "ZAAKCEPTOWANO",
+        ],
+        Label::ResultAuthorized => [
+            "AUTHORIZED (RESERVED)",
+            "RESERVIERT",
+            "RESERVERAT",
+            "AUTORISÉ (RÉSERVÉ)",
+            "GERESERVEERD",
+            "AUTORIZADO (RESERVADO)",
+            "AUTORIZZATO (RISERVATO)",
+            "RESERVERET",
+            "RESERVERT",
+            "VARATTU",
+            "ZAREZERWOWANO",
+        ],
+        Label::VatNumber => [
+            "VAT no.",
+            "USt-IdNr.",
+            "Org.nr",
+            "N° TVA",
+            "Btw-nr.",
+            "NIF",
+            "P. IVA",
+            "CVR-nr.",
+            "Org.nr.",
+            "Y-tunnus",
+            "NIP",
+        ],
+    }
+}
+
+/// `l` in the language of `locale` (English if the language is not known).
+pub fn label(l: Label, locale: &str) -> &'static str {
+    let lang = locale.split('-').next().unwrap_or("en");
+    let i = LANGS.iter().position(|x| *x == lang).unwrap_or(0);
+    row(l)[i]
+}
