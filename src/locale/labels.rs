@@ -37,6 +37,22 @@ pub enum Label {
     ResultAuthorized,
     /// Label of the store's VAT or organisation number.
     VatNumber,
+    /// Title of a report, `{kind}` being X or Z.
+    Report,
+    /// Report: sales of a tender.
+    Sales,
+    /// Report: refunds of a tender.
+    Refunds,
+    /// Report: declined payments.
+    DeclinedCount,
+    /// Report: canceled payments.
+    CanceledCount,
+    /// Report: payments still open.
+    OpenCount,
+    /// Report: offline payments not yet forwarded.
+    OfflinePending,
+    /// The card tender.
+    Card,
 }
 
 fn row(l: Label) -> [&'static str; 11] {
@@ -202,6 +218,100 @@ fn row(l: Label) -> [&'static str; 11] {
             "Y-tunnus",
             "NIP",
         ],
+        Label::Report => [
+            "{kind} REPORT",
+            "{kind}-BERICHT",
+            "{kind}-RAPPORT",
+            "RAPPORT {kind}",
+            "{kind}-RAPPORT",
+            "INFORME {kind}",
+            "REPORT {kind}",
+            "{kind}-RAPPORT",
+            "{kind}-RAPPORT",
+            "{kind}-RAPORTTI",
+            "RAPORT {kind}",
+        ],
+        Label::Sales => [
+            "Sales",
+            "Verkäufe",
+            "Försäljning",
+            "Ventes",
+            "Verkopen",
+            "Ventas",
+            "Vendite",
+            "Salg",
+            "Salg",
+            "Myynti",
+            "Sprzedaż",
+        ],
+        Label::Refunds => [
+            "Refunds",
+            "Erstattungen",
+            "Återbetalningar",
+            "Remboursements",
+            "Terugbetalingen",
+            "Reembolsos",
+            "Rimborsi",
+            "Refusioner",
+            "Refusjoner",
+            "Palautukset",
+            "Zwroty",
+        ],
+        Label::DeclinedCount => [
+            "Declined",
+            "Abgelehnt",
+            "Nekade",
+            "Refusés",
+            "Geweigerd",
+            "Rechazados",
+            "Rifiutati",
+            "Afviste",
+            "Avviste",
+            "Hylätyt",
+            "Odrzucone",
+        ],
+        Label::CanceledCount => [
+            "Canceled",
+            "Abgebrochen",
+            "Avbrutna",
+            "Annulés",
+            "Geannuleerd",
+            "Cancelados",
+            "Annullati",
+            "Annullerede",
+            "Avbrutte",
+            "Perutut",
+            "Anulowane",
+        ],
+        Label::OpenCount => [
+            "Open",
+            "Offen",
+            "Pågående",
+            "En cours",
+            "Openstaand",
+            "Abiertos",
+            "Aperti",
+            "Åbne",
+            "Åpne",
+            "Avoimet",
+            "Otwarte",
+        ],
+        Label::OfflinePending => [
+            "Offline, to forward",
+            "Offline, noch zu senden",
+            "Offline, ej skickade",
+            "Hors ligne, à transmettre",
+            "Offline, nog te verzenden",
+            "Sin conexión, por enviar",
+            "Offline, da inviare",
+            "Offline, ikke sendt",
+            "Offline, ikke sendt",
+            "Offline, lähettämättä",
+            "Offline, do wysłania",
+        ],
+        Label::Card => {
+            ["Card", "Karte", "Kort", "Carte", "Kaart", "Tarjeta", "Carta", "Kort", "Kort", "Kortti", "Karta"]
+        }
     }
 }
 

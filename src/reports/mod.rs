@@ -175,9 +175,10 @@ impl Reports {
         let l = self.store.locale.as_str();
         let mut d = Document::default();
         d.styled(self.store.name.clone(), TextStyle { bold: true, double: true }, Align::Center);
+        let title = label(Label::Report, l).replace("{kind}", r.kind);
         let title = match r.number {
-            Some(n) => format!("{} REPORT #{n}", r.kind),
-            None => format!("{} REPORT", r.kind),
+            Some(n) => format!("{title} #{n}"),
+            None => title,
         };
         d.styled(title, TextStyle { bold: true, double: true }, Align::Center);
         d.styled(
@@ -189,16 +190,17 @@ impl Reports {
         d.push(Block::Rule);
         for t in &r.totals {
             let money = |v: i64| format_amount(v, t.currency, l);
-            d.styled(format!("{} {}", t.method, t.currency), TextStyle { bold: true, double: false }, Align::Left);
-            d.columns(format!("  sales ({})", t.sales_count), money(t.sales_amount), false);
-            d.columns(format!("  refunds ({})", t.refunds_count), money(-t.refunds_amount), false);
+            let tender = if t.method == "CARD" { label(Label::Card, l) } else { "Klarna" };
+            d.styled(format!("{tender} {}", t.currency), TextStyle { bold: true, double: false }, Align::Left);
+            d.columns(format!("  {} ({})", label(Label::Sales, l), t.sales_count), money(t.sales_amount), false);
+            d.columns(format!("  {} ({})", label(Label::Refunds, l), t.refunds_count), money(-t.refunds_amount), false);
             d.columns(format!("  {}", text(Text::Total, l)), money(t.net_amount), true);
         }
         d.push(Block::Rule);
-        d.columns("declined", r.declined.to_string(), false);
-        d.columns("canceled", r.canceled.to_string(), false);
-        d.columns("open", r.open.to_string(), false);
-        d.columns("offline pending", r.offline_pending.to_string(), false);
+        d.columns(label(Label::DeclinedCount, l), r.declined.to_string(), false);
+        d.columns(label(Label::CanceledCount, l), r.canceled.to_string(), false);
+        d.columns(label(Label::OpenCount, l), r.open.to_string(), false);
+        d.columns(label(Label::OfflinePending, l), r.offline_pending.to_string(), false);
         d.push(Block::Feed(2));
         d.push(Block::Cut);
         self.printer.print(d).await
