@@ -149,7 +149,7 @@ async fn read_card(
     match state {
         SaleState::Declined => declined(inner, sale).await,
         SaleState::Failed => show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale }).await,
-        _ => show(inner, &sale.id, Screen::Canceled { locale }).await,
+        _ => show(inner, &sale.id, super::flow::ended_screen(sale)).await,
     }
     Ok(None)
 }

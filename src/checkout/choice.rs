@@ -96,7 +96,7 @@ pub(super) async fn wait_for_choice(
             () = tokio::time::sleep_until(deadline) => {
                 sale.reason = Some("CHOICE_TIMEOUT".into());
                 inner.transition(sale, SaleState::Canceled, Some("no method chosen in time".into())).await?;
-                show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
+                show(inner, &sale.id, super::flow::ended_screen(sale)).await;
                 return Ok(());
             }
             r = choices.changed() => if r.is_err() { return Ok(()) },

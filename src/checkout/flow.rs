@@ -158,6 +158,18 @@ fn declined_screen(sale: &Sale) -> Screen {
     Screen::Declined { amount: amount_text(sale), reason, locale: sale.locale.clone() }
 }
 
+/// The screen of a sale that ended unpaid without a decline: "time ran out" when it
+/// timed out (the QR code expired, no card came, no method was chosen), else "canceled".
+pub(super) fn ended_screen(sale: &Sale) -> Screen {
+    let locale = sale.locale.clone();
+    match sale.reason.as_deref() {
+        Some("TERMINAL_TIMEOUT" | "PAYMENT_REQUEST_EXPIRED" | "CARD_TIMEOUT" | "CHOICE_TIMEOUT") => {
+            Screen::TimedOut { locale }
+        }
+        _ => Screen::Canceled { locale },
+    }
+}
+
 /// Shows a screen of sale `sale_id` (unless another sale owns the display by now); a
 /// display failure is logged (the display thread reopens the panel).
 pub(super) async fn show(inner: &Inner, sale_id: &str, screen: Screen) {
@@ -388,12 +400,12 @@ async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<()
         PaymentRequestState::Canceled => {
             sale.reason = Some(pr.state_reason.unwrap_or_else(|| "CANCELED".into()));
             inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
-            show(inner, &sale.id, Screen::Canceled { locale }).await;
+            show(inner, &sale.id, ended_screen(sale)).await;
         }
         PaymentRequestState::Expired => {
             sale.reason = Some("PAYMENT_REQUEST_EXPIRED".into());
             inner.transition(sale, SaleState::Expired, None).await?;
-            show(inner, &sale.id, Screen::Canceled { locale }).await;
+            show(inner, &sale.id, ended_screen(sale)).await;
         }
         _ => {}
     }

@@ -68,7 +68,7 @@ fn row(l: Label) -> [&'static str; 11] {
             "Betalt med Klarna",
             "Betalt med Klarna",
             "Maksettu Klarnalla",
-            "Zapłacono z Klarna",
+            "Zapłacono za pomocą Klarna",
         ],
         Label::Return => [
             "RETURN",

@@ -66,6 +66,8 @@ pub enum Text {
     ReaderDisconnected,
     /// While the terminal asks the acquirer before the payment can be shown.
     OneMoment,
+    /// The payment ran out of time (QR code expired, no card, no choice).
+    TimedOut,
 }
 
 /// The customer-facing text of a decline reason code, if there is one for it.
@@ -126,11 +128,11 @@ fn row(t: Text) -> [&'static str; 11] {
         ],
         Text::FollowPhone => [
             "Follow the steps on your phone",
-            "Folge den Schritten auf deinem Handy",
+            "Folgen Sie den Schritten auf Ihrem Handy",
             "Följ stegen i din telefon",
             "Suivez les étapes sur votre téléphone",
-            "Volg de stappen op je telefoon",
-            "Sigue los pasos en tu móvil",
+            "Volg de stappen op uw telefoon",
+            "Siga los pasos en su móvil",
             "Segui i passaggi sul telefono",
             "Følg trinnene på din telefon",
             "Følg trinnene på telefonen",
@@ -204,11 +206,11 @@ fn row(t: Text) -> [&'static str; 11] {
         ],
         Text::AskCashier => [
             "Please choose another payment method",
-            "Bitte wähle eine andere Zahlungsart",
+            "Bitte wählen Sie eine andere Zahlungsart",
             "Välj ett annat betalsätt",
             "Veuillez choisir un autre moyen de paiement",
             "Kies een andere betaalmethode",
-            "Elige otro método de pago",
+            "Elija otro método de pago",
             "Scegli un altro metodo di pagamento",
             "Vælg en anden betalingsmetode",
             "Velg en annen betalingsmåte",
@@ -250,7 +252,7 @@ fn row(t: Text) -> [&'static str; 11] {
             "Hur vill du betala?",
             "Comment souhaitez-vous payer ?",
             "Hoe wilt u betalen?",
-            "¿Cómo quieres pagar?",
+            "¿Cómo desea pagar?",
             "Come vuoi pagare?",
             "Hvordan vil du betale?",
             "Hvordan vil du betale?",
@@ -392,7 +394,7 @@ fn row(t: Text) -> [&'static str; 11] {
         ],
         Text::InsertCardPinShort => [
             "Insert card + PIN",
-            "Karte rein + PIN",
+            "Karte + PIN",
             "Sätt i kort + kod",
             "Carte + code",
             "Kaart in + pincode",
@@ -429,6 +431,19 @@ fn row(t: Text) -> [&'static str; 11] {
             "Hetki...",
             "Chwileczkę...",
         ],
+        Text::TimedOut => [
+            "Time ran out",
+            "Zeit abgelaufen",
+            "Tiden gick ut",
+            "Délai dépassé",
+            "Tijd verstreken",
+            "Tiempo agotado",
+            "Tempo scaduto",
+            "Tiden er udløbet",
+            "Tiden er ute",
+            "Aika loppui",
+            "Czas minął",
+        ],
         Text::ScanSlip => [
             "Scan the slip",
             "Beleg scannen",
@@ -448,7 +463,7 @@ fn row(t: Text) -> [&'static str; 11] {
             "Blippa, sätt i eller dra kortet",
             "Approchez, insérez ou glissez votre carte",
             "Houd uw kaart tegen de lezer, steek hem in of haal hem door",
-            "Acerca, inserta o desliza tu tarjeta",
+            "Acerque, inserte o deslice su tarjeta",
             "Avvicina, inserisci o striscia la carta",
             "Hold, indsæt eller swipe dit kort",
             "Hold, sett inn eller dra kortet",

@@ -187,6 +187,37 @@ pub fn fill(frame: &mut Frame, x: i32, y: i32, w: u32, h: u32, color: Rgb888) {
     let _ = Rectangle::new(Point::new(x, y), Size::new(w, h)).into_styled(PrimitiveStyle::with_fill(color)).draw(frame);
 }
 
+/// Modules across the QR code of `data`, quiet zone included (`None`: it does not fit a
+/// QR code).
+pub fn qr_modules(data: &str) -> Option<u32> {
+    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(code.width() as u32 + 8)
+}
+
+/// A result mark that reads without colour (a 1-bit panel shows both bands black).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A check mark: approved.
+    Check,
+    /// A cross: declined.
+    Cross,
+}
+
+/// Draws `mark` in a `size`×`size` box with its top-left at (x, y), strokes a sixth of
+/// the box wide.
+pub fn mark(frame: &mut Frame, mark: Mark, (x, y): (u32, u32), size: u32, color: Rgb888) {
+    use embedded_graphics::primitives::Line;
+    let stroke = PrimitiveStyle::with_stroke(color, (size / 6).max(2));
+    let p = |fx: u32, fy: u32| Point::new((x + size * fx / 8) as i32, (y + size * fy / 8) as i32);
+    let strokes = match mark {
+        Mark::Check => [(p(1, 4), p(3, 6)), (p(3, 6), p(7, 1))],
+        Mark::Cross => [(p(1, 1), p(7, 7)), (p(7, 1), p(1, 7))],
+    };
+    for (a, b) in strokes {
+        let _ = Line::new(a, b).into_styled(stroke).draw(frame);
+    }
+}
+
 /// Draws a QR code of `data` as large as fits in a `side`×`side` square at (x, y),
 /// white quiet zone of 4 modules included. Returns the side actually used, or `None`
 /// if the data does not fit a QR code at that size.

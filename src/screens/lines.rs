@@ -3,7 +3,7 @@
 //! shown there; it is printed on a slip (see `checkout::flow`), and the display says so.
 
 use super::Screen;
-use crate::locale::{Text, text};
+use crate::locale::{Label, Text, label, text};
 
 /// Left text and right text on one line of `cols` characters; the right one (an amount)
 /// wins when both do not fit.
@@ -12,11 +12,26 @@ fn spread(left: &str, right: &str, cols: usize) -> String {
     if l + 1 + r <= cols { format!("{left}{}{right}", " ".repeat(cols - l - r)) } else { format!("{right:>cols$}") }
 }
 
-/// `text` centred in `cols` characters (cut when longer).
+/// `text` centred in `cols` characters; a longer text keeps the words that fit (a
+/// single word longer than the line is cut).
 fn center(text: &str, cols: usize) -> String {
     let n = text.chars().count();
-    if n >= cols {
-        return text.chars().take(cols).collect();
+    if n > cols {
+        let mut kept = String::new();
+        for word in super::draw::words(text) {
+            let len = kept.chars().count() + usize::from(!kept.is_empty()) + word.chars().count();
+            if len > cols {
+                break;
+            }
+            if !kept.is_empty() {
+                kept.push(' ');
+            }
+            kept.push_str(word);
+        }
+        if kept.is_empty() {
+            return text.chars().take(cols).collect();
+        }
+        return center(&kept, cols);
     }
     format!("{}{text}", " ".repeat((cols - n) / 2))
 }
@@ -46,9 +61,11 @@ fn wrap2(text: &str, cols: usize) -> [String; 2] {
 /// The lines of `screen` on a display `cols` characters wide (two lines).
 pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
     match screen {
-        Screen::Idle { store_name, klarna_acceptance, .. } => {
-            [center(store_name, cols), center(klarna_acceptance.as_deref().unwrap_or(""), cols)]
-        }
+        Screen::Idle { store_name, klarna_acceptance, .. } => match klarna_acceptance.as_deref() {
+            // Too long for one line: the acceptance mark takes both, whole words.
+            Some(mark) if mark.chars().count() > cols => wrap2(mark, cols),
+            mark => [center(store_name, cols), center(mark.unwrap_or(""), cols)],
+        },
         Screen::ChooseMethod { amount, klarna, card, locale } => {
             let mut methods: Vec<&str> = vec![];
             if let Some(k) = klarna {
@@ -57,8 +74,11 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
             if *card {
                 methods.push(text(Text::PayByCard, locale));
             }
+            // The methods' own words, else their names ("Klarna / Kort"), never a cut word.
             let joined = methods.join(" / ");
-            let second = if joined.chars().count() <= cols { joined } else { methods.join("/") };
+            let short = [klarna.as_ref().map(|_| "Klarna"), card.then(|| label(Label::Card, locale))];
+            let names = short.into_iter().flatten().collect::<Vec<_>>().join(" / ");
+            let second = if joined.chars().count() <= cols { joined } else { names };
             [spread(text(Text::Total, locale), amount, cols), center(&second, cols)]
         }
         Screen::Qr { amount, seconds_left, locale, .. } => {
@@ -88,6 +108,7 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
             None => [center(text(Text::Declined, locale), cols), spread(text(Text::Total, locale), amount, cols)],
         },
         Screen::Canceled { locale } => wrap2(text(Text::Canceled, locale), cols),
+        Screen::TimedOut { locale } => wrap2(text(Text::TimedOut, locale), cols),
         Screen::Unavailable { locale } => wrap2(text(Text::KlarnaUnavailable, locale), cols),
         Screen::Error { reference, locale } => {
             [center(text(Text::SomethingWentWrong, locale), cols), center(reference, cols)]
@@ -124,13 +145,22 @@ mod tests {
             card: true,
             locale: l.clone(),
         };
-        assert_eq!(lines(&choose), ["Summe        12,50 €", "Flexibel bezahlen/Ka"]);
+        // Too long with Klarna's own words: the methods' names, never a cut word.
+        assert_eq!(lines(&choose), ["Summe        12,50 €", "   Klarna / Karte"]);
         let idle = Screen::Idle {
             store_name: "Beispiel-Laden".into(),
             klarna_acceptance: Some("Klarna accepted here".into()),
             locale: l.clone(),
         };
         assert_eq!(lines(&idle), ["   Beispiel-Laden", "Klarna accepted here"]);
+        let long = Screen::Idle {
+            store_name: "Beispiel-Laden".into(),
+            klarna_acceptance: Some("Klarna wird hier akzeptiert".into()),
+            locale: l.clone(),
+        };
+        assert_eq!(lines(&long).map(|l| l.trim().to_string()), ["Klarna wird hier", "akzeptiert"]);
+        let error = Screen::Error { reference: "a very long reference text".into(), locale: l.clone() };
+        assert_eq!(lines(&error)[1].trim(), "a very long", "whole words only");
         let issuer = Screen::Declined {
             amount: "$9.90".into(),
             reason: Some("Declined by the card issuer".into()),

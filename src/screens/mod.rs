@@ -8,7 +8,7 @@ mod lines;
 pub use lines::text_lines;
 
 use crate::locale::{Text, text};
-use draw::{GREEN, HAlign, INK, PAPER, PINK, Pen, RED, fill, fitting_scale, qr_code, text_block};
+use draw::{GREEN, HAlign, INK, Mark, PAPER, PINK, Pen, RED, fill, fitting_scale, qr_code, text_block};
 use embedded_graphics::pixelcolor::Rgb888;
 use posagent_drivers::display::Frame;
 
@@ -106,6 +106,11 @@ pub enum Screen {
         /// Locale.
         locale: String,
     },
+    /// The payment ran out of time (the QR code expired, no card came, no method was chosen).
+    TimedOut {
+        /// Locale.
+        locale: String,
+    },
     /// Klarna cannot be used for this purchase.
     Unavailable {
         /// Locale.
@@ -135,17 +140,36 @@ fn band(
     color: embedded_graphics::pixelcolor::Rgb888,
     ink: embedded_graphics::pixelcolor::Rgb888,
 ) -> u32 {
-    let (w, h) = (frame.width(), frame.height());
+    let w = frame.width();
+    band_over(frame, (0, w), title, (color, ink))
+}
+
+/// The title band over the columns `x0..x1` of the screen; returns its height.
+fn band_over(frame: &mut Frame, (x0, x1): (u32, u32), title: &str, (color, ink): (Rgb888, Rgb888)) -> u32 {
+    let (w, h) = (x1.saturating_sub(x0).max(1), frame.height());
     let margin = w / 20;
     let base = (h / 6).clamp(48, 120);
     let scale = fitting_scale(title, w - 2 * margin, 3).min((base / 24).max(1));
     // A title that must wrap makes the band taller rather than being cut.
     let th = draw::measure(title, w - 2 * margin, scale) - draw::GLYPH.1 * scale / 4;
     let band_h = base.max(th + 16);
-    fill(frame, 0, 0, w, band_h, color);
+    fill(frame, x0 as i32, 0, w, band_h, color);
     let pen = Pen { scale, color: ink, align: HAlign::Center };
-    text_block(frame, title, (margin, band_h.saturating_sub(th) / 2), w - 2 * margin, pen);
+    text_block(frame, title, (x0 + margin, band_h.saturating_sub(th) / 2), w - 2 * margin, pen);
     band_h
+}
+
+/// The smallest QR module the customer's camera is given, in pixels.
+const MIN_QR_MODULE: u32 = 5;
+
+/// A result screen: the band, a mark that reads without colour, the lines.
+fn result_screen(frame: &mut Frame, (title, color): (&str, Rgb888), mark: Mark, lines: &[(&str, u32, Rgb888)]) {
+    let (w, h) = (frame.width(), frame.height());
+    let top = band(frame, title, color, PAPER);
+    let size = (w.min(h) / 6).max(16);
+    let y = top + h / 24;
+    draw::mark(frame, mark, ((w - size) / 2, y), size, color);
+    centered_lines(frame, y + size + h / 24, lines);
 }
 
 fn option_line(w: u32, h: u32) -> u32 {
@@ -188,6 +212,72 @@ fn centered_lines(frame: &mut Frame, top: u32, lines: &[(&str, u32, embedded_gra
         y += text_block(frame, t, (margin, y), w - 2 * margin, Pen { scale, color: *color, align: HAlign::Center });
         y += draw::GLYPH.1 / 2;
     }
+}
+
+/// What the QR screen says around the code.
+struct QrTexts<'a> {
+    amount: &'a str,
+    header: &'a str,
+    subheader: &'a str,
+    instruction: &'a str,
+    offer: Option<&'a str>,
+    expires: &'a str,
+}
+
+/// Landscape: the QR code beside the texts, under the band; on a short panel where its
+/// modules would come out under [`MIN_QR_MODULE`] pixels there, it takes the full height
+/// and the band goes over the texts only.
+fn qr_landscape(f: &mut Frame, url: &str, t: &QrTexts<'_>) {
+    let (width, height) = (f.width(), f.height());
+    let margin = (width.min(height) / 24).max(4);
+    let modules = draw::qr_modules(url).unwrap_or(1);
+    let side_under = |top: u32| height.saturating_sub(top + 2 * margin).min(width * 11 / 20);
+    let band_h = (height / 6).clamp(48, 120);
+    let (top, qr_top, side) = if side_under(band_h) / modules >= MIN_QR_MODULE {
+        let top = band(f, t.header, PINK, INK);
+        (top, top + margin, side_under(top))
+    } else {
+        let side = side_under(0);
+        (band_over(f, (2 * margin + side, width), t.header, (PINK, INK)), margin, side)
+    };
+    qr_code(f, url, margin, qr_top, side);
+    let tx = 2 * margin + side;
+    let tw = width.saturating_sub(tx + margin);
+    let mut y = top + margin;
+    let small = Pen { scale: 1, color: INK, align: HAlign::Left };
+    let big = Pen { scale: fitting_scale(t.amount, tw, 4), ..small };
+    y += text_block(f, t.amount, (tx, y), tw, big) + margin;
+    // The countdown sits at the bottom; Klarna's texts go above it while they fit.
+    let bottom = height.saturating_sub(draw::measure(t.expires, tw, 1) + margin);
+    for extra in [Some(t.instruction), Some(t.subheader), t.offer].into_iter().flatten() {
+        if y + draw::measure(extra, tw, 1) <= bottom {
+            y += text_block(f, extra, (tx, y), tw, small) + margin / 2;
+        }
+    }
+    text_block(f, t.expires, (tx, bottom.max(y)), tw, small);
+}
+
+/// Portrait: the amount and the countdown always; the QR code as large as the rest
+/// allows (at least 60 % of the width); then what else fits below.
+fn qr_portrait(f: &mut Frame, url: &str, t: &QrTexts<'_>) {
+    let (width, height) = (f.width(), f.height());
+    let margin = (width.min(height) / 24).max(4);
+    let top = band(f, t.header, PINK, INK);
+    let tw = width - 2 * margin;
+    let amount_scale = fitting_scale(t.amount, tw, 3);
+    let must = draw::measure(t.amount, tw, amount_scale) + draw::measure(t.expires, tw, 1) + 3 * margin;
+    let side = (height.saturating_sub(top + must + margin)).min(tw).max(width * 3 / 5);
+    qr_code(f, url, (width - side) / 2, top + margin, side);
+    let mut y = top + 2 * margin + side;
+    let center = |scale| Pen { scale, color: INK, align: HAlign::Center };
+    y += text_block(f, t.amount, (margin, y), tw, center(amount_scale)) + margin;
+    let bottom = height.saturating_sub(draw::measure(t.expires, tw, 1) + margin);
+    for extra in std::iter::once(t.instruction).chain(t.offer) {
+        if y + draw::measure(extra, tw, 1) <= bottom {
+            y += text_block(f, extra, (margin, y), tw, center(1));
+        }
+    }
+    text_block(f, t.expires, (margin, bottom), tw, center(1));
 }
 
 /// Draws `screen` into a new `width`×`height` frame.
@@ -244,46 +334,10 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
             }
         }
         Screen::Qr { amount, header, subheader, instruction, offer, url, seconds_left, locale } => {
-            let top = band(&mut f, header, PINK, INK);
             let left = (*seconds_left).max(0);
             let expires = format!("{} {}:{:02}", text(Text::ExpiresIn, locale), left / 60, left % 60);
-            let margin = (width.min(height) / 24).max(4);
-            if width >= height {
-                let side = (height - top - 2 * margin).min(width * 11 / 20);
-                qr_code(&mut f, url, margin, top + margin, side);
-                let tx = 2 * margin + side;
-                let tw = width.saturating_sub(tx + margin);
-                let mut y = top + margin;
-                let small = Pen { scale: 1, color: INK, align: HAlign::Left };
-                let big = Pen { scale: fitting_scale(amount, tw, 4), ..small };
-                y += text_block(&mut f, amount, (tx, y), tw, big) + margin;
-                // The countdown sits at the bottom; Klarna's texts go above it while they fit.
-                let bottom = height.saturating_sub(draw::measure(&expires, tw, 1) + margin);
-                for extra in [Some(instruction), Some(subheader), offer.as_ref()].into_iter().flatten() {
-                    if y + draw::measure(extra, tw, 1) <= bottom {
-                        y += text_block(&mut f, extra, (tx, y), tw, small) + margin / 2;
-                    }
-                }
-                text_block(&mut f, &expires, (tx, bottom.max(y)), tw, small);
-            } else {
-                // Portrait: the amount and the countdown always; the QR code as large as
-                // the rest allows (at least 60 % of the width); then what else fits below.
-                let tw = width - 2 * margin;
-                let amount_scale = fitting_scale(amount, tw, 3);
-                let must = draw::measure(amount, tw, amount_scale) + draw::measure(&expires, tw, 1) + 3 * margin;
-                let side = (height.saturating_sub(top + must + margin)).min(tw).max(width * 3 / 5);
-                qr_code(&mut f, url, (width - side) / 2, top + margin, side);
-                let mut y = top + 2 * margin + side;
-                let center = |scale| Pen { scale, color: INK, align: HAlign::Center };
-                y += text_block(&mut f, amount, (margin, y), tw, center(amount_scale)) + margin;
-                let bottom = height.saturating_sub(draw::measure(&expires, tw, 1) + margin);
-                for extra in std::iter::once(instruction).chain(offer.iter()) {
-                    if y + draw::measure(extra, tw, 1) <= bottom {
-                        y += text_block(&mut f, extra, (margin, y), tw, center(1));
-                    }
-                }
-                text_block(&mut f, &expires, (margin, bottom), tw, center(1));
-            }
+            let texts = QrTexts { amount, header, subheader, instruction, offer: offer.as_deref(), expires: &expires };
+            if width >= height { qr_landscape(&mut f, url, &texts) } else { qr_portrait(&mut f, url, &texts) }
         }
         Screen::InProgress { amount, header, locale } => {
             let top = band(&mut f, header, PINK, INK);
@@ -311,20 +365,23 @@ pub fn render(screen: &Screen, width: u32, height: u32) -> Frame {
             centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::OneMoment, locale), 2, INK)]);
         }
         Screen::Approved { amount, locale } => {
-            let top = band(&mut f, text(Text::Approved, locale), GREEN, PAPER);
-            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::ThankYou, locale), 2, INK)]);
+            let lines = [(amount.as_str(), 4, INK), (text(Text::ThankYou, locale), 2, INK)];
+            result_screen(&mut f, (text(Text::Approved, locale), GREEN), Mark::Check, &lines);
         }
         Screen::Declined { amount, reason, locale } => {
-            let top = band(&mut f, text(Text::Declined, locale), RED, PAPER);
             let mut lines: Vec<(&str, u32, Rgb888)> = vec![(amount, 3, INK)];
             if let Some(r) = reason {
                 lines.push((r, 2, RED));
             }
             lines.push((text(Text::AskCashier, locale), 1, INK));
-            centered_lines(&mut f, top + gap, &lines);
+            result_screen(&mut f, (text(Text::Declined, locale), RED), Mark::Cross, &lines);
         }
         Screen::Canceled { locale } => {
             let top = band(&mut f, text(Text::Canceled, locale), INK, PAPER);
+            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK)]);
+        }
+        Screen::TimedOut { locale } => {
+            let top = band(&mut f, text(Text::TimedOut, locale), INK, PAPER);
             centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK)]);
         }
         Screen::Unavailable { locale } => {

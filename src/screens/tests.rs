@@ -54,6 +54,7 @@ fn every_screen_renders_at_the_extremes_and_differs() {
             locale: l.clone(),
         },
         Screen::Canceled { locale: l.clone() },
+        Screen::TimedOut { locale: l.clone() },
         Screen::Unavailable { locale: l.clone() },
         Screen::Error { reference: "T1-0001".into(), locale: l },
     ];
@@ -127,6 +128,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
             },
         ),
         ("canceled", Screen::Canceled { locale: l.clone() }),
+        ("timed-out", Screen::TimedOut { locale: l.clone() }),
         ("unavailable", Screen::Unavailable { locale: l.clone() }),
         ("error", Screen::Error { reference: "T01-3F2A9C1B7E44".into(), locale: l }),
     ]
@@ -176,4 +178,52 @@ fn golden_images() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Module size in pixels of the QR code on `frame` (from the decoder's grid).
+fn qr_module_px(frame: &Frame) -> Option<f64> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let luma = frame.luma();
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
+    let grid = img.detect_grids().into_iter().next()?;
+    let b = grid.bounds;
+    let (meta, _) = grid.decode().ok()?;
+    let modules = 17 + 4 * meta.version.0;
+    Some(f64::from(b[1].x - b[0].x) / modules as f64)
+}
+
+#[test]
+fn qr_modules_are_at_least_five_pixels_on_every_shipped_panel() {
+    // As long as Klarna's payment request URLs come (the simulator's, and a longer one).
+    let urls = [
+        "http://127.0.0.1:45678/pay/krn:payment:eu1:request:00000001-0000-4000-8000-000000001eef",
+        "https://pay.klarna.com/eu/requests/krn:payment:eu1:request:6debe89e-98c0-486e-b1a4-aa4b8e6b5c3e/qr",
+    ];
+    // The shipped profiles' panels: compact, simulator/generic, framebuffer.
+    for (w, h) in [(480, 272), (800, 480), (1024, 600)] {
+        for url in urls {
+            let f = render(&qr_screen(url), w, h);
+            assert_eq!(decode(&f), vec![url.to_string()], "{w}x{h}");
+            let px = qr_module_px(&f).unwrap_or(0.0);
+            assert!(px >= 5.0, "{w}x{h}: QR modules of {px:.1} px for {url}");
+        }
+    }
+}
+
+#[test]
+fn approved_and_declined_differ_on_a_one_bit_panel_by_their_mark() {
+    let (w, h) = (320, 240);
+    let approved = render(&Screen::Approved { amount: "12,50 €".into(), locale: "de-DE".into() }, w, h).to_mono();
+    let declined =
+        render(&Screen::Declined { amount: "12,50 €".into(), reason: None, locale: "de-DE".into() }, w, h).to_mono();
+    // The mark's box sits centred under the band; a cross darkens its top-left corner, a
+    // check mark (rising to the top right) leaves it light.
+    let size = (w.min(h) / 6).max(16);
+    let corner = |f: &Frame| {
+        let top = (0..h).find(|&y| !f.is_dark(1, y)).unwrap_or(0);
+        let (x0, y0) = ((w - size) / 2, top + h / 24);
+        (f.is_dark(x0 + size / 8 + 1, y0 + size / 8 + 1), f.is_dark(x0 + size * 7 / 8 - 1, y0 + size / 8 + 1))
+    };
+    assert_eq!(corner(&declined), (true, true), "a cross");
+    assert_eq!(corner(&approved), (false, true), "a check mark");
 }
