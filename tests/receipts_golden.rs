@@ -83,12 +83,12 @@ fn documents() -> Vec<(&'static str, Document)> {
     let klarna = sale(json!({}));
     let card_offline = sale(json!({
         "method": "CARD", "amount": 8990, "order_lines": [], "locale": "de-DE", "currency": "EUR",
-        "masked_pan": "411111******1111", "entry_mode": "CONTACTLESS", "offline": "QUEUED",
+        "masked_pan": "411111******1111", "entry_mode": "CONTACTLESS", "cvm": "CONSUMER_DEVICE", "offline": "QUEUED",
         "payment_transaction_id": null, "klarna_reference": null
     }));
     let polish =
         sale(json!({"method": "CARD", "amount": 123450, "order_lines": [], "locale": "pl-PL", "currency": "PLN",
-        "masked_pan": "541333******4111", "entry_mode": "CHIP", "klarna_reference": null}));
+        "masked_pan": "541333******4111", "entry_mode": "CHIP", "cvm": "OFFLINE_PIN", "klarna_reference": null}));
     let declined = sale(json!({"state": "DECLINED", "method": "CARD", "amount": 4990, "order_lines": [],
         "masked_pan": "400000******9995", "entry_mode": "CONTACTLESS", "reason": "INSUFFICIENT_FUNDS",
         "payment_transaction_id": null, "klarna_reference": null}));

@@ -166,6 +166,7 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &C
     let pin = sale.pin_required;
     sale.masked_pan = Some(card.masked_pan.clone());
     sale.entry_mode = Some(card.entry_mode.as_str().to_string());
+    sale.cvm = Some(card.cvm.as_str().to_string());
     inner.transition(sale, SaleState::Authorizing, None).await?;
     // Every read is a new authorization under a key of its own (named by a digest of the
     // read's KSN, unique per read): a second read — with the PIN, or after a restart —

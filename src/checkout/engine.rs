@@ -316,6 +316,7 @@ impl Checkout {
             klarna_reference: None,
             masked_pan: None,
             entry_mode: None,
+            cvm: None,
             pin_required: false,
             reason: None,
             retry_of: v.retry_of,

@@ -97,6 +97,17 @@ pub fn card_brand(masked_pan: &str) -> &'static str {
     }
 }
 
+/// How the cardholder was verified, as the receipt says it.
+fn cvm_label(cvm: &str) -> Option<Label> {
+    Some(match cvm {
+        "ONLINE_PIN" | "OFFLINE_PIN" => Label::PinVerified,
+        "CONSUMER_DEVICE" => Label::DeviceVerified,
+        "SIGNATURE" => Label::Signature,
+        "NONE" => Label::NoVerification,
+        _ => return None,
+    })
+}
+
 /// `1200` (percent × 100) as `12 %`, `1250` as `12,5 %` / `12.5 %` per locale.
 fn rate_text(rate: i64, locale: &str) -> String {
     let whole = rate / 100;
@@ -159,6 +170,9 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
             let pan = sale.masked_pan.as_deref().unwrap_or("");
             let last4 = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()).unwrap_or("????");
             d.columns(format!("{} **** {last4}", card_brand(pan)), sale.entry_mode.clone().unwrap_or_default(), false);
+            if let Some(cvm) = sale.cvm.as_deref().and_then(cvm_label) {
+                d.line(label(cvm, l));
+            }
             if sale.offline.is_some() {
                 d.styled(label(Label::ApprovedOffline, l), TextStyle { bold: true, double: false }, Align::Left);
             }

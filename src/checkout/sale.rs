@@ -198,6 +198,10 @@ pub struct Sale {
     /// How the card was read (`CHIP`, `CONTACTLESS`, `SWIPE`).
     #[serde(default)]
     pub entry_mode: Option<String>,
+    /// How the cardholder was verified (`NONE`, `ONLINE_PIN`, `OFFLINE_PIN`, `SIGNATURE`,
+    /// `CONSUMER_DEVICE`), as the reader reported it.
+    #[serde(default)]
+    pub cvm: Option<String>,
     /// The issuer asked for the PIN: the card is read again, inserted, with its PIN.
     #[serde(default)]
     pub pin_required: bool,
@@ -299,6 +303,8 @@ pub struct SaleView {
     pub masked_pan: Option<String>,
     /// Entry mode of a card sale.
     pub entry_mode: Option<String>,
+    /// How the cardholder was verified (a card sale).
+    pub cvm: Option<String>,
     /// The issuer asked for the PIN: the reader waits for the card inserted with its PIN.
     pub pin_required: bool,
     /// Why it ended as it did.
@@ -402,6 +408,7 @@ impl Sale {
             klarna_reference: self.klarna_reference.clone(),
             masked_pan: self.masked_pan.clone(),
             entry_mode: self.entry_mode.clone(),
+            cvm: self.cvm.clone(),
             pin_required: self.pin_required,
             reason: self.reason.clone(),
             retryable: self.state.is_final() && self.state != SaleState::Approved,

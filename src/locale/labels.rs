@@ -53,6 +53,14 @@ pub enum Label {
     OfflinePending,
     /// The card tender.
     Card,
+    /// Verification: the PIN was checked (by the chip or the issuer).
+    PinVerified,
+    /// Verification: the customer's phone or watch verified them.
+    DeviceVerified,
+    /// Verification: the customer signs.
+    Signature,
+    /// Verification: none (contactless under the limit).
+    NoVerification,
 }
 
 fn row(l: Label) -> [&'static str; 11] {
@@ -312,6 +320,58 @@ fn row(l: Label) -> [&'static str; 11] {
         Label::Card => {
             ["Card", "Karte", "Kort", "Carte", "Kaart", "Tarjeta", "Carta", "Kort", "Kort", "Kortti", "Karta"]
         }
+        Label::PinVerified => [
+            "PIN verified",
+            "PIN geprüft",
+            "PIN verifierad",
+            "Code vérifié",
+            "Pincode geverifieerd",
+            "PIN verificado",
+            "PIN verificato",
+            "PIN verificeret",
+            "PIN verifisert",
+            "PIN tarkistettu",
+            "PIN zweryfikowany",
+        ],
+        Label::DeviceVerified => [
+            "Verified on device",
+            "Auf dem Gerät bestätigt",
+            "Verifierad i enheten",
+            "Vérifié sur l'appareil",
+            "Geverifieerd op apparaat",
+            "Verificado en el dispositivo",
+            "Verificato sul dispositivo",
+            "Verificeret på enheden",
+            "Verifisert på enheten",
+            "Vahvistettu laitteella",
+            "Zweryfikowano na urządzeniu",
+        ],
+        Label::Signature => [
+            "Signature",
+            "Unterschrift",
+            "Underskrift",
+            "Signature",
+            "Handtekening",
+            "Firma",
+            "Firma",
+            "Underskrift",
+            "Signatur",
+            "Allekirjoitus",
+            "Podpis",
+        ],
+        Label::NoVerification => [
+            "No verification",
+            "Ohne Verifizierung",
+            "Ingen verifiering",
+            "Sans vérification",
+            "Geen verificatie",
+            "Sin verificación",
+            "Nessuna verifica",
+            "Ingen verifikation",
+            "Ingen verifisering",
+            "Ei vahvistusta",
+            "Bez weryfikacji",
+        ],
     }
 }
 
