@@ -6,7 +6,10 @@
 //! diff!).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use posagent::checkout::{CopyFor, ReceiptHeader, Sale, declined_document, marked, qr_slip_document, receipt_document};
+use posagent::checkout::{
+    CopyFor, PostPurchaseKind, ReceiptHeader, Sale, declined_document, marked, post_purchase_document,
+    qr_slip_document, receipt_document,
+};
 use posagent::locale::StoreTimeZone;
 use posagent::returns::{ReturnRecord, return_document};
 use posagent_drivers::printer::{CodePage, Document, PrinterProfile, encode_document};
@@ -88,7 +91,8 @@ fn documents() -> Vec<(&'static str, Document)> {
     }));
     let polish =
         sale(json!({"method": "CARD", "amount": 123450, "order_lines": [], "locale": "pl-PL", "currency": "PLN",
-        "masked_pan": "541333******4111", "entry_mode": "CHIP", "cvm": "OFFLINE_PIN", "klarna_reference": null}));
+        "masked_pan": "541333******4111", "entry_mode": "CHIP", "cvm": "OFFLINE_PIN", "aid": "A0000000041010",
+        "application_label": "MASTERCARD", "authorization_code": "004211", "klarna_reference": null}));
     let declined = sale(json!({"state": "DECLINED", "method": "CARD", "amount": 4990, "order_lines": [],
         "masked_pan": "400000******9995", "entry_mode": "CONTACTLESS", "reason": "INSUFFICIENT_FUNDS",
         "payment_transaction_id": null, "klarna_reference": null}));
@@ -110,10 +114,30 @@ fn documents() -> Vec<(&'static str, Document)> {
         ..ret.clone()
     };
     let later = sale(json!({"capture": "LATER", "captured_amount": 0}));
+    let captured = sale(json!({"capture": "LATER", "captured_amount": 40_000}));
+    let at = "2026-11-26T09:30:00Z".parse().unwrap();
     vec![
         ("klarna", receipt_document(&klarna, header("Simulated Store", "SIM01"), false)),
         ("klarna-capture-later", receipt_document(&later, header("Simulated Store", "SIM01"), false)),
         ("return-card", return_document(&card_return, header("Simulated Store", "SIM01"))),
+        (
+            "capture",
+            post_purchase_document(
+                &captured,
+                (header("Simulated Store", "SIM01"), at),
+                PostPurchaseKind::Capture(40_000),
+                false,
+            ),
+        ),
+        (
+            "release-queued",
+            post_purchase_document(
+                &captured,
+                (header("Simulated Store", "SIM01"), at),
+                PostPurchaseKind::Release,
+                true,
+            ),
+        ),
         ("klarna-copy", receipt_document(&klarna, header("Simulated Store", "SIM01"), true)),
         (
             "card-offline-de",

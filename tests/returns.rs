@@ -174,6 +174,14 @@ async fn capture_later_then_capture_part_and_void_the_rest() {
     assert_eq!((status, p["code"].as_str()), (409, Some("NOTHING_LEFT")));
     let (status, _) = h.post(&format!("/v1/sales/{id}/void"), json!({})).await;
     assert_eq!(status, 409);
+    // The sale's receipt says the amount was reserved; the capture and the void each
+    // print what they did (once: the resent capture printed nothing more).
+    let papers = h.sim.printer.wait_for(3, std::time::Duration::from_secs(5)).await.unwrap();
+    let with = |word: &str| papers.iter().filter(|p| p.text.contains(word)).collect::<Vec<_>>();
+    assert_eq!(with("RESERVERAT").len(), 1, "the sale's receipt: {papers:#?}");
+    assert_eq!((with("DEBITERING").len(), with("FRISLÄPPNING").len(), papers.len()), (1, 1, 3), "{papers:#?}");
+    let void = &with("FRISLÄPPNING")[0].text;
+    assert!(void.contains("834,50\u{a0}kr") && void.contains("400,00\u{a0}kr"), "released 834,50 of 1 234,50: {void}");
 
     // Reports count what was captured, and the capture reconciles with the settlement.
     let (_, x) = h.get("/v1/reports/x").await;

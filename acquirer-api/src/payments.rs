@@ -319,6 +319,10 @@ pub struct PaymentTransaction {
     pub klarna_reference: String,
     /// Tender.
     pub method: PaymentMethod,
+    /// The issuer's authorization (approval) code of a card payment, printed on the
+    /// receipt; absent for Klarna.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code: Option<String>,
     /// State.
     pub state: TransactionState,
     /// Authorized amount in minor units.

@@ -167,6 +167,8 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &C
     sale.masked_pan = Some(card.masked_pan.clone());
     sale.entry_mode = Some(card.entry_mode.as_str().to_string());
     sale.cvm = Some(card.cvm.as_str().to_string());
+    sale.aid = card.aid_hex();
+    sale.application_label = card.application_label.clone();
     inner.transition(sale, SaleState::Authorizing, None).await?;
     // Every read is a new authorization under a key of its own (named by a digest of the
     // read's KSN, unique per read): a second read — with the PIN, or after a restart —

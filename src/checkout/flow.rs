@@ -354,6 +354,7 @@ pub(super) async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeRespon
         AuthorizeResult::Approved => {
             let tx = resp.payment_transaction.ok_or(FlowError::Incomplete("payment_transaction"))?;
             sale.payment_transaction_id = Some(tx.payment_transaction_id.clone());
+            sale.authorization_code = tx.authorization_code.clone();
             sale.captured_amount = tx.captured_amount;
             sale.transaction_state = Some(tx.state);
             if sale.method == PaymentMethod::Klarna {

@@ -19,6 +19,9 @@ mod sale;
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
 pub use new_sale::NewSale;
-pub use receipt::{CopyFor, ReceiptHeader, card_brand, declined_document, marked, qr_slip_document, receipt_document};
+pub use receipt::{
+    CopyFor, PostPurchaseKind, ReceiptHeader, card_brand, declined_document, marked, post_purchase_document,
+    qr_slip_document, receipt_document,
+};
 pub use retry::RetrySale;
 pub use sale::{OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};

@@ -9,6 +9,7 @@
 //! out after it, never before), the answer says the operation is queued.
 
 use super::engine::{Checkout, CheckoutError};
+use super::receipt::{PostPurchaseKind, ReceiptHeader, post_purchase_document};
 use super::sale::{OfflineStatus, Sale, SaleState, SaleView};
 use crate::outbox::{Applied, NewOp, OpKind, OpState, Subject};
 use crate::store::{Patched, SubjectPatch};
@@ -121,19 +122,36 @@ impl Checkout {
         let call = self
             .sendable(&tx)
             .then_some(async move { backend.capture(&tx2.unwrap_or_default(), &request, &key2).await });
-        self.queue_and_send(
-            sale,
-            OpKind::Capture,
-            key,
-            tx,
-            body,
-            amount,
-            format!("capture of {amount}"),
-            call,
-            queued,
-            undo,
-        )
-        .await
+        let done = self
+            .queue_and_send(
+                sale,
+                OpKind::Capture,
+                key,
+                tx,
+                body,
+                amount,
+                format!("capture of {amount}"),
+                call,
+                queued,
+                undo,
+            )
+            .await?;
+        self.print_post_purchase(&done, PostPurchaseKind::Capture(amount)).await;
+        Ok(done)
+    }
+
+    /// Prints the receipt of a capture or void the register was answered for (the
+    /// answer does not wait for the paper; a printer fault is logged).
+    async fn print_post_purchase(&self, (view, queued): &PostPurchase, kind: PostPurchaseKind) {
+        let d = &self.inner().deps;
+        let Ok(sale) = d.journal.sale(view.id.clone()).await else { return };
+        let doc = post_purchase_document(&sale, (ReceiptHeader::of(&d.store), chrono::Utc::now()), kind, *queued);
+        let printer = d.printer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = printer.print(doc).await {
+                tracing::warn!(error = %e, "the capture or void receipt could not be printed");
+            }
+        });
     }
 
     /// Releases what remains of an approved sale's authorization.
@@ -158,8 +176,11 @@ impl Checkout {
         let backend = d.backend.clone();
         let (tx2, key2) = (tx.clone(), key.clone());
         let call = self.sendable(&tx).then_some(async move { backend.void(&tx2.unwrap_or_default(), &key2).await });
-        self.queue_and_send(sale, OpKind::Void, key, tx, serde_json::json!({}), 0, "void".into(), call, queued, undo)
-            .await
+        let done = self
+            .queue_and_send(sale, OpKind::Void, key, tx, serde_json::json!({}), 0, "void".into(), call, queued, undo)
+            .await?;
+        self.print_post_purchase(&done, PostPurchaseKind::Release).await;
+        Ok(done)
     }
 
     /// Journals `sale` with the operation queued, then sends it with `call` (`None`: the

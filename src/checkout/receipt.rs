@@ -170,6 +170,15 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
             let pan = sale.masked_pan.as_deref().unwrap_or("");
             let last4 = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()).unwrap_or("????");
             d.columns(format!("{} **** {last4}", card_brand(pan)), sale.entry_mode.clone().unwrap_or_default(), false);
+            if let Some(name) = &sale.application_label {
+                d.line(name.clone());
+            }
+            if let Some(aid) = &sale.aid {
+                d.line(format!("AID {aid}"));
+            }
+            if let Some(code) = &sale.authorization_code {
+                d.columns(label(Label::AuthorizationCode, l), code.clone(), false);
+            }
             if let Some(cvm) = sale.cvm.as_deref().and_then(cvm_label) {
                 d.line(label(cvm, l));
             }
@@ -192,6 +201,57 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     d.styled(text(Text::ThankYou, l), TextStyle::default(), Align::Center);
     if copy {
         d.styled(copy_mark, TextStyle { bold: true, double: false }, Align::Center);
+    }
+    d.push(Block::Feed(2));
+    d.push(Block::Cut);
+    d
+}
+
+/// What a capture or void did, for its receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostPurchaseKind {
+    /// `amount` captured.
+    Capture(i64),
+    /// The rest of the authorization released.
+    Release,
+}
+
+/// The receipt of a capture or a void of a capture-later sale, made at `at`: what was
+/// authorized, captured (by this capture, and in all) and released; marked when it still
+/// waits for the acquirer.
+pub fn post_purchase_document(
+    sale: &Sale,
+    (header, at): (ReceiptHeader<'_>, chrono::DateTime<chrono::Utc>),
+    kind: PostPurchaseKind,
+    queued: bool,
+) -> Document {
+    let l = sale.locale.as_str();
+    let money = |v: i64| format_amount(v, sale.currency, l);
+    let mut d = Document::default();
+    header.print(&mut d, at, l);
+    d.push(Block::Rule);
+    let title = match kind {
+        PostPurchaseKind::Capture(_) => Label::Capture,
+        PostPurchaseKind::Release => Label::Release,
+    };
+    d.styled(label(title, l), TextStyle { bold: true, double: false }, Align::Center);
+    d.columns(text(Text::Reference, l), sale.reference.clone(), false);
+    d.columns(label(Label::Authorized, l), money(sale.amount), false);
+    let captured = sale.captured_amount + sale.queued_capture_amount;
+    match kind {
+        PostPurchaseKind::Capture(amount) => {
+            d.columns(label(Label::Captured, l), money(amount), true);
+            if captured != amount {
+                d.columns(format!("{} ({})", label(Label::Captured, l), text(Text::Total, l)), money(captured), false);
+            }
+        }
+        PostPurchaseKind::Release => {
+            d.columns(label(Label::Captured, l), money(captured), false);
+            d.columns(label(Label::Released, l), money(sale.amount - captured), true);
+        }
+    }
+    if queued {
+        d.line(label(Label::QueuedForAcquirer, l));
     }
     d.push(Block::Feed(2));
     d.push(Block::Cut);

@@ -202,6 +202,15 @@ pub struct Sale {
     /// `CONSUMER_DEVICE`), as the reader reported it.
     #[serde(default)]
     pub cvm: Option<String>,
+    /// AID of the card application read (hex), for the receipt.
+    #[serde(default)]
+    pub aid: Option<String>,
+    /// The card application's label (`VISA CREDIT`), for the receipt.
+    #[serde(default)]
+    pub application_label: Option<String>,
+    /// The issuer's authorization code of a card payment, for the receipt.
+    #[serde(default)]
+    pub authorization_code: Option<String>,
     /// The issuer asked for the PIN: the card is read again, inserted, with its PIN.
     #[serde(default)]
     pub pin_required: bool,
@@ -305,6 +314,12 @@ pub struct SaleView {
     pub entry_mode: Option<String>,
     /// How the cardholder was verified (a card sale).
     pub cvm: Option<String>,
+    /// AID of the card application read (hex).
+    pub aid: Option<String>,
+    /// The card application's label.
+    pub application_label: Option<String>,
+    /// The issuer's authorization code (a card payment).
+    pub authorization_code: Option<String>,
     /// The issuer asked for the PIN: the reader waits for the card inserted with its PIN.
     pub pin_required: bool,
     /// Why it ended as it did.
@@ -409,6 +424,9 @@ impl Sale {
             masked_pan: self.masked_pan.clone(),
             entry_mode: self.entry_mode.clone(),
             cvm: self.cvm.clone(),
+            aid: self.aid.clone(),
+            application_label: self.application_label.clone(),
+            authorization_code: self.authorization_code.clone(),
             pin_required: self.pin_required,
             reason: self.reason.clone(),
             retryable: self.state.is_final() && self.state != SaleState::Approved,

@@ -296,6 +296,7 @@ impl Forwarder {
 fn authorized(tx: PaymentTransaction) -> SalePatch {
     Box::new(move |s: &mut Sale| {
         s.payment_transaction_id = Some(tx.payment_transaction_id.clone());
+        s.authorization_code = tx.authorization_code.clone();
         s.captured_amount = tx.captured_amount;
         s.transaction_state = Some(tx.state);
         s.offline = Some(OfflineStatus::Forwarded);

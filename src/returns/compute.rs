@@ -98,6 +98,7 @@ mod tests {
             payment_transaction_reference: "S-1".into(),
             klarna_reference: "K1".into(),
             method: PaymentMethod::Klarna,
+            authorization_code: None,
             state: TransactionState::Completed,
             amount: 3 * 1000 - 100 + 5000,
             captured_amount: 7900,

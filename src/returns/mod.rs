@@ -365,6 +365,7 @@ impl Returns {
             payment_transaction_reference: sale.reference.clone(),
             klarna_reference: sale.klarna_reference.clone().unwrap_or_default(),
             method: sale.method,
+            authorization_code: None,
             state: TransactionState::Authorized,
             amount: sale.amount,
             captured_amount: captured,

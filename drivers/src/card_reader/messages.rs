@@ -53,6 +53,10 @@ pub mod tag {
     pub const PIN_BLOCK: u8 = 0x05;
     /// Cardholder verification performed, one byte.
     pub const CVM: u8 = 0x06;
+    /// AID of the application read (EMV 4F), 5–16 bytes; chip and contactless only.
+    pub const AID: u8 = 0x07;
+    /// Application label (EMV 50), 1–16 printable ASCII; chip and contactless only.
+    pub const APPLICATION_LABEL: u8 = 0x08;
 }
 
 /// The protocol version this host speaks.
@@ -175,6 +179,17 @@ pub struct CardRead {
     pub pin_block: Option<Zeroizing<Vec<u8>>>,
     /// The verification the reader performed.
     pub cvm: Cvm,
+    /// AID of the application read (chip and contactless), for the receipt.
+    pub aid: Option<Vec<u8>>,
+    /// Application label (chip and contactless), for the receipt.
+    pub application_label: Option<String>,
+}
+
+impl CardRead {
+    /// The AID in upper-case hex, as receipts print it (`A0000000031010`).
+    pub fn aid_hex(&self) -> Option<String> {
+        self.aid.as_ref().map(|a| a.iter().map(|b| format!("{b:02X}")).collect())
+    }
 }
 
 impl std::fmt::Debug for CardRead {
@@ -183,6 +198,8 @@ impl std::fmt::Debug for CardRead {
             .field("masked_pan", &self.masked_pan)
             .field("entry_mode", &self.entry_mode)
             .field("cvm", &self.cvm)
+            .field("aid", &self.aid_hex())
+            .field("application_label", &self.application_label)
             .finish_non_exhaustive()
     }
 }

@@ -39,6 +39,12 @@ pub fn card_read_tlv(txn: u32, r: &CardRead) -> Vec<u8> {
         put(tag::PIN_BLOCK, p);
     }
     put(tag::CVM, &[r.cvm.code()]);
+    if let Some(aid) = &r.aid {
+        put(tag::AID, aid);
+    }
+    if let Some(label) = &r.application_label {
+        put(tag::APPLICATION_LABEL, label.as_bytes());
+    }
     out
 }
 
@@ -50,6 +56,8 @@ struct Tlv<'a> {
     mode: Option<&'a [u8]>,
     pin: Option<&'a [u8]>,
     cvm: Option<&'a [u8]>,
+    aid: Option<&'a [u8]>,
+    label: Option<&'a [u8]>,
 }
 
 fn split_tlv(data: &[u8]) -> Result<Tlv<'_>, &'static str> {
@@ -66,6 +74,8 @@ fn split_tlv(data: &[u8]) -> Result<Tlv<'_>, &'static str> {
             tag::ENTRY_MODE => &mut t.mode,
             tag::PIN_BLOCK => &mut t.pin,
             tag::CVM => &mut t.cvm,
+            tag::AID => &mut t.aid,
+            tag::APPLICATION_LABEL => &mut t.label,
             _ => {
                 i += 3 + len; // unknown tags are skipped (newer reader firmware)
                 continue;
@@ -109,6 +119,7 @@ fn parse_card_read(data: &[u8]) -> Result<CardRead, &'static str> {
     if pin_block.is_some() != (cvm == Cvm::OnlinePin) {
         return Err("a PIN block comes with online PIN verification and only then");
     }
+    let (aid, application_label) = application(&t, entry_mode)?;
     Ok(CardRead {
         masked_pan: pan.to_string(),
         ksn: ksn.to_vec(),
@@ -116,7 +127,32 @@ fn parse_card_read(data: &[u8]) -> Result<CardRead, &'static str> {
         entry_mode,
         pin_block,
         cvm,
+        aid,
+        application_label,
     })
+}
+
+/// Tags 0x07 and 0x08: the application read, chip and contactless only.
+fn application(t: &Tlv<'_>, mode: EntryMode) -> Result<(Option<Vec<u8>>, Option<String>), &'static str> {
+    if mode == EntryMode::Swipe && (t.aid.is_some() || t.label.is_some()) {
+        return Err("a swipe has no EMV application: no AID or application label");
+    }
+    let aid = match t.aid {
+        Some(a) if (5..=16).contains(&a.len()) => Some(a.to_vec()),
+        Some(_) => return Err("the AID (tag 0x07) is not 5-16 bytes"),
+        None => None,
+    };
+    let label = match t.label {
+        Some(l) => Some(
+            std::str::from_utf8(l)
+                .ok()
+                .filter(|s| (1..=16).contains(&s.len()) && s.chars().all(|c| c.is_ascii_graphic() || c == ' '))
+                .ok_or("the application label (tag 0x08) is not 1-16 printable ASCII characters")?
+                .to_string(),
+        ),
+        None => None,
+    };
+    Ok((aid, label))
 }
 
 fn printable(b: &[u8]) -> Option<String> {
@@ -206,6 +242,8 @@ mod tests {
             entry_mode: EntryMode::Contactless,
             pin_block: None,
             cvm: Cvm::None,
+            aid: Some(vec![0xA0, 0, 0, 0, 0x03, 0x10, 0x10]),
+            application_label: Some("VISA CREDIT".into()),
         }
     }
 
@@ -213,7 +251,10 @@ mod tests {
     fn card_read_round_trips_and_tlv_is_byte_exact() {
         let tlv = card_read_tlv(0x2A, &read());
         assert_eq!(&tlv[..7], &[0, 0, 0, 0x2A, 0x01, 0x00, 0x10]);
-        assert_eq!(&tlv[tlv.len() - 8..], &[0x04, 0x00, 0x01, 0x02, 0x06, 0x00, 0x01, 0x00]);
+        let tail: &[u8] =
+            &[0x06, 0x00, 0x01, 0x00, 0x07, 0x00, 0x07, 0xA0, 0, 0, 0, 0x03, 0x10, 0x10, 0x08, 0x00, 0x0B];
+        assert_eq!(&tlv[tlv.len() - tail.len() - 11..tlv.len() - 11], tail);
+        assert!(tlv.ends_with(b"VISA CREDIT"));
         assert_eq!(parse_event(evt::CARD_READ, &tlv), Ok(Event::CardRead { txn: 0x2A, read: read() }));
     }
 
@@ -226,6 +267,10 @@ mod tests {
             Box::new(|r| r.payload = Zeroizing::new(vec![1; 20])),
             Box::new(|r| r.pin_block = Some(Zeroizing::new(vec![1; 16]))), // PIN block without online PIN
             Box::new(|r| r.cvm = Cvm::OnlinePin),                          // online PIN without a block
+            Box::new(|r| r.aid = Some(vec![0xA0; 4])),                     // AID shorter than 5 bytes
+            Box::new(|r| r.application_label = Some("VISA\u{7}".into())),  // a control character
+            Box::new(|r| r.application_label = Some("A".repeat(17))),      // longer than 16
+            Box::new(|r| r.entry_mode = EntryMode::Swipe),                 // a swipe with an AID
         ];
         for change in cases {
             let mut r = read();
@@ -236,6 +281,13 @@ mod tests {
         let mut twice = card_read_tlv(9, &read());
         twice.extend_from_slice(&[0x04, 0, 1, 1]);
         assert!(parse_event(evt::CARD_READ, &twice).is_err(), "a tag given twice");
+        // A reader that sends neither AID nor label (earlier firmware) is still taken.
+        let older = CardRead { aid: None, application_label: None, ..read() };
+        let parsed = parse_event(evt::CARD_READ, &card_read_tlv(9, &older));
+        assert_eq!(
+            parsed,
+            Ok(Event::CardRead { txn: 9, read: CardRead { aid: None, application_label: None, ..read() } })
+        );
         // Eight leading digits are allowed on a 16-digit PAN.
         assert!(masked_pan_is_valid("41111111****1111"));
         assert!(!masked_pan_is_valid("41111111***1111"), "8 leading digits need 16 or more");

@@ -46,6 +46,7 @@ impl Books {
                 payment_transaction_reference: reference.into(),
                 klarna_reference: format!("K{:07}", 4_100_000 + n),
                 method: PaymentMethod::Klarna,
+                authorization_code: None,
                 state: TransactionState::Completed,
                 amount,
                 captured_amount: amount,

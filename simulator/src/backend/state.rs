@@ -334,6 +334,7 @@ impl Books {
             payment_transaction_reference: req.payment_transaction_reference.clone(),
             klarna_reference: format!("K{:07}", 4_100_000 + n),
             method: req.method,
+            authorization_code: (req.method == PaymentMethod::Card).then(|| format!("{:06}", (n * 7_919) % 1_000_000)),
             state: TransactionState::Authorized,
             amount: req.amount,
             captured_amount: 0,

@@ -207,6 +207,9 @@ pub struct ReadTlv<'a> {
     pub pin_block: Option<&'a [u8; 16]>,
     /// Tag 0x06.
     pub cvm: u8,
+    /// Tag 0x07 and 0x08: the AID and label of the application read (chip and
+    /// contactless; none for a swipe).
+    pub application: Option<(&'a [u8], &'a str)>,
 }
 
 fn item(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
@@ -226,7 +229,18 @@ pub fn read_tlv(r: &ReadTlv<'_>) -> Vec<u8> {
         item(&mut out, 0x05, p);
     }
     item(&mut out, 0x06, &[r.cvm]);
+    if let Some((aid, label)) = r.application {
+        item(&mut out, 0x07, aid);
+        item(&mut out, 0x08, label.as_bytes());
+    }
     out
+}
+
+/// The EMV application a chip or contactless read of a test card goes through (the
+/// test cards are Visa credit cards): its AID and label; none for a swipe.
+pub fn application(how: Presentation) -> Option<(&'static [u8], &'static str)> {
+    const VISA_CREDIT: &[u8] = &[0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10];
+    (how != Presentation::Swipe).then_some((VISA_CREDIT, "VISA CREDIT"))
 }
 
 /// KSN of a read: BDK ID ‖ derivation ID (the Initial Key ID) ‖ transaction counter.
@@ -340,12 +354,17 @@ mod tests {
             entry_mode: 2,
             pin_block: None,
             cvm: 0,
+            application: application(Presentation::Tap),
         });
         assert_eq!(&tlv[..3], [0x01, 0x00, 0x10]);
         assert_eq!(&tlv[3..19], b"411111******1111");
         assert_eq!(&tlv[19..22], [0x02, 0x00, 0x0C]);
         assert_eq!(&tlv[34..37], [0x03, 0x00, 0x10]);
-        assert_eq!(&tlv[53..], [0x04, 0x00, 0x01, 0x02, 0x06, 0x00, 0x01, 0x00]);
+        assert_eq!(&tlv[53..61], [0x04, 0x00, 0x01, 0x02, 0x06, 0x00, 0x01, 0x00]);
+        assert_eq!(&tlv[61..71], [0x07, 0x00, 0x07, 0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10]);
+        assert_eq!(&tlv[71..74], [0x08, 0x00, 0x0B]);
+        assert_eq!(&tlv[74..], b"VISA CREDIT");
+        assert_eq!(application(Presentation::Swipe), None);
     }
 
     #[test]

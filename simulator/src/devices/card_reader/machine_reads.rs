@@ -100,6 +100,7 @@ impl Machine {
             entry_mode: facts.how.entry_mode(),
             pin_block: pin_block.as_ref(),
             cvm: cards::cvm(facts.how, facts.online_pin, facts.amount),
+            application: cards::application(facts.how),
         });
         Ok(Read { frame: frame(CARD_READ, txn, &tlv), ksn, card_data, pin_block })
     }

@@ -71,8 +71,12 @@ fn a_tapped_card_is_read_and_the_outcome_ends_the_transaction() {
     let read = &out[1];
     assert_eq!((read.cmd, read.txn()), (CARD_READ, 0x2A));
     let keys: Vec<u8> = tags(read).into_iter().map(|(k, _)| k).collect();
-    assert_eq!(keys, [1, 2, 3, 4, 6]);
+    assert_eq!(keys, [1, 2, 3, 4, 6, 7, 8]);
     assert_eq!(tag(read, 1).unwrap(), b"411111******1111");
+    assert_eq!(
+        (tag(read, 7).unwrap(), tag(read, 8).unwrap()),
+        (vec![0xA0, 0, 0, 0, 3, 0x10, 0x10], b"VISA CREDIT".to_vec())
+    );
     assert_eq!(tag(read, 2).unwrap(), [0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x34, 0x56, 0, 0, 0, 1]);
     assert_eq!((tag(read, 4).unwrap(), tag(read, 6).unwrap()), (vec![2], vec![0]));
     let data = tag(read, 3).unwrap();
