@@ -193,6 +193,7 @@ async fn validation_errors_name_the_parameter() {
         tax_rate: None,
         total_discount_amount: 0,
         total_tax_amount: None,
+        ..Default::default()
     }];
     match c.authorize(&bad, "k-val").await.unwrap_err() {
         BackendError::Refused { status: 400, error } => {

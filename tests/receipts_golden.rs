@@ -93,6 +93,15 @@ fn documents() -> Vec<(&'static str, Document)> {
         sale(json!({"method": "CARD", "amount": 123450, "order_lines": [], "locale": "pl-PL", "currency": "PLN",
         "masked_pan": "541333******4111", "entry_mode": "CHIP", "cvm": "OFFLINE_PIN", "aid": "A0000000041010",
         "application_label": "MASTERCARD", "authorization_code": "004211", "klarna_reference": null}));
+    // Mixed characters: French typography, and a Polish line with a French word.
+    let french = sale(json!({"locale": "fr-FR", "currency": "EUR", "amount": 123456, "order_lines": [
+        {"name": "Crème brûlée « maison » – 2 pièces…", "reference": "SKU-9", "quantity": 1, "unit_price": 123456,
+         "total_amount": 123456, "tax_rate": 550, "total_tax_amount": 6435}
+    ]}));
+    let polish_mixed = sale(json!({"locale": "pl-PL", "currency": "PLN", "amount": 100, "order_lines": [
+        {"name": "Café crème – żółta filiżanka", "reference": "SKU-8", "quantity": 1, "unit_price": 100,
+         "total_amount": 100, "tax_rate": 2300, "total_tax_amount": 19}
+    ]}));
     let declined = sale(json!({"state": "DECLINED", "method": "CARD", "amount": 4990, "order_lines": [],
         "masked_pan": "400000******9995", "entry_mode": "CONTACTLESS", "reason": "INSUFFICIENT_FUNDS",
         "payment_transaction_id": null, "klarna_reference": null}));
@@ -118,6 +127,8 @@ fn documents() -> Vec<(&'static str, Document)> {
     let at = "2026-11-26T09:30:00Z".parse().unwrap();
     vec![
         ("klarna", receipt_document(&klarna, header("Simulated Store", "SIM01"), false)),
+        ("klarna-fr", receipt_document(&french, header("Café « Chez Zoé »", "CAISSE-1"), false)),
+        ("klarna-pl-mixed", receipt_document(&polish_mixed, header("Sklep Przykładowy", "KASA-2"), false)),
         ("klarna-capture-later", receipt_document(&later, header("Simulated Store", "SIM01"), false)),
         ("return-card", return_document(&card_return, header("Simulated Store", "SIM01"))),
         (
@@ -162,6 +173,10 @@ fn receipts_match_their_golden_texts_at_32_42_and_48_columns_and_fit_the_paper()
     for (name, doc) in documents() {
         for columns in [32, 42, 48] {
             let (text, overflowing) = paper(&doc, columns);
+            // Every character printed as itself or its ASCII stand-in: never a `?`.
+            if text.contains('?') {
+                failures.push(format!("{name} at {columns} columns prints a '?':\n{text}"));
+            }
             if !overflowing.is_empty() {
                 failures.push(format!("{name} at {columns} columns: wider than the paper: {overflowing:?}"));
             }

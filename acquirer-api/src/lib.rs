@@ -24,7 +24,7 @@ pub use availability::{
     AvailabilityQuery, AvailabilityResponse, InstalmentOffer, InteroperabilityStatus, PaymentDescriptors,
 };
 pub use error::{ApiError, ErrorType, ValidationError};
-pub use lines::{LineItem, LineItemError};
+pub use lines::{LineItem, LineItemError, LineType};
 pub use money::{Currency, CurrencyError, MAX_AMOUNT};
 pub use payments::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, Capture, CaptureMode, CaptureRequest, CardData, KlarnaData,

@@ -44,6 +44,16 @@ pub fn return_lines(tx: &PaymentTransaction, wanted: &[ReturnLine]) -> Result<Ve
             .iter()
             .find(|l| l.reference.as_deref() == Some(w.reference.as_str()))
             .ok_or_else(|| err(i, "reference", format!("`{}` is not on the original purchase", w.reference)))?;
+        if orig.line_type().is_negative() {
+            return Err(err(
+                i,
+                "reference",
+                format!(
+                    "`{}` is a discount, gift card or store credit line: return the articles, or an amount",
+                    w.reference
+                ),
+            ));
+        }
         let (already, discount_back) = returned(tx, &w.reference);
         let pending: i64 =
             out.iter().filter(|l| l.reference.as_deref() == Some(w.reference.as_str())).map(|l| l.quantity).sum();
@@ -63,14 +73,11 @@ pub fn return_lines(tx: &PaymentTransaction, wanted: &[ReturnLine]) -> Result<Ve
         let total = w.quantity * orig.unit_price - discount;
         let tax = orig.tax_rate.map(|rate| (2 * total * rate + (10_000 + rate)) / (2 * (10_000 + rate)));
         out.push(LineItem {
-            name: orig.name.clone(),
-            reference: orig.reference.clone(),
             quantity: w.quantity,
-            unit_price: orig.unit_price,
             total_amount: total,
-            tax_rate: orig.tax_rate,
             total_discount_amount: discount,
             total_tax_amount: tax,
+            ..orig.clone()
         });
     }
     Ok(out)
@@ -92,6 +99,7 @@ mod tests {
             tax_rate: Some(2500),
             total_discount_amount: disc,
             total_tax_amount: Some((q * unit - disc) / 5),
+            ..LineItem::default()
         };
         PaymentTransaction {
             payment_transaction_id: "krn:payment:eu1:transaction:t".into(),

@@ -21,6 +21,7 @@ fn line(name: &str, reference: &str, quantity: i64, unit_price: i64, tax_rate: i
         tax_rate: Some(tax_rate),
         total_discount_amount: 0,
         total_tax_amount: Some(total * tax_rate / (10_000 + tax_rate)),
+        ..LineItem::default()
     }
 }
 
