@@ -37,7 +37,7 @@ async fn a_counter_pc_shows_text_and_prints_the_klarna_qr_code_on_a_slip() {
 
     // Idle: the store and Klarna's acceptance mark from the acquirer.
     let idle = wait_lines(&h, |l| l[1].contains("Klarna")).await;
-    assert_eq!(idle[1].trim(), "Vi tar emot Klarna", "{idle:?}");
+    assert_eq!(idle[1].trim(), "Betala med Klarna", "{idle:?}");
     // The dashboard's state carries the same two lines.
     let state: Value =
         h.http.get(format!("{}/sim/state", h.sim.backend_url)).send().await.unwrap().json().await.unwrap();

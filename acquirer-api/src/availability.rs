@@ -41,35 +41,22 @@ impl InteroperabilityStatus {
     }
 }
 
-/// Klarna's wording for one locale, as the acquirer serves it. Never hard-coded on the terminal.
+/// Klarna's wording for one locale and amount, as the acquirer serves it from Klarna's
+/// payment presentation: shown unaltered, never composed or completed on the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentDescriptors {
     /// Locale the texts are in.
     pub locale: String,
     /// Header, e.g. "Pay with Klarna".
     pub header: String,
-    /// Sub-header, e.g. "Pay now, in 30 days or in 4 payments."
+    /// Short sub-header, e.g. "Pay now, in 30 days or in 4 payments."
     pub subheader: String,
-    /// Instruction next to the QR code, e.g. "Scan to pay with Klarna".
-    pub scan_instruction: String,
+    /// Klarna's offer for this amount, its amounts filled in by Klarna ("Pay in 4
+    /// payments of $12.50"); absent when Klarna makes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subheader_enriched: Option<String>,
     /// URL of Klarna's badge image.
     pub badge_url: String,
-    /// Klarna's in-store acceptance mark for the idle screen, e.g. "Klarna accepted here".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acceptance_text: Option<String>,
-    /// Instalment offer for this amount, if Klarna makes one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instalments: Option<InstalmentOffer>,
-}
-
-/// "Pay in N" wording. The terminal computes the schedule in minor units so the
-/// instalments sum exactly to the total, and puts it where `{schedule}` stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstalmentOffer {
-    /// Number of instalments.
-    pub count: u32,
-    /// Localized text with a `{schedule}` placeholder.
-    pub text: String,
 }
 
 /// Answer of `GET /v1/klarna/availability`.

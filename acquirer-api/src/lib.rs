@@ -20,9 +20,7 @@ pub mod reversal;
 pub mod settlement;
 pub mod validate;
 
-pub use availability::{
-    AvailabilityQuery, AvailabilityResponse, InstalmentOffer, InteroperabilityStatus, PaymentDescriptors,
-};
+pub use availability::{AvailabilityQuery, AvailabilityResponse, InteroperabilityStatus, PaymentDescriptors};
 pub use error::{ApiError, ErrorType, ValidationError};
 pub use lines::{LineItem, LineItemError, LineType};
 pub use money::{Currency, CurrencyError, MAX_AMOUNT};

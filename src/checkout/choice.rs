@@ -6,7 +6,6 @@
 use super::engine::{Checkout, CheckoutError, Inner};
 use super::flow::{FlowError, KlarnaOffer, amount_text, show};
 use super::sale::{MethodChoice, Sale, SaleState, SaleView};
-use crate::locale::instalments::offer_text;
 use crate::screens::{KlarnaOption, Screen};
 use posagent_acquirer_api::{InteroperabilityStatus, PaymentMethod};
 use std::time::Duration;
@@ -21,11 +20,8 @@ fn choice_screen(sale: &Sale) -> Screen {
     let klarna =
         offered.contains(&PaymentMethod::Klarna).then_some(sale.descriptors.as_ref()).flatten().map(|d| KlarnaOption {
             header: d.header.clone(),
-            detail: d
-                .instalments
-                .as_ref()
-                .map(|o| offer_text(o, sale.amount, sale.currency, &sale.locale))
-                .unwrap_or_else(|| d.subheader.clone()),
+            // Klarna's own offer for the amount, else its short sub-header: as served.
+            detail: d.subheader_enriched.clone().unwrap_or_else(|| d.subheader.clone()),
         });
     Screen::ChooseMethod {
         amount: amount_text(sale),

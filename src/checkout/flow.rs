@@ -7,7 +7,6 @@ use super::receipt::receipt_document;
 use super::sale::{Sale, SaleState};
 use crate::backend::BackendError;
 use crate::devices::DeviceError;
-use crate::locale::instalments::offer_text;
 use crate::locale::{format_amount, text};
 use crate::screens::Screen;
 use crate::store::StoreError;
@@ -303,8 +302,9 @@ fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
         amount: amount_text(sale),
         header: d.header.clone(),
         subheader: d.subheader.clone(),
-        instruction: d.scan_instruction.clone(),
-        offer: d.instalments.as_ref().map(|o| offer_text(o, sale.amount, sale.currency, &sale.locale)),
+        // The scan prompt is the terminal's own neutral text; Klarna's offer is Klarna's.
+        instruction: text(crate::locale::Text::ScanWithCamera, &sale.locale).to_string(),
+        offer: d.subheader_enriched.clone(),
         url: sale.payment_request_url.clone()?,
         seconds_left,
         locale: sale.locale.clone(),

@@ -1,8 +1,8 @@
-//! The idle screen between sales: the store's name and Klarna's acceptance mark ("Klarna
-//! accepted here") in Klarna's wording for the store's language, as the acquirer serves
-//! it. The wording is fetched at start and every few minutes; the mark is taken down
-//! while the acquirer is unreachable (Klarna is not offered offline) and put back when
-//! it answers again.
+//! The idle screen between sales: the store's name and Klarna's mark — Klarna's own
+//! header for the store's language ("Pay with Klarna"), as the acquirer serves it, never
+//! wording of the terminal's. The wording is fetched at start and every few minutes; the
+//! mark is taken down while the acquirer is unreachable (Klarna is not offered offline)
+//! and put back when it answers again.
 
 use super::engine::{Checkout, Inner};
 use crate::screens::Screen;
@@ -15,7 +15,7 @@ const REFRESH: Duration = Duration::from_secs(600);
 /// After a failed fetch, how soon to try again.
 const RETRY: Duration = Duration::from_secs(30);
 
-/// The last acceptance mark served for the store's locale.
+/// Klarna's header last served for the store's locale.
 #[derive(Default)]
 pub(super) struct IdleWording {
     acceptance: Mutex<Option<String>>,
@@ -26,11 +26,11 @@ impl IdleWording {
         self.acceptance.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Keeps the acceptance mark of wording asked for in the store's locale (the acquirer
+    /// Keeps Klarna's header of wording asked for in the store's locale (the acquirer
     /// may answer with its nearest locale, e.g. de-DE for de-CH).
     pub(super) fn remember(&self, d: &PaymentDescriptors) {
-        if d.acceptance_text.is_some() {
-            self.acceptance.lock().unwrap_or_else(|p| p.into_inner()).clone_from(&d.acceptance_text);
+        if !d.header.trim().is_empty() {
+            *self.acceptance.lock().unwrap_or_else(|p| p.into_inner()) = Some(d.header.clone());
         }
     }
 }

@@ -293,11 +293,11 @@ pub fn qr_slip_document(sale: &Sale, store_name: &str) -> Option<Document> {
     doc.push(Block::Rule);
     doc.styled(d.header.clone(), TextStyle { bold: true, double: false }, Align::Center);
     doc.styled(format_amount(sale.amount, sale.currency, l), TextStyle { bold: true, double: true }, Align::Center);
-    doc.styled(d.scan_instruction.clone(), TextStyle::default(), Align::Center);
+    doc.styled(text(Text::ScanWithCamera, l), TextStyle::default(), Align::Center);
     doc.push(Block::Qr { data: url, module_dots: 8 });
-    if let Some(offer) = &d.instalments {
-        let text = crate::locale::instalments::offer_text(offer, sale.amount, sale.currency, l);
-        doc.styled(text, TextStyle::default(), Align::Center);
+    // Klarna's offer for the amount, as Klarna served it.
+    if let Some(offer) = &d.subheader_enriched {
+        doc.styled(offer.clone(), TextStyle::default(), Align::Center);
     }
     doc.columns(text(Text::Reference, l), sale.reference.clone(), false);
     doc.push(Block::Feed(2));

@@ -2,7 +2,6 @@
 //! (Klarna's wording is never here: it comes from the acquirer per locale.)
 
 mod cldr_data;
-pub mod instalments;
 mod labels;
 mod money;
 mod texts;

@@ -68,6 +68,8 @@ pub enum Text {
     OneMoment,
     /// The payment ran out of time (QR code expired, no card, no choice).
     TimedOut,
+    /// The terminal's own scan prompt beside Klarna's QR code (not Klarna's wording).
+    ScanWithCamera,
 }
 
 /// The customer-facing text of a decline reason code, if there is one for it.
@@ -430,6 +432,19 @@ fn row(t: Text) -> [&'static str; 11] {
             "Et øyeblikk ...",
             "Hetki...",
             "Chwileczkę...",
+        ],
+        Text::ScanWithCamera => [
+            "Scan the code with your phone's camera",
+            "Scannen Sie den Code mit der Handykamera",
+            "Skanna koden med mobilens kamera",
+            "Scannez le code avec l'appareil photo de votre téléphone",
+            "Scan de code met de camera van uw telefoon",
+            "Escanee el código con la cámara del móvil",
+            "Inquadra il codice con la fotocamera del telefono",
+            "Scan koden med telefonens kamera",
+            "Skann koden med mobilkameraet",
+            "Skannaa koodi puhelimen kameralla",
+            "Zeskanuj kod aparatem telefonu",
         ],
         Text::TimedOut => [
             "Time ran out",

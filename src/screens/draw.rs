@@ -254,7 +254,8 @@ mod tests {
 
     #[test]
     fn wrap_respects_width_and_long_words() {
-        assert_eq!(wrap("Pay in 4 interest-free payments", 12), vec!["Pay in 4", "interest-fre", "e payments"]);
+        assert_eq!(wrap("Pay in 4 payments of $12.50", 12), vec!["Pay in 4", "payments of", "$12.50"]);
+        assert_eq!(wrap("Zahlungsbestätigung", 12), vec!["Zahlungsbest", "ätigung"]);
         assert_eq!(wrap("a b", 10), vec!["a b"]);
     }
 

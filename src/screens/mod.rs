@@ -20,7 +20,7 @@ pub enum Screen {
     Idle {
         /// Store name.
         store_name: String,
-        /// Klarna's acceptance mark ("Klarna accepted here") in the store's language, as
+        /// Klarna's mark (its header, "Pay with Klarna") in the store's language, as
         /// the acquirer last served it; absent while Klarna cannot be offered (offline).
         klarna_acceptance: Option<String>,
         /// Locale.

@@ -1,78 +1,82 @@
-//! Klarna's localized wording as the simulated acquirer serves it (from Klarna's
-//! payment-descriptor guidelines). The terminal never hard-codes any of it.
+//! Klarna's localized wording as the simulated acquirer serves it, after Klarna's
+//! payment-descriptor table: the header and short sub-header per market, and the offer
+//! for the amount with its amounts filled in (as Klarna does — the terminal never
+//! composes credit wording). Poland is Pay in 3, Finland financing; no "interest-free"
+//! claims. The terminal never hard-codes any of it.
 
-use posagent_acquirer_api::{InstalmentOffer, PaymentDescriptors};
+use posagent_acquirer_api::PaymentDescriptors;
 
-/// (locale, header, subheader, scan instruction)
-const TEXTS: &[(&str, &str, &str, &str)] = &[
-    ("en-US", "Pay with Klarna", "Pay now, in 30 days, or in 4 payments.", "Scan to pay with Klarna"),
-    ("en-GB", "Pay with Klarna", "Pay in full today, later, or in 3 instalments.", "Scan to pay with Klarna"),
-    ("de-DE", "Flexibel bezahlen", "Sofort, später oder in Raten bezahlen.", "Scannen und mit Klarna bezahlen"),
-    ("de-AT", "Flexibel bezahlen", "Sofort, später oder in Raten bezahlen.", "Scannen und mit Klarna bezahlen"),
-    ("sv-SE", "Betala med Klarna", "Betala direkt, senare eller dela upp.", "Skanna för att betala med Klarna"),
-    (
-        "fr-FR",
-        "Paiements flexibles avec Klarna",
-        "Payez maintenant, plus tard ou en 3 fois.",
-        "Scannez pour payer avec Klarna",
-    ),
-    ("nl-NL", "Betaal met Klarna", "Nu betalen, later betalen of in 3 delen.", "Scan om te betalen met Klarna"),
-    ("es-ES", "Paga con Klarna", "Paga ahora, después o a plazos.", "Escanea para pagar con Klarna"),
-    ("it-IT", "Paga con Klarna", "Paga ora, dopo 30 giorni o in 3 rate.", "Scansiona per pagare con Klarna"),
-    ("da-DK", "Betal med Klarna", "Betal nu, senere eller del betalingen op.", "Scan for at betale med Klarna"),
-    ("nb-NO", "Betal med Klarna", "Betal nå, senere eller del opp betalingen.", "Skann for å betale med Klarna"),
-    ("fi-FI", "Maksa Klarnalla", "Maksa heti, myöhemmin tai erissä.", "Skannaa ja maksa Klarnalla"),
-    ("pl-PL", "Zapłać z Klarna", "Zapłać teraz, później lub w ratach.", "Zeskanuj, aby zapłacić z Klarna"),
+/// (locale, header, short subheader)
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("en-US", "Pay with Klarna", "Pay now, in 30 days, or in 4 payments."),
+    ("en-GB", "Pay with Klarna", "Pay in full today, later, or in 3 instalments."),
+    ("de-DE", "Flexibel bezahlen", "Sofort, später oder in Raten bezahlen."),
+    ("de-AT", "Flexibel bezahlen", "Sofort, später oder in Raten bezahlen."),
+    ("sv-SE", "Betala med Klarna", "Betala direkt, senare eller dela upp."),
+    ("fr-FR", "Paiements flexibles avec Klarna", "Payez maintenant, plus tard ou en 3 fois."),
+    ("nl-NL", "Betaal met Klarna", "Nu betalen, later betalen of in 3 delen."),
+    ("es-ES", "Pagos flexibles con Klarna", "Paga ahora, después o a plazos."),
+    ("it-IT", "Pagamenti flessibili con Klarna", "Paga ora, dopo 30 giorni o in 3 rate."),
+    ("da-DK", "Betal med Klarna", "Betal nu, senere eller del betalingen op."),
+    ("nb-NO", "Betal med Klarna", "Betal nå, senere eller del opp betalingen."),
+    ("fi-FI", "Maksa Klarnalla", "Maksa heti, myöhemmin tai erissä."),
+    ("pl-PL", "Elastyczne płatności z Klarną", "Zapłać teraz, później lub w 3 ratach."),
 ];
 
-/// (language, instalments, text with `{schedule}`)
-const INSTALMENTS: &[(&str, u32, &str)] = &[
-    ("en-US", 4, "Pay in 4 interest-free payments: {schedule}"),
-    ("en-GB", 3, "Pay in 3 interest-free instalments: {schedule}"),
-    ("de", 3, "In 3 zinsfreien Raten: {schedule}"),
-    ("sv", 3, "Dela upp i 3 räntefria delbetalningar: {schedule}"),
-    ("fr", 3, "Payez en 3 fois sans frais : {schedule}"),
-    ("nl", 3, "Betaal in 3 renteloze termijnen: {schedule}"),
-    ("es", 3, "Paga en 3 plazos sin intereses: {schedule}"),
-    ("it", 3, "Paga in 3 rate senza interessi: {schedule}"),
-    ("da", 3, "Del betalingen op i 3 rentefrie rater: {schedule}"),
-    ("nb", 3, "Del opp i 3 rentefrie avdrag: {schedule}"),
-    ("fi", 3, "Maksa 3 korottomassa erässä: {schedule}"),
-    ("pl", 4, "Zapłać w 4 nieoprocentowanych ratach: {schedule}"),
-];
-
-/// (language, in-store acceptance mark)
-const ACCEPTANCE: &[(&str, &str)] = &[
-    ("en", "Klarna accepted here"),
-    ("de", "Klarna wird hier akzeptiert"),
-    ("sv", "Vi tar emot Klarna"),
-    ("fr", "Klarna accepté ici"),
-    ("nl", "Klarna wordt hier geaccepteerd"),
-    ("es", "Aquí se acepta Klarna"),
-    ("it", "Qui si accetta Klarna"),
-    ("da", "Klarna accepteres her"),
-    ("nb", "Klarna godtas her"),
-    ("fi", "Klarna käy täällä"),
-    ("pl", "Akceptujemy Klarna"),
-];
-
-/// Smallest amount (minor units) for which instalments are offered.
-const INSTALMENT_MIN: i64 = 3_500;
-
-fn instalments(locale: &str, amount: i64) -> Option<InstalmentOffer> {
-    if amount < INSTALMENT_MIN {
-        return None;
-    }
-    let lang = locale.split('-').next().unwrap_or("en");
-    INSTALMENTS
-        .iter()
-        .find(|(l, ..)| *l == locale)
-        .or_else(|| INSTALMENTS.iter().find(|(l, ..)| *l == lang))
-        .map(|(_, count, text)| InstalmentOffer { count: *count, text: (*text).to_string() })
+/// How a market's offer reads: `{n}` instalments of `{x}`, or financing from `{x}` a month.
+struct Offer {
+    locale: &'static str,
+    /// Payments the amount is split in (financing: months the monthly amount is quoted for).
+    count: i64,
+    text: &'static str,
 }
+
+const OFFERS: &[Offer] = &[
+    Offer { locale: "en-US", count: 4, text: "Pay in 4 payments of {x}" },
+    Offer { locale: "en-GB", count: 3, text: "Pay in 3 instalments of {x}" },
+    Offer { locale: "de-DE", count: 3, text: "In 3 Raten à {x}" },
+    Offer { locale: "de-AT", count: 3, text: "In 3 Raten à {x}" },
+    Offer { locale: "sv-SE", count: 3, text: "Dela upp i 3 betalningar à {x}" },
+    Offer { locale: "fr-FR", count: 3, text: "Payez en 3 fois {x}" },
+    Offer { locale: "nl-NL", count: 3, text: "Betaal in 3 termijnen van {x}" },
+    Offer { locale: "es-ES", count: 3, text: "Paga en 3 plazos de {x}" },
+    Offer { locale: "it-IT", count: 3, text: "Paga in 3 rate da {x}" },
+    Offer { locale: "da-DK", count: 3, text: "Del i 3 rater á {x}" },
+    Offer { locale: "nb-NO", count: 3, text: "Del opp i 3 avdrag à {x}" },
+    Offer { locale: "fi-FI", count: 12, text: "Erämaksu alkaen {x}/kuukausi" },
+    Offer { locale: "pl-PL", count: 3, text: "Zapłać w 3 ratach po {x}" },
+];
+
+/// Smallest amount (minor units) for which an offer is made.
+const OFFER_MIN: i64 = 3_500;
 
 /// Klarna's badge, as served by Klarna's CDN.
 pub const BADGE_URL: &str = "https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg";
+
+/// `minor` (2 decimals) as the market writes it in Klarna's offers.
+fn market_amount(locale: &str, minor: i64) -> String {
+    let (whole, cents) = (minor / 100, minor % 100);
+    match locale {
+        "en-US" => format!("${whole}.{cents:02}"),
+        "en-GB" => format!("£{whole}.{cents:02}"),
+        "nl-NL" => format!("€ {whole},{cents:02}"),
+        "sv-SE" | "nb-NO" => format!("{whole},{cents:02} kr"),
+        "da-DK" => format!("{whole},{cents:02} kr."),
+        "pl-PL" => format!("{whole},{cents:02} zł"),
+        _ => format!("{whole},{cents:02} €"),
+    }
+}
+
+/// The offer for `amount` in `locale`'s market, amounts filled in (each payment rounded
+/// up to a minor unit, as a quote).
+fn offer(locale: &str, amount: i64) -> Option<String> {
+    if amount < OFFER_MIN {
+        return None;
+    }
+    let o = OFFERS.iter().find(|o| o.locale == locale)?;
+    let each = (amount + o.count - 1) / o.count;
+    Some(o.text.replace("{x}", &market_amount(locale, each)))
+}
 
 /// The wording for `locale` and `amount`, falling back to the language, then to en-US.
 pub fn for_locale(locale: &str, amount: i64) -> PaymentDescriptors {
@@ -86,10 +90,8 @@ pub fn for_locale(locale: &str, amount: i64) -> PaymentDescriptors {
         locale: row.0.to_string(),
         header: row.1.to_string(),
         subheader: row.2.to_string(),
-        scan_instruction: row.3.to_string(),
+        subheader_enriched: offer(row.0, amount),
         badge_url: BADGE_URL.to_string(),
-        instalments: instalments(row.0, amount),
-        acceptance_text: ACCEPTANCE.iter().find(|(l, _)| row.0.starts_with(l)).map(|(_, t)| (*t).to_string()),
     }
 }
 
@@ -102,13 +104,24 @@ mod tests {
         assert_eq!(for_locale("sv-SE", 10_000).header, "Betala med Klarna");
         assert_eq!(for_locale("de-CH", 10_000).locale, "de-DE");
         assert_eq!(for_locale("ja-JP", 10_000).locale, "en-US");
-        for l in [
-            "en-US", "en-GB", "de-DE", "de-AT", "sv-SE", "fr-FR", "nl-NL", "es-ES", "it-IT", "da-DK", "nb-NO", "fi-FI",
-            "pl-PL",
-        ] {
-            assert_eq!(for_locale(l, 10_000).locale, l);
-            assert!(for_locale(l, 10_000).instalments.is_some_and(|i| i.text.contains("{schedule}")), "{l}");
-            assert!(for_locale(l, 10_000).acceptance_text.is_some_and(|t| t.contains("Klarna")), "{l}");
+        for (l, ..) in TEXTS {
+            assert_eq!(for_locale(l, 10_000).locale, *l);
+            assert!(for_locale(l, 10_000).subheader_enriched.is_some(), "{l}");
+            assert!(for_locale(l, 100).subheader_enriched.is_none(), "{l}: no offer under the minimum");
+        }
+    }
+
+    #[test]
+    fn offers_are_klarnas_per_market_with_the_amounts_filled_in() {
+        assert_eq!(for_locale("en-US", 5_000).subheader_enriched.as_deref(), Some("Pay in 4 payments of $12.50"));
+        assert_eq!(for_locale("pl-PL", 12_000).subheader_enriched.as_deref(), Some("Zapłać w 3 ratach po 40,00 zł"));
+        assert_eq!(
+            for_locale("fi-FI", 120_000).subheader_enriched.as_deref(),
+            Some("Erämaksu alkaen 100,00 €/kuukausi")
+        );
+        assert_eq!(for_locale("es-ES", 10_000).header, "Pagos flexibles con Klarna");
+        for o in OFFERS {
+            assert!(!o.text.to_lowercase().contains("interest"), "{}", o.locale);
         }
     }
 }

@@ -12,6 +12,7 @@ mod routes;
 mod state;
 mod transactions;
 
+pub use descriptors::for_locale as klarna_wording;
 pub use faults::Faults;
 pub use routes::router;
 pub use state::{Books, LedgerEntry, Refusal};
