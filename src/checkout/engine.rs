@@ -635,9 +635,7 @@ async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) 
         tracing::error!(error = %e, "sale failed");
         if !sale.state.is_final() {
             sale.reason = Some(e.reason_code().to_string());
-            let _ = inner
-                .show_for(&sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() })
-                .await;
+            let _ = inner.show_for(&sale.id, super::flow::error_screen(&sale)).await;
             // The terminal stays busy until the failure is journaled (a full disk, say):
             // selling on without a journal would break the promise to record every change.
             while let Err(e2) = inner.transition(&mut sale, SaleState::Failed, Some(e.to_string())).await {

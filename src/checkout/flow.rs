@@ -157,6 +157,13 @@ fn declined_screen(sale: &Sale) -> Screen {
     Screen::Declined { amount: amount_text(sale), reason, locale: sale.locale.clone() }
 }
 
+/// The error screen: what Klarna support asks for — the payment request id of a Klarna
+/// sale that has one — else the sale's reference.
+pub(super) fn error_screen(sale: &Sale) -> Screen {
+    let reference = sale.payment_request_id.clone().unwrap_or_else(|| sale.reference.clone());
+    Screen::Error { reference, locale: sale.locale.clone() }
+}
+
 /// The screen of a sale that ended unpaid without a decline: "time ran out" when it
 /// timed out (the QR code expired, no card came, no method was chosen), else "canceled".
 pub(super) fn ended_screen(sale: &Sale) -> Screen {

@@ -111,7 +111,10 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
         Screen::TimedOut { locale } => wrap2(text(Text::TimedOut, locale), cols),
         Screen::Unavailable { locale } => wrap2(text(Text::KlarnaUnavailable, locale), cols),
         Screen::Error { reference, locale } => {
-            [center(text(Text::SomethingWentWrong, locale), cols), center(reference, cols)]
+            // A payment request id is longer than the line: its end tells it apart.
+            let n = reference.chars().count();
+            let tail: String = reference.chars().skip(n.saturating_sub(cols)).collect();
+            [center(text(Text::SomethingWentWrong, locale), cols), center(&tail, cols)]
         }
     }
 }
@@ -159,8 +162,9 @@ mod tests {
             locale: l.clone(),
         };
         assert_eq!(lines(&long).map(|l| l.trim().to_string()), ["Klarna wird hier", "akzeptiert"]);
-        let error = Screen::Error { reference: "a very long reference text".into(), locale: l.clone() };
-        assert_eq!(lines(&error)[1].trim(), "a very long", "whole words only");
+        let error = Screen::Error { reference: "krn:payment:eu1:request:6debe89e".into(), locale: l.clone() };
+        assert_eq!(lines(&error)[1], "eu1:request:6debe89e", "the id's end");
+        assert_eq!(center("a very long reference text", 20).trim(), "a very long", "whole words only");
         let issuer = Screen::Declined {
             amount: "$9.90".into(),
             reason: Some("Declined by the card issuer".into()),
