@@ -195,3 +195,23 @@ async fn after_an_outage_the_sale_catches_up_with_the_acquirer_within_seconds() 
     println!("caught up with the acquirer {lag:?} after the partition ended");
     assert!(lag < std::time::Duration::from_secs(10), "caught up after {lag:?}: {refunded}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_that_expires_at_the_acquirer_shows_on_the_sale() {
+    let h = Harness::start().await;
+    let approved = approved_later_sale(&h).await;
+    let id = approved["id"].as_str().unwrap().to_string();
+    assert_eq!(approved["transaction_state"], "AUTHORIZED");
+    // 29 days pass at the acquirer without a capture: the authorization expires there,
+    // and its state-change event reaches the sale.
+    let r = h.http.post(format!("{}/sim/clock", h.sim.backend_url)).json(&json!({"advance_secs": 29 * 86_400})).send();
+    assert!(r.await.unwrap().status().is_success());
+    let expired = h.wait_for(&id, |s| s["transaction_state"] == "EXPIRED").await;
+    assert_eq!((expired["state"].as_str(), expired["captured_amount"].as_i64()), (Some("APPROVED"), Some(0)));
+    // A week later it is closed, nothing captured.
+    let r = h.http.post(format!("{}/sim/clock", h.sim.backend_url)).json(&json!({"advance_secs": 8 * 86_400})).send();
+    assert!(r.await.unwrap().status().is_success());
+    h.wait_for(&id, |s| s["transaction_state"] == "CLOSED").await;
+    let bad = h.http.post(format!("{}/sim/clock", h.sim.backend_url)).json(&json!({"advance_secs": -5})).send();
+    assert_eq!(bad.await.unwrap().status(), 400);
+}

@@ -34,6 +34,8 @@ pub struct SimBackend {
     pub faults: Mutex<Faults>,
     /// Fires when the simulator stops (releases held requests).
     pub stop: CancellationToken,
+    /// How far the acquirer's clock was moved on (`POST /sim/clock`), in seconds.
+    clock_offset: std::sync::atomic::AtomicI64,
 }
 
 impl SimBackend {
@@ -57,7 +59,26 @@ impl SimBackend {
             changed: Notify::new(),
             faults: Mutex::new(Faults::default()),
             stop,
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
         })
+    }
+
+    /// The acquirer's clock (the wall clock, moved on by `POST /sim/clock`).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::seconds(self.clock_offset_secs())
+    }
+
+    /// Seconds the clock was moved on.
+    pub fn clock_offset_secs(&self) -> i64 {
+        self.clock_offset.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Moves the clock on by `secs`: what expires by then expires now, with its events.
+    pub fn advance_clock(&self, secs: i64) {
+        self.clock_offset.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+        let now = self.now();
+        self.books().age_to(now);
+        self.changed.notify_waiters();
     }
 
     /// Signs the event stream from now on with `key` under `key_id` (a key the acquirer

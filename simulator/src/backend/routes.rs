@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
 use posagent_acquirer_api::auth::{bearer_token, constant_time_eq};
 use posagent_acquirer_api::{
     ApiError, AuthorizeRequest, AvailabilityQuery, ErrorType, IDEMPOTENCY_KEY_HEADER, PaymentRequestState,
@@ -50,6 +49,7 @@ pub fn router(backend: Shared) -> Router {
         .route("/pay/{id}/decline", post(customer_declines))
         .route("/pay/{id}/abandon", post(customer_abandons))
         .route("/sim/faults", get(read_faults).post(set_faults))
+        .route("/sim/clock", get(read_clock).post(advance_clock))
         .route("/sim/interoperability", get(received_interoperability))
         .fallback(super::bare_errors::not_found)
         .layer(axum::middleware::from_fn(super::bare_errors::envelope))
@@ -141,12 +141,12 @@ fn canonical(body: &[u8]) -> Vec<u8> {
 /// answers. Refusals are not stored: the request changed nothing and may be corrected.
 fn keyed(
     books: &mut super::state::Books,
+    now: chrono::DateTime<chrono::Utc>,
     key: &str,
     operation: &str,
     body: &[u8],
     process: impl FnOnce(&mut super::state::Books, &str) -> Result<(StatusCode, Vec<u8>), Refusal>,
 ) -> (u16, Vec<u8>) {
-    let now = Utc::now();
     let body = canonical(body);
     match books.idempotency.lookup(key, operation, &body, now) {
         Lookup::Replay(r) => return (r.status, r.body),
@@ -209,7 +209,7 @@ fn idempotent(
             vec![ValidationError { parameter: "Idempotency-Key".into(), reason: reason.into() }],
         );
     };
-    let (status, bytes) = keyed(&mut backend.books(), key, operation, body, process);
+    let (status, bytes) = keyed(&mut backend.books(), backend.now(), key, operation, body, process);
     backend.changed.notify_waiters();
     raw(status, bytes)
 }
@@ -261,7 +261,7 @@ async fn authorize(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         Err(e) => return bad_json(&e),
     };
     idempotent(&b, &headers, "authorize", &body, |books, key| {
-        books.authorize(&req, key, Utc::now()).map(|r| json(StatusCode::OK, &r))
+        books.authorize(&req, key, b.now()).map(|r| json(StatusCode::OK, &r))
     })
 }
 
@@ -281,7 +281,7 @@ async fn read_request(State(b): State<Shared>, Path(id): Path<String>, Query(p):
         let notified = b.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let current = b.books().payment_request(&id, Utc::now());
+        let current = b.books().payment_request(&id, b.now());
         match current {
             Ok(pr) if Some(pr.state) == p.wait_for_change_from && tokio::time::Instant::now() < deadline => {
                 // Wake at the deadline, at a change, or at the request's expiry (checked on read).
@@ -303,7 +303,7 @@ struct ByReference {
 }
 
 async fn request_by_reference(State(b): State<Shared>, Query(q): Query<ByReference>) -> Response {
-    match b.books().payment_request_by_reference(&q.reference, Utc::now()) {
+    match b.books().payment_request_by_reference(&q.reference, b.now()) {
         Ok(pr) => axum::Json(pr).into_response(),
         Err(r) => refusal(r),
     }
@@ -318,7 +318,7 @@ async fn transaction_by_reference(State(b): State<Shared>, Query(q): Query<ByRef
 
 async fn cancel_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     idempotent(&b, &headers, &format!("cancel:{id}"), &body, |books, _| {
-        books.cancel(&id, Utc::now()).map(|r| json(StatusCode::OK, &r))
+        books.cancel(&id, b.now()).map(|r| json(StatusCode::OK, &r))
     })
 }
 
@@ -335,22 +335,22 @@ fn customer_step(b: &SimBackend, result: Result<posagent_acquirer_api::PaymentRe
 }
 
 async fn customer_opens(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_opens(&id, Utc::now());
+    let r = b.books().customer_opens(&id, b.now());
     customer_step(&b, r)
 }
 
 async fn customer_approves(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_approves(&id, Utc::now());
+    let r = b.books().customer_approves(&id, b.now());
     customer_step(&b, r)
 }
 
 async fn customer_declines(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_declines(&id, Utc::now());
+    let r = b.books().customer_declines(&id, b.now());
     customer_step(&b, r)
 }
 
 async fn read_transaction(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    match b.books().transaction(&id, Utc::now()) {
+    match b.books().transaction(&id, b.now()) {
         Ok(t) => axum::Json(t).into_response(),
         Err(r) => refusal(r),
     }
@@ -366,7 +366,7 @@ async fn capture(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<Str
         Err(e) => return bad_json(&e),
     };
     idempotent(&b, &headers, &format!("capture:{id}"), &body, |books, key| {
-        books.capture(&id, &req, key, Utc::now()).map(|t| json(StatusCode::CREATED, &t))
+        books.capture(&id, &req, key, b.now()).map(|t| json(StatusCode::CREATED, &t))
     })
 }
 
@@ -376,13 +376,13 @@ async fn refund(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<Stri
         Err(e) => return bad_json(&e),
     };
     idempotent(&b, &headers, &format!("refund:{id}"), &body, |books, key| {
-        books.refund(&id, &req, key, Utc::now()).map(|t| json(StatusCode::CREATED, &t))
+        books.refund(&id, &req, key, b.now()).map(|t| json(StatusCode::CREATED, &t))
     })
 }
 
 async fn void(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     idempotent(&b, &headers, &format!("void:{id}"), &body, |books, key| {
-        books.void(&id, key, Utc::now()).map(|t| json(StatusCode::OK, &t))
+        books.void(&id, key, b.now()).map(|t| json(StatusCode::OK, &t))
     })
 }
 
@@ -392,7 +392,7 @@ async fn reverse(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
         Err(e) => return bad_json(&e),
     };
     idempotent(&b, &headers, "reverse", &body, |books, key| {
-        books.reverse(&req, key, Utc::now()).map(|r| json(StatusCode::OK, &r))
+        books.reverse(&req, key, b.now()).map(|r| json(StatusCode::OK, &r))
     })
 }
 
@@ -411,8 +411,40 @@ async fn set_faults(State(b): State<Shared>, body: Bytes) -> Response {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceClock {
+    /// Seconds the acquirer's clock moves on (0 to 100 days).
+    advance_secs: i64,
+}
+
+/// The acquirer's clock: now, and how far it was moved on.
+async fn read_clock(State(b): State<Shared>) -> Response {
+    axum::Json(serde_json::json!({"now": b.now(), "offset_secs": b.clock_offset_secs()})).into_response()
+}
+
+/// Moves the acquirer's clock on (authorizations and payment requests expire, with their
+/// events), as days passing would.
+async fn advance_clock(State(b): State<Shared>, body: Bytes) -> Response {
+    let req: AdvanceClock = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_json(&e),
+    };
+    if !(0..=100 * 86_400).contains(&req.advance_secs) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            "advance_secs must be 0 to 8640000 (100 days)".into(),
+            vec![ValidationError { parameter: "advance_secs".into(), reason: "range".into() }],
+        );
+    }
+    b.advance_clock(req.advance_secs);
+    read_clock(State(b)).await
+}
+
 async fn customer_abandons(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_abandons(&id, Utc::now());
+    let r = b.books().customer_abandons(&id, b.now());
     customer_step(&b, r)
 }
 
@@ -510,37 +542,39 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
         );
     }
     idempotent(&b, &headers, "batch", &body, |books, _| {
-        let now = Utc::now();
+        let now = b.now();
         let mut results = Vec::with_capacity(req.operations.len());
         for op in &req.operations {
             let bytes = serde_json::to_vec(&op.request).unwrap_or_default();
             let tx = op.payment_transaction_id.clone().unwrap_or_default();
             let (status, out) = match op.operation {
-                BatchOperationKind::Authorize => keyed(books, &op.idempotency_key, "authorize", &bytes, |bk, key| {
-                    let r: posagent_acquirer_api::AuthorizeRequest = serde_json::from_value(op.request.clone())
-                        .map_err(|e| super::state::invalid("request", e.to_string()))?;
-                    bk.authorize(&r, key, now).map(|r| json(StatusCode::OK, &r))
-                }),
+                BatchOperationKind::Authorize => {
+                    keyed(books, now, &op.idempotency_key, "authorize", &bytes, |bk, key| {
+                        let r: posagent_acquirer_api::AuthorizeRequest = serde_json::from_value(op.request.clone())
+                            .map_err(|e| super::state::invalid("request", e.to_string()))?;
+                        bk.authorize(&r, key, now).map(|r| json(StatusCode::OK, &r))
+                    })
+                }
                 BatchOperationKind::Capture => {
-                    keyed(books, &op.idempotency_key, &format!("capture:{tx}"), &bytes, |bk, key| {
+                    keyed(books, now, &op.idempotency_key, &format!("capture:{tx}"), &bytes, |bk, key| {
                         let r: posagent_acquirer_api::CaptureRequest = serde_json::from_value(op.request.clone())
                             .map_err(|e| super::state::invalid("request", e.to_string()))?;
                         bk.capture(&tx, &r, key, now).map(|t| json(StatusCode::CREATED, &t))
                     })
                 }
                 BatchOperationKind::Refund => {
-                    keyed(books, &op.idempotency_key, &format!("refund:{tx}"), &bytes, |bk, key| {
+                    keyed(books, now, &op.idempotency_key, &format!("refund:{tx}"), &bytes, |bk, key| {
                         let r: posagent_acquirer_api::RefundRequest = serde_json::from_value(op.request.clone())
                             .map_err(|e| super::state::invalid("request", e.to_string()))?;
                         bk.refund(&tx, &r, key, now).map(|t| json(StatusCode::CREATED, &t))
                     })
                 }
                 BatchOperationKind::Void => {
-                    keyed(books, &op.idempotency_key, &format!("void:{tx}"), &bytes, |bk, key| {
+                    keyed(books, now, &op.idempotency_key, &format!("void:{tx}"), &bytes, |bk, key| {
                         bk.void(&tx, key, now).map(|t| json(StatusCode::OK, &t))
                     })
                 }
-                BatchOperationKind::Reverse => keyed(books, &op.idempotency_key, "reverse", &bytes, |bk, key| {
+                BatchOperationKind::Reverse => keyed(books, now, &op.idempotency_key, "reverse", &bytes, |bk, key| {
                     let r: posagent_acquirer_api::ReversalRequest = serde_json::from_value(op.request.clone())
                         .map_err(|e| super::state::invalid("request", e.to_string()))?;
                     bk.reverse(&r, key, now).map(|r| json(StatusCode::OK, &r))

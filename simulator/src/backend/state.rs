@@ -161,6 +161,12 @@ impl Books {
         for r in expired {
             self.emit_request(&r, now);
         }
+        self.age_transactions(now);
+    }
+
+    /// Ages the books to `now` (a clock moved on): requests and transactions expire.
+    pub fn age_to(&mut self, now: DateTime<Utc>) {
+        self.expire(now);
     }
 
     /// Records a payment request state change on the event stream.

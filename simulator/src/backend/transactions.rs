@@ -42,6 +42,24 @@ fn actions(tx: &PaymentTransaction) -> usize {
 }
 
 impl Books {
+    /// Ages every transaction to `now`; each that changed state (an authorization that
+    /// expired, an expired one that ended) goes on the event stream.
+    pub(super) fn age_transactions(&mut self, now: DateTime<Utc>) {
+        let mut changed = vec![];
+        for tx in self.transactions.values_mut() {
+            let before = tx.state;
+            age(tx, now);
+            if tx.state != before {
+                changed.push(tx.clone());
+            }
+        }
+        for tx in changed {
+            let state = format!("{:?}", tx.state).to_ascii_lowercase();
+            let payload = serde_json::to_value(&tx).unwrap_or_default();
+            self.emit(format!("payment.transaction.state-change.{state}"), payload, now);
+        }
+    }
+
     /// A transaction by id.
     pub fn transaction(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentTransaction, Refusal> {
         self.tx_mut(id, now).map(|t| t.clone())
