@@ -221,8 +221,11 @@ pub enum PaymentRequestState {
     /// The customer scanned the code and is in Klarna's purchase flow.
     InProgress,
     /// The customer approved; a session token is available for the final authorization.
-    #[serde(alias = "AUTHORIZED", alias = "CONFIRMED")]
     Completed,
+    /// A payment transaction already exists for it (Klarna's v1 `AUTHORIZED`, Gen-1
+    /// `CONFIRMED`): there is nothing to authorize, the transaction is read by reference.
+    #[serde(alias = "CONFIRMED")]
+    Authorized,
     /// Canceled by the partner or the customer.
     Canceled,
     /// Not completed in time.
@@ -234,7 +237,7 @@ pub enum PaymentRequestState {
 impl PaymentRequestState {
     /// Whether no further change can happen.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Completed | Self::Canceled | Self::Expired | Self::Declined)
+        matches!(self, Self::Completed | Self::Authorized | Self::Canceled | Self::Expired | Self::Declined)
     }
 }
 
@@ -432,4 +435,21 @@ pub struct RefundRequest {
     /// Lines returned; when given they sum to `amount`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineItem>,
+}
+
+#[cfg(test)]
+mod request_state_tests {
+    use super::PaymentRequestState;
+
+    #[test]
+    fn older_generations_states_mean_a_transaction_exists() {
+        for (wire, state) in [
+            ("\"COMPLETED\"", PaymentRequestState::Completed),
+            ("\"AUTHORIZED\"", PaymentRequestState::Authorized),
+            ("\"CONFIRMED\"", PaymentRequestState::Authorized),
+        ] {
+            assert_eq!(serde_json::from_str::<PaymentRequestState>(wire).ok(), Some(state), "{wire}");
+        }
+        assert!(PaymentRequestState::Authorized.is_final());
+    }
 }

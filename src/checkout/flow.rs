@@ -395,6 +395,13 @@ async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<()
             let header = sale.descriptors.as_ref().map(|d| d.header.clone()).unwrap_or_default();
             show(inner, &sale.id, Screen::InProgress { amount: amount_text(sale), header, locale }).await;
         }
+        // An older-generation request whose transaction already exists: read it, never
+        // authorize again.
+        PaymentRequestState::Authorized => {
+            let tx = inner.deps.backend.transaction_by_reference(&sale.reference).await?;
+            let tx = tx.ok_or(FlowError::Incomplete("the transaction of the authorized payment request"))?;
+            return settle(inner, sale, AuthorizeResponse::approved(tx)).await;
+        }
         PaymentRequestState::Completed => {
             let token = pr.state_context.klarna_network_session_token.ok_or(FlowError::Incomplete("session token"))?;
             sale.session_token = Some(token);
