@@ -286,3 +286,41 @@ async fn a_cancel_racing_the_approval_ends_in_one_consistent_state() {
     let auths = ledger.as_array().unwrap().iter().filter(|e| e["kind"] == "AUTHORIZATION").count();
     assert_eq!(auths, outcomes.get("APPROVED").copied().unwrap_or(0), "{outcomes:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn klarnas_instruction_hides_or_preselects_klarna() {
+    let h = Harness::start().await;
+    // PRESELECT_KLARNA (a customer who prepared Klarna): a CHOICE sale takes Klarna at once.
+    let (_, offer) =
+        h.get(&format!("/v1/klarna?amount=19900&interoperability_token={}", interop_token("PAYMENT_PREPARED"))).await;
+    assert_eq!(
+        (offer["available"].as_bool(), offer["instruction"].as_str()),
+        (Some(true), Some("PRESELECT_KLARNA")),
+        "{offer}"
+    );
+    let token = interop_token("PAYMENT_PREPARED");
+    let sale = h
+        .create(json!({"amount": 19900, "currency": "SEK", "method": "CHOICE", "interoperability_token": token}))
+        .await;
+    let shown = h.wait_state(sale["id"].as_str().unwrap(), "QR_SHOWN").await;
+    assert_eq!(
+        (shown["method"].as_str(), shown["offered_methods"].clone()),
+        (Some("KLARNA"), json!(["KLARNA"])),
+        "{shown}"
+    );
+    h.post(&format!("/v1/sales/{}/cancel", shown["id"].as_str().unwrap()), json!({})).await;
+    // HIDE_KLARNA: not offered, to the register nor on the terminal; the card is asked for.
+    let hidden = interop_token("PAYMENT_UNSUPPORTED");
+    let (_, offer) = h.get(&format!("/v1/klarna?amount=19900&interoperability_token={hidden}")).await;
+    assert_eq!(
+        (offer["available"].as_bool(), offer["instruction"].as_str()),
+        (Some(false), Some("HIDE_KLARNA")),
+        "{offer}"
+    );
+    let sale = h
+        .create(json!({"amount": 19900, "currency": "SEK", "method": "CHOICE", "interoperability_token": hidden}))
+        .await;
+    let card = h.wait_state(sale["id"].as_str().unwrap(), "AWAITING_CARD").await;
+    assert_eq!(card["offered_methods"], json!(["CARD"]), "{card}");
+    assert!(card["klarna_unavailable_reason"].is_string(), "{card}");
+}

@@ -59,6 +59,21 @@ pub struct PaymentDescriptors {
     pub badge_url: String,
 }
 
+/// What Klarna's payment presentation tells the terminal to do with Klarna.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum PresentationInstruction {
+    /// Offer Klarna among the methods.
+    ShowKlarna,
+    /// Offer Klarna, preselected (the customer prepared it in a Klarna journey).
+    PreselectKlarna,
+    /// Offer Klarna alone.
+    ShowOnlyKlarna,
+    /// Do not show Klarna.
+    HideKlarna,
+}
+
 /// Answer of `GET /v1/klarna/availability`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AvailabilityResponse {
@@ -67,6 +82,10 @@ pub struct AvailabilityResponse {
     /// Why Klarna is unsupported, when it is (e.g. `COUNTRY_CURRENCY_NOT_SUPPORTED`, `AMOUNT_OUT_OF_RANGE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    /// Klarna's instruction for this purchase (absent from acquirers of the earlier shape:
+    /// then the status decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<PresentationInstruction>,
     /// Wording to display; present unless unsupported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub descriptors: Option<PaymentDescriptors>,

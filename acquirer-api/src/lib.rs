@@ -20,7 +20,9 @@ pub mod reversal;
 pub mod settlement;
 pub mod validate;
 
-pub use availability::{AvailabilityQuery, AvailabilityResponse, InteroperabilityStatus, PaymentDescriptors};
+pub use availability::{
+    AvailabilityQuery, AvailabilityResponse, InteroperabilityStatus, PaymentDescriptors, PresentationInstruction,
+};
 pub use error::{ApiError, ErrorType, ValidationError};
 pub use lines::{LineItem, LineItemError, LineType};
 pub use money::{Currency, CurrencyError, MAX_AMOUNT};

@@ -6,7 +6,7 @@
 use super::engine::Checkout;
 use crate::backend::BackendError;
 use chrono::{DateTime, Utc};
-use posagent_acquirer_api::{AvailabilityQuery, InteroperabilityStatus, PaymentDescriptors};
+use posagent_acquirer_api::{AvailabilityQuery, InteroperabilityStatus, PaymentDescriptors, PresentationInstruction};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,6 +33,9 @@ pub struct KlarnaAvailability {
     pub available: bool,
     /// Klarna's interoperability status, when known.
     pub status: Option<InteroperabilityStatus>,
+    /// Klarna's instruction (`SHOW_KLARNA`, `PRESELECT_KLARNA`, `SHOW_ONLY_KLARNA`,
+    /// `HIDE_KLARNA`), when the acquirer gave one.
+    pub instruction: Option<PresentationInstruction>,
     /// Why not, when not (`OFFLINE`, `AMOUNT_OUT_OF_RANGE`, …).
     pub reason: Option<String>,
     /// Klarna's wording for the locale (the last known, even offline, for display).
@@ -48,6 +51,7 @@ pub struct KlarnaAvailability {
 #[derive(Clone)]
 struct Entry {
     status: InteroperabilityStatus,
+    instruction: Option<PresentationInstruction>,
     reason: Option<String>,
     descriptors: Option<PaymentDescriptors>,
     at: DateTime<Utc>,
@@ -85,8 +89,9 @@ impl AvailabilityCache {
 
 fn answer(e: &Entry, source: Source, now: DateTime<Utc>) -> KlarnaAvailability {
     KlarnaAvailability {
-        available: e.status.offers_klarna(),
+        available: e.status.offers_klarna() && e.instruction != Some(PresentationInstruction::HideKlarna),
         status: Some(e.status),
+        instruction: e.instruction,
         reason: e.reason.clone(),
         descriptors: e.descriptors.clone(),
         checked_at: Some(e.at),
@@ -127,7 +132,13 @@ impl Checkout {
         };
         match live {
             Ok(a) => {
-                let e = Entry { status: a.status, reason: a.status_reason, descriptors: a.descriptors, at: now };
+                let e = Entry {
+                    status: a.status,
+                    instruction: a.instruction,
+                    reason: a.status_reason,
+                    descriptors: a.descriptors,
+                    at: now,
+                };
                 // An answer for one customer's interoperability token is that customer's:
                 // it is never served to a query without one.
                 if interoperability_token.is_none() {
@@ -140,6 +151,7 @@ impl Checkout {
                 Ok(KlarnaAvailability {
                     available: false,
                     status: None,
+                    instruction: None,
                     reason: Some("OFFLINE".into()),
                     age_secs: last.as_ref().map(|(_, at)| (now - *at).num_seconds()),
                     checked_at: last.as_ref().map(|(_, at)| *at),

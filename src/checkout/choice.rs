@@ -7,7 +7,7 @@ use super::engine::{Checkout, CheckoutError, Inner};
 use super::flow::{FlowError, KlarnaOffer, amount_text, show};
 use super::sale::{MethodChoice, Sale, SaleState, SaleView};
 use crate::screens::{KlarnaOption, Screen};
-use posagent_acquirer_api::{InteroperabilityStatus, PaymentMethod};
+use posagent_acquirer_api::{PaymentMethod, PresentationInstruction};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -33,25 +33,22 @@ fn choice_screen(sale: &Sale) -> Screen {
 
 /// Asks whether Klarna is available and offers the customer every method that is.
 ///
-/// Klarna prepared or confirmed in a Klarna journey is taken as the customer's choice;
-/// with Klarna not available the card is the only method and is asked for at once.
+/// Klarna's instruction decides: preselected (prepared or confirmed in a Klarna journey)
+/// or shown alone, Klarna is taken as the customer's choice; hidden or not available,
+/// the card is the only method and is asked for at once.
 pub(super) async fn offer_methods(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     let offer = super::flow::ask_klarna_showing_amount(inner, sale).await?;
-    let prepared = matches!(
-        sale.interoperability_status,
-        Some(InteroperabilityStatus::PaymentPrepared | InteroperabilityStatus::PaymentPendingConfirmation)
-    );
     let choice =
         sale.choice.get_or_insert(MethodChoice { offered: vec![], chosen: false, klarna_unavailable_reason: None });
     match offer {
-        KlarnaOffer::Offered if prepared => {
+        KlarnaOffer::Offered(PresentationInstruction::PreselectKlarna | PresentationInstruction::ShowOnlyKlarna) => {
             choice.offered = vec![PaymentMethod::Klarna];
             choice.chosen = true;
             sale.method = PaymentMethod::Klarna;
-            let detail = "method chosen: KLARNA (prepared in a Klarna journey)".to_string();
+            let detail = "method chosen: KLARNA (Klarna's instruction: preselected or shown alone)".to_string();
             inner.transition(sale, SaleState::AvailabilityChecked, Some(detail)).await?;
         }
-        KlarnaOffer::Offered => {
+        KlarnaOffer::Offered(_) => {
             choice.offered = vec![PaymentMethod::Klarna, PaymentMethod::Card];
             inner.transition(sale, SaleState::AwaitingMethod, Some("methods offered: KLARNA, CARD".into())).await?;
         }

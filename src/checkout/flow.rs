@@ -13,8 +13,8 @@ use crate::store::StoreError;
 use chrono::Utc;
 use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, KlarnaData, PaymentMethod, PaymentRequest,
-    PaymentRequestState,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, InteroperabilityStatus, KlarnaData,
+    PaymentMethod, PaymentRequest, PaymentRequestState, PresentationInstruction,
 };
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -186,8 +186,9 @@ pub(super) async fn show(inner: &Inner, sale_id: &str, screen: Screen) {
 
 /// Whether Klarna may be offered for this sale, as the acquirer says.
 pub(super) enum KlarnaOffer {
-    /// Offered, with the wording to show (already stored on the sale).
-    Offered,
+    /// Offered, with the wording to show (already stored on the sale), and how: among the
+    /// methods, preselected, or alone (Klarna's instruction).
+    Offered(PresentationInstruction),
     /// Not offered: the reason for the register, and a detail for the journal.
     NotOffered { reason: String, detail: String },
 }
@@ -210,6 +211,12 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         Err(BackendError::Offline)
     };
     match answer {
+        // Klarna's instruction wins over the status when the acquirer gives one.
+        Ok(a) if a.instruction == Some(PresentationInstruction::HideKlarna) => {
+            sale.interoperability_status = Some(a.status);
+            let reason = a.status_reason.unwrap_or_else(|| "HIDE_KLARNA".into());
+            Ok(KlarnaOffer::NotOffered { detail: reason.clone(), reason })
+        }
         Ok(a) if a.status.offers_klarna() => {
             let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
             if sale.locale == inner.deps.store.locale {
@@ -217,7 +224,11 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
             }
             sale.descriptors = Some(descriptors);
             sale.interoperability_status = Some(a.status);
-            Ok(KlarnaOffer::Offered)
+            let instruction = a.instruction.unwrap_or(match a.status {
+                InteroperabilityStatus::PaymentSupported => PresentationInstruction::ShowKlarna,
+                _ => PresentationInstruction::PreselectKlarna,
+            });
+            Ok(KlarnaOffer::Offered(instruction))
         }
         Ok(a) => {
             sale.interoperability_status = Some(a.status);
@@ -252,7 +263,7 @@ pub(super) async fn ask_klarna_showing_amount(inner: &Inner, sale: &mut Sale) ->
 
 async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     match ask_klarna_showing_amount(inner, sale).await? {
-        KlarnaOffer::Offered => {
+        KlarnaOffer::Offered(_) => {
             let status = sale.interoperability_status.map(|s| format!("{s:?}"));
             inner.transition(sale, SaleState::AvailabilityChecked, status).await?;
         }

@@ -10,7 +10,7 @@ use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext}
 use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, Capture, CaptureMode,
     InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest, PaymentRequestState,
-    PaymentTransaction, TransactionState, ValidationError,
+    PaymentTransaction, PresentationInstruction, TransactionState, ValidationError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -127,18 +127,29 @@ impl Books {
             return Err(invalid("interoperability_token", "must be at most 8192 characters"));
         }
         Ok(match markets::check(&q.country, q.currency.code(), q.amount) {
-            Ok(_) => AvailabilityResponse {
-                status: q
+            Ok(_) => {
+                let status = q
                     .interoperability_token
                     .as_deref()
                     .and_then(super::interop::token_status)
-                    .unwrap_or(InteroperabilityStatus::PaymentSupported),
-                status_reason: None,
-                descriptors: Some(descriptors::for_locale(&q.locale, q.amount)),
-            },
+                    .unwrap_or(InteroperabilityStatus::PaymentSupported);
+                // Klarna's instruction follows the interoperability status.
+                let instruction = match status {
+                    InteroperabilityStatus::PaymentUnsupported => PresentationInstruction::HideKlarna,
+                    InteroperabilityStatus::PaymentSupported => PresentationInstruction::ShowKlarna,
+                    _ => PresentationInstruction::PreselectKlarna,
+                };
+                AvailabilityResponse {
+                    status,
+                    status_reason: None,
+                    instruction: Some(instruction),
+                    descriptors: Some(descriptors::for_locale(&q.locale, q.amount)),
+                }
+            }
             Err(why) => AvailabilityResponse {
                 status: InteroperabilityStatus::PaymentUnsupported,
                 status_reason: Some(why.code().to_string()),
+                instruction: Some(PresentationInstruction::HideKlarna),
                 descriptors: None,
             },
         })
