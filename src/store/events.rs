@@ -62,7 +62,13 @@ impl Journal {
                     .map_err(&err)?;
                 let Some(id) = id else { continue };
                 let mut sale = sale_in(&db, path, &id)?;
-                if let Some(detail) = sale.follow_transaction(&tx) {
+                let followed = sale.follow_transaction(&tx);
+                let taken = settle_taken_captures(&db, path, &mut sale, &tx)?;
+                let detail = match (followed, taken) {
+                    (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                    (a, b) => a.or(b),
+                };
+                if let Some(detail) = detail {
                     sale.updated_at = Utc::now();
                     record_in(&db, path, &sale, Some(&detail))?;
                     changed.retain(|s| s.id != sale.id);
@@ -84,6 +90,53 @@ impl Journal {
         })
         .await
     }
+}
+
+/// Captures queued for `sale` that the acquirer's transaction already holds (sent, the
+/// answer lost, then a restart): finished here, in the same transaction, so the sale
+/// never counts one capture as both captured and queued; the sync worker then finds them
+/// finished and leaves them. A capture is the sale's own by the reference it was sent
+/// with. Returns what was settled, for the journal.
+fn settle_taken_captures(
+    db: &rusqlite::Connection,
+    path: &std::path::Path,
+    sale: &mut Sale,
+    tx: &PaymentTransaction,
+) -> Result<Option<String>, StoreError> {
+    let err = sqlite(path);
+    let taken: std::collections::HashSet<&str> =
+        tx.payment_captures.iter().filter_map(|c| c.payment_capture_reference.as_deref()).collect();
+    if taken.is_empty() || sale.queued_capture_amount == 0 {
+        return Ok(None);
+    }
+    let queued: Vec<(i64, i64, Option<String>)> = db
+        .prepare_cached(
+            "SELECT id, amount, request FROM outbox WHERE subject_id = ?1 AND kind = 'CAPTURE' AND state = 'PENDING'",
+        )
+        .map_err(&err)?
+        .query_map(params![sale.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(&err)?
+        .collect::<Result<_, _>>()
+        .map_err(&err)?;
+    let mut settled = vec![];
+    for (id, amount, request) in queued {
+        let reference = request
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+            .and_then(|v| v["payment_capture_reference"].as_str().map(str::to_string));
+        if !reference.is_some_and(|r| taken.contains(r.as_str())) {
+            continue;
+        }
+        db.prepare_cached(
+            "UPDATE outbox SET state = 'DONE', result = 'taken by the acquirer (seen in its event stream)',
+                    request = NULL, updated_ms = ?2 WHERE id = ?1 AND state = 'PENDING'",
+        )
+        .map_err(&err)?
+        .execute(params![id, crate::outbox::now_ms()])
+        .map_err(&err)?;
+        sale.queued_capture_amount = (sale.queued_capture_amount - amount).max(0);
+        settled.push(amount.to_string());
+    }
+    Ok((!settled.is_empty()).then(|| format!("queued capture of {} taken by the acquirer", settled.join(", "))))
 }
 
 #[cfg(test)]
