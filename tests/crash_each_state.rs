@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::process::{Daemon, Setup, ledger, set_faults, setup, start_daemon};
+use common::process::{Daemon, Setup, ledger, set_faults, setup, start_daemon, tap};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -45,26 +45,6 @@ async fn ledger_authorizations(s: &Setup, reference: &str) -> usize {
 async fn customer(s: &Setup, action: &str) {
     let r = s.http.post(format!("{}/sim/customer", s.sim.backend_url)).json(&json!({"action": action})).send().await;
     assert_eq!(r.unwrap().status(), 200, "the customer could not {action}");
-}
-
-async fn tap(s: &Setup) {
-    let reader = s.sim.card_reader.as_ref().unwrap();
-    for _ in 0..500 {
-        if reader.state().waiting_for.is_some() {
-            let r = s
-                .http
-                .post(format!("{}/sim/card", s.sim.backend_url))
-                .json(&json!({"card": "approve", "presentation": "tap"}))
-                .send()
-                .await
-                .unwrap();
-            if r.status() == 204 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the card reader never waited for a card");
 }
 
 async fn paper(s: &Setup, out: bool) {

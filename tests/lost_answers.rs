@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::process::{Daemon, Setup, ledger, register_call, set_faults, setup, start_daemon};
+use common::process::{Daemon, Setup, ledger, register_call, set_faults, setup, start_daemon, tap};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -21,23 +21,6 @@ async fn sale_until(d: &Daemon, s: &Setup, id: &str, done: impl Fn(&Value) -> bo
         assert!(tokio::time::Instant::now() < deadline, "the sale never got there: {sale}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-async fn tap(s: &Setup) {
-    let reader = s.sim.card_reader.as_ref().unwrap();
-    for _ in 0..500 {
-        if reader.state().waiting_for.is_some() {
-            let r = s
-                .http
-                .post(format!("{}/sim/card", s.sim.backend_url))
-                .json(&json!({"card": "approve", "presentation": "tap"}));
-            if r.send().await.unwrap().status() == 204 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the card reader never waited for a card");
 }
 
 async fn booked(s: &Setup, kind: &str) -> Vec<i64> {

@@ -138,6 +138,48 @@ async fn a_second_return_counts_the_first_ones_queued_refund() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_of_everything_counts_the_captures_still_queued() {
+    let h = with_short_timeouts().await;
+    let sale = card_sale(&h, 10_000, "LATER", None).await;
+    let (id, reference) = (sale["id"].as_str().unwrap().to_string(), sale["reference"].as_str().unwrap().to_string());
+    let (status, _) = h.post(&format!("/v1/sales/{id}/capture"), json!({"amount": 4000})).await;
+    assert_eq!(status, 200);
+    // A second capture is promised (202) while the write path is down.
+    faults(&h, json!({"partition_posts": true})).await;
+    let (status, c) = h.post(&format!("/v1/sales/{id}/capture"), json!({"amount": 3000})).await;
+    assert_eq!((status, c["queued_capture_amount"].as_i64()), (202, Some(3000)), "{c}");
+    online_again(&h).await;
+    // "Everything" is what the register was told is captured: 7000, not the 4000 the
+    // acquirer holds yet; the refund waits behind the capture.
+    let (status, all) = h.post("/v1/returns", json!({"original_reference": reference})).await;
+    assert_eq!((status, all["amount"].as_i64()), (202, Some(7000)), "{all}");
+    faults(&h, json!({})).await;
+    let return_id = all["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, r) = h.get(&format!("/v1/returns/{return_id}")).await;
+        if r["state"] == "REFUNDED" {
+            break;
+        }
+        assert_ne!(r["state"], "REFUSED", "{r}");
+        assert!(Instant::now() < deadline, "never refunded: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ledger = h.backend_get("/v1/ledger").await;
+    let booked: Vec<(String, i64)> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reference"] == reference.as_str())
+        .map(|e| (e["kind"].as_str().unwrap().to_string(), e["amount"].as_i64().unwrap()))
+        .collect();
+    let want: Vec<(String, i64)> = [("AUTHORIZATION", 10_000), ("CAPTURE", 4000), ("CAPTURE", 3000), ("REFUND", 7000)]
+        .map(|(k, a)| (k.to_string(), a))
+        .into();
+    assert_eq!(booked, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_into_a_silent_network_is_answered_within_its_budget_and_booked_once() {
     // The default timeouts (10 s a call, retried): without a budget the register waited
     // more than 30 s for this answer.

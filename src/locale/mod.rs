@@ -1,6 +1,7 @@
 //! Locale-dependent output: money amounts and the terminal's own screen texts.
 //! (Klarna's wording is never here: it comes from the acquirer per locale.)
 
+#[rustfmt::skip]
 mod cldr_data;
 mod labels;
 mod money;

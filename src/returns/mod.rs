@@ -387,6 +387,18 @@ impl Returns {
         mut tx: PaymentTransaction,
         original_reference: &str,
     ) -> Result<PaymentTransaction, ReturnError> {
+        // A purchase of this terminal with captures still queued (answered 202 to the
+        // register): they go out before any refund of the payment, so they count as
+        // captured — each once, not when the acquirer already holds it.
+        if let Ok(sale) = self.journal.sale(original_reference.to_string()).await {
+            let taken: std::collections::HashSet<String> =
+                tx.payment_captures.iter().filter_map(|c| c.payment_capture_reference.clone()).collect();
+            for (amount, reference) in self.journal.queued_captures(sale.id).await? {
+                if !reference.is_some_and(|r| taken.contains(&r)) {
+                    tx.captured_amount += amount;
+                }
+            }
+        }
         let known: std::collections::HashSet<String> =
             tx.payment_refunds.iter().filter_map(|r| r.payment_refund_reference.clone()).collect();
         for r in self.journal.returns_of(original_reference.to_string()).await? {

@@ -534,6 +534,33 @@ impl Journal {
         .await
     }
 
+    /// Captures queued for sale `sale_id` and not yet taken: each one's amount and the
+    /// capture reference it is sent with.
+    pub async fn queued_captures(&self, sale_id: String) -> Result<Vec<(i64, Option<String>)>, StoreError> {
+        self.call(move |conn, path| {
+            let err = sqlite(path);
+            let rows: Vec<(i64, Option<String>)> = conn
+                .prepare_cached(
+                    "SELECT amount, request FROM outbox WHERE subject_id = ?1 AND kind = 'CAPTURE' AND state = 'PENDING'",
+                )
+                .map_err(&err)?
+                .query_map(params![sale_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?
+                .collect::<Result<_, _>>()
+                .map_err(&err)?;
+            Ok(rows
+                .into_iter()
+                .map(|(amount, request)| {
+                    let reference = request
+                        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+                        .and_then(|v| v["payment_capture_reference"].as_str().map(str::to_string));
+                    (amount, reference)
+                })
+                .collect())
+        })
+        .await
+    }
+
     /// Puts operation `id` back to wait until `next_attempt_ms` after a failed attempt.
     pub async fn retry_op_later(&self, id: i64, error: String, next_attempt_ms: i64) -> Result<(), StoreError> {
         self.call(move |conn, path| {

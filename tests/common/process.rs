@@ -171,3 +171,24 @@ pub async fn ledger(s: &Setup) -> Vec<serde_json::Value> {
     let url = format!("{}/v1/ledger", s.sim.backend_url);
     s.http.get(url).bearer_auth(key.trim()).send().await.unwrap().json().await.unwrap()
 }
+
+/// Taps the approving test card as soon as the simulated reader waits for one (5 s at most).
+pub async fn tap(s: &Setup) {
+    let reader = s.sim.card_reader.as_ref().expect("the simulator has a card reader");
+    for _ in 0..500 {
+        if reader.state().waiting_for.is_some() {
+            let r = s
+                .http
+                .post(format!("{}/sim/card", s.sim.backend_url))
+                .json(&json!({"card": "approve", "presentation": "tap"}))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 204 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the card reader never waited for a card");
+}
