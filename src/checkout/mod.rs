@@ -20,7 +20,7 @@ pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
 pub use new_sale::NewSale;
 pub use receipt::{
-    CopyFor, PostPurchaseKind, ReceiptHeader, card_brand, declined_document, marked, post_purchase_document,
+    CopyFor, PostPurchaseKind, ReceiptHeader, card_brand, card_line, declined_document, marked, post_purchase_document,
     qr_slip_document, receipt_document,
 };
 pub use retry::RetrySale;

@@ -97,6 +97,13 @@ pub fn card_brand(masked_pan: &str) -> &'static str {
     }
 }
 
+/// A card as receipts show it: its scheme and last four digits (`VISA **** 1111`).
+pub fn card_line(masked_pan: Option<&str>) -> String {
+    let pan = masked_pan.unwrap_or("");
+    let last4 = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()).unwrap_or("????");
+    format!("{} **** {last4}", card_brand(pan))
+}
+
 /// How the cardholder was verified, as the receipt says it.
 fn cvm_label(cvm: &str) -> Option<Label> {
     Some(match cvm {
@@ -108,14 +115,15 @@ fn cvm_label(cvm: &str) -> Option<Label> {
     })
 }
 
-/// `1200` (percent × 100) as `12 %`, `1250` as `12,5 %` / `12.5 %` per locale.
+/// `1200` (percent × 100) as `12 %`, `1250` as `12,5 %` / `12.5 %` (the locale's
+/// CLDR decimal separator).
 fn rate_text(rate: i64, locale: &str) -> String {
     let whole = rate / 100;
     let frac = (rate % 100).abs();
     if frac == 0 {
         return format!("{whole} %");
     }
-    let sep = if locale.starts_with("en") { '.' } else { ',' };
+    let sep = crate::locale::decimal_separator(locale);
     let frac = format!("{frac:02}");
     format!("{whole}{sep}{} %", frac.trim_end_matches('0'))
 }
@@ -167,9 +175,7 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     match sale.method {
         PaymentMethod::Card => {
             d.styled(label(Label::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
-            let pan = sale.masked_pan.as_deref().unwrap_or("");
-            let last4 = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()).unwrap_or("????");
-            d.columns(format!("{} **** {last4}", card_brand(pan)), sale.entry_mode.clone().unwrap_or_default(), false);
+            d.columns(card_line(sale.masked_pan.as_deref()), sale.entry_mode.clone().unwrap_or_default(), false);
             if let Some(name) = &sale.application_label {
                 d.line(name.clone());
             }
@@ -266,9 +272,8 @@ pub fn declined_document(sale: &Sale, header: ReceiptHeader<'_>) -> Document {
     d.push(Block::Rule);
     d.styled(text(Text::Declined, l), TextStyle { bold: true, double: false }, Align::Center);
     d.columns(text(Text::Total, l), format_amount(sale.amount, sale.currency, l), true);
-    let pan = sale.masked_pan.as_deref().unwrap_or("");
-    if let Some(last4) = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()) {
-        d.columns(format!("{} **** {last4}", card_brand(pan)), sale.entry_mode.clone().unwrap_or_default(), false);
+    if sale.masked_pan.is_some() {
+        d.columns(card_line(sale.masked_pan.as_deref()), sale.entry_mode.clone().unwrap_or_default(), false);
     }
     if let Some(code) = sale.reason.as_deref() {
         match crate::locale::decline_reason(code) {

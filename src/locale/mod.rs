@@ -9,6 +9,6 @@ mod texts;
 mod time;
 
 pub use labels::{Label, label};
-pub use money::format_amount;
+pub use money::{decimal_separator, format_amount};
 pub use texts::{Text, decline_reason, text};
 pub use time::StoreTimeZone;

@@ -16,6 +16,11 @@ fn numbers(locale: &str) -> &'static Numbers {
         .unwrap_or(&NUMBERS[0])
 }
 
+/// The locale's decimal separator (CLDR), e.g. for tax rates: `12,5 %` in sv-SE.
+pub fn decimal_separator(locale: &str) -> &'static str {
+    numbers(locale).decimal
+}
+
 fn affixes(locale: &'static str, currency: &str) -> Option<&'static Affixes> {
     AFFIXES.iter().find(|a| a.locale == locale && a.currency == currency)
 }

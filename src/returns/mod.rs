@@ -393,9 +393,9 @@ impl Returns {
         if let Ok(sale) = self.journal.sale(original_reference.to_string()).await {
             let taken: std::collections::HashSet<String> =
                 tx.payment_captures.iter().filter_map(|c| c.payment_capture_reference.clone()).collect();
-            for (amount, reference) in self.journal.queued_captures(sale.id).await? {
-                if !reference.is_some_and(|r| taken.contains(&r)) {
-                    tx.captured_amount += amount;
+            for c in self.journal.queued_captures(sale.id).await? {
+                if !c.reference.is_some_and(|r| taken.contains(&r)) {
+                    tx.captured_amount += c.amount;
                 }
             }
         }

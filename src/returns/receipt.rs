@@ -25,9 +25,7 @@ pub fn return_document(r: &ReturnRecord, header: ReceiptHeader<'_>) -> Document 
     // The tender the money goes back to: the purchase's card, or Klarna.
     match r.method {
         PaymentMethod::Card => {
-            let pan = r.masked_pan.as_deref().unwrap_or("");
-            let last4 = pan.get(pan.len().saturating_sub(4)..).filter(|s| !s.is_empty()).unwrap_or("????");
-            d.line(format!("{} **** {last4}", crate::checkout::card_brand(pan)));
+            d.line(crate::checkout::card_line(r.masked_pan.as_deref()));
         }
         _ => {
             d.columns("Klarna", r.klarna_reference.clone(), false);

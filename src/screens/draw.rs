@@ -7,6 +7,7 @@ use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
 use embedded_graphics::text::{Baseline, Text};
 use posagent_drivers::display::Frame;
+use posagent_drivers::printer::breaks_at;
 
 /// Klarna pink (Klarna's current brand pink in its own docs).
 pub const PINK: Rgb888 = Rgb888::new(0xFF, 0xA8, 0xCD);
@@ -76,13 +77,9 @@ fn font_for(text: &str) -> &'static MonoFont<'static> {
     FONTS.iter().copied().find(|f| covers(f, text)).unwrap_or(FONTS[0])
 }
 
-/// Whether a line may break at `c`: at spaces, never at the no-break spaces CLDR puts
-/// inside amounts (`1 234,50 €`), so an amount is never split across lines.
-pub fn breaks_at(c: char) -> bool {
-    c.is_whitespace() && !matches!(c, '\u{A0}' | '\u{2007}' | '\u{202F}' | '\u{2060}' | '\u{FEFF}')
-}
-
-/// The words of `text`, split only where a line may break.
+/// The words of `text`, split only where a line may break — the printer's rule
+/// ([`breaks_at`]: never at the no-break spaces CLDR puts inside amounts), so an amount
+/// is never split across lines on the display either.
 pub fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(breaks_at).filter(|w| !w.is_empty())
 }

@@ -109,20 +109,9 @@ fn settle_taken_captures(
     if taken.is_empty() || sale.queued_capture_amount == 0 {
         return Ok(None);
     }
-    let queued: Vec<(i64, i64, Option<String>)> = db
-        .prepare_cached(
-            "SELECT id, amount, request FROM outbox WHERE subject_id = ?1 AND kind = 'CAPTURE' AND state = 'PENDING'",
-        )
-        .map_err(&err)?
-        .query_map(params![sale.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(&err)?
-        .collect::<Result<_, _>>()
-        .map_err(&err)?;
+    let queued = super::outbox::pending_captures_in(db, path, &sale.id)?;
     let mut settled = vec![];
-    for (id, amount, request) in queued {
-        let reference = request
-            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
-            .and_then(|v| v["payment_capture_reference"].as_str().map(str::to_string));
+    for super::outbox::PendingCapture { id, amount, reference } in queued {
         if !reference.is_some_and(|r| taken.contains(r.as_str())) {
             continue;
         }

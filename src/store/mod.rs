@@ -12,7 +12,7 @@ mod returns;
 mod sales;
 
 pub use events::EventCursor;
-pub use outbox::{Patched, SubjectPatch};
+pub use outbox::{Patched, PendingCapture, SubjectPatch};
 pub use sales::{SaleEvent, operation_key};
 
 use rusqlite::Connection;

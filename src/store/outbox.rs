@@ -58,6 +58,46 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox(state, group_key, id);
 ";
 
+/// A capture queued for a sale and not yet taken by the acquirer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCapture {
+    /// Its queue id.
+    pub id: i64,
+    /// Amount, minor units.
+    pub amount: i64,
+    /// The `payment_capture_reference` it is sent with (how the acquirer's transaction
+    /// names it once taken).
+    pub reference: Option<String>,
+}
+
+/// The captures of sale `sale_id` still queued, inside the caller's connection or
+/// transaction.
+pub(super) fn pending_captures_in(
+    conn: &Connection,
+    path: &Path,
+    sale_id: &str,
+) -> Result<Vec<PendingCapture>, StoreError> {
+    let err = sqlite(path);
+    let rows: Vec<(i64, i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, amount, request FROM outbox WHERE subject_id = ?1 AND kind = 'CAPTURE' AND state = 'PENDING'",
+        )
+        .map_err(&err)?
+        .query_map(params![sale_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(&err)?
+        .collect::<Result<_, _>>()
+        .map_err(&err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, amount, request)| {
+            let reference = request
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+                .and_then(|v| v["payment_capture_reference"].as_str().map(str::to_string));
+            PendingCapture { id, amount, reference }
+        })
+        .collect())
+}
+
 /// Inserts `op` (PENDING, due at `due_ms`) on `conn` and returns its queue id; an
 /// operation whose key is already queued is kept as it is (a retried request queues
 /// nothing new) and its id returned.
@@ -534,31 +574,9 @@ impl Journal {
         .await
     }
 
-    /// Captures queued for sale `sale_id` and not yet taken: each one's amount and the
-    /// capture reference it is sent with.
-    pub async fn queued_captures(&self, sale_id: String) -> Result<Vec<(i64, Option<String>)>, StoreError> {
-        self.call(move |conn, path| {
-            let err = sqlite(path);
-            let rows: Vec<(i64, Option<String>)> = conn
-                .prepare_cached(
-                    "SELECT amount, request FROM outbox WHERE subject_id = ?1 AND kind = 'CAPTURE' AND state = 'PENDING'",
-                )
-                .map_err(&err)?
-                .query_map(params![sale_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(&err)?
-                .collect::<Result<_, _>>()
-                .map_err(&err)?;
-            Ok(rows
-                .into_iter()
-                .map(|(amount, request)| {
-                    let reference = request
-                        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
-                        .and_then(|v| v["payment_capture_reference"].as_str().map(str::to_string));
-                    (amount, reference)
-                })
-                .collect())
-        })
-        .await
+    /// Captures queued for sale `sale_id` and not yet taken (see [`pending_captures_in`]).
+    pub async fn queued_captures(&self, sale_id: String) -> Result<Vec<PendingCapture>, StoreError> {
+        self.call(move |conn, path| pending_captures_in(conn, path, &sale_id)).await
     }
 
     /// Puts operation `id` back to wait until `next_attempt_ms` after a failed attempt.
