@@ -3,6 +3,7 @@
 //! open sales, disk space, the devices (through the running daemon, or directly), and the
 //! acquirer (reachability, TLS, credentials, clock skew).
 
+use crate::backend::tls_probe::{self, TlsVerdict};
 use crate::config::{DeviceProfile, StoreConfig};
 use std::path::Path;
 use std::time::Duration;
@@ -235,17 +236,16 @@ async fn acquirer(config: &StoreConfig) -> Vec<Check> {
     ];
     // The daemon's own TLS settings: a private CA and the terminal's certificate.
     let pem = |path: &Option<std::path::PathBuf>| path.as_ref().map(std::fs::read).transpose();
-    let http = match (pem(&config.acquirer.ca_file), pem(&config.acquirer.client_identity_file)) {
-        (Ok(ca), Ok(identity)) => {
-            match crate::backend::http_client(&config.acquirer.url, TIMEOUT, ca.as_deref(), identity.as_deref()) {
-                Ok(c) => c,
-                Err(e) => return vec![check(Level::Fail, "acquirer", format!("{e}"))],
-            }
-        }
+    let (ca, identity) = match (pem(&config.acquirer.ca_file), pem(&config.acquirer.client_identity_file)) {
+        (Ok(ca), Ok(identity)) => (ca, identity),
         (Err(e), _) | (_, Err(e)) => {
             let why = format!("cannot read acquirer.ca_file or acquirer.client_identity_file: {e}");
             return vec![check(Level::Fail, "acquirer", why)];
         }
+    };
+    let http = match crate::backend::http_client(&config.acquirer.url, TIMEOUT, ca.as_deref(), identity.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return vec![check(Level::Fail, "acquirer", format!("{e}"))],
     };
     // One retry on a transport error: a single dropped connection is not a verdict on
     // the acquirer (a refused certificate or a dead network fails both times).
@@ -256,7 +256,14 @@ async fn acquirer(config: &StoreConfig) -> Vec<Check> {
     match sent {
         Err(e) => {
             let e = e.without_url();
-            let (causes, hint) = (crate::backend::causes(&e), crate::backend::unreachable_hint(&e));
+            let (mut causes, mut hint) = (crate::backend::causes(&e), crate::backend::unreachable_hint(&e));
+            // A connection closed after the handshake: the TLS alert says why.
+            if let TlsVerdict::Refused(alert) =
+                tls_probe::probe(&config.acquirer.url, ca.as_deref(), identity.as_deref(), TIMEOUT).await
+            {
+                causes = format!("TLS: {alert}");
+                hint = crate::backend::tls_refusal_hint(&alert);
+            }
             vec![check(Level::Fail, "acquirer", format!("{}: {causes}; {hint}", config.acquirer.url))]
         }
         Ok(r) => {

@@ -126,7 +126,12 @@ async fn a_sale_goes_through_an_acquirer_that_requires_the_terminals_certificate
     assert!(bare.is_err(), "a client without a certificate was let in: {bare:?}");
     // The error tells store IT where to look.
     let told = bare.as_ref().unwrap_err().to_string();
-    assert!(told.contains("CertificateRequired") && told.contains("acquirer.client_identity_file"), "{told}");
+    // In TLS 1.3 the server's alert comes after the client's handshake: the client reads
+    // it, or sees the connection closed before its request went out (a race); either way
+    // the error names the setting.
+    let alert_or_closed =
+        told.contains("CertificateRequired") || told.contains("closed the connection before answering");
+    assert!(alert_or_closed && told.contains("acquirer.client_identity_file"), "{told}");
     let stranger = new_pki("other");
     let wrong_ca = client(&h, &url, Some(&stranger.ca_pem), Some(&pki.client_identity_pem))
         .transaction_by_reference(reference)
@@ -196,5 +201,7 @@ async fn doctor_checks_the_acquirer_with_the_terminals_certificate() {
     assert_eq!(ok.level, posagent::doctor::Level::Ok, "{ok}");
     let refused = acquirer(posagent::doctor::run(&config(false)).await);
     assert_eq!(refused.level, posagent::doctor::Level::Fail, "{refused}");
-    assert!(refused.to_string().contains("acquirer.client_identity_file"), "{refused}");
+    // doctor reads the server's alert whatever the race of the HTTP client.
+    let told = refused.to_string();
+    assert!(told.contains("CertificateRequired") && told.contains("acquirer.client_identity_file"), "{told}");
 }

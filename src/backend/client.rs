@@ -110,19 +110,44 @@ pub fn causes(e: &reqwest::Error) -> String {
 /// What an operator should look at for a call that got no answer.
 pub fn unreachable_hint(e: &reqwest::Error) -> &'static str {
     let text = causes(e);
+    if let Some(hint) = tls_hint(&text) {
+        hint
+    } else if e.is_timeout() {
+        "no answer in time: check the network, acquirer.url and acquirer.timeout_ms"
+    } else if text.contains("connection was not ready") || text.contains("connection closed before message completed") {
+        // TLS 1.3: a server refusing the client's certificate alerts after the client's
+        // handshake is done; the alert may not have been read when the connection closes.
+        "the acquirer closed the connection before answering, as it does when it refuses this terminal's certificate: check acquirer.client_identity_file; `posagent doctor` reads the acquirer's TLS alert"
+    } else {
+        "check the network and acquirer.url"
+    }
+}
+
+/// What an operator should look at for a TLS failure described by `text`, if it is one.
+fn tls_hint(text: &str) -> Option<&'static str> {
     if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") {
-        "the acquirer's TLS certificate is not trusted: check acquirer.ca_file (the acquirer's CA) and acquirer.url"
+        Some(
+            "the acquirer's TLS certificate is not trusted: check acquirer.ca_file (the acquirer's CA) and acquirer.url",
+        )
     } else if text.contains("CertificateRequired")
         || text.contains("BadCertificate")
         || text.contains("UnknownCA")
         || text.contains("received fatal alert")
     {
-        "the acquirer refused the TLS handshake: check acquirer.client_identity_file (this terminal's certificate and key, issued by the acquirer)"
-    } else if e.is_timeout() {
-        "no answer in time: check the network, acquirer.url and acquirer.timeout_ms"
+        Some(
+            "the acquirer refused the TLS handshake: check acquirer.client_identity_file (this terminal's certificate and key, issued by the acquirer)",
+        )
     } else {
-        "check the network and acquirer.url"
+        None
     }
+}
+
+/// What an operator should look at for a TLS error `text` read from the acquirer
+/// (see [`super::tls_probe`]).
+pub fn tls_refusal_hint(text: &str) -> &'static str {
+    tls_hint(text).unwrap_or(
+        "the acquirer ended the TLS connection: check acquirer.url, acquirer.ca_file and acquirer.client_identity_file",
+    )
 }
 
 impl BackendError {

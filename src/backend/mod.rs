@@ -5,7 +5,10 @@
 mod client;
 mod connectivity;
 mod retry;
+pub mod tls_probe;
 
-pub use client::{AcquirerClient, BackendError, ClientSettings, causes, http_client, unreachable_hint};
+pub use client::{
+    AcquirerClient, BackendError, ClientSettings, causes, http_client, tls_refusal_hint, unreachable_hint,
+};
 pub use connectivity::Connectivity;
 pub use retry::RetryPolicy;
