@@ -100,20 +100,30 @@ pub fn matching_profiles<'a>(d: &UsbDevice, profiles: &'a [DeviceProfile]) -> Ve
 }
 
 /// The report of `posagent devices`; each USB device is matched against `known` profiles.
-pub fn report_with(profile: Option<&DeviceProfile>, known: &[DeviceProfile]) -> String {
+pub fn report_with(profile: Option<&DeviceProfile>, known: &[DeviceProfile]) -> DeviceReport {
     report_devices(profile, known, usb_devices())
 }
 
 /// The report `posagent devices` prints, without matching USB devices to profiles.
 pub fn report(profile: Option<&DeviceProfile>) -> String {
-    report_devices(profile, &[], usb_devices())
+    report_devices(profile, &[], usb_devices()).text
+}
+
+/// What `posagent devices` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceReport {
+    /// The report, one line per port, USB device and profile device.
+    pub text: String,
+    /// How many of the profile's devices are missing (the command then exits 1).
+    pub missing: usize,
 }
 
 fn report_devices(
     profile: Option<&DeviceProfile>,
     known: &[DeviceProfile],
     usb: Result<Vec<UsbDevice>, rusb::Error>,
-) -> String {
+) -> DeviceReport {
+    let mut missing = 0;
     let ports = serial_ports();
     let mut out = String::from("serial ports:\n");
     if ports.is_empty() {
@@ -146,7 +156,10 @@ fn report_devices(
         let mut line = |name: &str, e: &Endpoint| {
             let state = match endpoint_present(e, &ports, listed.as_deref()) {
                 Some(true) => "present",
-                Some(false) => "MISSING",
+                Some(false) => {
+                    missing += 1;
+                    "MISSING"
+                }
                 None if matches!(e, Endpoint::Tcp(_)) => "network (see `posagent doctor`)",
                 None => "unknown (USB cannot be listed here)",
             };
@@ -158,7 +171,7 @@ fn report_devices(
             line("card reader", &c.endpoint);
         }
     }
-    out
+    DeviceReport { text: out, missing }
 }
 
 #[cfg(test)]
@@ -176,7 +189,7 @@ mod tests {
         let known = vec![generic];
         assert_eq!(matching_profiles(&dev, &known), [known[0].model.as_str()]);
         assert!(matching_profiles(&other, &known).is_empty());
-        let out = report_devices(None, &known, Ok(vec![dev, other]));
+        let out = report_devices(None, &known, Ok(vec![dev, other])).text;
         assert!(out.contains(&format!("{v:04x}:{p:04x}  bus 1 address 4  profile: {}", known[0].model)), "{out}");
         assert!(out.contains("dead:beef  bus 1 address 5\n"), "{out}");
         let sim = include_str!("../firmware-config/simulator.toml");

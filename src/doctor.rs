@@ -292,6 +292,21 @@ async fn acquirer(config: &StoreConfig) -> Vec<Check> {
     }
 }
 
+/// Checks the config at `path` and the device profile it names, nothing else: no
+/// device, network, journal or secret is touched (`posagent config check`, for tools
+/// that validate a file before putting it in place).
+pub fn check_config(path: &Path) -> Vec<Check> {
+    let config = match StoreConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => return vec![check(Level::Fail, "config", e.to_string())],
+    };
+    let profile = match DeviceProfile::load(&config.device_profile) {
+        Ok(p) => check(Level::Ok, "device profile", format!("{} ({})", p.model, config.device_profile.display())),
+        Err(e) => check(Level::Fail, "device profile", e.to_string()),
+    };
+    vec![check(Level::Ok, "config", format!("{} loads", path.display())), profile]
+}
+
 /// Runs every check for the config at `path`.
 pub async fn run(path: &Path) -> Vec<Check> {
     let config = match StoreConfig::load(path) {

@@ -41,6 +41,16 @@ enum QueueState {
 }
 
 #[derive(Subcommand)]
+enum ConfigAction {
+    /// Loads and validates the config and its device profile.
+    Check {
+        /// Store config.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum QueueAction {
     /// Lists queued operations, newest first (all, or of one state).
     List {
@@ -117,6 +127,13 @@ enum Command {
         /// Lists the printer models of the ESC/POS printer database (for `printer.model`).
         #[arg(long)]
         models: bool,
+    },
+    /// Validates a config file and the device profile it names, nothing else (no
+    /// devices, network or secrets): exit 0 when both load, 1 with the reason otherwise.
+    Config {
+        /// What to do: `check`.
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Checks the terminal's setup: one line per check with OK, WARN or FAIL.
     Doctor {
@@ -580,7 +597,11 @@ async fn run(
         let Some(config) = base else { bail!("pass --config FILE (write one with `posagent init`) or --simulator") };
         let profile = DeviceProfile::load(&config.device_profile)?;
         let d = Daemon::start(config, profile, shutdown.clone()).await?;
-        println!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
+        // Under a service manager the log's "posagent ready" line says it; a person at a
+        // terminal gets where to point the register.
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            println!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
+        }
         d
     };
     #[cfg(unix)]
@@ -631,24 +652,21 @@ async fn main() -> anyhow::Result<()> {
             let profile = profile.as_deref().map(DeviceProfile::load).transpose()?;
             let known: Vec<DeviceProfile> =
                 PROFILES.iter().filter_map(|(name, text)| DeviceProfile::parse(text, Path::new(name)).ok()).collect();
-            print!("{}", posagent::discovery::report_with(profile.as_ref(), &known));
+            let found = posagent::discovery::report_with(profile.as_ref(), &known);
+            print!("{}", found.text);
             if let (true, Some(p)) = (firmware, profile) {
                 let report = tokio::task::spawn_blocking(move || posagent::discovery::firmware_report(&p)).await?;
                 print!("{report}");
             }
-            Ok(())
-        }
-        Command::Doctor { config } => {
-            let checks = posagent::doctor::run(&config).await;
-            for c in &checks {
-                println!("{c}");
-            }
-            let worst = checks.iter().map(|c| c.level).max().unwrap_or(posagent::doctor::Level::Ok);
-            if worst == posagent::doctor::Level::Fail {
-                bail!("some checks failed");
+            if found.missing > 0 {
+                bail!("{} of the profile's devices are missing: check the cables and the udev rules", found.missing);
             }
             Ok(())
         }
+        Command::Config { action: ConfigAction::Check { config } } => {
+            print_checks(&posagent::doctor::check_config(&config))
+        }
+        Command::Doctor { config } => print_checks(&posagent::doctor::run(&config).await),
         Command::Sale { action, id, amount, config, data_dir } => {
             sale_action(action, &id, amount, config.as_deref(), &data_dir).await
         }
@@ -680,4 +698,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints one line per check; fails when one did.
+fn print_checks(checks: &[posagent::doctor::Check]) -> anyhow::Result<()> {
+    for c in checks {
+        println!("{c}");
+    }
+    if checks.iter().any(|c| c.level == posagent::doctor::Level::Fail) {
+        bail!("some checks failed");
+    }
+    Ok(())
 }

@@ -31,10 +31,14 @@ async fn plug(h: &Harness, plugged: bool) {
 
 /// The value of an unlabelled series in /metrics (0 when absent).
 async fn metric(h: &Harness, name: &str) -> f64 {
-    let text = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let text = metrics_text(h).await;
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim_start_matches("{}").trim().parse().ok()))
         .unwrap_or(0.0)
+}
+
+async fn metrics_text(h: &Harness) -> String {
+    h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap()
 }
 
 async fn wait_metric(h: &Harness, name: &str, at_least: f64) {
@@ -213,9 +217,12 @@ async fn an_unplugged_reader_is_waited_for_and_a_faulty_one_shows_in_health() {
     fault(&h, json!({"kind": "error", "code": "TAMPER"})).await;
     let r = wait_health(&h, |r| r["fault"].is_string()).await;
     assert!(r["fault"].as_str().unwrap().contains("TAMPER"), "{r}");
-    assert_eq!(metric(&h, "posagent_card_reader_out_of_service").await, 1.0);
+    const OUT_OF_SERVICE: &str = "posagent_device_condition{device=\"card_reader\",condition=\"out_of_service\"}";
+    assert_eq!(metric(&h, OUT_OF_SERVICE).await, 1.0);
+    assert_eq!(r["conditions"], json!(["out_of_service"]), "{r}");
     fault(&h, json!({"kind": "repair"})).await;
     wait_health(&h, |r| r["fault"].is_null()).await;
+    assert!(metrics_text(&h).await.contains(&format!("{OUT_OF_SERVICE} 0\n")), "repaired: the condition clears");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,6 +79,37 @@ fn init_writes_a_config_that_loads_and_bad_configs_name_file_and_key() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("--simulator"));
 }
 
+/// `config check` is what configuration tools call before putting a file in place: the
+/// config and its profile only, exit 0 or 1 with the reason; `devices --profile` exits 1
+/// when a device of the profile is missing.
+#[test]
+fn config_check_validates_the_file_alone_and_devices_fails_when_one_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(posagent().args(["init", "--dir"]).arg(dir.path()).output().unwrap().status.success());
+    let config = dir.path().join("posagent.toml");
+    let check = || posagent().args(["config", "check", "--config"]).arg(&config).output().unwrap();
+    // No acquirer key, no devices, no network here: the file itself is fine.
+    let ok = check();
+    let said = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(ok.status.success(), "{said}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(said.contains("OK") && said.contains("device profile"), "{said}");
+    assert!(!said.contains("acquirer"), "nothing beyond the files is checked: {said}");
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("choice_timeout_secs = 180", "choice_timeout_secs = 0")).unwrap();
+    let bad = check();
+    assert!(!bad.status.success());
+    let said = String::from_utf8_lossy(&bad.stdout);
+    assert!(said.contains("FAIL") && said.contains("limits.choice_timeout_secs"), "{said}");
+
+    let profile = dir.path().join("firmware-config/generic-800x480.toml");
+    let devices = posagent().args(["devices", "--profile"]).arg(&profile).output().unwrap();
+    let said = String::from_utf8_lossy(&devices.stdout);
+    assert!(said.contains("MISSING"), "this machine has none of the profile's serial devices: {said}");
+    assert!(!devices.status.success(), "a missing device fails the command: {said}");
+    assert!(String::from_utf8_lossy(&devices.stderr).contains("missing"));
+}
+
 /// The daemon as a process on the simulator, driven by the CLI: reprint, capture/void,
 /// reports; then SIGTERM stops it cleanly and a restart resumes an open sale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,8 +77,17 @@ async fn unplug_and_replug_are_seen_and_recovered() {
     let printer_up = metrics.lines().find(|l| l.starts_with("posagent_device_up{device=\"printer\"")).unwrap();
     assert!(printer_up.ends_with(" 0"), "{printer_up}");
     assert!(metrics.contains("posagent_build_info{version=") && metrics.contains("process_start_time_seconds"));
+    // The cause has its own series, the others are there at 0.
+    let condition = |c: &str, v: u8| format!("posagent_device_condition{{device=\"printer\",condition=\"{c}\"}} {v}\n");
+    for line in [condition("paper_out", 1), condition("cover_open", 0), condition("paper_low", 0)] {
+        assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
+    }
+    let printer = health["devices"].as_array().unwrap().iter().find(|d| d["device"] == "printer").unwrap();
+    assert_eq!(printer["conditions"], json!(["paper_out"]), "{health}");
     h.sim.printer.set_paper_out(false);
     within_2s(&h, "printer", |d| d["connected"] == true && d["last_error"].is_null()).await;
+    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&condition("paper_out", 0)), "{metrics}");
 
     plug(&h, "printer", false).await;
     within_2s(&h, "printer", |d| d["connected"] == false).await;

@@ -127,7 +127,7 @@ async fn logs_of_every_flow_hold_no_secret() {
     );
     assert!(metrics.contains("outcome=\"failed\""), "{metrics}");
     assert!(metrics.contains("posagent_returns_total{state=\"REFUNDED\"} 1"), "{metrics}");
-    assert!(metrics.contains("posagent_offline_approvals_total{} 1"), "{metrics}");
+    assert!(metrics.contains("posagent_offline_approvals_total 1"), "{metrics}");
     assert!(metrics.contains("posagent_device_up{device=\"display\""), "{metrics}");
     assert!(!metrics.contains(&h.token) && !metrics.contains(&acquirer_key));
 }

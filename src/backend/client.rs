@@ -332,6 +332,7 @@ impl AcquirerClient {
                     (Err(BackendError::Unreachable { url: url.to_string(), source: source.without_url() }), None)
                 }
                 Ok(resp) => {
+                    self.connectivity.record_date(resp.headers());
                     let status = resp.status();
                     let retry_after = resp
                         .headers()
@@ -549,6 +550,7 @@ impl AcquirerClient {
             .send()
             .await
             .map_err(|source| BackendError::Unreachable { url: url.clone(), source: source.without_url() })?;
+        self.connectivity.record_date(resp.headers());
         let status = resp.status();
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let (signature, key_id) = (header(events::SIGNATURE_HEADER), header(events::SIGNING_KEY_ID_HEADER));

@@ -9,6 +9,8 @@ use tokio::sync::watch;
 pub struct Connectivity {
     online: AtomicBool,
     last_try_ms: AtomicI64,
+    /// The acquirer's clock minus ours (ms), from its last `Date`; `i64::MIN`: none yet.
+    clock_offset_ms: AtomicI64,
     /// Counts changes; a receiver sees every change made after it last looked, even one
     /// made between its looking and its waiting.
     changes: watch::Sender<u64>,
@@ -19,7 +21,12 @@ const RETRY_OFFLINE_MS: i64 = 5_000;
 
 impl Default for Connectivity {
     fn default() -> Self {
-        Connectivity { online: AtomicBool::new(true), last_try_ms: AtomicI64::new(0), changes: watch::Sender::new(0) }
+        Connectivity {
+            online: AtomicBool::new(true),
+            last_try_ms: AtomicI64::new(0),
+            clock_offset_ms: AtomicI64::new(i64::MIN),
+            changes: watch::Sender::new(0),
+        }
     }
 }
 
@@ -40,6 +47,23 @@ impl Connectivity {
         let last = self.last_try_ms.load(Ordering::SeqCst);
         now - last >= RETRY_OFFLINE_MS
             && self.last_try_ms.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+
+    /// Records the acquirer's clock from the `Date` header of an answer (RFC 9110
+    /// IMF-fixdate, 1 s resolution); other values are ignored.
+    pub fn record_date(&self, headers: &reqwest::header::HeaderMap) {
+        let Some(date) = headers.get(reqwest::header::DATE).and_then(|d| d.to_str().ok()) else { return };
+        if let Ok(theirs) = chrono::DateTime::parse_from_rfc2822(date) {
+            let offset = theirs.timestamp_millis() - chrono::Utc::now().timestamp_millis();
+            self.clock_offset_ms.store(offset, Ordering::Relaxed);
+        }
+    }
+
+    /// The acquirer's clock minus ours in seconds, from its last answer's `Date`
+    /// (answers carry whole seconds: within ±1 s is agreement).
+    pub fn clock_offset_seconds(&self) -> Option<f64> {
+        let ms = self.clock_offset_ms.load(Ordering::Relaxed);
+        (ms != i64::MIN).then_some(ms as f64 / 1000.0)
     }
 
     /// Records a call's outcome; wakes whoever waits for a change.
@@ -83,5 +107,25 @@ mod tests {
         assert!(!c.should_try(), "the next ones are answered at once");
         c.set(true);
         assert!(c.should_try());
+    }
+
+    #[test]
+    fn the_acquirers_clock_is_read_from_its_date_header() {
+        let c = Connectivity::default();
+        assert_eq!(c.clock_offset_seconds(), None, "no answer yet: no offset");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::DATE, reqwest::header::HeaderValue::from_static("yesterday"));
+        c.record_date(&headers);
+        assert_eq!(c.clock_offset_seconds(), None, "a malformed Date is ignored");
+        let ahead = chrono::Utc::now() + chrono::Duration::seconds(120);
+        let date = ahead.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let value = reqwest::header::HeaderValue::from_str(&date);
+        assert!(value.is_ok(), "{date}");
+        if let Ok(v) = value {
+            headers.insert(reqwest::header::DATE, v);
+        }
+        c.record_date(&headers);
+        let offset = c.clock_offset_seconds().unwrap_or_default();
+        assert!((118.0..=121.0).contains(&offset), "{offset}");
     }
 }

@@ -222,6 +222,11 @@ impl Checkout {
         self.inner.deps.backend.connectivity().is_online()
     }
 
+    /// The acquirer's clock minus ours (seconds), from its last answer.
+    pub fn acquirer_clock_offset(&self) -> Option<f64> {
+        self.inner.deps.backend.connectivity().clock_offset_seconds()
+    }
+
     /// Tells subscribers of a sale changed outside the checkout (a forwarded operation).
     pub fn publish(&self, sale: &Sale) {
         let _ = self.inner.events.send(sale.view());

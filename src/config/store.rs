@@ -28,6 +28,9 @@ pub struct StoreConfig {
     /// The outbox and its sync worker.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// A listener of its own for monitoring.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Path of the device profile (relative paths are relative to this file).
     pub device_profile: PathBuf,
     /// Log filter applied at start-up over `POSAGENT_LOG` and on SIGHUP, e.g. `info`
@@ -95,6 +98,17 @@ pub struct AcquirerConfig {
 
 fn default_timeout_ms() -> u64 {
     10_000
+}
+
+/// Monitoring: `/metrics` and `/health` are always on the ECR listener; `listen` adds a
+/// plain-HTTP listener serving only those two (no token, nothing that moves money), so a
+/// Prometheus server on another host can scrape without reaching the payment API.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the monitoring listener, e.g. `0.0.0.0:9464`; none by default.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// The local ECR API for the register.
@@ -390,6 +404,22 @@ impl StoreConfig {
                 path,
                 "limits.klarna_timeout_secs",
                 "must be 30 to 3600 (a Klarna payment request lives at least 15 minutes)",
+            ));
+        }
+        if !(10..=600).contains(&self.limits.choice_timeout_secs) {
+            return Err(invalid(
+                path,
+                "limits.choice_timeout_secs",
+                "must be 10 to 600 (the seconds a customer has to choose Klarna or card on the display)",
+            ));
+        }
+        if let Some(addr) = self.metrics.listen
+            && (addr == self.ecr.listen || addr.port() == self.ecr.listen.port() && addr.port() != 0)
+        {
+            return Err(invalid(
+                path,
+                "metrics.listen",
+                "must be another port than ecr.listen (the monitoring listener serves only /metrics and /health)",
             ));
         }
         if self.limits.shutdown_grace_secs > 300 {

@@ -124,8 +124,11 @@ pub struct Daemon {
     pub ecr_token_file: PathBuf,
     /// The checkout.
     pub checkout: Checkout,
+    /// Base URL of the monitoring listener (`metrics.listen`), if there is one.
+    pub metrics_url: Option<String>,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
+    monitoring: Option<JoinHandle<()>>,
     sync: JoinHandle<()>,
     events: JoinHandle<()>,
     devices: (DisplayService, PrinterService, Option<CardReaderService>),
@@ -176,7 +179,7 @@ impl Daemon {
             .map(CardReaderService::start)
             .transpose()
             .map_err(|source| DaemonError::Device { device: "card reader", source })?;
-        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+        let metrics = std::sync::Arc::new(new_metrics(&config, &profile));
         let read_pem = |path: &Option<PathBuf>, secret: bool| -> Result<Option<Vec<u8>>, DaemonError> {
             let read = |p: &PathBuf| if secret { ecr::read_secret_file(p) } else { std::fs::read(p) };
             path.as_ref().map(|p| read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source })).transpose()
@@ -248,21 +251,24 @@ impl Daemon {
             .await
             .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
         let addr = listener.local_addr().map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
-        let app = ecr::router(
-            EcrState {
-                checkout: checkout.clone(),
-                display: display.clone(),
-                printer: printer.clone(),
-                card_reader: card_reader.clone(),
-                returns,
-                metrics,
-                reports,
-                outbox,
-                health: Default::default(),
-            },
-            ecr_token.clone(),
-            &config.ecr,
-        );
+        let state = EcrState {
+            checkout: checkout.clone(),
+            display: display.clone(),
+            printer: printer.clone(),
+            card_reader: card_reader.clone(),
+            returns,
+            metrics,
+            reports,
+            outbox,
+            health: std::sync::Arc::new(ecr::HealthCache::new(config.data_dir.clone(), config.store.currency.code())),
+        };
+        let monitoring = match config.metrics.listen {
+            Some(addr) => {
+                Some(serve_monitoring(addr, ecr::monitoring_router(state.clone(), &config.ecr), &shutdown).await?)
+            }
+            None => None,
+        };
+        let app = ecr::router(state, ecr_token.clone(), &config.ecr);
         let stop = shutdown.clone();
         let server = match ecr_tls {
             Some(tls) => {
@@ -281,8 +287,10 @@ impl Daemon {
             ecr_token,
             ecr_token_file: token_file,
             checkout,
+            metrics_url: monitoring.as_ref().map(|(addr, _)| format!("http://{addr}")),
             shutdown,
             server,
+            monitoring: monitoring.map(|(_, task)| task),
             sync,
             events,
             devices: (display, printer, card_reader),
@@ -345,6 +353,9 @@ impl Daemon {
         }
         tracing::info!(shutdown_step = "devices", "stopping: devices closed");
         let _ = self.server.await;
+        if let Some(task) = self.monitoring {
+            let _ = task.await;
+        }
         tracing::info!(shutdown_step = "stopped", "stopped");
     }
 }
@@ -396,4 +407,38 @@ fn ecr_tls_config(
     ecr::tls::server_config(&cert_pem, &key_pem)
         .map(Some)
         .map_err(|message| DaemonError::EcrTls { path: cert.clone(), message })
+}
+
+/// The daemon's metrics: this terminal's identity, and every counter whose labels are
+/// known (methods, final sale states, return states, queued operation kinds) at 0.
+fn new_metrics(config: &StoreConfig, profile: &DeviceProfile) -> crate::metrics::Metrics {
+    use crate::outbox::{OpKind, OpState};
+    use crate::returns::ReturnState;
+    let identity = crate::metrics::Identity {
+        store: config.store.store_reference.clone(),
+        terminal: config.store.terminal_reference.clone(),
+        model: profile.model.clone(),
+    };
+    let known = crate::metrics::KnownLabels {
+        methods: vec!["KLARNA", "CARD"],
+        sale_results: crate::checkout::SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect(),
+        return_states: [ReturnState::Pending, ReturnState::Refunded, ReturnState::Refused].map(|s| s.as_str()).to_vec(),
+        queue_kinds: [OpKind::Authorize, OpKind::Capture, OpKind::Refund, OpKind::Void, OpKind::Reverse]
+            .map(|k| k.as_str())
+            .to_vec(),
+        queue_results: [OpState::Done, OpState::Dead].map(|s| s.as_str()).to_vec(),
+    };
+    crate::metrics::Metrics::new(identity, &known)
+}
+
+/// Starts the monitoring listener (`metrics.listen`).
+async fn serve_monitoring(
+    addr: SocketAddr,
+    app: axum::Router,
+    shutdown: &CancellationToken,
+) -> Result<(SocketAddr, JoinHandle<()>), DaemonError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| DaemonError::Listen { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| DaemonError::Listen { addr, source })?;
+    tracing::info!(metrics = %bound, "serving /metrics and /health for monitoring");
+    Ok((bound, ecr::serve(ecr::guard::Guarded::new(listener), app, shutdown.clone())))
 }

@@ -52,6 +52,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
         limits: LimitsConfig::default(),
         offline: Default::default(),
         sync: Default::default(),
+        metrics: Default::default(),
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
         log_level: None,
     }

@@ -93,6 +93,35 @@ pub struct DeviceHealth {
     /// The device reports itself out of service (card reader: `TAMPER (0x32)`), even
     /// while it is connected and no sale is open.
     pub fault: Option<String>,
+    /// What the device reports of itself now, among [`DeviceHealth::known_conditions`]
+    /// (printer: `paper_out`, `paper_low`, `cover_open`, `error`; card reader:
+    /// `out_of_service`).
+    pub conditions: Vec<&'static str>,
+}
+
+impl DeviceHealth {
+    /// Every condition this kind of device can report (each one a metric from the start).
+    pub fn known_conditions(&self) -> &'static [&'static str] {
+        match self.device {
+            "printer" => &PRINTER_CONDITIONS,
+            "card_reader" => &["out_of_service"],
+            _ => &[],
+        }
+    }
+}
+
+/// The conditions a receipt printer reports in its real-time status.
+const PRINTER_CONDITIONS: [&str; 4] = ["paper_out", "paper_low", "cover_open", "error"];
+
+/// The conditions in a printer's real-time status.
+pub(crate) fn printer_conditions(s: &posagent_drivers::printer::PrinterStatus) -> Vec<&'static str> {
+    let on = [s.paper_out, s.paper_low, s.cover_open, s.error || s.offline && !s.paper_out && !s.cover_open];
+    PRINTER_CONDITIONS.iter().zip(on).filter(|(_, on)| *on).map(|(c, _)| *c).collect()
+}
+
+/// Records what a device reports of itself now.
+pub(crate) fn set_conditions(h: &SharedHealth, conditions: Vec<&'static str>) {
+    h.lock().unwrap_or_else(|p| p.into_inner()).conditions = conditions;
 }
 
 pub(crate) type SharedHealth = Arc<Mutex<DeviceHealth>>;
@@ -106,6 +135,7 @@ pub(crate) fn new_health(device: &'static str, endpoint: &Endpoint) -> SharedHea
         firmware: None,
         firmware_validated: None,
         fault: None,
+        conditions: vec![],
     }))
 }
 
@@ -149,6 +179,7 @@ pub(crate) fn set_fault(h: &SharedHealth, fault: Option<String>) {
             None => tracing::info!(device = g.device, "device is back in service"),
         }
     }
+    g.conditions = if fault.is_some() { vec!["out_of_service"] } else { vec![] };
     g.fault = fault;
 }
 

@@ -1,8 +1,8 @@
 //! Owner thread of the receipt printer.
 
 use super::{
-    DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, read_health, set_firmware,
-    set_health,
+    DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, printer_conditions, read_health,
+    set_conditions, set_firmware, set_health,
 };
 use crate::config::PrinterProfileConfig;
 use posagent_drivers::printer::{Block, Document, PrinterError, Raster, ReceiptPrinter};
@@ -122,13 +122,23 @@ impl PrinterService {
                     }
                 };
                 match &result {
-                    Ok(()) => set_health(&h, true, None),
+                    Ok(()) => {
+                        // It printed (or its status is fine): only a roll near its end stays.
+                        let low = h.lock().unwrap_or_else(|p| p.into_inner()).conditions.contains(&"paper_low");
+                        set_conditions(&h, if low { vec!["paper_low"] } else { vec![] });
+                        set_health(&h, true, None);
+                    }
                     Err(e) => {
                         if done.is_some() {
                             tracing::warn!(error = %e, "receipt printer failed");
                         }
+                        if let PrinterError::NotReady(status) = e {
+                            set_conditions(&h, printer_conditions(status));
+                        }
                         if matches!(e, PrinterError::Transport(_) | PrinterError::BadStatus(_)) {
                             printer = None;
+                            // Closed: what it reported no longer holds.
+                            set_conditions(&h, vec![]);
                         }
                         set_health(&h, printer.is_some(), Some(e.to_string()));
                     }
@@ -258,6 +268,7 @@ fn probe(
     match printer.as_mut() {
         Some(p) if profile.reads_status => {
             let s = p.status()?;
+            set_conditions(health, printer_conditions(&s));
             if s.offline || s.paper_out || s.cover_open || s.error { Err(PrinterError::NotReady(s)) } else { Ok(()) }
         }
         _ => Ok(()),

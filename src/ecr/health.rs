@@ -7,26 +7,31 @@
 //! journal reads.
 
 use super::routes::EcrState;
+use crate::metrics::{DeviceSample, OfflineSample, QueueSample, Scrape};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// How old a `/health` answer may be.
 pub const HEALTH_CACHE: Duration = Duration::from_millis(500);
 
-/// The last `/health` answer and when it was made, and when the daemon started.
+/// The last `/health` answer and when it was made; where the journal lives and the
+/// store's currency (for `/metrics`).
 #[derive(Debug)]
 pub struct HealthCache {
-    started: SystemTime,
+    data_dir: PathBuf,
+    currency: String,
     last: Mutex<Option<(Instant, StatusCode, Value)>>,
 }
 
-impl Default for HealthCache {
-    fn default() -> Self {
-        HealthCache { started: SystemTime::now(), last: Mutex::new(None) }
+impl HealthCache {
+    /// A cache for a daemon whose journal is in `data_dir`, selling in `currency`.
+    pub fn new(data_dir: PathBuf, currency: &str) -> Self {
+        HealthCache { data_dir, currency: currency.to_string(), last: Mutex::new(None) }
     }
 }
 
@@ -98,93 +103,77 @@ async fn health_now(s: &EcrState) -> (StatusCode, Value) {
     (if down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }, body)
 }
 
-/// Prometheus metrics (no token: read-only, no secrets, loopback).
+/// Prometheus metrics (no token: read-only, no secrets, loopback or the metrics listener).
 pub async fn metrics(State(s): State<EcrState>) -> Response {
-    use crate::metrics::gauge_labels;
-    let mut gauges = vec![];
-    for h in device_health(&s) {
-        let labels = gauge_labels(&[("device", h.device), ("endpoint", &h.endpoint)]);
-        let up = h.connected && h.last_error.is_none() && h.fault.is_none();
-        gauges.push((
-            "posagent_device_up",
-            "Whether the device is open, answered its last job and reports no fault (paper out, cover open, tamper: 0).",
-            labels,
-            if up { 1.0 } else { 0.0 },
-        ));
-    }
-    gauges.push((
-        "posagent_build_info",
-        "The running build (always 1).",
-        gauge_labels(&[("version", env!("CARGO_PKG_VERSION"))]),
-        1.0,
-    ));
-    let started = s.health.started.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    gauges.push((
-        "process_start_time_seconds",
-        "Start time of the process since unix epoch in seconds.",
-        String::new(),
-        started,
-    ));
-    let labels = String::new();
-    match s.outbox.journal().queue_summary().await {
-        Ok(q) => {
-            let age = q.oldest_pending_ms.map(|t| (crate::outbox::now_ms() - t).max(0) as f64 / 1000.0).unwrap_or(0.0);
-            gauges.push((
-                "posagent_queue_depth",
-                "Operations waiting for the acquirer.",
-                labels.clone(),
-                q.pending as f64,
-            ));
-            gauges.push((
-                "posagent_queue_oldest_age_seconds",
-                "Age of the oldest operation waiting for the acquirer.",
-                labels.clone(),
-                age,
-            ));
-            gauges.push((
-                "posagent_queue_dead_letters",
-                "Operations the acquirer refused for good (see `posagent queue list`).",
-                labels.clone(),
-                q.dead as f64,
-            ));
+    let scrape = scrape(&s).await;
+    let body = s.metrics.render(&scrape);
+    ([(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
+}
+
+/// What `/metrics` reads at each scrape: devices, queue, acquirer, disk, offline payments.
+async fn scrape(s: &EcrState) -> Scrape {
+    let devices = device_health(s)
+        .into_iter()
+        .map(|h| DeviceSample {
+            device: h.device,
+            endpoint: h.endpoint.clone(),
+            up: h.connected && h.last_error.is_none() && h.fault.is_none(),
+            conditions: h.known_conditions().iter().map(|c| (*c, h.conditions.contains(c))).collect(),
+        })
+        .collect();
+    let journal = s.outbox.journal();
+    let queue = match journal.queue_summary().await {
+        Ok(q) => Some(QueueSample {
+            depth: q.pending,
+            oldest_age: q
+                .oldest_pending_ms
+                .map(|t| Duration::from_millis((crate::outbox::now_ms() - t).max(0) as u64))
+                .unwrap_or_default(),
+            dead: q.dead,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the outbox for /metrics");
+            None
         }
-        Err(e) => tracing::warn!(error = %e, "cannot read the outbox for /metrics"),
+    };
+    let mut offline = vec![OfflineSample { currency: s.health.currency.clone(), amount_minor: 0, count: 0 }];
+    match journal.offline_exposure_by_currency().await {
+        Ok(waiting) => {
+            for (currency, e) in waiting {
+                let sample = OfflineSample { currency, amount_minor: e.total, count: e.count };
+                match offline.iter_mut().find(|o| o.currency == sample.currency) {
+                    Some(o) => *o = sample,
+                    None => offline.push(sample),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the offline payments for /metrics"),
     }
-    let online = s.checkout.acquirer_online();
-    gauges.push((
-        "posagent_acquirer_up",
-        "Whether the acquirer answered the last call.",
-        labels,
-        if online { 1.0 } else { 0.0 },
-    ));
-    let mut counters = vec![];
-    if let Some(reader) = &s.card_reader {
-        let fault = reader.health().fault.is_some();
-        gauges.push((
-            "posagent_card_reader_out_of_service",
-            "Whether the card reader reports itself out of service (tamper, keys); see /health.",
-            String::new(),
-            if fault { 1.0 } else { 0.0 },
-        ));
-        counters = card_reader_counters(reader.counters());
+    let data_dir_free_bytes =
+        rustix::fs::statvfs(&s.health.data_dir).ok().map(|v| v.f_bavail.saturating_mul(v.f_frsize));
+    let counters = s.card_reader.as_ref().map(|r| card_reader_counters(r.counters())).unwrap_or_default();
+    Scrape {
+        devices,
+        queue,
+        acquirer_up: s.checkout.acquirer_online(),
+        clock_offset_seconds: s.checkout.acquirer_clock_offset(),
+        offline,
+        data_dir_free_bytes,
+        counters,
     }
-    let body = s.metrics.render_with(&gauges, &counters);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// The card reader's counters as Prometheus counters.
 fn card_reader_counters(c: &crate::devices::ReaderCounters) -> Vec<(&'static str, &'static str, u64)> {
     let help = |kind: &str| match kind {
         "discarded" => (
-            "posagent_card_reader_discarded_events_total",
+            "posagent_card_reader_discarded_events",
             "Reader events discarded: another transaction's, a read crossing a cancel, before any sale.",
         ),
-        "duplicate" => ("posagent_card_reader_duplicate_frames_total", "Frames the reader sent again (dropped)."),
-        "damaged" => {
-            ("posagent_card_reader_damaged_frames_total", "Damaged or partial frames from the reader (NAKed).")
-        }
-        "resent" => ("posagent_card_reader_resent_frames_total", "Frames the host sent the reader again."),
-        _ => ("posagent_card_reader_read_retries_total", "Card reads the customer was asked to try again."),
+        "duplicate" => ("posagent_card_reader_duplicate_frames", "Frames the reader sent again (dropped)."),
+        "damaged" => ("posagent_card_reader_damaged_frames", "Damaged or partial frames from the reader (NAKed)."),
+        "resent" => ("posagent_card_reader_resent_frames", "Frames the host sent the reader again."),
+        _ => ("posagent_card_reader_read_retries", "Card reads the customer was asked to try again."),
     };
     c.snapshot()
         .into_iter()

@@ -17,7 +17,7 @@ mod web;
 pub use auth::{ensure_token_file, read_secret_file, read_token};
 pub use health::HealthCache;
 pub use problem::Problem;
-pub use routes::{EcrState, router};
+pub use routes::{EcrState, monitoring_router, router};
 pub use serve::{HEADER_READ_TIMEOUT, serve};
 
 /// An HTTP client for this machine's tools (CLI, doctor) to call the ECR API as the

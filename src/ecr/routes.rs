@@ -88,6 +88,23 @@ pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) ->
         .with_state(state)
 }
 
+/// The monitoring listener's router (`metrics.listen`): `/health` and `/metrics` only,
+/// no token, no way to reach the payment API; requests per peer limited as the ECR
+/// listener limits callers without the token.
+pub fn monitoring_router(state: EcrState, ecr: &crate::config::EcrConfig) -> Router {
+    // No request here is the register's: a "token" no header can carry (a line feed)
+    // puts every caller in the per-peer buckets.
+    let nobody = Arc::new("\n".to_string());
+    let limits = super::limit::Limits::new(nobody, ecr.max_requests_per_sec, ecr.max_unauthenticated_per_sec);
+    Router::new()
+        .route("/health", get(super::health::health))
+        .route("/metrics", get(super::health::metrics))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(limits, super::limit::limit))
+        .layer(axum::middleware::from_fn(super::web::harden))
+        .with_state(state)
+}
+
 async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see docs/ecr-api.md")
 }

@@ -678,6 +678,26 @@ impl Journal {
         .await
     }
 
+    /// Offline card approvals not yet forwarded, per currency (for `/metrics`).
+    pub async fn offline_exposure_by_currency(&self) -> Result<Vec<(String, OfflineExposure)>, StoreError> {
+        self.call(move |conn, path| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT currency, COALESCE(SUM(amount), 0), COUNT(*), MIN(created_ms) FROM outbox
+                     WHERE kind = 'AUTHORIZE' AND state = 'PENDING' AND currency IS NOT NULL
+                     GROUP BY currency ORDER BY currency",
+                )
+                .map_err(sqlite(path))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get(0)?, OfflineExposure { total: r.get(1)?, count: r.get(2)?, oldest_ms: r.get(3)? }))
+                })
+                .map_err(sqlite(path))?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(sqlite(path))
+        })
+        .await
+    }
+
     /// Deletes operations done before `before_ms`, the card reads of offline payments
     /// refused before then, and final sales (with their events and keys) and returns last
     /// changed before then that no waiting or dead operation still needs; then
