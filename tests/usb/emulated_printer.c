@@ -367,7 +367,7 @@ static long control(const guint8 *setup, guint8 *data)
         if (index == EP_OUT) out_halted = FALSE;
         return 0;
     }
-    if (type == 0x00 && req == 9) return 0; /* SET_CONFIGURATION */
+    if (type == 0x00 && req == 9) return out_halted = FALSE, 0; /* SET_CONFIGURATION */
     if (type == 0x01 && req == 11) return index == 0 && value == 0 ? 0 : -EPIPE;
     if (type == 0xa1 && req == 0 && (index >> 8) == 0) { /* GET_DEVICE_ID */
         gsize n = strlen(DEVICE_ID) + 2;
@@ -591,13 +591,19 @@ static long handle(UMockdevIoctlClient *client, gulong request, UMockdevIoctlDat
         g_autoptr(UMockdevIoctlData) d = umockdev_ioctl_data_resolve(arg, 0, sizeof(int), NULL);
         int config = *(int *)d->data;
         if (config != 1 && config != -1 && config != 0) return -EINVAL;
-        return driver == DRV_USBFS && claimer != client ? -EBUSY : 0;
+        if (driver == DRV_USBFS && claimer != client) return -EBUSY;
+        out_halted = FALSE; /* so does SetConfiguration */
+        return 0;
     }
     case USBDEVFS_SETINTERFACE: {
         g_autoptr(UMockdevIoctlData) d = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_setinterface), NULL);
         struct usbdevfs_setinterface *si = (struct usbdevfs_setinterface *)d->data;
+        int err;
         if (si->interface != 0 || si->altsetting != 0) return -EINVAL;
-        return -check_interface(client);
+        if ((err = check_interface(client))) return -err;
+        out_halted = FALSE; /* SetInterface resets the Halt feature (USB 2.0, 9.4.5) */
+        say("event set-interface");
+        return 0;
     }
     case USBDEVFS_CLEAR_HALT:
     case USBDEVFS_RESETEP: {
@@ -788,6 +794,7 @@ static void unplug(void)
     g_clear_object(&claimer);
     driver = DRV_NONE;
     device_uevents("remove");
+    umockdev_testbed_remove_device(testbed, "/sys" SYS_DEV "/1-1:1.0"); /* children first */
     umockdev_testbed_remove_device(testbed, "/sys" SYS_DEV);
     say("event unplugged");
 }
