@@ -156,7 +156,8 @@ impl Daemon {
     /// A Klarna sale of `amount`, approved by the simulated customer; its final JSON.
     async fn klarna_sale(&self, sim: &SimEnvironment, amount: u64) -> Value {
         let r = self.http.post(format!("{}/v1/sales", self.url)).bearer_auth(&self.token);
-        let sale: Value = r.json(&json!({"amount": amount, "currency": "SEK"})).send().await.unwrap().json().await.unwrap();
+        let sale: Value =
+            r.json(&json!({"amount": amount, "currency": "SEK"})).send().await.unwrap().json().await.unwrap();
         let id = sale["id"].as_str().unwrap_or_else(|| panic!("no sale: {sale}")).to_string();
         self.sale_until(&id, |s| s["state"] == "QR_SHOWN").await;
         sim.customer(posagent_sim::customer::CustomerAction::Approve).await.unwrap();
@@ -225,8 +226,9 @@ async fn receipts_over_usb_with_faults_and_replug() {
     }
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    let binary = emulator::compile(tmp.path(), "emulated_printer.c", false);
-    let shim = emulator::compile(tmp.path(), "netlink_kernel_shim.c", true);
+    let binary = emulator::compile(tmp.path(), "emulated_printer", &["emulated_printer.c", "tm_t20ii.c"], false);
+    // libusb only hears kernel uevents; see tests/usb/netlink_kernel_shim.c.
+    let shim = emulator::compile(tmp.path(), "netlink_kernel_shim.so", &["netlink_kernel_shim.c"], true);
     let preload = format!("{}:{}", shim.display(), emulator::preload_library().unwrap().display());
     let mut printer = Printer::start(&binary, tmp.path());
 
@@ -252,7 +254,9 @@ async fn receipts_over_usb_with_faults_and_replug() {
 
     // Paper out: a fault in /health and the printer down in /metrics; paper back: up.
     printer.command("paper out");
-    let p = daemon.printer_until("showed paper out", 5, |p| p["last_error"].as_str().is_some_and(|e| e.contains("paper"))).await;
+    let p = daemon
+        .printer_until("showed paper out", 5, |p| p["last_error"].as_str().is_some_and(|e| e.contains("paper")))
+        .await;
     eprintln!("paper out: {p}");
     daemon.metric_until(false, 1).await;
     let health: Value = daemon.get("/health").await.json().await.unwrap();
@@ -262,13 +266,19 @@ async fn receipts_over_usb_with_faults_and_replug() {
     daemon.metric_until(true, 2).await;
 
     // Cover open, a garbled status answer, no answer at all: each a fault, then cleared.
-    for (on, off) in [("cover open", "cover closed"), ("status garbage", "status normal"), ("status silent", "status normal")] {
+    for (on, off) in
+        [("cover open", "cover closed"), ("status garbage", "status normal"), ("status silent", "status normal")]
+    {
         printer.command(on);
         let p = daemon.printer_until(&format!("showed `{on}`"), 8, |p| !p["last_error"].is_null()).await;
         eprintln!("{on}: {p}");
         daemon.metric_until(false, 2).await;
         printer.command(off);
-        daemon.printer_until(&format!("recovered from `{on}`"), 8, |p| p["connected"] == true && p["last_error"].is_null()).await;
+        daemon
+            .printer_until(&format!("recovered from `{on}`"), 8, |p| {
+                p["connected"] == true && p["last_error"].is_null()
+            })
+            .await;
         daemon.metric_until(true, 2).await;
     }
 

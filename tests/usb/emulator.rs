@@ -30,21 +30,22 @@ pub fn preload_library() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// Compiles a C file of `tests/usb/` into `dir`; `shared` for a preload library.
-pub fn compile(dir: &Path, source: &str, shared: bool) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/usb").join(source);
-    let out = dir.join(source.trim_end_matches(".c")).with_extension(if shared { "so" } else { "" });
-    let flags = Command::new("pkg-config").args(["--cflags", "--libs", "umockdev-1.0"]).output().unwrap();
-    assert!(flags.status.success(), "pkg-config umockdev-1.0 failed");
+/// Compiles C files of `tests/usb/` into `dir/name`; `shared` for a preload library.
+pub fn compile(dir: &Path, name: &str, sources: &[&str], shared: bool) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/usb");
+    let out = dir.join(name);
     let mut cc = Command::new("cc");
-    cc.args(["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-o"]).arg(&out).arg(&src);
+    cc.args(["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-o"]).arg(&out);
+    cc.args(sources.iter().map(|s| src.join(s)));
     if shared {
         cc.args(["-shared", "-fPIC", "-ldl"]);
     } else {
+        let flags = Command::new("pkg-config").args(["--cflags", "--libs", "umockdev-1.0"]).output().unwrap();
+        assert!(flags.status.success(), "pkg-config umockdev-1.0 failed");
         cc.args(String::from_utf8(flags.stdout).unwrap().split_whitespace());
     }
     let built = cc.output().unwrap_or_else(|e| panic!("cannot run cc: {e}"));
-    assert!(built.status.success(), "cc {source} failed:\n{}", String::from_utf8_lossy(&built.stderr));
+    assert!(built.status.success(), "cc {sources:?} failed:\n{}", String::from_utf8_lossy(&built.stderr));
     out
 }
 
