@@ -5,6 +5,9 @@
 //! then any with a bulk OUT. A kernel driver bound to the interface (usblp) is detached
 //! while posagent holds it.
 //!
+//! A stalled endpoint (the device set its Halt feature) is cleared when a transfer
+//! reports the STALL, so the printer takes data again after the error.
+//!
 //! A machine without USB (no `/dev/bus/usb`) gives a typed error on open, never a panic:
 //! a context of our own is created (`rusb::Context::new`) and its failure reported.
 
@@ -172,13 +175,31 @@ impl UsbTransport {
     }
 }
 
+impl UsbTransport {
+    /// The error of a failed transfer on `endpoint`. A STALL (`Pipe`) means the device
+    /// set the endpoint's Halt feature: it refuses every transfer until the host clears
+    /// it (USB 2.0, 9.4.5), and neither closing nor reclaiming the interface does; so it
+    /// is cleared here, and the next transfer (or the next open) can go through.
+    fn transfer_error(&self, endpoint: u8, e: rusb::Error) -> TransportError {
+        if e != rusb::Error::Pipe {
+            return usb_error(&self.target, e);
+        }
+        let cleared = match self.handle.clear_halt(endpoint) {
+            Ok(()) => "halt cleared".to_string(),
+            Err(e) => format!("clearing the halt failed: {e}"),
+        };
+        let why = format!("the device stalled endpoint {endpoint:#04x} ({cleared})");
+        TransportError::Io { target: self.target.clone(), source: std::io::Error::other(why) }
+    }
+}
+
 impl Transport for UsbTransport {
     fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), TransportError> {
         while !bytes.is_empty() {
             let n = self
                 .handle
                 .write_bulk(self.endpoints.out, bytes, WRITE_TIMEOUT)
-                .map_err(|e| usb_error(&self.target, e))?;
+                .map_err(|e| self.transfer_error(self.endpoints.out, e))?;
             if n == 0 {
                 return Err(TransportError::Timeout { target: self.target.clone(), timeout: WRITE_TIMEOUT });
             }
@@ -194,7 +215,7 @@ impl Transport for UsbTransport {
         };
         match self.handle.read_bulk(ep, buf, timeout) {
             Err(rusb::Error::Timeout) => Err(TransportError::Timeout { target: self.target.clone(), timeout }),
-            r => r.map_err(|e| usb_error(&self.target, e)),
+            r => r.map_err(|e| self.transfer_error(ep, e)),
         }
     }
 
