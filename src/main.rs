@@ -173,6 +173,13 @@ enum Command {
         #[arg(long, default_value = "posagent-data", global = true)]
         data_dir: PathBuf,
     },
+    /// Prints the udev rules the device profiles' USB devices need (the package's
+    /// 99-posagent.rules): their links and the service user's group.
+    UdevRules {
+        /// A folder of profiles (*.toml); without it, the profiles this build ships.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Runs scenario files (TOML), each against a fresh daemon on a fresh simulator,
     /// and prints a pass/fail report.
     Scenario {
@@ -656,6 +663,17 @@ async fn main() -> anyhow::Result<()> {
             report(kind, config.as_deref(), &data_dir, date, print).await
         }
         Command::Queue { action, config, data_dir } => queue(action, config.as_deref(), &data_dir).await,
+        Command::UdevRules { dir } => {
+            let profiles = match dir {
+                Some(dir) => DeviceProfile::load_dir(&dir)?,
+                None => PROFILES
+                    .iter()
+                    .map(|(name, text)| DeviceProfile::parse(text, Path::new(name)))
+                    .collect::<Result<_, _>>()?,
+            };
+            print!("{}", posagent::config::udev::udev_rules(&profiles)?);
+            Ok(())
+        }
         Command::Scenario { files } => {
             let mut failed = 0;
             for f in &files {

@@ -53,6 +53,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
         offline: Default::default(),
         sync: Default::default(),
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
+        printer_endpoint: None,
         log_level: None,
     }
 }
