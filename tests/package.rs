@@ -188,125 +188,118 @@ fn secrets_left(dir: &Path, secrets: &[&str]) -> Vec<String> {
     found
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_package_installs_runs_as_its_service_user_and_purges_its_secrets() {
-    let have = |tool: &str, arg: &str| succeeds(Command::new(tool).arg(arg));
-    if !Command::new(cargo()).args(["deb", "--version"]).output().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED tests/package.rs: cargo-deb is not installed (`.ci/package --tools` installs it)");
-        return;
-    }
-    if !have("dpkg-deb", "--version") {
-        eprintln!("SKIPPED tests/package.rs: dpkg-deb is not installed (Debian package dpkg)");
-        return;
-    }
+/// The unpacked package's root and the paths the steps share.
+struct Root {
+    tmp: tempfile::TempDir,
+    root: PathBuf,
+    control: PathBuf,
+    etc: PathBuf,
+    data: PathBuf,
+    config: PathBuf,
+}
+
+/// postinst configure: the config by `posagent init`, runtime paths, no profile copies.
+fn install_and_configure() -> Root {
     let tmp = tempfile::tempdir().unwrap();
     // The service user walks into the root through the temporary folder.
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let (root, control) = (tmp.path().join("root"), tmp.path().join("control"));
     let deb = build_deb(&tmp.path().join("deb"));
     unpack(&deb, &root, &control);
-
-    // postinst configure: the config by `posagent init`, runtime paths, no profile copies.
     run_script(tmp.path(), "postinst", &own_part(&control.join("postinst")), &root, "configure");
     let (etc, data) = (root.join("etc/posagent"), root.join("var/lib/posagent"));
-    let config_path = etc.join("posagent.toml");
-    let installed = std::fs::read_to_string(&config_path).unwrap();
+    let config = etc.join("posagent.toml");
+    let installed = std::fs::read_to_string(&config).unwrap();
     assert!(installed.contains("\ndata_dir = \"/var/lib/posagent\"\n"), "{installed}");
     assert!(installed.contains("\ndevice_profile = \"generic-800x480\"\n"));
     assert!(!etc.join("firmware-config").exists(), "no profile is copied into /etc");
-    assert_eq!((mode(&etc), mode(&config_path), mode(&data)), (0o750, 0o640, 0o700));
+    assert_eq!((mode(&etc), mode(&config), mode(&data)), (0o750, 0o640, 0o700));
     assert_eq!(mode(&data.join("ecr.token")), 0o600);
+    Root { tmp, root, control, etc, data, config }
+}
 
-    // Store IT's part: the acquirer key and the printer's address; here the simulator's,
-    // and a store profile by the shipped one's name (the overrides come first).
-    let user = ServiceUser::new();
-    let stop = CancellationToken::new();
-    let sim = start_simulator(&tmp.path().join("simdata"), &tmp.path().join("sim"), stop.clone()).await.unwrap();
-    let key = std::fs::read_to_string(tmp.path().join("simdata/acquirer.key")).unwrap().trim().to_string();
-    posagent::daemon::write_secret(&etc.join("acquirer.key"), &key).unwrap();
+/// Store IT's part, against the simulator: the acquirer key, a store profile by the
+/// shipped one's name (the store's overrides come first) with a network printer, whose
+/// address doctor asks for, then `printer_endpoint`. The acquirer key.
+fn configure_for(r: &Root, sim: &posagent_sim::SimEnvironment, user: &ServiceUser) -> String {
+    let key = std::fs::read_to_string(r.tmp.path().join("simdata/acquirer.key")).unwrap().trim().to_string();
+    posagent::daemon::write_secret(&r.etc.join("acquirer.key"), &key).unwrap();
     let profile = include_str!("../firmware-config/simulator.toml")
         .replacen("endpoint = \"tcp:127.0.0.1:1\"", &format!("endpoint = \"tcp:{}\"", sim.display_addr), 1)
         .replacen("endpoint = \"tcp:127.0.0.1:1\"", "endpoint = \"network\"", 1);
     let profile = profile.split("[card_reader]").next().unwrap().to_string();
-    std::fs::create_dir_all(etc.join("firmware-config")).unwrap();
-    std::fs::write(etc.join("firmware-config/generic-800x480.toml"), profile).unwrap();
-    let config = installed
-        .replace("data_dir = \"/var/lib/posagent\"", &format!("data_dir = \"{}\"", data.display()))
+    std::fs::create_dir_all(r.etc.join("firmware-config")).unwrap();
+    std::fs::write(r.etc.join("firmware-config/generic-800x480.toml"), profile).unwrap();
+    // The installed binary runs in the temporary root: the config's paths become its.
+    let config = std::fs::read_to_string(&r.config)
+        .unwrap()
+        .replace("data_dir = \"/var/lib/posagent\"", &format!("data_dir = \"{}\"", r.data.display()))
         .replace("url = \"https://acquirer.example/terminal\"", &format!("url = \"{}\"", sim.backend_url))
         .replace("timeout_ms = 10000", "timeout_ms = 1000")
         .replace("listen = \"127.0.0.1:7600\"", "listen = \"127.0.0.1:0\"");
-    std::fs::write(&config_path, &config).unwrap();
-    for (path, uid) in [(&data, Some(user.uid)), (&data.join("ecr.token"), Some(user.uid)), (&etc, None)] {
+    std::fs::write(&r.config, &config).unwrap();
+    // What postinst gives the posagent user, given to the service user.
+    for (path, uid) in [(&r.data, Some(user.uid)), (&r.data.join("ecr.token"), Some(user.uid)), (&r.etc, None)] {
         own(path, uid, user.gid);
     }
-    own(&config_path, None, user.gid);
-    own(&etc.join("acquirer.key"), Some(user.uid), user.gid);
-    let doctor = |c: &Path| {
-        user.command(&[
-            root.join("usr/bin/posagent").display().to_string(),
-            "doctor".into(),
-            "--config".into(),
-            c.display().to_string(),
-        ])
-        .output()
-        .unwrap()
-    };
-    let out = doctor(&config_path);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(!out.status.success() && text.contains("printer_endpoint"), "a network printer needs its address: {text}");
+    own(&r.config, None, user.gid);
+    own(&r.etc.join("acquirer.key"), Some(user.uid), user.gid);
+    let bin = r.root.join("usr/bin/posagent").display().to_string();
+    let out = user.command(&[bin, "doctor".into(), "--config".into(), r.config.display().to_string()]).output();
+    let text = String::from_utf8_lossy(&out.as_ref().unwrap().stdout).to_string();
+    assert!(!out.unwrap().status.success() && text.contains("printer_endpoint"), "network printer: {text}");
     let printer = emulated_usb_printer().unwrap_or_else(|| format!("tcp:{}", sim.printer_addr));
-    let config = config
-        .replace("# printer_endpoint = \"tcp:PRINTER-ADDRESS:9100\"", &format!("printer_endpoint = \"{printer}\""));
-    std::fs::write(&config_path, &config).unwrap();
+    let set = format!("printer_endpoint = \"{printer}\"");
+    std::fs::write(&r.config, config.replace("# printer_endpoint = \"tcp:PRINTER-ADDRESS:9100\"", &set)).unwrap();
+    key
+}
 
-    // The unit's ExecStart, as the service user.
-    let exec = exec_start(&root);
-    assert!(exec.contains(&config_path.display().to_string()), "{exec:?}");
-    let log = tmp.path().join("daemon.log");
-    let mut daemon = user
-        .command(&exec)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("POSAGENT_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+/// Polls /health until `done` holds (10 s at most); the last answer.
+async fn health_until(http: &reqwest::Client, url: &str, done: impl Fn(&Value) -> bool) -> (u16, Value) {
+    let mut last = health(http, url).await;
+    for _ in 0..100 {
+        if done(&last.1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = health(http, url).await;
+    }
+    last
+}
+
+/// The unit's ExecStart as the service user: healthy, then degraded once the acquirer
+/// stops answering (sales go on offline: 200, the acquirer named); SIGTERM stops it.
+/// The ECR token.
+async fn run_service(r: &Root, sim: &posagent_sim::SimEnvironment, user: &ServiceUser) -> String {
+    let exec = exec_start(&r.root);
+    assert!(exec.contains(&r.config.display().to_string()), "{exec:?}");
+    let log = r.tmp.path().join("daemon.log");
+    let mut cmd = user.command(&exec);
+    cmd.env_clear().env("PATH", "/usr/bin:/bin").env("POSAGENT_LOG", "info");
+    let mut daemon = cmd.stdout(Stdio::piped()).stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(daemon.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let logs = || std::fs::read_to_string(&log).unwrap_or_default();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line}{}", logs()));
+    let url = line.split_whitespace().find(|w| w.starts_with("http://"));
+    let url = url.unwrap_or_else(|| panic!("{line}{}", logs())).to_string();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let (mut status, mut body) = health(&http, url).await;
-    for _ in 0..100 {
-        if body["status"] == "ok" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        (status, body) = health(&http, url).await;
-    }
+    let (status, body) = health_until(&http, &url, |b| b["status"] == "ok").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}\n{}", logs());
-    let db = data.join("posagent.db");
+    let db = r.data.join("posagent.db");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(&db).unwrap().uid(), user.uid, "the journal is the service user's");
     assert_eq!(mode(&db) & 0o077, 0, "and private (UMask=0077)");
 
-    // The acquirer stops answering: sales go on offline, /health says degraded (200).
     let faults = http.post(format!("{}/sim/faults", sim.backend_url)).json(&serde_json::json!({"partition": true}));
     assert!(faults.send().await.unwrap().status().is_success());
-    let token = std::fs::read_to_string(data.join("ecr.token")).unwrap().trim().to_string();
+    let token = std::fs::read_to_string(r.data.join("ecr.token")).unwrap().trim().to_string();
     let sale = serde_json::json!({"amount": 100, "currency": "SEK"});
     let _ = http.post(format!("{url}/v1/sales")).bearer_auth(&token).json(&sale).send().await;
-    for _ in 0..200 {
-        (status, body) = health(&http, url).await;
-        if body["status"] != "ok" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (status, body) = health_until(&http, &url, |b| b["status"] != "ok").await;
     let parts: Vec<&str> = body["problems"].as_array().unwrap().iter().filter_map(|p| p["part"].as_str()).collect();
     assert_eq!((status, body["status"].as_str()), (200, Some("degraded")), "{body}");
     assert!(parts.contains(&"acquirer") && body["acquirer"]["online"] == false, "{body}");
+
     Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     let mut stopped = None;
     for _ in 0..300 {
@@ -317,14 +310,33 @@ async fn the_package_installs_runs_as_its_service_user_and_purges_its_secrets() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(stopped.is_some_and(|s| s.success()), "stopped cleanly: {stopped:?}\n{}", logs());
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_package_installs_runs_as_its_service_user_and_purges_its_secrets() {
+    if !Command::new(cargo()).args(["deb", "--version"]).output().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED tests/package.rs: cargo-deb is not installed (`.ci/package --tools` installs it)");
+        return;
+    }
+    if !succeeds(Command::new("dpkg-deb").arg("--version")) {
+        eprintln!("SKIPPED tests/package.rs: dpkg-deb is not installed (Debian package dpkg)");
+        return;
+    }
+    let r = install_and_configure();
+    let user = ServiceUser::new();
+    let stop = CancellationToken::new();
+    let sim = start_simulator(&r.tmp.path().join("simdata"), &r.tmp.path().join("sim"), stop.clone()).await.unwrap();
+    let key = configure_for(&r, &sim, &user);
+    let token = run_service(&r, &sim, &user).await;
     stop.cancel();
 
     // Purge: the config, the keys and the token go; the journal stays (docs/install.md).
-    std::fs::write(etc.join("ecr.key"), "-----BEGIN PRIVATE KEY-----").unwrap();
-    std::fs::write(data.join("ecr.key"), "-----BEGIN PRIVATE KEY-----").unwrap();
-    std::fs::write(data.join("terminal-identity.pem"), "-----BEGIN PRIVATE KEY-----").unwrap();
-    run_script(tmp.path(), "postrm", &own_part(&control.join("postrm")), &root, "purge");
-    let left = [secrets_left(&root.join("etc"), &[&key, &token]), secrets_left(&root.join("var"), &[&key, &token])];
+    std::fs::write(r.etc.join("ecr.key"), "-----BEGIN PRIVATE KEY-----").unwrap();
+    std::fs::write(r.data.join("ecr.key"), "-----BEGIN PRIVATE KEY-----").unwrap();
+    std::fs::write(r.data.join("terminal-identity.pem"), "-----BEGIN PRIVATE KEY-----").unwrap();
+    run_script(r.tmp.path(), "postrm", &own_part(&r.control.join("postrm")), &r.root, "purge");
+    let left = [secrets_left(&r.root.join("etc"), &[&key, &token]), secrets_left(&r.root.join("var"), &[&key, &token])];
     assert_eq!(left.concat(), Vec::<String>::new(), "no secret survives the purge");
-    assert!(!etc.exists() && db.exists(), "the config goes, the sale journal is kept");
+    assert!(!r.etc.exists() && r.data.join("posagent.db").exists(), "the config goes, the sale journal is kept");
 }

@@ -1,6 +1,7 @@
 //! Device profiles of terminal models (`firmware-config/*.toml`): which devices, which
 //! driver, which port, which size.
 
+use super::udev::{DeviceUsbIds, device_usb_id};
 use super::{ConfigError, invalid, read_toml};
 use serde::Deserialize;
 use std::path::Path;
@@ -263,59 +264,6 @@ pub struct DeviceProfile {
     pub usb: DeviceUsbIds,
 }
 
-/// The USB vendor:product id of each device of a model, when it is on USB.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeviceUsbIds {
-    /// Customer display.
-    pub display: Option<(u16, u16)>,
-    /// Receipt printer.
-    pub printer: Option<(u16, u16)>,
-    /// Card reader.
-    pub card_reader: Option<(u16, u16)>,
-}
-
-/// The link udev makes for a device on USB (`/dev/posagent-card-reader`), by role.
-pub fn udev_link(role: &str) -> String {
-    format!("/dev/posagent-{}", role.replace('_', "-"))
-}
-
-/// A device's `usb_id`, checked against its endpoint: a serial port or device node on
-/// USB is reached by the link udev makes from the id (`/dev/posagent-ROLE`), a `usb:`
-/// endpoint carries the id itself, a network device has none.
-fn device_usb_id(
-    path: &Path,
-    role: &str,
-    usb_id: Option<&str>,
-    endpoint: &Endpoint,
-) -> Result<Option<(u16, u16)>, ConfigError> {
-    let key = format!("{role}.usb_id");
-    let link = udev_link(role);
-    let id = match usb_id {
-        None => None,
-        Some(s) => Some(parse_usb_id(s).ok_or_else(|| {
-            invalid(path, &key, format!("`{s}` is not a USB id like \"04b8:0e28\" (vendor:product, hex, see `lsusb`)"))
-        })?),
-    };
-    match (endpoint, id) {
-        (Endpoint::Usb { vid, pid, .. }, None) => Ok(Some((*vid, *pid))),
-        (Endpoint::Usb { vid, pid, .. }, Some(id)) if id != (*vid, *pid) => {
-            Err(invalid(path, &key, "differs from the id in the usb: endpoint; leave usb_id out"))
-        }
-        (Endpoint::Serial { path: dev, .. } | Endpoint::File(dev), None) if dev.starts_with("/dev/posagent-") => {
-            Err(invalid(path, &key, format!("{dev} is a link udev makes from the device's USB id: give usb_id")))
-        }
-        (Endpoint::Serial { path: dev, .. } | Endpoint::File(dev), Some(_)) if *dev != link => Err(invalid(
-            path,
-            &format!("{role}.endpoint"),
-            format!("a device on USB is reached by the link udev makes from its usb_id: write {link}, not {dev}"),
-        )),
-        (Endpoint::Tcp(_) | Endpoint::Network, Some(_)) => {
-            Err(invalid(path, &key, "a device on the network has no USB id; leave usb_id out"))
-        }
-        (_, id) => Ok(id),
-    }
-}
-
 /// The endpoint of a display or card reader: any but `network`, which only a printer
 /// may leave to the store config.
 fn device_endpoint(path: &Path, role: &str, text: &str) -> Result<Endpoint, ConfigError> {
@@ -502,15 +450,7 @@ impl DeviceProfile {
                 _ => None,
             },
         };
-        let mut usb_ids: Vec<(u16, u16)> = [usb.display, usb.printer, usb.card_reader].into_iter().flatten().collect();
-        for id in &raw.usb_ids {
-            let id = parse_usb_id(id).ok_or_else(|| {
-                invalid(path, "usb_ids", format!("`{id}` is not a USB id like \"04b8:0e28\" (vendor:product, hex)"))
-            })?;
-            if !usb_ids.contains(&id) {
-                usb_ids.push(id);
-            }
-        }
+        let usb_ids = usb.with_others(path, &raw.usb_ids)?;
         Ok(DeviceProfile {
             usb_ids,
             usb,

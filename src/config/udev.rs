@@ -3,9 +3,82 @@
 //! profile's endpoint names (`/dev/posagent-card-reader`, from its `usb_id`) and the
 //! service user's group; a raw USB printer its device node; a framebuffer display the
 //! one framebuffer its profile names, not every `fb*`. `posagent udev-rules` prints them;
-//! a test regenerates the committed file from `firmware-config/` and compares.
+//! a test regenerates the committed file from `firmware-config/` and compares. Here too
+//! the rule a profile's devices are checked by when it loads: a device's `usb_id` goes
+//! with the link udev makes from it.
 
-use super::{DeviceProfile, DisplayDriver, Endpoint, udev_link};
+use super::profile::parse_usb_id;
+use super::{ConfigError, DeviceProfile, DisplayDriver, Endpoint, invalid};
+use std::path::Path;
+
+/// The USB vendor:product id of each device of a model, when it is on USB.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceUsbIds {
+    /// Customer display.
+    pub display: Option<(u16, u16)>,
+    /// Receipt printer.
+    pub printer: Option<(u16, u16)>,
+    /// Card reader.
+    pub card_reader: Option<(u16, u16)>,
+}
+
+impl DeviceUsbIds {
+    /// The devices' ids, then the profile's other `usb_ids` (validated), each once.
+    pub(super) fn with_others(&self, path: &Path, others: &[String]) -> Result<Vec<(u16, u16)>, ConfigError> {
+        let mut ids: Vec<(u16, u16)> = [self.display, self.printer, self.card_reader].into_iter().flatten().collect();
+        for id in others {
+            let id = parse_usb_id(id).ok_or_else(|| {
+                invalid(path, "usb_ids", format!("`{id}` is not a USB id like \"04b8:0e28\" (vendor:product, hex)"))
+            })?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// The link udev makes for a device on USB (`/dev/posagent-card-reader`), by role.
+pub fn udev_link(role: &str) -> String {
+    format!("/dev/posagent-{}", role.replace('_', "-"))
+}
+
+/// A device's `usb_id`, checked against its endpoint: a serial port or device node on
+/// USB is reached by the link udev makes from the id (`/dev/posagent-ROLE`), a `usb:`
+/// endpoint carries the id itself, a network device has none.
+pub(super) fn device_usb_id(
+    path: &Path,
+    role: &str,
+    usb_id: Option<&str>,
+    endpoint: &Endpoint,
+) -> Result<Option<(u16, u16)>, ConfigError> {
+    let key = format!("{role}.usb_id");
+    let link = udev_link(role);
+    let id = match usb_id {
+        None => None,
+        Some(s) => Some(parse_usb_id(s).ok_or_else(|| {
+            invalid(path, &key, format!("`{s}` is not a USB id like \"04b8:0e28\" (vendor:product, hex, see `lsusb`)"))
+        })?),
+    };
+    match (endpoint, id) {
+        (Endpoint::Usb { vid, pid, .. }, None) => Ok(Some((*vid, *pid))),
+        (Endpoint::Usb { vid, pid, .. }, Some(id)) if id != (*vid, *pid) => {
+            Err(invalid(path, &key, "differs from the id in the usb: endpoint; leave usb_id out"))
+        }
+        (Endpoint::Serial { path: dev, .. } | Endpoint::File(dev), None) if dev.starts_with("/dev/posagent-") => {
+            Err(invalid(path, &key, format!("{dev} is a link udev makes from the device's USB id: give usb_id")))
+        }
+        (Endpoint::Serial { path: dev, .. } | Endpoint::File(dev), Some(_)) if *dev != link => Err(invalid(
+            path,
+            &format!("{role}.endpoint"),
+            format!("a device on USB is reached by the link udev makes from its usb_id: write {link}, not {dev}"),
+        )),
+        (Endpoint::Tcp(_) | Endpoint::Network, Some(_)) => {
+            Err(invalid(path, &key, "a device on the network has no USB id; leave usb_id out"))
+        }
+        (_, id) => Ok(id),
+    }
+}
 
 /// Two profiles give one device different links: one rule could not serve both.
 #[derive(Debug, thiserror::Error)]
@@ -115,8 +188,6 @@ pub fn udev_rules(profiles: &[DeviceProfile]) -> Result<String, UdevConflict> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ConfigError;
-    use std::path::Path;
 
     /// The shipped profiles.
     fn shipped() -> Result<Vec<DeviceProfile>, ConfigError> {
