@@ -50,7 +50,7 @@ pub fn endpoint_present(e: &Endpoint, ports: &[String], usb: Option<&[UsbDevice]
         Endpoint::Usb { vid, pid, .. } => {
             usb.map(|list| list.iter().any(|d| d.vendor_id == *vid && d.product_id == *pid))
         }
-        Endpoint::Tcp(_) => None,
+        Endpoint::Tcp(_) | Endpoint::Network => None,
     }
 }
 
@@ -161,6 +161,7 @@ fn report_devices(
                     "MISSING"
                 }
                 None if matches!(e, Endpoint::Tcp(_)) => "network (see `posagent doctor`)",
+                None if matches!(e, Endpoint::Network) => "network: set printer_endpoint in the store config",
                 None => "unknown (USB cannot be listed here)",
             };
             out.push_str(&format!("  {name:<12} {e}  {state}\n"));

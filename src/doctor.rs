@@ -314,7 +314,9 @@ pub async fn run(path: &Path) -> Vec<Check> {
         Err(e) => return vec![check(Level::Fail, "config", e.to_string())],
     };
     let mut out = vec![check(Level::Ok, "config", format!("{} loads", path.display()))];
-    let profile = match DeviceProfile::load(&config.device_profile) {
+    let profile = match DeviceProfile::load(&config.device_profile)
+        .and_then(|p| p.with_store_endpoints(config.printer_endpoint.as_ref()))
+    {
         Ok(p) => {
             out.push(check(Level::Ok, "device profile", format!("{} ({})", p.model, config.device_profile.display())));
             Some(p)

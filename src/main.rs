@@ -190,6 +190,13 @@ enum Command {
         #[arg(long, default_value = "posagent-data", global = true)]
         data_dir: PathBuf,
     },
+    /// Prints the udev rules the device profiles' USB devices need (the package's
+    /// 99-posagent.rules): their links and the service user's group.
+    UdevRules {
+        /// A folder of profiles (*.toml); without it, the profiles this build ships.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Runs scenario files (TOML), each against a fresh daemon on a fresh simulator,
     /// and prints a pass/fail report.
     Scenario {
@@ -597,9 +604,11 @@ async fn run(
         let Some(config) = base else { bail!("pass --config FILE (write one with `posagent init`) or --simulator") };
         let profile = DeviceProfile::load(&config.device_profile)?;
         let d = Daemon::start(config, profile, shutdown.clone()).await?;
-        // Under a service manager the log's "posagent ready" line says it; a person at a
-        // terminal gets where to point the register.
-        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        // Into the journal the log's "posagent ready" line says it; a person at a terminal
+        // or a supervising program reading stdout gets where to point the register.
+        let to_journal =
+            std::env::var_os("JOURNAL_STREAM").is_some() && !std::io::IsTerminal::is_terminal(&std::io::stdout());
+        if !to_journal {
             println!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
         }
         d
@@ -674,6 +683,17 @@ async fn main() -> anyhow::Result<()> {
             report(kind, config.as_deref(), &data_dir, date, print).await
         }
         Command::Queue { action, config, data_dir } => queue(action, config.as_deref(), &data_dir).await,
+        Command::UdevRules { dir } => {
+            let profiles = match dir {
+                Some(dir) => DeviceProfile::load_dir(&dir)?,
+                None => PROFILES
+                    .iter()
+                    .map(|(name, text)| DeviceProfile::parse(text, Path::new(name)))
+                    .collect::<Result<_, _>>()?,
+            };
+            print!("{}", posagent::config::udev::udev_rules(&profiles)?);
+            Ok(())
+        }
         Command::Scenario { files } => {
             let mut failed = 0;
             for f in &files {

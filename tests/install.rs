@@ -34,12 +34,19 @@ async fn install_run_reload_and_stop_in_order() {
     let etc = root.join("etc/posagent");
     let data = root.join("var/lib/posagent");
     assert_eq!(mode(&root.join("usr/bin/posagent")), 0o755);
-    assert_eq!(mode(&root.join("lib/systemd/system/posagent.service")), 0o644);
+    assert_eq!(mode(&root.join("usr/lib/systemd/system/posagent.service")), 0o644);
     assert_eq!(mode(&root.join("lib/udev/rules.d/99-posagent.rules")), 0o644);
     assert!(root.join("usr/share/posagent/firmware-config/simulator.toml").exists());
     assert_eq!(mode(&etc.join("posagent.toml")), 0o640);
     assert_eq!(mode(&etc), 0o750);
     assert_eq!(mode(&data), 0o700);
+    // The config names the paths the service runs with, not the staging root, and its
+    // profile by name (found in /usr/share/posagent/firmware-config): no copies in /etc.
+    let installed = std::fs::read_to_string(etc.join("posagent.toml")).unwrap();
+    assert!(installed.contains("\ndata_dir = \"/var/lib/posagent\"\n"), "{installed}");
+    assert!(!installed.contains(&root.display().to_string()), "no staging path in the config");
+    assert!(installed.contains("\ndevice_profile = \"generic-800x480\"\n"));
+    assert!(!etc.join("firmware-config").exists() && !etc.join("posagent-data").exists());
 
     // The generated config, pointed at a simulator: its acquirer and devices.
     let stop = CancellationToken::new();
@@ -51,12 +58,16 @@ async fn install_run_reload_and_stop_in_order() {
         .replacen("endpoint = \"tcp:127.0.0.1:1\"", &format!("endpoint = \"tcp:{}\"", sim.display_addr), 1)
         .replacen("endpoint = \"tcp:127.0.0.1:1\"", &format!("endpoint = \"tcp:{}\"", sim.printer_addr), 1)
         .replace("serial:/dev/null@115200", &format!("serial:{}@115200", sim.card_reader.as_ref().unwrap().path));
+    std::fs::create_dir_all(etc.join("firmware-config")).unwrap();
     std::fs::write(etc.join("firmware-config/terminal.toml"), profile).unwrap();
     let config_path = etc.join("posagent.toml");
+    // The test runs the installed binary in its temporary root: the config's runtime
+    // paths become that root's, and the profile the store's own, by name.
     let config = std::fs::read_to_string(&config_path)
         .unwrap()
+        .replace("data_dir = \"/var/lib/posagent\"", &format!("data_dir = \"{}\"", data.display()))
         .replace("url = \"https://acquirer.example/terminal\"", &format!("url = \"{}\"", sim.backend_url))
-        .replace("firmware-config/generic-800x480.toml", "firmware-config/terminal.toml")
+        .replace("device_profile = \"generic-800x480\"", "device_profile = \"terminal\"")
         .replace("listen = \"127.0.0.1:7600\"", "listen = \"127.0.0.1:0\"")
         .replace("shutdown_grace_secs = 20", "shutdown_grace_secs = 15");
     std::fs::write(&config_path, &config).unwrap();
@@ -92,7 +103,7 @@ async fn install_run_reload_and_stop_in_order() {
     assert_eq!(health["acquirer"]["online"], true);
     assert_eq!(health["queue"]["pending"], 0);
     let metrics = get("/metrics").await.text().await.unwrap();
-    for m in ["posagent_device_up{device=\"printer\"", "posagent_queue_depth{} 0", "posagent_acquirer_up{} 1"] {
+    for m in ["posagent_device_up{device=\"printer\"", "posagent_queue_depth 0", "posagent_acquirer_up 1"] {
         assert!(metrics.contains(m), "{m} in {metrics}");
     }
     assert!(mode(&data.join("posagent.db")) & 0o077 == 0, "the journal is private");

@@ -1,12 +1,17 @@
 //! Configuration: the store config (`posagent.toml`) and the device profile from
-//! `firmware-config/`. Unknown keys, missing files and bad values stop start-up with an
-//! error naming the file, the key and what to do.
+//! `firmware-config/` (by name or path), and the udev rules made from the profiles.
+//! Unknown keys, missing files and bad values stop start-up with an error naming the
+//! file, the key and what to do.
 
+mod locate;
 mod profile;
 mod store;
+pub mod udev;
 
+pub use locate::{SYSTEM_PROFILE_DIR, find_profile, is_profile_name, profile_dirs, resolve_profile};
 pub use profile::{CardReaderProfile, DeviceProfile, DisplayDriver, DisplayProfile, Endpoint, PrinterProfileConfig};
 pub use store::{AcquirerConfig, EcrConfig, LimitsConfig, StoreConfig, StoreSection, valid_locale};
+pub use udev::{DeviceUsbIds, udev_link};
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +39,25 @@ pub enum ConfigError {
         /// What toml said, with line and column.
         message: String,
     },
+    /// `device_profile` names a profile that is in none of the folders looked in.
+    #[error(
+        "device profile `{name}` not found: looked for {}; install the profile there (a store's own in the first), or set device_profile to the profile file's path",
+        list(.looked_in)
+    )]
+    ProfileNotFound {
+        /// The name.
+        name: String,
+        /// Every file looked for, in order.
+        looked_in: Vec<PathBuf>,
+    },
+    /// A key the terminal cannot do without is not set.
+    #[error("key `{key}` is not set: {message}")]
+    Missing {
+        /// Dotted key.
+        key: String,
+        /// Why it is needed and what to write.
+        message: String,
+    },
     /// A key has a value that is not allowed.
     #[error("{path}: key `{key}`: {message}")]
     Invalid {
@@ -44,6 +68,10 @@ pub enum ConfigError {
         /// What is wrong and what to write instead.
         message: String,
     },
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", then ")
 }
 
 pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {

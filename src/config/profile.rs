@@ -1,12 +1,14 @@
 //! Device profiles of terminal models (`firmware-config/*.toml`): which devices, which
 //! driver, which port, which size.
 
+use super::udev::{DeviceUsbIds, device_usb_id};
 use super::{ConfigError, invalid, read_toml};
 use serde::Deserialize;
 use std::path::Path;
 
 /// Where a device is attached.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 #[non_exhaustive]
 pub enum Endpoint {
     /// A serial port and its baud rate.
@@ -20,6 +22,9 @@ pub enum Endpoint {
     Tcp(String),
     /// A device node such as `/dev/usb/lp0`.
     File(String),
+    /// A network printer whose address the store config gives (`printer_endpoint`): a
+    /// profile guesses no LAN address. Written `network` in a profile.
+    Network,
     /// A USB device's bulk endpoints, found by vendor and product id (and serial number).
     Usb {
         /// Vendor id.
@@ -32,9 +37,12 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// Parses `serial:PATH@BAUD`, `tcp:HOST:PORT`, `file:PATH` or `usb:VVVV:PPPP[/SERIAL]`.
+    /// Parses `serial:PATH@BAUD`, `tcp:HOST:PORT`, `file:PATH`, `usb:VVVV:PPPP[/SERIAL]` or
+    /// `network` (the address left to the store config).
     pub fn parse(s: &str) -> Result<Self, String> {
-        if let Some(rest) = s.strip_prefix("serial:") {
+        if s == "network" {
+            Ok(Endpoint::Network)
+        } else if let Some(rest) = s.strip_prefix("serial:") {
             let (path, baud) = rest.rsplit_once('@').ok_or("write serial:/dev/ttyUSB0@115200")?;
             let baud = baud.parse().map_err(|_| format!("`{baud}` is not a baud rate"))?;
             Ok(Endpoint::Serial { path: path.to_string(), baud })
@@ -55,8 +63,16 @@ impl Endpoint {
                 parse_usb_id(ids).ok_or_else(|| format!("`{ids}` is not vendor:product like 04b8:0e28"))?;
             Ok(Endpoint::Usb { vid, pid, serial })
         } else {
-            Err(format!("`{s}` must start with serial:, tcp:, file: or usb:"))
+            Err(format!("`{s}` must start with serial:, tcp:, file: or usb:, or be \"network\""))
         }
+    }
+}
+
+impl TryFrom<String> for Endpoint {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Endpoint::parse(&s)
     }
 }
 
@@ -66,6 +82,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
             Endpoint::Tcp(a) => write!(f, "tcp:{a}"),
             Endpoint::File(p) => write!(f, "file:{p}"),
+            Endpoint::Network => f.write_str("network (address not set: printer_endpoint)"),
             Endpoint::Usb { vid, pid, serial } => {
                 f.write_str(&posagent_drivers::transport::describe_usb(*vid, *pid, serial.as_deref()))
             }
@@ -91,6 +108,9 @@ struct RawProfile {
 struct RawCardReader {
     driver: String,
     endpoint: String,
+    /// USB vendor:product id of the reader (or its USB-serial bridge).
+    #[serde(default)]
+    usb_id: Option<String>,
     /// Firmware versions this profile was validated with.
     #[serde(default)]
     firmware: Vec<String>,
@@ -101,6 +121,9 @@ struct RawCardReader {
 struct RawDisplay {
     driver: String,
     endpoint: String,
+    /// USB vendor:product id of the display (or its USB-serial bridge).
+    #[serde(default)]
+    usb_id: Option<String>,
     #[serde(default)]
     width: Option<u32>,
     #[serde(default)]
@@ -127,6 +150,9 @@ struct RawDisplay {
 struct RawPrinter {
     driver: String,
     endpoint: String,
+    /// USB vendor:product id of the printer (with a `file:` endpoint; a `usb:` one has it).
+    #[serde(default)]
+    usb_id: Option<String>,
     /// A model of the ESC/POS printer database (`TM-T88V`): columns, width, QR support
     /// and table numbers come from it unless given here.
     #[serde(default)]
@@ -231,9 +257,21 @@ pub struct DeviceProfile {
     pub printer: PrinterProfileConfig,
     /// Secure card reader, if the model has one (else card payments are not offered).
     pub card_reader: Option<CardReaderProfile>,
-    /// USB vendor:product ids of this model's devices; `posagent devices` names the
-    /// profile whose ids it sees.
+    /// USB vendor:product ids of this model's devices (each device's, then the profile's
+    /// own `usb_ids`); `posagent devices` names the profile whose ids it sees.
     pub usb_ids: Vec<(u16, u16)>,
+    /// Each device's USB id, from which the udev rules are made (`posagent udev-rules`).
+    pub usb: DeviceUsbIds,
+}
+
+/// The endpoint of a display or card reader: any but `network`, which only a printer
+/// may leave to the store config.
+fn device_endpoint(path: &Path, role: &str, text: &str) -> Result<Endpoint, ConfigError> {
+    let key = format!("{role}.endpoint");
+    match Endpoint::parse(text).map_err(|m| invalid(path, &key, m))? {
+        Endpoint::Network => Err(invalid(path, &key, "only a printer may be \"network\"; give the device's endpoint")),
+        e => Ok(e),
+    }
 }
 
 /// Validated firmware versions: 1 to 32 printable ASCII characters each.
@@ -272,7 +310,7 @@ impl DeviceProfile {
 
     fn validate(raw: RawProfile, path: &Path) -> Result<Self, ConfigError> {
         let d = &raw.display;
-        let display_endpoint = Endpoint::parse(&d.endpoint).map_err(|m| invalid(path, "display.endpoint", m))?;
+        let display_endpoint = device_endpoint(path, "display", &d.endpoint)?;
         use posagent_drivers::printer::CodePage;
         let page = |key: &str, name: &str| {
             CodePage::parse(name).ok_or_else(|| {
@@ -392,7 +430,7 @@ impl DeviceProfile {
         let card_reader = match &raw.card_reader {
             None => None,
             Some(c) if c.driver == "framed-serial" => Some(CardReaderProfile {
-                endpoint: Endpoint::parse(&c.endpoint).map_err(|m| invalid(path, "card_reader.endpoint", m))?,
+                endpoint: device_endpoint(path, "card_reader", &c.endpoint)?,
                 firmware: firmware_list(path, "card_reader.firmware", &c.firmware)?,
             }),
             Some(c) => {
@@ -403,23 +441,25 @@ impl DeviceProfile {
                 ));
             }
         };
-        let usb_ids = raw
-            .usb_ids
-            .iter()
-            .map(|id| {
-                parse_usb_id(id).ok_or_else(|| {
-                    invalid(path, "usb_ids", format!("`{id}` is not a USB id like \"04b8:0e28\" (vendor:product, hex)"))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let printer_endpoint = Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?;
+        let usb = DeviceUsbIds {
+            display: device_usb_id(path, "display", d.usb_id.as_deref(), &display_endpoint)?,
+            printer: device_usb_id(path, "printer", p.usb_id.as_deref(), &printer_endpoint)?,
+            card_reader: match (&raw.card_reader, &card_reader) {
+                (Some(raw), Some(c)) => device_usb_id(path, "card_reader", raw.usb_id.as_deref(), &c.endpoint)?,
+                _ => None,
+            },
+        };
+        let usb_ids = usb.with_others(path, &raw.usb_ids)?;
         Ok(DeviceProfile {
             usb_ids,
+            usb,
             card_reader,
             model: raw.model,
             description: raw.description,
             display: DisplayProfile { driver, endpoint: display_endpoint, width, height, firmware: display_firmware },
             printer: PrinterProfileConfig {
-                endpoint: Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?,
+                endpoint: printer_endpoint,
                 profile: posagent_drivers::printer::PrinterProfile {
                     columns,
                     width_dots,

@@ -31,8 +31,14 @@ pub struct StoreConfig {
     /// A listener of its own for monitoring.
     #[serde(default)]
     pub metrics: MetricsConfig,
-    /// Path of the device profile (relative paths are relative to this file).
+    /// The device profile: a name (`generic-800x480`, looked up in `firmware-config/`
+    /// beside this file, then in [`super::SYSTEM_PROFILE_DIR`]) or a path (relative
+    /// paths are relative to this file); after [`StoreConfig::load`], the file's path.
     pub device_profile: PathBuf,
+    /// The receipt printer's endpoint, over the profile's: needed when the profile's
+    /// printer is on the network (`endpoint = "network"`), as no LAN address is guessed.
+    #[serde(default)]
+    pub printer_endpoint: Option<super::Endpoint>,
     /// Log filter applied at start-up over `POSAGENT_LOG` and on SIGHUP, e.g. `info`
     /// or `info,posagent::outbox=debug`.
     #[serde(default)]
@@ -328,10 +334,8 @@ impl StoreConfig {
             c.ecr.tls_cert_file.as_mut(),
             c.ecr.tls_key_file.as_mut(),
         ];
-        for p in [&mut c.data_dir, &mut c.acquirer.credentials_file, &mut c.device_profile]
-            .into_iter()
-            .chain(optional.into_iter().flatten())
-        {
+        c.device_profile = super::resolve_profile(&c.device_profile, path)?;
+        for p in [&mut c.data_dir, &mut c.acquirer.credentials_file].into_iter().chain(optional.into_iter().flatten()) {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -342,6 +346,13 @@ impl StoreConfig {
 
     /// Checks values the types cannot.
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        if self.printer_endpoint == Some(super::Endpoint::Network) {
+            return Err(invalid(
+                path,
+                "printer_endpoint",
+                "give the printer's address, e.g. \"tcp:PRINTER-ADDRESS:9100\"",
+            ));
+        }
         if let Some(level) = &self.log_level {
             crate::logging::validate_filter(level).map_err(|why| invalid(path, "log_level", why))?;
         }
@@ -457,9 +468,13 @@ pub fn valid_locale(l: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The config, with the profile it names where a store's own would be.
     fn write(dir: &Path, text: &str) -> PathBuf {
         let p = dir.join("posagent.toml");
         std::fs::write(&p, text).ok();
+        std::fs::create_dir_all(dir.join("firmware-config")).ok();
+        let profile = include_str!("../../firmware-config/generic-800x480.toml");
+        std::fs::write(dir.join("firmware-config/generic-800x480.toml"), profile).ok();
         p
     }
 
@@ -468,7 +483,25 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let c = StoreConfig::load(&write(dir.path(), super::super::DEFAULT_CONFIG))?;
         assert_eq!(c.store.currency.code(), "SEK");
-        assert!(c.device_profile.is_absolute() || c.device_profile.starts_with(dir.path()));
+        assert!(super::super::DEFAULT_CONFIG.contains("\ndevice_profile = \"generic-800x480\"\n"), "by name");
+        assert_eq!(c.device_profile, dir.path().join("firmware-config/generic-800x480.toml"));
+        assert_eq!(c.printer_endpoint, None, "no printer address is guessed");
+        assert!(!super::super::DEFAULT_CONFIG.contains("192.168."), "no LAN address is guessed");
+        Ok(())
+    }
+
+    #[test]
+    fn the_printer_endpoint_is_an_address_store_it_sets() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let set = |line: &str| {
+            super::super::DEFAULT_CONFIG.replace("# printer_endpoint = \"tcp:PRINTER-ADDRESS:9100\"", line)
+        };
+        let c = StoreConfig::load(&write(dir.path(), &set("printer_endpoint = \"tcp:10.20.30.40:9100\"")))?;
+        assert_eq!(c.printer_endpoint, Some(super::super::Endpoint::Tcp("10.20.30.40:9100".into())));
+        for bad in ["printer_endpoint = \"network\"", "printer_endpoint = \"10.20.30.40\""] {
+            let e = StoreConfig::load(&write(dir.path(), &set(bad))).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("printer_endpoint"), "{bad}: {e}");
+        }
         Ok(())
     }
 

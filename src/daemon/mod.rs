@@ -158,6 +158,8 @@ impl Daemon {
         let ecr_token = ecr::ensure_token_file(&token_file)
             .map_err(|source| DaemonError::Secret { path: token_file.clone(), source })?;
         let ecr_tls = ecr_tls_config(&config.ecr)?;
+        // A network printer's address is the store's to set (`printer_endpoint`).
+        let profile = profile.with_store_endpoints(config.printer_endpoint.as_ref())?;
         let display = DisplayService::start(profile.display.clone())
             .map_err(|source| DaemonError::Device { device: "display", source })?;
         let logo = match &config.store.logo {

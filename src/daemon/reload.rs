@@ -49,6 +49,7 @@ impl ReloadHandle {
             ),
             ("ecr.listen", old.ecr.listen != c.ecr.listen),
             ("device_profile", old.device_profile != c.device_profile),
+            ("printer_endpoint", old.printer_endpoint != c.printer_endpoint),
             ("sync", old.sync != c.sync),
         ] {
             if changed {

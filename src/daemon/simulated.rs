@@ -54,6 +54,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
         sync: Default::default(),
         metrics: Default::default(),
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
+        printer_endpoint: None,
         log_level: None,
     }
 }

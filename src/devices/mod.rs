@@ -193,6 +193,15 @@ pub fn open_transport(endpoint: &Endpoint) -> Result<Box<dyn Transport>, Transpo
         Endpoint::Serial { path, baud } => Box::new(SerialTransport::open(path, *baud)?),
         Endpoint::Tcp(addr) => Box::new(TcpTransport::connect(addr, CONNECT_TIMEOUT)?),
         Endpoint::File(path) => Box::new(FileTransport::open(path)?),
+        Endpoint::Network => {
+            return Err(TransportError::Open {
+                target: "the network printer".into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no address is set: set printer_endpoint in the store config",
+                ),
+            });
+        }
         Endpoint::Usb { vid, pid, serial } => {
             Box::new(posagent_drivers::transport::UsbTransport::open(*vid, *pid, serial.as_deref())?)
         }
