@@ -343,3 +343,44 @@ async fn a_silent_acquirer_costs_the_first_sale_8_s_and_later_ones_nothing() {
     // At most its 3 s availability budget (the terminal may try the acquirer again).
     assert!(started.elapsed() < Duration::from_secs(4), "Klarna refused within its budget: {:?}", started.elapsed());
 }
+
+/// With the acquirer unreachable a terminal that approves card payments offline still
+/// sells (`degraded`, 200); one that does not can take no sale at all: `down`, 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_down_when_the_acquirer_is_gone_and_nothing_is_sold_offline() {
+    let mut h = with_short_timeouts().await;
+    faults(&h, json!({"partition": true})).await;
+    let health = |h: &Harness| {
+        let (http, url) = (h.http.clone(), h.url.clone());
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+            loop {
+                // A call that finds the acquirer unreachable (a sale's availability check)
+                // is what tells the daemon; the health answer follows within 0.5 s.
+                let r = http.get(format!("{url}/health")).send().await.unwrap();
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap();
+                if body["acquirer"]["online"] == false {
+                    return (status, body);
+                }
+                assert!(tokio::time::Instant::now() < deadline, "the acquirer never showed offline: {body}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let _ = h.create(json!({"amount": 1_000, "currency": "SEK"})).await;
+    let (status, body) = health(&h).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("degraded")), "card payments go on offline: {body}");
+
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| {
+        c.acquirer.timeout_ms = 1000;
+        c.offline.card_payments = false;
+    })
+    .await;
+    let _ = h.create(json!({"amount": 1_000, "currency": "SEK"})).await;
+    let (status, body) = health(&h).await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("down")), "{body}");
+    let acquirer = body["problems"].as_array().unwrap().iter().find(|p| p["part"] == "acquirer").unwrap();
+    assert!(acquirer["reason"].as_str().unwrap().contains("offline.card_payments"), "{body}");
+}

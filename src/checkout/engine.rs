@@ -222,6 +222,14 @@ impl Checkout {
         self.inner.deps.backend.connectivity().is_online()
     }
 
+    /// Whether a sale can be taken while the acquirer is unreachable: a card payment
+    /// approved offline needs a card reader and `offline.card_payments` (Klarna never).
+    pub fn sells_offline(&self) -> bool {
+        let deps = &self.inner.deps;
+        let allowed = deps.offline.read().map_or_else(|p| p.into_inner().card_payments, |l| l.card_payments);
+        deps.card_reader.is_some() && allowed
+    }
+
     /// The acquirer's clock minus ours (seconds), from its last answer.
     pub fn acquirer_clock_offset(&self) -> Option<f64> {
         self.inner.deps.backend.connectivity().clock_offset_seconds()

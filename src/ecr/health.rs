@@ -1,8 +1,9 @@
-//! What store IT's monitoring reads without the token: `/health` and `/metrics` in the
-//! Prometheus text format. `/health` says `ok`, `degraded` (sales go on with a part
-//! missing: the acquirer unreachable, the printer or the card reader failing, refused
-//! operations in the queue) or `down` with 503 (no sale can be taken: the journal cannot
-//! be read, or the customer display fails), listing each failing part; it is answered
+//! What store IT's monitoring reads without the token: `/health` and `/metrics`
+//! (OpenMetrics). `/health` says `ok`, `degraded` (sales go on with a part missing: the
+//! acquirer unreachable while card payments are taken offline, the printer or the card
+//! reader failing, refused operations in the queue) or `down` with 503 (no sale can be
+//! taken: the journal cannot be read, the customer display fails, or the acquirer is
+//! unreachable and nothing is sold offline), listing each failing part; it is answered
 //! from a cache at most [`HEALTH_CACHE`] old, so a flood of health checks costs no
 //! journal reads.
 
@@ -68,8 +69,12 @@ async fn health_now(s: &EcrState) -> (StatusCode, Value) {
         }
     }
     let online = s.checkout.acquirer_online();
-    if !online {
+    if !online && s.checkout.sells_offline() {
         let why = "the acquirer does not answer: card payments within the offline limits only, Klarna not offered";
+        problems.push(problem("acquirer", why));
+    } else if !online {
+        down = true;
+        let why = "the acquirer does not answer and this terminal takes no payment offline (no card reader, or offline.card_payments = false): no sale can be taken";
         problems.push(problem("acquirer", why));
     }
     let queue = match s.outbox.journal().queue_summary().await {
