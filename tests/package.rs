@@ -4,17 +4,31 @@
 //! against that root (`DPKG_ROOT`; the cargo-deb systemd snippets after it are the host's
 //! business and are not run), and the unit's ExecStart, read from the installed unit file,
 //! runs as an unprivileged service user (a throwaway one made with `useradd` when the test
-//! runs as root, dropped to with `setpriv`), with the config pointed at the simulator. It
-//! checks /health (`ok`, then `degraded` with the acquirer named when the acquirer stops
-//! answering: sales go on offline, so 200 — see src/ecr/health.rs), that a profile's
-//! network printer needs `printer_endpoint`, and that the postrm purge leaves no secret.
+//! runs as root, dropped to with `setpriv`), with the config pointed at the simulator and
+//! the profile's receipt printer an Epson TM-T20II on raw USB (`usb:04b8:0e28`), emulated
+//! by umockdev (`tests/usb/harness.rs`, shared with `tests/usb_printer.rs`): the service
+//! reaches it through libusb under the umockdev preload.
 //!
-//! Skipped, saying so, only where cargo-deb or dpkg-deb is missing (`.ci/package --tools`
-//! installs cargo-deb; `.ci/run` runs it before the tests).
+//! It checks that a profile's network printer needs `printer_endpoint`; that the service
+//! comes up `ok`; that a Klarna sale's receipt arrives at the USB printer (ESC @, the
+//! amount as printed, the partial cut GS V B 3, decoded by `tests/usb/escpos.rs`); that
+//! paper out shows in /metrics (the printer's `paper_out` condition 1, the printer down)
+//! and clears; that with `[offline] card_payments = false` /health is `down` with 503,
+//! the acquirer named, once the acquirer stops answering (no sale can be taken: Klarna
+//! needs the acquirer, cards are not taken offline; see src/ecr/health.rs); and that the
+//! postrm purge leaves no secret.
+//!
+//! Skipped, saying so, only where cargo-deb, dpkg-deb or umockdev is missing (`.ci/package
+//! --tools` installs cargo-deb, `.ci/run` runs it and installs umockdev before the tests).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "usb/escpos.rs"]
+mod escpos;
+#[path = "usb/harness.rs"]
+mod harness;
+
+use harness::{Ecr, Printer};
 use posagent::daemon::start_simulator;
-use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -89,6 +103,32 @@ impl Drop for ServiceUser {
     }
 }
 
+/// The service's process, killed if the test fails before it stops it (so that the
+/// service user can be removed).
+struct Running(std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The part of an installed maintainer script that is the package's own (packaging/),
 /// without the systemd snippets cargo-deb appends: those act on the host's systemd.
 fn own_part(script: &Path) -> String {
@@ -102,15 +142,6 @@ fn run_script(dir: &Path, name: &str, text: &str, root: &Path, arg: &str) {
     let bin = root.join("usr/bin");
     let path_var = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     run(Command::new("sh").arg(&path).arg(arg).env("DPKG_ROOT", root).env("PATH", path_var));
-}
-
-/// Hook for the umockdev-emulated USB printer (tests/usb/, written on another branch):
-/// once it lands, this returns its endpoint (`file:/dev/posagent-printer`, linked by the
-/// installed `lib/udev/rules.d/99-posagent.rules` inside `umockdev-run`) and the ExecStart
-/// runs under umockdev-run. Until then the printer is the simulator's, over TCP, set as
-/// `printer_endpoint` for the profile's network printer.
-fn emulated_usb_printer() -> Option<String> {
-    None
 }
 
 /// `cargo deb` of this build into `out`; the .deb's path.
@@ -163,11 +194,6 @@ fn own(path: &Path, uid: Option<u32>, gid: u32) {
     std::os::unix::fs::chown(path, uid, Some(gid)).unwrap();
 }
 
-async fn health(http: &reqwest::Client, url: &str) -> (u16, Value) {
-    let r = http.get(format!("{url}/health")).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 /// Every file under `dir` whose name or contents give a secret away.
 fn secrets_left(dir: &Path, secrets: &[&str]) -> Vec<String> {
     let mut found = vec![];
@@ -218,9 +244,20 @@ fn install_and_configure() -> Root {
     Root { tmp, root, control, etc, data, config }
 }
 
+/// The profile's `[printer]`: the emulated TM-T20II on raw USB, its columns, width and
+/// QR support from the printer database.
+const USB_PRINTER: &str = "[printer]
+driver = \"escpos\"
+endpoint = \"usb:04b8:0e28\"
+usb_id = \"04b8:0e28\"
+model = \"TM-T20II\"
+code_page = \"pc858\"
+";
+
 /// Store IT's part, against the simulator: the acquirer key, a store profile by the
 /// shipped one's name (the store's overrides come first) with a network printer, whose
-/// address doctor asks for, then `printer_endpoint`. The acquirer key.
+/// address doctor asks for; then the printer the terminal has, the USB TM-T20II, in the
+/// profile; no card reader, and no card payments offline. The acquirer key.
 fn configure_for(r: &Root, sim: &posagent_sim::SimEnvironment, user: &ServiceUser) -> String {
     let key = std::fs::read_to_string(r.tmp.path().join("simdata/acquirer.key")).unwrap().trim().to_string();
     posagent::daemon::write_secret(&r.etc.join("acquirer.key"), &key).unwrap();
@@ -228,15 +265,18 @@ fn configure_for(r: &Root, sim: &posagent_sim::SimEnvironment, user: &ServiceUse
         .replacen("endpoint = \"tcp:127.0.0.1:1\"", &format!("endpoint = \"tcp:{}\"", sim.display_addr), 1)
         .replacen("endpoint = \"tcp:127.0.0.1:1\"", "endpoint = \"network\"", 1);
     let profile = profile.split("[card_reader]").next().unwrap().to_string();
+    let profile_path = r.etc.join("firmware-config/generic-800x480.toml");
     std::fs::create_dir_all(r.etc.join("firmware-config")).unwrap();
-    std::fs::write(r.etc.join("firmware-config/generic-800x480.toml"), profile).unwrap();
+    std::fs::write(&profile_path, &profile).unwrap();
     // The installed binary runs in the temporary root: the config's paths become its.
-    let config = std::fs::read_to_string(&r.config)
-        .unwrap()
+    let installed = std::fs::read_to_string(&r.config).unwrap();
+    assert!(installed.contains("\ncard_payments = true\n"), "{installed}");
+    let config = installed
         .replace("data_dir = \"/var/lib/posagent\"", &format!("data_dir = \"{}\"", r.data.display()))
         .replace("url = \"https://acquirer.example/terminal\"", &format!("url = \"{}\"", sim.backend_url))
         .replace("timeout_ms = 10000", "timeout_ms = 1000")
-        .replace("listen = \"127.0.0.1:7600\"", "listen = \"127.0.0.1:0\"");
+        .replace("listen = \"127.0.0.1:7600\"", "listen = \"127.0.0.1:0\"")
+        .replace("\ncard_payments = true\n", "\ncard_payments = false\n");
     std::fs::write(&r.config, &config).unwrap();
     // What postinst gives the posagent user, given to the service user.
     for (path, uid) in [(&r.data, Some(user.uid)), (&r.data.join("ecr.token"), Some(user.uid)), (&r.etc, None)] {
@@ -248,57 +288,71 @@ fn configure_for(r: &Root, sim: &posagent_sim::SimEnvironment, user: &ServiceUse
     let out = user.command(&[bin, "doctor".into(), "--config".into(), r.config.display().to_string()]).output();
     let text = String::from_utf8_lossy(&out.as_ref().unwrap().stdout).to_string();
     assert!(!out.unwrap().status.success() && text.contains("printer_endpoint"), "network printer: {text}");
-    let printer = emulated_usb_printer().unwrap_or_else(|| format!("tcp:{}", sim.printer_addr));
-    let set = format!("printer_endpoint = \"{printer}\"");
-    std::fs::write(&r.config, config.replace("# printer_endpoint = \"tcp:PRINTER-ADDRESS:9100\"", &set)).unwrap();
+    // The terminal's printer is on USB after all: the profile says so, no printer_endpoint.
+    let printer_at = profile.find("[printer]").unwrap();
+    let after = profile[printer_at..].find("\n[").map_or(profile.len(), |i| printer_at + i + 1);
+    std::fs::write(&profile_path, format!("{}{USB_PRINTER}{}", &profile[..printer_at], &profile[after..])).unwrap();
     key
 }
 
-/// Polls /health until `done` holds (10 s at most); the last answer.
-async fn health_until(http: &reqwest::Client, url: &str, done: impl Fn(&Value) -> bool) -> (u16, Value) {
-    let mut last = health(http, url).await;
-    for _ in 0..100 {
-        if done(&last.1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        last = health(http, url).await;
-    }
-    last
-}
-
-/// The unit's ExecStart as the service user: healthy, then degraded once the acquirer
-/// stops answering (sales go on offline: 200, the acquirer named); SIGTERM stops it.
-/// The ECR token.
-async fn run_service(r: &Root, sim: &posagent_sim::SimEnvironment, user: &ServiceUser) -> String {
+/// The unit's ExecStart as the service user under the umockdev preload: healthy, a
+/// Klarna sale's receipt on the USB printer, paper out in /metrics and back, then down
+/// once the acquirer stops answering; SIGTERM stops it. The ECR token.
+async fn run_service(
+    r: &Root,
+    sim: &posagent_sim::SimEnvironment,
+    user: &ServiceUser,
+    printer: &mut Printer,
+) -> String {
     let exec = exec_start(&r.root);
     assert!(exec.contains(&r.config.display().to_string()), "{exec:?}");
     let log = r.tmp.path().join("daemon.log");
     let mut cmd = user.command(&exec);
-    cmd.env_clear().env("PATH", "/usr/bin:/bin").env("POSAGENT_LOG", "info");
-    let mut daemon = cmd.stdout(Stdio::piped()).stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    // The preload goes through setpriv and sh to the ExecStart, as the unit's
+    // Environment= would pass it; the testbed is the service user's group's.
+    printer.share_with_group(user.gid);
+    cmd.env_clear().env("PATH", "/usr/bin:/bin").env("POSAGENT_LOG", "info").envs(printer.env());
+    let daemon = cmd.stdout(Stdio::piped()).stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    let mut daemon = Running(daemon);
     let mut line = String::new();
     BufReader::new(daemon.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let logs = || std::fs::read_to_string(&log).unwrap_or_default();
     let url = line.split_whitespace().find(|w| w.starts_with("http://"));
     let url = url.unwrap_or_else(|| panic!("{line}{}", logs())).to_string();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let (status, body) = health_until(&http, &url, |b| b["status"] == "ok").await;
+    let token = std::fs::read_to_string(r.data.join("ecr.token")).unwrap().trim().to_string();
+    let ecr = Ecr::new(url, token.clone(), log.clone());
+    let (status, body) = ecr.health_until(10, |_, b| b["status"] == "ok").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}\n{}", logs());
+    printer.wait_line(|l| l == "event claimed", Duration::from_secs(1));
     let db = r.data.join("posagent.db");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(&db).unwrap().uid(), user.uid, "the journal is the service user's");
     assert_eq!(mode(&db) & 0o077, 0, "and private (UMask=0077)");
 
-    let faults = http.post(format!("{}/sim/faults", sim.backend_url)).json(&serde_json::json!({"partition": true}));
+    // A sale's receipt, byte for byte on the USB printer.
+    ecr.klarna_sale(sim, 12_345).await;
+    let items = printer.documents_until(1, 10, logs).await;
+    harness::assert_receipt(escpos::documents(&items)[0], "123,45");
+
+    // Paper out: the printer's condition and the printer down in /metrics; back: cleared.
+    printer.command("paper out");
+    ecr.metric_until(harness::PAPER_OUT, "1", 5).await;
+    let up = ecr.printer_up_until(false, 2).await;
+    assert_eq!(up, format!("posagent_device_up{{device=\"printer\",endpoint=\"{}\"}} 0", harness::ENDPOINT));
+    printer.command("paper ok");
+    ecr.metric_until(harness::PAPER_OUT, "0", 5).await;
+    ecr.printer_up_until(true, 2).await;
+
+    // The acquirer unreachable, and no card payments offline (nor a card reader): no sale
+    // can be taken, so down with 503, the acquirer named.
+    let faults = ecr.http.post(format!("{}/sim/faults", sim.backend_url)).json(&serde_json::json!({"partition": true}));
     assert!(faults.send().await.unwrap().status().is_success());
-    let token = std::fs::read_to_string(r.data.join("ecr.token")).unwrap().trim().to_string();
     let sale = serde_json::json!({"amount": 100, "currency": "SEK"});
-    let _ = http.post(format!("{url}/v1/sales")).bearer_auth(&token).json(&sale).send().await;
-    let (status, body) = health_until(&http, &url, |b| b["status"] != "ok").await;
+    let _ = ecr.http.post(format!("{}/v1/sales", ecr.url)).bearer_auth(&token).json(&sale).send().await;
+    let (status, body) = ecr.health_until(10, |_, b| b["acquirer"]["online"] == false).await;
     let parts: Vec<&str> = body["problems"].as_array().unwrap().iter().filter_map(|p| p["part"].as_str()).collect();
-    assert_eq!((status, body["status"].as_str()), (200, Some("degraded")), "{body}");
     assert!(parts.contains(&"acquirer") && body["acquirer"]["online"] == false, "{body}");
+    assert_eq!((status, body["status"].as_str()), (503, Some("down")), "{body}");
 
     Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     let mut stopped = None;
@@ -323,12 +377,23 @@ async fn the_package_installs_runs_as_its_service_user_and_purges_its_secrets() 
         eprintln!("SKIPPED tests/package.rs: dpkg-deb is not installed (Debian package dpkg)");
         return;
     }
+    if let Some(why) = harness::missing_tools() {
+        eprintln!(
+            "SKIPPED tests/package.rs: {why}; install: apt-get install -y umockdev libumockdev-dev pkg-config gcc"
+        );
+        return;
+    }
+    let started = std::time::Instant::now();
     let r = install_and_configure();
     let user = ServiceUser::new();
     let stop = CancellationToken::new();
     let sim = start_simulator(&r.tmp.path().join("simdata"), &r.tmp.path().join("sim"), stop.clone()).await.unwrap();
     let key = configure_for(&r, &sim, &user);
-    let token = run_service(&r, &sim, &user).await;
+    let usb = r.tmp.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let mut printer = Printer::start(&usb);
+    let token = run_service(&r, &sim, &user, &mut printer).await;
+    drop(printer);
     stop.cancel();
 
     // Purge: the config, the keys and the token go; the journal stays (docs/install.md).
@@ -339,4 +404,5 @@ async fn the_package_installs_runs_as_its_service_user_and_purges_its_secrets() 
     let left = [secrets_left(&r.root.join("etc"), &[&key, &token]), secrets_left(&r.root.join("var"), &[&key, &token])];
     assert_eq!(left.concat(), Vec::<String>::new(), "no secret survives the purge");
     assert!(!r.etc.exists() && r.data.join("posagent.db").exists(), "the config goes, the sale journal is kept");
+    eprintln!("package took {:.1} s", started.elapsed().as_secs_f64());
 }
