@@ -207,3 +207,27 @@ pub fn open_transport(endpoint: &Endpoint) -> Result<Box<dyn Transport>, Transpo
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use posagent_drivers::printer::parse_status;
+
+    #[test]
+    fn a_printers_status_bytes_name_its_conditions() {
+        let idle = parse_status([0x12, 0x12, 0x12, 0x12]);
+        assert_eq!(idle.map(|s| printer_conditions(&s)), Some(vec![]));
+        // Paper end (DLE EOT 2 bit 5, DLE EOT 4 bits 5-6), printer offline because of it.
+        let out = parse_status([0x1A, 0x32, 0x12, 0x72]);
+        assert_eq!(out.map(|s| printer_conditions(&s)), Some(vec!["paper_out"]));
+        // Near end only: printing goes on.
+        let low = parse_status([0x12, 0x12, 0x12, 0x1E]);
+        assert_eq!(low.map(|s| printer_conditions(&s)), Some(vec!["paper_low"]));
+        // Cover open.
+        let cover = parse_status([0x1A, 0x16, 0x12, 0x12]);
+        assert_eq!(cover.map(|s| printer_conditions(&s)), Some(vec!["cover_open"]));
+        // Offline for another cause (feed button, error): an error.
+        let offline = parse_status([0x1A, 0x12, 0x12, 0x12]);
+        assert_eq!(offline.map(|s| printer_conditions(&s)), Some(vec!["error"]));
+    }
+}
