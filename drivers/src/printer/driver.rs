@@ -12,6 +12,8 @@ pub const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
 const FIRMWARE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Silence that ends draining late bytes.
 const DRAIN_QUIET: Duration = Duration::from_millis(500);
+/// Silence that ends draining stray bytes before a status query.
+const STRAY_QUIET: Duration = Duration::from_millis(20);
 
 /// A printer failure.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,9 @@ impl<T: Transport> ReceiptPrinter<T> {
 
     /// Reads the real-time status (`DLE EOT 1..4`).
     pub fn status(&mut self) -> Result<PrinterStatus, PrinterError> {
+        // A printer answers `DLE EOT` wherever the bytes stand, also inside raster data
+        // (a QR code or logo image): such a stray reply must not be read as the answer.
+        self.drain_input(STRAY_QUIET)?;
         let mut replies = [0u8; 4];
         for (i, n) in (1u8..=4).enumerate() {
             self.transport.write_all(&[DLE_EOT[0], DLE_EOT[1], n])?;
@@ -110,7 +115,7 @@ impl<T: Transport> ReceiptPrinter<T> {
             }
         };
         if !complete {
-            self.drain_input()?;
+            self.drain_input(DRAIN_QUIET)?;
             return Ok(None);
         }
         match reply.split_first() {
@@ -121,11 +126,12 @@ impl<T: Transport> ReceiptPrinter<T> {
         }
     }
 
-    /// Reads and drops bytes until the printer has been silent for a moment.
-    fn drain_input(&mut self) -> Result<(), PrinterError> {
+    /// Reads and drops bytes until the printer has been silent for `quiet` (at most
+    /// 4 KiB: a printer that never stops talking then fails its status check).
+    fn drain_input(&mut self, quiet: Duration) -> Result<(), PrinterError> {
         let mut buf = [0u8; 64];
         for _ in 0..64 {
-            match self.transport.read(&mut buf, DRAIN_QUIET) {
+            match self.transport.read(&mut buf, quiet) {
                 Ok(0) | Err(TransportError::Timeout { .. }) => return Ok(()),
                 Ok(_) => {}
                 Err(e) => return Err(e.into()),
@@ -176,6 +182,45 @@ mod tests {
             }
         });
         Ok(addr)
+    }
+
+    /// A printer out of paper that, like a real one, answers `DLE EOT n` wherever it
+    /// stands in the data (n = 1..4: offline, paper end, no error, paper end).
+    fn printer_out_of_paper() -> Result<(String, std::sync::mpsc::Receiver<u8>), std::io::Error> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?.to_string();
+        let (answered, answers) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else { return };
+            let mut seen: Vec<u8> = vec![];
+            let mut b = [0u8; 1];
+            while s.read_exact(&mut b).is_ok() {
+                seen.push(b[0]);
+                if let [.., 0x10, 0x04, n] = seen[..] {
+                    let reply = [0x1A, 0x32, 0x12, 0x72][usize::from(n.clamp(1, 4)) - 1];
+                    if s.write_all(&[reply]).is_err() || answered.send(n).is_err() {
+                        return;
+                    }
+                    seen.clear();
+                }
+            }
+        });
+        Ok((addr, answers))
+    }
+
+    #[test]
+    fn a_status_reply_to_bytes_inside_image_data_is_not_taken_for_the_answer() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let (addr, answers) = printer_out_of_paper()?;
+        let mut t = TcpTransport::connect(&addr, Duration::from_secs(2))?;
+        // Raster data that happens to hold `10 04 04`: the printer answers it.
+        t.write_all(&[0x1D, 0x76, 0x30, 0x00, 0x01, 0x00, 0x03, 0x00, 0x10, 0x04, 0x04])?;
+        t.flush()?;
+        assert_eq!(answers.recv_timeout(Duration::from_secs(5))?, 4, "the stray answer was sent");
+        let mut p = ReceiptPrinter::new(t, PrinterProfile::default(), true);
+        let s = p.status()?;
+        assert!(s.paper_out && s.offline && !s.error, "{s:?}");
+        Ok(())
     }
 
     #[test]

@@ -21,7 +21,10 @@ use std::time::Duration;
 #[derive(Clone, Default)]
 struct Wire {
     sent: Arc<Mutex<Vec<u8>>>,
+    /// Answers not asked for yet, one per `DLE EOT n` (as a printer answers).
     replies: Arc<Mutex<Vec<u8>>>,
+    /// Answers asked for, waiting to be read.
+    ready: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Wire {
@@ -38,10 +41,14 @@ impl Wire {
 impl Transport for Wire {
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
         self.sent.lock().unwrap().extend_from_slice(bytes);
+        let asked = bytes.windows(2).filter(|w| *w == [0x10, 0x04]).count();
+        let mut replies = self.replies.lock().unwrap();
+        let n = asked.min(replies.len());
+        self.ready.lock().unwrap().extend(replies.drain(..n));
         Ok(())
     }
     fn read(&mut self, buf: &mut [u8], _: Duration) -> Result<usize, TransportError> {
-        let mut r = self.replies.lock().unwrap();
+        let mut r = self.ready.lock().unwrap();
         let n = buf.len().min(r.len());
         buf[..n].copy_from_slice(&r[..n]);
         r.drain(..n);
