@@ -4,6 +4,9 @@ use super::{Transport, TransportError};
 use std::io::{Read, Write};
 use std::time::Duration;
 
+/// Where Linux lists its serial ports (what `serialport` scans).
+const SYS_TTY: &str = "/sys/class/tty";
+
 /// An open serial port.
 pub struct SerialTransport {
     port: Box<dyn serialport::SerialPort>,
@@ -22,6 +25,11 @@ impl SerialTransport {
 
     /// Serial ports the system knows of (without libudev: from /sys/class/tty).
     pub fn list_ports() -> Vec<String> {
+        // serialport scans /sys/class/tty and panics where it is missing (a container
+        // without sysfs): no such folder, no serial port to list.
+        if !std::path::Path::new(SYS_TTY).is_dir() {
+            return vec![];
+        }
         serialport::available_ports().map(|v| v.into_iter().map(|p| p.port_name).collect()).unwrap_or_default()
     }
 }
