@@ -104,6 +104,12 @@ impl SimBackend {
         self.faults.lock().unwrap_or_else(|p| p.into_inner()).partition
     }
 
+    /// Serves `wording` as Klarna's for every locale and amount (`None`: the market
+    /// table again).
+    pub fn set_wording(&self, wording: Option<posagent_acquirer_api::PaymentDescriptors>) {
+        self.books().wording = wording;
+    }
+
     /// Locks the books (a poisoned lock is recovered: the books are consistent after every step).
     pub fn books(&self) -> MutexGuard<'_, Books> {
         self.books.lock().unwrap_or_else(|p| p.into_inner())

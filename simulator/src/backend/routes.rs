@@ -50,6 +50,7 @@ pub fn router(backend: Shared) -> Router {
         .route("/pay/{id}/abandon", post(customer_abandons))
         .route("/sim/faults", get(read_faults).post(set_faults))
         .route("/sim/clock", get(read_clock).post(advance_clock))
+        .route("/sim/wording", post(set_wording).delete(reset_wording))
         .route("/sim/interoperability", get(received_interoperability))
         .fallback(super::bare_errors::not_found)
         .layer(axum::middleware::from_fn(super::bare_errors::envelope))
@@ -419,6 +420,24 @@ struct AdvanceClock {
 }
 
 /// The acquirer's clock: now, and how far it was moved on.
+/// Serves the given Klarna wording (`PaymentDescriptors`) for every locale and amount:
+/// a test acquirer serving strings of its own, to prove the terminal renders what it is
+/// given and nothing else.
+async fn set_wording(State(b): State<Shared>, body: Bytes) -> Response {
+    let wording: posagent_acquirer_api::PaymentDescriptors = match serde_json::from_slice(&body) {
+        Ok(w) => w,
+        Err(e) => return bad_json(&e),
+    };
+    b.set_wording(Some(wording));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The market table's wording again.
+async fn reset_wording(State(b): State<Shared>) -> Response {
+    b.set_wording(None);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn read_clock(State(b): State<Shared>) -> Response {
     axum::Json(serde_json::json!({"now": b.now(), "offset_secs": b.clock_offset_secs()})).into_response()
 }

@@ -9,8 +9,8 @@ use posagent_acquirer_api::events::{EventMetadata, TerminalEvent};
 use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
 use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, Capture, CaptureMode,
-    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentRequest, PaymentRequestState,
-    PaymentTransaction, PresentationInstruction, TransactionState, ValidationError,
+    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentDescriptors, PaymentMethod, PaymentRequest,
+    PaymentRequestState, PaymentTransaction, PresentationInstruction, TransactionState, ValidationError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -80,6 +80,9 @@ pub struct Books {
     /// Card reads seen (KSN → the idempotency key that brought it): a read replayed
     /// under another key is refused.
     pub(super) card_reads: HashMap<String, String>,
+    /// Klarna wording served for every locale and amount instead of the market table
+    /// (`POST /sim/wording`: a test acquirer serving strings of its own).
+    pub(super) wording: Option<PaymentDescriptors>,
 }
 
 /// Interoperability token and data as received with an authorization (so tests can
@@ -110,6 +113,7 @@ impl Books {
             received_klarna_data: Vec::new(),
             reversed: std::collections::HashSet::new(),
             card_reads: HashMap::new(),
+            wording: None,
         }
     }
 
@@ -143,7 +147,9 @@ impl Books {
                     status,
                     status_reason: None,
                     instruction: Some(instruction),
-                    descriptors: Some(descriptors::for_locale(&q.locale, q.amount)),
+                    descriptors: Some(
+                        self.wording.clone().unwrap_or_else(|| descriptors::for_locale(&q.locale, q.amount)),
+                    ),
                 }
             }
             Err(why) => AvailabilityResponse {
