@@ -111,7 +111,7 @@ async fn what_the_acquirer_serves_is_what_the_terminal_shows_and_prints() {
     h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut shown = line_display(&h).await;
-    while !shown.iter().any(|l| *l == header) {
+    while !shown.contains(&header) {
         assert!(tokio::time::Instant::now() < deadline, "the served header never showed: {shown:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
         shown = line_display(&h).await;
