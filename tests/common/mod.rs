@@ -3,6 +3,7 @@
 #![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod contract;
 pub mod process;
 
 use posagent::daemon::{Daemon, simulated_profile, simulated_store_config, start_simulator};
