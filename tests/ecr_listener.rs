@@ -32,7 +32,7 @@ async fn a_thousand_silent_sockets_keep_neither_the_register_nor_its_event_strea
     use futures_util::StreamExt;
     let h = Harness::start().await;
     // The register follows its sales on the event stream before the flood starts.
-    let stream = h.http.get(format!("{}/v1/events", h.url)).bearer_auth(&h.token).send().await.unwrap();
+    let stream = h.events().await;
     assert_eq!(stream.status(), 200);
     let mut events = stream.bytes_stream();
     // 1,000 sockets that never send a byte, and some that asked once and stay open.
@@ -207,7 +207,9 @@ async fn the_console_runs_only_its_own_script_and_cannot_be_framed() {
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
     let page = r.text().await.unwrap();
+    common::contract::ecr().check("GET", "/console", 200, Some(&content_type), page.as_bytes());
     assert!(csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline") && !page.contains("onclick="), "{csp}");
     // The hash in the policy is the one of the page's script.
