@@ -38,7 +38,7 @@ async fn metric(h: &Harness, name: &str) -> f64 {
 }
 
 async fn metrics_text(h: &Harness) -> String {
-    h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap()
+    h.metrics().await
 }
 
 async fn wait_metric(h: &Harness, name: &str, at_least: f64) {

@@ -86,7 +86,7 @@ async fn card_sales_approved_declined_and_canceled() {
         assert!(!db.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in the journal");
         assert!(!wal.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in the WAL");
     }
-    let health: serde_json::Value = h.http.get(format!("{}/health", h.url)).send().await.unwrap().json().await.unwrap();
+    let (_, health) = h.health().await;
     assert!(
         health["devices"].as_array().unwrap().iter().any(|d| d["device"] == "card_reader" && d["connected"] == true),
         "{health}"

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 async fn device(h: &Harness, name: &str) -> Value {
-    let health: Value = h.http.get(format!("{}/health", h.url)).send().await.unwrap().json().await.unwrap();
+    let (_, health) = h.health().await;
     health["devices"].as_array().unwrap().iter().find(|d| d["device"] == name).cloned().unwrap()
 }
 
@@ -73,7 +73,7 @@ async fn unplug_and_replug_are_seen_and_recovered() {
     let (status, health) = h.get("/health").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("degraded")), "{health}");
     assert!(health["problems"].as_array().unwrap().iter().any(|p| p["part"] == "printer"), "{health}");
-    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = h.metrics().await;
     let printer_up = metrics.lines().find(|l| l.starts_with("posagent_device_up{device=\"printer\"")).unwrap();
     assert!(printer_up.ends_with(" 0"), "{printer_up}");
     assert!(metrics.contains("posagent_build_info{version=") && metrics.contains("process_start_time_seconds"));
@@ -86,7 +86,7 @@ async fn unplug_and_replug_are_seen_and_recovered() {
     assert_eq!(printer["conditions"], json!(["paper_out"]), "{health}");
     h.sim.printer.set_paper_out(false);
     within_2s(&h, "printer", |d| d["connected"] == true && d["last_error"].is_null()).await;
-    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = h.metrics().await;
     assert!(metrics.contains(&condition("paper_out", 0)), "{metrics}");
 
     plug(&h, "printer", false).await;
@@ -153,7 +153,7 @@ async fn a_framebuffer_display_shows_the_qr_code() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(found, vec![url]);
-    let health: Value = h.http.get(format!("{}/health", h.url)).send().await.unwrap().json().await.unwrap();
+    let (_, health) = h.health().await;
     assert!(health["devices"][0]["endpoint"].as_str().unwrap().contains("fb0"), "{health}");
 }
 

@@ -1,6 +1,8 @@
 //! The running daemon's ECR answers validated against `docs/ecr-api.yaml`: each answer
-//! against the schema the document gives for its operation and status, and every
-//! operation of the document exercised.
+//! strictly (tests/common/contract.rs: documented status, content type, no unknown key,
+//! no missing required one) against the response the document gives for its operation and
+//! status, and every operation of the document exercised; the strict check shown to
+//! refuse what the document does not say.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -17,30 +19,6 @@ struct Spec {
 impl Spec {
     fn load() -> Spec {
         Spec { doc: common::openapi("ecr-api.yaml"), seen: BTreeSet::new() }
-    }
-
-    /// Checks `body` against the response the document gives for this operation and status.
-    fn check(&mut self, method: &str, template: &str, status: u16, body: &Value) {
-        self.seen.insert((method.to_string(), template.to_string()));
-        let op = &self.doc["paths"][template][method.to_lowercase()];
-        assert!(op.is_object(), "{method} {template} is not in docs/ecr-api.yaml");
-        let responses = &op["responses"];
-        let response = if responses[status.to_string()].is_object() {
-            &responses[status.to_string()]
-        } else {
-            assert!(
-                responses["default"].is_object() && status >= 400,
-                "{method} {template}: status {status} not documented"
-            );
-            &responses["default"]
-        };
-        let response = match response["$ref"].as_str() {
-            Some(r) => &self.doc["components"]["responses"][r.rsplit('/').next().unwrap()],
-            None => response,
-        };
-        let schema = &response["content"]["application/json"]["schema"];
-        let errors = common::schema_errors(&self.doc, schema, body);
-        assert!(errors.is_empty(), "{method} {template} {status}: {errors:?}\n{body:#}");
     }
 
     fn operations(&self) -> BTreeSet<(String, String)> {
@@ -66,16 +44,10 @@ async fn call(
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let is_json = r.headers().get("content-type").is_some_and(|v| v.to_str().unwrap_or("").contains("json"));
-    if !is_json {
-        spec.seen.insert((method.to_string(), template.to_string()));
-        return (status, Value::Null);
-    }
-    let v: Value = r.json().await.unwrap();
-    spec.check(method, template, status, &v);
-    (status, v)
+    let contract = common::contract::ecr();
+    assert_eq!(contract.template(path).as_deref(), Some(template), "{path}");
+    spec.seen.insert((method.to_string(), template.to_string()));
+    common::contract::read_checked(contract, method, path, req.send().await.unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,8 +195,14 @@ async fn every_ecr_answer_matches_the_openapi_document() {
     assert!(st == 200 || st == 409, "409 when this process has no reloadable subscriber: {st}");
     call(&h, &mut s, "GET", "/health", "/health", None).await;
     call(&h, &mut s, "GET", "/metrics", "/metrics", None).await;
+    call(&h, &mut s, "GET", "/console", "/console", None).await;
+    let (st, info) = call(&h, &mut s, "GET", "/console/info", "/console/info", None).await;
+    assert_eq!((st, info["currency"].as_str()), (200, Some("SEK")), "{info}");
     let events = h.http.get(format!("{}/v1/events", h.url)).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");
+    // The stream does not end: its status and content type only.
+    let content_type = events.headers()["content-type"].to_str().ok();
+    common::contract::ecr().check("GET", "/v1/events", events.status().as_u16(), content_type, b"");
     s.seen.insert(("GET".into(), "/v1/events".into()));
 
     // Errors.
@@ -236,4 +214,54 @@ async fn every_ecr_answer_matches_the_openapi_document() {
 
     let missing: Vec<_> = s.operations().difference(&s.seen).cloned().collect();
     assert!(missing.is_empty(), "operations never exercised: {missing:?}");
+}
+
+/// The strict check bites: an extra key (at the top and nested), a missing required key,
+/// an undocumented status, `default` for a success or with another body than the error
+/// envelope, an undocumented content type; and `allOf` parts closed as one.
+#[test]
+fn the_strict_check_refuses_what_the_document_does_not_say() {
+    let c = common::contract::ecr();
+    let json = Some("application/json");
+    let check = |method: &str, path: &str, status: u16, ct: Option<&str>, body: &Value| {
+        c.violation(method, path, status, ct, body.to_string().as_bytes())
+    };
+    assert_eq!(check("GET", "/v1/log-level", 200, json, &json!({"level": "info"})), Ok(()));
+    let extra = check("GET", "/v1/log-level", 200, json, &json!({"level": "info", "verbose": true}));
+    assert!(extra.as_ref().is_err_and(|e| e.contains("'verbose' was unexpected")), "{extra:?}");
+    let missing = check("GET", "/v1/log-level", 200, json, &json!({}));
+    assert!(missing.as_ref().is_err_and(|e| e.contains("\"level\" is a required property")), "{missing:?}");
+    let status = check("GET", "/v1/log-level", 201, json, &json!({"level": "info"}));
+    assert!(status.as_ref().is_err_and(|e| e.contains("status 201 is not documented")), "{status:?}");
+    let problem = json!({"code": "NOT_FOUND", "message": "no such sale", "field": null});
+    assert_eq!(check("GET", "/v1/sales/x", 404, json, &problem), Ok(()));
+    assert!(check("GET", "/v1/sales/x", 302, json, &problem).is_err(), "default is for errors only");
+    assert!(check("GET", "/v1/sales/x", 500, json, &json!({"error": "boom"})).is_err(), "not the envelope");
+    assert!(check("GET", "/v1/sales/x", 404, Some("text/plain"), &problem).is_err(), "not JSON as listed");
+    assert!(c.violation("POST", "/v1/drawer/open", 204, None, b"").is_ok());
+    assert!(c.violation("POST", "/v1/drawer/open", 204, json, b"{}").is_err(), "204 has no body");
+    let history = json!({"sale": null, "history": [{"seq": 1, "state": "CREATED", "detail": null, "at": "2026-01-01T00:00:00Z", "by": "x"}]});
+    let nested = check("GET", "/v1/sales/x/history", 200, json, &history);
+    assert!(nested.as_ref().is_err_and(|e| e.contains("'by' was unexpected")), "{nested:?}");
+    assert_eq!(c.template("/v1/queue/summary?x=1").as_deref(), Some("/v1/queue/summary"));
+    assert_eq!(c.template("/v1/queue/7").as_deref(), Some("/v1/queue/{id}"));
+    // Outside the document: only refused, in the envelope.
+    assert!(check("GET", "/v1/nowhere", 200, json, &json!({})).is_err());
+    assert!(check("GET", "/v1/nowhere", 404, json, &json!({"code": "NOT_FOUND"})).is_err(), "no message");
+    assert_eq!(check("GET", "/v1/nowhere", 404, json, &problem), Ok(()));
+    assert!(check("DELETE", "/v1/sales", 404, json, &problem).is_err(), "a method not given is 405");
+
+    // Composition: the parts of an allOf are left open, the whole is closed.
+    let doc = json!({
+        "paths": {"/t": {"get": {"responses": {"200": {"description": "t", "content": {"application/json": {"schema":
+            {"allOf": [{"$ref": "#/components/schemas/A"}, {"type": "object", "properties": {"b": {"type": "object", "properties": {"c": {}}}}}]}
+        }}}}}}},
+        "components": {"schemas": {"A": {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}}}
+    });
+    let t = common::contract::Contract::from_doc("composition", doc);
+    let at = |body: Value| t.violation("GET", "/t", 200, json, body.to_string().as_bytes());
+    assert_eq!(at(json!({"a": 1, "b": {"c": 2}})), Ok(()));
+    assert!(at(json!({"a": 1, "z": 0})).is_err(), "unknown key beside the parts");
+    assert!(at(json!({"a": 1, "b": {"d": 0}})).is_err(), "unknown key inside a part");
+    assert!(at(json!({"b": {}})).is_err(), "a part's required key");
 }

@@ -43,7 +43,7 @@ async fn crafted_references_refund_nothing_and_reach_no_other_endpoint() {
     // The real references still work.
     let (status, r) = h.post("/v1/returns", json!({"original_reference": "WEB-1002", "amount": 100})).await;
     assert_eq!((status, r["state"].as_str()), (201, Some("REFUNDED")), "{r}");
-    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = h.metrics().await;
     for line in metrics.lines().filter(|l| l.starts_with("posagent_acquirer_request")) {
         assert!(!line.contains("WEB-") && !line.contains("ledger") && !line.contains(".."), "{line}");
     }
@@ -117,19 +117,16 @@ async fn a_key_or_reference_back_with_another_request_is_a_conflict() {
     h.wait_state(&lid, "AWAITING_CARD").await;
     h.present_card_when_waiting("approve", "tap").await;
     h.wait_state(&lid, "APPROVED").await;
+    let path = format!("/v1/sales/{lid}/capture");
     let capture = |amount: i64| {
-        h.http
-            .post(format!("{}/v1/sales/{lid}/capture", h.url))
-            .bearer_auth(&h.token)
-            .header("Idempotency-Key", "cap-9")
-            .json(&json!({"amount": amount}))
-            .send()
+        let body = json!({"amount": amount});
+        let (h, path) = (&h, &path);
+        async move { h.call_keyed(reqwest::Method::POST, path, Some(&body), Some("cap-9")).await }
     };
-    assert_eq!(capture(1000).await.unwrap().status().as_u16(), 200);
-    assert_eq!(capture(1000).await.unwrap().status().as_u16(), 200, "a true retry");
-    let r = capture(4000).await.unwrap();
-    assert_eq!(r.status().as_u16(), 409);
-    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(capture(1000).await.0, 200);
+    assert_eq!(capture(1000).await.0, 200, "a true retry");
+    let (status, body) = capture(4000).await;
+    assert_eq!(status, 409);
     assert_eq!(body["code"], "IDEMPOTENCY_CONFLICT", "{body}");
 }
 

@@ -14,7 +14,7 @@ async fn approved_klarna_sale_end_to_end() {
     let h = Harness::start().await;
 
     // Follow the event stream from before the sale exists.
-    let events = h.http.get(format!("{}/v1/events", h.url)).bearer_auth(&h.token).send().await.unwrap();
+    let events = h.events().await;
     assert_eq!(events.status(), 200);
     let mut stream = events.bytes_stream();
 

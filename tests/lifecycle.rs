@@ -11,18 +11,9 @@ use serde_json::{Value, json};
 
 /// The store's back office acting on the acquirer directly, with the terminal's key.
 async fn back_office(h: &Harness, path: &str, key: &str, body: Value) -> Value {
-    let api_key = std::fs::read_to_string(h.data_dir().join("acquirer.key")).unwrap();
-    let r = h
-        .http
-        .post(format!("{}{path}", h.sim.backend_url))
-        .bearer_auth(api_key.trim())
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
+    let (status, v) = h.backend_post(path, key, &body).await;
+    assert!((200..300).contains(&status), "{path}: {status} {v}");
+    v
 }
 
 /// A Klarna sale of 200.00 SEK authorized only (`capture: LATER`), approved by the
@@ -48,7 +39,7 @@ async fn captures_and_refunds_made_elsewhere_reach_the_sale() {
     let tx = approved["payment_transaction_id"].as_str().unwrap().to_string();
 
     // The back office captures all of it: the sale follows, and the register is told.
-    let mut events = h.http.get(format!("{}/v1/events", h.url)).bearer_auth(&h.token).send().await.unwrap();
+    let mut events = h.events().await;
     back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "bo-cap", json!({"amount": 20_000})).await;
     let captured = h.wait_for(&id, |s| s["captured_amount"] == 20_000 && s["transaction_state"] == "COMPLETED").await;
     assert_eq!(captured["refunded_amount"], 0, "{captured}");
@@ -101,7 +92,7 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
     assert_eq!(now["captured_amount"], 5_000, "a page signed with an unknown key was applied: {now}");
-    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = h.metrics().await;
     assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"refused\"}"), "{metrics}");
     assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"applied\"}"), "{metrics}");
 
@@ -110,7 +101,7 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+        let metrics = h.metrics().await;
         if metrics.contains("posagent_acquirer_events_total{outcome=\"refused\"}") {
             break;
         }

@@ -135,7 +135,7 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
         pending["operations"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["REFUND", "CAPTURE", "AUTHORIZE", "AUTHORIZE"], "newest first");
     assert!(!pending.to_string().contains("encrypted_payload"), "no card data in the listing");
-    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = h.metrics().await;
     assert!(metrics.contains("posagent_queue_depth 4"), "{metrics}");
     assert!(metrics.contains("posagent_acquirer_up 0"), "{metrics}");
     assert!(metrics.contains("posagent_offline_approvals_total 2"), "{metrics}");
@@ -190,7 +190,7 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     let dead = dead["operations"].as_array().unwrap().clone();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!((dead[0]["kind"].as_str(), dead[0]["subject_id"].as_str()), (Some("AUTHORIZE"), Some(d_id.as_str())));
-    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = h.metrics().await;
     assert!(metrics.contains("posagent_queue_dead_letters 1"), "{metrics}");
     assert!(metrics.contains("posagent_acquirer_up 1"), "{metrics}");
     let (status, _) = h.post(&format!("/v1/queue/{}/retry", dead[0]["id"]), json!({})).await;

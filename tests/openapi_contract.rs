@@ -1,5 +1,6 @@
 //! The simulated acquirer's answers, and the requests posagent sends, validated against
-//! `docs/acquirer-api.yaml`; every operation the document lists is exercised.
+//! `docs/acquirer-api.yaml` (every answer strictly, tests/common/contract.rs); every
+//! operation the document lists is exercised.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -61,9 +62,9 @@ impl Api {
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
+        let contract = common::contract::acquirer();
+        assert_eq!(contract.template(path).as_deref(), Some(template), "{path}");
+        common::contract::read_checked(contract, method, path, req.send().await.unwrap()).await
     }
 }
 
@@ -305,6 +306,11 @@ async fn every_answer_matches_the_openapi_document() {
     assert_eq!((st, v["results"][0]["body"]["result"].as_str()), (200, Some("NOT_FOUND")), "{v}");
     s.check("BatchResponse", &v);
 
+    // The simulator's ledger: every booking so far.
+    let (st, v) = api.call(s, "GET", "/v1/ledger", "/v1/ledger", None, None).await;
+    assert_eq!(st, 200);
+    assert!(v.as_array().unwrap().iter().any(|e| e["kind"] == "REFUND"), "{v:#}");
+
     // Errors: 400, 401, 403, 404, 409, 429 all use the envelope.
     let (st, v) = api
         .call(s, "POST", "/v1/payments/authorize", "/v1/payments/authorize", Some(json!({"amount": 1})), Some("bad"))
@@ -339,8 +345,9 @@ async fn every_answer_matches_the_openapi_document() {
     assert_eq!(st, 409);
     s.check("ApiError", &v);
     let r = reqwest::Client::new().get(format!("{url}/v1/events")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
-    s.check("ApiError", &r.json().await.unwrap());
+    let (st, v) = common::contract::read_checked(common::contract::acquirer(), "GET", "/v1/events", r).await;
+    assert_eq!(st, 401);
+    s.check("ApiError", &v);
     reqwest::Client::new()
         .post(format!("{url}/sim/faults"))
         .json(&json!({"rate_limit_next": 1, "retry_after_secs": 2}))
@@ -348,9 +355,10 @@ async fn every_answer_matches_the_openapi_document() {
         .await
         .unwrap();
     let r = reqwest::Client::new().get(format!("{url}/v1/events")).bearer_auth(KEY).send().await.unwrap();
-    assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "2");
-    s.check("ApiError", &r.json().await.unwrap());
+    let (st, v) = common::contract::read_checked(common::contract::acquirer(), "GET", "/v1/events", r).await;
+    assert_eq!(st, 429);
+    s.check("ApiError", &v);
 
     // The checks do bite: a missing field, an extra field and a wrong enum are refused.
     let mut broken = broken_examples();

@@ -94,7 +94,7 @@ async fn logs_of_every_flow_hold_no_secret() {
     // A wrong token at the ECR API.
     h.http.get(format!("{}/v1/sales/{id}", h.url)).bearer_auth("wrong-token").send().await.unwrap();
 
-    let metrics = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = h.metrics().await;
     h.stop_daemon().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

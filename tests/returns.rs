@@ -212,13 +212,9 @@ async fn racing_captures_and_a_void_take_the_authorization_once() {
         async move { assert!(req.send().await.unwrap().status().is_success()) }
     };
     faults(json!({"partition": true})).await;
-    let send = |path: String, key: String, body: serde_json::Value| {
-        let req =
-            h.http.post(format!("{}{path}", h.url)).bearer_auth(&h.token).header("Idempotency-Key", key).json(&body);
-        async move {
-            let r = req.send().await.unwrap();
-            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
-        }
+    let register = &h;
+    let send = |path: String, key: String, body: serde_json::Value| async move {
+        register.call_keyed(reqwest::Method::POST, &path, Some(&body), Some(&key)).await
     };
     let (status, first) = send(format!("/v1/sales/{id}/capture"), "first".into(), json!({"amount": 1})).await;
     assert_eq!(status, 202, "{first}");

@@ -3,6 +3,7 @@
 #![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod contract;
 pub mod process;
 
 use posagent::daemon::{Daemon, simulated_profile, simulated_store_config, start_simulator};
@@ -90,17 +91,53 @@ impl Harness {
         }
     }
 
+    /// A call to the daemon's ECR API with the token; its status and JSON body (null when
+    /// none), the answer checked strictly against docs/ecr-api.yaml.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.call_keyed(method, path, body, None).await
+    }
+
+    /// [`Harness::call`] with an `Idempotency-Key`.
+    pub async fn call_keyed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.url)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        contract::read_checked(contract::ecr(), method.as_str(), path, req.send().await.unwrap()).await
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r =
-            self.http.post(format!("{}{path}", self.url)).bearer_auth(&self.token).json(&body).send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        self.call(reqwest::Method::POST, path, Some(&body)).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(format!("{}{path}", self.url)).bearer_auth(&self.token).send().await.unwrap();
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// `GET /health` (no token needed); its status and body, checked.
+    pub async fn health(&self) -> (u16, Value) {
+        let r = self.http.get(format!("{}/health", self.url)).send().await.unwrap();
+        contract::read_checked(contract::ecr(), "GET", "/health", r).await
+    }
+
+    /// `GET /metrics` (no token needed), its status and content type checked; the text.
+    pub async fn metrics(&self) -> String {
+        let r = self.http.get(format!("{}/metrics", self.url)).send().await.unwrap();
         let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        let content_type =
+            r.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
+        let text = r.text().await.unwrap();
+        contract::ecr().check("GET", "/metrics", status, content_type.as_deref(), text.as_bytes());
+        text
     }
 
     /// Creates a sale and returns its JSON (asserting 201).
@@ -128,18 +165,29 @@ impl Harness {
         self.wait_for(id, |s| s["state"] == state).await
     }
 
-    /// The acquirer's view, with the terminal's API key.
+    /// The acquirer's view, with the terminal's API key; the answer checked strictly
+    /// against docs/acquirer-api.yaml.
     pub async fn backend_get(&self, path: &str) -> Value {
         let key = std::fs::read_to_string(self.data_dir().join("acquirer.key")).unwrap();
-        self.http
-            .get(format!("{}{path}", self.sim.backend_url))
-            .bearer_auth(key.trim())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        let r = self.http.get(format!("{}{path}", self.sim.backend_url)).bearer_auth(key.trim()).send().await.unwrap();
+        contract::read_checked(contract::acquirer(), "GET", path, r).await.1
+    }
+
+    /// A POST to the acquirer's Terminal API as the back office would make it (the
+    /// terminal's API key, an Idempotency-Key); checked against docs/acquirer-api.yaml.
+    pub async fn backend_post(&self, path: &str, idempotency_key: &str, body: &Value) -> (u16, Value) {
+        let key = std::fs::read_to_string(self.data_dir().join("acquirer.key")).unwrap();
+        let r = self.http.post(format!("{}{path}", self.sim.backend_url)).bearer_auth(key.trim());
+        let r = r.header("Idempotency-Key", idempotency_key).json(body).send().await.unwrap();
+        contract::read_checked(contract::acquirer(), "POST", path, r).await
+    }
+
+    /// Opens the event stream `GET /v1/events`, its status and content type checked.
+    pub async fn events(&self) -> reqwest::Response {
+        let r = self.http.get(format!("{}/v1/events", self.url)).bearer_auth(&self.token).send().await.unwrap();
+        let content_type = r.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        contract::ecr().check("GET", "/v1/events", r.status().as_u16(), content_type, b"");
+        r
     }
 
     /// The simulated display's current frame as PNG, fetched over HTTP.

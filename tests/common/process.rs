@@ -141,9 +141,12 @@ pub async fn register_call(
     path: &str,
     body: serde_json::Value,
 ) -> Result<(u16, serde_json::Value), reqwest::Error> {
-    let r = http.request(method, format!("{url}{path}")).bearer_auth(token).json(&body).send().await?;
+    let r = http.request(method.clone(), format!("{url}{path}")).bearer_auth(token).json(&body).send().await?;
     let status = r.status().as_u16();
-    Ok((status, r.json().await.unwrap_or(serde_json::Value::Null)))
+    let content_type = r.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
+    let bytes = r.bytes().await?;
+    super::contract::ecr().check(method.as_str(), path, status, content_type.as_deref(), &bytes);
+    Ok((status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)))
 }
 
 impl Daemon {
@@ -168,8 +171,9 @@ impl Daemon {
 /// The simulated acquirer's ledger (every booking), read with the terminal's API key.
 pub async fn ledger(s: &Setup) -> Vec<serde_json::Value> {
     let key = std::fs::read_to_string(s.data.join("acquirer.key")).unwrap();
-    let url = format!("{}/v1/ledger", s.sim.backend_url);
-    s.http.get(url).bearer_auth(key.trim()).send().await.unwrap().json().await.unwrap()
+    let r = s.http.get(format!("{}/v1/ledger", s.sim.backend_url)).bearer_auth(key.trim()).send().await.unwrap();
+    let (_, v) = super::contract::read_checked(super::contract::acquirer(), "GET", "/v1/ledger", r).await;
+    serde_json::from_value(v).unwrap()
 }
 
 /// Taps the approving test card as soon as the simulated reader waits for one (5 s at most).

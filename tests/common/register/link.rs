@@ -1,7 +1,8 @@
 //! The register's line to the daemon: a request that fails (connection refused or reset
 //! because the daemon was killed, a timeout, a 500/503/504, a 429) is resent, the same
 //! body and the same `Idempotency-Key`, once the daemon is back. The answer to the last
-//! send is what the register believes.
+//! send is what the register believes. Every answer that came whole is checked strictly
+//! against docs/ecr-api.yaml (tests/common/contract.rs).
 
 use serde_json::Value;
 use std::sync::Arc;
@@ -131,7 +132,11 @@ impl Link {
         let status = resp.status().as_u16();
         let retry_after =
             resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = content_type.map(String::from);
         let text = resp.text().await.map_err(classify)?;
+        // Every answer that came whole is one the document gives.
+        crate::common::contract::ecr().check(method.as_str(), path, status, content_type.as_deref(), text.as_bytes());
         Ok((status, retry_after, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
