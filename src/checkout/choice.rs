@@ -22,6 +22,7 @@ fn choice_screen(sale: &Sale) -> Screen {
             header: d.header.clone(),
             // Klarna's own offer for the amount, else its short sub-header: as served.
             detail: d.subheader_enriched.clone().unwrap_or_else(|| d.subheader.clone()),
+            badge: None,
         });
     Screen::ChooseMethod {
         amount: amount_text(sale),

@@ -324,6 +324,7 @@ fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
         instruction: text(crate::locale::Text::ScanWithCamera, &sale.locale).to_string(),
         offer: d.subheader_enriched.clone(),
         url: sale.payment_request_url.clone()?,
+        badge: None,
         seconds_left,
         locale: sale.locale.clone(),
     })

@@ -41,6 +41,7 @@ pub(super) fn idle_screen(inner: &Inner) -> Screen {
     Screen::Idle {
         store_name: inner.deps.store.name.clone(),
         klarna_acceptance: if online { inner.idle_wording().get() } else { None },
+        badge: None,
         locale: inner.deps.store.locale.clone(),
     }
 }
