@@ -36,7 +36,7 @@ pub enum BadgeError {
 }
 
 enum Source {
-    Svg(resvg::usvg::Tree),
+    Svg(Box<resvg::usvg::Tree>),
     /// Straight RGBA, 8 bits per channel.
     Png {
         width: u32,
@@ -177,7 +177,7 @@ fn decode_svg(bytes: &[u8]) -> Result<Source, BadgeError> {
     if !(s.width() >= 1.0 && s.height() >= 1.0) {
         return Err(BadgeError::Unsupported);
     }
-    Ok(Source::Svg(tree))
+    Ok(Source::Svg(Box::new(tree)))
 }
 
 /// Area-averaged (box filter) resampling of straight RGBA to `to`, over white.

@@ -342,6 +342,54 @@ fn idle_mark(f: &mut Frame, mark: &str, badge: Option<&Badge>, mono: bool) {
     text_block(f, mark, (margin + 8, y + (bh - th) / 2), bw - 16, pen);
 }
 
+/// The method-choice screen: the amount, then one box per method on offer.
+fn choose_method(f: &mut Frame, amount: &str, klarna: Option<&KlarnaOption>, card: bool, locale: &str, mono: bool) {
+    let (width, height) = (f.width(), f.height());
+    let top = band(f, text(Text::ChooseMethod, locale), INK, PAPER);
+    let margin = (width.min(height) / 24).max(4);
+    let tw = width - 2 * margin;
+    let amount_scale = fitting_scale(amount, tw, 4);
+    let pen = Pen { scale: amount_scale, color: INK, align: HAlign::Center };
+    let y = top + margin + text_block(f, amount, (margin, top + margin), tw, pen) + margin;
+    let mut options: Vec<(&str, &str, Option<&Badge>, Rgb888)> = vec![];
+    if let Some(k) = klarna {
+        // With the badge, Klarna's box is the paper's: the badge brings its colour.
+        let color = if k.badge.is_some() { PAPER } else { PINK };
+        options.push((k.header.as_str(), k.detail.as_str(), k.badge.as_ref(), color));
+    }
+    if card {
+        options.push((text(Text::PayByCard, locale), text(Text::CardKinds, locale), None, PAPER));
+    }
+    let n = options.len().max(1) as u32;
+    let avail_h = height.saturating_sub(y + margin);
+    // Side by side when the screen is wide, one under the other when it is tall.
+    let (bw, bh, step) = if width >= height {
+        let bw = (tw - (n - 1) * margin) / n;
+        (bw, avail_h, (bw + margin, 0))
+    } else {
+        let bh = (avail_h.saturating_sub((n - 1) * margin)) / n;
+        (tw, bh, (0, bh + margin))
+    };
+    // Every method's title in the same size: no tender is shown smaller.
+    let inner_w = bw.saturating_sub(2 * option_pad(bw, bh));
+    let scale = options.iter().map(|(t, ..)| fitting_scale(t, inner_w, 3)).min().unwrap_or(1);
+    for (i, (title, detail, badge, color)) in options.into_iter().enumerate() {
+        let (x, by) = (margin + step.0 * i as u32, y + step.1 * i as u32);
+        option_box(f, (x, by, bw, bh), (title, scale), (detail, badge, mono), color);
+    }
+}
+
+/// Present (or insert, with the PIN) the card, with what the reader asks on top.
+fn present_card(f: &mut Frame, amount: &str, pin: bool, notice: Option<Text>, locale: &str) {
+    let top = band(f, text(Text::AmountToPay, locale), INK, PAPER);
+    let ask = text(if pin { Text::InsertCardPin } else { Text::PresentCard }, locale);
+    let mut lines = vec![(amount, 4, INK), (ask, 2, INK)];
+    if let Some(n) = notice {
+        lines.push((text(n, locale), 2, RED));
+    }
+    centered_lines(f, top + f.height() / 12, &lines);
+}
+
 /// Draws `screen` into a new `width`×`height` frame; for a 1-bit panel (`mono`) Klarna's
 /// badge is dithered.
 pub fn render_for(screen: &Screen, width: u32, height: u32, mono: bool) -> Frame {
@@ -356,38 +404,7 @@ pub fn render_for(screen: &Screen, width: u32, height: u32, mono: bool) -> Frame
             }
         }
         Screen::ChooseMethod { amount, klarna, card, locale } => {
-            let top = band(&mut f, text(Text::ChooseMethod, locale), INK, PAPER);
-            let margin = (width.min(height) / 24).max(4);
-            let tw = width - 2 * margin;
-            let amount_scale = fitting_scale(amount, tw, 4);
-            let pen = Pen { scale: amount_scale, color: INK, align: HAlign::Center };
-            let y = top + margin + text_block(&mut f, amount, (margin, top + margin), tw, pen) + margin;
-            let mut options: Vec<(&str, &str, Option<&Badge>, Rgb888)> = vec![];
-            if let Some(k) = klarna {
-                // With the badge, Klarna's box is the paper's: the badge brings its colour.
-                let color = if k.badge.is_some() { PAPER } else { PINK };
-                options.push((k.header.as_str(), k.detail.as_str(), k.badge.as_ref(), color));
-            }
-            if *card {
-                options.push((text(Text::PayByCard, locale), text(Text::CardKinds, locale), None, PAPER));
-            }
-            let n = options.len().max(1) as u32;
-            let avail_h = height.saturating_sub(y + margin);
-            // Side by side when the screen is wide, one under the other when it is tall.
-            let (bw, bh, step) = if width >= height {
-                let bw = (tw - (n - 1) * margin) / n;
-                (bw, avail_h, (bw + margin, 0))
-            } else {
-                let bh = (avail_h.saturating_sub((n - 1) * margin)) / n;
-                (tw, bh, (0, bh + margin))
-            };
-            // Every method's title in the same size: no tender is shown smaller.
-            let inner_w = bw.saturating_sub(2 * option_pad(bw, bh));
-            let scale = options.iter().map(|(t, ..)| fitting_scale(t, inner_w, 3)).min().unwrap_or(1);
-            for (i, (title, detail, badge, color)) in options.into_iter().enumerate() {
-                let (x, by) = (margin + step.0 * i as u32, y + step.1 * i as u32);
-                option_box(&mut f, (x, by, bw, bh), (title, scale), (detail, badge, mono), color);
-            }
+            choose_method(&mut f, amount, klarna.as_ref(), *card, locale, mono);
         }
         Screen::Qr { amount, header, subheader, instruction, offer, url, badge, seconds_left, locale } => {
             let left = (*seconds_left).max(0);
@@ -416,15 +433,7 @@ pub fn render_for(screen: &Screen, width: u32, height: u32, mono: bool) -> Frame
                 ],
             );
         }
-        Screen::PresentCard { amount, pin, notice, locale } => {
-            let top = band(&mut f, text(Text::AmountToPay, locale), INK, PAPER);
-            let ask = text(if *pin { Text::InsertCardPin } else { Text::PresentCard }, locale);
-            let mut lines = vec![(amount.as_str(), 4, INK), (ask, 2, INK)];
-            if let Some(n) = notice {
-                lines.push((text(*n, locale), 2, RED));
-            }
-            centered_lines(&mut f, top + gap, &lines);
-        }
+        Screen::PresentCard { amount, pin, notice, locale } => present_card(&mut f, amount, *pin, *notice, locale),
         Screen::Preparing { amount, locale } => {
             let top = band(&mut f, text(Text::AmountToPay, locale), INK, PAPER);
             centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::OneMoment, locale), 2, INK)]);
