@@ -1,6 +1,6 @@
 //! Klarna's badge as the acquirer serves it: the simulated acquirer's descriptors point
 //! at its own test badge (not Klarna's file), the daemon fetches it in the background
-//! and caches it, and the idle and QR screens on the simulated display draw it.
+//! and caches it, and the idle, choice and QR screens on the simulated display draw it.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -36,15 +36,20 @@ async fn wait_for_badge(h: &Harness, what: &str) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_badge_from_the_acquirer_is_fetched_cached_and_drawn_on_the_idle_and_qr_screens() {
+async fn the_badge_from_the_acquirer_is_fetched_cached_and_drawn_on_the_idle_choice_and_qr_screens() {
     let h = Harness::start().await;
     // The idle screen gets the badge once it is fetched (at start, with the wording).
     wait_for_badge(&h, "idle").await;
     let cached: Vec<_> = std::fs::read_dir(h.data_dir().join("assets")).unwrap().flatten().collect();
     assert_eq!(cached.len(), 2, "the badge and its ETag: {cached:?}");
 
-    let sale = h.create(json!({"amount": 10000, "currency": "SEK"})).await;
+    // The method-choice screen draws it in Klarna's box; chosen, the QR screen in its band.
+    let sale = h.create(json!({"amount": 10000, "currency": "SEK", "method": "CHOICE"})).await;
     let id = sale["id"].as_str().unwrap();
+    h.wait_state(id, "AWAITING_METHOD").await;
+    wait_for_badge(&h, "choice").await;
+    let (st, chosen) = h.post(&format!("/v1/sales/{id}/method"), json!({"method": "KLARNA"})).await;
+    assert_eq!(st, 200, "{chosen}");
     let shown = h.wait_state(id, "QR_SHOWN").await;
     let png = wait_for_badge(&h, "QR").await;
     let decoded = common::decode_png_qr(&png);

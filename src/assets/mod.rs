@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 pub const REVALIDATE: Duration = Duration::from_secs(24 * 3600);
 /// After a failed fetch, how soon it is tried again.
 const RETRY: Duration = Duration::from_secs(600);
+/// Badge URLs kept in memory (one per locale the acquirer serves is usual).
+const URLS_KEPT: usize = 32;
 /// Timeout of one fetch, body included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -118,6 +120,10 @@ impl Badges {
         }
         {
             let mut entries = self.entries();
+            if entries.len() >= URLS_KEPT && !entries.contains_key(url) {
+                // An acquirer changing its URLs without end does not grow the memory.
+                entries.retain(|_, e| e.fetching);
+            }
             let e = entries.entry(url.to_string()).or_default();
             if e.fetching || e.next.is_some_and(|n| Instant::now() < n) {
                 return;
