@@ -47,6 +47,9 @@ pub enum AssetError {
     /// The file does not decode.
     #[error(transparent)]
     Decode(#[from] BadgeError),
+    /// The decoding task stopped (the runtime is going down).
+    #[error("the badge decoder stopped")]
+    Decoder,
     /// The cache could not be written.
     #[error("cannot write the badge cache: {0}")]
     Disk(#[from] std::io::Error),
@@ -184,8 +187,8 @@ impl Badges {
         let (body, etag) = self.paths(url);
         let Ok(bytes) = tokio::fs::read(&body).await else { return };
         let etag = tokio::fs::read_to_string(&etag).await.ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-        match Badge::decode(&bytes) {
-            Ok(badge) => self.set(url, badge, etag),
+        match decode(bytes).await {
+            Ok((badge, _)) => self.set(url, badge, etag),
             Err(e) => tracing::warn!(url, error = %e, "cached Klarna badge ignored"),
         }
     }
@@ -221,7 +224,7 @@ impl Badges {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let badge = Badge::decode(&bytes)?;
+        let (badge, bytes) = decode(bytes).await?;
         self.store(url, &bytes, new_etag.as_deref()).await?;
         self.set(url, badge, new_etag);
         Ok(Fetched::New)
@@ -248,6 +251,13 @@ impl Badges {
         }
         Ok(())
     }
+}
+
+/// Decodes `bytes` on a blocking thread (an SVG is parsed there, not on the runtime's).
+async fn decode(bytes: Vec<u8>) -> Result<(Badge, Vec<u8>), AssetError> {
+    let (badge, bytes) =
+        tokio::task::spawn_blocking(move || (Badge::decode(&bytes), bytes)).await.map_err(|_| AssetError::Decoder)?;
+    Ok((badge?, bytes))
 }
 
 /// `https`, or `http` to this machine.

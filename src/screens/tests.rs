@@ -256,3 +256,19 @@ fn approved_and_declined_differ_on_a_one_bit_panel_by_their_mark() {
     assert_eq!(corner(&declined), (true, true), "a cross");
     assert_eq!(corner(&approved), (false, true), "a check mark");
 }
+
+#[test]
+fn on_a_one_bit_panel_the_badge_is_dithered_not_thresholded_away() {
+    let Some((_, idle)) = badge_screens().into_iter().find(|(n, _)| n == "idle-badge") else {
+        panic!("no idle screen with the badge");
+    };
+    let (w, h) = (320, 240);
+    let dark_below_middle =
+        |f: &Frame| (h / 2..h).flat_map(|y| (0..w).map(move |x| (x, y))).filter(|&(x, y)| f.is_dark(x, y)).count();
+    let thresholded = render_for(&idle, w, h, false).to_mono();
+    let dithered = render_for(&idle, w, h, true);
+    let dithered = dithered.to_mono();
+    // The pink (luma ~200) comes out as a pattern of dots: far more dark pixels than the
+    // letters alone that a threshold keeps.
+    assert!(dark_below_middle(&dithered) > dark_below_middle(&thresholded) * 3 / 2);
+}
