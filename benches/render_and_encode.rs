@@ -17,6 +17,7 @@ fn qr_screen() -> Screen {
         instruction: "Skanna koden med mobilens kamera".into(),
         offer: Some("Dela upp i 3 betalningar à 411,50 kr".into()),
         url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001-0000-4000-8000-000000001eef".into(),
+        badge: None,
         seconds_left: 900,
         locale: "sv-SE".into(),
     }

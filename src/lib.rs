@@ -8,6 +8,7 @@
 //! (the register's local API) and `daemon` (wiring and lifecycle). See
 //! `docs/architecture.md`.
 
+pub mod assets;
 pub mod backend;
 pub mod checkout;
 pub mod config;

@@ -15,13 +15,14 @@ use tokio_util::sync::CancellationToken;
 /// How long a choice sent by the register may take to be taken up by the sale.
 const CHOICE_ACK: Duration = Duration::from_secs(15);
 
-fn choice_screen(sale: &Sale) -> Screen {
+fn choice_screen(inner: &Inner, sale: &Sale) -> Screen {
     let offered = sale.choice.as_ref().map(|c| c.offered.clone()).unwrap_or_default();
     let klarna =
         offered.contains(&PaymentMethod::Klarna).then_some(sale.descriptors.as_ref()).flatten().map(|d| KlarnaOption {
             header: d.header.clone(),
             // Klarna's own offer for the amount, else its short sub-header: as served.
             detail: d.subheader_enriched.clone().unwrap_or_else(|| d.subheader.clone()),
+            badge: inner.badge(d),
         });
     Screen::ChooseMethod {
         amount: amount_text(sale),
@@ -70,7 +71,7 @@ pub(super) async fn wait_for_choice(
     sale: &mut Sale,
     cancel: &CancellationToken,
 ) -> Result<(), FlowError> {
-    show(inner, &sale.id, choice_screen(sale)).await;
+    show(inner, &sale.id, choice_screen(inner, sale)).await;
     let mut choices = inner.choices.subscribe();
     let waited = Duration::from_secs(inner.deps.limits.choice_timeout_secs);
     let deadline = tokio::time::Instant::now()

@@ -109,6 +109,8 @@ pub struct CheckoutDeps {
     pub offline: crate::daemon::SharedLimits,
     /// Wakes the sync worker when something is queued.
     pub outbox: crate::outbox::SyncHandle,
+    /// Klarna's badges, fetched in the background from the descriptors' `badge_url`.
+    pub badges: crate::assets::Badges,
 }
 
 pub(super) struct Inner {
@@ -613,6 +615,13 @@ impl Inner {
     /// Remembers Klarna's wording asked for in the store's locale, for the idle screen.
     pub(super) fn remember_wording(&self, d: &posagent_acquirer_api::PaymentDescriptors) {
         self.idle_wording.remember(d);
+    }
+
+    /// Klarna's badge of `d` if it has been fetched; asks for it in the background
+    /// otherwise (or when it is due for revalidation). Never waits.
+    pub(super) fn badge(&self, d: &posagent_acquirer_api::PaymentDescriptors) -> Option<crate::screens::Badge> {
+        self.deps.badges.want(&d.badge_url);
+        self.deps.badges.get(&d.badge_url)
     }
 
     pub(super) fn idle_wording(&self) -> &super::idle::IdleWording {

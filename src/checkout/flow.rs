@@ -222,6 +222,8 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
             if sale.locale == inner.deps.store.locale {
                 inner.remember_wording(&descriptors);
             }
+            // Fetched in the background now, for the screens that follow.
+            inner.deps.badges.want(&descriptors.badge_url);
             sale.descriptors = Some(descriptors);
             sale.interoperability_status = Some(a.status);
             let instruction = a.instruction.unwrap_or(match a.status {
@@ -324,6 +326,8 @@ fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
         instruction: text(crate::locale::Text::ScanWithCamera, &sale.locale).to_string(),
         offer: d.subheader_enriched.clone(),
         url: sale.payment_request_url.clone()?,
+        // Redrawn every second: a badge that arrives meanwhile shows on the next redraw.
+        badge: inner.badge(d),
         seconds_left,
         locale: sale.locale.clone(),
     })

@@ -15,14 +15,14 @@ const REFRESH: Duration = Duration::from_secs(600);
 /// After a failed fetch, how soon to try again.
 const RETRY: Duration = Duration::from_secs(30);
 
-/// Klarna's header last served for the store's locale.
+/// Klarna's header and badge URL last served for the store's locale.
 #[derive(Default)]
 pub(super) struct IdleWording {
-    acceptance: Mutex<Option<String>>,
+    acceptance: Mutex<Option<(String, String)>>,
 }
 
 impl IdleWording {
-    fn get(&self) -> Option<String> {
+    fn get(&self) -> Option<(String, String)> {
         self.acceptance.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -30,7 +30,7 @@ impl IdleWording {
     /// may answer with its nearest locale, e.g. de-DE for de-CH).
     pub(super) fn remember(&self, d: &PaymentDescriptors) {
         if !d.header.trim().is_empty() {
-            *self.acceptance.lock().unwrap_or_else(|p| p.into_inner()) = Some(d.header.clone());
+            *self.acceptance.lock().unwrap_or_else(|p| p.into_inner()) = Some((d.header.clone(), d.badge_url.clone()));
         }
     }
 }
@@ -38,9 +38,16 @@ impl IdleWording {
 /// The idle screen as it should look now.
 pub(super) fn idle_screen(inner: &Inner) -> Screen {
     let online = inner.deps.backend.connectivity().is_online();
+    let wording = if online { inner.idle_wording().get() } else { None };
+    let badges = &inner.deps.badges;
+    let badge = wording.as_ref().and_then(|(_, url)| {
+        badges.want(url);
+        badges.get(url)
+    });
     Screen::Idle {
         store_name: inner.deps.store.name.clone(),
-        klarna_acceptance: if online { inner.idle_wording().get() } else { None },
+        klarna_acceptance: wording.map(|(header, _)| header),
+        badge,
         locale: inner.deps.store.locale.clone(),
     }
 }
@@ -90,9 +97,16 @@ impl Checkout {
         runtime.spawn(async move {
             let mut shown = None;
             let mut connectivity = inner.deps.backend.connectivity().watch();
+            let mut badges = inner.deps.badges.subscribe();
+            let mut wait = RETRY;
+            let mut badge_arrived = false;
             loop {
                 connectivity.borrow_and_update();
-                let wait = if fetch(&inner).await { REFRESH } else { RETRY };
+                badges.borrow_and_update();
+                // A badge that arrived only redraws; anything else fetches the wording.
+                if !std::mem::take(&mut badge_arrived) {
+                    wait = if fetch(&inner).await { REFRESH } else { RETRY };
+                }
                 let screen = idle_screen(&inner);
                 if shown.as_ref() != Some(&screen) {
                     if inner.show_idle(screen.clone()).await {
@@ -104,6 +118,10 @@ impl Checkout {
                 tokio::select! {
                     () = inner.deps.shutdown.cancelled() => return,
                     r = connectivity.changed() => if r.is_err() { return },
+                    r = badges.changed() => match r {
+                        Ok(()) => badge_arrived = true,
+                        Err(_) => return,
+                    },
                     () = tokio::time::sleep(wait) => {}
                 }
             }

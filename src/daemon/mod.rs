@@ -186,12 +186,25 @@ impl Daemon {
             let read = |p: &PathBuf| if secret { ecr::read_secret_file(p) } else { std::fs::read(p) };
             path.as_ref().map(|p| read(p).map_err(|source| DaemonError::Secret { path: p.clone(), source })).transpose()
         };
+        let (ca_pem, client_identity_pem) =
+            (read_pem(&config.acquirer.ca_file, false)?, read_pem(&config.acquirer.client_identity_file, true)?);
+        // Klarna's badge is fetched with the acquirer's TLS settings (https, or http to
+        // this machine when the acquirer is there).
+        let badges = crate::assets::Badges::new(
+            crate::backend::http_client(
+                &config.acquirer.url,
+                crate::assets::FETCH_TIMEOUT,
+                ca_pem.as_deref(),
+                client_identity_pem.as_deref(),
+            )?,
+            config.data_dir.join("assets"),
+        );
         let backend = AcquirerClient::with_settings(ClientSettings {
             base_url: config.acquirer.url.clone(),
             api_key,
             timeout: Duration::from_millis(config.acquirer.timeout_ms),
-            ca_pem: read_pem(&config.acquirer.ca_file, false)?,
-            client_identity_pem: read_pem(&config.acquirer.client_identity_file, true)?,
+            ca_pem,
+            client_identity_pem,
             retry: RetryPolicy::default(),
             metrics: Some(metrics.clone()),
             event_signing_keys: read_signing_keys(&config.acquirer.event_signing_keys_file)?,
@@ -221,6 +234,7 @@ impl Daemon {
             metrics: metrics.clone(),
             offline: offline.clone(),
             outbox: outbox.clone(),
+            badges,
         });
         let publish: Publish = {
             let checkout = checkout.clone();

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::config::DisplayDriver;
 use crate::config::DisplayProfile;
-use crate::screens::{Screen, render, text_lines};
+use crate::screens::{Screen, render_for, text_lines};
 use posagent_drivers::display::{CustomerDisplay, FramebufferDisplay, LineDisplay, PanelDisplay, PanelError};
 use posagent_drivers::transport::Transport;
 use tokio::sync::{mpsc, oneshot};
@@ -154,7 +154,7 @@ fn show(panel: &mut Panel, profile: &DisplayProfile, health: &SharedHealth, scre
     match panel.as_mut() {
         Some(OpenDisplay::Graphic(p)) => {
             let (w, h) = p.size();
-            p.show(&render(screen, w, h))
+            p.show(&render_for(screen, w, h, p.is_mono()))
         }
         Some(OpenDisplay::Line(d)) => {
             let lines = text_lines(screen, usize::from(d.spec().columns));

@@ -138,13 +138,14 @@ mod tests {
             instruction: String::new(),
             offer: None,
             url: "https://x".into(),
+            badge: None,
             seconds_left: 598,
             locale: l.clone(),
         };
         assert_eq!(lines(&qr), ["Summe     1.234,50 €", "Beleg scannen   9:58"]);
         let choose = Screen::ChooseMethod {
             amount: "12,50 €".into(),
-            klarna: Some(KlarnaOption { header: "Flexibel bezahlen".into(), detail: String::new() }),
+            klarna: Some(KlarnaOption { header: "Flexibel bezahlen".into(), detail: String::new(), badge: None }),
             card: true,
             locale: l.clone(),
         };
@@ -153,12 +154,14 @@ mod tests {
         let idle = Screen::Idle {
             store_name: "Beispiel-Laden".into(),
             klarna_acceptance: Some("Klarna accepted here".into()),
+            badge: None,
             locale: l.clone(),
         };
         assert_eq!(lines(&idle), ["   Beispiel-Laden", "Klarna accepted here"]);
         let long = Screen::Idle {
             store_name: "Beispiel-Laden".into(),
             klarna_acceptance: Some("Klarna wird hier akzeptiert".into()),
+            badge: None,
             locale: l.clone(),
         };
         assert_eq!(lines(&long).map(|l| l.trim().to_string()), ["Klarna wird hier", "akzeptiert"]);

@@ -17,6 +17,7 @@ fn qr_screen(url: &str) -> Screen {
         instruction: "Skanna koden med mobilens kamera".into(),
         offer: Some("Dela upp i 3 betalningar à 411,50 kr".into()),
         url: url.into(),
+        badge: None,
         seconds_left: 598,
         locale: "sv-SE".into(),
     }
@@ -36,11 +37,18 @@ fn every_screen_renders_at_the_extremes_and_differs() {
     let l = "pl-PL".to_string();
     let screens = [
         Screen::Idle {
-            store_name: "Sklep".into(), klarna_acceptance: Some("Płać z Klarna".into()), locale: l.clone()
+            store_name: "Sklep".into(),
+            klarna_acceptance: Some("Płać z Klarna".into()),
+            badge: None,
+            locale: l.clone(),
         },
         Screen::ChooseMethod {
             amount: "12,50 zł".into(),
-            klarna: Some(KlarnaOption { header: "Zapłać z Klarna".into(), detail: "Teraz lub później".into() }),
+            klarna: Some(KlarnaOption {
+                header: "Zapłać z Klarna".into(),
+                detail: "Teraz lub później".into(),
+                badge: None,
+            }),
             card: true,
             locale: l.clone(),
         },
@@ -77,6 +85,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
             Screen::Idle {
                 store_name: "Beispiel-Laden".into(),
                 klarna_acceptance: Some("Flexibel bezahlen".into()),
+                badge: None,
                 locale: l.clone(),
             },
         ),
@@ -87,6 +96,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
                 klarna: Some(KlarnaOption {
                     header: "Flexibel bezahlen".into(),
                     detail: "In 3 zinsfreien Raten: 3 × 411,50 €".into(),
+                    badge: None,
                 }),
                 card: true,
                 locale: l.clone(),
@@ -101,6 +111,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
                 instruction: "Scannen und mit Klarna bezahlen".into(),
                 offer: Some("In 3 zinsfreien Raten: 3 × 411,50 €".into()),
                 url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001".into(),
+                badge: None,
                 seconds_left: 598,
                 locale: l.clone(),
             },
@@ -134,6 +145,23 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
     ]
 }
 
+/// The idle, choice and QR screens with Klarna's badge (the test badge) fetched.
+fn badge_screens() -> Vec<(String, Screen)> {
+    let badge = Badge::decode(badge::TEST_SVG.as_bytes()).ok();
+    assert!(badge.is_some(), "the test badge decodes");
+    all_screens()
+        .into_iter()
+        .filter_map(|(name, mut screen)| {
+            match &mut screen {
+                Screen::Idle { badge: b, .. } | Screen::Qr { badge: b, .. } => *b = badge.clone(),
+                Screen::ChooseMethod { klarna: Some(k), .. } => k.badge = badge.clone(),
+                _ => return None,
+            }
+            Some((format!("{name}-badge"), screen))
+        })
+        .collect()
+}
+
 fn decode_png(bytes: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
     let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().ok()?;
     let mut buf = vec![0; reader.output_buffer_size()];
@@ -151,10 +179,11 @@ fn golden_images() {
     let mut failures = vec![];
     // Colour at two sizes, and 1-bit (as a monochrome panel shows it) at a small size.
     for (w, h, mono) in [(800, 480, false), (240, 320, false), (320, 240, true)] {
-        for (name, screen) in all_screens() {
-            let colour = render(&screen, w, h);
+        let screens = all_screens().into_iter().map(|(n, s)| (n.to_string(), s)).chain(badge_screens());
+        for (name, screen) in screens {
+            let colour = render_for(&screen, w, h, mono);
             let frame = if mono { colour.to_mono() } else { colour };
-            let name = if mono { format!("{name}-mono") } else { name.to_string() };
+            let name = if mono { format!("{name}-mono") } else { name };
             let png = frame.to_png().unwrap_or_default();
             let path = dir.join(format!("{name}-{w}x{h}.png"));
             if update {
@@ -226,4 +255,20 @@ fn approved_and_declined_differ_on_a_one_bit_panel_by_their_mark() {
     };
     assert_eq!(corner(&declined), (true, true), "a cross");
     assert_eq!(corner(&approved), (false, true), "a check mark");
+}
+
+#[test]
+fn on_a_one_bit_panel_the_badge_is_dithered_not_thresholded_away() {
+    let Some((_, idle)) = badge_screens().into_iter().find(|(n, _)| n == "idle-badge") else {
+        panic!("no idle screen with the badge");
+    };
+    let (w, h) = (320, 240);
+    let dark_below_middle =
+        |f: &Frame| (h / 2..h).flat_map(|y| (0..w).map(move |x| (x, y))).filter(|&(x, y)| f.is_dark(x, y)).count();
+    let thresholded = render_for(&idle, w, h, false).to_mono();
+    let dithered = render_for(&idle, w, h, true);
+    let dithered = dithered.to_mono();
+    // The pink (luma ~200) comes out as a pattern of dots: far more dark pixels than the
+    // letters alone that a threshold keeps.
+    assert!(dark_below_middle(&dithered) > dark_below_middle(&thresholded) * 3 / 2);
 }

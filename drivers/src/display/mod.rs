@@ -28,4 +28,8 @@ pub trait CustomerDisplay: Send {
     fn firmware(&self) -> Option<String> {
         None
     }
+    /// Whether the display shows 1 bit per pixel (images are dithered for it).
+    fn is_mono(&self) -> bool {
+        false
+    }
 }

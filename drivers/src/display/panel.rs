@@ -365,6 +365,10 @@ impl<T: Transport> CustomerDisplay for PanelDisplay<T> {
         self.firmware.clone()
     }
 
+    fn is_mono(&self) -> bool {
+        self.format == PanelFormat::Mono
+    }
+
     fn show(&mut self, frame: &Frame) -> Result<(), PanelError> {
         check_size(frame, self.width, self.height)?;
         let Some(region) = frame.changed_region(self.last.as_ref()) else { return Ok(()) };

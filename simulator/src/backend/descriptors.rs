@@ -50,8 +50,11 @@ const OFFERS: &[Offer] = &[
 /// Smallest amount (minor units) for which an offer is made.
 const OFFER_MIN: i64 = 3_500;
 
-/// Klarna's badge, as served by Klarna's CDN.
-pub const BADGE_URL: &str = "https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg";
+/// The badge URL the simulator gives: its own test badge (not Klarna's file), at a
+/// stable URL below its public base URL (`super::assets`).
+pub fn badge_url(public_base_url: &str) -> String {
+    format!("{}{}", public_base_url.trim_end_matches('/'), super::assets::BADGE_SVG_PATH)
+}
 
 /// `minor` (2 decimals) as the market writes it in Klarna's offers.
 fn market_amount(locale: &str, minor: i64) -> String {
@@ -79,6 +82,9 @@ fn offer(locale: &str, amount: i64) -> Option<String> {
 }
 
 /// The wording for `locale` and `amount`, falling back to the language, then to en-US.
+///
+/// Its `badge_url` is the badge's path alone; the simulated acquirer serves it under its
+/// base URL ([`badge_url`]).
 pub fn for_locale(locale: &str, amount: i64) -> PaymentDescriptors {
     let lang = locale.split(['-', '_']).next().unwrap_or("en");
     let row = TEXTS
@@ -91,7 +97,7 @@ pub fn for_locale(locale: &str, amount: i64) -> PaymentDescriptors {
         header: row.1.to_string(),
         subheader: row.2.to_string(),
         subheader_enriched: offer(row.0, amount),
-        badge_url: BADGE_URL.to_string(),
+        badge_url: super::assets::BADGE_SVG_PATH.to_string(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The simulated acquirer backend: the Terminal API with Klarna Network semantics.
 
+pub mod assets;
 mod bare_errors;
 mod cards;
 mod descriptors;

@@ -48,6 +48,8 @@ pub fn router(backend: Shared) -> Router {
         .route("/pay/{id}/approve", post(customer_approves))
         .route("/pay/{id}/decline", post(customer_declines))
         .route("/pay/{id}/abandon", post(customer_abandons))
+        .route(super::assets::BADGE_SVG_PATH, get(super::assets::badge_svg))
+        .route(super::assets::BADGE_PNG_PATH, get(super::assets::badge_png_route))
         .route("/sim/faults", get(read_faults).post(set_faults))
         .route("/sim/clock", get(read_clock).post(advance_clock))
         .route("/sim/wording", post(set_wording).delete(reset_wording))

@@ -147,9 +147,10 @@ impl Books {
                     status,
                     status_reason: None,
                     instruction: Some(instruction),
-                    descriptors: Some(
-                        self.wording.clone().unwrap_or_else(|| descriptors::for_locale(&q.locale, q.amount)),
-                    ),
+                    descriptors: Some(self.wording.clone().unwrap_or_else(|| PaymentDescriptors {
+                        badge_url: descriptors::badge_url(&self.public_base_url),
+                        ..descriptors::for_locale(&q.locale, q.amount)
+                    })),
                 }
             }
             Err(why) => AvailabilityResponse {
