@@ -13,8 +13,9 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use posagent::backend::{AcquirerClient, ClientSettings, RetryPolicy};
+use posagent::domain::{NewOp, OpKind, Subject};
+use posagent::outbox::SyncHandle;
 use posagent::outbox::sync::{SyncSettings, SyncWorker};
-use posagent::outbox::{NewOp, OpKind, Subject, SyncHandle};
 use posagent::store::Journal;
 use std::io::BufRead;
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! that the customer approves and one the customer declines, driven through the real
 //! ECR API; writes the display frames, the receipts and `summary.json` into DIR.
 
-use crate::checkout::{SaleState, SaleView};
 use crate::daemon::start_simulated;
+use crate::domain::{SaleState, SaleView};
 use posagent_sim::customer::CustomerAction;
 use serde::Serialize;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! posagent: the payment-terminal daemon that lets a shop take Klarna at the counter.
 //!
-//! The parts, each in its own folder: `config` (store config and device profiles),
+//! The parts, each in its own folder: `domain` (the records every layer shares), `config` (store config and device profiles),
 //! `store` (the SQLite journal), `outbox` (store-and-forward
 //! of operations for the acquirer and the sync worker), `backend` (the acquirer client), `checkout` (the sale
 //! state machine), `devices` (owner threads of the display and printer), `screens`
@@ -17,6 +17,7 @@ pub mod demo;
 pub mod devices;
 pub mod discovery;
 pub mod doctor;
+pub mod domain;
 pub mod ecr;
 pub mod fuzz_targets;
 pub mod locale;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Harness;
-use posagent::outbox::{NewOp, OpKind, Subject};
+use posagent::domain::{NewOp, OpKind, Subject};
 use posagent::store::Journal;
 use serde_json::json;
 
@@ -51,7 +51,7 @@ async fn a_full_disk_writes_a_change_and_its_queued_operation_together_or_not_at
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("j.db")).unwrap();
     let now = chrono::Utc::now();
-    let sale: posagent::checkout::Sale = serde_json::from_value(json!({
+    let sale: posagent::domain::Sale = serde_json::from_value(json!({
         "id": "s-1", "reference": "R-1", "state": "APPROVED", "method": "CARD", "amount": 1000,
         "currency": "SEK", "locale": "sv-SE", "interoperability_token": null, "interoperability_data": null,
         "descriptors": null, "payment_request_id": null, "payment_request_url": null,

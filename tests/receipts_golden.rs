@@ -7,11 +7,13 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use posagent::checkout::{
-    CopyFor, PostPurchaseKind, ReceiptHeader, Sale, declined_document, marked, post_purchase_document,
-    qr_slip_document, receipt_document,
+    CopyFor, PostPurchaseKind, ReceiptHeader, declined_document, marked, post_purchase_document, qr_slip_document,
+    receipt_document,
 };
+use posagent::domain::ReturnRecord;
+use posagent::domain::Sale;
 use posagent::locale::StoreTimeZone;
-use posagent::returns::{ReturnRecord, return_document};
+use posagent::returns::return_document;
 use posagent_drivers::printer::{CodePage, Document, PrinterProfile, encode_document};
 use posagent_sim::devices::escpos_decoder::{Event, decode, overflowing_lines, render_text};
 use serde_json::json;

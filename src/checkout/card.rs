@@ -5,8 +5,8 @@
 
 use super::engine::Inner;
 use super::flow::{FINALIZE_RETRY, FlowError, amount_text, authorize_request, declined, settle, show};
-use super::sale::{Sale, SaleState};
 use crate::devices::{CardReaderService, CardWaitError, ReadRequest, ReaderNotice, TakenRead, Verdict};
+use crate::domain::{Sale, SaleState};
 use crate::locale::Text;
 use crate::screens::Screen;
 use chrono::Utc;
@@ -297,18 +297,18 @@ async fn approve_offline(
     }
     request.offline_approved_at = Some(now);
     let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable authorization"))?;
-    let op = crate::outbox::NewOp {
+    let op = crate::domain::NewOp {
         group: sale.id.clone(),
-        subject: crate::outbox::Subject::Sale,
+        subject: crate::domain::Subject::Sale,
         subject_id: sale.id.clone(),
-        kind: crate::outbox::OpKind::Authorize,
+        kind: crate::domain::OpKind::Authorize,
         idempotency_key: key,
         payment_transaction_id: None,
         request: body,
         amount: sale.amount,
         currency: sale.currency.code().to_string(),
     };
-    sale.offline = Some(super::sale::OfflineStatus::Queued);
+    sale.offline = Some(crate::domain::OfflineStatus::Queued);
     sale.reason = None;
     inner
         .transition_queuing(
@@ -326,16 +326,16 @@ async fn approve_offline(
 /// The queued reversal of the sale's card authorization, whose answer never came (the
 /// sale is ending without it); marks the sale. Queued with the sale's final state, in
 /// one transaction, and sent by the sync worker as soon as the acquirer answers.
-async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::outbox::NewOp, i64), FlowError> {
+async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::domain::NewOp, i64), FlowError> {
     let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "reverse").await?;
     let request = posagent_acquirer_api::ReversalRequest { payment_transaction_reference: sale.reference.clone() };
     let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable reversal"))?;
-    sale.reversal = Some(super::sale::ReversalStatus::Queued);
-    let op = crate::outbox::NewOp {
+    sale.reversal = Some(crate::domain::ReversalStatus::Queued);
+    let op = crate::domain::NewOp {
         group: sale.id.clone(),
-        subject: crate::outbox::Subject::Sale,
+        subject: crate::domain::Subject::Sale,
         subject_id: sale.id.clone(),
-        kind: crate::outbox::OpKind::Reverse,
+        kind: crate::domain::OpKind::Reverse,
         idempotency_key: key,
         payment_transaction_id: None,
         request: body,

@@ -5,7 +5,7 @@
 
 use super::engine::{Checkout, CheckoutError, Inner};
 use super::flow::{FlowError, KlarnaOffer, amount_text, show};
-use super::sale::{MethodChoice, Sale, SaleState, SaleView};
+use crate::domain::{MethodChoice, Sale, SaleState, SaleView};
 use crate::screens::{KlarnaOption, Screen};
 use posagent_acquirer_api::{PaymentMethod, PresentationInstruction};
 use std::time::Duration;

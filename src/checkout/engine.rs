@@ -2,10 +2,10 @@
 
 use super::flow;
 use super::new_sale::{NewSale, ValidSale};
-use super::sale::{Sale, SaleState, SaleView};
 use crate::backend::AcquirerClient;
 use crate::config::{LimitsConfig, StoreSection};
 use crate::devices::{DisplayService, PrinterService};
+use crate::domain::{Sale, SaleState, SaleView};
 use crate::screens::Screen;
 use crate::store::{Journal, StoreError};
 use chrono::Utc;
@@ -106,7 +106,7 @@ pub struct CheckoutDeps {
     /// Metrics.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Card payments approved while the acquirer is unreachable (reloadable).
-    pub offline: crate::daemon::SharedLimits,
+    pub offline: crate::domain::SharedLimits,
     /// Wakes the sync worker when something is queued.
     pub outbox: crate::outbox::SyncHandle,
     /// Klarna's badges, fetched in the background from the descriptors' `badge_url`.
@@ -309,7 +309,7 @@ impl Checkout {
             reference,
             state: SaleState::Created,
             method: v.method,
-            choice: v.choice.then(|| super::sale::MethodChoice {
+            choice: v.choice.then(|| crate::domain::MethodChoice {
                 offered: vec![],
                 chosen: false,
                 klarna_unavailable_reason: None,
@@ -522,7 +522,7 @@ impl Inner {
         sale: &mut Sale,
         state: SaleState,
         detail: Option<String>,
-        op: Option<(crate::outbox::NewOp, i64)>,
+        op: Option<(crate::domain::NewOp, i64)>,
     ) -> Result<Option<i64>, StoreError> {
         let previous = sale.state;
         sale.state = state;
@@ -569,7 +569,7 @@ impl Inner {
         sale_id: &str,
         detail: String,
         f: impl FnOnce(&mut Sale) + Send + 'static,
-        op: Option<(crate::outbox::NewOp, i64)>,
+        op: Option<(crate::domain::NewOp, i64)>,
     ) -> Result<(Sale, Option<i64>), StoreError> {
         let change = move |s: &mut Sale| -> Result<(), std::convert::Infallible> {
             f(s);
@@ -588,7 +588,7 @@ impl Inner {
         sale_id: &str,
         detail: String,
         f: impl FnOnce(&mut Sale) -> Result<(), E> + Send + 'static,
-        op: Option<(crate::outbox::NewOp, i64)>,
+        op: Option<(crate::domain::NewOp, i64)>,
     ) -> Result<Result<(Sale, Option<i64>), E>, StoreError> {
         let (sale, queued) = match self.deps.journal.amend_sale(sale_id.to_string(), detail, Box::new(f), op).await? {
             Ok(done) => done,

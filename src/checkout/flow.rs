@@ -4,9 +4,9 @@
 
 use super::engine::Inner;
 use super::receipt::receipt_document;
-use super::sale::{Sale, SaleState};
 use crate::backend::BackendError;
 use crate::devices::DeviceError;
+use crate::domain::{Sale, SaleState};
 use crate::locale::{format_amount, text};
 use crate::screens::Screen;
 use crate::store::StoreError;

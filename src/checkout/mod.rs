@@ -14,7 +14,6 @@ mod new_sale;
 mod post_purchase;
 mod receipt;
 mod retry;
-mod sale;
 
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
@@ -24,4 +23,3 @@ pub use receipt::{
     qr_slip_document, receipt_document,
 };
 pub use retry::RetrySale;
-pub use sale::{OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};

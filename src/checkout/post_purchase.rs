@@ -10,8 +10,9 @@
 
 use super::engine::{Checkout, CheckoutError};
 use super::receipt::{PostPurchaseKind, ReceiptHeader, post_purchase_document};
-use super::sale::{OfflineStatus, Sale, SaleState, SaleView};
-use crate::outbox::{Applied, NewOp, OpKind, OpState, Subject};
+use crate::domain::{NewOp, OpKind, OpState, Subject};
+use crate::domain::{OfflineStatus, Sale, SaleState, SaleView};
+use crate::outbox::Applied;
 use crate::store::{Patched, SubjectPatch};
 use posagent_acquirer_api::{CaptureRequest, PaymentTransaction};
 

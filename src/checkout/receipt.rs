@@ -1,6 +1,6 @@
 //! The customer receipt of an approved sale, as an ESC/POS document.
 
-use super::sale::Sale;
+use crate::domain::Sale;
 use crate::locale::{Label, StoreTimeZone, Text, format_amount, label, text};
 use posagent_acquirer_api::{CaptureMode, PaymentMethod};
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};

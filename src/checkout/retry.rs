@@ -7,7 +7,7 @@
 
 use super::engine::{Checkout, CheckoutError};
 use super::new_sale::NewSale;
-use super::sale::{Sale, SaleState, SaleView};
+use crate::domain::{Sale, SaleState, SaleView};
 use posagent_acquirer_api::PaymentMethod;
 
 /// References are at most this long (docs/ecr-api.md).

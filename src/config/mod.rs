@@ -10,7 +10,7 @@ pub mod udev;
 
 pub use locate::{SYSTEM_PROFILE_DIR, find_profile, is_profile_name, profile_dirs, resolve_profile};
 pub use profile::{CardReaderProfile, DeviceProfile, DisplayDriver, DisplayProfile, Endpoint, PrinterProfileConfig};
-pub use store::{AcquirerConfig, EcrConfig, LimitsConfig, StoreConfig, StoreSection, valid_locale};
+pub use store::{AcquirerConfig, EcrConfig, LimitsConfig, StoreConfig, StoreSection, SyncConfig, valid_locale};
 pub use udev::{DeviceUsbIds, udev_link};
 
 use std::path::{Path, PathBuf};

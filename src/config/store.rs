@@ -24,7 +24,7 @@ pub struct StoreConfig {
     pub limits: LimitsConfig,
     /// Card payments approved while the acquirer is unreachable.
     #[serde(default)]
-    pub offline: crate::outbox::OfflineLimits,
+    pub offline: crate::domain::OfflineLimits,
     /// The outbox and its sync worker.
     #[serde(default)]
     pub sync: SyncConfig,
@@ -305,19 +305,6 @@ impl Default for SyncConfig {
             max_parallel: default_parallel(),
             max_backoff_secs: default_backoff_cap(),
             retention_days: default_retention(),
-        }
-    }
-}
-
-impl SyncConfig {
-    /// The worker's settings.
-    pub fn settings(&self) -> crate::outbox::sync::SyncSettings {
-        crate::outbox::sync::SyncSettings {
-            batch_size: self.batch_size,
-            max_parallel: self.max_parallel,
-            backoff_cap: std::time::Duration::from_secs(self.max_backoff_secs),
-            retention: std::time::Duration::from_secs(self.retention_days * 24 * 3600),
-            ..Default::default()
         }
     }
 }

@@ -5,7 +5,7 @@ mod notify;
 mod reload;
 mod simulated;
 
-pub use reload::{ReloadHandle, SharedLimits};
+pub use reload::ReloadHandle;
 
 pub use simulated::{
     SimulatedDaemon, simulated_line_display_profile, simulated_profile, simulated_store_config, start_simulated,
@@ -16,8 +16,10 @@ use crate::backend::{AcquirerClient, BackendError, ClientSettings, RetryPolicy};
 use crate::checkout::{Checkout, CheckoutDeps, CheckoutError};
 use crate::config::{DeviceProfile, StoreConfig};
 use crate::devices::{CardReaderService, DisplayService, PrinterService};
+use crate::domain::SharedLimits;
 use crate::ecr::{self, EcrState};
 use crate::outbox::sync::Publish;
+use crate::outbox::sync::SyncSettings;
 use crate::outbox::{SyncHandle, SyncWorker};
 use crate::store::{Journal, Patched, StoreError};
 use std::net::SocketAddr;
@@ -213,7 +215,8 @@ impl Daemon {
             crate::reports::Reports::new(journal.clone(), backend.clone(), printer.clone(), config.store.clone());
         let offline: SharedLimits = std::sync::Arc::new(std::sync::RwLock::new(config.offline.clone()));
         let started_with = std::sync::Arc::new(config.clone());
-        let outbox = SyncHandle::new(journal.clone(), backend.clone(), config.sync.settings(), metrics.clone());
+        let outbox =
+            SyncHandle::new(journal.clone(), backend.clone(), SyncSettings::from(&config.sync), metrics.clone());
         let returns = crate::returns::Returns::new(
             journal.clone(),
             backend.clone(),
@@ -428,8 +431,8 @@ fn ecr_tls_config(
 /// The daemon's metrics: this terminal's identity, and every counter whose labels are
 /// known (methods, final sale states, return states, queued operation kinds) at 0.
 fn new_metrics(config: &StoreConfig, profile: &DeviceProfile) -> crate::metrics::Metrics {
-    use crate::outbox::{OpKind, OpState};
-    use crate::returns::ReturnState;
+    use crate::domain::ReturnState;
+    use crate::domain::{OpKind, OpState};
     let identity = crate::metrics::Identity {
         store: config.store.store_reference.clone(),
         terminal: config.store.terminal_reference.clone(),
@@ -437,7 +440,7 @@ fn new_metrics(config: &StoreConfig, profile: &DeviceProfile) -> crate::metrics:
     };
     let known = crate::metrics::KnownLabels {
         methods: vec!["KLARNA", "CARD"],
-        sale_results: crate::checkout::SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect(),
+        sale_results: crate::domain::SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect(),
         return_states: [ReturnState::Pending, ReturnState::Refunded, ReturnState::Refused].map(|s| s.as_str()).to_vec(),
         queue_kinds: [OpKind::Authorize, OpKind::Capture, OpKind::Refund, OpKind::Void, OpKind::Reverse]
             .map(|k| k.as_str())

@@ -4,7 +4,7 @@
 //! log and left alone.
 
 use crate::config::StoreConfig;
-use crate::outbox::OfflineLimits;
+use crate::domain::OfflineLimits;
 use std::sync::{Arc, RwLock};
 
 /// Offline limits the checkout reads at every offline approval.

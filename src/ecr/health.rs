@@ -132,7 +132,7 @@ async fn scrape(s: &EcrState) -> Scrape {
             depth: q.pending,
             oldest_age: q
                 .oldest_pending_ms
-                .map(|t| Duration::from_millis((crate::outbox::now_ms() - t).max(0) as u64))
+                .map(|t| Duration::from_millis((crate::domain::now_ms() - t).max(0) as u64))
                 .unwrap_or_default(),
             dead: q.dead,
         }),

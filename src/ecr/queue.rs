@@ -4,7 +4,7 @@
 
 use super::problem::Problem;
 use super::routes::EcrState;
-use crate::outbox::OpState;
+use crate::domain::OpState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -233,7 +233,7 @@ async fn create_return(State(s): State<EcrState>, body: Bytes) -> Response {
         Err(p) => return p.into_response(),
     };
     match s.returns.create(request).await {
-        Ok((r, _)) if r.state == crate::returns::ReturnState::Pending => {
+        Ok((r, _)) if r.state == crate::domain::ReturnState::Pending => {
             (StatusCode::ACCEPTED, axum::Json(r)).into_response()
         }
         Ok((r, true)) => (StatusCode::CREATED, axum::Json(r)).into_response(),

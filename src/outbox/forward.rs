@@ -4,10 +4,10 @@
 //! (capture, void, refund) that send their queued operation at once.
 
 use super::sync::SyncSettings;
-use super::{DueOp, OpKind, OpState, Subject, now_ms};
 use crate::backend::AcquirerClient;
-use crate::checkout::{OfflineStatus, ReversalStatus, Sale};
-use crate::returns::{ReturnRecord, ReturnState};
+use crate::domain::{DueOp, OpKind, OpState, Subject, now_ms};
+use crate::domain::{OfflineStatus, ReversalStatus, Sale};
+use crate::domain::{ReturnRecord, ReturnState};
 use crate::store::{Journal, Patched, StoreError, SubjectPatch};
 use posagent_acquirer_api::batch::BatchResult;
 use posagent_acquirer_api::{AuthorizeResponse, AuthorizeResult, PaymentTransaction, ReversalResponse, ReversalResult};

@@ -8,8 +8,8 @@
 //! operation to the dead letters and tells the register through the sale or return.
 
 use super::forward::{Applied, Decision, Forwarder};
-use super::{DueOp, OpKind, OpState, now_ms};
 use crate::backend::AcquirerClient;
+use crate::domain::{DueOp, OpKind, OpState, now_ms};
 use crate::store::{Journal, Patched, StoreError};
 use posagent_acquirer_api::batch::{BatchOperation, BatchOperationKind, BatchRequest, MAX_BATCH};
 use std::sync::Arc;
@@ -51,6 +51,19 @@ impl Default for SyncSettings {
             lease: Duration::from_secs(120),
             retention: Duration::from_secs(90 * 24 * 3600),
             prune_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl From<&crate::config::SyncConfig> for SyncSettings {
+    /// The worker's settings from `[sync]` in the store config.
+    fn from(config: &crate::config::SyncConfig) -> Self {
+        SyncSettings {
+            batch_size: config.batch_size,
+            max_parallel: config.max_parallel,
+            backoff_cap: Duration::from_secs(config.max_backoff_secs),
+            retention: Duration::from_secs(config.retention_days * 24 * 3600),
+            ..Default::default()
         }
     }
 }

@@ -7,11 +7,11 @@ mod reconcile;
 pub use reconcile::{Difference, DifferenceKind, Reconciliation};
 
 use crate::backend::{AcquirerClient, BackendError};
-use crate::checkout::{OfflineStatus, SaleState};
 use crate::config::StoreSection;
 use crate::devices::{DeviceError, PrinterService};
+use crate::domain::ReturnState;
+use crate::domain::{OfflineStatus, SaleState};
 use crate::locale::{Label, Text, format_amount, label, text};
-use crate::returns::ReturnState;
 use crate::store::{Journal, StoreError};
 use chrono::{DateTime, Utc};
 use posagent_acquirer_api::Currency;

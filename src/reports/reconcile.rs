@@ -2,8 +2,8 @@
 //! acquirer settles, entry by entry.
 
 use super::{ReportError, Reports};
-use crate::checkout::SaleState;
-use crate::returns::ReturnState;
+use crate::domain::ReturnState;
+use crate::domain::SaleState;
 use chrono::{DateTime, NaiveDate, Utc};
 use posagent_acquirer_api::settlement::SettlementType;
 use serde::Serialize;

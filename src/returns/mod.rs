@@ -11,84 +11,14 @@ pub use compute::{LineError, ReturnLine, return_lines};
 pub use receipt::return_document;
 
 use crate::backend::{AcquirerClient, BackendError};
-use crate::checkout::{OfflineStatus, SaleState};
 use crate::config::StoreSection;
 use crate::devices::PrinterService;
+use crate::domain::{OfflineStatus, SaleState};
+use crate::domain::{ReturnRecord, ReturnState};
 use crate::store::{Journal, StoreError};
-use chrono::{DateTime, Utc};
-use posagent_acquirer_api::{
-    CaptureMode, Currency, LineItem, PaymentTransaction, Refund, RefundRequest, TransactionState,
-};
-use serde::{Deserialize, Serialize};
-
-/// Where a return is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum ReturnState {
-    /// Journaled; the refund is being asked for.
-    Pending,
-    /// The acquirer refunded it.
-    Refunded,
-    /// The acquirer refused it (see `reason`).
-    Refused,
-}
-
-impl ReturnState {
-    /// Wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReturnState::Pending => "PENDING",
-            ReturnState::Refunded => "REFUNDED",
-            ReturnState::Refused => "REFUSED",
-        }
-    }
-}
-
-/// A return as journaled and as the register sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReturnRecord {
-    /// Internal id.
-    pub id: String,
-    /// The return's reference (the register's, or generated).
-    pub reference: String,
-    /// Reference of the purchase (an in-store sale or an online order).
-    pub original_reference: String,
-    /// The purchase's transaction.
-    pub payment_transaction_id: String,
-    /// Klarna's reference of the purchase.
-    pub klarna_reference: String,
-    /// Tender of the purchase.
-    pub method: posagent_acquirer_api::PaymentMethod,
-    /// The card refunded (masked PAN: first 6 and last 4 digits), for a card purchase of
-    /// this terminal.
-    #[serde(default)]
-    pub masked_pan: Option<String>,
-    /// Amount refunded, minor units.
-    pub amount: i64,
-    /// Currency.
-    pub currency: Currency,
-    /// Lines returned (empty for an amount-only return).
-    pub lines: Vec<LineItem>,
-    /// State.
-    pub state: ReturnState,
-    /// Why refused.
-    pub reason: Option<String>,
-    /// Idempotency key of the refund, journaled with the return before it is asked for.
-    pub idempotency_key: String,
-    /// The acquirer's refund id.
-    pub payment_refund_id: Option<String>,
-    /// Return receipt printed.
-    pub receipt_printed: bool,
-    /// Why not.
-    pub receipt_error: Option<String>,
-    /// Locale of the receipt.
-    pub locale: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
+use chrono::Utc;
+use posagent_acquirer_api::{CaptureMode, PaymentTransaction, Refund, RefundRequest, TransactionState};
+use serde::Deserialize;
 
 /// `POST /v1/returns` body: lines, or an amount, or neither (everything refundable).
 #[derive(Debug, Clone, Deserialize)]
@@ -418,16 +348,16 @@ impl Returns {
         record: &ReturnRecord,
         request: &RefundRequest,
         hold_ms: i64,
-    ) -> Result<crate::outbox::DueOp, ReturnError> {
+    ) -> Result<crate::domain::DueOp, ReturnError> {
         let group = match self.journal.sale(record.original_reference.clone()).await {
             Ok(s) => s.id,
             Err(_) => record.payment_transaction_id.clone(),
         };
-        let op = crate::outbox::NewOp {
+        let op = crate::domain::NewOp {
             group: group.clone(),
-            subject: crate::outbox::Subject::Return,
+            subject: crate::domain::Subject::Return,
             subject_id: record.id.clone(),
-            kind: crate::outbox::OpKind::Refund,
+            kind: crate::domain::OpKind::Refund,
             idempotency_key: record.idempotency_key.clone(),
             payment_transaction_id: Some(record.payment_transaction_id.clone()).filter(|t| !t.is_empty()),
             request: serde_json::to_value(request).unwrap_or_default(),

@@ -1,7 +1,7 @@
 //! The return receipt.
 
-use super::ReturnRecord;
 use crate::checkout::ReceiptHeader;
+use crate::domain::ReturnRecord;
 use crate::locale::{Label, Text, format_amount, label, text};
 use posagent_acquirer_api::PaymentMethod;
 use posagent_drivers::printer::{Align, Block, Document, TextStyle};

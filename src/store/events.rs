@@ -3,7 +3,7 @@
 
 use super::sales::{record_in, sale_in};
 use super::{Journal, StoreError, sqlite};
-use crate::checkout::Sale;
+use crate::domain::Sale;
 use chrono::{DateTime, Utc};
 use posagent_acquirer_api::PaymentTransaction;
 use rusqlite::{OptionalExtension, params};
@@ -120,7 +120,7 @@ fn settle_taken_captures(
                     request = NULL, updated_ms = ?2 WHERE id = ?1 AND state = 'PENDING'",
         )
         .map_err(&err)?
-        .execute(params![id, crate::outbox::now_ms()])
+        .execute(params![id, crate::domain::now_ms()])
         .map_err(&err)?;
         sale.queued_capture_amount = (sale.queued_capture_amount - amount).max(0);
         settled.push(amount.to_string());
@@ -131,7 +131,7 @@ fn settle_taken_captures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkout::SaleState;
+    use crate::domain::SaleState;
     use posagent_acquirer_api::TransactionState;
 
     fn tx(captured: i64, refunded: i64, state: &str) -> PaymentTransaction {

@@ -5,9 +5,9 @@
 use super::returns::{return_in, save_return_in};
 use super::sales::{record_in, sale_in};
 use super::{Journal, StoreError, sqlite};
-use crate::checkout::Sale;
-use crate::outbox::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject};
-use crate::returns::ReturnRecord;
+use crate::domain::ReturnRecord;
+use crate::domain::Sale;
+use crate::domain::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
@@ -206,7 +206,7 @@ fn finish_in(
     if current != OpState::Pending.as_str() {
         return Ok(Patched::Unchanged);
     }
-    let now = crate::outbox::now_ms();
+    let now = crate::domain::now_ms();
     // A forwarded card read is not kept once the acquirer has it.
     let (result_col, error_col) = match state {
         OpState::Done => (Some(result.as_str()), None),
@@ -260,9 +260,9 @@ fn cascade_refused_authorization(
     .map_err(&err)?;
     for (subject, subject_id, kind, amount) in behind {
         let w = why.clone();
-        let patch = if subject == crate::outbox::Subject::Return.as_str() {
+        let patch = if subject == crate::domain::Subject::Return.as_str() {
             SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
-                r.state = crate::returns::ReturnState::Refused;
+                r.state = crate::domain::ReturnState::Refused;
                 r.reason = Some(w);
             }))
         } else if kind == OpKind::Capture.as_str() {
@@ -337,7 +337,7 @@ impl Journal {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
             record_in(&tx, path, &sale, detail.as_deref())?;
-            let now = crate::outbox::now_ms();
+            let now = crate::domain::now_ms();
             let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
             tx.commit().map_err(&err)?;
             Ok(id)
@@ -352,7 +352,7 @@ impl Journal {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
             save_return_in(&tx, path, &r)?;
-            let now = crate::outbox::now_ms();
+            let now = crate::domain::now_ms();
             let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
             tx.commit().map_err(&err)?;
             Ok(id)
@@ -364,7 +364,7 @@ impl Journal {
     /// its queue id.
     pub async fn enqueue(&self, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
         self.call(move |conn, path| {
-            let now = crate::outbox::now_ms();
+            let now = crate::domain::now_ms();
             enqueue_in(conn, path, &op, now, now + hold_ms)
         })
         .await
@@ -394,7 +394,7 @@ impl Journal {
             record_in(&tx, path, &sale, Some(&detail))?;
             let queued = match op {
                 Some((op, hold_ms)) => {
-                    let now = crate::outbox::now_ms();
+                    let now = crate::domain::now_ms();
                     Some(enqueue_in(&tx, path, &op, now, now + hold_ms)?)
                 }
                 None => None,
@@ -585,7 +585,7 @@ impl Journal {
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
                  WHERE id = ?1 AND state = 'PENDING'",
-                params![id, error, next_attempt_ms, crate::outbox::now_ms()],
+                params![id, error, next_attempt_ms, crate::domain::now_ms()],
             )
             .map_err(sqlite(path))?;
             Ok(())
@@ -610,7 +610,7 @@ impl Journal {
                 .execute(
                     "UPDATE outbox SET state = 'PENDING', next_attempt_ms = 0, updated_ms = ?2
                      WHERE id = ?1 AND state = 'DEAD' AND request IS NOT NULL",
-                    params![id, crate::outbox::now_ms()],
+                    params![id, crate::domain::now_ms()],
                 )
                 .map_err(sqlite(path))?;
             Ok(n == 1)
@@ -705,7 +705,7 @@ impl Journal {
     pub async fn prune(&self, before_ms: i64) -> Result<usize, StoreError> {
         let before = chrono::DateTime::from_timestamp_millis(before_ms).unwrap_or_default().to_rfc3339();
         let finals: Vec<&'static str> =
-            crate::checkout::SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
+            crate::domain::SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
@@ -749,8 +749,8 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkout::SaleState;
-    use crate::outbox::now_ms;
+    use crate::domain::SaleState;
+    use crate::domain::now_ms;
 
     fn sale(id: &str, state: SaleState, age_days: i64) -> Sale {
         let at = chrono::Utc::now() - chrono::TimeDelta::days(age_days);
@@ -810,7 +810,7 @@ mod tests {
         assert_eq!(s.queued_capture_amount, 0, "the capture died with the payment");
         assert!(s.sync_error.is_some_and(|e| e.contains("DO_NOT_HONOR")));
         let r = j.find_return("ret".into()).await?.unwrap_or_else(|| panic!("return gone"));
-        assert_eq!(r.state, crate::returns::ReturnState::Refused);
+        assert_eq!(r.state, crate::domain::ReturnState::Refused);
         assert!(j.take_due(10, now_ms(), 60_000).await?.is_empty(), "nothing behind it is sent");
         Ok(())
     }

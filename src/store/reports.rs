@@ -2,8 +2,8 @@
 //! moment, and the day closures (Z reports).
 
 use super::{Journal, StoreError, sqlite};
-use crate::checkout::Sale;
-use crate::returns::ReturnRecord;
+use crate::domain::ReturnRecord;
+use crate::domain::Sale;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::de::DeserializeOwned;

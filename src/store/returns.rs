@@ -1,7 +1,7 @@
 //! Returns in the journal: written before the refund is asked for, updated after.
 
 use super::{Journal, StoreError, sqlite};
-use crate::returns::ReturnRecord;
+use crate::domain::ReturnRecord;
 use rusqlite::{OptionalExtension, params};
 
 fn encode(r: &ReturnRecord) -> Result<String, StoreError> {

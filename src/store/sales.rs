@@ -2,7 +2,7 @@
 //! and the idempotency keys of backend operations.
 
 use super::{Journal, StoreError, sqlite};
-use crate::checkout::{Sale, SaleState};
+use crate::domain::{Sale, SaleState};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;

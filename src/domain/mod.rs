@@ -1,0 +1,14 @@
+//! The terminal's records, shared by every layer above: a sale and its states, a return,
+//! an operation queued for the acquirer, the offline limits. Plain data with the rules
+//! that belong to the data alone (state names, what a state allows); no I/O, and no
+//! import of any other module of the daemon (tests/architecture.rs checks it).
+
+mod policy;
+mod queue;
+mod returns;
+mod sale;
+
+pub use policy::{OfflineLimits, SharedLimits};
+pub use queue::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject, now_ms};
+pub use returns::{ReturnRecord, ReturnState};
+pub use sale::{MethodChoice, OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};

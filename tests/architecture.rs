@@ -1,0 +1,259 @@
+//! The shape of the daemon's source, checked: its top-level modules import only
+//! downward (docs/architecture.md, "Layers"), no source file is over 600 lines and no
+//! function over 80. It reads `src/` as text and with `syn`; nothing of the daemon is
+//! linked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The layers of `src/`, lowest first: a module may import modules of lower layers only.
+/// docs/architecture.md draws the same table.
+const LAYERS: &[&[&str]] = &[
+    &["domain"],
+    &["locale", "logging", "metrics"],
+    &["config", "store"],
+    &["backend", "screens"],
+    &["assets", "devices", "outbox"],
+    &["checkout"],
+    &["returns"],
+    &["reports"],
+    &["ecr"],
+    &["daemon"],
+    &["discovery", "doctor", "demo", "scenarios", "fuzz_targets"],
+];
+
+/// Largest source file, in lines. Generated data tables are not code.
+const MAX_FILE_LINES: usize = 600;
+/// Largest function, in lines (signature to closing brace).
+const MAX_FN_LINES: usize = 80;
+/// Files that are data, not code: tables generated from CLDR.
+const DATA_FILES: &[&str] = &["src/locale/cldr_data.rs"];
+/// What is still over a limit, to be split (a ratchet: an entry that is no longer over
+/// must be removed, and nothing may be added).
+const STILL_OVER: &[&str] = &[
+    "src/backend/client.rs",
+    "src/checkout/engine.rs",
+    "src/checkout/engine.rs: fn start_sale",
+    "src/checkout/post_purchase.rs: fn queue_and_send",
+    "src/checkout/receipt.rs: fn receipt_document",
+    "src/config/profile.rs: fn validate",
+    "src/config/store.rs: fn validate",
+    "src/daemon/mod.rs: fn start",
+    "src/devices/printer.rs: fn start",
+    "src/locale/labels.rs: fn row",
+    "src/locale/texts.rs: fn row",
+    "src/main.rs",
+    "src/main.rs: fn queue",
+    "src/main.rs: fn main",
+    "src/outbox/forward.rs: fn decide",
+    "src/reports/reconcile.rs: fn reconcile",
+    "src/returns/mod.rs: fn create",
+    "src/store/outbox.rs",
+    "simulator/src/backend/routes.rs",
+    "simulator/src/devices/escpos_decoder.rs: fn decode",
+    "simulator/src/devices/receipt_image.rs: fn render",
+    "simulator/src/scenario.rs: fn step",
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// The top-level module a file of `src/` belongs to (`None` for lib.rs and main.rs).
+fn module_of(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let first = rel.components().next()?.as_os_str().to_str()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (name != "lib" && name != "main").then(|| name.to_string())
+}
+
+/// Code without comments and string literals (so `crate::x` in prose is not an import).
+fn code_only(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                    }
+                    if !escaped && c == '"' {
+                        break;
+                    }
+                    escaped = !escaped && c == '\\';
+                }
+                out.push_str("\"\"");
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every top-level module named after `crate::` in `code`, with `crate::{a, b::c}` groups.
+fn crate_imports(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0usize;
+            let mut item_start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if item_start && (c.is_alphanumeric() || c == '_') => {
+                        found.insert(ident(&group[i..]));
+                        item_start = false;
+                    }
+                    c if c.is_whitespace() => {}
+                    _ => item_start = false,
+                }
+            }
+        } else {
+            let name = ident(rest);
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn modules_import_only_lower_layers() {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut unknown = BTreeSet::new();
+    let mut upward: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let Some(module) = module_of(&src, file) else { continue };
+        let Some(own) = layer_of(&module) else {
+            unknown.insert(module);
+            continue;
+        };
+        let source = std::fs::read_to_string(file).unwrap_or_default();
+        for used in crate_imports(&code_only(&source)) {
+            if used == module {
+                continue;
+            }
+            match layer_of(&used) {
+                Some(layer) if layer < own => {}
+                _ => {
+                    let rel = file.strip_prefix(root()).unwrap_or(file).display().to_string();
+                    upward.entry(rel).or_default().insert(used);
+                }
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "modules of src/ missing from LAYERS (tests/architecture.rs): {unknown:?}");
+    let report: Vec<String> = upward.iter().map(|(file, used)| format!("{file} imports {used:?}")).collect();
+    assert!(
+        report.is_empty(),
+        "imports that go up or sideways (a module may import only lower layers; see docs/architecture.md):\n{}",
+        report.join("\n")
+    );
+}
+
+#[test]
+fn the_import_scanner_sees_groups_and_skips_prose() {
+    let code = code_only("use crate::{a::X, b, c::{d, e}};\n// crate::prose\nlet s = \"crate::text\"; crate::f::g();");
+    let found: Vec<String> = crate_imports(&code).into_iter().collect();
+    assert_eq!(found, ["a", "b", "c", "f"]);
+}
+
+fn span_lines(span: proc_macro2::Span) -> usize {
+    span.end().line.saturating_sub(span.start().line) + 1
+}
+
+/// Functions over the limit in one file: (name, first line, length).
+struct LongFunctions(Vec<(String, usize, usize)>);
+
+impl<'ast> syn::visit::Visit<'ast> for LongFunctions {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let lines = span_lines(syn::spanned::Spanned::span(f));
+        if lines > MAX_FN_LINES {
+            self.0.push((f.sig.ident.to_string(), f.sig.ident.span().start().line, lines));
+        }
+        syn::visit::visit_item_fn(self, f);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let lines = span_lines(syn::spanned::Spanned::span(f));
+        if lines > MAX_FN_LINES {
+            self.0.push((f.sig.ident.to_string(), f.sig.ident.span().start().line, lines));
+        }
+        syn::visit::visit_impl_item_fn(self, f);
+    }
+}
+
+#[test]
+fn no_file_over_600_lines_and_no_function_over_80() {
+    let mut files = Vec::new();
+    for dir in ["src", "acquirer-api/src", "drivers/src", "simulator/src", "firmware-config"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let mut problems = Vec::new();
+    let mut over = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(root()).unwrap_or(file).display().to_string();
+        let source = std::fs::read_to_string(file).unwrap_or_default();
+        let lines = source.lines().count();
+        if lines > MAX_FILE_LINES && !DATA_FILES.contains(&rel.as_str()) {
+            over.push((rel.clone(), format!("{rel}: {lines} lines (most {MAX_FILE_LINES})")));
+        }
+        match syn::parse_file(&source) {
+            Ok(parsed) => {
+                let mut long = LongFunctions(Vec::new());
+                syn::visit::Visit::visit_file(&mut long, &parsed);
+                for (name, line, length) in long.0 {
+                    let why = format!("{rel}:{line}: fn {name} is {length} lines (most {MAX_FN_LINES})");
+                    over.push((format!("{rel}: fn {name}"), why));
+                }
+            }
+            Err(e) => problems.push(format!("{rel}: does not parse: {e}")),
+        }
+    }
+    let known: BTreeSet<&str> = STILL_OVER.iter().copied().collect();
+    for (key, why) in &over {
+        if !known.contains(key.as_str()) {
+            problems.push(why.clone());
+        }
+    }
+    let seen: BTreeSet<&str> = over.iter().map(|(key, _)| key.as_str()).collect();
+    for gone in known.difference(&seen) {
+        problems.push(format!("{gone} is within the limits now: remove it from STILL_OVER"));
+    }
+    assert!(problems.is_empty(), "split these up:\n{}", problems.join("\n"));
+}
