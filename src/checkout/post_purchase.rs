@@ -10,10 +10,10 @@
 
 use super::engine::{Checkout, CheckoutError};
 use super::receipt::{PostPurchaseKind, ReceiptHeader, post_purchase_document};
-use crate::domain::{NewOp, OpKind, OpState, Subject};
+use crate::domain::{Effect, NewOp, OpKind, OpState, SaleEffect, Subject};
 use crate::domain::{OfflineStatus, Sale, SaleState, SaleView};
-use crate::outbox::Applied;
-use crate::store::{Patched, SubjectPatch};
+use crate::outbox::{Answer, Applied};
+use crate::store::Patched;
 use posagent_acquirer_api::{CaptureRequest, PaymentTransaction};
 
 /// The outcome of a capture or void: the sale, and whether the operation only got queued.
@@ -114,10 +114,7 @@ impl Checkout {
             s.queued_capture_amount += amount;
             Ok(())
         };
-        let undo = SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
-            s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
-            format!("capture of {amount} refused by the acquirer")
-        }));
+        let undo = Effect::Sale(SaleEffect::CaptureUndone { amount });
         let backend = d.backend.clone();
         let (tx2, key2) = (tx.clone(), key.clone());
         let call = self
@@ -170,10 +167,7 @@ impl Checkout {
             s.void_queued = true;
             Ok(())
         };
-        let undo = SubjectPatch::Sale(Box::new(|s: &mut Sale| {
-            s.void_queued = false;
-            "void refused by the acquirer".into()
-        }));
+        let undo = Effect::Sale(SaleEffect::VoidUndone);
         let backend = d.backend.clone();
         let (tx2, key2) = (tx.clone(), key.clone());
         let call = self.sendable(&tx).then_some(async move { backend.void(&tx2.unwrap_or_default(), &key2).await });
@@ -198,7 +192,7 @@ impl Checkout {
         what: String,
         call: Option<F>,
         queued: impl FnOnce(&mut Sale) -> Result<(), CheckoutError> + Send + 'static,
-        undo: SubjectPatch,
+        undo: Effect,
     ) -> Result<PostPurchase, CheckoutError>
     where
         F: std::future::Future<Output = Result<PaymentTransaction, crate::backend::BackendError>>,
@@ -242,13 +236,7 @@ impl Checkout {
                 return Err(CheckoutError::Acquirer(e));
             }
             Err(e) => forwarder.later(&due, e.to_string()).await?,
-            Ok(t) => match serde_json::to_value(&t) {
-                Ok(body) => {
-                    let result = posagent_acquirer_api::batch::BatchResult { idempotency_key: key, status: 201, body };
-                    forwarder.apply(&due, &result).await?
-                }
-                Err(_) => Applied::Later,
-            },
+            Ok(t) => forwarder.apply(&due, Answer::Transaction(t)).await?,
         };
         match applied {
             Applied::Finished(Patched::Sale(s)) => {

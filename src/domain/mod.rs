@@ -3,11 +3,13 @@
 //! that belong to the data alone (state names, what a state allows); no I/O, and no
 //! import of any other module of the daemon (tests/architecture.rs checks it).
 
+mod effects;
 mod policy;
 mod queue;
 mod returns;
 mod sale;
 
+pub use effects::{Behind, Effect, Finish, ReturnEffect, SaleEffect, reversal_detail};
 pub use policy::{OfflineLimits, SharedLimits};
 pub use queue::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject, now_ms};
 pub use returns::{ReturnRecord, ReturnState};

@@ -86,6 +86,11 @@ impl Subject {
             Subject::Return => "RETURN",
         }
     }
+
+    /// Parses a column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Subject::Sale, Subject::Return].into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// An operation to queue.

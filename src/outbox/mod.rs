@@ -12,6 +12,6 @@ pub mod policy;
 pub mod sync;
 
 pub use follow::EventFollower;
-pub use forward::{Applied, Forwarder};
+pub use forward::{Answer, Applied, Decision, Forwarder, decide};
 pub use policy::OfflineRefusal;
 pub use sync::{SyncHandle, SyncWorker};

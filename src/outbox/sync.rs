@@ -7,9 +7,9 @@
 //! resent after a lost answer changes nothing twice. A definitive refusal moves the
 //! operation to the dead letters and tells the register through the sale or return.
 
-use super::forward::{Applied, Decision, Forwarder};
+use super::forward::{Answer, Applied, Decision, Forwarder, decide};
 use crate::backend::AcquirerClient;
-use crate::domain::{DueOp, OpKind, OpState, now_ms};
+use crate::domain::{DueOp, Effect, OpKind, OpState, now_ms};
 use crate::store::{Journal, Patched, StoreError};
 use posagent_acquirer_api::batch::{BatchOperation, BatchOperationKind, BatchRequest, MAX_BATCH};
 use std::sync::Arc;
@@ -268,7 +268,7 @@ impl SyncWorker {
             // on a transaction.
             if !matches!(op.kind, OpKind::Authorize | OpKind::Reverse) && op.payment_transaction_id.is_none() {
                 let why = "the payment this acts on has no transaction at the acquirer";
-                let applied = self.forwarder.finish(&op, OpState::Dead, why.into(), None).await?;
+                let applied = self.forwarder.finish(&op, OpState::Dead, why.into(), Effect::Nothing).await?;
                 self.published(applied);
                 continue;
             }
@@ -298,7 +298,7 @@ impl SyncWorker {
                 let mut decided = Vec::with_capacity(sendable.len());
                 for op in &sendable {
                     let decision = match resp.results.iter().find(|r| r.idempotency_key == op.idempotency_key) {
-                        Some(result) => self.forwarder.decide(op, result),
+                        Some(result) => decide(op, Answer::from_batch(op.kind, result)),
                         None => Decision::Later("the acquirer's batch answer left it out".into()),
                     };
                     decided.push((op.clone(), decision));

@@ -385,8 +385,9 @@ impl Returns {
 
     /// Outbox first: the refund is queued with the return, then asked for at once.
     async fn complete(&self, mut record: ReturnRecord) -> Result<ReturnRecord, ReturnError> {
-        use crate::outbox::Applied;
-        use crate::store::{Patched, SubjectPatch};
+        use crate::domain::{Effect, ReturnEffect};
+        use crate::outbox::{Answer, Applied};
+        use crate::store::Patched;
         let refund = RefundRequest {
             amount: record.amount,
             payment_capture_id: None,
@@ -411,33 +412,21 @@ impl Returns {
             Err(BackendError::Offline)
         };
         match answer {
-            Ok(after) => {
-                let body = serde_json::to_value(&after).unwrap_or_default();
-                let result = posagent_acquirer_api::batch::BatchResult {
-                    idempotency_key: record.idempotency_key.clone(),
-                    status: 201,
-                    body,
-                };
-                match self.outbox.forwarder().apply(&due, &result).await? {
-                    Applied::Finished(Patched::Return(r)) => record = *r,
-                    Applied::Later => {
-                        return self.left_queued(record, "the acquirer's answer was incomplete".into()).await;
-                    }
-                    _ => return Ok(self.journal.find_return(record.id.clone()).await?.unwrap_or(record)),
+            Ok(after) => match self.outbox.forwarder().apply(&due, Answer::Transaction(after)).await? {
+                Applied::Finished(Patched::Return(r)) => record = *r,
+                Applied::Later => {
+                    return self.left_queued(record, "the acquirer's answer was incomplete".into()).await;
                 }
-            }
+                _ => return Ok(self.journal.find_return(record.id.clone()).await?.unwrap_or(record)),
+            },
             Err(e) if e.is_unreachable() => {
                 // The outcome is unknown: it stays queued under the same key, refunded once.
                 self.outbox.forwarder().later(&due, e.to_string()).await?;
                 return self.left_queued(record, e.to_string()).await;
             }
             Err(e) => {
-                let why = e.to_string();
-                let patch = SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
-                    r.state = ReturnState::Refused;
-                    r.reason = Some(why);
-                }));
-                match self.journal.discard_op(due.id, patch).await? {
+                let refused = Effect::Return(ReturnEffect::Refused { why: e.to_string() });
+                match self.journal.discard_op(due.id, refused).await? {
                     Patched::Return(r) => record = *r,
                     _ => return Ok(self.journal.find_return(record.id.clone()).await?.unwrap_or(record)),
                 }

@@ -12,7 +12,7 @@ mod returns;
 mod sales;
 
 pub use events::EventCursor;
-pub use outbox::{Patched, PendingCapture, SubjectPatch};
+pub use outbox::{Patched, PendingCapture};
 pub use sales::{SaleEvent, operation_key};
 
 use rusqlite::Connection;
@@ -47,6 +47,19 @@ pub enum StoreError {
     /// The record does not exist.
     #[error("no sale {0}")]
     NotFound(String),
+    /// A column holds a value this build does not know (a journal written by a newer
+    /// posagent, or damaged).
+    #[error(
+        "journal table {table} holds {column} = {value:?}, which this posagent does not know; keep the journal file for support and run `posagent doctor`"
+    )]
+    UnknownValue {
+        /// Table.
+        table: &'static str,
+        /// Column.
+        column: &'static str,
+        /// What it holds.
+        value: String,
+    },
     /// The journal thread is gone (the daemon is shutting down).
     #[error("the journal is closed; the daemon is shutting down")]
     Closed,

@@ -5,21 +5,12 @@
 use super::returns::{return_in, save_return_in};
 use super::sales::{record_in, sale_in};
 use super::{Journal, StoreError, sqlite};
-use crate::domain::ReturnRecord;
-use crate::domain::Sale;
-use crate::domain::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject};
+use crate::domain::{
+    Behind, DueOp, Effect, Finish, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject,
+};
+use crate::domain::{ReturnRecord, Sale};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-
-/// How the outcome of an operation changes the record it belongs to.
-pub enum SubjectPatch {
-    /// Nothing to change.
-    Nothing,
-    /// Changes the sale; returns the journal event's detail.
-    Sale(Box<dyn FnOnce(&mut Sale) -> String + Send>),
-    /// Changes the return.
-    Return(Box<dyn FnOnce(&mut ReturnRecord) + Send>),
-}
 
 /// The record after a finished operation changed it (for the event stream).
 #[derive(Debug, Clone)]
@@ -184,24 +175,17 @@ fn forwarded_card_reads(tx: &Connection, path: &Path, ids: &[i64]) -> Result<usi
     Ok(n)
 }
 
-/// Finishes operation `id` inside the caller's transaction (see [`Journal::finish_op`]).
-fn finish_in(
-    tx: &Connection,
-    path: &Path,
-    id: i64,
-    state: OpState,
-    result: String,
-    patch: SubjectPatch,
-) -> Result<Patched, StoreError> {
+/// Finishes operation `finish.id` inside the caller's transaction (see [`Journal::finish_op`]).
+fn finish_in(tx: &Connection, path: &Path, finish: Finish) -> Result<Patched, StoreError> {
+    let Finish { id, state, result, effect, behind } = finish;
     let err = sqlite(path);
-    let row: Option<(String, String, String, String)> = tx
-        .prepare_cached("SELECT subject_id, kind, group_key, state FROM outbox WHERE id = ?1")
+    let row: Option<(String, String, String)> = tx
+        .prepare_cached("SELECT subject_id, group_key, state FROM outbox WHERE id = ?1")
         .map_err(&err)?
-        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
         .map_err(&err)?;
-    let (subject_id, kind, group, current) =
-        row.ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))?;
+    let (subject_id, group, current) = row.ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))?;
     // An answer applied twice (the register's call and the worker) changes nothing.
     if current != OpState::Pending.as_str() {
         return Ok(Patched::Unchanged);
@@ -221,27 +205,17 @@ fn finish_in(
     .map_err(&err)?
     .execute(params![id, state.as_str(), result_col, error_col, now])
     .map_err(&err)?;
-    if state == OpState::Dead && kind == OpKind::Authorize.as_str() {
-        cascade_refused_authorization(tx, path, &group, id, &result, now)?;
+    if let Behind::Die { why } = behind {
+        kill_behind(tx, path, &group, id, &why, now)?;
     }
-    let patched = patch_subject(tx, path, &subject_id, patch)?;
-    Ok(patched)
+    patch_subject(tx, path, &subject_id, effect)
 }
 
-/// An offline payment the acquirer refused: the operations queued after it for the same
-/// payment (captures, a void, refunds) die with it, and the records they belong to are
-/// brought back in line — the queued capture amount and void flag of the sale, the
-/// return refused — in the same transaction.
-fn cascade_refused_authorization(
-    tx: &Connection,
-    path: &Path,
-    group: &str,
-    id: i64,
-    result: &str,
-    now: i64,
-) -> Result<(), StoreError> {
+/// The operations queued after operation `id` in its group die with it (`why` is their
+/// refusal), and each record they belong to changes by [`Effect::dropped`], in the same
+/// transaction.
+fn kill_behind(tx: &Connection, path: &Path, group: &str, id: i64, why: &str, now: i64) -> Result<(), StoreError> {
     let err = sqlite(path);
-    let why = format!("the offline payment it acts on was refused: {result}");
     let behind: Vec<(String, String, String, i64)> = tx
         .prepare_cached(
             "SELECT subject_kind, subject_id, kind, amount FROM outbox
@@ -259,37 +233,22 @@ fn cascade_refused_authorization(
     )
     .map_err(&err)?;
     for (subject, subject_id, kind, amount) in behind {
-        let w = why.clone();
-        let patch = if subject == crate::domain::Subject::Return.as_str() {
-            SubjectPatch::Return(Box::new(move |r: &mut ReturnRecord| {
-                r.state = crate::domain::ReturnState::Refused;
-                r.reason = Some(w);
-            }))
-        } else if kind == OpKind::Capture.as_str() {
-            SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
-                s.queued_capture_amount = (s.queued_capture_amount - amount).max(0);
-                s.sync_error = Some(w.clone());
-                format!("queued capture dropped: {w}")
-            }))
-        } else if kind == OpKind::Void.as_str() {
-            SubjectPatch::Sale(Box::new(move |s: &mut Sale| {
-                s.void_queued = false;
-                s.sync_error = Some(w.clone());
-                format!("queued void dropped: {w}")
-            }))
-        } else {
-            SubjectPatch::Nothing
-        };
-        patch_subject(tx, path, &subject_id, patch)?;
+        let subject = Subject::parse(&subject).ok_or_else(|| unknown_column("subject_kind", &subject))?;
+        let kind = OpKind::parse(&kind).ok_or_else(|| unknown_column("kind", &kind))?;
+        patch_subject(tx, path, &subject_id, Effect::dropped(subject, kind, amount, why))?;
     }
     Ok(())
 }
 
-/// Applies `patch` to the sale or return `subject_id` on `conn`.
-fn patch_subject(conn: &Connection, path: &Path, subject_id: &str, patch: SubjectPatch) -> Result<Patched, StoreError> {
-    Ok(match patch {
-        SubjectPatch::Nothing => Patched::Nothing,
-        SubjectPatch::Sale(f) => {
+/// A column of the outbox holds a value this build does not know.
+fn unknown_column(column: &'static str, value: &str) -> StoreError {
+    StoreError::UnknownValue { table: "outbox", column, value: value.to_string() }
+}
+
+/// Applies `effect` to the sale or return `subject_id` on `conn`.
+fn patch_subject(conn: &Connection, path: &Path, subject_id: &str, effect: Effect) -> Result<Patched, StoreError> {
+    Ok(match effect {
+        Effect::Sale(change) => {
             // A record pruned or lost meanwhile must not block the queue behind it.
             let mut sale = match sale_in(conn, path, subject_id) {
                 Err(StoreError::NotFound(_)) => {
@@ -298,12 +257,12 @@ fn patch_subject(conn: &Connection, path: &Path, subject_id: &str, patch: Subjec
                 }
                 other => other?,
             };
-            let detail = f(&mut sale);
+            let detail = change.apply(&mut sale);
             sale.updated_at = chrono::Utc::now();
             record_in(conn, path, &sale, Some(&detail))?;
             Patched::Sale(Box::new(sale))
         }
-        SubjectPatch::Return(f) => {
+        Effect::Return(change) => {
             let mut r = match return_in(conn, path, subject_id) {
                 Err(StoreError::NotFound(_)) => {
                     tracing::warn!(subject_id, "the return of a finished operation is no longer in the journal");
@@ -311,11 +270,12 @@ fn patch_subject(conn: &Connection, path: &Path, subject_id: &str, patch: Subjec
                 }
                 other => other?,
             };
-            f(&mut r);
+            change.apply(&mut r);
             r.updated_at = chrono::Utc::now();
             save_return_in(conn, path, &r)?;
             Patched::Return(Box::new(r))
         }
+        _ => Patched::Nothing,
     })
 }
 
@@ -446,7 +406,7 @@ impl Journal {
     /// Drops a waiting operation the acquirer refused while the register waited for it
     /// (the register got the refusal; nothing happened at the acquirer), undoing what
     /// queuing it changed on its record, in one transaction.
-    pub async fn discard_op(&self, id: i64, patch: SubjectPatch) -> Result<Patched, StoreError> {
+    pub async fn discard_op(&self, id: i64, effect: Effect) -> Result<Patched, StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
@@ -458,7 +418,7 @@ impl Journal {
                 .map_err(&err)?;
             let Some(subject_id) = subject else { return Ok(Patched::Unchanged) };
             tx.execute("DELETE FROM outbox WHERE id = ?1", params![id]).map_err(&err)?;
-            let patched = patch_subject(&tx, path, &subject_id, patch)?;
+            let patched = patch_subject(&tx, path, &subject_id, effect)?;
             tx.commit().map_err(&err)?;
             Ok(patched)
         })
@@ -502,14 +462,13 @@ impl Journal {
                 let mut ops = vec![];
                 for row in rows {
                     let (id, group, subject, subject_id, kind, key, tx_id, request, attempts) = row.map_err(&err)?;
-                    let kind =
-                        OpKind::parse(&kind).ok_or_else(|| StoreError::NotFound(format!("operation kind {kind}")))?;
+                    let kind = OpKind::parse(&kind).ok_or_else(|| unknown_column("kind", &kind))?;
                     let request = match request {
                         Some(r) => serde_json::from_str(&r)
                             .map_err(|source| StoreError::Corrupt { id: key.clone(), source })?,
                         None => serde_json::Value::Null,
                     };
-                    let subject = if subject == "RETURN" { Subject::Return } else { Subject::Sale };
+                    let subject = Subject::parse(&subject).ok_or_else(|| unknown_column("subject_kind", &subject))?;
                     ops.push(DueOp {
                         id,
                         group,
@@ -537,31 +496,26 @@ impl Journal {
         .await
     }
 
-    /// Finishes operation `id` as `state` (`result` is the acquirer's answer or the
-    /// refusal), changing its record in the same transaction. A dead authorization
-    /// takes the operations queued after it in its group with it. An operation already
+    /// Finishes an operation as `finish.state` (`result` is the acquirer's answer or the
+    /// refusal), applying its effect to its record in the same transaction, and its
+    /// `behind` to the operations queued after it in its group. An operation already
     /// finished is left as it is (`Patched::Unchanged`).
-    pub async fn finish_op(
-        &self,
-        id: i64,
-        state: OpState,
-        result: String,
-        patch: SubjectPatch,
-    ) -> Result<Patched, StoreError> {
-        let mut all = self.finish_ops(vec![(id, state, result, patch)]).await?;
+    pub async fn finish_op(&self, finish: Finish) -> Result<Patched, StoreError> {
+        let id = finish.id;
+        let mut all = self.finish_ops(vec![finish]).await?;
         all.pop().ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))
     }
 
     /// Finishes several operations in one transaction (one synced commit).
-    pub async fn finish_ops(&self, ops: Vec<(i64, OpState, String, SubjectPatch)>) -> Result<Vec<Patched>, StoreError> {
+    pub async fn finish_ops(&self, ops: Vec<Finish>) -> Result<Vec<Patched>, StoreError> {
         self.call(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.transaction().map_err(&err)?;
             let mut out = Vec::with_capacity(ops.len());
-            let ids: Vec<i64> = ops.iter().filter(|o| o.1 == OpState::Done).map(|o| o.0).collect();
+            let ids: Vec<i64> = ops.iter().filter(|o| o.state == OpState::Done).map(|o| o.id).collect();
             let card_reads = forwarded_card_reads(&tx, path, &ids)?;
-            for (id, state, result, patch) in ops {
-                out.push(finish_in(&tx, path, id, state, result, patch)?);
+            for finish in ops {
+                out.push(finish_in(&tx, path, finish)?);
             }
             tx.commit().map_err(&err)?;
             // The forwarded card reads were overwritten (secure_delete zeroes the old
@@ -763,6 +717,10 @@ mod tests {
         s
     }
 
+    fn plain(id: i64, state: OpState, result: &str) -> Finish {
+        Finish { id, state, result: result.into(), effect: Effect::Nothing, behind: Behind::Stay }
+    }
+
     fn op(group: &str, key: &str) -> NewOp {
         NewOp {
             group: group.into(),
@@ -805,7 +763,9 @@ mod tests {
         j.save_return_and_enqueue(ret, refund, 0).await?;
         let due = j.take_due(10, now_ms(), 60_000).await?;
         assert_eq!(due.iter().map(|d| d.idempotency_key.as_str()).collect::<Vec<_>>(), ["auth"]);
-        j.finish_op(due[0].id, OpState::Dead, "DO_NOT_HONOR".into(), SubjectPatch::Nothing).await?;
+        let why = "the offline payment it acts on was refused: DO_NOT_HONOR".to_string();
+        let dead = Finish { behind: Behind::Die { why }, ..plain(due[0].id, OpState::Dead, "DO_NOT_HONOR") };
+        j.finish_op(dead).await?;
         let s = j.sale("pay".into()).await?;
         assert_eq!(s.queued_capture_amount, 0, "the capture died with the payment");
         assert!(s.sync_error.is_some_and(|e| e.contains("DO_NOT_HONOR")));
@@ -836,17 +796,17 @@ mod tests {
         let keys: Vec<&str> = due.iter().map(|d| d.idempotency_key.as_str()).collect();
         assert_eq!(keys, ["a1", "b1", "c1"]);
         assert!(j.take_due(10, now_ms(), 60_000).await?.is_empty(), "leased");
-        j.finish_op(due[0].id, OpState::Done, "ok".into(), SubjectPatch::Nothing).await?;
+        j.finish_op(plain(due[0].id, OpState::Done, "ok")).await?;
         j.make_all_due().await?;
         let due = j.take_due(10, now_ms(), 60_000).await?;
         let keys: Vec<&str> = due.iter().map(|d| d.idempotency_key.as_str()).collect();
         assert_eq!(keys, ["a2", "b1", "c1"]);
         // A finished operation is not finished again.
-        let again = j.finish_op(due[0].id - 1, OpState::Dead, "late".into(), SubjectPatch::Nothing).await?;
+        let again = j.finish_op(plain(due[0].id - 1, OpState::Dead, "late")).await?;
         assert!(matches!(again, Patched::Unchanged));
         for d in &due {
             if d.idempotency_key != "b1" {
-                j.finish_op(d.id, OpState::Done, "ok".into(), SubjectPatch::Nothing).await?;
+                j.finish_op(plain(d.id, OpState::Done, "ok")).await?;
             }
         }
         // "old" is final, past retention and has nothing waiting; "old-waiting" still waits.
