@@ -300,7 +300,7 @@ mod tests {
     fn tx() -> PaymentTransaction {
         serde_json::from_value(json!({
             "payment_transaction_id": "krn:1", "payment_transaction_reference": "R-1",
-            "klarna_reference": "K1", "method": "CARD", "state": "CAPTURED", "amount": 1000, "currency": "SEK",
+            "klarna_reference": "K1", "method": "CARD", "state": "COMPLETED", "amount": 1000, "currency": "SEK",
             "captured_amount": 1000, "created_at": "2026-11-26T00:00:00Z", "expires_at": "2026-12-24T00:00:00Z"
         }))
         .unwrap_or_else(|e| panic!("{e}"))
