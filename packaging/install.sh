@@ -2,7 +2,7 @@
 # Installs posagent the way the Debian package does, into ROOT (default /): the binary,
 # the systemd unit, the udev rules, the device profiles, a commented config made by
 # `posagent init` (mode 0640) and the data directory (mode 0700). As root into /, it also
-# creates the service user and reloads udev. Used by tests/install.rs with a temporary ROOT.
+# creates the service user and reloads udev. Used by tests/it/install.rs with a temporary ROOT.
 # The config names the paths the service runs with (data_dir = "/var/lib/posagent"), not
 # ROOT's: ROOT is where files are staged, not where they are used.
 #

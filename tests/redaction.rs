@@ -5,6 +5,7 @@
 //! Also: a sale's log lines carry its sale id, and /metrics counts what happened.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use common::Harness;

@@ -2,7 +2,7 @@
 // of the ICU that Node.js carries (Intl.NumberFormat): for every locale and currency
 // posagent formats, the affixes of a positive and a negative amount, the decimal and
 // grouping separators and CLDR's minimum grouping digits. Amount formatting in posagent
-// is table-driven from this output; tests/locale_cldr.rs checks it against ICU itself.
+// is table-driven from this output; tests/it/locale_cldr.rs checks it against ICU itself.
 //
 // Run from the repository root:  node tools/cldr/generate.mjs
 import { writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// The oracle of tests/locale_cldr.rs: every locale and currency of tools/cldr/locales.mjs
+// The oracle of tests/it/locale_cldr.rs: every locale and currency of tools/cldr/locales.mjs
 // with a spread of amounts (minor units), each formatted by ICU's Intl.NumberFormat
 // from an exact decimal string. Prints JSON: {icu, cldr, cases: [{locale, currency,
 // minor, expect}]}.

@@ -122,10 +122,15 @@ impl SimLineDisplay {
             let mut buf = Vec::new();
             let mut chunk = [0u8; 256];
             while !cancel.is_cancelled() {
-                let Ok(n) = master.read(&mut chunk) else { continue };
-                if n == 0 {
-                    continue;
-                }
+                let n = match master.read(&mut chunk) {
+                    Ok(n) if n > 0 => n,
+                    Err(e) if e.kind() != std::io::ErrorKind::TimedOut => {
+                        // No one has the port open (EIO on a PTY's master): wait, never spin.
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    _ => continue,
+                };
                 buf.extend_from_slice(&chunk[..n]);
                 let used = v.lock().unwrap_or_else(|p| p.into_inner()).feed(&buf);
                 buf.drain(..used);

@@ -1,0 +1,181 @@
+//! The ECR API refuses bad input with typed errors and writes nothing half-done.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use common::Harness;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_code_message_and_field() {
+    let h = Harness::start().await;
+    let cases = [
+        (json!({"currency": "SEK"}), 400, "INVALID_REQUEST", Some("amount")),
+        (json!({"amount": 100, "currency": "SEK", "tip": 5}), 400, "INVALID_REQUEST", Some("tip")),
+        (json!({"amount": "100", "currency": "SEK"}), 400, "INVALID_REQUEST", Some("amount")),
+        (json!({"amount": 100, "currency": "EUR"}), 422, "INVALID_FIELD", Some("currency")),
+        (json!({"amount": 100, "currency": "SEKK"}), 422, "INVALID_FIELD", Some("currency")),
+        (json!({"amount": 0, "currency": "SEK"}), 422, "INVALID_FIELD", Some("amount")),
+        (json!({"amount": 100, "currency": "SEK", "method": "CASH"}), 422, "INVALID_FIELD", Some("method")),
+        (json!({"amount": 100, "currency": "SEK", "reference": "bad ref!"}), 422, "INVALID_FIELD", Some("reference")),
+        (
+            json!({"amount": 999, "currency": "SEK", "order_lines": [{"name": "A", "quantity": 1, "unit_price": 500, "total_amount": 500}]}),
+            422,
+            "INVALID_FIELD",
+            Some("order_lines"),
+        ),
+        (
+            json!({"amount": 500, "currency": "SEK", "order_lines": [{"name": "A", "quantity": 1, "unit_price": 500, "total_amount": 500, "tax_rate": 2500, "total_tax_amount": 50}]}),
+            422,
+            "INVALID_FIELD",
+            Some("order_lines[0].tax_rate"),
+        ),
+        (
+            json!({"amount": 100, "currency": "SEK", "interoperability_token": "x".repeat(8193)}),
+            422,
+            "INVALID_FIELD",
+            Some("interoperability_token"),
+        ),
+        (
+            json!({"amount": 100, "currency": "SEK", "interoperability_data": "not json"}),
+            422,
+            "INVALID_FIELD",
+            Some("interoperability_data"),
+        ),
+        (json!({"amount": 100, "currency": "SEK", "locale": "swedish"}), 422, "INVALID_FIELD", Some("locale")),
+    ];
+    for (body, status, code, field) in cases {
+        let (got, problem) = h.post("/v1/sales", body.clone()).await;
+        assert_eq!(got, status, "{body} → {problem}");
+        assert_eq!(problem["code"], code, "{body} → {problem}");
+        assert_eq!(problem["field"].as_str(), field, "{body} → {problem}");
+        assert!(problem["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // Not JSON at all.
+    let r = h.http.post(format!("{}/v1/sales", h.url)).bearer_auth(&h.token).body("{amount:").send().await.unwrap();
+    let (status, _) = common::contract::read_checked(common::contract::ecr(), "POST", "/v1/sales", r).await;
+    assert_eq!(status, 400);
+    // Nothing was written for any of them.
+    assert_eq!(h.sales_in_journal(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_is_required_and_compared_exactly() {
+    let h = Harness::start().await;
+    let url = format!("{}/v1/sales", h.url);
+    let none = h.http.post(&url).json(&json!({"amount": 100, "currency": "SEK"})).send().await.unwrap();
+    let (status, _) = common::contract::read_checked(common::contract::ecr(), "POST", "/v1/sales", none).await;
+    assert_eq!(status, 401);
+    let wrong = h
+        .http
+        .post(&url)
+        .bearer_auth(format!("{}x", h.token))
+        .json(&json!({"amount": 100, "currency": "SEK"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = common::contract::read_checked(common::contract::ecr(), "POST", "/v1/sales", wrong).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    // Health needs no token and reports both devices.
+    let (_, health) = h.health().await;
+    let devices: Vec<&str> =
+        health["devices"].as_array().unwrap().iter().map(|d| d["device"].as_str().unwrap()).collect();
+    assert_eq!(devices, ["display", "printer", "card_reader"]);
+    // The token file is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(h.data_dir().join("ecr.token")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(h.sales_in_journal(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sale_at_a_time_and_unknown_sales() {
+    let h = Harness::start().await;
+    let first = h.create(json!({"amount": 1000, "currency": "SEK"})).await;
+    let (status, busy) = h.post("/v1/sales", json!({"amount": 2000, "currency": "SEK"})).await;
+    assert_eq!(status, 409);
+    assert_eq!(busy["code"], "TERMINAL_BUSY");
+    let (status, missing) = h.get("/v1/sales/no-such-sale").await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["code"], "NOT_FOUND");
+    let (status, _) = h.post("/v1/sales/no-such-sale/cancel", json!({})).await;
+    assert_eq!(status, 404);
+    // Reading by reference works as well as by id.
+    let (status, by_ref) = h.get(&format!("/v1/sales/{}", first["reference"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert_eq!(by_ref["id"], first["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_asks_whether_to_offer_klarna() {
+    let h = Harness::start().await;
+    let (status, a) = h.get("/v1/klarna?amount=12345").await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["available"], true);
+    assert_eq!(a["source"], "LIVE");
+    assert_eq!(a["descriptors"]["locale"], "sv-SE");
+    assert_eq!(a["descriptors"]["header"], "Betala med Klarna");
+    let (_, again) = h.get("/v1/klarna?amount=12345").await;
+    assert_eq!(again["source"], "CACHE");
+    assert!(again["age_secs"].as_i64().is_some());
+    let (_, small) = h.get("/v1/klarna?amount=50").await;
+    assert_eq!(small["available"], false);
+    assert_eq!(small["reason"], "AMOUNT_OUT_OF_RANGE");
+    let (_, en) = h.get("/v1/klarna?amount=12345&locale=en-US").await;
+    assert_eq!(en["descriptors"]["header"], "Pay with Klarna");
+    let (status, bad) = h.get("/v1/klarna?amount=0").await;
+    assert_eq!((status, bad["field"].as_str()), (422, Some("amount")));
+
+    // The acquirer goes away: Klarna is not offered, the wording stays for display.
+    h.http
+        .post(format!("{}/sim/faults", h.sim.backend_url))
+        .json(&json!({"error_5xx_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let (_, offline) = h.get("/v1/klarna?amount=22222").await;
+    assert_eq!(offline["available"], false);
+    assert_eq!(offline["reason"], "OFFLINE");
+    assert_eq!(offline["descriptors"]["header"], "Betala med Klarna");
+    // A Klarna sale started now ends UNAVAILABLE (offline ⇒ never offered), not FAILED.
+    let sale = h.create(json!({"amount": 22222, "currency": "SEK"})).await;
+    let done = h.wait_state(sale["id"].as_str().unwrap(), "UNAVAILABLE").await;
+    assert_eq!(done["reason"], "OFFLINE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_api_is_rate_limited() {
+    let mut h = Harness::start().await;
+    h.stop_daemon().await;
+    h.start_daemon_with(|c| {
+        c.ecr.max_requests_per_sec = 5;
+        c.ecr.max_unauthenticated_per_sec = 5;
+    })
+    .await;
+    let mut codes = vec![];
+    let mut limited_body = None;
+    for _ in 0..40 {
+        let r = h.http.get(format!("{}/v1/sales/none", h.url)).bearer_auth("guessing").send().await.unwrap();
+        codes.push(r.status().as_u16());
+        if r.status() == 429 && limited_body.is_none() {
+            assert_eq!(r.headers()["retry-after"], "1");
+            limited_body = Some(r.json::<serde_json::Value>().await.unwrap());
+        }
+    }
+    let limited = codes.iter().filter(|&&c| c == 429).count();
+    assert!(limited >= 25, "{codes:?}");
+    assert!(codes.iter().take(9).all(|&c| c == 401), "{codes:?}");
+    assert_eq!(limited_body.unwrap()["code"], "RATE_LIMITED");
+    // /health is exempt, and the guesses did not use up the register's own share.
+    let r = h.http.get(format!("{}/health", h.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut register = vec![];
+    for _ in 0..30 {
+        register.push(h.get("/v1/queue/summary").await.0);
+    }
+    assert!(register.iter().take(9).all(|&c| c == 200), "{register:?}");
+    assert!(register.contains(&429), "the register has its own limit too: {register:?}");
+}
