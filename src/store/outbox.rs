@@ -4,7 +4,7 @@
 
 use super::returns::{return_in, save_return_in};
 use super::sales::{record_in, sale_in};
-use super::{Journal, StoreError, sqlite};
+use super::{Journal, StoreError, corrupt, decode, sqlite};
 use crate::checkout::Sale;
 use crate::outbox::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject};
 use crate::returns::ReturnRecord;
@@ -34,29 +34,6 @@ pub enum Patched {
     /// The operation was already finished (an answer applied twice changes nothing).
     Unchanged,
 }
-
-pub(super) const OUTBOX_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    group_key TEXT NOT NULL,
-    subject_kind TEXT NOT NULL,
-    subject_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    payment_transaction_id TEXT,
-    request TEXT,
-    amount INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    result TEXT,
-    created_ms INTEGER NOT NULL,
-    next_attempt_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox(state, group_key, id);
-";
 
 /// A capture queued for a sale and not yet taken by the acquirer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +86,7 @@ pub(super) fn enqueue_in(
     due_ms: i64,
 ) -> Result<i64, StoreError> {
     let request = serde_json::to_string(&op.request)
-        .map_err(|source| StoreError::Corrupt { id: op.idempotency_key.clone(), source })?;
+        .map_err(|source| StoreError::Encode { id: op.idempotency_key.clone(), source })?;
     let err = sqlite(path);
     let inserted = conn
         .prepare_cached(
@@ -144,14 +121,21 @@ pub(super) fn enqueue_in(
 const QUEUED_COLUMNS: &str = "id, group_key, subject_kind, subject_id, kind, state, idempotency_key, \
      payment_transaction_id, amount, currency, attempts, last_error, created_ms, next_attempt_ms, updated_ms";
 
+/// A value of outbox row `id` this build does not know, carried out of [`queued_row`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {0}")]
+struct UnknownValue(String, i64);
+
 fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
+    let id: i64 = r.get(0)?;
     let kind: String = r.get(4)?;
     let state: String = r.get(5)?;
     let bad = |i: usize, v: &str| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("unknown {v}").into())
+        let e = UnknownValue(v.to_string(), id);
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     };
     Ok(QueuedOp {
-        id: r.get(0)?,
+        id,
         group: r.get(1)?,
         subject: r.get(2)?,
         subject_id: r.get(3)?,
@@ -167,6 +151,18 @@ fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
         next_attempt_ms: r.get(13)?,
         updated_ms: r.get(14)?,
     })
+}
+
+/// The error of a read of [`queued_row`]s: [`StoreError::CorruptRow`] for a value it
+/// does not know.
+fn queued_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| match e {
+        rusqlite::Error::FromSqlConversionFailure(i, t, source) => match source.downcast::<UnknownValue>() {
+            Ok(bad) => corrupt("outbox", bad.1.to_string())(*bad),
+            Err(source) => sqlite(path)(rusqlite::Error::FromSqlConversionFailure(i, t, source)),
+        },
+        other => sqlite(path)(other),
+    }
 }
 
 /// How many of the operations `ids` still hold a request with a card read (an offline
@@ -438,7 +434,7 @@ impl Journal {
                 queued_row,
             )
             .optional()
-            .map_err(sqlite(path))
+            .map_err(queued_err(path))
         })
         .await
     }
@@ -502,11 +498,10 @@ impl Journal {
                 let mut ops = vec![];
                 for row in rows {
                     let (id, group, subject, subject_id, kind, key, tx_id, request, attempts) = row.map_err(&err)?;
-                    let kind =
-                        OpKind::parse(&kind).ok_or_else(|| StoreError::NotFound(format!("operation kind {kind}")))?;
+                    let kind = OpKind::parse(&kind)
+                        .ok_or_else(|| corrupt("outbox", id.to_string())(format!("unknown kind {kind}")))?;
                     let request = match request {
-                        Some(r) => serde_json::from_str(&r)
-                            .map_err(|source| StoreError::Corrupt { id: key.clone(), source })?,
+                        Some(r) => decode("outbox", &id.to_string(), &r)?,
                         None => serde_json::Value::Null,
                     };
                     let subject = if subject == "RETURN" { Subject::Return } else { Subject::Sale };
@@ -627,7 +622,7 @@ impl Journal {
             );
             let mut stmt = conn.prepare(&sql).map_err(&err)?;
             let rows = stmt.query_map(params![state.map(OpState::as_str), limit as i64], queued_row).map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+            rows.collect::<Result<Vec<_>, _>>().map_err(queued_err(path))
         })
         .await
     }
@@ -637,7 +632,7 @@ impl Journal {
         self.call(move |conn, path| {
             conn.query_row(&format!("SELECT {QUEUED_COLUMNS} FROM outbox WHERE id = ?1"), params![id], queued_row)
                 .optional()
-                .map_err(sqlite(path))
+                .map_err(queued_err(path))
         })
         .await
     }
