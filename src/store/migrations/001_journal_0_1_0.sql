@@ -1,7 +1,8 @@
--- Migration 1: the journal of posagent 0.1.0, exactly as that release created it
--- (store/mod.rs SCHEMA and store/outbox.rs OUTBOX_SCHEMA; it set user_version = 1 itself,
--- which rusqlite_migration reads as "migration 1 applied"). Released: never edit it; add
--- the next migration as a file of its own (see store/migrations.rs).
+-- Migration 1: the journal of posagent 0.1.0, exactly as that release created it (its
+-- store/mod.rs SCHEMA and store/outbox.rs OUTBOX_SCHEMA, moved here unchanged). 0.1.0 set
+-- user_version = 1 itself, which rusqlite_migration reads as "migration 1 applied".
+-- Released: never edit it; add the next migration as a file of its own (see
+-- store/migrations.rs).
 CREATE TABLE IF NOT EXISTS sales (
     id TEXT PRIMARY KEY,
     reference TEXT NOT NULL UNIQUE,
