@@ -105,7 +105,7 @@ impl From<CheckoutError> for Problem {
             }
             CheckoutError::Acquirer(_) => Problem::new(StatusCode::BAD_GATEWAY, "ACQUIRER_REFUSED", message),
             CheckoutError::Printer(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "PRINTER_UNAVAILABLE", message),
-            _ => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", message),
+            CheckoutError::Store(e) => Problem::from(e),
         }
     }
 }
@@ -138,13 +138,20 @@ impl From<crate::returns::ReturnError> for Problem {
                 message,
                 field: Some("reference".into()),
             },
-            _ => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", message),
+            ReturnError::Store(e) => Problem::from(e),
         }
     }
 }
 
 impl From<crate::store::StoreError> for Problem {
+    /// A damaged journal row is 500 `JOURNAL_ROW_DAMAGED` (retrying does not help; store
+    /// IT must look at it); any other journal failure 503 `JOURNAL_UNAVAILABLE`.
     fn from(e: crate::store::StoreError) -> Self {
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", e.to_string())
+        match e {
+            crate::store::StoreError::CorruptRow { .. } => {
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "JOURNAL_ROW_DAMAGED", e.to_string())
+            }
+            e => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", e.to_string()),
+        }
     }
 }

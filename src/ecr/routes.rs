@@ -255,9 +255,7 @@ fn report_problem(e: crate::reports::ReportError) -> Response {
         crate::reports::ReportError::Backend(b) => {
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "ACQUIRER_UNREACHABLE", b.to_string()).into_response()
         }
-        other => {
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "JOURNAL_UNAVAILABLE", other.to_string()).into_response()
-        }
+        crate::reports::ReportError::Store(e) => Problem::from(e).into_response(),
     }
 }
 

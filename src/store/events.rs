@@ -2,7 +2,7 @@
 //! event applied) and applying a transaction's news to its sale, both in one transaction.
 
 use super::sales::{record_in, sale_in};
-use super::{Journal, StoreError, sqlite};
+use super::{Journal, StoreError, corrupt, sqlite};
 use crate::domain::Sale;
 use chrono::{DateTime, Utc};
 use posagent_acquirer_api::PaymentTransaction;
@@ -29,12 +29,13 @@ impl Journal {
                 })
                 .optional()
                 .map_err(sqlite(path))?;
-            Ok(row.and_then(|(seq, event_id, at)| {
-                Some(EventCursor {
-                    seq: u64::try_from(seq).ok()?,
-                    event_id,
-                    occurred_at: DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc),
-                })
+            let Some((seq, event_id, at)) = row else { return Ok(None) };
+            Ok(Some(EventCursor {
+                seq: u64::try_from(seq).map_err(corrupt("event_cursor", "1"))?,
+                event_id,
+                occurred_at: DateTime::parse_from_rfc3339(&at)
+                    .map_err(corrupt("event_cursor", "1"))?
+                    .with_timezone(&Utc),
             }))
         })
         .await

@@ -2,10 +2,12 @@
 //! written before it is acted on, and the idempotency key of every money-changing call,
 //! stored before the call is made.
 //!
+//! Its schema is versioned by numbered migrations ([`migrations`]), applied on open.
 //! One owner thread holds the connection; async code sends it jobs over a bounded
 //! channel and awaits the answer, so SQLite never blocks the runtime.
 
 mod events;
+pub mod migrations;
 mod outbox;
 mod reports;
 mod returns;
@@ -35,31 +37,60 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    /// A stored record does not parse.
-    #[error("journal record {id} is unreadable: {source}; run `posagent doctor`")]
-    Corrupt {
+    /// A record could not be turned into its stored form (nothing was written).
+    #[error("record {id} cannot be written to the journal: {source}")]
+    Encode {
         /// Record id.
         id: String,
         /// Cause.
         #[source]
         source: serde_json::Error,
     },
+    /// A stored row does not decode: the journal row is damaged (edited by hand, a disk
+    /// fault); the record it holds cannot be read or changed.
+    #[error(
+        "the journal row {id} of table {table} is damaged ({source}): the record it holds cannot be read or changed on this terminal; keep the journal file (posagent.db in the data directory) as it is and give a copy to support, and do not edit or delete the row"
+    )]
+    CorruptRow {
+        /// The table.
+        table: &'static str,
+        /// The row's key (`sale_id/seq` for a sale event).
+        id: String,
+        /// What does not decode.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The journal was written by a newer posagent (a downgrade): refused untouched.
+    #[error(
+        "the journal at {path} was written by a newer posagent (schema {found}, this build knows {known}): install that version again or restore a backup; nothing was changed"
+    )]
+    NewerSchema {
+        /// Database file.
+        path: PathBuf,
+        /// Its schema version (`user_version`).
+        found: i64,
+        /// The newest this build knows.
+        known: usize,
+    },
+    /// A schema migration failed: rolled back, the journal is as it was.
+    #[error(
+        "cannot bring the journal at {path} from schema {from} to {to}: {cause}; nothing was changed (the migration was rolled back): check disk space and that the file is writable by the service user, and keep the file for support if it goes on",
+        cause = migrations::cause(.source)
+    )]
+    Migration {
+        /// Database file.
+        path: PathBuf,
+        /// Its schema version before.
+        from: i64,
+        /// The version it was to reach.
+        to: usize,
+        /// Cause (boxed: the library's error is large).
+        #[source]
+        source: Box<rusqlite_migration::Error>,
+    },
     /// The record does not exist.
     #[error("no sale {0}")]
     NotFound(String),
-    /// A column holds a value this build does not know (a journal written by a newer
-    /// posagent, or damaged).
-    #[error(
-        "journal table {table} holds {column} = {value:?}, which this posagent does not know; keep the journal file for support and run `posagent doctor`"
-    )]
-    UnknownValue {
-        /// Table.
-        table: &'static str,
-        /// Column.
-        column: &'static str,
-        /// What it holds.
-        value: String,
-    },
     /// The journal thread is gone (the daemon is shutting down).
     #[error("the journal is closed; the daemon is shutting down")]
     Closed,
@@ -77,55 +108,19 @@ fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |source| StoreError::Sqlite { path: path.to_path_buf(), source }
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS sales (
-    id TEXT PRIMARY KEY,
-    reference TEXT NOT NULL UNIQUE,
-    state TEXT NOT NULL,
-    data TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sales_state ON sales(state);
-CREATE TABLE IF NOT EXISTS sale_events (
-    sale_id TEXT NOT NULL REFERENCES sales(id),
-    seq INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    detail TEXT,
-    at TEXT NOT NULL,
-    PRIMARY KEY (sale_id, seq)
-);
-CREATE TABLE IF NOT EXISTS operations (
-    sale_id TEXT NOT NULL REFERENCES sales(id),
-    operation TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (sale_id, operation)
-);
-CREATE TABLE IF NOT EXISTS returns (
-    id TEXT PRIMARY KEY,
-    reference TEXT NOT NULL UNIQUE,
-    original_reference TEXT NOT NULL,
-    state TEXT NOT NULL,
-    data TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS day_closures (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    closed_at TEXT NOT NULL,
-    report TEXT NOT NULL
-);
--- Where the terminal is in the acquirer's event stream: the last event applied, with its
--- id and time, so a stream that started over (a new acquirer environment) is noticed.
-CREATE TABLE IF NOT EXISTS event_cursor (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL,
-    event_id TEXT NOT NULL,
-    occurred_at TEXT NOT NULL
-);
-PRAGMA user_version = 1;
-";
+/// The error for row `id` of `table` that does not decode.
+fn corrupt<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+    table: &'static str,
+    id: impl Into<String>,
+) -> impl FnOnce(E) -> StoreError {
+    let id = id.into();
+    move |source| StoreError::CorruptRow { table, id, source: source.into() }
+}
+
+/// Decodes the JSON `data` of row `id` of `table`.
+fn decode<T: serde::de::DeserializeOwned>(table: &'static str, id: &str, data: &str) -> Result<T, StoreError> {
+    serde_json::from_str(data).map_err(corrupt(table, id))
+}
 
 /// The journal holds card payments' records: it is created readable by the service
 /// user only (SQLite gives its WAL and shared-memory files the same mode), and an
@@ -165,19 +160,22 @@ fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
 }
 
 impl Journal {
-    /// Opens (creating if needed) the journal at `path` and starts its thread.
+    /// Opens (creating if needed) the journal at `path`, brings it to this build's schema
+    /// ([`migrations`]) and starts its thread. A journal of a newer schema is refused
+    /// before anything is written to it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         private_file(path);
         let err = sqlite(path);
         let mut conn = Connection::open(path).map_err(&err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(&err)?;
+        // Before the pragmas: a newer journal is refused untouched (journal_mode writes).
+        migrations::refuse_newer(&conn, path, migrations::LATEST)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
         // Deleted or overwritten content (a forwarded card read) is zeroed, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON").map_err(&err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(&err)?;
-        conn.execute_batch(SCHEMA).map_err(&err)?;
-        conn.execute_batch(outbox::OUTBOX_SCHEMA).map_err(&err)?;
+        migrations::migrate(&mut conn, path)?;
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let path = path.to_path_buf();
         std::thread::Builder::new()

@@ -4,7 +4,7 @@
 
 use super::returns::{return_in, save_return_in};
 use super::sales::{record_in, sale_in};
-use super::{Journal, StoreError, sqlite};
+use super::{Journal, StoreError, corrupt, decode, sqlite};
 use crate::domain::{
     Behind, DueOp, Effect, Finish, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject,
 };
@@ -25,29 +25,6 @@ pub enum Patched {
     /// The operation was already finished (an answer applied twice changes nothing).
     Unchanged,
 }
-
-pub(super) const OUTBOX_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    group_key TEXT NOT NULL,
-    subject_kind TEXT NOT NULL,
-    subject_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    payment_transaction_id TEXT,
-    request TEXT,
-    amount INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    result TEXT,
-    created_ms INTEGER NOT NULL,
-    next_attempt_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox(state, group_key, id);
-";
 
 /// A capture queued for a sale and not yet taken by the acquirer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +77,7 @@ pub(super) fn enqueue_in(
     due_ms: i64,
 ) -> Result<i64, StoreError> {
     let request = serde_json::to_string(&op.request)
-        .map_err(|source| StoreError::Corrupt { id: op.idempotency_key.clone(), source })?;
+        .map_err(|source| StoreError::Encode { id: op.idempotency_key.clone(), source })?;
     let err = sqlite(path);
     let inserted = conn
         .prepare_cached(
@@ -135,14 +112,21 @@ pub(super) fn enqueue_in(
 const QUEUED_COLUMNS: &str = "id, group_key, subject_kind, subject_id, kind, state, idempotency_key, \
      payment_transaction_id, amount, currency, attempts, last_error, created_ms, next_attempt_ms, updated_ms";
 
+/// A value of outbox row `id` this build does not know, carried out of [`queued_row`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {0}")]
+struct UnknownValue(String, i64);
+
 fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
+    let id: i64 = r.get(0)?;
     let kind: String = r.get(4)?;
     let state: String = r.get(5)?;
     let bad = |i: usize, v: &str| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("unknown {v}").into())
+        let e = UnknownValue(v.to_string(), id);
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     };
     Ok(QueuedOp {
-        id: r.get(0)?,
+        id,
         group: r.get(1)?,
         subject: r.get(2)?,
         subject_id: r.get(3)?,
@@ -158,6 +142,18 @@ fn queued_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedOp> {
         next_attempt_ms: r.get(13)?,
         updated_ms: r.get(14)?,
     })
+}
+
+/// The error of a read of [`queued_row`]s: [`StoreError::CorruptRow`] for a value it
+/// does not know.
+fn queued_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| match e {
+        rusqlite::Error::FromSqlConversionFailure(i, t, source) => match source.downcast::<UnknownValue>() {
+            Ok(bad) => corrupt("outbox", bad.1.to_string())(*bad),
+            Err(source) => sqlite(path)(rusqlite::Error::FromSqlConversionFailure(i, t, source)),
+        },
+        other => sqlite(path)(other),
+    }
 }
 
 /// How many of the operations `ids` still hold a request with a card read (an offline
@@ -216,13 +212,13 @@ fn finish_in(tx: &Connection, path: &Path, finish: Finish) -> Result<Patched, St
 /// transaction.
 fn kill_behind(tx: &Connection, path: &Path, group: &str, id: i64, why: &str, now: i64) -> Result<(), StoreError> {
     let err = sqlite(path);
-    let behind: Vec<(String, String, String, i64)> = tx
+    let behind: Vec<(i64, String, String, String, i64)> = tx
         .prepare_cached(
-            "SELECT subject_kind, subject_id, kind, amount FROM outbox
+            "SELECT id, subject_kind, subject_id, kind, amount FROM outbox
               WHERE group_key = ?1 AND state = 'PENDING' AND id > ?2 ORDER BY id",
         )
         .map_err(&err)?
-        .query_map(params![group, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_map(params![group, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .map_err(&err)?
         .collect::<Result<_, _>>()
         .map_err(&err)?;
@@ -232,17 +228,14 @@ fn kill_behind(tx: &Connection, path: &Path, group: &str, id: i64, why: &str, no
         params![group, id, why, now],
     )
     .map_err(&err)?;
-    for (subject, subject_id, kind, amount) in behind {
-        let subject = Subject::parse(&subject).ok_or_else(|| unknown_column("subject_kind", &subject))?;
-        let kind = OpKind::parse(&kind).ok_or_else(|| unknown_column("kind", &kind))?;
+    for (row, subject, subject_id, kind, amount) in behind {
+        let subject = Subject::parse(&subject)
+            .ok_or_else(|| corrupt("outbox", row.to_string())(format!("unknown subject_kind {subject}")))?;
+        let kind =
+            OpKind::parse(&kind).ok_or_else(|| corrupt("outbox", row.to_string())(format!("unknown kind {kind}")))?;
         patch_subject(tx, path, &subject_id, Effect::dropped(subject, kind, amount, why))?;
     }
     Ok(())
-}
-
-/// A column of the outbox holds a value this build does not know.
-fn unknown_column(column: &'static str, value: &str) -> StoreError {
-    StoreError::UnknownValue { table: "outbox", column, value: value.to_string() }
 }
 
 /// Applies `effect` to the sale or return `subject_id` on `conn`.
@@ -398,7 +391,7 @@ impl Journal {
                 queued_row,
             )
             .optional()
-            .map_err(sqlite(path))
+            .map_err(queued_err(path))
         })
         .await
     }
@@ -462,13 +455,14 @@ impl Journal {
                 let mut ops = vec![];
                 for row in rows {
                     let (id, group, subject, subject_id, kind, key, tx_id, request, attempts) = row.map_err(&err)?;
-                    let kind = OpKind::parse(&kind).ok_or_else(|| unknown_column("kind", &kind))?;
+                    let kind = OpKind::parse(&kind)
+                        .ok_or_else(|| corrupt("outbox", id.to_string())(format!("unknown kind {kind}")))?;
                     let request = match request {
-                        Some(r) => serde_json::from_str(&r)
-                            .map_err(|source| StoreError::Corrupt { id: key.clone(), source })?,
+                        Some(r) => decode("outbox", &id.to_string(), &r)?,
                         None => serde_json::Value::Null,
                     };
-                    let subject = Subject::parse(&subject).ok_or_else(|| unknown_column("subject_kind", &subject))?;
+                    let subject = Subject::parse(&subject)
+                        .ok_or_else(|| corrupt("outbox", id.to_string())(format!("unknown subject_kind {subject}")))?;
                     ops.push(DueOp {
                         id,
                         group,
@@ -581,7 +575,7 @@ impl Journal {
             );
             let mut stmt = conn.prepare(&sql).map_err(&err)?;
             let rows = stmt.query_map(params![state.map(OpState::as_str), limit as i64], queued_row).map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+            rows.collect::<Result<Vec<_>, _>>().map_err(queued_err(path))
         })
         .await
     }
@@ -591,7 +585,7 @@ impl Journal {
         self.call(move |conn, path| {
             conn.query_row(&format!("SELECT {QUEUED_COLUMNS} FROM outbox WHERE id = ?1"), params![id], queued_row)
                 .optional()
-                .map_err(sqlite(path))
+                .map_err(queued_err(path))
         })
         .await
     }

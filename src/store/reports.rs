@@ -1,9 +1,8 @@
 //! What the end-of-day reports read from the journal: sales and returns changed since a
 //! moment, and the day closures (Z reports).
 
-use super::{Journal, StoreError, sqlite};
-use crate::domain::ReturnRecord;
-use crate::domain::Sale;
+use super::{Journal, StoreError, corrupt, decode, sqlite};
+use crate::domain::{ReturnRecord, Sale};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::de::DeserializeOwned;
@@ -25,7 +24,7 @@ impl Journal {
             let mut out = vec![];
             for row in rows {
                 let (id, data) = row.map_err(&err)?;
-                out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+                out.push(decode(table, &id, &data)?);
             }
             Ok(out)
         })
@@ -45,11 +44,15 @@ impl Journal {
     /// When the day was last closed, if ever.
     pub async fn last_closure(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.call(|conn, path| {
-            let at: Option<String> = conn
-                .query_row("SELECT closed_at FROM day_closures ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+            let last: Option<(i64, String)> = conn
+                .query_row("SELECT seq, closed_at FROM day_closures ORDER BY seq DESC LIMIT 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()
                 .map_err(sqlite(path))?;
-            Ok(at.and_then(|a| DateTime::parse_from_rfc3339(&a).ok()).map(|t| t.with_timezone(&Utc)))
+            let Some((seq, at)) = last else { return Ok(None) };
+            let at = DateTime::parse_from_rfc3339(&at).map_err(corrupt("day_closures", seq.to_string()))?;
+            Ok(Some(at.with_timezone(&Utc)))
         })
         .await
     }

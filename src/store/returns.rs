@@ -1,11 +1,11 @@
 //! Returns in the journal: written before the refund is asked for, updated after.
 
-use super::{Journal, StoreError, sqlite};
+use super::{Journal, StoreError, decode, sqlite};
 use crate::domain::ReturnRecord;
 use rusqlite::{OptionalExtension, params};
 
 fn encode(r: &ReturnRecord) -> Result<String, StoreError> {
-    serde_json::to_string(r).map_err(|source| StoreError::Corrupt { id: r.id.clone(), source })
+    serde_json::to_string(r).map_err(|source| StoreError::Encode { id: r.id.clone(), source })
 }
 
 /// Inserts or updates a return on `conn` (a connection or a transaction).
@@ -44,7 +44,7 @@ pub(super) fn return_in(
         .optional()
         .map_err(sqlite(path))?;
     let data = data.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-    serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id: id.to_string(), source })
+    decode("returns", id, &data)
 }
 
 impl Journal {
@@ -83,8 +83,7 @@ impl Journal {
                 )
                 .optional()
                 .map_err(sqlite(path))?;
-            row.map(|(id, data)| serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source }))
-                .transpose()
+            row.map(|(id, data)| decode("returns", &id, &data)).transpose()
         })
         .await
     }
@@ -104,7 +103,7 @@ impl Journal {
             let mut out = vec![];
             for row in rows {
                 let (id, data) = row.map_err(&err)?;
-                out.push(serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+                out.push(decode("returns", &id, &data)?);
             }
             Ok(out)
         })

@@ -1,7 +1,7 @@
 //! Sales in the journal: insert, transition (row + event in one transaction), read,
 //! and the idempotency keys of backend operations.
 
-use super::{Journal, StoreError, sqlite};
+use super::{Journal, StoreError, corrupt, decode, sqlite};
 use crate::domain::{Sale, SaleState};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -31,7 +31,7 @@ pub struct SaleEvent {
 }
 
 fn encode(sale: &Sale) -> Result<String, StoreError> {
-    serde_json::to_string(sale).map_err(|source| StoreError::Corrupt { id: sale.id.clone(), source })
+    serde_json::to_string(sale).map_err(|source| StoreError::Encode { id: sale.id.clone(), source })
 }
 
 /// Writes `sale` and an event inside the caller's transaction.
@@ -70,7 +70,7 @@ pub(super) fn sale_in(tx: &rusqlite::Connection, path: &std::path::Path, id: &st
         .optional()
         .map_err(sqlite(path))?;
     let data = data.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-    serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id: id.to_string(), source })
+    decode("sales", id, &data)
 }
 
 impl Journal {
@@ -118,7 +118,7 @@ impl Journal {
                 .optional()
                 .map_err(sqlite(path))?;
             let (id, data) = data.ok_or_else(|| StoreError::NotFound(id_or_reference.clone()))?;
-            serde_json::from_str(&data).map_err(|source| StoreError::Corrupt { id, source })
+            decode("sales", &id, &data)
         })
         .await
     }
@@ -141,13 +141,12 @@ impl Journal {
             let mut out = vec![];
             for row in rows {
                 let (id, state, data) = row.map_err(&err)?;
-                let parse = |data: &str| serde_json::from_str::<Sale>(data);
                 if !finals.contains(&state.as_str()) {
-                    out.push(parse(&data).map_err(|source| StoreError::Corrupt { id, source })?);
+                    out.push(decode("sales", &id, &data)?);
                 } else if state == SaleState::Approved.as_str() {
                     // Its receipt was held when the daemon stopped: print it now, unless
                     // the customer is long gone.
-                    let sale = parse(&data).map_err(|source| StoreError::Corrupt { id, source })?;
+                    let sale: Sale = decode("sales", &id, &data)?;
                     if !sale.receipt_printed && sale.updated_at >= since {
                         out.push(sale);
                     }
@@ -178,8 +177,10 @@ impl Journal {
             let mut out = vec![];
             for row in rows {
                 let (seq, state, detail, at) = row.map_err(&err)?;
-                let state = SaleState::parse(&state).ok_or_else(|| StoreError::NotFound(format!("state {state}")))?;
-                let at = DateTime::parse_from_rfc3339(&at).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+                let row = format!("{sale_id}/{seq}");
+                let state = SaleState::parse(&state)
+                    .ok_or_else(|| corrupt("sale_events", row.as_str())(format!("unknown state {state}")))?;
+                let at = DateTime::parse_from_rfc3339(&at).map_err(corrupt("sale_events", row))?.with_timezone(&Utc);
                 out.push(SaleEvent { seq, state, detail, at });
             }
             Ok(out)

@@ -32,6 +32,7 @@ mod fuzz_corpus;
 mod hostile_input;
 mod install;
 mod journal_faults;
+mod journal_migration;
 mod klarna_badge;
 mod klarna_sale;
 mod klarna_wording;

@@ -35,10 +35,29 @@ impl Drop for Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
+        let mut h = Harness::without_daemon().await;
+        h.start_daemon().await;
+        h
+    }
+
+    /// Starts the simulator, puts a copy of `journal` in the data dir as the daemon's
+    /// journal, then starts the daemon with a changed config.
+    pub async fn start_on_journal(
+        journal: &std::path::Path,
+        change: impl FnOnce(&mut posagent::config::StoreConfig),
+    ) -> Harness {
+        let mut h = Harness::without_daemon().await;
+        std::fs::copy(journal, h.data_dir().join("posagent.db")).unwrap();
+        h.start_daemon_with(change).await;
+        h
+    }
+
+    /// The simulator alone, its data dir ready; no daemon yet.
+    pub async fn without_daemon() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let sim_stop = CancellationToken::new();
         let sim = start_simulator(&dir.path().join("data"), &dir.path().join("sim"), sim_stop.clone()).await.unwrap();
-        let mut h = Harness {
+        Harness {
             dir,
             sim,
             sim_stop,
@@ -46,9 +65,7 @@ impl Harness {
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             url: String::new(),
             token: String::new(),
-        };
-        h.start_daemon().await;
-        h
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
