@@ -1,5 +1,6 @@
 //! Contract tests: posagent's acquirer client against the simulated acquirer over real
 //! HTTP on loopback, with faults injected.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use posagent::backend::{AcquirerClient, BackendError, ClientSettings, RetryPolicy};

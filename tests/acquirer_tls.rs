@@ -3,6 +3,7 @@
 //! (`acquirer.client_identity_file`). A TLS endpoint that requires a client certificate
 //! signed by that CA (rustls) sits in front of the simulated acquirer; the daemon sells
 //! through it. A client without the certificate, or trusting another CA, gets nowhere.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

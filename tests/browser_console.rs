@@ -1,5 +1,6 @@
 //! The cashier console in headless Chromium: a Klarna sale typed in and approved, a return,
 //! a reprint, the X report and an unpaid sale tried again — the way a cashier without a register uses the terminal.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -5,6 +5,7 @@
 //!
 //! Needs Debian's `chromium` (installed by `.ci/run`). Without it the test fails, unless
 //! `POSAGENT_SKIP_BROWSER=1` says this machine cannot have one.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -5,6 +5,7 @@
 //! replug mid-sale, a reader out of service while idle, a PIN sale. In every one the
 //! acquirer's ledger holds an authorization only for the sale whose card was presented,
 //! exactly once, and the sale ends as a cashier expects; no PIN block is ever on disk.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

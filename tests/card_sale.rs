@@ -1,5 +1,6 @@
 //! Card sales end to end: the daemon's real serial driver talks to the simulated card
 //! reader over a pseudo-terminal; the encrypted read goes to the simulated acquirer.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

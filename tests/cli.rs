@@ -1,4 +1,5 @@
 //! The `posagent` binary: `demo`, `init` and start-up errors, run as a process.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;

@@ -3,6 +3,7 @@
 //! on from there to APPROVED with its receipt — authorized exactly once at the acquirer,
 //! never a second payment for one sale. Transient states are held open with acquirer
 //! latency (each call of the Terminal API answers 800 ms late, within the client's 1 s).
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

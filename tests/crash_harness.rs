@@ -10,6 +10,7 @@
 //!
 //! `CRASH_SEED=<u64>` replays a run's choices; `CRASH_KILLS=N CRASH_OPERATIONS=M` sizes it
 //! (default 20 kills, 400 operations). See `docs/reliability.md`.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

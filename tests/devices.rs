@@ -1,5 +1,6 @@
 //! Devices unplugged and plugged back are noticed and reopened by themselves within 2 s,
 //! shown in /health; a sale meeting a missing display ends with a clear reason, no hang.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,4 +1,5 @@
 //! `posagent doctor` against a daemon running on the simulator, and with a broken setup.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

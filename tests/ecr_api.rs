@@ -1,4 +1,5 @@
 //! The ECR API refuses bad input with typed errors and writes nothing half-done.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

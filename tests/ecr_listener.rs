@@ -2,6 +2,7 @@
 //! sockets, a client dribbling its header, a flood of requests without the token, a
 //! web page reaching the API by another host name. The register keeps its answers and
 //! its event stream, and every refusal is the documented error envelope.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -3,6 +3,7 @@
 //! no missing required one) against the response the document gives for its operation and
 //! status, and every operation of the document exercised; the strict check shown to
 //! refuse what the document does not say.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

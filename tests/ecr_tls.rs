@@ -2,6 +2,7 @@
 //! another machine: a register trusting the certificate sells; plain HTTP and a client
 //! that does not trust the certificate get nowhere; the CLI and doctor on the terminal
 //! reach the API through the same certificate; a broken key stops the start.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

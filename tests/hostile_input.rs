@@ -2,6 +2,7 @@
 //! acquirer: a crafted `original_reference` cannot refund another transaction, reach
 //! another endpoint, or refund an order by a look-alike; the acquirer-call metric labels
 //! come from a fixed set of route templates.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

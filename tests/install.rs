@@ -4,6 +4,7 @@
 //! run time and by SIGHUP; then SIGTERM in the middle of a sale: new sales are refused,
 //! the sale in progress finishes (receipt printed), and the logged shutdown steps come
 //! in order — refuse, sale finished, flush, devices closed, stopped.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use posagent::daemon::start_simulator;

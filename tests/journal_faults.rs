@@ -1,6 +1,7 @@
 //! A full disk and a read-only database: the register's sale is refused with an error
 //! that says what to do, nothing is half-written, the daemon keeps running, and sales
 //! go through again once the fault is gone.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,6 +1,7 @@
 //! Klarna's badge as the acquirer serves it: the simulated acquirer's descriptors point
 //! at its own test badge (not Klarna's file), the daemon fetches it in the background
 //! and caches it, and the idle, choice and QR screens on the simulated display draw it.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,6 +1,7 @@
 //! A Klarna QR sale end to end through the real interfaces: the ECR API over HTTP, the
 //! daemon's real display and printer drivers against the simulated devices on TCP, the
 //! acquirer client against the simulated acquirer, and the journal in a temp dir.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -3,6 +3,7 @@
 //! daemon's sources, and no credit wording ("interest-free", instalment arithmetic) either.
 //! On the screens and slips Klarna's strings are the acquirer's, byte for byte
 //! (src/screens and tests/receipts_golden.rs show them as served).
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

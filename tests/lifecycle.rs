@@ -2,6 +2,7 @@
 //! captures and refunds made elsewhere (the store's back office, the online shop) reach
 //! the sale through the acquirer's signed event stream — also those made while the
 //! daemon was stopped.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

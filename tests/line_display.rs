@@ -1,6 +1,7 @@
 //! A counter-PC terminal (`firmware-config/counter-pc.toml`): the daemon's real CD5220
 //! driver writes to the simulated 2×20 line display over a pseudo-terminal, and the
 //! Klarna QR code comes out of the printer on a slip that the simulated customer scans.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -2,6 +2,7 @@
 //! restart the acquirer's event stream reports the capture while it is still queued at
 //! the terminal. It is counted once — taken, not both captured and queued — so what
 //! really remains can still be captured or voided. (Found by the crash harness.)
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,6 +1,7 @@
 //! The customer chooses the method at the terminal (`"method": "CHOICE"`): the display
 //! shows the amount and the methods available, the register sends the choice, and the
 //! sale goes on as a Klarna or card sale. Klarna is offered only where it is available.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -5,6 +5,7 @@
 //! Checked: counters there at 0 before anything happened, the terminal's identity, disk
 //! free, the acquirer's clock offset after its first answer, a sale counted, and the
 //! offline payments waiting per currency.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

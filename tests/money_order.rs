@@ -4,6 +4,7 @@
 //! counts the first one's refund still queued, by amount and by line. The simulated
 //! acquirer's `partition_posts` fault leaves every POST unanswered and unprocessed while
 //! reads are answered, so the daemon is online for reads and its writes stay queued.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -4,6 +4,7 @@
 //! Klarna is not offered, captures and returns queue; back online everything is
 //! forwarded exactly once (the acquirer's ledger is checked), and an offline payment
 //! the acquirer declines becomes a dead letter the register and /metrics see.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

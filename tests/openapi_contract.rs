@@ -1,6 +1,7 @@
 //! The simulated acquirer's answers, and the requests posagent sends, validated against
 //! `docs/acquirer-api.yaml` (every answer strictly, tests/common/contract.rs); every
 //! operation the document lists is exercised.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -4,6 +4,7 @@
 //! daemon on the simulator and its simulated acquirer (pinned versions, fixed seed, a
 //! bounded number of examples; about three minutes). Any failure fails this test, with
 //! schemathesis' report (the failing case and its curl line) in the output.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[test]

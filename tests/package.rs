@@ -20,6 +20,7 @@
 //!
 //! Skipped, saying so, only where cargo-deb, dpkg-deb or umockdev is missing (`.ci/package
 //! --tools` installs cargo-deb, `.ci/run` runs it and installs umockdev before the tests).
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "usb/escpos.rs"]

@@ -1,5 +1,6 @@
 //! The receipt printer's extras through the real driver and the simulated printer: the
 //! store's logo on top of every receipt, and the cash drawer kicked open for the register.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

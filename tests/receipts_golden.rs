@@ -4,6 +4,7 @@
 //! the paper shows; no line may be wider than the paper (the printer would wrap it).
 //! `POSAGENT_UPDATE_GOLDEN=1 cargo test --test receipts_golden` rewrites them (review the
 //! diff!).
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use posagent::checkout::{

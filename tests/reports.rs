@@ -1,5 +1,6 @@
 //! End of day: X and Z reports per tender and currency, printed; reconciliation against
 //! the acquirer's settlement report finds a planted difference.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,6 +1,7 @@
 //! A Klarna sale the acquirer failed with 5xx answers ends `FAILED` with a reason code
 //! the register can act on, and the cashier tries the same purchase again — Klarna once
 //! the acquirer is back, or a card — through `POST /v1/sales/{id}/retry`, resent safely.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

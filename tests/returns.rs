@@ -1,4 +1,5 @@
 //! Returns (in-store and online purchases), reprints, and receipts held through a paper-out.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

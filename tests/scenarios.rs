@@ -1,4 +1,5 @@
 //! Every shipped scenario (simulator/scenarios/*.toml) passes, and a wrong expectation fails.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;

@@ -2,6 +2,7 @@
 //! `NOTIFY_SOCKET` (a datagram socket this test binds, as systemd does), log lines with
 //! the syslog priority journald reads, and a fatal start-up error in the chosen log
 //! format.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::os::unix::net::UnixDatagram;

@@ -8,6 +8,7 @@
 //!
 //! Skipped (with a message) only when umockdev is not installed; CI installs it with
 //! `apt-get install -y umockdev libumockdev-dev pkg-config gcc`.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "usb/escpos.rs"]
