@@ -7,12 +7,17 @@
 //! (what the customer display shows), `locale` (amounts and texts per locale), `ecr`
 //! (the register's local API) and `daemon` (wiring and lifecycle). See
 //! `docs/architecture.md`.
+//!
+//! With the `simulator` feature (on by default, off in the terminal package) the crate
+//! also has the embedded simulator (`daemon::start_simulated`), `demo` and `scenarios`;
+//! without it, posagent-sim is not a dependency and none of that is built.
 
 pub mod assets;
 pub mod backend;
 pub mod checkout;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "simulator")]
 pub mod demo;
 pub mod devices;
 pub mod discovery;
@@ -26,6 +31,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod reports;
 pub mod returns;
+#[cfg(feature = "simulator")]
 pub mod scenarios;
 pub mod screens;
 pub mod store;

@@ -1,9 +1,12 @@
 //! `posagent`: the daemon and its command line.
+//!
+//! Without the `simulator` feature (the terminal package) `run --simulator`, `demo` and
+//! `scenario` are hidden and exit with [`NoSimulator`]; nothing of the simulator is linked.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use posagent::config::{DEFAULT_CONFIG, DeviceProfile, StoreConfig};
-use posagent::daemon::{Daemon, start_simulated};
+use posagent::daemon::Daemon;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
@@ -93,9 +96,11 @@ enum Command {
         config: Option<PathBuf>,
         /// Runs against the embedded simulator (acquirer, display, printer).
         #[arg(long)]
+        #[cfg_attr(not(feature = "simulator"), arg(hide = true))]
         simulator: bool,
         /// Data directory in simulator mode.
         #[arg(long, default_value = "posagent-data")]
+        #[cfg_attr(not(feature = "simulator"), arg(hide = true))]
         data_dir: PathBuf,
         /// ECR API address (overrides `ecr.listen` of --config; 127.0.0.1:7600 in
         /// simulator mode without a config).
@@ -104,6 +109,7 @@ enum Command {
         /// In simulator mode, a counter-PC terminal: a 2×20 line display instead of the
         /// graphic one, the Klarna QR code printed on a slip.
         #[arg(long, requires = "simulator")]
+        #[cfg_attr(not(feature = "simulator"), arg(hide = true))]
         line_display: bool,
     },
     /// Writes a commented default config and the device profiles into DIR.
@@ -199,6 +205,7 @@ enum Command {
     },
     /// Runs scenario files (TOML), each against a fresh daemon on a fresh simulator,
     /// and prints a pass/fail report.
+    #[cfg_attr(not(feature = "simulator"), command(hide = true))]
     Scenario {
         /// Scenario files (e.g. simulator/scenarios/*.toml).
         #[arg(required = true)]
@@ -206,6 +213,7 @@ enum Command {
     },
     /// Runs an approved and a declined Klarna sale on the simulator and writes the
     /// frames, receipts and summary.json into DIR.
+    #[cfg_attr(not(feature = "simulator"), command(hide = true))]
     Demo {
         /// Output folder.
         #[arg(long)]
@@ -513,6 +521,62 @@ async fn queue(action: QueueAction, config: Option<&Path>, data_dir: &Path) -> a
     Ok(())
 }
 
+/// What a build without the simulator answers `run --simulator`, `demo` and `scenario`.
+#[cfg(not(feature = "simulator"))]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this build has no simulator (`posagent {0}`); install the posagent development build (built with the default `simulator` feature)"
+)]
+struct NoSimulator(&'static str);
+
+/// How `run` without `--config` says what else it takes.
+#[cfg(feature = "simulator")]
+const OR_SIMULATOR: &str = " or --simulator";
+/// How `run` without `--config` says what else it takes.
+#[cfg(not(feature = "simulator"))]
+const OR_SIMULATOR: &str = "";
+
+/// `posagent scenario FILE…`: each file on a fresh daemon and simulator; fails when one did.
+#[cfg(feature = "simulator")]
+async fn scenario(files: &[PathBuf]) -> anyhow::Result<()> {
+    let mut failed = 0;
+    for f in files {
+        let report = posagent::scenarios::run_isolated(f).await?;
+        print!("{}", report.render());
+        failed += usize::from(!report.passed());
+    }
+    println!("{} of {} scenarios passed", files.len() - failed, files.len());
+    if failed > 0 {
+        bail!("{failed} scenario(s) failed");
+    }
+    Ok(())
+}
+
+/// `posagent scenario` in a build without the simulator.
+#[cfg(not(feature = "simulator"))]
+async fn scenario(_files: &[PathBuf]) -> anyhow::Result<()> {
+    Err(NoSimulator("scenario").into())
+}
+
+/// `posagent demo --out DIR`: an approved and a declined Klarna sale on the simulator.
+#[cfg(feature = "simulator")]
+async fn demo(out: &Path) -> anyhow::Result<()> {
+    println!("posagent demo: two Klarna sales on the simulator");
+    let summary = posagent::demo::run(out).await?;
+    println!("frames, receipts and summary.json are in {}", out.display());
+    if !summary.ok {
+        bail!("a sale did not end as expected; see {}", out.join("summary.json").display());
+    }
+    println!("all sales ended as expected");
+    Ok(())
+}
+
+/// `posagent demo` in a build without the simulator.
+#[cfg(not(feature = "simulator"))]
+async fn demo(_out: &Path) -> anyhow::Result<()> {
+    Err(NoSimulator("demo").into())
+}
+
 /// Waits for SIGTERM or Ctrl-C.
 async fn stop_signal() {
     #[cfg(unix)]
@@ -549,6 +613,58 @@ fn reload_on_sighup(daemon: &Daemon, config: Option<PathBuf>) {
     });
 }
 
+/// `run --simulator`: the simulator and the daemon on it in this process; writes
+/// `simulator.json` (for `sale`, `report`, `queue` without `--config`) and prints the URLs.
+#[cfg(feature = "simulator")]
+async fn start_on_simulator(
+    data_dir: &Path,
+    listen: SocketAddr,
+    base: Option<StoreConfig>,
+    line_display: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Daemon> {
+    let sim_out = data_dir.join("sim");
+    let running = posagent::daemon::start_simulated(data_dir, &sim_out, listen, base, line_display, shutdown).await?;
+    let s = &running.sim;
+    let info = serde_json::json!({
+        "ecr_url": running.daemon.ecr_url,
+        "ecr_token_file": running.daemon.ecr_token_file,
+        "sim_url": s.backend_url,
+        "acquirer_key_file": data_dir.join("acquirer.key"),
+    });
+    let info_path = data_dir.join("simulator.json");
+    std::fs::write(&info_path, serde_json::to_vec_pretty(&info)?)
+        .with_context(|| format!("cannot write {}", info_path.display()))?;
+    println!("posagent is running on the simulator (Ctrl-C stops it)");
+    println!("  ECR API             {}   token: {}", running.daemon.ecr_url, running.daemon.ecr_token_file.display());
+    println!("  health              {}/health", running.daemon.ecr_url);
+    println!("  dashboard           {}/   (display, receipts, customer, devices, network)", s.backend_url);
+    println!("  simulated acquirer  {}", s.backend_url);
+    println!(
+        "  customer display    {}/sim/display.png   (frames in {})",
+        s.backend_url,
+        sim_out.join("display").display()
+    );
+    println!("  receipts            {}", sim_out.join("printer").display());
+    println!(
+        "  act as the customer curl -X POST -H 'content-type: application/json' -d '{{\"action\":\"approve\"}}' {}/sim/customer",
+        s.backend_url
+    );
+    Ok(running.daemon)
+}
+
+/// `run --simulator` in a build without the simulator.
+#[cfg(not(feature = "simulator"))]
+async fn start_on_simulator(
+    _data_dir: &Path,
+    _listen: SocketAddr,
+    _base: Option<StoreConfig>,
+    _line_display: bool,
+    _shutdown: CancellationToken,
+) -> anyhow::Result<Daemon> {
+    Err(NoSimulator("run --simulator").into())
+}
+
 async fn run(
     config: Option<PathBuf>,
     simulator: bool,
@@ -568,40 +684,9 @@ async fn run(
         posagent::logging::set_level(level)?;
     }
     let daemon = if simulator {
-        let sim_out = data_dir.join("sim");
-        let running = start_simulated(&data_dir, &sim_out, listen, base, line_display, shutdown.clone()).await?;
-        let s = &running.sim;
-        let info = serde_json::json!({
-            "ecr_url": running.daemon.ecr_url,
-            "ecr_token_file": running.daemon.ecr_token_file,
-            "sim_url": s.backend_url,
-            "acquirer_key_file": data_dir.join("acquirer.key"),
-        });
-        let info_path = data_dir.join("simulator.json");
-        std::fs::write(&info_path, serde_json::to_vec_pretty(&info)?)
-            .with_context(|| format!("cannot write {}", info_path.display()))?;
-        println!("posagent is running on the simulator (Ctrl-C stops it)");
-        println!(
-            "  ECR API             {}   token: {}",
-            running.daemon.ecr_url,
-            running.daemon.ecr_token_file.display()
-        );
-        println!("  health              {}/health", running.daemon.ecr_url);
-        println!("  dashboard           {}/   (display, receipts, customer, devices, network)", s.backend_url);
-        println!("  simulated acquirer  {}", s.backend_url);
-        println!(
-            "  customer display    {}/sim/display.png   (frames in {})",
-            s.backend_url,
-            sim_out.join("display").display()
-        );
-        println!("  receipts            {}", sim_out.join("printer").display());
-        println!(
-            "  act as the customer curl -X POST -H 'content-type: application/json' -d '{{\"action\":\"approve\"}}' {}/sim/customer",
-            s.backend_url
-        );
-        running.daemon
+        start_on_simulator(&data_dir, listen, base, line_display, shutdown.clone()).await?
     } else {
-        let Some(config) = base else { bail!("pass --config FILE (write one with `posagent init`) or --simulator") };
+        let Some(config) = base else { bail!("pass --config FILE (write one with `posagent init`){OR_SIMULATOR}") };
         let profile = DeviceProfile::load(&config.device_profile)?;
         let d = Daemon::start(config, profile, shutdown.clone()).await?;
         // Into the journal the log's "posagent ready" line says it; a person at a terminal
@@ -694,29 +779,8 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", posagent::config::udev::udev_rules(&profiles)?);
             Ok(())
         }
-        Command::Scenario { files } => {
-            let mut failed = 0;
-            for f in &files {
-                let report = posagent::scenarios::run_isolated(f).await?;
-                print!("{}", report.render());
-                failed += usize::from(!report.passed());
-            }
-            println!("{} of {} scenarios passed", files.len() - failed, files.len());
-            if failed > 0 {
-                bail!("{failed} scenario(s) failed");
-            }
-            Ok(())
-        }
-        Command::Demo { out } => {
-            println!("posagent demo: two Klarna sales on the simulator");
-            let summary = posagent::demo::run(&out).await?;
-            println!("frames, receipts and summary.json are in {}", out.display());
-            if !summary.ok {
-                bail!("a sale did not end as expected; see {}", out.join("summary.json").display());
-            }
-            println!("all sales ended as expected");
-            Ok(())
-        }
+        Command::Scenario { files } => scenario(&files).await,
+        Command::Demo { out } => demo(&out).await,
     }
 }
 
@@ -729,4 +793,45 @@ fn print_checks(checks: &[posagent::doctor::Check]) -> anyhow::Result<()> {
         bail!("some checks failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `posagent help` and `posagent help run`.
+    fn help() -> (String, String) {
+        let mut cli = Cli::command();
+        let top = cli.render_long_help().to_string();
+        let run = cli.find_subcommand_mut("run").map(|c| c.render_long_help().to_string()).unwrap_or_default();
+        (top, run)
+    }
+
+    #[cfg(feature = "simulator")]
+    #[test]
+    fn the_development_build_offers_the_simulator() {
+        let (top, run_help) = help();
+        assert!(top.contains("demo") && top.contains("scenario"), "{top}");
+        assert!(run_help.contains("--simulator") && run_help.contains("--line-display"), "{run_help}");
+    }
+
+    /// The terminal build (`--no-default-features`): no simulator in the help; asked for
+    /// one anyway, it says this build has none.
+    #[cfg(not(feature = "simulator"))]
+    #[tokio::test]
+    async fn the_terminal_build_has_no_simulator_and_says_so() {
+        let (top, run_help) = help();
+        assert!(!top.contains("demo") && !top.contains("scenario"), "{top}");
+        assert!(!run_help.contains("--simulator") && !run_help.contains("--line-display"), "{run_help}");
+        assert!(Cli::try_parse_from(["posagent", "run", "--simulator"]).is_ok());
+        let dir = std::env::temp_dir().join(format!("posagent-nosim-{}", std::process::id()));
+        let errors =
+            [run(None, true, false, dir.clone(), None).await, demo(&dir).await, scenario(&[dir.join("x.toml")]).await];
+        for e in errors {
+            let text = e.err().map(|e| format!("{e:#}")).unwrap_or_default();
+            assert!(text.starts_with("this build has no simulator"), "{text}");
+        }
+        assert!(!dir.exists(), "nothing written for a simulator this build lacks");
+    }
 }

@@ -3,6 +3,7 @@
 //! captured as JSON and searched for the ECR token, the acquirer key, Klarna's
 //! interoperability token and data, session tokens and card data.
 //! Also: a sale's log lines carry its sale id, and /metrics counts what happened.
+#![cfg(feature = "simulator")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "it/common/mod.rs"]

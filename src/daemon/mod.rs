@@ -1,12 +1,15 @@
 //! Wiring and lifecycle: opens the journal, starts the device owners, the acquirer
-//! client, the checkout and the ECR API; resumes open sales; stops in order.
+//! client, the checkout and the ECR API; resumes open sales; stops in order. With the
+//! `simulator` feature, `simulated.rs` starts the same daemon on the embedded simulator.
 
 mod notify;
 mod reload;
+#[cfg(feature = "simulator")]
 mod simulated;
 
 pub use reload::ReloadHandle;
 
+#[cfg(feature = "simulator")]
 pub use simulated::{
     SimulatedDaemon, simulated_line_display_profile, simulated_profile, simulated_store_config, start_simulated,
     start_simulator,

@@ -7,7 +7,10 @@
 //! runs as root, dropped to with `setpriv`), with the config pointed at the simulator and
 //! the profile's receipt printer an Epson TM-T20II on raw USB (`usb:04b8:0e28`), emulated
 //! by umockdev (`tests/it/usb/harness.rs`, shared with `tests/it/usb_printer.rs`): the service
-//! reaches it through libusb under the umockdev preload.
+//! reaches it through libusb under the umockdev preload. The binary packed is this test
+//! build's, with the default `simulator` feature (the real package is built without it,
+//! `.ci/package`); the service runs `run --config` against a simulator this test starts,
+//! never `--simulator`, so it behaves as the terminal build does.
 //!
 //! It checks that a profile's network printer needs `printer_endpoint`; that the service
 //! comes up `ok`; that a Klarna sale's receipt arrives at the USB printer (ESC @, the
