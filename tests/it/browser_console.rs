@@ -22,7 +22,8 @@ async fn wait_text(b: &mut Browser, id: &str, want: &str) -> String {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("#{id} never showed {want:?}; it shows {last:?}");
+    let error = b.eval("document.getElementById('error').textContent").await;
+    panic!("#{id} never showed {want:?}; it shows {last:?}; the console's error line: {error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
