@@ -1,9 +1,9 @@
 //! The integration tests, in one binary (one link of the daemon instead of one per
 //! file): each module is one former test file, named for what it tests; `common/` holds
 //! the harnesses (a daemon on the simulator, the process daemon, the strict contract
-//! check, the browser), `usb/` the emulated USB printer. tests/README.md says how to add
-//! a test. `tests/redaction.rs` stays its own binary (it installs the global log
-//! subscriber), `tests/architecture.rs` too (it links nothing of the daemon).
+//! check, the browser driver), `usb/` the emulated USB printer. tests/README.md says how to add
+//! a test. `tests/browser/` (Chromium), `tests/redaction.rs` (the global log subscriber)
+//! and the source checks (`architecture.rs`, `terminal_build.rs`) are their own binaries.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -15,8 +15,6 @@ mod usb;
 
 mod acquirer_contract;
 mod acquirer_tls;
-mod browser_console;
-mod browser_dashboard;
 mod card_reader_faults;
 mod card_sale;
 mod cli;
