@@ -1,25 +1,55 @@
 #!/usr/bin/env bash
-# Whole-process figures: stripped binary size, cold start to ready, idle RSS.
-# Usage: benches/process.sh [runs]   (builds the release binary first)
+# Whole-process figures: stripped binary size, cold start to ready, idle RSS; of the
+# default build (with the `simulator` feature) and of the terminal build (the package's,
+# `--no-default-features`: no simulator linked).
+# Usage: benches/process.sh [runs]   (builds both release binaries first; afterwards
+# $CARGO_TARGET_DIR/release/posagent is the terminal build's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
-cargo build --release --quiet
-bin=target/release/posagent
-strip -o target/posagent.stripped "$bin"
-echo "binary: $(stat -c %s "$bin") bytes, stripped $(stat -c %s target/posagent.stripped) bytes"
+target="${CARGO_TARGET_DIR:-target}"
 
+cargo build --release --quiet
+cp "$target/release/posagent" "$target/posagent.default"
+cargo build --release --quiet --no-default-features -p posagent
+cp "$target/release/posagent" "$target/posagent.terminal"
+cargo build --release --quiet -p posagent-sim
+for build in default terminal; do
+  bin="$target/posagent.$build"
+  strip -o "$bin.stripped" "$bin"
+  echo "$build binary: $(stat -c %s "$bin") bytes, stripped $(stat -c %s "$bin.stripped") bytes"
+done
+if nm "$target/posagent.terminal" | grep -q posagent_sim; then
+  echo "the terminal build has posagent_sim symbols" >&2; exit 1
+fi
+
+# Median, min and max of the numbers on stdin.
+spread() { sort -n | awk '{a[NR]=$1} END {printf "median %s, min %s, max %s", a[int((NR+1)/2)], a[1], a[NR]}'; }
+
+# Starts "$@" with its stdout in $out, waits for its ready line; sets pid, start (wall
+# time to ready, µs) and cpu (CPU time of all its threads by then, µs: less dependent on
+# what else the machine runs than the wall time).
+start_until_ready() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >"$out" 2>/dev/null &
+  pid=$!
+  until grep -q "posagent is running" "$out" 2>/dev/null; do sleep 0.001; done
+  t1=$(date +%s%N)
+  start=$(( (t1 - t0) / 1000 ))
+  cpu=$(cat /proc/"$pid"/task/*/schedstat | awk '{ns += $1} END {printf "%d", ns / 1000}')
+}
+
+# The default build with its embedded simulator, one process.
 starts=()
+cpus=()
 rss=""
 for i in $(seq "$runs"); do
   dir=$(mktemp -d)
   out="$dir/out"
-  t0=$(date +%s%N)
-  "$bin" run --simulator --data-dir "$dir/data" --listen 127.0.0.1:0 >"$out" 2>/dev/null &
-  pid=$!
-  until grep -q "posagent is running" "$out" 2>/dev/null; do sleep 0.001; done
-  t1=$(date +%s%N)
-  starts+=($(( (t1 - t0) / 1000 )))
+  start_until_ready "$target/posagent.default" run --simulator --data-dir "$dir/data" --listen 127.0.0.1:0
+  starts+=("$start")
+  cpus+=("$cpu")
   if [ "$i" = 1 ]; then
     sleep 2
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
@@ -27,23 +57,21 @@ for i in $(seq "$runs"); do
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -rf "$dir"
 done
-sorted=$(printf '%s\n' "${starts[@]}" | sort -n)
-median=$(echo "$sorted" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-min=$(echo "$sorted" | head -1); max=$(echo "$sorted" | tail -1)
-echo "cold start to ready (daemon + embedded simulator, fresh data dir): median ${median} µs, min ${min} µs, max ${max} µs over ${runs} runs"
-echo "idle RSS (daemon + embedded simulator, 2 s after ready): ${rss} KiB"
+echo "cold start to ready (default build, daemon + embedded simulator, fresh data dir): $(printf '%s\n' "${starts[@]}" | spread) µs over ${runs} runs"
+echo "  CPU time to ready: $(printf '%s\n' "${cpus[@]}" | spread) µs"
+echo "idle RSS (default build, daemon + embedded simulator, 2 s after ready): ${rss} KiB"
 
 # The daemon alone: the simulator (acquirer, display, printer, card reader) runs in its
-# own process (`posagent-sim all`), the daemon with a config pointing at it.
-cargo build --release --quiet -p posagent-sim
-dir=$(mktemp -d)
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/acquirer.key"
-chmod 600 "$dir/acquirer.key"
-target/release/posagent-sim all --api-key-file "$dir/acquirer.key" >"$dir/sim.json" 2>/dev/null &
+# own process (`posagent-sim all`), the daemon with a config pointing at it; each build
+# in turn, a fresh data dir each run, RSS 2 s after ready in every run.
+sim=$(mktemp -d)
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$sim/acquirer.key"
+chmod 600 "$sim/acquirer.key"
+"$target/release/posagent-sim" all --api-key-file "$sim/acquirer.key" >"$sim/sim.json" 2>/dev/null &
 simpid=$!
-until [ -s "$dir/sim.json" ]; do sleep 0.01; done
-field() { python3 -c "import json,sys; print(json.load(open('$dir/sim.json'))['$1'] or '')"; }
-cat >"$dir/profile.toml" <<PROFILE
+until [ -s "$sim/sim.json" ]; do sleep 0.01; done
+field() { python3 -c "import json,sys; print(json.load(open('$sim/sim.json'))['$1'] or '')"; }
+cat >"$sim/profile.toml" <<PROFILE
 model = "simulator"
 description = "process.sh"
 [display]
@@ -62,9 +90,16 @@ code_page = "pc858"
 driver = "framed-serial"
 endpoint = "$(field card_reader)"
 PROFILE
-cat >"$dir/posagent.toml" <<CONFIG
+for build in default terminal; do
+  starts=()
+  cpus=()
+  rss=()
+  for i in $(seq "$runs"); do
+    dir=$(mktemp -d)
+    out="$dir/out"
+    cat >"$dir/posagent.toml" <<CONFIG
 data_dir = "$dir/data"
-device_profile = "profile.toml"
+device_profile = "$sim/profile.toml"
 [store]
 store_reference = "bench-store"
 terminal_reference = "BENCH01"
@@ -74,17 +109,22 @@ currency = "SEK"
 locale = "sv-SE"
 [acquirer]
 url = "$(field backend_url)"
-credentials_file = "$dir/acquirer.key"
+credentials_file = "$sim/acquirer.key"
 [ecr]
 listen = "127.0.0.1:0"
 token_file = "ecr.token"
 CONFIG
-"$bin" run --config "$dir/posagent.toml" >"$dir/out" 2>/dev/null &
-pid=$!
-until grep -q "posagent is running" "$dir/out" 2>/dev/null; do sleep 0.001; done
-sleep 2
-alone=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-kill "$pid"; wait "$pid" 2>/dev/null || true
+    start_until_ready "$target/posagent.$build" run --config "$dir/posagent.toml"
+    starts+=("$start")
+    cpus+=("$cpu")
+    sleep 2
+    rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    rm -rf "$dir"
+  done
+  echo "cold start to ready ($build build, daemon alone, simulator in another process, fresh data dir): $(printf '%s\n' "${starts[@]}" | spread) µs over ${runs} runs"
+  echo "  CPU time to ready: $(printf '%s\n' "${cpus[@]}" | spread) µs"
+  echo "idle RSS ($build build, daemon alone, 2 s after ready): $(printf '%s\n' "${rss[@]}" | spread) KiB over ${runs} runs"
+done
 kill "$simpid"; wait "$simpid" 2>/dev/null || true
-rm -rf "$dir"
-echo "idle RSS (daemon alone, simulator in another process, 2 s after ready): ${alone} KiB"
+rm -rf "$sim"
