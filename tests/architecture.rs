@@ -81,70 +81,50 @@ fn module_of(src: &Path, file: &Path) -> Option<String> {
     (name != "lib" && name != "main").then(|| name.to_string())
 }
 
-/// Code without comments and string literals (so `crate::x` in prose is not an import).
-fn code_only(source: &str) -> String {
-    let mut out = String::with_capacity(source.len());
-    let mut chars = source.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            '"' => {
-                let mut escaped = false;
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                    }
-                    if !escaped && c == '"' {
-                        break;
-                    }
-                    escaped = !escaped && c == '\\';
-                }
-                out.push_str("\"\"");
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Every top-level module named after `crate::` in `code`, with `crate::{a, b::c}` groups.
-fn crate_imports(code: &str) -> BTreeSet<String> {
+/// Every top-level module named after `crate::` in `source`, with `crate::{a, b::c}`
+/// groups. Read from Rust's own tokens (proc-macro2), so comments, strings and raw
+/// strings are never taken for paths.
+fn crate_imports(source: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
-    for (at, _) in code.match_indices("crate::") {
-        let rest = &code[at + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let mut depth = 0usize;
-            let mut item_start = true;
-            for (i, c) in group.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => break,
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => item_start = true,
-                    c if item_start && (c.is_alphanumeric() || c == '_') => {
-                        found.insert(ident(&group[i..]));
-                        item_start = false;
-                    }
-                    c if c.is_whitespace() => {}
-                    _ => item_start = false,
-                }
-            }
-        } else {
-            let name = ident(rest);
-            if !name.is_empty() {
-                found.insert(name);
-            }
-        }
+    if let Ok(tokens) = source.parse::<proc_macro2::TokenStream>() {
+        collect_crate_paths(tokens, &mut found);
     }
     found
+}
+
+fn collect_crate_paths(tokens: proc_macro2::TokenStream, found: &mut BTreeSet<String>) {
+    use proc_macro2::{Delimiter, TokenTree};
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Group(group) => collect_crate_paths(group.stream(), found),
+            TokenTree::Ident(ident) if ident == "crate" => {
+                let colons = matches!((tokens.get(i + 1), tokens.get(i + 2)),
+                    (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == ':' && b.as_char() == ':');
+                match tokens.get(i + 3) {
+                    Some(TokenTree::Ident(module)) if colons => {
+                        found.insert(module.to_string());
+                    }
+                    Some(TokenTree::Group(group)) if colons && group.delimiter() == Delimiter::Brace => {
+                        // The first name of each item of the group.
+                        let mut item_start = true;
+                        for t in group.stream() {
+                            match t {
+                                TokenTree::Ident(name) if item_start => {
+                                    found.insert(name.to_string());
+                                    item_start = false;
+                                }
+                                TokenTree::Punct(p) if p.as_char() == ',' => item_start = true,
+                                _ => item_start = false,
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[test]
@@ -161,7 +141,7 @@ fn modules_import_only_lower_layers() {
             continue;
         };
         let source = std::fs::read_to_string(file).unwrap_or_default();
-        for used in crate_imports(&code_only(&source)) {
+        for used in crate_imports(&source) {
             if used == module {
                 continue;
             }
@@ -185,8 +165,8 @@ fn modules_import_only_lower_layers() {
 
 #[test]
 fn the_import_scanner_sees_groups_and_skips_prose() {
-    let code = code_only("use crate::{a::X, b, c::{d, e}};\n// crate::prose\nlet s = \"crate::text\"; crate::f::g();");
-    let found: Vec<String> = crate_imports(&code).into_iter().collect();
+    let source = "use crate::{a::X, b, c::{d, e}};\n// crate::prose\n/// crate::doc\nfn f() { let s = \"crate::text\"; let r = r#\"\"crate::raw\"\"#; let q = '\"'; crate::f::g(); }";
+    let found: Vec<String> = crate_imports(source).into_iter().collect();
     assert_eq!(found, ["a", "b", "c", "f"]);
 }
 

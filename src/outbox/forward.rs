@@ -74,7 +74,12 @@ impl Answer {
     fn refusal(&self) -> String {
         match self {
             Answer::Refused { status, code, message } => format!("acquirer refused ({status}): {code} {message}"),
-            other => format!("the acquirer's answer does not fit the operation: {other:?}"),
+            Answer::Busy(why) => why.clone(),
+            Answer::Authorization(_) => {
+                "the acquirer answered an authorization, which does not fit the operation".into()
+            }
+            Answer::Transaction(_) => "the acquirer answered a transaction, which does not fit the operation".into(),
+            Answer::Reversal(_) => "the acquirer answered a reversal, which does not fit the operation".into(),
         }
     }
 }
