@@ -31,7 +31,6 @@ const DATA_FILES: &[&str] = &["src/locale/cldr_data.rs"];
 /// What is still over a limit, to be split (a ratchet: an entry that is no longer over
 /// must be removed, and nothing may be added).
 const STILL_OVER: &[&str] = &[
-    "src/backend/client.rs",
     "src/checkout/engine.rs",
     "src/checkout/engine.rs: fn start_sale",
     "src/checkout/receipt.rs: fn receipt_document",
