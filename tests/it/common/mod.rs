@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod contract;
 pub mod eventually;
+pub mod scrape;
 pub mod process;
 
 use eventually::{Seen, WITHIN, eventually, eventually_seen};
