@@ -94,10 +94,14 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     let count = |m: &str, outcome: &str| {
         common::scrape::value(m, &format!("posagent_acquirer_events_total{{outcome=\"{outcome}\"}}")).unwrap_or(0.0)
     };
-    let metrics = common::eventually::eventually("the page under the unknown key to be refused", common::eventually::WITHIN, || async {
-        let m = h.metrics().await;
-        (count(&m, "refused") >= 1.0).then_some(m)
-    })
+    let metrics = common::eventually::eventually(
+        "the page under the unknown key to be refused",
+        common::eventually::WITHIN,
+        || async {
+            let m = h.metrics().await;
+            (count(&m, "refused") >= 1.0).then_some(m)
+        },
+    )
     .await;
     let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
     assert_eq!(now["captured_amount"], 5_000, "a page signed with an unknown key was applied: {now}");

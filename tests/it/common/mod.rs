@@ -5,8 +5,8 @@
 pub mod browser;
 pub mod contract;
 pub mod eventually;
-pub mod scrape;
 pub mod process;
+pub mod scrape;
 
 use eventually::{Seen, WITHIN, eventually, eventually_seen};
 use posagent::daemon::{Daemon, simulated_profile, simulated_store_config, start_simulator};
