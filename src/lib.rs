@@ -24,6 +24,7 @@ pub mod discovery;
 pub mod doctor;
 pub mod domain;
 pub mod ecr;
+#[cfg(feature = "fuzz-targets")]
 pub mod fuzz_targets;
 pub mod locale;
 pub mod logging;

@@ -47,5 +47,16 @@ fn the_package_is_the_terminal_build() {
     let deb = &manifest["package"]["metadata"]["deb"];
     assert_eq!(deb.get("default-features").and_then(toml::Value::as_bool), Some(false), "{deb}");
     let features = deb.get("features").and_then(toml::Value::as_array).cloned().unwrap_or_default();
-    assert!(!features.iter().any(|f| f.as_str() == Some("simulator")), "{deb}");
+    for dev_only in ["simulator", "fuzz-targets"] {
+        assert!(!features.iter().any(|f| f.as_str() == Some(dev_only)), "{dev_only}: {deb}");
+    }
+}
+
+#[test]
+fn the_fuzzers_link_no_simulator() {
+    let manifest: toml::Table = include_str!("../fuzz/Cargo.toml").parse().unwrap();
+    let posagent = &manifest["dependencies"]["posagent"];
+    assert_eq!(posagent.get("default-features").and_then(toml::Value::as_bool), Some(false), "{posagent}");
+    let features = posagent.get("features").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+    assert_eq!(features, [toml::Value::from("fuzz-targets")], "{posagent}");
 }
