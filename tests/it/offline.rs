@@ -9,6 +9,7 @@
 use crate::common;
 
 use common::Harness;
+use common::eventually::{Seen, eventually, eventually_seen};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -51,15 +52,20 @@ async fn with_short_timeouts() -> Harness {
 
 /// Like `Harness::wait_for`, with room for the client's timeouts.
 async fn wait_long(h: &Harness, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually_seen("the sale to get there", Duration::from_secs(30), || async {
         let (_, sale) = h.get(&format!("/v1/sales/{id}")).await;
-        if done(&sale) {
-            return sale;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "sale never got there: {sale}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if done(&sale) { Seen::Done(sale) } else { Seen::Not(sale) }
+    })
+    .await
+}
+
+/// Waits until nothing is pending in the queue (within `within`).
+async fn drained(h: &Harness, within: Duration) {
+    eventually_seen("the queue to drain", within, || async {
+        let s = summary(h).await;
+        if s["pending"] == 0 { Seen::Done(()) } else { Seen::Not(s) }
+    })
+    .await;
 }
 
 async fn summary(h: &Harness) -> Value {
@@ -144,11 +150,7 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     faults(&h, json!({})).await;
     let (status, _) = h.post("/v1/queue/sync", json!({})).await;
     assert_eq!(status, 200);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while summary(&h).await["pending"] != 0 {
-        assert!(tokio::time::Instant::now() < deadline, "queue never drained: {}", summary(&h).await);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    drained(&h, Duration::from_secs(30)).await;
 
     let b = wait_long(&h, &b_id, |s| s["offline"] == "FORWARDED").await;
     assert!(b["payment_transaction_id"].as_str().unwrap().starts_with("krn:"), "{b}");
@@ -158,23 +160,16 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     let (_, r) = h.get(&format!("/v1/returns/{ret_id}")).await;
     assert_eq!(r["state"], "REFUNDED", "{r}");
     // Its receipt comes out once the refund is through (the register was told 202).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually_seen("the completed return's receipt to print", Duration::from_secs(5), || async {
         let (_, r) = h.get(&format!("/v1/returns/{ret_id}")).await;
-        if r["receipt_printed"] == true {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the completed return's receipt never printed: {r}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if r["receipt_printed"] == true { Seen::Done(()) } else { Seen::Not(r) }
+    })
+    .await;
     let ret_ref = ret["reference"].as_str().unwrap().to_string();
     let printed =
         |h: &Harness| h.sim.printer.receipts().iter().any(|p| p.text.contains("RETUR") && p.text.contains(&ret_ref));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !printed(&h) {
-        assert!(tokio::time::Instant::now() < deadline, "no return receipt came out of the printer");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("a return receipt out of the printer", Duration::from_secs(5), || async { printed(&h).then_some(()) })
+        .await;
     let d = wait_long(&h, &d_id, |s| s["offline"] == "DECLINED").await;
     assert!(d["sync_error"].as_str().unwrap().contains("DO_NOT_HONOR"), "{d}");
     let (_, x) = h.get("/v1/reports/x").await;
@@ -195,11 +190,7 @@ async fn partition_queues_then_forwards_everything_exactly_once() {
     assert!(metrics.contains("posagent_acquirer_up 1"), "{metrics}");
     let (status, _) = h.post(&format!("/v1/queue/{}/retry", dead[0]["id"]), json!({})).await;
     assert_eq!(status, 202);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while summary(&h).await["pending"] != 0 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drained(&h, Duration::from_secs(10)).await;
     assert_eq!(summary(&h).await["dead"], 1, "the acquirer declines it again");
     let (status, not_dead) =
         h.post(&format!("/v1/queue/{}/retry", dead[0]["id"].as_i64().unwrap() + 1000), json!({})).await;
@@ -288,11 +279,10 @@ async fn an_unanswered_authorization_of_a_sale_declined_offline_is_reversed() {
     let booked = |ledger: &Value, kind: &str| {
         ledger.as_array().unwrap().iter().filter(|e| e["kind"] == kind && e["reference"] == reference.as_str()).count()
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while booked(&h.backend_get("/v1/ledger").await, "AUTHORIZATION") == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the authorization never reached the acquirer");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the authorization to reach the acquirer", Duration::from_secs(5), || async {
+        (booked(&h.backend_get("/v1/ledger").await, "AUTHORIZATION") > 0).then_some(())
+    })
+    .await;
     faults(&h, json!({"partition": true})).await;
     let sale = wait_long(&h, &id, |s| s["state"] != "AUTHORIZING" && s["state"] != "AWAITING_CARD").await;
     assert_eq!((sale["state"].as_str(), sale["reason"].as_str()), (Some("DECLINED"), Some("OFFLINE_FLOOR_LIMIT")));
@@ -353,19 +343,15 @@ async fn health_is_down_when_the_acquirer_is_gone_and_nothing_is_sold_offline() 
     let health = |h: &Harness| {
         let (http, url) = (h.http.clone(), h.url.clone());
         async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-            loop {
-                // A call that finds the acquirer unreachable (a sale's availability check)
-                // is what tells the daemon; the health answer follows within 0.5 s.
+            // A call that finds the acquirer unreachable (a sale's availability check)
+            // is what tells the daemon; the health answer follows within 0.5 s.
+            eventually_seen("the acquirer to show offline", Duration::from_secs(15), || async {
                 let r = http.get(format!("{url}/health")).send().await.unwrap();
                 let status = r.status().as_u16();
                 let body: Value = r.json().await.unwrap();
-                if body["acquirer"]["online"] == false {
-                    return (status, body);
-                }
-                assert!(tokio::time::Instant::now() < deadline, "the acquirer never showed offline: {body}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+                if body["acquirer"]["online"] == false { Seen::Done((status, body)) } else { Seen::Not(body) }
+            })
+            .await
         }
     };
     let _ = h.create(json!({"amount": 1_000, "currency": "SEK"})).await;
