@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use crate::common::eventually::{Seen, eventually_seen};
 use common::Harness;
 use embedded_graphics::pixelcolor::RgbColor;
 use serde_json::json;
@@ -19,20 +20,15 @@ fn badge_pixels(png: &[u8]) -> usize {
 }
 
 async fn wait_for_badge(h: &Harness, what: &str) -> Vec<u8> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let badge = || async {
         let png = h.display_png().await;
         if badge_pixels(&png) > 500 {
-            return png;
+            return Seen::Done(png);
         }
-        if tokio::time::Instant::now() >= deadline {
-            std::fs::write(format!("/tmp/badge-{what}.png"), &png).ok();
-            let assets: Vec<_> =
-                std::fs::read_dir(h.data_dir().join("assets")).into_iter().flatten().flatten().collect();
-            panic!("no badge on the {what} screen; cached: {assets:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let assets: Vec<_> = std::fs::read_dir(h.data_dir().join("assets")).into_iter().flatten().flatten().collect();
+        Seen::Not(format!("{} badge pixels; cached: {assets:?}", badge_pixels(&png)))
+    };
+    eventually_seen(&format!("the badge on the {what} screen"), Duration::from_secs(10), badge).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 
 use crate::common;
 
+use crate::common::eventually::{Seen, eventually_seen};
 use common::Harness;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -109,13 +110,11 @@ async fn what_the_acquirer_serves_is_what_the_terminal_shows_and_prints() {
     // Idle again after the sale: the acceptance mark is the served header.
     assert_eq!(h.customer_from_slip("approve").await.0, 200);
     h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut shown = line_display(&h).await;
-    while !shown.contains(&header) {
-        assert!(tokio::time::Instant::now() < deadline, "the served header never showed: {shown:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        shown = line_display(&h).await;
-    }
+    let shown = eventually_seen("the served header to show", Duration::from_secs(10), || async {
+        let shown = line_display(&h).await;
+        if shown.contains(&header) { Seen::Done(shown) } else { Seen::Not(shown) }
+    })
+    .await;
     let printed = h.sim.printer.wait_for(2, Duration::from_secs(5)).await.unwrap();
     let everything =
         format!("{}\n{}", printed.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join("\n"), shown.join("\n"));

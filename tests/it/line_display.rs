@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use crate::common::eventually::{Seen, eventually_seen};
 use common::Harness;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -16,15 +17,11 @@ async fn lines(h: &Harness) -> Vec<String> {
 }
 
 async fn wait_lines(h: &Harness, want: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually_seen("the line display to show it", Duration::from_secs(10), || async {
         let l = lines(h).await;
-        if want(&l) {
-            return l;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the line display never showed it: {l:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if want(&l) { Seen::Done(l) } else { Seen::Not(l) }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

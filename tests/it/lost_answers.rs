@@ -6,21 +6,18 @@
 
 use crate::common;
 
+use crate::common::eventually::{Seen, eventually, eventually_seen};
 use common::process::{Daemon, Setup, ledger, register_call, set_faults, setup, start_daemon, tap};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 async fn sale_until(d: &Daemon, s: &Setup, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
+    eventually_seen("the sale to get there", Duration::from_secs(15), || async {
         let (_, sale) = d.call(s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
-        if done(&sale) {
-            return sale;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the sale never got there: {sale}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        if done(&sale) { Seen::Done(sale) } else { Seen::Not(sale) }
+    })
+    .await
 }
 
 async fn booked(s: &Setup, kind: &str) -> Vec<i64> {
@@ -45,11 +42,10 @@ async fn a_capture_whose_answer_was_lost_before_a_crash_is_counted_once() {
         let r = http.post(format!("{url}{path}")).bearer_auth(token).header("Idempotency-Key", "K1");
         let _ = r.json(&json!({"amount": 6_000})).send().await;
     });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while booked(&s, "CAPTURE").await.is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the capture never reached the acquirer");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the capture to reach the acquirer", Duration::from_secs(10), || async {
+        (!booked(&s, "CAPTURE").await.is_empty()).then_some(())
+    })
+    .await;
     d.crash();
     sent.abort();
 

@@ -9,6 +9,7 @@
 
 use crate::common;
 
+use crate::common::eventually::{Seen, eventually_seen};
 use common::Harness;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -127,15 +128,11 @@ async fn a_prometheus_server_reads_every_scrape_from_the_monitoring_listener() {
     h.present_card_when_waiting("approve", "tap").await;
     let done = h.wait_for(&id, |s| s["state"] == "APPROVED").await;
     assert_eq!(done["offline"], "QUEUED", "{done}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let m = eventually_seen("the offline payment to show", Duration::from_secs(10), || async {
         let m = scrape(&url).await;
         let count = value(&m, "posagent_offline_pending_payments", "posagent_offline_pending_payments", sek.clone());
-        if pending(&m) == Some(1250.0) && count == Some(1.0) {
-            assert_eq!(value(&m, "posagent_acquirer_up", "posagent_acquirer_up", json!({})), Some(0.0));
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the offline payment never showed: {m}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if pending(&m) == Some(1250.0) && count == Some(1.0) { Seen::Done(m) } else { Seen::Not(m) }
+    })
+    .await;
+    assert_eq!(value(&m, "posagent_acquirer_up", "posagent_acquirer_up", json!({})), Some(0.0));
 }

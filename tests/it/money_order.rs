@@ -9,6 +9,7 @@
 use crate::common;
 
 use common::Harness;
+use common::eventually::{Seen, eventually_seen};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -39,28 +40,30 @@ async fn card_sale(h: &Harness, amount: i64, capture: &str, lines: Option<Value>
 
 /// Makes the daemon see the acquirer answer again (a read that succeeds).
 async fn online_again(h: &Harness) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually_seen("the daemon to see the acquirer again", Duration::from_secs(30), || async {
         let (_, k) = h.get("/v1/klarna?amount=1000&currency=SEK").await;
         let (_, health) = h.get("/health").await;
-        if health["acquirer"]["online"] == true {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the daemon never saw the acquirer again: {k} {health}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if health["acquirer"]["online"] == true { Seen::Done(()) } else { Seen::Not((k, health)) }
+    })
+    .await;
+}
+
+/// Waits until return `id` is refunded; a refusal fails at once.
+async fn wait_refunded(h: &Harness, id: &str, what: &str) {
+    eventually_seen(what, Duration::from_secs(60), || async {
+        let (_, r) = h.get(&format!("/v1/returns/{id}")).await;
+        assert_ne!(r["state"], "REFUSED", "{what}: refused: {r}");
+        if r["state"] == "REFUNDED" { Seen::Done(()) } else { Seen::Not(r) }
+    })
+    .await;
 }
 
 async fn wait_sale(h: &Harness, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    eventually_seen("the sale to get there", Duration::from_secs(60), || async {
         let (_, s) = h.get(&format!("/v1/sales/{id}")).await;
-        if done(&s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "sale never got there: {s}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        if done(&s) { Seen::Done(s) } else { Seen::Not(s) }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,16 +119,7 @@ async fn a_second_return_counts_the_first_ones_queued_refund() {
     assert!(status == 202 || status == 201, "{rest}");
     faults(&h, json!({})).await;
     let first_id = first["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, r) = h.get(&format!("/v1/returns/{first_id}")).await;
-        if r["state"] == "REFUNDED" {
-            break;
-        }
-        assert_ne!(r["state"], "REFUSED", "the first customer's return was refused: {r}");
-        assert!(Instant::now() < deadline, "never refunded: {r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_refunded(&h, &first_id, "the first customer's return to be refunded").await;
     let ledger = h.backend_get("/v1/ledger").await;
     let refunded: i64 = ledger
         .as_array()
@@ -155,16 +149,7 @@ async fn a_return_of_everything_counts_the_captures_still_queued() {
     assert_eq!((status, all["amount"].as_i64()), (202, Some(7000)), "{all}");
     faults(&h, json!({})).await;
     let return_id = all["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, r) = h.get(&format!("/v1/returns/{return_id}")).await;
-        if r["state"] == "REFUNDED" {
-            break;
-        }
-        assert_ne!(r["state"], "REFUSED", "{r}");
-        assert!(Instant::now() < deadline, "never refunded: {r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_refunded(&h, &return_id, "the return to be refunded").await;
     let ledger = h.backend_get("/v1/ledger").await;
     let booked: Vec<(String, i64)> = ledger
         .as_array()

@@ -4,6 +4,7 @@
 
 use crate::common;
 
+use crate::common::eventually::eventually;
 use common::Harness;
 use serde_json::json;
 use std::time::Duration;
@@ -47,11 +48,10 @@ async fn the_logo_tops_every_receipt_and_the_drawer_opens_on_request() {
     assert_eq!(h.sim.printer.drawer_kicks(), 0);
     let r = h.http.post(format!("{}/v1/drawer/open", h.url)).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.status(), 204);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while h.sim.printer.drawer_kicks() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the drawer kick never reached the printer");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the drawer kick to reach the printer", Duration::from_secs(5), || async {
+        (h.sim.printer.drawer_kicks() > 0).then_some(())
+    })
+    .await;
     assert_eq!(h.sim.printer.receipts().len(), 1, "a drawer kick prints nothing");
 
     // A broken logo stops the start with a clear error.

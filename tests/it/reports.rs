@@ -17,19 +17,11 @@ async fn x_z_and_reconciliation() {
     let k = h.wait_for(k["id"].as_str().unwrap(), |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     let c = h.create(json!({"amount": 8990, "currency": "SEK", "method": "CARD"})).await;
     h.wait_state(c["id"].as_str().unwrap(), "AWAITING_CARD").await;
-    for _ in 0..100 {
-        let r = h
-            .http
-            .post(format!("{}/sim/card", h.sim.backend_url))
-            .json(&json!({"card": "approve"}))
-            .send()
-            .await
-            .unwrap();
-        if r.status().is_success() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let card = || async {
+        let r = h.http.post(format!("{}/sim/card", h.sim.backend_url)).json(&json!({"card": "approve"})).send();
+        r.await.unwrap().status().is_success().then_some(())
+    };
+    common::eventually::eventually("the reader to take the card", common::eventually::WITHIN, card).await;
     h.wait_for(c["id"].as_str().unwrap(), |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     let d = h.create(json!({"amount": 4990, "currency": "SEK"})).await;
     h.wait_state(d["id"].as_str().unwrap(), "QR_SHOWN").await;
