@@ -7,6 +7,7 @@
 
 use crate::common;
 
+use common::eventually::{Seen, WITHIN, eventually, eventually_seen};
 use common::process::{Daemon, Setup, ledger, set_faults, setup, start_daemon, tap};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -31,6 +32,22 @@ async fn wait_state(d: &Daemon, s: &Setup, id: &str, state: &str) -> Value {
         assert!(tokio::time::Instant::now() < deadline, "the sale never reached {state}: {sale}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Polls sale `id` until `done` holds, for at most `within`.
+async fn sale_until(
+    d: &Daemon,
+    s: &Setup,
+    id: &str,
+    what: &str,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually_seen(what, within, || async {
+        let (_, v) = d.call(s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
+        if done(&v) { Seen::Done(v) } else { Seen::Not(v) }
+    })
+    .await
 }
 
 fn journaled_state(s: &Setup, reference: &str) -> String {
@@ -105,15 +122,8 @@ async fn a_crash_in_each_state_then_a_restart_finishes_the_sale_once() {
             "APPROVED" => {
                 wait_state(&d, &s, &id, "AWAITING_CARD").await;
                 tap(&s).await;
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-                loop {
-                    let (_, v) = d.call(&s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
-                    if v["state"] == "APPROVED" && !v["receipt_error"].is_null() {
-                        break;
-                    }
-                    assert!(tokio::time::Instant::now() < deadline, "receipt never held: {v}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
+                let held = |v: &Value| v["state"] == "APPROVED" && !v["receipt_error"].is_null();
+                sale_until(&d, &s, &id, "the receipt to be held", Duration::from_secs(10), held).await;
             }
             _ => {}
         }
@@ -153,29 +163,17 @@ async fn a_crash_in_each_state_then_a_restart_finishes_the_sale_once() {
             "AWAITING_CARD" => tap(&s).await,
             "AUTHORIZING" => {
                 // Either the acquirer has it (read by reference) or the card is asked again.
-                for _ in 0..300 {
-                    let (_, v) = d.call(&s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
-                    if v["state"] == "APPROVED" {
-                        break;
-                    }
-                    if v["state"] == "AWAITING_CARD" {
-                        tap(&s).await;
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                let settled = |v: &Value| v["state"] == "APPROVED" || v["state"] == "AWAITING_CARD";
+                let v = sale_until(&d, &s, &id, "the card to be asked again or approved", WITHIN, settled).await;
+                if v["state"] == "AWAITING_CARD" {
+                    tap(&s).await;
                 }
             }
             _ => {}
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        let done = loop {
-            let (_, v) = d.call(&s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
-            if v["state"] == "APPROVED" && v["receipt_printed"] == true {
-                break v;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{state}: the sale did not finish after the restart: {v}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let finished = |v: &Value| v["state"] == "APPROVED" && v["receipt_printed"] == true;
+        let what = format!("{state}: the sale to finish after the restart");
+        let done = sale_until(&d, &s, &id, &what, Duration::from_secs(15), finished).await;
         assert!(done["offline"].is_null(), "{state}: approved online: {done}");
         assert_eq!(ledger_authorizations(&s, &reference).await, 1, "{state}: authorized exactly once");
         d.crash();
@@ -235,15 +233,8 @@ async fn a_sale_restarted_in_authorizing_while_offline_can_be_canceled_and_is_re
     // The acquirer answers again: the reversal goes out. Whatever reached the acquirer
     // before the crash is undone; if nothing did, nothing will be accepted under it.
     set_faults(&s, json!({})).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let done = loop {
-        let (_, v) = d.call(&s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
-        if v["reversal"] != "QUEUED" {
-            break v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the reversal never went out: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let sent = |v: &Value| v["reversal"] != "QUEUED";
+    let done = sale_until(&d, &s, &id, "the reversal to go out", Duration::from_secs(30), sent).await;
     let entries = ledger(&s).await;
     let booked = |kind: &str| entries.iter().filter(|e| e["reference"] == reference && e["kind"] == kind).count();
     match done["reversal"].as_str() {
@@ -261,11 +252,10 @@ async fn a_sale_restarted_in_authorizing_after_a_late_commit_is_approved_once() 
     let reference = "CRASH-AUTH-LATE";
     // The acquirer books the authorization, but its answer never comes back.
     let (d, id) = card_sale_authorizing(&s, reference, 5_432, json!({"drop_response_next": 1})).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while ledger_authorizations(&s, reference).await == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the acquirer never booked the authorization");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the acquirer to book the authorization", WITHIN, || async {
+        (ledger_authorizations(&s, reference).await > 0).then_some(())
+    })
+    .await;
     d.crash();
 
     // At the restart the sale reads its authorization by reference instead of asking
@@ -273,15 +263,8 @@ async fn a_sale_restarted_in_authorizing_after_a_late_commit_is_approved_once() 
     // conflict, nothing to reverse.
     set_faults(&s, json!({})).await;
     let d = start_daemon(&s);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let done = loop {
-        let (_, v) = d.call(&s, Method::GET, &format!("/v1/sales/{id}"), Value::Null).await;
-        if v["state"] != "AUTHORIZING" && v["state"] != "AWAITING_CARD" {
-            break v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the sale never left AUTHORIZING: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let left = |v: &Value| v["state"] != "AUTHORIZING" && v["state"] != "AWAITING_CARD";
+    let done = sale_until(&d, &s, &id, "the sale to leave AUTHORIZING", Duration::from_secs(30), left).await;
     assert_eq!(done["state"], "APPROVED", "{done}");
     assert!(done["reversal"].is_null(), "{done}");
     assert_eq!(ledger_authorizations(&s, reference).await, 1);

@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use common::eventually::{Seen, eventually_seen};
 use common::{Harness, lines_1234_50, png_pixel};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -118,17 +119,13 @@ async fn declined_customer_ends_declined_with_the_declined_screen() {
     assert_eq!(done["reason"], "CUSTOMER_DECLINED");
     assert!(done["klarna_reference"].is_null());
     // The declined screen: a red band at the top, and no QR code any more.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
+    let declined_screen = || async {
         let png = h.display_png().await;
         let [r, g, b] = png_pixel(&png, 2, 2);
-        if r > 150 && g < 60 && b < 70 {
-            assert!(common::decode_png_qr(&png).is_empty());
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "declined screen not shown; top-left is {r},{g},{b}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        if r > 150 && g < 60 && b < 70 { Seen::Done(png) } else { Seen::Not(format!("top-left is {r},{g},{b}")) }
+    };
+    let png = eventually_seen("the declined screen", std::time::Duration::from_secs(5), declined_screen).await;
+    assert!(common::decode_png_qr(&png).is_empty());
     assert!(h.backend_get("/v1/ledger").await.as_array().unwrap().is_empty());
     assert!(h.sim.printer.receipts().is_empty());
 }
@@ -244,7 +241,17 @@ async fn a_cancel_racing_the_approval_ends_in_one_consistent_state() {
     let h = Harness::start().await;
     let mut outcomes = std::collections::BTreeMap::new();
     for i in 0..8 {
-        let sale = h.create(json!({"amount": 10_000 + i, "currency": "SEK"})).await;
+        // The terminal takes the next sale once the last one has wound down (its screen,
+        // its receipt): until then it answers 409 TERMINAL_BUSY.
+        let sale = eventually_seen("the terminal to take the next sale", common::eventually::WITHIN, || async {
+            let (status, sale) = h.post("/v1/sales", json!({"amount": 10_000 + i, "currency": "SEK"})).await;
+            match status {
+                201 => Seen::Done(sale),
+                409 if sale["code"] == "TERMINAL_BUSY" => Seen::Not(sale),
+                _ => panic!("{status} {sale}"),
+            }
+        })
+        .await;
         let id = sale["id"].as_str().unwrap().to_string();
         let shown = h.wait_state(&id, "QR_SHOWN").await;
         let url = shown["payment_request_url"].as_str().unwrap().to_string();
@@ -279,8 +286,6 @@ async fn a_cancel_racing_the_approval_ends_in_one_consistent_state() {
             }
         }
         *outcomes.entry(state).or_insert(0) += 1;
-        // The terminal takes the next sale once this one has ended.
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let ledger = h.backend_get("/v1/ledger").await;
     let auths = ledger.as_array().unwrap().iter().filter(|e| e["kind"] == "AUTHORIZATION").count();
