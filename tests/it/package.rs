@@ -355,15 +355,12 @@ async fn run_service(
     assert_eq!((status, body["status"].as_str()), (503, Some("down")), "{body}");
 
     Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
-    let mut stopped = None;
-    for _ in 0..300 {
-        stopped = daemon.try_wait().unwrap();
-        if stopped.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(stopped.is_some_and(|s| s.success()), "stopped cleanly: {stopped:?}\n{}", logs());
+    let stopped = crate::common::eventually::eventually("the daemon to stop", Duration::from_secs(30), || {
+        let exited = daemon.try_wait().unwrap();
+        async move { exited }
+    })
+    .await;
+    assert!(stopped.success(), "stopped cleanly: {stopped:?}\n{}", logs());
     token
 }
 
