@@ -216,7 +216,13 @@ impl Transport for ScriptedTransport {
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {
-        if lock(&self.state).disconnected { Err(self.closed()) } else { Ok(()) }
+        // Only a disconnect is taken here: a timeout is meant for a read or a write.
+        let mut s = lock(&self.state);
+        if s.steps.front() == Some(&Step::Disconnect) {
+            s.steps.pop_front();
+            s.disconnected = true;
+        }
+        if s.disconnected { Err(self.closed()) } else { Ok(()) }
     }
 
     fn describe(&self) -> String {
@@ -244,7 +250,12 @@ impl Script {
         Err(ScriptMismatch(format!("{}: the script was not played to its end; left: {}", self.name, left.join(", "))))
     }
 
-    /// Whether the device was disconnected by the script.
+    /// The device goes away now, wherever the script stands: every operation fails.
+    pub fn unplug(&self) {
+        lock(&self.state).disconnected = true;
+    }
+
+    /// Whether the device was disconnected (by the script or [`Self::unplug`]).
     pub fn disconnected(&self) -> bool {
         lock(&self.state).disconnected
     }
