@@ -38,7 +38,6 @@ const STILL_OVER: &[&str] = &[
     "src/config/profile.rs: fn validate",
     "src/config/store.rs: fn validate",
     "src/daemon/mod.rs: fn start",
-    "src/devices/printer.rs: fn start",
     "src/locale/labels.rs: fn row",
     "src/locale/texts.rs: fn row",
     "src/main.rs",

@@ -1,7 +1,9 @@
 //! Owner thread of the customer display: renders screens and shows them.
 
 use super::owner::{self, Jobs, Link, Owned, Pace, Work};
-use super::{DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, open_transport, read_health, set_firmware};
+use super::{
+    DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, open_transport, read_health, set_firmware,
+};
 use crate::config::DisplayDriver;
 use crate::config::DisplayProfile;
 use crate::screens::{Screen, render_for, text_lines};

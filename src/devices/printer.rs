@@ -2,8 +2,8 @@
 
 use super::owner::{self, Jobs, Link, Owned, Pace, Work};
 use super::{
-    DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, open_transport, printer_conditions, read_health,
-    set_conditions, set_firmware,
+    DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, open_transport, printer_conditions,
+    read_health, set_conditions, set_firmware,
 };
 use crate::config::PrinterProfileConfig;
 use posagent_drivers::printer::{Block, Document, PrinterError, Raster, ReceiptPrinter};
@@ -182,8 +182,7 @@ impl PrinterService {
         let has_drawer = profile.cash_drawer.is_some();
         let link = Link::new(health.clone(), Duration::ZERO);
         let announce = printed_later.clone();
-        let printer =
-            PrinterOwner { profile, logo, health: health.clone(), link, held: HeldJobs::default(), announce };
+        let printer = PrinterOwner { profile, logo, health: health.clone(), link, held: HeldJobs::default(), announce };
         let jobs = owner::spawn("printer", Pace::Every(PROBE_INTERVAL), printer)?;
         Ok(PrinterService { jobs, health, printed_later, has_drawer })
     }

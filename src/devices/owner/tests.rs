@@ -22,9 +22,16 @@ struct Echo {
 }
 
 enum Job {
-    Send { bytes: Vec<u8>, repeatable: bool, done: oneshot::Sender<Result<u8, String>> },
+    Send {
+        bytes: Vec<u8>,
+        repeatable: bool,
+        done: oneshot::Sender<Result<u8, String>>,
+    },
     /// Holds the owner until the test lets go (told when it holds).
-    Hold { holding: std::sync::mpsc::Sender<()>, until: std::sync::mpsc::Receiver<()> },
+    Hold {
+        holding: std::sync::mpsc::Sender<()>,
+        until: std::sync::mpsc::Receiver<()>,
+    },
 }
 
 fn plug_in(plugs: &Plugs) -> impl FnMut() -> Result<ScriptedTransport, TransportError> + '_ {
@@ -88,7 +95,8 @@ fn rig(pace: Pace, plugged: Vec<ScriptedTransport>) -> Result<Rig, std::io::Erro
     let plugs: Plugs = Arc::new(Mutex::new(plugged.into()));
     let opened = Arc::new(Mutex::new(0));
     let idle = if pace == Pace::Always { Duration::from_millis(5) } else { Duration::ZERO };
-    let echo = Echo { link: Link::new(health.clone(), Duration::ZERO), plugs: plugs.clone(), opened: opened.clone(), idle };
+    let echo =
+        Echo { link: Link::new(health.clone(), Duration::ZERO), plugs: plugs.clone(), opened: opened.clone(), idle };
     let jobs = spawn("echo", pace, echo)?;
     Ok(Rig { jobs, health, plugs, opened })
 }
