@@ -9,7 +9,7 @@ use posagent_drivers::ErrorKind;
 use posagent_drivers::card_reader::CardReaderError;
 use posagent_drivers::display::PanelError;
 use posagent_drivers::printer::PrinterError;
-use posagent_drivers::transport::TransportError;
+use posagent_drivers::transport::{Transport, TransportError};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
@@ -17,6 +17,16 @@ use tokio::sync::{mpsc, oneshot};
 /// How long a device that does not fit its profile is left closed before it is tried
 /// again (a wrong protocol version, a panel of another size).
 pub(crate) const MISCONFIGURED_PAUSE: Duration = Duration::from_secs(5);
+
+/// How an owner reaches its device's byte stream: `open_transport` of the profile's
+/// endpoint in the daemon, scripted transports in tests.
+pub(crate) type Connect = Box<dyn FnMut() -> Result<Box<dyn Transport>, TransportError> + Send>;
+
+/// The daemon's way: the endpoint's transport.
+pub(crate) fn connect_to(endpoint: &crate::config::Endpoint) -> Connect {
+    let endpoint = endpoint.clone();
+    Box::new(move || super::open_transport(&endpoint))
+}
 
 /// A driver error the owner can act on.
 pub(crate) trait Fault: std::fmt::Display {

@@ -1,9 +1,9 @@
 //! Owner thread of the receipt printer.
 
-use super::owner::{self, Jobs, Link, Owned, Pace, Work};
+use super::owner::{self, Connect, Jobs, Link, Owned, Pace, Work};
 use super::{
-    DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, open_transport, printer_conditions,
-    read_health, set_conditions, set_firmware,
+    DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, printer_conditions, read_health,
+    set_conditions, set_firmware,
 };
 use crate::config::PrinterProfileConfig;
 use posagent_drivers::printer::{Block, Document, PrinterError, Raster, ReceiptPrinter};
@@ -74,6 +74,7 @@ type Printer = ReceiptPrinter<Box<dyn Transport>>;
 /// The printer's owner: prints, holds receipts through a fault, checks the paper.
 struct PrinterOwner {
     profile: PrinterProfileConfig,
+    connect: Connect,
     logo: Option<Raster>,
     health: SharedHealth,
     link: Link<Printer>,
@@ -110,8 +111,8 @@ impl Owned for PrinterOwner {
         if !self.link.is_open() && !self.link.due() {
             return;
         }
-        let (profile, health) = (&self.profile, &self.health);
-        let r = self.link.attempt(Work::Probe, || open(profile, health), |p| status(p, profile, health));
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
+        let r = self.link.attempt(Work::Probe, || open(connect, profile, health), |p| status(p, profile, health));
         self.note(&r);
         if r.is_ok() {
             self.print_held();
@@ -127,18 +128,22 @@ impl PrinterOwner {
     /// Prints `doc` (with the logo) on the printer, opening it first if need be.
     fn print(&mut self, doc: &Document) -> Result<(), PrinterError> {
         let doc = with_logo(doc, self.logo.as_ref());
-        let (profile, health) = (&self.profile, &self.health);
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
         // A receipt is never printed twice: one that timed out is held, not sent again.
         let work = Work::Job { repeatable: false };
-        let r = self.link.attempt(work, || open(profile, health), |p| p.print(&doc));
+        let r = self.link.attempt(work, || open(connect, profile, health), |p| p.print(&doc));
         self.note(&r);
         r
     }
 
     fn open_drawer(&mut self) -> Result<(), PrinterError> {
         let Some(pin) = self.profile.cash_drawer else { return Ok(()) };
-        let (profile, health) = (&self.profile, &self.health);
-        let r = self.link.attempt(Work::Job { repeatable: false }, || open(profile, health), |p| p.open_drawer(pin));
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
+        let r = self.link.attempt(
+            Work::Job { repeatable: false },
+            || open(connect, profile, health),
+            |p| p.open_drawer(pin),
+        );
         self.note(&r);
         r
     }
@@ -182,7 +187,9 @@ impl PrinterService {
         let has_drawer = profile.cash_drawer.is_some();
         let link = Link::new(health.clone(), Duration::ZERO);
         let announce = printed_later.clone();
-        let printer = PrinterOwner { profile, logo, health: health.clone(), link, held: HeldJobs::default(), announce };
+        let connect = owner::connect_to(&profile.endpoint);
+        let held = HeldJobs::default();
+        let printer = PrinterOwner { profile, connect, logo, health: health.clone(), link, held, announce };
         let jobs = owner::spawn("printer", Pace::Every(PROBE_INTERVAL), printer)?;
         Ok(PrinterService { jobs, health, printed_later, has_drawer })
     }
@@ -254,8 +261,8 @@ fn with_logo<'a>(doc: &'a Document, logo: Option<&Raster>) -> std::borrow::Cow<'
 }
 
 /// Opens the printer and reads its firmware version into the health.
-fn open(profile: &PrinterProfileConfig, health: &SharedHealth) -> Result<Printer, PrinterError> {
-    let mut p = ReceiptPrinter::new(open_transport(&profile.endpoint)?, profile.profile.clone(), profile.reads_status);
+fn open(connect: &mut Connect, profile: &PrinterProfileConfig, health: &SharedHealth) -> Result<Printer, PrinterError> {
+    let mut p = ReceiptPrinter::new(connect()?, profile.profile.clone(), profile.reads_status);
     set_firmware(health, p.firmware_version()?, &profile.firmware);
     Ok(p)
 }
@@ -269,3 +276,6 @@ fn status(p: &mut Printer, profile: &PrinterProfileConfig, health: &SharedHealth
     set_conditions(health, printer_conditions(&s));
     if s.offline || s.paper_out || s.cover_open || s.error { Err(PrinterError::NotReady(s)) } else { Ok(()) }
 }
+
+#[cfg(test)]
+mod tests;
