@@ -1,9 +1,7 @@
 //! Owner thread of the customer display: renders screens and shows them.
 
-use super::owner::{self, Jobs, Link, Owned, Pace, Work};
-use super::{
-    DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, open_transport, read_health, set_firmware,
-};
+use super::owner::{self, Connect, Jobs, Link, Owned, Pace, Work};
+use super::{DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, read_health, set_firmware};
 use crate::config::DisplayDriver;
 use crate::config::DisplayProfile;
 use crate::screens::{Screen, render_for, text_lines};
@@ -28,6 +26,7 @@ pub struct DisplayService {
 /// The display's owner: shows screens, checks the panel while idle.
 struct DisplayOwner {
     profile: DisplayProfile,
+    connect: Connect,
     health: SharedHealth,
     link: Link<OpenDisplay>,
 }
@@ -36,10 +35,10 @@ impl Owned for DisplayOwner {
     type Job = Show;
 
     fn run(&mut self, Show { screen, done }: Show) {
-        let (profile, health) = (&self.profile, &self.health);
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
         // Showing a screen twice is harmless: one that timed out is shown again.
         let work = Work::Job { repeatable: true };
-        let r = self.link.attempt(work, || open(profile, health), |d| show(d, &screen));
+        let r = self.link.attempt(work, || open(connect, profile, health), |d| show(d, &screen));
         let _ = done.send(r.map_err(DeviceError::from));
     }
 
@@ -47,11 +46,11 @@ impl Owned for DisplayOwner {
         if !self.link.is_open() && !self.link.due() {
             return;
         }
-        let (profile, health) = (&self.profile, &self.health);
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
         let fresh = !self.link.is_open();
         let _ = self.link.attempt(
             Work::Probe,
-            || open(profile, health),
+            || open(connect, profile, health),
             |d| if fresh { Ok(()) } else { probe(d, profile, health) },
         );
     }
@@ -67,7 +66,8 @@ impl DisplayService {
         let health = new_health("display", &profile.endpoint);
         let graphic = profile.is_graphic();
         let link = Link::new(health.clone(), Duration::ZERO);
-        let display = DisplayOwner { profile, health: health.clone(), link };
+        let connect = owner::connect_to(&profile.endpoint);
+        let display = DisplayOwner { profile, connect, health: health.clone(), link };
         let jobs = owner::spawn("display", Pace::Every(PROBE_INTERVAL), display)?;
         Ok(DisplayService { jobs, health, graphic })
     }
@@ -103,22 +103,23 @@ pub enum OpenDisplay {
 
 /// Opens the display a profile names, with its driver.
 pub fn open_display(profile: &DisplayProfile) -> Result<OpenDisplay, PanelError> {
+    open_display_on(profile, &mut owner::connect_to(&profile.endpoint))
+}
+
+/// Opens the display a profile names, reaching a panel or line display through `connect`.
+fn open_display_on(profile: &DisplayProfile, connect: &mut Connect) -> Result<OpenDisplay, PanelError> {
     Ok(match (&profile.driver, &profile.endpoint) {
         (DisplayDriver::Framebuffer { sysfs }, crate::config::Endpoint::File(dev)) => {
             OpenDisplay::Graphic(Box::new(FramebufferDisplay::open(std::path::Path::new(dev), sysfs)?))
         }
-        (DisplayDriver::Line(spec), endpoint) => {
-            OpenDisplay::Line(LineDisplay::open(open_transport(endpoint)?, *spec)?)
-        }
-        _ => OpenDisplay::Graphic(Box::new(PanelDisplay::<Box<dyn Transport>>::open(open_transport(
-            &profile.endpoint,
-        )?)?)),
+        (DisplayDriver::Line(spec), _) => OpenDisplay::Line(LineDisplay::open(connect()?, *spec)?),
+        _ => OpenDisplay::Graphic(Box::new(PanelDisplay::<Box<dyn Transport>>::open(connect()?)?)),
     })
 }
 
 /// Opens the display and records the firmware version it tells (a panel does).
-fn open(profile: &DisplayProfile, health: &SharedHealth) -> Result<OpenDisplay, PanelError> {
-    let display = open_display(profile)?;
+fn open(connect: &mut Connect, profile: &DisplayProfile, health: &SharedHealth) -> Result<OpenDisplay, PanelError> {
+    let display = open_display_on(profile, connect)?;
     let firmware = match &display {
         OpenDisplay::Graphic(p) => p.firmware(),
         OpenDisplay::Line(_) => None,
@@ -164,19 +165,66 @@ mod tests {
     use super::*;
     use crate::config::Endpoint;
     use posagent_drivers::display::LineDisplaySpec;
+    use posagent_drivers::transport::ScriptedTransport;
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
+
+    fn line_profile(endpoint: Endpoint) -> DisplayProfile {
+        DisplayProfile {
+            driver: DisplayDriver::Line(LineDisplaySpec::default()),
+            endpoint,
+            width: 20,
+            height: 2,
+            firmware: vec![],
+        }
+    }
+
+    /// What a fresh line display is sent to open and show `screen` (the driver's own
+    /// encoding, taken from an open-ended script).
+    fn opened_and_shown(screen: &Screen) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+        let t = ScriptedTransport::new("oracle").then_anything();
+        let script = t.script();
+        let mut d = LineDisplay::open(t, LineDisplaySpec::default())?;
+        d.show_lines(&text_lines(screen, 20))?;
+        Ok(script.written())
+    }
+
+    #[test]
+    fn a_screen_that_timed_out_is_shown_again_on_the_reopened_display() -> Result<(), Box<dyn std::error::Error>> {
+        let screen = Screen::Canceled { locale: "en-US".into() };
+        let init = posagent_drivers::display::encode_line_init(&LineDisplaySpec::default());
+        let whole = opened_and_shown(&screen)?;
+        // The first display takes its init, then stalls on the screen; the reopened one
+        // is initialized again and shows it whole.
+        let stalled = ScriptedTransport::new("stalled").expect_write(&init).timeout();
+        let again = ScriptedTransport::new("again").expect_write(&whole);
+        let (s1, s2) = (stalled.script(), again.script());
+        let plugs = Arc::new(Mutex::new(VecDeque::from([stalled, again])));
+        let profile = line_profile(Endpoint::Tcp("vfd:1".into()));
+        let health = new_health("display", &profile.endpoint);
+        let connect: Connect = Box::new(move || {
+            let next = plugs.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            next.map(|t| Box::new(t) as Box<dyn Transport>)
+                .ok_or_else(|| posagent_drivers::transport::TransportError::Closed { target: "vfd".into() })
+        });
+        let link = Link::new(health.clone(), Duration::ZERO);
+        let mut owner = DisplayOwner { profile, connect, health: health.clone(), link };
+        let (done, mut answer) = oneshot::channel();
+        owner.run(Show { screen, done });
+        assert!(matches!(answer.try_recv(), Ok(Ok(()))), "shown on the second try");
+        s1.check()?;
+        s2.check()?;
+        let h = read_health(&health);
+        assert!(h.connected && h.last_error.is_none(), "{h:?}");
+        Ok(())
+    }
 
     #[tokio::test]
     async fn a_line_display_whose_port_disappears_shows_disconnected() -> Result<(), Box<dyn std::error::Error>> {
         let (master, slave) = serialport::TTYPort::pair()?;
         let path = serialport::SerialPort::name(&slave).ok_or("a pseudo-terminal without a name")?;
-        let profile = DisplayProfile {
-            driver: DisplayDriver::Line(LineDisplaySpec::default()),
-            endpoint: Endpoint::Serial { path: path.clone(), baud: 9600 },
-            width: 20,
-            height: 2,
-            firmware: vec![],
-        };
+        let profile = line_profile(Endpoint::Serial { path: path.clone(), baud: 9600 });
         let display = DisplayService::start(profile)?;
         display.show(Screen::Canceled { locale: "en-US".into() }).await?;
         assert!(display.health().connected);
