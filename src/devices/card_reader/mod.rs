@@ -168,7 +168,8 @@ impl CardReaderService {
     pub fn start(profile: CardReaderProfile) -> std::io::Result<Self> {
         let health = new_health("card_reader", &profile.endpoint);
         let counters = Arc::new(ReaderCounters::default());
-        let owner = owner::Owner::new(profile, health.clone(), counters.clone());
+        let connect = generic::connect_to(&profile.endpoint);
+        let owner = owner::Owner::new(profile, health.clone(), counters.clone(), connect);
         // Read all the time: every frame is acknowledged within the protocol's 100 ms.
         let jobs = generic::spawn("card-reader", Pace::Always, owner)?;
         Ok(CardReaderService { jobs, health, counters })

@@ -6,8 +6,8 @@
 
 use super::{CardWaitError, Job, ReadJob, ReaderCounters, ReaderNotice, TakenRead, Verdict};
 use crate::config::CardReaderProfile;
-use crate::devices::owner::{Link, Owned, Work};
-use crate::devices::{SharedHealth, open_transport, set_firmware};
+use crate::devices::owner::{Connect, Link, Owned, Work};
+use crate::devices::{SharedHealth, set_firmware};
 use posagent_drivers::card_reader::{
     CardReader, CardReaderError, ENABLE_NO_SWIPE, ENABLE_PIN, Enable, EntryMode, ErrorCode, IdleReason, KEEP_ALIVE,
     LinkStats, Outcome,
@@ -54,6 +54,7 @@ struct Active {
 
 pub(super) struct Owner {
     profile: CardReaderProfile,
+    connect: Connect,
     health: SharedHealth,
     counters: Arc<ReaderCounters>,
     link: Link<Reader>,
@@ -75,9 +76,15 @@ pub(super) struct Owner {
 }
 
 impl Owner {
-    pub(super) fn new(profile: CardReaderProfile, health: SharedHealth, counters: Arc<ReaderCounters>) -> Self {
+    pub(super) fn new(
+        profile: CardReaderProfile,
+        health: SharedHealth,
+        counters: Arc<ReaderCounters>,
+        connect: Connect,
+    ) -> Self {
         Owner {
             profile,
+            connect,
             link: Link::new(health.clone(), REOPEN),
             health,
             counters,
@@ -188,9 +195,9 @@ impl Owner {
         if !self.link.due() {
             return;
         }
-        let (profile, health, pin_pad) = (&self.profile, &self.health, &mut self.pin_pad);
+        let (connect, profile, health, pin_pad) = (&mut self.connect, &self.profile, &self.health, &mut self.pin_pad);
         let opened = self.link.open_with(|| {
-            let (reader, info) = CardReader::open(open_transport(&profile.endpoint)?, INFO_WAIT)?;
+            let (reader, info) = CardReader::open(connect()?, INFO_WAIT)?;
             tracing::info!(firmware = %info.firmware, model = %info.model, "card reader opened (protocol v{}.{})", info.major, info.minor);
             *pin_pad = info.has_pin_pad();
             set_firmware(health, Some(info.firmware), &profile.firmware);
@@ -369,3 +376,6 @@ impl Owner {
         self.active.as_ref().filter(|a| a.enabled && a.ending.is_none()).map(|a| a.txn)
     }
 }
+
+#[cfg(test)]
+mod tests;
