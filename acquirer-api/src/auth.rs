@@ -1,12 +1,9 @@
 //! Bearer-token checks shared by both ends of the wire.
 
-/// Compares two secrets in time independent of where they differ.
+/// Compares two secrets in time independent of where they differ (`subtle`; only a
+/// difference in length shows, and the lengths are not secret).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0xFF));
-    }
-    diff == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// The token of an `Authorization: Bearer <token>` header value (empty if none).

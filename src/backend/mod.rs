@@ -4,11 +4,11 @@
 
 mod client;
 mod connectivity;
+mod error;
 mod retry;
 pub mod tls_probe;
 
-pub use client::{
-    AcquirerClient, BackendError, ClientSettings, causes, http_client, tls_refusal_hint, unreachable_hint,
-};
+pub use client::{AcquirerClient, ClientSettings, PROBE_TIMEOUT};
 pub use connectivity::Connectivity;
+pub use error::{BackendError, causes, http_client, tls_refusal_hint, unreachable_hint};
 pub use retry::RetryPolicy;

@@ -3,6 +3,7 @@
 //! Unknown keys, missing files and bad values stop start-up with an error naming the
 //! file, the key and what to do.
 
+mod check;
 mod locate;
 mod profile;
 mod store;

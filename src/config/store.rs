@@ -1,7 +1,7 @@
 //! The store config: who this terminal is, where the acquirer is, the local API, limits.
 
 use super::{ConfigError, invalid, read_toml};
-use posagent_acquirer_api::{Currency, MAX_AMOUNT};
+use posagent_acquirer_api::Currency;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -331,118 +331,9 @@ impl StoreConfig {
         Ok(c)
     }
 
-    /// Checks values the types cannot.
+    /// Checks values the types cannot (section by section, in `check.rs`).
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        if self.printer_endpoint == Some(super::Endpoint::Network) {
-            return Err(invalid(
-                path,
-                "printer_endpoint",
-                "give the printer's address, e.g. \"tcp:PRINTER-ADDRESS:9100\"",
-            ));
-        }
-        if let Some(level) = &self.log_level {
-            crate::logging::validate_filter(level).map_err(|why| invalid(path, "log_level", why))?;
-        }
-        let s = &self.store;
-        for (key, v) in [
-            ("store.store_reference", &s.store_reference),
-            ("store.terminal_reference", &s.terminal_reference),
-            ("store.name", &s.name),
-        ] {
-            if v.trim().is_empty() || v.len() > 255 {
-                return Err(invalid(path, key, "must be 1 to 255 characters"));
-            }
-        }
-        if s.address.len() > 3 {
-            return Err(invalid(path, "store.address", "at most 3 lines"));
-        }
-        for (key, v) in
-            s.address.iter().map(|l| ("store.address", l)).chain(s.vat_number.iter().map(|v| ("store.vat_number", v)))
-        {
-            if v.trim().is_empty() || v.chars().count() > 64 || v.chars().any(char::is_control) {
-                return Err(invalid(path, key, "each must be 1 to 64 printable characters"));
-            }
-        }
-        if s.country.len() != 2 || !s.country.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(invalid(
-                path,
-                "store.country",
-                format!("`{}` is not an ISO 3166-1 alpha-2 code; write e.g. \"SE\"", s.country),
-            ));
-        }
-        if !valid_locale(&s.locale) {
-            return Err(invalid(path, "store.locale", format!("`{}` is not a locale like \"sv-SE\"", s.locale)));
-        }
-        if !(self.acquirer.url.starts_with("https://")
-            || self.acquirer.url.starts_with("http://127.0.0.1")
-            || self.acquirer.url.starts_with("http://localhost"))
-        {
-            return Err(invalid(path, "acquirer.url", "must be an https:// URL (plain http only to this machine)"));
-        }
-        if !(1_000..=120_000).contains(&self.acquirer.timeout_ms) {
-            return Err(invalid(path, "acquirer.timeout_ms", "must be 1000 to 120000"));
-        }
-        if !(1..=10_000).contains(&self.ecr.max_requests_per_sec) {
-            return Err(invalid(path, "ecr.max_requests_per_sec", "must be 1 to 10000"));
-        }
-        if self.ecr.tls_cert_file.is_some() != self.ecr.tls_key_file.is_some() {
-            return Err(invalid(path, "ecr", "set both tls_cert_file and tls_key_file, or neither"));
-        }
-        if !(1..=10_000).contains(&self.ecr.max_unauthenticated_per_sec) {
-            return Err(invalid(path, "ecr.max_unauthenticated_per_sec", "must be 1 to 10000"));
-        }
-        if let Err((key, message)) = self.ecr.check_host_names() {
-            return Err(invalid(path, key, message));
-        }
-        if !(1..=MAX_AMOUNT).contains(&self.limits.max_amount) {
-            return Err(invalid(path, "limits.max_amount", format!("must be 1 to {MAX_AMOUNT} minor units")));
-        }
-        if !(30..=3600).contains(&self.limits.klarna_timeout_secs) {
-            return Err(invalid(
-                path,
-                "limits.klarna_timeout_secs",
-                "must be 30 to 3600 (a Klarna payment request lives at least 15 minutes)",
-            ));
-        }
-        if !(10..=600).contains(&self.limits.choice_timeout_secs) {
-            return Err(invalid(
-                path,
-                "limits.choice_timeout_secs",
-                "must be 10 to 600 (the seconds a customer has to choose Klarna or card on the display)",
-            ));
-        }
-        if let Some(addr) = self.metrics.listen
-            && (addr == self.ecr.listen || addr.port() == self.ecr.listen.port() && addr.port() != 0)
-        {
-            return Err(invalid(
-                path,
-                "metrics.listen",
-                "must be another port than ecr.listen (the monitoring listener serves only /metrics and /health)",
-            ));
-        }
-        if self.limits.shutdown_grace_secs > 300 {
-            return Err(invalid(
-                path,
-                "limits.shutdown_grace_secs",
-                "must be 0 to 300 (and below the service's TimeoutStopSec)",
-            ));
-        }
-        if let Err((key, message)) = self.offline.validate() {
-            return Err(invalid(path, key, message));
-        }
-        if !(1..=100).contains(&self.sync.batch_size) {
-            return Err(invalid(path, "sync.batch_size", "must be 1 to 100"));
-        }
-        if !(1..=16).contains(&self.sync.max_parallel) {
-            return Err(invalid(path, "sync.max_parallel", "must be 1 to 16"));
-        }
-        if !(1..=3600).contains(&self.sync.max_backoff_secs) {
-            return Err(invalid(path, "sync.max_backoff_secs", "must be 1 to 3600"));
-        }
-        if !(1..=3650).contains(&self.sync.retention_days) {
-            return Err(invalid(path, "sync.retention_days", "must be 1 to 3650"));
-        }
-        Ok(())
+        super::check::store_config(self).map_err(|(key, message)| invalid(path, key, message))
     }
 }
 

@@ -9,6 +9,7 @@ use sd_notify::NotifyState;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Tells the service manager the daemon serves.
 pub fn ready(status: &str) {
@@ -22,14 +23,15 @@ pub fn stopping() {
     let _ = sd_notify::notify(false, &[NotifyState::Stopping, NotifyState::Status("stopping")]);
 }
 
-/// Feeds the watchdog while the journal answers, until `stop`; `None` without one.
-pub fn spawn_watchdog(journal: Journal, stop: CancellationToken) -> Option<JoinHandle<()>> {
+/// Feeds the watchdog while the journal answers, until `stop`, on a task of `tasks`;
+/// `None` without a watchdog.
+pub fn spawn_watchdog(tasks: &TaskTracker, journal: Journal, stop: CancellationToken) -> Option<JoinHandle<()>> {
     let mut usec = 0;
     if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
         return None;
     }
     let period = Duration::from_micros(usec) / 3;
-    Some(tokio::spawn(async move {
+    Some(tasks.spawn(async move {
         let mut tick = tokio::time::interval(period);
         loop {
             tokio::select! {

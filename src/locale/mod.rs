@@ -1,8 +1,10 @@
-//! Locale-dependent output: money amounts and the terminal's own screen texts.
+//! Locale-dependent output: money amounts, times, and the terminal's own texts (from
+//! the per-language catalog files in src/locale/catalog/).
 //! (Klarna's wording is never here: it comes from the acquirer per locale.)
 
 #[rustfmt::skip]
 mod cldr_data;
+mod catalog;
 mod labels;
 mod money;
 mod texts;

@@ -175,16 +175,30 @@ async fn install_run_reload_and_stop_in_order() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let refused = http
-        .post(format!("{url}/v1/sales"))
-        .bearer_auth(&token)
-        .json(&json!({"amount": 100, "currency": "SEK"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 503, "new sales are refused while stopping");
-    let body: Value = refused.json().await.unwrap();
+    // Until the signal is handled a new sale is 409 TERMINAL_BUSY (one is open), then
+    // 503 SHUTTING_DOWN: never a second sale.
+    let body = crate::common::eventually::eventually_seen(
+        "new sales to be refused while stopping",
+        crate::common::eventually::WITHIN,
+        || async {
+            let refused = http
+                .post(format!("{url}/v1/sales"))
+                .bearer_auth(&token)
+                .json(&json!({"amount": 100, "currency": "SEK"}))
+                .send()
+                .await
+                .unwrap();
+            let status = refused.status().as_u16();
+            let body: Value = refused.json().await.unwrap();
+            assert!(status == 503 || body["code"] == "TERMINAL_BUSY", "{status} {body}");
+            if status == 503 {
+                crate::common::eventually::Seen::Done(body)
+            } else {
+                crate::common::eventually::Seen::Not(body)
+            }
+        },
+    )
+    .await;
     assert_eq!(body["code"], "SHUTTING_DOWN");
     // The customer finishes the sale in progress.
     sim.customer(posagent_sim::customer::CustomerAction::Approve).await.unwrap();

@@ -89,25 +89,31 @@ async fn events_are_taken_only_under_the_signing_keys_the_acquirer_provisioned()
     // and nothing of them is applied (nor lost).
     h.sim.backend.set_signing_key("key-2026-12", second.clone());
     back_office(&h, &format!("/v1/payment-transactions/{tx}/captures"), "k-cap2", json!({"amount": 6_000})).await;
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // The page with the second capture arrives and is refused (it was the first page
+    // refused); only then is the sale checked.
+    let count = |m: &str, outcome: &str| {
+        common::scrape::value(m, &format!("posagent_acquirer_events_total{{outcome=\"{outcome}\"}}")).unwrap_or(0.0)
+    };
+    let metrics = common::eventually::eventually(
+        "the page under the unknown key to be refused",
+        common::eventually::WITHIN,
+        || async {
+            let m = h.metrics().await;
+            (count(&m, "refused") >= 1.0).then_some(m)
+        },
+    )
+    .await;
     let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
     assert_eq!(now["captured_amount"], 5_000, "a page signed with an unknown key was applied: {now}");
-    let metrics = h.metrics().await;
-    assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"refused\"}"), "{metrics}");
-    assert!(metrics.contains("posagent_acquirer_events_total{outcome=\"applied\"}"), "{metrics}");
+    assert!(count(&metrics, "applied") >= 1.0, "{metrics}");
 
     // Restarted still without the new key, it refuses from the start (and says so).
     h.stop_daemon().await;
     h.start_daemon_with(|c| c.acquirer.event_signing_keys_file = Some(keys.clone())).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let metrics = h.metrics().await;
-        if metrics.contains("posagent_acquirer_events_total{outcome=\"refused\"}") {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the refused page at start was not counted: {metrics}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    common::eventually::eventually("the refused page at start to be counted", common::eventually::WITHIN, || async {
+        (count(&h.metrics().await, "refused") >= 1.0).then_some(())
+    })
+    .await;
     let (_, now) = h.get(&format!("/v1/sales/{id}")).await;
     assert_eq!(now["captured_amount"], 5_000, "{now}");
 
@@ -136,7 +142,14 @@ async fn an_acquirer_stream_that_started_over_is_read_from_its_start() {
         assert_eq!(status, 200, "the simulated customer could not approve: {answer}");
         h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The terminal has read every event of the first acquirer.
+    let sent = h.sim.backend.books().events_after(0).len() as f64;
+    common::eventually::eventually("the first acquirer's events to be applied", common::eventually::WITHIN, || async {
+        let m = h.metrics().await;
+        let applied = common::scrape::value(&m, "posagent_acquirer_events_total{outcome=\"applied\"}");
+        (applied >= Some(sent)).then_some(())
+    })
+    .await;
 
     // A new acquirer environment (a simulator started afresh over the same terminal
     // data): its stream starts again at 1, below the terminal's cursor.

@@ -127,9 +127,13 @@ async fn a_receipt_held_by_paper_out_prints_by_itself_then_reprints_are_copies()
     h.wait_state(declined["id"].as_str().unwrap(), "DECLINED").await;
     let (status, p) = h.post(&format!("/v1/sales/{}/reprint", declined["id"].as_str().unwrap()), json!({})).await;
     assert_eq!((status, p["code"].as_str()), (409, Some("NOT_APPROVED")));
-    // Nothing came out twice.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(h.sim.printer.receipts().len(), 2);
+    // Nothing came out twice: an X report printed now comes out right after the copy
+    // (the printer takes its jobs in order), with nothing between them.
+    let (status, _) = h.get("/v1/reports/x?print=true").await;
+    assert_eq!(status, 200);
+    let receipts = h.sim.printer.wait_for(3, std::time::Duration::from_secs(5)).await.unwrap();
+    assert!(receipts[2].text.contains("X-RAPPORT"), "{}", receipts[2].text);
+    assert_eq!(h.sim.printer.receipts().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,18 +270,27 @@ async fn a_return_resent_right_after_a_restart_ends_refunded_once() {
     h.start_daemon().await;
     let (status, again) = h.post("/v1/returns", request).await;
     assert!(status == 200 || status == 202, "{status} {again}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let done = loop {
-        let (_, r) = h.get("/v1/returns/RET-RESENT").await;
-        if r["state"] != "PENDING" {
-            break r;
-        }
-        assert!(std::time::Instant::now() < deadline, "the return stayed PENDING: {r}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let done = common::eventually::eventually_seen(
+        "the resent return to leave PENDING",
+        std::time::Duration::from_secs(30),
+        || async {
+            let (_, r) = h.get("/v1/returns/RET-RESENT").await;
+            if r["state"] != "PENDING" { common::eventually::Seen::Done(r) } else { common::eventually::Seen::Not(r) }
+        },
+    )
+    .await;
     assert_eq!(done["state"], "REFUNDED", "{done}");
-    // A little later it is still refunded (no stale copy written over it), and booked once.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Once the queue has nothing left to forward it is still refunded (no stale copy
+    // written over it), and booked once.
+    common::eventually::eventually_seen("the queue to be empty", common::eventually::WITHIN, || async {
+        let (_, summary) = h.get("/v1/queue/summary").await;
+        if summary["summary"]["pending"] == 0 {
+            common::eventually::Seen::Done(())
+        } else {
+            common::eventually::Seen::Not(summary)
+        }
+    })
+    .await;
     let (_, later) = h.get("/v1/returns/RET-RESENT").await;
     assert_eq!(later["state"], "REFUNDED", "{later}");
     assert_eq!(ledger_count(&h.backend_get("/v1/ledger").await, "REFUND"), 1);

@@ -3,6 +3,7 @@
 pub mod assets;
 mod bare_errors;
 mod cards;
+mod control;
 mod descriptors;
 mod faults;
 mod idempotency;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-type Shared = Arc<SimBackend>;
+pub(super) type Shared = Arc<SimBackend>;
 
 /// The acquirer's router.
 pub fn router(backend: Shared) -> Router {
@@ -39,21 +39,14 @@ pub fn router(backend: Shared) -> Router {
         .route("/v1/settlements/{date}", get(settlement))
         .route("/v1/events", get(events))
         .route("/v1/batches", post(batch))
-        .route("/v1/ledger", get(ledger))
+        .route("/v1/ledger", get(super::control::ledger))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), require_key))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), super::faults::inject));
     Router::new()
         .merge(api)
-        .route("/pay/{id}", get(customer_opens))
-        .route("/pay/{id}/approve", post(customer_approves))
-        .route("/pay/{id}/decline", post(customer_declines))
-        .route("/pay/{id}/abandon", post(customer_abandons))
+        .merge(super::control::routes())
         .route(super::assets::BADGE_SVG_PATH, get(super::assets::badge_svg))
         .route(super::assets::BADGE_PNG_PATH, get(super::assets::badge_png_route))
-        .route("/sim/faults", get(read_faults).post(set_faults))
-        .route("/sim/clock", get(read_clock).post(advance_clock))
-        .route("/sim/wording", post(set_wording).delete(reset_wording))
-        .route("/sim/interoperability", get(received_interoperability))
         .fallback(super::bare_errors::not_found)
         .layer(axum::middleware::from_fn(super::bare_errors::envelope))
         .with_state(backend)
@@ -70,7 +63,7 @@ fn envelope(error_type: ErrorType, code: &str, message: String, validation: Vec<
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-fn error(
+pub(super) fn error(
     status: StatusCode,
     error_type: ErrorType,
     code: &str,
@@ -98,7 +91,7 @@ fn refusal_parts(r: Refusal) -> (u16, Vec<u8>) {
     }
 }
 
-fn refusal(r: Refusal) -> Response {
+pub(super) fn refusal(r: Refusal) -> Response {
     let (status, body) = refusal_parts(r);
     raw(status, body)
 }
@@ -325,33 +318,6 @@ async fn cancel_request(State(b): State<Shared>, headers: HeaderMap, Path(id): P
     })
 }
 
-async fn ledger(State(b): State<Shared>) -> Response {
-    axum::Json(b.books().ledger().to_vec()).into_response()
-}
-
-fn customer_step(b: &SimBackend, result: Result<posagent_acquirer_api::PaymentRequest, Refusal>) -> Response {
-    b.changed.notify_waiters();
-    match result {
-        Ok(pr) => axum::Json(pr).into_response(),
-        Err(r) => refusal(r),
-    }
-}
-
-async fn customer_opens(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_opens(&id, b.now());
-    customer_step(&b, r)
-}
-
-async fn customer_approves(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_approves(&id, b.now());
-    customer_step(&b, r)
-}
-
-async fn customer_declines(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_declines(&id, b.now());
-    customer_step(&b, r)
-}
-
 async fn read_transaction(State(b): State<Shared>, Path(id): Path<String>) -> Response {
     match b.books().transaction(&id, b.now()) {
         Ok(t) => axum::Json(t).into_response(),
@@ -359,7 +325,7 @@ async fn read_transaction(State(b): State<Shared>, Path(id): Path<String>) -> Re
     }
 }
 
-fn bad_json(e: &serde_json::Error) -> Response {
+pub(super) fn bad_json(e: &serde_json::Error) -> Response {
     error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", format!("invalid JSON body: {e}"), vec![])
 }
 
@@ -397,76 +363,6 @@ async fn reverse(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
     idempotent(&b, &headers, "reverse", &body, |books, key| {
         books.reverse(&req, key, b.now()).map(|r| json(StatusCode::OK, &r))
     })
-}
-
-async fn read_faults(State(b): State<Shared>) -> Response {
-    let f = b.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    axum::Json(f).into_response()
-}
-
-async fn set_faults(State(b): State<Shared>, body: Bytes) -> Response {
-    match serde_json::from_slice::<super::Faults>(&body) {
-        Ok(f) => {
-            b.set_faults(f.clone());
-            axum::Json(f).into_response()
-        }
-        Err(e) => bad_json(&e),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AdvanceClock {
-    /// Seconds the acquirer's clock moves on (0 to 100 days).
-    advance_secs: i64,
-}
-
-/// The acquirer's clock: now, and how far it was moved on.
-/// Serves the given Klarna wording (`PaymentDescriptors`) for every locale and amount:
-/// a test acquirer serving strings of its own, to prove the terminal renders what it is
-/// given and nothing else.
-async fn set_wording(State(b): State<Shared>, body: Bytes) -> Response {
-    let wording: posagent_acquirer_api::PaymentDescriptors = match serde_json::from_slice(&body) {
-        Ok(w) => w,
-        Err(e) => return bad_json(&e),
-    };
-    b.set_wording(Some(wording));
-    StatusCode::NO_CONTENT.into_response()
-}
-
-/// The market table's wording again.
-async fn reset_wording(State(b): State<Shared>) -> Response {
-    b.set_wording(None);
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn read_clock(State(b): State<Shared>) -> Response {
-    axum::Json(serde_json::json!({"now": b.now(), "offset_secs": b.clock_offset_secs()})).into_response()
-}
-
-/// Moves the acquirer's clock on (authorizations and payment requests expire, with their
-/// events), as days passing would.
-async fn advance_clock(State(b): State<Shared>, body: Bytes) -> Response {
-    let req: AdvanceClock = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return bad_json(&e),
-    };
-    if !(0..=100 * 86_400).contains(&req.advance_secs) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InputError,
-            "VALIDATION_ERROR",
-            "advance_secs must be 0 to 8640000 (100 days)".into(),
-            vec![ValidationError { parameter: "advance_secs".into(), reason: "range".into() }],
-        );
-    }
-    b.advance_clock(req.advance_secs);
-    read_clock(State(b)).await
-}
-
-async fn customer_abandons(State(b): State<Shared>, Path(id): Path<String>) -> Response {
-    let r = b.books().customer_abandons(&id, b.now());
-    customer_step(&b, r)
 }
 
 async fn read_order(State(b): State<Shared>, Path(reference): Path<String>) -> Response {
@@ -607,8 +503,4 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
         }
         Ok(json(StatusCode::OK, &BatchResponse { results }))
     })
-}
-
-async fn received_interoperability(State(b): State<Shared>) -> Response {
-    axum::Json(b.books().received_klarna_data().to_vec()).into_response()
 }

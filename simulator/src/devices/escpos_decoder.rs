@@ -57,90 +57,87 @@ pub struct DecodeError(pub u8);
 /// Decodes the first event of `buf`: `Ok(None)` if more bytes are needed.
 pub fn decode(buf: &[u8], page: CodePage) -> Result<Option<(Event, usize)>, DecodeError> {
     let Some(&b0) = buf.first() else { return Ok(None) };
-    let need = |n: usize| buf.len() >= n;
-    let ev = match b0 {
-        0x0A => (Event::LineFeed, 1),
-        0x1B => {
-            if !need(2) {
-                return Ok(None);
-            }
-            match buf[1] {
-                b'@' => (Event::Init, 2),
-                b'a' | b'E' | b't' | b'd' if !need(3) => return Ok(None),
-                b'a' => (Event::Align(buf[2]), 3),
-                b'E' => (Event::Bold(buf[2] & 1 == 1), 3),
-                b't' => (Event::CodeTable(buf[2]), 3),
-                b'd' => (Event::Feed(buf[2]), 3),
-                b'p' if !need(5) => return Ok(None),
-                b'p' => (Event::DrawerKick(buf[2] & 1), 5),
-                _ if !need(3) => return Ok(None),
-                _ => (Event::Unknown(buf[..3].to_vec()), 3),
-            }
-        }
-        0x1D => {
-            if !need(2) {
-                return Ok(None);
-            }
-            match buf[1] {
-                b'!' if need(3) => (Event::Size(buf[2]), 3),
-                b'I' if need(3) => (Event::IdRequest(buf[2]), 3),
-                b'V' if need(3) => {
-                    // GS V m, or GS V m n for m = 65/66.
-                    if buf[2] >= 65 {
-                        if !need(4) {
-                            return Ok(None);
-                        }
-                        (Event::Cut, 4)
-                    } else {
-                        (Event::Cut, 3)
-                    }
-                }
-                b'(' if need(5) && buf[2] == b'k' => {
-                    let len = usize::from(buf[3]) | usize::from(buf[4]) << 8;
-                    if !need(5 + len) {
-                        return Ok(None);
-                    }
-                    let body = &buf[5..5 + len];
-                    let ev = match body {
-                        [0x31, 0x50, 0x30, data @ ..] => Event::QrData(data.to_vec()),
-                        [0x31, 0x51, 0x30] => Event::QrPrint,
-                        [0x31, ..] => Event::QrSetting,
-                        _ => Event::Unknown(buf[..5 + len].to_vec()),
-                    };
-                    (ev, 5 + len)
-                }
-                b'v' if need(8) => {
-                    if buf[2] != b'0' {
-                        return Err(DecodeError(buf[2]));
-                    }
-                    let wb = usize::from(buf[4]) | usize::from(buf[5]) << 8;
-                    let h = usize::from(buf[6]) | usize::from(buf[7]) << 8;
-                    if !need(8 + wb * h) {
-                        return Ok(None);
-                    }
-                    (Event::Raster { width_bytes: wb, height: h, data: buf[8..8 + wb * h].to_vec() }, 8 + wb * h)
-                }
-                b'!' | b'V' | b'(' | b'v' => return Ok(None),
-                _ if !need(3) => return Ok(None),
-                _ => (Event::Unknown(buf[..3].to_vec()), 3),
-            }
-        }
-        0x10 => {
-            if !need(3) {
-                return Ok(None);
-            }
-            if buf[1] != 0x04 {
-                return Err(DecodeError(buf[1]));
-            }
-            (Event::StatusRequest(buf[2]), 3)
-        }
-        b if b < 0x20 => (Event::Unknown(vec![b]), 1),
+    match b0 {
+        0x0A => Ok(Some((Event::LineFeed, 1))),
+        0x1B => Ok(decode_esc(buf)),
+        0x1D => decode_gs(buf),
+        0x10 => decode_dle(buf),
+        b if b < 0x20 => Ok(Some((Event::Unknown(vec![b]), 1))),
         _ => {
             let end = buf.iter().position(|&b| b < 0x20).unwrap_or(buf.len());
-            (Event::Text(buf[..end].iter().map(|&b| page.decode_byte(b)).collect()), end)
+            Ok(Some((Event::Text(buf[..end].iter().map(|&b| page.decode_byte(b)).collect()), end)))
         }
+    }
+}
+
+/// An `ESC …` command (`buf[0]` is ESC); `None` until it is complete.
+fn decode_esc(buf: &[u8]) -> Option<(Event, usize)> {
+    let need = |n: usize| buf.len() >= n;
+    let ev = match *buf.get(1)? {
+        b'@' => (Event::Init, 2),
+        b'a' | b'E' | b't' | b'd' if !need(3) => return None,
+        b'a' => (Event::Align(buf[2]), 3),
+        b'E' => (Event::Bold(buf[2] & 1 == 1), 3),
+        b't' => (Event::CodeTable(buf[2]), 3),
+        b'd' => (Event::Feed(buf[2]), 3),
+        b'p' if !need(5) => return None,
+        b'p' => (Event::DrawerKick(buf[2] & 1), 5),
+        _ if !need(3) => return None,
+        _ => (Event::Unknown(buf[..3].to_vec()), 3),
+    };
+    Some(ev)
+}
+
+/// A `GS …` command (`buf[0]` is GS): size, id, cut, QR code, raster image.
+fn decode_gs(buf: &[u8]) -> Result<Option<(Event, usize)>, DecodeError> {
+    let need = |n: usize| buf.len() >= n;
+    let Some(&b1) = buf.get(1) else { return Ok(None) };
+    let ev = match b1 {
+        b'!' if need(3) => (Event::Size(buf[2]), 3),
+        b'I' if need(3) => (Event::IdRequest(buf[2]), 3),
+        // GS V m, or GS V m n for m = 65/66.
+        b'V' if need(3) && buf[2] < 65 => (Event::Cut, 3),
+        b'V' if need(4) => (Event::Cut, 4),
+        b'(' if need(5) && buf[2] == b'k' => {
+            let len = usize::from(buf[3]) | usize::from(buf[4]) << 8;
+            if !need(5 + len) {
+                return Ok(None);
+            }
+            let ev = match &buf[5..5 + len] {
+                [0x31, 0x50, 0x30, data @ ..] => Event::QrData(data.to_vec()),
+                [0x31, 0x51, 0x30] => Event::QrPrint,
+                [0x31, ..] => Event::QrSetting,
+                _ => Event::Unknown(buf[..5 + len].to_vec()),
+            };
+            (ev, 5 + len)
+        }
+        b'v' if need(8) => {
+            if buf[2] != b'0' {
+                return Err(DecodeError(buf[2]));
+            }
+            let wb = usize::from(buf[4]) | usize::from(buf[5]) << 8;
+            let h = usize::from(buf[6]) | usize::from(buf[7]) << 8;
+            if !need(8 + wb * h) {
+                return Ok(None);
+            }
+            (Event::Raster { width_bytes: wb, height: h, data: buf[8..8 + wb * h].to_vec() }, 8 + wb * h)
+        }
+        b'!' | b'V' | b'(' | b'v' => return Ok(None),
+        _ if !need(3) => return Ok(None),
+        _ => (Event::Unknown(buf[..3].to_vec()), 3),
     };
     Ok(Some(ev))
+}
+
+/// A `DLE EOT n` real-time status request (`buf[0]` is DLE).
+fn decode_dle(buf: &[u8]) -> Result<Option<(Event, usize)>, DecodeError> {
+    if buf.len() < 3 {
+        return Ok(None);
+    }
+    if buf[1] != 0x04 {
+        return Err(DecodeError(buf[1]));
+    }
+    Ok(Some((Event::StatusRequest(buf[2]), 3)))
 }
 
 /// Plain-text rendering of one receipt's events on paper `columns` wide, as the printer

@@ -38,6 +38,31 @@ fn qr_bitmap(data: &[u8], module: u32) -> Option<Item> {
 
 /// The receipt as an image `columns` characters wide.
 pub fn render(events: &[Event], columns: usize) -> Frame {
+    let items = lay_out(events, columns);
+    let width = columns as u32 * GLYPH_W + 2 * MARGIN;
+    let height: u32 = MARGIN * 2
+        + items
+            .iter()
+            .map(|i| match i {
+                Item::Text { double, .. } => GLYPH_H * if *double { 2 } else { 1 },
+                Item::Bitmap { height, .. } => *height,
+                Item::Space(h) => *h,
+            })
+            .sum::<u32>();
+    let mut frame = Frame::new(width, height, Rgb888::WHITE);
+    let mut y = MARGIN;
+    for item in items {
+        y += match item {
+            Item::Text { text, align, double, bold } => draw_text(&mut frame, y, &text, align, double, bold),
+            Item::Bitmap { width: w, height: h, black, align } => draw_bitmap(&mut frame, y, (w, h), &black, align),
+            Item::Space(h) => h,
+        };
+    }
+    frame
+}
+
+/// The receipt's events as lines of text, images and space, top to bottom.
+fn lay_out(events: &[Event], columns: usize) -> Vec<Item> {
     let mut items = vec![];
     let (mut align, mut bold, mut double) = (0u8, false, false);
     // Dots per QR module: the printer's own setting is not decoded; 4 is a common default.
@@ -69,14 +94,7 @@ pub fn render(events: &[Event], columns: usize) -> Frame {
                     items.push(item);
                 }
             }
-            Event::Raster { width_bytes, height, data } => {
-                let width = (*width_bytes * 8) as u32;
-                let black = (0..*height)
-                    .flat_map(|y| (0..width as usize).map(move |x| (y, x)))
-                    .map(|(y, x)| data.get(y * width_bytes + x / 8).is_some_and(|b| b & (0x80 >> (x % 8)) != 0))
-                    .collect();
-                items.push(Item::Bitmap { width, height: *height as u32, black, align });
-            }
+            Event::Raster { width_bytes, height, data } => items.push(raster(*width_bytes, *height, data, align)),
             Event::Cut => items.push(Item::Space(GLYPH_H)),
             _ => {}
         }
@@ -84,64 +102,61 @@ pub fn render(events: &[Event], columns: usize) -> Frame {
     if !line.is_empty() {
         items.push(Item::Text { text: line, align, double, bold });
     }
-    let width = columns as u32 * GLYPH_W + 2 * MARGIN;
-    let height: u32 = MARGIN * 2
-        + items
-            .iter()
-            .map(|i| match i {
-                Item::Text { double, .. } => GLYPH_H * if *double { 2 } else { 1 },
-                Item::Bitmap { height, .. } => *height,
-                Item::Space(h) => *h,
-            })
-            .sum::<u32>();
-    let mut frame = Frame::new(width, height, Rgb888::WHITE);
-    let font = &iso_8859_15::FONT_10X20;
-    let mut y = MARGIN;
-    for item in items {
-        match item {
-            Item::Text { text, align, double, bold } => {
-                let scale = if double { 2 } else { 1 };
-                let text_w = text.chars().count() as u32 * GLYPH_W * scale;
-                let x = match align {
-                    1 => MARGIN + (width - 2 * MARGIN).saturating_sub(text_w) / 2,
-                    2 => (width - MARGIN).saturating_sub(text_w),
-                    _ => MARGIN,
-                };
-                // Draw at 1× into a scratch frame, then scale (and embolden) into the receipt.
-                let mut scratch = Frame::new(text_w / scale + GLYPH_W, GLYPH_H, Rgb888::WHITE);
-                let _ =
-                    Text::with_baseline(&text, Point::zero(), MonoTextStyle::new(font, Rgb888::BLACK), Baseline::Top)
-                        .draw(&mut scratch);
-                for sy in 0..GLYPH_H {
-                    for sx in 0..scratch.width() {
-                        if scratch.pixel(sx, sy) == Rgb888::BLACK {
-                            for dy in 0..scale {
-                                for dx in 0..scale + u32::from(bold) {
-                                    frame.set_pixel(x + sx * scale + dx, y + sy * scale + dy, Rgb888::BLACK);
-                                }
-                            }
-                        }
+    items
+}
+
+/// A raster image's bits (most significant bit leftmost).
+fn raster(width_bytes: usize, height: usize, data: &[u8], align: u8) -> Item {
+    let width = (width_bytes * 8) as u32;
+    let black = (0..height)
+        .flat_map(|y| (0..width as usize).map(move |x| (y, x)))
+        .map(|(y, x)| data.get(y * width_bytes + x / 8).is_some_and(|b| b & (0x80 >> (x % 8)) != 0))
+        .collect();
+    Item::Bitmap { width, height: height as u32, black, align }
+}
+
+/// Draws one line of text at `y` in the printer's font; returns its height.
+fn draw_text(frame: &mut Frame, y: u32, text: &str, align: u8, double: bool, bold: bool) -> u32 {
+    let width = frame.width();
+    let scale = if double { 2 } else { 1 };
+    let text_w = text.chars().count() as u32 * GLYPH_W * scale;
+    let x = match align {
+        1 => MARGIN + (width - 2 * MARGIN).saturating_sub(text_w) / 2,
+        2 => (width - MARGIN).saturating_sub(text_w),
+        _ => MARGIN,
+    };
+    // Draw at 1× into a scratch frame, then scale (and embolden) into the receipt.
+    let mut scratch = Frame::new(text_w / scale + GLYPH_W, GLYPH_H, Rgb888::WHITE);
+    let style = MonoTextStyle::new(&iso_8859_15::FONT_10X20, Rgb888::BLACK);
+    let _ = Text::with_baseline(text, Point::zero(), style, Baseline::Top).draw(&mut scratch);
+    for sy in 0..GLYPH_H {
+        for sx in 0..scratch.width() {
+            if scratch.pixel(sx, sy) == Rgb888::BLACK {
+                for dy in 0..scale {
+                    for dx in 0..scale + u32::from(bold) {
+                        frame.set_pixel(x + sx * scale + dx, y + sy * scale + dy, Rgb888::BLACK);
                     }
                 }
-                y += GLYPH_H * scale;
             }
-            Item::Bitmap { width: w, height: h, black, align } => {
-                let x = match align {
-                    1 => (width.saturating_sub(w)) / 2,
-                    2 => width.saturating_sub(w + MARGIN),
-                    _ => MARGIN,
-                };
-                for by in 0..h {
-                    for bx in 0..w {
-                        if black[(by * w + bx) as usize] {
-                            frame.set_pixel(x + bx, y + by, Rgb888::BLACK);
-                        }
-                    }
-                }
-                y += h;
-            }
-            Item::Space(h) => y += h,
         }
     }
-    frame
+    GLYPH_H * scale
+}
+
+/// Draws a bitmap at `y`; returns its height.
+fn draw_bitmap(frame: &mut Frame, y: u32, (w, h): (u32, u32), black: &[bool], align: u8) -> u32 {
+    let width = frame.width();
+    let x = match align {
+        1 => (width.saturating_sub(w)) / 2,
+        2 => width.saturating_sub(w + MARGIN),
+        _ => MARGIN,
+    };
+    for by in 0..h {
+        for bx in 0..w {
+            if black[(by * w + bx) as usize] {
+                frame.set_pixel(x + bx, y + by, Rgb888::BLACK);
+            }
+        }
+    }
+    h
 }

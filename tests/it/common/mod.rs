@@ -6,6 +6,7 @@ pub mod browser;
 pub mod contract;
 pub mod eventually;
 pub mod process;
+pub mod scrape;
 
 use eventually::{Seen, WITHIN, eventually, eventually_seen};
 use posagent::daemon::{Daemon, simulated_profile, simulated_store_config, start_simulator};

@@ -293,6 +293,8 @@ pub fn parse_usb_id(s: &str) -> Option<(u16, u16)> {
     Some((u16::from_str_radix(v, 16).ok()?, u16::from_str_radix(p, 16).ok()?))
 }
 
+mod validate;
+
 impl DeviceProfile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -309,142 +311,12 @@ impl DeviceProfile {
     }
 
     fn validate(raw: RawProfile, path: &Path) -> Result<Self, ConfigError> {
-        let d = &raw.display;
-        let display_endpoint = device_endpoint(path, "display", &d.endpoint)?;
-        use posagent_drivers::printer::CodePage;
-        let page = |key: &str, name: &str| {
-            CodePage::parse(name).ok_or_else(|| {
-                invalid(
-                    path,
-                    key,
-                    format!("`{name}` is not supported; use \"pc858\", \"pc852\", \"wpc1252\" or \"wpc1250\""),
-                )
-            })
-        };
-        let graphic_size = || match (d.width, d.height) {
-            (Some(w), Some(h)) if (240..=1280).contains(&w) && (240..=1280).contains(&h) => Ok((w, h)),
-            _ => Err(invalid(path, "display", "width and height must be 240 to 1280 pixels")),
-        };
-        let line_only = d.columns.is_some() || d.rows.is_some() || d.code_page.is_some() || d.select_code_page;
-        let (driver, (width, height)) = match (d.driver.as_str(), &display_endpoint) {
-            (_, _) if line_only && d.driver != "cd5220" => {
-                return Err(invalid(path, "display", "columns, rows and code_page are for line displays (cd5220)"));
-            }
-            ("panel", _) => (DisplayDriver::Panel, graphic_size()?),
-            ("framebuffer", Endpoint::File(dev)) => {
-                let name = std::path::Path::new(dev).file_name().and_then(|n| n.to_str()).unwrap_or("fb0");
-                let sysfs = d.sysfs.clone().unwrap_or_else(|| format!("/sys/class/graphics/{name}"));
-                (DisplayDriver::Framebuffer { sysfs: sysfs.into() }, graphic_size()?)
-            }
-            ("framebuffer", _) => {
-                return Err(invalid(path, "display.endpoint", "a framebuffer is a device node: write file:/dev/fb0"));
-            }
-            ("cd5220", _) => {
-                if d.width.is_some() || d.height.is_some() || d.sysfs.is_some() {
-                    return Err(invalid(path, "display", "a line display has columns and rows, not width and height"));
-                }
-                let (columns, rows) = (d.columns.unwrap_or(20), d.rows.unwrap_or(2));
-                if !(16..=40).contains(&columns) || rows != 2 {
-                    return Err(invalid(path, "display", "a line display has 16 to 40 columns and 2 rows"));
-                }
-                let code_page = d.code_page.as_deref().map(|n| page("display.code_page", n)).transpose()?;
-                let spec = posagent_drivers::display::LineDisplaySpec {
-                    columns,
-                    rows,
-                    code_page: code_page.unwrap_or(CodePage::Pc858),
-                    select_code_page: d.select_code_page,
-                };
-                (DisplayDriver::Line(spec), (u32::from(columns), u32::from(rows)))
-            }
-            (other, _) => {
-                return Err(invalid(
-                    path,
-                    "display.driver",
-                    format!("`{other}` is not a display driver; use \"panel\", \"framebuffer\" or \"cd5220\""),
-                ));
-            }
-        };
-        if !d.firmware.is_empty() && driver != DisplayDriver::Panel {
-            return Err(invalid(path, "display.firmware", "only a panel tells its firmware version; remove the list"));
-        }
-        let display_firmware = firmware_list(path, "display.firmware", &d.firmware)?;
-        let p = &raw.printer;
-        if p.driver != "escpos" {
-            return Err(invalid(
-                path,
-                "printer.driver",
-                format!("`{}` is not a printer driver; use \"escpos\"", p.driver),
-            ));
-        }
-        let caps = match &p.model {
-            None => None,
-            Some(m) => Some(posagent_drivers::printer::lookup_model(m).ok_or_else(|| {
-                let near: Vec<&str> = posagent_drivers::printer::known_models()
-                    .into_iter()
-                    .filter(|k| k.to_ascii_lowercase().contains(&m.to_ascii_lowercase().replace(' ', "-")))
-                    .collect();
-                let hint =
-                    if near.is_empty() { "see `posagent devices --models`".to_string() } else { near.join(", ") };
-                invalid(path, "printer.model", format!("`{m}` is not in the ESC/POS printer database ({hint})"))
-            })?),
-        };
-        let from_db = |what: &str| invalid(path, what, "give it, or a printer.model the database knows it for");
-        let columns = p.columns.or(caps.as_ref().and_then(|c| c.columns)).ok_or_else(|| from_db("printer.columns"))?;
-        let width_dots =
-            p.width_dots.or(caps.as_ref().and_then(|c| c.width_dots)).ok_or_else(|| from_db("printer.width_dots"))?;
-        let native_qr =
-            p.native_qr.or(caps.as_ref().map(|c| c.native_qr)).ok_or_else(|| from_db("printer.native_qr"))?;
-        if !(24..=64).contains(&columns) {
-            return Err(invalid(path, "printer.columns", "must be 24 to 64"));
-        }
-        if !(256..=832).contains(&width_dots) {
-            return Err(invalid(path, "printer.width_dots", "must be 256 to 832"));
-        }
-        let code_page = page("printer.code_page", &p.code_page)?;
-        let extra_code_page = p.extra_code_page.as_deref().map(|n| page("printer.extra_code_page", n)).transpose()?;
-        let tables = caps.as_ref().map(|c| c.tables.clone()).unwrap_or_default();
-        if let Some(c) = &caps {
-            for (key, pg) in [("printer.code_page", Some(code_page)), ("printer.extra_code_page", extra_code_page)] {
-                if let Some(pg) = pg.filter(|pg| !c.tables.iter().any(|(q, _)| q == pg)) {
-                    return Err(invalid(path, key, format!("the {} has no {pg:?} table", c.model)));
-                }
-            }
-        }
-        let cash_drawer = match p.cash_drawer.as_deref() {
-            None => None,
-            Some("pin2") => Some(posagent_drivers::printer::DrawerPin::Pin2),
-            Some("pin5") => Some(posagent_drivers::printer::DrawerPin::Pin5),
-            Some(other) => {
-                return Err(invalid(path, "printer.cash_drawer", format!("`{other}`: use \"pin2\" or \"pin5\"")));
-            }
-        };
-        if let (Some(c), Some(_)) = (&caps, cash_drawer) {
-            if !c.drawer_kick {
-                return Err(invalid(
-                    path,
-                    "printer.cash_drawer",
-                    format!("the {} has no drawer-kick connector", c.model),
-                ));
-            }
-        }
-        let card_reader = match &raw.card_reader {
-            None => None,
-            Some(c) if c.driver == "framed-serial" => Some(CardReaderProfile {
-                endpoint: device_endpoint(path, "card_reader", &c.endpoint)?,
-                firmware: firmware_list(path, "card_reader.firmware", &c.firmware)?,
-            }),
-            Some(c) => {
-                return Err(invalid(
-                    path,
-                    "card_reader.driver",
-                    format!("`{}` is not a card reader driver; use \"framed-serial\"", c.driver),
-                ));
-            }
-        };
-        let printer_endpoint = Endpoint::parse(&p.endpoint).map_err(|m| invalid(path, "printer.endpoint", m))?;
+        let display = validate::display(&raw.display, path)?;
+        let printer = validate::printer(&raw.printer, path)?;
+        let card_reader = validate::card_reader(raw.card_reader.as_ref(), path)?;
         let usb = DeviceUsbIds {
-            display: device_usb_id(path, "display", d.usb_id.as_deref(), &display_endpoint)?,
-            printer: device_usb_id(path, "printer", p.usb_id.as_deref(), &printer_endpoint)?,
+            display: device_usb_id(path, "display", raw.display.usb_id.as_deref(), &display.endpoint)?,
+            printer: device_usb_id(path, "printer", raw.printer.usb_id.as_deref(), &printer.endpoint)?,
             card_reader: match (&raw.card_reader, &card_reader) {
                 (Some(raw), Some(c)) => device_usb_id(path, "card_reader", raw.usb_id.as_deref(), &c.endpoint)?,
                 _ => None,
@@ -457,21 +329,8 @@ impl DeviceProfile {
             card_reader,
             model: raw.model,
             description: raw.description,
-            display: DisplayProfile { driver, endpoint: display_endpoint, width, height, firmware: display_firmware },
-            printer: PrinterProfileConfig {
-                endpoint: printer_endpoint,
-                profile: posagent_drivers::printer::PrinterProfile {
-                    columns,
-                    width_dots,
-                    native_qr,
-                    code_page,
-                    extra_code_page,
-                    tables,
-                },
-                reads_status: p.reads_status,
-                cash_drawer,
-                firmware: firmware_list(path, "printer.firmware", &p.firmware)?,
-            },
+            display,
+            printer,
         })
     }
 }
