@@ -2,7 +2,9 @@
 //!
 //! Each device family has a protocol layer that only encodes and decodes bytes (pure,
 //! byte-exact tests beside it) and a driver generic over a blocking byte [`transport`].
-//! Every error has a `kind()` the daemon acts on (retry, reopen, alert the cashier).
+//! Every error has a `kind()` the daemon acts on (retry, reopen, alert the cashier):
+//! its device owners meet every failure with one policy on that kind. The scripted
+//! [`transport::ScriptedTransport`] plays a device byte for byte in tests.
 //! All I/O here is blocking: the daemon runs drivers on owner threads, never on the
 //! async runtime.
 
@@ -17,7 +19,8 @@ pub mod transport;
 pub enum ErrorKind {
     /// The device is gone (unplugged, connection closed): reopen it.
     Disconnected,
-    /// The device did not answer in time: retry, then reopen.
+    /// The device did not answer in time: reopen, and retry a job that is harmless to
+    /// repeat (a screen, never a receipt).
     Timeout,
     /// The device answered something that breaks the protocol: report, reopen.
     Protocol,

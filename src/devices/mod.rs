@@ -1,9 +1,12 @@
-//! The daemon's device owners: one thread per device holds the driver and takes jobs
-//! from a bounded channel, so blocking serial/TCP I/O never runs on the async runtime.
-//! A device that fails is closed and reopened on the next job.
+//! The daemon's devices: one owner thread per device (`owner.rs`) holds the driver and
+//! takes jobs from a bounded channel, so blocking serial/TCP/USB I/O never runs on the
+//! async runtime; it checks the device while idle and meets every failure with one
+//! policy keyed on the drivers' `ErrorKind` (reopen, retry, alert, give up). What each
+//! device does and reports of itself is in its module.
 
 mod card_reader;
 mod display;
+mod owner;
 mod printer;
 
 pub use card_reader::{
@@ -27,23 +30,6 @@ const JOB_QUEUE: usize = 16;
 /// How often an idle device is checked: one that went away is noticed, and reopened when
 /// it is back, within about this long (shown in `/health`).
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(700);
-
-/// Sends `probe()` to a device thread every [`PROBE_INTERVAL`] while the device service
-/// exists; skipped when the thread is busy.
-pub(crate) fn spawn_prober<J: Send + 'static>(jobs: &tokio::sync::mpsc::Sender<J>, probe: fn() -> J) {
-    let weak = jobs.downgrade();
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        handle.spawn(async move {
-            let mut tick = tokio::time::interval(PROBE_INTERVAL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tick.tick().await;
-                let Some(jobs) = weak.upgrade() else { return };
-                let _ = jobs.try_send(probe());
-            }
-        });
-    }
-}
 
 /// How long connecting to a TCP device may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -1,14 +1,16 @@
 //! Owner thread of the receipt printer.
 
+use super::owner::{self, Connect, Jobs, Link, Owned, Pace, Work};
 use super::{
-    DeviceError, DeviceHealth, JOB_QUEUE, SharedHealth, new_health, open_transport, printer_conditions, read_health,
-    set_conditions, set_firmware, set_health,
+    DeviceError, DeviceHealth, PROBE_INTERVAL, SharedHealth, new_health, printer_conditions, read_health,
+    set_conditions, set_firmware,
 };
 use crate::config::PrinterProfileConfig;
 use posagent_drivers::printer::{Block, Document, PrinterError, Raster, ReceiptPrinter};
 use posagent_drivers::transport::Transport;
 use std::collections::{HashSet, VecDeque};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot};
 
 /// What became of a held receipt when it is asked for by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,18 +33,16 @@ enum Job {
         tag: String,
         done: oneshot::Sender<Held>,
     },
-    Probe,
     /// Kicks the cash drawer open.
     OpenDrawer(oneshot::Sender<Result<(), DeviceError>>),
     /// Answers once every job before it is done, with the receipts still held.
     Flush(oneshot::Sender<usize>),
-    Close(oneshot::Sender<()>),
 }
 
 /// Handle to the printer thread.
 #[derive(Clone)]
 pub struct PrinterService {
-    jobs: mpsc::Sender<Job>,
+    jobs: Jobs<Job>,
     health: SharedHealth,
     printed_later: broadcast::Sender<String>,
     has_drawer: bool,
@@ -55,125 +55,159 @@ struct HeldJobs {
     printed: HashSet<String>,
 }
 
-impl PrinterService {
-    /// Starts the owner thread; the printer is opened on the first job. `logo` is printed
-    /// at the top of every document.
-    pub fn start(profile: PrinterProfileConfig, logo: Option<Raster>) -> std::io::Result<Self> {
-        let (jobs, mut rx) = mpsc::channel::<Job>(JOB_QUEUE);
-        let health = new_health("printer", &profile.endpoint);
-        let h = health.clone();
-        let (printed_later, _) = broadcast::channel(64);
-        let announce = printed_later.clone();
-        let has_drawer = profile.cash_drawer.is_some();
-        std::thread::Builder::new().name("printer".into()).spawn(move || {
-            let mut printer: Option<ReceiptPrinter<Box<dyn Transport>>> = None;
-            let mut held = HeldJobs::default();
-            while let Some(job) = rx.blocking_recv() {
-                let (result, done) = match job {
-                    Job::Print { document, hold_as, done } => {
-                        let r = print(&mut printer, &profile, &h, &with_logo(&document, logo.as_ref()));
-                        if let (Err(_), Some(tag)) = (&r, hold_as) {
-                            held.queue.push_back((tag, document));
-                        }
-                        (r, Some(done))
-                    }
-                    Job::Release { tag, done } => {
-                        let answer = if let Some(i) = held.queue.iter().position(|(t, _)| *t == tag) {
-                            held.queue.remove(i);
-                            Held::Released
-                        } else if held.printed.contains(&tag) {
-                            Held::AlreadyPrinted
-                        } else {
-                            Held::Unknown
-                        };
-                        let _ = done.send(answer);
-                        continue;
-                    }
-                    Job::OpenDrawer(done) => {
-                        let r = open_drawer(&mut printer, &profile, &h);
-                        (r, Some(done))
-                    }
-                    Job::Flush(done) => {
-                        let _ = done.send(held.queue.len());
-                        continue;
-                    }
-                    Job::Close(done) => {
-                        drop(printer.take());
-                        set_health(&h, false, Some("closed: the daemon stopped".into()));
-                        let _ = done.send(());
-                        return;
-                    }
-                    Job::Probe => {
-                        let r = probe(&mut printer, &profile, &h);
-                        if r.is_ok() {
-                            // The fault cleared: print what waited, in order, each whole.
-                            while let Some((tag, doc)) = held.queue.pop_front() {
-                                if let Err(e) = print(&mut printer, &profile, &h, &with_logo(&doc, logo.as_ref())) {
-                                    tracing::warn!(error = %e, "held receipt still cannot be printed");
-                                    held.queue.push_front((tag, doc));
-                                    break;
-                                }
-                                tracing::info!(tag = %tag, "held receipt printed");
-                                let _ = announce.send(tag.clone());
-                                held.printed.insert(tag);
-                            }
-                        }
-                        (r, None)
-                    }
-                };
-                match &result {
-                    Ok(()) => {
-                        // It printed (or its status is fine): only a roll near its end stays.
-                        let low = h.lock().unwrap_or_else(|p| p.into_inner()).conditions.contains(&"paper_low");
-                        set_conditions(&h, if low { vec!["paper_low"] } else { vec![] });
-                        set_health(&h, true, None);
-                    }
-                    Err(e) => {
-                        if done.is_some() {
-                            tracing::warn!(error = %e, "receipt printer failed");
-                        }
-                        if let PrinterError::NotReady(status) = e {
-                            set_conditions(&h, printer_conditions(status));
-                        }
-                        if matches!(e, PrinterError::Transport(_) | PrinterError::BadStatus(_)) {
-                            printer = None;
-                            // Closed: what it reported no longer holds.
-                            set_conditions(&h, vec![]);
-                        }
-                        set_health(&h, printer.is_some(), Some(e.to_string()));
-                    }
+impl HeldJobs {
+    /// Takes `tag` off the queue, if it waits there.
+    fn release(&mut self, tag: &str) -> Held {
+        if let Some(i) = self.queue.iter().position(|(t, _)| t == tag) {
+            self.queue.remove(i);
+            Held::Released
+        } else if self.printed.contains(tag) {
+            Held::AlreadyPrinted
+        } else {
+            Held::Unknown
+        }
+    }
+}
+
+type Printer = ReceiptPrinter<Box<dyn Transport>>;
+
+/// The printer's owner: prints, holds receipts through a fault, checks the paper.
+struct PrinterOwner {
+    profile: PrinterProfileConfig,
+    connect: Connect,
+    logo: Option<Raster>,
+    health: SharedHealth,
+    link: Link<Printer>,
+    held: HeldJobs,
+    announce: broadcast::Sender<String>,
+}
+
+impl Owned for PrinterOwner {
+    type Job = Job;
+
+    fn run(&mut self, job: Job) {
+        match job {
+            Job::Print { document, hold_as, done } => {
+                let r = self.print(&document);
+                if let (Err(_), Some(tag)) = (&r, hold_as) {
+                    self.held.queue.push_back((tag, document));
                 }
-                if let Some(done) = done {
-                    let _ = done.send(result.map_err(DeviceError::from));
-                }
+                let _ = done.send(r.map_err(DeviceError::from));
             }
-        })?;
-        super::spawn_prober(&jobs, || Job::Probe);
+            Job::Release { tag, done } => {
+                let _ = done.send(self.held.release(&tag));
+            }
+            Job::OpenDrawer(done) => {
+                let r = self.open_drawer();
+                let _ = done.send(r.map_err(DeviceError::from));
+            }
+            Job::Flush(done) => {
+                let _ = done.send(self.held.queue.len());
+            }
+        }
+    }
+
+    fn probe(&mut self) {
+        if !self.link.is_open() && !self.link.due() {
+            return;
+        }
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
+        let r = self.link.attempt(Work::Probe, || open(connect, profile, health), |p| status(p, profile, health));
+        self.note(&r);
+        if r.is_ok() {
+            self.print_held();
+        }
+    }
+
+    fn close(&mut self) {
+        self.link.close();
+    }
+}
+
+impl PrinterOwner {
+    /// Prints `doc` (with the logo) on the printer, opening it first if need be.
+    fn print(&mut self, doc: &Document) -> Result<(), PrinterError> {
+        let doc = with_logo(doc, self.logo.as_ref());
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
+        // A receipt is never printed twice: one that timed out is held, not sent again.
+        let work = Work::Job { repeatable: false };
+        let r = self.link.attempt(work, || open(connect, profile, health), |p| p.print(&doc));
+        self.note(&r);
+        r
+    }
+
+    fn open_drawer(&mut self) -> Result<(), PrinterError> {
+        let Some(pin) = self.profile.cash_drawer else { return Ok(()) };
+        let (connect, profile, health) = (&mut self.connect, &self.profile, &self.health);
+        let r = self.link.attempt(
+            Work::Job { repeatable: false },
+            || open(connect, profile, health),
+            |p| p.open_drawer(pin),
+        );
+        self.note(&r);
+        r
+    }
+
+    /// The fault cleared: prints what waited, in order, each whole.
+    fn print_held(&mut self) {
+        while let Some((tag, doc)) = self.held.queue.pop_front() {
+            if let Err(e) = self.print(&doc) {
+                tracing::warn!(error = %e, "held receipt still cannot be printed");
+                self.held.queue.push_front((tag, doc));
+                break;
+            }
+            tracing::info!(tag = %tag, "held receipt printed");
+            let _ = self.announce.send(tag.clone());
+            self.held.printed.insert(tag);
+        }
+    }
+
+    /// Shows the conditions an operation's outcome tells.
+    fn note(&self, r: &Result<(), PrinterError>) {
+        match r {
+            Ok(()) => {
+                // It printed (or its status is fine): only a roll near its end stays.
+                let low = read_health(&self.health).conditions.contains(&"paper_low");
+                set_conditions(&self.health, if low { vec!["paper_low"] } else { vec![] });
+            }
+            Err(PrinterError::NotReady(status)) => set_conditions(&self.health, printer_conditions(status)),
+            // Closed: what it reported no longer holds.
+            Err(_) if !self.link.is_open() => set_conditions(&self.health, vec![]),
+            Err(_) => {}
+        }
+    }
+}
+
+impl PrinterService {
+    /// Starts the owner thread; the printer is opened by the first check. `logo` is
+    /// printed at the top of every document.
+    pub fn start(profile: PrinterProfileConfig, logo: Option<Raster>) -> std::io::Result<Self> {
+        let health = new_health("printer", &profile.endpoint);
+        let (printed_later, _) = broadcast::channel(64);
+        let has_drawer = profile.cash_drawer.is_some();
+        let link = Link::new(health.clone(), Duration::ZERO);
+        let announce = printed_later.clone();
+        let connect = owner::connect_to(&profile.endpoint);
+        let held = HeldJobs::default();
+        let printer = PrinterOwner { profile, connect, logo, health: health.clone(), link, held, announce };
+        let jobs = owner::spawn("printer", Pace::Every(PROBE_INTERVAL), printer)?;
         Ok(PrinterService { jobs, health, printed_later, has_drawer })
     }
 
     async fn submit(&self, document: Document, hold_as: Option<String>) -> Result<(), DeviceError> {
-        let (done, rx) = oneshot::channel();
-        self.jobs.send(Job::Print { document, hold_as, done }).await.map_err(|_| DeviceError::Stopped("printer"))?;
-        rx.await.map_err(|_| DeviceError::Stopped("printer"))?
+        let job = |done| Job::Print { document, hold_as, done };
+        self.jobs.ask(job).await.ok_or(DeviceError::Stopped("printer"))?
     }
 
     /// Waits until every receipt sent before is printed (or held); returns how many are
     /// held for a printer fault (they stay unprinted in the journal).
     pub async fn flush(&self) -> usize {
-        let (done, rx) = oneshot::channel();
-        if self.jobs.send(Job::Flush(done)).await.is_err() {
-            return 0;
-        }
-        rx.await.unwrap_or(0)
+        self.jobs.ask(Job::Flush).await.unwrap_or(0)
     }
 
     /// Closes the printer (the thread ends; later jobs answer `Stopped`).
     pub async fn close(&self) {
-        let (done, rx) = oneshot::channel();
-        if self.jobs.send(Job::Close(done)).await.is_ok() {
-            let _ = rx.await;
-        }
+        self.jobs.close().await;
     }
 
     /// Kicks the cash drawer wired to the printer open; `Ok(false)` if the profile has none.
@@ -181,9 +215,7 @@ impl PrinterService {
         if !self.has_drawer {
             return Ok(false);
         }
-        let (done, rx) = oneshot::channel();
-        self.jobs.send(Job::OpenDrawer(done)).await.map_err(|_| DeviceError::Stopped("printer"))?;
-        rx.await.map_err(|_| DeviceError::Stopped("printer"))?.map(|()| true)
+        self.jobs.ask(Job::OpenDrawer).await.ok_or(DeviceError::Stopped("printer"))?.map(|()| true)
     }
 
     /// Prints `document` whole, or reports why not.
@@ -200,11 +232,8 @@ impl PrinterService {
 
     /// Takes a held document off the queue (to print it by hand instead).
     pub async fn release(&self, tag: &str) -> Held {
-        let (done, rx) = oneshot::channel();
-        if self.jobs.send(Job::Release { tag: tag.to_string(), done }).await.is_err() {
-            return Held::Unknown;
-        }
-        rx.await.unwrap_or(Held::Unknown)
+        let tag = tag.to_string();
+        self.jobs.ask(|done| Job::Release { tag, done }).await.unwrap_or(Held::Unknown)
     }
 
     /// Tags of held documents as they get printed.
@@ -231,61 +260,22 @@ fn with_logo<'a>(doc: &'a Document, logo: Option<&Raster>) -> std::borrow::Cow<'
     }
 }
 
-fn open_drawer(
-    printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
-    profile: &PrinterProfileConfig,
-    health: &SharedHealth,
-) -> Result<(), PrinterError> {
-    let Some(pin) = profile.cash_drawer else { return Ok(()) };
-    if printer.is_none() {
-        *printer = Some(open(profile, health)?);
-    }
-    match printer.as_mut() {
-        Some(p) => p.open_drawer(pin),
-        None => Ok(()),
-    }
-}
-
 /// Opens the printer and reads its firmware version into the health.
-fn open(
-    profile: &PrinterProfileConfig,
-    health: &SharedHealth,
-) -> Result<ReceiptPrinter<Box<dyn Transport>>, PrinterError> {
-    let mut p = ReceiptPrinter::new(open_transport(&profile.endpoint)?, profile.profile.clone(), profile.reads_status);
+fn open(connect: &mut Connect, profile: &PrinterProfileConfig, health: &SharedHealth) -> Result<Printer, PrinterError> {
+    let mut p = ReceiptPrinter::new(connect()?, profile.profile.clone(), profile.reads_status);
     set_firmware(health, p.firmware_version()?, &profile.firmware);
     Ok(p)
 }
 
-/// Opens the printer, or reads the open one's status (paper, cover, errors).
-fn probe(
-    printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
-    profile: &PrinterProfileConfig,
-    health: &SharedHealth,
-) -> Result<(), PrinterError> {
-    if printer.is_none() {
-        *printer = Some(open(profile, health)?);
+/// Reads the open printer's status (paper, cover, errors), if the link can.
+fn status(p: &mut Printer, profile: &PrinterProfileConfig, health: &SharedHealth) -> Result<(), PrinterError> {
+    if !profile.reads_status {
+        return Ok(());
     }
-    match printer.as_mut() {
-        Some(p) if profile.reads_status => {
-            let s = p.status()?;
-            set_conditions(health, printer_conditions(&s));
-            if s.offline || s.paper_out || s.cover_open || s.error { Err(PrinterError::NotReady(s)) } else { Ok(()) }
-        }
-        _ => Ok(()),
-    }
+    let s = p.status()?;
+    set_conditions(health, printer_conditions(&s));
+    if s.offline || s.paper_out || s.cover_open || s.error { Err(PrinterError::NotReady(s)) } else { Ok(()) }
 }
 
-fn print(
-    printer: &mut Option<ReceiptPrinter<Box<dyn Transport>>>,
-    profile: &PrinterProfileConfig,
-    health: &SharedHealth,
-    doc: &Document,
-) -> Result<(), PrinterError> {
-    if printer.is_none() {
-        *printer = Some(open(profile, health)?);
-    }
-    match printer.as_mut() {
-        Some(p) => p.print(doc),
-        None => Ok(()),
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -165,99 +165,60 @@ impl<T: Transport> ReceiptPrinter<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::TcpTransport;
-    use std::io::{Read, Write};
+    use crate::transport::ScriptedTransport;
 
-    /// A printer on loopback TCP that answers `GS I 65` with `reply`.
-    fn printer_answering(reply: &'static [u8]) -> Result<String, std::io::Error> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?.to_string();
-        std::thread::spawn(move || {
-            if let Ok((mut s, _)) = listener.accept() {
-                let mut req = [0u8; 3];
-                if s.read_exact(&mut req).is_ok() && req == [0x1D, 0x49, 0x41] {
-                    let _ = s.write_all(reply);
-                }
-                let _ = s.read(&mut req);
-            }
-        });
-        Ok(addr)
-    }
-
-    /// A printer out of paper that, like a real one, answers `DLE EOT n` wherever it
-    /// stands in the data (n = 1..4: offline, paper end, no error, paper end).
-    fn printer_out_of_paper() -> Result<(String, std::sync::mpsc::Receiver<u8>), std::io::Error> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?.to_string();
-        let (answered, answers) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let Ok((mut s, _)) = listener.accept() else { return };
-            let mut seen: Vec<u8> = vec![];
-            let mut b = [0u8; 1];
-            while s.read_exact(&mut b).is_ok() {
-                seen.push(b[0]);
-                if let [.., 0x10, 0x04, n] = seen[..] {
-                    let reply = [0x1A, 0x32, 0x12, 0x72][usize::from(n.clamp(1, 4)) - 1];
-                    if s.write_all(&[reply]).is_err() || answered.send(n).is_err() {
-                        return;
-                    }
-                    seen.clear();
-                }
-            }
-        });
-        Ok((addr, answers))
+    /// A printer answering each `DLE EOT n` with its byte of `replies`, after `script`.
+    fn answering_status(script: ScriptedTransport, replies: [u8; 4]) -> ScriptedTransport {
+        (1u8..=4).zip(replies).fold(script, |s, (n, r)| s.expect_write(&[DLE_EOT[0], DLE_EOT[1], n]).reply(&[r]))
     }
 
     #[test]
     fn a_status_reply_to_bytes_inside_image_data_is_not_taken_for_the_answer() -> Result<(), Box<dyn std::error::Error>>
     {
-        let (addr, answers) = printer_out_of_paper()?;
-        let mut t = TcpTransport::connect(&addr, Duration::from_secs(2))?;
-        // Raster data that happens to hold `10 04 04`: the printer answers it.
-        t.write_all(&[0x1D, 0x76, 0x30, 0x00, 0x01, 0x00, 0x03, 0x00, 0x10, 0x04, 0x04])?;
+        // Raster data that happens to hold `10 04 04`: the printer, out of paper, answers
+        // it (n = 1..4: offline, paper end, no error, paper end).
+        let raster = [0x1D, 0x76, 0x30, 0x00, 0x01, 0x00, 0x03, 0x00, 0x10, 0x04, 0x04];
+        let wire = ScriptedTransport::new("printer").expect_write(&raster).reply(&[0x72]);
+        let wire = answering_status(wire, [0x1A, 0x32, 0x12, 0x72]);
+        let script = wire.script();
+        let mut t = wire;
+        t.write_all(&raster)?;
         t.flush()?;
-        assert_eq!(answers.recv_timeout(Duration::from_secs(5))?, 4, "the stray answer was sent");
         let mut p = ReceiptPrinter::new(t, PrinterProfile::default(), true);
         let s = p.status()?;
         assert!(s.paper_out && s.offline && !s.error, "{s:?}");
+        script.check()?;
         Ok(())
     }
 
     #[test]
     fn firmware_version_is_read_from_gs_i_65() -> Result<(), Box<dyn std::error::Error>> {
-        let timeout = Duration::from_secs(2);
-        let addr = printer_answering(b"_TM-T88VI 30.02 ESC/POS\0")?;
-        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
+        const GS_I_65: [u8; 3] = [0x1D, 0x49, 0x41];
+        let wire = ScriptedTransport::new("printer").expect_write(&GS_I_65).reply(b"_TM-T88VI 30.02 ESC/POS\0");
+        let script = wire.script();
+        let mut p = ReceiptPrinter::new(wire, PrinterProfile::default(), true);
         assert_eq!(p.firmware_version()?, Some("TM-T88VI 30.02 ESC/POS".to_string()));
+        script.check()?;
         // A printer that answers late: its bytes are drained, not taken for status replies.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?.to_string();
-        std::thread::spawn(move || {
-            let Ok((mut s, _)) = listener.accept() else { return };
-            let mut req = [0u8; 3];
-            if s.read_exact(&mut req).is_err() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1200));
-            let _ = s.write_all(b"_LATE 1.0\0");
-            for _ in 0..4 {
-                if s.read_exact(&mut req).is_err() || req[..2] != [0x10, 0x04] {
-                    return;
-                }
-                let _ = s.write_all(&[0x12]);
-            }
-        });
-        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
+        let wire = ScriptedTransport::new("printer").expect_write(&GS_I_65).timeout().reply(b"_LATE 1.0\0");
+        let wire = answering_status(wire, [0x12; 4]);
+        let script = wire.script();
+        let mut p = ReceiptPrinter::new(wire, PrinterProfile::default(), true);
         assert_eq!(p.firmware_version()?, None);
         assert_eq!(p.status()?, super::super::status::PrinterStatus::default());
+        script.check()?;
         // A reply without the `_` header is not a version.
-        let addr = printer_answering(b"30.02\0")?;
-        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), true);
+        let wire = ScriptedTransport::new("printer").expect_write(&GS_I_65).reply(b"30.02\0");
+        let script = wire.script();
+        let mut p = ReceiptPrinter::new(wire, PrinterProfile::default(), true);
         assert_eq!(p.firmware_version()?, None);
+        script.check()?;
         // A write-only link is not asked.
-        let addr = printer_answering(b"_X\0")?;
-        let mut p = ReceiptPrinter::new(TcpTransport::connect(&addr, timeout)?, PrinterProfile::default(), false);
+        let wire = ScriptedTransport::new("printer");
+        let script = wire.script();
+        let mut p = ReceiptPrinter::new(wire, PrinterProfile::default(), false);
         assert_eq!(p.firmware_version()?, None);
+        script.check()?;
         Ok(())
     }
 }

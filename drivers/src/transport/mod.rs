@@ -1,12 +1,14 @@
 //! Blocking byte transports: serial ports, TCP sockets (port 9100 printers), USB bulk
-//! endpoints, device nodes.
+//! endpoints, device nodes; and a scripted one in memory for byte-exact tests.
 
 mod file;
+mod scripted;
 mod serial;
 mod tcp;
 mod usb;
 
 pub use file::FileTransport;
+pub use scripted::{Script, ScriptMismatch, ScriptedTransport};
 pub use serial::SerialTransport;
 pub use tcp::TcpTransport;
 pub use usb::{BulkEndpoints, EndpointInfo, InterfaceInfo, UsbTransport, choose_endpoints, describe_usb};

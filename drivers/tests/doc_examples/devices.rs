@@ -13,54 +13,7 @@ use posagent_drivers::printer::{
     Align, Block, CodePage, Document, DrawerPin, PrinterProfile, PrinterStatus, Raster, ReceiptPrinter, TextStyle,
     encode_document, parse_status,
 };
-use posagent_drivers::transport::{Transport, TransportError};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// A device that records what it is sent and answers with `replies`.
-#[derive(Clone, Default)]
-struct Wire {
-    sent: Arc<Mutex<Vec<u8>>>,
-    /// Answers not asked for yet, one per `DLE EOT n` (as a printer answers).
-    replies: Arc<Mutex<Vec<u8>>>,
-    /// Answers asked for, waiting to be read.
-    ready: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Wire {
-    fn answering(replies: &[u8]) -> Self {
-        let w = Wire::default();
-        w.replies.lock().unwrap().extend_from_slice(replies);
-        w
-    }
-    fn sent(&self) -> Vec<u8> {
-        self.sent.lock().unwrap().clone()
-    }
-}
-
-impl Transport for Wire {
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
-        self.sent.lock().unwrap().extend_from_slice(bytes);
-        let asked = bytes.windows(2).filter(|w| *w == [0x10, 0x04]).count();
-        let mut replies = self.replies.lock().unwrap();
-        let n = asked.min(replies.len());
-        self.ready.lock().unwrap().extend(replies.drain(..n));
-        Ok(())
-    }
-    fn read(&mut self, buf: &mut [u8], _: Duration) -> Result<usize, TransportError> {
-        let mut r = self.ready.lock().unwrap();
-        let n = buf.len().min(r.len());
-        buf[..n].copy_from_slice(&r[..n]);
-        r.drain(..n);
-        Ok(n)
-    }
-    fn flush(&mut self) -> Result<(), TransportError> {
-        Ok(())
-    }
-    fn describe(&self) -> String {
-        "wire".into()
-    }
-}
+use posagent_drivers::transport::ScriptedTransport;
 
 fn format_of(ex: &Example) -> PanelFormat {
     match ex.code("format") {
@@ -147,9 +100,11 @@ fn line_display(ex: &Example) {
     let (_, bytes) = ex.bytes();
     let s = spec(ex);
     if ex.kind == "line-display-init" {
-        let wire = Wire::default();
-        LineDisplay::open(wire.clone(), s).unwrap();
-        assert_eq!(show(&bytes), show(&wire.sent()), "{}: what the driver sends at open", ex.at);
+        let wire = ScriptedTransport::new("line display").expect_write(&bytes);
+        let script = wire.script();
+        LineDisplay::open(wire, s).unwrap();
+        assert_eq!(show(&bytes), show(&script.written()), "{}: what the driver sends at open", ex.at);
+        script.check().unwrap();
         assert_eq!(encode_line_init(&s), bytes, "{}", ex.at);
         return;
     }
@@ -166,10 +121,17 @@ fn line_display(ex: &Example) {
 
 fn status(ex: &Example) {
     let replies: [u8; 4] = ex.hex("printer→host").try_into().unwrap();
-    let wire = Wire::answering(&replies);
-    let mut printer = ReceiptPrinter::new(wire.clone(), PrinterProfile::default(), true);
+    // The printer answers each `DLE EOT n` with its byte.
+    let asked = ex.hex("host→printer");
+    let mut wire = ScriptedTransport::new("printer");
+    for (request, reply) in asked.chunks(3).zip(replies) {
+        wire = wire.expect_write(request).reply(&[reply]);
+    }
+    let script = wire.script();
+    let mut printer = ReceiptPrinter::new(wire, PrinterProfile::default(), true);
     let got = printer.status().ok();
-    assert_eq!(show(&ex.hex("host→printer")), show(&wire.sent()), "{}: the status requests", ex.at);
+    assert_eq!(show(&asked), show(&script.written()), "{}: the status requests", ex.at);
+    script.check().unwrap();
     assert_eq!(got, parse_status(replies), "{}", ex.at);
     let names = match parse_status(replies) {
         None => vec!["invalid"],
@@ -332,9 +294,10 @@ pub fn escpos_table(doc: &str) -> usize {
             }
             "cash drawer kick" => {
                 for (m, pin) in [(0, DrawerPin::Pin2), (1, DrawerPin::Pin5)] {
-                    let wire = Wire::default();
-                    ReceiptPrinter::new(wire.clone(), p.clone(), true).open_drawer(pin).unwrap();
-                    let [got_m, t1, t2] = check_row(s, cell, &wire.sent())[..] else { panic!("{cell}") };
+                    let wire = ScriptedTransport::new("printer").then_anything();
+                    let script = wire.script();
+                    ReceiptPrinter::new(wire, p.clone(), true).open_drawer(pin).unwrap();
+                    let [got_m, t1, t2] = check_row(s, cell, &script.written())[..] else { panic!("{cell}") };
                     assert_eq!(got_m, m, "{pin:?}");
                     let pulse = format!("{} ms pulse, {} ms rest", u16::from(t1) * 2, u16::from(t2) * 2);
                     assert!(meaning.contains(&pulse), "{meaning}: {pulse}");
@@ -343,9 +306,15 @@ pub fn escpos_table(doc: &str) -> usize {
             }
             "feed and partial cut" => assert_eq!(check_row(s, cell, &doc_of(vec![Block::Cut]))[..], [], "{cell}"),
             "real-time status n = 1…4, read before each receipt" => {
-                let wire = Wire::answering(&[0x12; 4]);
-                ReceiptPrinter::new(wire.clone(), p.clone(), true).print(&Document::default()).unwrap();
-                let sent = wire.sent();
+                let mut wire = ScriptedTransport::new("printer");
+                for n in 1u8..=4 {
+                    wire = wire.expect_write(&[0x10, 0x04, n]).reply(&[0x12]);
+                }
+                let wire = wire.then_anything();
+                let script = wire.script();
+                ReceiptPrinter::new(wire, p.clone(), true).print(&Document::default()).unwrap();
+                script.check().unwrap();
+                let sent = script.written();
                 for (i, n) in (1u8..=4).enumerate() {
                     assert_eq!(check_row(s, cell, &sent[i * 3..i * 3 + 3]), [n], "{cell}");
                 }

@@ -4,12 +4,12 @@
 
 mod owner;
 
-use super::{DeviceHealth, JOB_QUEUE, SharedHealth, new_health, read_health};
+use super::owner::{self as generic, Jobs, Pace, Refused};
+use super::{DeviceHealth, SharedHealth, new_health, read_health};
 use crate::config::CardReaderProfile;
 use posagent_drivers::card_reader::{CardRead, CardReaderError, ErrorCode, Outcome};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -146,7 +146,6 @@ pub enum Verdict {
 enum Job {
     Read(ReadJob),
     Outcome { txn: u32, outcome: Outcome, verdict: Option<oneshot::Sender<Verdict>> },
-    Close(oneshot::Sender<()>),
 }
 
 struct ReadJob {
@@ -159,7 +158,7 @@ struct ReadJob {
 /// Handle to the card reader thread.
 #[derive(Clone)]
 pub struct CardReaderService {
-    jobs: SyncSender<Job>,
+    jobs: Jobs<Job>,
     health: SharedHealth,
     counters: Arc<ReaderCounters>,
 }
@@ -167,11 +166,12 @@ pub struct CardReaderService {
 impl CardReaderService {
     /// Starts the owner thread; it opens the reader at once and keeps it open.
     pub fn start(profile: CardReaderProfile) -> std::io::Result<Self> {
-        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(JOB_QUEUE);
         let health = new_health("card_reader", &profile.endpoint);
         let counters = Arc::new(ReaderCounters::default());
-        let owner = owner::Owner::new(profile, health.clone(), counters.clone());
-        std::thread::Builder::new().name("card-reader".into()).spawn(move || owner.run(&rx))?;
+        let connect = generic::connect_to(&profile.endpoint);
+        let owner = owner::Owner::new(profile, health.clone(), counters.clone(), connect);
+        // Read all the time: every frame is acknowledged within the protocol's 100 ms.
+        let jobs = generic::spawn("card-reader", Pace::Always, owner)?;
         Ok(CardReaderService { jobs, health, counters })
     }
 
@@ -187,8 +187,8 @@ impl CardReaderService {
         let (done, rx) = oneshot::channel();
         match self.jobs.try_send(Job::Read(ReadJob { request, cancel, notices, done })) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(CardWaitError::Busy),
-            Err(TrySendError::Disconnected(_)) => return Err(CardWaitError::Stopped),
+            Err(Refused::Full) => return Err(CardWaitError::Busy),
+            Err(Refused::Stopped) => return Err(CardWaitError::Stopped),
         }
         rx.await.map_err(|_| CardWaitError::Stopped)?
     }
@@ -214,19 +214,7 @@ impl CardReaderService {
 
     /// Closes the reader (the thread ends; later jobs answer `Stopped`).
     pub async fn close(&self) {
-        let (done, rx) = oneshot::channel();
-        let mut job = Job::Close(done);
-        loop {
-            match self.jobs.try_send(job) {
-                Ok(()) => break,
-                Err(TrySendError::Full(j)) => {
-                    job = j;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                Err(TrySendError::Disconnected(_)) => return,
-            }
-        }
-        let _ = rx.await;
+        self.jobs.close().await;
     }
 
     /// The reader's state.

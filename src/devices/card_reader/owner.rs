@@ -6,8 +6,8 @@
 
 use super::{CardWaitError, Job, ReadJob, ReaderCounters, ReaderNotice, TakenRead, Verdict};
 use crate::config::CardReaderProfile;
-use crate::devices::{SharedHealth, open_transport, set_firmware, set_health};
-use posagent_drivers::ErrorKind;
+use crate::devices::owner::{Connect, Link, Owned, Work};
+use crate::devices::{SharedHealth, set_firmware};
 use posagent_drivers::card_reader::{
     CardReader, CardReaderError, ENABLE_NO_SWIPE, ENABLE_PIN, Enable, EntryMode, ErrorCode, IdleReason, KEEP_ALIVE,
     LinkStats, Outcome,
@@ -15,7 +15,6 @@ use posagent_drivers::card_reader::{
 use posagent_drivers::transport::Transport;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 mod events;
@@ -26,10 +25,9 @@ type Reader = CardReader<Box<dyn Transport>>;
 const POLL: Duration = Duration::from_millis(20);
 /// How long a reader may take to answer INFO when it is opened.
 const INFO_WAIT: Duration = Duration::from_secs(1);
-/// Between attempts to open a reader that is not there.
+/// Between attempts to open a reader that is not there (one that speaks the wrong
+/// protocol is left for `owner::MISCONFIGURED_PAUSE`).
 const REOPEN: Duration = Duration::from_millis(500);
-/// Between attempts when the reader speaks the wrong protocol.
-const REOPEN_MISCONFIGURED: Duration = Duration::from_secs(5);
 /// How long the host waits for IDLE after CANCEL.
 const CANCEL_WAIT: Duration = Duration::from_secs(1);
 /// Pause before enabling again after the reader ended a transaction on its own.
@@ -56,11 +54,10 @@ struct Active {
 
 pub(super) struct Owner {
     profile: CardReaderProfile,
+    connect: Connect,
     health: SharedHealth,
     counters: Arc<ReaderCounters>,
-    reader: Option<Reader>,
-    next_open: Instant,
-    last_open_error: Option<String>,
+    link: Link<Reader>,
     active: Option<Active>,
     /// A transaction told its outcome, waiting for the reader's IDLE verdict.
     completing: Option<(u32, Instant, tokio::sync::oneshot::Sender<Verdict>)>,
@@ -79,14 +76,18 @@ pub(super) struct Owner {
 }
 
 impl Owner {
-    pub(super) fn new(profile: CardReaderProfile, health: SharedHealth, counters: Arc<ReaderCounters>) -> Self {
+    pub(super) fn new(
+        profile: CardReaderProfile,
+        health: SharedHealth,
+        counters: Arc<ReaderCounters>,
+        connect: Connect,
+    ) -> Self {
         Owner {
             profile,
+            connect,
+            link: Link::new(health.clone(), REOPEN),
             health,
             counters,
-            reader: None,
-            next_open: Instant::now(),
-            last_open_error: None,
             active: None,
             completing: None,
             deferred: None,
@@ -99,46 +100,46 @@ impl Owner {
             pings_unanswered: 0,
         }
     }
+}
 
-    pub(super) fn run(mut self, jobs: &Receiver<Job>) {
-        loop {
-            if !self.take_jobs(jobs) {
-                return;
+/// The generic owner runs the reader: each job as it comes, and whenever none waits a
+/// turn of the loop (open it if due, move the payment on, read the port, keep alive).
+impl Owned for Owner {
+    type Job = Job;
+
+    fn run(&mut self, job: Job) {
+        match job {
+            Job::Read(job) if self.active.is_some() || self.deferred.is_some() => {
+                let _ = job.done.send(Err(CardWaitError::Busy));
             }
-            self.ensure_open();
-            self.drive_active();
-            self.settle_verdict(None);
-            self.poll();
-            self.keep_alive();
+            // The previous chip transaction finishes first (its ENABLE would cut off the
+            // second GENERATE AC).
+            Job::Read(job) if self.completing.is_some() => self.deferred = Some(job),
+            Job::Read(job) => self.activate(job),
+            Job::Outcome { txn, outcome, verdict } => self.send_outcome(txn, outcome, verdict),
         }
     }
 
-    /// Takes new jobs; `false` when the daemon closes the reader.
-    fn take_jobs(&mut self, jobs: &Receiver<Job>) -> bool {
-        loop {
-            match jobs.try_recv() {
-                Ok(Job::Read(job)) if self.active.is_some() || self.deferred.is_some() => {
-                    let _ = job.done.send(Err(CardWaitError::Busy));
-                }
-                // The previous chip transaction finishes first (its ENABLE would cut off
-                // the second GENERATE AC).
-                Ok(Job::Read(job)) if self.completing.is_some() => self.deferred = Some(job),
-                Ok(Job::Read(job)) => self.activate(job),
-                Ok(Job::Outcome { txn, outcome, verdict }) => self.send_outcome(txn, outcome, verdict),
-                Ok(Job::Close(done)) => {
-                    self.close();
-                    let _ = done.send(());
-                    return false;
-                }
-                Err(TryRecvError::Empty) => return true,
-                Err(TryRecvError::Disconnected) => {
-                    self.close();
-                    return false;
-                }
-            }
-        }
+    fn probe(&mut self) {
+        self.ensure_open();
+        self.drive_active();
+        self.settle_verdict(None);
+        self.poll();
+        self.keep_alive();
     }
 
+    fn close(&mut self) {
+        if let Some(a) = self.active.take() {
+            if let (true, Some(r)) = (a.enabled, self.link.driver()) {
+                let _ = r.cancel(a.txn);
+            }
+            let _ = a.job.done.send(Err(CardWaitError::Stopped));
+        }
+        self.link.close();
+    }
+}
+
+impl Owner {
     fn activate(&mut self, job: ReadJob) {
         let deadline = Instant::now() + job.request.timeout;
         let (txn, enabled, ending, disconnected, stale_status, presented) = (0, false, None, None, 0, None);
@@ -149,7 +150,7 @@ impl Owner {
         if self.delivered == Some(txn) {
             self.delivered = None;
         }
-        let Some(r) = self.reader.as_mut() else {
+        let Some(r) = self.link.driver() else {
             if let Some(v) = verdict {
                 let _ = v.send(Verdict::Unknown);
             }
@@ -190,51 +191,28 @@ impl Owner {
         }
     }
 
-    fn close(&mut self) {
-        if let Some(a) = self.active.take() {
-            if let (true, Some(r)) = (a.enabled, self.reader.as_mut()) {
-                let _ = r.cancel(a.txn);
-            }
-            let _ = a.job.done.send(Err(CardWaitError::Stopped));
-        }
-        drop(self.reader.take());
-        set_health(&self.health, false, Some("closed: the daemon stopped".into()));
-    }
-
     fn ensure_open(&mut self) {
-        if self.reader.is_some() || Instant::now() < self.next_open {
+        if !self.link.due() {
             return;
         }
-        let opened = open_transport(&self.profile.endpoint)
-            .map_err(CardReaderError::from)
-            .and_then(|t| CardReader::open(t, INFO_WAIT));
-        match opened {
-            Ok((reader, info)) => {
-                tracing::info!(firmware = %info.firmware, model = %info.model, "card reader opened (protocol v{}.{})", info.major, info.minor);
-                self.pin_pad = info.has_pin_pad();
-                set_firmware(&self.health, Some(info.firmware), &self.profile.firmware);
-                set_health(&self.health, true, None);
-                self.reader = Some(reader);
-                self.seen = LinkStats::default();
-                self.pings_unanswered = 0;
-                self.last_open_error = None;
-                if let Some(a) = self.active.as_mut() {
-                    a.enabled = false; // a new transaction on the reopened reader
-                    if a.disconnected.take().is_some() {
-                        let _ = a.job.notices.try_send(ReaderNotice::Reconnected);
-                    }
-                }
-            }
-            Err(e) => {
-                let wait = if e.kind() == ErrorKind::Configuration { REOPEN_MISCONFIGURED } else { REOPEN };
-                self.next_open = Instant::now() + wait;
-                let text = e.to_string();
-                if self.last_open_error.as_ref() != Some(&text) {
-                    tracing::warn!(error = %text, "card reader not available; trying again every {wait:?}");
-                    self.last_open_error = Some(text.clone());
-                }
-                set_health(&self.health, false, Some(text.clone()));
-                self.mark_disconnected(text);
+        let (connect, profile, health, pin_pad) = (&mut self.connect, &self.profile, &self.health, &mut self.pin_pad);
+        let opened = self.link.open_with(|| {
+            let (reader, info) = CardReader::open(connect()?, INFO_WAIT)?;
+            tracing::info!(firmware = %info.firmware, model = %info.model, "card reader opened (protocol v{}.{})", info.major, info.minor);
+            *pin_pad = info.has_pin_pad();
+            set_firmware(health, Some(info.firmware), &profile.firmware);
+            Ok::<_, CardReaderError>(reader)
+        });
+        if let Err(e) = opened {
+            self.link.failed(&e, Work::Probe);
+            return self.mark_disconnected(e.to_string());
+        }
+        self.seen = LinkStats::default();
+        self.pings_unanswered = 0;
+        if let Some(a) = self.active.as_mut() {
+            a.enabled = false; // a new transaction on the reopened reader
+            if a.disconnected.take().is_some() {
+                let _ = a.job.notices.try_send(ReaderNotice::Reconnected);
             }
         }
     }
@@ -253,12 +231,13 @@ impl Owner {
         }
     }
 
+    /// Meets a failure of the link with the owners' policy; a payment waiting on a
+    /// closed reader is told it is disconnected.
     fn link_failed(&mut self, e: CardReaderError) {
-        tracing::warn!(error = %e, "card reader link failed; reopening it");
-        self.reader = None;
-        self.next_open = Instant::now() + REOPEN;
-        set_health(&self.health, false, Some(e.to_string()));
-        self.mark_disconnected(e.to_string());
+        self.link.failed(&e, Work::Job { repeatable: false });
+        if !self.link.is_open() {
+            self.mark_disconnected(e.to_string());
+        }
     }
 
     fn finish(&mut self, result: Result<TakenRead, CardWaitError>) {
@@ -280,7 +259,7 @@ impl Owner {
         let Some(a) = self.active.as_mut() else { return };
         let (txn, enabled) = (a.txn, a.enabled);
         a.ending = Some((Instant::now(), result));
-        match (enabled, self.reader.as_mut()) {
+        match (enabled, self.link.driver()) {
             (true, Some(r)) => {
                 if let Err(e) = r.cancel(txn) {
                     self.link_failed(e);
@@ -309,7 +288,7 @@ impl Owner {
             };
             return self.end_active(e);
         }
-        if !a.enabled && self.reader.is_some() && Instant::now() >= self.next_enable {
+        if !a.enabled && self.link.is_open() && Instant::now() >= self.next_enable {
             if a.job.request.pin && !self.pin_pad {
                 let (code, text) = (ErrorCode(0x13), "the reader has no PIN pad".to_string());
                 return self.finish(Err(CardWaitError::ReaderFailed { code, text }));
@@ -321,7 +300,7 @@ impl Owner {
     fn enable(&mut self) {
         let txn = self.next_txn;
         self.next_txn = if self.next_txn >= u32::MAX - 1 { 1 } else { self.next_txn + 1 };
-        let (Some(a), Some(r)) = (self.active.as_mut(), self.reader.as_mut()) else { return };
+        let (Some(a), Some(r)) = (self.active.as_mut(), self.link.driver()) else { return };
         let left = a.deadline.saturating_duration_since(Instant::now());
         let q = &a.job.request;
         let mut currency = [b'?'; 3];
@@ -349,7 +328,7 @@ impl Owner {
     }
 
     fn poll(&mut self) {
-        let Some(r) = self.reader.as_mut() else {
+        let Some(r) = self.link.driver() else {
             std::thread::sleep(POLL);
             return;
         };
@@ -372,7 +351,7 @@ impl Owner {
     }
 
     fn count_link(&mut self) {
-        let Some(r) = self.reader.as_ref() else { return };
+        let Some(r) = self.link.driver_ref() else { return };
         let now = r.stats();
         let c = &self.counters;
         c.duplicates.fetch_add(now.duplicates.saturating_sub(self.seen.duplicates), Ordering::Relaxed);
@@ -382,7 +361,7 @@ impl Owner {
     }
 
     fn keep_alive(&mut self) {
-        let Some(r) = self.reader.as_mut() else { return };
+        let Some(r) = self.link.driver() else { return };
         if r.idle_for() >= KEEP_ALIVE {
             match r.ping() {
                 Ok(()) => self.pings_unanswered = self.pings_unanswered.saturating_add(1).min(8),
@@ -397,3 +376,6 @@ impl Owner {
         self.active.as_ref().filter(|a| a.enabled && a.ending.is_none()).map(|a| a.txn)
     }
 }
+
+#[cfg(test)]
+mod tests;

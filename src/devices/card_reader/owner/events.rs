@@ -141,7 +141,7 @@ impl Owner {
             return;
         }
         tracing::warn!(txn, "the card reader has a transaction no payment owns; canceling it");
-        if let Some(r) = self.reader.as_mut() {
+        if let Some(r) = self.link.driver() {
             if let Err(e) = r.cancel(txn) {
                 self.link_failed(e);
             }
