@@ -17,7 +17,7 @@ use crate::domain::{OfflineStatus, SaleState};
 use crate::domain::{ReturnRecord, ReturnState};
 use crate::store::{Journal, StoreError};
 use chrono::Utc;
-use posagent_acquirer_api::{CaptureMode, PaymentTransaction, Refund, RefundRequest, TransactionState};
+use posagent_acquirer_api::{CaptureMode, LineItem, PaymentTransaction, Refund, RefundRequest, TransactionState};
 use serde::Deserialize;
 
 /// `POST /v1/returns` body: lines, or an amount, or neither (everything refundable).
@@ -174,16 +174,8 @@ impl Returns {
     /// Makes a return; answers the journaled return and whether it is new.
     pub async fn create(&self, req: NewReturn) -> Result<(ReturnRecord, bool), ReturnError> {
         let _one = self.one_at_a_time.lock().await;
-        if !reference_is_valid(&req.original_reference, 255) {
-            return Err(invalid(
-                "original_reference",
-                "must be 1 to 255 characters of A-Z, a-z, 0-9, - _ . : / (not only dots)",
-            ));
-        }
+        check_references(&req)?;
         if let Some(r) = &req.reference {
-            if r.is_empty() || r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
-                return Err(invalid("reference", "must be 1 to 64 characters of A-Z, a-z, 0-9, - _ . /"));
-            }
             if let Some(existing) = self.journal.find_return(r.clone()).await? {
                 if !is_retry_of(&existing, &req) {
                     return Err(ReturnError::ReferenceConflict(r.clone()));
@@ -198,40 +190,43 @@ impl Returns {
         if !req.lines.is_empty() && req.amount.is_some() {
             return Err(invalid("amount", "give lines or an amount, not both"));
         }
+        let tx = self.purchase(&req.original_reference).await?;
+        let (lines, amount) = refund_of(&tx, &req)?;
+        let record = self.new_record(req, &tx, lines, amount).await;
+        // `complete` journals the return and its queued refund in one transaction.
+        Ok((self.complete(record).await?, true))
+    }
+
+    /// The purchase to return from: the acquirer's, with this terminal's refunds not yet
+    /// forwarded counted; offline, a purchase made at this terminal as its journal knows
+    /// it (the refund is queued for the acquirer).
+    async fn purchase(&self, reference: &str) -> Result<PaymentTransaction, ReturnError> {
         let lookup = if self.backend.connectivity().is_online() {
-            self.backend.order(&req.original_reference).await
+            self.backend.order(reference).await
         } else {
             Err(BackendError::Offline)
         };
-        let tx = match lookup {
+        match lookup {
             Ok(tx) => {
-                let tx = tx.ok_or_else(|| ReturnError::NotFound(req.original_reference.clone()))?;
-                self.with_local_refunds(tx, &req.original_reference).await?
+                let tx = tx.ok_or_else(|| ReturnError::NotFound(reference.to_string()))?;
+                self.with_local_refunds(tx, reference).await
             }
-            // Offline, a purchase made at this terminal is known from its own journal;
-            // the refund is queued for the acquirer.
-            Err(e) if e.is_unreachable() => match self.journaled_purchase(&req.original_reference).await? {
-                Some(tx) => tx,
-                None => return Err(ReturnError::Offline(e)),
+            Err(e) if e.is_unreachable() => match self.journaled_purchase(reference).await? {
+                Some(tx) => Ok(tx),
+                None => Err(ReturnError::Offline(e)),
             },
-            Err(e) => return Err(backend(e)),
-        };
-        let refundable = tx.refundable();
-        let lines = return_lines(&tx, &req.lines).map_err(|e| invalid(&e.field, e.message))?;
-        let amount = if lines.is_empty() {
-            req.amount.unwrap_or(refundable)
-        } else {
-            lines.iter().map(|l| l.total_amount).sum()
-        };
-        if amount < 1 || amount > refundable {
-            return Err(invalid(
-                if req.lines.is_empty() { "amount" } else { "lines" },
-                format!(
-                    "must be 1 to the refundable {refundable} (captured {}, refunded {})",
-                    tx.captured_amount, tx.refunded_amount
-                ),
-            ));
+            Err(e) => Err(backend(e)),
         }
+    }
+
+    /// The journaled return, PENDING, under a new id and its idempotency key.
+    async fn new_record(
+        &self,
+        req: NewReturn,
+        tx: &PaymentTransaction,
+        lines: Vec<LineItem>,
+        amount: i64,
+    ) -> ReturnRecord {
         let id = uuid::Uuid::new_v4();
         let now = Utc::now();
         // The card of a card purchase made here, for the receipt ("refunded to VISA **** 1111").
@@ -241,7 +236,7 @@ impl Returns {
             }
             _ => None,
         };
-        let record = ReturnRecord {
+        ReturnRecord {
             idempotency_key: crate::store::operation_key(&self.store.terminal_reference, &id.to_string(), "refund"),
             id: id.to_string(),
             reference: req.reference.unwrap_or_else(|| {
@@ -263,14 +258,9 @@ impl Returns {
             locale: self.store.locale.clone(),
             created_at: now,
             updated_at: now,
-        };
-        // `complete` journals the return and its queued refund in one transaction.
-        Ok((self.complete(record).await?, true))
+        }
     }
 
-    /// Asks for the refund of a journaled return and prints its receipt. When the
-    /// acquirer cannot be reached the return stays PENDING (answered as such); asking
-    /// again with the same reference completes it with the same idempotency key.
     /// A purchase of this terminal as its journal knows it, shaped like the acquirer's
     /// transaction: what was captured (or is queued to be) and what was returned since.
     async fn journaled_purchase(&self, reference: &str) -> Result<Option<PaymentTransaction>, ReturnError> {
@@ -383,6 +373,9 @@ impl Returns {
         Ok(amended)
     }
 
+    /// Asks for the refund of a journaled return and prints its receipt. When the
+    /// acquirer cannot be reached the return stays PENDING (answered as such); asking
+    /// again with the same reference completes it with the same idempotency key.
     /// Outbox first: the refund is queued with the return, then asked for at once.
     async fn complete(&self, mut record: ReturnRecord) -> Result<ReturnRecord, ReturnError> {
         use crate::domain::{Effect, ReturnEffect};
@@ -440,4 +433,39 @@ impl Returns {
         }
         Ok(record)
     }
+}
+
+/// The purchase reference and the register's own reference of a return, in their forms.
+fn check_references(req: &NewReturn) -> Result<(), ReturnError> {
+    if !reference_is_valid(&req.original_reference, 255) {
+        return Err(invalid(
+            "original_reference",
+            "must be 1 to 255 characters of A-Z, a-z, 0-9, - _ . : / (not only dots)",
+        ));
+    }
+    if let Some(r) = &req.reference {
+        if r.is_empty() || r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+            return Err(invalid("reference", "must be 1 to 64 characters of A-Z, a-z, 0-9, - _ . /"));
+        }
+    }
+    Ok(())
+}
+
+/// The lines and amount to refund of `tx`: the lines brought back, or the amount asked
+/// (everything refundable if neither), never more than captured and not yet refunded.
+fn refund_of(tx: &PaymentTransaction, req: &NewReturn) -> Result<(Vec<LineItem>, i64), ReturnError> {
+    let refundable = tx.refundable();
+    let lines = return_lines(tx, &req.lines).map_err(|e| invalid(&e.field, e.message))?;
+    let amount =
+        if lines.is_empty() { req.amount.unwrap_or(refundable) } else { lines.iter().map(|l| l.total_amount).sum() };
+    if amount < 1 || amount > refundable {
+        return Err(invalid(
+            if req.lines.is_empty() { "amount" } else { "lines" },
+            format!(
+                "must be 1 to the refundable {refundable} (captured {}, refunded {})",
+                tx.captured_amount, tx.refunded_amount
+            ),
+        ));
+    }
+    Ok((lines, amount))
 }
