@@ -191,6 +191,9 @@ impl<D> Link<D> {
         if work != Work::Probe || news {
             let device = self.device;
             match response {
+                Response::RetryAfterReopen | Response::Reopen if !was_open => {
+                    tracing::warn!(device, error = %text, "device cannot be opened; it is tried again");
+                }
                 Response::RetryAfterReopen | Response::Reopen => {
                     tracing::warn!(device, error = %text, "device failed; it is reopened");
                 }

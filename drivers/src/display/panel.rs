@@ -472,4 +472,48 @@ mod tests {
         }
         Ok(())
     }
+
+    #[test]
+    fn a_panel_is_greeted_sent_only_what_changed_and_a_refused_frame_sent_again()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use crate::transport::ScriptedTransport;
+        let white = Frame::new(4, 2, Rgb888::WHITE);
+        let mut dot = white.clone();
+        dot.set_pixel(2, 1, Rgb888::BLACK);
+        let whole = Region { x: 0, y: 0, width: 4, height: 2 };
+        let wire = ScriptedTransport::new("panel")
+            .expect_write(&encode_hello())
+            .reply(&encode_hello_reply(4, 2, PanelFormat::Mono, Some("PNL 1.2"))?)
+            // The first frame whole; a NAK, and the same bytes again.
+            .expect_write(&encode_blit(&white, whole, PanelFormat::Mono))
+            .reply(&[NAK])
+            .expect_write(&encode_blit(&white, whole, PanelFormat::Mono))
+            .reply(&[ACK])
+            // One pixel changed: that pixel only.
+            .expect_write(&encode_blit(&dot, Region { x: 2, y: 1, width: 1, height: 1 }, PanelFormat::Mono))
+            .reply(&[ACK])
+            // An answer that is neither: refused, and the next frame goes whole.
+            .expect_write(&encode_blit(&white, Region { x: 2, y: 1, width: 1, height: 1 }, PanelFormat::Mono))
+            .reply(&[0x42])
+            .expect_write(&encode_blit(&white, whole, PanelFormat::Mono))
+            .reply(&[ACK])
+            // The check: a HELLO round trip; a panel of another size was put in.
+            .expect_write(&encode_hello())
+            .reply(&encode_hello_reply(2, 2, PanelFormat::Mono, None)?);
+        let script = wire.script();
+        let mut panel = PanelDisplay::open(wire)?;
+        assert_eq!((panel.size(), panel.firmware().as_deref(), panel.is_mono()), ((4, 2), Some("PNL 1.2"), true));
+        panel.show(&white)?;
+        panel.show(&dot)?;
+        panel.show(&dot)?; // nothing changed: nothing sent
+        assert!(matches!(panel.show(&white), Err(PanelError::Protocol(_))));
+        panel.show(&white)?;
+        panel.ping()?;
+        assert_eq!((panel.size(), panel.firmware()), ((2, 2), None));
+        // A frame of the old size does not fit the new panel: a configuration error.
+        let e = panel.show(&white).err().map(|e| e.kind());
+        assert_eq!(e, Some(crate::ErrorKind::Configuration));
+        script.check()?;
+        Ok(())
+    }
 }
