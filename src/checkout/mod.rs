@@ -8,6 +8,7 @@ mod availability;
 mod card;
 mod choice;
 mod engine;
+mod error;
 mod flow;
 mod idle;
 mod new_sale;
