@@ -6,7 +6,7 @@
 use super::engine::Inner;
 use super::flow::{FINALIZE_RETRY, FlowError, amount_text, authorize_request, declined, settle, show};
 use crate::devices::{CardReaderService, CardWaitError, ReadRequest, ReaderNotice, TakenRead, Verdict};
-use crate::domain::{Sale, SaleState};
+use crate::domain::{Operation, ReadDigest, Sale, SaleState};
 use crate::locale::Text;
 use crate::screens::Screen;
 use chrono::Utc;
@@ -173,7 +173,7 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &C
     // Every read is a new authorization under a key of its own (named by a digest of the
     // read's KSN, unique per read): a second read — with the PIN, or after a restart —
     // never re-uses a key sent with another body.
-    let operation = read_operation(&card.ksn);
+    let operation = Operation::AuthorizeRead(ReadDigest::of(&card.ksn));
     let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &operation).await?;
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
     // A card the issuer asked a PIN for is never approved offline, PIN block or not.
@@ -223,12 +223,6 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &C
         }
         Err(e) => refused_authorization(inner, sale, e, gate).await,
     }
-}
-
-/// The operation name of a read's authorization key.
-fn read_operation(ksn: &[u8]) -> String {
-    let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, ksn);
-    format!("authorize:{}", &digest.simple().to_string()[..16])
 }
 
 /// The acquirer refused the authorization: before the sale ends FAILED, the transaction
@@ -327,7 +321,8 @@ async fn approve_offline(
 /// sale is ending without it); marks the sale. Queued with the sale's final state, in
 /// one transaction, and sent by the sync worker as soon as the acquirer answers.
 async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::domain::NewOp, i64), FlowError> {
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "reverse").await?;
+    let key =
+        inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &Operation::Reverse).await?;
     let request = posagent_acquirer_api::ReversalRequest { payment_transaction_reference: sale.reference.clone() };
     let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable reversal"))?;
     sale.reversal = Some(crate::domain::ReversalStatus::Queued);

@@ -6,7 +6,7 @@ use super::engine::Inner;
 use super::receipt::receipt_document;
 use crate::backend::BackendError;
 use crate::devices::DeviceError;
-use crate::domain::{Sale, SaleState};
+use crate::domain::{Operation, Sale, SaleState};
 use crate::locale::{format_amount, text};
 use crate::screens::Screen;
 use crate::store::StoreError;
@@ -334,7 +334,8 @@ fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
 }
 
 async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize").await?;
+    let key =
+        inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &Operation::Authorize).await?;
     let resp = inner.deps.backend.authorize(&authorize_request(inner, sale, None), &key).await?;
     match resp.result {
         AuthorizeResult::StepUpRequired => {
@@ -487,7 +488,8 @@ async fn watch(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Re
 /// a cancel racing the customer's approval ends in exactly one final state.
 async fn cancel_request(inner: &Inner, sale: &mut Sale, id: &str, reason: &str) -> Result<(), FlowError> {
     sale.cancel_requested = true;
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "cancel").await?;
+    let key =
+        inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &Operation::Cancel).await?;
     inner.deps.journal.record(sale.clone(), Some(format!("cancel requested: {reason}"))).await?;
     match inner.deps.backend.cancel_payment_request(id, &key).await {
         Ok(pr) => {
@@ -519,8 +521,8 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
         return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await;
     }
     let token = sale.session_token.clone().ok_or(FlowError::Incomplete("session token"))?;
-    let key =
-        inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize-final").await?;
+    let terminal = &inner.deps.store.terminal_reference;
+    let key = inner.deps.journal.operation_key(terminal, &sale.id, &Operation::AuthorizeFinal).await?;
     let request = authorize_request(inner, sale, Some(token));
     loop {
         match inner.deps.backend.authorize(&request, &key).await {
