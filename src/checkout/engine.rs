@@ -1,7 +1,7 @@
 //! The checkout service: accepts, reads and cancels sales; runs one sale task at a time.
 
 pub use super::error::CheckoutError;
-use super::flow;
+use super::machine::{Act, Input, Step, View};
 use super::new_sale::{NewSale, ValidSale};
 use crate::backend::AcquirerClient;
 use crate::config::{LimitsConfig, StoreSection};
@@ -527,20 +527,28 @@ pub(super) fn receipt_printed(sale: &mut Sale) {
 }
 
 async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) {
-    if let Err(e) = flow::drive(&inner, &mut sale, &cancel).await {
-        tracing::error!(error = %e, "sale failed");
-        if !sale.state.is_final() {
-            sale.reason = Some(e.reason_code().to_string());
-            let _ = inner.show_for(&sale.id, super::flow::error_screen(&sale)).await;
-            // The terminal stays busy until the failure is journaled (a full disk, say):
-            // selling on without a journal would break the promise to record every change.
-            while let Err(e2) = inner.transition(&mut sale, SaleState::Failed, Some(e.to_string())).await {
-                tracing::error!(error = %e2, "cannot journal the failure; retrying — free disk space or fix the data directory");
-                tokio::select! {
-                    () = inner.deps.shutdown.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                }
-            }
+    let Err(e) = super::run::drive(&inner, &mut sale, &cancel).await else { return };
+    tracing::error!(error = %e, "sale failed");
+    if sale.state.is_final() {
+        return;
+    }
+    let failed = Input::Failed { reason: e.reason(), error: e.to_string() };
+    // A row lacking what its stage owns fails all the same.
+    let stage = sale.stage().unwrap_or(crate::domain::Stage::Created);
+    let facts = super::run::facts(&inner, &sale, &cancel);
+    let Step { transition: Some(t), acts } = super::machine::step(&stage, facts, failed) else { return };
+    // The error screen goes up first: the journal may be what failed.
+    sale.enter(&t.stage);
+    if acts.contains(&Act::Show(View::Error)) {
+        let _ = inner.show_for(&sale.id, super::flow::error_screen(&sale)).await;
+    }
+    // The terminal stays busy until the failure is journaled (a full disk, say): selling
+    // on without a journal would break the promise to record every change.
+    while let Err(e2) = inner.transition(&mut sale, t.stage.state(), t.detail.clone()).await {
+        tracing::error!(error = %e2, "cannot journal the failure; retrying — free disk space or fix the data directory");
+        tokio::select! {
+            () = inner.deps.shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
     }
 }

@@ -11,10 +11,12 @@ mod engine;
 mod error;
 mod flow;
 mod idle;
+mod machine;
 mod new_sale;
 mod post_purchase;
 mod receipt;
 mod retry;
+mod run;
 
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};

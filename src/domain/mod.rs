@@ -10,6 +10,7 @@ mod queue;
 mod reason;
 mod returns;
 mod sale;
+mod stage;
 
 pub use effects::{Behind, Effect, Finish, ReturnEffect, SaleEffect, reversal_detail};
 pub use operation::{CaptureKey, Operation, ReadDigest};
@@ -18,3 +19,4 @@ pub use queue::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, Qu
 pub use reason::EndReason;
 pub use returns::{ReturnRecord, ReturnState};
 pub use sale::{MethodChoice, OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};
+pub use stage::{Approval, Authorization, Outcome, QrRequest, Stage, StageError};
