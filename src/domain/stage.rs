@@ -265,3 +265,88 @@ impl Sale {
         self.reason.as_deref().map(EndReason::parse)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sale(state: &str) -> Sale {
+        let row = serde_json::json!({
+            "id": "s", "reference": "R", "state": state, "method": "KLARNA", "amount": 1000, "currency": "EUR",
+            "locale": "en-GB", "interoperability_token": null, "interoperability_data": null, "descriptors": null,
+            "payment_request_id": null, "payment_request_url": null, "payment_request_expires_at": null,
+            "qr_shown_at": null, "session_token": null, "payment_transaction_id": null, "klarna_reference": null,
+            "reason": null, "receipt_error": null,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+        });
+        serde_json::from_value(row).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every stage written into a row reads back as itself, and with the row's state.
+    #[test]
+    fn a_stage_entered_reads_back_from_the_row() {
+        let request = QrRequest {
+            id: "pr".into(),
+            url: Some("https://x/pr".into()),
+            expires_at: Some(Utc::now()),
+            shown_at: Some(Utc::now()),
+        };
+        let authorization = Authorization {
+            payment_transaction_id: "tx".into(),
+            authorization_code: Some("123456".into()),
+            captured_amount: 1000,
+            state: TransactionState::Completed,
+            klarna_reference: "K".into(),
+        };
+        let stages = [
+            Stage::Created,
+            Stage::AvailabilityChecked,
+            Stage::AwaitingMethod { offered: vec![] },
+            Stage::QrShown { request: request.clone() },
+            Stage::CustomerInProgress { request: request.clone() },
+            Stage::CustomerCompleted { request, session_token: "tok".into() },
+            Stage::AwaitingCard { pin_required: true },
+            Stage::Authorizing,
+            Stage::Approved(Approval::Online(authorization)),
+            Stage::Approved(Approval::Offline),
+            Stage::Ended { outcome: Outcome::Declined, reason: EndReason::Reported("DO_NOT_HONOR".into()) },
+            Stage::Ended { outcome: Outcome::Canceled, reason: EndReason::CashierCanceled },
+            Stage::Ended { outcome: Outcome::Expired, reason: EndReason::PaymentRequestExpired },
+            Stage::Ended { outcome: Outcome::Unavailable, reason: EndReason::Offline },
+            Stage::Ended { outcome: Outcome::Failed, reason: EndReason::AcquirerError },
+        ];
+        for stage in stages {
+            let mut row = sale("CREATED");
+            row.enter(&stage);
+            assert_eq!(row.state, stage.state());
+            assert_eq!(row.stage().as_ref(), Ok(&stage));
+        }
+    }
+
+    #[test]
+    fn a_row_without_what_its_state_owns_is_named() {
+        let err = sale("QR_SHOWN").stage().err();
+        assert_eq!(err, Some(StageError { state: "QR_SHOWN", missing: "payment_request_id" }));
+        let mut completed = sale("CUSTOMER_COMPLETED");
+        completed.payment_request_id = Some("pr".into());
+        assert_eq!(completed.stage().err().map(|e| e.missing), Some("session token"));
+    }
+
+    /// Approved online: what the sale keeps of the transaction; the session token is gone.
+    #[test]
+    fn approval_clears_the_session_token_and_keeps_klarnas_reference() {
+        let mut row = sale("CUSTOMER_COMPLETED");
+        row.session_token = Some("tok".into());
+        let authorization = Authorization {
+            payment_transaction_id: "tx".into(),
+            authorization_code: None,
+            captured_amount: 1000,
+            state: TransactionState::Completed,
+            klarna_reference: "K".into(),
+        };
+        row.enter(&Stage::Approved(Approval::Online(authorization)));
+        assert_eq!(row.session_token, None);
+        assert_eq!(row.klarna_reference.as_deref(), Some("K"));
+        assert_eq!(row.payment_transaction_id.as_deref(), Some("tx"));
+    }
+}
