@@ -67,7 +67,7 @@ fn a_cancel_before_the_qr_code_ends_the_sale_canceled() {
         Stage::AwaitingCard { pin_required: false },
     ] {
         let step = step(&stage, KLARNA, Input::CashierCancel);
-        let t = step.transition.clone().unwrap();
+        let t = step.transition.clone().unwrap_or_else(|| panic!("no transition"));
         assert_eq!(t.stage, ended(Outcome::Canceled, EndReason::CashierCanceled), "{stage:?}");
         assert_eq!(t.detail.as_deref(), Some("canceled before the QR code was shown"));
         assert!(t.cancel_requested);
@@ -101,9 +101,9 @@ fn the_choice_follows_klarnas_instruction() {
     let offer = |instruction| Input::Availability(Offer::Offered { instruction, status: None });
     for instruction in [PresentationInstruction::PreselectKlarna, PresentationInstruction::ShowOnlyKlarna] {
         let s = step(&Stage::Created, CHOICE, offer(instruction));
-        let t = s.transition.unwrap();
+        let t = s.transition.unwrap_or_else(|| panic!("no transition"));
         assert_eq!(t.stage, Stage::AvailabilityChecked);
-        let choice = t.choice.unwrap();
+        let choice = t.choice.unwrap_or_else(|| panic!("no choice"));
         assert_eq!(choice.offered, Some(vec![PaymentMethod::Klarna]));
         assert_eq!(choice.chosen, Some(PaymentMethod::Klarna));
         assert_eq!(
@@ -111,14 +111,17 @@ fn the_choice_follows_klarnas_instruction() {
             Some("method chosen: KLARNA (Klarna's instruction: preselected or shown alone)")
         );
     }
-    let t = step(&Stage::Created, CHOICE, offer(PresentationInstruction::ShowKlarna)).transition.unwrap();
+    let t = step(&Stage::Created, CHOICE, offer(PresentationInstruction::ShowKlarna))
+        .transition
+        .unwrap_or_else(|| panic!("no transition"));
     assert_eq!(t.stage, Stage::AwaitingMethod { offered: vec![PaymentMethod::Klarna, PaymentMethod::Card] });
     assert_eq!(t.choice.as_ref().and_then(|c| c.chosen), None);
     assert_eq!(t.detail.as_deref(), Some("methods offered: KLARNA, CARD"));
     let not = Offer::NotOffered { reason: "AMOUNT_OUT_OF_RANGE".into(), detail: "too much".into() };
-    let t = step(&Stage::Created, CHOICE, Input::Availability(not)).transition.unwrap();
+    let t =
+        step(&Stage::Created, CHOICE, Input::Availability(not)).transition.unwrap_or_else(|| panic!("no transition"));
     assert_eq!(t.stage, Stage::AwaitingCard { pin_required: false });
-    let choice = t.choice.unwrap();
+    let choice = t.choice.unwrap_or_else(|| panic!("no choice"));
     assert_eq!(choice.chosen, Some(PaymentMethod::Card));
     assert_eq!(choice.klarna_unavailable_reason.as_deref(), Some("AMOUNT_OUT_OF_RANGE"));
     assert_eq!(t.detail.as_deref(), Some("Klarna not offered (too much); method: CARD"));
@@ -128,9 +131,13 @@ fn the_choice_follows_klarnas_instruction() {
 fn the_customer_chooses_or_walks_away() {
     let waiting = Stage::AwaitingMethod { offered: vec![PaymentMethod::Klarna, PaymentMethod::Card] };
     assert_eq!(acts_only(&step(&waiting, CHOICE, Input::Resume)), [Act::WaitForChoice]);
-    let t = step(&waiting, CHOICE, Input::MethodChosen(PaymentMethod::Klarna)).transition.unwrap();
+    let t = step(&waiting, CHOICE, Input::MethodChosen(PaymentMethod::Klarna))
+        .transition
+        .unwrap_or_else(|| panic!("no transition"));
     assert_eq!((t.stage, t.detail.as_deref()), (Stage::AvailabilityChecked, Some("method chosen: KLARNA")));
-    let t = step(&waiting, CHOICE, Input::MethodChosen(PaymentMethod::Card)).transition.unwrap();
+    let t = step(&waiting, CHOICE, Input::MethodChosen(PaymentMethod::Card))
+        .transition
+        .unwrap_or_else(|| panic!("no transition"));
     assert_eq!(
         (t.stage, t.detail.as_deref()),
         (Stage::AwaitingCard { pin_required: false }, Some("method chosen: CARD"))
@@ -386,7 +393,7 @@ fn an_authorization_approves_declines_or_asks_for_the_pin() {
 fn the_chip_has_the_last_word_and_an_unknown_authorization_is_reversed() {
     for reverse in [true, false] {
         let s = step(&Stage::Authorizing, CARD, Input::ChipDeclined { reverse });
-        let t = s.transition.unwrap();
+        let t = s.transition.unwrap_or_else(|| panic!("no transition"));
         assert_eq!(t.stage, ended(Outcome::Declined, EndReason::CardDeclinedAfterApproval));
         assert_eq!(t.queue, reverse.then_some(Queue::Reversal));
         let tail = if reverse { "; a reversal is queued" } else { "" };
@@ -398,7 +405,7 @@ fn the_chip_has_the_last_word_and_an_unknown_authorization_is_reversed() {
 #[test]
 fn offline_the_limits_decide_and_the_authorization_is_queued_with_the_approval() {
     let s = step(&Stage::Authorizing, CARD, Input::OfflineApproved { why: "offline".into() });
-    let t = s.transition.unwrap();
+    let t = s.transition.unwrap_or_else(|| panic!("no transition"));
     assert_eq!(t.stage, Stage::Approved(Approval::Offline));
     assert_eq!(t.queue, Some(Queue::OfflineAuthorization));
     assert_eq!(t.detail.as_deref(), Some("approved offline, queued for the acquirer (offline)"));
@@ -407,7 +414,7 @@ fn offline_the_limits_decide_and_the_authorization_is_queued_with_the_approval()
         let refused =
             Input::OfflineRefused { code: "FLOOR_LIMIT".into(), detail: "over the floor limit".into(), unanswered };
         let s = step(&Stage::Authorizing, CARD, refused);
-        let t = s.transition.unwrap();
+        let t = s.transition.unwrap_or_else(|| panic!("no transition"));
         assert_eq!(t.stage, ended(Outcome::Declined, EndReason::Reported("FLOOR_LIMIT".into())));
         assert_eq!(t.queue, unanswered.then_some(Queue::Reversal));
         assert_eq!(t.detail.as_deref(), Some("over the floor limit"));
@@ -432,7 +439,7 @@ fn a_restart_in_authorizing_reads_the_authorization_back() {
         (Stage::AwaitingCard { pin_required: true }, Some("no authorization found; the card is asked for again"))
     );
     let s = step(&Stage::Authorizing, CARD, Input::CashierCancel);
-    let t = s.transition.unwrap();
+    let t = s.transition.unwrap_or_else(|| panic!("no transition"));
     assert_eq!(t.stage, ended(Outcome::Canceled, EndReason::CashierCanceled));
     assert_eq!((t.queue, t.cancel_requested), (Some(Queue::Reversal), true));
     assert_eq!(
