@@ -7,6 +7,7 @@
 use super::engine::Inner;
 use super::flow::{FINALIZE_RETRY, FlowError, amount_text, answer, authorize_request, show};
 use super::machine::{Act, Input, ReadEnd};
+use super::ports::{Acquirer as _, SaleJournal as _};
 use super::run::{Next, apply, decide};
 use crate::devices::{CardReaderService, CardWaitError, ReadRequest, ReaderNotice, TakenRead, Verdict};
 use crate::domain::{Authorization, Operation, ReadDigest, Sale};
@@ -36,8 +37,8 @@ pub(super) async fn read_and_authorize(
     sale: &mut Sale,
     cancel: &CancellationToken,
 ) -> Result<Option<Next>, FlowError> {
-    let Some(reader) = inner.deps.card_reader.clone() else { return Ok(None) };
-    let TakenRead { txn, read } = match read_card(inner, &reader, sale, cancel).await? {
+    let Some(reader) = inner.card_reader() else { return Ok(None) };
+    let TakenRead { txn, read } = match read_card(inner, reader, sale, cancel).await? {
         Read::Taken(taken) => taken,
         Read::Ended(end) => return Ok(Some(Input::ReadEnded(end).into())),
         Read::Stopped => return Ok(None),
@@ -53,7 +54,7 @@ pub(super) async fn read_and_authorize(
     // read's KSN, unique per read): a second read — with the PIN, or after a restart —
     // never re-uses a key sent with another body.
     let Some(Act::Authorize(operation)) = acts.into_iter().next() else { return Ok(None) };
-    let gate = ChipGate { reader: &reader, txn, chip: read.entry_mode == EntryMode::Chip };
+    let gate = ChipGate { reader, txn, chip: read.entry_mode == EntryMode::Chip };
     let authorized = authorize_card(inner, sale, read, &gate, &operation).await;
     if authorized.is_err() {
         gate.tell(Outcome::NotCompleted);
@@ -132,7 +133,7 @@ async fn read_card(
         tokio::select! {
             r = &mut read => break r,
             () = cancel.cancelled(), if !stop.load(Ordering::SeqCst) => stop.store(true, Ordering::SeqCst),
-            () = inner.deps.shutdown.cancelled(), if !stop.load(Ordering::SeqCst) => stop.store(true, Ordering::SeqCst),
+            () = inner.shutdown().cancelled(), if !stop.load(Ordering::SeqCst) => stop.store(true, Ordering::SeqCst),
             Some(n) = heard.recv() => show(inner, &sale.id, screen(notice_text(n))).await,
         }
     };
@@ -172,7 +173,7 @@ async fn authorize_card(
     operation: &Operation,
 ) -> Result<Next, FlowError> {
     let pin = sale.pin_required;
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, operation).await?;
+    let key = inner.keys().operation_key(&sale.id, operation).await?;
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
     // A card the issuer asked a PIN for is never approved offline, PIN block or not.
     let pin_block = card.pin_block.is_some() || pin;
@@ -186,11 +187,11 @@ async fn authorize_card(
         pin_block: card.pin_block.as_deref().map(|p| b64(p)),
     });
     drop(card);
-    if !inner.deps.backend.connectivity().is_online() {
+    if !inner.acquirer().is_online() {
         let why = "the acquirer is known to be unreachable";
         return approve_offline(inner, sale, request, key, (Attempt::NotSent, kind, gate), why).await;
     }
-    match super::flow::within_budget(inner, AUTHORIZATION_BUDGET, inner.deps.backend.authorize(&request, &key)).await {
+    match super::flow::within_budget(inner, AUTHORIZATION_BUDGET, inner.acquirer().authorize(&request, &key)).await {
         // The issuer wants the PIN (a contactless read over the limit): the card is asked
         // for again, inserted, with its PIN (the next ENABLE supersedes this transaction
         // on the reader; no failure is shown).
@@ -231,7 +232,7 @@ async fn refused_authorization(
     gate: &ChipGate<'_>,
 ) -> Input {
     gate.tell(Outcome::NotCompleted);
-    if let Ok(Some(tx)) = inner.deps.backend.transaction_by_reference(&sale.reference).await {
+    if let Ok(Some(tx)) = inner.acquirer().transaction_by_reference(&sale.reference).await {
         tracing::warn!(error = %e, "authorization refused, but the sale's reference has a transaction: it stands");
         return Input::Approved(Authorization::from(&tx));
     }
@@ -260,8 +261,8 @@ async fn approve_offline(
     why: &str,
 ) -> Result<Next, FlowError> {
     let now = Utc::now();
-    let waiting = inner.deps.journal.offline_exposure(sale.currency.code().to_string()).await?;
-    let limits = inner.deps.offline.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    let waiting = inner.keys().offline_exposure(sale.currency.code().to_string()).await?;
+    let limits = inner.offline_limits();
     let allowed = limits
         .check_read(sale.amount, kind.entry_mode, kind.cvm, kind.pin_block)
         .and_then(|()| limits.check(sale.amount, &waiting, now.timestamp_millis()));
@@ -298,8 +299,7 @@ async fn approve_offline(
 /// with the sale's final state, in one transaction, and sent by the sync worker as soon
 /// as the acquirer answers.
 pub(super) async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::domain::NewOp, i64), FlowError> {
-    let key =
-        inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &Operation::Reverse).await?;
+    let key = inner.keys().operation_key(&sale.id, &Operation::Reverse).await?;
     let request = posagent_acquirer_api::ReversalRequest { payment_transaction_reference: sale.reference.clone() };
     let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable reversal"))?;
     sale.reversal = Some(crate::domain::ReversalStatus::Queued);
@@ -331,16 +331,16 @@ pub(super) async fn resolve_authorization(
 ) -> Result<Option<Input>, FlowError> {
     let found = loop {
         let lookup = tokio::select! {
-            () = inner.deps.shutdown.cancelled() => return Ok(None),
+            () = inner.shutdown().cancelled() => return Ok(None),
             () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
-            r = inner.deps.backend.transaction_by_reference(&sale.reference) => r,
+            r = inner.acquirer().transaction_by_reference(&sale.reference) => r,
         };
         match lookup {
             Ok(found) => break found,
             Err(e) if e.is_unreachable() => {
                 tracing::warn!(error = %e, "cannot tell whether the card was authorized before the restart; asking again");
                 tokio::select! {
-                    () = inner.deps.shutdown.cancelled() => return Ok(None),
+                    () = inner.shutdown().cancelled() => return Ok(None),
                     () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
                     () = tokio::time::sleep(FINALIZE_RETRY) => {}
                 }

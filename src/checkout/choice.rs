@@ -39,7 +39,7 @@ fn choice_screen(inner: &Inner, sale: &Sale) -> Screen {
 pub(super) async fn wait_for_choice(inner: &Inner, sale: &Sale, cancel: &CancellationToken) -> Option<Input> {
     show(inner, &sale.id, choice_screen(inner, sale)).await;
     let mut choices = inner.choices.subscribe();
-    let waited = Duration::from_secs(inner.deps.limits.choice_timeout_secs);
+    let waited = Duration::from_secs(inner.limits().choice_timeout_secs);
     let deadline = tokio::time::Instant::now()
         + waited.saturating_sub((chrono::Utc::now() - sale.updated_at).to_std().unwrap_or_default());
     loop {
@@ -50,7 +50,7 @@ pub(super) async fn wait_for_choice(inner: &Inner, sale: &Sale, cancel: &Cancell
             }
         }
         tokio::select! {
-            () = inner.deps.shutdown.cancelled() => return None,
+            () = inner.shutdown().cancelled() => return None,
             () = cancel.cancelled() => return None,
             () = tokio::time::sleep_until(deadline) => return Some(Input::TimedOut),
             r = choices.changed() => if r.is_err() { return None },

@@ -6,6 +6,7 @@
 
 use super::engine::Inner;
 use super::machine::{Input, Offer, Report};
+use super::ports::{Acquirer as _, CustomerDisplay as _, Printer as _, SaleJournal as _};
 use super::receipt::receipt_document;
 use crate::backend::BackendError;
 use crate::devices::DeviceError;
@@ -48,7 +49,7 @@ pub(super) async fn within_budget<T>(
         Ok(answer) => answer,
         Err(_) => {
             tracing::warn!(?budget, "the acquirer did not answer within the customer's budget; deciding without it");
-            inner.deps.backend.connectivity().set(false);
+            inner.acquirer().went_silent();
             Err(BackendError::Offline)
         }
     }
@@ -88,9 +89,9 @@ impl FlowError {
 /// A sale resumed with its QR code up, on a terminal whose display cannot show it: the
 /// slip may never have come out before the restart, so it is printed again.
 pub(super) async fn reprint_resumed_qr_slip(inner: &Inner, sale: &Sale) {
-    if sale.state == SaleState::QrShown && !inner.deps.display.is_graphic() {
-        if let Some(slip) = super::receipt::qr_slip_document(sale, &inner.deps.store.name) {
-            if let Err(e) = inner.deps.printer.print(slip).await {
+    if sale.state == SaleState::QrShown && !inner.display().is_graphic() {
+        if let Some(slip) = super::receipt::qr_slip_document(sale, &inner.store().name) {
+            if let Err(e) = inner.printer().print(slip).await {
                 tracing::warn!(error = %e, "the QR slip of the resumed sale could not be printed again");
             }
         }
@@ -104,8 +105,8 @@ pub(super) fn amount_text(sale: &Sale) -> String {
 /// A declined card sale's receipt saying so (printed as it can; a printer fault is
 /// logged, the sale is over either way).
 pub(super) async fn print_decline_receipt(inner: &Inner, sale: &Sale) {
-    let header = super::receipt::ReceiptHeader::of(&inner.deps.store);
-    if let Err(e) = inner.deps.printer.print(super::receipt::declined_document(sale, header)).await {
+    let header = super::receipt::ReceiptHeader::of(inner.store());
+    if let Err(e) = inner.printer().print(super::receipt::declined_document(sale, header)).await {
         tracing::warn!(error = %e, "the decline receipt could not be printed");
     }
 }
@@ -144,7 +145,7 @@ pub(super) enum KlarnaOffer {
 /// Asks the acquirer whether Klarna is available for the sale's country, currency and
 /// amount; stores its wording and interoperability status on `sale` (not yet journaled).
 pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaOffer, FlowError> {
-    let store = &inner.deps.store;
+    let store = inner.store();
     let q = AvailabilityQuery {
         country: store.country.clone(),
         currency: sale.currency,
@@ -153,8 +154,8 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         interoperability_token: sale.interoperability_token.clone(),
     };
     // Known offline: Klarna is not offered, without making the customer wait for a timeout.
-    let answer = if inner.deps.backend.connectivity().should_try() {
-        within_budget(inner, AVAILABILITY_BUDGET, inner.deps.backend.availability(&q)).await
+    let answer = if inner.acquirer().should_try() {
+        within_budget(inner, AVAILABILITY_BUDGET, inner.acquirer().availability(&q)).await
     } else {
         Err(BackendError::Offline)
     };
@@ -167,11 +168,11 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         }
         Ok(a) if a.status.offers_klarna() => {
             let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
-            if sale.locale == inner.deps.store.locale {
+            if sale.locale == inner.store().locale {
                 inner.remember_wording(&descriptors);
             }
             // Fetched in the background now, for the screens that follow.
-            inner.deps.badges.want(&descriptors.badge_url);
+            inner.want_badge(&descriptors.badge_url);
             sale.descriptors = Some(descriptors);
             sale.interoperability_status = Some(a.status);
             let instruction = a.instruction.unwrap_or(match a.status {
@@ -222,7 +223,7 @@ pub(super) async fn availability(inner: &Inner, sale: &mut Sale) -> Result<Input
 }
 
 pub(super) fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) -> AuthorizeRequest {
-    let store = &inner.deps.store;
+    let store = inner.store();
     AuthorizeRequest {
         method: sale.method,
         currency: sale.currency,
@@ -271,9 +272,8 @@ pub(super) fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
 /// The first authorization (its key stored first): a payment request to show, or the
 /// acquirer's answer.
 pub(super) async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<Input, FlowError> {
-    let terminal = &inner.deps.store.terminal_reference;
-    let key = inner.deps.journal.operation_key(terminal, &sale.id, &Operation::Authorize).await?;
-    let resp = inner.deps.backend.authorize(&authorize_request(inner, sale, None), &key).await?;
+    let key = inner.keys().operation_key(&sale.id, &Operation::Authorize).await?;
+    let resp = inner.acquirer().authorize(&authorize_request(inner, sale, None), &key).await?;
     match resp.result {
         AuthorizeResult::StepUpRequired => {
             let pr = resp.payment_request.ok_or(FlowError::Incomplete("payment_request"))?;
@@ -300,10 +300,10 @@ pub(super) async fn present_qr(inner: &Inner, sale: &Sale) -> Option<Input> {
         tracing::error!(error = %e, "QR code could not be shown; canceling the payment request");
         return Some(Input::QrUnavailable(EndReason::DisplayFailed));
     }
-    if !inner.deps.display.is_graphic() {
+    if !inner.display().is_graphic() {
         // A line display cannot show the code: it is printed for the customer.
-        let printed = match super::receipt::qr_slip_document(sale, &inner.deps.store.name) {
-            Some(slip) => inner.deps.printer.print(slip).await,
+        let printed = match super::receipt::qr_slip_document(sale, &inner.store().name) {
+            Some(slip) => inner.printer().print(slip).await,
             None => Ok(()),
         };
         if let Err(e) = printed {
@@ -342,7 +342,7 @@ fn report(pr: PaymentRequest) -> Report {
 /// When the terminal gives up on the QR code: its own timeout, or the payment
 /// request's expiry if that comes first.
 fn qr_deadline(inner: &Inner, sale: &Sale) -> chrono::DateTime<Utc> {
-    let timeout = chrono::TimeDelta::seconds(inner.deps.limits.klarna_timeout_secs as i64);
+    let timeout = chrono::TimeDelta::seconds(inner.limits().klarna_timeout_secs as i64);
     let local = sale.qr_shown_at.unwrap_or(sale.created_at) + timeout;
     sale.payment_request_expires_at.map_or(local, |e| e.min(local))
 }
@@ -358,11 +358,11 @@ pub(super) async fn watch(inner: &Inner, sale: &Sale, cancel: &CancellationToken
     redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let from =
         if sale.state == SaleState::QrShown { PaymentRequestState::Submitted } else { PaymentRequestState::InProgress };
-    let mut poll = Box::pin(inner.deps.backend.payment_request(&id, Some(from), LONG_POLL));
+    let mut poll = Box::pin(inner.acquirer().payment_request(&id, Some(from), LONG_POLL));
     loop {
         tokio::select! {
             biased;
-            () = inner.deps.shutdown.cancelled() => return Ok(None),
+            () = inner.shutdown().cancelled() => return Ok(None),
             () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
             () = tokio::time::sleep_until(deadline) => return Ok(Some(Input::TimedOut)),
             _ = redraw.tick(), if sale.state == SaleState::QrShown => {
@@ -375,7 +375,7 @@ pub(super) async fn watch(inner: &Inner, sale: &Sale, cancel: &CancellationToken
                 Err(e) if e.is_unreachable() => {
                     tracing::warn!(error = %e, "cannot read the payment request; retrying");
                     tokio::time::sleep(WATCH_RETRY).await;
-                    poll = Box::pin(inner.deps.backend.payment_request(&id, Some(from), LONG_POLL));
+                    poll = Box::pin(inner.acquirer().payment_request(&id, Some(from), LONG_POLL));
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -389,14 +389,13 @@ pub(super) async fn watch(inner: &Inner, sale: &Sale, cancel: &CancellationToken
 pub(super) async fn cancel_request(inner: &Inner, sale: &mut Sale, reason: EndReason) -> Result<Input, FlowError> {
     let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
     sale.cancel_requested = true;
-    let terminal = &inner.deps.store.terminal_reference;
-    let key = inner.deps.journal.operation_key(terminal, &sale.id, &Operation::Cancel).await?;
-    inner.deps.journal.record(sale.clone(), Some(format!("cancel requested: {reason}"))).await?;
-    match inner.deps.backend.cancel_payment_request(&id, &key).await {
+    let key = inner.keys().operation_key(&sale.id, &Operation::Cancel).await?;
+    inner.keys().record(sale.clone(), Some(format!("cancel requested: {reason}"))).await?;
+    match inner.acquirer().cancel_payment_request(&id, &key).await {
         Ok(pr) => Ok(Input::CancelAnswered { reason, report: report(pr) }),
         Err(BackendError::Refused { status: 403, .. }) => {
             // The request reached a state that cannot be canceled: take that state.
-            let pr = inner.deps.backend.payment_request(&id, None, Duration::ZERO).await?;
+            let pr = inner.acquirer().payment_request(&id, None, Duration::ZERO).await?;
             Ok(Input::Request(report(pr)))
         }
         Err(e) if e.is_unreachable() => Ok(Input::CancelUndelivered { reason, error: e.to_string() }),
@@ -406,7 +405,7 @@ pub(super) async fn cancel_request(inner: &Inner, sale: &mut Sale, reason: EndRe
 
 /// Reads the transaction of a payment request that already has one.
 pub(super) async fn read_transaction(inner: &Inner, sale: &Sale) -> Result<Input, FlowError> {
-    let tx = inner.deps.backend.transaction_by_reference(&sale.reference).await?;
+    let tx = inner.acquirer().transaction_by_reference(&sale.reference).await?;
     let tx = tx.ok_or(FlowError::Incomplete("the transaction of the authorized payment request"))?;
     Ok(Input::Approved(Authorization::from(&tx)))
 }
@@ -420,16 +419,15 @@ pub(super) async fn finalize(
     cancel: &CancellationToken,
 ) -> Result<Option<Input>, FlowError> {
     let token = sale.session_token.clone().ok_or(FlowError::Incomplete("session token"))?;
-    let terminal = &inner.deps.store.terminal_reference;
-    let key = inner.deps.journal.operation_key(terminal, &sale.id, &Operation::AuthorizeFinal).await?;
+    let key = inner.keys().operation_key(&sale.id, &Operation::AuthorizeFinal).await?;
     let request = authorize_request(inner, sale, Some(token));
     loop {
-        match inner.deps.backend.authorize(&request, &key).await {
+        match inner.acquirer().authorize(&request, &key).await {
             Ok(resp) => return answer(resp).map(Some),
             Err(e) if e.is_unreachable() && Utc::now() - sale.updated_at < FINALIZE_WINDOW => {
                 tracing::warn!(error = %e, "final authorization not confirmed; retrying with the same key");
                 tokio::select! {
-                    () = inner.deps.shutdown.cancelled() => return Ok(None),
+                    () = inner.shutdown().cancelled() => return Ok(None),
                     () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
                     () = tokio::time::sleep(FINALIZE_RETRY) => {}
                 }
@@ -441,7 +439,7 @@ pub(super) async fn finalize(
 
 pub(super) async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     use super::receipt::{CopyFor, ReceiptHeader, marked};
-    let store = &inner.deps.store;
+    let store = inner.store();
     // Journaled before any byte goes out: if the daemon stops between the printer taking
     // the receipt and "receipt printed", the receipt printed at the restart is a COPY.
     let copy = sale.receipt_print_started;
@@ -458,12 +456,12 @@ pub(super) async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), 
     };
     // The register may capture or void the sale meanwhile: only the receipt fields
     // are changed on the journaled record.
-    let (now, _) = match inner.deps.printer.print_or_hold(doc, &sale.id).await {
+    let (now, _) = match inner.printer().print_or_hold(doc, &sale.id).await {
         Ok(()) => {
             if let Some(m) = merchant {
                 // The store's copy comes right after; a fault now is logged (the
                 // customer's receipt, which the journal tracks, is out).
-                if let Err(e) = inner.deps.printer.print(m).await {
+                if let Err(e) = inner.printer().print(m).await {
                     tracing::warn!(error = %e, "the merchant copy could not be printed; reprint it from the register");
                 }
             }
@@ -473,7 +471,7 @@ pub(super) async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), 
             if let Some(m) = merchant {
                 // Held too, right behind the customer's: the two come out together.
                 let tag = format!("{}{}", sale.id, super::receipt::MERCHANT_COPY_TAG);
-                let _ = inner.deps.printer.print_or_hold(m, &tag).await;
+                let _ = inner.printer().print_or_hold(m, &tag).await;
             }
             let why = format!("{e}; the receipt prints by itself once the printer is ready");
             let detail = format!("receipt held: {e}");

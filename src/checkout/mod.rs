@@ -13,6 +13,7 @@ mod flow;
 mod idle;
 mod machine;
 mod new_sale;
+mod ports;
 mod post_purchase;
 mod receipt;
 mod retry;

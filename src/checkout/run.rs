@@ -29,7 +29,7 @@ pub(super) fn facts(inner: &Inner, sale: &Sale, cancel: &CancellationToken) -> F
         method: sale.method,
         choice_pending: sale.choice_pending(),
         cancel_requested: sale.cancel_requested || cancel.is_cancelled(),
-        card_reader: inner.deps.card_reader.is_some(),
+        card_reader: inner.card_reader().is_some(),
         pin_required: sale.pin_required,
         receipt_due: sale.state == SaleState::Approved && !sale.receipt_printed,
     }
@@ -49,7 +49,7 @@ pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationT
     flow::reprint_resumed_qr_slip(inner, sale).await;
     loop {
         let receipt_due = sale.state == SaleState::Approved && !sale.receipt_printed;
-        if inner.deps.shutdown.is_cancelled() && !receipt_due {
+        if inner.shutdown().is_cancelled() && !receipt_due {
             tracing::info!(state = sale.state.as_str(), "daemon stopping; the sale resumes at the next start");
             return Ok(());
         }
@@ -124,7 +124,7 @@ pub(super) async fn apply(
                 }
             }
             Act::PrintDeclineReceipt => flow::print_decline_receipt(inner, sale).await,
-            Act::CountOfflineApproval => inner.deps.metrics.offline_approved(),
+            Act::CountOfflineApproval => inner.count_offline_approval(),
             other => left.push(other),
         }
     }
