@@ -3,6 +3,7 @@
 //! the display. The real implementations wrap the checkout's deps; the runners reach no
 //! dep directly.
 
+use super::engine::Inner;
 use crate::backend::{AcquirerClient, BackendError};
 use crate::devices::{DeviceError, DisplayService, PrinterService};
 use crate::domain::{OfflineExposure, Operation, Sale};
@@ -176,5 +177,63 @@ pub(crate) trait CustomerDisplay: Sync {
 impl CustomerDisplay for DisplayService {
     fn is_graphic(&self) -> bool {
         DisplayService::is_graphic(self)
+    }
+}
+
+/// The ports and the settings the runners read, on the checkout's deps.
+impl Inner {
+    /// The acquirer, through the calls a sale makes.
+    pub(super) fn acquirer(&self) -> &impl Acquirer {
+        &self.deps.backend
+    }
+
+    /// The journal's keys and records under this terminal's keys.
+    pub(super) fn keys(&self) -> impl SaleJournal + '_ {
+        TerminalJournal { journal: &self.deps.journal, terminal: &self.deps.store.terminal_reference }
+    }
+
+    /// The receipt printer.
+    pub(super) fn printer(&self) -> &impl Printer {
+        &self.deps.printer
+    }
+
+    /// The customer display (its screens go through [`Self::show_for`]).
+    pub(super) fn display(&self) -> &impl CustomerDisplay {
+        &self.deps.display
+    }
+
+    /// The card reader, if the terminal has one.
+    pub(super) fn card_reader(&self) -> Option<&crate::devices::CardReaderService> {
+        self.deps.card_reader.as_ref()
+    }
+
+    /// The store's identity.
+    pub(super) fn store(&self) -> &crate::config::StoreSection {
+        &self.deps.store
+    }
+
+    /// The terminal's limits.
+    pub(super) fn limits(&self) -> &crate::config::LimitsConfig {
+        &self.deps.limits
+    }
+
+    /// Fires when the daemon stops.
+    pub(super) fn shutdown(&self) -> &tokio_util::sync::CancellationToken {
+        &self.deps.shutdown
+    }
+
+    /// The offline limits as configured now (reloadable).
+    pub(super) fn offline_limits(&self) -> crate::domain::OfflineLimits {
+        self.deps.offline.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Counts a card payment approved offline.
+    pub(super) fn count_offline_approval(&self) {
+        self.deps.metrics.offline_approved();
+    }
+
+    /// Asks for Klarna's badge at `url` in the background.
+    pub(super) fn want_badge(&self, url: &str) {
+        self.deps.badges.want(url);
     }
 }
