@@ -6,6 +6,7 @@
 use super::engine::{Checkout, CheckoutError, Inner};
 use super::flow::{amount_text, show};
 use super::machine::Input;
+use super::wait::{Woken, first_of};
 use crate::domain::{Sale, SaleState, SaleView};
 use crate::screens::{KlarnaOption, Screen};
 use posagent_acquirer_api::PaymentMethod;
@@ -42,19 +43,29 @@ pub(super) async fn wait_for_choice(inner: &Inner, sale: &Sale, cancel: &Cancell
     let waited = Duration::from_secs(inner.limits().choice_timeout_secs);
     let deadline = tokio::time::Instant::now()
         + waited.saturating_sub((chrono::Utc::now() - sale.updated_at).to_std().unwrap_or_default());
-    loop {
-        let sent = choices.borrow_and_update().clone();
-        if let Some((id, method)) = sent {
-            if id == sale.id {
-                return Some(Input::MethodChosen(method));
+    // A choice already sent is taken before anything else (as it was sent first).
+    if let Some((id, method)) = choices.borrow_and_update().clone() {
+        if id == sale.id {
+            return Some(Input::MethodChosen(method));
+        }
+    }
+    // The customer's choice for this sale, sent by the register through the watch channel.
+    let chosen = std::pin::pin!(async {
+        loop {
+            if let Some((id, method)) = choices.borrow_and_update().clone() {
+                if id == sale.id {
+                    return Some(method);
+                }
             }
+            choices.changed().await.ok()?;
         }
-        tokio::select! {
-            () = inner.shutdown().cancelled() => return None,
-            () = cancel.cancelled() => return None,
-            () = tokio::time::sleep_until(deadline) => return Some(Input::TimedOut),
-            r = choices.changed() => if r.is_err() { return None },
-        }
+    });
+    let no_redraw = (Duration::from_secs(1), false);
+    match first_of((inner.shutdown(), cancel), deadline, chosen, no_redraw, || async {}).await {
+        Woken::Answer(Some(method)) => Some(Input::MethodChosen(method)),
+        Woken::TimedOut => Some(Input::TimedOut),
+        // The drive loop ends a canceled sale in AWAITING_METHOD.
+        Woken::Canceled | Woken::Stopping | Woken::Answer(None) => None,
     }
 }
 

@@ -347,39 +347,37 @@ fn qr_deadline(inner: &Inner, sale: &Sale) -> chrono::DateTime<Utc> {
     sale.payment_request_expires_at.map_or(local, |e| e.min(local))
 }
 
-/// Watches the payment request with the QR code's countdown redrawn every second: the
-/// long poll stays in flight across redraws. Returns the request's state, the cashier's
+/// Watches the payment request with the QR code's countdown redrawn every second
+/// (`wait::first_of`): the long poll stays in flight across redraws. Returns the request's state, the cashier's
 /// cancel or the timeout; nothing when the daemon stops.
 pub(super) async fn watch(inner: &Inner, sale: &Sale, cancel: &CancellationToken) -> Result<Option<Input>, FlowError> {
+    use super::wait::{Woken, first_of};
     let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
     let deadline_at = qr_deadline(inner, sale);
     let deadline = tokio::time::Instant::now() + (deadline_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-    let mut redraw = tokio::time::interval_at(tokio::time::Instant::now() + COUNTDOWN_REDRAW, COUNTDOWN_REDRAW);
-    redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let from =
         if sale.state == SaleState::QrShown { PaymentRequestState::Submitted } else { PaymentRequestState::InProgress };
-    let mut poll = Box::pin(inner.acquirer().payment_request(&id, Some(from), LONG_POLL));
-    loop {
-        tokio::select! {
-            biased;
-            () = inner.shutdown().cancelled() => return Ok(None),
-            () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
-            () = tokio::time::sleep_until(deadline) => return Ok(Some(Input::TimedOut)),
-            _ = redraw.tick(), if sale.state == SaleState::QrShown => {
-                if let Some(s) = qr_screen(inner, sale) {
-                    show(inner, &sale.id, s).await;
-                }
-            }
-            r = &mut poll => match r {
-                Ok(pr) => return Ok(Some(Input::Request(report(pr)))),
-                Err(e) if e.is_unreachable() => {
-                    tracing::warn!(error = %e, "cannot read the payment request; retrying");
-                    tokio::time::sleep(WATCH_RETRY).await;
-                    poll = Box::pin(inner.acquirer().payment_request(&id, Some(from), LONG_POLL));
-                }
-                Err(e) => return Err(e.into()),
-            },
+    let redraw = || async {
+        if let Some(s) = qr_screen(inner, sale) {
+            show(inner, &sale.id, s).await;
         }
+    };
+    let tokens = (inner.shutdown(), cancel);
+    let countdown = (COUNTDOWN_REDRAW, sale.state == SaleState::QrShown);
+    loop {
+        let poll = std::pin::pin!(inner.acquirer().payment_request(&id, Some(from), LONG_POLL));
+        return Ok(match first_of(tokens, deadline, poll, countdown, redraw).await {
+            Woken::Stopping => None,
+            Woken::Canceled => Some(Input::CashierCancel),
+            Woken::TimedOut => Some(Input::TimedOut),
+            Woken::Answer(Ok(pr)) => Some(Input::Request(report(pr))),
+            Woken::Answer(Err(e)) if e.is_unreachable() => {
+                tracing::warn!(error = %e, "cannot read the payment request; retrying");
+                tokio::time::sleep(WATCH_RETRY).await;
+                continue;
+            }
+            Woken::Answer(Err(e)) => return Err(e.into()),
+        });
     }
 }
 

@@ -18,6 +18,7 @@ mod post_purchase;
 mod receipt;
 mod retry;
 mod run;
+mod wait;
 
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
