@@ -41,8 +41,8 @@ pub(super) async fn wait_for_choice(inner: &Inner, sale: &Sale, cancel: &Cancell
     show(inner, &sale.id, choice_screen(inner, sale)).await;
     let mut choices = inner.choices.subscribe();
     let waited = Duration::from_secs(inner.limits().choice_timeout_secs);
-    let deadline = tokio::time::Instant::now()
-        + waited.saturating_sub((chrono::Utc::now() - sale.updated_at).to_std().unwrap_or_default());
+    let deadline =
+        tokio::time::Instant::now() + super::machine::choice_left(sale.updated_at, chrono::Utc::now(), waited);
     // A choice already sent is taken before anything else (as it was sent first).
     if let Some((id, method)) = choices.borrow_and_update().clone() {
         if id == sale.id {

@@ -343,8 +343,7 @@ fn report(pr: PaymentRequest) -> Report {
 /// request's expiry if that comes first.
 fn qr_deadline(inner: &Inner, sale: &Sale) -> chrono::DateTime<Utc> {
     let timeout = chrono::TimeDelta::seconds(inner.limits().klarna_timeout_secs as i64);
-    let local = sale.qr_shown_at.unwrap_or(sale.created_at) + timeout;
-    sale.payment_request_expires_at.map_or(local, |e| e.min(local))
+    super::machine::qr_deadline(sale.qr_shown_at.unwrap_or(sale.created_at), sale.payment_request_expires_at, timeout)
 }
 
 /// Watches the payment request with the QR code's countdown redrawn every second

@@ -14,6 +14,7 @@ mod klarna;
 mod tests;
 
 use crate::domain::{Authorization, EndReason, Operation, Outcome, QrRequest, ReadDigest, Stage};
+use chrono::{DateTime, TimeDelta, Utc};
 use posagent_acquirer_api::{PaymentMethod, PresentationInstruction};
 
 /// What the machine knows of the sale besides its stage.
@@ -353,4 +354,25 @@ fn declined(facts: Facts, reason: Option<String>) -> Step {
         step.acts.push(Act::PrintDeclineReceipt);
     }
     step
+}
+
+/// When the terminal gives up on a QR code shown at `shown_at`: its own `timeout` after
+/// it, or the payment request's expiry if that comes first.
+pub(crate) fn qr_deadline(
+    shown_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    timeout: TimeDelta,
+) -> DateTime<Utc> {
+    let local = shown_at + timeout;
+    expires_at.map_or(local, |e| e.min(local))
+}
+
+/// How long the customer still has to choose, `now`, for a sale that began waiting at
+/// `since` (a sale resumed after a restart keeps the time it already waited).
+pub(crate) fn choice_left(
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    timeout: std::time::Duration,
+) -> std::time::Duration {
+    timeout.saturating_sub((now - since).to_std().unwrap_or_default())
 }

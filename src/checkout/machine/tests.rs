@@ -456,3 +456,25 @@ fn inputs_that_do_not_belong_to_the_stage_change_nothing() {
     assert_eq!(step(&Stage::Created, KLARNA, Input::StepUp(request())), Step::default());
     assert_eq!(step(&Stage::AvailabilityChecked, KLARNA, Input::TimedOut), Step::default());
 }
+
+#[test]
+fn the_qr_code_is_given_up_at_the_terminals_timeout_or_the_expiry_if_earlier() {
+    let shown = chrono::DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z").map(|t| t.to_utc()).unwrap_or_default();
+    let timeout = chrono::TimeDelta::seconds(120);
+    assert_eq!(qr_deadline(shown, None, timeout), shown + timeout);
+    let early = shown + chrono::TimeDelta::seconds(90);
+    assert_eq!(qr_deadline(shown, Some(early), timeout), early);
+    let late = shown + chrono::TimeDelta::seconds(600);
+    assert_eq!(qr_deadline(shown, Some(late), timeout), shown + timeout);
+}
+
+#[test]
+fn a_resumed_choice_keeps_the_time_it_already_waited() {
+    let since = chrono::DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z").map(|t| t.to_utc()).unwrap_or_default();
+    let timeout = std::time::Duration::from_secs(90);
+    assert_eq!(choice_left(since, since, timeout), timeout);
+    assert_eq!(choice_left(since, since + chrono::TimeDelta::seconds(30), timeout), std::time::Duration::from_secs(60));
+    assert_eq!(choice_left(since, since + chrono::TimeDelta::seconds(300), timeout), std::time::Duration::ZERO);
+    // A clock that went back gives the whole time again, never more.
+    assert_eq!(choice_left(since, since - chrono::TimeDelta::seconds(30), timeout), timeout);
+}
