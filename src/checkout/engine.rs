@@ -538,7 +538,9 @@ async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) 
     let facts = super::run::facts(&inner, &sale, &cancel);
     let Step { transition: Some(t), acts } = super::machine::step(&stage, facts, failed) else { return };
     // The error screen goes up first: the journal may be what failed.
+    let previous = sale.state;
     sale.enter(&t.stage);
+    sale.state = previous;
     if acts.contains(&Act::Show(View::Error)) {
         let _ = inner.show_for(&sale.id, super::flow::error_screen(&sale)).await;
     }

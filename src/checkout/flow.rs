@@ -163,7 +163,7 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         // Klarna's instruction wins over the status when the acquirer gives one.
         Ok(a) if a.instruction == Some(PresentationInstruction::HideKlarna) => {
             sale.interoperability_status = Some(a.status);
-            let reason = a.status_reason.unwrap_or_else(|| "HIDE_KLARNA".into());
+            let reason = a.status_reason.unwrap_or_else(|| EndReason::HideKlarna.name());
             Ok(KlarnaOffer::NotOffered { detail: reason.clone(), reason })
         }
         Ok(a) if a.status.offers_klarna() => {
@@ -183,11 +183,13 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         }
         Ok(a) => {
             sale.interoperability_status = Some(a.status);
-            let reason = a.status_reason.unwrap_or_else(|| "PAYMENT_UNSUPPORTED".into());
+            let reason = a.status_reason.unwrap_or_else(|| EndReason::PaymentUnsupported.name());
             Ok(KlarnaOffer::NotOffered { detail: reason.clone(), reason })
         }
         // Klarna needs the network: never offered offline.
-        Err(e) if e.is_unreachable() => Ok(KlarnaOffer::NotOffered { reason: "OFFLINE".into(), detail: e.to_string() }),
+        Err(e) if e.is_unreachable() => {
+            Ok(KlarnaOffer::NotOffered { reason: EndReason::Offline.name(), detail: e.to_string() })
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -112,7 +112,11 @@ pub(super) async fn apply(
             }
             None => None,
         };
+        // The row takes what the stage owns; the state itself is changed by the
+        // transition, which counts a sale that reaches a final state from an open one.
+        let previous = sale.state;
         sale.enter(&t.stage);
+        sale.state = previous;
         inner.transition_queuing(sale, t.stage.state(), t.detail, queued).await?;
     }
     let mut left = vec![];
