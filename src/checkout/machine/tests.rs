@@ -478,3 +478,77 @@ fn a_resumed_choice_keeps_the_time_it_already_waited() {
     // A clock that went back gives the whole time again, never more.
     assert_eq!(choice_left(since, since - chrono::TimeDelta::seconds(30), timeout), timeout);
 }
+
+fn every_stage() -> Vec<Stage> {
+    vec![
+        Stage::Created,
+        Stage::AvailabilityChecked,
+        Stage::AwaitingMethod { offered: vec![PaymentMethod::Klarna, PaymentMethod::Card] },
+        qr(),
+        in_progress(),
+        completed(),
+        Stage::AwaitingCard { pin_required: false },
+        Stage::Authorizing,
+        Stage::Approved(Approval::Online(authorization())),
+        Stage::Approved(Approval::Offline),
+        ended(Outcome::Declined, EndReason::Declined),
+        ended(Outcome::Canceled, EndReason::CashierCanceled),
+        ended(Outcome::Expired, EndReason::PaymentRequestExpired),
+        ended(Outcome::Unavailable, EndReason::Offline),
+        ended(Outcome::Failed, EndReason::AcquirerError),
+    ]
+}
+
+fn every_input() -> Vec<Input> {
+    let offered = Offer::Offered { instruction: PresentationInstruction::ShowKlarna, status: None };
+    let not = Offer::NotOffered { reason: "OFFLINE".into(), detail: "x".into() };
+    vec![
+        Input::Resume,
+        Input::CashierCancel,
+        Input::TimedOut,
+        Input::Availability(offered),
+        Input::Availability(not),
+        Input::MethodChosen(PaymentMethod::Card),
+        Input::CancelAnswered { reason: EndReason::CashierCanceled, report: Report::Canceled(None) },
+        Input::StepUp(request()),
+        Input::QrUnavailable(EndReason::DisplayFailed),
+        Input::Request(Report::Completed(Some("tok".into()))),
+        Input::Request(Report::Declined(None)),
+        Input::Request(Report::Authorized),
+        Input::CancelUndelivered { reason: EndReason::CashierCanceled, error: "x".into() },
+        Input::Approved(authorization()),
+        Input::Declined(None),
+        Input::CardRead(ReadDigest::of(&[1])),
+        Input::ReadEnded(ReadEnd::TimedOut),
+        Input::PinRequired,
+        Input::ChipDeclined { reverse: true },
+        Input::OfflineApproved { why: "x".into() },
+        Input::OfflineRefused { code: "FLOOR_LIMIT".into(), detail: "x".into(), unanswered: true },
+        Input::Refused { code: None, error: "x".into() },
+        Input::NoAuthorization,
+        Input::Failed { reason: EndReason::JournalError, error: "x".into() },
+    ]
+}
+
+/// Over every stage and every input: a final stage never changes (a sale ends in exactly
+/// one final state), and a call that moves money — an authorization, a cancel at the
+/// acquirer — is only ever asked of an open sale.
+#[test]
+fn a_final_stage_is_final_and_money_moves_only_for_an_open_sale() {
+    for facts in [KLARNA, CARD, CHOICE, Facts { cancel_requested: true, receipt_due: true, ..KLARNA }] {
+        for stage in every_stage() {
+            for input in every_input() {
+                let s = step(&stage, facts, input.clone());
+                if stage.state().is_final() {
+                    assert_eq!(s.transition, None, "{stage:?} on {input:?}");
+                    assert!(s.acts.iter().all(|a| *a == Act::PrintReceipt), "{stage:?} on {input:?}: {s:?}");
+                }
+                let moves_money = |a: &Act| matches!(a, Act::Authorize(_) | Act::CancelRequest(_));
+                if s.acts.iter().any(moves_money) {
+                    let open = s.transition.as_ref().map_or(stage.clone(), |t| t.stage.clone());
+                    assert!(!open.state().is_final(), "{stage:?} on {input:?}: {s:?}");
+                }
+            }
+        }
+    }
+}
