@@ -1,12 +1,12 @@
 //! The narrow ports a sale's runners (`run.rs`, `flow.rs`, `card.rs`, `choice.rs`) act
-//! through: the acquirer calls they make, the journal's keys and records, the printer,
+//! through: the acquirer calls they make, the journal's transitions, keys and records, the printer,
 //! the display. The real implementations wrap the checkout's deps; the runners reach no
 //! dep directly.
 
 use super::engine::Inner;
 use crate::backend::{AcquirerClient, BackendError};
 use crate::devices::{DeviceError, DisplayService, PrinterService};
-use crate::domain::{OfflineExposure, Operation, Sale};
+use crate::domain::{NewOp, OfflineExposure, Operation, Sale, SaleState};
 use crate::store::{Journal, StoreError};
 use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, PaymentRequest, PaymentRequestState,
@@ -145,6 +145,31 @@ impl SaleJournal for TerminalJournal<'_> {
 
     fn offline_exposure(&self, currency: String) -> impl Future<Output = Result<OfflineExposure, StoreError>> + Send {
         self.journal.offline_exposure(currency)
+    }
+}
+
+/// Where a sale's transitions go: journaled durably with what they queue (in the same
+/// write), then told to subscribers; a final state frees the terminal for the next sale.
+pub(crate) trait Transitions: Sync {
+    /// Journals `sale` entering `state`, queuing `queued` with it; returns the queue id.
+    fn journal_transition(
+        &self,
+        sale: &mut Sale,
+        state: SaleState,
+        detail: Option<String>,
+        queued: Option<(NewOp, i64)>,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+}
+
+impl Transitions for Inner {
+    fn journal_transition(
+        &self,
+        sale: &mut Sale,
+        state: SaleState,
+        detail: Option<String>,
+        queued: Option<(NewOp, i64)>,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send {
+        self.transition_queuing(sale, state, detail, queued)
     }
 }
 

@@ -7,6 +7,7 @@
 use super::engine::Inner;
 use super::flow::{self, FlowError};
 use super::machine::{self, Act, Choice, Facts, Input, Queue, Step, View};
+use super::ports::Transitions as _;
 use crate::domain::{MethodChoice, NewOp, Sale, SaleState};
 use crate::screens::Screen;
 use tokio_util::sync::CancellationToken;
@@ -117,7 +118,7 @@ pub(super) async fn apply(
         let previous = sale.state;
         sale.enter(&t.stage);
         sale.state = previous;
-        inner.transition_queuing(sale, t.stage.state(), t.detail, queued).await?;
+        inner.journal_transition(sale, t.stage.state(), t.detail, queued).await?;
     }
     let mut left = vec![];
     for act in step.acts {
