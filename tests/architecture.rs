@@ -30,14 +30,7 @@ const MAX_FN_LINES: usize = 80;
 const DATA_FILES: &[&str] = &["src/locale/cldr_data.rs"];
 /// What is still over a limit, to be split (a ratchet: an entry that is no longer over
 /// must be removed, and nothing may be added).
-const STILL_OVER: &[&str] = &[
-    "src/checkout/engine.rs",
-    "src/checkout/engine.rs: fn start_sale",
-    "src/checkout/receipt.rs: fn receipt_document",
-    "src/main.rs",
-    "src/main.rs: fn queue",
-    "simulator/src/scenario.rs: fn step",
-];
+const STILL_OVER: &[&str] = &["src/main.rs", "src/main.rs: fn queue", "simulator/src/scenario.rs: fn step"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,16 +1,20 @@
-//! The path of one card sale: the reader is enabled for the sale's own transaction (a
-//! read of any other never reaches it), the encrypted read (in memory only) is
-//! authorized online or approved offline within the store's policy, and the reader is
-//! told the outcome. A sale resumed in AUTHORIZING is read back by reference.
+//! The card path's acts (`run.rs` runs them as the machine asks): the reader is enabled
+//! for the sale's own transaction (a read of any other never reaches it), the encrypted
+//! read (in memory only) is authorized online or approved offline within the store's
+//! policy, and the reader is told the outcome. A sale resumed in AUTHORIZING is read
+//! back by reference.
 
 use super::engine::Inner;
-use super::flow::{FINALIZE_RETRY, FlowError, amount_text, authorize_request, declined, settle, show};
+use super::flow::{FINALIZE_RETRY, FlowError, amount_text, answer, authorize_request, show};
+use super::machine::{Act, Input, ReadEnd};
+use super::ports::{Acquirer as _, SaleJournal as _};
+use super::run::{Next, apply, decide};
 use crate::devices::{CardReaderService, CardWaitError, ReadRequest, ReaderNotice, TakenRead, Verdict};
-use crate::domain::{Sale, SaleState};
+use crate::domain::{Authorization, Operation, ReadDigest, Sale};
 use crate::locale::Text;
 use crate::screens::Screen;
 use chrono::Utc;
-use posagent_acquirer_api::{AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CardData};
+use posagent_acquirer_api::{AuthorizeRequest, AuthorizeResult, CardData};
 use posagent_drivers::card_reader::{CardRead, EntryMode, ErrorCode, Outcome};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,20 +29,37 @@ const AUTHORIZATION_BUDGET: Duration = Duration::from_secs(8);
 /// How long the card reader waits for a card.
 const CARD_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Asks for the card, authorizes the read and tells the reader how it ended.
-pub(super) async fn wait_for_card(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
-    let Some(reader) = inner.deps.card_reader.clone() else {
-        sale.reason = Some("NO_CARD_READER".into());
-        inner.transition(sale, SaleState::Failed, sale.reason.clone()).await?;
-        return Ok(());
+/// Asks for the card; with the sale's own read, journals AUTHORIZING, authorizes the
+/// read and tells the reader how it ended. Returns the machine's next input (none when
+/// the daemon stops without a read).
+pub(super) async fn read_and_authorize(
+    inner: &Inner,
+    sale: &mut Sale,
+    cancel: &CancellationToken,
+) -> Result<Option<Next>, FlowError> {
+    let Some(reader) = inner.card_reader() else { return Ok(None) };
+    let TakenRead { txn, read } = match read_card(inner, reader, sale, cancel).await? {
+        Read::Taken(taken) => taken,
+        Read::Ended(end) => return Ok(Some(Input::ReadEnded(end).into())),
+        Read::Stopped => return Ok(None),
     };
-    let Some(TakenRead { txn, read }) = read_card(inner, &reader, sale, cancel).await? else { return Ok(()) };
-    let gate = ChipGate { reader: &reader, txn, chip: read.entry_mode == EntryMode::Chip };
-    let authorized = authorize_card(inner, sale, read, &gate).await;
+    sale.masked_pan = Some(read.masked_pan.clone());
+    sale.entry_mode = Some(read.entry_mode.as_str().to_string());
+    sale.cvm = Some(read.cvm.as_str().to_string());
+    sale.aid = read.aid_hex();
+    sale.application_label = read.application_label.clone();
+    let step = decide(inner, sale, cancel, Input::CardRead(ReadDigest::of(&read.ksn)))?;
+    let acts = apply(inner, sale, step, None).await?;
+    // Every read is a new authorization under a key of its own (named by a digest of the
+    // read's KSN, unique per read): a second read — with the PIN, or after a restart —
+    // never re-uses a key sent with another body.
+    let Some(Act::Authorize(operation)) = acts.into_iter().next() else { return Ok(None) };
+    let gate = ChipGate { reader, txn, chip: read.entry_mode == EntryMode::Chip };
+    let authorized = authorize_card(inner, sale, read, &gate, &operation).await;
     if authorized.is_err() {
         gate.tell(Outcome::NotCompleted);
     }
-    authorized
+    authorized.map(Some)
 }
 
 /// The reader's part in the outcome: told how the sale ended, and for a chip card asked
@@ -65,20 +86,6 @@ impl ChipGate<'_> {
     }
 }
 
-/// The chip declined what the acquirer (or the offline policy) approved: the sale ends
-/// DECLINED, never having been APPROVED, with a reversal queued in the same transaction
-/// when an authorization may exist.
-async fn declined_by_the_chip(inner: &Inner, sale: &mut Sale, reverse: bool) -> Result<(), FlowError> {
-    tracing::warn!(reverse, "the card's chip declined the approved payment");
-    sale.reason = Some("CARD_DECLINED_AFTER_APPROVAL".into());
-    let reversal = if reverse { Some(reversal_op(inner, sale).await?) } else { None };
-    let detail =
-        format!("the card's chip declined after the approval{}", if reverse { "; a reversal is queued" } else { "" });
-    inner.transition_queuing(sale, SaleState::Declined, Some(detail), reversal).await?;
-    declined(inner, sale).await;
-    Ok(())
-}
-
 /// What the customer is told on top of the prompt.
 fn notice_text(notice: ReaderNotice) -> Option<Text> {
     match notice {
@@ -89,14 +96,23 @@ fn notice_text(notice: ReaderNotice) -> Option<Text> {
     }
 }
 
-/// Waits for the read of the sale's own transaction; `None` when the sale ended (or the
-/// daemon stops) without one.
+/// How waiting for the sale's read ended.
+enum Read {
+    /// The sale's own read.
+    Taken(TakenRead),
+    /// Without a read: the machine ends the sale.
+    Ended(ReadEnd),
+    /// The daemon stops: the sale resumes at the next start.
+    Stopped,
+}
+
+/// Waits for the read of the sale's own transaction.
 async fn read_card(
     inner: &Inner,
     reader: &CardReaderService,
-    sale: &mut Sale,
+    sale: &Sale,
     cancel: &CancellationToken,
-) -> Result<Option<TakenRead>, FlowError> {
+) -> Result<Read, FlowError> {
     let pin = sale.pin_required;
     let (amount, locale) = (amount_text(sale), sale.locale.clone());
     let screen = |notice| Screen::PresentCard { amount: amount.clone(), pin, notice, locale: locale.clone() };
@@ -117,41 +133,28 @@ async fn read_card(
         tokio::select! {
             r = &mut read => break r,
             () = cancel.cancelled(), if !stop.load(Ordering::SeqCst) => stop.store(true, Ordering::SeqCst),
-            () = inner.deps.shutdown.cancelled(), if !stop.load(Ordering::SeqCst) => stop.store(true, Ordering::SeqCst),
+            () = inner.shutdown().cancelled(), if !stop.load(Ordering::SeqCst) => stop.store(true, Ordering::SeqCst),
             Some(n) = heard.recv() => show(inner, &sale.id, screen(notice_text(n))).await,
         }
     };
-    let ended = |reason: &str| Some(reason.to_string());
-    let (state, reason, detail) = match result {
-        Ok(taken) if !stop.load(Ordering::SeqCst) => return Ok(Some(taken)),
+    Ok(Read::Ended(match result {
+        Ok(taken) if !stop.load(Ordering::SeqCst) => return Ok(Read::Taken(taken)),
         // The read crossed the cancel (or the stop): it is not used.
         Ok(taken) => {
             reader.finish(taken.txn, Outcome::NotCompleted);
             if !cancel.is_cancelled() {
-                return Ok(None);
+                return Ok(Read::Stopped);
             }
-            (SaleState::Canceled, ended("CASHIER_CANCELED"), None)
+            ReadEnd::CashierCanceled
         }
-        Err(CardWaitError::Canceled) if !cancel.is_cancelled() => return Ok(None),
-        Err(CardWaitError::Canceled) => (SaleState::Canceled, ended("CASHIER_CANCELED"), None),
-        Err(CardWaitError::TimedOut) => (SaleState::Canceled, ended("CARD_TIMEOUT"), None),
-        Err(e) if e.customer_canceled() => (SaleState::Canceled, ended("CUSTOMER_CANCELED"), None),
-        Err(CardWaitError::EndedAtReader(code)) => (SaleState::Declined, ended(code.name()), None),
-        Err(e @ CardWaitError::Disconnected(_)) => {
-            (SaleState::Failed, ended("CARD_READER_DISCONNECTED"), Some(e.to_string()))
-        }
-        Err(e) => (SaleState::Failed, ended("CARD_READER_FAILED"), Some(e.to_string())),
-    };
-    sale.reason = reason;
-    let detail = detail.or_else(|| sale.reason.clone());
-    inner.transition(sale, state, detail).await?;
-    let locale = sale.locale.clone();
-    match state {
-        SaleState::Declined => declined(inner, sale).await,
-        SaleState::Failed => show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale }).await,
-        _ => show(inner, &sale.id, super::flow::ended_screen(sale)).await,
-    }
-    Ok(None)
+        Err(CardWaitError::Canceled) if !cancel.is_cancelled() => return Ok(Read::Stopped),
+        Err(CardWaitError::Canceled) => ReadEnd::CashierCanceled,
+        Err(CardWaitError::TimedOut) => ReadEnd::TimedOut,
+        Err(e) if e.customer_canceled() => ReadEnd::CustomerCanceled,
+        Err(CardWaitError::EndedAtReader(code)) => ReadEnd::AtReader(code.name().to_string()),
+        Err(e @ CardWaitError::Disconnected(_)) => ReadEnd::Disconnected(e.to_string()),
+        Err(e) => ReadEnd::Failed(e.to_string()),
+    }))
 }
 
 /// What the offline policy needs to know of a read.
@@ -162,19 +165,15 @@ struct ReadKind {
 }
 
 /// Authorizes the sale's read online, or offline within the policy.
-async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &ChipGate<'_>) -> Result<(), FlowError> {
+async fn authorize_card(
+    inner: &Inner,
+    sale: &Sale,
+    card: CardRead,
+    gate: &ChipGate<'_>,
+    operation: &Operation,
+) -> Result<Next, FlowError> {
     let pin = sale.pin_required;
-    sale.masked_pan = Some(card.masked_pan.clone());
-    sale.entry_mode = Some(card.entry_mode.as_str().to_string());
-    sale.cvm = Some(card.cvm.as_str().to_string());
-    sale.aid = card.aid_hex();
-    sale.application_label = card.application_label.clone();
-    inner.transition(sale, SaleState::Authorizing, None).await?;
-    // Every read is a new authorization under a key of its own (named by a digest of the
-    // read's KSN, unique per read): a second read — with the PIN, or after a restart —
-    // never re-uses a key sent with another body.
-    let operation = read_operation(&card.ksn);
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, &operation).await?;
+    let key = inner.keys().operation_key(&sale.id, operation).await?;
     let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
     // A card the issuer asked a PIN for is never approved offline, PIN block or not.
     let pin_block = card.pin_block.is_some() || pin;
@@ -188,47 +187,39 @@ async fn authorize_card(inner: &Inner, sale: &mut Sale, card: CardRead, gate: &C
         pin_block: card.pin_block.as_deref().map(|p| b64(p)),
     });
     drop(card);
-    if !inner.deps.backend.connectivity().is_online() {
+    if !inner.acquirer().is_online() {
         let why = "the acquirer is known to be unreachable";
         return approve_offline(inner, sale, request, key, (Attempt::NotSent, kind, gate), why).await;
     }
-    match super::flow::within_budget(inner, AUTHORIZATION_BUDGET, inner.deps.backend.authorize(&request, &key)).await {
+    match super::flow::within_budget(inner, AUTHORIZATION_BUDGET, inner.acquirer().authorize(&request, &key)).await {
+        // The issuer wants the PIN (a contactless read over the limit): the card is asked
+        // for again, inserted, with its PIN (the next ENABLE supersedes this transaction
+        // on the reader; no failure is shown).
         Ok(resp)
             if !pin
                 && resp.result == AuthorizeResult::Declined
                 && resp.result_reason.as_deref() == Some("PIN_REQUIRED") =>
         {
-            // The issuer wants the PIN (a contactless read over the limit): the card is
-            // asked for again, inserted, with its PIN (the next ENABLE supersedes this
-            // transaction on the reader; no failure is shown).
-            sale.pin_required = true;
-            let detail = "PIN required: the card is asked for again, inserted with its PIN".to_string();
-            inner.transition(sale, SaleState::AwaitingCard, Some(detail)).await?;
-            Ok(())
+            Ok(Input::PinRequired.into())
         }
         Ok(resp) if resp.result == AuthorizeResult::Approved => {
             if !gate.approves().await {
-                return declined_by_the_chip(inner, sale, true).await;
+                tracing::warn!(reverse = true, "the card's chip declined the approved payment");
+                return Ok(Input::ChipDeclined { reverse: true }.into());
             }
-            settle(inner, sale, resp).await
+            answer(resp).map(Next::from)
         }
         Ok(resp) => {
             gate.tell(Outcome::Declined);
-            settle(inner, sale, resp).await
+            answer(resp).map(Next::from)
         }
         Err(e) if e.is_unreachable() => {
             // Not known whether it reached the acquirer: the forward re-uses the key, and
             // an acquirer that has it already answers with what it did (or by reference).
             approve_offline(inner, sale, request, key, (Attempt::Unanswered, kind, gate), &e.to_string()).await
         }
-        Err(e) => refused_authorization(inner, sale, e, gate).await,
+        Err(e) => Ok(refused_authorization(inner, sale, e, gate).await.into()),
     }
-}
-
-/// The operation name of a read's authorization key.
-fn read_operation(ksn: &[u8]) -> String {
-    let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, ksn);
-    format!("authorize:{}", &digest.simple().to_string()[..16])
 }
 
 /// The acquirer refused the authorization: before the sale ends FAILED, the transaction
@@ -236,19 +227,16 @@ fn read_operation(ksn: &[u8]) -> String {
 /// restart, a timeout) may have charged the card, and then the sale is approved by it.
 async fn refused_authorization(
     inner: &Inner,
-    sale: &mut Sale,
+    sale: &Sale,
     e: crate::backend::BackendError,
     gate: &ChipGate<'_>,
-) -> Result<(), FlowError> {
+) -> Input {
     gate.tell(Outcome::NotCompleted);
-    if let Ok(Some(tx)) = inner.deps.backend.transaction_by_reference(&sale.reference).await {
+    if let Ok(Some(tx)) = inner.acquirer().transaction_by_reference(&sale.reference).await {
         tracing::warn!(error = %e, "authorization refused, but the sale's reference has a transaction: it stands");
-        return settle(inner, sale, AuthorizeResponse::approved(tx)).await;
+        return Input::Approved(Authorization::from(&tx));
     }
-    sale.reason = Some(e.code().unwrap_or("ACQUIRER_REFUSED").to_string());
-    inner.transition(sale, SaleState::Failed, Some(e.to_string())).await?;
-    show(inner, &sale.id, Screen::Error { reference: sale.reference.clone(), locale: sale.locale.clone() }).await;
-    Ok(())
+    Input::Refused { code: e.code().map(str::to_string), error: e.to_string() }
 }
 
 /// Whether an authorization went out before the terminal decided on its own.
@@ -261,39 +249,34 @@ enum Attempt {
 }
 
 /// The acquirer cannot be reached: approves the card payment on the terminal if the
-/// offline limits allow it, queuing its authorization (the encrypted read, as the
-/// acquirer takes it) in the same transaction; otherwise the sale is refused with the
+/// offline limits allow it, its authorization (the encrypted read, as the acquirer
+/// takes it) to be queued with the approval; otherwise the sale is refused with the
 /// limit that stopped it — and an authorization sent without an answer is reversed.
 async fn approve_offline(
     inner: &Inner,
-    sale: &mut Sale,
+    sale: &Sale,
     mut request: AuthorizeRequest,
     key: String,
     (attempt, kind, gate): (Attempt, ReadKind, &ChipGate<'_>),
     why: &str,
-) -> Result<(), FlowError> {
+) -> Result<Next, FlowError> {
     let now = Utc::now();
-    let waiting = inner.deps.journal.offline_exposure(sale.currency.code().to_string()).await?;
-    let limits = inner.deps.offline.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    let waiting = inner.keys().offline_exposure(sale.currency.code().to_string()).await?;
+    let limits = inner.offline_limits();
     let allowed = limits
         .check_read(sale.amount, kind.entry_mode, kind.cvm, kind.pin_block)
         .and_then(|()| limits.check(sale.amount, &waiting, now.timestamp_millis()));
+    let unanswered = attempt == Attempt::Unanswered;
     if let Err(refusal) = allowed {
         tracing::warn!(reason = %refusal, "card payment not approved offline");
-        sale.reason = Some(refusal.code().to_string());
-        let reversal = match attempt {
-            Attempt::Unanswered => Some(reversal_op(inner, sale).await?),
-            Attempt::NotSent => None,
-        };
-        let detail = format!("{refusal} ({why})");
         gate.tell(Outcome::Declined);
-        inner.transition_queuing(sale, SaleState::Declined, Some(detail), reversal).await?;
-        declined(inner, sale).await;
-        return Ok(());
+        let detail = format!("{refusal} ({why})");
+        return Ok(Input::OfflineRefused { code: refusal.code().to_string(), detail, unanswered }.into());
     }
     // The chip first: a card declining the offline approval is never queued.
     if !gate.approves().await {
-        return declined_by_the_chip(inner, sale, attempt == Attempt::Unanswered).await;
+        tracing::warn!(reverse = unanswered, "the card's chip declined the approved payment");
+        return Ok(Input::ChipDeclined { reverse: unanswered }.into());
     }
     request.offline_approved_at = Some(now);
     let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable authorization"))?;
@@ -308,26 +291,15 @@ async fn approve_offline(
         amount: sale.amount,
         currency: sale.currency.code().to_string(),
     };
-    sale.offline = Some(crate::domain::OfflineStatus::Queued);
-    sale.reason = None;
-    inner
-        .transition_queuing(
-            sale,
-            SaleState::Approved,
-            Some(format!("approved offline, queued for the acquirer ({why})")),
-            Some((op, 0)),
-        )
-        .await?;
-    inner.deps.metrics.offline_approved();
-    show(inner, &sale.id, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
-    Ok(())
+    Ok(Next { input: Input::OfflineApproved { why: why.to_string() }, queue: Some((op, 0)) })
 }
 
 /// The queued reversal of the sale's card authorization, whose answer never came (the
-/// sale is ending without it); marks the sale. Queued with the sale's final state, in
-/// one transaction, and sent by the sync worker as soon as the acquirer answers.
-async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::domain::NewOp, i64), FlowError> {
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "reverse").await?;
+/// sale is ending without it); marks the sale. Its key is stored first; it is queued
+/// with the sale's final state, in one transaction, and sent by the sync worker as soon
+/// as the acquirer answers.
+pub(super) async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::domain::NewOp, i64), FlowError> {
+    let key = inner.keys().operation_key(&sale.id, &Operation::Reverse).await?;
     let request = posagent_acquirer_api::ReversalRequest { payment_transaction_reference: sale.reference.clone() };
     let body = serde_json::to_value(&request).map_err(|_| FlowError::Incomplete("a serializable reversal"))?;
     sale.reversal = Some(crate::domain::ReversalStatus::Queued);
@@ -350,58 +322,34 @@ async fn reversal_op(inner: &Inner, sale: &mut Sale) -> Result<(crate::domain::N
 ///
 /// Until the acquirer answers, the sale waits in AUTHORIZING: it may hold an
 /// authorization, so it is neither failed nor approved offline (its card read is gone).
-/// The cashier may cancel it meanwhile (the customer pays otherwise): the sale ends
-/// CANCELED with a reversal queued, which undoes the authorization if it went through.
-pub(super) async fn resume_card_authorization(
+/// The cashier may cancel it meanwhile (the customer pays otherwise): the machine ends
+/// it CANCELED with a reversal queued, which undoes the authorization if it went through.
+pub(super) async fn resolve_authorization(
     inner: &Inner,
-    sale: &mut Sale,
+    sale: &Sale,
     cancel: &CancellationToken,
-) -> Result<(), FlowError> {
+) -> Result<Option<Input>, FlowError> {
     let found = loop {
         let lookup = tokio::select! {
-            () = inner.deps.shutdown.cancelled() => return Ok(()),
-            () = cancel.cancelled() => return cancel_unresolved_authorization(inner, sale).await,
-            r = inner.deps.backend.transaction_by_reference(&sale.reference) => r,
+            () = inner.shutdown().cancelled() => return Ok(None),
+            () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
+            r = inner.acquirer().transaction_by_reference(&sale.reference) => r,
         };
         match lookup {
             Ok(found) => break found,
             Err(e) if e.is_unreachable() => {
                 tracing::warn!(error = %e, "cannot tell whether the card was authorized before the restart; asking again");
                 tokio::select! {
-                    () = inner.deps.shutdown.cancelled() => return Ok(()),
-                    () = cancel.cancelled() => return cancel_unresolved_authorization(inner, sale).await,
+                    () = inner.shutdown().cancelled() => return Ok(None),
+                    () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
                     () = tokio::time::sleep(FINALIZE_RETRY) => {}
                 }
             }
             Err(e) => return Err(e.into()),
         }
     };
-    match found {
-        Some(tx) => {
-            let resp = AuthorizeResponse::approved(tx);
-            settle(inner, sale, resp).await
-        }
-        None => {
-            inner
-                .transition(
-                    sale,
-                    SaleState::AwaitingCard,
-                    Some("no authorization found; the card is asked for again".into()),
-                )
-                .await?;
-            Ok(())
-        }
-    }
-}
-
-/// The cashier canceled a card sale whose authorization's fate is unknown: it ends
-/// CANCELED, with the reversal queued in the same transaction.
-async fn cancel_unresolved_authorization(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    sale.cancel_requested = true;
-    sale.reason = Some("CASHIER_CANCELED".into());
-    let reversal = reversal_op(inner, sale).await?;
-    let detail = "canceled while the authorization's answer was unknown; a reversal is queued".to_string();
-    inner.transition_queuing(sale, SaleState::Canceled, Some(detail), Some(reversal)).await?;
-    show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
-    Ok(())
+    Ok(Some(match found {
+        Some(tx) => Input::Approved(Authorization::from(&tx)),
+        None => Input::NoAuthorization,
+    }))
 }

@@ -4,10 +4,12 @@
 //! cashier console sends the choice. The choice is journaled before it is acted on.
 
 use super::engine::{Checkout, CheckoutError, Inner};
-use super::flow::{FlowError, KlarnaOffer, amount_text, show};
-use crate::domain::{MethodChoice, Sale, SaleState, SaleView};
+use super::flow::{amount_text, show};
+use super::machine::Input;
+use super::wait::{Woken, first_of};
+use crate::domain::{Sale, SaleState, SaleView};
 use crate::screens::{KlarnaOption, Screen};
-use posagent_acquirer_api::{PaymentMethod, PresentationInstruction};
+use posagent_acquirer_api::PaymentMethod;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -32,78 +34,39 @@ fn choice_screen(inner: &Inner, sale: &Sale) -> Screen {
     }
 }
 
-/// Asks whether Klarna is available and offers the customer every method that is.
-///
-/// Klarna's instruction decides: preselected (prepared or confirmed in a Klarna journey)
-/// or shown alone, Klarna is taken as the customer's choice; hidden or not available,
-/// the card is the only method and is asked for at once.
-pub(super) async fn offer_methods(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    let offer = super::flow::ask_klarna_showing_amount(inner, sale).await?;
-    let choice =
-        sale.choice.get_or_insert(MethodChoice { offered: vec![], chosen: false, klarna_unavailable_reason: None });
-    match offer {
-        KlarnaOffer::Offered(PresentationInstruction::PreselectKlarna | PresentationInstruction::ShowOnlyKlarna) => {
-            choice.offered = vec![PaymentMethod::Klarna];
-            choice.chosen = true;
-            sale.method = PaymentMethod::Klarna;
-            let detail = "method chosen: KLARNA (Klarna's instruction: preselected or shown alone)".to_string();
-            inner.transition(sale, SaleState::AvailabilityChecked, Some(detail)).await?;
-        }
-        KlarnaOffer::Offered(_) => {
-            choice.offered = vec![PaymentMethod::Klarna, PaymentMethod::Card];
-            inner.transition(sale, SaleState::AwaitingMethod, Some("methods offered: KLARNA, CARD".into())).await?;
-        }
-        KlarnaOffer::NotOffered { reason, detail } => {
-            choice.offered = vec![PaymentMethod::Card];
-            choice.chosen = true;
-            choice.klarna_unavailable_reason = Some(reason);
-            sale.method = PaymentMethod::Card;
-            let detail = format!("Klarna not offered ({detail}); method: CARD");
-            inner.transition(sale, SaleState::AwaitingCard, Some(detail)).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Shows the choice and waits for it (or a cancel, or the customer walking away).
-pub(super) async fn wait_for_choice(
-    inner: &Inner,
-    sale: &mut Sale,
-    cancel: &CancellationToken,
-) -> Result<(), FlowError> {
+/// Shows the choice and waits for it (or the customer walking away). Returns the
+/// machine's input; none on a cancel (the drive loop ends a canceled sale in
+/// AWAITING_METHOD) or when the daemon stops.
+pub(super) async fn wait_for_choice(inner: &Inner, sale: &Sale, cancel: &CancellationToken) -> Option<Input> {
     show(inner, &sale.id, choice_screen(inner, sale)).await;
     let mut choices = inner.choices.subscribe();
-    let waited = Duration::from_secs(inner.deps.limits.choice_timeout_secs);
-    let deadline = tokio::time::Instant::now()
-        + waited.saturating_sub((chrono::Utc::now() - sale.updated_at).to_std().unwrap_or_default());
-    let method = loop {
-        let sent = choices.borrow_and_update().clone();
-        if let Some((id, method)) = sent {
-            if id == sale.id {
-                break method;
-            }
+    let waited = Duration::from_secs(inner.limits().choice_timeout_secs);
+    let deadline =
+        tokio::time::Instant::now() + super::machine::choice_left(sale.updated_at, chrono::Utc::now(), waited);
+    // A choice already sent is taken before anything else (as it was sent first).
+    if let Some((id, method)) = choices.borrow_and_update().clone() {
+        if id == sale.id {
+            return Some(Input::MethodChosen(method));
         }
-        tokio::select! {
-            () = inner.deps.shutdown.cancelled() => return Ok(()),
-            // The drive loop ends a canceled sale in AWAITING_METHOD.
-            () = cancel.cancelled() => return Ok(()),
-            () = tokio::time::sleep_until(deadline) => {
-                sale.reason = Some("CHOICE_TIMEOUT".into());
-                inner.transition(sale, SaleState::Canceled, Some("no method chosen in time".into())).await?;
-                show(inner, &sale.id, super::flow::ended_screen(sale)).await;
-                return Ok(());
-            }
-            r = choices.changed() => if r.is_err() { return Ok(()) },
-        }
-    };
-    sale.method = method;
-    if let Some(c) = sale.choice.as_mut() {
-        c.chosen = true;
     }
-    let next = if method == PaymentMethod::Klarna { SaleState::AvailabilityChecked } else { SaleState::AwaitingCard };
-    let name = if method == PaymentMethod::Klarna { "KLARNA" } else { "CARD" };
-    inner.transition(sale, next, Some(format!("method chosen: {name}"))).await?;
-    Ok(())
+    // The customer's choice for this sale, sent by the register through the watch channel.
+    let chosen = std::pin::pin!(async {
+        loop {
+            if let Some((id, method)) = choices.borrow_and_update().clone() {
+                if id == sale.id {
+                    return Some(method);
+                }
+            }
+            choices.changed().await.ok()?;
+        }
+    });
+    let no_redraw = (Duration::from_secs(1), false);
+    match first_of((inner.shutdown(), cancel), deadline, chosen, no_redraw, || async {}).await {
+        Woken::Answer(Some(method)) => Some(Input::MethodChosen(method)),
+        Woken::TimedOut => Some(Input::TimedOut),
+        // The drive loop ends a canceled sale in AWAITING_METHOD.
+        Woken::Canceled | Woken::Stopping | Woken::Answer(None) => None,
+    }
 }
 
 impl Checkout {

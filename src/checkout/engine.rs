@@ -1,6 +1,7 @@
 //! The checkout service: accepts, reads and cancels sales; runs one sale task at a time.
 
-use super::flow;
+pub use super::error::CheckoutError;
+use super::machine::{Act, Input, Step, View};
 use super::new_sale::{NewSale, ValidSale};
 use crate::backend::AcquirerClient;
 use crate::config::{LimitsConfig, StoreSection};
@@ -20,70 +21,6 @@ use tracing::Instrument;
 const RESULT_SCREEN: Duration = Duration::from_secs(5);
 /// How long a cancel waits for the sale's final state.
 const CANCEL_WAIT: Duration = Duration::from_secs(15);
-
-/// A refused checkout request.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CheckoutError {
-    /// The request is invalid.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// Offending field.
-        field: String,
-        /// Why.
-        message: String,
-    },
-    /// The sale is not waiting for the customer's choice of method.
-    #[error("the sale is {0}; a method can be chosen only while it is AWAITING_METHOD")]
-    NotAwaitingMethod(&'static str),
-    /// The tender is not available on this terminal.
-    #[error("{0}")]
-    MethodNotSupported(String),
-    /// Another sale is on the display.
-    #[error("sale {0} is in progress on this terminal; wait for it to end or cancel it")]
-    Busy(String),
-    /// The register's reference was used for a different sale.
-    #[error(
-        "reference {0} is already used by a sale with another amount, currency, method, capture mode, lines, locale or interoperability token; use a new reference"
-    )]
-    ReferenceConflict(String),
-    /// The register's Idempotency-Key came back with another request.
-    #[error("Idempotency-Key {0} was used for another request (another amount); use a new key")]
-    IdempotencyConflict(String),
-    /// No such sale.
-    #[error("no sale {0}")]
-    NotFound(String),
-    /// Only an approved sale has a receipt, a capture or a void.
-    #[error("the sale is {0}; only an approved sale can do that")]
-    NotApproved(&'static str),
-    /// The sale is not over, or was paid: there is nothing to try again.
-    #[error("the sale is {0}; only a sale that ended unpaid can be tried again")]
-    NotRetryable(&'static str),
-    /// Nothing is left to capture or void.
-    #[error("{0}")]
-    NothingToCapture(String),
-    /// The acquirer refused or could not be reached; nothing changed.
-    #[error(transparent)]
-    Acquirer(crate::backend::BackendError),
-    /// The printer could not print.
-    #[error(transparent)]
-    Printer(crate::devices::DeviceError),
-    /// The journal failed: nothing was done.
-    #[error(transparent)]
-    Store(StoreError),
-    /// The daemon is shutting down and takes no new sales.
-    #[error("the terminal is shutting down; try again when it is back")]
-    ShuttingDown,
-}
-
-impl From<StoreError> for CheckoutError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(id) => CheckoutError::NotFound(id),
-            other => CheckoutError::Store(other),
-        }
-    }
-}
 
 /// What the checkout needs.
 pub struct CheckoutDeps {
@@ -278,19 +215,7 @@ impl Checkout {
                 // A retry is the same request: anything else under the reference (another
                 // capture mode, lines, method, locale, customer token) is a conflict, not
                 // the old sale handed back as if it were the one asked for.
-                Ok(existing)
-                    if existing.amount == v.amount
-                        && existing.currency == v.currency
-                        && existing.capture == v.capture
-                        && existing.order_lines == v.order_lines
-                        && existing.locale == v.locale
-                        && existing.interoperability_token == v.interoperability_token
-                        && existing.choice.is_some() == v.choice
-                        && existing.retry_of == v.retry_of
-                        && (v.choice || existing.method == v.method) =>
-                {
-                    return Ok((existing.view(), false));
-                }
+                Ok(existing) if v.same_request(&existing) => return Ok((existing.view(), false)),
                 Ok(_) => return Err(CheckoutError::ReferenceConflict(reference.clone())),
                 Err(StoreError::NotFound(_)) => {}
                 Err(e) => return Err(CheckoutError::Store(e)),
@@ -304,58 +229,7 @@ impl Checkout {
         let reference = v.reference.clone().unwrap_or_else(|| {
             format!("{}-{}", d.store.terminal_reference, &id.simple().to_string()[..12]).to_ascii_uppercase()
         });
-        let sale = Sale {
-            id: id.to_string(),
-            reference,
-            state: SaleState::Created,
-            method: v.method,
-            choice: v.choice.then(|| crate::domain::MethodChoice {
-                offered: vec![],
-                chosen: false,
-                klarna_unavailable_reason: None,
-            }),
-            amount: v.amount,
-            currency: v.currency,
-            order_lines: v.order_lines,
-            locale: v.locale,
-            interoperability_token: v.interoperability_token,
-            interoperability_data: v.interoperability_data,
-            descriptors: None,
-            interoperability_status: None,
-            payment_request_id: None,
-            payment_request_url: None,
-            payment_request_expires_at: None,
-            qr_shown_at: None,
-            session_token: None,
-            payment_transaction_id: None,
-            klarna_reference: None,
-            masked_pan: None,
-            entry_mode: None,
-            cvm: None,
-            aid: None,
-            application_label: None,
-            authorization_code: None,
-            pin_required: false,
-            reason: None,
-            retry_of: v.retry_of,
-            capture: v.capture,
-            captured_amount: 0,
-            voided: false,
-            cancel_requested: false,
-            offline: None,
-            queued_capture_amount: 0,
-            void_queued: false,
-            sync_error: None,
-            reversal: None,
-            transaction_state: None,
-            refunded_amount: 0,
-            receipt_printed: false,
-            receipt_print_started: false,
-            receipt_error: None,
-            created_at: now,
-            approved_at: None,
-            updated_at: now,
-        };
+        let sale = v.into_sale(id.to_string(), reference, now);
         d.journal.insert_sale(sale.clone()).await?;
         let view = sale.view();
         let _ = self.inner.events.send(view.clone());
@@ -653,20 +527,30 @@ pub(super) fn receipt_printed(sale: &mut Sale) {
 }
 
 async fn run_sale(inner: Arc<Inner>, mut sale: Sale, cancel: CancellationToken) {
-    if let Err(e) = flow::drive(&inner, &mut sale, &cancel).await {
-        tracing::error!(error = %e, "sale failed");
-        if !sale.state.is_final() {
-            sale.reason = Some(e.reason_code().to_string());
-            let _ = inner.show_for(&sale.id, super::flow::error_screen(&sale)).await;
-            // The terminal stays busy until the failure is journaled (a full disk, say):
-            // selling on without a journal would break the promise to record every change.
-            while let Err(e2) = inner.transition(&mut sale, SaleState::Failed, Some(e.to_string())).await {
-                tracing::error!(error = %e2, "cannot journal the failure; retrying — free disk space or fix the data directory");
-                tokio::select! {
-                    () = inner.deps.shutdown.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                }
-            }
+    let Err(e) = super::run::drive(&inner, &mut sale, &cancel).await else { return };
+    tracing::error!(error = %e, "sale failed");
+    if sale.state.is_final() {
+        return;
+    }
+    let failed = Input::Failed { reason: e.reason(), error: e.to_string() };
+    // A row lacking what its stage owns fails all the same.
+    let stage = sale.stage().unwrap_or(crate::domain::Stage::Created);
+    let facts = super::run::facts(&inner, &sale, &cancel);
+    let Step { transition: Some(t), acts } = super::machine::step(&stage, facts, failed) else { return };
+    // The error screen goes up first: the journal may be what failed.
+    let previous = sale.state;
+    sale.enter(&t.stage);
+    sale.state = previous;
+    if acts.contains(&Act::Show(View::Error)) {
+        let _ = inner.show_for(&sale.id, super::flow::error_screen(&sale)).await;
+    }
+    // The terminal stays busy until the failure is journaled (a full disk, say): selling
+    // on without a journal would break the promise to record every change.
+    while let Err(e2) = inner.transition(&mut sale, t.stage.state(), t.detail.clone()).await {
+        tracing::error!(error = %e2, "cannot journal the failure; retrying — free disk space or fix the data directory");
+        tokio::select! {
+            () = inner.deps.shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
     }
 }

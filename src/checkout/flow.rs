@@ -1,12 +1,16 @@
-//! The path of one Klarna sale, step by step. Each step reads the sale's journaled
+//! The Klarna path's acts (`run.rs` runs them as the machine asks): availability, the
+//! first authorization and its QR code, the long poll of the payment request, its
+//! cancel, the final authorization, the receipt. Each act reads the sale's journaled
 //! state, so a sale resumed after a restart continues where it stopped; every call that
 //! changes money re-uses the idempotency key stored before its first attempt.
 
 use super::engine::Inner;
+use super::machine::{Input, Offer, Report};
+use super::ports::{Acquirer as _, CustomerDisplay as _, Printer as _, SaleJournal as _};
 use super::receipt::receipt_document;
 use crate::backend::BackendError;
 use crate::devices::DeviceError;
-use crate::domain::{Sale, SaleState};
+use crate::domain::{Authorization, EndReason, Operation, QrRequest, Sale, SaleState};
 use crate::locale::{format_amount, text};
 use crate::screens::Screen;
 use crate::store::StoreError;
@@ -45,7 +49,7 @@ pub(super) async fn within_budget<T>(
         Ok(answer) => answer,
         Err(_) => {
             tracing::warn!(?budget, "the acquirer did not answer within the customer's budget; deciding without it");
-            inner.deps.backend.connectivity().set(false);
+            inner.acquirer().went_silent();
             Err(BackendError::Offline)
         }
     }
@@ -68,68 +72,28 @@ impl FlowError {
     /// The sale's `reason` when this error ends it `FAILED` (the message goes to its
     /// history): the register tells an outage, for which the cashier may try again or
     /// take another method, from a fault that needs support.
-    pub(super) fn reason_code(&self) -> &'static str {
+    pub(super) fn reason(&self) -> EndReason {
         match self {
-            FlowError::Backend(BackendError::Unreachable { .. } | BackendError::Offline) => "ACQUIRER_UNREACHABLE",
-            FlowError::Backend(e) if e.is_unreachable() => "ACQUIRER_ERROR",
-            FlowError::Backend(BackendError::Refused { .. }) => "ACQUIRER_REFUSED",
-            FlowError::Backend(_) | FlowError::Incomplete(_) => "ACQUIRER_BAD_ANSWER",
-            FlowError::Store(_) => "JOURNAL_ERROR",
-            FlowError::Device(_) => "DEVICE_ERROR",
+            FlowError::Backend(BackendError::Unreachable { .. } | BackendError::Offline) => {
+                EndReason::AcquirerUnreachable
+            }
+            FlowError::Backend(e) if e.is_unreachable() => EndReason::AcquirerError,
+            FlowError::Backend(BackendError::Refused { .. }) => EndReason::AcquirerRefused,
+            FlowError::Backend(_) | FlowError::Incomplete(_) => EndReason::AcquirerBadAnswer,
+            FlowError::Store(_) => EndReason::JournalError,
+            FlowError::Device(_) => EndReason::DeviceError,
         }
     }
 }
 
-/// Runs `sale` to a final state and its receipt.
-///
-/// When the daemon shuts down the sale stops where it is (journaled) and is resumed at
-/// the next start; only a receipt already due is still printed.
-pub(super) async fn drive(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
-    // A sale resumed with its QR code up, on a terminal whose display cannot show it: the
-    // slip may never have come out before the restart, so it is printed again.
-    if sale.state == SaleState::QrShown && !inner.deps.display.is_graphic() {
-        if let Some(slip) = super::receipt::qr_slip_document(sale, &inner.deps.store.name) {
-            if let Err(e) = inner.deps.printer.print(slip).await {
+/// A sale resumed with its QR code up, on a terminal whose display cannot show it: the
+/// slip may never have come out before the restart, so it is printed again.
+pub(super) async fn reprint_resumed_qr_slip(inner: &Inner, sale: &Sale) {
+    if sale.state == SaleState::QrShown && !inner.display().is_graphic() {
+        if let Some(slip) = super::receipt::qr_slip_document(sale, &inner.store().name) {
+            if let Err(e) = inner.printer().print(slip).await {
                 tracing::warn!(error = %e, "the QR slip of the resumed sale could not be printed again");
             }
-        }
-    }
-    loop {
-        let receipt_due = sale.state == SaleState::Approved && !sale.receipt_printed;
-        if inner.deps.shutdown.is_cancelled() && !receipt_due {
-            tracing::info!(state = sale.state.as_str(), "daemon stopping; the sale resumes at the next start");
-            return Ok(());
-        }
-        match sale.state {
-            SaleState::Created
-            | SaleState::AvailabilityChecked
-            | SaleState::AwaitingMethod
-            | SaleState::AwaitingCard
-                if cancel.is_cancelled() =>
-            {
-                sale.cancel_requested = true;
-                sale.reason = Some("CASHIER_CANCELED".into());
-                inner
-                    .transition(sale, SaleState::Canceled, Some("canceled before the QR code was shown".into()))
-                    .await?;
-                show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
-            }
-            SaleState::Created if sale.choice_pending() => super::choice::offer_methods(inner, sale).await?,
-            SaleState::AwaitingMethod => super::choice::wait_for_choice(inner, sale, cancel).await?,
-            SaleState::Created if sale.method == PaymentMethod::Card => {
-                inner.transition(sale, SaleState::AwaitingCard, None).await?;
-            }
-            SaleState::AwaitingCard => super::card::wait_for_card(inner, sale, cancel).await?,
-            SaleState::Authorizing => super::card::resume_card_authorization(inner, sale, cancel).await?,
-            SaleState::Created => check_availability(inner, sale).await?,
-            SaleState::AvailabilityChecked => step_up(inner, sale).await?,
-            SaleState::QrShown | SaleState::CustomerInProgress => watch(inner, sale, cancel).await?,
-            SaleState::CustomerCompleted => finalize(inner, sale, cancel).await?,
-            SaleState::Approved if !sale.receipt_printed => {
-                print_receipt(inner, sale).await?;
-                return Ok(());
-            }
-            _ => return Ok(()),
         }
     }
 }
@@ -138,20 +102,17 @@ pub(super) fn amount_text(sale: &Sale) -> String {
     format_amount(sale.amount, sale.currency, &sale.locale)
 }
 
-/// A declined card sale: the screen, and a receipt saying so (printed as it can; a
-/// printer fault is logged, the sale is over either way).
-pub(super) async fn declined(inner: &Inner, sale: &Sale) {
-    show(inner, &sale.id, declined_screen(sale)).await;
-    if sale.method == PaymentMethod::Card {
-        let header = super::receipt::ReceiptHeader::of(&inner.deps.store);
-        if let Err(e) = inner.deps.printer.print(super::receipt::declined_document(sale, header)).await {
-            tracing::warn!(error = %e, "the decline receipt could not be printed");
-        }
+/// A declined card sale's receipt saying so (printed as it can; a printer fault is
+/// logged, the sale is over either way).
+pub(super) async fn print_decline_receipt(inner: &Inner, sale: &Sale) {
+    let header = super::receipt::ReceiptHeader::of(inner.store());
+    if let Err(e) = inner.printer().print(super::receipt::declined_document(sale, header)).await {
+        tracing::warn!(error = %e, "the decline receipt could not be printed");
     }
 }
 
 /// The declined screen, with the reason in the customer's language where there is one.
-fn declined_screen(sale: &Sale) -> Screen {
+pub(super) fn declined_screen(sale: &Sale) -> Screen {
     let reason =
         sale.reason.as_deref().and_then(crate::locale::decline_reason).map(|t| text(t, &sale.locale).to_string());
     Screen::Declined { amount: amount_text(sale), reason, locale: sale.locale.clone() }
@@ -162,18 +123,6 @@ fn declined_screen(sale: &Sale) -> Screen {
 pub(super) fn error_screen(sale: &Sale) -> Screen {
     let reference = sale.payment_request_id.clone().unwrap_or_else(|| sale.reference.clone());
     Screen::Error { reference, locale: sale.locale.clone() }
-}
-
-/// The screen of a sale that ended unpaid without a decline: "time ran out" when it
-/// timed out (the QR code expired, no card came, no method was chosen), else "canceled".
-pub(super) fn ended_screen(sale: &Sale) -> Screen {
-    let locale = sale.locale.clone();
-    match sale.reason.as_deref() {
-        Some("TERMINAL_TIMEOUT" | "PAYMENT_REQUEST_EXPIRED" | "CARD_TIMEOUT" | "CHOICE_TIMEOUT") => {
-            Screen::TimedOut { locale }
-        }
-        _ => Screen::Canceled { locale },
-    }
 }
 
 /// Shows a screen of sale `sale_id` (unless another sale owns the display by now); a
@@ -196,7 +145,7 @@ pub(super) enum KlarnaOffer {
 /// Asks the acquirer whether Klarna is available for the sale's country, currency and
 /// amount; stores its wording and interoperability status on `sale` (not yet journaled).
 pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaOffer, FlowError> {
-    let store = &inner.deps.store;
+    let store = inner.store();
     let q = AvailabilityQuery {
         country: store.country.clone(),
         currency: sale.currency,
@@ -205,8 +154,8 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         interoperability_token: sale.interoperability_token.clone(),
     };
     // Known offline: Klarna is not offered, without making the customer wait for a timeout.
-    let answer = if inner.deps.backend.connectivity().should_try() {
-        within_budget(inner, AVAILABILITY_BUDGET, inner.deps.backend.availability(&q)).await
+    let answer = if inner.acquirer().should_try() {
+        within_budget(inner, AVAILABILITY_BUDGET, inner.acquirer().availability(&q)).await
     } else {
         Err(BackendError::Offline)
     };
@@ -214,16 +163,16 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         // Klarna's instruction wins over the status when the acquirer gives one.
         Ok(a) if a.instruction == Some(PresentationInstruction::HideKlarna) => {
             sale.interoperability_status = Some(a.status);
-            let reason = a.status_reason.unwrap_or_else(|| "HIDE_KLARNA".into());
+            let reason = a.status_reason.unwrap_or_else(|| EndReason::HideKlarna.name());
             Ok(KlarnaOffer::NotOffered { detail: reason.clone(), reason })
         }
         Ok(a) if a.status.offers_klarna() => {
             let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
-            if sale.locale == inner.deps.store.locale {
+            if sale.locale == inner.store().locale {
                 inner.remember_wording(&descriptors);
             }
             // Fetched in the background now, for the screens that follow.
-            inner.deps.badges.want(&descriptors.badge_url);
+            inner.want_badge(&descriptors.badge_url);
             sale.descriptors = Some(descriptors);
             sale.interoperability_status = Some(a.status);
             let instruction = a.instruction.unwrap_or(match a.status {
@@ -234,11 +183,13 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
         }
         Ok(a) => {
             sale.interoperability_status = Some(a.status);
-            let reason = a.status_reason.unwrap_or_else(|| "PAYMENT_UNSUPPORTED".into());
+            let reason = a.status_reason.unwrap_or_else(|| EndReason::PaymentUnsupported.name());
             Ok(KlarnaOffer::NotOffered { detail: reason.clone(), reason })
         }
         // Klarna needs the network: never offered offline.
-        Err(e) if e.is_unreachable() => Ok(KlarnaOffer::NotOffered { reason: "OFFLINE".into(), detail: e.to_string() }),
+        Err(e) if e.is_unreachable() => {
+            Ok(KlarnaOffer::NotOffered { reason: EndReason::Offline.name(), detail: e.to_string() })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -263,23 +214,18 @@ pub(super) async fn ask_klarna_showing_amount(inner: &Inner, sale: &mut Sale) ->
     offer
 }
 
-async fn check_availability(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    match ask_klarna_showing_amount(inner, sale).await? {
-        KlarnaOffer::Offered(_) => {
-            let status = sale.interoperability_status.map(|s| format!("{s:?}"));
-            inner.transition(sale, SaleState::AvailabilityChecked, status).await?;
+/// Asks whether Klarna is offered: the machine's input.
+pub(super) async fn availability(inner: &Inner, sale: &mut Sale) -> Result<Input, FlowError> {
+    Ok(Input::Availability(match ask_klarna_showing_amount(inner, sale).await? {
+        KlarnaOffer::Offered(instruction) => {
+            Offer::Offered { instruction, status: sale.interoperability_status.map(|s| format!("{s:?}")) }
         }
-        KlarnaOffer::NotOffered { reason, detail } => {
-            sale.reason = Some(reason);
-            inner.transition(sale, SaleState::Unavailable, Some(detail)).await?;
-            show(inner, &sale.id, Screen::Unavailable { locale: sale.locale.clone() }).await;
-        }
-    }
-    Ok(())
+        KlarnaOffer::NotOffered { reason, detail } => Offer::NotOffered { reason, detail },
+    }))
 }
 
 pub(super) fn authorize_request(inner: &Inner, sale: &Sale, session_token: Option<String>) -> AuthorizeRequest {
-    let store = &inner.deps.store;
+    let store = inner.store();
     AuthorizeRequest {
         method: sale.method,
         currency: sale.currency,
@@ -307,15 +253,7 @@ pub(super) fn authorize_request(inner: &Inner, sale: &Sale, session_token: Optio
     }
 }
 
-/// When the terminal gives up on the QR code: its own timeout, or the payment
-/// request's expiry if that comes first.
-fn qr_deadline(inner: &Inner, sale: &Sale) -> chrono::DateTime<Utc> {
-    let timeout = chrono::TimeDelta::seconds(inner.deps.limits.klarna_timeout_secs as i64);
-    let local = sale.qr_shown_at.unwrap_or(sale.created_at) + timeout;
-    sale.payment_request_expires_at.map_or(local, |e| e.min(local))
-}
-
-fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
+pub(super) fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
     let d = sale.descriptors.as_ref()?;
     let seconds_left = (qr_deadline(inner, sale) - Utc::now()).num_seconds();
     Some(Screen::Qr {
@@ -333,203 +271,163 @@ fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
     })
 }
 
-async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize").await?;
-    let resp = inner.deps.backend.authorize(&authorize_request(inner, sale, None), &key).await?;
+/// The first authorization (its key stored first): a payment request to show, or the
+/// acquirer's answer.
+pub(super) async fn step_up(inner: &Inner, sale: &mut Sale) -> Result<Input, FlowError> {
+    let key = inner.keys().operation_key(&sale.id, &Operation::Authorize).await?;
+    let resp = inner.acquirer().authorize(&authorize_request(inner, sale, None), &key).await?;
     match resp.result {
         AuthorizeResult::StepUpRequired => {
             let pr = resp.payment_request.ok_or(FlowError::Incomplete("payment_request"))?;
-            sale.payment_request_id = Some(pr.payment_request_id.clone());
-            sale.payment_request_url = Some(pr.state_context.customer_interaction.qr_code.target_url.clone());
-            sale.payment_request_expires_at = Some(pr.expires_at);
-            sale.qr_shown_at = Some(Utc::now());
-            inner.transition(sale, SaleState::QrShown, Some(pr.payment_request_id.clone())).await?;
-            let shown = match qr_screen(inner, sale) {
-                Some(screen) => inner.show_for(&sale.id, screen).await,
-                None => Ok(()),
-            };
-            if let Err(e) = shown {
-                // The customer cannot scan what is not shown: withdraw the payment request.
-                tracing::error!(error = %e, "QR code could not be shown; canceling the payment request");
-                return cancel_request(inner, sale, &pr.payment_request_id, "DISPLAY_FAILED").await;
-            }
-            if !inner.deps.display.is_graphic() {
-                // A line display cannot show the code: it is printed for the customer.
-                let printed = match super::receipt::qr_slip_document(sale, &inner.deps.store.name) {
-                    Some(slip) => inner.deps.printer.print(slip).await,
-                    None => Ok(()),
-                };
-                if let Err(e) = printed {
-                    tracing::error!(error = %e, "QR slip could not be printed; canceling the payment request");
-                    return cancel_request(inner, sale, &pr.payment_request_id, "QR_SLIP_NOT_PRINTED").await;
-                }
-            }
+            Ok(Input::StepUp(QrRequest {
+                url: Some(pr.state_context.customer_interaction.qr_code.target_url.clone()),
+                id: pr.payment_request_id,
+                expires_at: Some(pr.expires_at),
+                shown_at: Some(Utc::now()),
+            }))
         }
-        _ => settle(inner, sale, resp).await?,
+        _ => answer(resp),
     }
-    Ok(())
 }
 
-/// Applies an APPROVED or DECLINED authorization.
-pub(super) async fn settle(inner: &Inner, sale: &mut Sale, resp: AuthorizeResponse) -> Result<(), FlowError> {
+/// Puts the journaled QR code before the customer: on the display, and on a slip where
+/// the display cannot show it. What fails is the machine's input (the request is then
+/// withdrawn: the customer cannot scan what is not shown).
+pub(super) async fn present_qr(inner: &Inner, sale: &Sale) -> Option<Input> {
+    let shown = match qr_screen(inner, sale) {
+        Some(screen) => inner.show_for(&sale.id, screen).await,
+        None => Ok(()),
+    };
+    if let Err(e) = shown {
+        tracing::error!(error = %e, "QR code could not be shown; canceling the payment request");
+        return Some(Input::QrUnavailable(EndReason::DisplayFailed));
+    }
+    if !inner.display().is_graphic() {
+        // A line display cannot show the code: it is printed for the customer.
+        let printed = match super::receipt::qr_slip_document(sale, &inner.store().name) {
+            Some(slip) => inner.printer().print(slip).await,
+            None => Ok(()),
+        };
+        if let Err(e) = printed {
+            tracing::error!(error = %e, "QR slip could not be printed; canceling the payment request");
+            return Some(Input::QrUnavailable(EndReason::QrSlipNotPrinted));
+        }
+    }
+    None
+}
+
+/// An APPROVED or DECLINED authorization, as the machine's input.
+pub(super) fn answer(resp: AuthorizeResponse) -> Result<Input, FlowError> {
     match resp.result {
         AuthorizeResult::Approved => {
             let tx = resp.payment_transaction.ok_or(FlowError::Incomplete("payment_transaction"))?;
-            sale.payment_transaction_id = Some(tx.payment_transaction_id.clone());
-            sale.authorization_code = tx.authorization_code.clone();
-            sale.captured_amount = tx.captured_amount;
-            sale.transaction_state = Some(tx.state);
-            if sale.method == PaymentMethod::Klarna {
-                sale.klarna_reference = Some(tx.klarna_reference.clone());
-            }
-            sale.session_token = None;
-            inner.transition(sale, SaleState::Approved, Some(tx.payment_transaction_id)).await?;
-            show(inner, &sale.id, Screen::Approved { amount: amount_text(sale), locale: sale.locale.clone() }).await;
+            Ok(Input::Approved(Authorization::from(&tx)))
         }
-        AuthorizeResult::Declined | AuthorizeResult::StepUpRequired => {
-            sale.reason = Some(resp.result_reason.unwrap_or_else(|| "DECLINED".into()));
-            inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
-            declined(inner, sale).await;
-        }
+        AuthorizeResult::Declined | AuthorizeResult::StepUpRequired => Ok(Input::Declined(resp.result_reason)),
     }
-    Ok(())
 }
 
-/// Moves the sale along with the payment request's state.
-async fn follow(inner: &Inner, sale: &mut Sale, pr: PaymentRequest) -> Result<(), FlowError> {
-    let locale = sale.locale.clone();
+/// The payment request's state, as the machine takes it.
+fn report(pr: PaymentRequest) -> Report {
     match pr.state {
-        PaymentRequestState::Submitted if sale.state == SaleState::CustomerInProgress => {
-            inner.transition(sale, SaleState::QrShown, Some("customer left the journey".into())).await?;
-            if let Some(s) = qr_screen(inner, sale) {
-                show(inner, &sale.id, s).await;
-            }
-        }
-        PaymentRequestState::InProgress if sale.state == SaleState::QrShown => {
-            inner.transition(sale, SaleState::CustomerInProgress, None).await?;
-            let header = sale.descriptors.as_ref().map(|d| d.header.clone()).unwrap_or_default();
-            show(inner, &sale.id, Screen::InProgress { amount: amount_text(sale), header, locale }).await;
-        }
-        // An older-generation request whose transaction already exists: read it, never
-        // authorize again.
-        PaymentRequestState::Authorized => {
-            let tx = inner.deps.backend.transaction_by_reference(&sale.reference).await?;
-            let tx = tx.ok_or(FlowError::Incomplete("the transaction of the authorized payment request"))?;
-            return settle(inner, sale, AuthorizeResponse::approved(tx)).await;
-        }
-        PaymentRequestState::Completed => {
-            let token = pr.state_context.klarna_network_session_token.ok_or(FlowError::Incomplete("session token"))?;
-            sale.session_token = Some(token);
-            inner.transition(sale, SaleState::CustomerCompleted, None).await?;
-        }
-        PaymentRequestState::Declined => {
-            sale.reason = Some(pr.state_reason.unwrap_or_else(|| "DECLINED".into()));
-            inner.transition(sale, SaleState::Declined, sale.reason.clone()).await?;
-            show(inner, &sale.id, declined_screen(sale)).await;
-        }
-        PaymentRequestState::Canceled => {
-            sale.reason = Some(pr.state_reason.unwrap_or_else(|| "CANCELED".into()));
-            inner.transition(sale, SaleState::Canceled, sale.reason.clone()).await?;
-            show(inner, &sale.id, ended_screen(sale)).await;
-        }
-        PaymentRequestState::Expired => {
-            sale.reason = Some("PAYMENT_REQUEST_EXPIRED".into());
-            inner.transition(sale, SaleState::Expired, None).await?;
-            show(inner, &sale.id, ended_screen(sale)).await;
-        }
-        _ => {}
+        PaymentRequestState::Submitted => Report::Submitted,
+        PaymentRequestState::InProgress => Report::InProgress,
+        PaymentRequestState::Completed => Report::Completed(pr.state_context.klarna_network_session_token),
+        PaymentRequestState::Authorized => Report::Authorized,
+        PaymentRequestState::Declined => Report::Declined(pr.state_reason),
+        PaymentRequestState::Canceled => Report::Canceled(pr.state_reason),
+        PaymentRequestState::Expired => Report::Expired,
+        _ => Report::Unknown,
     }
-    Ok(())
 }
 
-async fn watch(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
+/// When the terminal gives up on the QR code: its own timeout, or the payment
+/// request's expiry if that comes first.
+fn qr_deadline(inner: &Inner, sale: &Sale) -> chrono::DateTime<Utc> {
+    let timeout = chrono::TimeDelta::seconds(inner.limits().klarna_timeout_secs as i64);
+    super::machine::qr_deadline(sale.qr_shown_at.unwrap_or(sale.created_at), sale.payment_request_expires_at, timeout)
+}
+
+/// Watches the payment request with the QR code's countdown redrawn every second
+/// (`wait::first_of`): the long poll stays in flight across redraws. Returns the request's state, the cashier's
+/// cancel or the timeout; nothing when the daemon stops.
+pub(super) async fn watch(inner: &Inner, sale: &Sale, cancel: &CancellationToken) -> Result<Option<Input>, FlowError> {
+    use super::wait::{Woken, first_of};
     let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
     let deadline_at = qr_deadline(inner, sale);
     let deadline = tokio::time::Instant::now() + (deadline_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-    let mut redraw = tokio::time::interval_at(tokio::time::Instant::now() + COUNTDOWN_REDRAW, COUNTDOWN_REDRAW);
-    redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let backend = &inner.deps.backend;
-    let poll_from = |state: SaleState| {
-        let from =
-            if state == SaleState::QrShown { PaymentRequestState::Submitted } else { PaymentRequestState::InProgress };
-        Box::pin(backend.payment_request(&id, Some(from), LONG_POLL))
-    };
-    // The long poll stays in flight across countdown redraws: one request at a time.
-    let mut poll = poll_from(sale.state);
-    while matches!(sale.state, SaleState::QrShown | SaleState::CustomerInProgress) {
-        tokio::select! {
-            biased;
-            () = inner.deps.shutdown.cancelled() => return Ok(()),
-            () = cancel.cancelled() => return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await,
-            () = tokio::time::sleep_until(deadline) => return cancel_request(inner, sale, &id, "TERMINAL_TIMEOUT").await,
-            _ = redraw.tick(), if sale.state == SaleState::QrShown => {
-                if let Some(s) = qr_screen(inner, sale) {
-                    show(inner, &sale.id, s).await;
-                }
-            }
-            r = &mut poll => {
-                match r {
-                    Ok(pr) => follow(inner, sale, pr).await?,
-                    Err(e) if e.is_unreachable() => {
-                        tracing::warn!(error = %e, "cannot read the payment request; retrying");
-                        tokio::time::sleep(WATCH_RETRY).await;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                poll = poll_from(sale.state);
-            }
+    let from =
+        if sale.state == SaleState::QrShown { PaymentRequestState::Submitted } else { PaymentRequestState::InProgress };
+    let redraw = || async {
+        if let Some(s) = qr_screen(inner, sale) {
+            show(inner, &sale.id, s).await;
         }
+    };
+    let tokens = (inner.shutdown(), cancel);
+    let countdown = (COUNTDOWN_REDRAW, sale.state == SaleState::QrShown);
+    loop {
+        let poll = std::pin::pin!(inner.acquirer().payment_request(&id, Some(from), LONG_POLL));
+        return Ok(match first_of(tokens, deadline, poll, countdown, redraw).await {
+            Woken::Stopping => None,
+            Woken::Canceled => Some(Input::CashierCancel),
+            Woken::TimedOut => Some(Input::TimedOut),
+            Woken::Answer(Ok(pr)) => Some(Input::Request(report(pr))),
+            Woken::Answer(Err(e)) if e.is_unreachable() => {
+                tracing::warn!(error = %e, "cannot read the payment request; retrying");
+                tokio::time::sleep(WATCH_RETRY).await;
+                continue;
+            }
+            Woken::Answer(Err(e)) => return Err(e.into()),
+        });
     }
-    Ok(())
 }
 
-/// Cancels the payment request at the acquirer and settles on the state it reports:
-/// a cancel racing the customer's approval ends in exactly one final state.
-async fn cancel_request(inner: &Inner, sale: &mut Sale, id: &str, reason: &str) -> Result<(), FlowError> {
+/// Cancels the payment request at the acquirer (the cancel journaled first, under its
+/// stored key) and hands the machine the state it reports: a cancel racing the
+/// customer's approval ends in exactly one final state.
+pub(super) async fn cancel_request(inner: &Inner, sale: &mut Sale, reason: EndReason) -> Result<Input, FlowError> {
+    let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
     sale.cancel_requested = true;
-    let key = inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "cancel").await?;
-    inner.deps.journal.record(sale.clone(), Some(format!("cancel requested: {reason}"))).await?;
-    match inner.deps.backend.cancel_payment_request(id, &key).await {
-        Ok(pr) => {
-            let mut pr = pr;
-            if pr.state == PaymentRequestState::Canceled {
-                pr.state_reason = Some(reason.to_string());
-            }
-            follow(inner, sale, pr).await
-        }
+    let key = inner.keys().operation_key(&sale.id, &Operation::Cancel).await?;
+    inner.keys().record(sale.clone(), Some(format!("cancel requested: {reason}"))).await?;
+    match inner.acquirer().cancel_payment_request(&id, &key).await {
+        Ok(pr) => Ok(Input::CancelAnswered { reason, report: report(pr) }),
         Err(BackendError::Refused { status: 403, .. }) => {
             // The request reached a state that cannot be canceled: take that state.
-            let pr = inner.deps.backend.payment_request(id, None, Duration::ZERO).await?;
-            follow(inner, sale, pr).await
+            let pr = inner.acquirer().payment_request(&id, None, Duration::ZERO).await?;
+            Ok(Input::Request(report(pr)))
         }
-        Err(e) if e.is_unreachable() => {
-            // Without the final authorization no money moves: the sale ends here.
-            sale.reason = Some(format!("{reason}; acquirer unreachable, payment request left to expire"));
-            inner.transition(sale, SaleState::Canceled, Some(e.to_string())).await?;
-            show(inner, &sale.id, Screen::Canceled { locale: sale.locale.clone() }).await;
-            Ok(())
-        }
+        Err(e) if e.is_unreachable() => Ok(Input::CancelUndelivered { reason, error: e.to_string() }),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) -> Result<(), FlowError> {
-    let id = sale.payment_request_id.clone().ok_or(FlowError::Incomplete("payment_request_id"))?;
-    if cancel.is_cancelled() || sale.cancel_requested {
-        return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await;
-    }
+/// Reads the transaction of a payment request that already has one.
+pub(super) async fn read_transaction(inner: &Inner, sale: &Sale) -> Result<Input, FlowError> {
+    let tx = inner.acquirer().transaction_by_reference(&sale.reference).await?;
+    let tx = tx.ok_or(FlowError::Incomplete("the transaction of the authorized payment request"))?;
+    Ok(Input::Approved(Authorization::from(&tx)))
+}
+
+/// The final authorization with the session token, under its own stored key, tried
+/// again while the acquirer is unreachable (within the token's validity). Returns the
+/// answer, or the cashier's cancel; nothing when the daemon stops.
+pub(super) async fn finalize(
+    inner: &Inner,
+    sale: &Sale,
+    cancel: &CancellationToken,
+) -> Result<Option<Input>, FlowError> {
     let token = sale.session_token.clone().ok_or(FlowError::Incomplete("session token"))?;
-    let key =
-        inner.deps.journal.operation_key(&inner.deps.store.terminal_reference, &sale.id, "authorize-final").await?;
+    let key = inner.keys().operation_key(&sale.id, &Operation::AuthorizeFinal).await?;
     let request = authorize_request(inner, sale, Some(token));
     loop {
-        match inner.deps.backend.authorize(&request, &key).await {
-            Ok(resp) => return settle(inner, sale, resp).await,
+        match inner.acquirer().authorize(&request, &key).await {
+            Ok(resp) => return answer(resp).map(Some),
             Err(e) if e.is_unreachable() && Utc::now() - sale.updated_at < FINALIZE_WINDOW => {
                 tracing::warn!(error = %e, "final authorization not confirmed; retrying with the same key");
                 tokio::select! {
-                    () = inner.deps.shutdown.cancelled() => return Ok(()),
-                    () = cancel.cancelled() => return cancel_request(inner, sale, &id, "CASHIER_CANCELED").await,
+                    () = inner.shutdown().cancelled() => return Ok(None),
+                    () = cancel.cancelled() => return Ok(Some(Input::CashierCancel)),
                     () = tokio::time::sleep(FINALIZE_RETRY) => {}
                 }
             }
@@ -538,9 +436,9 @@ async fn finalize(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken) ->
     }
 }
 
-async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
+pub(super) async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     use super::receipt::{CopyFor, ReceiptHeader, marked};
-    let store = &inner.deps.store;
+    let store = inner.store();
     // Journaled before any byte goes out: if the daemon stops between the printer taking
     // the receipt and "receipt printed", the receipt printed at the restart is a COPY.
     let copy = sale.receipt_print_started;
@@ -557,12 +455,12 @@ async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> 
     };
     // The register may capture or void the sale meanwhile: only the receipt fields
     // are changed on the journaled record.
-    let (now, _) = match inner.deps.printer.print_or_hold(doc, &sale.id).await {
+    let (now, _) = match inner.printer().print_or_hold(doc, &sale.id).await {
         Ok(()) => {
             if let Some(m) = merchant {
                 // The store's copy comes right after; a fault now is logged (the
                 // customer's receipt, which the journal tracks, is out).
-                if let Err(e) = inner.deps.printer.print(m).await {
+                if let Err(e) = inner.printer().print(m).await {
                     tracing::warn!(error = %e, "the merchant copy could not be printed; reprint it from the register");
                 }
             }
@@ -572,7 +470,7 @@ async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> 
             if let Some(m) = merchant {
                 // Held too, right behind the customer's: the two come out together.
                 let tag = format!("{}{}", sale.id, super::receipt::MERCHANT_COPY_TAG);
-                let _ = inner.deps.printer.print_or_hold(m, &tag).await;
+                let _ = inner.printer().print_or_hold(m, &tag).await;
             }
             let why = format!("{e}; the receipt prints by itself once the printer is ready");
             let detail = format!("receipt held: {e}");

@@ -8,12 +8,17 @@ mod availability;
 mod card;
 mod choice;
 mod engine;
+mod error;
 mod flow;
 mod idle;
+mod machine;
 mod new_sale;
+mod ports;
 mod post_purchase;
 mod receipt;
 mod retry;
+mod run;
+mod wait;
 
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};

@@ -2,6 +2,8 @@
 
 use super::engine::CheckoutError;
 use crate::config::{LimitsConfig, StoreSection};
+use crate::domain::{MethodChoice, Sale, SaleState};
+use chrono::{DateTime, Utc};
 use posagent_acquirer_api::lines::validate_lines;
 use posagent_acquirer_api::validate::{check_interoperability_text, check_interoperability_token};
 use posagent_acquirer_api::{CaptureMode, Currency, LineItem, PaymentMethod};
@@ -56,6 +58,79 @@ pub(crate) struct ValidSale {
     pub capture: CaptureMode,
     /// The reference of the unpaid sale this one tries again.
     pub retry_of: Option<String>,
+}
+
+impl ValidSale {
+    /// Whether `existing`, journaled under this request's reference, is this same request
+    /// (a register's retry): amount, currency, capture mode, lines, locale, customer
+    /// token, method (or the customer's choice) and what it tries again all agree.
+    pub fn same_request(&self, existing: &Sale) -> bool {
+        existing.amount == self.amount
+            && existing.currency == self.currency
+            && existing.capture == self.capture
+            && existing.order_lines == self.order_lines
+            && existing.locale == self.locale
+            && existing.interoperability_token == self.interoperability_token
+            && existing.choice.is_some() == self.choice
+            && existing.retry_of == self.retry_of
+            && (self.choice || existing.method == self.method)
+    }
+
+    /// The sale as first journaled: `CREATED`, nothing heard from anyone yet.
+    pub fn into_sale(self, id: String, reference: String, now: DateTime<Utc>) -> Sale {
+        Sale {
+            id,
+            reference,
+            state: SaleState::Created,
+            method: self.method,
+            choice: self.choice.then(|| MethodChoice {
+                offered: vec![],
+                chosen: false,
+                klarna_unavailable_reason: None,
+            }),
+            amount: self.amount,
+            currency: self.currency,
+            order_lines: self.order_lines,
+            locale: self.locale,
+            interoperability_token: self.interoperability_token,
+            interoperability_data: self.interoperability_data,
+            descriptors: None,
+            interoperability_status: None,
+            payment_request_id: None,
+            payment_request_url: None,
+            payment_request_expires_at: None,
+            qr_shown_at: None,
+            session_token: None,
+            payment_transaction_id: None,
+            klarna_reference: None,
+            masked_pan: None,
+            entry_mode: None,
+            cvm: None,
+            aid: None,
+            application_label: None,
+            authorization_code: None,
+            pin_required: false,
+            reason: None,
+            retry_of: self.retry_of,
+            capture: self.capture,
+            captured_amount: 0,
+            voided: false,
+            cancel_requested: false,
+            offline: None,
+            queued_capture_amount: 0,
+            void_queued: false,
+            sync_error: None,
+            reversal: None,
+            transaction_state: None,
+            refunded_amount: 0,
+            receipt_printed: false,
+            receipt_print_started: false,
+            receipt_error: None,
+            created_at: now,
+            approved_at: None,
+            updated_at: now,
+        }
+    }
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {

@@ -10,7 +10,7 @@
 
 use super::engine::{Checkout, CheckoutError};
 use super::receipt::{PostPurchaseKind, ReceiptHeader, post_purchase_document};
-use crate::domain::{Effect, NewOp, OpKind, OpState, SaleEffect, Subject};
+use crate::domain::{CaptureKey, Effect, NewOp, OpKind, OpState, Operation, SaleEffect, Subject};
 use crate::domain::{OfflineStatus, Sale, SaleState, SaleView};
 use crate::outbox::{Answer, Applied};
 use crate::store::Patched;
@@ -68,7 +68,7 @@ impl Checkout {
     }
 
     /// A request the register retries under its own key is answered with what the first did.
-    async fn replayed(&self, sale: &Sale, operation: Option<String>) -> Result<Option<PostPurchase>, CheckoutError> {
+    async fn replayed(&self, sale: &Sale, operation: Option<Operation>) -> Result<Option<PostPurchase>, CheckoutError> {
         let Some(operation) = operation else { return Ok(None) };
         let d = &self.inner().deps;
         let key = crate::store::operation_key(&d.store.terminal_reference, &sale.id, &operation);
@@ -85,23 +85,27 @@ impl Checkout {
         let d = &self.inner().deps;
         let sale = d.journal.sale(id.to_string()).await?;
         if let Some(k) = &idempotency_key {
-            let key = crate::store::operation_key(&d.store.terminal_reference, &sale.id, &format!("capture:{k}"));
+            let operation = Operation::Capture(CaptureKey::Register(k.clone()));
+            let key = crate::store::operation_key(&d.store.terminal_reference, &sale.id, &operation);
             if let Some(op) = d.journal.op_by_key(key).await? {
                 if amount.is_some_and(|a| a != op.amount) {
                     return Err(CheckoutError::IdempotencyConflict(k.clone()));
                 }
             }
         }
-        if let Some(done) = self.replayed(&sale, idempotency_key.as_ref().map(|k| format!("capture:{k}"))).await? {
+        if let Some(done) = self
+            .replayed(&sale, idempotency_key.as_ref().map(|k| Operation::Capture(CaptureKey::Register(k.clone()))))
+            .await?
+        {
             return Ok(done);
         }
         let tx = Self::open_authorization(&sale)?;
         let amount = amount.unwrap_or(sale.amount - sale.captured_amount - sale.queued_capture_amount);
         Self::capturable(&sale, amount)?;
-        let operation = match &idempotency_key {
-            Some(k) => format!("capture:{k}"),
-            None => format!("capture:{}:{amount}", sale.captured_amount + sale.queued_capture_amount),
-        };
+        let operation = Operation::Capture(match &idempotency_key {
+            Some(k) => CaptureKey::Register(k.clone()),
+            None => CaptureKey::Next { before: sale.captured_amount + sale.queued_capture_amount, amount },
+        });
         let key = d.journal.operation_key(&d.store.terminal_reference, &sale.id, &operation).await?;
         // The request must be the same every time its key is sent: derive it from the key.
         let reference: String = format!("{}-C{}", sale.reference, &key[..8]);
@@ -156,11 +160,13 @@ impl Checkout {
     pub async fn void(&self, id: &str, idempotency_key: Option<String>) -> Result<PostPurchase, CheckoutError> {
         let d = &self.inner().deps;
         let sale = d.journal.sale(id.to_string()).await?;
-        if let Some(done) = self.replayed(&sale, idempotency_key.as_ref().map(|k| format!("void:{k}"))).await? {
+        if let Some(done) =
+            self.replayed(&sale, idempotency_key.as_ref().map(|k| Operation::Void(Some(k.clone())))).await?
+        {
             return Ok(done);
         }
         let tx = Self::open_authorization(&sale)?;
-        let operation = idempotency_key.map(|k| format!("void:{k}")).unwrap_or_else(|| "void".into());
+        let operation = Operation::Void(idempotency_key);
         let key = d.journal.operation_key(&d.store.terminal_reference, &sale.id, &operation).await?;
         let queued = |s: &mut Sale| {
             Self::open_authorization(s)?;

@@ -131,7 +131,6 @@ fn rate_text(rate: i64, locale: &str) -> String {
 /// The receipt of `sale`; a reprint is marked COPY.
 pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> Document {
     let l = sale.locale.as_str();
-    let money = |v: i64| format_amount(v, sale.currency, l);
     let mut d = Document::default();
     let copy_mark = format!("*** {} ***", label(Label::Copy, l));
     if copy {
@@ -140,58 +139,14 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     // The time of the purchase, on copies too (not of a later capture or return).
     header.print(&mut d, sale.approved_at.unwrap_or(sale.created_at), l);
     d.push(Block::Rule);
-    for line in &sale.order_lines {
-        d.columns(line.name.clone(), money(line.total_amount), false);
-        if line.quantity != 1 || line.total_discount_amount != 0 {
-            let mut detail = format!("  {} x {}", line.quantity, money(line.unit_price));
-            if line.total_discount_amount != 0 {
-                detail.push_str(&format!(" - {}", money(line.total_discount_amount)));
-            }
-            d.line(detail);
-        }
-    }
-    if !sale.order_lines.is_empty() {
-        d.push(Block::Rule);
-    }
-    d.columns(text(Text::Total, l), money(sale.amount), true);
-    // Tax per rate, as the order lines carry it (Klarna's total_tax_amount).
-    let mut rates: Vec<(i64, i64)> = vec![];
-    for line in &sale.order_lines {
-        let (Some(rate), Some(tax)) = (line.tax_rate, line.total_tax_amount) else { continue };
-        match rates.iter_mut().find(|(r, _)| *r == rate) {
-            Some((_, t)) => *t += tax,
-            None => rates.push((rate, tax)),
-        }
-    }
-    rates.sort_unstable();
-    for (rate, tax) in rates {
-        d.columns(format!("{} {}", label(Label::Tax, l), rate_text(rate, l)), money(tax), false);
-    }
+    order_lines_and_tax(&mut d, sale);
     d.push(Block::Feed(1));
     // What was done and its result: captured at once, or an amount reserved for the
     // register to capture later.
     let result = if sale.capture == CaptureMode::Later { Label::ResultAuthorized } else { Label::ResultApproved };
     d.columns(label(Label::Purchase, l), label(result, l), true);
     match sale.method {
-        PaymentMethod::Card => {
-            d.styled(label(Label::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
-            d.columns(card_line(sale.masked_pan.as_deref()), sale.entry_mode.clone().unwrap_or_default(), false);
-            if let Some(name) = &sale.application_label {
-                d.line(name.clone());
-            }
-            if let Some(aid) = &sale.aid {
-                d.line(format!("AID {aid}"));
-            }
-            if let Some(code) = &sale.authorization_code {
-                d.columns(label(Label::AuthorizationCode, l), code.clone(), false);
-            }
-            if let Some(cvm) = sale.cvm.as_deref().and_then(cvm_label) {
-                d.line(label(cvm, l));
-            }
-            if sale.offline.is_some() {
-                d.styled(label(Label::ApprovedOffline, l), TextStyle { bold: true, double: false }, Align::Left);
-            }
-        }
+        PaymentMethod::Card => card_payment_lines(&mut d, sale),
         _ => {
             d.styled(label(Label::PaidWithKlarna, l), TextStyle { bold: true, double: false }, Align::Left);
             if let Some(k) = &sale.klarna_reference {
@@ -211,6 +166,62 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     d.push(Block::Feed(2));
     d.push(Block::Cut);
     d
+}
+
+/// The order lines, the total and the tax per rate (as the order lines carry it:
+/// Klarna's total_tax_amount).
+fn order_lines_and_tax(d: &mut Document, sale: &Sale) {
+    let l = sale.locale.as_str();
+    let money = |v: i64| format_amount(v, sale.currency, l);
+    for line in &sale.order_lines {
+        d.columns(line.name.clone(), money(line.total_amount), false);
+        if line.quantity != 1 || line.total_discount_amount != 0 {
+            let mut detail = format!("  {} x {}", line.quantity, money(line.unit_price));
+            if line.total_discount_amount != 0 {
+                detail.push_str(&format!(" - {}", money(line.total_discount_amount)));
+            }
+            d.line(detail);
+        }
+    }
+    if !sale.order_lines.is_empty() {
+        d.push(Block::Rule);
+    }
+    d.columns(text(Text::Total, l), money(sale.amount), true);
+    let mut rates: Vec<(i64, i64)> = vec![];
+    for line in &sale.order_lines {
+        let (Some(rate), Some(tax)) = (line.tax_rate, line.total_tax_amount) else { continue };
+        match rates.iter_mut().find(|(r, _)| *r == rate) {
+            Some((_, t)) => *t += tax,
+            None => rates.push((rate, tax)),
+        }
+    }
+    rates.sort_unstable();
+    for (rate, tax) in rates {
+        d.columns(format!("{} {}", label(Label::Tax, l), rate_text(rate, l)), money(tax), false);
+    }
+}
+
+/// What the receipt says of a card payment: the card, how it was read and verified,
+/// the authorization code, and whether the terminal approved it offline.
+fn card_payment_lines(d: &mut Document, sale: &Sale) {
+    let l = sale.locale.as_str();
+    d.styled(label(Label::PaidByCard, l), TextStyle { bold: true, double: false }, Align::Left);
+    d.columns(card_line(sale.masked_pan.as_deref()), sale.entry_mode.clone().unwrap_or_default(), false);
+    if let Some(name) = &sale.application_label {
+        d.line(name.clone());
+    }
+    if let Some(aid) = &sale.aid {
+        d.line(format!("AID {aid}"));
+    }
+    if let Some(code) = &sale.authorization_code {
+        d.columns(label(Label::AuthorizationCode, l), code.clone(), false);
+    }
+    if let Some(cvm) = sale.cvm.as_deref().and_then(cvm_label) {
+        d.line(label(cvm, l));
+    }
+    if sale.offline.is_some() {
+        d.styled(label(Label::ApprovedOffline, l), TextStyle { bold: true, double: false }, Align::Left);
+    }
 }
 
 /// What a capture or void did, for its receipt.

@@ -4,13 +4,19 @@
 //! import of any other module of the daemon (tests/architecture.rs checks it).
 
 mod effects;
+mod operation;
 mod policy;
 mod queue;
+mod reason;
 mod returns;
 mod sale;
+mod stage;
 
 pub use effects::{Behind, Effect, Finish, ReturnEffect, SaleEffect, reversal_detail};
+pub use operation::{CaptureKey, Operation, ReadDigest};
 pub use policy::{OfflineLimits, SharedLimits};
 pub use queue::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject, now_ms};
+pub use reason::EndReason;
 pub use returns::{ReturnRecord, ReturnState};
 pub use sale::{MethodChoice, OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};
+pub use stage::{Approval, Authorization, Outcome, QrRequest, Stage, StageError};

@@ -237,7 +237,11 @@ impl Returns {
             _ => None,
         };
         ReturnRecord {
-            idempotency_key: crate::store::operation_key(&self.store.terminal_reference, &id.to_string(), "refund"),
+            idempotency_key: crate::store::operation_key(
+                &self.store.terminal_reference,
+                &id.to_string(),
+                &crate::domain::Operation::Refund,
+            ),
             id: id.to_string(),
             reference: req.reference.unwrap_or_else(|| {
                 format!("{}-R{}", self.store.terminal_reference, &id.simple().to_string()[..11]).to_ascii_uppercase()

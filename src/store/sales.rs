@@ -2,7 +2,7 @@
 //! and the idempotency keys of backend operations.
 
 use super::{Journal, StoreError, corrupt, decode, sqlite};
-use crate::domain::{Sale, SaleState};
+use crate::domain::{Operation, Sale, SaleState};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -13,7 +13,7 @@ const KEY_NAMESPACE: Uuid = Uuid::from_u128(0x5a1e_9f1c_3b7d_4e2a_8c60_d1f0_0b5e
 
 /// The idempotency key of `operation` on `sale_id` at `terminal`: deterministic, so a
 /// retry after a crash re-uses it.
-pub fn operation_key(terminal: &str, sale_id: &str, operation: &str) -> String {
+pub fn operation_key(terminal: &str, sale_id: &str, operation: &Operation) -> String {
     Uuid::new_v5(&KEY_NAMESPACE, format!("{terminal}/{sale_id}/{operation}").as_bytes()).to_string()
 }
 
@@ -189,9 +189,14 @@ impl Journal {
     }
 
     /// Stores (or finds) the idempotency key of `operation` on a sale, before the call is made.
-    pub async fn operation_key(&self, terminal: &str, sale_id: &str, operation: &str) -> Result<String, StoreError> {
+    pub async fn operation_key(
+        &self,
+        terminal: &str,
+        sale_id: &str,
+        operation: &Operation,
+    ) -> Result<String, StoreError> {
         let key = operation_key(terminal, sale_id, operation);
-        let (sale_id, operation, k) = (sale_id.to_string(), operation.to_string(), key.clone());
+        let (sale_id, operation, k) = (sale_id.to_string(), operation.name(), key.clone());
         self.call(move |conn, path| {
             conn.execute(
                 "INSERT OR IGNORE INTO operations (sale_id, operation, idempotency_key, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -211,8 +216,32 @@ mod tests {
 
     #[test]
     fn keys_are_deterministic_and_distinct() {
-        assert_eq!(operation_key("t", "s", "authorize"), operation_key("t", "s", "authorize"));
-        assert_ne!(operation_key("t", "s", "authorize"), operation_key("t", "s", "authorize-final"));
-        assert_ne!(operation_key("t", "s1", "authorize"), operation_key("t", "s2", "authorize"));
+        let key = |t, s, op: Operation| operation_key(t, s, &op);
+        assert_eq!(key("t", "s", Operation::Authorize), key("t", "s", Operation::Authorize));
+        assert_ne!(key("t", "s", Operation::Authorize), key("t", "s", Operation::AuthorizeFinal));
+        assert_ne!(key("t", "s1", Operation::Authorize), key("t", "s2", Operation::Authorize));
+    }
+
+    /// The keys made before operations were an enum, byte for byte: a journal written
+    /// then resumes under the keys it already sent to the acquirer.
+    #[test]
+    fn keys_are_those_already_sent() {
+        use crate::domain::{CaptureKey, ReadDigest};
+        let ksn = [0xFF, 0xFF, 0x98, 0x76, 0x54, 0x32, 0x10, 0xE0, 0x00, 0x01];
+        let pinned = [
+            (Operation::Authorize, "548400cb-d904-51c2-a5f1-81f262cc3f71"),
+            (Operation::AuthorizeFinal, "788a5469-9ea5-587c-99ae-820ff1359808"),
+            (Operation::AuthorizeRead(ReadDigest::of(&ksn)), "eeeb0b37-b9e1-5175-9d43-d76c71c328d3"),
+            (Operation::Cancel, "cd8f09ae-8981-58a4-b641-1ca5112c9ec4"),
+            (Operation::Reverse, "3eb32806-d701-5ec3-96ad-bfffe70fe32b"),
+            (Operation::Capture(CaptureKey::Register("REG-1".into())), "1e107173-19ac-504f-8c56-e0c1c299c996"),
+            (Operation::Capture(CaptureKey::Next { before: 0, amount: 500 }), "6b7fd0d1-66fe-5bed-b4e9-4dc1f1da518f"),
+            (Operation::Void(None), "4d7b4195-01fd-5043-955a-d861ead4e628"),
+            (Operation::Void(Some("REG-2".into())), "05de0da8-93df-5d1b-bbdf-fb7095cafc7d"),
+            (Operation::Refund, "618fba91-aaef-5f4c-8cec-9fb82c8cc709"),
+        ];
+        for (op, key) in pinned {
+            assert_eq!(operation_key("TERM-1", "sale-1", &op), key, "{op}");
+        }
     }
 }
