@@ -20,6 +20,8 @@ const LAYERS: &[&[&str]] = &[
     &["ecr"],
     &["daemon"],
     &["discovery", "doctor", "demo", "scenarios", "fuzz_targets"],
+    // The command line's subcommands (the binary's own modules, beside main.rs).
+    &["cli"],
 ];
 
 /// Largest source file, in lines. Generated data tables are not code.
@@ -41,8 +43,6 @@ const STILL_OVER: &[&str] = &[
     "src/devices/printer.rs: fn start",
     "src/locale/labels.rs: fn row",
     "src/locale/texts.rs: fn row",
-    "src/main.rs",
-    "src/main.rs: fn queue",
     "src/reports/reconcile.rs: fn reconcile",
     "src/returns/mod.rs: fn create",
     "src/store/outbox.rs",

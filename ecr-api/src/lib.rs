@@ -1,0 +1,26 @@
+//! The ECR API's wire: what the register sends the terminal and what it answers, as
+//! types both ends share. The daemon serializes exactly these (its records are mapped
+//! onto them in `src/ecr/wire.rs`), the error envelope `{code, message, field}` carries
+//! an [`ErrorCode`] from a closed list, and [`EcrClient`] (feature `client`) calls every
+//! operation with them. The published document is `docs/ecr-api.yaml`.
+
+mod error;
+mod requests;
+mod responses;
+
+#[cfg(feature = "client")]
+mod client;
+
+#[cfg(feature = "client")]
+pub use client::{EcrClient, EcrError};
+pub use error::{ErrorBody, ErrorCode};
+pub use requests::{
+    CaptureBody, KlarnaQuery, LogLevelChange, MethodBody, NewReturn, NewSale, QueueQuery, ReconciliationQuery,
+    RetrySale, ReturnLine, XReportQuery,
+};
+pub use responses::{
+    AcquirerStatus, ConsoleInfo, DayReport, DeviceStatus, Difference, DifferenceKind, EntryType, Health, HealthProblem,
+    HistoryEntry, KlarnaAvailability, LogLevel, OfflineStatus, OpKind, OpState, QueueList, QueueState, QueueSummary,
+    QueuedOperation, Reconciliation, ReportKind, Return, ReturnState, ReversalStatus, Sale, SaleHistory, SaleState,
+    Source, Subject, TenderTotal,
+};
