@@ -49,7 +49,6 @@ const STILL_OVER: &[&str] = &[
     "simulator/src/backend/routes.rs",
     "simulator/src/devices/escpos_decoder.rs: fn decode",
     "simulator/src/devices/receipt_image.rs: fn render",
-    "simulator/src/scenario.rs: fn step",
 ];
 
 fn root() -> PathBuf {
