@@ -6,7 +6,7 @@ use crate::requests::{
     CaptureBody, KlarnaQuery, LogLevelChange, MethodBody, NewReturn, NewSale, QueueQuery, ReconciliationQuery,
     RetrySale, XReportQuery,
 };
-use crate::responses::{
+use crate::{
     ConsoleInfo, DayReport, Health, KlarnaAvailability, LogLevel, QueueList, QueueState, QueuedOperation,
     Reconciliation, Return, Sale, SaleHistory,
 };

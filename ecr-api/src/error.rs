@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Every code the terminal answers an error with (`docs/ecr-api.md` says what each means
 /// and what to do). The daemon maps each of its errors onto one in an exhaustive `match`,
 /// so a new error cannot fall silently into another code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The acquirer answered Klarna's availability question with an error.
@@ -146,7 +146,8 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// An error answer's body: nothing was done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// Machine-readable code.

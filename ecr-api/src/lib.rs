@@ -4,13 +4,22 @@
 //! an [`ErrorCode`] from a closed list, and [`EcrClient`] (feature `client`) calls every
 //! operation with them. The published document is `docs/ecr-api.yaml`.
 
+mod back_office;
 mod error;
 mod requests;
 mod responses;
+pub mod schema;
 
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
+pub use back_office::{
+    AcquirerStatus, ConsoleInfo, DayReport, DeviceStatus, Difference, DifferenceKind, EntryType, Health, HealthProblem,
+    LogLevel, OpKind, OpState, QueueList, QueueState, QueueSummary, QueuedOperation, Reconciliation, ReportKind,
+    Subject, TenderTotal,
+};
 #[cfg(feature = "client")]
 pub use client::{EcrClient, EcrError};
 pub use error::{ErrorBody, ErrorCode};
@@ -19,8 +28,6 @@ pub use requests::{
     RetrySale, ReturnLine, XReportQuery,
 };
 pub use responses::{
-    AcquirerStatus, ConsoleInfo, DayReport, DeviceStatus, Difference, DifferenceKind, EntryType, Health, HealthProblem,
-    HistoryEntry, KlarnaAvailability, LogLevel, OfflineStatus, OpKind, OpState, QueueList, QueueState, QueueSummary,
-    QueuedOperation, Reconciliation, ReportKind, Return, ReturnState, ReversalStatus, Sale, SaleHistory, SaleState,
-    Source, Subject, TenderTotal,
+    HistoryEntry, KlarnaAvailability, OfflineStatus, Return, ReturnState, ReversalStatus, Sale, SaleHistory, SaleState,
+    Source,
 };
