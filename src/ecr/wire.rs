@@ -244,3 +244,88 @@ pub(super) fn device(d: crate::devices::DeviceHealth) -> wire::DeviceStatus {
         conditions: d.conditions.into_iter().map(str::to_string).collect(),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// The wire type writes exactly what the daemon's record wrote before it.
+    fn same_json(record: &impl serde::Serialize, wire: &impl serde::Serialize) {
+        assert_eq!(serde_json::to_value(wire).unwrap(), serde_json::to_value(record).unwrap());
+    }
+
+    fn a_sale(fields: Value) -> domain::SaleView {
+        let mut sale = json!({
+            "id": "s1", "reference": "R-1", "state": "APPROVED", "method": "CARD", "offered_methods": ["KLARNA", "CARD"],
+            "klarna_unavailable_reason": "none offered", "amount": 5000, "currency": "SEK",
+            "interoperability_status": "PAYMENT_PREPARED", "payment_request_id": "pr", "payment_request_url": "https://q",
+            "payment_request_expires_at": "2026-12-02T10:00:00Z", "payment_transaction_id": "tx",
+            "klarna_reference": "kr", "masked_pan": "411111******1111", "entry_mode": "CHIP", "cvm": "OFFLINE_PIN",
+            "aid": "A0000000031010", "application_label": "VISA", "authorization_code": "123456", "pin_required": true,
+            "reason": "R", "retryable": false, "retry_of": "R-0", "capture": "LATER", "captured_amount": 100,
+            "voided": true, "offline": "FORWARDED", "queued_capture_amount": 5, "void_queued": true,
+            "sync_error": "e", "reversal": "NOTHING_FOUND", "transaction_state": "COMPLETED", "refunded_amount": 7,
+            "receipt_printed": true, "receipt_error": "paper", "created_at": "2026-12-02T09:00:00.123456Z",
+            "updated_at": "2026-12-02T09:01:00Z",
+        });
+        if let (Some(s), Some(f)) = (sale.as_object_mut(), fields.as_object()) {
+            s.extend(f.clone());
+        }
+        serde_json::from_value(sale).unwrap()
+    }
+
+    #[test]
+    fn a_sale_reads_on_the_wire_as_the_record_wrote_it() {
+        for fields in [json!({}), json!({"method": null, "offline": null, "reversal": null, "transaction_state": null})]
+        {
+            let view = a_sale(fields);
+            same_json(&view, &sale(view.clone()));
+        }
+        for state in SaleState::ALL {
+            assert_eq!(serde_json::to_value(sale_state(state)).unwrap(), state.as_str());
+        }
+    }
+
+    #[test]
+    fn returns_queued_operations_and_reports_read_as_their_records() {
+        let r: domain::ReturnRecord = serde_json::from_value(json!({
+            "id": "r1", "reference": "RET-1", "original_reference": "R-1", "payment_transaction_id": "tx",
+            "klarna_reference": "kr", "method": "KLARNA", "masked_pan": null, "amount": 100, "currency": "SEK",
+            "lines": [], "state": "PENDING", "reason": null, "idempotency_key": "k", "payment_refund_id": null,
+            "receipt_printed": false, "receipt_error": null, "locale": "sv-SE",
+            "created_at": "2026-12-02T09:00:00Z", "updated_at": "2026-12-02T09:00:00Z",
+        }))
+        .unwrap();
+        same_json(&r, &return_(r.clone()));
+        let op: domain::QueuedOp = serde_json::from_value(json!({
+            "id": 3, "group": "tx", "subject": "RETURN", "subject_id": "r1", "kind": "REFUND", "state": "DEAD",
+            "idempotency_key": "k", "payment_transaction_id": null, "amount": 100, "currency": "SEK",
+            "attempts": 2, "last_error": "refused", "created_ms": 1, "next_attempt_ms": 2, "updated_ms": 3,
+        }))
+        .unwrap();
+        same_json(&op, &queued(op.clone()).unwrap());
+        let odd = domain::QueuedOp { subject: "PARCEL".into(), ..op };
+        assert_eq!(queued(odd).err().map(|p| p.code), Some(wire::ErrorCode::JournalRowDamaged));
+        let summary = domain::QueueSummary { pending: 1, dead: 2, done: 3, oldest_pending_ms: Some(4) };
+        same_json(&summary, &queue_summary(summary.clone()));
+    }
+
+    #[test]
+    fn the_wire_sale_request_is_the_one_checkout_reads() {
+        let request = wire::NewSale {
+            amount: 100,
+            currency: "SEK".into(),
+            method: Some("CHOICE".into()),
+            reference: Some("R-9".into()),
+            order_lines: vec![],
+            interoperability_token: Some("t".into()),
+            interoperability_data: Some("{}".into()),
+            locale: Some("sv-SE".into()),
+            capture: Some(posagent_acquirer_api::CaptureMode::Later),
+        };
+        let parsed: crate::checkout::NewSale = serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
+        assert_eq!((parsed.amount, parsed.method, parsed.locale), (100, request.method, request.locale));
+    }
+}
