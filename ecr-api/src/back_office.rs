@@ -42,7 +42,7 @@ pub struct TenderTotal {
 pub struct DayReport {
     /// X or Z.
     pub kind: ReportKind,
-    /// The Z report's number; none for an X report.
+    /// The Z report's number; null for an X report.
     pub number: Option<i64>,
     /// Period start.
     pub from: DateTime<Utc>,
@@ -56,7 +56,7 @@ pub struct DayReport {
     pub canceled: u32,
     /// Sales still open.
     pub open: u32,
-    /// Card payments approved offline and not yet forwarded.
+    /// Card payments approved offline and not yet forwarded to the acquirer.
     #[schema(minimum = 0)]
     pub offline_pending: u32,
     /// Whether it printed.
@@ -87,7 +87,7 @@ pub enum EntryType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Difference {
-    /// The side that lacks it.
+    /// The side that lacks the entry.
     pub kind: DifferenceKind,
     /// Sale or return.
     #[serde(rename = "type")]
@@ -230,7 +230,7 @@ pub struct QueueSummary {
     /// Done and not yet pruned.
     #[schema(minimum = 0)]
     pub done: i64,
-    /// When the oldest waiting operation was queued (Unix ms).
+    /// When the oldest waiting operation was queued (Unix ms); null when none waits.
     pub oldest_pending_ms: Option<i64>,
 }
 
@@ -248,7 +248,7 @@ pub struct QueueState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogLevel {
-    /// The filter.
+    /// The filter in force (empty: the start-up default).
     pub level: String,
 }
 
@@ -259,7 +259,7 @@ pub struct ConsoleInfo {
     /// The store's currency.
     #[schema(value_type = crate::schema::Currency)]
     pub currency: Currency,
-    /// Its minor unit digits.
+    /// The currency's minor unit digits (ISO 4217): an amount is amount / 10^exponent of it.
     #[schema(minimum = 0, maximum = 4)]
     pub exponent: u8,
     /// The store's locale.
@@ -297,9 +297,12 @@ pub struct DeviceStatus {
     pub firmware: Option<String>,
     /// False: a firmware version the device profile was not validated with.
     pub firmware_validated: Option<bool>,
-    /// The device reports itself out of service.
+    /// The device reports itself out of service (card reader: e.g. TAMPER (0x32)), also while
+    /// no sale is open.
     pub fault: Option<String>,
-    /// What the device reports of itself now (`paper_out`, …).
+    /// What the device reports of itself now (printer status: paper_out, paper_low,
+    /// cover_open, error; card reader: out_of_service); each is also posagent_device_condition
+    /// in /metrics.
     #[schema(value_type = Vec<crate::schema::Condition>)]
     pub conditions: Vec<String>,
 }
@@ -325,6 +328,6 @@ pub struct Health {
     pub devices: Vec<DeviceStatus>,
     /// The acquirer.
     pub acquirer: AcquirerStatus,
-    /// The queue; none when the journal cannot be read.
+    /// Null when the journal cannot be read.
     pub queue: Option<QueueSummary>,
 }

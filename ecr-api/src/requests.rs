@@ -20,7 +20,8 @@ pub struct NewSale {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::schema::SaleMethod>)]
     pub method: Option<String>,
-    /// The register's own unique reference; a retry with the same reference returns the same sale.
+    /// The register's own reference: 1 to 64 of A-Z a-z 0-9 . _ / -; a retry with the same
+    /// reference returns the same sale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = r"^[A-Za-z0-9._/-]{1,64}$")]
     pub reference: Option<String>,
@@ -28,15 +29,15 @@ pub struct NewSale {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<crate::schema::LineItem>)]
     pub order_lines: Vec<LineItem>,
-    /// Klarna interoperability token, forwarded byte for byte.
+    /// Klarna's interoperability token, passed on unaltered (visible ASCII).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 8192, pattern = r"^[!-~]+$")]
     pub interoperability_token: Option<String>,
-    /// Klarna interoperability data (a serialized JSON string), forwarded byte for byte.
+    /// Klarna's interoperability data (serialized JSON), passed on unaltered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 8192, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")]
     pub interoperability_data: Option<String>,
-    /// Locale of the customer's texts; the store's by default.
+    /// Locale of the customer's texts (language-COUNTRY, e.g. sv-SE); the store's by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = r"^[a-z]{2}-[A-Z]{2}$")]
     pub locale: Option<String>,
@@ -50,7 +51,7 @@ pub struct NewSale {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySale {
-    /// `KLARNA`, `CARD` or `CHOICE`; the unpaid sale's own by default.
+    /// `KLARNA`, `CARD` or `CHOICE`; the unpaid sale's own method by default (also when null).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::schema::SaleMethod>)]
     pub method: Option<String>,
@@ -162,7 +163,8 @@ pub struct ReturnLine {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReturn {
-    /// The purchase: a sale reference of this store or an online order reference.
+    /// The purchase's reference (this terminal's sale reference or an online order's); not
+    /// only dots.
     #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9._:/-]+$")]
     pub original_reference: String,
     /// The register's own reference of the return (a retry returns the same return).

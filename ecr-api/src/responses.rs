@@ -90,10 +90,10 @@ pub struct Sale {
     pub reference: String,
     /// State.
     pub state: SaleState,
-    /// Tender; absent while the customer is still choosing.
+    /// Tender; null while the customer of a CHOICE sale is choosing.
     #[schema(value_type = Option<crate::schema::PaymentMethod>)]
     pub method: Option<PaymentMethod>,
-    /// The methods the customer was offered (a `CHOICE` sale; empty otherwise).
+    /// What a CHOICE sale's customer was offered; empty for other sales.
     #[schema(value_type = Vec<crate::schema::PaymentMethod>)]
     pub offered_methods: Vec<PaymentMethod>,
     /// Why Klarna was not offered to a customer choosing on the terminal.
@@ -123,25 +123,26 @@ pub struct Sale {
     /// Entry mode of a card sale (`CHIP`, `CONTACTLESS`, `SWIPE`).
     #[schema(value_type = Option<crate::schema::EntryMode>)]
     pub entry_mode: Option<String>,
-    /// How the cardholder was verified (a card sale).
+    /// How the cardholder was verified, as the card reader reported it.
     #[schema(value_type = Option<crate::schema::Cvm>)]
     pub cvm: Option<String>,
-    /// AID of the card application read (hex).
+    /// AID of the card application read (chip and contactless).
     #[schema(pattern = r"^[0-9A-F]{10,32}$")]
     pub aid: Option<String>,
-    /// The card application's label.
+    /// The card application's label, e.g. VISA CREDIT.
     #[schema(max_length = 16)]
     pub application_label: Option<String>,
-    /// The issuer's authorization code (a card payment).
+    /// The issuer's authorization code of a card payment.
     #[schema(max_length = 6)]
     pub authorization_code: Option<String>,
-    /// The issuer asked for the PIN.
+    /// The issuer asked for the PIN: the reader waits for the card inserted with its PIN.
     pub pin_required: bool,
-    /// Why it ended as it did.
+    /// Why it ended as it did: a code (docs/ecr-api.md lists them), e.g. ACQUIRER_ERROR when the
+    /// acquirer answered with server errors; the message is in the sale's history.
     pub reason: Option<String>,
-    /// It ended unpaid: `POST /v1/sales/{id}/retry` starts the purchase again.
+    /// It ended unpaid: POST /v1/sales/{id}/retry starts the purchase again.
     pub retryable: bool,
-    /// The reference of the unpaid sale this one tries again.
+    /// The reference of the first sale of the purchase this sale tries again.
     pub retry_of: Option<String>,
     /// Capture mode.
     #[schema(value_type = crate::schema::CaptureMode)]
@@ -160,12 +161,15 @@ pub struct Sale {
     pub void_queued: bool,
     /// Why the acquirer refused a queued operation of this sale.
     pub sync_error: Option<String>,
-    /// A reversed authorization whose answer never came.
+    /// A card authorization whose answer never came (timeout, restart), reversed because the
+    /// sale then ended without it (declined offline, canceled by the cashier); null when none
+    /// was needed.
     pub reversal: Option<ReversalStatus>,
-    /// The acquirer's state of the transaction, kept current from its event stream.
+    /// The acquirer's state of the transaction, kept current from the acquirer's event stream
+    /// (a capture or refund made elsewhere, an authorization that expired).
     #[schema(value_type = Option<crate::schema::TransactionState>)]
     pub transaction_state: Option<TransactionState>,
-    /// Refunded on the transaction so far, wherever it was refunded, minor units.
+    /// Refunded on the transaction so far, wherever it was refunded.
     #[schema(minimum = 0)]
     pub refunded_amount: i64,
     /// Whether the receipt is printed.
@@ -246,7 +250,8 @@ pub struct Return {
     pub state: ReturnState,
     /// Why it was refused.
     pub reason: Option<String>,
-    /// The refund's idempotency key.
+    /// The key the refund is asked for under, journaled before it is sent: the same in
+    /// /v1/queue while it waits and in the acquirer's books.
     pub idempotency_key: String,
     /// The acquirer's refund id.
     pub payment_refund_id: Option<String>,
@@ -254,7 +259,7 @@ pub struct Return {
     pub receipt_printed: bool,
     /// Why it is not.
     pub receipt_error: Option<String>,
-    /// The return receipt's locale.
+    /// The return receipt's locale (the store's).
     #[schema(pattern = r"^[a-z]{2}-[A-Z]{2}$")]
     pub locale: String,
     /// Created.
@@ -282,12 +287,12 @@ pub struct KlarnaAvailability {
     /// Klarna's interoperability status, when the acquirer answered.
     #[schema(value_type = Option<crate::schema::InteroperabilityStatus>)]
     pub status: Option<InteroperabilityStatus>,
-    /// Klarna's instruction for the purchase.
+    /// Klarna's instruction for the purchase; HIDE_KLARNA means available false.
     #[schema(value_type = Option<crate::schema::PresentationInstruction>)]
     pub instruction: Option<PresentationInstruction>,
     /// Why not, when not.
     pub reason: Option<String>,
-    /// Klarna's wording for the locale (the last known, also offline).
+    /// Klarna's wording for the locale (the last known, also offline, for display).
     #[schema(value_type = Option<crate::schema::PaymentDescriptors>)]
     pub descriptors: Option<PaymentDescriptors>,
     /// When the acquirer was asked.
