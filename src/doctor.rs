@@ -156,34 +156,21 @@ fn disk(dir: &Path) -> Check {
 }
 
 async fn devices(config: &StoreConfig, profile: &DeviceProfile, http: &reqwest::Client) -> Vec<Check> {
-    // A running daemon owns the devices: ask it.
-    let url = format!("{}/health", config.ecr.local_url(config.ecr.listen.port()));
-    if let Ok(r) = http.get(&url).timeout(Duration::from_secs(2)).send().await {
-        if let Ok(h) = r.json::<serde_json::Value>().await {
-            return h["devices"]
-                .as_array()
-                .map(|d| {
-                    d.iter()
-                        .map(|d| {
-                            let name = format!("device {}", d["device"].as_str().unwrap_or("?"));
-                            match (d["connected"].as_bool(), d["last_error"].as_str()) {
-                                (_, Some(e)) => check(
-                                    Level::Fail,
-                                    &name,
-                                    format!("{e} (at {})", d["endpoint"].as_str().unwrap_or("?")),
-                                ),
-                                (Some(true), None) => check(
-                                    Level::Ok,
-                                    &name,
-                                    format!("open at {}", d["endpoint"].as_str().unwrap_or("?")),
-                                ),
-                                _ => check(Level::Warn, &name, "not used yet since the daemon started"),
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-        }
+    // A running daemon owns the devices: ask it (`/health` takes no token).
+    let ecr = posagent_ecr_api::EcrClient::new(http.clone(), config.ecr.local_url(config.ecr.listen.port()), "");
+    if let Ok(Ok(h)) = tokio::time::timeout(Duration::from_secs(2), ecr.health()).await {
+        return h
+            .devices
+            .into_iter()
+            .map(|d| {
+                let name = format!("device {}", d.device);
+                match (d.connected, d.last_error) {
+                    (_, Some(e)) => check(Level::Fail, &name, format!("{e} (at {})", d.endpoint)),
+                    (true, None) => check(Level::Ok, &name, format!("open at {}", d.endpoint)),
+                    (false, None) => check(Level::Warn, &name, "not used yet since the daemon started"),
+                }
+            })
+            .collect();
     }
     // No daemon: open each device ourselves and read its status.
     let mut out = vec![];

@@ -11,6 +11,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
+mod cli;
+
+use cli::queue::QueueAction;
+use cli::remote::{ReportKind, SaleAction};
+
 #[derive(Parser)]
 #[command(name = "posagent", version, about = "Payment-terminal agent: Klarna at the counter")]
 struct Cli {
@@ -21,28 +26,6 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum SaleAction {
-    Show,
-    Reprint,
-    Capture,
-    Void,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ReportKind {
-    X,
-    Z,
-    Reconcile,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum QueueState {
-    Pending,
-    Done,
-    Dead,
-}
-
 #[derive(Subcommand)]
 enum ConfigAction {
     /// Loads and validates the config and its device profile.
@@ -50,29 +33,6 @@ enum ConfigAction {
         /// Store config.
         #[arg(long)]
         config: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum QueueAction {
-    /// Lists queued operations, newest first (all, or of one state).
-    List {
-        /// Only this state.
-        #[arg(long, value_enum)]
-        state: Option<QueueState>,
-    },
-    /// Sends a dead letter (an operation the acquirer refused) once more, same key.
-    Retry {
-        /// Queue id (from `posagent queue list`).
-        id: i64,
-    },
-    /// Writes every queued operation as JSON (no card data) to stdout.
-    Export,
-    /// Sends everything waiting now and shows progress until the queue is empty.
-    Sync {
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 300)]
-        timeout: u64,
     },
 }
 
@@ -284,240 +244,6 @@ fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
         loaded.acquirer.credentials_file.display(),
         config.display()
     );
-    Ok(())
-}
-
-/// The ECR URL and token of the running daemon: from its config, or from the
-/// simulator's `simulator.json`.
-fn ecr_endpoint(config: Option<&Path>, data_dir: &Path) -> anyhow::Result<(String, String, reqwest::Client)> {
-    match config {
-        Some(path) => {
-            let c = StoreConfig::load(path)?;
-            let token_file = c.data_dir.join(&c.ecr.token_file);
-            let token = posagent::ecr::read_token(&token_file)
-                .with_context(|| format!("cannot read {}", token_file.display()))?;
-            Ok((c.ecr.local_url(c.ecr.listen.port()), token, posagent::ecr::local_client(&c.ecr)?))
-        }
-        None => {
-            let info_path = data_dir.join("simulator.json");
-            let info: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&info_path).with_context(|| {
-                    format!("cannot read {}; pass --config for a real terminal", info_path.display())
-                })?)?;
-            let token_file = PathBuf::from(info["ecr_token_file"].as_str().unwrap_or_default());
-            let token = posagent::ecr::read_token(&token_file)
-                .with_context(|| format!("cannot read {}", token_file.display()))?;
-            Ok((info["ecr_url"].as_str().unwrap_or_default().to_string(), token, reqwest::Client::new()))
-        }
-    }
-}
-
-async fn report(
-    kind: ReportKind,
-    config: Option<&Path>,
-    data_dir: &Path,
-    date: Option<String>,
-    print: bool,
-) -> anyhow::Result<()> {
-    let (url, token, http) = ecr_endpoint(config, data_dir)?;
-    let req = match kind {
-        ReportKind::X => http.get(format!("{url}/v1/reports/x?print={print}")),
-        ReportKind::Z => http.post(format!("{url}/v1/reports/z")),
-        ReportKind::Reconcile => {
-            let mut r = http.get(format!("{url}/v1/reports/reconciliation"));
-            if let Some(d) = date {
-                r = r.query(&[("date", d)]);
-            }
-            r
-        }
-    };
-    let resp =
-        req.bearer_auth(token).send().await.with_context(|| format!("is posagent running? cannot reach {url}"))?;
-    let status = resp.status();
-    let body: serde_json::Value = resp.json().await?;
-    println!("{}", serde_json::to_string_pretty(&body)?);
-    anyhow::ensure!(status.is_success(), "the daemon answered {status}");
-    if let ReportKind::Reconcile = kind {
-        let n = body["differences"].as_array().map(Vec::len).unwrap_or(0);
-        anyhow::ensure!(n == 0, "{n} difference(s) between the terminal and the acquirer");
-    }
-    Ok(())
-}
-
-async fn sale_action(
-    action: SaleAction,
-    id: &str,
-    amount: Option<i64>,
-    config: Option<&Path>,
-    data_dir: &Path,
-) -> anyhow::Result<()> {
-    let (url, token, http) = ecr_endpoint(config, data_dir)?;
-    let (path, body) = match action {
-        SaleAction::Show => return show_sale(&http, &url, &token, id).await,
-        SaleAction::Reprint => ("reprint", serde_json::json!({})),
-        SaleAction::Capture => {
-            ("capture", amount.map(|a| serde_json::json!({ "amount": a })).unwrap_or_else(|| serde_json::json!({})))
-        }
-        SaleAction::Void => ("void", serde_json::json!({})),
-    };
-    // One key per command run: a retry of this very command by the shell is a new request.
-    let key = uuid::Uuid::new_v4().to_string();
-    let resp = http
-        .post(format!("{url}/v1/sales/{id}/{path}"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .with_context(|| format!("is posagent running? cannot reach {url}"))?;
-    let status = resp.status();
-    let body: serde_json::Value = resp.json().await?;
-    println!("{}", serde_json::to_string_pretty(&body)?);
-    anyhow::ensure!(status.is_success(), "the daemon answered {status}");
-    Ok(())
-}
-
-/// Sends `req` to the running daemon at `url` with the ECR token; its JSON answer, or an
-/// error saying what the daemon answered.
-async fn ecr_call(req: reqwest::RequestBuilder, url: &str, token: &str) -> anyhow::Result<serde_json::Value> {
-    let resp =
-        req.bearer_auth(token).send().await.with_context(|| format!("is posagent running? cannot reach {url}"))?;
-    let status = resp.status();
-    let body: serde_json::Value = resp.json().await?;
-    anyhow::ensure!(status.is_success(), "the daemon answered {status}: {body}");
-    Ok(body)
-}
-
-/// Prints a sale and every change journaled for it, for store IT.
-async fn show_sale(http: &reqwest::Client, url: &str, token: &str, id: &str) -> anyhow::Result<()> {
-    let body = ecr_call(http.get(format!("{url}/v1/sales/{id}/history")), url, token).await?;
-    print!("{}", render_history(&body));
-    Ok(())
-}
-
-/// `posagent sale show`: the sale's key fields, then one line per journaled change.
-fn render_history(body: &serde_json::Value) -> String {
-    let sale = &body["sale"];
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".into(),
-        other => other.to_string(),
-    };
-    let mut out = format!(
-        "sale {} ({})\n  state {}  {} {} {}  reason {}\n",
-        text(&sale["reference"]),
-        text(&sale["id"]),
-        text(&sale["state"]),
-        text(&sale["amount"]),
-        text(&sale["currency"]),
-        text(&sale["method"]),
-        text(&sale["reason"]),
-    );
-    let fields = |pairs: &[(&str, &str)]| {
-        pairs.iter().map(|(label, key)| format!("{label} {}", text(&sale[*key]))).collect::<Vec<_>>().join("  ")
-    };
-    out.push_str(&format!(
-        "  transaction {} ({})  {}\n",
-        text(&sale["payment_transaction_id"]),
-        text(&sale["transaction_state"]),
-        fields(&[
-            ("captured", "captured_amount"),
-            ("refunded", "refunded_amount"),
-            ("offline", "offline"),
-            ("reversal", "reversal")
-        ])
-    ));
-    let receipt =
-        [("receipt printed", "receipt_printed"), ("receipt error", "receipt_error"), ("sync error", "sync_error")];
-    out.push_str(&format!("  {}\nhistory\n", fields(&receipt)));
-    for e in body["history"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        out.push_str(&format!("  {}  {:<22} {}\n", text(&e["at"]), text(&e["state"]), text(&e["detail"])));
-    }
-    out
-}
-
-async fn queue(action: QueueAction, config: Option<&Path>, data_dir: &Path) -> anyhow::Result<()> {
-    let (url, token, http) = ecr_endpoint(config, data_dir)?;
-    let call = |req: reqwest::RequestBuilder| {
-        let (token, url) = (token.clone(), url.clone());
-        async move { ecr_call(req, &url, &token).await }
-    };
-    match action {
-        QueueAction::List { state } => {
-            let mut req = http.get(format!("{url}/v1/queue"));
-            if let Some(st) = state {
-                let st = match st {
-                    QueueState::Pending => "PENDING",
-                    QueueState::Done => "DONE",
-                    QueueState::Dead => "DEAD",
-                };
-                req = req.query(&[("state", st)]);
-            }
-            let body = call(req).await?;
-            let ops = body["operations"].as_array().cloned().unwrap_or_default();
-            println!(
-                "{:>6}  {:<9} {:<7} {:>10} {:<4} {:>4}  {:<36}  last error",
-                "id", "kind", "state", "amount", "cur", "try", "subject"
-            );
-            for op in &ops {
-                println!(
-                    "{:>6}  {:<9} {:<7} {:>10} {:<4} {:>4}  {:<36}  {}",
-                    op["id"],
-                    op["kind"].as_str().unwrap_or(""),
-                    op["state"].as_str().unwrap_or(""),
-                    op["amount"],
-                    op["currency"].as_str().unwrap_or(""),
-                    op["attempts"],
-                    op["subject_id"].as_str().unwrap_or(""),
-                    op["last_error"].as_str().unwrap_or("")
-                );
-            }
-            println!("{} operation(s)", ops.len());
-        }
-        QueueAction::Retry { id } => {
-            let body = call(http.post(format!("{url}/v1/queue/{id}/retry"))).await?;
-            println!("queued operation {id} is waiting again ({})", body["kind"].as_str().unwrap_or(""));
-        }
-        QueueAction::Export => {
-            let body = call(http.get(format!("{url}/v1/queue")).query(&[("limit", "10000")])).await?;
-            println!("{}", serde_json::to_string_pretty(&body["operations"])?);
-        }
-        QueueAction::Sync { timeout } => {
-            let first = call(http.post(format!("{url}/v1/queue/sync"))).await?;
-            let total = first["summary"]["pending"].as_i64().unwrap_or(0).max(1);
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
-            loop {
-                let body = call(http.get(format!("{url}/v1/queue/summary"))).await?;
-                let pending = body["summary"]["pending"].as_i64().unwrap_or(0);
-                let done = (total - pending).clamp(0, total);
-                let filled = usize::try_from(done * 30 / total).unwrap_or(0);
-                eprint!(
-                    "\r[{}{}] {done}/{total} sent, {pending} waiting ",
-                    "#".repeat(filled),
-                    ".".repeat(30 - filled)
-                );
-                if pending == 0 {
-                    eprintln!();
-                    let dead = body["summary"]["dead"].as_i64().unwrap_or(0);
-                    println!("queue drained; {dead} dead letter(s) (see `posagent queue list --state dead`)");
-                    break;
-                }
-                if std::time::Instant::now() > deadline {
-                    eprintln!();
-                    let online = body["acquirer_online"].as_bool().unwrap_or(false);
-                    bail!(
-                        "{pending} operation(s) still waiting after {timeout} s; the acquirer is {}",
-                        if online {
-                            "answering — see `posagent queue list --state pending` for errors"
-                        } else {
-                            "unreachable — check the network"
-                        }
-                    );
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-        }
-    }
     Ok(())
 }
 
@@ -762,12 +488,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Doctor { config } => print_checks(&posagent::doctor::run(&config).await),
         Command::Sale { action, id, amount, config, data_dir } => {
-            sale_action(action, &id, amount, config.as_deref(), &data_dir).await
+            cli::remote::sale(action, &id, amount, config.as_deref(), &data_dir).await
         }
         Command::Report { kind, config, data_dir, date, print } => {
-            report(kind, config.as_deref(), &data_dir, date, print).await
+            cli::remote::report(kind, config.as_deref(), &data_dir, date, print).await
         }
-        Command::Queue { action, config, data_dir } => queue(action, config.as_deref(), &data_dir).await,
+        Command::Queue { action, config, data_dir } => cli::queue::queue(action, config.as_deref(), &data_dir).await,
         Command::UdevRules { dir } => {
             let profiles = match dir {
                 Some(dir) => DeviceProfile::load_dir(&dir)?,

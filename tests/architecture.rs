@@ -20,6 +20,8 @@ const LAYERS: &[&[&str]] = &[
     &["ecr"],
     &["daemon"],
     &["discovery", "doctor", "demo", "scenarios", "fuzz_targets"],
+    // The command line's subcommands (the binary's own modules, beside main.rs).
+    &["cli"],
 ];
 
 /// Largest source file, in lines. Generated data tables are not code.
@@ -28,9 +30,6 @@ const MAX_FILE_LINES: usize = 600;
 const MAX_FN_LINES: usize = 80;
 /// Files that are data, not code: tables generated from CLDR.
 const DATA_FILES: &[&str] = &["src/locale/cldr_data.rs"];
-/// What is still over a limit, to be split (a ratchet: an entry that is no longer over
-/// must be removed, and nothing may be added).
-const STILL_OVER: &[&str] = &["src/main.rs", "src/main.rs: fn queue", "simulator/src/scenario.rs: fn step"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -202,15 +201,6 @@ fn no_file_over_600_lines_and_no_function_over_80() {
             Err(e) => problems.push(format!("{rel}: does not parse: {e}")),
         }
     }
-    let known: BTreeSet<&str> = STILL_OVER.iter().copied().collect();
-    for (key, why) in &over {
-        if !known.contains(key.as_str()) {
-            problems.push(why.clone());
-        }
-    }
-    let seen: BTreeSet<&str> = over.iter().map(|(key, _)| key.as_str()).collect();
-    for gone in known.difference(&seen) {
-        problems.push(format!("{gone} is within the limits now: remove it from STILL_OVER"));
-    }
+    problems.extend(over.into_iter().map(|(_, why)| why));
     assert!(problems.is_empty(), "split these up:\n{}", problems.join("\n"));
 }

@@ -20,6 +20,7 @@
 //! receipt_printed = true
 //! ```
 
+use posagent_ecr_api::{EcrClient, EcrError, KlarnaQuery, NewSale, Sale};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -226,201 +227,115 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 struct Runner<'a> {
     ep: &'a Endpoints,
+    /// The daemon's ECR API, typed.
+    ecr: EcrClient,
+    /// The simulator's control API.
     http: reqwest::Client,
-    sale: Option<Value>,
+    sale: Option<Sale>,
 }
 
 fn fail<T>(msg: impl Into<String>) -> Result<T, String> {
     Err(msg.into())
 }
 
+/// A value as JSON text (`"DECLINED"`, `null`, `true`), for failure messages.
+fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Polls `check` every 20 ms until it gives `Ok(true)` or `timeout` passed; then the
+/// failure `check` describes (`Ok(false)` makes no message: `why` does).
+async fn poll<F, Fut>(timeout: Duration, mut check: F) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        let why = match check().await? {
+            None => return Ok(()),
+            Some(why) => why,
+        };
+        if Instant::now() > deadline {
+            return fail(why);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 impl Runner<'_> {
-    async fn ecr(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
-        let mut req = self.http.request(method, format!("{}{path}", self.ep.ecr_url)).bearer_auth(&self.ep.ecr_token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.map_err(|e| format!("ECR API: {e}"))?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
-
     fn sale_id(&self) -> Result<String, String> {
-        self.sale
-            .as_ref()
-            .and_then(|s| s["id"].as_str())
-            .map(str::to_string)
-            .ok_or_else(|| "no current sale".to_string())
+        self.sale.as_ref().map(|s| s.id.clone()).ok_or_else(|| "no current sale".to_string())
     }
 
-    async fn current(&self) -> Result<Value, String> {
-        let (status, v) = self.ecr(reqwest::Method::GET, &format!("/v1/sales/{}", self.sale_id()?), None).await?;
-        if status != 200 {
-            return fail(format!("reading the sale answered {status}: {v}"));
-        }
-        Ok(v)
+    async fn current(&self) -> Result<Sale, String> {
+        self.ecr.sale(&self.sale_id()?).await.map_err(|e| format!("reading the sale: {e}"))
     }
 
     async fn step(&mut self, step: &Step) -> Result<(), String> {
         match step {
-            Step::CreateSale {
-                amount,
-                currency,
-                reference,
-                order_lines,
-                interoperability_token,
-                method,
-                expect_status,
-                expect_code,
-            } => {
-                let mut body = json!({"amount": amount, "currency": currency});
-                if let Some(m) = method {
-                    body["method"] = json!(m);
-                }
-                if let Some(r) = reference {
-                    body["reference"] = json!(r);
-                }
-                if !order_lines.is_empty() {
-                    body["order_lines"] = serde_json::to_value(order_lines).map_err(|e| e.to_string())?;
-                }
-                if let Some(t) = interoperability_token {
-                    body["interoperability_token"] = json!(t);
-                }
-                let (status, v) = self.ecr(reqwest::Method::POST, "/v1/sales", Some(body)).await?;
-                let want = expect_status.unwrap_or(201);
-                if status != want {
-                    return fail(format!("expected HTTP {want}, got {status}: {v}"));
-                }
-                if let Some(code) = expect_code {
-                    if v["code"] != code.as_str() {
-                        return fail(format!("expected error code {code}, got {v}"));
-                    }
-                }
-                if status < 300 {
-                    self.sale = Some(v);
-                }
-                Ok(())
-            }
+            Step::CreateSale { .. } => self.create_sale(step).await,
             Step::WaitState { state, timeout_ms } => {
-                let deadline = Instant::now() + Duration::from_millis(timeout_ms.unwrap_or(10_000));
-                loop {
+                let timeout = Duration::from_millis(timeout_ms.unwrap_or(10_000));
+                poll(timeout, || async {
                     let v = self.current().await?;
-                    if v["state"] == state.as_str() {
-                        return Ok(());
-                    }
-                    if Instant::now() > deadline {
-                        return fail(format!("still {} ({})", v["state"], v["reason"]));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                    Ok((v.state.as_str() != state)
+                        .then(|| format!("still {} ({})", json_text(&v.state), json_text(&v.reason))))
+                })
+                .await
             }
             Step::Customer { action } => {
-                let r = self
-                    .http
-                    .post(format!("{}/sim/customer", self.ep.sim_url))
-                    .json(&json!({ "action": action }))
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !r.status().is_success() {
-                    return fail(format!("the customer could not {action}: {}", r.text().await.unwrap_or_default()));
+                let r = self.sim_post_raw("/sim/customer", &json!({ "action": action })).await?;
+                match r {
+                    (true, _) => Ok(()),
+                    (false, text) => fail(format!("the customer could not {action}: {text}")),
                 }
-                Ok(())
             }
             Step::PresentCard { card, presentation } => {
                 let body = json!({"card": card, "presentation": presentation.as_deref().unwrap_or("tap")});
-                let deadline = Instant::now() + Duration::from_secs(5);
-                loop {
-                    let r = self
-                        .http
-                        .post(format!("{}/sim/card", self.ep.sim_url))
-                        .json(&body)
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if r.status().is_success() {
-                        return Ok(());
-                    }
-                    if Instant::now() > deadline {
-                        return fail(format!(
-                            "the card reader did not take the card: {}",
-                            r.text().await.unwrap_or_default()
-                        ));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                poll(Duration::from_secs(5), || async {
+                    let (ok, text) = self.sim_post_raw("/sim/card", &body).await?;
+                    Ok((!ok).then(|| format!("the card reader did not take the card: {text}")))
+                })
+                .await
             }
             Step::CancelSale {} => {
-                let (status, v) = self
-                    .ecr(reqwest::Method::POST, &format!("/v1/sales/{}/cancel", self.sale_id()?), Some(json!({})))
-                    .await?;
-                if status != 200 {
-                    return fail(format!("cancel answered {status}: {v}"));
-                }
+                self.ecr.cancel_sale(&self.sale_id()?).await.map_err(|e| format!("cancel: {e}"))?;
                 Ok(())
             }
             Step::ExpectSale { state, reason, receipt_printed } => {
                 // Settling (e.g. printing) may take a moment: give it up to 5 s.
-                let deadline = Instant::now() + Duration::from_secs(5);
-                loop {
+                poll(Duration::from_secs(5), || async {
                     let v = self.current().await?;
-                    let ok = v["state"] == state.as_str()
-                        && reason.as_ref().is_none_or(|r| v["reason"] == r.as_str())
-                        && receipt_printed.is_none_or(|p| v["receipt_printed"] == p);
-                    if ok {
-                        return Ok(());
-                    }
-                    if Instant::now() > deadline {
-                        return fail(format!(
+                    let ok = v.state.as_str() == state
+                        && reason.as_ref().is_none_or(|r| v.reason.as_deref() == Some(r.as_str()))
+                        && receipt_printed.is_none_or(|p| v.receipt_printed == p);
+                    Ok((!ok).then(|| {
+                        format!(
                             "sale is {} (reason {}, receipt_printed {})",
-                            v["state"], v["reason"], v["receipt_printed"]
-                        ));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                            json_text(&v.state),
+                            json_text(&v.reason),
+                            v.receipt_printed
+                        )
+                    }))
+                })
+                .await
             }
             Step::SetFaults { faults } => {
-                let r = self
-                    .http
-                    .post(format!("{}/sim/faults", self.ep.sim_url))
-                    .json(faults)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !r.status().is_success() {
-                    return fail(format!("faults refused: {}", r.text().await.unwrap_or_default()));
+                let (ok, text) =
+                    self.sim_post_raw("/sim/faults", &serde_json::to_value(faults).map_err(|e| e.to_string())?).await?;
+                if !ok {
+                    return fail(format!("faults refused: {text}"));
                 }
                 Ok(())
             }
-            Step::ExpectLedger { authorizations, captures } => {
-                let ledger: Value = self
-                    .http
-                    .get(format!("{}/v1/ledger", self.ep.sim_url))
-                    .bearer_auth(&self.ep.acquirer_key)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .json()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let count =
-                    |kind: &str| ledger.as_array().map(|a| a.iter().filter(|e| e["kind"] == kind).count()).unwrap_or(0);
-                for (kind, want) in [("AUTHORIZATION", authorizations), ("CAPTURE", captures)] {
-                    if let Some(w) = want {
-                        if count(kind) != *w {
-                            return fail(format!("{} {kind} entries, expected {w}", count(kind)));
-                        }
-                    }
-                }
-                Ok(())
-            }
+            Step::ExpectLedger { authorizations, captures } => self.expect_ledger(*authorizations, *captures).await,
             Step::ExpectKlarnaOffered { amount, available, reason } => {
-                let (status, v) = self.ecr(reqwest::Method::GET, &format!("/v1/klarna?amount={amount}"), None).await?;
-                if status != 200
-                    || v["available"] != *available
-                    || reason.as_ref().is_some_and(|r| v["reason"] != r.as_str())
+                let q = KlarnaQuery { amount: *amount, ..KlarnaQuery::default() };
+                let v = self.ecr.klarna(&q).await.map_err(|e| format!("answer {e}"))?;
+                if v.available != *available || reason.as_ref().is_some_and(|r| v.reason.as_deref() != Some(r.as_str()))
                 {
-                    return fail(format!("answer {status}: {v}"));
+                    return fail(format!("answer 200: {}", json_text(&v)));
                 }
                 Ok(())
             }
@@ -434,6 +349,84 @@ impl Runner<'_> {
         }
     }
 
+    /// `POST /v1/sales` with the step's fields; the answer (or refusal) as expected.
+    async fn create_sale(&mut self, step: &Step) -> Result<(), String> {
+        let Step::CreateSale {
+            amount,
+            currency,
+            reference,
+            order_lines,
+            interoperability_token,
+            method,
+            expect_status,
+            expect_code,
+        } = step
+        else {
+            return Ok(());
+        };
+        let lines = serde_json::to_value(order_lines).and_then(serde_json::from_value).map_err(|e| e.to_string())?;
+        let sale = NewSale {
+            amount: *amount,
+            currency: currency.clone(),
+            method: method.clone(),
+            reference: reference.clone(),
+            order_lines: lines,
+            interoperability_token: interoperability_token.clone(),
+            ..NewSale::default()
+        };
+        let want = expect_status.unwrap_or(201);
+        match self.ecr.create_sale(&sale).await {
+            Ok((v, new)) => {
+                let status = if new { 201 } else { 200 };
+                if status != want {
+                    return fail(format!("expected HTTP {want}, got {status}: {}", json_text(&v)));
+                }
+                if let Some(code) = expect_code {
+                    return fail(format!("expected error code {code}, got {}", json_text(&v)));
+                }
+                self.sale = Some(v);
+                Ok(())
+            }
+            Err(EcrError::Refused { status, body }) => {
+                if status != want {
+                    return fail(format!("expected HTTP {want}, got {status}: {}", json_text(&body)));
+                }
+                if expect_code.as_ref().is_some_and(|c| c != body.code.as_str()) {
+                    return fail(format!(
+                        "expected error code {}, got {}",
+                        expect_code.as_deref().unwrap_or(""),
+                        json_text(&body)
+                    ));
+                }
+                Ok(())
+            }
+            Err(e) => fail(format!("ECR API: {e}")),
+        }
+    }
+
+    /// The acquirer's ledger holds this many entries of each kind.
+    async fn expect_ledger(&self, authorizations: Option<usize>, captures: Option<usize>) -> Result<(), String> {
+        let ledger: Vec<Value> = self
+            .http
+            .get(format!("{}/v1/ledger", self.ep.sim_url))
+            .bearer_auth(&self.ep.acquirer_key)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let count = |kind: &str| ledger.iter().filter(|e| e.get("kind").and_then(Value::as_str) == Some(kind)).count();
+        for (kind, want) in [("AUTHORIZATION", authorizations), ("CAPTURE", captures)] {
+            if let Some(w) = want {
+                if count(kind) != w {
+                    return fail(format!("{} {kind} entries, expected {w}", count(kind)));
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn card_reader_step(&self, step: &Step) -> Result<(), String> {
         match step {
             Step::CardReaderFault(fault) => {
@@ -444,20 +437,24 @@ impl Runner<'_> {
                 self.sim_post("/sim/devices/card_reader", &json!({ "plugged": plugged })).await
             }
             Step::WaitCardReader { state, timeout_ms } => {
-                let deadline = Instant::now() + Duration::from_millis(timeout_ms.unwrap_or(10_000));
-                loop {
+                let timeout = Duration::from_millis(timeout_ms.unwrap_or(10_000));
+                poll(timeout, || async {
                     let v = self.sim_state().await?;
-                    if v["card_reader"]["state"] == state.as_str() {
-                        return Ok(());
-                    }
-                    if Instant::now() > deadline {
-                        return fail(format!("the card reader is still {}", v["card_reader"]["state"]));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                    let now = v.get("card_reader").and_then(|r| r.get("state")).cloned().unwrap_or(Value::Null);
+                    Ok((now != state.as_str()).then(|| format!("the card reader is still {now}")))
+                })
+                .await
             }
             _ => Ok(()),
         }
+    }
+
+    /// Posts to the simulator's control API: whether it took it, and its answer's text.
+    async fn sim_post_raw(&self, path: &str, body: &Value) -> Result<(bool, String), String> {
+        let r =
+            self.http.post(format!("{}{path}", self.ep.sim_url)).json(body).send().await.map_err(|e| e.to_string())?;
+        let ok = r.status().is_success();
+        Ok((ok, r.text().await.unwrap_or_default()))
     }
 
     async fn sim_post(&self, path: &str, body: &Value) -> Result<(), String> {
@@ -499,7 +496,9 @@ fn label(step: &Step) -> String {
 
 /// Runs `scenario` step by step; stops at the first failure. Faults are cleared at the end.
 pub async fn run(scenario: &Scenario, ep: &Endpoints) -> Report {
-    let mut runner = Runner { ep, http: reqwest::Client::new(), sale: None };
+    let http = reqwest::Client::new();
+    let ecr = EcrClient::new(http.clone(), ep.ecr_url.clone(), ep.ecr_token.clone());
+    let mut runner = Runner { ep, ecr, http, sale: None };
     let mut steps = vec![];
     for (i, step) in scenario.steps.iter().enumerate() {
         let start = Instant::now();
@@ -521,7 +520,7 @@ pub async fn run(scenario: &Scenario, ep: &Endpoints) -> Report {
     }
     // Leave the terminal free for the next scenario.
     if let Ok(id) = runner.sale_id() {
-        let _ = runner.ecr(reqwest::Method::POST, &format!("/v1/sales/{id}/cancel"), Some(json!({}))).await;
+        let _ = runner.ecr.cancel_sale(&id).await;
     }
     Report { name: scenario.name.clone(), steps }
 }

@@ -13,14 +13,8 @@ use posagent_acquirer_api::PaymentMethod;
 /// References are at most this long (docs/ecr-api.md).
 const MAX_REFERENCE: usize = 64;
 
-/// `POST /v1/sales/{id}/retry` body.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetrySale {
-    /// `KLARNA`, `CARD` or `CHOICE`; the unpaid sale's own by default.
-    #[serde(default)]
-    pub method: Option<String>,
-}
+/// `POST /v1/sales/{id}/retry` body: the ECR wire type (`posagent-ecr-api`).
+pub use posagent_ecr_api::RetrySale;
 
 impl Checkout {
     /// Starts sale `id`'s purchase again as a new sale. Returns it and whether it is new

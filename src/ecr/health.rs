@@ -12,7 +12,7 @@ use crate::metrics::{DeviceSample, OfflineSample, QueueSample, Scrape};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use posagent_ecr_api::{AcquirerStatus, Health, HealthProblem};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -26,7 +26,7 @@ pub const HEALTH_CACHE: Duration = Duration::from_millis(500);
 pub struct HealthCache {
     data_dir: PathBuf,
     currency: String,
-    last: Mutex<Option<(Instant, StatusCode, Value)>>,
+    last: Mutex<Option<(Instant, StatusCode, Health)>>,
 }
 
 impl HealthCache {
@@ -49,8 +49,8 @@ pub async fn health(State(s): State<EcrState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn problem(part: &str, reason: impl Into<String>) -> Value {
-    json!({ "part": part, "reason": reason.into() })
+fn problem(part: &str, reason: impl Into<String>) -> HealthProblem {
+    HealthProblem { part: part.to_string(), reason: reason.into() }
 }
 
 /// Every device's state: display, printer, and the card reader if there is one.
@@ -58,7 +58,7 @@ fn device_health(s: &EcrState) -> Vec<crate::devices::DeviceHealth> {
     [s.display.health(), s.printer.health()].into_iter().chain(s.card_reader.as_ref().map(|c| c.health())).collect()
 }
 
-async fn health_now(s: &EcrState) -> (StatusCode, Value) {
+async fn health_now(s: &EcrState) -> (StatusCode, Health) {
     let devices = device_health(s);
     let mut problems = vec![];
     let mut down = false;
@@ -83,7 +83,7 @@ async fn health_now(s: &EcrState) -> (StatusCode, Value) {
                 let why = format!("{} operations refused by the acquirer for good; see `posagent queue list`", q.dead);
                 problems.push(problem("queue", why));
             }
-            serde_json::to_value(q).ok()
+            Some(super::wire::queue_summary(q))
         }
         Err(e) => {
             down = true;
@@ -98,13 +98,13 @@ async fn health_now(s: &EcrState) -> (StatusCode, Value) {
     } else {
         "degraded"
     };
-    let body = json!({
-        "status": status,
-        "problems": problems,
-        "devices": devices,
-        "acquirer": { "online": online },
-        "queue": queue,
-    });
+    let body = Health {
+        status: status.to_string(),
+        problems,
+        devices: devices.into_iter().map(super::wire::device).collect(),
+        acquirer: AcquirerStatus { online },
+        queue,
+    };
     (if down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }, body)
 }
 

@@ -67,9 +67,12 @@ pub async fn limit(State(limits): State<Arc<Limits>>, request: Request, next: Ne
     if limits.allow(authorization, peer) {
         next.run(request).await
     } else {
-        let mut r =
-            Problem::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests to the terminal; slow down")
-                .into_response();
+        let mut r = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            posagent_ecr_api::ErrorCode::RateLimited,
+            "too many requests to the terminal; slow down",
+        )
+        .into_response();
         r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
         r
     }

@@ -13,6 +13,7 @@ mod routes;
 mod serve;
 pub mod tls;
 mod web;
+mod wire;
 
 pub use auth::{ensure_token_file, read_secret_file, read_token};
 pub use health::HealthCache;

@@ -2,20 +2,34 @@
 
 use super::auth::require_token;
 use super::problem::Problem;
-use crate::checkout::{Checkout, NewSale};
+use super::wire;
+use crate::checkout::Checkout;
 use crate::devices::{DisplayService, PrinterService};
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
+use posagent_ecr_api::{
+    CaptureBody, ConsoleInfo, DayReport, ErrorCode, KlarnaAvailability, KlarnaQuery, MethodBody, NewReturn,
+    Reconciliation, ReconciliationQuery, RetrySale, Return, Sale, SaleHistory, XReportQuery,
+};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
+
+/// An answer: the wire type, or the error envelope.
+type Answer<T> = Result<Json<T>, Problem>;
+
+/// An answer with its status (201 created, 202 queued, 200 again).
+type StatusAnswer<T> = Result<(StatusCode, Json<T>), Problem>;
 
 /// Largest request body (1000 order lines fit easily).
 const MAX_BODY: usize = 1024 * 1024;
@@ -106,63 +120,50 @@ pub fn monitoring_router(state: EcrState, ecr: &crate::config::EcrConfig) -> Rou
 }
 
 async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see docs/ecr-api.md")
+    Problem::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such endpoint; see docs/ecr-api.md")
 }
 
-async fn create_sale(State(s): State<EcrState>, body: Bytes) -> Response {
-    let request: NewSale = match Problem::parse_json(&body) {
-        Ok(v) => v,
-        Err(p) => return p.into_response(),
-    };
-    match s.checkout.create_sale(request).await {
-        Ok((view, true)) => (StatusCode::CREATED, axum::Json(view)).into_response(),
-        Ok((view, false)) => (StatusCode::OK, axum::Json(view)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+/// 201 for a new sale, 200 for the same request again.
+fn created(sale: crate::domain::SaleView, new: bool) -> (StatusCode, Json<Sale>) {
+    (if new { StatusCode::CREATED } else { StatusCode::OK }, Json(wire::sale(sale)))
+}
+
+/// 202 when the operation waits for the acquirer.
+fn queued(sale: crate::domain::SaleView, queued: bool) -> (StatusCode, Json<Sale>) {
+    (if queued { StatusCode::ACCEPTED } else { StatusCode::OK }, Json(wire::sale(sale)))
+}
+
+async fn create_sale(State(s): State<EcrState>, body: Bytes) -> StatusAnswer<Sale> {
+    let request: crate::checkout::NewSale = Problem::parse_json(&body)?;
+    let (view, new) = s.checkout.create_sale(request).await?;
+    Ok(created(view, new))
 }
 
 /// Starts an unpaid sale's purchase again, as a new sale (201; 200 when resent).
-async fn retry_sale(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> Response {
-    let request: crate::checkout::RetrySale = if body.iter().all(u8::is_ascii_whitespace) {
-        Default::default()
-    } else {
-        match Problem::parse_json(&body) {
-            Ok(v) => v,
-            Err(p) => return p.into_response(),
-        }
-    };
-    match s.checkout.retry_sale(&id, request).await {
-        Ok((view, true)) => (StatusCode::CREATED, axum::Json(view)).into_response(),
-        Ok((view, false)) => (StatusCode::OK, axum::Json(view)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+async fn retry_sale(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> StatusAnswer<Sale> {
+    let request: RetrySale =
+        if body.iter().all(u8::is_ascii_whitespace) { RetrySale::default() } else { Problem::parse_json(&body)? };
+    let (view, new) = s.checkout.retry_sale(&id, request).await?;
+    Ok(created(view, new))
 }
 
-async fn read_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
-    match s.checkout.sale(&id).await {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+async fn read_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<Sale> {
+    Ok(Json(wire::sale(s.checkout.sale(&id).await?)))
 }
 
 /// The sale and every change journaled for it.
-async fn sale_history(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
-    match s.checkout.history(&id).await {
-        Ok((sale, history)) => axum::Json(serde_json::json!({ "sale": sale, "history": history })).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+async fn sale_history(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<SaleHistory> {
+    let (sale, history) = s.checkout.history(&id).await?;
+    Ok(Json(wire::history(sale, history)))
 }
 
-async fn cancel_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
-    match s.checkout.cancel(&id).await {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+async fn cancel_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<Sale> {
+    Ok(Json(wire::sale(s.checkout.cancel(&id).await?)))
 }
 
 async fn events(State(s): State<EcrState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = BroadcastStream::new(s.checkout.subscribe()).filter_map(|item| match item {
-        Ok(view) => Event::default().event("sale").json_data(&view).ok().map(Ok),
+        Ok(view) => Event::default().event("sale").json_data(wire::sale(view)).ok().map(Ok),
         // A slow reader missed changes: tell it to re-read the sales it follows.
         Err(_) => Some(Ok(Event::default().event("lagged").data("re-read your open sales"))),
     });
@@ -172,161 +173,94 @@ async fn events(State(s): State<EcrState>) -> Sse<impl Stream<Item = Result<Even
 }
 
 /// Kicks open the cash drawer wired to the receipt printer.
-async fn open_drawer(State(s): State<EcrState>) -> Response {
+async fn open_drawer(State(s): State<EcrState>) -> Result<StatusCode, Problem> {
     match s.printer.open_drawer().await {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => Problem::new(
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(Problem::new(
             StatusCode::CONFLICT,
-            "NO_CASH_DRAWER",
-            "this terminal's printer profile has no cash drawer (printer.cash_drawer)".to_string(),
-        )
-        .into_response(),
-        Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "PRINTER_UNAVAILABLE", e.to_string()).into_response(),
+            ErrorCode::NoCashDrawer,
+            "this terminal's printer profile has no cash drawer (printer.cash_drawer)",
+        )),
+        Err(e) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::PrinterUnavailable, e.to_string())),
     }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AvailabilityParams {
-    amount: i64,
-    locale: Option<String>,
-    interoperability_token: Option<String>,
 }
 
 /// Whether the register may show Klarna for an amount, with Klarna's wording.
 async fn klarna_availability(
     State(s): State<EcrState>,
-    q: Result<axum::extract::Query<AvailabilityParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(axum::extract::Query(q)) = q else {
-        return Problem::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "pass ?amount=<minor units>[&locale=sv-SE]")
-            .into_response();
+    q: Result<Query<KlarnaQuery>, QueryRejection>,
+) -> Answer<KlarnaAvailability> {
+    let Ok(Query(q)) = q else {
+        return Err(Problem::invalid_request("pass ?amount=<minor units>[&locale=sv-SE]"));
     };
     if q.amount < 1 || q.amount > posagent_acquirer_api::MAX_AMOUNT {
-        return Problem::invalid_field("amount", "amount must be 1 to 2147483647 minor units").into_response();
+        return Err(Problem::invalid_field("amount", "amount must be 1 to 2147483647 minor units"));
     }
     if let Some(l) = q.locale.as_deref().filter(|l| !crate::config::valid_locale(l)) {
         let shown: String = l.chars().take(16).collect();
-        return Problem::invalid_field("locale", format!("`{shown}` is not a locale like \"sv-SE\"")).into_response();
+        return Err(Problem::invalid_field("locale", format!("`{shown}` is not a locale like \"sv-SE\"")));
     }
     if let Some(Err(m)) =
         q.interoperability_token.as_deref().map(posagent_acquirer_api::validate::check_interoperability_token)
     {
-        return Problem::invalid_field("interoperability_token", format!("interoperability_token {m}")).into_response();
+        return Err(Problem::invalid_field("interoperability_token", format!("interoperability_token {m}")));
     }
     match s.checkout.klarna_availability(q.amount, q.locale, q.interoperability_token).await {
-        Ok(a) => axum::Json(a).into_response(),
-        Err(e) => Problem::new(StatusCode::BAD_GATEWAY, "ACQUIRER_ERROR", e.to_string()).into_response(),
+        Ok(a) => Ok(Json(wire::klarna(a))),
+        Err(e) => Err(Problem::new(StatusCode::BAD_GATEWAY, ErrorCode::AcquirerError, e.to_string())),
     }
 }
 
-async fn reprint_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
-    match s.checkout.reprint(&id).await {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+async fn reprint_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<Sale> {
+    Ok(Json(wire::sale(s.checkout.reprint(&id).await?)))
 }
 
-async fn create_return(State(s): State<EcrState>, body: Bytes) -> Response {
-    let request: crate::returns::NewReturn = match Problem::parse_json(&body) {
-        Ok(v) => v,
-        Err(p) => return p.into_response(),
+/// 201 refunded, 200 the same reference again, 202 waiting for the acquirer.
+async fn create_return(State(s): State<EcrState>, body: Bytes) -> StatusAnswer<Return> {
+    let request: NewReturn = Problem::parse_json(&body)?;
+    let (r, new) = s.returns.create(request).await?;
+    let status = match (r.state, new) {
+        (crate::domain::ReturnState::Pending, _) => StatusCode::ACCEPTED,
+        (_, true) => StatusCode::CREATED,
+        (_, false) => StatusCode::OK,
     };
-    match s.returns.create(request).await {
-        Ok((r, _)) if r.state == crate::domain::ReturnState::Pending => {
-            (StatusCode::ACCEPTED, axum::Json(r)).into_response()
-        }
-        Ok((r, true)) => (StatusCode::CREATED, axum::Json(r)).into_response(),
-        Ok((r, false)) => (StatusCode::OK, axum::Json(r)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+    Ok((status, Json(wire::return_(r))))
 }
 
-async fn read_return(State(s): State<EcrState>, Path(id): Path<String>) -> Response {
-    match s.returns.get(&id).await {
-        Ok(Some(r)) => axum::Json(r).into_response(),
-        Ok(None) => Problem::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no return {id}")).into_response(),
-        Err(e) => Problem::from(e).into_response(),
+async fn read_return(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<Return> {
+    match s.returns.get(&id).await? {
+        Some(r) => Ok(Json(wire::return_(r))),
+        None => Err(Problem::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no return {id}"))),
     }
-}
-
-fn report_problem(e: crate::reports::ReportError) -> Response {
-    match e {
-        crate::reports::ReportError::Backend(b) => {
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "ACQUIRER_UNREACHABLE", b.to_string()).into_response()
-        }
-        crate::reports::ReportError::Store(e) => Problem::from(e).into_response(),
-    }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct XParams {
-    #[serde(default)]
-    print: bool,
 }
 
 /// The X report (`?print=true` prints it).
-async fn report_x(
-    State(s): State<EcrState>,
-    q: Result<axum::extract::Query<XParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(axum::extract::Query(XParams { print })) = q else {
-        return Problem::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "pass ?print=true or ?print=false")
-            .into_response();
+async fn report_x(State(s): State<EcrState>, q: Result<Query<XReportQuery>, QueryRejection>) -> Answer<DayReport> {
+    let Ok(Query(XReportQuery { print })) = q else {
+        return Err(Problem::invalid_request("pass ?print=true or ?print=false"));
     };
-    match s.reports.x(print).await {
-        Ok(r) => axum::Json(r).into_response(),
-        Err(e) => report_problem(e),
-    }
+    Ok(Json(wire::day_report(s.reports.x(print).await?)))
 }
 
 /// The Z report: closes the day and prints.
-async fn report_z(State(s): State<EcrState>) -> Response {
-    match s.reports.z().await {
-        Ok(r) => axum::Json(r).into_response(),
-        Err(e) => report_problem(e),
-    }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReconcileParams {
-    date: Option<String>,
+async fn report_z(State(s): State<EcrState>) -> Answer<DayReport> {
+    Ok(Json(wire::day_report(s.reports.z().await?)))
 }
 
 /// The day's reconciliation against the acquirer's settlement report (`?date=YYYY-MM-DD`, default today).
 async fn reconciliation(
     State(s): State<EcrState>,
-    q: Result<axum::extract::Query<ReconcileParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(axum::extract::Query(params)) = q else {
-        return Problem::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
-            "pass one ?date=YYYY-MM-DD, or none for today",
-        )
-        .into_response();
+    q: Result<Query<ReconciliationQuery>, QueryRejection>,
+) -> Answer<Reconciliation> {
+    let Ok(Query(params)) = q else {
+        return Err(Problem::invalid_request("pass one ?date=YYYY-MM-DD, or none for today"));
     };
     let date = match params.date {
         None => chrono::Utc::now().date_naive(),
-        Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
-            Ok(d) => d,
-            Err(_) => {
-                let mut p = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "INVALID_FIELD",
-                    format!("`{d}` is not a date like 2026-11-25"),
-                );
-                p.field = Some("date".into());
-                return p.into_response();
-            }
-        },
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map_err(|_| Problem::invalid_field("date", format!("`{d}` is not a date like 2026-11-25")))?,
     };
-    match s.reports.reconcile(date).await {
-        Ok(r) => axum::Json(r).into_response(),
-        Err(e) => report_problem(e),
-    }
+    Ok(Json(wire::reconciliation(s.reports.reconcile(date).await?)))
 }
 
 /// The cashier console for terminals without an integrated register (the page holds no
@@ -336,22 +270,14 @@ async fn console() -> Response {
 }
 
 /// What the console needs to format amounts: the store's currency.
-async fn console_info(State(s): State<EcrState>) -> Response {
+async fn console_info(State(s): State<EcrState>) -> Json<ConsoleInfo> {
     let store = s.checkout.store();
-    axum::Json(serde_json::json!({
-        "currency": store.currency.code(),
-        "exponent": store.currency.exponent(),
-        "locale": store.locale,
-        "card_reader": s.checkout.takes_cards(),
-    }))
-    .into_response()
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct CaptureBody {
-    #[serde(default, deserialize_with = "posagent_acquirer_api::integer::de_opt")]
-    amount: Option<i64>,
+    Json(ConsoleInfo {
+        currency: store.currency,
+        exponent: store.currency.exponent(),
+        locale: store.locale.clone(),
+        card_reader: s.checkout.takes_cards(),
+    })
 }
 
 /// The request's `Idempotency-Key`: absent, or 1 to 255 visible ASCII characters (a key
@@ -360,35 +286,16 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, Pr
     let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
     match v.to_str() {
         Ok(k) if posagent_acquirer_api::validate::is_idempotency_key(k) => Ok(Some(k.to_string())),
-        _ => {
-            let mut p = Problem::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_REQUEST",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID fits)",
-            );
-            p.field = Some("Idempotency-Key".into());
-            Err(p)
-        }
+        _ => Err(Problem::invalid_request("Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID fits)")
+            .with_field("Idempotency-Key")),
     }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MethodBody {
-    method: String,
 }
 
 /// The customer's choice of method for a `CHOICE` sale in AWAITING_METHOD; answers the
 /// sale once it has taken the choice up.
-async fn choose_method(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> Response {
-    let req: MethodBody = match Problem::parse_json(&body) {
-        Ok(v) => v,
-        Err(p) => return p.into_response(),
-    };
-    match s.checkout.choose_method(&id, &req.method).await {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+async fn choose_method(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> Answer<Sale> {
+    let req: MethodBody = Problem::parse_json(&body)?;
+    Ok(Json(wire::sale(s.checkout.choose_method(&id, &req.method).await?)))
 }
 
 /// Captures (the rest of) a `capture: LATER` sale; body `{"amount": N}` or empty for all.
@@ -397,35 +304,20 @@ async fn capture_sale(
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     body: Bytes,
-) -> Response {
-    let req: CaptureBody = if body.is_empty() {
-        CaptureBody::default()
-    } else {
-        match Problem::parse_json(&body) {
-            Ok(r) => r,
-            Err(p) => return p.into_response(),
-        }
-    };
-    let key = match idempotency_key(&headers) {
-        Ok(k) => k,
-        Err(p) => return p.into_response(),
-    };
-    match s.checkout.capture(&id, req.amount, key).await {
-        Ok((v, false)) => axum::Json(v).into_response(),
-        Ok((v, true)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+) -> StatusAnswer<Sale> {
+    let req: CaptureBody = if body.is_empty() { CaptureBody::default() } else { Problem::parse_json(&body)? };
+    let key = idempotency_key(&headers)?;
+    let (view, waits) = s.checkout.capture(&id, req.amount, key).await?;
+    Ok(queued(view, waits))
 }
 
 /// Releases what remains of a sale's authorization.
-async fn void_sale(State(s): State<EcrState>, Path(id): Path<String>, headers: axum::http::HeaderMap) -> Response {
-    let key = match idempotency_key(&headers) {
-        Ok(k) => k,
-        Err(p) => return p.into_response(),
-    };
-    match s.checkout.void(&id, key).await {
-        Ok((v, false)) => axum::Json(v).into_response(),
-        Ok((v, true)) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+async fn void_sale(
+    State(s): State<EcrState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> StatusAnswer<Sale> {
+    let key = idempotency_key(&headers)?;
+    let (view, waits) = s.checkout.void(&id, key).await?;
+    Ok(queued(view, waits))
 }

@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use posagent_ecr_api::ErrorCode;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -45,7 +46,7 @@ pub async fn check_host(State(policy): State<Arc<HostPolicy>>, request: Request,
             let shown: String = h.chars().take(64).collect();
             Problem::new(
                 StatusCode::MISDIRECTED_REQUEST,
-                "HOST_NOT_ALLOWED",
+                ErrorCode::HostNotAllowed,
                 format!("this terminal does not answer to the host `{shown}`; add the name to ecr.allowed_hosts"),
             )
             .into_response()
@@ -81,14 +82,16 @@ async fn envelope(response: Response) -> Response {
     let allow = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).map(str::to_string);
     let (code, message) = match parts.status {
         StatusCode::METHOD_NOT_ALLOWED => (
-            "METHOD_NOT_ALLOWED",
+            ErrorCode::MethodNotAllowed,
             format!("this endpoint takes {}; see docs/ecr-api.md", allow.as_deref().unwrap_or("other methods")),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("BODY_TOO_LARGE", "the request body is over 1 MiB".to_string()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", text),
-        StatusCode::NOT_FOUND => ("NOT_FOUND", "no such endpoint; see docs/ecr-api.md".to_string()),
-        s if s.is_server_error() => ("INTERNAL_ERROR", "the terminal could not answer; see its log".to_string()),
-        _ => ("INVALID_REQUEST", if text.is_empty() { "the request is not valid".to_string() } else { text }),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::BodyTooLarge, "the request body is over 1 MiB".to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::UnsupportedMediaType, text),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such endpoint; see docs/ecr-api.md".to_string()),
+        s if s.is_server_error() => {
+            (ErrorCode::InternalError, "the terminal could not answer; see its log".to_string())
+        }
+        _ => (ErrorCode::InvalidRequest, if text.is_empty() { "the request is not valid".to_string() } else { text }),
     };
     let mut fixed = Problem::new(parts.status, code, message).into_response();
     if let Some(allow) = parts.headers.get(header::ALLOW) {

@@ -3,18 +3,9 @@
 //! remainder; tax recomputed per line so it passes Klarna's ±1 rule.
 
 use posagent_acquirer_api::{LineItem, PaymentTransaction};
-use serde::Deserialize;
 
-/// A line the customer brings back.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReturnLine {
-    /// The article reference on the original purchase.
-    pub reference: String,
-    /// How many.
-    #[serde(deserialize_with = "posagent_acquirer_api::integer::de")]
-    pub quantity: i64,
-}
+/// A line the customer brings back: the ECR wire type (`posagent-ecr-api`).
+pub use posagent_ecr_api::ReturnLine;
 
 /// Why the lines cannot be returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

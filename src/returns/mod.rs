@@ -18,24 +18,9 @@ use crate::domain::{ReturnRecord, ReturnState};
 use crate::store::{Journal, StoreError};
 use chrono::Utc;
 use posagent_acquirer_api::{CaptureMode, LineItem, PaymentTransaction, Refund, RefundRequest, TransactionState};
-use serde::Deserialize;
 
-/// `POST /v1/returns` body: lines, or an amount, or neither (everything refundable).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewReturn {
-    /// The purchase: a sale reference of this store or an online order reference.
-    pub original_reference: String,
-    /// The register's own reference of the return (a retry returns the same return).
-    #[serde(default)]
-    pub reference: Option<String>,
-    /// Lines brought back.
-    #[serde(default)]
-    pub lines: Vec<ReturnLine>,
-    /// An amount instead of lines.
-    #[serde(default, deserialize_with = "posagent_acquirer_api::integer::de_opt")]
-    pub amount: Option<i64>,
-}
+/// `POST /v1/returns` body: the ECR wire type (`posagent-ecr-api`).
+pub use posagent_ecr_api::NewReturn;
 
 /// A refused or failed return.
 #[derive(Debug, thiserror::Error)]

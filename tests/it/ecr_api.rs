@@ -179,3 +179,58 @@ async fn the_local_api_is_rate_limited() {
     assert!(register.iter().take(9).all(|&c| c == 200), "{register:?}");
     assert!(register.contains(&429), "the register has its own limit too: {register:?}");
 }
+
+/// The typed client (`posagent-ecr-api`'s `EcrClient`) against the running daemon: a
+/// sale, its history, a retry, the reports, queue and log level read as the wire types,
+/// and each refusal carrying its `ErrorCode`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_client_reads_every_answer_and_each_refusal_code() {
+    use posagent_ecr_api::{ErrorCode, KlarnaQuery, NewSale, QueueQuery, RetrySale, SaleState};
+    let h = Harness::start().await;
+    let ecr = h.ecr();
+    let new = NewSale { amount: 5000, currency: "SEK".into(), reference: Some("TYPED-1".into()), ..NewSale::default() };
+    let (sale, created) = ecr.create_sale(&new).await.unwrap();
+    assert!(created, "{sale:?}");
+    let (again, created) = ecr.create_sale(&new).await.unwrap();
+    assert!(!created && again.id == sale.id);
+    let other = NewSale { reference: Some("TYPED-2".into()), ..new.clone() };
+    let busy = ecr.create_sale(&other).await.unwrap_err();
+    assert_eq!((busy.status(), busy.code()), (Some(409), Some(ErrorCode::TerminalBusy)), "{busy}");
+    h.wait_state(&sale.id, "QR_SHOWN").await;
+    let history = ecr.sale_history("TYPED-1").await.unwrap();
+    assert_eq!(history.history.first().map(|e| e.state), Some(SaleState::Created));
+    let canceled = ecr.cancel_sale(&sale.id).await.unwrap();
+    assert_eq!(canceled.state, SaleState::Canceled);
+    assert!(canceled.retryable);
+    let missing = ecr.sale("NO-SUCH-SALE").await.unwrap_err();
+    assert_eq!((missing.status(), missing.code()), (Some(404), Some(ErrorCode::NotFound)));
+    let not_approved = ecr.capture(&sale.id, None, "typed-capture-1").await.unwrap_err();
+    assert_eq!(not_approved.code(), Some(ErrorCode::NotApproved), "{not_approved}");
+
+    let (retry, created) = ecr.retry_sale(&sale.id, &RetrySale::default()).await.unwrap();
+    assert!(created && retry.retry_of.as_deref() == Some("TYPED-1"), "{retry:?}");
+    ecr.cancel_sale(&retry.id).await.unwrap();
+
+    let x = ecr.report_x(false).await.unwrap();
+    assert_eq!(x.kind, posagent_ecr_api::ReportKind::X);
+    assert!(ecr.queue(&QueueQuery::default()).await.unwrap().operations.is_empty());
+    assert_eq!(ecr.queue_summary().await.unwrap().summary.pending, 0);
+    assert_eq!(ecr.queued_operation(999).await.unwrap_err().code(), Some(ErrorCode::NotFound));
+    assert_eq!(ecr.retry_dead_letter(999).await.unwrap_err().code(), Some(ErrorCode::NotDead));
+    let bad_day = ecr.reconciliation(Some("yesterday".into())).await.unwrap_err();
+    assert!(
+        matches!(&bad_day, posagent_ecr_api::EcrError::Refused { body, .. }
+        if body.code == ErrorCode::InvalidField && body.field.as_deref() == Some("date")),
+        "{bad_day}"
+    );
+    let level = ecr.log_level().await.unwrap();
+    assert_eq!(ecr.set_log_level("loud").await.unwrap_err().code(), Some(ErrorCode::InvalidField));
+    assert_eq!(ecr.log_level().await.unwrap(), level);
+    let offer = ecr.klarna(&KlarnaQuery { amount: 5000, ..KlarnaQuery::default() }).await.unwrap();
+    assert!(offer.available, "{offer:?}");
+    let zero = ecr.klarna(&KlarnaQuery { amount: 0, ..KlarnaQuery::default() }).await.unwrap_err();
+    assert_eq!(zero.code(), Some(ErrorCode::InvalidField));
+    assert_eq!(ecr.console_info().await.unwrap().currency.code(), "SEK");
+    assert!(ecr.health().await.unwrap().devices.iter().any(|d| d.device == "printer"));
+    assert_eq!(ecr.open_drawer().await.err().and_then(|e| e.code()), None, "the simulated printer has a drawer");
+}

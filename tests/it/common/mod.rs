@@ -113,6 +113,11 @@ impl Harness {
         }
     }
 
+    /// The typed client of the daemon's ECR API (`posagent-ecr-api`), with the token.
+    pub fn ecr(&self) -> posagent_ecr_api::EcrClient {
+        posagent_ecr_api::EcrClient::new(self.http.clone(), self.url.clone(), self.token.clone())
+    }
+
     pub async fn stop_daemon(&mut self) {
         if let Some(d) = self.daemon.take() {
             d.stop().await;
@@ -133,7 +138,7 @@ impl Harness {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method.clone(), format!("{}{path}", self.url)).bearer_auth(&self.token);
+        let mut req = self.ecr().request(method.clone(), path);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -209,7 +214,7 @@ impl Harness {
 
     /// Opens the event stream `GET /v1/events`, its status and content type checked.
     pub async fn events(&self) -> reqwest::Response {
-        let r = self.http.get(format!("{}/v1/events", self.url)).bearer_auth(&self.token).send().await.unwrap();
+        let r = self.ecr().request(reqwest::Method::GET, "/v1/events").send().await.unwrap();
         let content_type = r.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         contract::ecr().check("GET", "/v1/events", r.status().as_u16(), content_type, b"");
         r

@@ -142,7 +142,8 @@ pub async fn register_call(
     path: &str,
     body: serde_json::Value,
 ) -> Result<(u16, serde_json::Value), reqwest::Error> {
-    let r = http.request(method.clone(), format!("{url}{path}")).bearer_auth(token).json(&body).send().await?;
+    let ecr = posagent_ecr_api::EcrClient::new(http.clone(), url, token);
+    let r = ecr.request(method.clone(), path).json(&body).send().await?;
     let status = r.status().as_u16();
     let content_type = r.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
     let bytes = r.bytes().await?;

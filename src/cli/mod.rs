@@ -1,0 +1,6 @@
+//! The subcommands that drive a running daemon through its ECR API (`sale`, `report`,
+//! `queue`), with the typed [`posagent_ecr_api::EcrClient`]: no JSON is read by key.
+//! The top layer: it uses the library (`posagent::…`) and nothing uses it but `main`.
+
+pub mod queue;
+pub mod remote;
