@@ -48,6 +48,8 @@ pub struct CheckoutDeps {
     pub outbox: crate::outbox::SyncHandle,
     /// Klarna's badges, fetched in the background from the descriptors' `badge_url`.
     pub badges: crate::assets::Badges,
+    /// The daemon's task tracker: every task the checkout starts runs on it.
+    pub tasks: TaskTracker,
 }
 
 pub(super) struct Inner {
@@ -244,7 +246,8 @@ impl Checkout {
 
     fn spawn(&self, sale: Sale, cancel: CancellationToken) {
         let inner = self.inner.clone();
-        self.inner.tasks.spawn(async move {
+        // On the daemon's tracker, and on the checkout's own (its sales, for `wait_idle`).
+        let sale_task = self.inner.tasks.track_future(async move {
             let id = sale.id.clone();
             let span = tracing::info_span!("sale", sale_id = %id, reference = %sale.reference);
             run_sale(inner.clone(), sale, cancel).instrument(span).await;
@@ -254,7 +257,7 @@ impl Checkout {
             }
             drop(active);
             let idle = inner.clone();
-            tokio::spawn(async move {
+            inner.deps.tasks.spawn(async move {
                 tokio::select! {
                     () = idle.deps.shutdown.cancelled() => {}
                     () = tokio::time::sleep(RESULT_SCREEN) => {
@@ -271,6 +274,7 @@ impl Checkout {
                 }
             });
         });
+        self.inner.deps.tasks.spawn(sale_task);
     }
 
     /// A sale by id or reference.

@@ -149,7 +149,7 @@ impl Checkout {
         let Ok(sale) = d.journal.sale(view.id.clone()).await else { return };
         let doc = post_purchase_document(&sale, (ReceiptHeader::of(&d.store), chrono::Utc::now()), kind, *queued);
         let printer = d.printer.clone();
-        tokio::spawn(async move {
+        d.tasks.spawn(async move {
             if let Err(e) = printer.print(doc).await {
                 tracing::warn!(error = %e, "the capture or void receipt could not be printed");
             }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Everything the daemon runs, built and checked; nothing running yet.
 pub(super) struct Parts {
@@ -44,6 +45,8 @@ pub(super) struct Parts {
     pub listener: TcpListener,
     /// The monitoring listener (`metrics.listen`), bound, if the config has one.
     pub monitoring: Option<TcpListener>,
+    /// The one tracker every task of the daemon runs on (none runs yet).
+    pub tasks: TaskTracker,
 }
 
 /// The device owners, started (each owns its thread).
@@ -85,6 +88,7 @@ pub(super) async fn build(
     let backend = acquirer_client(&config, api_key, &tls, metrics.clone())?;
     let outbox = SyncHandle::new(journal.clone(), backend.clone(), SyncSettings::from(&config.sync), metrics.clone());
     let offline: SharedLimits = Arc::new(std::sync::RwLock::new(config.offline.clone()));
+    let tasks = TaskTracker::new();
     let checkout = Checkout::new(CheckoutDeps {
         journal: journal.clone(),
         backend: backend.clone(),
@@ -98,6 +102,7 @@ pub(super) async fn build(
         offline: offline.clone(),
         outbox: outbox.clone(),
         badges: badge_fetcher(&config, &tls)?,
+        tasks: tasks.clone(),
     });
     let store = config.store.clone();
     let reports = Reports::new(journal.clone(), backend.clone(), devices.printer.clone(), store.clone());
@@ -125,6 +130,7 @@ pub(super) async fn build(
         offline,
         listener,
         monitoring,
+        tasks,
     })
 }
 

@@ -17,21 +17,20 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TrackedFuture;
 
 /// What [`spawn`] started, for [`Daemon::stop`] to stop in order.
 pub(super) struct Running {
     pub tasks: TaskTracker,
     pub sync: JoinHandle<()>,
     pub events: JoinHandle<()>,
-    pub server: TrackedFuture<JoinHandle<()>>,
-    pub monitoring: Option<TrackedFuture<JoinHandle<()>>>,
+    pub server: JoinHandle<()>,
+    pub monitoring: Option<JoinHandle<()>>,
     pub watchdog: Option<JoinHandle<()>>,
 }
 
 /// Starts the built daemon; it stops when `shutdown` fires.
 pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<Daemon, DaemonError> {
-    let tasks = TaskTracker::new();
+    let tasks = parts.tasks.clone();
     let publish = publisher(&parts.checkout, &parts.returns, &tasks);
     let follower =
         EventFollower::new(parts.journal.clone(), parts.backend.clone(), publish.clone(), parts.metrics.clone());
@@ -53,23 +52,22 @@ pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<D
     let (metrics_url, monitoring) = match parts.monitoring {
         Some(listener) => {
             let router = ecr::monitoring_router(state.clone(), &config.ecr);
-            let (bound, task) = serve_monitoring(listener, router, &shutdown).map_err(|source| {
+            let (bound, task) = serve_monitoring(listener, router, &shutdown, &tasks).map_err(|source| {
                 DaemonError::Listen { addr: config.metrics.listen.unwrap_or(config.ecr.listen), source }
             })?;
-            (Some(format!("http://{bound}")), Some(tasks.track_future(task)))
+            (Some(format!("http://{bound}")), Some(task))
         }
         None => (None, None),
     };
     let app = ecr::router(state, parts.ecr_token.clone(), &config.ecr);
     let server = match parts.ecr_tls {
         Some(tls) => {
-            let listener = ecr::tls::TlsListener::start(parts.listener, tls, shutdown.clone())
+            let listener = ecr::tls::TlsListener::start(parts.listener, tls, shutdown.clone(), &tasks)
                 .map_err(|source| DaemonError::Listen { addr: config.ecr.listen, source })?;
-            ecr::serve(ecr::guard::Guarded::new(listener), app, shutdown.clone())
+            ecr::serve(ecr::guard::Guarded::new(listener), app, shutdown.clone(), &tasks)
         }
-        None => ecr::serve(ecr::guard::Guarded::new(parts.listener), app, shutdown.clone()),
+        None => ecr::serve(ecr::guard::Guarded::new(parts.listener), app, shutdown.clone(), &tasks),
     };
-    let server = tasks.track_future(server);
     let resumed = parts.checkout.resume_open_sales().await?;
     tracing::info!(ecr = %addr, resumed, model = %parts.model, "posagent ready");
     notify::ready(&format!("serving the ECR API on {addr}"));
@@ -115,8 +113,9 @@ fn serve_monitoring(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     shutdown: &CancellationToken,
+    tasks: &TaskTracker,
 ) -> Result<(SocketAddr, JoinHandle<()>), std::io::Error> {
     let bound = listener.local_addr()?;
     tracing::info!(metrics = %bound, "serving /metrics and /health for monitoring");
-    Ok((bound, ecr::serve(ecr::guard::Guarded::new(listener), app, shutdown.clone())))
+    Ok((bound, ecr::serve(ecr::guard::Guarded::new(listener), app, shutdown.clone(), tasks)))
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// From the first byte of a request's header (or the end of the previous answer on a
 /// kept-alive connection) to its last.
@@ -23,13 +24,15 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct Connection(pub Arc<ConnectionState>);
 
-/// Serves `app` on `listener` until `stop`, then waits for the requests in progress.
-pub fn serve<L>(mut listener: Guarded<L>, app: Router, stop: CancellationToken) -> JoinHandle<()>
+/// Serves `app` on `listener` until `stop`, then waits for the requests in progress; the
+/// server and each connection run on tasks of `tasks`.
+pub fn serve<L>(mut listener: Guarded<L>, app: Router, stop: CancellationToken, tasks: &TaskTracker) -> JoinHandle<()>
 where
     L: axum::serve::Listener<Addr = SocketAddr> + Sync,
     L::Io: Unpin,
 {
-    tokio::spawn(async move {
+    let each = tasks.clone();
+    tasks.spawn(async move {
         let graceful = GracefulShutdown::new();
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
@@ -47,7 +50,7 @@ where
                 async move { tower_service::Service::call(&mut app, request).await }
             });
             let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
-            tokio::spawn(async move {
+            each.spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "ECR connection ended");
                 }

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::rustls;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long a client may take to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,17 +48,19 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    /// Accepts on `tcp` until `shutdown`, handshaking with `config`.
+    /// Accepts on `tcp` until `shutdown`, handshaking with `config`, on tasks of `tasks`.
     pub fn start(
         tcp: TcpListener,
         config: Arc<rustls::ServerConfig>,
         shutdown: CancellationToken,
+        tasks: &TaskTracker,
     ) -> std::io::Result<Self> {
         let local = tcp.local_addr()?;
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let (tx, ready) = mpsc::channel(BACKLOG);
         let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
-        tokio::spawn(async move {
+        let each = tasks.clone();
+        tasks.spawn(async move {
             loop {
                 let (stream, peer) = tokio::select! {
                     () = shutdown.cancelled() => return,
@@ -76,7 +79,7 @@ impl TlsListener {
                     continue;
                 };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
+                each.spawn(async move {
                     let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
