@@ -1,6 +1,7 @@
 //! The `posagent` binary: `demo`, `init` and start-up errors, run as a process.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use crate::common::eventually::{Seen, WITHIN, eventually, eventually_seen};
 use std::process::Command;
 
 fn posagent() -> Command {
@@ -128,12 +129,7 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
     };
     let mut daemon = start();
     let info_path = data.join("simulator.json");
-    for _ in 0..200 {
-        if info_path.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    eventually("the daemon to write simulator.json", WITHIN, || async { info_path.exists().then_some(()) }).await;
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&info_path).unwrap()).unwrap();
     let (ecr, sim) = (info["ecr_url"].as_str().unwrap().to_string(), info["sim_url"].as_str().unwrap().to_string());
     let token = std::fs::read_to_string(info["ecr_token_file"].as_str().unwrap()).unwrap().trim().to_string();
@@ -152,22 +148,13 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
     let wait = |want: &'static str| {
         let (http, ecr, token, id) = (http.clone(), ecr.clone(), token.clone(), id.clone());
         async move {
-            for _ in 0..400 {
-                let s: serde_json::Value = http
-                    .get(format!("{ecr}/v1/sales/{id}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if s["state"] == want && (want != "APPROVED" || s["receipt_printed"] == true) {
-                    return s;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-            }
-            panic!("sale never reached {want}");
+            eventually_seen(&format!("the sale to reach {want}"), WITHIN, || async {
+                let r = http.get(format!("{ecr}/v1/sales/{id}")).bearer_auth(&token).send().await.unwrap();
+                let s: serde_json::Value = r.json().await.unwrap();
+                let done = s["state"] == want && (want != "APPROVED" || s["receipt_printed"] == true);
+                if done { Seen::Done(s) } else { Seen::Not(s) }
+            })
+            .await
         }
     };
     wait("QR_SHOWN").await;
@@ -237,52 +224,50 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
         .await
         .unwrap();
     let open_id = open["id"].as_str().unwrap().to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The open sale waits for its customer (its QR code is up) when the stop comes.
+    eventually_seen("the open sale's QR code", WITHIN, || async {
+        let r = http.get(format!("{ecr}/v1/sales/{open_id}")).bearer_auth(&token).send().await.unwrap();
+        let s: serde_json::Value = r.json().await.unwrap();
+        if s["state"] == "QR_SHOWN" { Seen::Done(()) } else { Seen::Not(s) }
+    })
+    .await;
     // The first SIGTERM refuses new sales and waits for the open one; a second stops
     // without waiting (the open sale is journaled and resumes at the next start).
     let kill = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     assert!(kill.success());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let refused = http
-        .post(format!("{ecr}/v1/sales"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"amount": 100, "currency": "SEK"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 503, "new sales are refused while stopping");
+    // Until the signal is handled a new sale is 409 TERMINAL_BUSY (one is open), then
+    // 503: new sales are refused while stopping.
+    eventually_seen("new sales to be refused while stopping", WITHIN, || async {
+        let body = serde_json::json!({"amount": 100, "currency": "SEK"});
+        let r = http.post(format!("{ecr}/v1/sales")).bearer_auth(&token).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let answer: serde_json::Value = r.json().await.unwrap();
+        assert!(status == 503 || answer["code"] == "TERMINAL_BUSY", "{status} {answer}");
+        if status == 503 { Seen::Done(()) } else { Seen::Not(answer) }
+    })
+    .await;
     assert!(daemon.try_wait().unwrap().is_none(), "the open sale holds the stop");
     let kill = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     assert!(kill.success());
-    let mut exited = None;
-    for _ in 0..200 {
-        if let Some(status) = daemon.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    let status = exited.expect("the daemon stops within 5 s of SIGTERM");
+    let status = eventually("the daemon to stop within 5 s of SIGTERM", std::time::Duration::from_secs(5), || {
+        let exited = daemon.try_wait().unwrap();
+        async move { exited }
+    })
+    .await;
     assert!(status.success(), "{status:?}");
     let db = rusqlite::Connection::open(data.join("posagent.db")).unwrap();
     let state: String = db.query_row("SELECT state FROM sales WHERE id = ?1", [&open_id], |r| r.get(0)).unwrap();
     assert!(["AVAILABILITY_CHECKED", "QR_SHOWN", "CREATED"].contains(&state.as_str()), "open sale left as {state}");
     drop(db);
-    let mut again = start();
-    let mut resumed = String::new();
-    for _ in 0..200 {
-        let db = rusqlite::Connection::open(data.join("posagent.db")).unwrap();
-        resumed = db.query_row("SELECT state FROM sales WHERE id = ?1", [&open_id], |r| r.get(0)).unwrap();
-        if resumed == "FAILED" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    let _ = again.kill();
-    let _ = again.wait();
+    let _again = KillOnDrop(start());
     // The new simulator's acquirer does not know the old payment request: the resumed sale
-    // asked for it by id and ended FAILED, with the reason, instead of staying open.
-    assert_eq!(resumed, "FAILED");
+    // asks for it by id and ends FAILED, with the reason, instead of staying open.
+    eventually_seen("the resumed sale to end FAILED", WITHIN, || async {
+        let db = rusqlite::Connection::open(data.join("posagent.db")).unwrap();
+        let resumed: String = db.query_row("SELECT state FROM sales WHERE id = ?1", [&open_id], |r| r.get(0)).unwrap();
+        if resumed == "FAILED" { Seen::Done(()) } else { Seen::Not(resumed) }
+    })
+    .await;
 }
 
 /// `--listen` overrides the config's `ecr.listen`, and plain HTTP beyond loopback is
@@ -329,4 +314,14 @@ fn listen_overrides_the_config_and_plain_http_beyond_loopback_is_refused() {
     daemon.kill().unwrap();
     daemon.wait().unwrap();
     assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":7600"), "{url}");
+}
+
+/// A daemon process killed when the test is done with it, failed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
