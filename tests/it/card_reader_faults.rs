@@ -10,8 +10,9 @@
 use crate::common;
 
 use common::Harness;
+use common::eventually::{Seen, WITHIN, eventually, eventually_seen};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn fault(h: &Harness, body: Value) {
     let r = h.http.post(format!("{}/sim/card-reader/fault", h.sim.backend_url)).json(&body).send().await.unwrap();
@@ -42,11 +43,11 @@ async fn metrics_text(h: &Harness) -> String {
 }
 
 async fn wait_metric(h: &Harness, name: &str, at_least: f64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while metric(h, name).await < at_least {
-        assert!(Instant::now() < deadline, "{name} never reached {at_least}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_seen(&format!("{name} to reach {at_least}"), WITHIN, || async {
+        let v = metric(h, name).await;
+        if v >= at_least { Seen::Done(()) } else { Seen::Not(v) }
+    })
+    .await;
 }
 
 async fn card_reader_health(h: &Harness) -> Value {
@@ -55,15 +56,11 @@ async fn card_reader_health(h: &Harness) -> Value {
 }
 
 async fn wait_health(h: &Harness, ok: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually_seen("the card reader's health to be as expected", WITHIN, || async {
         let r = card_reader_health(h).await;
-        if ok(&r) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "card reader health never became as expected: {r}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if ok(&r) { Seen::Done(r) } else { Seen::Not(r) }
+    })
+    .await
 }
 
 fn reader_waiting(h: &Harness) -> bool {
@@ -71,11 +68,7 @@ fn reader_waiting(h: &Harness) -> bool {
 }
 
 async fn wait_reader_waiting(h: &Harness) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reader_waiting(h) {
-        assert!(Instant::now() < deadline, "the reader never waited for a card");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the reader to wait for a card", WITHIN, || async { reader_waiting(h).then_some(()) }).await;
 }
 
 /// A card sale of `amount` SEK, created and waiting at the reader.

@@ -3,6 +3,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
+use common::eventually::{WITHIN, eventually};
 
 use common::Harness;
 use serde_json::json;
@@ -47,12 +48,11 @@ async fn card_sales_approved_declined_and_canceled() {
     h.present_card_when_waiting("pin_required", "tap").await;
     let again = h.wait_for(&pid, |v| v["state"] == "AWAITING_CARD" && v["pin_required"] == true).await;
     assert!(again["reason"].is_null(), "{again}");
-    for _ in 0..100 {
-        if h.sim.card_reader.as_ref().unwrap().state().pin && h.present_card("pin_required", "insert").await == 204 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually("the reader to take the card inserted with its PIN", WITHIN, || async {
+        let asks_pin = h.sim.card_reader.as_ref().unwrap().state().pin;
+        (asks_pin && h.present_card("pin_required", "insert").await == 204).then_some(())
+    })
+    .await;
     let paid = h.wait_state(&pid, "APPROVED").await;
     assert_eq!(paid["entry_mode"], "CHIP", "inserted for the PIN: {paid}");
     let states = h.journal_states(&pid);
@@ -68,13 +68,10 @@ async fn card_sales_approved_declined_and_canceled() {
         (200, Some("CANCELED"), Some("CASHIER_CANCELED")),
         "{c}"
     );
-    for _ in 0..100 {
-        if h.sim.card_reader.as_ref().unwrap().state().waiting_for.is_none() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(h.sim.card_reader.as_ref().unwrap().state().waiting_for.is_none());
+    eventually("the reader to stop waiting", WITHIN, || async {
+        h.sim.card_reader.as_ref().unwrap().state().waiting_for.is_none().then_some(())
+    })
+    .await;
     assert_eq!(h.present_card("approve", "tap").await, 409, "nothing to tap into");
 
     // One authorization for each approved card sale; no card data in the journal.
