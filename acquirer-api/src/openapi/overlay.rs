@@ -1,6 +1,7 @@
 //! What the generated document needs beyond the types: the title and prose, the bearer
-//! scheme; every object closed (neither end sends a key the document does not give) and
-//! no field `null` (every optional field is left out when empty, `skip_serializing_if`);
+//! scheme; every object closed (neither end sends a key the document does not give), no
+//! field `null` (every optional field is left out when empty, `skip_serializing_if`) and
+//! no integer format (the bounds say the range; utoipa calls a `u64` `int64`);
 //! the fixed strings (`const`), the state serde also reads by another name, the bodies a
 //! cancel and a void may carry, the signature header's form; and no grouping by tags but
 //! the simulator's own operation.
@@ -71,7 +72,7 @@ pub fn apply(doc: &mut Value) {
     }
 }
 
-/// A schema and every schema inside it closed and without `null`.
+/// A schema and every schema inside it closed, without `null` and integer formats.
 fn finish(schema: &mut Value) {
     match schema {
         Value::Mapping(m) => {
@@ -81,6 +82,12 @@ fn finish(schema: &mut Value) {
                 m.insert(no_extra, Value::Bool(false));
             }
             drop_null(m);
+            // Integers are bounded by their own minimum and maximum, not by a format:
+            // utoipa writes `int64` for a `u64` too, which would refuse counters the
+            // acquirer takes (an event sequence past 2^63).
+            if m.get("format").and_then(Value::as_str).is_some_and(|f| f == "int32" || f == "int64") {
+                m.remove("format");
+            }
         }
         Value::Sequence(s) => s.iter_mut().for_each(finish),
         _ => {}
