@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Class of an error, as Klarna Network groups them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum ErrorType {
@@ -19,6 +20,7 @@ pub enum ErrorType {
 
 /// One field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationError {
     /// Path of the offending field, e.g. `line_items[2].tax_rate`.
     pub parameter: String,
@@ -28,16 +30,20 @@ pub struct ValidationError {
 
 /// `{error_id, error_type, error_code, error_message, validation_errors[]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Unique id of this error occurrence, for support.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub error_id: String,
     /// Class of the error.
     pub error_type: ErrorType,
     /// Machine-readable code such as `VALIDATION_ERROR`, `RESOURCE_CONFLICT`, `RATE_LIMITED`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub error_code: String,
     /// Human-readable message for operators (never for shoppers).
     pub error_message: String,
     /// Field-level problems, empty unless `error_code` is `VALIDATION_ERROR`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub validation_errors: Vec<ValidationError>,
 }

@@ -19,32 +19,39 @@ pub const SIGNING_KEY_ID: &str = "terminal-events-v1";
 
 /// Envelope metadata, as Klarna's webhooks carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventMetadata {
     /// Unique id (de-duplicate on it).
     pub event_id: String,
     /// e.g. `payment.request.state-change.completed`, `payment.transaction.captured`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^payment\.(request|transaction)\."))]
     pub event_type: String,
     /// `v2`.
     pub event_version: String,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
     /// Position in this terminal's stream (read on with `after=seq`).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub seq: u64,
 }
 
 /// One event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TerminalEvent {
     /// Metadata.
     pub metadata: EventMetadata,
     /// The payment request or transaction as it now is.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::event_payload))]
     pub payload: serde_json::Value,
 }
 
 /// Answer of `GET /v1/events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventPage {
     /// Events after the requested sequence number, oldest first.
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub events: Vec<TerminalEvent>,
 }
 

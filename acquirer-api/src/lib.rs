@@ -4,7 +4,8 @@
 //! acquirer (`posagent-sim`). Names, enums and states follow Klarna Network: payment
 //! requests, payment transactions, authorize results and interoperability statuses.
 //! Amounts are integers in minor units of an ISO 4217 currency. The protocol is
-//! described in `docs/acquirer-api.md`.
+//! described in `docs/acquirer-api.md`; the `openapi` feature generates its OpenAPI
+//! document (`docs/acquirer-api.yaml`) from these types.
 
 pub mod auth;
 pub mod availability;
@@ -15,6 +16,8 @@ pub mod events;
 pub mod integer;
 pub mod lines;
 pub mod money;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod payments;
 pub mod reversal;
 pub mod settlement;

@@ -18,6 +18,7 @@ pub const MAX_LINES: usize = 1000;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LineType {
     /// A physical article (the default).
     #[default]
@@ -45,45 +46,60 @@ impl LineType {
     }
 }
 
-/// One order line, Klarna naming.
+/// Klarna's order line. Discounts, gift cards and store credit are lines of their own with
+/// a negative unit_price and total_amount; every other line is not negative. With
+/// tax_rate, 10000 × total_tax_amount / (total_amount − total_tax_amount) must be within
+/// 100 (one percentage point) of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineItem {
     /// Klarna's kind of line; a physical article when absent.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<LineType>,
     /// Display name of the article (1–255 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub name: String,
     /// Article reference / SKU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// Quantity (whole units).
     #[serde(deserialize_with = "crate::integer::de")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
     pub quantity: i64,
-    /// Price of one unit in minor units, tax included, before discount (negative for a
-    /// discount, gift card or store credit line).
+    /// Price of one unit in minor units, tax included, before discount; negative only on
+    /// discount, gift_card and store_credit lines.
+    #[cfg_attr(feature = "openapi", schema(minimum = -2_147_483_647, maximum = 2_147_483_647))]
     #[serde(deserialize_with = "crate::integer::de")]
     pub unit_price: i64,
-    /// `quantity × unit_price − total_discount_amount`, in minor units.
+    /// `quantity × unit_price − total_discount_amount`, in minor units; the lines sum to
+    /// the amount (refused 400 VALIDATION_ERROR otherwise).
+    #[cfg_attr(feature = "openapi", schema(minimum = -2_147_483_647, maximum = 2_147_483_647))]
     #[serde(deserialize_with = "crate::integer::de")]
     pub total_amount: i64,
     /// Tax rate in percent × 100 (2500 = 25 %).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::integer::de_opt")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10_000))]
     pub tax_rate: Option<i64>,
     /// Discount on the whole line, in minor units, tax included.
     #[serde(default, deserialize_with = "crate::integer::de")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 2_147_483_647))]
     pub total_discount_amount: i64,
-    /// Tax included in `total_amount`, in minor units.
+    /// Tax included in `total_amount`, in minor units, with its sign.
+    #[cfg_attr(feature = "openapi", schema(minimum = -2_147_483_647, maximum = 2_147_483_647))]
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::integer::de_opt")]
     pub total_tax_amount: Option<i64>,
     /// The article's GTIN, EAN or other product identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub product_identifier: Option<String>,
     /// The article's page (https).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^https://[^\s]+$", max_length = 1024))]
     pub product_url: Option<String>,
     /// The article's picture (https).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^https://[^\s]+$", max_length = 1024))]
     pub image_url: Option<String>,
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PaymentMethod {
     /// Klarna, by QR code scanned with the customer's phone.
     Klarna,
@@ -19,6 +20,7 @@ pub enum PaymentMethod {
 /// When the authorized amount is captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CaptureMode {
     /// Captured at authorization (goods handed over at the counter).
     Now,
@@ -28,6 +30,7 @@ pub enum CaptureMode {
 
 /// Where the purchase happens: an onboarded physical store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointOfCheckout {
     /// Always `PHYSICAL_STORE` for posagent.
     #[serde(rename = "type")]
@@ -38,22 +41,28 @@ pub struct PointOfCheckout {
 
 /// The most granular location: this terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointOfTransaction {
     /// Always `TERMINAL` for posagent.
     #[serde(rename = "type")]
     pub kind: String,
     /// The terminal's reference.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub terminal_reference: String,
 }
 
 /// Klarna-specific data of an authorization, forwarded unaltered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KlarnaData {
-    /// Interoperability token from the register, byte for byte.
+    /// Interoperability token from the register, byte for byte: a JWT as Klarna issues it
+    /// (visible ASCII), passed on unaltered.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 8192, pattern = r"^[!-~]+$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interoperability_token: Option<String>,
     /// Interoperability data (a serialized JSON string) from the register, byte for byte.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8192))]
     pub interoperability_data: Option<String>,
     /// Session token of a completed payment request: makes this the final authorization.
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "payment_token")]
@@ -62,6 +71,7 @@ pub struct KlarnaData {
 
 /// Body of `POST /v1/payments/authorize`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeRequest {
     /// Tender.
     pub method: PaymentMethod,
@@ -69,10 +79,13 @@ pub struct AuthorizeRequest {
     pub currency: Currency,
     /// Amount in minor units.
     #[serde(deserialize_with = "crate::integer::de")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// The terminal's unique reference of this payment (the sale reference).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub payment_transaction_reference: String,
     /// Country of the store (ISO 3166-1 alpha-2).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Z]{2}$"))]
     pub country: String,
     /// Locale of the customer-facing texts.
     pub locale: String,
@@ -84,6 +97,7 @@ pub struct AuthorizeRequest {
     pub capture: CaptureMode,
     /// Order lines; when present they sum to `amount`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub line_items: Vec<LineItem>,
     /// Klarna data (tokens), for `method = KLARNA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,14 +115,17 @@ pub struct AuthorizeRequest {
 /// the clear. posagent never holds a clear card number.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardData {
     /// The reader's encrypted payload (base64), opaque to posagent.
     pub encrypted_payload: String,
     /// Key serial number of the reader's encryption key (DUKPT KSN, hex).
     pub key_serial_number: String,
     /// First six and last four digits, the rest masked: `411111******1111`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^(?:[0-9]{6}\*{2,9}|[0-9]{8}\*{4,7})[0-9]{4}$"))]
     pub masked_pan: String,
     /// `CHIP`, `CONTACTLESS` or `SWIPE`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::EntryMode))]
     pub entry_mode: String,
     /// Encrypted PIN block, when the cardholder entered a PIN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +171,7 @@ impl CardData {
 /// Result of an authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuthorizeResult {
     /// A payment transaction was created.
     Approved,
@@ -165,6 +183,7 @@ pub enum AuthorizeResult {
 
 /// Answer of `POST /v1/payments/authorize`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeResponse {
     /// Outcome.
     pub result: AuthorizeResult,
@@ -211,10 +230,13 @@ impl AuthorizeResponse {
     }
 }
 
-/// State of a payment request (current Klarna generation).
+/// State of a payment request (current Klarna generation). AUTHORIZED (Klarna v1) and
+/// CONFIRMED (Gen-1, read as AUTHORIZED): a transaction already exists; the terminal reads
+/// it by reference and never authorizes again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PaymentRequestState {
     /// Created, waiting for the customer.
     Submitted,
@@ -243,6 +265,7 @@ impl PaymentRequestState {
 
 /// QR code of a payment request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QrCode {
     /// URL the QR code encodes; the customer's phone opens it.
     pub target_url: String,
@@ -250,6 +273,7 @@ pub struct QrCode {
 
 /// How the customer is reached.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerInteraction {
     /// Link to the purchase journey.
     pub payment_request_url: String,
@@ -259,6 +283,7 @@ pub struct CustomerInteraction {
 
 /// State-dependent context of a payment request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateContext {
     /// How the customer is reached.
     pub customer_interaction: CustomerInteraction,
@@ -269,8 +294,10 @@ pub struct StateContext {
 
 /// A Klarna payment request (the step-up the customer completes on the phone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentRequest {
     /// KRN of the payment request.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^krn:payment:"))]
     pub payment_request_id: String,
     /// The terminal's reference (the sale reference).
     pub payment_request_reference: String,
@@ -283,6 +310,7 @@ pub struct PaymentRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<String>,
     /// Amount in minor units.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// Currency.
     pub currency: Currency,
@@ -300,6 +328,7 @@ pub struct PaymentRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TransactionState {
     /// Authorized amount remains to capture.
     Authorized,
@@ -313,8 +342,10 @@ pub enum TransactionState {
 
 /// A payment transaction (the authorization).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentTransaction {
     /// KRN of the transaction.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^krn:payment:"))]
     pub payment_transaction_id: String,
     /// The terminal's reference.
     pub payment_transaction_reference: String,
@@ -322,33 +353,39 @@ pub struct PaymentTransaction {
     pub klarna_reference: String,
     /// Tender.
     pub method: PaymentMethod,
-    /// The issuer's authorization (approval) code of a card payment, printed on the
-    /// receipt; absent for Klarna.
+    /// The issuer's approval code of a card authorization (ISO 8583 field 38), printed on
+    /// the card receipt; absent for Klarna.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9A-Za-z ]{1,6}$"))]
     pub authorization_code: Option<String>,
     /// State.
     pub state: TransactionState,
     /// Authorized amount in minor units.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// Captured so far.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub captured_amount: i64,
     /// Refunded so far.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, minimum = 0))]
     pub refunded_amount: i64,
     /// Currency.
     pub currency: Currency,
     /// Captures, in order.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, max_items = 200))]
     pub payment_captures: Vec<Capture>,
     /// Refunds, in order.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, max_items = 200))]
     pub payment_refunds: Vec<Refund>,
     /// Order lines of the purchase.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineItem>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// When the uncaptured authorization expires.
+    /// When the uncaptured authorization expires (28 days); 7 more days to reauthorize.
     pub expires_at: DateTime<Utc>,
 }
 
@@ -369,6 +406,7 @@ impl PaymentTransaction {
 
 /// One capture of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capture {
     /// KRN, `…:capture:N`.
     pub payment_capture_id: String,
@@ -376,6 +414,7 @@ pub struct Capture {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_capture_reference: Option<String>,
     /// Amount in minor units.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// Lines captured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -386,6 +425,7 @@ pub struct Capture {
 
 /// One refund of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refund {
     /// KRN, `…:refund:N`.
     pub payment_refund_id: String,
@@ -396,6 +436,7 @@ pub struct Refund {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_capture_id: Option<String>,
     /// Amount in minor units.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// Lines refunded (returns by line).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -407,12 +448,15 @@ pub struct Refund {
 /// Body of `POST /v1/payment-transactions/{id}/captures`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaptureRequest {
     /// Amount to capture, ≤ the remaining authorized amount.
     #[serde(deserialize_with = "crate::integer::de")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// The terminal's reference of the capture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub payment_capture_reference: Option<String>,
     /// Lines captured; when given they sum to `amount`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -422,15 +466,18 @@ pub struct CaptureRequest {
 /// Body of `POST /v1/payment-transactions/{id}/refunds`: by capture, or by lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefundRequest {
     /// Amount to refund, ≤ captured − refunded.
     #[serde(deserialize_with = "crate::integer::de")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// Refund against this capture (≤ what remains of it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_capture_id: Option<String>,
     /// The terminal's reference of the refund.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub payment_refund_reference: Option<String>,
     /// Lines returned; when given they sum to `amount`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

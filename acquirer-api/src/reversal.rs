@@ -16,8 +16,10 @@ pub const REVERSED_REASON: &str = "REVERSED";
 /// `POST /v1/payments/reversals` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReversalRequest {
     /// The reference of the authorization to reverse (1 to 255 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub payment_transaction_reference: String,
 }
 
@@ -25,6 +27,7 @@ pub struct ReversalRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReversalResult {
     /// The authorization existed: it is voided, and what was captured refunded.
     Reversed,
@@ -34,6 +37,7 @@ pub enum ReversalResult {
 
 /// Answer of `POST /v1/payments/reversals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReversalResponse {
     /// The reference reversed.
     pub payment_transaction_reference: String,

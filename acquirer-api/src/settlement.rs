@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SettlementType {
     /// A capture.
     Sale,
@@ -16,6 +17,7 @@ pub enum SettlementType {
 
 /// One settled movement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettlementEntry {
     /// Sale or return.
     #[serde(rename = "type")]
@@ -25,8 +27,10 @@ pub struct SettlementEntry {
     /// The terminal's reference of the sale.
     pub reference: String,
     /// Amount in minor units.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: i64,
     /// Currency.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Currency))]
     pub currency: String,
     /// When it was booked.
     pub booked_at: DateTime<Utc>,
@@ -34,8 +38,10 @@ pub struct SettlementEntry {
 
 /// Totals of one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettlementTotal {
     /// Currency.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Currency))]
     pub currency: String,
     /// Sum of sales.
     pub sales: i64,
@@ -47,6 +53,7 @@ pub struct SettlementTotal {
 
 /// `GET /v1/settlements/{date}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettlementReport {
     /// The day (UTC).
     pub date: NaiveDate,
