@@ -56,8 +56,7 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
     assert!(status.as_str().is_some_and(|s| s.contains(&url)), "{status}");
 
     // A second sale the customer declines, by clicking.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let sale = h.create(json!({"amount": 4990, "currency": "SEK"})).await;
+    let sale = create_when_free(&h, json!({"amount": 4990, "currency": "SEK"})).await;
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "QR_SHOWN").await;
     b.click("decline").await;
@@ -73,8 +72,7 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
     assert!(count_near(&declined, [0xB0, 0x1E, 0x2D]) > 5_000, "the declined (red) screen is on the dashboard");
 
     // A card sale: the register asks for a card, the developer clicks "Tap card".
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let sale = h.create(json!({"amount": 8990, "currency": "SEK", "method": "CARD"})).await;
+    let sale = create_when_free(&h, json!({"amount": 8990, "currency": "SEK", "method": "CARD"})).await;
     let id = sale["id"].as_str().unwrap().to_string();
     h.wait_state(&id, "AWAITING_CARD").await;
     for _ in 0..50 {
@@ -119,6 +117,20 @@ async fn a_klarna_sale_clicked_through_on_the_dashboard() {
     }
     assert!(h.sim.printer.paper_out());
     b.screenshot("5-controls").await;
+}
+
+/// Starts a sale once the terminal is free: until the last sale has wound down (its
+/// result screen, its receipt) the register is answered 409 TERMINAL_BUSY.
+async fn create_when_free(h: &Harness, body: Value) -> Value {
+    common::eventually::eventually_seen("the terminal to take the next sale", common::eventually::WITHIN, || async {
+        let (status, sale) = h.post("/v1/sales", body.clone()).await;
+        match status {
+            201 => common::eventually::Seen::Done(sale),
+            409 if sale["code"] == "TERMINAL_BUSY" => common::eventually::Seen::Not(sale),
+            _ => panic!("{status} {sale}"),
+        }
+    })
+    .await
 }
 
 /// Waits until the newest receipt on the dashboard holds `text`.
