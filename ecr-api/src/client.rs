@@ -34,6 +34,10 @@ pub enum EcrError {
         /// The envelope.
         body: ErrorBody,
     },
+    /// A sale or return id that cannot stand as one path segment (empty, `.` or `..`,
+    /// or with a control character): nothing was sent.
+    #[error("refused to call the ECR API with the id {0:?}; give the sale's or return's id or reference")]
+    BadId(String),
     /// An answer that is not the documented one (a status or a body the API does not give).
     #[error("the daemon answered {status} with what the API does not document: {detail}")]
     Unexpected {
@@ -57,7 +61,7 @@ impl EcrError {
     pub fn status(&self) -> Option<u16> {
         match self {
             EcrError::Refused { status, .. } | EcrError::Unexpected { status, .. } => Some(*status),
-            EcrError::Unreachable { .. } => None,
+            EcrError::Unreachable { .. } | EcrError::BadId(_) => None,
         }
     }
 }
@@ -86,6 +90,20 @@ impl EcrClient {
     /// A request to `path` with the token.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+
+    /// A request to the path of `segments`, each encoded as one segment: an id or
+    /// reference with `/`, `?`, `#` or `%` in it names that record, never another endpoint.
+    fn at(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder, EcrError> {
+        // The URL parser resolves dot segments and drops tabs and newlines (WHATWG).
+        let unsafe_segment = |s: &&&str| s.is_empty() || **s == "." || **s == ".." || s.chars().any(char::is_control);
+        if let Some(s) = segments.iter().find(unsafe_segment) {
+            return Err(EcrError::BadId(s.to_string()));
+        }
+        let bad_base = || EcrError::BadId(format!("(the API address {} cannot take a path)", self.base));
+        let mut url = reqwest::Url::parse(&self.base).map_err(|_| bad_base())?;
+        url.path_segments_mut().map_err(|()| bad_base())?.pop_if_empty().extend(segments);
+        Ok(self.http.request(method, url).bearer_auth(&self.token))
     }
 
     /// Sends `req`: the status and the body's bytes.
@@ -117,47 +135,47 @@ impl EcrClient {
 
     /// `GET /v1/sales/{id}` (id or reference).
     pub async fn sale(&self, id: &str) -> Result<Sale, EcrError> {
-        self.call(self.request(Method::GET, &format!("/v1/sales/{id}"))).await
+        self.call(self.at(Method::GET, &["v1", "sales", id])?).await
     }
 
     /// `GET /v1/sales/{id}/history`.
     pub async fn sale_history(&self, id: &str) -> Result<SaleHistory, EcrError> {
-        self.call(self.request(Method::GET, &format!("/v1/sales/{id}/history"))).await
+        self.call(self.at(Method::GET, &["v1", "sales", id, "history"])?).await
     }
 
     /// `POST /v1/sales/{id}/cancel`: the sale in its final state.
     pub async fn cancel_sale(&self, id: &str) -> Result<Sale, EcrError> {
-        self.call(self.request(Method::POST, &format!("/v1/sales/{id}/cancel"))).await
+        self.call(self.at(Method::POST, &["v1", "sales", id, "cancel"])?).await
     }
 
     /// `POST /v1/sales/{id}/method`: the customer's choice.
     pub async fn choose_method(&self, id: &str, method: &str) -> Result<Sale, EcrError> {
         let body = MethodBody { method: method.to_string() };
-        self.call(self.request(Method::POST, &format!("/v1/sales/{id}/method")).json(&body)).await
+        self.call(self.at(Method::POST, &["v1", "sales", id, "method"])?.json(&body)).await
     }
 
     /// `POST /v1/sales/{id}/reprint`.
     pub async fn reprint(&self, id: &str) -> Result<Sale, EcrError> {
-        self.call(self.request(Method::POST, &format!("/v1/sales/{id}/reprint"))).await
+        self.call(self.at(Method::POST, &["v1", "sales", id, "reprint"])?).await
     }
 
     /// `POST /v1/sales/{id}/retry`: the new sale, and whether it is new.
     pub async fn retry_sale(&self, id: &str, retry: &RetrySale) -> Result<(Sale, bool), EcrError> {
-        let (status, v) = self.send(self.request(Method::POST, &format!("/v1/sales/{id}/retry")).json(retry)).await?;
+        let (status, v) = self.send(self.at(Method::POST, &["v1", "sales", id, "retry"])?.json(retry)).await?;
         Ok((v, status == StatusCode::CREATED))
     }
 
     /// `POST /v1/sales/{id}/capture` under `key`: the sale, and whether the capture is
     /// queued for the acquirer (202).
     pub async fn capture(&self, id: &str, amount: Option<i64>, key: &str) -> Result<(Sale, bool), EcrError> {
-        let req = self.request(Method::POST, &format!("/v1/sales/{id}/capture")).header("Idempotency-Key", key);
+        let req = self.at(Method::POST, &["v1", "sales", id, "capture"])?.header("Idempotency-Key", key);
         let (status, v) = self.send(req.json(&CaptureBody { amount })).await?;
         Ok((v, status == StatusCode::ACCEPTED))
     }
 
     /// `POST /v1/sales/{id}/void` under `key`: the sale, and whether the void is queued.
     pub async fn void(&self, id: &str, key: &str) -> Result<(Sale, bool), EcrError> {
-        let req = self.request(Method::POST, &format!("/v1/sales/{id}/void")).header("Idempotency-Key", key);
+        let req = self.at(Method::POST, &["v1", "sales", id, "void"])?.header("Idempotency-Key", key);
         let (status, v) = self.send(req).await?;
         Ok((v, status == StatusCode::ACCEPTED))
     }
@@ -179,7 +197,7 @@ impl EcrClient {
 
     /// `GET /v1/returns/{id}`.
     pub async fn return_(&self, id: &str) -> Result<Return, EcrError> {
-        self.call(self.request(Method::GET, &format!("/v1/returns/{id}"))).await
+        self.call(self.at(Method::GET, &["v1", "returns", id])?).await
     }
 
     /// `GET /v1/klarna`: whether to show Klarna for an amount.

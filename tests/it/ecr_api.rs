@@ -204,6 +204,15 @@ async fn the_typed_client_reads_every_answer_and_each_refusal_code() {
     assert!(canceled.retryable);
     let missing = ecr.sale("NO-SUCH-SALE").await.unwrap_err();
     assert_eq!((missing.status(), missing.code()), (Some(404), Some(ErrorCode::NotFound)));
+    // An id is one path segment: a reference with `/` names its sale, and a crafted one
+    // reaches no other endpoint; a dot segment is not sent at all.
+    let slashed = ecr.sale("TYPED-1/history").await.unwrap_err();
+    assert_eq!((slashed.status(), slashed.code()), (Some(404), Some(ErrorCode::NotFound)), "{slashed}");
+    let queried = ecr.sale("TYPED-1?x=1#y").await.unwrap_err();
+    assert_eq!(queried.code(), Some(ErrorCode::NotFound), "{queried}");
+    for dots in ["..", ".", "", "TYPED-1\t"] {
+        assert!(matches!(ecr.sale(dots).await, Err(posagent_ecr_api::EcrError::BadId(_))), "{dots:?}");
+    }
     let not_approved = ecr.capture(&sale.id, None, "typed-capture-1").await.unwrap_err();
     assert_eq!(not_approved.code(), Some(ErrorCode::NotApproved), "{not_approved}");
 
