@@ -262,13 +262,16 @@ impl Checkout {
                     () = idle.deps.shutdown.cancelled() => {}
                     () = tokio::time::sleep(RESULT_SCREEN) => {
                         // Hold the slot while the idle screen goes up, so a sale started
-                        // meanwhile queues its QR code after it, never under it.
+                        // meanwhile queues its QR code after it, never under it. Only
+                        // this sale's result screen is taken down: a sale started and
+                        // ended meanwhile shows its own for as long.
                         let active = idle.active.lock().await;
-                        if active.is_none() {
-                            let mut owner = idle.display_owner.lock().await;
+                        let mut owner = idle.display_owner.lock().await;
+                        if active.is_none() && owner.as_deref() == Some(id.as_str()) {
                             *owner = None;
                             let _ = idle.deps.display.show(super::idle::idle_screen(&idle)).await;
                         }
+                        drop(owner);
                         drop(active);
                     }
                 }
