@@ -2,7 +2,7 @@
 
 pub use super::error::CheckoutError;
 use super::machine::{Act, Input, Step, View};
-use super::new_sale::{NewSale, ValidSale};
+use super::new_sale::{NewSale, ReceiptPrinting, ValidSale};
 use crate::backend::AcquirerClient;
 use crate::config::{LimitsConfig, StoreSection};
 use crate::devices::{DisplayService, PrinterService};
@@ -194,7 +194,18 @@ impl Checkout {
     /// Creates a sale and starts it. Returns the sale and whether it is new (false when
     /// the register retried with the same reference).
     pub async fn create_sale(&self, request: NewSale) -> Result<(SaleView, bool), CheckoutError> {
-        let v = self.validate(request)?;
+        self.create_sale_with(request, ReceiptPrinting::Terminal).await
+    }
+
+    /// [`Self::create_sale`], with the receipts printed by `receipts`: a register that
+    /// prints them itself (ZVT) has none printed on the terminal.
+    pub async fn create_sale_with(
+        &self,
+        request: NewSale,
+        receipts: ReceiptPrinting,
+    ) -> Result<(SaleView, bool), CheckoutError> {
+        let mut v = self.validate(request)?;
+        v.receipts = receipts;
         self.start_sale(v).await
     }
 

@@ -105,6 +105,9 @@ pub(super) fn amount_text(sale: &Sale) -> String {
 /// A declined card sale's receipt saying so (printed as it can; a printer fault is
 /// logged, the sale is over either way).
 pub(super) async fn print_decline_receipt(inner: &Inner, sale: &Sale) {
+    if sale.receipt_by_register {
+        return; // the register prints it from what it was told
+    }
     let header = super::receipt::ReceiptHeader::of(inner.store());
     if let Err(e) = inner.printer().print(super::receipt::declined_document(sale, header)).await {
         tracing::warn!(error = %e, "the decline receipt could not be printed");
@@ -439,6 +442,13 @@ pub(super) async fn finalize(
 pub(super) async fn print_receipt(inner: &Inner, sale: &mut Sale) -> Result<(), FlowError> {
     use super::receipt::{CopyFor, ReceiptHeader, marked};
     let store = inner.store();
+    if sale.receipt_by_register {
+        // The register prints it (ZVT): nothing is printed here, and a restart does not
+        // print it either.
+        let handed = super::engine::receipt_printed;
+        *sale = inner.amend(&sale.id, "receipt left to the register".into(), handed, None).await?.0;
+        return Ok(());
+    }
     // Journaled before any byte goes out: if the daemon stops between the printer taking
     // the receipt and "receipt printed", the receipt printed at the restart is a COPY.
     let copy = sale.receipt_print_started;

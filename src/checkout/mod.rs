@@ -22,7 +22,7 @@ mod wait;
 
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
-pub use new_sale::NewSale;
+pub use new_sale::{NewSale, ReceiptPrinting};
 pub use receipt::{
     CopyFor, PostPurchaseKind, ReceiptHeader, card_brand, card_line, declined_document, marked, post_purchase_document,
     qr_slip_document, receipt_document,

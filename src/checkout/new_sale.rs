@@ -58,6 +58,18 @@ pub(crate) struct ValidSale {
     pub capture: CaptureMode,
     /// The reference of the unpaid sale this one tries again.
     pub retry_of: Option<String>,
+    /// Who prints the sale's receipts.
+    pub receipts: ReceiptPrinting,
+}
+
+/// Who prints a sale's receipts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiptPrinting {
+    /// The terminal's printer (every ECR-API sale).
+    #[default]
+    Terminal,
+    /// The register, from what the terminal hands it (a ZVT register that prints).
+    Register,
 }
 
 impl ValidSale {
@@ -73,6 +85,7 @@ impl ValidSale {
             && existing.interoperability_token == self.interoperability_token
             && existing.choice.is_some() == self.choice
             && existing.retry_of == self.retry_of
+            && existing.receipt_by_register == (self.receipts == ReceiptPrinting::Register)
             && (self.choice || existing.method == self.method)
     }
 
@@ -126,6 +139,7 @@ impl ValidSale {
             receipt_printed: false,
             receipt_print_started: false,
             receipt_error: None,
+            receipt_by_register: self.receipts == ReceiptPrinting::Register,
             created_at: now,
             approved_at: None,
             updated_at: now,
@@ -207,6 +221,7 @@ impl NewSale {
             locale,
             capture: self.capture.unwrap_or(CaptureMode::Now),
             retry_of: None,
+            receipts: ReceiptPrinting::Terminal,
         })
     }
 }

@@ -147,6 +147,9 @@ impl Checkout {
     async fn print_post_purchase(&self, (view, queued): &PostPurchase, kind: PostPurchaseKind) {
         let d = &self.inner().deps;
         let Ok(sale) = d.journal.sale(view.id.clone()).await else { return };
+        if sale.receipt_by_register {
+            return; // the register prints its own (ZVT)
+        }
         let doc = post_purchase_document(&sale, (ReceiptHeader::of(&d.store), chrono::Utc::now()), kind, *queued);
         let printer = d.printer.clone();
         d.tasks.spawn(async move {

@@ -41,6 +41,9 @@ impl Checkout {
         };
         let mut valid = self.validate(again)?;
         valid.retry_of = Some(unpaid.retry_of.clone().unwrap_or(unpaid.reference));
+        if unpaid.receipt_by_register {
+            valid.receipts = super::new_sale::ReceiptPrinting::Register;
+        }
         self.start_sale(valid).await
     }
 }

@@ -11,6 +11,7 @@ mod reason;
 mod returns;
 mod sale;
 mod stage;
+mod zvt;
 
 pub use effects::{Behind, Effect, Finish, ReturnEffect, SaleEffect, reversal_detail};
 pub use operation::{CaptureKey, Operation, ReadDigest};
@@ -20,3 +21,6 @@ pub use reason::EndReason;
 pub use returns::{ReturnRecord, ReturnState};
 pub use sale::{MethodChoice, OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};
 pub use stage::{Approval, Authorization, Outcome, QrRequest, Stage, StageError};
+pub use zvt::{
+    NewZvtTransaction, ZvtDayTotals, ZvtKind, ZvtState, ZvtTransaction, day_bucket, day_totals, receipt_number_of,
+};

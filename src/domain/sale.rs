@@ -263,6 +263,10 @@ pub struct Sale {
     pub receipt_print_started: bool,
     /// Why the receipt could not be printed yet.
     pub receipt_error: Option<String>,
+    /// The register prints this sale's receipts (a ZVT register that said so at its
+    /// registration): the terminal's printer prints none of them, original or copy.
+    #[serde(default)]
+    pub receipt_by_register: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// When it was approved (the time its receipt shows, copies included).

@@ -12,6 +12,7 @@ mod outbox;
 mod reports;
 mod returns;
 mod sales;
+mod zvt;
 
 pub use events::EventCursor;
 pub use outbox::{Patched, PendingCapture};
