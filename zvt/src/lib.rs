@@ -20,6 +20,7 @@ pub mod completion;
 pub mod ecr;
 pub mod error;
 pub mod fields;
+pub mod fuzz;
 pub mod pt;
 pub mod receipt;
 pub mod result_code;

@@ -4,7 +4,8 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use posagent_zvt::{
-    Apdu, Command, Completion, ConfigByte, EcrAnswer, EcrMessage, Password, PtMessage, StatusInformation, decode_ecr, hex_bytes,
+    Apdu, Command, Completion, ConfigByte, EcrAnswer, EcrMessage, Password, PtMessage, StatusInformation, decode_ecr,
+    hex_bytes,
 };
 
 fn apdu(hex: &str) -> Apdu {
@@ -47,8 +48,14 @@ fn commands_printed_in_p15() {
     // [P15 §2.24] "06 02 00"; [P15 §2.16.1] "06 50 03 <password>"; [P15 §2.20.1] "06 20 03 <password>";
     // [P15 §1.2] password 123456 = 12 34 56; [P15 §2.64] "06 C5 00" is not one posagent implements.
     assert_eq!(decode_ecr(&apdu("06 02 00")).unwrap(), EcrMessage::Command(Command::LogOff));
-    assert_eq!(decode_ecr(&apdu("06 50 03 12 34 56")).unwrap(), EcrMessage::Command(Command::EndOfDay(Password(123_456))));
-    assert_eq!(decode_ecr(&apdu("06 20 03 00 00 00")).unwrap(), EcrMessage::Command(Command::RepeatReceipt(Password(0))));
+    assert_eq!(
+        decode_ecr(&apdu("06 50 03 12 34 56")).unwrap(),
+        EcrMessage::Command(Command::EndOfDay(Password(123_456)))
+    );
+    assert_eq!(
+        decode_ecr(&apdu("06 20 03 00 00 00")).unwrap(),
+        EcrMessage::Command(Command::RepeatReceipt(Password(0)))
+    );
     assert_eq!(
         decode_ecr(&apdu("06 C5 00")).unwrap(),
         EcrMessage::Command(Command::Unsupported { class: 0x06, instr: 0xC5 })
@@ -60,16 +67,23 @@ fn commands_printed_in_p15() {
 #[test]
 fn registration_of_ecrterm() {
     // ecrterm test_data_encoding.py: `06 00 06 12 34 56 BA 09 78` (config BA, EUR).
-    let EcrMessage::Command(Command::Registration(r)) = decode_ecr(&apdu("06 00 06 12 34 56 BA 09 78")).unwrap() else { panic!() };
+    let EcrMessage::Command(Command::Registration(r)) = decode_ecr(&apdu("06 00 06 12 34 56 BA 09 78")).unwrap() else {
+        panic!()
+    };
     assert_eq!((r.password, r.config, r.currency), (Password(123_456), ConfigByte(0xBA), Some(978)));
-    assert!(r.config.ecr_prints_payment_receipts() && r.config.intermediate_status() && r.config.receipts_as_print_lines());
+    assert!(
+        r.config.ecr_prints_payment_receipts() && r.config.intermediate_status() && r.config.receipts_as_print_lines()
+    );
     assert!(!r.config.ecr_prints_admin_receipts());
     // ecrterm test_parsing.py: a registration with TLV 12 (width 40), 26 (06 D3 listed), 27, 28, 40, 1F04, 1F05.
     let long = "06 00 63 00 00 00 FE 09 78 03 00 06 59 10 02 16 02 12 01 40 1A 02 10 00 26 28 0A 02 04 0F 0A 02 06 0F \
                 0A 02 06 1E 0A 02 04 FF 0A 02 06 D8 0A 02 06 DB 0A 02 06 D9 0A 02 06 DA 0A 02 06 DD 0A 02 06 D3 27 03 14 01 \
                 FF 28 10 15 02 44 45 15 02 45 4E 15 02 46 52 15 02 49 54 40 02 C0 00 1F 04 02 F1 00 1F 05 01 00";
     let EcrMessage::Command(Command::Registration(r)) = decode_ecr(&apdu(long)).unwrap() else { panic!() };
-    assert_eq!((r.config, r.service_byte, r.printer_width, r.accepts_text_blocks), (ConfigByte(0xFE), Some(0), Some(40), true));
+    assert_eq!(
+        (r.config, r.service_byte, r.printer_width, r.accepts_text_blocks),
+        (ConfigByte(0xFE), Some(0), Some(40), true)
+    );
     assert_eq!(Command::Registration(r).to_apdu().unwrap(), apdu(long));
 }
 
@@ -77,12 +91,15 @@ fn registration_of_ecrterm() {
 fn authorization_of_ecrterm() {
     // ecrterm test_parsing.py `06 01 0E 02 01 04 00 00 00 00 10 00 19 44 49 09 78`, and the
     // framed `06 01 0A 04 00 00 00 01 10 00 49 09 78` of test_data_encoding.py.
-    let EcrMessage::Command(Command::Authorization(a)) = decode_ecr(&apdu("06 01 0E 02 01 04 00 00 00 00 10 00 19 44 49 09 78")).unwrap()
+    let EcrMessage::Command(Command::Authorization(a)) =
+        decode_ecr(&apdu("06 01 0E 02 01 04 00 00 00 00 10 00 19 44 49 09 78")).unwrap()
     else {
         panic!()
     };
     assert_eq!((a.amount, a.max_status_infos, a.payment_type, a.currency), (1000, Some(1), Some(0x44), Some(978)));
-    let EcrMessage::Command(Command::Authorization(a)) = decode_ecr(&apdu("06 01 0A 04 00 00 00 01 10 00 49 09 78")).unwrap() else {
+    let EcrMessage::Command(Command::Authorization(a)) =
+        decode_ecr(&apdu("06 01 0A 04 00 00 00 01 10 00 49 09 78")).unwrap()
+    else {
         panic!()
     };
     assert_eq!(a.amount, 11_000);
@@ -121,10 +138,14 @@ fn intermediate_status_of_real_terminals() {
     assert_eq!(pt("04 FF 01 0E"), PtMessage::Intermediate { status: 0x0E, timeout_minutes: None, text: None });
     let capture = "04ff2e0a01062a242807264b6172746520766f7268616c74656e0a65696e737465636b656e2f64757263687a696568656e";
     let PtMessage::Intermediate { status, timeout_minutes, text } = pt(capture) else { panic!() };
-    assert_eq!((status, timeout_minutes, text.as_deref()), (0x0A, Some(1), Some("Karte vorhalten\neinstecken/durchziehen")));
+    assert_eq!(
+        (status, timeout_minutes, text.as_deref()),
+        (0x0A, Some(1), Some("Karte vorhalten\neinstecken/durchziehen"))
+    );
     // ecrterm test_parsing.py: 04 FF 0A 01 06 1A 24 18 07 16 "Bitte Karte einstecken".
     let ecrterm = "04 FF 1E 0A 01 06 1A 24 18 07 16 42 69 74 74 65 20 4B 61 72 74 65 20 65 69 6E 73 74 65 63 6B 65 6E";
-    let message = PtMessage::Intermediate { status: 0x0A, timeout_minutes: Some(1), text: Some("Bitte Karte einstecken".into()) };
+    let message =
+        PtMessage::Intermediate { status: 0x0A, timeout_minutes: Some(1), text: Some("Bitte Karte einstecken".into()) };
     assert_eq!(pt(ecrterm), message);
     assert_eq!(encoded(&message), hex_bytes(ecrterm).unwrap());
 }
@@ -138,9 +159,15 @@ fn status_information_of_a_real_maestro_payment() {
                    303030303030303034333036302043363134323339433930424533413534471f41303030303030303034333036302043\
                    3631343233394339304245334135341f1001001f120102";
     let PtMessage::StatusInformation(s) = pt(capture) else { panic!() };
-    assert_eq!((s.result, s.amount, s.trace, s.time, s.date), (0, Some(1880), Some(153), Some((19, 23, 36)), Some((4, 16))));
+    assert_eq!(
+        (s.result, s.amount, s.trace, s.time, s.date),
+        (0, Some(1880), Some(153), Some((19, 23, 36)), Some((4, 16)))
+    );
     assert_eq!((s.payment_type, s.masked_pan.as_deref()), (Some(0x70), Some("***************4281")));
-    assert_eq!((s.terminal_id, s.aid.as_deref(), s.currency, s.receipt_no), (Some(29_001_006), Some("958520"), Some(978), Some(153)));
+    assert_eq!(
+        (s.terminal_id, s.aid.as_deref(), s.currency, s.receipt_no),
+        (Some(29_001_006), Some("958520"), Some(978), Some(153))
+    );
     assert_eq!((s.turnover_no, s.card_type, s.card_name.as_deref()), (Some(153), Some(46), Some("MAESTRO")));
     assert_eq!(s.additional_text.as_deref(), Some("GEN.NR.:958520"));
     assert!(s.tlv.unwrap().find(0x46).is_some());
@@ -149,7 +176,8 @@ fn status_information_of_a_real_maestro_payment() {
 #[test]
 fn declined_status_of_a_real_terminal() {
     // bezahl-online 1618046758827PT.hex: 27 05, 29, 3C "Karte abgelehnt", 8A 0D, 06 {24 {07 "Karte abgelehnt"}}.
-    let capture = "040f31270529290010063cf0f1f54b6172746520616267656c65686e748a0d06132411070f4b6172746520616267656c65686e74";
+    let capture =
+        "040f31270529290010063cf0f1f54b6172746520616267656c65686e748a0d06132411070f4b6172746520616267656c65686e74";
     let PtMessage::StatusInformation(s) = pt(capture) else { panic!() };
     assert_eq!((s.result, s.card_type, s.additional_text.as_deref()), (5, Some(13), Some("Karte abgelehnt")));
 }
@@ -162,7 +190,10 @@ fn status_information_of_ecrterm() {
                    330D41532D50726F632D436F6465203D203230203930332030300D436170742E2D5265662E3D20303030300D41494435393A2038\
                    3039323538062B4102000A4902000315024445600F4204564953414307A00000000310102F0C1F1001001F1101011F120102";
     let PtMessage::StatusInformation(s) = pt(capture) else { panic!() };
-    assert_eq!((s.amount, s.masked_pan.as_deref(), s.expiry, s.card_name.as_deref()), (Some(1000), Some("474843******7743"), Some((18, 1)), Some("VISA")));
+    assert_eq!(
+        (s.amount, s.masked_pan.as_deref(), s.expiry, s.card_name.as_deref()),
+        (Some(1000), Some("474843******7743"), Some((18, 1)), Some("VISA"))
+    );
     // 8A 0A with TLV 41 = 000A: 8A is not FF, so BMP 8A stands and TLV 41 stays in the container.
     assert_eq!(s.card_type, Some(10));
     assert!(s.tlv.unwrap().find(0x41).is_some());
@@ -200,5 +231,8 @@ fn print_line_of_ecrterm() {
     assert_eq!(line, PtMessage::PrintLine { attribute: 0, text: "         Kassenschnitt".into() });
     // ecrterm test_data_encoding.py: 06 D1 19 00 "Gesamt      0       0,00".
     let gesamt = PtMessage::PrintLine { attribute: 0, text: "Gesamt      0       0,00".into() };
-    assert_eq!(encoded(&gesamt), hex_bytes("06 D1 19 00 47 65 73 61 6D 74 20 20 20 20 20 20 30 20 20 20 20 20 20 20 30 2C 30 30").unwrap());
+    assert_eq!(
+        encoded(&gesamt),
+        hex_bytes("06 D1 19 00 47 65 73 61 6D 74 20 20 20 20 20 20 30 20 20 20 20 20 20 20 30 2C 30 30").unwrap()
+    );
 }
