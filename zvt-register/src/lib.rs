@@ -1,0 +1,19 @@
+//! A ZVT register (ECR), written from the ZVT specification (PA00P016 rev 04, PA00P015
+//! rev 13.08) and posagent's contract `docs/zvt.md` only, to drive posagent as a payment
+//! terminal (PT) in tests — including the faults real registers and links produce.
+//!
+//! Layers: [`apdu`], [`bcd`], [`tlv`], [`bmp`] (wire formats); [`command`] (what the ECR
+//! sends); [`message`] and [`status`] (what the PT sends, parsed strictly: every
+//! deviation is a [`violation::Violation`]); [`serial`] and [`link`] (TCP and serial
+//! transports with faults); [`register`] (the ECR side of each exchange, timers T3/T4,
+//! [`register::Behaviour`]); [`receipt`] (what the register printed).
+
+pub mod apdu;
+pub mod bcd;
+pub mod bmp;
+pub mod command;
+pub mod message;
+pub mod status;
+pub mod text;
+pub mod tlv;
+pub mod violation;
