@@ -10,10 +10,13 @@
 
 pub mod apdu;
 pub mod bcd;
+pub mod behaviour;
 pub mod bmp;
 pub mod command;
 pub mod link;
 pub mod message;
+pub mod outcome;
+pub mod register;
 pub mod serial;
 mod serial_line;
 pub mod status;
@@ -21,3 +24,13 @@ pub mod text;
 pub mod tlv;
 pub mod transcript;
 pub mod violation;
+
+pub use behaviour::{Behaviour, ReceiptAnswer, StatusAnswer};
+pub use command::{Authorization, Refund, Registration, Reversal};
+pub use link::{Link, LinkError, SerialFaults, SerialTimers};
+pub use outcome::{End, Outcome, Receipt, Timer};
+pub use register::{Event, Exchange, Register};
+pub use transcript::{Direction, Transcript};
+
+/// The brief's name for a running payment: an [`Exchange`] of an Authorization.
+pub type PaymentHandle<'a> = Exchange<'a>;
