@@ -165,7 +165,14 @@ fn parse_intermediate(data: &[u8], violations: &mut Vec<Violation>) -> Intermedi
         violations.push(protocol(CONTROL, "04 FF without an intermediate status byte".into()));
         return IntermediateStatus { status: 0, timeout_minutes: None, text: Vec::new() };
     };
+    // [P15 §5.1]'s own example sends `06 <len> <TLV>` without the timeout: a 06 whose
+    // length fits the rest exactly is read as the container, and flagged.
+    let tlv_without_timeout = rest.len() >= 2 && rest[0] == 0x06 && usize::from(rest[1]) == rest.len() - 2;
+    if tlv_without_timeout {
+        violations.push(protocol(CONTROL, "TLV container without <timeout> (P15 §3.7 requires it)".into()));
+    }
     let (timeout_minutes, rest) = match rest.split_first() {
+        _ if tlv_without_timeout => (None, rest),
         Some((&t, rest)) => {
             if bcd::decode_number(&[t]).is_none() {
                 violations.push(protocol(CONTROL, format!("timeout {t:02X} is not 1 byte BCD minutes")));
