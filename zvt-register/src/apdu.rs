@@ -73,6 +73,7 @@ pub fn split_apdu(buf: &[u8]) -> Split {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -83,6 +83,7 @@ pub fn decode_var_length(prefix: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -163,6 +163,7 @@ pub fn check_table(control: u16, fields: &Fields, allowed: &[u8], ordered: bool,
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

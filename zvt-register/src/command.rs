@@ -74,7 +74,10 @@ impl Registration {
     pub fn new(password: u32) -> Self {
         Self {
             password,
-            config_byte: config::ECR_PRINTS_PAYMENT | config::ECR_PRINTS_ADMIN | config::INTERMEDIATE_STATUS | config::PRINT_LINES,
+            config_byte: config::ECR_PRINTS_PAYMENT
+                | config::ECR_PRINTS_ADMIN
+                | config::INTERMEDIATE_STATUS
+                | config::PRINT_LINES,
             currency: Some(EUR),
             service_byte: None,
             printer_width: Some(40),

@@ -16,6 +16,7 @@ pub mod command;
 pub mod link;
 pub mod message;
 pub mod outcome;
+pub mod receipt;
 pub mod register;
 pub mod serial;
 mod serial_line;

@@ -1,7 +1,7 @@
 //! What one exchange produced: the answer, every intermediate status and status
 //! information, the receipts as text lines, how it ended, and the raw transcript.
 
-use crate::message::{Completion, IntermediateStatus, PtMessage, PrintLine, TextBlock};
+use crate::message::{Completion, IntermediateStatus, PrintLine, PtMessage, TextBlock};
 use crate::status::StatusInfo;
 use crate::transcript::Transcript;
 

@@ -229,7 +229,9 @@ impl<'a> Exchange<'a> {
         }
         self.deadline = Instant::now() + self.t4;
         match message {
-            PtMessage::Positive(_) | PtMessage::Negative(..) if self.abort_sent && self.outcome.abort_answer.is_none() => {
+            PtMessage::Positive(_) | PtMessage::Negative(..)
+                if self.abort_sent && self.outcome.abort_answer.is_none() =>
+            {
                 self.outcome.abort_answer = Some(message.clone());
                 None
             }
@@ -258,7 +260,9 @@ impl<'a> Exchange<'a> {
                 self.outcome.completion = Some(completion.clone());
                 self.answer(command::ack()).await.or(Some(End::Completed))
             }
-            PtMessage::Abort { result_code, .. } => self.answer(command::ack()).await.or(Some(End::Aborted(*result_code))),
+            PtMessage::Abort { result_code, .. } => {
+                self.answer(command::ack()).await.or(Some(End::Aborted(*result_code)))
+            }
             PtMessage::Positive(_) | PtMessage::Negative(..) => {
                 self.flag("an answer (80/84) from the PT while it is master, to no command");
                 None

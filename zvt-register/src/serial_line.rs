@@ -45,13 +45,7 @@ impl SerialLine {
         // sound replacement (`register`) is `unsafe`, which the workspace denies.
         #[allow(deprecated)]
         let fd = AsyncFd::new(fd)?;
-        Ok(Self {
-            fd,
-            pending: VecDeque::new(),
-            deframer: Deframer::new(timers.crc),
-            timers,
-            faults,
-        })
+        Ok(Self { fd, pending: VecDeque::new(), deframer: Deframer::new(timers.crc), timers, faults })
     }
 
     async fn read_byte(&mut self, deadline: Instant) -> Result<Option<u8>, LinkError> {

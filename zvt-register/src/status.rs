@@ -140,7 +140,9 @@ pub fn parse(data: &[u8], kind: StatusKind, violations: &mut Vec<Violation>) -> 
     const CONTROL: u16 = 0x040F;
     let fields = bmp::read_fields(CONTROL, data, violations);
     match kind {
-        StatusKind::Transaction { ordered } => bmp::check_table(CONTROL, &fields, &TRANSACTION_TABLE, ordered, violations),
+        StatusKind::Transaction { ordered } => {
+            bmp::check_table(CONTROL, &fields, &TRANSACTION_TABLE, ordered, violations)
+        }
         StatusKind::EndOfDay => bmp::check_table(CONTROL, &fields, &END_OF_DAY_TABLE, false, violations),
     }
     let mut flag = |bmp: u8, why: &str| {

@@ -39,6 +39,7 @@ pub fn encode(text: &str) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn umlauts_round_trip_through_cp437() {

@@ -157,6 +157,7 @@ fn decode_length(bytes: &[u8], at: usize) -> Result<(usize, usize), TlvError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,7 @@
 //! The parser against real PT traces: github.com/bezahl-online/zvt
 //! `command/testdata/*.hex` (binary captures of a real terminal, despite the name), and
 //! against the examples of the specification.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -57,14 +58,16 @@ fn a_real_maestro_payment_parses_but_breaks_the_table_order() {
 #[test]
 fn a_real_decline_and_a_real_registration_completion() {
     // testdata/1618046758827PT.hex: 27 05, 3C "Karte abgelehnt", 8A 0D, TLV 24 text.
-    let capture = "040f31270529290010063cf0f1f54b6172746520616267656c65686e748a0d06132411070f4b6172746520616267656c65686e74";
+    let capture =
+        "040f31270529290010063cf0f1f54b6172746520616267656c65686e748a0d06132411070f4b6172746520616267656c65686e74";
     let (message, violations) = parse_hex(&spaced(capture), PAYMENT);
     let PtMessage::Status(info) = message else { panic!("not a status information") };
     assert_eq!(info.result_code, Some(5));
     assert_eq!(info.additional_text.as_deref(), Some("Karte abgelehnt"));
     assert_eq!(violations.len(), 1, "3C before 8A: {violations:?}");
     // testdata/1620218414428PT.hex: 06 0F 19 00 29 <TID> 49 09 78.
-    let (message, violations) = parse_hex("06 0f 0a 19 00 29 29 00 10 06 49 09 78", Context { command: 0x0600, table_order: true });
+    let (message, violations) =
+        parse_hex("06 0f 0a 19 00 29 29 00 10 06 49 09 78", Context { command: 0x0600, table_order: true });
     let PtMessage::Completion(completion) = message else { panic!("not a completion") };
     assert_eq!(completion.status_byte, Some(0));
     assert_eq!(completion.terminal_id.as_deref(), Some("29001006"));
@@ -92,7 +95,8 @@ fn a_real_end_of_day_without_its_length_byte() {
     // … and its data block, framed properly, is a clean End-of-Day status information.
     let framed = posagent_zvt_register::apdu::Apdu::new(0x04, 0x0F, bytes[2..].to_vec());
     let mut violations = Vec::new();
-    let PtMessage::Status(info) = parse(&framed, Context { command: 0x0650, table_order: true }, &mut violations) else {
+    let PtMessage::Status(info) = parse(&framed, Context { command: 0x0650, table_order: true }, &mut violations)
+    else {
         panic!("not a status information")
     };
     assert!(violations.is_empty(), "{violations:?}");
@@ -114,10 +118,15 @@ fn registration_example_of_p15_5_1_is_byte_exact() {
         accepted_commands: vec![[0x06, 0xD3]],
         extra_tlv: vec![Tlv::primitive(0x1F73, [0, 0, 0])],
     };
-    assert_eq!(registration.encode().encode(), hex("06 00 14 00 00 00 9E 09 78 06 0C 26 04 0A 02 06 D3 1F 73 03 00 00 00"));
+    assert_eq!(
+        registration.encode().encode(),
+        hex("06 00 14 00 00 00 9E 09 78 06 0C 26 04 0A 02 06 D3 1F 73 03 00 00 00")
+    );
     // And the PT's completion of that example parses without a violation.
-    let (message, violations) =
-        parse_hex("06 0F 12 19 00 29 65 00 00 28 49 09 78 06 06 26 04 0A 02 06 D3", Context { command: 0x0600, table_order: true });
+    let (message, violations) = parse_hex(
+        "06 0F 12 19 00 29 65 00 00 28 49 09 78 06 06 26 04 0A 02 06 D3",
+        Context { command: 0x0600, table_order: true },
+    );
     assert!(violations.is_empty(), "{violations:?}");
     let PtMessage::Completion(completion) = message else { panic!() };
     assert_eq!(completion.terminal_id.as_deref(), Some("65000028"));
@@ -132,7 +141,10 @@ fn authorization_example_of_p15_5_1_has_the_right_length() {
         tlv: vec![Tlv::primitive(0x1F73, [0, 0, 1])],
         ..Authorization::new(100)
     };
-    assert_eq!(authorization.encode().encode(), hex("06 01 14 04 00 00 00 00 01 00 49 09 78 19 44 06 06 1F 73 03 00 00 01"));
+    assert_eq!(
+        authorization.encode().encode(),
+        hex("06 01 14 04 00 00 00 00 01 00 49 09 78 19 44 06 06 1F 73 03 00 00 01")
+    );
     // 04 FF of the same example: TLV without <timeout>, which [P15 §3.7] forbids; read as
     // no timeout (06 + a length that fits the rest exactly) and flagged.
     let (message, violations) = parse_hex("04 FF 09 17 06 06 1F 73 03 00 00 02", PAYMENT);
@@ -158,7 +170,8 @@ fn the_other_commands_encode_as_the_spec_prints_them() {
     assert_eq!(command::repeat_receipt(0, Some(1)).encode(), hex("06 20 05 00 00 00 03 01"));
     let reversal = posagent_zvt_register::Reversal { receipt_no: 42, ..Default::default() };
     assert_eq!(reversal.encode().encode(), hex("06 30 06 00 00 00 87 00 42"));
-    let refund = posagent_zvt_register::Refund { amount: Some(500), reference: Some("R0042".into()), ..Default::default() };
+    let refund =
+        posagent_zvt_register::Refund { amount: Some(500), reference: Some("R0042".into()), ..Default::default() };
     assert_eq!(refund.encode().encode(), hex("06 31 13 00 00 00 04 00 00 00 00 05 00 3C F0 F0 F5 52 30 30 34 32"));
     let klarna = Authorization { card_type: Some(258), currency: None, ..Authorization::new(1) };
     assert_eq!(klarna.encode().encode(), hex("06 01 0F 04 00 00 00 00 00 01 8A FF 06 04 41 02 01 02"));

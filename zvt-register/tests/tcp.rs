@@ -1,4 +1,5 @@
 //! Whole exchanges over TCP against a scripted PT, with the register's faults.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use common::{Step, apdu, expect, hex, scripted_pt, send};
 use posagent_zvt_register::message::PtMessage;
-use posagent_zvt_register::{Authorization, Behaviour, End, Register, StatusAnswer, ReceiptAnswer, Timer};
+use posagent_zvt_register::{Authorization, Behaviour, End, ReceiptAnswer, Register, StatusAnswer, Timer};
 
 /// A Klarna-like 04 0F in the table order of P15 §3.1.1 (docs/zvt.md's fields).
 fn klarna_status(rc: u8) -> Vec<u8> {
@@ -118,8 +119,11 @@ async fn please_wait_twice_then_ack_and_printer_not_ready() {
     ];
     let (addr, pt) = scripted_pt(script).await;
     let mut register = Register::connect_tcp(addr).await.unwrap();
-    register.behaviour =
-        Behaviour { status_answer: StatusAnswer::PleaseWait(2), receipt_answer: ReceiptAnswer::PrinterNotReady, ..Behaviour::default() };
+    register.behaviour = Behaviour {
+        status_answer: StatusAnswer::PleaseWait(2),
+        receipt_answer: ReceiptAnswer::PrinterNotReady,
+        ..Behaviour::default()
+    };
     let outcome = register.authorize(&payment()).await;
     pt.await.unwrap().unwrap();
     assert_eq!(outcome.end, End::Aborted(0xCC), "{}", outcome.transcript.dump());
@@ -146,7 +150,8 @@ async fn split_and_garbage_prefixed_commands_arrive_whole() {
     let script = vec![Step::Expect(expected), send("84 83 00")];
     let (addr, pt) = scripted_pt(script).await;
     let mut register = Register::connect_tcp(addr).await.unwrap();
-    register.behaviour = Behaviour { split_command: true, garbage_before_command: vec![0xDE, 0xAD], ..Behaviour::default() };
+    register.behaviour =
+        Behaviour { split_command: true, garbage_before_command: vec![0xDE, 0xAD], ..Behaviour::default() };
     let outcome = register.authorize(&payment()).await;
     pt.await.unwrap().unwrap();
     assert_eq!(outcome.end, End::Refused(0x83));

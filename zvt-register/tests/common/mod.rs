@@ -1,6 +1,6 @@
 //! A scripted PT for the tests: a canned byte script, not a PT implementation.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::time::Duration;
 
