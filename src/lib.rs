@@ -36,3 +36,4 @@ pub mod returns;
 pub mod scenarios;
 pub mod screens;
 pub mod store;
+pub mod zvt;

@@ -357,6 +357,7 @@ async fn start_on_simulator(
         "ecr_token_file": running.daemon.ecr_token_file,
         "sim_url": s.backend_url,
         "acquirer_key_file": data_dir.join("acquirer.key"),
+        "zvt": running.daemon.zvt_addrs,
     });
     let info_path = data_dir.join("simulator.json");
     std::fs::write(&info_path, serde_json::to_vec_pretty(&info)?)
@@ -364,6 +365,9 @@ async fn start_on_simulator(
     println!("posagent is running on the simulator (Ctrl-C stops it)");
     println!("  ECR API             {}   token: {}", running.daemon.ecr_url, running.daemon.ecr_token_file.display());
     println!("  health              {}/health", running.daemon.ecr_url);
+    for zvt in &running.daemon.zvt_addrs {
+        println!("  ZVT (register)      {zvt}   (docs/zvt.md)");
+    }
     println!("  dashboard           {}/   (display, receipts, customer, devices, network)", s.backend_url);
     println!("  simulated acquirer  {}", s.backend_url);
     println!(

@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["checkout"],
     &["returns"],
     &["reports"],
-    &["ecr"],
+    &["ecr", "zvt"],
     &["daemon"],
     &["discovery", "doctor", "demo", "scenarios", "fuzz_targets"],
     // The command line's subcommands (the binary's own modules, beside main.rs).

@@ -38,6 +38,9 @@ pub(super) fn store_config(c: &StoreConfig) -> Check {
         );
     }
     c.offline.validate().map_err(|(key, message)| (key, message.to_string()))?;
+    if let Some(zvt) = &c.zvt {
+        zvt.check()?;
+    }
     sync(&c.sync)
 }
 

@@ -8,11 +8,13 @@ mod locate;
 mod profile;
 mod store;
 pub mod udev;
+pub mod zvt;
 
 pub use locate::{SYSTEM_PROFILE_DIR, find_profile, is_profile_name, profile_dirs, resolve_profile};
 pub use profile::{CardReaderProfile, DeviceProfile, DisplayDriver, DisplayProfile, Endpoint, PrinterProfileConfig};
 pub use store::{AcquirerConfig, EcrConfig, LimitsConfig, StoreConfig, StoreSection, SyncConfig, valid_locale};
 pub use udev::{DeviceUsbIds, udev_link};
+pub use zvt::ZvtConfig;
 
 use std::path::{Path, PathBuf};
 

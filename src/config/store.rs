@@ -31,6 +31,9 @@ pub struct StoreConfig {
     /// A listener of its own for monitoring.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// posagent as a ZVT payment terminal (absent: no ZVT).
+    #[serde(default)]
+    pub zvt: Option<super::zvt::ZvtConfig>,
     /// The device profile: a name (`generic-800x480`, looked up in `firmware-config/`
     /// beside this file, then in [`super::SYSTEM_PROFILE_DIR`]) or a path (relative
     /// paths are relative to this file); after [`StoreConfig::load`], the file's path.

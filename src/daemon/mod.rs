@@ -36,6 +36,9 @@ const TASKS_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DaemonError {
+    /// The ZVT terminal could not start.
+    #[error(transparent)]
+    Zvt(#[from] crate::zvt::ZvtError),
     /// The data directory cannot be created.
     #[error("cannot create the data directory {path}: {source}; check permissions or pass --data-dir")]
     DataDir {
@@ -132,6 +135,8 @@ pub struct Daemon {
     pub checkout: Checkout,
     /// Base URL of the monitoring listener (`metrics.listen`), if there is one.
     pub metrics_url: Option<String>,
+    /// Where ZVT registers connect (`[zvt] listen`, bound).
+    pub zvt_addrs: Vec<SocketAddr>,
     shutdown: CancellationToken,
     running: spawn::Running,
     devices: (DisplayService, PrinterService, Option<CardReaderService>),

@@ -53,6 +53,11 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
         offline: Default::default(),
         sync: Default::default(),
         metrics: Default::default(),
+        // A ZVT register may drive it too, on a port of its own (printed at start).
+        zvt: Some(crate::config::ZvtConfig {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+            ..Default::default()
+        }),
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
         printer_endpoint: None,
         log_level: None,

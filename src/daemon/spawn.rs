@@ -43,7 +43,7 @@ pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<D
         display: parts.devices.display.clone(),
         printer: parts.devices.printer.clone(),
         card_reader: parts.devices.card_reader.clone(),
-        returns: parts.returns,
+        returns: parts.returns.clone(),
         metrics: parts.metrics,
         reports: parts.reports,
         outbox: parts.outbox,
@@ -69,7 +69,20 @@ pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<D
         None => ecr::serve(ecr::guard::Guarded::new(parts.listener), app, shutdown.clone(), &tasks),
     };
     let resumed = parts.checkout.resume_open_sales().await?;
-    tracing::info!(ecr = %addr, resumed, model = %parts.model, "posagent ready");
+    let zvt_addrs = match &config.zvt {
+        Some(zvt) => {
+            let deps = crate::zvt::ZvtDeps {
+                checkout: parts.checkout.clone(),
+                returns: parts.returns,
+                config: zvt.clone(),
+                shutdown: shutdown.clone(),
+                tasks: tasks.clone(),
+            };
+            crate::zvt::start(deps).await?
+        }
+        None => vec![],
+    };
+    tracing::info!(ecr = %addr, ?zvt_addrs, resumed, model = %parts.model, "posagent ready");
     notify::ready(&format!("serving the ECR API on {addr}"));
     let watchdog = notify::spawn_watchdog(&tasks, parts.journal, shutdown.clone());
     let Devices { display, printer, card_reader } = parts.devices;
@@ -79,6 +92,7 @@ pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<D
         ecr_token_file: parts.token_file,
         checkout: parts.checkout,
         metrics_url,
+        zvt_addrs,
         shutdown,
         running: Running { tasks, sync, events, server, monitoring, watchdog },
         devices: (display, printer, card_reader),

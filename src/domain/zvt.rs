@@ -71,6 +71,10 @@ pub struct ZvtTransaction {
     /// The reversal of this payment (the commit rule's, or a register's 06 30).
     #[serde(default)]
     pub reversed_by: Option<i64>,
+    /// A committed payment's capture was handed to the checkout (journaled and sent, or
+    /// queued): a restart before it captures again, under the same key.
+    #[serde(default)]
+    pub captured: bool,
     /// When it was journaled.
     pub created_at: DateTime<Utc>,
 }
@@ -132,6 +136,7 @@ impl NewZvtTransaction {
             result: self.result,
             sent,
             reversed_by: None,
+            captured: false,
             created_at: now,
         }
     }

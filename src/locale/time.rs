@@ -33,6 +33,17 @@ impl StoreTimeZone {
     }
 }
 
+impl StoreTimeZone {
+    /// `at` on the store's clock as (month, day, hour, minute, second), for the date and
+    /// time fields of a protocol (ZVT's `0D` and `0C`).
+    pub fn clock(&self, at: DateTime<Utc>) -> (u8, u8, u8, u8, u8) {
+        let Ok(ts) = jiff::Timestamp::from_second(at.timestamp()) else { return (1, 1, 0, 0, 0) };
+        let z = ts.to_zoned(self.zone.clone());
+        let byte = |v: i8| u8::try_from(v).unwrap_or(0);
+        (byte(z.month()), byte(z.day()), byte(z.hour()), byte(z.minute()), byte(z.second()))
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for StoreTimeZone {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
@@ -56,6 +67,7 @@ mod tests {
         assert_eq!(stockholm.format(at("2026-07-01T08:00:30Z")), "2026-07-01 10:00");
         let Ok(utc) = StoreTimeZone::named("UTC") else { return };
         assert_eq!(utc.format(at("2026-11-25T20:25:00Z")), "2026-11-25 20:25");
+        assert_eq!(stockholm.clock(at("2026-07-01T08:00:30Z")), (7, 1, 10, 0, 30));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! number that a reversal days later needs; and the end of day that closes them.
 
 use super::{Journal, StoreError, corrupt, decode, sqlite};
-use crate::domain::{NewZvtTransaction, ZvtDayTotals, ZvtKind, ZvtState, ZvtTransaction, day_totals};
+use crate::domain::{NewZvtTransaction, ZvtDayTotals, ZvtKind, ZvtTransaction, day_totals};
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -113,6 +113,16 @@ impl Journal {
     pub async fn zvt_pending(&self) -> Result<Vec<ZvtTransaction>, StoreError> {
         self.call(|conn, path| {
             rows(conn, path, "SELECT id, data FROM zvt_transactions WHERE state = 'PENDING' ORDER BY id", [])
+        })
+        .await
+    }
+
+    /// The committed payments whose capture was not handed to the checkout yet.
+    pub async fn zvt_uncaptured(&self) -> Result<Vec<ZvtTransaction>, StoreError> {
+        self.call(|conn, path| {
+            let sql = "SELECT id, data FROM zvt_transactions WHERE state = 'COMMITTED' AND kind = 'PAYMENT' \
+                       AND json_extract(data, '$.captured') IS NOT 1 ORDER BY id";
+            rows(conn, path, sql, [])
         })
         .await
     }
