@@ -140,7 +140,8 @@ pub async fn refund(pt: &PosTerminal, conv: &mut Conversation, r: Refund) -> Res
     let Some(amount) = r.amount.and_then(|a| i64::try_from(a).ok()).filter(|a| *a >= 1) else {
         return fail(conv, rc::REVERSAL_NOT_POSSIBLE, "a refund needs its amount (BMP 04)").await;
     };
-    let request = NewReturn { original_reference: reference.clone(), reference: None, lines: vec![], amount: Some(amount) };
+    let request =
+        NewReturn { original_reference: reference.clone(), reference: None, lines: vec![], amount: Some(amount) };
     let record = match pt.deps.returns.create(request).await {
         Ok((record, _)) => record,
         Err(e) => return fail(conv, refund_code(&e), "refused").await,

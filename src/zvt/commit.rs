@@ -48,7 +48,13 @@ impl PosTerminal {
 
 /// The APDUs that report `sale`'s end as transaction `t`: the status information and,
 /// when the register prints from print commands, its receipts.
-fn render(t: &ZvtTransaction, sale: &Sale, ctx: &ReportContext, d: &Delivery, header: &ReceiptHeader<'_>) -> Vec<Vec<u8>> {
+fn render(
+    t: &ZvtTransaction,
+    sale: &Sale,
+    ctx: &ReportContext,
+    d: &Delivery,
+    header: &ReceiptHeader<'_>,
+) -> Vec<Vec<u8>> {
     let mut sent = vec![];
     if let Ok(apdu) = PtMessage::StatusInformation(status_information(t, sale, ctx)).to_apdu() {
         sent.push(apdu.encode());
@@ -104,14 +110,21 @@ pub async fn report_payment(
     };
     let (ctx, delivery, paid) = (pt.context(&d.settings), *d, sale.clone());
     let store = pt.deps.checkout.store().clone();
-    let t = match pt.journal().zvt_record(new, move |t| render(t, &paid, &ctx, &delivery, &ReceiptHeader::of(&store))).await {
+    let t = match pt
+        .journal()
+        .zvt_record(new, move |t| render(t, &paid, &ctx, &delivery, &ReceiptHeader::of(&store)))
+        .await
+    {
         Ok(t) => t,
         Err(e) => {
             // Nothing journaled, nothing may count: the approval is released.
             tracing::error!(error = %e, "cannot journal the ZVT result; the payment is voided");
             void_sale(pt, &sale.id, &format!("zvt-unjournaled-{}", sale.id)).await;
             return match conv {
-                Some(c) => c.ask(&PtMessage::Abort { result: super::rc::SYSTEM_ERROR, extended_text: None }, T3).await.map(|_| ()),
+                Some(c) => c
+                    .ask(&PtMessage::Abort { result: super::rc::SYSTEM_ERROR, extended_text: None }, T3)
+                    .await
+                    .map(|_| ()),
                 None => Ok(()),
             };
         }

@@ -18,8 +18,7 @@ pub async fn listen(pt: &Arc<PosTerminal>) -> Result<Vec<SocketAddr>, super::Zvt
     let current: Arc<Mutex<Option<CancellationToken>>> = Arc::default();
     let mut bound = vec![];
     for addr in pt.deps.config.listen.clone() {
-        let listener =
-            TcpListener::bind(addr).await.map_err(|source| super::ZvtError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| super::ZvtError::Bind { addr, source })?;
         let local = listener.local_addr().map_err(|source| super::ZvtError::Bind { addr, source })?;
         tracing::info!(addr = %local, "ZVT: listening for registers");
         bound.push(local);

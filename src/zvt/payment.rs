@@ -145,11 +145,7 @@ async fn answer(pt: &PosTerminal, conv: &mut Conversation, id: &str, got: Incomi
 }
 
 /// The sale once it ended (`None`: the journal does not answer).
-async fn ended(
-    pt: &PosTerminal,
-    id: &str,
-    updates: &mut broadcast::Receiver<crate::domain::SaleView>,
-) -> Option<Sale> {
+async fn ended(pt: &PosTerminal, id: &str, updates: &mut broadcast::Receiver<crate::domain::SaleView>) -> Option<Sale> {
     loop {
         match pt.journal().sale(id.to_string()).await {
             Ok(sale) if sale.state.is_final() => return Some(sale),
@@ -167,9 +163,7 @@ async fn ended(
 /// lasts while it can be scanned.
 fn status_of(sale: &Sale) -> PtMessage {
     let minutes = |secs: i64| u8::try_from((secs + 59) / 60).unwrap_or(99).clamp(1, 99);
-    let left = sale
-        .payment_request_expires_at
-        .map_or(180, |at| (at - chrono::Utc::now()).num_seconds().max(60));
+    let left = sale.payment_request_expires_at.map_or(180, |at| (at - chrono::Utc::now()).num_seconds().max(60));
     let german = sale.locale.starts_with("de");
     let (status, text) = match sale.state {
         SaleState::QrShown | SaleState::CustomerInProgress => (

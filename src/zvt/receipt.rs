@@ -85,6 +85,8 @@ mod tests {
         assert_eq!(lines_sent.len(), got.len() + 1);
         assert_eq!(lines_sent.last(), Some(&PtMessage::PrintLine { attribute: 0x81, text: String::new() }));
         let block = print_commands(&doc, ReceiptKind::Customer, 20, true);
-        assert!(matches!(&block[..], [PtMessage::TextBlock(b)] if b.receipt_type == 2 && b.lines.len() == got.len() + 1));
+        assert!(
+            matches!(&block[..], [PtMessage::TextBlock(b)] if b.receipt_type == 2 && b.lines.len() == got.len() + 1)
+        );
     }
 }

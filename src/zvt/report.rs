@@ -95,7 +95,11 @@ fn payment_details(sale: &Sale) -> TlvObject {
     let online = u8::from(sale.offline.is_none());
     TlvObject {
         tag: 0x2F,
-        value: TlvValue::Constructed(vec![primitive(0x1F10, cvm), primitive(0x1F11, online), primitive(0x1F12, technology)]),
+        value: TlvValue::Constructed(vec![
+            primitive(0x1F10, cvm),
+            primitive(0x1F11, online),
+            primitive(0x1F12, technology),
+        ]),
     }
 }
 

@@ -54,3 +54,4 @@ mod scenarios;
 mod service_manager;
 mod systemd_unit;
 mod usb_printer;
+mod zvt;

@@ -1,0 +1,155 @@
+//! posagent as a ZVT payment terminal, driven by `posagent-zvt-register`: a register
+//! written from the ZVT specification and docs/zvt.md alone (not from posagent's codec),
+//! over TCP against the daemon on the simulator. What the register printed is compared
+//! with the journal and the acquirer's side of the sale.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use common::Harness;
+use posagent_zvt_register::{Authorization, Behaviour, End, Register, Registration, Reversal, StatusAnswer};
+
+/// SEK, the simulated store's currency (ISO 4217 752).
+const SEK: u16 = 752;
+const KLARNA: u16 = 254;
+
+async fn registered(h: &Harness) -> Register {
+    let addr = h.daemon.as_ref().unwrap().zvt_addrs[0];
+    let mut register = Register::connect_tcp(addr).await.unwrap();
+    let registration = Registration { currency: Some(SEK), ..Registration::new(0) };
+    let out = register.register(&registration).await;
+    assert_eq!(out.end, End::Completed, "{:?}", out.transcript);
+    assert!(out.transcript.violations().is_empty(), "{:?}", out.transcript.violations());
+    register
+}
+
+fn klarna(amount: u64) -> Authorization {
+    Authorization { card_type: Some(KLARNA), currency: Some(SEK), ..Authorization::new(amount) }
+}
+
+fn zvt_rows(h: &Harness) -> Vec<(i64, String, String)> {
+    let db = rusqlite::Connection::open(h.data_dir().join("posagent.db")).unwrap();
+    let mut st = db.prepare("SELECT receipt_no, kind, state FROM zvt_transactions ORDER BY id").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
+}
+
+/// Waits for the intermediate status of the QR code (04 FF FF with its text).
+async fn qr_status(payment: &mut posagent_zvt_register::Exchange<'_>) {
+    loop {
+        let status = payment.next_intermediate().await.expect("an intermediate status while the QR code is up");
+        if status.status == 0xFF {
+            return;
+        }
+    }
+}
+
+/// The latest sale's id, from the journal.
+fn latest_sale(h: &Harness) -> String {
+    let db = rusqlite::Connection::open(h.data_dir().join("posagent.db")).unwrap();
+    db.query_row("SELECT id FROM sales ORDER BY created_at DESC LIMIT 1", [], |r| r.get(0)).unwrap()
+}
+
+/// A Klarna payment the register pays through: the QR code up, the simulated customer
+/// approves, the register gets the result and its receipts; the sale is captured.
+async fn pay_with_klarna(h: &Harness, register: &mut Register, amount: u64) -> posagent_zvt_register::Outcome {
+    let mut payment = register.start_payment(&klarna(amount)).await;
+    qr_status(&mut payment).await;
+    h.read_display_qr().await;
+    let (status, body) = h.customer("approve").await;
+    assert_eq!(status, 200, "{body}");
+    payment.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_klarna_payment_over_zvt_is_the_sale_the_register_printed() {
+    let h = Harness::start().await;
+    let mut register = registered(&h).await;
+    let out = pay_with_klarna(&h, &mut register, 1234).await;
+    assert_eq!(out.end, End::Completed, "{:?}", out.transcript);
+    assert!(out.transcript.violations().is_empty(), "{:?}", out.transcript.violations());
+    let status = out.last_status().unwrap();
+    assert_eq!((status.result_code, status.amount, status.receipt_no), (Some(0), Some(1234), Some(1)));
+    assert_eq!(status.zvt_card_type(), Some(u32::from(KLARNA)));
+    assert_eq!(status.card_name.as_deref(), Some("Klarna"));
+    let text = status.additional_text.clone().unwrap();
+    assert!(text.starts_with("Klarna "), "{text}");
+    // Two receipts (the store's and the customer's), with the Klarna reference on them.
+    assert_eq!(out.receipts.len(), 2, "{:?}", out.receipts);
+    let reference = text.trim_start_matches("Klarna ").to_string();
+    assert!(out.receipts.iter().all(|r| r.complete && r.lines.iter().any(|l| l.contains(&reference))));
+    // The journal: committed, and the sale captured in full at the acquirer.
+    assert_eq!(zvt_rows(&h), vec![(1, "PAYMENT".into(), "COMMITTED".into())]);
+    let id = latest_sale(&h);
+    let sale = h.wait_for(&id, |s| s["captured_amount"] == 1234).await;
+    assert_eq!(sale["klarna_reference"].as_str(), Some(reference.as_str()));
+    // The terminal printed nothing: the register prints.
+    assert_eq!(h.sim.printer.receipts().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_that_never_takes_the_result_has_the_payment_reversed_once() {
+    let h = Harness::start().await;
+    let mut register = registered(&h).await;
+    register.behaviour = Behaviour { status_answer: StatusAnswer::Silent, ..Behaviour::default() };
+    let mut payment = register.start_payment(&Authorization { timeout_secs: Some(1), ..klarna(500) }).await;
+    qr_status(&mut payment).await;
+    h.read_display_qr().await;
+    h.customer("approve").await;
+    let out = payment.finish().await;
+    assert_eq!(out.result_code, Some(0x6C), "{:?}", out.transcript);
+    assert_eq!(zvt_rows(&h), vec![(1, "PAYMENT".into(), "REVERSED".into())]);
+    let id = latest_sale(&h);
+    let sale = h.wait_for(&id, |s| s["voided"] == true).await;
+    assert_eq!(sale["captured_amount"], 0);
+    // A reversal by its receipt number now finds it reversed already.
+    register.behaviour = Behaviour::default();
+    let again = register.reverse(Reversal { receipt_no: 1, ..Reversal::default() }).await;
+    assert_eq!(again.end, End::Aborted(0xB4), "{:?}", again.transcript);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_during_the_qr_code_cancels_the_sale() {
+    let h = Harness::start().await;
+    let mut register = registered(&h).await;
+    let mut payment = register.start_payment(&klarna(700)).await;
+    qr_status(&mut payment).await;
+    payment.abort().await.unwrap();
+    let out = payment.finish().await;
+    assert_eq!(out.end, End::Aborted(0x6C), "{:?}", out.transcript);
+    assert_eq!(h.get(&format!("/v1/sales/{}", latest_sale(&h))).await.1["state"], "CANCELED");
+    assert_eq!(zvt_rows(&h), vec![(1, "PAYMENT".into(), "FAILED".into())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reversal_refund_end_of_day_and_repeat_receipt() {
+    let h = Harness::start().await;
+    let mut register = registered(&h).await;
+    assert_eq!(pay_with_klarna(&h, &mut register, 1000).await.end, End::Completed);
+    assert_eq!(pay_with_klarna(&h, &mut register, 2500).await.end, End::Completed);
+    // Reversal of the first by its receipt number: captured, so refunded in full.
+    let reversed = register.reverse(Reversal { receipt_no: 1, amount: Some(1000), ..Reversal::default() }).await;
+    assert_eq!(reversed.end, End::Completed, "{:?}", reversed.transcript);
+    assert_eq!(reversed.last_status().unwrap().original_trace, Some(1));
+    // A refund of part of the second, named by its receipt number in BMP 3C.
+    let refund = posagent_zvt_register::Refund {
+        amount: Some(500),
+        currency: Some(SEK),
+        reference: Some("R0002".into()),
+        ..Default::default()
+    };
+    let refunded = register.refund(refund).await;
+    assert_eq!(refunded.end, End::Completed, "{:?}", refunded.transcript);
+    // Without a reference posagent refunds nothing.
+    let blind = register.refund(posagent_zvt_register::Refund { amount: Some(500), ..Default::default() }).await;
+    assert_eq!(blind.end, End::Aborted(0x83));
+    let repeat = register.repeat_receipt().await;
+    assert_eq!(repeat.end, End::Completed);
+    assert_eq!(repeat.last_status().unwrap().receipt_no, refunded.last_status().unwrap().receipt_no);
+    let eod = register.end_of_day().await;
+    assert_eq!(eod.end, End::Completed, "{:?}", eod.transcript);
+    // Klarna is "others": the second payment, net of its refund.
+    assert_eq!(eod.last_status().unwrap().amount, Some(2000));
+    let rows = zvt_rows(&h);
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0].2, "REVERSED");
+}
