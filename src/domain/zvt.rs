@@ -184,12 +184,12 @@ pub fn day_totals(seq: i64, rows: &[ZvtTransaction], closed_at: DateTime<Utc>) -
             ZvtKind::Reversal => {}
         }
     }
-    let numbers = rows.iter().map(ZvtTransaction::receipt_no);
-    let receipts = rows.first().map(|first| (first.receipt_no(), numbers.last().unwrap_or(first.receipt_no())));
+    let receipts = rows.first().zip(rows.last()).map(|(first, last)| (first.receipt_no(), last.receipt_no()));
     ZvtDayTotals { seq, receipts, buckets, closed_at }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

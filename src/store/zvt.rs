@@ -171,8 +171,10 @@ impl Journal {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::ZvtState;
     use posagent_acquirer_api::Currency;
 
     fn payment(state: ZvtState, card_type: u16, amount: i64) -> NewZvtTransaction {

@@ -67,14 +67,14 @@ fn render(
             // Captured once the register takes it: its receipt says paid, not authorized.
             let mut paid = sale.clone();
             paid.capture = CaptureMode::Now;
-            let doc = receipt_document(&paid, header.clone(), false);
+            let doc = receipt_document(&paid, *header, false);
             let locale = &sale.locale;
             vec![
                 (marked(doc.clone(), CopyFor::Merchant, locale), ReceiptKind::Merchant),
                 (marked(doc, CopyFor::Customer, locale), ReceiptKind::Customer),
             ]
         }
-        SaleState::Declined => vec![(declined_document(sale, header.clone()), ReceiptKind::Customer)],
+        SaleState::Declined => vec![(declined_document(sale, *header), ReceiptKind::Customer)],
         _ => vec![],
     };
     for (doc, kind) in docs {

@@ -36,6 +36,7 @@ pub fn bcd(number: u16) -> [u8; 2] {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

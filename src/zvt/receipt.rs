@@ -64,6 +64,7 @@ pub fn print_commands(doc: &Document, kind: ReceiptKind, width: usize, text_bloc
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use posagent_drivers::printer::TextStyle;

@@ -141,6 +141,7 @@ pub fn status_information(t: &ZvtTransaction, sale: &Sale, ctx: &ReportContext) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
