@@ -45,6 +45,8 @@ pub enum LinkError {
 pub enum Writer {
     /// A TCP connection's sending half.
     Tcp(OwnedWriteHalf),
+    /// A serial line's link layer (framing, ACK/NAK, repeats).
+    Serial(super::serial::SerialWriter),
 }
 
 impl Writer {
@@ -55,6 +57,7 @@ impl Writer {
                 w.flush().await?;
                 Ok(())
             }
+            Writer::Serial(s) => s.send(apdu).await,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! posagent as a ZVT payment terminal (PT): a German, Austrian or Swiss register that
 //! speaks ZVT takes Klarna and card payments through the same checkout an ECR-API sale
 //! goes through (docs/zvt.md is the contract). The codec is the `posagent-zvt` crate;
-//! here are the transport (TCP in `listener`), the conversation
+//! here are the transports (TCP in `listener`, RS-232 in `serial`), the conversation
 //! (`link`, `session`), the payment (`payment`), its result and the commit rule
 //! (`commit`, `report`, `receipt`), and reversal, refund, end of day and repeat receipt
 //! (`admin`).
@@ -14,6 +14,7 @@ mod listener;
 mod payment;
 mod receipt;
 mod report;
+mod serial;
 mod session;
 
 use crate::checkout::Checkout;
@@ -135,5 +136,9 @@ pub async fn start(deps: ZvtDeps) -> Result<Vec<SocketAddr>, ZvtError> {
     });
     let recovering = pt.clone();
     pt.deps.tasks.spawn(async move { commit::recover(&recovering).await });
-    listener::listen(&pt).await
+    let bound = listener::listen(&pt).await?;
+    if let Some(path) = pt.deps.config.serial.clone() {
+        serial::start(&pt, &path)?;
+    }
+    Ok(bound)
 }

@@ -55,3 +55,4 @@ mod service_manager;
 mod systemd_unit;
 mod usb_printer;
 mod zvt;
+mod zvt_serial;
