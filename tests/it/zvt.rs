@@ -153,3 +153,35 @@ async fn reversal_refund_end_of_day_and_repeat_receipt() {
     assert_eq!(rows.len(), 4, "{rows:?}");
     assert_eq!(rows[0].2, "REVERSED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_payment_and_a_declined_card_over_zvt() {
+    let h = Harness::start().await;
+    let mut register = registered(&h).await;
+    // Visa preselected (card type 10): the card reader takes it.
+    let card = Authorization { card_type: Some(10), currency: Some(SEK), ..Authorization::new(4200) };
+    let payment = register.start_payment(&card).await;
+    h.present_card_when_waiting("approve", "tap").await;
+    let out = payment.finish().await;
+    assert_eq!(out.end, End::Completed, "{:?}", out.transcript);
+    assert!(out.transcript.violations().is_empty(), "{:?}", out.transcript.violations());
+    let status = out.last_status().unwrap();
+    assert_eq!((status.result_code, status.amount), (Some(0), Some(4200)));
+    // The masked PAN: first 6 and last 4 digits, the rest masked (nibble E).
+    let pan = status.pan.clone().expect("a masked PAN");
+    assert_eq!(pan, "411111******1111");
+    assert_eq!(status.zvt_card_type(), Some(10), "Visa, by its AID");
+    assert_eq!(status.card_name.as_deref(), Some("VISA CREDIT"));
+    let sale = h.wait_for(&latest_sale(&h), |s| s["captured_amount"] == 4200).await;
+    assert_eq!(sale["method"], "CARD");
+    assert_eq!(status.aid.as_deref(), sale["authorization_code"].as_str(), "the issuer's approval code in 3B");
+    // A declined card: the result code, a receipt saying so, then 06 1E.
+    let payment = register.start_payment(&card).await;
+    h.present_card_when_waiting("decline", "insert").await;
+    let out = payment.finish().await;
+    assert_eq!(out.end, End::Aborted(0x05), "{:?}", out.transcript);
+    assert_eq!(out.last_status().unwrap().result_code, Some(0x05));
+    assert_eq!(out.receipts.len(), 1, "the decline receipt");
+    let rows = zvt_rows(&h);
+    assert_eq!(rows, vec![(1, "PAYMENT".into(), "COMMITTED".into()), (2, "PAYMENT".into(), "FAILED".into())]);
+}
