@@ -67,7 +67,12 @@ pub async fn serve(pt: &PosTerminal, mut conv: Conversation) {
                 Ok(())
             }
             Ok(Incoming::Message(EcrMessage::Command(c))) => match pt.busy.try_lock() {
-                Ok(_one_at_a_time) => command(pt, &mut conv, c).await,
+                // A stop drops the command where it is: a result the register has not
+                // taken is journaled PENDING, and the next start reverses it.
+                Ok(_one_at_a_time) => tokio::select! {
+                    () = pt.deps.shutdown.cancelled() => return,
+                    done = command(pt, &mut conv, c) => done,
+                },
                 // Another register's command runs (the serial line's, or TCP's).
                 Err(_) => conv.send(&PtMessage::Nack(rc::PLEASE_WAIT)).await,
             },

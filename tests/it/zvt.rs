@@ -33,6 +33,14 @@ fn zvt_rows(h: &Harness) -> Vec<(i64, String, String)> {
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
 }
 
+/// What the acquirer booked for sale `id` (kind and amount), in order.
+async fn ledger(h: &Harness, id: &str) -> Vec<(String, i64)> {
+    let reference = h.get(&format!("/v1/sales/{id}")).await.1["reference"].as_str().unwrap().to_string();
+    let ledger = h.backend_get("/v1/ledger").await;
+    let entries = ledger.as_array().unwrap().iter().filter(|e| e["reference"] == reference.as_str());
+    entries.map(|e| (e["kind"].as_str().unwrap().to_string(), e["amount"].as_i64().unwrap_or(0))).collect()
+}
+
 /// Waits for the intermediate status of the QR code (04 FF FF with its text).
 async fn qr_status(payment: &mut posagent_zvt_register::Exchange<'_>) {
     loop {
@@ -82,6 +90,7 @@ async fn a_klarna_payment_over_zvt_is_the_sale_the_register_printed() {
     let id = latest_sale(&h);
     let sale = h.wait_for(&id, |s| s["captured_amount"] == 1234).await;
     assert_eq!(sale["klarna_reference"].as_str(), Some(reference.as_str()));
+    assert_eq!(ledger(&h, &id).await, vec![("AUTHORIZATION".into(), 1234), ("CAPTURE".into(), 1234)]);
     // The terminal printed nothing: the register prints.
     assert_eq!(h.sim.printer.receipts().len(), 0);
 }
@@ -101,6 +110,7 @@ async fn a_register_that_never_takes_the_result_has_the_payment_reversed_once() 
     let id = latest_sale(&h);
     let sale = h.wait_for(&id, |s| s["voided"] == true).await;
     assert_eq!(sale["captured_amount"], 0);
+    assert_eq!(ledger(&h, &id).await.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["AUTHORIZATION", "VOID"]);
     // A reversal by its receipt number now finds it reversed already.
     register.behaviour = Behaviour::default();
     let again = register.reverse(Reversal { receipt_no: 1, ..Reversal::default() }).await;
@@ -184,4 +194,40 @@ async fn a_card_payment_and_a_declined_card_over_zvt() {
     assert_eq!(out.receipts.len(), 1, "the decline receipt");
     let rows = zvt_rows(&h);
     assert_eq!(rows, vec![(1, "PAYMENT".into(), "COMMITTED".into()), (2, "PAYMENT".into(), "FAILED".into())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_left_untaken_by_a_stop_is_reversed_once_at_the_next_start() {
+    let mut h = Harness::start().await;
+    let mut register = registered(&h).await;
+    register.behaviour = Behaviour { status_answer: StatusAnswer::Silent, ..Behaviour::default() };
+    let mut payment = register.start_payment(&klarna(800)).await;
+    qr_status(&mut payment).await;
+    h.read_display_qr().await;
+    h.customer("approve").await;
+    // The result is out (journaled first), the register silent: the daemon stops.
+    loop {
+        match payment.next_event().await {
+            Some(posagent_zvt_register::Event::Message(posagent_zvt_register::message::PtMessage::Status(_))) => break,
+            Some(posagent_zvt_register::Event::End(end)) => panic!("ended before the result: {end:?}"),
+            Some(_) => {}
+            None => panic!("no result"),
+        }
+    }
+    let id = latest_sale(&h);
+    assert_eq!(zvt_rows(&h), vec![(1, "PAYMENT".into(), "PENDING".into())]);
+    h.stop_daemon().await;
+    drop(payment);
+    h.start_daemon().await;
+    let sale = h.wait_for(&id, |s| s["voided"] == true).await;
+    assert_eq!(sale["captured_amount"], 0);
+    common::eventually::eventually("the reversal journaled", std::time::Duration::from_secs(5), || async {
+        (zvt_rows(&h) == vec![(1, "PAYMENT".to_string(), "REVERSED".to_string())]).then_some(())
+    })
+    .await;
+    // Once: a third start voids nothing more.
+    h.stop_daemon().await;
+    h.start_daemon().await;
+    let kinds: Vec<String> = ledger(&h, &id).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(kinds, ["AUTHORIZATION", "VOID"]);
 }
