@@ -194,18 +194,22 @@ impl Checkout {
     /// Creates a sale and starts it. Returns the sale and whether it is new (false when
     /// the register retried with the same reference).
     pub async fn create_sale(&self, request: NewSale) -> Result<(SaleView, bool), CheckoutError> {
-        self.create_sale_with(request, ReceiptPrinting::Terminal).await
+        let v = self.validate(request)?;
+        self.start_sale(v).await
     }
 
-    /// [`Self::create_sale`], with the receipts printed by `receipts`: a register that
-    /// prints them itself (ZVT) has none printed on the terminal.
-    pub async fn create_sale_with(
+    /// A ZVT register's sale: [`Self::create_sale`] with capture `LATER`, captured by
+    /// the terminal once the register took the result; its receipts printed by
+    /// `receipts` (a register that prints them itself has none printed on the terminal).
+    pub async fn create_register_sale(
         &self,
-        request: NewSale,
+        mut request: NewSale,
         receipts: ReceiptPrinting,
     ) -> Result<(SaleView, bool), CheckoutError> {
+        request.capture = Some(posagent_acquirer_api::CaptureMode::Later);
         let mut v = self.validate(request)?;
         v.receipts = receipts;
+        v.capture_on_commit = true;
         self.start_sale(v).await
     }
 

@@ -60,6 +60,8 @@ pub(crate) struct ValidSale {
     pub retry_of: Option<String>,
     /// Who prints the sale's receipts.
     pub receipts: ReceiptPrinting,
+    /// Captured when the register takes the result (ZVT), not by the register's call.
+    pub capture_on_commit: bool,
 }
 
 /// Who prints a sale's receipts.
@@ -140,6 +142,7 @@ impl ValidSale {
             receipt_print_started: false,
             receipt_error: None,
             receipt_by_register: self.receipts == ReceiptPrinting::Register,
+            capture_on_commit: self.capture_on_commit,
             created_at: now,
             approved_at: None,
             updated_at: now,
@@ -222,6 +225,7 @@ impl NewSale {
             capture: self.capture.unwrap_or(CaptureMode::Now),
             retry_of: None,
             receipts: ReceiptPrinting::Terminal,
+            capture_on_commit: false,
         })
     }
 }

@@ -147,8 +147,8 @@ impl Checkout {
     async fn print_post_purchase(&self, (view, queued): &PostPurchase, kind: PostPurchaseKind) {
         let d = &self.inner().deps;
         let Ok(sale) = d.journal.sale(view.id.clone()).await else { return };
-        if sale.receipt_by_register {
-            return; // the register prints its own (ZVT)
+        if sale.receipt_by_register || (sale.capture_on_commit && matches!(kind, PostPurchaseKind::Capture(_))) {
+            return; // the register prints its own (ZVT); the commit's capture is the sale's own
         }
         let doc = post_purchase_document(&sale, (ReceiptHeader::of(&d.store), chrono::Utc::now()), kind, *queued);
         let printer = d.printer.clone();

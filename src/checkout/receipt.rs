@@ -143,7 +143,8 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     d.push(Block::Feed(1));
     // What was done and its result: captured at once, or an amount reserved for the
     // register to capture later.
-    let result = if sale.capture == CaptureMode::Later { Label::ResultAuthorized } else { Label::ResultApproved };
+    let later = sale.capture == CaptureMode::Later && !sale.capture_on_commit;
+    let result = if later { Label::ResultAuthorized } else { Label::ResultApproved };
     d.columns(label(Label::Purchase, l), label(result, l), true);
     match sale.method {
         PaymentMethod::Card => card_payment_lines(&mut d, sale),

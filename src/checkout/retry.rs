@@ -44,6 +44,7 @@ impl Checkout {
         if unpaid.receipt_by_register {
             valid.receipts = super::new_sale::ReceiptPrinting::Register;
         }
+        valid.capture_on_commit = unpaid.capture_on_commit;
         self.start_sale(valid).await
     }
 }

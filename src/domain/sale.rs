@@ -267,6 +267,10 @@ pub struct Sale {
     /// registration): the terminal's printer prints none of them, original or copy.
     #[serde(default)]
     pub receipt_by_register: bool,
+    /// Captured by the terminal itself once the register took the result (ZVT's commit
+    /// rule): its receipt says paid, and the capture prints no slip of its own.
+    #[serde(default)]
+    pub capture_on_commit: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// When it was approved (the time its receipt shows, copies included).

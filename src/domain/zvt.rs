@@ -29,6 +29,9 @@ pub enum ZvtKind {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ZvtState {
+    /// A payment under way: its sale started, no result yet (a restart finds it here and
+    /// cancels or voids the sale: the register is gone).
+    Open,
     /// The result is being sent; the register has not acknowledged it and its receipts.
     Pending,
     /// The register took the result: the transaction counts.
@@ -171,17 +174,19 @@ pub fn day_bucket(card_type: Option<u16>) -> usize {
     }
 }
 
-/// The totals of `rows` (the transactions an end of day closes): every committed payment
-/// counted in its bucket, committed refunds taken off their bucket's total; reversed
-/// payments, their reversals and what failed count nothing.
+/// The totals of `rows` (the transactions an end of day closes), as the acquirer booked
+/// them that day: a payment the register took (committed, or reversed later by a 06 30)
+/// counted in its bucket; a 06 30 reversal and a refund taken off their bucket's total;
+/// a payment the commit rule voided, and what failed, count nothing.
 pub fn day_totals(seq: i64, rows: &[ZvtTransaction], closed_at: DateTime<Utc>) -> ZvtDayTotals {
     let mut buckets = [(0u32, 0i64); 7];
-    for row in rows.iter().filter(|r| r.state == ZvtState::Committed) {
+    for row in rows {
         let bucket = &mut buckets[day_bucket(row.card_type)];
+        let taken = row.state == ZvtState::Committed || (row.state == ZvtState::Reversed && row.reversed_by.is_some());
         match row.kind {
-            ZvtKind::Payment => *bucket = (bucket.0 + 1, bucket.1 + row.amount),
-            ZvtKind::Refund => bucket.1 -= row.amount,
-            ZvtKind::Reversal => {}
+            ZvtKind::Payment if taken => *bucket = (bucket.0 + 1, bucket.1 + row.amount),
+            ZvtKind::Reversal | ZvtKind::Refund if row.state == ZvtState::Committed => bucket.1 -= row.amount,
+            _ => {}
         }
     }
     let receipts = rows.first().zip(rows.last()).map(|(first, last)| (first.receipt_no(), last.receipt_no()));
@@ -232,18 +237,23 @@ mod tests {
 
     #[test]
     fn a_day_counts_committed_payments_net_of_refunds_per_bucket() {
+        let mut reversed = row(9, ZvtKind::Payment, ZvtState::Reversed, Some(254), 400);
+        reversed.reversed_by = Some(10);
         let rows = [
+            row(6, ZvtKind::Payment, ZvtState::Reversed, Some(254), 900),
             row(7, ZvtKind::Payment, ZvtState::Committed, Some(10), 1000),
             row(8, ZvtKind::Payment, ZvtState::Committed, Some(254), 2500),
-            row(9, ZvtKind::Payment, ZvtState::Reversed, Some(254), 400),
+            reversed,
             row(10, ZvtKind::Reversal, ZvtState::Committed, Some(254), 400),
             row(11, ZvtKind::Payment, ZvtState::Failed, Some(6), 700),
             row(12, ZvtKind::Refund, ZvtState::Committed, Some(254), 500),
             row(13, ZvtKind::Payment, ZvtState::Committed, Some(5), 300),
         ];
         let t = day_totals(3, &rows, Utc::now());
-        assert_eq!(t.receipts, Some((7, 13)));
-        assert_eq!(t.buckets, [(1, 300), (0, 0), (0, 0), (0, 0), (1, 1000), (0, 0), (1, 2000)]);
+        assert_eq!(t.receipts, Some((6, 13)));
+        // Klarna: 2500 + 400 (taken, reversed by 06 30) - 400 (that reversal) - 500 (refund);
+        // the 900 the commit rule voided counts nothing.
+        assert_eq!(t.buckets, [(1, 300), (0, 0), (0, 0), (0, 0), (1, 1000), (0, 0), (2, 2000)]);
         assert_eq!(day_totals(4, &[], Utc::now()).receipts, None);
     }
 }

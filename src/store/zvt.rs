@@ -4,7 +4,7 @@
 //! number that a reversal days later needs; and the end of day that closes them.
 
 use super::{Journal, StoreError, corrupt, decode, sqlite};
-use crate::domain::{NewZvtTransaction, ZvtDayTotals, ZvtKind, ZvtTransaction, day_totals};
+use crate::domain::{NewZvtTransaction, ZvtDayTotals, ZvtTransaction, day_totals};
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -88,14 +88,13 @@ impl Journal {
         .await
     }
 
-    /// The most recent `kind` transaction with receipt number `receipt_no` (numbers wrap
-    /// after 9999: the latest is the one a register's receipt names).
-    pub async fn zvt_by_receipt(&self, receipt_no: u16, kind: ZvtKind) -> Result<Option<ZvtTransaction>, StoreError> {
-        let kind: &'static str = kind.into();
+    /// The most recent transaction with receipt number `receipt_no`, of any kind (numbers
+    /// wrap after 9999: the latest is the one a register's receipt names; an older one of
+    /// another kind is never it).
+    pub async fn zvt_by_receipt(&self, receipt_no: u16) -> Result<Option<ZvtTransaction>, StoreError> {
         self.call(move |conn, path| {
-            let sql =
-                "SELECT id, data FROM zvt_transactions WHERE receipt_no = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1";
-            Ok(rows(conn, path, sql, params![receipt_no, kind])?.pop())
+            let sql = "SELECT id, data FROM zvt_transactions WHERE receipt_no = ?1 ORDER BY id DESC LIMIT 1";
+            Ok(rows(conn, path, sql, params![receipt_no])?.pop())
         })
         .await
     }
@@ -108,11 +107,11 @@ impl Journal {
         .await
     }
 
-    /// The ZVT transactions whose result the register never took (a stop or a crash in
-    /// between): the commit rule reverses their payments.
-    pub async fn zvt_pending(&self) -> Result<Vec<ZvtTransaction>, StoreError> {
+    /// The payments a previous run left under way (`Open`) or with their result not taken
+    /// (`Pending`), oldest first.
+    pub async fn zvt_unsettled(&self) -> Result<Vec<ZvtTransaction>, StoreError> {
         self.call(|conn, path| {
-            rows(conn, path, "SELECT id, data FROM zvt_transactions WHERE state = 'PENDING' ORDER BY id", [])
+            rows(conn, path, "SELECT id, data FROM zvt_transactions WHERE state IN ('OPEN', 'PENDING') ORDER BY id", [])
         })
         .await
     }
@@ -134,7 +133,7 @@ impl Journal {
             let err = sqlite(path);
             let db = conn.transaction().map_err(&err)?;
             let sql =
-                "SELECT id, data FROM zvt_transactions WHERE end_of_day IS NULL AND state != 'PENDING' ORDER BY id";
+                "SELECT id, data FROM zvt_transactions WHERE end_of_day IS NULL AND state NOT IN ('OPEN', 'PENDING') ORDER BY id";
             let open = rows(&db, path, sql, [])?;
             let now = Utc::now();
             db.execute("INSERT INTO zvt_end_of_day (closed_at, totals) VALUES (?1, '{}')", params![now.to_rfc3339()])
@@ -174,7 +173,7 @@ impl Journal {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::domain::ZvtState;
+    use crate::domain::{ZvtKind, ZvtState};
     use posagent_acquirer_api::Currency;
 
     fn payment(state: ZvtState, card_type: u16, amount: i64) -> NewZvtTransaction {
@@ -202,13 +201,13 @@ mod tests {
         assert_eq!((first.receipt_no(), first.trace_no(), first.sent.clone()), (1, 1, vec![vec![0x04, 0x0F, 1]]));
         let second = j.zvt_record(payment(ZvtState::Failed, 6, 500), |_| vec![]).await.unwrap();
         assert_eq!(second.receipt_no(), 2);
-        assert_eq!(j.zvt_pending().await.unwrap(), vec![first.clone()]);
+        assert_eq!(j.zvt_unsettled().await.unwrap(), vec![first.clone()]);
         let day = j.zvt_close_day().await.unwrap();
         assert_eq!(day.receipts, Some((2, 2)), "the pending payment waits for its outcome");
         j.zvt_update(first.id, |t| t.state = ZvtState::Committed).await.unwrap();
-        let found = j.zvt_by_receipt(1, ZvtKind::Payment).await.unwrap().unwrap();
+        let found = j.zvt_by_receipt(1).await.unwrap().unwrap();
         assert_eq!(found.state, ZvtState::Committed);
-        assert!(j.zvt_by_receipt(1, ZvtKind::Refund).await.unwrap().is_none());
+        assert!(j.zvt_by_receipt(3).await.unwrap().is_none());
         let day = j.zvt_close_day().await.unwrap();
         assert_eq!((day.seq, day.receipts, day.buckets[4]), (2, Some((1, 1)), (1, 1000)));
         assert_eq!(j.zvt_last_day().await.unwrap(), Some(day));

@@ -3,10 +3,13 @@
 //! the totals per card type, and Repeat Receipt (06 20).
 
 use super::link::{Conversation, LinkError, T3};
+use super::receipt::{ReceiptKind, print_commands};
 use super::report::status_information;
 use super::{PosTerminal, rc};
 use crate::domain::{NewZvtTransaction, ZvtDayTotals, ZvtKind, ZvtState, ZvtTransaction, receipt_number_of};
+use crate::locale::format_amount;
 use crate::returns::{NewReturn, ReturnError};
+use posagent_drivers::printer::{Align, Block, Document, TextStyle};
 use posagent_zvt::{Completion, EndOfDayTotals, PtMessage, Refund, Reversal, StatusInformation};
 
 async fn fail(conv: &mut Conversation, result: u8, why: &str) -> Result<(), LinkError> {
@@ -15,10 +18,15 @@ async fn fail(conv: &mut Conversation, result: u8, why: &str) -> Result<(), Link
 }
 
 /// Journals the result of a reversal or refund (committed: the money already moved),
-/// sends it and the completion.
-async fn report(pt: &PosTerminal, conv: &mut Conversation, new: NewZvtTransaction) -> Result<(), LinkError> {
+/// sends it and the completion; `journaled` is told the row's id first.
+async fn report(
+    pt: &PosTerminal,
+    conv: &mut Conversation,
+    new: NewZvtTransaction,
+    journaled: impl AsyncFnOnce(i64),
+) -> Result<(), LinkError> {
     let settings = *pt.settings.lock().await;
-    let ctx = pt.context(&settings);
+    let ctx = pt.context(&settings, settings.tlv);
     let sale = match &new.sale_id {
         Some(id) => pt.journal().sale(id.clone()).await.ok(),
         None => None,
@@ -40,6 +48,7 @@ async fn report(pt: &PosTerminal, conv: &mut Conversation, new: NewZvtTransactio
             return fail(conv, rc::SYSTEM_ERROR, "journal").await;
         }
     };
+    journaled(t.id).await;
     for apdu in &t.sent {
         conv.exchange(apdu, T3).await?;
     }
@@ -50,8 +59,11 @@ async fn report(pt: &PosTerminal, conv: &mut Conversation, new: NewZvtTransactio
 /// captured, else refunded in full.
 pub async fn reversal(pt: &PosTerminal, conv: &mut Conversation, r: Reversal) -> Result<(), LinkError> {
     conv.send(&PtMessage::Ack).await?;
-    let found = pt.journal().zvt_by_receipt(r.receipt_no, ZvtKind::Payment).await.ok().flatten();
+    let found = pt.journal().zvt_by_receipt(r.receipt_no).await.ok().flatten().filter(|t| t.kind == ZvtKind::Payment);
     let Some(paid) = found else { return fail(conv, rc::REVERSAL_NOT_POSSIBLE, "no payment with that receipt").await };
+    if r.currency.is_some_and(|cc| cc != pt.currency_code()) {
+        return fail(conv, rc::WRONG_CURRENCY, "another currency").await;
+    }
     if paid.state == ZvtState::Reversed || paid.reversed_by.is_some() {
         return fail(conv, rc::ALREADY_REVERSED, "already reversed").await;
     }
@@ -74,19 +86,17 @@ pub async fn reversal(pt: &PosTerminal, conv: &mut Conversation, r: Reversal) ->
         card_type: paid.card_type,
         result: rc::OK,
     };
-    let reversed_id = paid.id;
-    let done = report(pt, conv, new).await;
-    if let Ok(Some(last)) = pt.journal().zvt_last().await {
-        let by = last.id;
-        let _ = pt
-            .journal()
-            .zvt_update(reversed_id, move |t| {
-                t.state = ZvtState::Reversed;
-                t.reversed_by = Some(by);
-            })
-            .await;
-    }
-    done
+    let journal = pt.journal();
+    let mark = async |by: i64| {
+        let reversed = move |t: &mut ZvtTransaction| {
+            t.state = ZvtState::Reversed;
+            t.reversed_by = Some(by);
+        };
+        if let Err(e) = journal.zvt_update(paid.id, reversed).await {
+            tracing::error!(error = %e, "cannot journal the reversed payment's row");
+        }
+    };
+    report(pt, conv, new, mark).await
 }
 
 /// Gives the money of committed payment `paid` back: a void while nothing is captured,
@@ -122,7 +132,10 @@ async fn purchase_reference(pt: &PosTerminal, named: &str) -> Option<String> {
     let named = named.trim();
     if let Some(digits) = named.strip_prefix('R').filter(|d| d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit())) {
         let receipt: u16 = digits.parse().ok()?;
-        let paid = pt.journal().zvt_by_receipt(receipt, ZvtKind::Payment).await.ok()??;
+        let paid = pt.journal().zvt_by_receipt(receipt).await.ok()??;
+        if paid.kind != ZvtKind::Payment {
+            return None;
+        }
         return Some(pt.journal().sale(paid.sale_id?).await.ok()?.reference);
     }
     (!named.is_empty()).then(|| named.to_string())
@@ -131,6 +144,9 @@ async fn purchase_reference(pt: &PosTerminal, named: &str) -> Option<String> {
 /// Refund (06 31): a return of BMP 04's amount against the purchase BMP 3C names.
 pub async fn refund(pt: &PosTerminal, conv: &mut Conversation, r: Refund) -> Result<(), LinkError> {
     conv.send(&PtMessage::Ack).await?;
+    if r.currency.is_some_and(|cc| cc != pt.currency_code()) {
+        return fail(conv, rc::WRONG_CURRENCY, "another currency").await;
+    }
     let Some(named) = r.additional_data.as_deref() else {
         return fail(conv, rc::FUNCTION_NOT_POSSIBLE, "a refund needs the purchase's reference in BMP 3C").await;
     };
@@ -158,7 +174,7 @@ pub async fn refund(pt: &PosTerminal, conv: &mut Conversation, r: Refund) -> Res
         card_type: sale.as_ref().and_then(|s| super::report::card_type(s, pt.deps.config.klarna_card_type)),
         result: rc::OK,
     };
-    report(pt, conv, new).await
+    report(pt, conv, new, async |_| {}).await
 }
 
 /// BMP 60's totals of `day`.
@@ -193,7 +209,39 @@ pub async fn end_of_day(pt: &PosTerminal, conv: &mut Conversation) -> Result<(),
         ..StatusInformation::default()
     };
     conv.ask(&PtMessage::StatusInformation(info), T3).await?;
+    let settings = *pt.settings.lock().await;
+    if settings.admin_receipts_to_register() {
+        let doc = day_receipt(pt, &day);
+        for m in print_commands(&doc, ReceiptKind::Admin, settings.width(), settings.text_blocks) {
+            conv.ask(&m, T3).await?;
+        }
+    }
     conv.ask(&PtMessage::Completion(Completion::plain()), T3).await.map(|_| ())
+}
+
+/// The end of day's admin receipt: the terminal, the time, the receipt numbers and the
+/// totals per card type, as the register prints it.
+fn day_receipt(pt: &PosTerminal, day: &ZvtDayTotals) -> Document {
+    const BUCKETS: [&str; 7] = ["girocard", "JCB", "Mastercard", "American Express", "VISA", "Diners", "Klarna/others"];
+    let store = pt.deps.checkout.store();
+    let money = |minor: i64| format_amount(minor, store.currency, &store.locale);
+    let mut doc = Document::default();
+    doc.styled("End of day", TextStyle { bold: true, double: true }, Align::Center);
+    doc.line(store.name.clone());
+    doc.columns("TID", pt.deps.config.terminal_id.clone(), false);
+    doc.columns("Date", store.time_zone.format(day.closed_at), false);
+    if let Some((from, to)) = day.receipts {
+        doc.columns("Receipts", format!("{from:04}-{to:04}"), false);
+    }
+    doc.blocks.push(Block::Rule);
+    for (name, (count, total)) in BUCKETS.iter().zip(day.buckets) {
+        if count > 0 || total != 0 {
+            doc.columns(format!("{name} ({count})"), money(total), false);
+        }
+    }
+    doc.blocks.push(Block::Rule);
+    doc.columns("Total", money(day.buckets.iter().map(|b| b.1).sum()), true);
+    doc
 }
 
 /// Repeat Receipt (06 20): the last transaction's status information and receipts again.

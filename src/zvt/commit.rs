@@ -1,18 +1,21 @@
-//! A transaction's result to the register and ZVT's commit rule [P15 §2.2.8]: the result
-//! is journaled (with its receipt and trace numbers) before it is sent; an approved
-//! payment counts — is captured — only once the register acknowledged the status
-//! information and every receipt; otherwise it is voided, exactly once (the keys come
-//! from the journaled row), also when the daemon stopped in between.
+//! A payment's journal row and ZVT's commit rule [P15 §2.2.8]: the row is written when
+//! the sale starts (`OPEN`), the result with its receipt and trace numbers before it is
+//! sent (`PENDING`); an approved payment counts — is captured — only once the register
+//! acknowledged the status information and every receipt (`COMMITTED`); otherwise it is
+//! voided and reported `27 6C` (`REVERSED`), under keys that come from the row, so
+//! exactly once, also when the daemon stopped in between: the next start settles what a
+//! previous run left open or pending.
 
 use super::PosTerminal;
 use super::link::{Conversation, LinkError, T3};
 use super::receipt::{ReceiptKind, print_commands};
 use super::report::{ReportContext, card_type, result_code, status_information};
 use super::session::RegisterSettings;
-use crate::checkout::{CopyFor, ReceiptHeader, declined_document, marked, receipt_document};
+use crate::checkout::{CheckoutError, CopyFor, ReceiptHeader, declined_document, marked, receipt_document};
 use crate::domain::{NewZvtTransaction, Sale, SaleState, ZvtKind, ZvtState, ZvtTransaction};
-use posagent_acquirer_api::CaptureMode;
-use posagent_zvt::{Completion, EcrAnswer, PtMessage};
+use crate::store::StoreError;
+use posagent_zvt::{Apdu, Completion, EcrAnswer, PtMessage};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the register takes a result (its registration, and BMP 01/02 of the command).
@@ -20,9 +23,12 @@ use std::time::Duration;
 pub struct Delivery {
     /// What its registration set.
     pub settings: RegisterSettings,
+    /// TLV containers may be sent (the register sent one).
+    pub tlv: bool,
     /// How long it may take to answer the status information (BMP 01; 30 s).
     pub answer_timeout: Duration,
-    /// How often "please wait" (84 9C) may put the status information off (BMP 02; 3).
+    /// How often "please wait" (84 9C) may put the status information off (BMP 02;
+    /// without it, as often as it likes within BMP 01 each time: capped at 255).
     pub repeats: u8,
 }
 
@@ -36,18 +42,35 @@ enum Taken {
 
 impl PosTerminal {
     /// What a status information needs besides the transaction, as of now.
-    pub(super) fn context(&self, settings: &RegisterSettings) -> ReportContext {
-        let store = self.deps.checkout.store();
+    pub(super) fn context(&self, settings: &RegisterSettings, tlv: bool) -> ReportContext {
         ReportContext {
             terminal_id: self.deps.config.terminal_id_number(),
             currency: settings.currency_sent.then(|| self.currency_code()),
-            clock: store.time_zone.clock(chrono::Utc::now()),
+            clock: self.deps.checkout.store().time_zone.clock(chrono::Utc::now()),
+            tlv,
         }
     }
 }
 
+/// Journals the row of a payment whose sale `sale` just started.
+pub async fn open_payment(pt: &PosTerminal, sale: &crate::domain::SaleView) -> Result<ZvtTransaction, StoreError> {
+    let new = NewZvtTransaction {
+        kind: ZvtKind::Payment,
+        state: ZvtState::Open,
+        sale_id: Some(sale.id.clone()),
+        return_id: None,
+        reverses: None,
+        amount: sale.amount,
+        currency: sale.currency,
+        card_type: None,
+        result: super::rc::SYSTEM_ERROR,
+    };
+    pt.journal().zvt_record(new, |_| vec![]).await
+}
+
 /// The APDUs that report `sale`'s end as transaction `t`: the status information and,
-/// when the register prints from print commands, its receipts.
+/// when the register prints from print commands, its receipts (none at all when the
+/// status information does not encode).
 fn render(
     t: &ZvtTransaction,
     sale: &Sale,
@@ -55,23 +78,20 @@ fn render(
     d: &Delivery,
     header: &ReceiptHeader<'_>,
 ) -> Vec<Vec<u8>> {
-    let mut sent = vec![];
-    if let Ok(apdu) = PtMessage::StatusInformation(status_information(t, sale, ctx)).to_apdu() {
-        sent.push(apdu.encode());
-    }
+    let Ok(status) = PtMessage::StatusInformation(status_information(t, sale, ctx)).to_apdu() else {
+        tracing::error!("the ZVT status information does not encode; the payment is not reported");
+        return vec![];
+    };
+    let mut sent = vec![status.encode()];
     if !d.settings.receipts_to_register() {
         return sent;
     }
     let docs = match sale.state {
         SaleState::Approved => {
-            // Captured once the register takes it: its receipt says paid, not authorized.
-            let mut paid = sale.clone();
-            paid.capture = CaptureMode::Now;
-            let doc = receipt_document(&paid, *header, false);
-            let locale = &sale.locale;
+            let doc = receipt_document(sale, *header, false);
             vec![
-                (marked(doc.clone(), CopyFor::Merchant, locale), ReceiptKind::Merchant),
-                (marked(doc, CopyFor::Customer, locale), ReceiptKind::Customer),
+                (marked(doc.clone(), CopyFor::Merchant, &sale.locale), ReceiptKind::Merchant),
+                (marked(doc, CopyFor::Customer, &sale.locale), ReceiptKind::Customer),
             ]
         }
         SaleState::Declined => vec![(declined_document(sale, *header), ReceiptKind::Customer)],
@@ -87,51 +107,51 @@ fn render(
     sent
 }
 
-/// Reports the end of payment `sale` to the register (`conv`; `None`: it went away) and
-/// applies the commit rule.
+/// The status information in `sent`, with result `27 6C`: what a reversed payment is
+/// reported as (and repeated as) under its own receipt and trace numbers.
+fn reversed_report(sent: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let status = sent.first().and_then(|b| Apdu::decode(b).ok()).and_then(|a| PtMessage::decode(&a).ok());
+    let Some(PtMessage::StatusInformation(mut info)) = status else { return vec![] };
+    info.result = super::rc::ABORTED;
+    PtMessage::StatusInformation(info).to_apdu().map(|a| vec![a.encode()]).unwrap_or_default()
+}
+
+/// Reports the end of payment `sale` (row `open`) to the register (`conv`; `None`: it
+/// went away) and applies the commit rule.
 pub async fn report_payment(
-    pt: &PosTerminal,
+    pt: &Arc<PosTerminal>,
     conv: Option<&mut Conversation>,
+    open: &ZvtTransaction,
     sale: &Sale,
     d: &Delivery,
 ) -> Result<(), LinkError> {
     let result = result_code(sale, pt.deps.checkout.acquirer_online());
     let approved = result == super::rc::OK;
-    let new = NewZvtTransaction {
-        kind: ZvtKind::Payment,
-        state: if approved { ZvtState::Pending } else { ZvtState::Failed },
-        sale_id: Some(sale.id.clone()),
-        return_id: None,
-        reverses: None,
-        amount: sale.amount,
-        currency: sale.currency,
-        card_type: card_type(sale, pt.deps.config.klarna_card_type),
-        result,
-    };
-    let (ctx, delivery, paid) = (pt.context(&d.settings), *d, sale.clone());
+    let (ctx, delivery, ended) = (pt.context(&d.settings, d.tlv), *d, sale.clone());
     let store = pt.deps.checkout.store().clone();
-    let t = match pt
+    let kind = card_type(sale, pt.deps.config.klarna_card_type);
+    let reported = pt
         .journal()
-        .zvt_record(new, move |t| render(t, &paid, &ctx, &delivery, &ReceiptHeader::of(&store)))
-        .await
-    {
+        .zvt_update(open.id, move |t| {
+            t.state = if approved { ZvtState::Pending } else { ZvtState::Failed };
+            (t.result, t.card_type) = (result, kind);
+            t.sent = render(t, &ended, &ctx, &delivery, &ReceiptHeader::of(&store));
+        })
+        .await;
+    let t = match reported {
         Ok(t) => t,
         Err(e) => {
-            // Nothing journaled, nothing may count: the approval is released.
+            // The row stays OPEN: the next start voids the sale, if this cannot.
             tracing::error!(error = %e, "cannot journal the ZVT result; the payment is voided");
-            void_sale(pt, &sale.id, &format!("zvt-unjournaled-{}", sale.id)).await;
+            void_sale(pt, &sale.id, &reversal_key(open)).await;
+            let failed = PtMessage::Abort { result: super::rc::SYSTEM_ERROR, extended_text: None };
             return match conv {
-                Some(c) => c
-                    .ask(&PtMessage::Abort { result: super::rc::SYSTEM_ERROR, extended_text: None }, T3)
-                    .await
-                    .map(|_| ()),
+                Some(c) => c.ask(&failed, T3).await.map(|_| ()),
                 None => Ok(()),
             };
         }
     };
-    let Some(conv) = conv else {
-        return settle(pt, &t, Taken::No).await;
-    };
+    let Some(conv) = conv else { return settle_tracked(pt, &t, Taken::No).await };
     let taken = deliver(conv, &t.sent, d).await;
     let gone = matches!(taken, Err(LinkError::Closed));
     let taken = taken.unwrap_or(Taken::No);
@@ -139,22 +159,28 @@ pub async fn report_payment(
         return conv.ask(&PtMessage::Abort { result, extended_text: None }, T3).await.map(|_| ());
     }
     let committed = matches!(taken, Taken::Yes(_));
-    settle(pt, &t, taken).await?;
+    settle_tracked(pt, &t, taken).await?;
     if gone {
         return Err(LinkError::Closed);
     }
-    let end = if committed {
-        PtMessage::Completion(Completion::plain())
-    } else {
-        PtMessage::Abort { result: super::rc::ABORTED, extended_text: None }
-    };
-    conv.ask(&end, T3).await.map(|_| ())
+    if committed {
+        return conv.ask(&PtMessage::Completion(Completion::plain()), T3).await.map(|_| ());
+    }
+    // Reversed: the register hears so [P15 §2.2.6], then the abort.
+    if let Some(status) = reversed_report(&t.sent).first()
+        && let Err(LinkError::Closed) = conv.exchange(status, T3).await
+    {
+        return Err(LinkError::Closed);
+    }
+    conv.ask(&PtMessage::Abort { result: super::rc::ABORTED, extended_text: None }, T3).await.map(|_| ())
 }
 
 /// Sends the status information (again after "please wait", up to `d.repeats` times)
 /// and then every receipt, each awaiting the register's acknowledgement.
 async fn deliver(conv: &mut Conversation, sent: &[Vec<u8>], d: &Delivery) -> Result<Taken, LinkError> {
     let Some((status, receipts)) = sent.split_first() else { return Ok(Taken::No) };
+    // A late acknowledgement of an intermediate status must not pass for this one's.
+    conv.drop_answers();
     let mut waits = 0;
     let partial = loop {
         match conv.exchange(status, d.answer_timeout).await {
@@ -189,23 +215,35 @@ async fn deliver(conv: &mut Conversation, sent: &[Vec<u8>], d: &Delivery) -> Res
     Ok(Taken::Yes(partial))
 }
 
+/// [`settle`] on the daemon's tasks: a stop or a dropped connection cannot cut it off
+/// between the register's answer and its journal entry.
+async fn settle_tracked(pt: &Arc<PosTerminal>, t: &ZvtTransaction, taken: Taken) -> Result<(), LinkError> {
+    let (pt, t) = (pt.clone(), t.clone());
+    let tasks = pt.deps.tasks.clone();
+    let _ = tasks.spawn(async move { settle(&pt, &t, taken).await }).await;
+    Ok(())
+}
+
 /// The commit rule's outcome for approved payment `t`: captured when taken, else voided.
-async fn settle(pt: &PosTerminal, t: &ZvtTransaction, taken: Taken) -> Result<(), LinkError> {
+async fn settle(pt: &PosTerminal, t: &ZvtTransaction, taken: Taken) {
     if t.state != ZvtState::Pending {
-        return Ok(());
+        return;
     }
-    let journal = pt.journal();
     match taken {
         Taken::Yes(partial) => {
-            if let Err(e) = journal.zvt_update(t.id, |r| r.state = ZvtState::Committed).await {
-                tracing::error!(error = %e, "cannot journal the committed ZVT payment; it is captured at the next start");
-                return Ok(());
+            let committed = move |r: &mut ZvtTransaction| {
+                r.state = ZvtState::Committed;
+                r.amount = partial.unwrap_or(r.amount);
+            };
+            match pt.journal().zvt_update(t.id, committed).await {
+                Ok(row) => capture(pt, &row, partial).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot journal the committed ZVT payment; the next start voids it");
+                }
             }
-            capture(pt, t, partial).await;
         }
         Taken::No => reverse(pt, t).await,
     }
-    Ok(())
 }
 
 /// Captures committed payment `t` (`partial`: the goods the register issued).
@@ -222,41 +260,83 @@ async fn capture(pt: &PosTerminal, t: &ZvtTransaction, partial: Option<i64>) {
     }
 }
 
-/// Voids payment `t`: the register did not take it.
-async fn reverse(pt: &PosTerminal, t: &ZvtTransaction) {
+fn reversal_key(t: &ZvtTransaction) -> String {
+    format!("zvt-reversal-{}", t.id)
+}
+
+/// Voids payment `t` (the register did not take it) and journals it reversed, with its
+/// report changed to `27 6C`; a void that failed leaves it for the next start.
+pub(super) async fn reverse(pt: &PosTerminal, t: &ZvtTransaction) {
     let Some(sale_id) = &t.sale_id else { return };
     tracing::warn!(sale_id, receipt = t.receipt_no(), "the register did not take the payment: it is reversed");
-    void_sale(pt, sale_id, &format!("zvt-reversal-{}", t.id)).await;
-    if let Err(e) = pt.journal().zvt_update(t.id, |r| r.state = ZvtState::Reversed).await {
+    if !void_sale(pt, sale_id, &reversal_key(t)).await {
+        return;
+    }
+    let reversed = |r: &mut ZvtTransaction| {
+        r.sent = reversed_report(&r.sent);
+        r.state = if r.result == super::rc::OK { ZvtState::Reversed } else { ZvtState::Failed };
+    };
+    if let Err(e) = pt.journal().zvt_update(t.id, reversed).await {
         tracing::error!(error = %e, "cannot journal the reversed ZVT payment; it is voided again (same key) at the next start");
     }
 }
 
-async fn void_sale(pt: &PosTerminal, sale_id: &str, key: &str) {
-    if let Err(e) = pt.deps.checkout.void(sale_id, Some(key.to_string())).await {
-        tracing::error!(error = %e, sale_id, "the ZVT payment could not be voided");
+/// Voids sale `sale_id` under `key`; true once nothing of it is left to void.
+async fn void_sale(pt: &PosTerminal, sale_id: &str, key: &str) -> bool {
+    match pt.deps.checkout.void(sale_id, Some(key.to_string())).await {
+        Ok(_) | Err(CheckoutError::NotApproved(_)) => true,
+        Err(CheckoutError::NothingToCapture(why)) => {
+            tracing::info!(sale_id, why, "nothing of the ZVT payment is left to void");
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, sale_id, "the ZVT payment could not be voided; tried again at the next start");
+            false
+        }
     }
 }
 
-/// At start: the payments a previous run left with the register's answer outstanding are
-/// voided; those committed but not captured are captured (same keys as before).
-pub async fn recover(pt: &PosTerminal) {
-    let pending = match pt.journal().zvt_pending().await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the ZVT journal; payments left uncommitted are not reversed");
+/// At start, before any register is heard: what a previous run left — a payment under
+/// way (its sale canceled, or voided if it was approved meanwhile), a result the
+/// register never took (voided), a committed payment not captured (captured) — each
+/// under the keys it had.
+pub async fn recover(pt: &Arc<PosTerminal>) {
+    let journal = pt.journal();
+    let (unsettled, uncaptured) = match (journal.zvt_unsettled().await, journal.zvt_uncaptured().await) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "cannot read the ZVT journal; what a previous run left is not settled");
             return;
         }
     };
-    for t in pending {
-        reverse(pt, &t).await;
+    for t in uncaptured {
+        capture(pt, &t, None).await;
     }
-    match pt.journal().zvt_uncaptured().await {
-        Ok(rows) => {
-            for t in rows {
-                capture(pt, &t, None).await;
+    for t in unsettled {
+        let pt2 = pt.clone();
+        pt.deps.tasks.spawn(async move { settle_left(&pt2, &t).await });
+    }
+}
+
+/// A payment a previous run left open or pending.
+async fn settle_left(pt: &PosTerminal, t: &ZvtTransaction) {
+    let Some(sale_id) = t.sale_id.clone() else { return };
+    if t.state == ZvtState::Open {
+        let _ = pt.deps.checkout.cancel(&sale_id).await;
+        loop {
+            match pt.journal().sale(sale_id.clone()).await {
+                Ok(sale) if sale.state.is_final() => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read a ZVT payment's sale");
+                    return;
+                }
+            }
+            tokio::select! {
+                () = pt.deps.shutdown.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         }
-        Err(e) => tracing::error!(error = %e, "cannot read the ZVT journal's committed payments"),
     }
+    reverse(pt, t).await;
 }

@@ -70,8 +70,15 @@ pub fn read_tcp(mut read: OwnedReadHalf, stop: CancellationToken) -> mpsc::Recei
         let mut reader = ApduReader::new();
         let mut buf = [0u8; 4096];
         loop {
+            // Part of an APDU that does not complete within T3 is garbage the stream
+            // cannot be resynchronised after: the connection is closed [P16 §5.2.5].
+            let partial = reader.pending() > 0;
             let n = tokio::select! {
                 () = stop.cancelled() => return,
+                () = tokio::time::sleep(T3), if partial => {
+                    tracing::warn!("ZVT: an incomplete APDU for longer than T3; the connection is closed");
+                    return;
+                }
                 n = read.read(&mut buf) => match n { Ok(0) | Err(_) => return, Ok(n) => n },
             };
             reader.push(&buf[..n]);
@@ -157,6 +164,17 @@ impl Conversation {
                 other => self.deferred.push_back(other),
             }
         }
+    }
+
+    /// Drops the answers already received and not read (a late acknowledgement), keeping
+    /// commands.
+    pub fn drop_answers(&mut self) {
+        while let Ok(got) = self.incoming.try_recv() {
+            if !matches!(got, Incoming::Message(EcrMessage::Answer(_))) {
+                self.deferred.push_back(got);
+            }
+        }
+        self.deferred.retain(|m| !matches!(m, Incoming::Message(EcrMessage::Answer(_))));
     }
 
     /// [`Self::exchange`] of `message`.

@@ -49,14 +49,16 @@ async fn accept(pt: Arc<PosTerminal>, listener: TcpListener, current: Arc<Mutex<
             continue;
         }
         let _ = stream.set_nodelay(true);
-        if pt.busy.try_lock().is_err() {
+        // Held while the previous connection is closed: no command starts on it meanwhile.
+        let Ok(idle) = pt.busy.try_lock() else {
             pt.deps.tasks.spawn(turn_away(stream));
             continue;
-        }
+        };
         let stop = pt.deps.shutdown.child_token();
         if let Some(previous) = current.lock().await.replace(stop.clone()) {
             previous.cancel();
         }
+        drop(idle);
         tracing::info!(%peer, "ZVT: a register connected");
         let pt2 = pt.clone();
         pt.deps.tasks.spawn(async move {

@@ -134,8 +134,8 @@ pub async fn start(deps: ZvtDeps) -> Result<Vec<SocketAddr>, ZvtError> {
         settings: tokio::sync::Mutex::new(RegisterSettings::default()),
         busy: tokio::sync::Mutex::new(()),
     });
-    let recovering = pt.clone();
-    pt.deps.tasks.spawn(async move { commit::recover(&recovering).await });
+    // What a previous run left is read before any register is heard.
+    commit::recover(&pt).await;
     let bound = listener::listen(&pt).await?;
     if let Some(path) = pt.deps.config.serial.clone() {
         serial::start(&pt, &path)?;

@@ -9,8 +9,8 @@ use super::link::{Conversation, Incoming, LinkError, T3};
 use super::{PosTerminal, rc};
 use crate::checkout::{CheckoutError, NewSale, ReceiptPrinting};
 use crate::domain::{Sale, SaleState};
-use posagent_acquirer_api::CaptureMode;
 use posagent_zvt::{Authorization, Command, EcrMessage, PtMessage};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -41,7 +41,7 @@ fn refusal(e: &CheckoutError) -> u8 {
 }
 
 /// Runs an Authorization.
-pub async fn authorization(pt: &PosTerminal, conv: &mut Conversation, a: Authorization) -> Result<(), LinkError> {
+pub async fn authorization(pt: &Arc<PosTerminal>, conv: &mut Conversation, a: Authorization) -> Result<(), LinkError> {
     conv.send(&PtMessage::Ack).await?;
     let settings = *pt.settings.lock().await;
     let abort = |result| PtMessage::Abort { result, extended_text: None };
@@ -62,58 +62,88 @@ pub async fn authorization(pt: &PosTerminal, conv: &mut Conversation, a: Authori
         interoperability_data: None,
         locale: None,
         // Captured once the register took the result (the commit rule), voided otherwise.
-        capture: Some(CaptureMode::Later),
+        capture: None,
     };
     let receipts = if settings.register_prints() { ReceiptPrinting::Register } else { ReceiptPrinting::Terminal };
     let mut updates = pt.deps.checkout.subscribe();
-    let id = match pt.deps.checkout.create_sale_with(request, receipts).await {
-        Ok((view, _)) => view.id,
+    let view = match pt.deps.checkout.create_register_sale(request, receipts).await {
+        Ok((view, _)) => view,
         Err(e) => {
             tracing::warn!(error = %e, "a ZVT payment could not start");
             return conv.ask(&abort(refusal(&e)), T3).await.map(|_| ());
         }
     };
+    let id = view.id.clone();
+    let open = match super::commit::open_payment(pt, &view).await {
+        Ok(row) => row,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot journal the ZVT payment; its sale is canceled");
+            let _ = pt.deps.checkout.cancel(&id).await;
+            return conv.ask(&abort(rc::SYSTEM_ERROR), T3).await.map(|_| ());
+        }
+    };
+    let tlv = settings.tlv || a.tlv.is_some();
     let delivery = Delivery {
         settings,
+        tlv,
         answer_timeout: Duration::from_secs(a.timeout_secs.map_or(30, u64::from).max(1)),
-        repeats: a.max_status_infos.unwrap_or(3),
+        repeats: a.max_status_infos.unwrap_or(u8::MAX),
     };
-    let followed = follow(pt, conv, &id, settings.intermediate_status(), &mut updates).await;
+    let status = settings.intermediate_status().then_some(tlv);
+    let followed = follow(pt, conv, &id, status, &mut updates).await;
     if let Err(e) = &followed {
         // A closed connection aborts the whole process [P16 §5.2.5].
         tracing::warn!(error = %e, "the register went away during the payment; it is canceled");
         let _ = pt.deps.checkout.cancel(&id).await;
     }
-    let sale = ended(pt, &id, &mut updates).await;
-    let Some(sale) = sale else { return followed };
+    // Its row stays OPEN if the journal does not answer: the next start settles it.
+    let Some(sale) = ended(pt, &id, &mut updates).await else { return followed };
     match followed {
-        Ok(()) => report_payment(pt, Some(conv), &sale, &delivery).await,
-        Err(e) => report_payment(pt, None, &sale, &delivery).await.and(Err(e)),
+        Ok(()) => report_payment(pt, Some(conv), &open, &sale, &delivery).await,
+        Err(e) => report_payment(pt, None, &open, &sale, &delivery).await.and(Err(e)),
     }
 }
 
-/// Waits for the sale to end while answering the register: its acknowledgements, an
-/// abort, intermediate status on every change and every `status_interval_secs`.
+/// Without intermediate status a register gives up after T4 (180 s) [P16 §5.2.6]: the
+/// sale is canceled before then.
+const QUIET_LIMIT: Duration = Duration::from_secs(170);
+
+/// Waits for the sale to end while answering the register: its abort, and — when it
+/// asked for them (`status`: whether TLV may go with them) — intermediate status on every
+/// change and every `status_interval_secs`, each acknowledged within T3.
 async fn follow(
     pt: &PosTerminal,
     conv: &mut Conversation,
     id: &str,
-    intermediate: bool,
+    status: Option<bool>,
     updates: &mut broadcast::Receiver<crate::domain::SaleView>,
 ) -> Result<(), LinkError> {
     let mut tick = tokio::time::interval(Duration::from_secs(pt.deps.config.status_interval_secs));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut shown = None;
+    let quiet_until = tokio::time::Instant::now() + QUIET_LIMIT;
+    let (mut shown, mut listening, mut gave_up) = (None, true, false);
     loop {
         // (look at the sale, a status is due whatever changed)
         let (look, due) = tokio::select! {
-            u = updates.recv() => (matches!(&u, Ok(v) if v.id == id) || matches!(u, Err(broadcast::error::RecvError::Lagged(_))), false),
+            u = updates.recv(), if listening => match u {
+                Ok(v) => (v.id == id, false),
+                Err(broadcast::error::RecvError::Lagged(_)) => (true, false),
+                Err(broadcast::error::RecvError::Closed) => {
+                    listening = false;
+                    (true, false)
+                }
+            },
             next = conv.next(None) => {
                 answer(pt, conv, id, next?).await?;
                 (false, false)
             }
             _ = tick.tick() => (true, true),
         };
+        if status.is_none() && !gave_up && tokio::time::Instant::now() >= quiet_until {
+            tracing::warn!("a ZVT payment without intermediate status reached the register's T4; it is canceled");
+            gave_up = true;
+            let _ = pt.deps.checkout.cancel(id).await;
+        }
         if !look {
             continue;
         }
@@ -121,9 +151,14 @@ async fn follow(
         if sale.state.is_final() {
             return Ok(());
         }
-        if intermediate && (shown != Some(sale.state) || due) {
+        if let Some(tlv) = status
+            && (shown != Some(sale.state) || due)
+        {
             shown = Some(sale.state);
-            conv.send(&status_of(&sale)).await?;
+            match conv.ask(&status_of(&sale, tlv), super::link::T3).await {
+                Ok(_) | Err(LinkError::Timeout(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 }
@@ -159,9 +194,9 @@ async fn ended(pt: &PosTerminal, id: &str, updates: &mut broadcast::Receiver<cra
     }
 }
 
-/// The intermediate status of `sale`: for Klarna's QR code a text and a timeout that
-/// lasts while it can be scanned.
-fn status_of(sale: &Sale) -> PtMessage {
+/// The intermediate status of `sale`: for Klarna's QR code a text (TLV 24, when TLV may
+/// be sent; else "please wait") and a timeout that lasts while it can be scanned.
+fn status_of(sale: &Sale, tlv: bool) -> PtMessage {
     let minutes = |secs: i64| u8::try_from((secs + 59) / 60).unwrap_or(99).clamp(1, 99);
     let left = sale.payment_request_expires_at.map_or(180, |at| (at - chrono::Utc::now()).num_seconds().max(60));
     let german = sale.locale.starts_with("de");
@@ -177,5 +212,6 @@ fn status_of(sale: &Sale) -> PtMessage {
         SaleState::Authorizing | SaleState::CustomerCompleted => (STATUS_WAITING_FOR_HOST, None),
         _ => (STATUS_PLEASE_WAIT, None),
     };
+    let (status, text) = if status == STATUS_TEXT && !tlv { (STATUS_PLEASE_WAIT, None) } else { (status, text) };
     PtMessage::Intermediate { status, timeout_minutes: Some(minutes(left)), text: text.map(str::to_string) }
 }

@@ -17,6 +17,8 @@ pub enum ReceiptKind {
     Merchant = 1,
     /// The customer's.
     Customer = 2,
+    /// An administration receipt (end of day).
+    Admin = 3,
 }
 
 /// The lines of `doc` at `width` characters, with their attributes.
@@ -47,6 +49,13 @@ pub fn lines(doc: &Document, width: usize) -> Vec<(u8, String)> {
     }
     while out.last().is_some_and(|(_, l)| l.is_empty()) {
         out.pop();
+    }
+    // The no-break spaces inside amounts (CLDR) are plain spaces on a register's printer,
+    // whose code page may lack them.
+    for (_, line) in &mut out {
+        if line.contains(['\u{a0}', '\u{202f}']) {
+            *line = line.replace(['\u{a0}', '\u{202f}'], " ");
+        }
     }
     out
 }

@@ -16,6 +16,8 @@ pub struct ReportContext {
     pub currency: Option<u16>,
     /// The store's clock at the transaction: (month, day, hour, minute, second).
     pub clock: (u8, u8, u8, u8, u8),
+    /// TLV containers may be sent (the register sent one) [P15 §9.2.2].
+    pub tlv: bool,
 }
 
 /// The result code of a sale that ended in `sale.state` (`acquirer_online`: whether the
@@ -124,7 +126,8 @@ pub fn status_information(t: &ZvtTransaction, sale: &Sale, ctx: &ReportContext) 
         time: Some((hour, minute, second)),
         date: Some((month, day)),
         expiry: None,
-        payment_type: Some(0x60),
+        // Online, or approved offline by the terminal [P15 §3.1.1].
+        payment_type: Some(if sale.offline.is_some() { 0x40 } else { 0x60 }),
         masked_pan: masked_pan(sale),
         terminal_id: Some(ctx.terminal_id),
         // ZVT's "AID" (3B) is the authorisation attribute: the issuer's approval code.
@@ -136,7 +139,7 @@ pub fn status_information(t: &ZvtTransaction, sale: &Sale, ctx: &ReportContext) 
         additional_text,
         turnover_no: None,
         end_of_day: None,
-        tlv: Some(TlvContainer(tlv)),
+        tlv: ctx.tlv.then_some(TlvContainer(tlv)),
     }
 }
 

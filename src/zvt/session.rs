@@ -7,6 +7,7 @@
 use super::link::{Conversation, Incoming, LinkError, T3};
 use super::{PosTerminal, rc};
 use posagent_zvt::{Command, Completion, ConfigByte, EcrMessage, Password, PtMessage, Registration, TlvContainer};
+use std::sync::Arc;
 
 /// What the register asked for at its registration (06 00).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +20,20 @@ pub struct RegisterSettings {
     pub printer_width: Option<u16>,
     /// It takes Print Text-Block (06 D3).
     pub text_blocks: bool,
+    /// It sent a TLV container: the PT may send them [P15 §9.2.2].
+    pub tlv: bool,
 }
 
 impl Default for RegisterSettings {
     /// Before any registration and after a Log-Off: config byte `86` [P15 §2.24].
     fn default() -> Self {
-        RegisterSettings { config: ConfigByte(0x86), currency_sent: false, printer_width: None, text_blocks: false }
+        RegisterSettings {
+            config: ConfigByte(0x86),
+            currency_sent: false,
+            printer_width: None,
+            text_blocks: false,
+            tlv: false,
+        }
     }
 }
 
@@ -39,6 +48,11 @@ impl RegisterSettings {
         self.config.0 & 0x02 != 0
     }
 
+    /// The register prints the admin receipts (end of day) from print commands.
+    pub fn admin_receipts_to_register(&self) -> bool {
+        self.config.0 & 0x04 != 0 && self.config.0 & 0x80 != 0
+    }
+
     /// The register wants intermediate status (04 FF).
     pub fn intermediate_status(&self) -> bool {
         self.config.0 & 0x08 != 0
@@ -51,7 +65,7 @@ impl RegisterSettings {
 }
 
 /// Serves `conv` until the register closes it or the daemon stops.
-pub async fn serve(pt: &PosTerminal, mut conv: Conversation) {
+pub async fn serve(pt: &Arc<PosTerminal>, mut conv: Conversation) {
     loop {
         let next = tokio::select! {
             () = pt.deps.shutdown.cancelled() => return,
@@ -86,7 +100,7 @@ pub async fn serve(pt: &PosTerminal, mut conv: Conversation) {
 }
 
 /// Answers one command.
-async fn command(pt: &PosTerminal, conv: &mut Conversation, command: Command) -> Result<(), LinkError> {
+async fn command(pt: &Arc<PosTerminal>, conv: &mut Conversation, command: Command) -> Result<(), LinkError> {
     match command {
         Command::Registration(r) => registration(pt, conv, r).await,
         Command::LogOff => {
@@ -103,8 +117,8 @@ async fn command(pt: &PosTerminal, conv: &mut Conversation, command: Command) ->
             tracing::warn!("a register's command carried the wrong password; answered 84 83 (zvt.password)");
             conv.send(&PtMessage::Nack(rc::FUNCTION_NOT_POSSIBLE)).await
         }
-        // Nothing runs that an abort could stop.
-        Command::Abort => conv.send(&PtMessage::Nack(rc::FUNCTION_NOT_POSSIBLE)).await,
+        // Nothing runs that an abort could stop: it is taken [P15 §2.23].
+        Command::Abort => conv.send(&PtMessage::Ack).await,
         Command::Unsupported { class, instr } => {
             tracing::info!(class, instr, "a ZVT command posagent does not offer; answered 84 83");
             conv.send(&PtMessage::Nack(rc::FUNCTION_NOT_POSSIBLE)).await
@@ -136,10 +150,11 @@ async fn registration(pt: &PosTerminal, conv: &mut Conversation, r: Registration
         currency_sent: r.currency.is_some(),
         printer_width: r.printer_width,
         text_blocks: r.accepts_text_blocks,
+        tlv: r.tlv.is_some(),
     };
     *pt.settings.lock().await = settings;
     conv.send(&PtMessage::Ack).await?;
-    // The printer width (TLV 12) is echoed [P15 §2.1].
+    // The printer width (TLV 12) is echoed [P15 §2.1], in the TLV the register sent.
     let echo = r.tlv.as_ref().and_then(|t| t.find(0x12)).map(|w| TlvContainer::new(vec![w.clone()]));
     let completion = Completion::registration(
         Some(pt.status_byte()),

@@ -106,6 +106,9 @@ async fn a_register_that_never_takes_the_result_has_the_payment_reversed_once() 
     h.customer("approve").await;
     let out = payment.finish().await;
     assert_eq!(out.result_code, Some(0x6C), "{:?}", out.transcript);
+    // The result, then the same payment reported reversed (27 6C) [P15 §2.2.6].
+    let results: Vec<_> = out.status.iter().map(|s| (s.result_code, s.receipt_no)).collect();
+    assert_eq!(results, [(Some(0), Some(1)), (Some(0x6C), Some(1))]);
     assert_eq!(zvt_rows(&h), vec![(1, "PAYMENT".into(), "REVERSED".into())]);
     let id = latest_sale(&h);
     let sale = h.wait_for(&id, |s| s["voided"] == true).await;
@@ -115,6 +118,9 @@ async fn a_register_that_never_takes_the_result_has_the_payment_reversed_once() 
     register.behaviour = Behaviour::default();
     let again = register.reverse(Reversal { receipt_no: 1, ..Reversal::default() }).await;
     assert_eq!(again.end, End::Aborted(0xB4), "{:?}", again.transcript);
+    // A register resynchronising with a repeat receipt hears it reversed, not approved.
+    let repeat = register.repeat_receipt().await;
+    assert_eq!(repeat.last_status().unwrap().result_code, Some(0x6C), "{:?}", repeat.transcript);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,8 +163,17 @@ async fn reversal_refund_end_of_day_and_repeat_receipt() {
     assert_eq!(repeat.last_status().unwrap().receipt_no, refunded.last_status().unwrap().receipt_no);
     let eod = register.end_of_day().await;
     assert_eq!(eod.end, End::Completed, "{:?}", eod.transcript);
-    // Klarna is "others": the second payment, net of its refund.
+    // Klarna is "others": both payments of the day (as the acquirer booked them), less
+    // the reversal of the first and the refund of the second.
     assert_eq!(eod.last_status().unwrap().amount, Some(2000));
+    let admin = &eod.receipts[..];
+    assert!(
+        matches!(admin, [r] if r.receipt_type == Some(3) && r.lines.iter().any(|l| l.starts_with("Klarna/others (2)") && l.ends_with("20,00 kr"))),
+        "{admin:?}"
+    );
+    // The next day starts from nothing.
+    let next = register.end_of_day().await;
+    assert_eq!(next.last_status().unwrap().amount, Some(0));
     let rows = zvt_rows(&h);
     assert_eq!(rows.len(), 4, "{rows:?}");
     assert_eq!(rows[0].2, "REVERSED");
@@ -230,4 +245,29 @@ async fn a_result_left_untaken_by_a_stop_is_reversed_once_at_the_next_start() {
     h.start_daemon().await;
     let kinds: Vec<String> = ledger(&h, &id).await.into_iter().map(|e| e.0).collect();
     assert_eq!(kinds, ["AUTHORIZATION", "VOID"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_go_as_print_lines_or_stay_on_the_terminal_as_the_registration_says() {
+    let h = Harness::start().await;
+    let addr = h.daemon.as_ref().unwrap().zvt_addrs[0];
+    let mut register = Register::connect_tcp(addr).await.unwrap();
+    // A register that takes Print Line (06 D1) only.
+    let lines_only =
+        Registration { currency: Some(SEK), accepted_commands: vec![[0x06, 0xD1]], ..Registration::new(0) };
+    assert_eq!(register.register(&lines_only).await.end, End::Completed);
+    let out = pay_with_klarna(&h, &mut register, 300).await;
+    assert_eq!(out.end, End::Completed, "{:?}", out.transcript);
+    assert_eq!(out.receipts.len(), 2);
+    assert!(out.receipts.iter().all(|r| r.receipt_type.is_none() && r.complete), "06 D1 lines: {:?}", out.receipts);
+    // A register that prints nothing (config byte 08: intermediate status only): the
+    // terminal prints the receipt.
+    let prints_nothing = Registration { currency: Some(SEK), config_byte: 0x08, ..Registration::new(0) };
+    assert_eq!(register.register(&prints_nothing).await.end, End::Completed);
+    let out = pay_with_klarna(&h, &mut register, 400).await;
+    assert_eq!(out.end, End::Completed, "{:?}", out.transcript);
+    assert!(out.receipts.is_empty());
+    let printed = h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.expect("the terminal's receipt");
+    assert_eq!(printed.len(), 1, "only the second sale's receipt is printed on the terminal");
+    assert!(!printed[0].text.contains("Reserverat"), "a paid receipt, not an authorization: {}", printed[0].text);
 }
