@@ -99,6 +99,39 @@ pub async fn reversal(pt: &PosTerminal, conv: &mut Conversation, r: Reversal) ->
     report(pt, conv, new, mark).await
 }
 
+/// The receipt number a register mirrors in TLV 1F1F of a transaction command [P15 §4.2]
+/// (binary; empty: it has none yet).
+pub fn mirrored_receipt(tlv: Option<&posagent_zvt::TlvContainer>) -> Option<u16> {
+    let bytes = tlv?.find_bytes(0x1F1F)?;
+    if bytes.is_empty() || bytes.len() > 2 {
+        return None;
+    }
+    Some(bytes.iter().fold(0u16, |n, b| (n << 8) | u16::from(*b)))
+}
+
+/// Resynchronisation by TLV 1F1F [P15 §4.2]: a register that mirrors the receipt number
+/// before the PT's last transaction never took that one's result — it is reversed (as
+/// an auto-reversal: the day counts nothing of it). Any other number changes nothing.
+pub async fn resynchronise(pt: &PosTerminal, mirrored: Option<u16>) {
+    let Some(mirrored) = mirrored else { return };
+    let Ok(Some(last)) = pt.journal().zvt_last().await else { return };
+    let before_last = if last.receipt_no() == 1 { 9999 } else { last.receipt_no() - 1 };
+    if mirrored != before_last || last.kind != ZvtKind::Payment || last.state != ZvtState::Committed {
+        return;
+    }
+    let Some(sale_id) = last.sale_id.clone() else { return };
+    tracing::warn!(
+        receipt = last.receipt_no(),
+        "the register mirrors the receipt before the last: the last payment is reversed (1F1F)"
+    );
+    if undo(pt, &last, &sale_id).await.is_ok() {
+        let reversed = |t: &mut ZvtTransaction| t.state = ZvtState::Reversed;
+        if let Err(e) = pt.journal().zvt_update(last.id, reversed).await {
+            tracing::error!(error = %e, "cannot journal the payment reversed by 1F1F");
+        }
+    }
+}
+
 /// Gives the money of committed payment `paid` back: a void while nothing is captured,
 /// else a refund of it all (keys from the payment's row: asked twice, done once).
 async fn undo(pt: &PosTerminal, paid: &ZvtTransaction, sale_id: &str) -> Result<(), u8> {

@@ -1,5 +1,5 @@
-//! ISO 4217 numeric codes, as ZVT carries currencies (BMP 49, 2 bytes BCD), of the
-//! currencies posagent sells in.
+//! ISO 4217 numeric codes, as ZVT carries currencies (BMP 49, 2 bytes BCD: the codec
+//! writes them), of the currencies posagent sells in.
 
 use posagent_acquirer_api::Currency;
 
@@ -29,12 +29,6 @@ pub fn numeric(currency: Currency) -> u16 {
     NUMERIC.iter().find(|(c, _)| *c == currency.code()).map_or(0, |(_, n)| *n)
 }
 
-/// `number` as ZVT's 2 BCD bytes (`978` → `09 78`).
-pub fn bcd(number: u16) -> [u8; 2] {
-    let d = |n: u16| u8::try_from(n % 10).unwrap_or(0);
-    [(d(number / 1000) << 4) | d(number / 100), (d(number / 10) << 4) | d(number)]
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -45,8 +39,6 @@ mod tests {
         assert_eq!(numeric(Currency::EUR), 978);
         assert_eq!(numeric(Currency::SEK), 752);
         assert_eq!(numeric(Currency::parse("CHF").unwrap()), 756);
-        assert_eq!(bcd(978), [0x09, 0x78]);
-        assert_eq!(bcd(36), [0x00, 0x36]);
         for (code, n) in NUMERIC {
             assert_eq!(numeric(Currency::parse(code).unwrap()), *n, "{code}");
         }

@@ -52,6 +52,7 @@ pub async fn authorization(pt: &Arc<PosTerminal>, conv: &mut Conversation, a: Au
     if amount < 1 {
         return conv.ask(&abort(rc::AMOUNT_TOO_SMALL), T3).await.map(|_| ());
     }
+    super::admin::resynchronise(pt, super::admin::mirrored_receipt(a.tlv.as_ref())).await;
     let request = NewSale {
         amount,
         currency: pt.deps.checkout.store().currency.to_string(),
@@ -151,11 +152,15 @@ async fn follow(
         if sale.state.is_final() {
             return Ok(());
         }
-        if let Some(tlv) = status
-            && (shown != Some(sale.state) || due)
-        {
-            shown = Some(sale.state);
-            match conv.ask(&status_of(&sale, tlv), super::link::T3).await {
+        let Some(tlv) = status else { continue };
+        let message = status_of(&sale, tlv);
+        let seen = match &message {
+            PtMessage::Intermediate { status, text, .. } => Some((*status, text.clone())),
+            _ => None,
+        };
+        if seen != shown || due {
+            shown = seen;
+            match conv.ask(&message, super::link::T3).await {
                 Ok(_) | Err(LinkError::Timeout(_)) => {}
                 Err(e) => return Err(e),
             }

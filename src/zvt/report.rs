@@ -114,7 +114,8 @@ pub fn status_information(t: &ZvtTransaction, sale: &Sale, ctx: &ReportContext) 
         _ => None,
     };
     let receipt = t.receipt_no();
-    let mut tlv = vec![TlvObject { tag: 0x1F1F, value: TlvValue::Primitive(super::currency::bcd(receipt).to_vec()) }];
+    // The receipt number for the register to mirror (1F1F, binary) [P15 §4.2, §9.4].
+    let mut tlv = vec![TlvObject { tag: 0x1F1F, value: TlvValue::Primitive(receipt.to_be_bytes().to_vec()) }];
     if approved {
         tlv.insert(0, payment_details(sale));
     }

@@ -131,6 +131,7 @@ async fn an_abort_during_the_qr_code_cancels_the_sale() {
     qr_status(&mut payment).await;
     payment.abort().await.unwrap();
     let out = payment.finish().await;
+    eprintln!("DUMP\n{}", out.transcript.dump());
     assert_eq!(out.end, End::Aborted(0x6C), "{:?}", out.transcript);
     assert_eq!(h.get(&format!("/v1/sales/{}", latest_sale(&h))).await.1["state"], "CANCELED");
     assert_eq!(zvt_rows(&h), vec![(1, "PAYMENT".into(), "FAILED".into())]);
@@ -270,4 +271,31 @@ async fn receipts_go_as_print_lines_or_stay_on_the_terminal_as_the_registration_
     let printed = h.sim.printer.wait_for(1, std::time::Duration::from_secs(5)).await.expect("the terminal's receipt");
     assert_eq!(printed.len(), 1, "only the second sale's receipt is printed on the terminal");
     assert!(!printed[0].text.contains("Reserverat"), "a paid receipt, not an authorization: {}", printed[0].text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_mirroring_the_receipt_before_the_last_has_the_last_payment_reversed() {
+    let h = Harness::start().await;
+    let mut register = registered(&h).await;
+    assert_eq!(pay_with_klarna(&h, &mut register, 1100).await.end, End::Completed);
+    let first = latest_sale(&h);
+    assert_eq!(pay_with_klarna(&h, &mut register, 2200).await.end, End::Completed);
+    let second = latest_sale(&h);
+    h.wait_for(&second, |s| s["captured_amount"] == 2200).await;
+    // The register lost the second result: it mirrors receipt 0001 (TLV 1F1F, binary)
+    // with its next payment [P15 §4.2]. The second payment is given back; the first stays.
+    let mirrored = posagent_zvt_register::tlv::Tlv::primitive(0x1F1F, vec![0x00, 0x01]);
+    let mut payment = register.start_payment(&Authorization { tlv: vec![mirrored], ..klarna(3300) }).await;
+    qr_status(&mut payment).await;
+    h.read_display_qr().await;
+    h.customer("approve").await;
+    assert_eq!(payment.finish().await.end, End::Completed);
+    let kinds = |entries: Vec<(String, i64)>| entries.into_iter().map(|e| e.0).collect::<Vec<_>>();
+    common::eventually::eventually("the second payment refunded", std::time::Duration::from_secs(5), || async {
+        (kinds(ledger(&h, &second).await) == ["AUTHORIZATION", "CAPTURE", "REFUND"]).then_some(())
+    })
+    .await;
+    assert_eq!(kinds(ledger(&h, &first).await), ["AUTHORIZATION", "CAPTURE"]);
+    let states: Vec<String> = zvt_rows(&h).into_iter().map(|r| r.2).collect();
+    assert_eq!(states, ["COMMITTED", "REVERSED", "COMMITTED"]);
 }
