@@ -324,7 +324,7 @@ async fn transaction_by_reference(State(b): State<Shared>, Query(q): Query<ByRef
 }
 
 async fn cancel_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    if let Err(refused) = empty_or_object(&body) {
+    if let Some(refused) = refuse_unless_empty_or_object(&body) {
         return refused;
     }
     idempotent(&b, &headers, &format!("cancel:{id}"), &body, |books, _| {
@@ -343,22 +343,23 @@ pub(super) fn bad_json(e: &serde_json::Error) -> Response {
     error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", format!("invalid JSON body: {e}"), vec![])
 }
 
-/// The body of a cancel or a void, as documented: none, or a JSON object (its keys are
-/// not read). Anything else is refused with the 400 envelope before the books see it.
-pub(super) fn empty_or_object(body: &[u8]) -> Result<(), Response> {
+/// The refusal of a cancel's or a void's body that is not as documented: none, or a JSON
+/// object (its keys are not read). Anything else gets the 400 envelope before the books
+/// see it; `None` when the body is fine.
+pub(super) fn refuse_unless_empty_or_object(body: &[u8]) -> Option<Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(());
+        return None;
     }
     match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(_)) => Ok(()),
-        Ok(_) => Err(error(
+        Ok(serde_json::Value::Object(_)) => None,
+        Ok(_) => Some(error(
             StatusCode::BAD_REQUEST,
             ErrorType::InputError,
             "VALIDATION_ERROR",
             "the body must be a JSON object, or empty".into(),
             vec![],
         )),
-        Err(e) => Err(bad_json(&e)),
+        Err(e) => Some(bad_json(&e)),
     }
 }
 
@@ -383,7 +384,7 @@ async fn refund(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<Stri
 }
 
 async fn void(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    if let Err(refused) = empty_or_object(&body) {
+    if let Some(refused) = refuse_unless_empty_or_object(&body) {
         return refused;
     }
     idempotent(&b, &headers, &format!("void:{id}"), &body, |books, key| {
