@@ -26,9 +26,21 @@ pub struct ValidationError {
     pub parameter: String,
     /// Why it was refused.
     pub reason: String,
+    /// Where the rule the field broke is documented, as Klarna gives it per field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
+    pub doc_url: Option<String>,
 }
 
-/// `{error_id, error_type, error_code, error_message, validation_errors[]}`.
+impl ValidationError {
+    /// A field error without a documentation link.
+    pub fn new(parameter: impl Into<String>, reason: impl Into<String>) -> Self {
+        ValidationError { parameter: parameter.into(), reason: reason.into(), doc_url: None }
+    }
+}
+
+/// `{error_id, error_type, error_code, error_message, doc_url, validation_errors[]}`, as
+/// Klarna Network's error object (its `doc_url` optional: a client must not depend on it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
@@ -42,6 +54,10 @@ pub struct ApiError {
     pub error_code: String,
     /// Human-readable message for operators (never for shoppers).
     pub error_message: String,
+    /// Where this error is documented (Klarna's `doc_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
+    pub doc_url: Option<String>,
     /// Field-level problems, empty unless `error_code` is `VALIDATION_ERROR`.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]

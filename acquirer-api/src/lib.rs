@@ -28,7 +28,7 @@ pub use availability::{
 };
 pub use error::{ApiError, ErrorType, ValidationError};
 pub use lines::{LineItem, LineItemError, LineType};
-pub use money::{Currency, CurrencyError, MAX_AMOUNT};
+pub use money::{Currency, CurrencyError, MAX_AMOUNT, SETTLED_CURRENCIES, SettledCurrencyError};
 pub use payments::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, Capture, CaptureMode, CaptureRequest, CardData, KlarnaData,
     PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction, PointOfCheckout, PointOfTransaction,

@@ -1,4 +1,6 @@
 //! ISO 4217 currencies with their minor-unit exponent; amounts are integer minor units.
+//! posagent formats more currencies than the acquirer settles (KWD, its one three-decimal
+//! currency, is formatted but not settled): the wire takes only the settled ones.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -7,6 +9,14 @@ use std::fmt;
 pub const MAX_AMOUNT: i64 = 2_147_483_647;
 
 use crate::currencies::CURRENCIES;
+
+/// The currencies the acquirer settles, the only ones on the wire: Klarna Network's
+/// (AUD CAD CHF CZK DKK EUR GBP HUF MXN NOK NZD PLN RON SEK USD) and, for cards only, ISK
+/// and JPY. docs/acquirer-api.yaml's `Currency` lists exactly these.
+pub const SETTLED_CURRENCIES: &[&str] = &[
+    "AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HUF", "ISK", "JPY", "MXN", "NOK", "NZD", "PLN", "RON", "SEK",
+    "USD",
+];
 
 /// A validated ISO 4217 alphabetic currency code (upper case on the wire).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,6 +31,22 @@ pub struct Currency {
 #[error("`{0}` is not a currency posagent handles; use an ISO 4217 code from its list: {list}", list = supported())]
 pub struct CurrencyError(pub String);
 
+/// A currency the wire does not take: unknown, or one posagent formats but the acquirer
+/// does not settle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettledCurrencyError {
+    /// Not a currency posagent handles at all.
+    #[error(transparent)]
+    Unknown(#[from] CurrencyError),
+    /// Formatted by posagent, but not settled by the acquirer (no Klarna market has it).
+    #[error(
+        "`{0}` is not a currency the acquirer settles (posagent formats it, but no Klarna market uses it); \
+         use one of: {list}",
+        list = SETTLED_CURRENCIES.join(", ")
+    )]
+    NotSettled(String),
+}
+
 /// The codes posagent handles, comma-separated.
 fn supported() -> String {
     CURRENCIES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
@@ -34,7 +60,9 @@ impl Currency {
     /// US dollar.
     pub const USD: Currency = Currency { code: *b"USD", exponent: 2 };
 
-    /// Parses a code such as `"EUR"` (lower case is accepted, as in Klarna's own fixtures).
+    /// Parses a code such as `"EUR"` (lower case is accepted, as in Klarna's own fixtures):
+    /// any currency posagent formats, settled or not. What comes from or goes to the wire
+    /// is read with [`Currency::parse_settled`].
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let upper = code.to_ascii_uppercase();
         CURRENCIES
@@ -45,6 +73,17 @@ impl Currency {
                 Currency { code: [b[0], b[1], b[2]], exponent: *exponent }
             })
             .ok_or_else(|| CurrencyError(code.to_string()))
+    }
+
+    /// Parses a code the acquirer settles ([`SETTLED_CURRENCIES`]); what serde reads.
+    pub fn parse_settled(code: &str) -> Result<Self, SettledCurrencyError> {
+        let currency = Currency::parse(code)?;
+        if currency.is_settled() { Ok(currency) } else { Err(SettledCurrencyError::NotSettled(code.to_string())) }
+    }
+
+    /// Whether the acquirer settles this currency (it may then be on the wire).
+    pub fn is_settled(&self) -> bool {
+        SETTLED_CURRENCIES.contains(&self.code())
     }
 
     /// The three-letter code.
@@ -72,9 +111,9 @@ impl fmt::Display for Currency {
 }
 
 impl TryFrom<String> for Currency {
-    type Error = CurrencyError;
+    type Error = SettledCurrencyError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Currency::parse(&value)
+        Currency::parse_settled(&value)
     }
 }
 
@@ -103,6 +142,23 @@ mod tests {
         let message = Currency::parse("BTC").map_err(|e| e.to_string()).err().unwrap_or_default();
         assert!(message.contains("not a currency posagent handles") && message.contains("KWD"), "{message}");
         assert!(serde_json::from_str::<Currency>("\"ABC\"").is_err());
+    }
+
+    #[test]
+    fn the_wire_takes_only_settled_currencies() {
+        for code in SETTLED_CURRENCIES {
+            let parsed = serde_json::from_value::<Currency>(serde_json::json!(code)).map(|c| c.is_settled());
+            assert_eq!(parsed.map_err(|e| e.to_string()), Ok(true), "{code}");
+        }
+        // KWD is formatted (three decimals) but settled nowhere: the wire refuses it.
+        assert!(Currency::parse("KWD").is_ok_and(|c| !c.is_settled()));
+        let refused = serde_json::from_str::<Currency>("\"KWD\"").map_err(|e| e.to_string());
+        assert!(refused.as_ref().is_err_and(|e| e.contains("not a currency the acquirer settles")), "{refused:?}");
+        assert!(matches!(Currency::parse_settled("kwd"), Err(SettledCurrencyError::NotSettled(_))));
+        assert!(matches!(Currency::parse_settled("BTC"), Err(SettledCurrencyError::Unknown(_))));
+        let formatted_only: Vec<&str> =
+            CURRENCIES.iter().map(|(c, _)| *c).filter(|c| !SETTLED_CURRENCIES.contains(c)).collect();
+        assert_eq!(formatted_only, ["KWD"]);
     }
 
     #[test]

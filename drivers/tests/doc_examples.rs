@@ -17,27 +17,37 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Runs every example of a document and returns how many there were.
-fn run_all(name: &str, run: fn(&blocks::Example)) -> usize {
+/// Runs every example of a document and returns them. Every fenced block that holds
+/// bytes must be a marked example (none escapes the test), and every marked block
+/// must be found by the parser.
+fn run_all(name: &str, run: fn(&blocks::Example)) -> Vec<blocks::Example> {
     let doc = read(name);
     let examples = blocks::examples(name, &doc);
     assert!(!examples.is_empty(), "{name}: no example found (is the parser broken?)");
+    let marked = doc.lines().filter(|l| l.starts_with("```example ")).count();
+    assert_eq!(examples.len(), marked, "{name}: {marked} example blocks, the parser found {}", examples.len());
+    let unmarked = blocks::unmarked_byte_blocks(&doc);
+    assert!(unmarked.is_empty(), "{name}: byte examples outside ```example blocks, at lines {unmarked:?}");
     for ex in &examples {
         run(ex);
     }
-    examples.len()
+    examples
 }
 
 #[test]
 fn card_reader_protocol_examples_are_the_codecs() {
-    let n = run_all("card-reader-protocol.md", card_reader::run);
+    let examples = run_all("card-reader-protocol.md", card_reader::run);
+    card_reader::coverage(&examples);
+    let n = examples.len();
     let rows = card_reader::tables(&read("card-reader-protocol.md"));
     println!("docs/card-reader-protocol.md: {n} examples and {rows} table rows executed");
 }
 
 #[test]
 fn device_protocol_examples_are_the_drivers() {
-    let n = run_all("protocols.md", devices::run);
+    let examples = run_all("protocols.md", devices::run);
+    devices::coverage(&examples);
+    let n = examples.len();
     let doc = read("protocols.md");
     let rows = devices::line_display_table(&doc) + devices::escpos_table(&doc) + devices::status_bits_table(&doc);
     println!("docs/protocols.md: {n} examples and {rows} table rows executed");

@@ -31,11 +31,8 @@ impl ToSchema for Amount {
     }
 }
 
-/// The currencies the acquirer settles (Klarna's); posagent formats a few more.
-pub const SETTLED_CURRENCIES: &[&str] = &[
-    "AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HUF", "ISK", "JPY", "MXN", "NOK", "NZD", "PLN", "RON", "SEK",
-    "USD",
-];
+/// The currencies the acquirer settles (the wire's; posagent formats KWD too).
+pub use crate::money::SETTLED_CURRENCIES;
 
 impl PartialSchema for Currency {
     fn schema() -> RefOr<Schema> {

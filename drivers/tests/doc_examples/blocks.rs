@@ -26,6 +26,11 @@ impl Example {
         self.get(key).unwrap_or_else(|| panic!("{}: no `{key}:`", self.at))
     }
 
+    /// The block's description (empty when it has none; [`Example::finish`] fails then).
+    pub fn description(&self) -> &str {
+        self.get("description").unwrap_or("")
+    }
+
     /// A number (`0x2A` or `42`).
     pub fn num(&self, key: &str) -> u64 {
         number(self.req(key)).unwrap_or_else(|| panic!("{}: `{key}` is not a number", self.at))
@@ -111,6 +116,29 @@ pub fn examples(name: &str, doc: &str) -> Vec<Example> {
     }
     assert!(cur.is_none(), "{name}: an example block is not closed");
     out
+}
+
+/// The first lines of fenced blocks that are not ```` ```example ```` blocks but hold a
+/// line of at least three two-digit hex bytes (an example the test would not run).
+pub fn unmarked_byte_blocks(doc: &str) -> Vec<usize> {
+    let mut found = vec![];
+    let mut open: Option<(usize, bool)> = None; // (first line, is an example)
+    for (n, line) in doc.lines().enumerate() {
+        let fence = line.trim_start().starts_with("```");
+        match open {
+            None if fence => open = Some((n + 1, line.trim_start().starts_with("```example "))),
+            Some(_) if line.trim() == "```" => open = None,
+            Some((at, false)) if !found.contains(&at) => {
+                let hex_run = line.split_whitespace().filter(|t| hex(t).is_some_and(|b| b.len() == 1)).count();
+                let digits = line.split_whitespace().all(|t| hex(t).is_some()) && hex_run >= 3;
+                if digits || line.split_once(':').is_some_and(|(_, v)| hex(v).is_some_and(|b| b.len() >= 3)) {
+                    found.push(at);
+                }
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// The rows (cells, trimmed) of the first table after the heading `section` whose

@@ -79,6 +79,17 @@ fn command_data(ex: &Example, code: u8) -> Vec<u8> {
         }
         cmd::CANCEL => txn(ex).to_be_bytes().to_vec(),
         cmd::PING => vec![],
+        // §3: count u8, 0–5; colour u8, 0 off, 1 green, 2 red, 3 amber.
+        cmd::BEEP => {
+            let count = u8::try_from(ex.num("count")).unwrap();
+            assert!(count <= 5, "{}: BEEP over 5", ex.at);
+            vec![count]
+        }
+        cmd::LED => {
+            let colours = ["OFF", "GREEN", "RED", "AMBER"];
+            let c = name_of(ex, "colour", |c| colours.get(usize::from(c)).map_or("?", |n| n).to_string());
+            vec![c]
+        }
         cmd::OUTCOME => {
             let outcomes = [Outcome::Approved, Outcome::Declined, Outcome::NotCompleted];
             let r = name_of(ex, "result", |c| {
@@ -125,6 +136,14 @@ fn event_of(ex: &Example, code: u8) -> (Event, Vec<u8>) {
             let (t, text) = (txn(ex), ex.req("text").to_string());
             let data = [&t.to_be_bytes()[..], &[c], text.as_bytes()].concat();
             (Event::Error { txn: t, code: ErrorCode(c), text }, data)
+        }
+        evt::CARD_PRESENTED => {
+            let (t, mode) = (txn(ex), entry_mode(ex));
+            (Event::CardPresented { txn: t, mode }, [&t.to_be_bytes()[..], &[mode.code()]].concat())
+        }
+        evt::CARD_REMOVED => {
+            let t = txn(ex);
+            (Event::CardRemoved { txn: t }, t.to_be_bytes().to_vec())
         }
         evt::CARD_READ => {
             let label = ex.get("label").map(str::to_string);
@@ -208,6 +227,29 @@ pub fn run(ex: &Example) {
         other => panic!("{}: unknown kind {other}", ex.at),
     }
     ex.finish();
+}
+
+/// The examples cover the protocol: every command and event of the §3 and §4 tables has
+/// a frame example in its direction, and there are an ACK, a NAK and the CRC check value.
+pub fn coverage(examples: &[Example]) {
+    let mut missing: Vec<String> = vec![];
+    let frames: Vec<(u8, String)> = examples
+        .iter()
+        .filter(|ex| ex.kind == "card-reader-frame")
+        .map(|ex| (ex.code("cmd").0, ex.bytes().0))
+        .collect();
+    for (name, code) in CODES {
+        let dir = if code & 0x80 == 0 { "host→reader" } else { "reader→host" };
+        if !frames.iter().any(|(c, d)| *c == code && d == dir) {
+            missing.push(format!("{name} ({code:#04x}, {dir})"));
+        }
+    }
+    for (kind, key) in [("card-reader-ack", "ack"), ("card-reader-ack", "nak"), ("crc16", "crc")] {
+        if !examples.iter().any(|ex| ex.kind == kind && ex.get(key).is_some()) {
+            missing.push(format!("{kind} with `{key}`"));
+        }
+    }
+    assert!(missing.is_empty(), "docs/card-reader-protocol.md has no example of: {}", missing.join(", "));
 }
 
 /// The code tables: §3 and §4 names, §4.1 tags, §5 ERROR codes and kinds, IDLE reasons.

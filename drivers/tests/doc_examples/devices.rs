@@ -71,9 +71,16 @@ fn panel_message(ex: &Example) {
                 let back: Vec<Rgb888> = raw.chunks(2).map(|p| rgb565_to_rgb888(p[0], p[1])).collect();
                 assert_eq!(back, pixels, "{}: the pixels, decoded", ex.at);
             } else {
-                let row: String =
-                    (0..w as usize).map(|i| if raw[i / 8] & (0x80 >> (i % 8)) != 0 { '#' } else { '.' }).collect();
-                assert_eq!(row, ex.req("rows"), "{}: the dark bits, decoded", ex.at);
+                // Each row padded to a whole byte.
+                let stride = (w as usize).div_ceil(8);
+                let rows: Vec<String> = raw
+                    .chunks(stride)
+                    .map(|r| {
+                        (0..w as usize).map(|i| if r[i / 8] & (0x80 >> (i % 8)) != 0 { '#' } else { '.' }).collect()
+                    })
+                    .collect();
+                assert_eq!(rows.len(), h as usize, "{}: one row of bytes per pixel row", ex.at);
+                assert_eq!(rows.join(" "), ex.req("rows"), "{}: the dark bits, decoded", ex.at);
             }
             (msg, PanelMessage::Blit { region, pixels: raw })
         }
@@ -174,6 +181,38 @@ pub fn run(ex: &Example) {
         other => panic!("{}: unknown kind {other}", ex.at),
     }
     ex.finish();
+}
+
+/// The examples cover the document: the panel's HELLO, HELLO reply (both forms), a BLIT
+/// in each pixel format and one of the whole panel, ACK and NAK; the line display's init
+/// and a line; a printer status; the CRC's check value.
+pub fn coverage(examples: &[Example]) {
+    let has = |kind: &str, key: &str, value: &dyn Fn(&str) -> bool| {
+        examples.iter().any(|ex| ex.kind == kind && ex.get(key).is_some_and(value))
+    };
+    let whole = examples.iter().any(|ex| {
+        ex.kind == "panel-message"
+            && ex.get("cmd") == Some("0x02 BLIT")
+            && ex.get("x") == Some("0")
+            && ex.get("y") == Some("0")
+            && ex.description().contains("full-frame")
+    });
+    let wanted: [(&str, bool); 11] = [
+        ("HELLO", has("panel-message", "cmd", &|v| v == "0x01 HELLO")),
+        ("HELLO reply", has("panel-message", "cmd", &|v| v == "0x81 HELLO_REPLY")),
+        ("HELLO reply with firmware", has("panel-message", "firmware", &|v| !v.is_empty())),
+        ("RGB565 BLIT", has("panel-message", "pixels", &|v| !v.is_empty())),
+        ("1-bit BLIT", has("panel-message", "rows", &|v| !v.is_empty())),
+        ("full-frame BLIT", whole),
+        ("ACK", has("panel-answer", "answer", &|v| v == "ACK")),
+        ("NAK", has("panel-answer", "answer", &|v| v == "NAK")),
+        ("line display init", examples.iter().any(|ex| ex.kind == "line-display-init")),
+        ("line display line", has("line-display-line", "row", &|v| !v.is_empty())),
+        ("printer status", has("escpos-status", "conditions", &|v| !v.is_empty())),
+    ];
+    let missing: Vec<&str> = wanted.iter().filter(|(_, found)| !found).map(|(name, _)| *name).collect();
+    assert!(missing.is_empty(), "docs/protocols.md has no example of: {}", missing.join(", "));
+    assert!(has("crc16", "crc", &|v| !v.is_empty()), "docs/protocols.md: no CRC check value");
 }
 
 /// `(19 = PC858 …` in a meaning: the numbers and code pages it names.

@@ -114,7 +114,7 @@ async fn advance_clock(State(b): State<Shared>, body: Bytes) -> Response {
             ErrorType::InputError,
             "VALIDATION_ERROR",
             "advance_secs must be 0 to 8640000 (100 days)".into(),
-            vec![ValidationError { parameter: "advance_secs".into(), reason: "range".into() }],
+            vec![ValidationError::new("advance_secs", "range")],
         );
     }
     b.advance_clock(req.advance_secs);

@@ -124,4 +124,6 @@ pub async fn serve(listener: TcpListener, app: axum::Router, cancel: Cancellatio
 }
 
 #[cfg(test)]
+mod http_tests;
+#[cfg(test)]
 mod tests;

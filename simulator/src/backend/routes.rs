@@ -52,13 +52,24 @@ pub fn router(backend: Shared) -> Router {
         .with_state(backend)
 }
 
+/// Where the simulated acquirer's errors are documented: Klarna Network's error handling
+/// page, whose envelope and codes the acquirer answers with (every error carries it, as
+/// Klarna's do, and so does every field error).
+pub(super) const ERROR_DOC_URL: &str =
+    "https://docs.klarna.com/klarna-network-distribution/setup-your-integration/integration-resilience/error-handling/";
+
 fn envelope(error_type: ErrorType, code: &str, message: String, validation: Vec<ValidationError>) -> Vec<u8> {
+    let validation_errors = validation
+        .into_iter()
+        .map(|e| ValidationError { doc_url: e.doc_url.or_else(|| Some(ERROR_DOC_URL.to_string())), ..e })
+        .collect();
     let body = ApiError {
         error_id: uuid::Uuid::new_v4().to_string(),
         error_type,
         error_code: code.to_string(),
         error_message: message,
-        validation_errors: validation,
+        doc_url: Some(ERROR_DOC_URL.to_string()),
+        validation_errors,
     };
     serde_json::to_vec(&body).unwrap_or_default()
 }
@@ -179,7 +190,7 @@ fn poll_too_long(timeout_ms: u64) -> Option<Response> {
             ErrorType::InputError,
             "VALIDATION_ERROR",
             format!("timeout_ms must be 0 to {MAX_POLL_MS}"),
-            vec![ValidationError { parameter: "timeout_ms".into(), reason: "out of range".into() }],
+            vec![ValidationError::new("timeout_ms", "out of range")],
         )
     })
 }
@@ -202,7 +213,7 @@ fn idempotent(
             ErrorType::InputError,
             "VALIDATION_ERROR",
             "every POST needs an Idempotency-Key header (1 to 255 visible ASCII characters)".into(),
-            vec![ValidationError { parameter: "Idempotency-Key".into(), reason: reason.into() }],
+            vec![ValidationError::new("Idempotency-Key", reason)],
         );
     };
     let (status, bytes) = keyed(&mut backend.books(), backend.now(), key, operation, body, process);
@@ -236,7 +247,7 @@ fn availability_query_errors(q: &AvailabilityQuery) -> Option<Vec<ValidationErro
     let mut errors = vec![];
     let mut check = |ok: bool, parameter: &str, reason: &str| {
         if !ok {
-            errors.push(ValidationError { parameter: parameter.into(), reason: reason.into() });
+            errors.push(ValidationError::new(parameter, reason));
         }
     };
     check(
@@ -313,6 +324,9 @@ async fn transaction_by_reference(State(b): State<Shared>, Query(q): Query<ByRef
 }
 
 async fn cancel_request(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Some(refused) = refuse_unless_empty_or_object(&body) {
+        return refused;
+    }
     idempotent(&b, &headers, &format!("cancel:{id}"), &body, |books, _| {
         books.cancel(&id, b.now()).map(|r| json(StatusCode::OK, &r))
     })
@@ -327,6 +341,26 @@ async fn read_transaction(State(b): State<Shared>, Path(id): Path<String>) -> Re
 
 pub(super) fn bad_json(e: &serde_json::Error) -> Response {
     error(StatusCode::BAD_REQUEST, ErrorType::InputError, "VALIDATION_ERROR", format!("invalid JSON body: {e}"), vec![])
+}
+
+/// The refusal of a cancel's or a void's body that is not as documented: none, or a JSON
+/// object (its keys are not read). Anything else gets the 400 envelope before the books
+/// see it; `None` when the body is fine.
+pub(super) fn refuse_unless_empty_or_object(body: &[u8]) -> Option<Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(_)) => None,
+        Ok(_) => Some(error(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InputError,
+            "VALIDATION_ERROR",
+            "the body must be a JSON object, or empty".into(),
+            vec![],
+        )),
+        Err(e) => Some(bad_json(&e)),
+    }
 }
 
 async fn capture(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
@@ -350,6 +384,9 @@ async fn refund(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<Stri
 }
 
 async fn void(State(b): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Some(refused) = refuse_unless_empty_or_object(&body) {
+        return refused;
+    }
     idempotent(&b, &headers, &format!("void:{id}"), &body, |books, key| {
         books.void(&id, key, b.now()).map(|t| json(StatusCode::OK, &t))
     })
@@ -380,7 +417,7 @@ async fn settlement(State(b): State<Shared>, Path(date): Path<String>) -> Respon
             ErrorType::InputError,
             "VALIDATION_ERROR",
             format!("`{date}` is not a date like 2026-11-25"),
-            vec![ValidationError { parameter: "date".into(), reason: "format YYYY-MM-DD".into() }],
+            vec![ValidationError::new("date", "format YYYY-MM-DD")],
         ),
     }
 }
@@ -443,10 +480,10 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
             ErrorType::InputError,
             "VALIDATION_ERROR",
             "every operation needs an idempotency_key of 1 to 255 visible ASCII characters".into(),
-            vec![ValidationError {
-                parameter: format!("operations[{i}].idempotency_key"),
-                reason: "must be 1 to 255 visible ASCII characters".into(),
-            }],
+            vec![ValidationError::new(
+                format!("operations[{i}].idempotency_key"),
+                "must be 1 to 255 visible ASCII characters",
+            )],
         );
     }
     if req.operations.is_empty() || req.operations.len() > MAX_BATCH {
@@ -455,7 +492,7 @@ async fn batch(State(b): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
             ErrorType::InputError,
             "VALIDATION_ERROR",
             format!("a batch holds 1 to {MAX_BATCH} operations"),
-            vec![ValidationError { parameter: "operations".into(), reason: "size".into() }],
+            vec![ValidationError::new("operations", "size")],
         );
     }
     idempotent(&b, &headers, "batch", &body, |books, _| {

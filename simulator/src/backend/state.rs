@@ -30,7 +30,7 @@ pub enum Refusal {
 }
 
 pub(super) fn invalid(parameter: &str, reason: impl Into<String>) -> Refusal {
-    Refusal::Invalid(vec![ValidationError { parameter: parameter.to_string(), reason: reason.into() }])
+    Refusal::Invalid(vec![ValidationError::new(parameter, reason)])
 }
 
 /// One money movement, kept so tests can prove nothing was charged twice.
