@@ -60,3 +60,25 @@ fn the_fuzzers_link_no_simulator() {
     let features = posagent.get("features").and_then(toml::Value::as_array).cloned().unwrap_or_default();
     assert_eq!(features, [toml::Value::from("fuzz-targets")], "{posagent}");
 }
+
+/// The ZVT register the ZVT tests drive posagent with is an independent counterpart:
+/// written from the specification, it depends on none of posagent's crates (not the
+/// codec it tests), and the terminal build does not link it.
+#[test]
+fn the_zvt_register_is_independent_of_posagent() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "-p", "posagent-zvt-register", "-e", "normal,build", "--offline", "--locked"])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let ours: Vec<&str> =
+        tree.lines().filter(|l| l.starts_with("posagent") && !l.starts_with("posagent-zvt-register v")).collect();
+    assert!(ours.is_empty(), "the register depends on {ours:?}");
+    let terminal = normal_dependencies(&["--no-default-features"]);
+    assert!(terminal.lines().any(|l| l.starts_with("posagent-zvt v")), "the terminal build has the ZVT codec");
+    assert!(!terminal.lines().any(|l| l.starts_with("posagent-zvt-register v")), "and not the register");
+}
