@@ -231,7 +231,7 @@ impl AcquirerClient {
             });
         }
         match serde_json::from_slice::<ApiError>(&bytes) {
-            Ok(error) => Err(BackendError::Refused { status: status.as_u16(), error }),
+            Ok(error) => Err(BackendError::Refused { status: status.as_u16(), error: Box::new(error) }),
             Err(_) => Err(BackendError::Unexpected {
                 url: url.to_string(),
                 status: status.as_u16(),

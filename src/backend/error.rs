@@ -25,7 +25,7 @@ pub enum BackendError {
         /// HTTP status.
         status: u16,
         /// The envelope.
-        error: ApiError,
+        error: Box<ApiError>,
     },
     /// The acquirer answered something that is not the documented shape.
     #[error("acquirer sent an unexpected answer ({status}) to {url}: {detail}")]
