@@ -13,7 +13,7 @@ use posagent_zvt_register::{Authorization, Behaviour, End, Register, Registratio
 const SEK: u16 = 752;
 const KLARNA: u16 = 254;
 
-async fn registered(h: &Harness) -> Register {
+pub(crate) async fn registered(h: &Harness) -> Register {
     let addr = h.daemon.as_ref().unwrap().zvt_addrs[0];
     let mut register = Register::connect_tcp(addr).await.unwrap();
     let registration = Registration { currency: Some(SEK), ..Registration::new(0) };
@@ -57,9 +57,24 @@ fn latest_sale(h: &Harness) -> String {
     db.query_row("SELECT id FROM sales ORDER BY created_at DESC LIMIT 1", [], |r| r.get(0)).unwrap()
 }
 
+/// Waits until the terminal asks for the card (04 FF 0A): a register reads the line
+/// while it waits, and on RS-232 nothing goes on until it acknowledges.
+async fn insert_card_status(payment: &mut posagent_zvt_register::Exchange<'_>) {
+    loop {
+        let status = payment.next_intermediate().await.expect("an intermediate status while the reader waits");
+        if status.status == 0x0A {
+            return;
+        }
+    }
+}
+
 /// A Klarna payment the register pays through: the QR code up, the simulated customer
 /// approves, the register gets the result and its receipts; the sale is captured.
-async fn pay_with_klarna(h: &Harness, register: &mut Register, amount: u64) -> posagent_zvt_register::Outcome {
+pub(crate) async fn pay_with_klarna(
+    h: &Harness,
+    register: &mut Register,
+    amount: u64,
+) -> posagent_zvt_register::Outcome {
     let mut payment = register.start_payment(&klarna(amount)).await;
     qr_status(&mut payment).await;
     h.read_display_qr().await;
@@ -138,46 +153,88 @@ async fn an_abort_during_the_qr_code_cancels_the_sale() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reversal_refund_end_of_day_and_repeat_receipt() {
+async fn every_flow_of_a_register_day_over_tcp() {
     let h = Harness::start().await;
     let mut register = registered(&h).await;
-    assert_eq!(pay_with_klarna(&h, &mut register, 1000).await.end, End::Completed);
-    assert_eq!(pay_with_klarna(&h, &mut register, 2500).await.end, End::Completed);
-    // Reversal of the first by its receipt number: captured, so refunded in full.
+    every_flow(&h, &mut register).await;
+}
+
+/// A register's day, each result checked against the journal and the acquirer's ledger:
+/// Klarna and card payments, a declined card, an abort during the QR code, a reversal by
+/// receipt number, a refund by reference, a refund refused for lack of one, a repeat
+/// receipt and the end of day (run over TCP here and over RS-232 by zvt_serial.rs).
+pub(crate) async fn every_flow(h: &Harness, register: &mut Register) {
+    // R0001: Klarna 10,00.
+    assert_eq!(pay_with_klarna(h, register, 1000).await.end, End::Completed);
+    let klarna_first = latest_sale(h);
+    // R0002: Visa 42,00.
+    let card = Authorization { card_type: Some(10), currency: Some(SEK), ..Authorization::new(4200) };
+    let mut payment = register.start_payment(&card).await;
+    insert_card_status(&mut payment).await;
+    h.present_card_when_waiting("approve", "tap").await;
+    let paid = payment.finish().await;
+    assert_eq!(paid.end, End::Completed, "{}", paid.transcript.dump());
+    assert_eq!(paid.last_status().unwrap().receipt_no, Some(2));
+    // R0003: a declined card.
+    let mut payment = register.start_payment(&card).await;
+    insert_card_status(&mut payment).await;
+    h.present_card_when_waiting("decline", "insert").await;
+    assert_eq!(payment.finish().await.end, End::Aborted(0x05));
+    // R0004: aborted by the cashier while the QR code is up.
+    let mut payment = register.start_payment(&klarna(700)).await;
+    qr_status(&mut payment).await;
+    payment.abort().await.unwrap();
+    assert_eq!(payment.finish().await.end, End::Aborted(0x6C));
+    // R0005: Klarna 25,00.
+    assert_eq!(pay_with_klarna(h, register, 2500).await.end, End::Completed);
+    let klarna_second = latest_sale(h);
+    // R0006: reversal of R0001 — captured, so refunded in full.
     let reversed = register.reverse(Reversal { receipt_no: 1, amount: Some(1000), ..Reversal::default() }).await;
-    assert_eq!(reversed.end, End::Completed, "{:?}", reversed.transcript);
+    assert_eq!(reversed.end, End::Completed, "{}", reversed.transcript.dump());
     assert_eq!(reversed.last_status().unwrap().original_trace, Some(1));
-    // A refund of part of the second, named by its receipt number in BMP 3C.
+    // R0007: a refund of 5,00 of R0005, named by its receipt number in BMP 3C.
     let refund = posagent_zvt_register::Refund {
         amount: Some(500),
         currency: Some(SEK),
-        reference: Some("R0002".into()),
+        reference: Some("R0005".into()),
         ..Default::default()
     };
     let refunded = register.refund(refund).await;
-    assert_eq!(refunded.end, End::Completed, "{:?}", refunded.transcript);
+    assert_eq!(refunded.end, End::Completed, "{}", refunded.transcript.dump());
     // Without a reference posagent refunds nothing.
     let blind = register.refund(posagent_zvt_register::Refund { amount: Some(500), ..Default::default() }).await;
     assert_eq!(blind.end, End::Aborted(0x83));
     let repeat = register.repeat_receipt().await;
     assert_eq!(repeat.end, End::Completed);
-    assert_eq!(repeat.last_status().unwrap().receipt_no, refunded.last_status().unwrap().receipt_no);
+    assert_eq!(repeat.last_status().unwrap().receipt_no, Some(7));
+    // The acquirer booked what the register printed.
+    let kinds = |entries: Vec<(String, i64)>| entries.into_iter().collect::<Vec<_>>();
+    assert_eq!(
+        kinds(ledger(h, &klarna_first).await),
+        [("AUTHORIZATION".into(), 1000), ("CAPTURE".into(), 1000), ("REFUND".into(), 1000)]
+    );
+    assert_eq!(
+        kinds(ledger(h, &klarna_second).await),
+        [("AUTHORIZATION".into(), 2500), ("CAPTURE".into(), 2500), ("REFUND".into(), 500)]
+    );
     let eod = register.end_of_day().await;
-    assert_eq!(eod.end, End::Completed, "{:?}", eod.transcript);
-    // Klarna is "others": both payments of the day (as the acquirer booked them), less
-    // the reversal of the first and the refund of the second.
-    assert_eq!(eod.last_status().unwrap().amount, Some(2000));
+    assert_eq!(eod.end, End::Completed, "{}", eod.transcript.dump());
+    // Visa 42,00; Klarna under "others": both payments of the day (as the acquirer booked
+    // them), less the reversal of the first and the refund of the second: 20,00.
+    assert_eq!(eod.last_status().unwrap().amount, Some(6200));
     let admin = &eod.receipts[..];
+    let line = |r: &posagent_zvt_register::Receipt, start: &str, end: &str| {
+        r.lines.iter().any(|l| l.starts_with(start) && l.ends_with(end))
+    };
     assert!(
-        matches!(admin, [r] if r.receipt_type == Some(3) && r.lines.iter().any(|l| l.starts_with("Klarna/others (2)") && l.ends_with("20,00 kr"))),
+        matches!(admin, [r] if r.receipt_type == Some(3) && line(r, "Klarna/others (2)", "20,00 kr") && line(r, "VISA (1)", "42,00 kr")),
         "{admin:?}"
     );
     // The next day starts from nothing.
     let next = register.end_of_day().await;
     assert_eq!(next.last_status().unwrap().amount, Some(0));
-    let rows = zvt_rows(&h);
-    assert_eq!(rows.len(), 4, "{rows:?}");
-    assert_eq!(rows[0].2, "REVERSED");
+    let states: Vec<String> = zvt_rows(h).into_iter().map(|r| r.2).collect();
+    assert_eq!(states, ["REVERSED", "COMMITTED", "FAILED", "FAILED", "COMMITTED", "COMMITTED", "COMMITTED"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

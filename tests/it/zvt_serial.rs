@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::Harness;
-use posagent_zvt_register::{Authorization, Behaviour, End, Link, Register, Registration, SerialFaults, SerialTimers};
+use posagent_zvt_register::{Behaviour, End, Link, Register, Registration, SerialFaults, SerialTimers};
 use serialport::SerialPort;
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -40,7 +40,7 @@ fn null_modem(stop: &CancellationToken) -> (String, String, Vec<serialport::TTYP
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_register_on_a_serial_line_registers_and_pays_with_klarna_through_link_faults() {
+async fn a_register_on_a_serial_line_runs_its_day_through_link_faults() {
     let stop = CancellationToken::new();
     let _stop_wires = stop.clone().drop_guard();
     let (daemon_side, register_side, _ports) = null_modem(&stop);
@@ -62,24 +62,11 @@ async fn a_register_on_a_serial_line_registers_and_pays_with_klarna_through_link
     };
     let out = register.register(&Registration { currency: Some(752), ..Registration::new(0) }).await;
     assert_eq!(out.end, End::Completed, "{}", out.transcript.dump());
-    // A gap over T1 inside the payment's block: NAK, repeated, taken.
+    // Every flow of the day, with a gap over T1 inside the first block of every command:
+    // NAK, repeated, taken.
     register.behaviour = Behaviour {
         serial: SerialFaults { pause_in_first_frame: Some(Duration::from_millis(400)), ..SerialFaults::default() },
         ..Behaviour::default()
     };
-    let payment = Authorization { card_type: Some(254), currency: Some(752), ..Authorization::new(990) };
-    let mut exchange = register.start_payment(&payment).await;
-    loop {
-        if exchange.next_intermediate().await.expect("the QR code's status").status == 0xFF {
-            break;
-        }
-    }
-    h.read_display_qr().await;
-    assert_eq!(h.customer("approve").await.0, 200);
-    let out = exchange.finish().await;
-    assert_eq!(out.end, End::Completed, "{}", out.transcript.dump());
-    assert!(out.transcript.violations().is_empty(), "{:?}", out.transcript.violations());
-    let status = out.last_status().unwrap();
-    assert_eq!((status.result_code, status.amount, status.receipt_no), (Some(0), Some(990), Some(1)));
-    assert_eq!(out.receipts.len(), 2);
+    crate::zvt::every_flow(&h, &mut register).await;
 }
