@@ -37,14 +37,16 @@ impl Checkout {
             interoperability_token: unpaid.interoperability_token.clone(),
             interoperability_data: unpaid.interoperability_data.clone(),
             locale: Some(unpaid.locale.clone()),
-            capture: Some(unpaid.capture),
+            // Tried again from the ECR API: a ZVT register's sale (captured by its commit)
+            // is an ordinary sale now, captured at authorization, printed here.
+            capture: Some(if unpaid.capture_on_commit {
+                posagent_acquirer_api::CaptureMode::Now
+            } else {
+                unpaid.capture
+            }),
         };
         let mut valid = self.validate(again)?;
         valid.retry_of = Some(unpaid.retry_of.clone().unwrap_or(unpaid.reference));
-        if unpaid.receipt_by_register {
-            valid.receipts = super::new_sale::ReceiptPrinting::Register;
-        }
-        valid.capture_on_commit = unpaid.capture_on_commit;
         self.start_sale(valid).await
     }
 }
