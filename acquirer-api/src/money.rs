@@ -52,6 +52,28 @@ fn supported() -> String {
     CURRENCIES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
 }
 
+/// ISO 4217 numeric codes of the currencies posagent handles.
+const ISO_4217_NUMERIC: &[(&str, u16)] = &[
+    ("AUD", 36),
+    ("CAD", 124),
+    ("CHF", 756),
+    ("CZK", 203),
+    ("DKK", 208),
+    ("EUR", 978),
+    ("GBP", 826),
+    ("HUF", 348),
+    ("ISK", 352),
+    ("JPY", 392),
+    ("KWD", 414),
+    ("MXN", 484),
+    ("NOK", 578),
+    ("NZD", 554),
+    ("PLN", 985),
+    ("RON", 946),
+    ("SEK", 752),
+    ("USD", 840),
+];
+
 impl Currency {
     /// Euro.
     pub const EUR: Currency = Currency { code: *b"EUR", exponent: 2 };
@@ -84,6 +106,12 @@ impl Currency {
     /// Whether the acquirer settles this currency (it may then be on the wire).
     pub fn is_settled(&self) -> bool {
         SETTLED_CURRENCIES.contains(&self.code())
+    }
+
+    /// The ISO 4217 number (`978` for EUR), as card data and ZVT carry a currency; 0 for
+    /// none (every currency posagent handles has one: a unit test checks).
+    pub fn numeric(&self) -> u16 {
+        ISO_4217_NUMERIC.iter().find(|(c, _)| *c == self.code()).map_or(0, |(_, n)| *n)
     }
 
     /// The three-letter code.
@@ -126,6 +154,14 @@ impl From<Currency> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_currency_has_its_iso_number() {
+        for (code, _) in CURRENCIES {
+            assert_ne!(Currency::parse(code).map(|c| c.numeric()).unwrap_or(0), 0, "{code}");
+        }
+        assert_eq!((Currency::EUR.numeric(), Currency::SEK.numeric(), Currency::USD.numeric()), (978, 752, 840));
+    }
 
     #[test]
     fn parses_known_codes_case_insensitively() {

@@ -151,7 +151,10 @@ pub async fn report_payment(
             };
         }
     };
-    let Some(conv) = conv else { return settle_tracked(pt, &t, Taken::No).await };
+    let Some(conv) = conv else {
+        settle_tracked(pt, &t, Taken::No).await;
+        return Ok(());
+    };
     let taken = deliver(conv, &t.sent, d).await;
     let gone = matches!(taken, Err(LinkError::Closed));
     let taken = taken.unwrap_or(Taken::No);
@@ -159,7 +162,7 @@ pub async fn report_payment(
         return conv.ask(&PtMessage::Abort { result, extended_text: None }, T3).await.map(|_| ());
     }
     let committed = matches!(taken, Taken::Yes(_));
-    settle_tracked(pt, &t, taken).await?;
+    settle_tracked(pt, &t, taken).await;
     if gone {
         return Err(LinkError::Closed);
     }
@@ -217,11 +220,10 @@ async fn deliver(conv: &mut Conversation, sent: &[Vec<u8>], d: &Delivery) -> Res
 
 /// [`settle`] on the daemon's tasks: a stop or a dropped connection cannot cut it off
 /// between the register's answer and its journal entry.
-async fn settle_tracked(pt: &Arc<PosTerminal>, t: &ZvtTransaction, taken: Taken) -> Result<(), LinkError> {
+async fn settle_tracked(pt: &Arc<PosTerminal>, t: &ZvtTransaction, taken: Taken) {
     let (pt, t) = (pt.clone(), t.clone());
     let tasks = pt.deps.tasks.clone();
     let _ = tasks.spawn(async move { settle(&pt, &t, taken).await }).await;
-    Ok(())
 }
 
 /// The commit rule's outcome for approved payment `t`: captured when taken, else voided.

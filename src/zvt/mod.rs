@@ -8,7 +8,6 @@
 
 mod admin;
 mod commit;
-mod currency;
 mod link;
 mod listener;
 mod payment;
@@ -107,9 +106,9 @@ impl PosTerminal {
         self.deps.checkout.journal()
     }
 
-    /// The store's currency as ISO 4217 number.
+    /// The store's currency as ISO 4217 number (BMP 49).
     fn currency_code(&self) -> u16 {
-        currency::numeric(self.deps.checkout.store().currency)
+        self.deps.checkout.store().currency.numeric()
     }
 
     /// The status byte of a registration's completion (BMP 19): nothing to do.

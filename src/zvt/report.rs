@@ -62,12 +62,11 @@ pub fn card_type(sale: &Sale, klarna_card_type: u16) -> Option<u16> {
 fn card_name(sale: &Sale) -> Option<String> {
     match sale.method {
         PaymentMethod::Klarna => Some("Klarna".into()),
-        _ => sale.application_label.clone().or_else(|| sale.masked_pan.as_deref().map(|p| card_brand(p).into())),
+        _ => sale
+            .application_label
+            .clone()
+            .or_else(|| sale.masked_pan.as_deref().map(|p| crate::checkout::card_brand(p).into())),
     }
-}
-
-fn card_brand(masked_pan: &str) -> &'static str {
-    crate::checkout::card_brand(masked_pan)
 }
 
 /// The masked PAN as ZVT carries it: the digits shown, `*` for the hidden ones.

@@ -6,10 +6,7 @@
 
 use super::SimBackend;
 use super::routes::ERROR_DOC_URL;
-use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
-use posagent_acquirer_api::{
-    ApiError, AuthorizeRequest, CaptureMode, Currency, KlarnaData, PaymentMethod, PaymentRequest, PaymentRequestState,
-};
+use posagent_acquirer_api::{ApiError, PaymentRequest, PaymentRequestState};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -27,21 +24,7 @@ async fn acquirer() -> (Arc<SimBackend>, String, CancellationToken) {
 
 /// A Klarna payment request waiting for the customer (SUBMITTED).
 fn submitted_request(backend: &SimBackend) -> String {
-    let request = AuthorizeRequest {
-        method: PaymentMethod::Klarna,
-        currency: Currency::EUR,
-        amount: 2_000,
-        payment_transaction_reference: "T-1".into(),
-        country: "DE".into(),
-        locale: "de-DE".into(),
-        point_of_checkout: PointOfCheckout { kind: "PHYSICAL_STORE".into(), store_reference: "s".into() },
-        point_of_transaction: PointOfTransaction { kind: "TERMINAL".into(), terminal_reference: "t".into() },
-        capture: CaptureMode::Now,
-        line_items: vec![],
-        klarna: Some(KlarnaData::default()),
-        card: None,
-        offline_approved_at: None,
-    };
+    let request = super::tests::request(None);
     let answer = backend.books().authorize(&request, "k-authorize", backend.now()).unwrap();
     answer.payment_request.unwrap().payment_request_id
 }

@@ -7,7 +7,8 @@ use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResult, CaptureMode, Currency, KlarnaData, PaymentMethod, PaymentRequestState,
 };
 
-fn request(token: Option<String>) -> AuthorizeRequest {
+/// A Klarna authorization of 20,00 EUR (also the HTTP tests' one).
+pub(super) fn request(token: Option<String>) -> AuthorizeRequest {
     AuthorizeRequest {
         method: PaymentMethod::Klarna,
         currency: Currency::EUR,

@@ -10,30 +10,9 @@ use posagent_acquirer_api::payments::CardData;
 /// BDK ID of [`TEST_BDK`] (the first 4 bytes of its readers' KSNs).
 pub const TEST_BDK_ID: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
 
-/// ISO 4217 numeric codes of the currencies posagent handles.
-const ISO_4217_NUMERIC: &[(&str, u16)] = &[
-    ("AUD", 36),
-    ("CAD", 124),
-    ("CHF", 756),
-    ("CZK", 203),
-    ("DKK", 208),
-    ("EUR", 978),
-    ("GBP", 826),
-    ("HUF", 348),
-    ("ISK", 352),
-    ("JPY", 392),
-    ("MXN", 484),
-    ("NOK", 578),
-    ("NZD", 554),
-    ("PLN", 985),
-    ("RON", 946),
-    ("SEK", 752),
-    ("USD", 840),
-];
-
 /// The ISO 4217 numeric code of an alphabetic currency code (upper or lower case).
 pub fn currency_numeric(alpha: &str) -> Option<u16> {
-    ISO_4217_NUMERIC.iter().find(|(a, _)| a.eq_ignore_ascii_case(alpha)).map(|(_, n)| *n)
+    posagent_acquirer_api::Currency::parse(alpha).ok().map(|c| c.numeric()).filter(|n| *n != 0)
 }
 
 /// The BDK the simulated acquirer holds for a BDK ID: only the test BDK.
