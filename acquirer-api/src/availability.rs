@@ -1,4 +1,5 @@
-//! Availability (Klarna "read interoperability") and the localized descriptors to display.
+//! Availability (Klarna "read interoperability") and Klarna's payment presentation:
+//! the instruction and the payment option (header, sub-header, icons, button) to display.
 
 use crate::money::Currency;
 use serde::{Deserialize, Serialize};
@@ -49,23 +50,97 @@ impl InteroperabilityStatus {
     }
 }
 
-/// Klarna's wording for one locale and amount, as the acquirer serves it from Klarna's
-/// payment presentation: shown unaltered, never composed or completed on the terminal.
+/// A text of Klarna's presentation (`{"text": …}`), shown as served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PaymentDescriptors {
-    /// Locale the texts are in.
-    pub locale: String,
-    /// Header, e.g. "Pay with Klarna".
-    pub header: String,
-    /// Short sub-header, e.g. "Pay now, in 30 days or in 4 payments."
-    pub subheader: String,
-    /// Klarna's offer for this amount, its amounts filled in by Klarna ("Pay in 4
-    /// payments of $12.50"); absent when Klarna makes none.
+pub struct PresentationText {
+    /// The text, in the locale asked for.
+    pub text: String,
+}
+
+impl From<&str> for PresentationText {
+    fn from(text: &str) -> Self {
+        PresentationText { text: text.to_string() }
+    }
+}
+
+/// Klarna's "learn more" link of an enriched sub-header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PresentationLink {
+    /// Where the link goes.
+    pub href: String,
+    /// The link's text.
+    pub link_text: String,
+}
+
+/// Klarna's offer for the amount, its amounts filled in by Klarna ("Pay in 4 payments of
+/// $12.50"), with Klarna's link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrichedSubheader {
+    /// The offer.
+    pub text: String,
+    /// Klarna's link about the offer, when Klarna gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subheader_enriched: Option<String>,
-    /// URL of Klarna's badge image.
-    pub badge_url: String,
+    pub link: Option<PresentationLink>,
+}
+
+/// Klarna's sub-header: the short form, and the offer for the amount when Klarna makes one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PresentationSubheader {
+    /// Short sub-header, e.g. "Pay now, in 30 days or in 4 payments."
+    pub short: PresentationText,
+    /// The offer for this amount; absent when Klarna makes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enriched: Option<EnrichedSubheader>,
+}
+
+/// Klarna's icon in its three shapes, as image URLs (drawn unaltered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PresentationIcon {
+    /// Text alternative of the icon.
+    pub alt: String,
+    /// Klarna's pink badge (the preferred presentation).
+    pub badge_image_url: String,
+    /// The rectangular icon.
+    pub rectangle_image_url: String,
+    /// The square icon.
+    pub square_image_url: String,
+}
+
+/// Klarna's payment option for one locale and amount, as Klarna's Payment Presentation
+/// API serves it (`payment_option`) and the acquirer passes it on: shown unaltered, never
+/// composed or completed on the terminal. Its id goes back with the authorization, so the
+/// option authorized is the one the customer saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentOption {
+    /// Klarna's id of this option, sent back in `klarna.payment_option_id` when authorizing.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
+    pub payment_option_id: String,
+    /// Header, e.g. "Pay with Klarna".
+    pub header: PresentationText,
+    /// Sub-header and the offer for the amount.
+    pub subheader: PresentationSubheader,
+    /// Klarna's icons.
+    pub icon: PresentationIcon,
+    /// Text of Klarna's payment button.
+    pub payment_button: PresentationText,
+}
+
+impl PaymentOption {
+    /// The offer for the amount when Klarna made one, else the short sub-header.
+    pub fn offer_or_short(&self) -> &str {
+        self.subheader.enriched.as_ref().map_or(self.subheader.short.text.as_str(), |e| e.text.as_str())
+    }
+
+    /// The offer for the amount, when Klarna made one.
+    pub fn offer(&self) -> Option<&str> {
+        self.subheader.enriched.as_ref().map(|e| e.text.as_str())
+    }
 }
 
 /// What Klarna's payment presentation tells the terminal to do with Klarna.
@@ -98,7 +173,7 @@ pub struct AvailabilityResponse {
     /// earlier shape: then the status decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instruction: Option<PresentationInstruction>,
-    /// Wording to display; present unless unsupported.
+    /// Klarna's payment option to display; present unless Klarna is hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub descriptors: Option<PaymentDescriptors>,
+    pub payment_option: Option<PaymentOption>,
 }

@@ -14,6 +14,7 @@ mod currencies;
 pub mod error;
 pub mod events;
 pub mod integer;
+pub mod interaction;
 pub mod lines;
 pub mod money;
 #[cfg(feature = "openapi")]
@@ -24,15 +25,16 @@ pub mod settlement;
 pub mod validate;
 
 pub use availability::{
-    AvailabilityQuery, AvailabilityResponse, InteroperabilityStatus, PaymentDescriptors, PresentationInstruction,
+    AvailabilityQuery, AvailabilityResponse, EnrichedSubheader, InteroperabilityStatus, PaymentOption,
+    PresentationIcon, PresentationInstruction, PresentationLink, PresentationSubheader, PresentationText,
 };
 pub use error::{ApiError, ErrorType, ValidationError};
 pub use lines::{LineItem, LineItemError, LineType};
 pub use money::{Currency, CurrencyError, MAX_AMOUNT, SETTLED_CURRENCIES, SettledCurrencyError};
 pub use payments::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, Capture, CaptureMode, CaptureRequest, CardData, KlarnaData,
-    PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction, PointOfCheckout, PointOfTransaction,
-    Refund, RefundRequest, TransactionState,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, Capture, CaptureMode, CaptureRequest, CardData,
+    InteractionExpiry, KlarnaData, PaymentMethod, PaymentRequest, PaymentRequestState, PaymentTransaction,
+    PointOfCheckout, PointOfTransaction, Refund, RefundRequest, TransactionState,
 };
 pub use reversal::{REVERSED_REASON, ReversalRequest, ReversalResponse, ReversalResult};
 

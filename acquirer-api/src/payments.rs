@@ -5,6 +5,8 @@ use crate::money::Currency;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::interaction::InteractionExpiry;
+
 /// Tender the customer pays with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -60,10 +62,16 @@ pub struct KlarnaData {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 8192, pattern = r"^[!-~]+$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interoperability_token: Option<String>,
-    /// Interoperability data (a serialized JSON string) from the register, byte for byte.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Klarna Network data (a serialized JSON string; Klarna's earlier name
+    /// `interoperability_data`, still read) from the register, byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "interoperability_data")]
     #[cfg_attr(feature = "openapi", schema(max_length = 8192))]
-    pub interoperability_data: Option<String>,
+    pub klarna_network_data: Option<String>,
+    /// Klarna's id of the payment option the customer was shown (from the availability
+    /// answer): the option authorized is the one the customer saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
+    pub payment_option_id: Option<String>,
     /// Session token of a completed payment request: makes this the final authorization.
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "payment_token")]
     pub klarna_network_session_token: Option<String>,
@@ -99,6 +107,17 @@ pub struct AuthorizeRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub line_items: Vec<LineItem>,
+    /// The reference the customer sees for the purchase (on the receipt, in Klarna's app and
+    /// settlement files): the register's reference of the sale; a retried sale keeps the
+    /// first one's. The terminal's reference of the sale when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
+    pub purchase_reference: Option<String>,
+    /// How long the customer has to complete a Klarna payment request (Klarna's
+    /// `interaction_expiry`, 15 minutes to 48 hours; Klarna's default 3 hours). The terminal
+    /// asks for the shortest that covers its own QR timeout and cancels earlier itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction_expiry: Option<InteractionExpiry>,
     /// Klarna data (tokens), for `method = KLARNA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub klarna: Option<KlarnaData>,
@@ -269,6 +288,10 @@ impl PaymentRequestState {
 pub struct QrCode {
     /// URL the QR code encodes; the customer's phone opens it.
     pub target_url: String,
+    /// Klarna's rendering of the QR code as an image (the terminal may draw the code from
+    /// `target_url` itself, as posagent does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
 }
 
 /// How the customer is reached.
@@ -458,6 +481,11 @@ pub struct CaptureRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub payment_capture_reference: Option<String>,
+    /// Klarna Network data of the sale (a serialized JSON string from the register, byte
+    /// for byte), sent again with the capture and the refund as Klarna asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8192))]
+    pub klarna_network_data: Option<String>,
     /// Lines captured; when given they sum to `amount`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineItem>,
@@ -479,6 +507,11 @@ pub struct RefundRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub payment_refund_reference: Option<String>,
+    /// Klarna Network data of the sale (a serialized JSON string from the register, byte
+    /// for byte), sent again with the capture and the refund as Klarna asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 8192))]
+    pub klarna_network_data: Option<String>,
     /// Lines returned; when given they sum to `amount`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineItem>,

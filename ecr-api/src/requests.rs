@@ -33,8 +33,9 @@ pub struct NewSale {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 8192, pattern = r"^[!-~]+$")]
     pub interoperability_token: Option<String>,
-    /// Klarna's interoperability data (serialized JSON), passed on unaltered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Klarna Network data (serialized JSON), passed on unaltered; also read under
+    /// Klarna's current name `klarna_network_data`.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "klarna_network_data")]
     #[schema(min_length = 1, max_length = 8192, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")]
     pub interoperability_data: Option<String>,
     /// Locale of the customer's texts (language-COUNTRY, e.g. sv-SE); the store's by default.

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use posagent_acquirer_api::{
-    CaptureMode, Currency, InteroperabilityStatus, LineItem, PaymentDescriptors, PaymentMethod,
-    PresentationInstruction, TransactionState,
+    CaptureMode, Currency, InteroperabilityStatus, LineItem, PaymentMethod, PaymentOption, PresentationInstruction,
+    TransactionState,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -292,9 +292,10 @@ pub struct KlarnaAvailability {
     pub instruction: Option<PresentationInstruction>,
     /// Why not, when not.
     pub reason: Option<String>,
-    /// Klarna's wording for the locale (the last known, also offline, for display).
-    #[schema(value_type = Option<crate::schema::PaymentDescriptors>)]
-    pub descriptors: Option<PaymentDescriptors>,
+    /// Klarna's payment option for the locale and amount (the last known for the
+    /// locale, also offline, for display).
+    #[schema(value_type = Option<crate::schema::PaymentOption>)]
+    pub payment_option: Option<PaymentOption>,
     /// When the acquirer was asked.
     pub checked_at: Option<DateTime<Utc>>,
     /// How old the answer is, seconds.

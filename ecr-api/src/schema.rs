@@ -1,5 +1,5 @@
 //! How the acquirer protocol's types the ECR API carries (`posagent-acquirer-api`:
-//! currency, method, capture mode, order line, Klarna's wording, states) and the strings
+//! currency, method, capture mode, order line, Klarna's payment option, states) and the strings
 //! with a closed set of values read in the OpenAPI document: their schemas, for the
 //! wire types' `#[schema(value_type = …)]`. Each is checked against the type it stands
 //! for (the tests below): a value listed here that the type does not take fails.
@@ -120,21 +120,58 @@ pub enum LineType {
     Surcharge,
 }
 
-/// Klarna's payment presentation for the locale and amount, as the acquirer gave it;
-/// shown unaltered.
+/// A text of Klarna's presentation, as Klarna served it.
 #[derive(ToSchema)]
-#[schema(no_recursion)]
-pub struct PaymentDescriptors {
-    pub locale: String,
-    /// Klarna's header, e.g. "Pay with Klarna".
-    pub header: String,
-    /// Klarna's short sub-header.
-    pub subheader: String,
-    /// Klarna's offer for this amount with its amounts filled in by Klarna; absent when
-    /// Klarna makes none.
+pub struct PresentationText {
+    pub text: String,
+}
+
+/// Klarna's link about its offer.
+#[derive(ToSchema)]
+pub struct PresentationLink {
+    pub href: String,
+    pub link_text: String,
+}
+
+/// Klarna's offer for this amount with its amounts filled in by Klarna.
+#[derive(ToSchema)]
+pub struct EnrichedSubheader {
+    pub text: String,
     #[schema(required = false)]
-    pub subheader_enriched: String,
-    pub badge_url: String,
+    pub link: PresentationLink,
+}
+
+/// Klarna's short sub-header, and its offer for the amount when it makes one.
+#[derive(ToSchema)]
+pub struct PresentationSubheader {
+    pub short: PresentationText,
+    /// Absent when Klarna makes no offer for the amount.
+    #[schema(required = false)]
+    pub enriched: EnrichedSubheader,
+}
+
+/// Klarna's icon as image URLs, in its three shapes.
+#[derive(ToSchema)]
+pub struct PresentationIcon {
+    pub alt: String,
+    pub badge_image_url: String,
+    pub rectangle_image_url: String,
+    pub square_image_url: String,
+}
+
+/// Klarna's payment option for the locale and amount (Klarna's Payment Presentation),
+/// as the acquirer gave it; shown unaltered. The terminal sends its id back when it
+/// authorizes the sale.
+#[derive(ToSchema)]
+pub struct PaymentOption {
+    #[schema(min_length = 1, max_length = 255)]
+    pub payment_option_id: String,
+    /// Klarna's header, e.g. "Pay with Klarna".
+    pub header: PresentationText,
+    pub subheader: PresentationSubheader,
+    pub icon: PresentationIcon,
+    /// The text of Klarna's payment button.
+    pub payment_button: PresentationText,
 }
 
 /// Klarna's order line. Discounts, gift cards and store credit are lines of their own
@@ -271,10 +308,27 @@ mod tests {
         let fields: Vec<&String> = line.as_object().map(|m| m.keys().collect()).unwrap_or_default();
         assert_eq!(listed, fields);
         assert!(serde_json::from_value::<posagent_acquirer_api::LineItem>(line).is_ok());
-        let d =
-            json!({"locale": "sv-SE", "header": "h", "subheader": "s", "subheader_enriched": "e", "badge_url": "u"});
-        let schema = serde_json::to_value(PaymentDescriptors::schema()).unwrap_or_default();
-        assert_eq!(schema["properties"].as_object().map(|m| m.len()), Some(5));
-        assert!(serde_json::from_value::<posagent_acquirer_api::PaymentDescriptors>(d).is_ok());
+        let option = json!({"payment_option_id": "o", "header": {"text": "h"},
+            "subheader": {"short": {"text": "s"}, "enriched": {"text": "e", "link": {"href": "https://l", "link_text": "t"}}},
+            "icon": {"alt": "a", "badge_image_url": "b", "rectangle_image_url": "r", "square_image_url": "q"},
+            "payment_button": {"text": "p"}});
+        let parsed: posagent_acquirer_api::PaymentOption =
+            serde_json::from_value(option.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            serde_json::to_value(&parsed).ok(),
+            Some(option.clone()),
+            "every field of the type is in the example"
+        );
+        for (schema, value) in [
+            (PaymentOption::schema(), &option),
+            (PresentationSubheader::schema(), &option["subheader"]),
+            (EnrichedSubheader::schema(), &option["subheader"]["enriched"]),
+            (PresentationIcon::schema(), &option["icon"]),
+        ] {
+            let schema = serde_json::to_value(schema).unwrap_or_default();
+            let listed: Vec<&String> = schema["properties"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+            let fields: Vec<&String> = value.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+            assert_eq!(listed, fields);
+        }
     }
 }

@@ -6,7 +6,7 @@
 use super::engine::Checkout;
 use crate::backend::BackendError;
 use chrono::{DateTime, Utc};
-use posagent_acquirer_api::{AvailabilityQuery, InteroperabilityStatus, PaymentDescriptors, PresentationInstruction};
+use posagent_acquirer_api::{AvailabilityQuery, InteroperabilityStatus, PaymentOption, PresentationInstruction};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,8 +38,8 @@ pub struct KlarnaAvailability {
     pub instruction: Option<PresentationInstruction>,
     /// Why not, when not (`OFFLINE`, `AMOUNT_OUT_OF_RANGE`, …).
     pub reason: Option<String>,
-    /// Klarna's wording for the locale (the last known, even offline, for display).
-    pub descriptors: Option<PaymentDescriptors>,
+    /// Klarna's payment option for the locale (the last known, even offline, for display).
+    pub payment_option: Option<PaymentOption>,
     /// When the acquirer answered.
     pub checked_at: Option<DateTime<Utc>>,
     /// Seconds since then.
@@ -53,7 +53,7 @@ struct Entry {
     status: InteroperabilityStatus,
     instruction: Option<PresentationInstruction>,
     reason: Option<String>,
-    descriptors: Option<PaymentDescriptors>,
+    payment_option: Option<PaymentOption>,
     at: DateTime<Utc>,
 }
 
@@ -78,12 +78,12 @@ impl AvailabilityCache {
         m.insert(key, e);
     }
 
-    fn wording(&self, locale: &str) -> Option<(PaymentDescriptors, DateTime<Utc>)> {
+    fn wording(&self, locale: &str) -> Option<(PaymentOption, DateTime<Utc>)> {
         let m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         m.iter()
-            .filter(|((l, _), e)| l == locale && e.descriptors.is_some())
+            .filter(|((l, _), e)| l == locale && e.payment_option.is_some())
             .max_by_key(|(_, e)| e.at)
-            .and_then(|(_, e)| e.descriptors.clone().map(|d| (d, e.at)))
+            .and_then(|(_, e)| e.payment_option.clone().map(|d| (d, e.at)))
     }
 }
 
@@ -93,7 +93,7 @@ fn answer(e: &Entry, source: Source, now: DateTime<Utc>) -> KlarnaAvailability {
         status: Some(e.status),
         instruction: e.instruction,
         reason: e.reason.clone(),
-        descriptors: e.descriptors.clone(),
+        payment_option: e.payment_option.clone(),
         checked_at: Some(e.at),
         age_secs: Some((now - e.at).num_seconds()),
         source,
@@ -136,7 +136,7 @@ impl Checkout {
                     status: a.status,
                     instruction: a.instruction,
                     reason: a.status_reason,
-                    descriptors: a.descriptors,
+                    payment_option: a.payment_option,
                     at: now,
                 };
                 // An answer for one customer's interoperability token is that customer's:
@@ -155,7 +155,7 @@ impl Checkout {
                     reason: Some("OFFLINE".into()),
                     age_secs: last.as_ref().map(|(_, at)| (now - *at).num_seconds()),
                     checked_at: last.as_ref().map(|(_, at)| *at),
-                    descriptors: last.map(|(d, _)| d),
+                    payment_option: last.map(|(d, _)| d),
                     source: Source::Cache,
                 })
             }

@@ -19,13 +19,14 @@ const CHOICE_ACK: Duration = Duration::from_secs(15);
 
 fn choice_screen(inner: &Inner, sale: &Sale) -> Screen {
     let offered = sale.choice.as_ref().map(|c| c.offered.clone()).unwrap_or_default();
-    let klarna =
-        offered.contains(&PaymentMethod::Klarna).then_some(sale.descriptors.as_ref()).flatten().map(|d| KlarnaOption {
-            header: d.header.clone(),
+    let klarna = offered.contains(&PaymentMethod::Klarna).then_some(sale.payment_option.as_ref()).flatten().map(|d| {
+        KlarnaOption {
+            header: d.header.text.clone(),
             // Klarna's own offer for the amount, else its short sub-header: as served.
-            detail: d.subheader_enriched.clone().unwrap_or_else(|| d.subheader.clone()),
+            detail: d.offer_or_short().to_string(),
             badge: inner.badge(d),
-        });
+        }
+    });
     Screen::ChooseMethod {
         amount: amount_text(sale),
         klarna,

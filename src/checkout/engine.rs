@@ -46,7 +46,7 @@ pub struct CheckoutDeps {
     pub offline: crate::domain::SharedLimits,
     /// Wakes the sync worker when something is queued.
     pub outbox: crate::outbox::SyncHandle,
-    /// Klarna's badges, fetched in the background from the descriptors' `badge_url`.
+    /// Klarna's badges, fetched in the background from the payment option's `icon.badge_image_url`.
     pub badges: crate::assets::Badges,
     /// The daemon's task tracker: every task the checkout starts runs on it.
     pub tasks: TaskTracker,
@@ -509,15 +509,15 @@ impl Inner {
     }
 
     /// Remembers Klarna's wording asked for in the store's locale, for the idle screen.
-    pub(super) fn remember_wording(&self, d: &posagent_acquirer_api::PaymentDescriptors) {
+    pub(super) fn remember_wording(&self, d: &posagent_acquirer_api::PaymentOption) {
         self.idle_wording.remember(d);
     }
 
     /// Klarna's badge of `d` if it has been fetched; asks for it in the background
     /// otherwise (or when it is due for revalidation). Never waits.
-    pub(super) fn badge(&self, d: &posagent_acquirer_api::PaymentDescriptors) -> Option<crate::screens::Badge> {
-        self.deps.badges.want(&d.badge_url);
-        self.deps.badges.get(&d.badge_url)
+    pub(super) fn badge(&self, d: &posagent_acquirer_api::PaymentOption) -> Option<crate::screens::Badge> {
+        self.deps.badges.want(&d.icon.badge_image_url);
+        self.deps.badges.get(&d.icon.badge_image_url)
     }
 
     pub(super) fn idle_wording(&self) -> &super::idle::IdleWording {

@@ -17,8 +17,8 @@ use crate::store::StoreError;
 use chrono::Utc;
 use posagent_acquirer_api::payments::{PointOfCheckout, PointOfTransaction};
 use posagent_acquirer_api::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, InteroperabilityStatus, KlarnaData,
-    PaymentMethod, PaymentRequest, PaymentRequestState, PresentationInstruction,
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, AvailabilityQuery, InteractionExpiry, InteroperabilityStatus,
+    KlarnaData, PaymentMethod, PaymentRequest, PaymentRequestState, PresentationInstruction,
 };
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -170,13 +170,13 @@ pub(super) async fn ask_klarna(inner: &Inner, sale: &mut Sale) -> Result<KlarnaO
             Ok(KlarnaOffer::NotOffered { detail: reason.clone(), reason })
         }
         Ok(a) if a.status.offers_klarna() => {
-            let Some(descriptors) = a.descriptors else { return Err(FlowError::Incomplete("descriptors")) };
+            let Some(option) = a.payment_option else { return Err(FlowError::Incomplete("payment_option")) };
             if sale.locale == inner.store().locale {
-                inner.remember_wording(&descriptors);
+                inner.remember_wording(&option);
             }
             // Fetched in the background now, for the screens that follow.
-            inner.want_badge(&descriptors.badge_url);
-            sale.descriptors = Some(descriptors);
+            inner.want_badge(&option.icon.badge_image_url);
+            sale.payment_option = Some(option);
             sale.interoperability_status = Some(a.status);
             let instruction = a.instruction.unwrap_or(match a.status {
                 InteroperabilityStatus::PaymentSupported => PresentationInstruction::ShowKlarna,
@@ -246,10 +246,16 @@ pub(super) fn authorize_request(inner: &Inner, sale: &Sale, session_token: Optio
         },
         capture: sale.capture,
         line_items: sale.order_lines.clone(),
+        purchase_reference: Some(sale.purchase_reference().to_string()),
+        // The shortest payment request Klarna gives that outlives the QR code's own
+        // timeout; the terminal cancels it when its own time is up.
+        interaction_expiry: (sale.method == PaymentMethod::Klarna)
+            .then(|| InteractionExpiry::covering(inner.limits().klarna_timeout_secs)),
         klarna: (sale.method == PaymentMethod::Klarna).then(|| KlarnaData {
             interoperability_token: sale.interoperability_token.clone(),
-            interoperability_data: sale.interoperability_data.clone(),
+            klarna_network_data: sale.interoperability_data.clone(),
             klarna_network_session_token: session_token,
+            payment_option_id: crate::domain::option_id_to_send(sale.payment_option.as_ref()),
         }),
         card: None,
         offline_approved_at: None,
@@ -257,15 +263,15 @@ pub(super) fn authorize_request(inner: &Inner, sale: &Sale, session_token: Optio
 }
 
 pub(super) fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
-    let d = sale.descriptors.as_ref()?;
+    let d = sale.payment_option.as_ref()?;
     let seconds_left = (qr_deadline(inner, sale) - Utc::now()).num_seconds();
     Some(Screen::Qr {
         amount: amount_text(sale),
-        header: d.header.clone(),
-        subheader: d.subheader.clone(),
+        header: d.header.text.clone(),
+        subheader: d.subheader.short.text.clone(),
         // The scan prompt is the terminal's own neutral text; Klarna's offer is Klarna's.
         instruction: text(crate::locale::Text::ScanWithCamera, &sale.locale).to_string(),
-        offer: d.subheader_enriched.clone(),
+        offer: d.offer().map(str::to_string),
         url: sale.payment_request_url.clone()?,
         // Redrawn every second: a badge that arrives meanwhile shows on the next redraw.
         badge: inner.badge(d),

@@ -6,7 +6,7 @@
 
 use super::engine::{Checkout, Inner};
 use crate::screens::Screen;
-use posagent_acquirer_api::{AvailabilityQuery, PaymentDescriptors};
+use posagent_acquirer_api::{AvailabilityQuery, PaymentOption};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -28,9 +28,10 @@ impl IdleWording {
 
     /// Keeps Klarna's header of wording asked for in the store's locale (the acquirer
     /// may answer with its nearest locale, e.g. de-DE for de-CH).
-    pub(super) fn remember(&self, d: &PaymentDescriptors) {
-        if !d.header.trim().is_empty() {
-            *self.acceptance.lock().unwrap_or_else(|p| p.into_inner()) = Some((d.header.clone(), d.badge_url.clone()));
+    pub(super) fn remember(&self, d: &PaymentOption) {
+        if !d.header.text.trim().is_empty() {
+            *self.acceptance.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((d.header.text.clone(), d.icon.badge_image_url.clone()));
         }
     }
 }
@@ -76,7 +77,7 @@ async fn fetch(inner: &Inner) -> bool {
     }
     match inner.deps.backend.availability(&q).await {
         Ok(a) => {
-            if let Some(d) = a.descriptors {
+            if let Some(d) = a.payment_option {
                 inner.idle_wording().remember(&d);
             }
             true

@@ -31,8 +31,9 @@ pub struct NewSale {
     /// Klarna interoperability token, forwarded byte for byte.
     #[serde(default)]
     pub interoperability_token: Option<String>,
-    /// Klarna interoperability data (a serialized JSON string), forwarded byte for byte.
-    #[serde(default)]
+    /// Klarna Network data (a serialized JSON string), forwarded byte for byte; also read
+    /// under Klarna's current name `klarna_network_data`.
+    #[serde(default, alias = "klarna_network_data")]
     pub interoperability_data: Option<String>,
     /// Locale of the customer's texts; the store's by default.
     #[serde(default)]
@@ -109,7 +110,7 @@ impl ValidSale {
             locale: self.locale,
             interoperability_token: self.interoperability_token,
             interoperability_data: self.interoperability_data,
-            descriptors: None,
+            payment_option: None,
             interoperability_status: None,
             payment_request_id: None,
             payment_request_url: None,

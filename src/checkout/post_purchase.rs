@@ -14,7 +14,7 @@ use crate::domain::{CaptureKey, Effect, NewOp, OpKind, OpState, Operation, SaleE
 use crate::domain::{OfflineStatus, Sale, SaleState, SaleView};
 use crate::outbox::{Answer, Applied};
 use crate::store::Patched;
-use posagent_acquirer_api::{CaptureRequest, PaymentTransaction};
+use posagent_acquirer_api::{CaptureRequest, PaymentMethod, PaymentTransaction};
 
 /// The outcome of a capture or void: the sale, and whether the operation only got queued.
 pub type PostPurchase = (SaleView, bool);
@@ -109,7 +109,13 @@ impl Checkout {
         let key = d.journal.operation_key(&d.store.terminal_reference, &sale.id, &operation).await?;
         // The request must be the same every time its key is sent: derive it from the key.
         let reference: String = format!("{}-C{}", sale.reference, &key[..8]);
-        let request = CaptureRequest { amount, payment_capture_reference: Some(reference), line_items: vec![] };
+        let request = CaptureRequest {
+            amount,
+            payment_capture_reference: Some(reference),
+            // Klarna asks for the Klarna Network data again with the capture.
+            klarna_network_data: sale.interoperability_data.clone().filter(|_| sale.method == PaymentMethod::Klarna),
+            line_items: vec![],
+        };
         let body = serde_json::to_value(&request).unwrap_or_default();
         // Checked again on the journaled record as it is queued: a capture or void that
         // raced this one may have taken what was left.

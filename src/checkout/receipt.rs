@@ -302,19 +302,19 @@ pub fn declined_document(sale: &Sale, header: ReceiptHeader<'_>) -> Document {
 /// The slip with the Klarna QR code, printed for the customer to scan on terminals whose
 /// display cannot show it (a 2×20 line display). `None` without Klarna's wording or a URL.
 pub fn qr_slip_document(sale: &Sale, store_name: &str) -> Option<Document> {
-    let d = sale.descriptors.as_ref()?;
+    let d = sale.payment_option.as_ref()?;
     let url = sale.payment_request_url.clone()?;
     let l = sale.locale.as_str();
     let mut doc = Document::default();
     doc.styled(store_name, TextStyle { bold: true, double: false }, Align::Center);
     doc.push(Block::Rule);
-    doc.styled(d.header.clone(), TextStyle { bold: true, double: false }, Align::Center);
+    doc.styled(d.header.text.clone(), TextStyle { bold: true, double: false }, Align::Center);
     doc.styled(format_amount(sale.amount, sale.currency, l), TextStyle { bold: true, double: true }, Align::Center);
     doc.styled(text(Text::ScanWithCamera, l), TextStyle::default(), Align::Center);
     doc.push(Block::Qr { data: url, module_dots: 8 });
     // Klarna's offer for the amount, as Klarna served it.
-    if let Some(offer) = &d.subheader_enriched {
-        doc.styled(offer.clone(), TextStyle::default(), Align::Center);
+    if let Some(offer) = d.offer() {
+        doc.styled(offer.to_string(), TextStyle::default(), Align::Center);
     }
     doc.columns(text(Text::Reference, l), sale.reference.clone(), false);
     doc.push(Block::Feed(2));

@@ -190,7 +190,7 @@ fn screen(inner: &Inner, sale: &Sale, view: View) -> Option<Screen> {
         View::Unavailable => Screen::Unavailable { locale },
         View::Qr => return flow::qr_screen(inner, sale),
         View::InProgress => {
-            let header = sale.descriptors.as_ref().map(|d| d.header.clone()).unwrap_or_default();
+            let header = sale.payment_option.as_ref().map(|d| d.header.text.clone()).unwrap_or_default();
             Screen::InProgress { amount: flow::amount_text(sale), header, locale }
         }
         View::Approved => Screen::Approved { amount: flow::amount_text(sale), locale },

@@ -6,6 +6,7 @@
 mod effects;
 mod operation;
 mod policy;
+mod presentation;
 mod queue;
 mod reason;
 mod returns;
@@ -16,6 +17,7 @@ mod zvt;
 pub use effects::{Behind, Effect, Finish, ReturnEffect, SaleEffect, reversal_detail};
 pub use operation::{CaptureKey, Operation, ReadDigest};
 pub use policy::{OfflineLimits, SharedLimits};
+pub use presentation::option_id_to_send;
 pub use queue::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, QueuedOp, Subject, now_ms};
 pub use reason::EndReason;
 pub use returns::{ReturnRecord, ReturnState};

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use posagent_acquirer_api::{
-    CaptureMode, Currency, InteroperabilityStatus, LineItem, PaymentDescriptors, PaymentMethod, PaymentTransaction,
+    CaptureMode, Currency, InteroperabilityStatus, LineItem, PaymentMethod, PaymentOption, PaymentTransaction,
     TransactionState,
 };
 use serde::{Deserialize, Serialize};
@@ -173,8 +173,10 @@ pub struct Sale {
     pub interoperability_token: Option<String>,
     /// Interoperability data from the register, forwarded unaltered.
     pub interoperability_data: Option<String>,
-    /// Klarna's wording as served for this sale.
-    pub descriptors: Option<PaymentDescriptors>,
+    /// Klarna's payment option as served for this sale (rows of earlier versions keep
+    /// their flat wording under `descriptors`; read as an option without an id).
+    #[serde(default, alias = "descriptors", deserialize_with = "super::presentation::journaled_payment_option")]
+    pub payment_option: Option<PaymentOption>,
     /// Klarna's interoperability status for this purchase.
     #[serde(default)]
     pub interoperability_status: Option<InteroperabilityStatus>,
@@ -380,6 +382,12 @@ fn stage(state: TransactionState) -> u8 {
 }
 
 impl Sale {
+    /// The reference the customer sees for the purchase (Klarna's `purchase_reference`):
+    /// the register's reference; a retried sale keeps the first sale's.
+    pub fn purchase_reference(&self) -> &str {
+        self.retry_of.as_deref().unwrap_or(&self.reference)
+    }
+
     /// Takes in what the acquirer reports of this sale's transaction (an answer or an
     /// event): captured and refunded amounts only grow, the state only moves forward.
     /// Returns what changed, for the journal, or `None` if nothing did (or `tx` is not

@@ -221,7 +221,7 @@ pub(super) fn klarna(a: crate::checkout::KlarnaAvailability) -> wire::KlarnaAvai
         status: a.status,
         instruction: a.instruction,
         reason: a.reason,
-        descriptors: a.descriptors,
+        payment_option: a.payment_option,
         checked_at: a.checked_at,
         age_secs: a.age_secs,
         source: match a.source {

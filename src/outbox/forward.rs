@@ -32,7 +32,7 @@ pub enum Answer {
     /// It could not take it now (429, a 5xx): send it again later.
     Busy(String),
     /// An authorization's answer.
-    Authorization(AuthorizeResponse),
+    Authorization(Box<AuthorizeResponse>),
     /// The payment transaction after a capture, void or refund.
     Transaction(PaymentTransaction),
     /// A reversal's answer.
@@ -57,7 +57,7 @@ impl Answer {
         }
         let body = &result.body;
         let parsed = (200..300).contains(&status).then(|| match kind {
-            OpKind::Authorize => serde_json::from_value(body.clone()).ok().map(Answer::Authorization),
+            OpKind::Authorize => serde_json::from_value(body.clone()).ok().map(|a| Answer::Authorization(Box::new(a))),
             OpKind::Reverse => serde_json::from_value(body.clone()).ok().map(Answer::Reversal),
             OpKind::Capture | OpKind::Void | OpKind::Refund => {
                 serde_json::from_value(body.clone()).ok().map(Answer::Transaction)
@@ -122,7 +122,7 @@ pub fn decide(op: &DueOp, answer: Answer) -> Decision {
         return Decision::Later(why);
     }
     match (op.kind, answer) {
-        (OpKind::Authorize, Answer::Authorization(a)) => match a {
+        (OpKind::Authorize, Answer::Authorization(a)) => match *a {
             AuthorizeResponse { result: AuthorizeResult::Approved, payment_transaction: Some(tx), .. } => {
                 let id = tx.payment_transaction_id.clone();
                 fin(op, OpState::Done, id, SaleEffect::OfflineAuthorized(Box::new(tx)))
@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn a_forwarded_payment_approved_or_declined_and_what_dies_with_it() {
         let authorize = op(OpKind::Authorize, Subject::Sale);
-        let done = finished(decide(&authorize, Answer::Authorization(AuthorizeResponse::approved(tx()))));
+        let done = finished(decide(&authorize, Answer::Authorization(Box::new(AuthorizeResponse::approved(tx())))));
         assert_eq!((done.state, done.result.as_str(), &done.behind), (OpState::Done, "krn:1", &Behind::Stay));
         assert_eq!(done.effect, Effect::Sale(SaleEffect::OfflineAuthorized(Box::new(tx()))));
 
@@ -369,7 +369,7 @@ mod tests {
             payment_transaction: None,
             payment_request: None,
         };
-        let dead = finished(decide(&authorize, Answer::Authorization(declined)));
+        let dead = finished(decide(&authorize, Answer::Authorization(Box::new(declined))));
         assert_eq!(dead.state, OpState::Dead);
         assert_eq!(dead.effect, Effect::Sale(SaleEffect::OfflineDeclined { reason: "DO_NOT_HONOR".into() }));
         let why = "the offline payment it acts on was refused: declined when forwarded: DO_NOT_HONOR".to_string();

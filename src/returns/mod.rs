@@ -370,10 +370,18 @@ impl Returns {
         use crate::domain::{Effect, ReturnEffect};
         use crate::outbox::{Answer, Applied};
         use crate::store::Patched;
+        // A Klarna purchase of this terminal sends its Klarna Network data again.
+        let klarna_network_data = match record.method {
+            posagent_acquirer_api::PaymentMethod::Klarna => {
+                self.journal.sale(record.original_reference.clone()).await.ok().and_then(|s| s.interoperability_data)
+            }
+            _ => None,
+        };
         let refund = RefundRequest {
             amount: record.amount,
             payment_capture_id: None,
             payment_refund_reference: Some(record.reference.clone()),
+            klarna_network_data,
             line_items: record.lines.clone(),
         };
         if record.payment_transaction_id.is_empty() {

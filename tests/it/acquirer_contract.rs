@@ -55,6 +55,8 @@ fn request(reference: &str, amount: i64, capture: CaptureMode, token: Option<Str
         point_of_transaction: PointOfTransaction { kind: "TERMINAL".into(), terminal_reference: "t1".into() },
         capture,
         line_items: vec![],
+        purchase_reference: None,
+        interaction_expiry: None,
         klarna: Some(KlarnaData { klarna_network_session_token: token, ..KlarnaData::default() }),
         card: None,
         offline_approved_at: None,
@@ -212,11 +214,17 @@ async fn transaction_rules_refuse_what_klarna_refuses() {
     let tx = c.authorize(&req, &key).await.unwrap().payment_transaction.unwrap();
     assert_eq!(tx.state, TransactionState::Authorized);
     let id = tx.payment_transaction_id.clone();
-    let cap = |amount: i64| CaptureRequest { amount, payment_capture_reference: None, line_items: vec![] };
+    let cap = |amount: i64| CaptureRequest {
+        amount,
+        payment_capture_reference: None,
+        klarna_network_data: None,
+        line_items: vec![],
+    };
     let refund = |amount: i64, capture: Option<String>| RefundRequest {
         amount,
         payment_capture_id: capture,
         payment_refund_reference: None,
+        klarna_network_data: None,
         line_items: vec![],
     };
     // Refund before any capture: 403.
@@ -259,14 +267,28 @@ async fn the_201st_capture_is_refused() {
     for i in 0..200 {
         c.capture(
             &id,
-            &CaptureRequest { amount: 1, payment_capture_reference: None, line_items: vec![] },
+            &CaptureRequest {
+                amount: 1,
+                payment_capture_reference: None,
+                klarna_network_data: None,
+                line_items: vec![],
+            },
             &format!("cap-{i}"),
         )
         .await
         .unwrap();
     }
     let e = c
-        .capture(&id, &CaptureRequest { amount: 1, payment_capture_reference: None, line_items: vec![] }, "cap-200")
+        .capture(
+            &id,
+            &CaptureRequest {
+                amount: 1,
+                payment_capture_reference: None,
+                klarna_network_data: None,
+                line_items: vec![],
+            },
+            "cap-200",
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, BackendError::Refused { status: 403, .. }), "{e}");
@@ -424,6 +446,7 @@ async fn online_orders_settlement_and_batches() {
         amount: 19_900,
         payment_capture_id: None,
         payment_refund_reference: Some("RET-1".into()),
+        klarna_network_data: None,
         line_items: vec![one_hat],
     };
     let t = c.refund(&order.payment_transaction_id, &refund, "ret-1").await.unwrap();

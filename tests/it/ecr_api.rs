@@ -116,8 +116,10 @@ async fn the_register_asks_whether_to_offer_klarna() {
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["available"], true);
     assert_eq!(a["source"], "LIVE");
-    assert_eq!(a["descriptors"]["locale"], "sv-SE");
-    assert_eq!(a["descriptors"]["header"], "Betala med Klarna");
+    // Klarna's payment option as the acquirer served it, for the store's locale and amount.
+    let served = posagent_sim::backend::klarna_wording(&h.sim.backend_url, "sv-SE", "SEK", 12_345);
+    assert_eq!(a["payment_option"], serde_json::to_value(&served).unwrap());
+    assert_eq!(a["payment_option"]["header"]["text"], "Betala med Klarna");
     let (_, again) = h.get("/v1/klarna?amount=12345").await;
     assert_eq!(again["source"], "CACHE");
     assert!(again["age_secs"].as_i64().is_some());
@@ -125,7 +127,7 @@ async fn the_register_asks_whether_to_offer_klarna() {
     assert_eq!(small["available"], false);
     assert_eq!(small["reason"], "AMOUNT_OUT_OF_RANGE");
     let (_, en) = h.get("/v1/klarna?amount=12345&locale=en-US").await;
-    assert_eq!(en["descriptors"]["header"], "Pay with Klarna");
+    assert_eq!(en["payment_option"]["header"]["text"], "Pay with Klarna");
     let (status, bad) = h.get("/v1/klarna?amount=0").await;
     assert_eq!((status, bad["field"].as_str()), (422, Some("amount")));
 
@@ -139,7 +141,7 @@ async fn the_register_asks_whether_to_offer_klarna() {
     let (_, offline) = h.get("/v1/klarna?amount=22222").await;
     assert_eq!(offline["available"], false);
     assert_eq!(offline["reason"], "OFFLINE");
-    assert_eq!(offline["descriptors"]["header"], "Betala med Klarna");
+    assert_eq!(offline["payment_option"]["header"]["text"], "Betala med Klarna");
     // A Klarna sale started now ends UNAVAILABLE (offline ⇒ never offered), not FAILED.
     let sale = h.create(json!({"amount": 22222, "currency": "SEK"})).await;
     let done = h.wait_state(sale["id"].as_str().unwrap(), "UNAVAILABLE").await;

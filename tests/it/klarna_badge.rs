@@ -1,4 +1,4 @@
-//! Klarna's badge as the acquirer serves it: the simulated acquirer's descriptors point
+//! Klarna's badge as the acquirer serves it: the simulated acquirer's payment option points
 //! at its own test badge (not Klarna's file), the daemon fetches it in the background
 //! and caches it, and the idle, choice and QR screens on the simulated display draw it.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -60,19 +60,25 @@ async fn the_badge_from_the_acquirer_is_fetched_cached_and_drawn_on_the_idle_cho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_serves_its_badges_at_stable_urls_with_etags() {
     let h = Harness::start().await;
-    let wording = posagent_sim::backend::klarna_wording("sv-SE", 10_000);
-    assert_eq!(wording.badge_url, "/assets/klarna-badge.svg", "the simulator's own badge, not Klarna's CDN");
-    for (path, kind) in [("/assets/klarna-badge.svg", "image/svg+xml"), ("/assets/klarna-badge.png", "image/png")] {
-        let url = format!("{}{path}", h.sim.backend_url);
-        let r = h.http.get(&url).send().await.unwrap();
+    let option = posagent_sim::backend::klarna_wording(&h.sim.backend_url, "sv-SE", "SEK", 10_000);
+    let icon = &option.icon;
+    // The simulator's own icons below its base URL, not Klarna's CDN.
+    for (url, kind) in [
+        (&icon.badge_image_url, "image/svg+xml"),
+        (&icon.rectangle_image_url, "image/png"),
+        (&icon.square_image_url, "image/svg+xml"),
+    ] {
+        assert!(url.starts_with(&h.sim.backend_url), "{url}");
+        let path = url.as_str();
+        let r = h.http.get(url).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], kind);
         let etag = r.headers()["etag"].to_str().unwrap().to_string();
         let body = r.bytes().await.unwrap();
         let badge = posagent::screens::Badge::decode(&body).unwrap();
-        let raster = badge.raster(240, 100, false).unwrap();
+        let raster = badge.raster(100, 100, false).unwrap();
         assert!(raster.pixels.iter().filter(|p| (p.r(), p.g(), p.b()) == (0xFF, 0xB3, 0xC7)).count() > 1000, "{path}");
-        let again = h.http.get(&url).header("if-none-match", &etag).send().await.unwrap();
+        let again = h.http.get(url).header("if-none-match", &etag).send().await.unwrap();
         assert_eq!(again.status(), 304, "{path}");
     }
 }

@@ -62,7 +62,7 @@ async fn approved_klarna_sale_end_to_end() {
     assert!(raw.ends_with(&[0x1D, b'V', 66, 3]));
 
     // Klarna's interoperability token and data reached the acquirer byte for byte, with
-    // both authorizations.
+    // both authorizations, and with them the payment option the customer was shown.
     let received: serde_json::Value =
         h.http.get(format!("{}/sim/interoperability", h.sim.backend_url)).send().await.unwrap().json().await.unwrap();
     let received = received.as_array().unwrap();
@@ -70,6 +70,8 @@ async fn approved_klarna_sale_end_to_end() {
     for r in received {
         assert_eq!(r["interoperability_token"], token);
         assert_eq!(r["interoperability_data"], data);
+        assert_eq!(r["operation"], "AUTHORIZE");
+        assert_eq!(r["payment_option_id"], posagent_sim::backend::klarna_option_id("sv-SE", "SEK", 123_450));
     }
 
     // The acquirer booked exactly one authorization and its capture, for this sale.
@@ -328,4 +330,45 @@ async fn klarnas_instruction_hides_or_preselects_klarna() {
     let card = h.wait_state(sale["id"].as_str().unwrap(), "AWAITING_CARD").await;
     assert_eq!(card["offered_methods"], json!(["CARD"]), "{card}");
     assert!(card["klarna_unavailable_reason"].is_string(), "{card}");
+}
+
+/// Klarna's current lifecycle fields reach the acquirer: the payment request lives the
+/// shortest time Klarna gives that covers the terminal's own QR timeout (15 minutes), the
+/// purchase reference is the register's, and the Klarna Network data (sent under Klarna's
+/// current name) goes again with the capture and the refund, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn klarna_network_data_goes_with_the_capture_and_the_refund() {
+    let h = Harness::start().await;
+    let data = r#"{"content_type":"application/vnd.klarna.network-data.v1+json","content":{"n":"ø"}}"#;
+    let sale = h
+        .create(json!({"amount": 12_345, "currency": "SEK", "capture": "LATER", "reference": "KND-1",
+            "klarna_network_data": data}))
+        .await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    let shown = h.wait_state(&id, "QR_SHOWN").await;
+    let created = chrono::DateTime::parse_from_rfc3339(shown["created_at"].as_str().unwrap()).unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(shown["payment_request_expires_at"].as_str().unwrap()).unwrap();
+    let lifetime = (expires - created).num_seconds();
+    assert!(
+        (895..=905).contains(&lifetime),
+        "the payment request lives 15 minutes, not Klarna's 3 hours: {lifetime} s"
+    );
+    assert_eq!(h.customer("approve").await.0, 200);
+    h.wait_state(&id, "APPROVED").await;
+    let (status, captured) = h.post(&format!("/v1/sales/{id}/capture"), json!({"amount": 12_345})).await;
+    assert_eq!(status, 200, "{captured}");
+    let (status, ret) = h.post("/v1/returns", json!({"original_reference": "KND-1", "amount": 1_000})).await;
+    assert_eq!(status, 201, "{ret}");
+    let received: serde_json::Value =
+        h.http.get(format!("{}/sim/interoperability", h.sim.backend_url)).send().await.unwrap().json().await.unwrap();
+    let ops: Vec<(&str, &str)> = received
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["operation"].as_str().unwrap(), r["interoperability_data"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(ops, [("AUTHORIZE", data), ("AUTHORIZE", data), ("CAPTURE", data), ("REFUND", data)]);
+    assert_eq!(received[0]["purchase_reference"], "KND-1");
+    let ledger = h.backend_get("/v1/ledger").await;
+    assert!(ledger.as_array().unwrap().iter().all(|e| e["reference"] == "KND-1"), "{ledger}");
 }

@@ -35,9 +35,9 @@ fn no_klarna_wording_and_no_credit_promotion_in_the_daemons_sources() {
     ];
     let mut klarna: Vec<String> = vec![];
     for l in locales {
-        let d = posagent_sim::backend::klarna_wording(l, 123_450);
-        klarna.extend([d.header, d.subheader]);
-        klarna.extend(d.subheader_enriched);
+        let d = posagent_sim::backend::klarna_wording("", l, "EUR", 123_450);
+        klarna.extend(d.offer().map(str::to_string));
+        klarna.extend([d.header.text, d.subheader.short.text]);
     }
     // `{schedule}`: the old placeholder the terminal filled with its own instalment arithmetic.
     let credit = [
@@ -78,47 +78,102 @@ async fn line_display(h: &Harness) -> Vec<String> {
     v["lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().trim().to_string()).collect()
 }
 
-/// An acquirer serving random strings as Klarna's wording: the counter-PC terminal shows
-/// the header on its line display and prints header and offer on the QR slip exactly as
-/// served, and none of the market table's texts anywhere.
+/// Klarna's locales the simulated acquirer serves (its market table).
+const LOCALES: [&str; 13] = [
+    "en-US", "en-GB", "de-DE", "de-AT", "sv-SE", "fr-FR", "nl-NL", "es-ES", "it-IT", "da-DK", "nb-NO", "fi-FI", "pl-PL",
+];
+
+/// A payment option of random strings, with Klarna's structure: no table of the
+/// terminal's can hold any of them.
+fn random_option() -> Value {
+    json!({
+        "payment_option_id": format!("krn:payment:eu1:payment-option:{}", random_word(16)),
+        "header": {"text": random_word(12)},
+        "subheader": {"short": {"text": format!("{} {}", random_word(6), random_word(7))},
+            "enriched": {"text": format!("{} {}", random_word(5), random_word(9)),
+                "link": {"href": format!("https://klarna.example/{}", random_word(8)), "link_text": random_word(6)}}},
+        "icon": {"alt": random_word(5), "badge_image_url": "https://badge.example/klarna.svg",
+            "rectangle_image_url": "https://badge.example/r.png", "square_image_url": "https://badge.example/s.svg"},
+        "payment_button": {"text": random_word(10)},
+    })
+}
+
+async fn serve_wording(h: &Harness, option: &Value) {
+    let r = h.http.post(format!("{}/sim/wording", h.sim.backend_url)).json(option).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+/// An acquirer serving random strings as Klarna's payment option, in every locale: the
+/// register gets the option as served, the counter-PC terminal prints header and offer on
+/// the QR slip exactly as served and authorizes the option shown, shows the header on its
+/// line display, and none of the market table's texts appear anywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_the_acquirer_serves_is_what_the_terminal_shows_and_prints() {
     let mut h = Harness::start().await;
-    let (header, subheader, offer) = (
-        random_word(12),
-        format!("{} {}", random_word(6), random_word(7)),
-        format!("{} {}", random_word(5), random_word(9)),
-    );
-    let wording = json!({
-        "locale": "sv-SE", "header": header, "subheader": subheader, "subheader_enriched": offer,
-        "badge_url": "https://badge.example/klarna.svg",
-    });
-    let r = h.http.post(format!("{}/sim/wording", h.sim.backend_url)).json(&wording).send().await.unwrap();
-    assert_eq!(r.status(), 204);
+    let first = random_option();
+    serve_wording(&h, &first).await;
     h.stop_daemon().await;
     let profile = posagent::daemon::simulated_line_display_profile(&h.sim).unwrap();
     h.start_daemon_on(profile, |_| {}).await;
-    let market = posagent_sim::backend::klarna_wording("sv-SE", 12_345);
 
-    // A sale: the wording is asked for with it; the slip carries it as served.
-    let sale = h.create(json!({"amount": 12_345, "currency": "SEK"})).await;
-    let id = sale["id"].as_str().unwrap().to_string();
-    h.wait_state(&id, "QR_SHOWN").await;
-    let slips = h.sim.printer.wait_for(1, Duration::from_secs(5)).await.unwrap();
-    let slip = &slips[0].text;
-    assert!(slip.contains(&header) && slip.contains(&offer), "the slip prints what was served:\n{slip}");
-    // Idle again after the sale: the acceptance mark is the served header.
-    assert_eq!(h.customer_from_slip("approve").await.0, 200);
-    h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
-    let shown = eventually_seen("the served header to show", Duration::from_secs(10), || async {
+    let mut printed_so_far = 0;
+    let mut everything = String::new();
+    let mut served_headers = vec![];
+    for (n, locale) in LOCALES.iter().enumerate() {
+        let option = if n == 0 { first.clone() } else { random_option() };
+        serve_wording(&h, &option).await;
+        let (header, offer) = (&option["header"]["text"], &option["subheader"]["enriched"]["text"]);
+        served_headers.push(header.as_str().unwrap().to_string());
+        let amount = 12_345 + n as i64;
+        // The register sees the option as served, field for field.
+        let (status, a) = h.get(&format!("/v1/klarna?amount={amount}&locale={locale}")).await;
+        assert_eq!((status, &a["payment_option"]), (200, &option), "{locale}");
+        // A sale in that locale: the slip carries the option's texts as served.
+        let sale = h.create(json!({"amount": amount, "currency": "SEK", "locale": locale})).await;
+        let id = sale["id"].as_str().unwrap().to_string();
+        h.wait_state(&id, "QR_SHOWN").await;
+        printed_so_far += 1;
+        let slips = h.sim.printer.wait_for(printed_so_far, Duration::from_secs(5)).await.unwrap();
+        let slip = &slips[printed_so_far - 1].text;
+        for text in [header, offer] {
+            assert!(slip.contains(text.as_str().unwrap()), "{locale}: the slip prints what was served:\n{slip}");
+        }
+        everything.push_str(slip);
+        let received: Value = h
+            .http
+            .get(format!("{}/sim/interoperability", h.sim.backend_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let last = received.as_array().unwrap().last().cloned().unwrap_or_default();
+        assert_eq!(last["payment_option_id"], option["payment_option_id"], "{locale}: the option shown is authorized");
+        if n + 1 < LOCALES.len() {
+            let (status, _) = h.post(&format!("/v1/sales/{id}/cancel"), json!({})).await;
+            assert_eq!(status, 200, "{locale}");
+            h.wait_state(&id, "CANCELED").await;
+        } else {
+            // The last one is paid; idle again, the acceptance mark is the served header.
+            assert_eq!(h.customer_from_slip("approve").await.0, 200);
+            h.wait_for(&id, |s| s["state"] == "APPROVED" && s["receipt_printed"] == true).await;
+        }
+    }
+    // The idle mark is a header the acquirer served for the store's locale (the sv-SE
+    // sale's, or a later one the idle screen asked for).
+    let shown = eventually_seen("a served header to show", Duration::from_secs(10), || async {
         let shown = line_display(&h).await;
-        if shown.contains(&header) { Seen::Done(shown) } else { Seen::Not(shown) }
+        if shown.iter().any(|l| served_headers.contains(l)) { Seen::Done(shown) } else { Seen::Not(shown) }
     })
     .await;
-    let printed = h.sim.printer.wait_for(2, Duration::from_secs(5)).await.unwrap();
-    let everything =
-        format!("{}\n{}", printed.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join("\n"), shown.join("\n"));
-    for text in [&market.header, &market.subheader].into_iter().chain(market.subheader_enriched.as_ref()) {
-        assert!(!everything.contains(text.as_str()), "{text:?} was not served, yet it appears:\n{everything}");
+    let printed = h.sim.printer.wait_for(printed_so_far + 1, Duration::from_secs(5)).await.unwrap();
+    everything.push_str(&printed.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join("\n"));
+    everything.push_str(&shown.join("\n"));
+    for locale in LOCALES {
+        let market = posagent_sim::backend::klarna_wording("", locale, "SEK", 12_345);
+        for text in [&market.header.text, &market.subheader.short.text] {
+            assert!(!everything.contains(text.as_str()), "{text:?} was not served, yet it appears:\n{everything}");
+        }
     }
 }

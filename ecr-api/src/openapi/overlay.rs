@@ -64,7 +64,15 @@ pub fn apply(doc: &mut Value) {
         schema["additionalProperties"] = Value::Bool(false);
     }
     // The acquirer's objects the API carries are closed too.
-    for name in ["LineItem", "PaymentDescriptors"] {
+    for name in [
+        "LineItem",
+        "PaymentOption",
+        "PresentationText",
+        "PresentationLink",
+        "EnrichedSubheader",
+        "PresentationSubheader",
+        "PresentationIcon",
+    ] {
         schemas[name]["additionalProperties"] = Value::Bool(false);
     }
     // The problem's code on the wire: one of ErrorCode's, upper case.

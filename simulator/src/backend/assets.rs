@@ -1,7 +1,8 @@
 //! Image assets the simulated acquirer serves at stable URLs under its own base URL:
-//! the badge its payment descriptors point at (`badge_url`). They are made for the
+//! the icons its payment option points at (badge, rectangle, square) and each payment
+//! request's QR code as an image (`qr_code.image_url`). The icons are made for the
 //! tests — a pink rounded rectangle with "Klarna." — and are not Klarna's files. Each
-//! has a fixed ETag and answers `If-None-Match` with 304.
+//! icon has a fixed ETag and answers `If-None-Match` with 304.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +22,11 @@ pub const BADGE_PNG_PATH: &str = "/assets/klarna-badge.png";
 pub const BADGE_SVG: &str = include_str!("../../assets/klarna-badge.svg");
 /// The pink of both badges.
 pub const BADGE_PINK: Rgb888 = Rgb888::new(0xFF, 0xB3, 0xC7);
+/// Path of the square SVG icon below the simulator's base URL.
+pub const SQUARE_SVG_PATH: &str = "/assets/klarna-square.svg";
+/// The square SVG icon (drawn for the tests).
+pub const SQUARE_SVG: &str = include_str!("../../assets/klarna-square.svg");
+const SQUARE_ETAG: &str = "\"klarna-square-svg-1\"";
 const SVG_ETAG: &str = "\"klarna-badge-svg-1\"";
 const PNG_ETAG: &str = "\"klarna-badge-png-1\"";
 
@@ -59,4 +65,33 @@ pub async fn badge_svg(headers: HeaderMap) -> Response {
 /// `GET /assets/klarna-badge.png`.
 pub async fn badge_png_route(headers: HeaderMap) -> Response {
     serve(&headers, PNG_ETAG, "image/png", badge_png())
+}
+
+/// `GET /assets/klarna-square.svg`.
+pub async fn square_svg(headers: HeaderMap) -> Response {
+    serve(&headers, SQUARE_ETAG, "image/svg+xml", SQUARE_SVG.as_bytes())
+}
+
+/// Path of a payment request's QR image below the simulator's base URL.
+pub fn qr_image_path(payment_request_id: &str) -> String {
+    format!("/pay/{payment_request_id}/qr.png")
+}
+
+/// `target_url` as a QR code PNG: 4 pixels a module, a 4-module quiet zone.
+pub fn qr_png(target_url: &str) -> Option<Vec<u8>> {
+    const PX: u32 = 4;
+    let code = qrcode::QrCode::with_error_correction_level(target_url.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let n = code.width() as u32;
+    let side = (n + 8) * PX;
+    let colors = code.to_colors();
+    let mut f = Frame::new(side, side, Rgb888::WHITE);
+    for (i, c) in colors.iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            let (x, y) = ((i as u32 % n + 4) * PX, (i as u32 / n + 4) * PX);
+            let _ = Rectangle::new(Point::new(x as i32, y as i32), Size::new(PX, PX))
+                .into_styled(PrimitiveStyle::with_fill(Rgb888::BLACK))
+                .draw(&mut f);
+        }
+    }
+    f.to_png().ok()
 }

@@ -78,11 +78,11 @@ struct AdvanceClock {
     advance_secs: i64,
 }
 
-/// Serves the given Klarna wording (`PaymentDescriptors`) for every locale and amount:
+/// Serves the given Klarna payment option (`PaymentOption`) for every locale and amount:
 /// a test acquirer serving strings of its own, to prove the terminal renders what it is
 /// given and nothing else.
 async fn set_wording(State(b): State<Shared>, body: Bytes) -> Response {
-    let wording: posagent_acquirer_api::PaymentDescriptors = match serde_json::from_slice(&body) {
+    let wording: posagent_acquirer_api::PaymentOption = match serde_json::from_slice(&body) {
         Ok(w) => w,
         Err(e) => return bad_json(&e),
     };

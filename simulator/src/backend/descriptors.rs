@@ -1,10 +1,17 @@
-//! Klarna's localized wording as the simulated acquirer serves it, after Klarna's
-//! payment-descriptor table: the header and short sub-header per market, and the offer
-//! for the amount with its amounts filled in (as Klarna does — the terminal never
-//! composes credit wording). Poland is Pay in 3, Finland financing; no "interest-free"
-//! claims. The terminal never hard-codes any of it.
+//! Klarna's payment option as the simulated acquirer serves it, in the shape of Klarna's
+//! Payment Presentation API, after Klarna's payment-descriptor table: the header and
+//! short sub-header per market, and the offer for the amount with its amounts filled in
+//! (as Klarna does — the terminal never composes credit wording). Poland is Pay in 3,
+//! Finland financing; no "interest-free" claims. The terminal never hard-codes any of it.
+//!
+//! Klarna's public material has no per-market text of its payment button: the simulator
+//! serves the header as the button's text. Each option's id names the market, currency
+//! and amount it was made for, so an authorization can be checked to carry the option the
+//! customer saw ([`option_id`]).
 
-use posagent_acquirer_api::PaymentDescriptors;
+use posagent_acquirer_api::{
+    EnrichedSubheader, PaymentOption, PresentationIcon, PresentationSubheader, PresentationText,
+};
 
 /// (locale, header, short subheader)
 const TEXTS: &[(&str, &str, &str)] = &[
@@ -50,10 +57,37 @@ const OFFERS: &[Offer] = &[
 /// Smallest amount (minor units) for which an offer is made.
 const OFFER_MIN: i64 = 3_500;
 
-/// The badge URL the simulator gives: its own test badge (not Klarna's file), at a
-/// stable URL below its public base URL (`super::assets`).
-pub fn badge_url(public_base_url: &str) -> String {
-    format!("{}{}", public_base_url.trim_end_matches('/'), super::assets::BADGE_SVG_PATH)
+/// Klarna's icons as the simulator serves them: its own test images (not Klarna's files),
+/// at stable URLs below its public base URL (`super::assets`).
+fn icons(public_base_url: &str) -> PresentationIcon {
+    let base = public_base_url.trim_end_matches('/');
+    PresentationIcon {
+        alt: "Klarna".into(),
+        badge_image_url: format!("{base}{}", super::assets::BADGE_SVG_PATH),
+        rectangle_image_url: format!("{base}{}", super::assets::BADGE_PNG_PATH),
+        square_image_url: format!("{base}{}", super::assets::SQUARE_SVG_PATH),
+    }
+}
+
+/// The id of the option served for `locale`'s market, `currency` and `amount`: opaque to
+/// the terminal, stable for the same question, different for another amount.
+pub fn option_id(locale: &str, currency: &str, amount: i64) -> String {
+    format!("krn:payment:eu1:payment-option:{}-{}-{amount}", served_locale(locale).to_ascii_lowercase(), currency)
+}
+
+/// The market table's locale served for `locale`: the exact one, else one of its
+/// language, else en-US.
+pub fn served_locale(locale: &str) -> &'static str {
+    row(locale).0
+}
+
+fn row(locale: &str) -> &'static (&'static str, &'static str, &'static str) {
+    let lang = locale.split(['-', '_']).next().unwrap_or("en");
+    TEXTS
+        .iter()
+        .find(|(l, ..)| l.eq_ignore_ascii_case(locale))
+        .or_else(|| TEXTS.iter().find(|(l, ..)| l.split('-').next().is_some_and(|x| x.eq_ignore_ascii_case(lang))))
+        .unwrap_or(&TEXTS[0])
 }
 
 /// `minor` (2 decimals) as the market writes it in Klarna's offers.
@@ -81,23 +115,19 @@ fn offer(locale: &str, amount: i64) -> Option<String> {
     Some(o.text.replace("{x}", &market_amount(locale, each)))
 }
 
-/// The wording for `locale` and `amount`, falling back to the language, then to en-US.
-///
-/// Its `badge_url` is the badge's path alone; the simulated acquirer serves it under its
-/// base URL ([`badge_url`]).
-pub fn for_locale(locale: &str, amount: i64) -> PaymentDescriptors {
-    let lang = locale.split(['-', '_']).next().unwrap_or("en");
-    let row = TEXTS
-        .iter()
-        .find(|(l, ..)| l.eq_ignore_ascii_case(locale))
-        .or_else(|| TEXTS.iter().find(|(l, ..)| l.split('-').next().is_some_and(|x| x.eq_ignore_ascii_case(lang))))
-        .unwrap_or(&TEXTS[0]);
-    PaymentDescriptors {
-        locale: row.0.to_string(),
-        header: row.1.to_string(),
-        subheader: row.2.to_string(),
-        subheader_enriched: offer(row.0, amount),
-        badge_url: super::assets::BADGE_SVG_PATH.to_string(),
+/// Klarna's payment option for `locale`, `currency` and `amount`, falling back to the
+/// language, then to en-US; its icons below `public_base_url`.
+pub fn for_locale(public_base_url: &str, locale: &str, currency: &str, amount: i64) -> PaymentOption {
+    let row = row(locale);
+    PaymentOption {
+        payment_option_id: option_id(row.0, currency, amount),
+        header: PresentationText::from(row.1),
+        subheader: PresentationSubheader {
+            short: PresentationText::from(row.2),
+            enriched: offer(row.0, amount).map(|text| EnrichedSubheader { text, link: None }),
+        },
+        icon: icons(public_base_url),
+        payment_button: PresentationText::from(row.1),
     }
 }
 
@@ -107,25 +137,27 @@ mod tests {
 
     #[test]
     fn exact_language_and_english_fallbacks() {
-        assert_eq!(for_locale("sv-SE", 10_000).header, "Betala med Klarna");
-        assert_eq!(for_locale("de-CH", 10_000).locale, "de-DE");
-        assert_eq!(for_locale("ja-JP", 10_000).locale, "en-US");
+        let b = "http://127.0.0.1:1";
+        assert_eq!(for_locale(b, "sv-SE", "SEK", 10_000).header.text, "Betala med Klarna");
+        assert_eq!(served_locale("de-CH"), "de-DE");
+        assert_eq!(served_locale("ja-JP"), "en-US");
         for (l, ..) in TEXTS {
-            assert_eq!(for_locale(l, 10_000).locale, *l);
-            assert!(for_locale(l, 10_000).subheader_enriched.is_some(), "{l}");
-            assert!(for_locale(l, 100).subheader_enriched.is_none(), "{l}: no offer under the minimum");
+            assert_eq!(served_locale(l), *l);
+            assert!(for_locale(b, l, "EUR", 10_000).offer().is_some(), "{l}");
+            assert!(for_locale(b, l, "EUR", 100).offer().is_none(), "{l}: no offer under the minimum");
         }
+        let o = for_locale(b, "sv-SE", "SEK", 10_000);
+        assert_eq!(o.icon.badge_image_url, "http://127.0.0.1:1/assets/klarna-badge.svg");
+        assert_ne!(o.payment_option_id, for_locale(b, "sv-SE", "SEK", 10_001).payment_option_id);
+        assert_eq!(o.payment_option_id, option_id("sv-SE", "SEK", 10_000));
     }
 
     #[test]
     fn offers_are_klarnas_per_market_with_the_amounts_filled_in() {
-        assert_eq!(for_locale("en-US", 5_000).subheader_enriched.as_deref(), Some("Pay in 4 payments of $12.50"));
-        assert_eq!(for_locale("pl-PL", 12_000).subheader_enriched.as_deref(), Some("Zapłać w 3 ratach po 40,00 zł"));
-        assert_eq!(
-            for_locale("fi-FI", 120_000).subheader_enriched.as_deref(),
-            Some("Erämaksu alkaen 100,00 €/kuukausi")
-        );
-        assert_eq!(for_locale("es-ES", 10_000).header, "Pagos flexibles con Klarna");
+        assert_eq!(for_locale("", "en-US", "USD", 5_000).offer(), Some("Pay in 4 payments of $12.50"));
+        assert_eq!(for_locale("", "pl-PL", "PLN", 12_000).offer(), Some("Zapłać w 3 ratach po 40,00 zł"));
+        assert_eq!(for_locale("", "fi-FI", "EUR", 120_000).offer(), Some("Erämaksu alkaen 100,00 €/kuukausi"));
+        assert_eq!(for_locale("", "es-ES", "EUR", 10_000).header.text, "Pagos flexibles con Klarna");
         for o in OFFERS {
             assert!(!o.text.to_lowercase().contains("interest"), "{}", o.locale);
         }

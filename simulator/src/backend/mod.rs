@@ -14,7 +14,7 @@ mod routes;
 mod state;
 mod transactions;
 
-pub use descriptors::for_locale as klarna_wording;
+pub use descriptors::{for_locale as klarna_wording, option_id as klarna_option_id};
 pub use faults::Faults;
 pub use routes::router;
 pub use state::{Books, LedgerEntry, Refusal};
@@ -108,7 +108,7 @@ impl SimBackend {
 
     /// Serves `wording` as Klarna's for every locale and amount (`None`: the market
     /// table again).
-    pub fn set_wording(&self, wording: Option<posagent_acquirer_api::PaymentDescriptors>) {
+    pub fn set_wording(&self, wording: Option<posagent_acquirer_api::PaymentOption>) {
         self.books().wording = wording;
     }
 

@@ -47,9 +47,22 @@ pub fn router(backend: Shared) -> Router {
         .merge(super::control::routes())
         .route(super::assets::BADGE_SVG_PATH, get(super::assets::badge_svg))
         .route(super::assets::BADGE_PNG_PATH, get(super::assets::badge_png_route))
+        .route(super::assets::SQUARE_SVG_PATH, get(super::assets::square_svg))
+        .route("/pay/{id}/qr.png", get(qr_image))
         .fallback(super::bare_errors::not_found)
         .layer(axum::middleware::from_fn(super::bare_errors::envelope))
         .with_state(backend)
+}
+
+/// `GET /pay/{id}/qr.png`: the payment request's QR code as an image (its
+/// `qr_code.image_url`), for partners that show Klarna's image instead of drawing the code.
+async fn qr_image(State(b): State<Shared>, Path(id): Path<String>) -> Response {
+    let request = b.books().payment_request(&id, b.now());
+    match request.map(|r| super::assets::qr_png(&r.state_context.customer_interaction.qr_code.target_url)) {
+        Ok(Some(png)) => ([(axum::http::header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Ok(None) => refusal(super::state::invalid("id", "no QR code can be made of this payment request")),
+        Err(r) => refusal(r),
+    }
 }
 
 /// Where the simulated acquirer's errors are documented: Klarna Network's error handling

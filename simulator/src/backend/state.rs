@@ -9,8 +9,9 @@ use posagent_acquirer_api::events::{EventMetadata, TerminalEvent};
 use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
 use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, Capture, CaptureMode,
-    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentDescriptors, PaymentMethod, PaymentRequest,
-    PaymentRequestState, PaymentTransaction, PresentationInstruction, TransactionState, ValidationError,
+    InteroperabilityStatus, KlarnaData, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentOption,
+    PaymentRequest, PaymentRequestState, PaymentTransaction, PresentationInstruction, TransactionState,
+    ValidationError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -82,19 +83,25 @@ pub struct Books {
     pub(super) card_reads: HashMap<String, String>,
     /// Klarna wording served for every locale and amount instead of the market table
     /// (`POST /sim/wording`: a test acquirer serving strings of its own).
-    pub(super) wording: Option<PaymentDescriptors>,
+    pub(super) wording: Option<PaymentOption>,
 }
 
-/// Interoperability token and data as received with an authorization (so tests can
-/// prove they arrive byte for byte).
+/// Interoperability token and Klarna Network data as received with an authorization, a
+/// capture or a refund (so tests can prove they arrive byte for byte).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReceivedKlarnaData {
+    /// `AUTHORIZE`, `CAPTURE` or `REFUND`.
+    pub operation: &'static str,
     /// Sale reference.
     pub reference: String,
     /// Token as received.
     pub interoperability_token: Option<String>,
-    /// Data as received.
+    /// Klarna Network data as received.
     pub interoperability_data: Option<String>,
+    /// Payment option id as received (authorizations only).
+    pub payment_option_id: Option<String>,
+    /// Purchase reference as received (authorizations only).
+    pub purchase_reference: Option<String>,
 }
 
 impl Books {
@@ -147,9 +154,8 @@ impl Books {
                     status,
                     status_reason: None,
                     instruction: Some(instruction),
-                    descriptors: Some(self.wording.clone().unwrap_or_else(|| PaymentDescriptors {
-                        badge_url: descriptors::badge_url(&self.public_base_url),
-                        ..descriptors::for_locale(&q.locale, q.amount)
+                    payment_option: Some(self.wording.clone().unwrap_or_else(|| {
+                        descriptors::for_locale(&self.public_base_url, &q.locale, q.currency.code(), q.amount)
                     })),
                 }
             }
@@ -157,7 +163,7 @@ impl Books {
                 status: InteroperabilityStatus::PaymentUnsupported,
                 status_reason: Some(why.code().to_string()),
                 instruction: Some(PresentationInstruction::HideKlarna),
-                descriptors: None,
+                payment_option: None,
             },
         })
     }
@@ -238,23 +244,30 @@ impl Books {
         let klarna = req.klarna.clone().unwrap_or_default();
         for (name, v) in [
             ("klarna.interoperability_token", &klarna.interoperability_token),
-            ("klarna.interoperability_data", &klarna.interoperability_data),
+            ("klarna.klarna_network_data", &klarna.klarna_network_data),
         ] {
             if v.as_ref().is_some_and(|t| t.len() > MAX_INTEROPERABILITY_LEN) {
                 return Err(invalid(name, "must be at most 8192 characters"));
             }
         }
+        self.check_presentation(req, &klarna)?;
         if req.method == PaymentMethod::Card {
             return self.authorize_card(req, key, now);
         }
         if markets::check(&req.country, req.currency.code(), req.amount).is_err() {
             return Ok(AuthorizeResponse::declined("PAYMENT_METHOD_NOT_AVAILABLE"));
         }
-        if klarna.interoperability_token.is_some() || klarna.interoperability_data.is_some() {
+        if klarna.interoperability_token.is_some()
+            || klarna.klarna_network_data.is_some()
+            || klarna.payment_option_id.is_some()
+        {
             self.received_klarna_data.push(ReceivedKlarnaData {
+                operation: "AUTHORIZE",
                 reference: req.payment_transaction_reference.clone(),
                 interoperability_token: klarna.interoperability_token.clone(),
-                interoperability_data: klarna.interoperability_data.clone(),
+                interoperability_data: klarna.klarna_network_data.clone(),
+                payment_option_id: klarna.payment_option_id.clone(),
+                purchase_reference: req.purchase_reference.clone(),
             });
         }
         let confirmed = klarna.interoperability_token.as_deref().and_then(super::interop::token_status)
@@ -268,6 +281,33 @@ impl Books {
             None => Ok(self.step_up(req, now)),
             Some(token) => self.finalize(req, &token, key, now),
         }
+    }
+
+    /// Klarna's checks of what the terminal took from the presentation: the payment
+    /// option is one served for this market, currency and amount (or the served test
+    /// wording's), the interaction expiry is 15 minutes to 48 hours, the purchase
+    /// reference 1 to 255 characters.
+    fn check_presentation(&self, req: &AuthorizeRequest, klarna: &KlarnaData) -> Result<(), Refusal> {
+        if let Some(id) = &klarna.payment_option_id {
+            let served = descriptors::option_id(&req.locale, req.currency.code(), req.amount);
+            let test_wording = self.wording.as_ref().is_some_and(|w| &w.payment_option_id == id);
+            if *id != served && !test_wording {
+                return Err(invalid(
+                    "klarna.payment_option_id",
+                    "is not the payment option served for this locale, currency and amount: ask availability again",
+                ));
+            }
+        }
+        if req.interaction_expiry.as_ref().is_some_and(|e| !e.is_valid()) {
+            return Err(invalid(
+                "interaction_expiry.duration",
+                "must be an ISO 8601 duration of 15 minutes to 48 hours",
+            ));
+        }
+        if req.purchase_reference.as_ref().is_some_and(|r| r.is_empty() || r.chars().count() > 255) {
+            return Err(invalid("purchase_reference", "must be 1 to 255 characters"));
+        }
+        Ok(())
     }
 
     fn step_up(&mut self, req: &AuthorizeRequest, now: DateTime<Utc>) -> AuthorizeResponse {
@@ -293,11 +333,21 @@ impl Books {
             state_context: StateContext {
                 customer_interaction: CustomerInteraction {
                     payment_request_url: url.clone(),
-                    qr_code: QrCode { target_url: url },
+                    qr_code: QrCode {
+                        target_url: url,
+                        image_url: Some(format!("{}{}", self.public_base_url, super::assets::qr_image_path(&id))),
+                    },
                 },
                 klarna_network_session_token: None,
             },
-            expires_at: now + self.request_ttl,
+            // The lifetime the terminal asked for (Klarna's interaction_expiry), else the default.
+            expires_at: now
+                + req
+                    .interaction_expiry
+                    .as_ref()
+                    .and_then(|e| e.seconds())
+                    .and_then(|s| Duration::try_seconds(s as i64))
+                    .unwrap_or(self.request_ttl),
             created_at: now,
             updated_at: now,
         };
@@ -498,7 +548,27 @@ impl Books {
         self.transition(id, S::Declined, "CUSTOMER_DECLINED", &[S::Submitted, S::InProgress], now)
     }
 
-    /// Interoperability data received so far.
+    /// Keeps the Klarna Network data a capture or refund of `tx` carried (its length was
+    /// checked before any money moved).
+    pub(super) fn receive_network_data(
+        &mut self,
+        operation: &'static str,
+        tx: &PaymentTransaction,
+        data: Option<&String>,
+    ) {
+        if let Some(data) = data {
+            self.received_klarna_data.push(ReceivedKlarnaData {
+                operation,
+                reference: tx.payment_transaction_reference.clone(),
+                interoperability_token: None,
+                interoperability_data: Some(data.clone()),
+                payment_option_id: None,
+                purchase_reference: None,
+            });
+        }
+    }
+
+    /// Interoperability tokens and Klarna Network data received so far.
     pub fn received_klarna_data(&self) -> &[ReceivedKlarnaData] {
         &self.received_klarna_data
     }

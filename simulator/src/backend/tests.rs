@@ -20,6 +20,8 @@ pub(super) fn request(token: Option<String>) -> AuthorizeRequest {
         point_of_transaction: PointOfTransaction { kind: "TERMINAL".into(), terminal_reference: "t".into() },
         capture: CaptureMode::Now,
         line_items: vec![],
+        purchase_reference: None,
+        interaction_expiry: None,
         klarna: Some(KlarnaData { klarna_network_session_token: token, ..KlarnaData::default() }),
         card: None,
         offline_approved_at: None,
@@ -103,7 +105,8 @@ fn authorizations_expire_and_close() {
     let day = |d: i64| t0 + Duration::days(d);
     assert_eq!(b.transaction(&tx, day(27)).map(|t| t.state), Ok(TransactionState::Authorized));
     assert_eq!(b.transaction(&tx, day(28)).map(|t| t.state), Ok(TransactionState::Expired));
-    let cap = CaptureRequest { amount: 1, payment_capture_reference: None, line_items: vec![] };
+    let cap =
+        CaptureRequest { amount: 1, payment_capture_reference: None, klarna_network_data: None, line_items: vec![] };
     assert!(matches!(b.capture(&tx, &cap, "c", day(29)), Err(Refusal::Forbidden(_))));
     assert_eq!(b.transaction(&tx, day(35)).map(|t| t.state), Ok(TransactionState::Closed));
 }
@@ -156,4 +159,49 @@ fn an_authorization_arriving_after_its_reversal_is_declined() {
     assert_eq!((late.result, late.result_reason.as_deref()), (AuthorizeResult::Declined, Some(REVERSED_REASON)));
     assert!(b.ledger().is_empty());
     assert!(b.reverse(&ReversalRequest { payment_transaction_reference: String::new() }, "x", t0).is_err());
+}
+
+#[test]
+fn the_option_authorized_is_the_one_served_for_the_amount() {
+    use posagent_acquirer_api::InteractionExpiry;
+    let now = Utc::now();
+    let with_option = |id: &str| {
+        let mut r = request(None);
+        r.klarna = Some(KlarnaData { payment_option_id: Some(id.into()), ..KlarnaData::default() });
+        r
+    };
+    let served = super::descriptors::option_id("de-DE", "EUR", 2_000);
+    assert!(books().authorize(&with_option(&served), "k", now).is_ok());
+    let other_amount = super::descriptors::option_id("de-DE", "EUR", 2_001);
+    let refused = books().authorize(&with_option(&other_amount), "k", now);
+    assert!(
+        matches!(&refused, Err(Refusal::Invalid(v)) if v[0].parameter == "klarna.payment_option_id"),
+        "{refused:?}"
+    );
+    // The payment request lives as long as the terminal asked, within Klarna's range.
+    let mut b = books();
+    let mut r = request(None);
+    r.interaction_expiry = Some(InteractionExpiry { duration: "PT2H".into() });
+    let pr = b.authorize(&r, "k", now).ok().and_then(|a| a.payment_request);
+    assert_eq!(pr.map(|p| p.expires_at), Some(now + Duration::hours(2)));
+    r.interaction_expiry = Some(InteractionExpiry { duration: "PT5M".into() });
+    let refused = books().authorize(&r, "k", now);
+    assert!(matches!(&refused, Err(Refusal::Invalid(v)) if v[0].parameter == "interaction_expiry.duration"));
+}
+
+#[test]
+fn the_qr_image_decodes_to_the_target_url() {
+    let mut b = books();
+    let pr = b.authorize(&request(None), "k", Utc::now()).ok().and_then(|a| a.payment_request);
+    let qr = pr.map(|p| p.state_context.customer_interaction.qr_code).unwrap_or_else(|| panic!("no QR code"));
+    assert!(qr.image_url.as_deref().is_some_and(|u| u.starts_with("http://sim/pay/krn:") && u.ends_with("/qr.png")));
+    let png = super::assets::qr_png(&qr.target_url).unwrap_or_default();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap_or_else(|e| panic!("{e}"));
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap_or_else(|e| panic!("{e}"));
+    let (w, h) = (info.width as usize, info.height as usize);
+    let px = info.buffer_size() / (w * h);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[(y * w + x) * px]);
+    let decoded: Vec<String> = img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|d| d.1)).collect();
+    assert_eq!(decoded, vec![qr.target_url]);
 }

@@ -93,6 +93,9 @@ impl Books {
             return Err(invalid("amount", format!("must be 1 to the remaining authorized amount {remaining}")));
         }
         validate_lines("line_items", &req.line_items, req.amount).map_err(|e| invalid(&e.field, e.reason))?;
+        if req.klarna_network_data.as_ref().is_some_and(|d| d.len() > posagent_acquirer_api::MAX_INTEROPERABILITY_LEN) {
+            return Err(invalid("klarna_network_data", "must be at most 8192 characters"));
+        }
         let n = tx.payment_captures.len() + 1;
         tx.payment_captures.push(Capture {
             payment_capture_id: format!("{id}:capture:{n}"),
@@ -107,6 +110,7 @@ impl Books {
         }
         let tx = tx.clone();
         self.book("CAPTURE", &tx, req.amount, key, now);
+        self.receive_network_data("CAPTURE", &tx, req.klarna_network_data.as_ref());
         Ok(tx)
     }
 
@@ -149,6 +153,9 @@ impl Books {
             return Err(invalid("amount", format!("must be 1 to the refundable amount {limit}")));
         }
         validate_lines("line_items", &req.line_items, req.amount).map_err(|e| invalid(&e.field, e.reason))?;
+        if req.klarna_network_data.as_ref().is_some_and(|d| d.len() > posagent_acquirer_api::MAX_INTEROPERABILITY_LEN) {
+            return Err(invalid("klarna_network_data", "must be at most 8192 characters"));
+        }
         let n = tx.payment_refunds.len() + 1;
         tx.payment_refunds.push(Refund {
             payment_refund_id: format!("{id}:refund:{n}"),
@@ -161,6 +168,7 @@ impl Books {
         tx.refunded_amount += req.amount;
         let tx = tx.clone();
         self.book("REFUND", &tx, req.amount, key, now);
+        self.receive_network_data("REFUND", &tx, req.klarna_network_data.as_ref());
         Ok(tx)
     }
 
