@@ -15,6 +15,16 @@ use posagent_acquirer_api::{
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// Klarna's `PaymentRequestStateReason`: the partner canceled.
+pub const PARTNER_CANCELED: &str = "PARTNER_CANCELED";
+/// Klarna's reason: the customer dropped out of the purchase journey.
+pub const PURCHASE_FLOW_ABORTED: &str = "PURCHASE_FLOW_ABORTED";
+/// Klarna's reason of a new (or again waiting) request.
+pub const PAYMENT_REQUEST_SUBMITTED: &str = "PAYMENT_REQUEST_SUBMITTED";
+/// Klarna's reason of a request the customer must act on before Klarna approves (the
+/// simulator's decline).
+pub const CUSTOMER_ACTION_REQUIRED: &str = "CUSTOMER_ACTION_REQUIRED";
+
 /// How long a session token may be used for the final authorization.
 pub const SESSION_TOKEN_TTL_MINUTES: i64 = 60;
 
@@ -162,7 +172,8 @@ impl Books {
         })
     }
 
-    fn expire(&mut self, now: DateTime<Utc>) {
+    /// Expires what is due by `now`, with its events; whether anything changed.
+    fn expire(&mut self, now: DateTime<Utc>) -> bool {
         let mut expired = vec![];
         for rec in self.requests.values_mut() {
             let r = &mut rec.request;
@@ -171,20 +182,35 @@ impl Books {
             {
                 r.previous_state = Some(r.state);
                 r.state = PaymentRequestState::Expired;
-                r.state_reason = Some("EXPIRED".into());
+                // Klarna gives an expired request no reason.
+                r.state_reason = None;
                 r.updated_at = now;
                 expired.push(r.clone());
             }
         }
+        let any = !expired.is_empty();
         for r in expired {
             self.emit_request(&r, now);
         }
-        self.age_transactions(now);
+        self.age_transactions(now) || any
     }
 
-    /// Ages the books to `now` (a clock moved on): requests and transactions expire.
-    pub fn age_to(&mut self, now: DateTime<Utc>) {
-        self.expire(now);
+    /// Ages the books to `now` (a clock moved on, or the next deadline came): requests
+    /// and transactions expire, each with its event. Whether anything changed.
+    pub fn age_to(&mut self, now: DateTime<Utc>) -> bool {
+        self.expire(now)
+    }
+
+    /// When the next payment request or transaction changes state by itself, on the
+    /// acquirer's clock (`None`: nothing is waiting to expire).
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        let requests = self
+            .requests
+            .values()
+            .filter(|r| matches!(r.request.state, PaymentRequestState::Submitted | PaymentRequestState::InProgress))
+            .map(|r| r.request.expires_at)
+            .min();
+        requests.into_iter().chain(self.next_transaction_deadline()).min()
     }
 
     /// Records a payment request state change on the event stream.
@@ -287,7 +313,7 @@ impl Books {
             payment_request_reference: req.payment_transaction_reference.clone(),
             state: PaymentRequestState::Submitted,
             previous_state: None,
-            state_reason: Some("PAYMENT_REQUEST_SUBMITTED".into()),
+            state_reason: Some(PAYMENT_REQUEST_SUBMITTED.into()),
             amount: req.amount,
             currency: req.currency,
             state_context: StateContext {
@@ -440,7 +466,7 @@ impl Books {
         &mut self,
         id: &str,
         to: PaymentRequestState,
-        reason: &str,
+        reason: Option<&str>,
         allowed: &[PaymentRequestState],
         now: DateTime<Utc>,
     ) -> Result<PaymentRequest, Refusal> {
@@ -455,7 +481,7 @@ impl Books {
         }
         r.previous_state = Some(r.state);
         r.state = to;
-        r.state_reason = Some(reason.to_string());
+        r.state_reason = reason.map(str::to_string);
         r.updated_at = now;
         if to == PaymentRequestState::Completed {
             let n = self.seq + 1;
@@ -471,31 +497,41 @@ impl Books {
     /// The partner cancels (SUBMITTED, IN_PROGRESS, or COMPLETED before the final authorization).
     pub fn cancel(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Canceled, "PARTNER_CANCELED", &[S::Submitted, S::InProgress, S::Completed], now)
+        self.transition(id, S::Canceled, Some(PARTNER_CANCELED), &[S::Submitted, S::InProgress, S::Completed], now)
     }
 
-    /// The customer scanned the QR code and opened the purchase journey.
+    /// The customer scanned the QR code and opened the purchase journey (IN_PROGRESS
+    /// carries no reason).
     pub fn customer_opens(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::InProgress, "CUSTOMER_IN_FLOW", &[S::Submitted], now)
+        self.transition(id, S::InProgress, None, &[S::Submitted], now)
     }
 
-    /// The customer approved the purchase in Klarna's journey.
+    /// The customer approved the purchase in Klarna's journey (COMPLETED carries no reason).
     pub fn customer_approves(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Completed, "CUSTOMER_APPROVED", &[S::Submitted, S::InProgress], now)
+        self.transition(id, S::Completed, None, &[S::Submitted, S::InProgress], now)
     }
 
-    /// The customer left Klarna's journey without finishing; the code stays valid.
+    /// The customer left Klarna's journey without finishing; the code stays valid (the
+    /// request is SUBMITTED again, waiting for the customer).
     pub fn customer_abandons(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Submitted, "PURCHASE_FLOW_ABORTED", &[S::InProgress], now)
+        self.transition(id, S::Submitted, Some(PAYMENT_REQUEST_SUBMITTED), &[S::InProgress], now)
     }
 
-    /// The customer rejected the purchase.
+    /// The customer aborted Klarna's journey on the phone: CANCELED, PURCHASE_FLOW_ABORTED.
+    pub fn customer_aborts(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        use PaymentRequestState as S;
+        self.transition(id, S::Canceled, Some(PURCHASE_FLOW_ABORTED), &[S::Submitted, S::InProgress], now)
+    }
+
+    /// Klarna does not approve the purchase: DECLINED with CUSTOMER_ACTION_REQUIRED (the
+    /// customer has to act in the Klarna app — another option, a verification — before
+    /// Klarna would approve; Klarna's enums have no "customer declined").
     pub fn customer_declines(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Declined, "CUSTOMER_DECLINED", &[S::Submitted, S::InProgress], now)
+        self.transition(id, S::Declined, Some(CUSTOMER_ACTION_REQUIRED), &[S::Submitted, S::InProgress], now)
     }
 
     /// Interoperability data received so far.

@@ -157,3 +157,93 @@ fn an_authorization_arriving_after_its_reversal_is_declined() {
     assert!(b.ledger().is_empty());
     assert!(b.reverse(&ReversalRequest { payment_transaction_reference: String::new() }, "x", t0).is_err());
 }
+
+fn event_types(b: &Books) -> Vec<String> {
+    b.events_after(0).into_iter().map(|e| e.metadata.event_type).collect()
+}
+
+fn count(types: &[String], wanted: &str) -> usize {
+    types.iter().filter(|t| *t == wanted).count()
+}
+
+#[test]
+fn an_expiry_found_on_a_read_is_on_the_event_stream_once() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let tx = approved(&mut b, "T-1", CaptureMode::Later, t0);
+    assert_eq!(b.next_deadline(), Some(t0 + Duration::days(28)), "the authorization's expiry is the next deadline");
+    let day = |d: i64| t0 + Duration::days(d);
+    assert!(b.transaction(&tx, day(28)).is_ok());
+    assert!(b.transaction(&tx, day(29)).is_ok());
+    let types = event_types(&b);
+    assert_eq!(count(&types, "payment.transaction.state-change.expired"), 1, "{types:?}");
+    assert_eq!(b.next_deadline(), Some(day(35)), "then the end of the grace period");
+    assert!(b.transaction(&tx, day(35)).is_ok());
+    let types = event_types(&b);
+    assert_eq!(count(&types, "payment.transaction.state-change.closed"), 1, "{types:?}");
+    assert_eq!(b.next_deadline(), None);
+}
+
+#[test]
+fn a_void_of_an_authorization_with_nothing_captured_closes_it_with_its_event() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let tx = approved(&mut b, "T-1", CaptureMode::Later, t0);
+    let voided = b.void(&tx, "v", t0).map(|t| t.state);
+    assert_eq!(voided, Ok(posagent_acquirer_api::TransactionState::Closed));
+    let types = event_types(&b);
+    let tail: Vec<&str> = types.iter().rev().take(2).rev().map(String::as_str).collect();
+    assert_eq!(tail, ["payment.transaction.voided", "payment.transaction.state-change.closed"]);
+}
+
+#[test]
+fn state_reasons_are_klarnas() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let id = step_up(&mut b, t0);
+    let reason = |r: Result<posagent_acquirer_api::PaymentRequest, Refusal>| r.map(|p| (p.state, p.state_reason));
+    assert_eq!(b.payment_request(&id, t0).map(|p| p.state_reason), Ok(Some("PAYMENT_REQUEST_SUBMITTED".into())));
+    assert_eq!(reason(b.customer_opens(&id, t0)), Ok((PaymentRequestState::InProgress, None)));
+    let back = reason(b.customer_abandons(&id, t0));
+    assert_eq!(back, Ok((PaymentRequestState::Submitted, Some("PAYMENT_REQUEST_SUBMITTED".into()))));
+    let aborted = reason(b.customer_aborts(&id, t0));
+    assert_eq!(aborted, Ok((PaymentRequestState::Canceled, Some("PURCHASE_FLOW_ABORTED".into()))));
+    let id = step_up(&mut b, t0);
+    assert_eq!(reason(b.customer_approves(&id, t0)), Ok((PaymentRequestState::Completed, None)));
+    let mut other = request(None);
+    other.payment_transaction_reference = "T-2".into();
+    let id2 = b.authorize(&other, "k3", t0).ok().and_then(|r| r.payment_request).map(|p| p.payment_request_id);
+    let id2 = id2.unwrap_or_default();
+    let declined = reason(b.customer_declines(&id2, t0));
+    assert_eq!(declined, Ok((PaymentRequestState::Declined, Some("CUSTOMER_ACTION_REQUIRED".into()))));
+    let mut third = request(None);
+    third.payment_transaction_reference = "T-3".into();
+    let id3 = b.authorize(&third, "k4", t0).ok().and_then(|r| r.payment_request).map(|p| p.payment_request_id);
+    let expired = b.payment_request(&id3.unwrap_or_default(), t0 + Duration::minutes(15));
+    assert_eq!(reason(expired), Ok((PaymentRequestState::Expired, None)));
+    assert_eq!(reason(b.cancel(&id2, t0)).ok(), None, "a declined request is final");
+}
+
+/// The simulator's own task expires an authorization when its time comes on the
+/// simulator's clock, with nobody reading the transaction.
+#[tokio::test]
+async fn the_ticker_expires_an_authorization_when_it_is_due() {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let backend = super::SimBackend::new("k".into(), "http://sim".into(), Duration::minutes(15), stop.clone());
+    let t0 = backend.now();
+    approved(&mut backend.books(), "T-1", CaptureMode::Later, t0);
+    // Just short of the expiry: nothing yet.
+    backend.advance_clock(28 * 86_400 - 1);
+    let expired = "payment.transaction.state-change.expired".to_string();
+    assert!(!event_types(&backend.books()).contains(&expired));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let changed = backend.changed.notified();
+        if event_types(&backend.books()).contains(&expired) {
+            break;
+        }
+        let woke = tokio::time::timeout_at(deadline, changed).await;
+        assert!(woke.is_ok(), "no expiry event within 10 s of its deadline: {:?}", event_types(&backend.books()));
+    }
+    stop.cancel();
+}
