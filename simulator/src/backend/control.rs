@@ -27,6 +27,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/sim/clock", get(read_clock).post(advance_clock))
         .route("/sim/wording", post(set_wording).delete(reset_wording))
         .route("/sim/interoperability", get(received_interoperability))
+        .route("/sim/fees", get(super::fees::read_fees).post(super::fees::set_fees))
 }
 
 /// Every movement of money the acquirer booked (`/v1/ledger`).

@@ -6,6 +6,7 @@ mod cards;
 mod control;
 mod descriptors;
 mod faults;
+mod fees;
 mod idempotency;
 mod interop;
 mod markets;

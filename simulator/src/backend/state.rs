@@ -93,6 +93,8 @@ pub struct Books {
     /// Klarna wording served for every locale and amount instead of the market table
     /// (`POST /sim/wording`: a test acquirer serving strings of its own).
     pub(super) wording: Option<PaymentDescriptors>,
+    /// The stores' fee schedules (`/sim/fees`), charged in the settlement report.
+    pub(super) fees: super::fees::Fees,
 }
 
 /// Interoperability token and data as received with an authorization (so tests can
@@ -124,6 +126,7 @@ impl Books {
             reversed: std::collections::HashSet::new(),
             card_reads: HashMap::new(),
             wording: None,
+            fees: super::fees::Fees::default(),
         }
     }
 
@@ -396,6 +399,7 @@ impl Books {
             created_at: now,
             expires_at: now + Duration::days(super::transactions::AUTHORIZATION_DAYS),
         };
+        self.fees.remember_store(&tx_id, &req.point_of_checkout.store_reference);
         self.book("AUTHORIZATION", &tx, req.amount, key, now);
         if req.capture == CaptureMode::Now {
             tx.payment_captures.push(Capture {

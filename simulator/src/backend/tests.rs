@@ -247,3 +247,24 @@ async fn the_ticker_expires_an_authorization_when_it_is_due() {
     }
     stop.cancel();
 }
+
+#[test]
+fn the_settlement_charges_each_sale_its_stores_fee_and_pays_out_the_rest() {
+    use posagent_acquirer_api::RefundRequest;
+    use posagent_acquirer_api::settlement::FeeSchedule;
+    let mut b = books();
+    let t0 = Utc::now();
+    // Store "s" (the test request's) pays 2.50 % + 10, VAT 19 %; the default is left alone.
+    b.fees.set(Some("s".into()), FeeSchedule { basis_points: 250, fixed: 10, vat_basis_points: 1_900 });
+    let tx = approved(&mut b, "T-1", CaptureMode::Now, t0);
+    let refund =
+        RefundRequest { amount: 500, payment_refund_reference: None, payment_capture_id: None, line_items: vec![] };
+    assert!(b.refund(&tx, &refund, "r", t0).is_ok());
+    let report = b.settlement(t0.date_naive());
+    let fees: Vec<(i64, i64, i64)> = report.entries.iter().map(|e| (e.amount, e.fee, e.fee_vat)).collect();
+    // 2.50 % of 20.00 = 0.50 + 0.10 = 0.60; VAT 19 % = 0.114 → 0.11. The return: no fee.
+    assert_eq!(fees, [(2_000, 60, 11), (500, 0, 0)]);
+    let t = &report.totals[0];
+    assert_eq!((t.sales, t.returns, t.net, t.fees, t.fee_vat, t.chargebacks), (2_000, 500, 1_500, 60, 11, 0));
+    assert_eq!(t.payout, 1_500 - 60 - 11);
+}
