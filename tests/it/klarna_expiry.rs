@@ -1,8 +1,10 @@
-//! A Klarna authorization that is never captured expires at the acquirer when its time
-//! comes on the acquirer's clock, and the sale shows it (`transaction_state: EXPIRED`,
-//! then `CLOSED`) because the acquirer's signed event stream said so — nobody read the
-//! transaction. A capture asked for afterwards is refused by the acquirer once and ends
-//! as a dead letter, not retried.
+//! Klarna's lifecycle after the sale. A Klarna authorization that is never captured
+//! expires at the acquirer when its time comes on the acquirer's clock, and the sale shows
+//! it (`transaction_state: EXPIRED`, then `CLOSED`) because the acquirer's signed event
+//! stream said so — nobody read the transaction. A capture asked for afterwards is
+//! refused by the acquirer once and ends as a dead letter, not retried. And the day's
+//! settlement: the acquirer's fees, the VAT on them and the payout show in the
+//! reconciliation and the X report, as the simulator's fee schedule gives them.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
@@ -117,4 +119,54 @@ async fn an_expiry_on_the_acquirers_clock_reaches_the_sale_through_the_event_str
     sale_event_with(&mut events, &id, "CLOSED").await;
     let (_, summary) = h.get("/v1/queue/summary").await;
     assert_eq!(summary["summary"]["pending"], 0, "nothing left trying: {summary}");
+}
+
+/// A Klarna sale of `amount` SEK, captured at once, approved by the simulated customer.
+async fn approved_sale(h: &Harness, amount: i64) -> serde_json::Value {
+    let sale = h.create(json!({"amount": amount, "currency": "SEK"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    let (status, answer) = h.customer("approve").await;
+    assert_eq!(status, 200, "the simulated customer could not approve: {answer}");
+    h.wait_for(&id, |s| s["state"] == "APPROVED").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_days_payout_is_the_settlement_less_the_schedules_fees_and_their_vat() {
+    let h = Harness::start().await;
+    // The acquirer's schedule: 1.75 % + 0.25 per sale, 25 % VAT on the fee.
+    let schedule = json!({"schedule": {"basis_points": 175, "fixed": 25, "vat_basis_points": 2_500}});
+    let r = h.http.post(format!("{}/sim/fees", h.sim.backend_url)).json(&schedule).send().await.unwrap();
+    assert!(r.status().is_success());
+    let bad = json!({"schedule": {"basis_points": 10_001, "fixed": 0, "vat_basis_points": 0}});
+    let r = h.http.post(format!("{}/sim/fees", h.sim.backend_url)).json(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 400, "over 100 % is refused");
+
+    let first = approved_sale(&h, 12_345).await;
+    approved_sale(&h, 4_990).await;
+    let (status, refund) =
+        h.post("/v1/returns", json!({"original_reference": first["reference"], "amount": 1_000})).await;
+    assert_eq!((status, refund["state"].as_str()), (201, Some("REFUNDED")), "{refund}");
+
+    // By hand: 1.75 % of 123.45 = 2.160375 → 2.16, + 0.25 = 2.41, VAT 0.6025 → 0.60;
+    // 1.75 % of 49.90 = 0.87325 → 0.87, + 0.25 = 1.12, VAT 0.28; the return: no fee.
+    let (fees, fee_vat) = (241 + 112, 60 + 28);
+    let net = 12_345 + 4_990 - 1_000;
+    let payout = net - fees - fee_vat;
+    assert_eq!(payout, 15_894);
+
+    let (status, rec) = h.get("/v1/reports/reconciliation").await;
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(rec["matched"], 3, "fees are no difference: {rec}");
+    assert!(rec["differences"].as_array().unwrap().is_empty(), "{rec}");
+    let totals = &rec["settlement"][0];
+    assert_eq!(
+        totals,
+        &json!({"currency": "SEK", "sales": 17_335, "returns": 1_000, "net": net, "fees": fees,
+                "fee_vat": fee_vat, "chargebacks": 0, "payout": payout}),
+        "{rec}"
+    );
+    let (status, x) = h.get("/v1/reports/x").await;
+    assert_eq!(status, 200, "{x}");
+    assert_eq!((&x["settlement"][0], &x["settlement_error"]), (totals, &serde_json::Value::Null), "{x}");
 }
