@@ -36,6 +36,31 @@ pub struct TenderTotal {
     pub net_amount: i64,
 }
 
+/// The acquirer's settlement of one currency for a day: what it settles, its fees, the
+/// VAT on them, chargebacks and what it pays out (`net − fees − fee_vat − chargebacks`),
+/// all in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementTotals {
+    /// Currency.
+    #[schema(value_type = crate::schema::Currency)]
+    pub currency: String,
+    /// Settled sales (captures).
+    pub sales: i64,
+    /// Settled returns (refunds).
+    pub returns: i64,
+    /// Sales less returns.
+    pub net: i64,
+    /// The acquirer's fees.
+    pub fees: i64,
+    /// VAT on the fees.
+    pub fee_vat: i64,
+    /// Chargebacks.
+    pub chargebacks: i64,
+    /// Paid out to the store.
+    pub payout: i64,
+}
+
 /// An X or Z report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +88,11 @@ pub struct DayReport {
     pub printed: bool,
     /// Why it did not.
     pub print_error: Option<String>,
+    /// The acquirer's settlement of the report's day (the UTC date of `to`) per currency,
+    /// with fees and payout; empty when it could not be had (then `settlement_error`).
+    pub settlement: Vec<SettlementTotals>,
+    /// Why the acquirer's settlement is not in the report.
+    pub settlement_error: Option<String>,
 }
 
 /// The side that lacks an entry.
@@ -114,6 +144,9 @@ pub struct Reconciliation {
     pub matched: usize,
     /// Entries one side lacks.
     pub differences: Vec<Difference>,
+    /// The acquirer's totals of the day per currency, with fees and payout (fees are
+    /// not differences: the entries are compared by their amounts).
+    pub settlement: Vec<SettlementTotals>,
 }
 
 /// What a queued operation is for.

@@ -18,7 +18,7 @@ pub mod openapi;
 pub use back_office::{
     AcquirerStatus, ConsoleInfo, DayReport, DeviceStatus, Difference, DifferenceKind, EntryType, Health, HealthProblem,
     LogLevel, OpKind, OpState, QueueList, QueueState, QueueSummary, QueuedOperation, Reconciliation, ReportKind,
-    Subject, TenderTotal,
+    SettlementTotals, Subject, TenderTotal,
 };
 #[cfg(feature = "client")]
 pub use client::{EcrClient, EcrError};

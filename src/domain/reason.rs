@@ -1,6 +1,12 @@
 //! Why a sale ended as it did: the terminal's own reasons as an enum, with the codes the
 //! acquirer, the card reader or the offline policy report kept as they came. The journal
 //! and the register keep the text (`Sale::reason`); these names never change.
+//!
+//! Klarna's payment request reasons (`PaymentRequestStateReason`: `PARTNER_CANCELED`,
+//! `PURCHASE_FLOW_ABORTED`, `TECHNICAL_ERROR`, `CUSTOMER_ACTION_REQUIRED`, …) are reported
+//! codes, kept as the acquirer sent them. Codes older simulators sent
+//! (`CUSTOMER_DECLINED`, `CUSTOMER_IN_FLOW`, `CUSTOMER_APPROVED`) stay readable in
+//! journals the same way: any text decodes.
 
 use std::fmt;
 
@@ -174,6 +180,17 @@ mod tests {
         let left = EndReason::LeftToExpire(Box::new(EndReason::TerminalTimeout));
         assert_eq!(left.name(), "TERMINAL_TIMEOUT; acquirer unreachable, payment request left to expire");
         assert_eq!(EndReason::parse(&left.name()), left);
+    }
+
+    #[test]
+    fn klarnas_reasons_and_the_old_simulator_codes_decode_as_written() {
+        let klarna = ["PARTNER_CANCELED", "PURCHASE_FLOW_ABORTED", "TECHNICAL_ERROR", "CUSTOMER_ACTION_REQUIRED"];
+        let old = ["CUSTOMER_DECLINED", "CUSTOMER_IN_FLOW", "CUSTOMER_APPROVED"];
+        for code in klarna.into_iter().chain(old) {
+            let reason = EndReason::parse(code);
+            assert_eq!(reason, EndReason::Reported(code.into()), "{code} is no reason of the terminal's own");
+            assert_eq!(reason.name(), code);
+        }
     }
 
     #[test]

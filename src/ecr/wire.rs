@@ -190,6 +190,22 @@ pub(super) fn day_report(r: crate::reports::DayReport) -> wire::DayReport {
         offline_pending: r.offline_pending,
         printed: r.printed,
         print_error: r.print_error,
+        settlement: r.settlement.into_iter().map(settlement_totals).collect(),
+        settlement_error: r.settlement_error,
+    }
+}
+
+/// The acquirer's totals of one currency.
+fn settlement_totals(t: posagent_acquirer_api::settlement::SettlementTotal) -> wire::SettlementTotals {
+    wire::SettlementTotals {
+        currency: t.currency,
+        sales: t.sales,
+        returns: t.returns,
+        net: t.net,
+        fees: t.fees,
+        fee_vat: t.fee_vat,
+        chargebacks: t.chargebacks,
+        payout: t.payout,
     }
 }
 
@@ -211,7 +227,8 @@ pub(super) fn reconciliation(r: crate::reports::Reconciliation) -> wire::Reconci
             currency: d.currency,
         })
         .collect();
-    wire::Reconciliation { date: r.date, matched: r.matched, differences }
+    let settlement = r.settlement.into_iter().map(settlement_totals).collect();
+    wire::Reconciliation { date: r.date, matched: r.matched, differences, settlement }
 }
 
 /// Klarna's availability for an amount.

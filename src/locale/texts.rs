@@ -77,12 +77,15 @@ pub enum Text {
     ScanWithCamera,
 }
 
-/// The customer-facing text of a decline reason code, if there is one for it.
+/// The customer-facing text of a decline reason code, if there is one for it. Klarna's
+/// decline (`CUSTOMER_ACTION_REQUIRED`: the customer has to act in the Klarna app before
+/// Klarna approves) tells the customer "Not approved in the Klarna app"; so does
+/// `CUSTOMER_DECLINED`, the name older simulators gave it, still read from journals.
 pub fn decline_reason(code: &str) -> Option<Text> {
     Some(match code {
         "INSUFFICIENT_FUNDS" => Text::ReasonFunds,
         "EXPIRED_CARD" => Text::ReasonExpired,
-        "CUSTOMER_DECLINED" => Text::ReasonKlarna,
+        "CUSTOMER_ACTION_REQUIRED" | "CUSTOMER_DECLINED" => Text::ReasonKlarna,
         c if c.starts_with("OFFLINE_") => Text::ReasonOffline,
         "DO_NOT_HONOR" | "DECLINED" | "PIN_REQUIRED" | "RESTRICTED_CARD" | "SUSPECTED_FRAUD" => Text::ReasonIssuer,
         _ => return None,
@@ -97,6 +100,17 @@ pub fn text(t: Text, locale: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn klarnas_decline_and_its_old_name_tell_the_customer_the_same() {
+        for code in ["CUSTOMER_ACTION_REQUIRED", "CUSTOMER_DECLINED"] {
+            assert_eq!(decline_reason(code), Some(Text::ReasonKlarna), "{code}");
+        }
+        // Not declines: a canceled or aborted journey has no decline text.
+        for code in ["PURCHASE_FLOW_ABORTED", "PARTNER_CANCELED", "TECHNICAL_ERROR"] {
+            assert_eq!(decline_reason(code), None, "{code}");
+        }
+    }
 
     #[test]
     fn language_and_fallback() {

@@ -63,6 +63,11 @@ pub struct DayReport {
     pub printed: bool,
     /// Why not, when it should have been.
     pub print_error: Option<String>,
+    /// The acquirer's settlement of the report's day (UTC date of `to`) per currency:
+    /// fees, the VAT on them, chargebacks, payout.
+    pub settlement: Vec<posagent_acquirer_api::settlement::SettlementTotal>,
+    /// Why the settlement is not there (the acquirer unreachable or refusing).
+    pub settlement_error: Option<String>,
 }
 
 /// A report that could not be made.
@@ -168,7 +173,22 @@ impl Reports {
             offline_pending,
             printed: false,
             print_error: None,
+            settlement: vec![],
+            settlement_error: None,
         })
+    }
+
+    /// Adds the acquirer's settlement of the report's day, if the acquirer gives it now
+    /// (an unreachable acquirer is not waited for: the report is the terminal's first).
+    async fn add_settlement(&self, r: &mut DayReport) {
+        if !self.backend.connectivity().is_online() {
+            r.settlement_error = Some("the acquirer is unreachable; its settlement is not in the report".into());
+            return;
+        }
+        match self.backend.settlement(r.to.date_naive()).await {
+            Ok(report) => r.settlement = report.totals,
+            Err(e) => r.settlement_error = Some(ReportError::Backend(e).to_string()),
+        }
     }
 
     async fn print(&self, r: &DayReport) -> Result<(), DeviceError> {
@@ -216,6 +236,7 @@ impl Reports {
     /// The X report: totals since the last Z; nothing is closed.
     pub async fn x(&self, print: bool) -> Result<DayReport, ReportError> {
         let mut r = self.compute("X").await?;
+        self.add_settlement(&mut r).await;
         if print {
             self.print_into(&mut r).await;
         }
@@ -225,6 +246,7 @@ impl Reports {
     /// The Z report: totals since the last Z, then the day is closed and it is printed.
     pub async fn z(&self) -> Result<DayReport, ReportError> {
         let mut r = self.compute("Z").await?;
+        self.add_settlement(&mut r).await;
         let body = serde_json::to_string(&r).unwrap_or_default();
         r.number = Some(self.journal.close_day(r.to, body).await?);
         self.print_into(&mut r).await;

@@ -1,11 +1,12 @@
 //! The reconciliation of a day: what this terminal approved and refunded against what the
-//! acquirer settles, entry by entry.
+//! acquirer settles, entry by entry; with the acquirer's totals of the day (fees, the VAT
+//! on them, chargebacks, payout), which are shown, not compared: a fee is no difference.
 
 use super::{ReportError, Reports};
 use crate::domain::ReturnState;
 use crate::domain::SaleState;
 use chrono::{DateTime, NaiveDate, Utc};
-use posagent_acquirer_api::settlement::{SettlementReport, SettlementType};
+use posagent_acquirer_api::settlement::{SettlementReport, SettlementTotal, SettlementType};
 use serde::Serialize;
 
 /// Which side lacks an entry.
@@ -45,6 +46,8 @@ pub struct Reconciliation {
     pub matched: usize,
     /// Every difference.
     pub differences: Vec<Difference>,
+    /// The acquirer's totals per currency, with fees and payout.
+    pub settlement: Vec<SettlementTotal>,
 }
 
 /// What both sides must agree on: `SALE` or `RETURN`, the transaction, the amount.
@@ -79,7 +82,7 @@ impl Reports {
         let local = self.local_entries(date).await?;
         let report = self.backend.settlement(date).await?;
         let (matched, differences) = compare(local, settled_entries(&report));
-        Ok(Reconciliation { date, matched, differences })
+        Ok(Reconciliation { date, matched, differences, settlement: report.totals })
     }
 
     /// The day's approved sales (their captured amount) and refunded returns.

@@ -32,6 +32,7 @@ mod install;
 mod journal_faults;
 mod journal_migration;
 mod klarna_badge;
+mod klarna_expiry;
 mod klarna_sale;
 mod klarna_wording;
 mod lifecycle;

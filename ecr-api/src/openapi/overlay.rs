@@ -33,6 +33,7 @@ const ANSWERS: &[&str] = &[
     "DayReport",
     "TenderTotal",
     "Reconciliation",
+    "SettlementTotals",
     "Difference",
     "QueuedOperation",
     "QueueList",

@@ -22,10 +22,12 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/pay/{id}/approve", post(customer_approves))
         .route("/pay/{id}/decline", post(customer_declines))
         .route("/pay/{id}/abandon", post(customer_abandons))
+        .route("/pay/{id}/abort", post(customer_aborts))
         .route("/sim/faults", get(read_faults).post(set_faults))
         .route("/sim/clock", get(read_clock).post(advance_clock))
         .route("/sim/wording", post(set_wording).delete(reset_wording))
         .route("/sim/interoperability", get(received_interoperability))
+        .route("/sim/fees", get(super::fees::read_fees).post(super::fees::set_fees))
 }
 
 /// Every movement of money the acquirer booked (`/v1/ledger`).
@@ -123,6 +125,11 @@ async fn advance_clock(State(b): State<Shared>, body: Bytes) -> Response {
 
 async fn customer_abandons(State(b): State<Shared>, Path(id): Path<String>) -> Response {
     let r = b.books().customer_abandons(&id, b.now());
+    customer_step(&b, r)
+}
+
+async fn customer_aborts(State(b): State<Shared>, Path(id): Path<String>) -> Response {
+    let r = b.books().customer_aborts(&id, b.now());
     customer_step(&b, r)
 }
 

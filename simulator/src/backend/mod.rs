@@ -6,16 +6,20 @@ mod cards;
 mod control;
 mod descriptors;
 mod faults;
+mod fees;
 mod idempotency;
 mod interop;
 mod markets;
+mod presentation;
 mod reports;
 mod routes;
 mod state;
+mod ticker;
 mod transactions;
 
 pub use descriptors::{for_locale as klarna_wording, option_id as klarna_option_id};
 pub use faults::Faults;
+pub use presentation::ReceivedKlarnaData;
 pub use routes::router;
 pub use state::{Books, LedgerEntry, Refusal};
 
@@ -51,7 +55,7 @@ impl SimBackend {
     ) -> Arc<Self> {
         let mut books = Books::new(public_base_url, request_ttl);
         books.seed_online_orders(chrono::Utc::now());
-        Arc::new(SimBackend {
+        let backend = Arc::new(SimBackend {
             signing: Mutex::new((
                 posagent_acquirer_api::events::SIGNING_KEY_ID.to_string(),
                 posagent_acquirer_api::events::signing_key(&api_key),
@@ -62,7 +66,12 @@ impl SimBackend {
             faults: Mutex::new(Faults::default()),
             stop,
             clock_offset: std::sync::atomic::AtomicI64::new(0),
-        })
+        });
+        // Outside a runtime (a plain unit test) nothing ticks; reads still age the books.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(ticker::run(Arc::clone(&backend)));
+        }
+        backend
     }
 
     /// The acquirer's clock (the wall clock, moved on by `POST /sim/clock`).
@@ -78,9 +87,16 @@ impl SimBackend {
     /// Moves the clock on by `secs`: what expires by then expires now, with its events.
     pub fn advance_clock(&self, secs: i64) {
         self.clock_offset.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+        self.age_now();
+    }
+
+    /// Ages the books to the acquirer's clock now; wakes long polls (and the ticker, which
+    /// looks for its next deadline again).
+    pub(crate) fn age_now(&self) -> bool {
         let now = self.now();
-        self.books().age_to(now);
+        let changed = self.books().age_to(now);
         self.changed.notify_waiters();
+        changed
     }
 
     /// Signs the event stream from now on with `key` under `key_id` (a key the acquirer

@@ -80,7 +80,9 @@ impl Books {
         self.events[start..].iter().take(EVENT_PAGE).cloned().collect()
     }
 
-    /// What settles for `date` (UTC): captures are sales, refunds are returns.
+    /// What settles for `date` (UTC): captures are sales, refunds are returns, each
+    /// sale with its store's fee and the VAT on it (see
+    /// `posagent_acquirer_api::settlement` for the rounding); no chargebacks.
     pub fn settlement(&self, date: NaiveDate) -> SettlementReport {
         let entries: Vec<SettlementEntry> = self
             .ledger()
@@ -92,6 +94,7 @@ impl Books {
                     "REFUND" => SettlementType::Return,
                     _ => return None,
                 };
+                let (fee, fee_vat) = self.fees.schedule_of(&e.payment_transaction_id).fee(kind, e.amount);
                 Some(SettlementEntry {
                     kind,
                     payment_transaction_id: e.payment_transaction_id.clone(),
@@ -99,24 +102,21 @@ impl Books {
                     amount: e.amount,
                     currency: e.currency.clone(),
                     booked_at: e.at,
+                    fee,
+                    fee_vat,
                 })
             })
             .collect();
         let mut totals: Vec<SettlementTotal> = vec![];
         for e in &entries {
-            let t = match totals.iter_mut().position(|t| t.currency == e.currency) {
-                Some(i) => &mut totals[i],
+            match totals.iter_mut().find(|t| t.currency == e.currency) {
+                Some(t) => t.add(e),
                 None => {
-                    totals.push(SettlementTotal { currency: e.currency.clone(), sales: 0, returns: 0, net: 0 });
-                    let last = totals.len() - 1;
-                    &mut totals[last]
+                    let mut t = SettlementTotal::empty(&e.currency);
+                    t.add(e);
+                    totals.push(t);
                 }
-            };
-            match e.kind {
-                SettlementType::Sale => t.sales += e.amount,
-                _ => t.returns += e.amount,
             }
-            t.net = t.sales - t.returns;
         }
         totals.sort_by(|a, b| a.currency.cmp(&b.currency));
         SettlementReport { date, totals, entries }

@@ -4,17 +4,27 @@
 use super::descriptors;
 use super::idempotency::IdempotencyStore;
 use super::markets;
+use super::presentation::ReceivedKlarnaData;
 use chrono::{DateTime, Duration, Utc};
 use posagent_acquirer_api::events::{EventMetadata, TerminalEvent};
 use posagent_acquirer_api::payments::{CustomerInteraction, QrCode, StateContext};
 use posagent_acquirer_api::{
     AuthorizeRequest, AuthorizeResponse, AvailabilityQuery, AvailabilityResponse, Capture, CaptureMode,
-    InteroperabilityStatus, KlarnaData, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentOption,
-    PaymentRequest, PaymentRequestState, PaymentTransaction, PresentationInstruction, TransactionState,
-    ValidationError,
+    InteroperabilityStatus, MAX_AMOUNT, MAX_INTEROPERABILITY_LEN, PaymentMethod, PaymentOption, PaymentRequest,
+    PaymentRequestState, PaymentTransaction, PresentationInstruction, TransactionState, ValidationError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
+
+/// Klarna's `PaymentRequestStateReason`: the partner canceled.
+pub const PARTNER_CANCELED: &str = "PARTNER_CANCELED";
+/// Klarna's reason: the customer dropped out of the purchase journey.
+pub const PURCHASE_FLOW_ABORTED: &str = "PURCHASE_FLOW_ABORTED";
+/// Klarna's reason of a new (or again waiting) request.
+pub const PAYMENT_REQUEST_SUBMITTED: &str = "PAYMENT_REQUEST_SUBMITTED";
+/// Klarna's reason of a request the customer must act on before Klarna approves (the
+/// simulator's decline).
+pub const CUSTOMER_ACTION_REQUIRED: &str = "CUSTOMER_ACTION_REQUIRED";
 
 /// How long a session token may be used for the final authorization.
 pub const SESSION_TOKEN_TTL_MINUTES: i64 = 60;
@@ -75,7 +85,7 @@ pub struct Books {
     pub idempotency: IdempotencyStore,
     seq: u64,
     pub(super) events: Vec<TerminalEvent>,
-    received_klarna_data: Vec<ReceivedKlarnaData>,
+    pub(super) received_klarna_data: Vec<ReceivedKlarnaData>,
     /// References reversed: no authorization is accepted under them any more.
     pub(super) reversed: std::collections::HashSet<String>,
     /// Card reads seen (KSN → the idempotency key that brought it): a read replayed
@@ -84,24 +94,8 @@ pub struct Books {
     /// Klarna wording served for every locale and amount instead of the market table
     /// (`POST /sim/wording`: a test acquirer serving strings of its own).
     pub(super) wording: Option<PaymentOption>,
-}
-
-/// Interoperability token and Klarna Network data as received with an authorization, a
-/// capture or a refund (so tests can prove they arrive byte for byte).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReceivedKlarnaData {
-    /// `AUTHORIZE`, `CAPTURE` or `REFUND`.
-    pub operation: &'static str,
-    /// Sale reference.
-    pub reference: String,
-    /// Token as received.
-    pub interoperability_token: Option<String>,
-    /// Klarna Network data as received.
-    pub interoperability_data: Option<String>,
-    /// Payment option id as received (authorizations only).
-    pub payment_option_id: Option<String>,
-    /// Purchase reference as received (authorizations only).
-    pub purchase_reference: Option<String>,
+    /// The stores' fee schedules (`/sim/fees`), charged in the settlement report.
+    pub(super) fees: super::fees::Fees,
 }
 
 impl Books {
@@ -121,6 +115,7 @@ impl Books {
             reversed: std::collections::HashSet::new(),
             card_reads: HashMap::new(),
             wording: None,
+            fees: super::fees::Fees::default(),
         }
     }
 
@@ -168,7 +163,8 @@ impl Books {
         })
     }
 
-    fn expire(&mut self, now: DateTime<Utc>) {
+    /// Expires what is due by `now`, with its events; whether anything changed.
+    fn expire(&mut self, now: DateTime<Utc>) -> bool {
         let mut expired = vec![];
         for rec in self.requests.values_mut() {
             let r = &mut rec.request;
@@ -177,20 +173,35 @@ impl Books {
             {
                 r.previous_state = Some(r.state);
                 r.state = PaymentRequestState::Expired;
-                r.state_reason = Some("EXPIRED".into());
+                // Klarna gives an expired request no reason.
+                r.state_reason = None;
                 r.updated_at = now;
                 expired.push(r.clone());
             }
         }
+        let any = !expired.is_empty();
         for r in expired {
             self.emit_request(&r, now);
         }
-        self.age_transactions(now);
+        self.age_transactions(now) || any
     }
 
-    /// Ages the books to `now` (a clock moved on): requests and transactions expire.
-    pub fn age_to(&mut self, now: DateTime<Utc>) {
-        self.expire(now);
+    /// Ages the books to `now` (a clock moved on, or the next deadline came): requests
+    /// and transactions expire, each with its event. Whether anything changed.
+    pub fn age_to(&mut self, now: DateTime<Utc>) -> bool {
+        self.expire(now)
+    }
+
+    /// When the next payment request or transaction changes state by itself, on the
+    /// acquirer's clock (`None`: nothing is waiting to expire).
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        let requests = self
+            .requests
+            .values()
+            .filter(|r| matches!(r.request.state, PaymentRequestState::Submitted | PaymentRequestState::InProgress))
+            .map(|r| r.request.expires_at)
+            .min();
+        requests.into_iter().chain(self.next_transaction_deadline()).min()
     }
 
     /// Records a payment request state change on the event stream.
@@ -283,33 +294,6 @@ impl Books {
         }
     }
 
-    /// Klarna's checks of what the terminal took from the presentation: the payment
-    /// option is one served for this market, currency and amount (or the served test
-    /// wording's), the interaction expiry is 15 minutes to 48 hours, the purchase
-    /// reference 1 to 255 characters.
-    fn check_presentation(&self, req: &AuthorizeRequest, klarna: &KlarnaData) -> Result<(), Refusal> {
-        if let Some(id) = &klarna.payment_option_id {
-            let served = descriptors::option_id(&req.locale, req.currency.code(), req.amount);
-            let test_wording = self.wording.as_ref().is_some_and(|w| &w.payment_option_id == id);
-            if *id != served && !test_wording {
-                return Err(invalid(
-                    "klarna.payment_option_id",
-                    "is not the payment option served for this locale, currency and amount: ask availability again",
-                ));
-            }
-        }
-        if req.interaction_expiry.as_ref().is_some_and(|e| !e.is_valid()) {
-            return Err(invalid(
-                "interaction_expiry.duration",
-                "must be an ISO 8601 duration of 15 minutes to 48 hours",
-            ));
-        }
-        if req.purchase_reference.as_ref().is_some_and(|r| r.is_empty() || r.chars().count() > 255) {
-            return Err(invalid("purchase_reference", "must be 1 to 255 characters"));
-        }
-        Ok(())
-    }
-
     fn step_up(&mut self, req: &AuthorizeRequest, now: DateTime<Utc>) -> AuthorizeResponse {
         // A reference already stepped up and still open is answered with its payment request.
         if let Some(rec) =
@@ -327,7 +311,7 @@ impl Books {
             payment_request_reference: req.payment_transaction_reference.clone(),
             state: PaymentRequestState::Submitted,
             previous_state: None,
-            state_reason: Some("PAYMENT_REQUEST_SUBMITTED".into()),
+            state_reason: Some(PAYMENT_REQUEST_SUBMITTED.into()),
             amount: req.amount,
             currency: req.currency,
             state_context: StateContext {
@@ -420,6 +404,7 @@ impl Books {
             created_at: now,
             expires_at: now + Duration::days(super::transactions::AUTHORIZATION_DAYS),
         };
+        self.fees.remember_store(&tx_id, &req.point_of_checkout.store_reference);
         self.book("AUTHORIZATION", &tx, req.amount, key, now);
         if req.capture == CaptureMode::Now {
             tx.payment_captures.push(Capture {
@@ -490,7 +475,7 @@ impl Books {
         &mut self,
         id: &str,
         to: PaymentRequestState,
-        reason: &str,
+        reason: Option<&str>,
         allowed: &[PaymentRequestState],
         now: DateTime<Utc>,
     ) -> Result<PaymentRequest, Refusal> {
@@ -505,7 +490,7 @@ impl Books {
         }
         r.previous_state = Some(r.state);
         r.state = to;
-        r.state_reason = Some(reason.to_string());
+        r.state_reason = reason.map(str::to_string);
         r.updated_at = now;
         if to == PaymentRequestState::Completed {
             let n = self.seq + 1;
@@ -521,56 +506,41 @@ impl Books {
     /// The partner cancels (SUBMITTED, IN_PROGRESS, or COMPLETED before the final authorization).
     pub fn cancel(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Canceled, "PARTNER_CANCELED", &[S::Submitted, S::InProgress, S::Completed], now)
+        self.transition(id, S::Canceled, Some(PARTNER_CANCELED), &[S::Submitted, S::InProgress, S::Completed], now)
     }
 
-    /// The customer scanned the QR code and opened the purchase journey.
+    /// The customer scanned the QR code and opened the purchase journey (IN_PROGRESS
+    /// carries no reason).
     pub fn customer_opens(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::InProgress, "CUSTOMER_IN_FLOW", &[S::Submitted], now)
+        self.transition(id, S::InProgress, None, &[S::Submitted], now)
     }
 
-    /// The customer approved the purchase in Klarna's journey.
+    /// The customer approved the purchase in Klarna's journey (COMPLETED carries no reason).
     pub fn customer_approves(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Completed, "CUSTOMER_APPROVED", &[S::Submitted, S::InProgress], now)
+        self.transition(id, S::Completed, None, &[S::Submitted, S::InProgress], now)
     }
 
-    /// The customer left Klarna's journey without finishing; the code stays valid.
+    /// The customer left Klarna's journey without finishing; the code stays valid (the
+    /// request is SUBMITTED again, waiting for the customer).
     pub fn customer_abandons(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Submitted, "PURCHASE_FLOW_ABORTED", &[S::InProgress], now)
+        self.transition(id, S::Submitted, Some(PAYMENT_REQUEST_SUBMITTED), &[S::InProgress], now)
     }
 
-    /// The customer rejected the purchase.
+    /// The customer aborted Klarna's journey on the phone: CANCELED, PURCHASE_FLOW_ABORTED.
+    pub fn customer_aborts(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
+        use PaymentRequestState as S;
+        self.transition(id, S::Canceled, Some(PURCHASE_FLOW_ABORTED), &[S::Submitted, S::InProgress], now)
+    }
+
+    /// Klarna does not approve the purchase: DECLINED with CUSTOMER_ACTION_REQUIRED (the
+    /// customer has to act in the Klarna app — another option, a verification — before
+    /// Klarna would approve; Klarna's enums have no "customer declined").
     pub fn customer_declines(&mut self, id: &str, now: DateTime<Utc>) -> Result<PaymentRequest, Refusal> {
         use PaymentRequestState as S;
-        self.transition(id, S::Declined, "CUSTOMER_DECLINED", &[S::Submitted, S::InProgress], now)
-    }
-
-    /// Keeps the Klarna Network data a capture or refund of `tx` carried (its length was
-    /// checked before any money moved).
-    pub(super) fn receive_network_data(
-        &mut self,
-        operation: &'static str,
-        tx: &PaymentTransaction,
-        data: Option<&String>,
-    ) {
-        if let Some(data) = data {
-            self.received_klarna_data.push(ReceivedKlarnaData {
-                operation,
-                reference: tx.payment_transaction_reference.clone(),
-                interoperability_token: None,
-                interoperability_data: Some(data.clone()),
-                payment_option_id: None,
-                purchase_reference: None,
-            });
-        }
-    }
-
-    /// Interoperability tokens and Klarna Network data received so far.
-    pub fn received_klarna_data(&self) -> &[ReceivedKlarnaData] {
-        &self.received_klarna_data
+        self.transition(id, S::Declined, Some(CUSTOMER_ACTION_REQUIRED), &[S::Submitted, S::InProgress], now)
     }
 
     /// Every booking so far.

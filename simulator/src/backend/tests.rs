@@ -205,3 +205,119 @@ fn the_qr_image_decodes_to_the_target_url() {
     let decoded: Vec<String> = img.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|d| d.1)).collect();
     assert_eq!(decoded, vec![qr.target_url]);
 }
+
+fn event_types(b: &Books) -> Vec<String> {
+    b.events_after(0).into_iter().map(|e| e.metadata.event_type).collect()
+}
+
+fn count(types: &[String], wanted: &str) -> usize {
+    types.iter().filter(|t| *t == wanted).count()
+}
+
+#[test]
+fn an_expiry_found_on_a_read_is_on_the_event_stream_once() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let tx = approved(&mut b, "T-1", CaptureMode::Later, t0);
+    assert_eq!(b.next_deadline(), Some(t0 + Duration::days(28)), "the authorization's expiry is the next deadline");
+    let day = |d: i64| t0 + Duration::days(d);
+    assert!(b.transaction(&tx, day(28)).is_ok());
+    assert!(b.transaction(&tx, day(29)).is_ok());
+    let types = event_types(&b);
+    assert_eq!(count(&types, "payment.transaction.state-change.expired"), 1, "{types:?}");
+    assert_eq!(b.next_deadline(), Some(day(35)), "then the end of the grace period");
+    assert!(b.transaction(&tx, day(35)).is_ok());
+    let types = event_types(&b);
+    assert_eq!(count(&types, "payment.transaction.state-change.closed"), 1, "{types:?}");
+    assert_eq!(b.next_deadline(), None);
+}
+
+#[test]
+fn a_void_of_an_authorization_with_nothing_captured_closes_it_with_its_event() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let tx = approved(&mut b, "T-1", CaptureMode::Later, t0);
+    let voided = b.void(&tx, "v", t0).map(|t| t.state);
+    assert_eq!(voided, Ok(posagent_acquirer_api::TransactionState::Closed));
+    let types = event_types(&b);
+    let tail: Vec<&str> = types.iter().rev().take(2).rev().map(String::as_str).collect();
+    assert_eq!(tail, ["payment.transaction.voided", "payment.transaction.state-change.closed"]);
+}
+
+#[test]
+fn state_reasons_are_klarnas() {
+    let mut b = books();
+    let t0 = Utc::now();
+    let id = step_up(&mut b, t0);
+    let reason = |r: Result<posagent_acquirer_api::PaymentRequest, Refusal>| r.map(|p| (p.state, p.state_reason));
+    assert_eq!(b.payment_request(&id, t0).map(|p| p.state_reason), Ok(Some("PAYMENT_REQUEST_SUBMITTED".into())));
+    assert_eq!(reason(b.customer_opens(&id, t0)), Ok((PaymentRequestState::InProgress, None)));
+    let back = reason(b.customer_abandons(&id, t0));
+    assert_eq!(back, Ok((PaymentRequestState::Submitted, Some("PAYMENT_REQUEST_SUBMITTED".into()))));
+    let aborted = reason(b.customer_aborts(&id, t0));
+    assert_eq!(aborted, Ok((PaymentRequestState::Canceled, Some("PURCHASE_FLOW_ABORTED".into()))));
+    let id = step_up(&mut b, t0);
+    assert_eq!(reason(b.customer_approves(&id, t0)), Ok((PaymentRequestState::Completed, None)));
+    let mut other = request(None);
+    other.payment_transaction_reference = "T-2".into();
+    let id2 = b.authorize(&other, "k3", t0).ok().and_then(|r| r.payment_request).map(|p| p.payment_request_id);
+    let id2 = id2.unwrap_or_default();
+    let declined = reason(b.customer_declines(&id2, t0));
+    assert_eq!(declined, Ok((PaymentRequestState::Declined, Some("CUSTOMER_ACTION_REQUIRED".into()))));
+    let mut third = request(None);
+    third.payment_transaction_reference = "T-3".into();
+    let id3 = b.authorize(&third, "k4", t0).ok().and_then(|r| r.payment_request).map(|p| p.payment_request_id);
+    let expired = b.payment_request(&id3.unwrap_or_default(), t0 + Duration::minutes(15));
+    assert_eq!(reason(expired), Ok((PaymentRequestState::Expired, None)));
+    assert_eq!(reason(b.cancel(&id2, t0)).ok(), None, "a declined request is final");
+}
+
+/// The simulator's own task expires an authorization when its time comes on the
+/// simulator's clock, with nobody reading the transaction.
+#[tokio::test]
+async fn the_ticker_expires_an_authorization_when_it_is_due() {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let backend = super::SimBackend::new("k".into(), "http://sim".into(), Duration::minutes(15), stop.clone());
+    let t0 = backend.now();
+    approved(&mut backend.books(), "T-1", CaptureMode::Later, t0);
+    // Just short of the expiry: nothing yet.
+    backend.advance_clock(28 * 86_400 - 1);
+    let expired = "payment.transaction.state-change.expired".to_string();
+    assert!(!event_types(&backend.books()).contains(&expired));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let changed = backend.changed.notified();
+        if event_types(&backend.books()).contains(&expired) {
+            break;
+        }
+        let woke = tokio::time::timeout_at(deadline, changed).await;
+        assert!(woke.is_ok(), "no expiry event within 10 s of its deadline: {:?}", event_types(&backend.books()));
+    }
+    stop.cancel();
+}
+
+#[test]
+fn the_settlement_charges_each_sale_its_stores_fee_and_pays_out_the_rest() {
+    use posagent_acquirer_api::RefundRequest;
+    use posagent_acquirer_api::settlement::FeeSchedule;
+    let mut b = books();
+    let t0 = Utc::now();
+    // Store "s" (the test request's) pays 2.50 % + 10, VAT 19 %; the default is left alone.
+    b.fees.set(Some("s".into()), FeeSchedule { basis_points: 250, fixed: 10, vat_basis_points: 1_900 });
+    let tx = approved(&mut b, "T-1", CaptureMode::Now, t0);
+    let refund = RefundRequest {
+        amount: 500,
+        payment_refund_reference: None,
+        payment_capture_id: None,
+        klarna_network_data: None,
+        line_items: vec![],
+    };
+    assert!(b.refund(&tx, &refund, "r", t0).is_ok());
+    let report = b.settlement(t0.date_naive());
+    let fees: Vec<(i64, i64, i64)> = report.entries.iter().map(|e| (e.amount, e.fee, e.fee_vat)).collect();
+    // 2.50 % of 20.00 = 0.50 + 0.10 = 0.60; VAT 19 % = 0.114 → 0.11. The return: no fee.
+    assert_eq!(fees, [(2_000, 60, 11), (500, 0, 0)]);
+    let t = &report.totals[0];
+    assert_eq!((t.sales, t.returns, t.net, t.fees, t.fee_vat, t.chargebacks), (2_000, 500, 1_500, 60, 11, 0));
+    assert_eq!(t.payout, 1_500 - 60 - 11);
+}

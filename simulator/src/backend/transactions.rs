@@ -44,7 +44,8 @@ fn actions(tx: &PaymentTransaction) -> usize {
 impl Books {
     /// Ages every transaction to `now`; each that changed state (an authorization that
     /// expired, an expired one that ended) goes on the event stream.
-    pub(super) fn age_transactions(&mut self, now: DateTime<Utc>) {
+    /// Returns whether any did.
+    pub(super) fn age_transactions(&mut self, now: DateTime<Utc>) -> bool {
         let mut changed = vec![];
         for tx in self.transactions.values_mut() {
             let before = tx.state;
@@ -53,11 +54,31 @@ impl Books {
                 changed.push(tx.clone());
             }
         }
+        let any = !changed.is_empty();
         for tx in changed {
-            let state = format!("{:?}", tx.state).to_ascii_lowercase();
-            let payload = serde_json::to_value(&tx).unwrap_or_default();
-            self.emit(format!("payment.transaction.state-change.{state}"), payload, now);
+            self.emit_state_change(&tx, now);
         }
+        any
+    }
+
+    /// `payment.transaction.state-change.<state>` for `tx` as it now is.
+    pub(super) fn emit_state_change(&mut self, tx: &PaymentTransaction, now: DateTime<Utc>) {
+        let state = format!("{:?}", tx.state).to_ascii_lowercase();
+        let payload = serde_json::to_value(tx).unwrap_or_default();
+        self.emit(format!("payment.transaction.state-change.{state}"), payload, now);
+    }
+
+    /// When the next transaction changes state by itself (expires, or ends after the
+    /// grace period), on the acquirer's clock.
+    pub(super) fn next_transaction_deadline(&self) -> Option<DateTime<Utc>> {
+        self.transactions
+            .values()
+            .filter_map(|tx| match tx.state {
+                TransactionState::Authorized => Some(tx.expires_at),
+                TransactionState::Expired => Some(tx.expires_at + chrono::Duration::days(GRACE_DAYS)),
+                _ => None,
+            })
+            .min()
     }
 
     /// A transaction by id.
@@ -65,10 +86,11 @@ impl Books {
         self.tx_mut(id, now).map(|t| t.clone())
     }
 
+    /// A transaction to act on, aged to `now` first — with its events: a state change
+    /// never happens silently on a read.
     fn tx_mut(&mut self, id: &str, now: DateTime<Utc>) -> Result<&mut PaymentTransaction, Refusal> {
-        let tx = self.transactions.get_mut(id).ok_or_else(|| Refusal::NotFound(format!("payment transaction {id}")))?;
-        age(tx, now);
-        Ok(tx)
+        self.age_transactions(now);
+        self.transactions.get_mut(id).ok_or_else(|| Refusal::NotFound(format!("payment transaction {id}")))
     }
 
     /// Captures (part of) the remaining authorized amount.
@@ -185,6 +207,7 @@ impl Books {
         tx.state = if tx.captured_amount == 0 { TransactionState::Closed } else { TransactionState::Completed };
         let tx = tx.clone();
         self.book("VOID", &tx, released, key, now);
+        self.emit_state_change(&tx, now);
         Ok(tx)
     }
 
@@ -233,6 +256,9 @@ impl Books {
         }
         if refund > 0 {
             self.book("REFUND", &tx, refund, key, now);
+        }
+        if released > 0 {
+            self.emit_state_change(&tx, now);
         }
         Ok(ReversalResponse {
             payment_transaction_reference: reference.clone(),
