@@ -14,7 +14,7 @@ use crate::domain::{CaptureKey, Effect, NewOp, OpKind, OpState, Operation, SaleE
 use crate::domain::{OfflineStatus, Sale, SaleState, SaleView};
 use crate::outbox::{Answer, Applied};
 use crate::store::Patched;
-use posagent_acquirer_api::{CaptureRequest, PaymentMethod, PaymentTransaction};
+use posagent_acquirer_api::{CaptureRequest, PaymentMethod, PaymentTransaction, TransactionState};
 
 /// The outcome of a capture or void: the sale, and whether the operation only got queued.
 pub type PostPurchase = (SaleView, bool);
@@ -37,6 +37,18 @@ impl Checkout {
         }
         if sale.offline == Some(OfflineStatus::Declined) {
             return Err(CheckoutError::NothingToCapture("the offline payment was declined by the acquirer".into()));
+        }
+        // The acquirer said the authorization ran out (its event or an answer): nothing can
+        // be captured or released any more; the register is told so, no request is sent.
+        let ended = match sale.transaction_state {
+            Some(TransactionState::Expired) => Some("EXPIRED"),
+            Some(TransactionState::Closed) => Some("CLOSED"),
+            _ => None,
+        };
+        if let Some(state) = ended {
+            return Err(CheckoutError::NothingToCapture(format!(
+                "the authorization is {state} at the acquirer: take a new payment"
+            )));
         }
         if sale.captured_amount + sale.queued_capture_amount >= sale.amount {
             return Err(CheckoutError::NothingToCapture("the sale is captured in full".into()));

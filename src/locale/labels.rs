@@ -53,6 +53,16 @@ pub enum Label {
     OpenCount,
     /// Report: offline payments not yet forwarded.
     OfflinePending,
+    /// Report: the heading of the acquirer's settlement of the day.
+    Settlement,
+    /// Report: the acquirer's fees.
+    Fees,
+    /// Report: the VAT on the acquirer's fees.
+    FeeVat,
+    /// Report: chargebacks the acquirer deducted.
+    Chargebacks,
+    /// Report: what the acquirer pays out.
+    Payout,
     /// The card tender.
     Card,
     /// Verification: the PIN was checked (by the chip or the issuer).

@@ -221,6 +221,7 @@ impl Reports {
         d.columns(label(Label::CanceledCount, l), r.canceled.to_string(), false);
         d.columns(label(Label::OpenCount, l), r.open.to_string(), false);
         d.columns(label(Label::OfflinePending, l), r.offline_pending.to_string(), false);
+        settlement_lines(&mut d, &r.settlement, l);
         d.push(Block::Feed(2));
         d.push(Block::Cut);
         self.printer.print(d).await
@@ -251,5 +252,25 @@ impl Reports {
         r.number = Some(self.journal.close_day(r.to, body).await?);
         self.print_into(&mut r).await;
         Ok(r)
+    }
+}
+
+/// The acquirer's settlement of the day per currency on the printed report: its fees,
+/// the VAT on them, chargebacks and what it pays out.
+fn settlement_lines(d: &mut Document, totals: &[posagent_acquirer_api::settlement::SettlementTotal], l: &str) {
+    for t in totals {
+        let Ok(currency) = posagent_acquirer_api::Currency::parse(&t.currency) else { continue };
+        let money = |v: i64| format_amount(v, currency, l);
+        d.push(Block::Rule);
+        d.styled(
+            format!("{} {}", label(Label::Settlement, l), t.currency),
+            TextStyle { bold: true, double: false },
+            Align::Left,
+        );
+        d.columns(format!("  {}", text(Text::Total, l)), money(t.net), false);
+        d.columns(format!("  {}", label(Label::Fees, l)), money(-t.fees), false);
+        d.columns(format!("  {}", label(Label::FeeVat, l)), money(-t.fee_vat), false);
+        d.columns(format!("  {}", label(Label::Chargebacks, l)), money(-t.chargebacks), false);
+        d.columns(format!("  {}", label(Label::Payout, l)), money(t.payout), true);
     }
 }

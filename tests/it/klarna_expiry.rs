@@ -80,37 +80,12 @@ async fn an_expiry_on_the_acquirers_clock_reaches_the_sale_through_the_event_str
         history["history"].as_array().unwrap().iter().filter_map(|e| e["detail"].as_str()).collect();
     assert!(details.iter().any(|d| d.contains("acquirer reports") && d.contains("EXPIRED")), "{details:?}");
 
-    // A capture sent now is refused by the acquirer (the authorization expired): the
-    // register is told at once, nothing stays queued, nothing is captured.
+    // A capture asked for now is refused by the terminal itself (409: the acquirer said
+    // the authorization expired): nothing is sent, queued or captured.
     let (status, refused) = h.post(&format!("/v1/sales/{id}/capture"), json!({})).await;
-    assert_eq!((status, refused["code"].as_str()), (502, Some("ACQUIRER_REFUSED")), "{refused}");
+    assert_eq!((status, refused["code"].as_str()), (409, Some("NOTHING_LEFT")), "{refused}");
+    assert!(refused["message"].as_str().unwrap_or("").contains("EXPIRED"), "{refused}");
     assert_eq!(h.get("/v1/queue/summary").await.1["summary"]["pending"], 0);
-
-    // One queued while the acquirer is cut off is refused once it is back: a dead letter
-    // saying why, sent once, not retried.
-    set_partition(&h, true).await;
-    let (status, queued) = h.post(&format!("/v1/sales/{id}/capture"), json!({"amount": 100})).await;
-    assert_eq!((status, queued["queued_capture_amount"].as_i64()), (202, Some(100)), "{queued}");
-    set_partition(&h, false).await;
-    let dead = common::eventually::eventually(
-        "the queued capture to be a dead letter",
-        common::eventually::WITHIN,
-        || async {
-            h.post("/v1/queue/sync", json!({})).await;
-            let (_, page) = h.get("/v1/queue?state=DEAD").await;
-            let ops = page["operations"].as_array().cloned().unwrap_or_default();
-            ops.into_iter().find(|o| o["kind"] == "CAPTURE" && o["subject_id"] == id.as_str())
-        },
-    )
-    .await;
-    let why = dead["last_error"].as_str().unwrap_or_default();
-    assert!(why.contains("403") && why.contains("transaction is Expired"), "the dead letter says why: {dead}");
-    // Dead is final: the worker, asked to drain again, does not send it once more.
-    h.post("/v1/queue/sync", json!({})).await;
-    let (_, again) = h.get(&format!("/v1/queue/{}", dead["id"])).await;
-    assert_eq!((again["state"].as_str(), &again["attempts"]), (Some("DEAD"), &dead["attempts"]), "{again}");
-    let (_, after) = h.get(&format!("/v1/sales/{id}")).await;
-    assert_eq!((after["queued_capture_amount"].as_i64(), after["captured_amount"].as_i64()), (Some(0), Some(0)));
     let captures = h.sim.backend.books().ledger().iter().filter(|e| e.kind == "CAPTURE").count();
     assert_eq!(captures, 0);
 
@@ -166,7 +141,57 @@ async fn the_days_payout_is_the_settlement_less_the_schedules_fees_and_their_vat
                 "fee_vat": fee_vat, "chargebacks": 0, "payout": payout}),
         "{rec}"
     );
-    let (status, x) = h.get("/v1/reports/x").await;
+    let (status, x) = h.get("/v1/reports/x?print=true").await;
     assert_eq!(status, 200, "{x}");
     assert_eq!((&x["settlement"][0], &x["settlement_error"]), (totals, &serde_json::Value::Null), "{x}");
+    // The printed report says it too, in the store's language (sv-SE): fees, VAT, payout.
+    let report = common::eventually::eventually("the X report on paper", common::eventually::WITHIN, || async {
+        h.sim.printer.receipts().into_iter().map(|r| r.text).find(|t| t.contains("Utbetalning"))
+    })
+    .await;
+    for line in ["Inlösarens avräkning SEK", "Avgifter", "Moms på avgifter", "Utbetalning", "158,94\u{a0}kr"] {
+        assert!(report.contains(line), "{line:?} is not on the printed report:\n{report}");
+    }
+}
+
+/// The authorization runs out while the terminal is cut off from the acquirer: a capture
+/// asked for meanwhile is queued (the terminal cannot know), refused by the acquirer once
+/// it is back, and is a dead letter saying why, sent once, not retried; the sale learns
+/// the expiry from the event stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_queued_across_the_expiry_is_a_dead_letter_sent_once() {
+    let h = Harness::start().await;
+    let sale = h.create(json!({"amount": 12_500, "currency": "SEK", "capture": "LATER"})).await;
+    let id = sale["id"].as_str().unwrap().to_string();
+    h.wait_state(&id, "QR_SHOWN").await;
+    assert_eq!(h.customer("approve").await.0, 200);
+    h.wait_for(&id, |s| s["state"] == "APPROVED" && s["transaction_state"] == "AUTHORIZED").await;
+    let mut events = h.events().await;
+    set_partition(&h, true).await;
+    advance_acquirer_clock(&h, 28 * 86_400 + 60).await;
+    let (status, queued) = h.post(&format!("/v1/sales/{id}/capture"), json!({"amount": 100})).await;
+    assert_eq!((status, queued["queued_capture_amount"].as_i64()), (202, Some(100)), "{queued}");
+    set_partition(&h, false).await;
+    let dead = common::eventually::eventually(
+        "the queued capture to be a dead letter",
+        common::eventually::WITHIN,
+        || async {
+            h.post("/v1/queue/sync", json!({})).await;
+            let (_, page) = h.get("/v1/queue?state=DEAD").await;
+            let ops = page["operations"].as_array().cloned().unwrap_or_default();
+            ops.into_iter().find(|o| o["kind"] == "CAPTURE" && o["subject_id"] == id.as_str())
+        },
+    )
+    .await;
+    let why = dead["last_error"].as_str().unwrap_or_default();
+    assert!(why.contains("403") && why.contains("transaction is Expired"), "the dead letter says why: {dead}");
+    // Dead is final: the worker, asked to drain again, does not send it once more.
+    h.post("/v1/queue/sync", json!({})).await;
+    let (_, again) = h.get(&format!("/v1/queue/{}", dead["id"])).await;
+    assert_eq!((again["state"].as_str(), &again["attempts"]), (Some("DEAD"), &dead["attempts"]), "{again}");
+    sale_event_with(&mut events, &id, "EXPIRED").await;
+    let (_, after) = h.get(&format!("/v1/sales/{id}")).await;
+    assert_eq!((after["queued_capture_amount"].as_i64(), after["captured_amount"].as_i64()), (Some(0), Some(0)));
+    let captures = h.sim.backend.books().ledger().iter().filter(|e| e.kind == "CAPTURE").count();
+    assert_eq!(captures, 0);
 }

@@ -69,7 +69,7 @@ impl Api {
 }
 
 fn authorize_body(reference: &str, token: Option<&str>, capture: &str) -> Value {
-    let mut klarna = json!({"interoperability_token": "eyJ0b2tlbiI6MX0", "interoperability_data": "{\"a\":1}"});
+    let mut klarna = json!({"interoperability_token": "eyJ0b2tlbiI6MX0", "klarna_network_data": "{\"a\":1}"});
     if let Some(t) = token {
         klarna["klarna_network_session_token"] = json!(t);
     }
