@@ -206,7 +206,7 @@ mod tests {
         assert!(matches!(parse(b"not a font", BOLD), Faces::Bitmap));
         let g = bitmap_glyph('Ł', 40);
         assert_eq!((g.width, g.height), (20, 40));
-        assert!(g.coverage.iter().any(|&c| c == 255), "the bitmap glyph has ink");
+        assert!(g.coverage.contains(&255), "the bitmap glyph has ink");
         assert!(bitmap_font_for('€').is_some() && bitmap_font_for('ł').is_some());
     }
 
