@@ -1,4 +1,4 @@
-//! CPU cost of the hot paths: drawing the QR screen (QR encode + embedded-graphics) at
+//! CPU cost of the hot paths: drawing the QR screen (QR encode + text from the glyph cache) at
 //! two display sizes, and encoding a 30-line receipt with a QR code to ESC/POS (also built
 //! and encoded per iteration, the figure compared with `benches/escpos_python.py`).
 //! `cargo bench --bench render_and_encode`; figures in docs/performance.md.
@@ -19,6 +19,7 @@ fn qr_screen() -> Screen {
         url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001-0000-4000-8000-000000001eef".into(),
         badge: None,
         seconds_left: 900,
+        payment_request_id: Some("krn:payment:eu1:request:00000001-0000-4000-8000-000000001eef".into()),
         locale: "sv-SE".into(),
     }
 }

@@ -121,11 +121,14 @@ pub(super) fn declined_screen(sale: &Sale) -> Screen {
     Screen::Declined { amount: amount_text(sale), reason, locale: sale.locale.clone() }
 }
 
-/// The error screen: what Klarna support asks for — the payment request id of a Klarna
-/// sale that has one — else the sale's reference.
+/// The error screen: the sale's reference, and what Klarna support asks for — the
+/// payment request id of a Klarna sale that has one.
 pub(super) fn error_screen(sale: &Sale) -> Screen {
-    let reference = sale.payment_request_id.clone().unwrap_or_else(|| sale.reference.clone());
-    Screen::Error { reference, locale: sale.locale.clone() }
+    Screen::Error {
+        reference: sale.reference.clone(),
+        payment_request_id: sale.payment_request_id.clone(),
+        locale: sale.locale.clone(),
+    }
 }
 
 /// Shows a screen of sale `sale_id` (unless another sale owns the display by now); a
@@ -276,6 +279,7 @@ pub(super) fn qr_screen(inner: &Inner, sale: &Sale) -> Option<Screen> {
         // Redrawn every second: a badge that arrives meanwhile shows on the next redraw.
         badge: inner.badge(d),
         seconds_left,
+        payment_request_id: sale.payment_request_id.clone(),
         locale: sale.locale.clone(),
     })
 }

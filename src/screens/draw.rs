@@ -1,11 +1,12 @@
-//! Drawing helpers for screens: scaled, wrapped text in a font that has the glyphs,
-//! and QR codes drawn module by module with their quiet zone.
+//! Drawing helpers for screens: proportional text (the glyphs from [`super::font`])
+//! wrapped by word at its real advance widths, sized in whole pixels to fit its box,
+//! anti-aliased on colour panels and thresholded on 1-bit ones; QR codes drawn module by
+//! module with their quiet zone.
 
-use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, iso_8859_1, iso_8859_2, iso_8859_15};
+use super::font::{self, Glyph, Weight};
 use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
-use embedded_graphics::text::{Baseline, Text};
 use posagent_drivers::display::Frame;
 use posagent_drivers::printer::breaks_at;
 
@@ -29,53 +30,8 @@ pub enum HAlign {
     Center,
 }
 
-/// Draws every pixel as a `scale`×`scale` block (for large amounts).
-struct Scaled<'a> {
-    frame: &'a mut Frame,
-    scale: u32,
-    origin: Point,
-}
-
-impl OriginDimensions for Scaled<'_> {
-    fn size(&self) -> Size {
-        Size::new(self.frame.width() / self.scale, self.frame.height() / self.scale)
-    }
-}
-
-impl DrawTarget for Scaled<'_> {
-    type Color = Rgb888;
-    type Error = core::convert::Infallible;
-
-    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
-        for Pixel(p, c) in pixels {
-            if p.x < 0 || p.y < 0 {
-                continue;
-            }
-            let (x0, y0) = (self.origin.x + p.x * self.scale as i32, self.origin.y + p.y * self.scale as i32);
-            for dy in 0..self.scale as i32 {
-                for dx in 0..self.scale as i32 {
-                    if x0 + dx >= 0 && y0 + dy >= 0 {
-                        self.frame.set_pixel((x0 + dx) as u32, (y0 + dy) as u32, c);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Fonts tried in order: Western European, with the euro sign, Central European.
-const FONTS: [&MonoFont<'static>; 3] = [&iso_8859_1::FONT_10X20, &iso_8859_15::FONT_10X20, &iso_8859_2::FONT_10X20];
-
-fn covers(font: &MonoFont<'_>, text: &str) -> bool {
-    let missing = font.glyph_mapping.index('\u{FFFF}');
-    text.chars().all(|c| c == ' ' || font.glyph_mapping.index(c) != missing)
-}
-
-/// The first font whose character set has every character of `text` (else the first).
-fn font_for(text: &str) -> &'static MonoFont<'static> {
-    FONTS.iter().copied().find(|f| covers(f, text)).unwrap_or(FONTS[0])
-}
+/// The size of running text, in pixels (the em square).
+pub const BODY_PX: u32 = 20;
 
 /// The words of `text`, split only where a line may break — the printer's rule
 /// ([`breaks_at`]: never at the no-break spaces CLDR puts inside amounts), so an amount
@@ -84,8 +40,9 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(breaks_at).filter(|w| !w.is_empty())
 }
 
-/// `text` in characters the fonts have: narrow and thin no-break spaces as a no-break
-/// space, the minus sign and dashes as `-`, typographic quotes as ASCII, `…` as `...`.
+/// `text` in characters the font has (the subset in assets/fonts/ has these too, but
+/// the bitmap fallback does not): narrow and thin no-break spaces as a no-break space,
+/// the minus sign and dashes as `-`, typographic quotes as ASCII, `…` as `...`.
 pub fn for_font(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -96,39 +53,77 @@ pub fn for_font(text: &str) -> String {
             '\u{201C}' | '\u{201D}' | '\u{201E}' => out.push('"'),
             '\u{2026}' => out.push_str("..."),
             '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' => {}
+            c if c.is_control() => out.push(' '),
             _ => out.push(c),
         }
     }
     out
 }
 
-/// Height `text` takes wrapped into `width` at `scale`.
-pub fn measure(text: &str, width: u32, scale: u32) -> u32 {
-    let scale = scale.max(1);
-    let (gw, gh) = (GLYPH.0 * scale, GLYPH.1 * scale);
-    wrap(&for_font(text), (width / gw).max(1) as usize).len() as u32 * (gh + gh / 4)
+/// The height of one line of text at `px` pixels, leading included (at small sizes, at
+/// least the font's whole ascent and descent: lines never overlap).
+pub fn line_height(px: u32) -> u32 {
+    let (ascent, descent) = font::ascent_descent(px);
+    (px + px / 4).max(ascent + descent)
 }
 
-/// Glyph width × height of the font at scale 1.
-pub const GLYPH: (u32, u32) = (10, 20);
+/// How text is drawn: size, weight, colour, alignment, and whether for a 1-bit panel.
+#[derive(Clone, Copy)]
+pub struct Pen {
+    /// Size in pixels (the em square; whole pixels, so baselines fall on pixels).
+    pub px: u32,
+    /// Regular or bold.
+    pub weight: Weight,
+    /// Colour.
+    pub color: Rgb888,
+    /// Alignment in the box.
+    pub align: HAlign,
+    /// For a 1-bit panel: coverage thresholded at 50 %, no grey fringe.
+    pub mono: bool,
+}
 
-fn wrap(text: &str, max_chars: usize) -> Vec<String> {
+impl Pen {
+    /// Running text: [`BODY_PX`], regular, ink, centred.
+    pub fn body(mono: bool) -> Pen {
+        Pen { px: BODY_PX, weight: Weight::Regular, color: INK, align: HAlign::Center, mono }
+    }
+}
+
+/// The width of `line` at `px` pixels: its advances and kerning, rounded up.
+pub fn line_width(line: &str, px: u32, weight: Weight) -> u32 {
+    let mut width = 0.0;
+    let mut previous = None;
+    for c in line.chars() {
+        if let Some(p) = previous {
+            width += font::kern(p, c, px, weight);
+        }
+        width += font::advance(c, px, weight);
+        previous = Some(c);
+    }
+    width.ceil().max(0.0) as u32
+}
+
+/// `text` (already [`for_font`]) in lines no wider than `width` at `px`: broken between
+/// words, a word wider than the line broken between characters.
+fn wrap(text: &str, width: u32, px: u32, weight: Weight) -> Vec<String> {
+    let fits = |s: &str| line_width(s, px, weight) <= width;
     let mut lines = vec![];
     let mut line = String::new();
     for word in words(text) {
-        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-        if !line.is_empty() && needed > max_chars {
-            lines.push(std::mem::take(&mut line));
+        let joined = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        if fits(&joined) {
+            line = joined;
+            continue;
         }
         if !line.is_empty() {
-            line.push(' ');
+            lines.push(std::mem::take(&mut line));
         }
-        line.push_str(word);
-        while line.chars().count() > max_chars {
-            let head: String = line.chars().take(max_chars).collect();
-            let tail: String = line.chars().skip(max_chars).collect();
-            lines.push(head);
-            line = tail;
+        for c in word.chars() {
+            line.push(c);
+            if !fits(&line) && line.chars().count() > 1 {
+                line.pop();
+                lines.push(std::mem::replace(&mut line, c.to_string()));
+            }
         }
     }
     if !line.is_empty() {
@@ -137,46 +132,96 @@ fn wrap(text: &str, max_chars: usize) -> Vec<String> {
     lines
 }
 
-/// How text is drawn: size multiple, colour, alignment.
-#[derive(Clone, Copy)]
-pub struct Pen {
-    /// Multiple of the base font size.
-    pub scale: u32,
-    /// Colour.
-    pub color: Rgb888,
-    /// Alignment in the box.
-    pub align: HAlign,
+/// Height `text` takes wrapped into `width` with `pen`'s size and weight.
+pub fn measure(text: &str, width: u32, pen: Pen) -> u32 {
+    let px = pen.px.max(1);
+    wrap(&for_font(text), width, px, pen.weight).len() as u32 * line_height(px)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// What this thread drew: each text line's and QR code's box (x, y, width, height),
+    /// and whether every line was as wide as its block at most, for the layout tests.
+    pub static DRAWN: std::cell::RefCell<Vec<(u32, u32, u32, u32)>> = const { std::cell::RefCell::new(vec![]) };
+}
+
+/// Records a drawn box (tests only).
+fn drawn(_area: (u32, u32, u32, u32)) {
+    #[cfg(test)]
+    DRAWN.with(|d| d.borrow_mut().push(_area));
 }
 
 /// Draws `text` wrapped into a box `width` wide with its top-left at `at`.
 /// Returns the height used.
 pub fn text_block(frame: &mut Frame, text: &str, at: (u32, u32), width: u32, pen: Pen) -> u32 {
-    let Pen { scale, color, align } = pen;
-    let (x, y) = (at.0 as i32, at.1 as i32);
-    let scale = scale.max(1);
-    let (gw, gh) = (GLYPH.0 * scale, GLYPH.1 * scale);
-    let max_chars = (width / gw).max(1) as usize;
-    let text = &for_font(text);
-    let font = font_for(text);
-    let style = MonoTextStyle::new(font, color);
+    let px = pen.px.max(1);
+    let (ascent, descent) = font::ascent_descent(px);
+    let line_h = line_height(px);
     let mut used = 0;
-    for line in wrap(text, max_chars) {
-        let line_w = line.chars().count() as u32 * gw;
-        let lx = match align {
-            HAlign::Left => x,
-            HAlign::Center => x + (width.saturating_sub(line_w) / 2) as i32,
+    for line in wrap(&for_font(text), width, px, pen.weight) {
+        let line_w = line_width(&line, px, pen.weight);
+        let x = match pen.align {
+            HAlign::Left => at.0,
+            HAlign::Center => at.0 + width.saturating_sub(line_w) / 2,
         };
-        let mut target = Scaled { frame, scale, origin: Point::new(lx, y + used as i32) };
-        let _ = Text::with_baseline(&line, Point::zero(), style, Baseline::Top).draw(&mut target);
-        used += gh + gh / 4;
+        let baseline = at.1 + used + line_h.saturating_sub(ascent + descent) / 2 + ascent;
+        draw_line(frame, &line, (x as f32, baseline as i32), pen);
+        drawn((x, baseline - ascent, line_w, ascent + descent));
+        used += line_h;
     }
     used
 }
 
-/// The largest scale (1–4) at which `text` fits in `width` on one line.
-pub fn fitting_scale(text: &str, width: u32, max: u32) -> u32 {
-    let chars = for_font(text).chars().count().max(1) as u32;
-    (1..=max).rev().find(|s| chars * GLYPH.0 * s <= width).unwrap_or(1)
+/// Draws one line with its pen starting at `x` on the whole-pixel `baseline`.
+fn draw_line(frame: &mut Frame, line: &str, (mut x, baseline): (f32, i32), pen: Pen) {
+    let mut previous = None;
+    for c in line.chars() {
+        if let Some(p) = previous {
+            x += font::kern(p, c, pen.px, pen.weight);
+        }
+        if !c.is_whitespace() {
+            let g = font::glyph(c, pen.px, pen.weight);
+            draw_glyph(frame, &g, (x.round() as i32 + g.left, baseline + g.top), pen);
+        }
+        x += font::advance(c, pen.px, pen.weight);
+        previous = Some(c);
+    }
+}
+
+/// Draws a glyph's coverage with its top-left at (x, y): blended between the pen's colour
+/// and what is under it, or for a 1-bit panel inked where it covers half the pixel.
+fn draw_glyph(frame: &mut Frame, g: &Glyph, (x, y): (i32, i32), pen: Pen) {
+    for (i, &a) in g.coverage.iter().enumerate() {
+        let (px, py) = (x + (i as u32 % g.width.max(1)) as i32, y + (i as u32 / g.width.max(1)) as i32);
+        if a == 0 || px < 0 || py < 0 {
+            continue;
+        }
+        let (px, py) = (px as u32, py as u32);
+        if a == 255 || (pen.mono && a >= 128) {
+            frame.set_pixel(px, py, pen.color);
+        } else if !pen.mono {
+            frame.set_pixel(px, py, blend(frame.pixel(px, py), pen.color, a));
+        }
+    }
+}
+
+/// `over` on `under` at coverage `a` (0–255).
+fn blend(under: Rgb888, over: Rgb888, a: u8) -> Rgb888 {
+    let mix = |u: u8, o: u8| ((u32::from(u) * (255 - u32::from(a)) + u32::from(o) * u32::from(a) + 127) / 255) as u8;
+    Rgb888::new(mix(under.r(), over.r()), mix(under.g(), over.g()), mix(under.b(), over.b()))
+}
+
+/// The largest whole-pixel size from `min` to `max` at which `text` fits in `width` on
+/// one line (else `min`: it wraps).
+pub fn fitting_px(text: &str, width: u32, (min, max): (u32, u32), weight: Weight) -> u32 {
+    let text = for_font(text);
+    let at_max = line_width(&text, max, weight).max(1);
+    // Widths grow in proportion to the size: start from the estimate, then check.
+    let mut px = (u64::from(max) * u64::from(width) / u64::from(at_max)).min(u64::from(max)) as u32;
+    while px > min && line_width(&text, px, weight) > width {
+        px -= 1;
+    }
+    px.max(min)
 }
 
 /// Fills a rectangle.
@@ -228,6 +273,7 @@ pub fn qr_code(frame: &mut Frame, data: &str, x: u32, y: u32, side: u32) -> Opti
     }
     let used = modules * scale;
     let (ox, oy) = (x + (side - used) / 2, y + (side - used) / 2);
+    drawn((ox, oy, used, used));
     fill(frame, ox as i32, oy as i32, used, used, PAPER);
     let colors = code.to_colors();
     for my in 0..n {
@@ -251,32 +297,52 @@ mod tests {
 
     #[test]
     fn wrap_respects_width_and_long_words() {
-        assert_eq!(wrap("Pay in 4 payments of $12.50", 12), vec!["Pay in 4", "payments of", "$12.50"]);
-        assert_eq!(wrap("Zahlungsbestätigung", 12), vec!["Zahlungsbest", "ätigung"]);
-        assert_eq!(wrap("a b", 10), vec!["a b"]);
+        let px = BODY_PX;
+        let w = line_width("payments of", px, Weight::Regular);
+        let lines = wrap("Pay in 4 payments of $12.50", w, px, Weight::Regular);
+        assert_eq!(lines, vec!["Pay in 4", "payments of", "$12.50"]);
+        let long = wrap("Zahlungsbestätigung", w, px, Weight::Regular);
+        assert!(long.len() == 2 && long.concat() == "Zahlungsbestätigung", "{long:?}");
+        assert!(long.iter().all(|l| line_width(l, px, Weight::Regular) <= w));
+        assert_eq!(wrap("a b", 200, px, Weight::Regular), vec!["a b"]);
     }
 
     #[test]
     fn an_amount_is_never_split_across_lines() {
         // fi-FI: "3 × 1 333,33 €" with CLDR's no-break spaces stays whole on its line.
         let offer = "Maksa 3\u{A0}×\u{A0}1\u{A0}333,33\u{A0}€ korotta";
-        assert_eq!(wrap(offer, 16), vec!["Maksa", "3\u{A0}×\u{A0}1\u{A0}333,33\u{A0}€", "korotta"]);
+        let w = line_width("3\u{A0}×\u{A0}1\u{A0}333,33\u{A0}€", BODY_PX, Weight::Regular);
+        assert_eq!(
+            wrap(offer, w, BODY_PX, Weight::Regular),
+            vec!["Maksa", "3\u{A0}×\u{A0}1\u{A0}333,33\u{A0}€", "korotta"]
+        );
         assert_eq!(for_font("1\u{202F}234,50\u{A0}€ \u{2212}5 „a” …"), "1\u{A0}234,50\u{A0}€ -5 \"a\" ...");
-        assert!(covers(font_for(&for_font("1\u{202F}234,50\u{A0}€")), &for_font("1\u{202F}234,50\u{A0}€")));
     }
 
     #[test]
-    fn fonts_cover_euro_and_polish() {
-        for text in ["1.234,50 €", "12,50 zł", "Betala med Klarna åäö", "Zapłać z Klarna"] {
-            assert!(covers(font_for(text), text), "{text}");
-        }
-        assert!(!covers(FONTS[0], "€") && covers(FONTS[1], "€"));
-        assert!(!covers(FONTS[0], "ł") && covers(FONTS[2], "ł"));
+    fn fitting_px_picks_the_largest_that_fits() {
+        let px = fitting_px("1 234,50 kr", 400, (BODY_PX, 80), Weight::Bold);
+        assert!(line_width("1 234,50 kr", px, Weight::Bold) <= 400);
+        assert!(px == 80 || line_width("1 234,50 kr", px + 1, Weight::Bold) > 400, "{px}");
+        assert!(px > 40, "{px}");
+        assert_eq!(fitting_px("x", 5, (BODY_PX, 80), Weight::Regular), BODY_PX, "the smallest, and it wraps");
     }
 
     #[test]
-    fn fitting_scale_picks_the_largest() {
-        assert_eq!(fitting_scale("1 234,50 kr", 400, 4), 3);
-        assert_eq!(fitting_scale("x", 5, 4), 1);
+    fn text_is_blended_on_colour_and_crisp_on_one_bit() {
+        let pen = Pen { px: 27, ..Pen::body(false) };
+        let mut colour = Frame::new(200, 40, PAPER);
+        text_block(&mut colour, "Betala 12,50 €", (0, 0), 200, pen);
+        let mut mono = Frame::new(200, 40, PAPER);
+        text_block(&mut mono, "Betala 12,50 €", (0, 0), 200, Pen { mono: true, ..pen });
+        let greys = |f: &Frame| {
+            (0..40)
+                .flat_map(|y| (0..200).map(move |x| (x, y)))
+                .filter(|&(x, y)| ![PAPER, INK].contains(&f.pixel(x, y)))
+                .count()
+        };
+        assert!(greys(&colour) > 50, "anti-aliased edges");
+        assert_eq!(greys(&mono), 0, "only ink and paper");
+        assert!(mono.luma().iter().filter(|&&l| l < 128).count() > 100, "with ink");
     }
 }

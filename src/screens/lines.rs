@@ -110,10 +110,12 @@ pub fn text_lines(screen: &Screen, cols: usize) -> [String; 2] {
         Screen::Canceled { locale } => wrap2(text(Text::Canceled, locale), cols),
         Screen::TimedOut { locale } => wrap2(text(Text::TimedOut, locale), cols),
         Screen::Unavailable { locale } => wrap2(text(Text::KlarnaUnavailable, locale), cols),
-        Screen::Error { reference, locale } => {
-            // A payment request id is longer than the line: its end tells it apart.
-            let n = reference.chars().count();
-            let tail: String = reference.chars().skip(n.saturating_sub(cols)).collect();
+        Screen::Error { reference, payment_request_id, locale } => {
+            // Klarna's payment request id when there is one (support asks for it), else the
+            // sale's reference. An id is longer than the line: its end tells it apart.
+            let id = payment_request_id.as_deref().unwrap_or(reference);
+            let n = id.chars().count();
+            let tail: String = id.chars().skip(n.saturating_sub(cols)).collect();
             [center(text(Text::SomethingWentWrong, locale), cols), center(&tail, cols)]
         }
     }
@@ -140,6 +142,7 @@ mod tests {
             url: "https://x".into(),
             badge: None,
             seconds_left: 598,
+            payment_request_id: None,
             locale: l.clone(),
         };
         assert_eq!(lines(&qr), ["Summe     1.234,50 €", "Beleg scannen   9:58"]);
@@ -165,8 +168,14 @@ mod tests {
             locale: l.clone(),
         };
         assert_eq!(lines(&long).map(|l| l.trim().to_string()), ["Klarna wird hier", "akzeptiert"]);
-        let error = Screen::Error { reference: "krn:payment:eu1:request:6debe89e".into(), locale: l.clone() };
+        let error = Screen::Error {
+            reference: "T01-3F2A".into(),
+            payment_request_id: Some("krn:payment:eu1:request:6debe89e".into()),
+            locale: l.clone(),
+        };
         assert_eq!(lines(&error)[1], "eu1:request:6debe89e", "the id's end");
+        let card_error = Screen::Error { reference: "T01-3F2A".into(), payment_request_id: None, locale: l.clone() };
+        assert_eq!(lines(&card_error)[1].trim(), "T01-3F2A", "the sale's reference");
         assert_eq!(center("a very long reference text", 20).trim(), "a very long", "whole words only");
         let issuer = Screen::Declined {
             amount: "$9.90".into(),

@@ -7,14 +7,17 @@
 
 mod badge;
 mod draw;
+mod font;
 mod lines;
+mod qr;
 
 pub use badge::{Badge, BadgeError, Bitmap, MAX_BADGE_BYTES};
 pub use lines::text_lines;
 
 use crate::locale::{Text, text};
-use draw::{GREEN, HAlign, INK, Mark, PAPER, PINK, Pen, RED, fill, fitting_scale, qr_code, text_block};
+use draw::{BODY_PX, GREEN, INK, Mark, PAPER, PINK, Pen, RED, fill, fitting_px, text_block};
 use embedded_graphics::pixelcolor::Rgb888;
+use font::Weight;
 use posagent_drivers::display::Frame;
 
 /// What the customer display shows.
@@ -71,6 +74,8 @@ pub enum Screen {
         /// Seconds left before the terminal gives up (the earlier of its own timeout and
         /// the payment request's expiry); shown as `m:ss` and redrawn every second.
         seconds_left: i64,
+        /// Klarna's payment request id (for support), shown small at the bottom where it fits.
+        payment_request_id: Option<String>,
         /// Locale.
         locale: String,
     },
@@ -129,6 +134,9 @@ pub enum Screen {
     Error {
         /// Sale reference.
         reference: String,
+        /// Klarna's payment request id of a Klarna sale that has one (Klarna support asks
+        /// for it), shown small at the bottom.
+        payment_request_id: Option<String>,
         /// Locale.
         locale: String,
     },
@@ -145,14 +153,15 @@ pub struct KlarnaOption {
     pub badge: Option<Badge>,
 }
 
-fn band(
-    frame: &mut Frame,
-    title: &str,
-    color: embedded_graphics::pixelcolor::Rgb888,
-    ink: embedded_graphics::pixelcolor::Rgb888,
-) -> u32 {
+/// One line of [`centered_lines`]: its text, its largest size in pixels, colour, weight.
+type Line<'a> = (&'a str, u32, Rgb888, Weight);
+
+/// Klarna's payment request id, for support: small, wrapped (it is one long word).
+const ID_PX: u32 = 13;
+
+fn band(frame: &mut Frame, title: &str, (color, ink): (Rgb888, Rgb888), mono: bool) -> u32 {
     let w = frame.width();
-    band_over(frame, (0, w), title, (color, ink))
+    band_over(frame, (0, w), title, (color, ink), mono)
 }
 
 /// Klarna's band: its badge on the paper when there is one (and it draws), else its
@@ -166,35 +175,34 @@ fn klarna_band(frame: &mut Frame, (x0, x1): (u32, u32), header: &str, badge: Opt
             return base;
         }
     }
-    band_over(frame, (x0, x1), header, (PINK, INK))
+    band_over(frame, (x0, x1), header, (PINK, INK), mono)
 }
 
 /// The title band over the columns `x0..x1` of the screen; returns its height.
-fn band_over(frame: &mut Frame, (x0, x1): (u32, u32), title: &str, (color, ink): (Rgb888, Rgb888)) -> u32 {
+fn band_over(frame: &mut Frame, (x0, x1): (u32, u32), title: &str, (color, ink): (Rgb888, Rgb888), mono: bool) -> u32 {
     let (w, h) = (x1.saturating_sub(x0).max(1), frame.height());
     let margin = w / 20;
     let base = (h / 6).clamp(48, 120);
-    let scale = fitting_scale(title, w - 2 * margin, 3).min((base / 24).max(1));
+    let tw = w - 2 * margin;
+    let max_px = (base * 5 / 6).min(3 * BODY_PX);
+    let px = fitting_px(title, tw, (BODY_PX, max_px), Weight::Bold);
+    let pen = Pen { px, weight: Weight::Bold, color: ink, ..Pen::body(mono) };
     // A title that must wrap makes the band taller rather than being cut.
-    let th = draw::measure(title, w - 2 * margin, scale) - draw::GLYPH.1 * scale / 4;
+    let th = draw::measure(title, tw, pen).saturating_sub(px / 4);
     let band_h = base.max(th + 16);
     fill(frame, x0 as i32, 0, w, band_h, color);
-    let pen = Pen { scale, color: ink, align: HAlign::Center };
-    text_block(frame, title, (x0 + margin, band_h.saturating_sub(th) / 2), w - 2 * margin, pen);
+    text_block(frame, title, (x0 + margin, band_h.saturating_sub(th) / 2), tw, pen);
     band_h
 }
 
-/// The smallest QR module the customer's camera is given, in pixels.
-const MIN_QR_MODULE: u32 = 5;
-
 /// A result screen: the band, a mark that reads without colour, the lines.
-fn result_screen(frame: &mut Frame, (title, color): (&str, Rgb888), mark: Mark, lines: &[(&str, u32, Rgb888)]) {
+fn result_screen(frame: &mut Frame, (title, color): (&str, Rgb888), mark: Mark, lines: &[Line<'_>], mono: bool) {
     let (w, h) = (frame.width(), frame.height());
-    let top = band(frame, title, color, PAPER);
+    let top = band(frame, title, (color, PAPER), mono);
     let size = (w.min(h) / 6).max(16);
     let y = top + h / 24;
     draw::mark(frame, mark, ((w - size) / 2, y), size, color);
-    centered_lines(frame, y + size + h / 24, lines);
+    centered_lines(frame, y + size + h / 24, lines, mono);
 }
 
 fn option_line(w: u32, h: u32) -> u32 {
@@ -210,7 +218,7 @@ fn option_pad(w: u32, h: u32) -> u32 {
 fn option_box(
     frame: &mut Frame,
     (x, y, w, h): (u32, u32, u32, u32),
-    (title, scale): (&str, u32),
+    (title, px): (&str, u32),
     (detail, badge, mono): (&str, Option<&Badge>, bool),
     color: Rgb888,
 ) {
@@ -219,11 +227,12 @@ fn option_box(
     fill(frame, (x + line) as i32, (y + line) as i32, w - 2 * line, h - 2 * line, color);
     let pad = option_pad(w, h);
     let tw = w.saturating_sub(2 * pad);
-    let dh = draw::measure(detail, tw, 1);
+    let body = Pen::body(mono);
+    let pen = Pen { px, weight: Weight::Bold, ..body };
+    let dh = draw::measure(detail, tw, body);
     let raster = badge.and_then(|b| b.raster(tw, (h.saturating_sub(2 * pad + dh)).min(h / 2).max(1), mono));
-    let th = raster.as_ref().map_or_else(|| draw::measure(title, tw, scale), |b| b.height);
+    let th = raster.as_ref().map_or_else(|| draw::measure(title, tw, pen), |b| b.height);
     let top = y + h.saturating_sub(th + dh + pad / 2) / 2;
-    let pen = Pen { scale, color: INK, align: HAlign::Center };
     let after =
         top + match &raster {
             Some(b) => {
@@ -233,87 +242,60 @@ fn option_box(
             None => text_block(frame, title, (x + pad, top), tw, pen),
         } + pad / 2;
     if after + dh <= y + h - line {
-        text_block(frame, detail, (x + pad, after), tw, Pen { scale: 1, ..pen });
+        text_block(frame, detail, (x + pad, after), tw, body);
     }
 }
 
-fn centered_lines(frame: &mut Frame, top: u32, lines: &[(&str, u32, embedded_graphics::pixelcolor::Rgb888)]) {
-    let w = frame.width();
+/// The smallest size a line of [`centered_lines`] shrinks to when the lines do not fit
+/// the frame's height at their sizes.
+const MIN_LINE_PX: u32 = 15;
+
+/// The sizes of `lines` in a column `width` wide: each the largest up to its own that
+/// fits the width on one line; all made smaller together (down to [`MIN_LINE_PX`]) while
+/// they are taller than `avail_h`.
+fn line_sizes(lines: &[Line<'_>], width: u32, avail_h: u32, mono: bool) -> Vec<u32> {
+    let mut cap = 100;
+    loop {
+        let sizes: Vec<u32> = lines
+            .iter()
+            .map(|&(t, max_px, _, weight)| {
+                let max = (max_px * cap / 100).max(MIN_LINE_PX);
+                fitting_px(t, width, (BODY_PX.min(max), max), weight)
+            })
+            .collect();
+        let pen = |px, weight| Pen { px, weight, ..Pen::body(mono) };
+        let heights = lines.iter().zip(&sizes).map(|(l, &px)| draw::measure(l.0, width, pen(px, l.3)) + BODY_PX / 2);
+        let total: u32 = heights.sum();
+        if total <= avail_h || sizes.iter().all(|&px| px <= MIN_LINE_PX) {
+            return sizes;
+        }
+        cap = cap * 9 / 10;
+    }
+}
+
+/// Draws `lines` centred one under the other from `top`, each in the largest size up to
+/// its own that fits the width on one line, smaller when they would not fit the height;
+/// returns where they end.
+fn centered_lines(frame: &mut Frame, top: u32, lines: &[Line<'_>], mono: bool) -> u32 {
+    let (w, h) = (frame.width(), frame.height());
     let margin = w / 20;
+    let sizes = line_sizes(lines, w - 2 * margin, h.saturating_sub(top + margin / 2), mono);
     let mut y = top;
-    for (t, max_scale, color) in lines {
-        let scale = fitting_scale(t, w - 2 * margin, *max_scale);
-        y += text_block(frame, t, (margin, y), w - 2 * margin, Pen { scale, color: *color, align: HAlign::Center });
-        y += draw::GLYPH.1 / 2;
+    for (&(t, _, color, weight), px) in lines.iter().zip(sizes) {
+        y += text_block(frame, t, (margin, y), w - 2 * margin, Pen { px, weight, color, ..Pen::body(mono) });
+        y += BODY_PX / 2;
     }
+    y
 }
 
-/// What the QR screen says around the code.
-struct QrTexts<'a> {
-    badge: Option<&'a Badge>,
-    mono: bool,
-    amount: &'a str,
-    header: &'a str,
-    subheader: &'a str,
-    instruction: &'a str,
-    offer: Option<&'a str>,
-    expires: &'a str,
-}
-
-/// Landscape: the QR code beside the texts, under the band; on a short panel where its
-/// modules would come out under [`MIN_QR_MODULE`] pixels there, it takes the full height
-/// and the band goes over the texts only.
-fn qr_landscape(f: &mut Frame, url: &str, t: &QrTexts<'_>) {
-    let (width, height) = (f.width(), f.height());
-    let margin = (width.min(height) / 24).max(4);
-    let modules = draw::qr_modules(url).unwrap_or(1);
-    let side_under = |top: u32| height.saturating_sub(top + 2 * margin).min(width * 11 / 20);
-    let band_h = (height / 6).clamp(48, 120);
-    let (top, qr_top, side) = if side_under(band_h) / modules >= MIN_QR_MODULE {
-        let top = klarna_band(f, (0, width), t.header, t.badge, t.mono);
-        (top, top + margin, side_under(top))
-    } else {
-        let side = side_under(0);
-        (klarna_band(f, (2 * margin + side, width), t.header, t.badge, t.mono), margin, side)
-    };
-    qr_code(f, url, margin, qr_top, side);
-    let tx = 2 * margin + side;
-    let tw = width.saturating_sub(tx + margin);
-    let mut y = top + margin;
-    let small = Pen { scale: 1, color: INK, align: HAlign::Left };
-    let big = Pen { scale: fitting_scale(t.amount, tw, 4), ..small };
-    y += text_block(f, t.amount, (tx, y), tw, big) + margin;
-    // The countdown sits at the bottom; Klarna's texts go above it while they fit.
-    let bottom = height.saturating_sub(draw::measure(t.expires, tw, 1) + margin);
-    for extra in [Some(t.instruction), Some(t.subheader), t.offer].into_iter().flatten() {
-        if y + draw::measure(extra, tw, 1) <= bottom {
-            y += text_block(f, extra, (tx, y), tw, small) + margin / 2;
-        }
-    }
-    text_block(f, t.expires, (tx, bottom.max(y)), tw, small);
-}
-
-/// Portrait: the amount and the countdown always; the QR code as large as the rest
-/// allows (at least 60 % of the width); then what else fits below.
-fn qr_portrait(f: &mut Frame, url: &str, t: &QrTexts<'_>) {
-    let (width, height) = (f.width(), f.height());
-    let margin = (width.min(height) / 24).max(4);
-    let top = klarna_band(f, (0, width), t.header, t.badge, t.mono);
-    let tw = width - 2 * margin;
-    let amount_scale = fitting_scale(t.amount, tw, 3);
-    let must = draw::measure(t.amount, tw, amount_scale) + draw::measure(t.expires, tw, 1) + 3 * margin;
-    let side = (height.saturating_sub(top + must + margin)).min(tw).max(width * 3 / 5);
-    qr_code(f, url, (width - side) / 2, top + margin, side);
-    let mut y = top + 2 * margin + side;
-    let center = |scale| Pen { scale, color: INK, align: HAlign::Center };
-    y += text_block(f, t.amount, (margin, y), tw, center(amount_scale)) + margin;
-    let bottom = height.saturating_sub(draw::measure(t.expires, tw, 1) + margin);
-    for extra in std::iter::once(t.instruction).chain(t.offer) {
-        if y + draw::measure(extra, tw, 1) <= bottom {
-            y += text_block(f, extra, (margin, y), tw, center(1));
-        }
-    }
-    text_block(f, t.expires, (margin, bottom), tw, center(1));
+/// Draws `id` (Klarna's payment request id) small and centred at the bottom of the
+/// frame, but not above `floor`.
+fn id_at_bottom(frame: &mut Frame, id: &str, floor: u32, mono: bool) {
+    let (w, h) = (frame.width(), frame.height());
+    let margin = (w.min(h) / 24).max(4);
+    let pen = Pen { px: ID_PX, ..Pen::body(mono) };
+    let ih = draw::measure(id, w - 2 * margin, pen);
+    text_block(frame, id, (margin, h.saturating_sub(ih + margin / 2).max(floor)), w - 2 * margin, pen);
 }
 
 /// Draws `screen` into a new `width`×`height` frame for a colour panel.
@@ -333,23 +315,23 @@ fn idle_mark(f: &mut Frame, mark: &str, badge: Option<&Badge>, mono: bool) {
             return;
         }
     }
-    let scale = fitting_scale(mark, bw - 16, 3);
-    let th = draw::measure(mark, bw - 16, scale);
+    let px = fitting_px(mark, bw - 16, (BODY_PX, 3 * BODY_PX), Weight::Bold);
+    let pen = Pen { px, weight: Weight::Bold, ..Pen::body(mono) };
+    let th = draw::measure(mark, bw - 16, pen);
     let bh = th + 2 * (height / 20).max(8);
     let y = (height / 2).max(height.saturating_sub(bh + height / 8));
     fill(f, margin as i32, y as i32, bw, bh, PINK);
-    let pen = Pen { scale, color: INK, align: HAlign::Center };
     text_block(f, mark, (margin + 8, y + (bh - th) / 2), bw - 16, pen);
 }
 
 /// The method-choice screen: the amount, then one box per method on offer.
 fn choose_method(f: &mut Frame, amount: &str, klarna: Option<&KlarnaOption>, card: bool, locale: &str, mono: bool) {
     let (width, height) = (f.width(), f.height());
-    let top = band(f, text(Text::ChooseMethod, locale), INK, PAPER);
+    let top = band(f, text(Text::ChooseMethod, locale), (INK, PAPER), mono);
     let margin = (width.min(height) / 24).max(4);
     let tw = width - 2 * margin;
-    let amount_scale = fitting_scale(amount, tw, 4);
-    let pen = Pen { scale: amount_scale, color: INK, align: HAlign::Center };
+    let px = fitting_px(amount, tw, (BODY_PX, 4 * BODY_PX), Weight::Bold);
+    let pen = Pen { px, weight: Weight::Bold, ..Pen::body(mono) };
     let y = top + margin + text_block(f, amount, (margin, top + margin), tw, pen) + margin;
     let mut options: Vec<(&str, &str, Option<&Badge>, Rgb888)> = vec![];
     if let Some(k) = klarna {
@@ -372,33 +354,55 @@ fn choose_method(f: &mut Frame, amount: &str, klarna: Option<&KlarnaOption>, car
     };
     // Every method's title in the same size: no tender is shown smaller.
     let inner_w = bw.saturating_sub(2 * option_pad(bw, bh));
-    let scale = options.iter().map(|(t, ..)| fitting_scale(t, inner_w, 3)).min().unwrap_or(1);
+    let title_px = options.iter().map(|(t, ..)| fitting_px(t, inner_w, (BODY_PX, 3 * BODY_PX), Weight::Bold));
+    let title_px = title_px.min().unwrap_or(BODY_PX);
     for (i, (title, detail, badge, color)) in options.into_iter().enumerate() {
         let (x, by) = (margin + step.0 * i as u32, y + step.1 * i as u32);
-        option_box(f, (x, by, bw, bh), (title, scale), (detail, badge, mono), color);
+        option_box(f, (x, by, bw, bh), (title, title_px), (detail, badge, mono), color);
     }
 }
 
 /// Present (or insert, with the PIN) the card, with what the reader asks on top.
-fn present_card(f: &mut Frame, amount: &str, pin: bool, notice: Option<Text>, locale: &str) {
-    let top = band(f, text(Text::AmountToPay, locale), INK, PAPER);
+fn present_card(f: &mut Frame, amount: &str, pin: bool, notice: Option<Text>, locale: &str, mono: bool) {
+    let top = band(f, text(Text::AmountToPay, locale), (INK, PAPER), mono);
     let ask = text(if pin { Text::InsertCardPin } else { Text::PresentCard }, locale);
-    let mut lines = vec![(amount, 4, INK), (ask, 2, INK)];
+    let mut lines = vec![(amount, 4 * BODY_PX, INK, Weight::Bold), (ask, 2 * BODY_PX, INK, Weight::Regular)];
     if let Some(n) = notice {
-        lines.push((text(n, locale), 2, RED));
+        lines.push((text(n, locale), 2 * BODY_PX, RED, Weight::Regular));
     }
-    centered_lines(f, top + f.height() / 12, &lines);
+    centered_lines(f, top + f.height() / 12, &lines, mono);
+}
+
+/// A screen with a title band and one line: what to do now.
+fn notice_screen(f: &mut Frame, title: Text, locale: &str, mono: bool) {
+    let top = band(f, text(title, locale), (INK, PAPER), mono);
+    let gap = f.height() / 12;
+    centered_lines(f, top + gap, &[(text(Text::AskCashier, locale), BODY_PX, INK, Weight::Regular)], mono);
+}
+
+/// The error screen: the band, what to do, the reference; Klarna's payment request id
+/// small at the bottom.
+fn error_screen(f: &mut Frame, reference: &str, payment_request_id: Option<&str>, locale: &str, mono: bool) {
+    let top = band(f, text(Text::SomethingWentWrong, locale), (RED, PAPER), mono);
+    let r = format!("{}: {reference}", text(Text::Reference, locale));
+    let lines = [(text(Text::AskCashier, locale), BODY_PX, INK, Weight::Regular), (&*r, BODY_PX, INK, Weight::Regular)];
+    let end = centered_lines(f, top + f.height() / 12, &lines, mono);
+    if let Some(id) = payment_request_id {
+        id_at_bottom(f, id, end, mono);
+    }
 }
 
 /// Draws `screen` into a new `width`×`height` frame; for a 1-bit panel (`mono`) Klarna's
-/// badge is dithered.
+/// badge is dithered and text is drawn without grey edges.
 pub fn render_for(screen: &Screen, width: u32, height: u32, mono: bool) -> Frame {
     let mut f = Frame::new(width, height, PAPER);
     let gap = height / 12;
+    let (big, mid, body) = (4 * BODY_PX, 2 * BODY_PX, BODY_PX);
+    let (bold, regular) = (Weight::Bold, Weight::Regular);
     match screen {
         Screen::Idle { store_name, klarna_acceptance, badge, locale } => {
-            let top = band(&mut f, text(Text::Welcome, locale), INK, PAPER);
-            centered_lines(&mut f, top + gap, &[(store_name.as_str(), 3, INK)]);
+            let top = band(&mut f, text(Text::Welcome, locale), (INK, PAPER), mono);
+            centered_lines(&mut f, top + gap, &[(store_name.as_str(), 3 * BODY_PX, INK, bold)], mono);
             if let Some(mark) = klarna_acceptance {
                 idle_mark(&mut f, mark, badge.as_ref(), mono);
             }
@@ -406,66 +410,41 @@ pub fn render_for(screen: &Screen, width: u32, height: u32, mono: bool) -> Frame
         Screen::ChooseMethod { amount, klarna, card, locale } => {
             choose_method(&mut f, amount, klarna.as_ref(), *card, locale, mono);
         }
-        Screen::Qr { amount, header, subheader, instruction, offer, url, badge, seconds_left, locale } => {
-            let left = (*seconds_left).max(0);
-            let expires = format!("{} {}:{:02}", text(Text::ExpiresIn, locale), left / 60, left % 60);
-            let texts = QrTexts {
-                badge: badge.as_ref(),
-                mono,
-                amount,
-                header,
-                subheader,
-                instruction,
-                offer: offer.as_deref(),
-                expires: &expires,
-            };
-            if width >= height { qr_landscape(&mut f, url, &texts) } else { qr_portrait(&mut f, url, &texts) }
-        }
+        Screen::Qr { .. } => qr::qr_screen(&mut f, screen, mono),
         Screen::InProgress { amount, header, locale } => {
-            let top = band(&mut f, header, PINK, INK);
-            centered_lines(
-                &mut f,
-                top + gap,
-                &[
-                    (amount, 4, INK),
-                    (text(Text::PaymentInProgress, locale), 2, INK),
-                    (text(Text::FollowPhone, locale), 1, INK),
-                ],
-            );
+            let top = band(&mut f, header, (PINK, INK), mono);
+            let lines = [
+                (amount.as_str(), big, INK, bold),
+                (text(Text::PaymentInProgress, locale), mid, INK, regular),
+                (text(Text::FollowPhone, locale), body, INK, regular),
+            ];
+            centered_lines(&mut f, top + gap, &lines, mono);
         }
-        Screen::PresentCard { amount, pin, notice, locale } => present_card(&mut f, amount, *pin, *notice, locale),
+        Screen::PresentCard { amount, pin, notice, locale } => {
+            present_card(&mut f, amount, *pin, *notice, locale, mono)
+        }
         Screen::Preparing { amount, locale } => {
-            let top = band(&mut f, text(Text::AmountToPay, locale), INK, PAPER);
-            centered_lines(&mut f, top + gap, &[(amount, 4, INK), (text(Text::OneMoment, locale), 2, INK)]);
+            let top = band(&mut f, text(Text::AmountToPay, locale), (INK, PAPER), mono);
+            let lines = [(amount.as_str(), big, INK, bold), (text(Text::OneMoment, locale), mid, INK, regular)];
+            centered_lines(&mut f, top + gap, &lines, mono);
         }
         Screen::Approved { amount, locale } => {
-            let lines = [(amount.as_str(), 4, INK), (text(Text::ThankYou, locale), 2, INK)];
-            result_screen(&mut f, (text(Text::Approved, locale), GREEN), Mark::Check, &lines);
+            let lines = [(amount.as_str(), big, INK, bold), (text(Text::ThankYou, locale), mid, INK, regular)];
+            result_screen(&mut f, (text(Text::Approved, locale), GREEN), Mark::Check, &lines, mono);
         }
         Screen::Declined { amount, reason, locale } => {
-            let mut lines: Vec<(&str, u32, Rgb888)> = vec![(amount, 3, INK)];
+            let mut lines: Vec<Line<'_>> = vec![(amount, 3 * BODY_PX, INK, bold)];
             if let Some(r) = reason {
-                lines.push((r, 2, RED));
+                lines.push((r, mid, RED, regular));
             }
-            lines.push((text(Text::AskCashier, locale), 1, INK));
-            result_screen(&mut f, (text(Text::Declined, locale), RED), Mark::Cross, &lines);
+            lines.push((text(Text::AskCashier, locale), body, INK, regular));
+            result_screen(&mut f, (text(Text::Declined, locale), RED), Mark::Cross, &lines, mono);
         }
-        Screen::Canceled { locale } => {
-            let top = band(&mut f, text(Text::Canceled, locale), INK, PAPER);
-            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK)]);
-        }
-        Screen::TimedOut { locale } => {
-            let top = band(&mut f, text(Text::TimedOut, locale), INK, PAPER);
-            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK)]);
-        }
-        Screen::Unavailable { locale } => {
-            let top = band(&mut f, text(Text::KlarnaUnavailable, locale), INK, PAPER);
-            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK)]);
-        }
-        Screen::Error { reference, locale } => {
-            let top = band(&mut f, text(Text::SomethingWentWrong, locale), RED, PAPER);
-            let r = format!("{}: {reference}", text(Text::Reference, locale));
-            centered_lines(&mut f, top + gap, &[(text(Text::AskCashier, locale), 1, INK), (&r, 1, INK)]);
+        Screen::Canceled { locale } => notice_screen(&mut f, Text::Canceled, locale, mono),
+        Screen::TimedOut { locale } => notice_screen(&mut f, Text::TimedOut, locale, mono),
+        Screen::Unavailable { locale } => notice_screen(&mut f, Text::KlarnaUnavailable, locale, mono),
+        Screen::Error { reference, payment_request_id, locale } => {
+            error_screen(&mut f, reference, payment_request_id.as_deref(), locale, mono);
         }
     }
     f

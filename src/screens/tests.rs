@@ -19,6 +19,7 @@ fn qr_screen(url: &str) -> Screen {
         url: url.into(),
         badge: None,
         seconds_left: 598,
+        payment_request_id: Some("krn:payment:eu1:request:00000001-0000-4000-8000-000000001eef".into()),
         locale: "sv-SE".into(),
     }
 }
@@ -64,7 +65,7 @@ fn every_screen_renders_at_the_extremes_and_differs() {
         Screen::Canceled { locale: l.clone() },
         Screen::TimedOut { locale: l.clone() },
         Screen::Unavailable { locale: l.clone() },
-        Screen::Error { reference: "T1-0001".into(), locale: l },
+        Screen::Error { reference: "T1-0001".into(), payment_request_id: None, locale: l },
     ];
     for (w, h) in [(240, 320), (1280, 800)] {
         let frames: Vec<Frame> = screens.iter().map(|s| render(s, w, h)).collect();
@@ -113,6 +114,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
                 url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001".into(),
                 badge: None,
                 seconds_left: 598,
+                payment_request_id: Some("krn:payment:eu1:request:552603c0-98c0-486e-b1a4-aa4b8e6b5c3e".into()),
                 locale: l.clone(),
             },
         ),
@@ -141,7 +143,14 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
         ("canceled", Screen::Canceled { locale: l.clone() }),
         ("timed-out", Screen::TimedOut { locale: l.clone() }),
         ("unavailable", Screen::Unavailable { locale: l.clone() }),
-        ("error", Screen::Error { reference: "T01-3F2A9C1B7E44".into(), locale: l }),
+        (
+            "error",
+            Screen::Error {
+                reference: "T01-3F2A9C1B7E44".into(),
+                payment_request_id: Some("krn:payment:eu1:request:552603c0-98c0-486e-b1a4-aa4b8e6b5c3e".into()),
+                locale: l,
+            },
+        ),
     ]
 }
 
@@ -271,4 +280,130 @@ fn on_a_one_bit_panel_the_badge_is_dithered_not_thresholded_away() {
     // The pink (luma ~200) comes out as a pattern of dots: far more dark pixels than the
     // letters alone that a threshold keeps.
     assert!(dark_below_middle(&dithered) > dark_below_middle(&thresholded) * 3 / 2);
+}
+
+/// Every panel size the terminal supports, both orientations.
+const SIZES: [(u32, u32); 7] = [(240, 320), (320, 240), (480, 272), (800, 480), (480, 800), (1024, 600), (1280, 800)];
+
+#[test]
+fn every_text_fits_the_frame_and_nothing_overlaps_at_every_size() {
+    let screens = all_screens().into_iter().map(|(n, s)| (n.to_string(), s)).chain(badge_screens());
+    let screens: Vec<(String, Screen)> = screens.collect();
+    for (w, h) in SIZES {
+        for mono in [false, true] {
+            for (name, screen) in &screens {
+                draw::DRAWN.with(|d| d.borrow_mut().clear());
+                render_for(screen, w, h, mono);
+                let boxes = draw::DRAWN.with(|d| d.take());
+                assert!(boxes.len() >= 2, "{name} at {w}x{h} draws its texts");
+                for (i, &(x, y, bw, bh)) in boxes.iter().enumerate() {
+                    assert!(
+                        x + bw <= w && y + bh <= h,
+                        "{name} at {w}x{h} (mono {mono}): {:?} leaves the frame",
+                        boxes[i]
+                    );
+                    for &(x2, y2, w2, h2) in &boxes[i + 1..] {
+                        let apart = x + bw <= x2 || x2 + w2 <= x || y + bh <= y2 || y2 + h2 <= y;
+                        assert!(apart, "{name} at {w}x{h}: {:?} overlaps {:?}", boxes[i], (x2, y2, w2, h2));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_payment_request_id_is_shown_whole_on_the_error_screen_at_every_size() {
+    let id = "krn:payment:eu1:request:552603c0-98c0-486e-b1a4-aa4b8e6b5c3e";
+    let with = Screen::Error { reference: "T1".into(), payment_request_id: Some(id.into()), locale: "en-US".into() };
+    let without = Screen::Error { reference: "T1".into(), payment_request_id: None, locale: "en-US".into() };
+    for (w, h) in SIZES {
+        draw::DRAWN.with(|d| d.borrow_mut().clear());
+        let a = render(&with, w, h);
+        let lines_with = draw::DRAWN.with(|d| d.take()).len();
+        let b = render(&without, w, h);
+        let lines_without = draw::DRAWN.with(|d| d.take()).len();
+        assert_ne!(a, b, "{w}x{h}");
+        assert!(lines_with > lines_without, "{w}x{h}: the id's lines are drawn");
+    }
+    // On a large panel the QR screen shows it too.
+    let (w, h) = (1280, 800);
+    let mut qr = qr_screen("https://x.test/p/1");
+    let shown = render(&qr, w, h);
+    if let Screen::Qr { payment_request_id, .. } = &mut qr {
+        *payment_request_id = None;
+    }
+    assert_ne!(shown, render(&qr, w, h));
+}
+
+#[test]
+fn the_countdown_redraw_rasterizes_nothing_new() {
+    let url = "https://acquirer.example/pay/krn:payment:eu1:request:00000001";
+    let at = |seconds_left| {
+        let mut s = qr_screen(url);
+        if let Screen::Qr { seconds_left: s, .. } = &mut s {
+            *s = seconds_left;
+        }
+        s
+    };
+    for (w, h) in [(480, 272), (800, 480)] {
+        // The first ten seconds bring every digit.
+        for s in (590..=600).rev() {
+            render(&at(s), w, h);
+        }
+        let before = font::RASTERIZED.with(|n| n.get());
+        let frame = render(&at(589), w, h);
+        assert_eq!(font::RASTERIZED.with(|n| n.get()), before, "{w}x{h}: every glyph came from the cache");
+        assert_ne!(frame, render(&at(600), w, h), "the countdown moved");
+    }
+}
+
+/// Every character the display is given: the terminal's catalogs, the simulated Klarna
+/// wording, and amounts in every currency for Klarna's markets' locales.
+fn every_text_shown() -> String {
+    let mut all = String::new();
+    for file in [
+        include_str!("../locale/catalog/en.toml"),
+        include_str!("../locale/catalog/de.toml"),
+        include_str!("../locale/catalog/sv.toml"),
+        include_str!("../locale/catalog/fr.toml"),
+        include_str!("../locale/catalog/nl.toml"),
+        include_str!("../locale/catalog/es.toml"),
+        include_str!("../locale/catalog/it.toml"),
+        include_str!("../locale/catalog/da.toml"),
+        include_str!("../locale/catalog/nb.toml"),
+        include_str!("../locale/catalog/fi.toml"),
+        include_str!("../locale/catalog/pl.toml"),
+        include_str!("../../simulator/src/backend/descriptors.rs"),
+    ] {
+        all.push_str(file);
+    }
+    use posagent_acquirer_api::Currency;
+    let codes = [
+        "AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HUF", "JPY", "MXN", "NOK", "NZD", "PLN", "RON", "SEK", "USD",
+    ];
+    let currencies: Vec<Currency> = codes.into_iter().filter_map(|c| Currency::parse(c).ok()).collect();
+    assert_eq!(currencies.len(), codes.len(), "every market's currency parses");
+    let locales = [
+        "en-AU", "de-AT", "nl-BE", "fr-BE", "en-CA", "fr-CA", "cs-CZ", "da-DK", "fi-FI", "fr-FR", "de-DE", "el-GR",
+        "hu-HU", "en-IE", "it-IT", "es-MX", "nl-NL", "en-NZ", "nb-NO", "pl-PL", "pt-PT", "ro-RO", "es-ES", "sv-SE",
+        "de-CH", "fr-CH", "it-CH", "en-GB", "en-US",
+    ];
+    for &c in &currencies {
+        for l in locales {
+            all.push_str(&crate::locale::format_amount(-123_456_789, c, l));
+        }
+    }
+    all
+}
+
+#[test]
+fn the_font_has_every_character_the_display_is_given() {
+    let missing: std::collections::BTreeSet<char> =
+        draw::for_font(&every_text_shown()).chars().filter(|c| !c.is_control() && !font::has_glyph(*c)).collect();
+    assert!(missing.is_empty(), "not in assets/fonts/: {missing:?}");
+    // Klarna's markets' own letters, beyond the catalogs: Czech, Hungarian, Romanian, Greek.
+    for c in "čřůőűșțĂăÂâÎîΠληρωμή€…–—“”„‘’\u{202F}\u{A0}".chars() {
+        assert!(font::has_glyph(c), "{c:?}");
+    }
 }
