@@ -96,7 +96,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
                 amount: "1.234,50 €".into(),
                 klarna: Some(KlarnaOption {
                     header: "Flexibel bezahlen".into(),
-                    detail: "In 3 zinsfreien Raten: 3 × 411,50 €".into(),
+                    detail: "In 3 Raten à 411,50 €".into(),
                     badge: None,
                 }),
                 card: true,
@@ -110,7 +110,7 @@ fn all_screens() -> Vec<(&'static str, Screen)> {
                 header: "Flexibel bezahlen".into(),
                 subheader: "Sofort, später oder in Raten bezahlen.".into(),
                 instruction: "Scannen und mit Klarna bezahlen".into(),
-                offer: Some("In 3 zinsfreien Raten: 3 × 411,50 €".into()),
+                offer: Some("In 3 Raten à 411,50 €".into()),
                 url: "https://acquirer.example/pay/krn:payment:eu1:request:00000001".into(),
                 badge: None,
                 seconds_left: 598,
