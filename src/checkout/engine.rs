@@ -247,7 +247,9 @@ impl Checkout {
             format!("{}-{}", d.store.terminal_reference, &id.simple().to_string()[..12]).to_ascii_uppercase()
         });
         let sale = v.into_sale(id.to_string(), reference, now);
-        d.journal.insert_sale(sale.clone()).await?;
+        // The authorization's key goes in with the row: every sale's first call changing money.
+        let first = (d.store.terminal_reference.as_str(), &crate::domain::Operation::Authorize);
+        d.journal.insert_sale_keyed(sale.clone(), Some(first)).await?;
         let view = sale.view();
         let _ = self.inner.events.send(view.clone());
         let cancel = CancellationToken::new();

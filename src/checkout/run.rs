@@ -76,8 +76,13 @@ async fn run(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken, step: S
     let mut step = step;
     let mut queue = None;
     loop {
-        let acts = apply(inner, sale, step, queue.take()).await?;
         let mut next = None;
+        let acts = if presents_new_qr(&step) {
+            next = enter_qr_shown(inner, sale, step).await?;
+            vec![]
+        } else {
+            apply(inner, sale, step, queue.take()).await?
+        };
         for act in acts {
             next = perform(inner, sale, cancel, act).await?;
             if next.is_some() {
@@ -88,6 +93,38 @@ async fn run(inner: &Inner, sale: &mut Sale, cancel: &CancellationToken, step: S
         queue = q;
         step = decide(inner, sale, cancel, input)?;
     }
+}
+
+/// Whether `step` enters QR_SHOWN with the new QR code to present and nothing else.
+fn presents_new_qr(step: &Step) -> bool {
+    step.acts == [Act::PresentQr]
+        && step
+            .transition
+            .as_ref()
+            .is_some_and(|t| t.stage.state() == SaleState::QrShown && t.queue.is_none() && t.choice.is_none())
+}
+
+/// Enters QR_SHOWN while the QR code goes to the customer: the row is synced while the
+/// frame is drawn and sent, and the next act waits for both. Presenting before the write
+/// is durable moves no money and loses nothing: the payment request was made under the
+/// authorization's key stored before it, so a stop in between asks the acquirer again
+/// under that key and gets the same request back, and a customer's approval of it is
+/// only taken by the final authorization, which needs this row. Returns the present's
+/// input (its failure), or none.
+async fn enter_qr_shown(inner: &Inner, sale: &mut Sale, step: Step) -> Result<Option<Next>, FlowError> {
+    let Some(t) = step.transition else { return Ok(None) };
+    if t.cancel_requested {
+        sale.cancel_requested = true;
+    }
+    let previous = sale.state;
+    sale.enter(&t.stage);
+    sale.state = previous;
+    let mut shown = sale.clone();
+    shown.state = t.stage.state();
+    let (journaled, presented) =
+        tokio::join!(inner.journal_transition(sale, t.stage.state(), t.detail, None), flow::present_qr(inner, &shown),);
+    journaled?;
+    Ok(presented.map(Next::from))
 }
 
 /// Journals the step's transition (the reversal's key stored first, what it queues in

@@ -76,6 +76,19 @@ pub(super) fn sale_in(tx: &rusqlite::Connection, path: &std::path::Path, id: &st
 impl Journal {
     /// Inserts a new sale and its first event in one transaction.
     pub async fn insert_sale(&self, sale: Sale) -> Result<(), StoreError> {
+        self.insert_sale_keyed(sale, None).await.map(|_| ())
+    }
+
+    /// Inserts a new sale and its first event, and with `first_key` (terminal and
+    /// operation) the idempotency key of the first money-changing call it will make, in
+    /// one transaction: one synced commit where there were two on a sale's way to its
+    /// first call. Returns the key stored.
+    pub async fn insert_sale_keyed(
+        &self,
+        sale: Sale,
+        first_key: Option<(&str, &Operation)>,
+    ) -> Result<Option<String>, StoreError> {
+        let key = first_key.map(|(terminal, op)| (operation_key(terminal, &sale.id, op), op.name()));
         self.call(move |conn, path| {
             let err = sqlite(path);
             let data = encode(&sale)?;
@@ -90,7 +103,15 @@ impl Journal {
                 params![sale.id, sale.state.as_str(), sale.created_at.to_rfc3339()],
             )
             .map_err(&err)?;
-            tx.commit().map_err(&err)
+            if let Some((key, operation)) = &key {
+                tx.execute(
+                    "INSERT OR IGNORE INTO operations (sale_id, operation, idempotency_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![sale.id, operation, key, sale.created_at.to_rfc3339()],
+                )
+                .map_err(&err)?;
+            }
+            tx.commit().map_err(&err)?;
+            Ok(key.map(|(k, _)| k))
         })
         .await
     }

@@ -51,6 +51,24 @@ impl Frame {
         if x < self.width && y < self.height { self.pixels[(y * self.width + x) as usize] } else { Rgb888::BLACK }
     }
 
+    /// The pixels of row `y`, left to right (none below the frame).
+    pub fn row(&self, y: u32) -> Option<&[Rgb888]> {
+        let w = self.width as usize;
+        self.pixels.get(y as usize * w..(y as usize + 1) * w)
+    }
+
+    /// Overwrites row `y` from column `x` on with `colors`, as many as fit in the row.
+    pub fn set_row(&mut self, x: u32, y: u32, colors: impl IntoIterator<Item = Rgb888>) {
+        if y >= self.height || x >= self.width {
+            return;
+        }
+        let start = (y * self.width + x) as usize;
+        let end = ((y + 1) * self.width) as usize;
+        for (p, c) in self.pixels[start..end].iter_mut().zip(colors) {
+            *p = c;
+        }
+    }
+
     /// Sets the pixel at (x, y); ignored outside.
     pub fn set_pixel(&mut self, x: u32, y: u32, c: Rgb888) {
         if x < self.width && y < self.height {
@@ -115,7 +133,7 @@ impl Frame {
 }
 
 /// Luma of a colour, ITU-R BT.601 weights.
-fn luma(p: Rgb888) -> u8 {
+pub(crate) fn luma(p: Rgb888) -> u8 {
     ((u32::from(p.r()) * 299 + u32::from(p.g()) * 587 + u32::from(p.b()) * 114) / 1000) as u8
 }
 

@@ -4,14 +4,16 @@
 mod frame;
 mod framebuffer;
 mod line;
+pub mod packbits;
 mod panel;
 
 pub use frame::{Frame, Region};
 pub use framebuffer::FramebufferDisplay;
 pub use line::{LineDisplay, LineDisplaySpec, encode_init as encode_line_init, encode_line, encode_line_text};
 pub use panel::{
-    ACK, NAK, PanelDisplay, PanelError, PanelFormat, PanelMessage, crc16, decode_host_message, encode_blit,
-    encode_hello, encode_hello_reply, rgb565_to_rgb888,
+    ACK, FEATURE_PACKBITS, NAK, PanelDisplay, PanelError, PanelFormat, PanelMessage, blit_pixels, crc16,
+    decode_host_message, encode_blit, encode_blit_packed, encode_hello, encode_hello_reply, rgb565_to_rgb888,
+    unpack_blit,
 };
 
 /// A display the daemon can show frames on.

@@ -5,8 +5,8 @@
 use super::blocks::{Example, find, show, table, template};
 use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
 use posagent_drivers::display::{
-    self as display, PanelFormat, PanelMessage, Region, decode_host_message, encode_blit, encode_hello,
-    encode_hello_reply, encode_line, encode_line_init, rgb565_to_rgb888,
+    self as display, PanelFormat, PanelMessage, Region, decode_host_message, encode_blit, encode_blit_packed,
+    encode_hello, encode_hello_reply, encode_line, encode_line_init, rgb565_to_rgb888, unpack_blit,
 };
 use posagent_drivers::display::{LineDisplay, LineDisplaySpec};
 use posagent_drivers::printer::{
@@ -41,49 +41,13 @@ fn panel_message(ex: &Example) {
         (0x81, "HELLO_REPLY") => {
             let (w, h, format, firmware) =
                 (u16_of(ex, "width"), u16_of(ex, "height"), format_of(ex), ex.get("firmware"));
-            let msg = encode_hello_reply(w, h, format, firmware).unwrap();
-            (msg, PanelMessage::HelloReply { width: w, height: h, format, firmware: firmware.map(str::to_string) })
+            let features = ex.get("features").map_or(0, |_| ex.code("features").0);
+            let msg = encode_hello_reply(w, h, format, firmware, features).unwrap();
+            let firmware = firmware.map(str::to_string);
+            (msg, PanelMessage::HelloReply { width: w, height: h, format, firmware, features })
         }
-        (0x02, "BLIT") => {
-            let (x, y, w, h) = (ex.num("x") as u32, ex.num("y") as u32, ex.num("w") as u32, ex.num("h") as u32);
-            let region = Region { x, y, width: w, height: h };
-            let mut frame = display::Frame::new(x + w, y + h, Rgb888::BLACK);
-            let (format, pixels) = if let Some(p) = ex.get("pixels") {
-                let colours: Vec<Rgb888> = p.split_whitespace().map(colour).collect();
-                for (i, c) in colours.iter().enumerate() {
-                    frame.set_pixel(x + i as u32 % w, y + i as u32 / w, *c);
-                }
-                (PanelFormat::Rgb565, colours)
-            } else {
-                let rows: Vec<&str> = ex.req("rows").split_whitespace().collect();
-                for (r, row) in rows.iter().enumerate() {
-                    for (i, c) in row.chars().enumerate() {
-                        let c = if c == '#' { Rgb888::BLACK } else { Rgb888::WHITE };
-                        frame.set_pixel(x + i as u32, y + r as u32, c);
-                    }
-                }
-                (PanelFormat::Mono, vec![])
-            };
-            let msg = encode_blit(&frame, region, format);
-            // The meaning of the pixel bytes: RGB565 colours, or dark bits MSB first.
-            let raw = msg[15..msg.len() - 2].to_vec();
-            if format == PanelFormat::Rgb565 {
-                let back: Vec<Rgb888> = raw.chunks(2).map(|p| rgb565_to_rgb888(p[0], p[1])).collect();
-                assert_eq!(back, pixels, "{}: the pixels, decoded", ex.at);
-            } else {
-                // Each row padded to a whole byte.
-                let stride = (w as usize).div_ceil(8);
-                let rows: Vec<String> = raw
-                    .chunks(stride)
-                    .map(|r| {
-                        (0..w as usize).map(|i| if r[i / 8] & (0x80 >> (i % 8)) != 0 { '#' } else { '.' }).collect()
-                    })
-                    .collect();
-                assert_eq!(rows.len(), h as usize, "{}: one row of bytes per pixel row", ex.at);
-                assert_eq!(rows.join(" "), ex.req("rows"), "{}: the dark bits, decoded", ex.at);
-            }
-            (msg, PanelMessage::Blit { region, pixels: raw })
-        }
+        (0x02, "BLIT") => blit(ex, false),
+        (0x03, "BLIT_PACKBITS") => blit(ex, true),
         other => panic!("{}: no check for {other:?}", ex.at),
     };
     assert_eq!(show(&bytes), show(&encoded), "{}: the document's bytes, then the codec's", ex.at);
@@ -183,8 +147,9 @@ pub fn run(ex: &Example) {
     ex.finish();
 }
 
-/// The examples cover the document: the panel's HELLO, HELLO reply (both forms), a BLIT
-/// in each pixel format and one of the whole panel, ACK and NAK; the line display's init
+/// The examples cover the document: the panel's HELLO, HELLO reply (both forms, and with
+/// features), a BLIT in each pixel format and one of the whole panel, a PackBits BLIT in
+/// each pixel format, ACK and NAK; the line display's init
 /// and a line; a printer status; the CRC's check value.
 pub fn coverage(examples: &[Example]) {
     let has = |kind: &str, key: &str, value: &dyn Fn(&str) -> bool| {
@@ -197,13 +162,18 @@ pub fn coverage(examples: &[Example]) {
             && ex.get("y") == Some("0")
             && ex.description().contains("full-frame")
     });
-    let wanted: [(&str, bool); 11] = [
+    let packed =
+        |key: &str| examples.iter().any(|ex| ex.get("cmd") == Some("0x03 BLIT_PACKBITS") && ex.get(key).is_some());
+    let wanted: [(&str, bool); 14] = [
         ("HELLO", has("panel-message", "cmd", &|v| v == "0x01 HELLO")),
         ("HELLO reply", has("panel-message", "cmd", &|v| v == "0x81 HELLO_REPLY")),
         ("HELLO reply with firmware", has("panel-message", "firmware", &|v| !v.is_empty())),
         ("RGB565 BLIT", has("panel-message", "pixels", &|v| !v.is_empty())),
         ("1-bit BLIT", has("panel-message", "rows", &|v| !v.is_empty())),
         ("full-frame BLIT", whole),
+        ("HELLO reply with features", has("panel-message", "features", &|v| !v.is_empty())),
+        ("RGB565 PackBits BLIT", packed("pixels")),
+        ("1-bit PackBits BLIT", packed("rows")),
         ("ACK", has("panel-answer", "answer", &|v| v == "ACK")),
         ("NAK", has("panel-answer", "answer", &|v| v == "NAK")),
         ("line display init", examples.iter().any(|ex| ex.kind == "line-display-init")),
@@ -394,4 +364,56 @@ pub fn status_bits_table(doc: &str) -> usize {
         }
     }
     rows.len()
+}
+
+/// A BLIT example (plain, or PackBits): encoded from the region and its pixels, the
+/// pixel bytes (unpacked where packed) read back as colours or dark bits.
+fn blit(ex: &Example, packed: bool) -> (Vec<u8>, PanelMessage) {
+    let (x, y, w, h) = (ex.num("x") as u32, ex.num("y") as u32, ex.num("w") as u32, ex.num("h") as u32);
+    let region = Region { x, y, width: w, height: h };
+    let mut frame = display::Frame::new(x + w, y + h, Rgb888::BLACK);
+    let (format, pixels) = if let Some(p) = ex.get("pixels") {
+        let colours: Vec<Rgb888> = p.split_whitespace().map(colour).collect();
+        for (i, c) in colours.iter().enumerate() {
+            frame.set_pixel(x + i as u32 % w, y + i as u32 / w, *c);
+        }
+        (PanelFormat::Rgb565, colours)
+    } else {
+        let rows: Vec<&str> = ex.req("rows").split_whitespace().collect();
+        for (r, row) in rows.iter().enumerate() {
+            for (i, c) in row.chars().enumerate() {
+                let c = if c == '#' { Rgb888::BLACK } else { Rgb888::WHITE };
+                frame.set_pixel(x + i as u32, y + r as u32, c);
+            }
+        }
+        (PanelFormat::Mono, vec![])
+    };
+    let msg = if packed { encode_blit_packed(&frame, region, format) } else { encode_blit(&frame, region, format) };
+    let data = msg[15..msg.len() - 2].to_vec();
+    let raw = if packed {
+        assert_eq!(msg[2], 0x03, "{}: the codec packs this region", ex.at);
+        assert_eq!(display::packbits::encode(&unpack_blit(region, &data, format).unwrap()), data, "{}", ex.at);
+        unpack_blit(region, &data, format).unwrap()
+    } else {
+        data.clone()
+    };
+    // The meaning of the pixel bytes: RGB565 colours, or dark bits MSB first.
+    if format == PanelFormat::Rgb565 {
+        let back: Vec<Rgb888> = raw.chunks(2).map(|p| rgb565_to_rgb888(p[0], p[1])).collect();
+        assert_eq!(back, pixels, "{}: the pixels, decoded", ex.at);
+    } else {
+        // Each row padded to a whole byte.
+        let stride = (w as usize).div_ceil(8);
+        let rows: Vec<String> = raw
+            .chunks(stride)
+            .map(|r| (0..w as usize).map(|i| if r[i / 8] & (0x80 >> (i % 8)) != 0 { '#' } else { '.' }).collect())
+            .collect();
+        assert_eq!(rows.len(), h as usize, "{}: one row of bytes per pixel row", ex.at);
+        assert_eq!(rows.join(" "), ex.req("rows"), "{}: the dark bits, decoded", ex.at);
+    }
+    if packed {
+        (msg, PanelMessage::BlitPacked { region, packed: data })
+    } else {
+        (msg, PanelMessage::Blit { region, pixels: data })
+    }
 }

@@ -1,12 +1,15 @@
 //! A simulated graphic customer display speaking the panel protocol on a TCP socket.
 //! It keeps the current frame (for the simulated customer's camera) and writes every
-//! frame it shows as a PNG.
+//! frame it shows as a PNG. It tells the PackBits feature in its HELLO reply (a test can
+//! turn that off to play a panel of the first protocol version).
 
 use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
 use posagent_drivers::display::{
-    ACK, Frame, NAK, PanelFormat, PanelMessage, Region, decode_host_message, encode_hello_reply, rgb565_to_rgb888,
+    ACK, FEATURE_PACKBITS, Frame, NAK, PanelFormat, PanelMessage, Region, decode_host_message, encode_hello_reply,
+    rgb565_to_rgb888, unpack_blit,
 };
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -22,6 +25,7 @@ pub struct SimDisplay {
     frame: Mutex<Frame>,
     out_dir: Option<PathBuf>,
     shown: watch::Sender<u64>,
+    packbits: AtomicBool,
     /// The cable.
     pub plug: Arc<super::Plug>,
 }
@@ -35,6 +39,7 @@ impl SimDisplay {
             frame: Mutex::new(Frame::new(u32::from(width), u32::from(height), Rgb888::BLACK)),
             out_dir,
             shown,
+            packbits: AtomicBool::new(true),
             plug: Arc::default(),
         })
     }
@@ -42,6 +47,12 @@ impl SimDisplay {
     /// What the panel shows now.
     pub fn current(&self) -> Frame {
         self.frame.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the panel tells (and takes) the PackBits BLIT from its next HELLO reply on;
+    /// without it, it answers a PackBits BLIT with NAK, as a first-version panel does.
+    pub fn set_packbits(&self, on: bool) {
+        self.packbits.store(on, Ordering::Relaxed);
     }
 
     /// Number of frames shown so far; changes wake subscribers.
@@ -54,32 +65,51 @@ impl SimDisplay {
         if region.width == 0 || region.x + region.width > frame.width() || region.y + region.height > frame.height() {
             return false;
         }
-        let (w, h) = (region.width as usize, region.height as usize);
-        match self.format {
-            PanelFormat::Rgb565 => {
-                if pixels.len() != w * h * 2 {
-                    return false;
+        if pixels.len() != self.format.pixel_bytes(region.width, region.height) {
+            return false;
+        }
+        let w = region.width as usize;
+        let stride = match self.format {
+            PanelFormat::Rgb565 => w * 2,
+            PanelFormat::Mono => w.div_ceil(8),
+        };
+        for (dy, row) in pixels.chunks_exact(stride).enumerate() {
+            let y = region.y + dy as u32;
+            match self.format {
+                PanelFormat::Rgb565 => {
+                    frame.set_row(region.x, y, row.chunks_exact(2).map(|px| rgb565_to_rgb888(px[0], px[1])));
                 }
-                for (i, px) in pixels.chunks_exact(2).enumerate() {
-                    let (x, y) = (region.x + (i % w) as u32, region.y + (i / w) as u32);
-                    frame.set_pixel(x, y, rgb565_to_rgb888(px[0], px[1]));
-                }
-            }
-            PanelFormat::Mono => {
-                let row = w.div_ceil(8);
-                if pixels.len() != row * h {
-                    return false;
-                }
-                for y in 0..h {
-                    for x in 0..w {
-                        let dark = pixels[y * row + x / 8] & (0x80 >> (x % 8)) != 0;
-                        let c = if dark { Rgb888::BLACK } else { Rgb888::WHITE };
-                        frame.set_pixel(region.x + x as u32, region.y + y as u32, c);
-                    }
+                PanelFormat::Mono => {
+                    let dark = |x: usize| row[x / 8] & (0x80 >> (x % 8)) != 0;
+                    frame.set_row(region.x, y, (0..w).map(|x| if dark(x) { Rgb888::BLACK } else { Rgb888::WHITE }));
                 }
             }
         }
         true
+    }
+
+    /// The answer to one decoded message.
+    fn answer(&self, msg: PanelMessage) -> Vec<u8> {
+        let packbits = self.packbits.load(Ordering::Relaxed);
+        let shown = match msg {
+            PanelMessage::Hello => {
+                let f = self.current();
+                let (w, h) = (f.width() as u16, f.height() as u16);
+                let features = if packbits { FEATURE_PACKBITS } else { 0 };
+                return encode_hello_reply(w, h, self.format, Some(FIRMWARE), features).unwrap_or_else(|_| vec![NAK]);
+            }
+            PanelMessage::Blit { region, pixels } => self.apply(region, &pixels),
+            PanelMessage::BlitPacked { region, packed } if packbits => {
+                unpack_blit(region, &packed, self.format).is_ok_and(|pixels| self.apply(region, &pixels))
+            }
+            _ => false,
+        };
+        if shown {
+            self.publish();
+            vec![ACK]
+        } else {
+            vec![NAK]
+        }
     }
 
     /// Accepts connections until `cancel` fires (none while unplugged).
@@ -106,22 +136,7 @@ impl SimDisplay {
                     Ok(None) => break,
                     Ok(Some((msg, used))) => {
                         buf.drain(..used);
-                        match msg {
-                            PanelMessage::Hello => {
-                                let f = self.current();
-                                let (w, h) = (f.width() as u16, f.height() as u16);
-                                encode_hello_reply(w, h, self.format, Some(FIRMWARE)).unwrap_or_else(|_| vec![NAK])
-                            }
-                            PanelMessage::Blit { region, pixels } => {
-                                if self.apply(region, &pixels) {
-                                    self.publish();
-                                    vec![ACK]
-                                } else {
-                                    vec![NAK]
-                                }
-                            }
-                            _ => vec![NAK],
-                        }
+                        self.answer(msg)
                     }
                     Err(_) => {
                         // Corrupt message: drop what we have and ask for a resend.
@@ -156,5 +171,79 @@ impl SimDisplay {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_graphics::prelude::*;
+    use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
+    use posagent_drivers::display::{CustomerDisplay, PanelDisplay};
+    use posagent_drivers::transport::TcpTransport;
+    use std::time::Duration;
+
+    /// A frame like a screen: white, a coloured bar, a black square, a gradient strip.
+    fn screen(w: u32, h: u32, shade: u8) -> Frame {
+        let mut f = Frame::new(w, h, Rgb888::WHITE);
+        let fill = |c| PrimitiveStyle::with_fill(c);
+        let _ = Rectangle::new(Point::new(0, 0), Size::new(w, 20))
+            .into_styled(fill(Rgb888::new(0xFF, 0xB3, 0xC7)))
+            .draw(&mut f);
+        let _ = Rectangle::new(Point::new(30, 40), Size::new(50, 50)).into_styled(fill(Rgb888::BLACK)).draw(&mut f);
+        for x in 0..w {
+            f.set_pixel(x, h - 1, Rgb888::new(x as u8, shade, 255 - x as u8));
+        }
+        f
+    }
+
+    /// The drivers' host against this panel over TCP: what the panel shows is what was
+    /// sent, with PackBits and as a first-version panel without it, whole and in part.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_panel_shows_what_the_host_sent_with_and_without_packbits() {
+        for (format, packbits) in [
+            (PanelFormat::Rgb565, true),
+            (PanelFormat::Rgb565, false),
+            (PanelFormat::Mono, true),
+            (PanelFormat::Mono, false),
+        ] {
+            let panel = SimDisplay::new(120, 100, format, None);
+            panel.set_packbits(packbits);
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let cancel = CancellationToken::new();
+            tokio::spawn(panel.clone().serve(listener, cancel.clone()));
+            let shown = tokio::task::spawn_blocking(move || {
+                let transport = TcpTransport::connect(&addr, Duration::from_secs(2)).unwrap();
+                let mut host = PanelDisplay::open(transport).unwrap();
+                let frames = [screen(120, 100, 0), screen(120, 100, 99)];
+                let mut shown = vec![];
+                for f in &frames {
+                    host.show(f).unwrap();
+                    shown.push(f.clone());
+                }
+                shown
+            });
+            let sent = shown.await.unwrap();
+            let last = sent.last().unwrap();
+            let expected = if format == PanelFormat::Mono { last.to_mono() } else { quantized(last) };
+            assert_eq!(panel.current(), expected, "{format:?}, PackBits {packbits}");
+            assert_eq!(*panel.subscribe().borrow(), 2, "two frames shown");
+            cancel.cancel();
+        }
+    }
+
+    /// `f` as an RGB565 panel shows it.
+    fn quantized(f: &Frame) -> Frame {
+        let mut q = f.clone();
+        for y in 0..f.height() {
+            for x in 0..f.width() {
+                let c = f.pixel(x, y);
+                let v = (u16::from(c.r() >> 3) << 11) | (u16::from(c.g() >> 2) << 5) | u16::from(c.b() >> 3);
+                let [hi, lo] = v.to_be_bytes();
+                q.set_pixel(x, y, rgb565_to_rgb888(hi, lo));
+            }
+        }
+        q
     }
 }

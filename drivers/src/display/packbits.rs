@@ -1,0 +1,155 @@
+//! PackBits run-length coding (Apple Technical Note TN1023, TIFF 6.0 §9, compression
+//! 32773), byte for byte as TIFF has it: a header byte `n` read as signed, then for
+//! 0..=127 the next `n + 1` bytes literally, for -1..=-127 the next byte `1 - n` times,
+//! and -128 nothing. The panel protocol's compressed BLIT carries the BLIT's pixel bytes
+//! coded this way (`docs/protocols.md`).
+
+/// Longest run or literal one header byte covers.
+const MAX_RUN: usize = 128;
+
+/// Appends `src` coded as PackBits to `out`: runs of two or more equal bytes that start a
+/// packet are repeated, a literal is cut before a run of three (as Apple's encoder does).
+pub fn encode_into(src: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < src.len() {
+        let run = run_at(src, i);
+        if run >= 2 {
+            out.push((257 - run) as u8);
+            out.push(src[i]);
+            i += run;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < src.len()
+            && i - start < MAX_RUN
+            && !(i + 2 < src.len() && src[i] == src[i + 1] && src[i] == src[i + 2])
+        {
+            i += 1;
+        }
+        out.push((i - start - 1) as u8);
+        out.extend_from_slice(&src[start..i]);
+    }
+}
+
+/// How many bytes from `i` on equal `src[i]` (at most [`MAX_RUN`]).
+fn run_at(src: &[u8], i: usize) -> usize {
+    let b = src[i];
+    src[i..src.len().min(i + MAX_RUN)].iter().take_while(|&&x| x == b).count()
+}
+
+/// `src` coded as PackBits.
+pub fn encode(src: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(src.len() / 8 + 16);
+    encode_into(src, &mut out);
+    out
+}
+
+/// Why PackBits data does not decode to what it should.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackBitsError {
+    /// A packet's header promises more bytes than the data has.
+    #[error("PackBits data ends inside a packet")]
+    Truncated,
+    /// The data decodes to more or fewer bytes than expected.
+    #[error("PackBits data decodes to {got} bytes, {expected} were expected")]
+    Length {
+        /// Bytes the data would give (as far as it was read).
+        got: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
+}
+
+/// Decodes `src`, which must give exactly `expected` bytes (so a bad packet cannot make
+/// a panel allocate more than its region).
+pub fn decode(src: &[u8], expected: usize) -> Result<Vec<u8>, PackBitsError> {
+    let mut out = Vec::with_capacity(expected);
+    let mut i = 0;
+    while i < src.len() {
+        let n = src[i] as i8;
+        i += 1;
+        let (count, literal) = match n {
+            0..=127 => (n as usize + 1, true),
+            -127..=-1 => ((1 - i16::from(n)) as usize, false),
+            _ => continue, // -128: no operation
+        };
+        if out.len() + count > expected {
+            return Err(PackBitsError::Length { got: out.len() + count, expected });
+        }
+        if literal {
+            let bytes = src.get(i..i + count).ok_or(PackBitsError::Truncated)?;
+            out.extend_from_slice(bytes);
+            i += count;
+        } else {
+            let b = *src.get(i).ok_or(PackBitsError::Truncated)?;
+            out.resize(out.len() + count, b);
+            i += 1;
+        }
+    }
+    if out.len() != expected {
+        return Err(PackBitsError::Length { got: out.len(), expected });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Apple's example in Technical Note TN1023 (the same in TIFF 6.0 §9).
+    const UNPACKED: [u8; 24] = [
+        0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0xAA, 0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0x22, 0xAA, 0xAA, 0xAA, 0xAA,
+        0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA,
+    ];
+    const PACKED: [u8; 15] = [0xFE, 0xAA, 0x02, 0x80, 0x00, 0x2A, 0xFD, 0xAA, 0x03, 0x80, 0x00, 0x2A, 0x22, 0xF7, 0xAA];
+
+    #[test]
+    fn apples_example_is_byte_exact_both_ways() {
+        assert_eq!(encode(&UNPACKED), PACKED);
+        assert_eq!(decode(&PACKED, UNPACKED.len()), Ok(UNPACKED.to_vec()));
+    }
+
+    #[test]
+    fn the_no_operation_header_is_skipped() {
+        assert_eq!(decode(&[0x80, 0xFF, 0x07, 0x80], 2), Ok(vec![7, 7]));
+    }
+
+    #[test]
+    fn long_runs_and_literals_are_cut_at_128() {
+        let mut src = vec![5u8; 300];
+        src.extend((0..=255u8).cycle().take(300));
+        let packed = encode(&src);
+        assert_eq!(decode(&packed, src.len()), Ok(src.clone()));
+        // 300 equal bytes: 128 + 128 + 44, two bytes each.
+        assert_eq!(&packed[..6], &[0x81, 5, 0x81, 5, 0xD5, 5]);
+    }
+
+    #[test]
+    fn data_of_the_wrong_length_or_cut_short_is_refused() {
+        assert_eq!(decode(&PACKED, 23), Err(PackBitsError::Length { got: 24, expected: 23 }));
+        assert_eq!(decode(&PACKED, 25), Err(PackBitsError::Length { got: 24, expected: 25 }));
+        assert_eq!(decode(&[0x03, 1, 2], 4), Err(PackBitsError::Truncated));
+        assert_eq!(decode(&[0xFE], 3), Err(PackBitsError::Truncated));
+        // A header promising a run past the region is refused before anything is made.
+        assert_eq!(decode(&[0x81, 0], 10), Err(PackBitsError::Length { got: 128, expected: 10 }));
+    }
+
+    #[test]
+    fn pseudo_random_data_round_trips() {
+        let mut x: u32 = 0x1234_5678;
+        for len in [0usize, 1, 2, 3, 127, 128, 129, 1000, 4099] {
+            let src: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    // Few distinct values, so runs of every length occur.
+                    (x % 3) as u8
+                })
+                .collect();
+            assert_eq!(decode(&encode(&src), len), Ok(src), "length {len}");
+        }
+    }
+}
