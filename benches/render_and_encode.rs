@@ -1,11 +1,13 @@
 //! CPU cost of the hot paths: drawing the QR screen (QR encode + text from the glyph cache) at
-//! two display sizes, and encoding a 30-line receipt with a QR code to ESC/POS (also built
+//! two display sizes, the panel message that takes it there from the canceled screen
+//! (changed rectangle, pixels, PackBits or plain, CRC; and the panel's unpacking), and encoding a 30-line receipt with a QR code to ESC/POS (also built
 //! and encoded per iteration, the figure compared with `benches/escpos_python.py`).
 //! `cargo bench --bench render_and_encode`; figures in docs/performance.md.
 #![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use posagent::screens::{Screen, render};
+use posagent_drivers::display::{PanelFormat, PanelMessage, decode_host_message, encode_blit, encode_blit_packed};
 use posagent_drivers::printer::{Block, Document, PrinterProfile, encode_document};
 use std::hint::black_box;
 
@@ -39,8 +41,23 @@ fn receipt() -> Document {
 fn benches(c: &mut Criterion) {
     let screen = qr_screen();
     for (w, h) in [(480, 272), (800, 480)] {
-        c.bench_function(&format!("qr_screen_{w}x{h}"), |b| b.iter(|| render(black_box(&screen), w, h)));
+        // A new payment request each time: its QR code encoded (the mask chosen) too.
+        let mut n = 0u32;
+        c.bench_function(&format!("qr_screen_{w}x{h}"), |b| {
+            b.iter(|| {
+                n += 1;
+                let mut s = screen.clone();
+                if let Screen::Qr { url, .. } = &mut s {
+                    url.truncate(url.len() - 8);
+                    url.push_str(&format!("{n:08x}"));
+                }
+                render(black_box(&s), w, h)
+            })
+        });
+        // The countdown's redraw: the same code, kept from the last draw.
+        c.bench_function(&format!("qr_screen_{w}x{h}_redraw"), |b| b.iter(|| render(black_box(&screen), w, h)));
     }
+    panel_messages(c);
     let doc = receipt();
     let native = PrinterProfile::default();
     let raster = PrinterProfile { native_qr: false, ..PrinterProfile::default() };
@@ -49,6 +66,38 @@ fn benches(c: &mut Criterion) {
     // Built and encoded per iteration, like benches/escpos_python.py does with python-escpos.
     c.bench_function("receipt_build_and_encode_native_qr", |b| {
         b.iter(|| encode_document(black_box(&receipt()), &native))
+    });
+}
+
+/// The QR screen's message to an 800×480 RGB565 panel that showed the canceled screen.
+fn panel_messages(c: &mut Criterion) {
+    let before = render(&Screen::Canceled { locale: "sv-SE".into() }, 800, 480);
+    let after = render(&qr_screen(), 800, 480);
+    let packed_for = |f: &posagent_drivers::display::Frame| {
+        let region = f.changed_region(Some(&before)).unwrap_or(posagent_drivers::display::Region {
+            x: 0,
+            y: 0,
+            width: 800,
+            height: 480,
+        });
+        encode_blit_packed(f, region, PanelFormat::Rgb565)
+    };
+    c.bench_function("panel_qr_frame_800x480_packbits", |b| b.iter(|| packed_for(black_box(&after))));
+    c.bench_function("panel_qr_frame_800x480_plain", |b| {
+        b.iter(|| {
+            let region = black_box(&after).changed_region(Some(&before)).unwrap();
+            encode_blit(&after, region, PanelFormat::Rgb565)
+        })
+    });
+    let msg = packed_for(&after);
+    println!("panel_qr_frame_800x480: PackBits message {} bytes", msg.len());
+    c.bench_function("panel_qr_frame_800x480_unpack", |b| {
+        b.iter(|| match decode_host_message(black_box(&msg)) {
+            Ok(Some((PanelMessage::BlitPacked { region, packed }, _))) => {
+                posagent_drivers::display::unpack_blit(region, &packed, PanelFormat::Rgb565).map(|p| p.len()).ok()
+            }
+            _ => None,
+        })
     });
 }
 

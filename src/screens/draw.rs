@@ -103,31 +103,70 @@ pub fn line_width(line: &str, px: u32, weight: Weight) -> u32 {
     width.ceil().max(0.0) as u32
 }
 
+/// A line being filled: its text and the unrounded width so far, summed in the same
+/// order as [`line_width`] (so a line's width never depends on how it was built).
+#[derive(Default)]
+struct LineSoFar {
+    text: String,
+    width: f32,
+    last: Option<char>,
+}
+
+impl LineSoFar {
+    /// The width with `more` appended, without appending it.
+    fn width_with(&self, more: impl Iterator<Item = char>, px: u32, weight: Weight) -> f32 {
+        let (mut width, mut previous) = (self.width, self.last);
+        for c in more {
+            if let Some(p) = previous {
+                width += font::kern(p, c, px, weight);
+            }
+            width += font::advance(c, px, weight);
+            previous = Some(c);
+        }
+        width
+    }
+
+    fn push(&mut self, more: &str, width: f32) {
+        self.text.push_str(more);
+        self.width = width;
+        self.last = more.chars().last().or(self.last);
+    }
+}
+
+/// Whether an unrounded width fits in `width` (as [`line_width`] rounds it).
+fn fits(w: f32, width: u32) -> bool {
+    w.ceil().max(0.0) as u32 <= width
+}
+
 /// `text` (already [`for_font`]) in lines no wider than `width` at `px`: broken between
 /// words, a word wider than the line broken between characters.
 fn wrap(text: &str, width: u32, px: u32, weight: Weight) -> Vec<String> {
-    let fits = |s: &str| line_width(s, px, weight) <= width;
     let mut lines = vec![];
-    let mut line = String::new();
+    let mut line = LineSoFar::default();
     for word in words(text) {
-        let joined = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-        if fits(&joined) {
-            line = joined;
+        let sep = if line.text.is_empty() { "" } else { " " };
+        let joined = line.width_with(sep.chars().chain(word.chars()), px, weight);
+        if fits(joined, width) {
+            line.push(sep, line.width_with(sep.chars(), px, weight));
+            line.push(word, joined);
             continue;
         }
-        if !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
+        if !line.text.is_empty() {
+            lines.push(std::mem::take(&mut line).text);
         }
         for c in word.chars() {
-            line.push(c);
-            if !fits(&line) && line.chars().count() > 1 {
-                line.pop();
-                lines.push(std::mem::replace(&mut line, c.to_string()));
+            let with = line.width_with(std::iter::once(c), px, weight);
+            if !fits(with, width) && !line.text.is_empty() {
+                lines.push(std::mem::take(&mut line).text);
+                let alone = line.width_with(std::iter::once(c), px, weight);
+                line.push(c.encode_utf8(&mut [0; 4]), alone);
+            } else {
+                line.push(c.encode_utf8(&mut [0; 4]), with);
             }
         }
     }
-    if !line.is_empty() {
-        lines.push(line);
+    if !line.text.is_empty() {
+        lines.push(line.text);
     }
     lines
 }
@@ -229,11 +268,35 @@ pub fn fill(frame: &mut Frame, x: i32, y: i32, w: u32, h: u32, color: Rgb888) {
     let _ = Rectangle::new(Point::new(x, y), Size::new(w, h)).into_styled(PrimitiveStyle::with_fill(color)).draw(frame);
 }
 
+/// A QR code's dark modules, row by row, and its width in modules (no quiet zone).
+struct QrModules {
+    data: String,
+    width: u32,
+    dark: Vec<bool>,
+}
+
+thread_local! {
+    /// The last QR code encoded on this thread: the QR screen measures it, draws it, and
+    /// redraws it every second for the countdown; choosing its mask is most of its cost.
+    static LAST_QR: std::cell::RefCell<Option<std::rc::Rc<QrModules>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The QR code of `data` at error correction level M (`None`: it does not fit one).
+fn qr_of(data: &str) -> Option<std::rc::Rc<QrModules>> {
+    if let Some(q) = LAST_QR.with(|l| l.borrow().as_ref().filter(|q| q.data == data).cloned()) {
+        return Some(q);
+    }
+    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let dark = code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect();
+    let q = std::rc::Rc::new(QrModules { data: data.to_string(), width: code.width() as u32, dark });
+    LAST_QR.with(|l| *l.borrow_mut() = Some(q.clone()));
+    Some(q)
+}
+
 /// Modules across the QR code of `data`, quiet zone included (`None`: it does not fit a
 /// QR code).
 pub fn qr_modules(data: &str) -> Option<u32> {
-    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).ok()?;
-    Some(code.width() as u32 + 8)
+    Some(qr_of(data)?.width + 8)
 }
 
 /// A result mark that reads without colour (a 1-bit panel shows both bands black).
@@ -264,8 +327,8 @@ pub fn mark(frame: &mut Frame, mark: Mark, (x, y): (u32, u32), size: u32, color:
 /// white quiet zone of 4 modules included. Returns the side actually used, or `None`
 /// if the data does not fit a QR code at that size.
 pub fn qr_code(frame: &mut Frame, data: &str, x: u32, y: u32, side: u32) -> Option<u32> {
-    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).ok()?;
-    let n = code.width() as u32;
+    let code = qr_of(data)?;
+    let n = code.width;
     let modules = n + 8;
     let scale = side / modules;
     if scale < 2 {
@@ -275,16 +338,11 @@ pub fn qr_code(frame: &mut Frame, data: &str, x: u32, y: u32, side: u32) -> Opti
     let (ox, oy) = (x + (side - used) / 2, y + (side - used) / 2);
     drawn((ox, oy, used, used));
     fill(frame, ox as i32, oy as i32, used, used, PAPER);
-    let colors = code.to_colors();
     for my in 0..n {
         for mx in 0..n {
-            if colors[(my * n + mx) as usize] == qrcode::Color::Dark {
+            if code.dark[(my * n + mx) as usize] {
                 let (px, py) = (ox + (mx + 4) * scale, oy + (my + 4) * scale);
-                for dy in 0..scale {
-                    for dx in 0..scale {
-                        frame.set_pixel(px + dx, py + dy, Rgb888::BLACK);
-                    }
-                }
+                fill(frame, px as i32, py as i32, scale, scale, Rgb888::BLACK);
             }
         }
     }

@@ -1,7 +1,7 @@
 //! A 24-bit RGB frame that embedded-graphics draws into, with PNG export and diffing.
 
 use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
-use embedded_graphics::prelude::{DrawTarget, OriginDimensions, Pixel, Size};
+use embedded_graphics::prelude::{DrawTarget, OriginDimensions, Pixel, Point, Size};
 
 /// A rectangle of pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,11 +155,39 @@ impl DrawTarget for Frame {
         }
         Ok(())
     }
+
+    /// A rectangle of one colour, row by row (the default goes pixel by pixel).
+    fn fill_solid(&mut self, area: &embedded_graphics::primitives::Rectangle, color: Self::Color) -> Result<(), Self::Error> {
+        let area = area.intersection(&embedded_graphics::primitives::Rectangle::new(Point::zero(), self.size()));
+        let Some(bottom_right) = area.bottom_right() else { return Ok(()) };
+        let (x0, x1) = (area.top_left.x as usize, bottom_right.x as usize + 1);
+        let w = self.width as usize;
+        for y in area.top_left.y as usize..=bottom_right.y as usize {
+            self.pixels[y * w + x0..y * w + x1].fill(color);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filled_rectangle_is_clipped_to_the_frame_like_pixel_by_pixel() {
+        use embedded_graphics::prelude::PointsIter;
+        use embedded_graphics::primitives::{Primitive, PrimitiveStyle, Rectangle};
+        use embedded_graphics::Drawable;
+        let red = Rgb888::new(255, 0, 0);
+        for (x, y, w, h) in [(2, 1, 3, 2), (-3, -2, 5, 4), (8, 6, 9, 9), (0, 0, 10, 8), (12, 0, 2, 2), (3, 3, 0, 4)] {
+            let mut fast = Frame::new(10, 8, Rgb888::WHITE);
+            let rect = Rectangle::new(Point::new(x, y), Size::new(w, h));
+            let _ = rect.into_styled(PrimitiveStyle::with_fill(red)).draw(&mut fast);
+            let mut slow = Frame::new(10, 8, Rgb888::WHITE);
+            let _ = slow.draw_iter(rect.points().map(|p| Pixel(p, red)));
+            assert_eq!(fast, slow, "{x},{y} {w}x{h}");
+        }
+    }
 
     #[test]
     fn changed_region_is_the_bounding_box() {

@@ -1,47 +1,48 @@
 //! PackBits run-length coding (Apple Technical Note TN1023, TIFF 6.0 §9, compression
-//! 32773), byte for byte as TIFF has it: a header byte `n` read as signed, then for
-//! 0..=127 the next `n + 1` bytes literally, for -1..=-127 the next byte `1 - n` times,
-//! and -128 nothing. The panel protocol's compressed BLIT carries the BLIT's pixel bytes
-//! coded this way (`docs/protocols.md`).
+//! 32773) over units of `N` bytes: a header byte `n` read as signed, then for 0..=127 the
+//! next `n + 1` units literally, for -1..=-127 the next unit `1 - n` times, and -128
+//! nothing. With `N = 1` it is TIFF's PackBits byte for byte; the panel protocol's
+//! compressed BLIT codes a pixel (2 bytes) as the unit on RGB565 panels, so a flat colour
+//! whose two bytes differ still makes runs, and a byte (8 pixels) on 1-bit panels
+//! (`docs/protocols.md`).
 
 /// Longest run or literal one header byte covers.
 const MAX_RUN: usize = 128;
 
-/// Appends `src` coded as PackBits to `out`: runs of two or more equal bytes that start a
-/// packet are repeated, a literal is cut before a run of three (as Apple's encoder does).
-pub fn encode_into(src: &[u8], out: &mut Vec<u8>) {
+/// Appends `src` coded as PackBits over `N`-byte units to `out`: a run of two or more
+/// equal units that starts a packet is repeated, a literal is cut before a run of three
+/// (as Apple's encoder does).
+pub fn encode_into<const N: usize>(src: &[[u8; N]], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < src.len() {
         let run = run_at(src, i);
         if run >= 2 {
             out.push((257 - run) as u8);
-            out.push(src[i]);
+            out.extend_from_slice(&src[i]);
             i += run;
             continue;
         }
         let start = i;
         i += 1;
-        while i < src.len()
-            && i - start < MAX_RUN
-            && !(i + 2 < src.len() && src[i] == src[i + 1] && src[i] == src[i + 2])
+        while i < src.len() && i - start < MAX_RUN && !(i + 2 < src.len() && src[i] == src[i + 1] && src[i] == src[i + 2])
         {
             i += 1;
         }
         out.push((i - start - 1) as u8);
-        out.extend_from_slice(&src[start..i]);
+        out.extend_from_slice(src[start..i].as_flattened());
     }
 }
 
-/// How many bytes from `i` on equal `src[i]` (at most [`MAX_RUN`]).
-fn run_at(src: &[u8], i: usize) -> usize {
+/// How many units from `i` on equal `src[i]` (at most [`MAX_RUN`]).
+fn run_at<const N: usize>(src: &[[u8; N]], i: usize) -> usize {
     let b = src[i];
     src[i..src.len().min(i + MAX_RUN)].iter().take_while(|&&x| x == b).count()
 }
 
-/// `src` coded as PackBits.
+/// `src` coded as PackBits over bytes (TIFF's PackBits).
 pub fn encode(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() / 8 + 16);
-    encode_into(src, &mut out);
+    encode_into::<1>(src.as_chunks().0, &mut out);
     out
 }
 
@@ -62,9 +63,14 @@ pub enum PackBitsError {
     },
 }
 
-/// Decodes `src`, which must give exactly `expected` bytes (so a bad packet cannot make
-/// a panel allocate more than its region).
+/// Decodes `src` (PackBits over bytes), which must give exactly `expected` bytes.
 pub fn decode(src: &[u8], expected: usize) -> Result<Vec<u8>, PackBitsError> {
+    decode_units::<1>(src, expected)
+}
+
+/// Decodes `src`, PackBits over `N`-byte units, which must give exactly `expected`
+/// bytes (so a bad packet cannot make a panel allocate more than its region).
+pub fn decode_units<const N: usize>(src: &[u8], expected: usize) -> Result<Vec<u8>, PackBitsError> {
     let mut out = Vec::with_capacity(expected);
     let mut i = 0;
     while i < src.len() {
@@ -75,17 +81,21 @@ pub fn decode(src: &[u8], expected: usize) -> Result<Vec<u8>, PackBitsError> {
             -127..=-1 => ((1 - i16::from(n)) as usize, false),
             _ => continue, // -128: no operation
         };
-        if out.len() + count > expected {
-            return Err(PackBitsError::Length { got: out.len() + count, expected });
+        if out.len() + count * N > expected {
+            return Err(PackBitsError::Length { got: out.len() + count * N, expected });
         }
         if literal {
-            let bytes = src.get(i..i + count).ok_or(PackBitsError::Truncated)?;
+            let bytes = src.get(i..i + count * N).ok_or(PackBitsError::Truncated)?;
             out.extend_from_slice(bytes);
-            i += count;
+            i += count * N;
         } else {
-            let b = *src.get(i).ok_or(PackBitsError::Truncated)?;
-            out.resize(out.len() + count, b);
-            i += 1;
+            let unit: [u8; N] = src.get(i..i + N).and_then(|u| u.try_into().ok()).ok_or(PackBitsError::Truncated)?;
+            let start = out.len();
+            out.resize(start + count * N, 0);
+            for dst in out[start..].as_chunks_mut::<N>().0 {
+                *dst = unit;
+            }
+            i += N;
         }
     }
     if out.len() != expected {
@@ -137,6 +147,19 @@ mod tests {
     }
 
     #[test]
+    fn two_byte_units_make_runs_of_a_colour_whose_bytes_differ() {
+        // Three pink pixels (F8 1F), then red and white: a run, then a literal of two.
+        let src = [[0xF8, 0x1F], [0xF8, 0x1F], [0xF8, 0x1F], [0xF8, 0x00], [0xFF, 0xFF]];
+        let mut out = vec![];
+        encode_into(&src, &mut out);
+        assert_eq!(out, [0xFE, 0xF8, 0x1F, 0x01, 0xF8, 0x00, 0xFF, 0xFF]);
+        assert_eq!(decode_units::<2>(&out, 10), Ok(src.as_flattened().to_vec()));
+        // Half a unit at the end, or one unit too many, is refused.
+        assert_eq!(decode_units::<2>(&[0x00, 0xF8], 2), Err(PackBitsError::Truncated));
+        assert_eq!(decode_units::<2>(&out, 8), Err(PackBitsError::Length { got: 10, expected: 8 }));
+    }
+
+    #[test]
     fn pseudo_random_data_round_trips() {
         let mut x: u32 = 0x1234_5678;
         for len in [0usize, 1, 2, 3, 127, 128, 129, 1000, 4099] {
@@ -149,7 +172,11 @@ mod tests {
                     (x % 3) as u8
                 })
                 .collect();
-            assert_eq!(decode(&encode(&src), len), Ok(src), "length {len}");
+            assert_eq!(decode(&encode(&src), len), Ok(src.clone()), "length {len}");
+            let units = &src[..len / 2 * 2];
+            let mut packed = vec![];
+            encode_into::<2>(units.as_chunks().0, &mut packed);
+            assert_eq!(decode_units::<2>(&packed, units.len()), Ok(units.to_vec()), "length {len}, 2-byte units");
         }
     }
 }

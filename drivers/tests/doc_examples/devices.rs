@@ -392,7 +392,6 @@ fn blit(ex: &Example, packed: bool) -> (Vec<u8>, PanelMessage) {
     let data = msg[15..msg.len() - 2].to_vec();
     let raw = if packed {
         assert_eq!(msg[2], 0x03, "{}: the codec packs this region", ex.at);
-        assert_eq!(display::packbits::encode(&unpack_blit(region, &data, format).unwrap()), data, "{}", ex.at);
         unpack_blit(region, &data, format).unwrap()
     } else {
         data.clone()

@@ -133,25 +133,19 @@ pub fn blit_pixels(frame: &Frame, region: Region, format: PanelFormat) -> Vec<u8
     for y in region.y..region.y + region.height {
         let Some(row) = frame.row(y).and_then(|r| r.get(columns.clone())) else { continue };
         match format {
-            PanelFormat::Rgb565 => {
-                for c in row {
-                    let v = (u16::from(c.r() >> 3) << 11) | (u16::from(c.g() >> 2) << 5) | u16::from(c.b() >> 3);
-                    p.extend_from_slice(&v.to_be_bytes());
-                }
-            }
-            PanelFormat::Mono => {
-                for eight in row.chunks(8) {
-                    let byte = eight
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| super::super::frame::luma(**c) < 128)
-                        .fold(0u8, |b, (i, _)| b | (0x80 >> i));
-                    p.push(byte);
-                }
-            }
+            PanelFormat::Rgb565 => p.extend(row.iter().flat_map(|c| rgb565(*c).to_be_bytes())),
+            PanelFormat::Mono => p.extend(row.chunks(8).map(|eight| {
+                let dark = eight.iter().enumerate().filter(|(_, c)| super::super::frame::luma(**c) < 128);
+                dark.fold(0u8, |b, (i, _)| b | (0x80 >> i))
+            })),
         }
     }
     p
+}
+
+/// `c` as an RGB565 value.
+fn rgb565(c: Rgb888) -> u16 {
+    (u16::from(c.r() >> 3) << 11) | (u16::from(c.g() >> 2) << 5) | u16::from(c.b() >> 3)
 }
 
 /// The region's header of a BLIT: `x y w h` as u16le.
@@ -172,12 +166,16 @@ pub fn encode_blit(frame: &Frame, region: Region, format: PanelFormat) -> Vec<u8
 }
 
 /// A PackBits BLIT (`0x03`) of `region` of `frame`, for a panel that tells
-/// [`FEATURE_PACKBITS`]: the BLIT's pixel bytes coded as PackBits; or the plain BLIT when
-/// coding would not make it shorter (noise, photos).
+/// [`FEATURE_PACKBITS`]: the BLIT's pixel bytes coded as PackBits over pixels (2 bytes)
+/// on RGB565 panels and over bytes on 1-bit ones; or the plain BLIT when coding would not
+/// make it shorter (noise, photos).
 pub fn encode_blit_packed(frame: &Frame, region: Region, format: PanelFormat) -> Vec<u8> {
     let pixels = blit_pixels(frame, region, format);
     let mut p = region_header(region, pixels.len() / 8);
-    packbits::encode_into(&pixels, &mut p);
+    match format {
+        PanelFormat::Rgb565 => packbits::encode_into::<2>(pixels.as_chunks().0, &mut p),
+        PanelFormat::Mono => packbits::encode_into::<1>(pixels.as_chunks().0, &mut p),
+    }
     if p.len() >= pixels.len() + 8 {
         let mut raw = region_header(region, pixels.len());
         raw.extend_from_slice(&pixels);
@@ -227,7 +225,11 @@ pub enum PanelMessage {
 /// BLIT of that region carries, or an error (the panel answers NAK).
 pub fn unpack_blit(region: Region, packed: &[u8], format: PanelFormat) -> Result<Vec<u8>, PanelError> {
     let expected = format.pixel_bytes(region.width, region.height);
-    packbits::decode(packed, expected).map_err(|e| PanelError::Protocol(format!("compressed BLIT: {e}")))
+    match format {
+        PanelFormat::Rgb565 => packbits::decode_units::<2>(packed, expected),
+        PanelFormat::Mono => packbits::decode_units::<1>(packed, expected),
+    }
+    .map_err(|e| PanelError::Protocol(format!("compressed BLIT: {e}")))
 }
 
 /// Decodes one message from the front of `buf`: `Ok(None)` if more bytes are needed,

@@ -152,8 +152,9 @@ fn a_packbits_blit_is_byte_exact_and_gives_the_blits_pixels_back() -> Result<(),
     f.set_pixel(5, 0, Rgb888::new(255, 0, 0));
     let region = Region { x: 0, y: 0, width: 8, height: 1 };
     let msg = encode_blit_packed(&f, region, PanelFormat::Rgb565);
-    // Region, then PackBits: 10 × FF (F7 FF), literal F8 00 (01 F8 00), 4 × FF (FD FF).
-    let payload = [0, 0, 0, 0, 8, 0, 1, 0, 0xF7, 0xFF, 0x01, 0xF8, 0x00, 0xFD, 0xFF];
+    // Region, then PackBits over pixels: 5 × white (FC FF FF), then a literal of three
+    // (02 F8 00 FF FF FF FF): a run of two inside a literal is not cut out.
+    let payload = [0, 0, 0, 0, 8, 0, 1, 0, 0xFC, 0xFF, 0xFF, 0x02, 0xF8, 0x00, 0xFF, 0xFF, 0xFF, 0xFF];
     let mut body = vec![0x03, payload.len() as u8, 0, 0, 0];
     body.extend_from_slice(&payload);
     let crc = crc16(&body).to_le_bytes();
@@ -163,7 +164,7 @@ fn a_packbits_blit_is_byte_exact_and_gives_the_blits_pixels_back() -> Result<(),
     };
     assert_eq!((r, used), (region, msg.len()));
     assert_eq!(unpack_blit(r, &packed, PanelFormat::Rgb565)?, blit_pixels(&f, region, PanelFormat::Rgb565));
-    // The same data read by a 1-bit panel is 16 bytes too many: refused.
+    // The same data read by a 1-bit panel (byte units) does not add up: refused.
     assert!(unpack_blit(r, &packed, PanelFormat::Mono).is_err());
     // Pixels that do not shrink go as a plain BLIT.
     let mut noise = Frame::new(8, 1, Rgb888::WHITE);
