@@ -3,7 +3,7 @@
 //! (changed rectangle, pixels, PackBits or plain, CRC; and the panel's unpacking), and encoding a 30-line receipt with a QR code to ESC/POS (also built
 //! and encoded per iteration, the figure compared with `benches/escpos_python.py`).
 //! `cargo bench --bench render_and_encode`; figures in docs/performance.md.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use posagent::screens::{Screen, render};

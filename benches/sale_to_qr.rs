@@ -2,7 +2,8 @@
 //! (simulated) customer display, over the real path: ECR HTTP, journal (SQLite, FULL
 //! sync), availability and authorize calls to the simulated acquirer, render, panel
 //! protocol over TCP. Reports p50/p90/p99 over N sales (`SALES`, default 200), one at
-//! most every 25 ms.
+//! most every 25 ms. The simulated panel writes no PNG of its frames here (developers'
+//! files, not the daemon's work).
 //! `cargo bench --bench sale_to_qr`; figures in docs/performance.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,6 +23,8 @@ fn main() {
         let http = reqwest::Client::new();
         let (url, token) = (running.daemon.ecr_url.clone(), running.daemon.ecr_token.clone());
         let mut frames = running.sim.display.subscribe();
+        // The simulated panel's PNG of every frame is for developers, not the daemon's work.
+        running.sim.display.set_frame_files(false);
         // Let the idle screen through first.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut samples = Vec::with_capacity(n);

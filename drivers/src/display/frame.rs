@@ -21,7 +21,8 @@ pub struct Region {
 pub struct Frame {
     width: u32,
     height: u32,
-    pixels: Vec<Rgb888>,
+    /// Row-major, one `[r, g, b]` each (bytes, so rows compare and copy as memory).
+    pixels: Vec<[u8; 3]>,
 }
 
 impl std::fmt::Debug for Frame {
@@ -33,7 +34,7 @@ impl std::fmt::Debug for Frame {
 impl Frame {
     /// A frame filled with `color`.
     pub fn new(width: u32, height: u32, color: Rgb888) -> Self {
-        Frame { width, height, pixels: vec![color; (width as usize) * (height as usize)] }
+        Frame { width, height, pixels: vec![bytes(color); (width as usize) * (height as usize)] }
     }
 
     /// Width in pixels.
@@ -48,11 +49,15 @@ impl Frame {
 
     /// The pixel at (x, y); black outside.
     pub fn pixel(&self, x: u32, y: u32) -> Rgb888 {
-        if x < self.width && y < self.height { self.pixels[(y * self.width + x) as usize] } else { Rgb888::BLACK }
+        if x < self.width && y < self.height {
+            color(self.pixels[(y * self.width + x) as usize])
+        } else {
+            Rgb888::BLACK
+        }
     }
 
-    /// The pixels of row `y`, left to right (none below the frame).
-    pub fn row(&self, y: u32) -> Option<&[Rgb888]> {
+    /// The pixels of row `y`, left to right, as `[r, g, b]` (none below the frame).
+    pub fn row(&self, y: u32) -> Option<&[[u8; 3]]> {
         let w = self.width as usize;
         self.pixels.get(y as usize * w..(y as usize + 1) * w)
     }
@@ -65,20 +70,20 @@ impl Frame {
         let start = (y * self.width + x) as usize;
         let end = ((y + 1) * self.width) as usize;
         for (p, c) in self.pixels[start..end].iter_mut().zip(colors) {
-            *p = c;
+            *p = bytes(c);
         }
     }
 
     /// Sets the pixel at (x, y); ignored outside.
     pub fn set_pixel(&mut self, x: u32, y: u32, c: Rgb888) {
         if x < self.width && y < self.height {
-            self.pixels[(y * self.width + x) as usize] = c;
+            self.pixels[(y * self.width + x) as usize] = bytes(c);
         }
     }
 
     /// Luma (0–255) of every pixel, row-major: what a camera or QR decoder sees.
     pub fn luma(&self) -> Vec<u8> {
-        self.pixels.iter().map(|p| luma(*p)).collect()
+        self.pixels.iter().map(|p| luma(color(*p))).collect()
     }
 
     /// Whether the pixel at (x, y) is dark on a 1-bit display.
@@ -88,7 +93,8 @@ impl Frame {
 
     /// The frame as a 1-bit display shows it (dark pixels black, the rest white).
     pub fn to_mono(&self) -> Frame {
-        let pixels = self.pixels.iter().map(|p| if luma(*p) < 128 { Rgb888::BLACK } else { Rgb888::WHITE }).collect();
+        let dark = |p: &[u8; 3]| luma(color(*p)) < 128;
+        let pixels = self.pixels.iter().map(|p| bytes(if dark(p) { Rgb888::BLACK } else { Rgb888::WHITE })).collect();
         Frame { width: self.width, height: self.height, pixels }
     }
 
@@ -125,14 +131,24 @@ impl Frame {
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
             let mut w = enc.write_header()?;
-            let data: Vec<u8> = self.pixels.iter().flat_map(|p| [p.r(), p.g(), p.b()]).collect();
-            w.write_image_data(&data)?;
+            let data = self.pixels.as_flattened();
+            w.write_image_data(data)?;
         }
         Ok(out)
     }
 }
 
 /// Luma of a colour, ITU-R BT.601 weights.
+/// `c` as stored.
+fn bytes(c: Rgb888) -> [u8; 3] {
+    [c.r(), c.g(), c.b()]
+}
+
+/// A stored pixel as a colour.
+pub(crate) fn color([r, g, b]: [u8; 3]) -> Rgb888 {
+    Rgb888::new(r, g, b)
+}
+
 pub(crate) fn luma(p: Rgb888) -> u8 {
     ((u32::from(p.r()) * 299 + u32::from(p.g()) * 587 + u32::from(p.b()) * 114) / 1000) as u8
 }
@@ -157,13 +173,17 @@ impl DrawTarget for Frame {
     }
 
     /// A rectangle of one colour, row by row (the default goes pixel by pixel).
-    fn fill_solid(&mut self, area: &embedded_graphics::primitives::Rectangle, color: Self::Color) -> Result<(), Self::Error> {
+    fn fill_solid(
+        &mut self,
+        area: &embedded_graphics::primitives::Rectangle,
+        color: Self::Color,
+    ) -> Result<(), Self::Error> {
         let area = area.intersection(&embedded_graphics::primitives::Rectangle::new(Point::zero(), self.size()));
         let Some(bottom_right) = area.bottom_right() else { return Ok(()) };
         let (x0, x1) = (area.top_left.x as usize, bottom_right.x as usize + 1);
         let w = self.width as usize;
         for y in area.top_left.y as usize..=bottom_right.y as usize {
-            self.pixels[y * w + x0..y * w + x1].fill(color);
+            self.pixels[y * w + x0..y * w + x1].fill(bytes(color));
         }
         Ok(())
     }
@@ -175,9 +195,9 @@ mod tests {
 
     #[test]
     fn a_filled_rectangle_is_clipped_to_the_frame_like_pixel_by_pixel() {
+        use embedded_graphics::Drawable;
         use embedded_graphics::prelude::PointsIter;
         use embedded_graphics::primitives::{Primitive, PrimitiveStyle, Rectangle};
-        use embedded_graphics::Drawable;
         let red = Rgb888::new(255, 0, 0);
         for (x, y, w, h) in [(2, 1, 3, 2), (-3, -2, 5, 4), (8, 6, 9, 9), (0, 0, 10, 8), (12, 0, 2, 2), (3, 3, 0, 4)] {
             let mut fast = Frame::new(10, 8, Rgb888::WHITE);

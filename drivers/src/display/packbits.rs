@@ -9,40 +9,35 @@
 /// Longest run or literal one header byte covers.
 const MAX_RUN: usize = 128;
 
-/// Appends `src` coded as PackBits over `N`-byte units to `out`: a run of two or more
-/// equal units that starts a packet is repeated, a literal is cut before a run of three
-/// (as Apple's encoder does).
-pub fn encode_into<const N: usize>(src: &[[u8; N]], out: &mut Vec<u8>) {
+/// Appends `src`, whole units of `N` bytes (a trailing part of a unit is left out),
+/// coded as PackBits to `out`: a run of two or more equal units that starts a packet is
+/// repeated, a literal is cut before a run of three (as Apple's encoder does).
+pub fn encode_into<const N: usize>(src: &[u8], out: &mut Vec<u8>) {
+    let units = src.len() / N;
+    let unit = |i: usize| &src[i * N..(i + 1) * N];
     let mut i = 0;
-    while i < src.len() {
-        let run = run_at(src, i);
+    while i < units {
+        let run = (i..units.min(i + MAX_RUN)).take_while(|&j| unit(j) == unit(i)).count();
         if run >= 2 {
             out.push((257 - run) as u8);
-            out.extend_from_slice(&src[i]);
+            out.extend_from_slice(unit(i));
             i += run;
             continue;
         }
         let start = i;
         i += 1;
-        while i < src.len() && i - start < MAX_RUN && !(i + 2 < src.len() && src[i] == src[i + 1] && src[i] == src[i + 2])
-        {
+        while i < units && i - start < MAX_RUN && !(i + 2 < units && unit(i) == unit(i + 1) && unit(i) == unit(i + 2)) {
             i += 1;
         }
         out.push((i - start - 1) as u8);
-        out.extend_from_slice(src[start..i].as_flattened());
+        out.extend_from_slice(&src[start * N..i * N]);
     }
-}
-
-/// How many units from `i` on equal `src[i]` (at most [`MAX_RUN`]).
-fn run_at<const N: usize>(src: &[[u8; N]], i: usize) -> usize {
-    let b = src[i];
-    src[i..src.len().min(i + MAX_RUN)].iter().take_while(|&&x| x == b).count()
 }
 
 /// `src` coded as PackBits over bytes (TIFF's PackBits).
 pub fn encode(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() / 8 + 16);
-    encode_into::<1>(src.as_chunks().0, &mut out);
+    encode_into::<1>(src, &mut out);
     out
 }
 
@@ -92,8 +87,8 @@ pub fn decode_units<const N: usize>(src: &[u8], expected: usize) -> Result<Vec<u
             let unit: [u8; N] = src.get(i..i + N).and_then(|u| u.try_into().ok()).ok_or(PackBitsError::Truncated)?;
             let start = out.len();
             out.resize(start + count * N, 0);
-            for dst in out[start..].as_chunks_mut::<N>().0 {
-                *dst = unit;
+            for dst in out[start..].chunks_exact_mut(N) {
+                dst.copy_from_slice(&unit);
             }
             i += N;
         }
@@ -151,7 +146,7 @@ mod tests {
         // Three pink pixels (F8 1F), then red and white: a run, then a literal of two.
         let src = [[0xF8, 0x1F], [0xF8, 0x1F], [0xF8, 0x1F], [0xF8, 0x00], [0xFF, 0xFF]];
         let mut out = vec![];
-        encode_into(&src, &mut out);
+        encode_into::<2>(src.as_flattened(), &mut out);
         assert_eq!(out, [0xFE, 0xF8, 0x1F, 0x01, 0xF8, 0x00, 0xFF, 0xFF]);
         assert_eq!(decode_units::<2>(&out, 10), Ok(src.as_flattened().to_vec()));
         // Half a unit at the end, or one unit too many, is refused.
@@ -175,7 +170,7 @@ mod tests {
             assert_eq!(decode(&encode(&src), len), Ok(src.clone()), "length {len}");
             let units = &src[..len / 2 * 2];
             let mut packed = vec![];
-            encode_into::<2>(units.as_chunks().0, &mut packed);
+            encode_into::<2>(units, &mut packed);
             assert_eq!(decode_units::<2>(&packed, units.len()), Ok(units.to_vec()), "length {len}, 2-byte units");
         }
     }

@@ -26,6 +26,7 @@ pub struct SimDisplay {
     out_dir: Option<PathBuf>,
     shown: watch::Sender<u64>,
     packbits: AtomicBool,
+    frame_files: AtomicBool,
     /// The cable.
     pub plug: Arc<super::Plug>,
 }
@@ -40,6 +41,7 @@ impl SimDisplay {
             out_dir,
             shown,
             packbits: AtomicBool::new(true),
+            frame_files: AtomicBool::new(true),
             plug: Arc::default(),
         })
     }
@@ -53,6 +55,12 @@ impl SimDisplay {
     /// without it, it answers a PackBits BLIT with NAK, as a first-version panel does.
     pub fn set_packbits(&self, on: bool) {
         self.packbits.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether each frame shown is written as a PNG (when the panel has a directory): a
+    /// benchmark of the daemon turns it off, it is not the daemon's work.
+    pub fn set_frame_files(&self, on: bool) {
+        self.frame_files.store(on, Ordering::Relaxed);
     }
 
     /// Number of frames shown so far; changes wake subscribers.
@@ -157,7 +165,7 @@ impl SimDisplay {
             *n += 1;
             number = *n;
         });
-        if let Some(dir) = self.out_dir.clone() {
+        if let Some(dir) = self.out_dir.clone().filter(|_| self.frame_files.load(Ordering::Relaxed)) {
             let frame = self.current();
             tokio::task::spawn_blocking(move || {
                 let path = dir.join(format!("frame-{number:04}.png"));
@@ -175,6 +183,7 @@ impl SimDisplay {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use embedded_graphics::prelude::*;

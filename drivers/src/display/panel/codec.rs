@@ -5,7 +5,7 @@
 use super::super::frame::{Frame, Region};
 use super::super::packbits;
 use super::PanelError;
-use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
+use embedded_graphics::pixelcolor::Rgb888;
 
 /// Start of a message.
 pub const STX: u8 = 0x02;
@@ -135,7 +135,10 @@ pub fn blit_pixels(frame: &Frame, region: Region, format: PanelFormat) -> Vec<u8
         match format {
             PanelFormat::Rgb565 => p.extend(row.iter().flat_map(|c| rgb565(*c).to_be_bytes())),
             PanelFormat::Mono => p.extend(row.chunks(8).map(|eight| {
-                let dark = eight.iter().enumerate().filter(|(_, c)| super::super::frame::luma(**c) < 128);
+                let dark = eight
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| super::super::frame::luma(super::super::frame::color(**c)) < 128);
                 dark.fold(0u8, |b, (i, _)| b | (0x80 >> i))
             })),
         }
@@ -143,9 +146,9 @@ pub fn blit_pixels(frame: &Frame, region: Region, format: PanelFormat) -> Vec<u8
     p
 }
 
-/// `c` as an RGB565 value.
-fn rgb565(c: Rgb888) -> u16 {
-    (u16::from(c.r() >> 3) << 11) | (u16::from(c.g() >> 2) << 5) | u16::from(c.b() >> 3)
+/// A stored `[r, g, b]` pixel as an RGB565 value.
+fn rgb565([r, g, b]: [u8; 3]) -> u16 {
+    (u16::from(r >> 3) << 11) | (u16::from(g >> 2) << 5) | u16::from(b >> 3)
 }
 
 /// The region's header of a BLIT: `x y w h` as u16le.
@@ -173,8 +176,8 @@ pub fn encode_blit_packed(frame: &Frame, region: Region, format: PanelFormat) ->
     let pixels = blit_pixels(frame, region, format);
     let mut p = region_header(region, pixels.len() / 8);
     match format {
-        PanelFormat::Rgb565 => packbits::encode_into::<2>(pixels.as_chunks().0, &mut p),
-        PanelFormat::Mono => packbits::encode_into::<1>(pixels.as_chunks().0, &mut p),
+        PanelFormat::Rgb565 => packbits::encode_into::<2>(&pixels, &mut p),
+        PanelFormat::Mono => packbits::encode_into::<1>(&pixels, &mut p),
     }
     if p.len() >= pixels.len() + 8 {
         let mut raw = region_header(region, pixels.len());
