@@ -214,7 +214,10 @@ impl Forwarder {
 
     /// Carries out the decisions on a batch's operations; those that finish are written
     /// in one transaction (one synced commit for the batch, not one per operation).
-    pub async fn execute_all(&self, decided: Vec<(DueOp, Decision)>) -> Result<Vec<Applied>, StoreError> {
+    /// Returns what became of each, and how many forwarded card reads still have copies
+    /// in the WAL: the caller checkpoints ([`Journal::checkpoint`]) — the sync worker
+    /// once for several batches.
+    pub async fn execute_all(&self, decided: Vec<(DueOp, Decision)>) -> Result<(Vec<Applied>, usize), StoreError> {
         let mut out = Vec::with_capacity(decided.len());
         let mut finishing = vec![];
         let mut kinds = vec![];
@@ -230,13 +233,14 @@ impl Forwarder {
                 other => out.push(self.execute(&op, other).await?),
             }
         }
-        for (patched, (kind, state)) in self.journal.finish_ops(finishing).await?.into_iter().zip(kinds) {
+        let (patched, card_reads) = self.journal.finish_batch(finishing).await?;
+        for (patched, (kind, state)) in patched.into_iter().zip(kinds) {
             if !matches!(patched, Patched::Unchanged) {
                 self.metrics.queue_finished(kind.as_str(), state.as_str());
             }
             out.push(Applied::Finished(patched));
         }
-        Ok(out)
+        Ok((out, card_reads))
     }
 
     /// The forward was refused as a repeat under another body (the online attempt that

@@ -123,6 +123,15 @@ impl SyncHandle {
     }
 }
 
+/// What sending one batch did.
+#[derive(Default)]
+struct Batch {
+    /// The acquirer could not be reached or asked to slow down.
+    unreachable: bool,
+    /// Forwarded card reads overwritten whose copies are still in the WAL.
+    card_reads: usize,
+}
+
 /// The worker.
 pub struct SyncWorker {
     journal: Journal,
@@ -241,26 +250,61 @@ impl SyncWorker {
         }
     }
 
-    /// Takes what is due and sends it; `Unreachable` if any batch could not be delivered.
+    /// Sends what is due, in batches with up to `max_parallel` in flight: as soon as one
+    /// is answered and written the next is taken, so the acquirer works on some batches
+    /// while the journal writes the answers of others. Forwarded card reads leave the WAL
+    /// with a checkpoint every `batch_size × max_parallel` of them and at the end.
+    /// `Unreachable` if any batch could not be delivered (nothing more is taken then).
     async fn round(&self) -> Result<Round, StoreError> {
         let s = &self.settings;
+        let size = s.batch_size.clamp(1, MAX_BATCH);
+        let parallel = s.max_parallel.max(1);
         let lease = i64::try_from(s.lease.as_millis()).unwrap_or(i64::MAX);
-        let due =
-            self.journal.take_due(s.batch_size.clamp(1, MAX_BATCH) * s.max_parallel.max(1), now_ms(), lease).await?;
-        if due.is_empty() {
-            return Ok(Round::Idle);
+        let mut in_flight = futures_util::stream::FuturesUnordered::new();
+        let (mut sent, mut unreachable, mut drained) = (false, false, false);
+        let mut failed: Option<StoreError> = None;
+        let mut card_reads = 0;
+        loop {
+            while !drained && !unreachable && failed.is_none() && in_flight.len() < parallel {
+                match self.journal.take_due(size, now_ms(), lease).await {
+                    Ok(due) if due.is_empty() => drained = true,
+                    Ok(due) => {
+                        sent = true;
+                        in_flight.push(self.send(due));
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            let Some(batch) = futures_util::StreamExt::next(&mut in_flight).await else { break };
+            match batch {
+                Ok(batch) => {
+                    unreachable |= batch.unreachable;
+                    card_reads += batch.card_reads;
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+            if card_reads >= size * parallel {
+                card_reads = 0;
+                if let Err(e) = self.journal.checkpoint().await {
+                    failed.get_or_insert(e);
+                }
+            }
         }
-        let batches: Vec<Vec<DueOp>> = due.chunks(s.batch_size.clamp(1, MAX_BATCH)).map(<[DueOp]>::to_vec).collect();
-        let results = futures_util::future::join_all(batches.into_iter().map(|b| self.send(b))).await;
-        let mut unreachable = false;
-        for r in results {
-            unreachable |= r?;
+        if card_reads > 0 {
+            self.journal.checkpoint().await?;
         }
-        Ok(if unreachable { Round::Unreachable } else { Round::Sent })
+        match failed {
+            Some(e) => Err(e),
+            None if !sent => Ok(Round::Idle),
+            None if unreachable => Ok(Round::Unreachable),
+            None => Ok(Round::Sent),
+        }
     }
 
-    /// Sends one batch and records each outcome; `true` if it could not be delivered.
-    async fn send(&self, ops: Vec<DueOp>) -> Result<bool, StoreError> {
+    /// Sends one batch and records each outcome.
+    async fn send(&self, ops: Vec<DueOp>) -> Result<Batch, StoreError> {
         let mut operations = Vec::with_capacity(ops.len());
         let mut sendable = Vec::with_capacity(ops.len());
         for op in ops {
@@ -287,7 +331,7 @@ impl SyncWorker {
             sendable.push(op);
         }
         if sendable.is_empty() {
-            return Ok(false);
+            return Ok(Batch::default());
         }
         // The same operations make the same batch key: a resend is recognised as one.
         let joined: Vec<&str> = operations.iter().map(|o| o.idempotency_key.as_str()).collect();
@@ -303,11 +347,12 @@ impl SyncWorker {
                     };
                     decided.push((op.clone(), decision));
                 }
-                for applied in self.forwarder.execute_all(decided).await? {
+                let (applied, card_reads) = self.forwarder.execute_all(decided).await?;
+                for applied in applied {
                     self.published(applied);
                 }
                 tracing::info!(operations = sendable.len(), "queued operations forwarded");
-                Ok(false)
+                Ok(Batch { unreachable: false, card_reads })
             }
             Err(e) => {
                 let unreachable = e.is_unreachable();
@@ -319,7 +364,7 @@ impl SyncWorker {
                 for op in &sendable {
                     self.forwarder.later(op, e.to_string()).await?;
                 }
-                Ok(true)
+                Ok(Batch { unreachable: true, card_reads: 0 })
             }
         }
     }

@@ -22,7 +22,7 @@ pub struct EventCursor {
 impl Journal {
     /// Where the terminal is in the acquirer's event stream (`None`: at the start).
     pub async fn event_cursor(&self) -> Result<Option<EventCursor>, StoreError> {
-        self.call(|conn, path| {
+        self.call_grouped(|conn, path| {
             let row: Option<(i64, String, String)> = conn
                 .query_row("SELECT seq, event_id, occurred_at FROM event_cursor WHERE id = 1", [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -50,9 +50,9 @@ impl Journal {
         cursor: Option<EventCursor>,
         transactions: Vec<PaymentTransaction>,
     ) -> Result<Vec<Sale>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let db = conn.transaction().map_err(&err)?;
+            let db = conn.savepoint().map_err(&err)?;
             let mut changed: Vec<Sale> = vec![];
             for tx in transactions {
                 let id: Option<String> = db

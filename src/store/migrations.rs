@@ -23,7 +23,11 @@ use rusqlite_migration::{M, MigrationDefinitionError, Migrations};
 use std::path::Path;
 
 /// The migrations in order; the journal's schema version is how many have run.
-const STEPS: &[&str] = &[include_str!("migrations/001_journal_0_1_0.sql"), include_str!("migrations/002_zvt.sql")];
+const STEPS: &[&str] = &[
+    include_str!("migrations/001_journal_0_1_0.sql"),
+    include_str!("migrations/002_zvt.sql"),
+    include_str!("migrations/003_outbox_pending.sql"),
+];
 
 /// The schema version this build writes.
 pub const LATEST: usize = STEPS.len();

@@ -4,9 +4,12 @@
 //!
 //! Its schema is versioned by numbered migrations ([`migrations`]), applied on open.
 //! One owner thread holds the connection; async code sends it jobs over a bounded
-//! channel and awaits the answer, so SQLite never blocks the runtime.
+//! channel and awaits the answer, so SQLite never blocks the runtime. Writers waiting
+//! together share one commit (group commit, the `group` module): each is answered only once its
+//! write is durable.
 
 mod events;
+mod group;
 pub mod migrations;
 mod outbox;
 mod reports;
@@ -18,6 +21,7 @@ pub use events::EventCursor;
 pub use outbox::{Patched, PendingCapture};
 pub use sales::{SaleEvent, operation_key};
 
+use group::{Call, Job};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, oneshot};
@@ -97,8 +101,6 @@ pub enum StoreError {
     Closed,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection, &Path) + Send>;
-
 /// Handle to the journal thread.
 #[derive(Clone)]
 pub struct Journal {
@@ -143,23 +145,6 @@ fn private_file(path: &Path) {
     }
 }
 
-/// How long the journal thread looks for the next job before it sleeps: a register
-/// working through a sale sends its writes back to back, and waking a sleeping thread
-/// costs more than the write itself on a fast disk.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(100);
-
-fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
-    let until = std::time::Instant::now() + SPIN;
-    loop {
-        match rx.try_recv() {
-            Ok(job) => return Some(job),
-            Err(mpsc::error::TryRecvError::Disconnected) => return None,
-            Err(mpsc::error::TryRecvError::Empty) if std::time::Instant::now() < until => std::hint::spin_loop(),
-            Err(mpsc::error::TryRecvError::Empty) => return rx.blocking_recv(),
-        }
-    }
-}
-
 impl Journal {
     /// Opens (creating if needed) the journal at `path`, brings it to this build's schema
     /// ([`migrations`]) and starts its thread. A journal of a newer schema is refused
@@ -177,19 +162,14 @@ impl Journal {
         // Deleted or overwritten content (a forwarded card read) is zeroed, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON").map_err(&err)?;
         migrations::migrate(&mut conn, path)?;
-        let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
+        let (jobs, rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let path = path.to_path_buf();
-        std::thread::Builder::new()
-            .name("journal".into())
-            .spawn(move || {
-                while let Some(job) = next_job(&mut rx) {
-                    job(&mut conn, &path);
-                }
-            })
-            .map_err(|e| StoreError::Sqlite {
+        std::thread::Builder::new().name("journal".into()).spawn(move || group::serve(conn, &path, rx)).map_err(
+            |e| StoreError::Sqlite {
                 path: PathBuf::new(),
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
+            },
+        )?;
         Ok(Journal { jobs })
     }
 
@@ -198,17 +178,38 @@ impl Journal {
         self.call(|conn, path| conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(sqlite(path))).await
     }
 
-    /// Runs `f` on the journal thread and returns its answer.
+    /// Runs `f` on the journal thread, by itself and outside any transaction, and returns
+    /// its answer: for what cannot run inside a transaction (PRAGMA, VACUUM, a
+    /// checkpoint) or begins its own with `conn.transaction()`.
     pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection, &Path) -> Result<R, StoreError> + Send + 'static,
     {
+        self.send(true, f).await
+    }
+
+    /// Runs `f` on the journal thread with group commit and returns its answer once what
+    /// it wrote is durable. Alone in the queue it runs as [`Self::call`] would; with other
+    /// grouped jobs waiting it runs inside their shared transaction, in its own savepoint,
+    /// and is answered after that transaction's one commit (the module `group`). So `f`
+    /// makes its atomic changes in `conn.savepoint()` (which nests), never in
+    /// `conn.transaction()`, and runs no PRAGMA or VACUUM.
+    pub(crate) async fn call_grouped<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection, &Path) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.send(false, f).await
+    }
+
+    async fn send<R, F>(&self, alone: bool, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection, &Path) -> Result<R, StoreError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn, path| {
-            let _ = tx.send(f(conn, path));
-        });
-        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.jobs.send(Box::new(Call::new(alone, f, tx))).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 }

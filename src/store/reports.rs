@@ -14,7 +14,7 @@ impl Journal {
         table: &'static str,
         since: DateTime<Utc>,
     ) -> Result<Vec<T>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let sql = format!("SELECT id, data FROM {table} WHERE created_at >= ?1 ORDER BY created_at");
             let mut st = conn.prepare(&sql).map_err(&err)?;
@@ -43,7 +43,7 @@ impl Journal {
 
     /// When the day was last closed, if ever.
     pub async fn last_closure(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.call(|conn, path| {
+        self.call_grouped(|conn, path| {
             let last: Option<(i64, String)> = conn
                 .query_row("SELECT seq, closed_at FROM day_closures ORDER BY seq DESC LIMIT 1", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
@@ -59,7 +59,7 @@ impl Journal {
 
     /// Records a day closure with its report; returns its number.
     pub async fn close_day(&self, at: DateTime<Utc>, report: String) -> Result<i64, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             conn.execute(
                 "INSERT INTO day_closures (closed_at, report) VALUES (?1, ?2)",
                 params![at.to_rfc3339(), report],

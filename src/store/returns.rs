@@ -50,7 +50,7 @@ pub(super) fn return_in(
 impl Journal {
     /// Inserts a new return, or updates it.
     pub async fn save_return(&self, r: ReturnRecord) -> Result<(), StoreError> {
-        self.call(move |conn, path| save_return_in(conn, path, &r)).await
+        self.call_grouped(move |conn, path| save_return_in(conn, path, &r)).await
     }
 
     /// Changes the journaled return `id` with `f`, in one step on the stored record (never
@@ -60,8 +60,8 @@ impl Journal {
         id: String,
         f: impl FnOnce(&mut ReturnRecord) + Send + 'static,
     ) -> Result<ReturnRecord, StoreError> {
-        self.call(move |conn, path| {
-            let tx = conn.transaction().map_err(sqlite(path))?;
+        self.call_grouped(move |conn, path| {
+            let tx = conn.savepoint().map_err(sqlite(path))?;
             let mut r = return_in(&tx, path, &id)?;
             f(&mut r);
             r.updated_at = chrono::Utc::now();
@@ -74,7 +74,7 @@ impl Journal {
 
     /// A return by id or reference.
     pub async fn find_return(&self, id_or_reference: String) -> Result<Option<ReturnRecord>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let row: Option<(String, String)> = conn
                 .query_row(
                     "SELECT id, data FROM returns WHERE id = ?1 OR reference = ?1",
@@ -92,7 +92,7 @@ impl Journal {
 impl Journal {
     /// The returns of one original purchase, oldest first.
     pub async fn returns_of(&self, original_reference: String) -> Result<Vec<ReturnRecord>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let mut stmt = conn
                 .prepare("SELECT id, data FROM returns WHERE original_reference = ?1 ORDER BY created_at")

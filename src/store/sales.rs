@@ -89,10 +89,10 @@ impl Journal {
         first_key: Option<(&str, &Operation)>,
     ) -> Result<Option<String>, StoreError> {
         let key = first_key.map(|(terminal, op)| (operation_key(terminal, &sale.id, op), op.name()));
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let data = encode(&sale)?;
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             tx.execute(
                 "INSERT INTO sales (id, reference, state, data, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![sale.id, sale.reference, sale.state.as_str(), data, sale.created_at.to_rfc3339()],
@@ -118,9 +118,9 @@ impl Journal {
 
     /// Writes the sale's new state and an event, atomically and durably.
     pub async fn record(&self, sale: Sale, detail: Option<String>) -> Result<(), StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             record_in(&tx, path, &sale, detail.as_deref())?;
             tx.commit().map_err(&err)
         })
@@ -129,7 +129,7 @@ impl Journal {
 
     /// Reads a sale by id or by reference.
     pub async fn sale(&self, id_or_reference: String) -> Result<Sale, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let data: Option<(String, String)> = conn
                 .query_row(
                     "SELECT id, data FROM sales WHERE id = ?1 OR reference = ?1",
@@ -153,7 +153,7 @@ impl Journal {
     async fn resumable_sales(&self, receipt_window: chrono::TimeDelta) -> Result<Vec<Sale>, StoreError> {
         let since = chrono::Utc::now() - receipt_window;
         let finals: Vec<&'static str> = SaleState::ALL.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let mut stmt = conn.prepare("SELECT id, state, data FROM sales ORDER BY created_at").map_err(&err)?;
             let rows = stmt
@@ -180,7 +180,7 @@ impl Journal {
 
     /// The events of a sale in order.
     pub async fn events(&self, sale_id: String) -> Result<Vec<SaleEvent>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let mut stmt = conn
                 .prepare("SELECT seq, state, detail, at FROM sale_events WHERE sale_id = ?1 ORDER BY seq")
@@ -218,7 +218,7 @@ impl Journal {
     ) -> Result<String, StoreError> {
         let key = operation_key(terminal, sale_id, operation);
         let (sale_id, operation, k) = (sale_id.to_string(), operation.name(), key.clone());
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             conn.execute(
                 "INSERT OR IGNORE INTO operations (sale_id, operation, idempotency_key, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![sale_id, operation, k, Utc::now().to_rfc3339()],

@@ -49,9 +49,9 @@ impl Journal {
     where
         F: FnOnce(&ZvtTransaction) -> Vec<Vec<u8>> + Send + 'static,
     {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let db = conn.transaction().map_err(&err)?;
+            let db = conn.savepoint().map_err(&err)?;
             let now = Utc::now();
             let (kind, state): (&'static str, &'static str) = (new.kind.into(), new.state.into());
             db.execute(
@@ -77,8 +77,8 @@ impl Journal {
     where
         F: FnOnce(&mut ZvtTransaction) + Send + 'static,
     {
-        self.call(move |conn, path| {
-            let db = conn.transaction().map_err(sqlite(path))?;
+        self.call_grouped(move |conn, path| {
+            let db = conn.savepoint().map_err(sqlite(path))?;
             let mut record = one(&db, path, id)?;
             change(&mut record);
             write(&db, path, &record)?;
@@ -92,7 +92,7 @@ impl Journal {
     /// wrap after 9999: the latest is the one a register's receipt names; an older one of
     /// another kind is never it).
     pub async fn zvt_by_receipt(&self, receipt_no: u16) -> Result<Option<ZvtTransaction>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let sql = "SELECT id, data FROM zvt_transactions WHERE receipt_no = ?1 ORDER BY id DESC LIMIT 1";
             Ok(rows(conn, path, sql, params![receipt_no])?.pop())
         })
@@ -101,7 +101,7 @@ impl Journal {
 
     /// The most recent ZVT transaction (what a repeat receipt sends again).
     pub async fn zvt_last(&self) -> Result<Option<ZvtTransaction>, StoreError> {
-        self.call(|conn, path| {
+        self.call_grouped(|conn, path| {
             Ok(rows(conn, path, "SELECT id, data FROM zvt_transactions ORDER BY id DESC LIMIT 1", [])?.pop())
         })
         .await
@@ -110,7 +110,7 @@ impl Journal {
     /// The payments a previous run left under way (`Open`) or with their result not taken
     /// (`Pending`), oldest first.
     pub async fn zvt_unsettled(&self) -> Result<Vec<ZvtTransaction>, StoreError> {
-        self.call(|conn, path| {
+        self.call_grouped(|conn, path| {
             rows(conn, path, "SELECT id, data FROM zvt_transactions WHERE state IN ('OPEN', 'PENDING') ORDER BY id", [])
         })
         .await
@@ -118,7 +118,7 @@ impl Journal {
 
     /// The committed payments whose capture was not handed to the checkout yet.
     pub async fn zvt_uncaptured(&self) -> Result<Vec<ZvtTransaction>, StoreError> {
-        self.call(|conn, path| {
+        self.call_grouped(|conn, path| {
             let sql = "SELECT id, data FROM zvt_transactions WHERE state = 'COMMITTED' AND kind = 'PAYMENT' \
                        AND json_extract(data, '$.captured') IS NOT 1 ORDER BY id";
             rows(conn, path, sql, [])
@@ -129,9 +129,9 @@ impl Journal {
     /// Closes the ZVT day: every settled transaction no end of day counted yet is counted
     /// by this one (one transaction), and its totals are journaled and returned.
     pub async fn zvt_close_day(&self) -> Result<ZvtDayTotals, StoreError> {
-        self.call(|conn, path| {
+        self.call_grouped(|conn, path| {
             let err = sqlite(path);
-            let db = conn.transaction().map_err(&err)?;
+            let db = conn.savepoint().map_err(&err)?;
             let sql =
                 "SELECT id, data FROM zvt_transactions WHERE end_of_day IS NULL AND state NOT IN ('OPEN', 'PENDING') ORDER BY id";
             let open = rows(&db, path, sql, [])?;
@@ -155,7 +155,7 @@ impl Journal {
 
     /// The last ZVT end of day, if any.
     pub async fn zvt_last_day(&self) -> Result<Option<ZvtDayTotals>, StoreError> {
-        self.call(|conn, path| {
+        self.call_grouped(|conn, path| {
             let row: Option<(i64, String)> = conn
                 .query_row("SELECT seq, totals FROM zvt_end_of_day ORDER BY seq DESC LIMIT 1", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))

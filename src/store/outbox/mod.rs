@@ -288,9 +288,9 @@ impl Journal {
         op: NewOp,
         hold_ms: i64,
     ) -> Result<i64, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             record_in(&tx, path, &sale, detail.as_deref())?;
             let now = crate::domain::now_ms();
             let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
@@ -303,9 +303,9 @@ impl Journal {
     /// Writes a return and its queued refund in one transaction (see
     /// [`Self::record_and_enqueue`]).
     pub async fn save_return_and_enqueue(&self, r: ReturnRecord, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             save_return_in(&tx, path, &r)?;
             let now = crate::domain::now_ms();
             let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
@@ -318,7 +318,7 @@ impl Journal {
     /// Queues `op` on its own (durably, one transaction), due after `hold_ms`; returns
     /// its queue id.
     pub async fn enqueue(&self, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let now = crate::domain::now_ms();
             enqueue_in(conn, path, &op, now, now + hold_ms)
         })
@@ -338,9 +338,9 @@ impl Journal {
         f: SaleChange<E>,
         op: Option<(NewOp, i64)>,
     ) -> Result<Result<(Sale, Option<i64>), E>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             let mut sale = sale_in(&tx, path, &id)?;
             if let Err(refused) = f(&mut sale) {
                 return Ok(Err(refused));
@@ -365,7 +365,7 @@ impl Journal {
     /// once — which sends a payment's operations one by one, in order — instead of being
     /// sent ahead of them.
     pub async fn queued_behind(&self, id: i64) -> Result<bool, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let behind: bool = conn
                 .query_row(
@@ -386,7 +386,7 @@ impl Journal {
 
     /// The queued operation stored under `idempotency_key`, if any.
     pub async fn op_by_key(&self, idempotency_key: String) -> Result<Option<QueuedOp>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             conn.query_row(
                 &format!("SELECT {QUEUED_COLUMNS} FROM outbox WHERE idempotency_key = ?1"),
                 params![idempotency_key],
@@ -402,9 +402,9 @@ impl Journal {
     /// (the register got the refusal; nothing happened at the acquirer), undoing what
     /// queuing it changed on its record, in one transaction.
     pub async fn discard_op(&self, id: i64, effect: Effect) -> Result<Patched, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             let subject: Option<String> = tx
                 .query_row("SELECT subject_id FROM outbox WHERE id = ?1 AND state = 'PENDING'", params![id], |r| {
                     r.get(0)
@@ -423,16 +423,16 @@ impl Journal {
     /// Takes up to `limit` due operations, the oldest waiting one of each group only, and
     /// leases them for `lease_ms` (a crash while they are out makes them due again).
     pub async fn take_due(&self, limit: usize, now_ms: i64, lease_ms: i64) -> Result<Vec<DueOp>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             let ops = {
                 let mut stmt = tx
                     .prepare_cached(
                         "SELECT o.id, o.group_key, o.subject_kind, o.subject_id, o.kind, o.idempotency_key,
                                 COALESCE(o.payment_transaction_id, json_extract(s.data, '$.payment_transaction_id')),
                                 o.request, o.attempts
-                         FROM outbox o LEFT JOIN sales s ON s.id = o.group_key
+                         FROM outbox o INDEXED BY outbox_pending LEFT JOIN sales s ON s.id = o.group_key
                          WHERE o.state = 'PENDING' AND o.next_attempt_ms <= ?1
                            AND NOT EXISTS (SELECT 1 FROM outbox p
                                            WHERE p.state = 'PENDING' AND p.group_key = o.group_key AND p.id < o.id)
@@ -502,11 +502,25 @@ impl Journal {
         all.pop().ok_or_else(|| StoreError::NotFound(format!("queued operation {id}")))
     }
 
-    /// Finishes several operations in one transaction (one synced commit).
+    /// Finishes several operations in one transaction (one synced commit), then
+    /// checkpoints the WAL if card reads were forwarded.
     pub async fn finish_ops(&self, ops: Vec<Finish>) -> Result<Vec<Patched>, StoreError> {
-        self.call(move |conn, path| {
+        let (out, card_reads) = self.finish_batch(ops).await?;
+        // The forwarded card reads were overwritten (secure_delete zeroes the old cells);
+        // their copies in the WAL go with the checkpoint, once the commit is durable.
+        if card_reads > 0 {
+            self.checkpoint().await?;
+        }
+        Ok(out)
+    }
+
+    /// [`Self::finish_ops`] without the checkpoint: also returns how many forwarded card
+    /// reads it overwrote, whose copies stay in the WAL until the caller checkpoints
+    /// ([`Self::checkpoint`]; the sync worker does once for several batches).
+    pub async fn finish_batch(&self, ops: Vec<Finish>) -> Result<(Vec<Patched>, usize), StoreError> {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
-            let tx = conn.transaction().map_err(&err)?;
+            let tx = conn.savepoint().map_err(&err)?;
             let mut out = Vec::with_capacity(ops.len());
             let ids: Vec<i64> = ops.iter().filter(|o| o.state == OpState::Done).map(|o| o.id).collect();
             let card_reads = forwarded_card_reads(&tx, path, &ids)?;
@@ -514,24 +528,19 @@ impl Journal {
                 out.push(finish_in(&tx, path, finish)?);
             }
             tx.commit().map_err(&err)?;
-            // The forwarded card reads were overwritten (secure_delete zeroes the old
-            // cells); their copies in the WAL go with the checkpoint.
-            if card_reads > 0 {
-                conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(&err)?;
-            }
-            Ok(out)
+            Ok((out, card_reads))
         })
         .await
     }
 
     /// Captures queued for sale `sale_id` and not yet taken (see [`pending_captures_in`]).
     pub async fn queued_captures(&self, sale_id: String) -> Result<Vec<PendingCapture>, StoreError> {
-        self.call(move |conn, path| pending_captures_in(conn, path, &sale_id)).await
+        self.call_grouped(move |conn, path| pending_captures_in(conn, path, &sale_id)).await
     }
 
     /// Puts operation `id` back to wait until `next_attempt_ms` after a failed attempt.
     pub async fn retry_op_later(&self, id: i64, error: String, next_attempt_ms: i64) -> Result<(), StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
                  WHERE id = ?1 AND state = 'PENDING'",
@@ -545,7 +554,7 @@ impl Journal {
 
     /// Makes every waiting operation due now (at start-up, or when store IT syncs by hand).
     pub async fn make_all_due(&self) -> Result<(), StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             conn.execute("UPDATE outbox SET next_attempt_ms = 0 WHERE state = 'PENDING'", []).map_err(sqlite(path))?;
             Ok(())
         })
@@ -555,7 +564,7 @@ impl Journal {
     /// Sends a dead operation (and those that died with it) once more. `false` if `id`
     /// is not dead, or its request is gone (a card read is kept only until pruning).
     pub async fn retry_dead_op(&self, id: i64) -> Result<bool, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let n = conn
                 .execute(
                     "UPDATE outbox SET state = 'PENDING', next_attempt_ms = 0, updated_ms = ?2

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 impl Journal {
     /// Queued operations, newest first, optionally of one state.
     pub async fn queue_list(&self, state: Option<OpState>, limit: usize) -> Result<Vec<QueuedOp>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let sql = format!(
                 "SELECT {QUEUED_COLUMNS} FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
@@ -23,7 +23,7 @@ impl Journal {
 
     /// One queued operation.
     pub async fn queued_op(&self, id: i64) -> Result<Option<QueuedOp>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             conn.query_row(&format!("SELECT {QUEUED_COLUMNS} FROM outbox WHERE id = ?1"), params![id], queued_row)
                 .optional()
                 .map_err(queued_err(path))
@@ -31,31 +31,32 @@ impl Journal {
         .await
     }
 
-    /// Counts by state and the age of the oldest waiting operation.
+    /// Counts by state and the age of the oldest waiting operation, from the indexes
+    /// alone (no operation's row is read).
     pub async fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
-        self.call(move |conn, path| {
-            conn.query_row(
-                "SELECT COALESCE(SUM(state = 'PENDING'), 0), COALESCE(SUM(state = 'DEAD'), 0),
-                        COALESCE(SUM(state = 'DONE'), 0), MIN(CASE WHEN state = 'PENDING' THEN created_ms END)
-                 FROM outbox",
-                [],
-                |r| {
-                    Ok(QueueSummary {
-                        pending: r.get(0)?,
-                        dead: r.get(1)?,
-                        done: r.get(2)?,
-                        oldest_pending_ms: r.get(3)?,
-                    })
-                },
-            )
-            .map_err(sqlite(path))
+        self.call_grouped(move |conn, path| {
+            let err = sqlite(path);
+            let (pending, oldest_pending_ms) = conn
+                .prepare_cached(
+                    "SELECT COUNT(*), MIN(created_ms) FROM outbox INDEXED BY outbox_pending WHERE state = 'PENDING'",
+                )
+                .map_err(&err)?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?;
+            let count = |state: OpState| -> Result<i64, StoreError> {
+                conn.prepare_cached("SELECT COUNT(*) FROM outbox INDEXED BY outbox_by_state WHERE state = ?1")
+                    .map_err(&err)?
+                    .query_row(params![state.as_str()], |r| r.get(0))
+                    .map_err(&err)
+            };
+            Ok(QueueSummary { pending, dead: count(OpState::Dead)?, done: count(OpState::Done)?, oldest_pending_ms })
         })
         .await
     }
 
     /// Offline card approvals not yet forwarded, in `currency`.
     pub async fn offline_exposure(&self, currency: String) -> Result<OfflineExposure, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             conn.query_row(
                 "SELECT COALESCE(SUM(amount), 0), COUNT(*), MIN(created_ms) FROM outbox
                  WHERE kind = 'AUTHORIZE' AND state = 'PENDING' AND currency = ?1",
@@ -69,7 +70,7 @@ impl Journal {
 
     /// Offline card approvals not yet forwarded, per currency (for `/metrics`).
     pub async fn offline_exposure_by_currency(&self) -> Result<Vec<(String, OfflineExposure)>, StoreError> {
-        self.call(move |conn, path| {
+        self.call_grouped(move |conn, path| {
             let mut stmt = conn
                 .prepare(
                     "SELECT currency, COALESCE(SUM(amount), 0), COUNT(*), MIN(created_ms) FROM outbox
