@@ -227,7 +227,13 @@ async fn enqueue_rates(rounds: usize, n: usize) {
         "durable enqueue, {n} operations a side × {rounds} rounds in blocks of 50, one synced transaction each (WAL, synchronous=FULL, foreign_keys, secure_delete on both sides)"
     );
     report(&what, "enqueue_vs_raw", ("posagent outbox", ours), ("raw rusqlite", raw), 0.95);
-    // What the owner thread costs by itself: a round trip with no SQL in it.
+    owner_thread(n).await;
+}
+
+/// What the owner thread costs by itself: a round trip with no SQL in it, and the two
+/// hops around a synced INSERT (the caller's task to the journal thread, the answer back
+/// to the task, which slept through the commit).
+async fn owner_thread(n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("rt.db")).unwrap();
     let mut trips = Vec::with_capacity(n);
@@ -238,6 +244,26 @@ async fn enqueue_rates(rounds: usize, n: usize) {
     }
     let (tm, tlo, thi) = stats(trips);
     println!("  owner-thread round trip without SQL: median {tm:.1} µs (min {tlo:.1}, max {thi:.1})");
+    let (mut there, mut back) = (vec![], vec![]);
+    for i in 0..n.min(500) {
+        let sent = Instant::now();
+        let (start, end) = journal
+            .call(move |conn, _| {
+                let start = Instant::now();
+                conn.execute("INSERT INTO sales (id, reference, state, data, created_at, updated_at) VALUES (?1, ?1, 'CREATED', '{}', '', '')", [i.to_string()])
+                    .unwrap();
+                Ok((start, Instant::now()))
+            })
+            .await
+            .unwrap();
+        back.push(end.elapsed().as_secs_f64() * 1e6);
+        there.push((start - sent).as_secs_f64() * 1e6);
+    }
+    let (th, tlo, thi) = stats(there);
+    let (bm, blo, bhi) = stats(back);
+    println!(
+        "  around a synced INSERT: to the journal thread median {th:.1} µs (min {tlo:.1}, max {thi:.1}), the answer back to the awaiting task {bm:.1} µs (min {blo:.1}, max {bhi:.1})"
+    );
 }
 
 /// Group commit: 8 writers at once against one, each enqueue awaited until durable.

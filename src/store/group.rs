@@ -22,10 +22,15 @@ pub(super) const GROUP_MAX: usize = 64;
 /// costs more than the write itself on a fast disk.
 const SPIN: std::time::Duration = std::time::Duration::from_micros(100);
 
-/// The savepoint each job of a group runs in.
+/// The savepoint each job of a group runs in (prepared once, cached by the connection).
 const SAVEPOINT: &str = "SAVEPOINT grouped_job";
 const RELEASE: &str = "RELEASE grouped_job";
-const ROLLBACK: &str = "ROLLBACK TO grouped_job; RELEASE grouped_job";
+const ROLLBACK_TO: &str = "ROLLBACK TO grouped_job";
+
+/// Runs one of the statements above.
+fn step(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
 
 /// One job for the journal thread.
 pub(super) trait Work: Send {
@@ -102,7 +107,9 @@ fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
         match rx.try_recv() {
             Ok(job) => return Some(job),
             Err(mpsc::error::TryRecvError::Disconnected) => return None,
-            Err(mpsc::error::TryRecvError::Empty) if std::time::Instant::now() < until => std::hint::spin_loop(),
+            // Yielding, not spinning in place: the task just answered may be woken on
+            // this very core (the other one busy), and it is what sends the next job.
+            Err(mpsc::error::TryRecvError::Empty) if std::time::Instant::now() < until => std::thread::yield_now(),
             Err(mpsc::error::TryRecvError::Empty) => return rx.blocking_recv(),
         }
     }
@@ -154,7 +161,7 @@ fn commit_group(conn: &mut Connection, path: &Path, jobs: &mut Vec<Job>) {
     let mut ran: Vec<(Job, Option<rusqlite::Error>)> = Vec::with_capacity(jobs.len());
     let mut rest = jobs.drain(..);
     for mut job in rest.by_ref() {
-        if let Err(e) = conn.execute_batch(SAVEPOINT) {
+        if let Err(e) = step(conn, SAVEPOINT) {
             ran.push((job, Some(e)));
             continue;
         }
@@ -174,7 +181,8 @@ fn commit_group(conn: &mut Connection, path: &Path, jobs: &mut Vec<Job>) {
             rest.for_each(|job| by_itself(conn, path, job));
             return;
         }
-        let end = conn.execute_batch(if ok { RELEASE } else { ROLLBACK }).err();
+        let end = if ok { step(conn, RELEASE) } else { step(conn, ROLLBACK_TO).and_then(|()| step(conn, RELEASE)) };
+        let end = end.err();
         ran.push((job, end));
     }
     drop(rest);

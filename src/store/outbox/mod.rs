@@ -68,18 +68,22 @@ pub(super) fn pending_captures_in(
         .collect())
 }
 
-/// Inserts `op` (PENDING, due at `due_ms`) on `conn` and returns its queue id; an
-/// operation whose key is already queued is kept as it is (a retried request queues
-/// nothing new) and its id returned.
+/// The stored form of `op`'s request, made by the caller before its job goes to the
+/// journal thread (so the encoding runs beside the commits of others, not between them).
+fn encode_request(op: &NewOp) -> Result<String, StoreError> {
+    serde_json::to_string(&op.request).map_err(|source| StoreError::Encode { id: op.idempotency_key.clone(), source })
+}
+
+/// Inserts `op` (PENDING, due at `due_ms`) with its `request` (from [`encode_request`])
+/// on `conn` and returns its queue id; an operation whose key is already queued is kept
+/// as it is (a retried request queues nothing new) and its id returned.
 pub(super) fn enqueue_in(
     conn: &Connection,
     path: &Path,
-    op: &NewOp,
+    (op, request): (&NewOp, &str),
     now_ms: i64,
     due_ms: i64,
 ) -> Result<i64, StoreError> {
-    let request = serde_json::to_string(&op.request)
-        .map_err(|source| StoreError::Encode { id: op.idempotency_key.clone(), source })?;
     let err = sqlite(path);
     let inserted = conn
         .prepare_cached(
@@ -288,12 +292,13 @@ impl Journal {
         op: NewOp,
         hold_ms: i64,
     ) -> Result<i64, StoreError> {
+        let request = encode_request(&op)?;
         self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.savepoint().map_err(&err)?;
             record_in(&tx, path, &sale, detail.as_deref())?;
             let now = crate::domain::now_ms();
-            let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
+            let id = enqueue_in(&tx, path, (&op, &request), now, now + hold_ms)?;
             tx.commit().map_err(&err)?;
             Ok(id)
         })
@@ -303,12 +308,13 @@ impl Journal {
     /// Writes a return and its queued refund in one transaction (see
     /// [`Self::record_and_enqueue`]).
     pub async fn save_return_and_enqueue(&self, r: ReturnRecord, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
+        let request = encode_request(&op)?;
         self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.savepoint().map_err(&err)?;
             save_return_in(&tx, path, &r)?;
             let now = crate::domain::now_ms();
-            let id = enqueue_in(&tx, path, &op, now, now + hold_ms)?;
+            let id = enqueue_in(&tx, path, (&op, &request), now, now + hold_ms)?;
             tx.commit().map_err(&err)?;
             Ok(id)
         })
@@ -318,9 +324,10 @@ impl Journal {
     /// Queues `op` on its own (durably, one transaction), due after `hold_ms`; returns
     /// its queue id.
     pub async fn enqueue(&self, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
+        let request = encode_request(&op)?;
         self.call_grouped(move |conn, path| {
             let now = crate::domain::now_ms();
-            enqueue_in(conn, path, &op, now, now + hold_ms)
+            enqueue_in(conn, path, (&op, &request), now, now + hold_ms)
         })
         .await
     }
@@ -338,6 +345,7 @@ impl Journal {
         f: SaleChange<E>,
         op: Option<(NewOp, i64)>,
     ) -> Result<Result<(Sale, Option<i64>), E>, StoreError> {
+        let op = op.map(|(op, hold_ms)| encode_request(&op).map(|request| (op, request, hold_ms))).transpose()?;
         self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.savepoint().map_err(&err)?;
@@ -348,9 +356,9 @@ impl Journal {
             sale.updated_at = chrono::Utc::now();
             record_in(&tx, path, &sale, Some(&detail))?;
             let queued = match op {
-                Some((op, hold_ms)) => {
+                Some((op, request, hold_ms)) => {
                     let now = crate::domain::now_ms();
-                    Some(enqueue_in(&tx, path, &op, now, now + hold_ms)?)
+                    Some(enqueue_in(&tx, path, (&op, &request), now, now + hold_ms)?)
                 }
                 None => None,
             };
