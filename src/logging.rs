@@ -1,6 +1,7 @@
 //! The log level at run time: the binary installs a setter over its subscriber's reload
 //! handle; `PUT /v1/log-level` and SIGHUP (the config's `log_level`) use it. The filter
-//! is an `EnvFilter` directive such as `info` or `info,posagent::outbox=debug`.
+//! is a level or `target=level` directives (tracing-subscriber's `Targets`, matched by
+//! target prefix) such as `info` or `info,posagent::outbox=debug`.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -64,11 +65,17 @@ pub fn validate_filter(filter: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `filter` as the subscriber reads it: its directives trimmed (`Targets` takes a space
+/// for part of a target name).
+pub fn normalized(filter: &str) -> String {
+    filter.split(',').map(str::trim).collect::<Vec<_>>().join(",")
+}
+
 /// Changes the filter; the change is logged at WARN before it applies (so it is seen
 /// whatever the new level is).
 pub fn set_level(filter: &str) -> Result<(), LogLevelError> {
-    let filter = filter.trim();
-    validate_filter(filter).map_err(|reason| LogLevelError::Invalid { filter: filter.to_string(), reason })?;
+    validate_filter(filter).map_err(|reason| LogLevelError::Invalid { filter: filter.trim().to_string(), reason })?;
+    let filter = &normalized(filter);
     let setter = SETTER.get().ok_or(LogLevelError::NotReloadable)?;
     tracing::warn!(from = %current(), to = filter, "log level changing");
     setter(filter).map_err(|reason| LogLevelError::Invalid { filter: filter.to_string(), reason })?;
@@ -122,9 +129,27 @@ mod tests {
     fn only_real_level_names_pass() {
         for ok in ["info", "WARN", "info,posagent::outbox=debug", "off", "posagent=trace, hyper=warn"] {
             assert_eq!(super::validate_filter(ok), Ok(()), "{ok}");
+            assert!(super::normalized(ok).parse::<tracing_subscriber::filter::Targets>().is_ok(), "{ok}");
         }
         for bad in ["warning", "verbose", "AAA", "", "info,", "posagent=loud", "=info", "a b=info"] {
             assert!(super::validate_filter(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_filter_that_passes_is_the_one_the_subscriber_applies() {
+        use tracing::Level;
+        use tracing_subscriber::filter::{LevelFilter, Targets};
+        let parse = |f: &str| -> Targets { super::normalized(f).parse().unwrap_or_else(|e| panic!("{f}: {e}")) };
+        let t = parse("posagent=trace, hyper=warn");
+        assert!(t.would_enable("posagent::outbox", &Level::TRACE));
+        assert!(!t.would_enable("hyper::proto", &Level::INFO) && t.would_enable("hyper::proto", &Level::WARN));
+        assert!(!t.would_enable("reqwest", &Level::ERROR), "no default level: other targets off, as EnvFilter");
+        let t = parse("WARN,posagent::outbox=debug");
+        assert_eq!(t.default_level(), Some(LevelFilter::WARN));
+        assert!(
+            t.would_enable("posagent::outbox::sync", &Level::DEBUG) && !t.would_enable("posagent::ecr", &Level::INFO)
+        );
+        assert_eq!(parse("off").default_level(), Some(LevelFilter::OFF));
     }
 }

@@ -190,11 +190,16 @@ const PROFILES: [(&str, &str); 5] = [
 ];
 
 fn init_logging(format: LogFormat) {
+    use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{EnvFilter, fmt, reload};
-    let initial = std::env::var("POSAGENT_LOG").unwrap_or_else(|_| "info".into());
-    let filter = EnvFilter::try_new(&initial).unwrap_or_else(|_| EnvFilter::new("info"));
+    use tracing_subscriber::{fmt, reload};
+    let asked = std::env::var("POSAGENT_LOG").ok();
+    let initial = match &asked {
+        Some(f) if posagent::logging::validate_filter(f).is_ok() => posagent::logging::normalized(f),
+        _ => "info".to_string(),
+    };
+    let filter: Targets = initial.parse().unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
     let (filter, handle) = reload::Layer::new(filter);
     let registry = tracing_subscriber::registry().with(filter);
     use std::io::IsTerminal;
@@ -217,9 +222,15 @@ fn init_logging(format: LogFormat) {
     }
 
     posagent::logging::install(&initial, move |directive| {
-        let f = EnvFilter::try_new(directive).map_err(|e| e.to_string())?;
+        let f: Targets = directive.parse().map_err(|e: tracing_subscriber::filter::ParseError| e.to_string())?;
         handle.reload(f).map_err(|e| e.to_string())
     });
+    if let Some(refused) = asked.filter(|f| posagent::logging::validate_filter(f).is_err()) {
+        tracing::warn!(
+            filter = %refused,
+            "POSAGENT_LOG is not a log filter (a level, or target=level, comma separated); logging at info"
+        );
+    }
 }
 
 fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
