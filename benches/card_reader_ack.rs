@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 fn percentiles(mut v: Vec<u32>) -> (f64, f64, f64) {
     v.sort_unstable();
-    let at = |q: f64| f64::from(v[((v.len() - 1) as f64 * q).round() as usize]) / 1000.0;
+    let at = |q| f64::from(common::quantile(&v, q)) / 1000.0;
     (at(0.5), at(0.99), at(1.0))
 }
 

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 fn percentiles(mut v: Vec<Duration>) -> String {
     v.sort_unstable();
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    let at = |q| common::quantile(&v, q).as_secs_f64() * 1000.0;
     format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", at(0.5), at(0.99), at(1.0))
 }
 

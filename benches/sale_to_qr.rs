@@ -69,15 +69,7 @@ fn main() {
                 let _ = tokio::time::timeout_at(deadline, frames.changed()).await;
             }
         }
-        samples.sort();
-        let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-        println!(
-            "sale_to_qr_frame: n={n} p50={:.2?} p90={:.2?} p99={:.2?} max={:.2?}",
-            pct(0.50),
-            pct(0.90),
-            pct(0.99),
-            samples[samples.len() - 1]
-        );
+        println!("{}", common::latency_line("sale_to_qr_frame", samples));
         running.daemon.stop().await;
         stop.cancel();
     });

@@ -48,15 +48,7 @@ fn main() {
             assert!(out.transcript.violations().is_empty(), "{:?}", out.transcript.violations());
             samples.push(ack_latency(&out.transcript));
         }
-        samples.sort();
-        let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-        println!(
-            "zvt_ack: n={n} p50={:.2?} p90={:.2?} p99={:.2?} max={:.2?}",
-            pct(0.50),
-            pct(0.90),
-            pct(0.99),
-            samples[samples.len() - 1]
-        );
+        println!("{}", common::latency_line("zvt_ack", samples));
         running.daemon.stop().await;
         stop.cancel();
     });
