@@ -4,22 +4,38 @@
 # `--no-default-features`: no simulator linked).
 # Usage: benches/process.sh [runs]   (builds both release binaries first; afterwards
 # $CARGO_TARGET_DIR/release/posagent is the terminal build's)
+# Side by side of binaries built elsewhere (e.g. two profiles of the terminal build):
+#   COMPARE="name=path name=path" SIM=path/to/posagent-sim benches/process.sh [runs]
+# measures each the daemon-alone way below (no embedded simulator run), building nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
 target="${CARGO_TARGET_DIR:-target}"
+workdir=$(mktemp -d)
+trap 'rm -rf "$workdir"' EXIT
 
-cargo build --release --quiet
-cp "$target/release/posagent" "$target/posagent.default"
-cargo build --release --quiet --no-default-features -p posagent
-cp "$target/release/posagent" "$target/posagent.terminal"
-cargo build --release --quiet -p posagent-sim
-for build in default terminal; do
-  bin="$target/posagent.$build"
+if [ -n "${COMPARE:-}" ]; then
+  builds=()
+  for entry in $COMPARE; do
+    builds+=("${entry%%=*}")
+    cp "${entry#*=}" "$workdir/posagent.${entry%%=*}"
+  done
+  sim_bin="${SIM:?SIM= the posagent-sim binary to run the simulator with}"
+else
+  builds=(default terminal)
+  cargo build --release --quiet
+  cp "$target/release/posagent" "$workdir/posagent.default"
+  cargo build --release --quiet --no-default-features -p posagent
+  cp "$target/release/posagent" "$workdir/posagent.terminal"
+  cargo build --release --quiet -p posagent-sim
+  sim_bin="$target/release/posagent-sim"
+fi
+for build in "${builds[@]}"; do
+  bin="$workdir/posagent.$build"
   strip -o "$bin.stripped" "$bin"
   echo "$build binary: $(stat -c %s "$bin") bytes, stripped $(stat -c %s "$bin.stripped") bytes"
 done
-if nm "$target/posagent.terminal" | grep -q posagent_sim; then
+if [ -z "${COMPARE:-}" ] && nm "$workdir/posagent.terminal" | grep -q posagent_sim; then
   echo "the terminal build has posagent_sim symbols" >&2; exit 1
 fi
 
@@ -41,13 +57,14 @@ start_until_ready() {
 }
 
 # The default build with its embedded simulator, one process.
+if [ -z "${COMPARE:-}" ]; then
 starts=()
 cpus=()
 rss=""
 for i in $(seq "$runs"); do
   dir=$(mktemp -d)
   out="$dir/out"
-  start_until_ready "$target/posagent.default" run --simulator --data-dir "$dir/data" --listen 127.0.0.1:0
+  start_until_ready "$workdir/posagent.default" run --simulator --data-dir "$dir/data" --listen 127.0.0.1:0
   starts+=("$start")
   cpus+=("$cpu")
   if [ "$i" = 1 ]; then
@@ -60,6 +77,7 @@ done
 echo "cold start to ready (default build, daemon + embedded simulator, fresh data dir): $(printf '%s\n' "${starts[@]}" | spread) µs over ${runs} runs"
 echo "  CPU time to ready: $(printf '%s\n' "${cpus[@]}" | spread) µs"
 echo "idle RSS (default build, daemon + embedded simulator, 2 s after ready): ${rss} KiB"
+fi
 
 # The daemon alone: the simulator (acquirer, display, printer, card reader) runs in its
 # own process (`posagent-sim all`), the daemon with a config pointing at it; each build
@@ -67,7 +85,7 @@ echo "idle RSS (default build, daemon + embedded simulator, 2 s after ready): ${
 sim=$(mktemp -d)
 head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$sim/acquirer.key"
 chmod 600 "$sim/acquirer.key"
-"$target/release/posagent-sim" all --api-key-file "$sim/acquirer.key" >"$sim/sim.json" 2>/dev/null &
+"$sim_bin" all --api-key-file "$sim/acquirer.key" >"$sim/sim.json" 2>/dev/null &
 simpid=$!
 until [ -s "$sim/sim.json" ]; do sleep 0.01; done
 field() { python3 -c "import json,sys; print(json.load(open('$sim/sim.json'))['$1'] or '')"; }
@@ -90,7 +108,7 @@ code_page = "pc858"
 driver = "framed-serial"
 endpoint = "$(field card_reader)"
 PROFILE
-for build in default terminal; do
+for build in "${builds[@]}"; do
   starts=()
   cpus=()
   rss=()
@@ -114,7 +132,7 @@ credentials_file = "$sim/acquirer.key"
 listen = "127.0.0.1:0"
 token_file = "ecr.token"
 CONFIG
-    start_until_ready "$target/posagent.$build" run --config "$dir/posagent.toml"
+    start_until_ready "$workdir/posagent.$build" run --config "$dir/posagent.toml"
     starts+=("$start")
     cpus+=("$cpu")
     sleep 2

@@ -1,11 +1,14 @@
 //! The customer display's typeface: a subset of DejaVu Sans, regular and bold
-//! (assets/fonts/, cut by assets/fonts/make-subset.sh), rasterized with fontdue at whole
-//! pixel sizes and kept per (character, size, weight) in a glyph cache, so a screen drawn
+//! (assets/fonts/, cut by assets/fonts/make-subset.sh), read in place from the binary
+//! and rasterized with ab_glyph at whole pixel sizes (nothing of the font is copied to
+//! the heap: fontdue, before, held 0.9 MB of outlines per weight from start to stop), and
+//! kept per (character, size, weight) in a glyph cache, so a screen drawn
 //! again (the QR screen's countdown, every second) rasterizes nothing new. Should the
 //! embedded font not parse, the error is logged once and texts are drawn in
 //! embedded-graphics' 10×20 bitmap fonts instead (a unit test keeps the shipped files
 //! parsing).
 
+use ab_glyph::{Font as _, FontRef, PxScale, point};
 use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, iso_8859_1, iso_8859_2, iso_8859_15};
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
@@ -50,19 +53,19 @@ pub struct Glyph {
 /// Where glyphs come from.
 enum Faces {
     /// The embedded TrueType fonts.
-    Outline { regular: Box<fontdue::Font>, bold: Box<fontdue::Font> },
+    /// (Boxed: a parsed face is 2.8 KB of table offsets, the fallback nothing.)
+    Outline { regular: Box<FontRef<'static>>, bold: Box<FontRef<'static>> },
     /// embedded-graphics' bitmap fonts, scaled by whole multiples (when the TrueType files
     /// do not parse).
     Bitmap,
 }
 
 /// Parses the two font files; on an error, logs it and falls back to the bitmap fonts.
-fn parse(regular: &[u8], bold: &[u8]) -> Faces {
-    let settings = fontdue::FontSettings { load_substitutions: false, ..fontdue::FontSettings::default() };
-    match (fontdue::Font::from_bytes(regular, settings), fontdue::Font::from_bytes(bold, settings)) {
+fn parse(regular: &'static [u8], bold: &'static [u8]) -> Faces {
+    match (FontRef::try_from_slice(regular), FontRef::try_from_slice(bold)) {
         (Ok(regular), Ok(bold)) => Faces::Outline { regular: Box::new(regular), bold: Box::new(bold) },
         (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = e, "the display's embedded font does not parse: texts are drawn in a bitmap font");
+            tracing::error!(error = %e, "the display's embedded font does not parse: texts are drawn in a bitmap font");
             Faces::Bitmap
         }
     }
@@ -80,13 +83,19 @@ thread_local! {
 }
 
 impl Faces {
-    fn face(&self, weight: Weight) -> Option<&fontdue::Font> {
+    fn face(&self, weight: Weight) -> Option<&FontRef<'static>> {
         match (self, weight) {
             (Faces::Outline { regular, .. }, Weight::Regular) => Some(regular),
             (Faces::Outline { bold, .. }, Weight::Bold) => Some(bold),
             (Faces::Bitmap, _) => None,
         }
     }
+}
+
+/// Pixels per font unit at a size of `px` pixels to the em (the CSS font size).
+fn px_per_unit(font: &FontRef<'_>, px: u32) -> f32 {
+    // A TrueType font always has its units per em (head table); 2048 is the usual.
+    px as f32 / font.units_per_em().unwrap_or(2048.0)
 }
 
 /// The bitmap fonts' whole multiple for a size of `px`.
@@ -97,20 +106,26 @@ fn cell_scale(px: u32) -> u32 {
 /// How far the pen moves after `c` at `px` pixels.
 pub fn advance(c: char, px: u32, weight: Weight) -> f32 {
     match FACES.face(weight) {
-        Some(f) => f.metrics(c, px as f32).advance_width,
+        Some(f) => f.h_advance_unscaled(f.glyph_id(c)) * px_per_unit(f, px),
         None => (CELL.0 * cell_scale(px)) as f32,
     }
 }
 
 /// The kerning between `left` and `right` at `px` pixels (negative: closer).
 pub fn kern(left: char, right: char, px: u32, weight: Weight) -> f32 {
-    FACES.face(weight).and_then(|f| f.horizontal_kern(left, right, px as f32)).unwrap_or(0.0)
+    match FACES.face(weight) {
+        Some(f) => f.kern_unscaled(f.glyph_id(left), f.glyph_id(right)) * px_per_unit(f, px),
+        None => 0.0,
+    }
 }
 
 /// Whole pixels above and below the baseline a line of text at `px` pixels reaches.
 pub fn ascent_descent(px: u32) -> (u32, u32) {
-    match FACES.face(Weight::Regular).and_then(|f| f.horizontal_line_metrics(px as f32)) {
-        Some(m) => (m.ascent.ceil().max(0.0) as u32, (-m.descent).ceil().max(0.0) as u32),
+    match FACES.face(Weight::Regular) {
+        Some(f) => {
+            let s = px_per_unit(f, px);
+            ((f.ascent_unscaled() * s).ceil().max(0.0) as u32, (-f.descent_unscaled() * s).ceil().max(0.0) as u32)
+        }
         None => {
             let s = cell_scale(px);
             (CELL.2 * s, (CELL.1 - CELL.2) * s)
@@ -122,7 +137,7 @@ pub fn ascent_descent(px: u32) -> (u32, u32) {
 #[cfg(test)]
 pub fn has_glyph(c: char) -> bool {
     match &*FACES {
-        Faces::Outline { regular, bold } => regular.has_glyph(c) && bold.has_glyph(c),
+        Faces::Outline { regular, bold } => regular.glyph_id(c).0 != 0 && bold.glyph_id(c).0 != 0,
         Faces::Bitmap => bitmap_font_for(c).is_some(),
     }
 }
@@ -147,10 +162,23 @@ pub fn glyph(c: char, px: u32, weight: Weight) -> Arc<Glyph> {
     g
 }
 
-fn outline_glyph(font: &fontdue::Font, c: char, px: u32) -> Glyph {
-    let (m, coverage) = font.rasterize(c, px as f32);
-    let top = -(m.ymin + m.height as i32);
-    Glyph { left: m.xmin, top, width: m.width as u32, height: m.height as u32, coverage }
+/// `c` rasterized at `px` pixels to the em, its pen at the origin on the baseline; a
+/// character without ink (a space) is an empty glyph.
+fn outline_glyph(font: &FontRef<'_>, c: char, px: u32) -> Glyph {
+    // ab_glyph's scale is the line's height (ascent − descent) in pixels.
+    let scale = PxScale::from(font.height_unscaled() * px_per_unit(font, px));
+    let Some(outline) = font.outline_glyph(font.glyph_id(c).with_scale_and_position(scale, point(0.0, 0.0))) else {
+        return Glyph { left: 0, top: 0, width: 0, height: 0, coverage: Vec::new() };
+    };
+    let bounds = outline.px_bounds();
+    let (width, height) = (bounds.width() as u32, bounds.height() as u32);
+    let mut coverage = vec![0u8; (width * height) as usize];
+    outline.draw(|x, y, c| {
+        if x < width && y < height {
+            coverage[(y * width + x) as usize] = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
+        }
+    });
+    Glyph { left: bounds.min.x as i32, top: bounds.min.y as i32, width, height, coverage }
 }
 
 /// The first bitmap font with a glyph for `c`: Western European, with the euro sign,
