@@ -151,7 +151,7 @@ fn show(display: &mut OpenDisplay, screen: &Screen) -> Result<(), PanelError> {
     match display {
         OpenDisplay::Graphic(p) => {
             let (w, h) = p.size();
-            p.show(&render_for(screen, w, h, p.is_mono()))
+            p.show(render_for(screen, w, h, p.is_mono()))
         }
         OpenDisplay::Line(d) => {
             let lines = text_lines(screen, usize::from(d.spec().columns));

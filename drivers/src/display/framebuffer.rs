@@ -89,18 +89,18 @@ impl CustomerDisplay for FramebufferDisplay {
         (self.width, self.height)
     }
 
-    fn show(&mut self, frame: &Frame) -> Result<(), PanelError> {
-        super::panel::check_size(frame, self.width, self.height)?;
+    fn show(&mut self, frame: Frame) -> Result<(), PanelError> {
+        super::panel::check_size(&frame, self.width, self.height)?;
         let Some(region) = frame.changed_region(self.last.as_ref()) else { return Ok(()) };
         let bytes_per_pixel = u64::from(self.bits_per_pixel / 8);
         for y in region.y..region.y + region.height {
-            let row = self.encode_row(frame, y, region);
+            let row = self.encode_row(&frame, y, region);
             let offset = u64::from(y) * self.stride + u64::from(region.x) * bytes_per_pixel;
             self.file.seek(SeekFrom::Start(offset)).map_err(|e| io(&self.target, e))?;
             self.file.write_all(&row).map_err(|e| io(&self.target, e))?;
         }
         self.file.flush().map_err(|e| io(&self.target, e))?;
-        self.last = Some(frame.clone());
+        self.last = Some(frame);
         Ok(())
     }
 }
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(fb.size(), (4, 3));
         let mut f = Frame::new(4, 3, Rgb888::WHITE);
         f.set_pixel(1, 2, Rgb888::new(255, 0, 0));
-        fb.show(&f)?;
+        fb.show(f.clone())?;
         let bytes = std::fs::read(&dev)?;
         let stride = 4 * 2 + 8;
         assert_eq!(&bytes[..2], &[0xFF, 0xFF]);
@@ -141,7 +141,7 @@ mod tests {
         std::fs::write(&dev, &marked)?;
         let mut g = f.clone();
         g.set_pixel(3, 1, Rgb888::BLACK);
-        fb.show(&g)?;
+        fb.show(g.clone())?;
         let after = std::fs::read(&dev)?;
         assert_eq!(after[0], 0x11);
         assert_eq!(&after[stride + 6..stride + 8], &[0, 0]);
@@ -155,13 +155,13 @@ mod tests {
         let mut fb = FramebufferDisplay::open(&dev, &sys)?;
         let mut f = Frame::new(2, 2, Rgb888::BLACK);
         f.set_pixel(0, 0, Rgb888::new(1, 2, 3));
-        fb.show(&f)?;
+        fb.show(f.clone())?;
         assert_eq!(&std::fs::read(&dev)?[..4], &[3, 2, 1, 0xFF]);
         std::fs::write(sys.join("bits_per_pixel"), "24\n")?;
         assert!(FramebufferDisplay::open(&dev, &sys).is_err());
         std::fs::write(sys.join("virtual_size"), "lots\n")?;
         assert!(FramebufferDisplay::open(&dev, &sys).is_err());
-        assert!(fb.show(&Frame::new(3, 3, Rgb888::BLACK)).is_err());
+        assert!(fb.show(Frame::new(3, 3, Rgb888::BLACK)).is_err());
         Ok(())
     }
 }

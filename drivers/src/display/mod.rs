@@ -20,8 +20,9 @@ pub use panel::{
 pub trait CustomerDisplay: Send {
     /// Width and height in pixels.
     fn size(&self) -> (u32, u32);
-    /// Shows `frame` (same size as the display), sending only what changed.
-    fn show(&mut self, frame: &Frame) -> Result<(), PanelError>;
+    /// Shows `frame` (same size as the display), sending only what changed. The display
+    /// keeps it (by move, not by copy: a frame is up to 1.15 MB) to tell what changes next.
+    fn show(&mut self, frame: Frame) -> Result<(), PanelError>;
     /// Checks the display still answers (when its link can tell).
     fn ping(&mut self) -> Result<(), PanelError> {
         Ok(())

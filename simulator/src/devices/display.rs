@@ -228,7 +228,7 @@ mod tests {
                 let frames = [screen(120, 100, 0), screen(120, 100, 99)];
                 let mut shown = vec![];
                 for f in &frames {
-                    host.show(f).unwrap();
+                    host.show(f.clone()).unwrap();
                     shown.push(f.clone());
                 }
                 shown

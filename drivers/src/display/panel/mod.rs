@@ -156,10 +156,10 @@ impl<T: Transport> CustomerDisplay for PanelDisplay<T> {
         self.hello.format == PanelFormat::Mono
     }
 
-    fn show(&mut self, frame: &Frame) -> Result<(), PanelError> {
-        check_size(frame, self.hello.width, self.hello.height)?;
+    fn show(&mut self, frame: Frame) -> Result<(), PanelError> {
+        check_size(&frame, self.hello.width, self.hello.height)?;
         let Some(region) = frame.changed_region(self.last.as_ref()) else { return Ok(()) };
-        let msg = self.blit(frame, region);
+        let msg = self.blit(&frame, region);
         for _ in 0..=MAX_RESENDS {
             self.transport.write_all(&msg)?;
             self.transport.flush()?;
@@ -167,10 +167,7 @@ impl<T: Transport> CustomerDisplay for PanelDisplay<T> {
             self.transport.read_exact(&mut reply, ACK_TIMEOUT)?;
             match reply[0] {
                 ACK => {
-                    match &mut self.last {
-                        Some(last) => last.clone_from(frame),
-                        None => self.last = Some(frame.clone()),
-                    }
+                    self.last = Some(frame);
                     return Ok(());
                 }
                 NAK => continue,

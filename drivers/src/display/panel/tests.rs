@@ -108,15 +108,15 @@ fn a_panel_is_greeted_sent_only_what_changed_and_a_refused_frame_sent_again() ->
     let script = wire.script();
     let mut panel = PanelDisplay::open(wire)?;
     assert_eq!((panel.size(), panel.firmware().as_deref(), panel.is_mono()), ((4, 2), Some("PNL 1.2"), true));
-    panel.show(&white)?;
-    panel.show(&dot)?;
-    panel.show(&dot)?; // nothing changed: nothing sent
-    assert!(matches!(panel.show(&white), Err(PanelError::Protocol(_))));
-    panel.show(&white)?;
+    panel.show(white.clone())?;
+    panel.show(dot.clone())?;
+    panel.show(dot.clone())?; // nothing changed: nothing sent
+    assert!(matches!(panel.show(white.clone()), Err(PanelError::Protocol(_))));
+    panel.show(white.clone())?;
     panel.ping()?;
     assert_eq!((panel.size(), panel.firmware()), ((2, 2), None));
     // A frame of the old size does not fit the new panel: a configuration error.
-    let e = panel.show(&white).err().map(|e| e.kind());
+    let e = panel.show(white.clone()).err().map(|e| e.kind());
     assert_eq!(e, Some(crate::ErrorKind::Configuration));
     script.check()?;
     Ok(())
@@ -200,10 +200,10 @@ fn a_panel_that_takes_packbits_is_sent_packbits_and_a_swapped_one_the_whole_fram
         .reply(&[ACK]);
     let script = wire.script();
     let mut panel = PanelDisplay::open(wire)?;
-    panel.show(&white)?;
-    panel.show(&dot)?;
+    panel.show(white.clone())?;
+    panel.show(dot.clone())?;
     panel.ping()?;
-    panel.show(&dot)?;
+    panel.show(dot.clone())?;
     script.check()?;
     // The whole white frame is 4 bytes of zero bits: one run, shorter than plain.
     assert_ne!(encode_blit_packed(&white, whole, PanelFormat::Mono), encode_blit(&white, whole, PanelFormat::Mono));
