@@ -156,6 +156,12 @@ enum Command {
         #[arg(long, default_value = "posagent-data", global = true)]
         data_dir: PathBuf,
     },
+    /// The chain's fleet through its MQTT broker, with an operator's certificate
+    /// (docs/fleet.md): the terminals' states, a command to one terminal.
+    Fleet {
+        #[command(subcommand)]
+        action: cli::fleet::FleetAction,
+    },
     /// Prints the udev rules the device profiles' USB devices need (the package's
     /// 99-posagent.rules): their links and the service user's group.
     UdevRules {
@@ -417,6 +423,7 @@ async fn run(
     let shutdown = CancellationToken::new();
     let config_path = config.clone();
     let mut base = config.as_deref().map(StoreConfig::load).transpose()?;
+    let fleet_config = base.as_ref().and_then(|c| c.fleet.clone());
     if let (Some(c), Some(listen)) = (base.as_mut(), listen) {
         c.ecr.listen = listen;
     }
@@ -439,6 +446,11 @@ async fn run(
         }
         d
     };
+    let facts = daemon.facts();
+    let fleet = match &fleet_config {
+        Some(f) => Some(posagent::fleet::Fleet::start(f, facts.clone(), config_path.clone(), facts.stopping()).await?),
+        None => None,
+    };
     #[cfg(unix)]
     reload_on_sighup(&daemon, config_path);
     stop_signal().await;
@@ -449,6 +461,9 @@ async fn run(
         hurry.cancel();
     });
     daemon.stop().await;
+    if let Some(fleet) = fleet {
+        fleet.stopped().await;
+    }
     Ok(())
 }
 
@@ -509,6 +524,7 @@ async fn main() -> anyhow::Result<()> {
             cli::remote::report(kind, config.as_deref(), &data_dir, date, print).await
         }
         Command::Queue { action, config, data_dir } => cli::queue::queue(action, config.as_deref(), &data_dir).await,
+        Command::Fleet { action } => cli::fleet::fleet(action).await,
         Command::UdevRules { dir } => {
             let profiles = match dir {
                 Some(dir) => DeviceProfile::load_dir(&dir)?,
