@@ -11,8 +11,7 @@ use std::path::PathBuf;
 pub const MAX_COMMAND_BYTES: usize = 4096;
 
 /// A command an operator may send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Sets the log filter (`info`, `info,posagent::outbox=debug`), as `PUT /v1/log-level`.
     SetLogLevel {
@@ -20,11 +19,11 @@ pub enum Command {
         level: String,
     },
     /// Makes every queued operation due now and wakes the sync worker.
-    SyncNow {},
+    SyncNow,
     /// Runs `posagent doctor` on the terminal; its checks are the result.
-    Doctor {},
+    Doctor,
     /// Reloads the config file as SIGHUP does (log level, offline limits).
-    Reload {},
+    Reload,
 }
 
 impl Command {
@@ -32,9 +31,9 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::SetLogLevel { .. } => "set-log-level",
-            Command::SyncNow {} => "sync-now",
-            Command::Doctor {} => "doctor",
-            Command::Reload {} => "reload",
+            Command::SyncNow => "sync-now",
+            Command::Doctor => "doctor",
+            Command::Reload => "reload",
         }
     }
 }
@@ -44,7 +43,7 @@ impl Command {
 #[non_exhaustive]
 pub enum CommandError {
     /// Not a command: not JSON, an unknown command or key, a missing or mistyped value.
-    #[error("not a command ({0}); send e.g. {{\"command\":\"set-log-level\",\"level\":\"info\"}}")]
+    #[error("not a command: {0}; send e.g. {{\"command\":\"set-log-level\",\"level\":\"info\"}}")]
     Malformed(String),
     /// A value the command does not take.
     #[error("{0}")]
@@ -127,12 +126,42 @@ impl CommandResult {
     }
 }
 
-/// Reads a command's payload, strictly.
+/// Reads a command's payload, strictly: a JSON object with `command` and exactly the
+/// keys that command takes.
 pub fn parse(payload: &[u8]) -> Result<Command, CommandError> {
     if payload.len() > MAX_COMMAND_BYTES {
         return Err(CommandError::Malformed(format!("{} bytes, more than {MAX_COMMAND_BYTES}", payload.len())));
     }
-    let command: Command = serde_json::from_slice(payload).map_err(|e| CommandError::Malformed(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| CommandError::Malformed(format!("not JSON: {e}")))?;
+    let serde_json::Value::Object(mut keys) = value else {
+        return Err(CommandError::Malformed("not a JSON object".into()));
+    };
+    let name = match keys.remove("command") {
+        Some(serde_json::Value::String(name)) => name,
+        Some(_) => return Err(CommandError::Malformed("`command` is not a string".into())),
+        None => return Err(CommandError::Malformed("no `command`".into())),
+    };
+    let command = match name.as_str() {
+        "set-log-level" => match keys.remove("level") {
+            Some(serde_json::Value::String(level)) => Command::SetLogLevel { level },
+            Some(_) => return Err(CommandError::Malformed("`level` is not a string".into())),
+            None => return Err(CommandError::Malformed("set-log-level needs `level`".into())),
+        },
+        "sync-now" => Command::SyncNow,
+        "doctor" => Command::Doctor,
+        "reload" => Command::Reload,
+        other => {
+            let other: String = other.chars().take(64).collect();
+            return Err(CommandError::Malformed(format!(
+                "unknown command `{other}`; one of set-log-level, sync-now, doctor, reload"
+            )));
+        }
+    };
+    if let Some(key) = keys.keys().next() {
+        let key: String = key.chars().take(64).collect();
+        return Err(CommandError::Malformed(format!("{name} takes no `{key}`")));
+    }
     if let Command::SetLogLevel { level } = &command {
         crate::logging::validate_filter(level).map_err(|why| {
             CommandError::Invalid(format!(
@@ -159,11 +188,11 @@ pub async fn execute(command: &Command, cx: &Context) -> Result<serde_json::Valu
             crate::logging::set_level(level).map_err(|e| CommandError::Failed(e.to_string()))?;
             Ok(serde_json::json!({ "level": crate::logging::current() }))
         }
-        Command::SyncNow {} => {
+        Command::SyncNow => {
             cx.facts.sync_now().await.map_err(|e| CommandError::Failed(e.to_string()))?;
             Ok(serde_json::json!({ "woken": true }))
         }
-        Command::Doctor {} => {
+        Command::Doctor => {
             let path = config_path(cx)?;
             let checks = crate::doctor::run(&path).await;
             let fails = checks.iter().filter(|c| c.level == crate::doctor::Level::Fail).count();
@@ -173,7 +202,7 @@ pub async fn execute(command: &Command, cx: &Context) -> Result<serde_json::Valu
                 .collect();
             Ok(serde_json::json!({ "failed": fails, "checks": checks }))
         }
-        Command::Reload {} => {
+        Command::Reload => {
             let path = config_path(cx)?;
             let loaded = tokio::task::spawn_blocking(move || crate::config::StoreConfig::load(&path))
                 .await
@@ -210,7 +239,7 @@ mod tests {
             parse(br#"{"command":"set-log-level","level":"debug"}"#).unwrap(),
             Command::SetLogLevel { level: "debug".into() }
         );
-        assert_eq!(parse(br#"{"command":"sync-now"}"#).unwrap(), Command::SyncNow {});
+        assert_eq!(parse(br#"{"command":"sync-now"}"#).unwrap(), Command::SyncNow);
         assert_eq!(parse(br#"{"command":"doctor"}"#).unwrap().name(), "doctor");
         assert_eq!(parse(br#"{"command":"reload"}"#).unwrap().name(), "reload");
         for bad in [
@@ -231,7 +260,7 @@ mod tests {
 
     #[test]
     fn results_carry_the_outcome() {
-        let c = Command::SyncNow {};
+        let c = Command::SyncNow;
         let a = CommandResult::accepted("c1", &c);
         assert_eq!((a.stage.as_str(), a.ok), ("accepted", None));
         let bad = CommandResult::done("c2", None, Err(CommandError::Malformed("x".into())));

@@ -1,0 +1,304 @@
+//! The fleet link on a real broker (docs/fleet.md): Debian's Mosquitto with TLS, client
+//! certificates and the ACL of packaging/fleet/, three terminals (posagent processes on
+//! the simulator) with `[fleet]`. `posagent fleet status` lists them online, a command is
+//! answered ok and a malformed one `ok: false`, a terminal killed with SIGKILL shows
+//! offline within 1.5 × keepalive, and a terminal's certificate cannot publish another
+//! terminal's state. Skipped, saying so, only when the `mosquitto` binary is absent.
+
+use crate::common::eventually::{Seen, eventually_seen};
+use crate::common::process::{self, Daemon, Setup};
+use posagent::fleet::tls::TlsFiles;
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, SubscribeReasonCode};
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The terminals' MQTT keepalive (the MQTT client takes no less than 5 s).
+const KEEPALIVE_SECS: u64 = 5;
+const TERMINALS: [&str; 3] = ["acme/s1/t1", "acme/s1/t2", "acme/s2/t3"];
+const OPERATOR: &str = "operator-alice";
+
+fn mosquitto() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin")]).map(|d| d.join("mosquitto")).find(|p| p.is_file())
+}
+
+/// The chain's CA, and certificates it signs (CN = the identity) written to `dir`.
+struct Pki {
+    dir: PathBuf,
+    ca: rcgen::Certificate,
+    ca_key: KeyPair,
+}
+
+impl Pki {
+    fn new(dir: &Path) -> Pki {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, "acme fleet test CA");
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let ca = ca.self_signed(&ca_key).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        Pki { dir: dir.to_path_buf(), ca, ca_key }
+    }
+
+    /// Issues `cn`'s certificate; `server` for the broker's. Returns the file names' stem.
+    fn issue(&self, cn: &str, server: bool) -> TlsFiles {
+        let key = KeyPair::generate().unwrap();
+        let names = if server { vec!["127.0.0.1".to_string(), "localhost".to_string()] } else { vec![] };
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.extended_key_usages =
+            vec![if server { ExtendedKeyUsagePurpose::ServerAuth } else { ExtendedKeyUsagePurpose::ClientAuth }];
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
+        let stem = cn.replace('/', "-");
+        let files = TlsFiles {
+            ca: self.dir.join("ca.pem"),
+            cert: self.dir.join(format!("{stem}.pem")),
+            key: self.dir.join(format!("{stem}.key")),
+        };
+        std::fs::write(&files.cert, cert.pem()).unwrap();
+        crate::common::write_secret(&files.key, key.serialize_pem());
+        files
+    }
+}
+
+/// Mosquitto on a free loopback port, with packaging/fleet's config and ACL.
+struct Broker {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Broker {
+    async fn start(bin: &Path, dir: &Path, pki: &Pki) -> Broker {
+        pki.issue("broker", true);
+        std::fs::copy(pki.dir.join("broker.pem"), dir.join("broker.pem")).unwrap();
+        std::fs::copy(pki.dir.join("broker.key"), dir.join("broker.key")).unwrap();
+        std::fs::copy(pki.dir.join("ca.pem"), dir.join("ca.pem")).unwrap();
+        let acl = include_str!("../../packaging/fleet/acl");
+        std::fs::write(dir.join("acl"), acl).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::create_dir_all(dir.join("db")).unwrap();
+        let mut conf = include_str!("../../packaging/fleet/mosquitto.conf")
+            .replace("/etc/mosquitto/posagent/", &format!("{}/", dir.display()))
+            .replace("/var/lib/mosquitto/", &format!("{}/db/", dir.display()))
+            .replace("listener 8883", &format!("listener {port} 127.0.0.1"));
+        conf.push_str("log_dest stderr\n");
+        if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir).unwrap()) == 0 {
+            // Mosquitto started as root drops to the user `mosquitto`, who cannot read
+            // the test's files.
+            conf.push_str("user root\n");
+        }
+        std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
+        let log = dir.join("mosquitto.log");
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(dir.join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut broker = Broker { child, url: format!("mqtts://127.0.0.1:{port}"), log };
+        eventually_seen("mosquitto listens", Duration::from_secs(10), || {
+            let exited = broker.child.try_wait().unwrap();
+            let log = std::fs::read_to_string(&broker.log).unwrap_or_default();
+            async move {
+                assert!(exited.is_none(), "mosquitto exited: {exited:?}\n{log}");
+                match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                    Ok(_) => Seen::Done(()),
+                    Err(e) => Seen::Not(e.to_string()),
+                }
+            }
+        })
+        .await;
+        broker
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// A terminal on its own simulator, its config with `[fleet]`.
+async fn terminal(identity: &str, broker: &Broker, pki: &Pki) -> (Setup, Daemon) {
+    let s = process::setup().await;
+    let files = pki.issue(identity, false);
+    let mut ids = identity.split('/');
+    let (chain, store, id) = (ids.next().unwrap(), ids.next().unwrap(), ids.next().unwrap());
+    let section = format!(
+        "[fleet]\nbroker_url = \"{}\"\nchain = \"{chain}\"\nstore = \"{store}\"\nterminal = \"{id}\"\nca_file = \"{}\"\nclient_cert_file = \"{}\"\nclient_key_file = \"{}\"\nkeepalive_secs = {KEEPALIVE_SECS}\nheartbeat_secs = 5\n",
+        broker.url,
+        files.ca.display(),
+        files.cert.display(),
+        files.key.display()
+    );
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config.push_str(&section);
+    std::fs::write(&s.config, config).unwrap();
+    let d = process::start_daemon(&s);
+    (s, d)
+}
+
+/// `posagent fleet ARGS --broker … --json` as the operator: exit status and JSON.
+async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool, Value) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_posagent"))
+        .arg("fleet")
+        .args(args)
+        .args(["--broker", &broker.url, "--json", "--timeout-secs", "8"])
+        .arg("--ca-file")
+        .arg(&operator.ca)
+        .arg("--cert-file")
+        .arg(&operator.cert)
+        .arg("--key-file")
+        .arg(&operator.key)
+        .env("POSAGENT_LOG", "error")
+        .output()
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert!(
+        json != Value::Null || !out.status.success(),
+        "no JSON from fleet {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), json)
+}
+
+/// The terminals `status` lists, with whether each is online.
+async fn listed(broker: &Broker, operator: &TlsFiles) -> Vec<(String, bool)> {
+    let (_, states) = fleet_cli(broker, operator, &["status"]).await;
+    let mut found: Vec<(String, bool)> = states
+        .as_array()
+        .map(|a| a.iter().map(|s| (s["terminal"].as_str().unwrap_or("").to_string(), s["online"] == true)).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
+    let Some(bin) = mosquitto() else {
+        eprintln!("SKIPPED tests/it/fleet.rs: the mosquitto binary is absent; install: apt-get install -y mosquitto");
+        return;
+    };
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::new(tmp.path());
+    let broker_dir = tmp.path().join("broker");
+    std::fs::create_dir_all(&broker_dir).unwrap();
+    let broker = Broker::start(&bin, &broker_dir, &pki).await;
+    let operator = pki.issue(OPERATOR, false);
+
+    let launched = Instant::now();
+    let mut terminals = vec![];
+    for id in TERMINALS {
+        terminals.push(terminal(id, &broker, &pki).await);
+    }
+    let all_online: Vec<(String, bool)> = TERMINALS.iter().map(|t| (t.to_string(), true)).collect();
+    eventually_seen("fleet status lists the three terminals online", Duration::from_secs(20), || async {
+        let found = listed(&broker, &operator).await;
+        if found == all_online { Seen::Done(()) } else { Seen::Not((found, broker.log())) }
+    })
+    .await;
+    eprintln!(
+        "fleet status listed 3 terminals online {:.1} s after they were started",
+        launched.elapsed().as_secs_f64()
+    );
+    let (_, one) = fleet_cli(&broker, &operator, &["status", "--store", "s2"]).await;
+    let one = one.as_array().unwrap();
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert_eq!(one[0]["health"], "ok", "{one:?}");
+    assert!(one[0]["devices"].as_array().is_some_and(|d| d.len() == 3), "{one:?}");
+
+    commands(&broker, &operator).await;
+    forgery_is_refused(&broker, &pki, &operator).await;
+
+    // A terminal killed (SIGKILL) is shown offline, by its last will.
+    let (_s3, d3) = terminals.pop().unwrap();
+    let killed = Instant::now();
+    d3.crash();
+    let limit = Duration::from_secs_f64(1.5 * KEEPALIVE_SECS as f64);
+    eventually_seen("the killed terminal is shown offline", limit, || async {
+        let found = listed(&broker, &operator).await;
+        if found.contains(&("acme/s2/t3".to_string(), false)) { Seen::Done(()) } else { Seen::Not(found) }
+    })
+    .await;
+    eprintln!("a killed terminal was shown offline after {:.2} s (limit {limit:?})", killed.elapsed().as_secs_f64());
+    let (_, offline) = fleet_cli(&broker, &operator, &["status", "--state", "offline"]).await;
+    assert_eq!(offline.as_array().map(Vec::len), Some(1), "{offline}");
+    for (_, d) in terminals {
+        d.crash();
+    }
+    eprintln!("fleet took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// A command gets its result; a malformed one is answered `ok: false`.
+async fn commands(broker: &Broker, operator: &TlsFiles) {
+    let asked = Instant::now();
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t1", "set-log-level", "warn"]).await;
+    assert!(ok, "{result}");
+    assert_eq!((result["ok"].clone(), result["stage"].clone()), (Value::Bool(true), Value::from("done")), "{result}");
+    assert_eq!(result["output"]["level"], "warn", "{result}");
+    eprintln!("set-log-level answered in {:.2} s (the command line's start included)", asked.elapsed().as_secs_f64());
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t2", "reboot-now"]).await;
+    assert!(!ok, "{result}");
+    assert_eq!(result["ok"], false, "{result}");
+    assert_eq!(result["error"]["code"], "MALFORMED", "{result}");
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t2", "set-log-level", "loud"]).await;
+    assert!(!ok && result["error"]["code"] == "INVALID", "{result}");
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t2", "sync-now"]).await;
+    assert!(ok, "{result}");
+}
+
+/// Terminal t1's certificate cannot publish t2's state, nor read t2's commands.
+async fn forgery_is_refused(broker: &Broker, pki: &Pki, operator: &TlsFiles) {
+    let before = state_of(broker, operator, "acme/s1/t2").await;
+    let t1 = TlsFiles {
+        ca: pki.dir.join("ca.pem"),
+        cert: pki.dir.join("acme-s1-t1.pem"),
+        key: pki.dir.join("acme-s1-t1.key"),
+    };
+    let port: u16 = broker.url.rsplit(':').next().unwrap().parse().unwrap();
+    let mut options = MqttOptions::new("acme/s1/t1-forger", "127.0.0.1", port);
+    options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(
+        posagent::fleet::tls::client_config(t1).await.unwrap(),
+    )));
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    let forged = serde_json::json!({"online": false, "terminal": "acme/s1/t2", "version": "forged"});
+    client.publish("posagent/acme/s1/t2/state", QoS::AtLeastOnce, true, forged.to_string()).await.unwrap();
+    client.subscribe("posagent/acme/s1/t2/cmd/+", QoS::AtLeastOnce).await.unwrap();
+    let (mut puback, mut suback) = (None, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while puback.is_none() || suback.is_none() {
+        match tokio::time::timeout_at(deadline, eventloop.poll()).await.expect("no PUBACK/SUBACK in time") {
+            Ok(Event::Incoming(Packet::PubAck(a))) => puback = Some(a.reason),
+            Ok(Event::Incoming(Packet::SubAck(a))) => suback = Some(a.return_codes),
+            Ok(_) => {}
+            Err(e) => panic!("the forger's connection failed: {e}\n{}", broker.log()),
+        }
+    }
+    eprintln!("t1 publishing t2's state: PUBACK {puback:?}; subscribing to t2's commands: SUBACK {suback:?}");
+    assert!(suback.unwrap().iter().all(|c| !matches!(c, SubscribeReasonCode::Success(_))), "t1 may read t2's commands");
+    assert_ne!(puback, Some(PubAckReason::Success), "the broker took t1's publish to t2's state");
+    let after = state_of(broker, operator, "acme/s1/t2").await;
+    assert_eq!(after["version"], before["version"], "t2's state was forged: {after}");
+    assert_eq!(after["online"], true, "{after}");
+    let _ = client.try_disconnect();
+}
+
+async fn state_of(broker: &Broker, operator: &TlsFiles, terminal: &str) -> Value {
+    let (_, states) = fleet_cli(broker, operator, &["status"]).await;
+    states.as_array().and_then(|a| a.iter().find(|s| s["terminal"] == terminal).cloned()).unwrap_or(Value::Null)
+}
