@@ -3,14 +3,14 @@
 //! the simulator) with `[fleet]`. `posagent fleet status` lists them online, a command is
 //! answered ok and a malformed one `ok: false`, a terminal killed with SIGKILL shows
 //! offline within 1.5 × keepalive, and a terminal's certificate cannot publish another
-//! terminal's state. Skipped, saying so, only when the `mosquitto` binary is absent.
+//! terminal's state nor get its commands. Skipped, saying so, only when the `mosquitto` binary is absent.
 
 use crate::common::eventually::{Seen, eventually_seen};
 use crate::common::process::{self, Daemon, Setup};
 use posagent::fleet::tls::TlsFiles;
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, SubscribeReasonCode};
+use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -153,8 +153,8 @@ async fn terminal(identity: &str, broker: &Broker, pki: &Pki) -> (Setup, Daemon)
 
 /// `posagent fleet ARGS --broker … --json` as the operator: exit status and JSON.
 async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool, Value) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_posagent"))
-        .arg("fleet")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_posagent"));
+    cmd.arg("fleet")
         .args(args)
         .args(["--broker", &broker.url, "--json", "--timeout-secs", "8"])
         .arg("--ca-file")
@@ -163,10 +163,8 @@ async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool
         .arg(&operator.cert)
         .arg("--key-file")
         .arg(&operator.key)
-        .env("POSAGENT_LOG", "error")
-        .output()
-        .await
-        .unwrap();
+        .env("POSAGENT_LOG", "error");
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert!(
         json != Value::Null || !out.status.success(),
@@ -223,7 +221,6 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     assert!(one[0]["devices"].as_array().is_some_and(|d| d.len() == 3), "{one:?}");
 
     commands(&broker, &operator).await;
-    forgery_is_refused(&broker, &pki, &operator).await;
 
     // A terminal killed (SIGKILL) is shown offline, by its last will.
     let (_s3, d3) = terminals.pop().unwrap();
@@ -238,6 +235,7 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     eprintln!("a killed terminal was shown offline after {:.2} s (limit {limit:?})", killed.elapsed().as_secs_f64());
     let (_, offline) = fleet_cli(&broker, &operator, &["status", "--state", "offline"]).await;
     assert_eq!(offline.as_array().map(Vec::len), Some(1), "{offline}");
+    forgery_is_refused(&broker, &pki, &operator).await;
     for (_, d) in terminals {
         d.crash();
     }
@@ -260,42 +258,94 @@ async fn commands(broker: &Broker, operator: &TlsFiles) {
     assert!(!ok && result["error"]["code"] == "INVALID", "{result}");
     let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t2", "sync-now"]).await;
     assert!(ok, "{result}");
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t2", "reload"]).await;
+    assert!(ok && result["output"]["reloaded"] == true, "{result}");
+    let asked = Instant::now();
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t1", "doctor"]).await;
+    assert!(ok, "{result}");
+    let checks = result["output"]["checks"].as_array().cloned().unwrap_or_default();
+    assert!(checks.iter().any(|c| c["name"].as_str().is_some_and(|n| n.contains("config"))), "{result}");
+    eprintln!("doctor answered in {:.2} s with {} checks", asked.elapsed().as_secs_f64(), checks.len());
 }
 
-/// Terminal t1's certificate cannot publish t2's state, nor read t2's commands.
-async fn forgery_is_refused(broker: &Broker, pki: &Pki, operator: &TlsFiles) {
-    let before = state_of(broker, operator, "acme/s1/t2").await;
-    let t1 = TlsFiles {
-        ca: pki.dir.join("ca.pem"),
-        cert: pki.dir.join("acme-s1-t1.pem"),
-        key: pki.dir.join("acme-s1-t1.key"),
-    };
+/// A raw MQTT 5 client with `files`' certificate.
+async fn raw_client(broker: &Broker, files: TlsFiles, id: &str) -> (AsyncClient, rumqttc::v5::EventLoop) {
     let port: u16 = broker.url.rsplit(':').next().unwrap().parse().unwrap();
-    let mut options = MqttOptions::new("acme/s1/t1-forger", "127.0.0.1", port);
-    options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(
-        posagent::fleet::tls::client_config(t1).await.unwrap(),
-    )));
-    let (client, mut eventloop) = AsyncClient::new(options, 10);
-    let forged = serde_json::json!({"online": false, "terminal": "acme/s1/t2", "version": "forged"});
-    client.publish("posagent/acme/s1/t2/state", QoS::AtLeastOnce, true, forged.to_string()).await.unwrap();
-    client.subscribe("posagent/acme/s1/t2/cmd/+", QoS::AtLeastOnce).await.unwrap();
-    let (mut puback, mut suback) = (None, None);
+    let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    let tls = posagent::fleet::tls::client_config(files).await.unwrap();
+    options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls)));
+    AsyncClient::new(options, 10)
+}
+
+/// Polls `eventloop` until `done` says so (10 s at most).
+async fn poll_until(eventloop: &mut rumqttc::v5::EventLoop, broker: &Broker, mut done: impl FnMut(&Packet) -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while puback.is_none() || suback.is_none() {
-        match tokio::time::timeout_at(deadline, eventloop.poll()).await.expect("no PUBACK/SUBACK in time") {
-            Ok(Event::Incoming(Packet::PubAck(a))) => puback = Some(a.reason),
-            Ok(Event::Incoming(Packet::SubAck(a))) => suback = Some(a.return_codes),
+    loop {
+        match tokio::time::timeout_at(deadline, eventloop.poll()).await.expect("not within 10 s") {
+            Ok(Event::Incoming(p)) if done(&p) => return,
             Ok(_) => {}
-            Err(e) => panic!("the forger's connection failed: {e}\n{}", broker.log()),
+            Err(e) => panic!("connection failed: {e}\n{}", broker.log()),
         }
     }
-    eprintln!("t1 publishing t2's state: PUBACK {puback:?}; subscribing to t2's commands: SUBACK {suback:?}");
-    assert!(suback.unwrap().iter().all(|c| !matches!(c, SubscribeReasonCode::Success(_))), "t1 may read t2's commands");
-    assert_ne!(puback, Some(PubAckReason::Success), "the broker took t1's publish to t2's state");
+}
+
+/// Terminal t3's certificate (t3 is gone) cannot publish t2's state, nor get t2's commands.
+async fn forgery_is_refused(broker: &Broker, pki: &Pki, operator: &TlsFiles) {
+    let before = state_of(broker, operator, "acme/s1/t2").await;
+    let t3 = TlsFiles {
+        ca: pki.dir.join("ca.pem"),
+        cert: pki.dir.join("acme-s2-t3.pem"),
+        key: pki.dir.join("acme-s2-t3.key"),
+    };
+    let (forger, mut forger_loop) = raw_client(broker, t3, "forger").await;
+    let forged = serde_json::json!({"online": false, "terminal": "acme/s1/t2", "version": "forged"});
+    forger.publish("posagent/acme/s1/t2/state", QoS::AtLeastOnce, true, forged.to_string()).await.unwrap();
+    let mut puback = None;
+    poll_until(&mut forger_loop, broker, |p| match p {
+        Packet::PubAck(a) => {
+            puback = Some(a.reason.clone());
+            true
+        }
+        _ => false,
+    })
+    .await;
+    eprintln!("t3 publishing t2's state: PUBACK {puback:?}");
+    assert_eq!(puback, Some(PubAckReason::NotAuthorized), "the broker took t3's publish to t2's state");
     let after = state_of(broker, operator, "acme/s1/t2").await;
-    assert_eq!(after["version"], before["version"], "t2's state was forged: {after}");
-    assert_eq!(after["online"], true, "{after}");
-    let _ = client.try_disconnect();
+    assert_eq!((after["version"].clone(), after["online"].clone()), (before["version"].clone(), Value::Bool(true)));
+
+    // Subscribed to t2's commands and its own, it gets its own only: the operator sends
+    // one to t2, then one to t3, and the broker keeps their order.
+    forger.subscribe("posagent/acme/s1/t2/cmd/+", QoS::AtLeastOnce).await.unwrap();
+    forger.subscribe("posagent/acme/s2/t3/cmd/+", QoS::AtLeastOnce).await.unwrap();
+    let mut acks = 0;
+    poll_until(&mut forger_loop, broker, |p| {
+        acks += usize::from(matches!(p, Packet::SubAck(_)));
+        acks == 2
+    })
+    .await;
+    let (op, mut op_loop) = raw_client(broker, operator.clone(), "operator-probe").await;
+    let probe = serde_json::json!({"command": "sync-now"}).to_string();
+    op.publish("posagent/acme/s1/t2/cmd/probe-t2", QoS::AtLeastOnce, false, probe.clone()).await.unwrap();
+    op.publish("posagent/acme/s2/t3/cmd/probe-t3", QoS::AtLeastOnce, false, probe).await.unwrap();
+    let mut acked = 0;
+    poll_until(&mut op_loop, broker, |p| {
+        acked += usize::from(matches!(p, Packet::PubAck(a) if a.reason == PubAckReason::Success));
+        acked == 2
+    })
+    .await;
+    let mut got = vec![];
+    poll_until(&mut forger_loop, broker, |p| match p {
+        Packet::Publish(m) => {
+            got.push(String::from_utf8_lossy(&m.topic).into_owned());
+            m.topic.ends_with(b"probe-t3")
+        }
+        _ => false,
+    })
+    .await;
+    assert_eq!(got, ["posagent/acme/s2/t3/cmd/probe-t3"], "t3 got another terminal's command");
+    let _ = forger.try_disconnect();
+    let _ = op.try_disconnect();
 }
 
 async fn state_of(broker: &Broker, operator: &TlsFiles, terminal: &str) -> Value {
