@@ -423,7 +423,10 @@ async fn run(
     let shutdown = CancellationToken::new();
     let config_path = config.clone();
     let mut base = config.as_deref().map(StoreConfig::load).transpose()?;
-    let fleet_config = base.as_ref().and_then(|c| c.fleet.clone());
+    let fleet = match base.as_ref().and_then(|c| c.fleet.as_ref()) {
+        Some(f) => Some(posagent::fleet::Fleet::prepare(f).await?),
+        None => None,
+    };
     if let (Some(c), Some(listen)) = (base.as_mut(), listen) {
         c.ecr.listen = listen;
     }
@@ -447,10 +450,7 @@ async fn run(
         d
     };
     let facts = daemon.facts();
-    let fleet = match &fleet_config {
-        Some(f) => Some(posagent::fleet::Fleet::start(f, facts.clone(), config_path.clone(), facts.stopping()).await?),
-        None => None,
-    };
+    let fleet = fleet.map(|f| f.start(facts.clone(), config_path.clone(), facts.stopping()));
     #[cfg(unix)]
     reload_on_sighup(&daemon, config_path);
     stop_signal().await;

@@ -31,6 +31,8 @@ const REMEMBERED_IDS: usize = 128;
 enum LinkEvent {
     /// Connected (again): subscribe and publish the state.
     Connected,
+    /// The connection was lost: nothing is published until the next.
+    Disconnected,
     /// A command arrived.
     Command { id: String, payload: Vec<u8>, retained: bool },
 }
@@ -90,6 +92,7 @@ async fn drive(mut eventloop: EventLoop, path: TerminalPath, events: mpsc::Sende
             Err(e) => {
                 failures = failures.saturating_add(1);
                 if failures == 1 {
+                    let _ = events.send(LinkEvent::Disconnected).await;
                     tracing::warn!(error = %e, "fleet: the broker cannot be reached; trying again");
                 } else {
                     tracing::debug!(error = %e, failures, "fleet: the broker cannot be reached");
@@ -141,6 +144,7 @@ impl Publisher {
                         let _ = self.client.try_subscribe(self.path.commands(), QoS::AtLeastOnce);
                         self.publish_state(true).await;
                     }
+                    Some(LinkEvent::Disconnected) => connected = false,
                     Some(LinkEvent::Command { id, payload, retained }) => {
                         self.command(id, payload, retained, &results_tx);
                     }

@@ -55,20 +55,23 @@ pub enum FleetError {
     Internal(String),
 }
 
+/// The fleet link, set up (its TLS files read, its options made) and not yet running.
+pub struct Prepared {
+    path: TerminalPath,
+    options: MqttOptions,
+    heartbeat: std::time::Duration,
+    broker_url: String,
+}
+
 /// A running fleet link.
 pub struct Fleet {
     task: JoinHandle<()>,
 }
 
 impl Fleet {
-    /// Connects (in the background: an unreachable broker is tried again, and never
-    /// stops the daemon) and runs until `shutdown`.
-    pub async fn start(
-        config: &FleetConfig,
-        facts: DaemonFacts,
-        config_path: Option<PathBuf>,
-        shutdown: CancellationToken,
-    ) -> Result<Fleet, FleetError> {
+    /// Reads the TLS files and makes the client's options: what can fail at start, before
+    /// the daemon starts.
+    pub async fn prepare(config: &FleetConfig) -> Result<Prepared, FleetError> {
         let path = TerminalPath {
             chain: config.chain.clone(),
             store: config.store.clone(),
@@ -84,16 +87,25 @@ impl Fleet {
         options.set_keep_alive(config.keepalive());
         let will = TerminalState::offline(&path.to_string(), crate::domain::now_ms());
         options.set_last_will(link::will_of(&path, &will));
-        let (client, eventloop) = AsyncClient::new(options, 64);
-        tracing::info!(broker = %config.broker_url, terminal = %path, "fleet: link starting");
-        let link = link::Link { path, client, eventloop, heartbeat: config.heartbeat() };
-        let cx = commands::Context { facts, config_path };
-        Ok(Fleet { task: tokio::spawn(link::run(link, cx, shutdown)) })
+        Ok(Prepared { path, options, heartbeat: config.heartbeat(), broker_url: config.broker_url.clone() })
     }
 
     /// Waits for the link to close (after its `shutdown` fired).
     pub async fn stopped(self) {
         let _ = self.task.await;
+    }
+}
+
+impl Prepared {
+    /// Starts the link on the running daemon: it connects in the background (an
+    /// unreachable broker is tried again and never stops the daemon) and runs until
+    /// `shutdown`; doctor and reload use `config_path`.
+    pub fn start(self, facts: DaemonFacts, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Fleet {
+        let (client, eventloop) = AsyncClient::new(self.options, 64);
+        tracing::info!(broker = %self.broker_url, terminal = %self.path, "fleet: link starting");
+        let link = link::Link { path: self.path, client, eventloop, heartbeat: self.heartbeat };
+        let cx = commands::Context { facts, config_path };
+        Fleet { task: tokio::spawn(link::run(link, cx, shutdown)) }
     }
 }
 

@@ -236,6 +236,16 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     let (_, offline) = fleet_cli(&broker, &operator, &["status", "--state", "offline"]).await;
     assert_eq!(offline.as_array().map(Vec::len), Some(1), "{offline}");
     forgery_is_refused(&broker, &pki, &operator).await;
+
+    // A terminal that stops (SIGTERM) says so itself before it goes.
+    let (_s1, mut d1) = terminals.remove(0);
+    let kill = Command::new("kill").args(["-TERM", &d1.child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let stopped = d1.child.wait().unwrap();
+    assert!(stopped.success(), "{stopped:?}");
+    let farewell = state_of(&broker, &operator, "acme/s1/t1").await;
+    assert_eq!(farewell["online"], false, "{farewell}");
+    assert!(farewell["uptime_secs"].is_u64(), "the stop's farewell, not the will: {farewell}");
     for (_, d) in terminals {
         d.crash();
     }
@@ -303,7 +313,7 @@ async fn forgery_is_refused(broker: &Broker, pki: &Pki, operator: &TlsFiles) {
     let mut puback = None;
     poll_until(&mut forger_loop, broker, |p| match p {
         Packet::PubAck(a) => {
-            puback = Some(a.reason.clone());
+            puback = Some(a.reason);
             true
         }
         _ => false,
