@@ -2,8 +2,10 @@
 //! certificates and the ACL of packaging/fleet/, three terminals (posagent processes on
 //! the simulator) with `[fleet]`. `posagent fleet status` lists them online, a command is
 //! answered ok and a malformed one `ok: false`, a terminal killed with SIGKILL shows
-//! offline within 1.5 × keepalive, and a terminal's certificate cannot publish another
-//! terminal's state nor get its commands. Skipped, saying so, only when the `mosquitto` binary is absent.
+//! offline within 1.5 × keepalive (at once, its connection closed), so is one that hangs
+//! (its connection silent) and it comes back by itself, a stopped one publishes its
+//! farewell, and a terminal's certificate cannot publish another terminal's state nor get
+//! its commands. Skipped, saying so, only when the `mosquitto` binary is absent.
 
 use crate::common::eventually::{Seen, eventually_seen};
 use crate::common::process::{self, Daemon, Setup};
@@ -237,10 +239,35 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     assert_eq!(offline.as_array().map(Vec::len), Some(1), "{offline}");
     forgery_is_refused(&broker, &pki, &operator).await;
 
+    // A terminal that hangs (SIGSTOP: its connection open, silent) is shown offline once
+    // the broker's keepalive check gives up on it; let go, it connects again by itself.
+    let (_, d2) = &terminals[1];
+    let hung = Instant::now();
+    signal(d2, "-STOP");
+    // Mosquitto 2.0.11 (Debian 12) looks for silent clients only every 6 s (newer
+    // versions every second): 1.5 × keepalive, then up to 6 s more.
+    let limit_hung = limit + Duration::from_secs(7);
+    eventually_seen("the hung terminal is shown offline", limit_hung, || async {
+        let found = listed(&broker, &operator).await;
+        if found.contains(&("acme/s1/t2".to_string(), false)) { Seen::Done(()) } else { Seen::Not(found) }
+    })
+    .await;
+    eprintln!(
+        "a hung terminal was shown offline after {:.2} s (keepalive {KEEPALIVE_SECS} s)",
+        hung.elapsed().as_secs_f64()
+    );
+    signal(d2, "-CONT");
+    let resumed = Instant::now();
+    eventually_seen("the resumed terminal is online again", Duration::from_secs(15), || async {
+        let found = listed(&broker, &operator).await;
+        if found.contains(&("acme/s1/t2".to_string(), true)) { Seen::Done(()) } else { Seen::Not(found) }
+    })
+    .await;
+    eprintln!("it was online again {:.2} s after it resumed", resumed.elapsed().as_secs_f64());
+
     // A terminal that stops (SIGTERM) says so itself before it goes.
     let (_s1, mut d1) = terminals.remove(0);
-    let kill = Command::new("kill").args(["-TERM", &d1.child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
+    signal(&d1, "-TERM");
     let stopped = d1.child.wait().unwrap();
     assert!(stopped.success(), "{stopped:?}");
     let farewell = state_of(&broker, &operator, "acme/s1/t1").await;
@@ -250,6 +277,11 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
         d.crash();
     }
     eprintln!("fleet took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+fn signal(d: &Daemon, which: &str) {
+    let sent = Command::new("kill").args([which, &d.child.id().to_string()]).status().unwrap();
+    assert!(sent.success(), "kill {which}");
 }
 
 /// A command gets its result; a malformed one is answered `ok: false`.
