@@ -28,7 +28,7 @@ pub use topics::TerminalPath;
 pub enum FleetError {
     /// A TLS file is missing, unreadable, too open or not what it should be.
     #[error(
-        "fleet TLS ({path}): {message}; check fleet.ca_file, fleet.client_cert_file and fleet.client_key_file (PEM, the key mode 0600)"
+        "fleet TLS ({path}): {message}; check the CA, certificate and key files ([fleet] ca_file, client_cert_file, client_key_file, or --ca-file, --cert-file, --key-file): PEM, the key mode 0600"
     )]
     Tls {
         /// The file.

@@ -61,3 +61,28 @@ fn from_pem(files: &TlsFiles, ca: &[u8], cert: &[u8], key: &[u8]) -> Result<Arc<
         .map_err(|e| tls_error(&files.key, format!("the key does not go with the certificate: {e}")))?;
     Ok(Arc::new(config))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_bad_file_is_named_with_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let files =
+            TlsFiles { ca: dir.path().join("ca.pem"), cert: dir.path().join("t.pem"), key: dir.path().join("t.key") };
+        let missing = client_config(files.clone()).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(missing.contains("ca.pem") && missing.contains("--ca-file"), "{missing}");
+        for (path, text) in [(&files.ca, "not pem"), (&files.cert, ""), (&files.key, "")] {
+            std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(&files.key, mode).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let bad = client_config(files).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(bad.contains("ca.pem") && bad.contains("no certificate"), "{bad}");
+    }
+}
