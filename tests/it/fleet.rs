@@ -149,8 +149,13 @@ async fn terminal(identity: &str, broker: &Broker, pki: &Pki) -> (Setup, Daemon)
     let mut config = std::fs::read_to_string(&s.config).unwrap();
     config.push_str(&section);
     std::fs::write(&s.config, config).unwrap();
-    let d = process::start_daemon(&s);
+    let d = process::start_daemon_logging(&s, Some(&log_of(&s)));
     (s, d)
+}
+
+/// Where a terminal's daemon logs.
+fn log_of(s: &Setup) -> PathBuf {
+    s._dir.path().join("posagent.log")
 }
 
 /// `posagent fleet ARGS --broker … --json` as the operator: exit status and JSON.
@@ -223,6 +228,12 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     assert!(one[0]["devices"].as_array().is_some_and(|d| d.len() == 3), "{one:?}");
 
     commands(&broker, &operator).await;
+    let log = std::fs::read_to_string(log_of(&terminals[1].0)).unwrap();
+    for logged in ["fleet: connected to the broker", "fleet: command refused", "fleet: command received"] {
+        assert!(log.contains(logged), "t2's log has no `{logged}`:\n{log}");
+    }
+    assert!(log.contains("command=\"sync-now\"") || log.contains("command=sync-now"), "{log}");
+    assert!(!log.contains("PRIVATE KEY"), "{log}");
 
     // A terminal killed (SIGKILL) is shown offline, by its last will.
     let (_s3, d3) = terminals.pop().unwrap();
