@@ -228,6 +228,7 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     assert!(one[0]["devices"].as_array().is_some_and(|d| d.len() == 3), "{one:?}");
 
     commands(&broker, &operator).await;
+    state_follows_a_sale(&broker, &operator, &terminals[1]).await;
     let log = std::fs::read_to_string(log_of(&terminals[1].0)).unwrap();
     for logged in ["fleet: connected to the broker", "fleet: command refused", "fleet: command received"] {
         assert!(log.contains(logged), "t2's log has no `{logged}`:\n{log}");
@@ -288,6 +289,33 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
         d.crash();
     }
     eprintln!("fleet took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// A sale begun on t2 shows in its state (`last_sale_at`) without waiting for the
+/// heartbeat; cancelled, it leaves nothing of itself there but that time.
+async fn state_follows_a_sale(broker: &Broker, operator: &TlsFiles, (s, d): &(Setup, Daemon)) {
+    assert!(state_of(broker, operator, "acme/s1/t2").await["last_sale_at"].is_null());
+    let (status, sale) = d
+        .call(
+            s,
+            reqwest::Method::POST,
+            "/v1/sales",
+            serde_json::json!({"amount": 100, "currency": "SEK", "method": "CARD"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sale}");
+    let sold = Instant::now();
+    let state = eventually_seen("t2's state shows its sale's time", Duration::from_secs(4), || async {
+        let state = state_of(broker, operator, "acme/s1/t2").await;
+        if state["last_sale_at"].is_string() { Seen::Done(state) } else { Seen::Not(state) }
+    })
+    .await;
+    eprintln!("a sale's time was in the state {:.2} s after the sale began", sold.elapsed().as_secs_f64());
+    let id = sale["id"].as_str().unwrap();
+    let text = state.to_string();
+    assert!(!text.contains(id) && !text.contains(sale["reference"].as_str().unwrap_or("-")), "{text}");
+    let (status, _) = d.call(s, reqwest::Method::POST, &format!("/v1/sales/{id}/cancel"), serde_json::json!({})).await;
+    assert_eq!(status, 200);
 }
 
 fn signal(d: &Daemon, which: &str) {
