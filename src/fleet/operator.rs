@@ -25,6 +25,9 @@ pub struct Operator {
     pub client_id: String,
 }
 
+/// Largest packet the operator takes from the broker.
+const MAX_PACKET: u32 = 256 * 1024;
+
 /// After the subscription is granted, the retained states are taken as all there once
 /// none came for this long.
 pub const QUIET: Duration = Duration::from_millis(300);
@@ -33,6 +36,8 @@ impl Operator {
     async fn connect(&self) -> Result<(AsyncClient, EventLoop), FleetError> {
         let mut options = mqtt_options(&self.broker_url, &self.client_id, self.files.clone()).await?;
         options.set_keep_alive(Duration::from_secs(30));
+        // A doctor's result or a state with long reasons may pass the client's 10 KiB.
+        options.set_max_packet_size(Some(MAX_PACKET));
         Ok(AsyncClient::new(options, 16))
     }
 
