@@ -160,18 +160,7 @@ fn log_of(s: &Setup) -> PathBuf {
 
 /// `posagent fleet ARGS --broker … --json` as the operator: exit status and JSON.
 async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool, Value) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_posagent"));
-    cmd.arg("fleet")
-        .args(args)
-        .args(["--broker", &broker.url, "--json", "--timeout-secs", "8"])
-        .arg("--ca-file")
-        .arg(&operator.ca)
-        .arg("--cert-file")
-        .arg(&operator.cert)
-        .arg("--key-file")
-        .arg(&operator.key)
-        .env("POSAGENT_LOG", "error");
-    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    let out = fleet_run(broker, operator, &[args, &["--json"]].concat()).await;
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert!(
         json != Value::Null || !out.status.success(),
@@ -179,6 +168,22 @@ async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), json)
+}
+
+/// `posagent fleet ARGS --broker …` as the operator.
+async fn fleet_run(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_posagent"));
+    cmd.arg("fleet")
+        .args(args)
+        .args(["--broker", &broker.url, "--timeout-secs", "8"])
+        .arg("--ca-file")
+        .arg(&operator.ca)
+        .arg("--cert-file")
+        .arg(&operator.cert)
+        .arg("--key-file")
+        .arg(&operator.key)
+        .env("POSAGENT_LOG", "error");
+    tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap()
 }
 
 /// The terminals `status` lists, with whether each is online.
@@ -226,6 +231,14 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     assert_eq!(one.len(), 1, "{one:?}");
     assert_eq!(one[0]["health"], "ok", "{one:?}");
     assert!(one[0]["devices"].as_array().is_some_and(|d| d.len() == 3), "{one:?}");
+    let table = fleet_run(&broker, &operator, &["status", "--chain", "acme"]).await;
+    let table = String::from_utf8_lossy(&table.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("TERMINAL") && lines[0].contains("LAST SEEN"), "{table}");
+    for (line, t) in lines[1..].iter().zip(TERMINALS) {
+        assert!(line.starts_with(t) && line.contains(" online ") && line.contains(" ok "), "{table}");
+    }
+    assert_eq!(lines.len(), 4, "{table}");
 
     commands(&broker, &operator).await;
     state_follows_a_sale(&broker, &operator, &terminals[1]).await;
