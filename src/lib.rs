@@ -5,7 +5,8 @@
 //! of operations for the acquirer and the sync worker), `backend` (the acquirer client), `checkout` (the sale
 //! state machine), `devices` (owner threads of the display and printer), `screens`
 //! (what the customer display shows), `locale` (amounts and texts per locale), `ecr`
-//! (the register's local API) and `daemon` (wiring and lifecycle). See
+//! (the register's local API), `daemon` (wiring and lifecycle) and `fleet` (the link to
+//! the chain's MQTT broker, above the daemon whose facts it publishes). See
 //! `docs/architecture.md`.
 //!
 //! With the `simulator` feature (on by default, off in the terminal package) the crate
@@ -24,6 +25,7 @@ pub mod discovery;
 pub mod doctor;
 pub mod domain;
 pub mod ecr;
+pub mod fleet;
 #[cfg(feature = "fuzz-targets")]
 pub mod fuzz_targets;
 pub mod locale;

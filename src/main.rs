@@ -156,6 +156,12 @@ enum Command {
         #[arg(long, default_value = "posagent-data", global = true)]
         data_dir: PathBuf,
     },
+    /// The chain's fleet through its MQTT broker, with an operator's certificate
+    /// (docs/fleet.md): the terminals' states, a command to one terminal.
+    Fleet {
+        #[command(subcommand)]
+        action: cli::fleet::FleetAction,
+    },
     /// Prints the udev rules the device profiles' USB devices need (the package's
     /// 99-posagent.rules): their links and the service user's group.
     UdevRules {
@@ -417,6 +423,10 @@ async fn run(
     let shutdown = CancellationToken::new();
     let config_path = config.clone();
     let mut base = config.as_deref().map(StoreConfig::load).transpose()?;
+    let fleet = match base.as_ref().and_then(|c| c.fleet.as_ref()) {
+        Some(f) => Some(posagent::fleet::Fleet::prepare(f).await?),
+        None => None,
+    };
     if let (Some(c), Some(listen)) = (base.as_mut(), listen) {
         c.ecr.listen = listen;
     }
@@ -439,6 +449,8 @@ async fn run(
         }
         d
     };
+    let facts = daemon.facts();
+    let fleet = fleet.map(|f| f.start(facts.clone(), config_path.clone(), facts.stopping()));
     #[cfg(unix)]
     reload_on_sighup(&daemon, config_path);
     stop_signal().await;
@@ -449,6 +461,9 @@ async fn run(
         hurry.cancel();
     });
     daemon.stop().await;
+    if let Some(fleet) = fleet {
+        fleet.stopped().await;
+    }
     Ok(())
 }
 
@@ -509,6 +524,7 @@ async fn main() -> anyhow::Result<()> {
             cli::remote::report(kind, config.as_deref(), &data_dir, date, print).await
         }
         Command::Queue { action, config, data_dir } => cli::queue::queue(action, config.as_deref(), &data_dir).await,
+        Command::Fleet { action } => cli::fleet::fleet(action).await,
         Command::UdevRules { dir } => {
             let profiles = match dir {
                 Some(dir) => DeviceProfile::load_dir(&dir)?,

@@ -20,6 +20,8 @@ const LAYERS: &[&[&str]] = &[
     &["ecr", "zvt"],
     &["daemon"],
     &["discovery", "doctor", "demo", "scenarios", "fuzz_targets"],
+    // The link to the chain's MQTT broker: publishes the running daemon's facts, runs doctor.
+    &["fleet"],
     // The command line's subcommands (the binary's own modules, beside main.rs).
     &["cli"],
 ];

@@ -41,6 +41,9 @@ pub(super) fn store_config(c: &StoreConfig) -> Check {
     if let Some(zvt) = &c.zvt {
         zvt.check()?;
     }
+    if let Some(fleet) = &c.fleet {
+        fleet.check()?;
+    }
     sync(&c.sync)
 }
 

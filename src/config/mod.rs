@@ -4,12 +4,14 @@
 //! file, the key and what to do.
 
 mod check;
+pub mod fleet;
 mod locate;
 mod profile;
 mod store;
 pub mod udev;
 pub mod zvt;
 
+pub use fleet::FleetConfig;
 pub use locate::{SYSTEM_PROFILE_DIR, find_profile, is_profile_name, profile_dirs, resolve_profile};
 pub use profile::{CardReaderProfile, DeviceProfile, DisplayDriver, DisplayProfile, Endpoint, PrinterProfileConfig};
 pub use store::{AcquirerConfig, EcrConfig, LimitsConfig, StoreConfig, StoreSection, SyncConfig, valid_locale};

@@ -34,6 +34,9 @@ pub struct StoreConfig {
     /// posagent as a ZVT payment terminal (absent: no ZVT).
     #[serde(default)]
     pub zvt: Option<super::zvt::ZvtConfig>,
+    /// The link to the chain's MQTT broker (absent: none; docs/fleet.md).
+    #[serde(default)]
+    pub fleet: Option<super::fleet::FleetConfig>,
     /// The device profile: a name (`generic-800x480`, looked up in `firmware-config/`
     /// beside this file, then in [`super::SYSTEM_PROFILE_DIR`]) or a path (relative
     /// paths are relative to this file); after [`StoreConfig::load`], the file's path.
@@ -324,8 +327,10 @@ impl StoreConfig {
             c.ecr.tls_cert_file.as_mut(),
             c.ecr.tls_key_file.as_mut(),
         ];
+        let fleet = c.fleet.iter_mut().flat_map(super::fleet::FleetConfig::files_mut);
         c.device_profile = super::resolve_profile(&c.device_profile, path)?;
-        for p in [&mut c.data_dir, &mut c.acquirer.credentials_file].into_iter().chain(optional.into_iter().flatten()) {
+        let files = [&mut c.data_dir, &mut c.acquirer.credentials_file].into_iter();
+        for p in files.chain(optional.into_iter().flatten()).chain(fleet) {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -410,6 +415,22 @@ mod tests {
         }
         let missing = StoreConfig::load(&dir.path().join("nope.toml")).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(missing.contains("nope.toml") && missing.contains("posagent init"), "{missing}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_fleet_section_is_optional_and_its_files_are_relative_to_the_config() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        assert!(StoreConfig::load(&write(dir.path(), super::super::DEFAULT_CONFIG))?.fleet.is_none());
+        let section = "\n[fleet]\nbroker_url = \"mqtts://broker.example\"\nchain = \"acme\"\nstore = \"s1\"\nterminal = \"t1\"\nca_file = \"fleet/ca.pem\"\nclient_cert_file = \"fleet/t.pem\"\nclient_key_file = \"/etc/t.key\"\n";
+        let text = format!("{}{section}", super::super::DEFAULT_CONFIG);
+        let fleet = StoreConfig::load(&write(dir.path(), &text))?.fleet.ok_or("no [fleet]")?;
+        assert_eq!(fleet.ca_file, Some(dir.path().join("fleet/ca.pem")));
+        assert_eq!(fleet.client_key_file, Some(PathBuf::from("/etc/t.key")));
+        let bad = text.replace("terminal = \"t1\"", "terminal = \"t/1\"");
+        let e = StoreConfig::load(&write(dir.path(), &bad)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("fleet.terminal") && e.contains("no / + #"), "{e}");
         Ok(())
     }
 

@@ -4,12 +4,14 @@
 //! `simulator` feature, `simulated.rs` starts the same daemon on the embedded simulator.
 
 mod build;
+mod facts;
 mod notify;
 mod reload;
 #[cfg(feature = "simulator")]
 mod simulated;
 mod spawn;
 
+pub use facts::DaemonFacts;
 pub use reload::ReloadHandle;
 
 #[cfg(feature = "simulator")]
@@ -142,7 +144,7 @@ pub struct Daemon {
     devices: (DisplayService, PrinterService, Option<CardReaderService>),
     grace: Duration,
     hurry: CancellationToken,
-    reload: ReloadHandle,
+    facts: DaemonFacts,
 }
 
 impl Daemon {
@@ -165,7 +167,12 @@ impl Daemon {
 
     /// Applies a reloaded config (SIGHUP).
     pub fn reload_handle(&self) -> ReloadHandle {
-        self.reload.clone()
+        self.facts.reload.clone()
+    }
+
+    /// What the daemon tells about itself (the fleet link reads it).
+    pub fn facts(&self) -> DaemonFacts {
+        self.facts.clone()
     }
 
     /// Cancelling this cuts the grace period of a stop short (a second SIGTERM).

@@ -1,6 +1,6 @@
-//! SIGHUP: what a running daemon takes from a changed config without a restart — the
-//! log level and the offline limits. Everything else (addresses, data directory,
-//! acquirer, devices, store identity) needs a restart; a change there is named in the
+//! SIGHUP (and the fleet's `reload`): what a running daemon takes from a changed config
+//! without a restart — the log level and the offline limits. Everything else (addresses,
+//! data directory, acquirer, devices, store identity, the fleet link) needs a restart; a change there is named in the
 //! log and left alone.
 
 use crate::config::StoreConfig;
@@ -51,6 +51,7 @@ impl ReloadHandle {
             ("device_profile", old.device_profile != c.device_profile),
             ("printer_endpoint", old.printer_endpoint != c.printer_endpoint),
             ("sync", old.sync != c.sync),
+            ("fleet", old.fleet != c.fleet),
         ] {
             if changed {
                 tracing::warn!(key, "SIGHUP: this setting changes only at the next start; restart the service");

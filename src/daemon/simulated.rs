@@ -58,6 +58,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             ..Default::default()
         }),
+        fleet: None,
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
         printer_endpoint: None,
         log_level: None,

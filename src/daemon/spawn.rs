@@ -59,6 +59,8 @@ pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<D
         }
         None => (None, None),
     };
+    let reload = ReloadHandle { offline: parts.offline, started_with: Arc::new(parts.config.clone()) };
+    let facts = super::DaemonFacts { state: state.clone(), started: std::time::Instant::now(), reload };
     let app = ecr::router(state, parts.ecr_token.clone(), &config.ecr);
     let server = match parts.ecr_tls {
         Some(tls) => {
@@ -98,7 +100,7 @@ pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<D
         devices: (display, printer, card_reader),
         grace: Duration::from_secs(config.limits.shutdown_grace_secs),
         hurry: CancellationToken::new(),
-        reload: ReloadHandle { offline: parts.offline, started_with: Arc::new(parts.config.clone()) },
+        facts,
     })
 }
 

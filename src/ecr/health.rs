@@ -108,6 +108,11 @@ async fn health_now(s: &EcrState) -> (StatusCode, Health) {
     (if down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }, body)
 }
 
+/// The health as `/health` answers it now (not from the cache), for the fleet link.
+pub async fn snapshot(s: &EcrState) -> Health {
+    health_now(s).await.1
+}
+
 /// Prometheus metrics (no token: read-only, no secrets, loopback or the metrics listener).
 pub async fn metrics(State(s): State<EcrState>) -> Response {
     let scrape = scrape(&s).await;

@@ -16,7 +16,7 @@ mod web;
 mod wire;
 
 pub use auth::{ensure_token_file, read_secret_file, read_token};
-pub use health::HealthCache;
+pub use health::{HealthCache, snapshot as health_snapshot};
 pub use problem::Problem;
 pub use routes::{EcrState, monitoring_router, router};
 pub use serve::{HEADER_READ_TIMEOUT, serve};

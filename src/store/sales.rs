@@ -178,6 +178,16 @@ impl Journal {
         .await
     }
 
+    /// When the last sale was created (RFC 3339), by row order: one row read.
+    pub async fn last_sale_created_at(&self) -> Result<Option<String>, StoreError> {
+        self.call_grouped(move |conn, path| {
+            conn.query_row("SELECT created_at FROM sales ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))
+                .optional()
+                .map_err(sqlite(path))
+        })
+        .await
+    }
+
     /// The events of a sale in order.
     pub async fn events(&self, sale_id: String) -> Result<Vec<SaleEvent>, StoreError> {
         self.call_grouped(move |conn, path| {

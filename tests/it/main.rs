@@ -26,6 +26,7 @@ mod ecr_api;
 mod ecr_listener;
 mod ecr_openapi;
 mod ecr_tls;
+mod fleet;
 mod fuzz_corpus;
 mod hostile_input;
 mod install;

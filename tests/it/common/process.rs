@@ -97,12 +97,21 @@ pub struct Daemon {
 }
 
 pub fn start_daemon(s: &Setup) -> Daemon {
+    start_daemon_logging(s, None)
+}
+
+/// The daemon, logging at info into `log` when given (else at error, nowhere).
+pub fn start_daemon_logging(s: &Setup, log: Option<&Path>) -> Daemon {
+    let (level, stderr) = match log {
+        Some(path) => ("info", Stdio::from(std::fs::File::create(path).unwrap())),
+        None => ("error", Stdio::null()),
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_posagent"))
         .args(["run", "--config"])
         .arg(&s.config)
-        .env("POSAGENT_LOG", "error")
+        .env("POSAGENT_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
