@@ -21,7 +21,7 @@ pub struct DaemonFacts {
 }
 
 impl DaemonFacts {
-    /// The health, as `/health` would answer now.
+    /// The health, as `/health` answers it (its 0.5 s cache shared).
     pub async fn health(&self) -> Health {
         crate::ecr::health_snapshot(&self.state).await
     }

@@ -38,15 +38,26 @@ impl HealthCache {
 
 /// `/health`: the status, the failing parts, the devices, the acquirer and the queue.
 pub async fn health(State(s): State<EcrState>) -> Response {
+    let (status, body) = cached(&s).await;
+    (status, axum::Json(body)).into_response()
+}
+
+/// The health as `/health` answers it, from the same cache, for the fleet link.
+pub async fn snapshot(s: &EcrState) -> Health {
+    cached(s).await.1
+}
+
+/// The last answer while younger than [`HEALTH_CACHE`], else a new one (kept).
+async fn cached(s: &EcrState) -> (StatusCode, Health) {
     let mut cached = s.health.last.lock().await;
     if let Some((at, status, body)) = cached.as_ref()
         && at.elapsed() < HEALTH_CACHE
     {
-        return (*status, axum::Json(body.clone())).into_response();
+        return (*status, body.clone());
     }
-    let (status, body) = health_now(&s).await;
+    let (status, body) = health_now(s).await;
     *cached = Some((Instant::now(), status, body.clone()));
-    (status, axum::Json(body)).into_response()
+    (status, body)
 }
 
 fn problem(part: &str, reason: impl Into<String>) -> HealthProblem {
@@ -106,11 +117,6 @@ async fn health_now(s: &EcrState) -> (StatusCode, Health) {
         queue,
     };
     (if down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }, body)
-}
-
-/// The health as `/health` answers it now (not from the cache), for the fleet link.
-pub async fn snapshot(s: &EcrState) -> Health {
-    health_now(s).await.1
 }
 
 /// Prometheus metrics (no token: read-only, no secrets, loopback or the metrics listener).
