@@ -6,10 +6,8 @@
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use posagent::config::{DEFAULT_CONFIG, DeviceProfile, StoreConfig};
-use posagent::daemon::Daemon;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tokio_util::sync::CancellationToken;
 
 mod cli;
 
@@ -270,14 +268,14 @@ fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
 #[error(
     "this build has no simulator (`posagent {0}`); install the posagent development build (built with the default `simulator` feature)"
 )]
-struct NoSimulator(&'static str);
+pub(crate) struct NoSimulator(pub(crate) &'static str);
 
 /// How `run` without `--config` says what else it takes.
 #[cfg(feature = "simulator")]
-const OR_SIMULATOR: &str = " or --simulator";
+pub(crate) const OR_SIMULATOR: &str = " or --simulator";
 /// How `run` without `--config` says what else it takes.
 #[cfg(not(feature = "simulator"))]
-const OR_SIMULATOR: &str = "";
+pub(crate) const OR_SIMULATOR: &str = "";
 
 /// `posagent scenario FILE…`: each file on a fresh daemon and simulator; fails when one did.
 #[cfg(feature = "simulator")]
@@ -320,153 +318,6 @@ async fn demo(_out: &Path) -> anyhow::Result<()> {
     Err(NoSimulator("demo").into())
 }
 
-/// Waits for SIGTERM or Ctrl-C.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Reloads on SIGHUP what can be changed without a restart.
-#[cfg(unix)]
-fn reload_on_sighup(daemon: &Daemon, config: Option<PathBuf>) {
-    let Some(path) = config else { return };
-    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
-    let reload = daemon.reload_handle();
-    tokio::spawn(async move {
-        while hup.recv().await.is_some() {
-            match StoreConfig::load(&path) {
-                Ok(c) => reload.apply(&c),
-                Err(e) => tracing::error!(error = %e, "SIGHUP: the config does not load; nothing changed"),
-            }
-        }
-    });
-}
-
-/// `run --simulator`: the simulator and the daemon on it in this process; writes
-/// `simulator.json` (for `sale`, `report`, `queue` without `--config`) and prints the URLs.
-#[cfg(feature = "simulator")]
-async fn start_on_simulator(
-    data_dir: &Path,
-    listen: SocketAddr,
-    base: Option<StoreConfig>,
-    line_display: bool,
-    shutdown: CancellationToken,
-) -> anyhow::Result<Daemon> {
-    let sim_out = data_dir.join("sim");
-    let running = posagent::daemon::start_simulated(data_dir, &sim_out, listen, base, line_display, shutdown).await?;
-    let s = &running.sim;
-    let info = serde_json::json!({
-        "ecr_url": running.daemon.ecr_url,
-        "ecr_token_file": running.daemon.ecr_token_file,
-        "sim_url": s.backend_url,
-        "acquirer_key_file": data_dir.join("acquirer.key"),
-        "zvt": running.daemon.zvt_addrs,
-    });
-    let info_path = data_dir.join("simulator.json");
-    std::fs::write(&info_path, serde_json::to_vec_pretty(&info)?)
-        .with_context(|| format!("cannot write {}", info_path.display()))?;
-    println!("posagent is running on the simulator (Ctrl-C stops it)");
-    println!("  ECR API             {}   token: {}", running.daemon.ecr_url, running.daemon.ecr_token_file.display());
-    println!("  health              {}/health", running.daemon.ecr_url);
-    for zvt in &running.daemon.zvt_addrs {
-        println!("  ZVT (register)      {zvt}   (docs/zvt.md)");
-    }
-    println!("  dashboard           {}/   (display, receipts, customer, devices, network)", s.backend_url);
-    println!("  simulated acquirer  {}", s.backend_url);
-    println!(
-        "  customer display    {}/sim/display.png   (frames in {})",
-        s.backend_url,
-        sim_out.join("display").display()
-    );
-    println!("  receipts            {}", sim_out.join("printer").display());
-    println!(
-        "  act as the customer curl -X POST -H 'content-type: application/json' -d '{{\"action\":\"approve\"}}' {}/sim/customer",
-        s.backend_url
-    );
-    Ok(running.daemon)
-}
-
-/// `run --simulator` in a build without the simulator.
-#[cfg(not(feature = "simulator"))]
-async fn start_on_simulator(
-    _data_dir: &Path,
-    _listen: SocketAddr,
-    _base: Option<StoreConfig>,
-    _line_display: bool,
-    _shutdown: CancellationToken,
-) -> anyhow::Result<Daemon> {
-    Err(NoSimulator("run --simulator").into())
-}
-
-async fn run(
-    config: Option<PathBuf>,
-    simulator: bool,
-    line_display: bool,
-    data_dir: PathBuf,
-    listen: Option<SocketAddr>,
-) -> anyhow::Result<()> {
-    // Stopping is the daemon's to order (`Daemon::stop`): the signal only starts it.
-    let shutdown = CancellationToken::new();
-    let config_path = config.clone();
-    let mut base = config.as_deref().map(StoreConfig::load).transpose()?;
-    let fleet = match base.as_ref().and_then(|c| c.fleet.as_ref()) {
-        Some(f) => Some(posagent::fleet::Fleet::prepare(f).await?),
-        None => None,
-    };
-    if let (Some(c), Some(listen)) = (base.as_mut(), listen) {
-        c.ecr.listen = listen;
-    }
-    let listen = listen.or(base.as_ref().map(|c| c.ecr.listen)).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7600)));
-    if let Some(level) = base.as_ref().and_then(|c| c.log_level.as_deref()) {
-        posagent::logging::set_level(level)?;
-    }
-    let daemon = if simulator {
-        start_on_simulator(&data_dir, listen, base, line_display, shutdown.clone()).await?
-    } else {
-        let Some(config) = base else { bail!("pass --config FILE (write one with `posagent init`){OR_SIMULATOR}") };
-        let profile = DeviceProfile::load(&config.device_profile)?;
-        let d = Daemon::start(config, profile, shutdown.clone()).await?;
-        // Into the journal the log's "posagent ready" line says it; a person at a terminal
-        // or a supervising program reading stdout gets where to point the register.
-        let to_journal =
-            std::env::var_os("JOURNAL_STREAM").is_some() && !std::io::IsTerminal::is_terminal(&std::io::stdout());
-        if !to_journal {
-            println!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
-        }
-        d
-    };
-    let facts = daemon.facts();
-    let fleet = fleet.map(|f| f.start(facts.clone(), config_path.clone(), facts.stopping()));
-    #[cfg(unix)]
-    reload_on_sighup(&daemon, config_path);
-    stop_signal().await;
-    tracing::info!("stop requested; a second SIGTERM stops without waiting for the sale in progress");
-    let hurry = daemon.hurry_handle();
-    tokio::spawn(async move {
-        stop_signal().await;
-        hurry.cancel();
-    });
-    daemon.stop().await;
-    if let Some(fleet) = fleet {
-        fleet.stopped().await;
-    }
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -475,7 +326,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Run { config, simulator, data_dir, listen, line_display } => {
             // A fatal error of the daemon is a log line in the chosen format (JSON,
             // journald), not plain text beside it.
-            if let Err(e) = run(config, simulator, line_display, data_dir, listen).await {
+            if let Err(e) = cli::run::run(config, simulator, line_display, data_dir, listen).await {
                 tracing::error!(error = %format!("{e:#}"), "posagent cannot run");
                 std::process::exit(1);
             }

@@ -1,11 +1,13 @@
-//! `posagent fleet status|command`: the operator's side of the fleet link, against the
-//! chain's broker with the operator's certificate (docs/fleet.md). `status` is a table
-//! of the terminals (or JSON for scripts), `command` sends one terminal one command and
-//! waits for its result.
+//! `posagent fleet status|command|push|rollout|rollback`: the operator's side of the
+//! fleet link, against the chain's broker with the operator's certificate
+//! (docs/fleet.md). `status` is a table of the terminals (or JSON for scripts), `command`
+//! sends one terminal one command and waits for its result; `push`, `rollout` and
+//! `rollback` change a layer's config document.
 
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use posagent::fleet::TerminalState;
+use posagent::fleet::document::{ConfigDocument, LayerVersion, Rollout};
 use posagent::fleet::operator::Operator;
 use posagent::fleet::tls::TlsFiles;
 use posagent::fleet::topics::TerminalPath;
@@ -44,6 +46,42 @@ pub enum Presence {
     Offline,
 }
 
+/// Which layer of the pushed configuration: the chain's, a store's or a terminal's.
+#[derive(Args)]
+pub struct LayerArgs {
+    /// The chain.
+    #[arg(long)]
+    chain: String,
+    /// The store (its layer, or its terminal's with --terminal).
+    #[arg(long)]
+    store: Option<String>,
+    /// The terminal (with --store).
+    #[arg(long, requires = "store")]
+    terminal: Option<String>,
+}
+
+/// Who takes a version.
+#[derive(Args)]
+#[group(multiple = false)]
+pub struct RolloutArgs {
+    /// The terminals whose bucket is below this percentage (0 to 100).
+    #[arg(long)]
+    percent: Option<u8>,
+    /// The terminals named (`chain/store/terminal`, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    terminals: Option<Vec<String>>,
+}
+
+impl RolloutArgs {
+    fn rollout(&self) -> Option<Rollout> {
+        match (&self.percent, &self.terminals) {
+            (Some(p), _) => Some(Rollout::Percent(*p)),
+            (None, Some(t)) => Some(Rollout::Terminals(t.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
 /// What to do.
 #[derive(Subcommand)]
 pub enum FleetAction {
@@ -72,6 +110,41 @@ pub enum FleetAction {
         command: String,
         /// Its arguments (`set-log-level` takes the level).
         args: Vec<String>,
+    },
+    /// Publishes a new version of a layer (a TOML file of the local config's keys); the
+    /// version it replaces stays as the document's `previous`.
+    Push {
+        #[command(flatten)]
+        broker: BrokerArgs,
+        #[command(flatten)]
+        layer: LayerArgs,
+        /// The version's name (1 to 64 of A-Z a-z 0-9 . _ -).
+        #[arg(long, required_unless_present = "remove")]
+        version: Option<String>,
+        /// The layer's TOML file.
+        #[arg(required_unless_present = "remove", conflicts_with = "remove")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        rollout: RolloutArgs,
+        /// Removes the layer instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Gives the layer's current version to other terminals (no option: to all).
+    Rollout {
+        #[command(flatten)]
+        broker: BrokerArgs,
+        #[command(flatten)]
+        layer: LayerArgs,
+        #[command(flatten)]
+        rollout: RolloutArgs,
+    },
+    /// Makes the layer's previous version its current one, for every terminal.
+    Rollback {
+        #[command(flatten)]
+        broker: BrokerArgs,
+        #[command(flatten)]
+        layer: LayerArgs,
     },
 }
 
@@ -127,7 +200,93 @@ pub async fn fleet(action: FleetAction) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        FleetAction::Push { broker, layer, version, file, rollout, remove } => {
+            let new = match (remove, version, file) {
+                (true, _, _) => None,
+                (false, Some(version), Some(file)) => {
+                    let toml = std::fs::read_to_string(&file)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    posagent::config::layered::check_layer(&toml)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was pushed", file.display()))?;
+                    Some((version, toml))
+                }
+                _ => bail!("give --version and the file, or --remove"),
+            };
+            let rollout = rollout.rollout();
+            update(&broker, &layer, move |current| {
+                let Some((version, toml)) = new else { return Ok(None) };
+                let previous = current.map(|c| LayerVersion { version: c.version, toml: c.toml });
+                if previous.as_ref().is_some_and(|p| p.version == version) {
+                    return Err(format!("version `{version}` is the current one; name the new version differently"));
+                }
+                let pushed_at_ms = Some(posagent::domain::now_ms());
+                Ok(Some(ConfigDocument { version, toml, rollout, previous, pushed_at_ms }))
+            })
+            .await
+        }
+        FleetAction::Rollout { broker, layer, rollout } => {
+            let rollout = rollout.rollout();
+            update(&broker, &layer, move |current| match current {
+                Some(doc) => Ok(Some(ConfigDocument { rollout, ..doc })),
+                None => Err("this layer has no document to roll out; push one first".into()),
+            })
+            .await
+        }
+        FleetAction::Rollback { broker, layer } => {
+            update(&broker, &layer, |current| match current {
+                Some(ConfigDocument { previous: Some(p), pushed_at_ms, .. }) => Ok(Some(ConfigDocument {
+                    version: p.version,
+                    toml: p.toml,
+                    rollout: None,
+                    previous: None,
+                    pushed_at_ms: pushed_at_ms.map(|_| posagent::domain::now_ms()),
+                })),
+                Some(_) => Err("this layer has no previous version; push the version to go back to, or --remove".into()),
+                None => Err("this layer has no document".into()),
+            })
+            .await
+        }
     }
+}
+
+/// Changes the layer's document and says what it is now.
+async fn update(
+    broker: &BrokerArgs,
+    layer: &LayerArgs,
+    change: impl FnOnce(Option<ConfigDocument>) -> Result<Option<ConfigDocument>, String>,
+) -> anyhow::Result<()> {
+    let topic = layer_topic(layer)?;
+    let change = |current: Option<ConfigDocument>| {
+        let new = change(current)?;
+        if let Some(doc) = &new {
+            doc.check()?;
+        }
+        Ok(new)
+    };
+    let wait = Duration::from_secs(broker.timeout_secs);
+    let (before, after) = operator(broker)?.update_document(&topic, wait, change).await?;
+    if broker.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "topic": topic, "before": before, "after": after }))?);
+    } else {
+        let version = |d: &Option<ConfigDocument>| d.as_ref().map_or("none".to_string(), |d| d.version.clone());
+        let to = match after.as_ref().and_then(|d| d.rollout.as_ref()) {
+            None => "every terminal".to_string(),
+            Some(Rollout::Percent(p)) => format!("{p} % of the terminals"),
+            Some(Rollout::Terminals(t)) => t.join(", "),
+        };
+        println!("{topic}: {} -> {} ({to})", version(&before), version(&after));
+    }
+    Ok(())
+}
+
+/// The layer's topic, its ids checked.
+fn layer_topic(layer: &LayerArgs) -> anyhow::Result<String> {
+    let ids = [Some(&layer.chain), layer.store.as_ref(), layer.terminal.as_ref()];
+    if let Some(bad) = ids.iter().flatten().find(|id| !posagent::config::fleet::is_topic_id(id)) {
+        bail!("`{bad}` is not an id: 1 to 64 of A-Z a-z 0-9 . _ -");
+    }
+    let levels: Vec<&str> = ids.iter().flatten().map(|s| s.as_str()).collect();
+    Ok(format!("{}/{}/config", posagent::fleet::topics::PREFIX, levels.join("/")))
 }
 
 /// The command's JSON: `set-log-level` takes its level; any other name is sent as it is
@@ -140,21 +299,33 @@ fn command_body(command: &str, args: &[String]) -> serde_json::Value {
     }
 }
 
+/// `applied chain:7 store:2` — the config status and the running versions.
+fn config_column(s: &TerminalState) -> String {
+    let Some(c) = &s.config else { return "-".into() };
+    let status = serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let r = &c.running;
+    let named = [("chain", &r.chain), ("store", &r.store), ("terminal", &r.terminal)];
+    let versions: Vec<String> = named.iter().filter_map(|(l, v)| v.as_ref().map(|v| format!("{l}:{v}"))).collect();
+    format!("{status} {}", versions.join(" ")).trim_end().to_string()
+}
+
 /// The status table: one terminal a line.
 fn table(states: &[TerminalState], now_ms: i64) -> String {
     let mut out = format!(
-        "{:<40} {:<8} {:<8} {:<9} {:>6} {:>8}  {}\n",
-        "TERMINAL", "STATE", "VERSION", "HEALTH", "QUEUE", "OLDEST", "LAST SEEN"
+        "{:<40} {:<8} {:<8} {:<9} {:>6} {:>8}  {:<10}  {}\n",
+        "TERMINAL", "STATE", "VERSION", "HEALTH", "QUEUE", "OLDEST", "LAST SEEN", "CONFIG"
     );
     for s in states {
         let presence = if s.online { "online" } else { "offline" };
         let health = s.health.as_deref().unwrap_or("-");
         let queue = s.queue.as_ref().map_or("-".to_string(), |q| q.depth.to_string());
         let oldest = s.queue.as_ref().and_then(|q| q.oldest_age_secs).map_or("-".to_string(), |a| format!("{a}s"));
-        let ago = ((now_ms - s.at_ms).max(0) / 1000).to_string();
+        let ago = format!("{}s ago", (now_ms - s.at_ms).max(0) / 1000);
         let line = format!(
-            "{:<40} {presence:<8} {:<8} {health:<9} {queue:>6} {oldest:>8}  {ago}s ago\n",
-            s.terminal, s.version
+            "{:<40} {presence:<8} {:<8} {health:<9} {queue:>6} {oldest:>8}  {ago:<10}  {}\n",
+            s.terminal,
+            s.version,
+            config_column(s)
         );
         out.push_str(&line);
     }

@@ -6,3 +6,4 @@
 pub mod fleet;
 pub mod queue;
 pub mod remote;
+pub mod run;

@@ -1,6 +1,7 @@
 //! `[fleet]`: the link to the chain's MQTT 5 broker (docs/fleet.md) — the broker's URL,
 //! this terminal's place in the topic tree (`posagent/{chain}/{store}/{terminal}/`), the
-//! CA and the terminal's own client certificate, the keepalive and the heartbeat.
+//! CA and the terminal's own client certificate, the keepalive, the heartbeat and the
+//! grace period of a pushed configuration.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -39,6 +40,10 @@ pub struct FleetConfig {
     /// Seconds between heartbeats, when the state is published again unchanged (5 to 3600).
     #[serde(default = "default_heartbeat")]
     pub heartbeat_secs: u64,
+    /// Seconds after a pushed configuration is taken during which a worse health rolls
+    /// it back (15 to 3600).
+    #[serde(default = "default_config_grace")]
+    pub config_grace_secs: u64,
 }
 
 fn default_keepalive() -> u64 {
@@ -46,6 +51,9 @@ fn default_keepalive() -> u64 {
 }
 fn default_heartbeat() -> u64 {
     60
+}
+fn default_config_grace() -> u64 {
+    300
 }
 
 /// The broker's address as `broker_url` gives it.
@@ -117,6 +125,11 @@ impl FleetConfig {
         Duration::from_secs(self.keepalive_secs)
     }
 
+    /// The grace period of a pushed configuration.
+    pub fn config_grace(&self) -> Duration {
+        Duration::from_secs(self.config_grace_secs)
+    }
+
     /// The heartbeat.
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs)
@@ -163,6 +176,9 @@ impl FleetConfig {
         }
         if !(5..=3600).contains(&self.heartbeat_secs) {
             return Err(("fleet.heartbeat_secs", "must be 5 to 3600".into()));
+        }
+        if !(15..=3600).contains(&self.config_grace_secs) {
+            return Err(("fleet.config_grace_secs", "must be 15 to 3600 (seconds a pushed configuration is watched)".into()));
         }
         Ok(())
     }
@@ -247,7 +263,11 @@ client_key_file = "terminal.key"
         let long = GOOD.replace("\"till_3\"", &format!("\"{}\"", "t".repeat(MAX_ID_LEN + 1)));
         assert_eq!(parse(&long).check().unwrap_err().0, "fleet.terminal");
         for (extra, key) in
-            [("keepalive_secs = 4", "fleet.keepalive_secs"), ("heartbeat_secs = 4", "fleet.heartbeat_secs")]
+            [
+                ("keepalive_secs = 4", "fleet.keepalive_secs"),
+                ("heartbeat_secs = 4", "fleet.heartbeat_secs"),
+                ("config_grace_secs = 14", "fleet.config_grace_secs"),
+            ]
         {
             assert_eq!(parse(&format!("{GOOD}{extra}")).check().unwrap_err().0, key);
         }

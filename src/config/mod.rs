@@ -5,6 +5,7 @@
 
 mod check;
 pub mod fleet;
+pub mod layered;
 mod locate;
 mod profile;
 mod store;

@@ -318,7 +318,13 @@ impl Default for SyncConfig {
 impl StoreConfig {
     /// Reads and validates `path`; relative paths inside become relative to its folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let mut c: StoreConfig = read_toml(path)?;
+        read_toml::<StoreConfig>(path)?.resolved(path)
+    }
+
+    /// Makes the paths inside relative to `path`'s folder, finds the device profile and
+    /// checks the values.
+    pub(super) fn resolved(mut self, path: &Path) -> Result<Self, ConfigError> {
+        let c = &mut self;
         let base = path.parent().unwrap_or(Path::new("."));
         let optional = [
             c.acquirer.ca_file.as_mut(),
@@ -335,8 +341,8 @@ impl StoreConfig {
                 *p = base.join(&*p);
             }
         }
-        c.validate(path)?;
-        Ok(c)
+        self.validate(path)?;
+        Ok(self)
     }
 
     /// Checks values the types cannot (section by section, in `check.rs`).

@@ -187,6 +187,17 @@ impl Daemon {
     /// is logged with `shutdown_step`.
     pub async fn stop(self) {
         notify::stopping();
+        self.shut_down().await;
+    }
+
+    /// Stops as [`Daemon::stop`] does, telling the service manager it restarts in the
+    /// same process (the caller `exec`s itself to run a new configuration).
+    pub async fn stop_to_restart(self) {
+        notify::reloading();
+        self.shut_down().await;
+    }
+
+    async fn shut_down(self) {
         tracing::info!(shutdown_step = "refuse", "stopping: new sales are refused");
         self.checkout.begin_drain();
         let finished = tokio::select! {

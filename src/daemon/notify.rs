@@ -1,5 +1,5 @@
 //! The service manager's side (systemd `Type=notify`): `READY=1` with a status once the
-//! daemon serves, `STOPPING=1` when it stops, and `WATCHDOG=1` every third of
+//! daemon serves, `STOPPING=1` when it stops (`RELOADING=1` when it restarts in place), and `WATCHDOG=1` every third of
 //! `WatchdogSec` while the journal answers a read within that time — a wedged journal or
 //! runtime stops the pings and systemd restarts the service. Without `NOTIFY_SOCKET`
 //! (not under systemd, tests) every call does nothing.
@@ -16,6 +16,13 @@ pub fn ready(status: &str) {
     if let Err(e) = sd_notify::notify(false, &[NotifyState::Ready, NotifyState::Status(status)]) {
         tracing::warn!(error = %e, "cannot tell systemd the daemon is ready");
     }
+}
+
+/// Tells the service manager the daemon restarts in the same process (`exec`), to run a
+/// new configuration: `RELOADING=1` (not `STOPPING=1`, after which systemd waits for the
+/// process to end); the new start's `READY=1` ends it.
+pub fn reloading() {
+    let _ = sd_notify::notify(false, &[NotifyState::Reloading, NotifyState::Status("restarting with a new configuration")]);
 }
 
 /// Tells the service manager the daemon is stopping.

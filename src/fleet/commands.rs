@@ -179,6 +179,8 @@ pub struct Context {
     pub facts: DaemonFacts,
     /// The config file the daemon was started with, if any (doctor, reload).
     pub config_path: Option<PathBuf>,
+    /// The pushed configuration's record (reload reads its layers over the file).
+    pub record: Option<PathBuf>,
 }
 
 /// Runs a parsed command.
@@ -204,7 +206,8 @@ pub async fn execute(command: &Command, cx: &Context) -> Result<serde_json::Valu
         }
         Command::Reload => {
             let path = config_path(cx)?;
-            let loaded = tokio::task::spawn_blocking(move || crate::config::StoreConfig::load(&path))
+            let record = cx.record.clone();
+            let loaded = tokio::task::spawn_blocking(move || super::applied::load_running(&path, record.as_deref()))
                 .await
                 .map_err(|e| CommandError::Failed(e.to_string()))?
                 .map_err(|e| CommandError::Failed(format!("the config does not load; nothing changed: {e}")))?;

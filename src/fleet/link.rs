@@ -2,15 +2,17 @@
 //! with capped exponential backoff and full jitter, the last will renewed each time),
 //! the other publishes the retained state — at each connection, on every change of the
 //! facts (read every second and at every sale's change) and at each heartbeat — and runs
-//! the commands, each on a task of its own, answering on `…/result/{id}`. Both end on
-//! the daemon's cancellation token; a stop publishes the offline state itself first.
+//! the commands, each on a task of its own, answering on `…/result/{id}`; the pushed
+//! configuration's documents go to [`Pushed`]. Both end on the daemon's cancellation
+//! token; a stop publishes the offline state itself first.
 
 use super::commands::{self, CommandResult, Context};
+use super::pushed::Pushed;
 use super::state::TerminalState;
 use super::topics::TerminalPath;
 use crate::backend::RetryPolicy;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{LastWill, Packet};
+use rumqttc::v5::mqttbytes::v5::{Filter, LastWill, Packet, SubscribeReasonCode};
 use rumqttc::v5::{AsyncClient, Event, EventLoop};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -33,8 +35,12 @@ enum LinkEvent {
     Connected,
     /// The connection was lost: nothing is published until the next.
     Disconnected,
+    /// The subscriptions were answered; whether the config topics were granted.
+    Subscribed { config_granted: bool },
     /// A command arrived.
     Command { id: String, payload: Vec<u8>, retained: bool },
+    /// A config document (or its removal) arrived.
+    Document { topic: String, payload: Vec<u8> },
 }
 
 /// The link, ready to run.
@@ -43,15 +49,16 @@ pub(super) struct Link {
     pub client: AsyncClient,
     pub eventloop: EventLoop,
     pub heartbeat: Duration,
+    pub pushed: Pushed,
 }
 
 /// Runs the link until `shutdown`.
 pub(super) async fn run(link: Link, cx: Context, shutdown: CancellationToken) {
-    let Link { path, client, eventloop, heartbeat } = link;
+    let Link { path, client, eventloop, heartbeat, pushed } = link;
     let (events_tx, events) = mpsc::channel(64);
     let conn_stop = CancellationToken::new();
     let mut connection = tokio::spawn(drive(eventloop, path.clone(), events_tx, conn_stop.clone()));
-    let publisher = Publisher { path, client, heartbeat, cx, last: None, seen: VecDeque::new() };
+    let publisher = Publisher { path, client, heartbeat, cx, pushed, last: None, seen: VecDeque::new() };
     publisher.run(events, &shutdown).await;
     // The offline state and the disconnect are queued; the connection sends them.
     if tokio::time::timeout(FAREWELL, &mut connection).await.is_err() {
@@ -85,7 +92,15 @@ async fn drive(mut eventloop: EventLoop, path: TerminalPath, events: mpsc::Sende
                     let event =
                         LinkEvent::Command { id: id.to_string(), payload: p.payload.to_vec(), retained: p.retain };
                     let _ = events.send(event).await;
+                } else if path.config_layer(&topic).is_some() {
+                    let _ = events.send(LinkEvent::Document { topic, payload: p.payload.to_vec() }).await;
                 }
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                // The config topics are the last three filters (see `Publisher::subscribe`).
+                let config_granted = ack.return_codes.len() == 4
+                    && ack.return_codes[1..].iter().all(|c| matches!(c, SubscribeReasonCode::Success(_)));
+                let _ = events.send(LinkEvent::Subscribed { config_granted }).await;
             }
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
             Ok(_) => {}
@@ -112,6 +127,14 @@ async fn drive(mut eventloop: EventLoop, path: TerminalPath, events: mpsc::Sende
     }
 }
 
+/// Sleeps until `at` (forever when `None`; the caller's guard keeps that from being polled).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The last will: the offline state, retained on `…/state`.
 pub(super) fn will_of(path: &TerminalPath, will: &TerminalState) -> LastWill {
     let payload = serde_json::to_vec(will).unwrap_or_default();
@@ -124,6 +147,7 @@ struct Publisher {
     client: AsyncClient,
     heartbeat: Duration,
     cx: Context,
+    pushed: Pushed,
     last: Option<TerminalState>,
     seen: VecDeque<String>,
 }
@@ -134,6 +158,7 @@ impl Publisher {
         let mut look = tokio::time::interval(LOOK_EVERY);
         look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sales = self.cx.facts.sale_changes();
+        let mut trial = tokio::time::interval(Duration::from_secs(1));
         let (mut connected, mut sales_open) = (false, true);
         loop {
             tokio::select! {
@@ -141,15 +166,30 @@ impl Publisher {
                 event = events.recv() => match event {
                     Some(LinkEvent::Connected) => {
                         connected = true;
-                        let _ = self.client.try_subscribe(self.path.commands(), QoS::AtLeastOnce);
+                        self.subscribe();
                         self.publish_state(true).await;
                     }
                     Some(LinkEvent::Disconnected) => connected = false,
+                    Some(LinkEvent::Subscribed { config_granted: true }) => self.pushed.subscribed(),
+                    Some(LinkEvent::Subscribed { config_granted: false }) => tracing::warn!(
+                        "fleet: the broker refused the config topics; no pushed configuration is taken (its ACL, docs/fleet.md)"
+                    ),
                     Some(LinkEvent::Command { id, payload, retained }) => {
                         self.command(id, payload, retained, &results_tx);
                     }
+                    Some(LinkEvent::Document { topic, payload }) => drop(self.pushed.document(&topic, &payload)),
                     None => break,
                 },
+                () = sleep_until(self.pushed.due()), if self.pushed.due().is_some() => {
+                    self.pushed.evaluate(&self.cx.facts).await;
+                    self.publish_state(false).await;
+                }
+                _ = trial.tick(), if self.pushed.in_trial() => {
+                    self.pushed.watch(&self.cx.facts).await;
+                    if connected {
+                        self.publish_state(false).await;
+                    }
+                }
                 Some(result) = results.recv() => self.publish_result(&result),
                 _ = look.tick(), if connected => self.publish_state(false).await,
                 changed = sales.recv(), if sales_open => {
@@ -167,9 +207,17 @@ impl Publisher {
         let _ = self.client.try_disconnect();
     }
 
+    /// Subscribes to its commands and its config layers (in this order: the `SubAck`'s
+    /// codes are read so in `drive`).
+    fn subscribe(&self) {
+        let topics = std::iter::once(self.path.commands()).chain(self.pushed.topics());
+        let _ = self.client.try_subscribe_many(topics.map(|t| Filter::new(t, QoS::AtLeastOnce)));
+    }
+
     /// Publishes the state if it changed, if the heartbeat is due, or if `force`.
     async fn publish_state(&mut self, force: bool) {
-        let now = TerminalState::read(&self.path.to_string(), &self.cx.facts).await;
+        let mut now = TerminalState::read(&self.path.to_string(), &self.cx.facts).await;
+        now.config = Some(self.pushed.report());
         let due = match &self.last {
             None => true,
             Some(last) => {

@@ -1,13 +1,17 @@
 //! The fleet link (`[fleet]`, docs/fleet.md): the terminal on the chain's MQTT 5 broker.
 //! It publishes its retained `state` under `posagent/{chain}/{store}/{terminal}/` (with a
 //! last will that marks it offline), takes the operators' commands and answers them
-//! (`link.rs`, `commands.rs`); `operator.rs` is the other side, `posagent fleet status`
-//! and `posagent fleet command`. It reads the running daemon's facts
+//! (`link.rs`, `commands.rs`), and takes the pushed configuration's layers (`document.rs`,
+//! `pushed.rs`, `applied.rs`); `operator.rs` is the other side, `posagent fleet status`,
+//! `command`, `push`, `rollout` and `rollback`. It reads the running daemon's facts
 //! ([`crate::daemon::DaemonFacts`]) and never publishes card data, tokens or sales.
 
+pub mod applied;
 pub mod commands;
+pub mod document;
 mod link;
 pub mod operator;
+pub mod pushed;
 pub mod state;
 pub mod tls;
 pub mod topics;
@@ -50,6 +54,17 @@ pub enum FleetError {
     /// No answer in time.
     #[error("no answer within {0:?}: is the terminal online (`posagent fleet status`)?")]
     Timeout(std::time::Duration),
+    /// The record of the pushed configuration (`{data_dir}/fleet/config.json`) cannot be
+    /// read or written.
+    #[error(
+        "{path}: {message}; check that data_dir is writable by the service (remove the file to run the local config alone)"
+    )]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Something that should not fail did.
     #[error("fleet: {0}")]
     Internal(String),
@@ -60,6 +75,7 @@ pub struct Prepared {
     path: TerminalPath,
     options: MqttOptions,
     heartbeat: std::time::Duration,
+    grace: std::time::Duration,
     broker_url: String,
 }
 
@@ -87,7 +103,13 @@ impl Fleet {
         options.set_keep_alive(config.keepalive());
         let will = TerminalState::offline(&path.to_string(), crate::domain::now_ms());
         options.set_last_will(link::will_of(&path, &will));
-        Ok(Prepared { path, options, heartbeat: config.heartbeat(), broker_url: config.broker_url.clone() })
+        Ok(Prepared {
+            path,
+            options,
+            heartbeat: config.heartbeat(),
+            grace: config.config_grace(),
+            broker_url: config.broker_url.clone(),
+        })
     }
 
     /// Waits for the link to close (after its `shutdown` fired).
@@ -97,14 +119,21 @@ impl Fleet {
 }
 
 impl Prepared {
+    /// The grace period of a pushed configuration (`[fleet] config_grace_secs`).
+    pub fn grace(&self) -> std::time::Duration {
+        self.grace
+    }
+
     /// Starts the link on the running daemon: it connects in the background (an
     /// unreachable broker is tried again and never stops the daemon) and runs until
-    /// `shutdown`; doctor and reload use `config_path`.
-    pub fn start(self, facts: DaemonFacts, config_path: Option<PathBuf>, shutdown: CancellationToken) -> Fleet {
+    /// `shutdown`; doctor, reload and the pushed configuration use `pushed`'s config file.
+    pub fn start(self, facts: DaemonFacts, pushed: pushed::PushedSetup, shutdown: CancellationToken) -> Fleet {
         let (client, eventloop) = AsyncClient::new(self.options, 64);
         tracing::info!(broker = %self.broker_url, terminal = %self.path, "fleet: link starting");
-        let link = link::Link { path: self.path, client, eventloop, heartbeat: self.heartbeat };
-        let cx = commands::Context { facts, config_path };
+        let (config_path, record) = (pushed.config_path.clone(), Some(pushed.record.clone()));
+        let pushed = pushed::Pushed::new(self.path.clone(), pushed);
+        let link = link::Link { path: self.path, client, eventloop, heartbeat: self.heartbeat, pushed };
+        let cx = commands::Context { facts, config_path, record };
         Fleet { task: tokio::spawn(link::run(link, cx, shutdown)) }
     }
 }

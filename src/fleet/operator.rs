@@ -1,8 +1,11 @@
 //! The operator's side of the link, for `posagent fleet`: read every terminal's retained
 //! state (`status`), and send a terminal one command and wait for its result
-//! (`command`), each over a connection of its own with the operator's certificate.
+//! (`command`), and change a layer's retained config document (`push`, `rollout`,
+//! `rollback`: [`Operator::update_document`]), each over a connection of its own with the
+//! operator's certificate.
 
 use super::commands::CommandResult;
+use super::document::ConfigDocument;
 use super::state::TerminalState;
 use super::tls::TlsFiles;
 use super::topics::{ALL_STATES, TerminalPath};
@@ -129,6 +132,70 @@ impl Operator {
                 _ => {}
             }
         }
+    }
+}
+
+impl Operator {
+    /// Reads the document retained on `topic` (a layer's), gives it to `change`, and
+    /// publishes what that returns, retained (`None`: an empty message, the layer
+    /// removed), once the broker has taken it. Returns the document before and after.
+    pub async fn update_document(
+        &self,
+        topic: &str,
+        wait: Duration,
+        change: impl FnOnce(Option<ConfigDocument>) -> Result<Option<ConfigDocument>, String>,
+    ) -> Result<(Option<ConfigDocument>, Option<ConfigDocument>), FleetError> {
+        let (client, mut eventloop) = self.connect().await?;
+        let internal = |e: rumqttc::v5::ClientError| FleetError::Internal(e.to_string());
+        client.subscribe(topic, QoS::AtLeastOnce).await.map_err(internal)?;
+        let deadline = Instant::now() + wait;
+        let mut current: Option<Result<Option<ConfigDocument>, String>> = None;
+        let mut granted_at: Option<Instant> = None;
+        // The retained document, if any, comes right after the subscription is granted.
+        loop {
+            let until = granted_at.map_or(deadline, |at| (at + QUIET).min(deadline));
+            match self.next(&mut eventloop, until, wait).await {
+                Err(FleetError::Timeout(_)) if granted_at.is_some() => break,
+                Err(e) => return Err(e),
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    granted(&ack.return_codes).map_err(|why| self.broker_error(why))?;
+                    granted_at = Some(Instant::now());
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topic.as_bytes() => {
+                    current = Some(ConfigDocument::parse(&p.payload));
+                    break;
+                }
+                Ok(_) => {}
+            }
+        }
+        let before = match current {
+            None => None,
+            Some(Ok(doc)) => doc,
+            Some(Err(e)) => {
+                tracing::warn!(topic, error = %e, "the retained document does not parse; it is replaced");
+                None
+            }
+        };
+        let after = change(before.clone()).map_err(FleetError::Address)?;
+        let payload = match &after {
+            Some(doc) => serde_json::to_vec(doc).map_err(|e| FleetError::Internal(e.to_string()))?,
+            None => vec![],
+        };
+        client.publish(topic, QoS::AtLeastOnce, true, payload).await.map_err(internal)?;
+        loop {
+            match self.next(&mut eventloop, deadline, wait).await? {
+                Event::Incoming(Packet::PubAck(ack)) if ack.reason == PubAckReason::Success => break,
+                Event::Incoming(Packet::PubAck(ack)) => {
+                    return Err(self.broker_error(format!(
+                        "refused the document ({:?}): this certificate may not publish on {topic} (the broker's ACL)",
+                        ack.reason
+                    )));
+                }
+                _ => {}
+            }
+        }
+        let _ = client.try_disconnect();
+        Ok((before, after))
     }
 }
 

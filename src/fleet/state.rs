@@ -45,6 +45,8 @@ pub struct TerminalState {
     pub offline_pending: Vec<OfflinePending>,
     /// When the last sale began (RFC 3339), if there was one.
     pub last_sale_at: Option<String>,
+    /// What it runs of the pushed configuration (absent in the last will).
+    pub config: Option<super::applied::ConfigReport>,
 }
 
 /// A failing part.
@@ -113,6 +115,7 @@ impl TerminalState {
             queue: None,
             offline_pending: vec![],
             last_sale_at: None,
+            config: None,
         }
     }
 
@@ -162,6 +165,7 @@ impl TerminalState {
             queue,
             offline_pending,
             last_sale_at,
+            config: None,
         }
     }
 
@@ -212,6 +216,8 @@ mod tests {
         "last_sale_at",
     ];
     const OFFLINE_KEYS: [&str; 3] = ["currency", "amount_minor", "count"];
+    /// The `config` object's keys (docs/fleet.md, "Pushed configuration").
+    const CONFIG_KEYS: [&str; 8] = ["config", "running", "status", "offered", "detail", "chain", "store", "terminal"];
 
     fn keys(v: &serde_json::Value, out: &mut BTreeSet<String>) {
         match v {
@@ -241,6 +247,12 @@ mod tests {
             queue: Some(Queue { depth: 3, oldest_age_secs: Some(12), dead: 0 }),
             offline_pending: vec![OfflinePending { currency: "SEK".into(), amount_minor: 12_300, count: 2 }],
             last_sale_at: Some("2026-01-01T10:00:00Z".into()),
+            config: Some(super::super::applied::ConfigReport {
+                running: Default::default(),
+                status: Default::default(),
+                offered: Some(Default::default()),
+                detail: Some("x".into()),
+            }),
             ..TerminalState::offline("acme/s1/t1", 1)
         }
     }
@@ -249,7 +261,7 @@ mod tests {
     fn the_state_has_only_the_documented_keys() {
         let mut found = BTreeSet::new();
         keys(&serde_json::to_value(full()).unwrap(), &mut found);
-        let allowed: BTreeSet<String> = DOCUMENTED.iter().chain(OFFLINE_KEYS.iter()).map(|k| k.to_string()).collect();
+        let allowed: BTreeSet<String> = DOCUMENTED.iter().chain(&OFFLINE_KEYS).chain(&CONFIG_KEYS).map(|k| k.to_string()).collect();
         assert_eq!(found, allowed, "a key that is not in docs/fleet.md, or a documented one gone");
         let doc = include_str!("../../docs/fleet.md");
         for k in &allowed {

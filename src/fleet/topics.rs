@@ -1,6 +1,8 @@
 //! The fleet's topic tree: everything of a terminal is under
 //! `posagent/{chain}/{store}/{terminal}/` — `state` (retained, the last will too),
-//! `cmd/{id}` (an operator's command) and `result/{id}` (the terminal's answer).
+//! `cmd/{id}` (an operator's command) and `result/{id}` (the terminal's answer) — and
+//! the pushed configuration's three layers, `posagent/{chain}/config`,
+//! `posagent/{chain}/{store}/config` and `posagent/{chain}/{store}/{terminal}/config`.
 
 use crate::config::fleet::is_topic_id;
 
@@ -61,9 +63,53 @@ impl TerminalPath {
         format!("{}/result/{id}", self.root())
     }
 
+    /// Where the operators publish `layer` of its configuration.
+    pub fn config(&self, layer: Layer) -> String {
+        match layer {
+            Layer::Chain => format!("{PREFIX}/{}/config", self.chain),
+            Layer::Store => format!("{PREFIX}/{}/{}/config", self.chain, self.store),
+            Layer::Terminal => format!("{}/config", self.root()),
+        }
+    }
+
+    /// Which of its configuration layers `topic` is.
+    pub fn config_layer(&self, topic: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| self.config(*l) == topic)
+    }
+
     /// The id of the command a topic of [`Self::commands`] carries.
     pub fn command_id<'a>(&self, topic: &'a str) -> Option<&'a str> {
         topic.strip_prefix(&self.root())?.strip_prefix("/cmd/")
+    }
+}
+
+/// A layer of the pushed configuration, in the order they go over the local file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    /// Every terminal of the chain.
+    Chain,
+    /// Every terminal of a store.
+    Store,
+    /// One terminal.
+    Terminal,
+}
+
+impl Layer {
+    /// The three, in order.
+    pub const ALL: [Layer; 3] = [Layer::Chain, Layer::Store, Layer::Terminal];
+
+    /// Its name: `chain`, `store`, `terminal`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Chain => "chain",
+            Layer::Store => "store",
+            Layer::Terminal => "terminal",
+        }
+    }
+
+    /// Its place in [`Layer::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -86,6 +132,11 @@ mod tests {
         assert_eq!(t.result("c1"), "posagent/acme/s1/till-3/result/c1");
         assert_eq!(t.command_id("posagent/acme/s1/till-3/cmd/c1"), Some("c1"));
         assert_eq!(t.command_id("posagent/acme/s1/till-4/cmd/c1"), None);
+        assert_eq!(t.config(Layer::Chain), "posagent/acme/config");
+        assert_eq!(t.config(Layer::Store), "posagent/acme/s1/config");
+        assert_eq!(t.config(Layer::Terminal), "posagent/acme/s1/till-3/config");
+        assert_eq!(t.config_layer("posagent/acme/s1/config"), Some(Layer::Store));
+        assert_eq!(t.config_layer("posagent/acme/s2/config"), None);
         assert_eq!(TerminalPath::of_state_topic("posagent/acme/s1/till-3/state"), Some(t));
         for bad in ["acme/s1", "acme/s1/t/x", "acme/+/t", "acme//t", "acme/s1/#"] {
             assert_eq!(TerminalPath::parse(bad), None, "{bad}");
