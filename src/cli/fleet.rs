@@ -119,14 +119,14 @@ pub enum FleetAction {
         #[command(flatten)]
         layer: LayerArgs,
         /// The version's name (1 to 64 of A-Z a-z 0-9 . _ -).
-        #[arg(long, required_unless_present = "remove")]
-        version: Option<String>,
+        #[arg(long)]
+        version: String,
         /// The layer's TOML file.
         #[arg(required_unless_present = "remove", conflicts_with = "remove")]
         file: Option<PathBuf>,
         #[command(flatten)]
         rollout: RolloutArgs,
-        /// Removes the layer instead.
+        /// A version without keys instead of the file: the layer no longer sets anything.
         #[arg(long)]
         remove: bool,
     },
@@ -201,20 +201,19 @@ pub async fn fleet(action: FleetAction) -> anyhow::Result<()> {
             Ok(())
         }
         FleetAction::Push { broker, layer, version, file, rollout, remove } => {
-            let new = match (remove, version, file) {
-                (true, _, _) => None,
-                (false, Some(version), Some(file)) => {
+            let toml = match (remove, file) {
+                (true, _) => String::new(),
+                (false, Some(file)) => {
                     let toml = std::fs::read_to_string(&file)
                         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
                     posagent::config::layered::check_layer(&toml)
                         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was pushed", file.display()))?;
-                    Some((version, toml))
+                    toml
                 }
-                _ => bail!("give --version and the file, or --remove"),
+                (false, None) => bail!("give the layer's file, or --remove"),
             };
             let rollout = rollout.rollout();
             update(&broker, &layer, move |current| {
-                let Some((version, toml)) = new else { return Ok(None) };
                 let previous = current.map(|c| LayerVersion { version: c.version, toml: c.toml });
                 if previous.as_ref().is_some_and(|p| p.version == version) {
                     return Err(format!("version `{version}` is the current one; name the new version differently"));
@@ -241,7 +240,9 @@ pub async fn fleet(action: FleetAction) -> anyhow::Result<()> {
                     previous: None,
                     pushed_at_ms: pushed_at_ms.map(|_| posagent::domain::now_ms()),
                 })),
-                Some(_) => Err("this layer has no previous version; push the version to go back to, or --remove".into()),
+                Some(_) => {
+                    Err("this layer has no previous version; push the version to go back to, or --remove".into())
+                }
                 None => Err("this layer has no document".into()),
             })
             .await
@@ -266,7 +267,10 @@ async fn update(
     let wait = Duration::from_secs(broker.timeout_secs);
     let (before, after) = operator(broker)?.update_document(&topic, wait, change).await?;
     if broker.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "topic": topic, "before": before, "after": after }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "topic": topic, "before": before, "after": after }))?
+        );
     } else {
         let version = |d: &Option<ConfigDocument>| d.as_ref().map_or("none".to_string(), |d| d.version.clone());
         let to = match after.as_ref().and_then(|d| d.rollout.as_ref()) {

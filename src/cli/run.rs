@@ -5,19 +5,28 @@
 //! ([`posagent::fleet::applied::at_start`]); when the link takes a new configuration the
 //! daemon stops as on SIGTERM and starts again in the same process (`exec`).
 
-use crate::OR_SIMULATOR;
 #[cfg(not(feature = "simulator"))]
 use crate::NoSimulator;
+use crate::OR_SIMULATOR;
 use anyhow::{Context, bail};
 use posagent::config::{DeviceProfile, StoreConfig};
 use posagent::daemon::Daemon;
-use std::net::SocketAddr;
 use posagent::fleet::applied::AppliedFile;
 use posagent::fleet::pushed::PushedSetup;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_util::sync::CancellationToken;
+
+/// A line on stdout, for a person or a supervising program; a closed stdout (a reader
+/// gone, as after a restart in place) is no error.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// Waits for SIGTERM or Ctrl-C.
 async fn stop_signal() {
@@ -49,10 +58,9 @@ fn reload_on_sighup(daemon: &Daemon, config: Option<PathBuf>, record: Option<Pat
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             let (path, record) = (path.clone(), record.clone());
-            let loaded = tokio::task::spawn_blocking(move || {
-                posagent::fleet::applied::load_running(&path, record.as_deref())
-            })
-            .await;
+            let loaded =
+                tokio::task::spawn_blocking(move || posagent::fleet::applied::load_running(&path, record.as_deref()))
+                    .await;
             match loaded {
                 Ok(Ok(c)) => reload.apply(&c),
                 Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP: the config does not load; nothing changed"),
@@ -85,21 +93,17 @@ async fn start_on_simulator(
     let info_path = data_dir.join("simulator.json");
     std::fs::write(&info_path, serde_json::to_vec_pretty(&info)?)
         .with_context(|| format!("cannot write {}", info_path.display()))?;
-    println!("posagent is running on the simulator (Ctrl-C stops it)");
-    println!("  ECR API             {}   token: {}", running.daemon.ecr_url, running.daemon.ecr_token_file.display());
-    println!("  health              {}/health", running.daemon.ecr_url);
+    say!("posagent is running on the simulator (Ctrl-C stops it)");
+    say!("  ECR API             {}   token: {}", running.daemon.ecr_url, running.daemon.ecr_token_file.display());
+    say!("  health              {}/health", running.daemon.ecr_url);
     for zvt in &running.daemon.zvt_addrs {
-        println!("  ZVT (register)      {zvt}   (docs/zvt.md)");
+        say!("  ZVT (register)      {zvt}   (docs/zvt.md)");
     }
-    println!("  dashboard           {}/   (display, receipts, customer, devices, network)", s.backend_url);
-    println!("  simulated acquirer  {}", s.backend_url);
-    println!(
-        "  customer display    {}/sim/display.png   (frames in {})",
-        s.backend_url,
-        sim_out.join("display").display()
-    );
-    println!("  receipts            {}", sim_out.join("printer").display());
-    println!(
+    say!("  dashboard           {}/   (display, receipts, customer, devices, network)", s.backend_url);
+    say!("  simulated acquirer  {}", s.backend_url);
+    say!("  customer display    {}/sim/display.png   (frames in {})", s.backend_url, sim_out.join("display").display());
+    say!("  receipts            {}", sim_out.join("printer").display());
+    say!(
         "  act as the customer curl -X POST -H 'content-type: application/json' -d '{{\"action\":\"approve\"}}' {}/sim/customer",
         s.backend_url
     );
@@ -160,7 +164,7 @@ pub async fn run(
         let to_journal =
             std::env::var_os("JOURNAL_STREAM").is_some() && !std::io::IsTerminal::is_terminal(&std::io::stdout());
         if !to_journal {
-            println!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
+            say!("posagent is running; ECR API {} (token in {})", d.ecr_url, d.ecr_token_file.display());
         }
         d
     };
@@ -222,4 +226,3 @@ fn exec_again() -> anyhow::Error {
     #[cfg(not(unix))]
     anyhow::anyhow!("restarting in place needs a Unix system; start the service again")
 }
-

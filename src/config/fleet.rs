@@ -178,7 +178,10 @@ impl FleetConfig {
             return Err(("fleet.heartbeat_secs", "must be 5 to 3600".into()));
         }
         if !(15..=3600).contains(&self.config_grace_secs) {
-            return Err(("fleet.config_grace_secs", "must be 15 to 3600 (seconds a pushed configuration is watched)".into()));
+            return Err((
+                "fleet.config_grace_secs",
+                "must be 15 to 3600 (seconds a pushed configuration is watched)".into(),
+            ));
         }
         Ok(())
     }
@@ -262,13 +265,11 @@ client_key_file = "terminal.key"
         }
         let long = GOOD.replace("\"till_3\"", &format!("\"{}\"", "t".repeat(MAX_ID_LEN + 1)));
         assert_eq!(parse(&long).check().unwrap_err().0, "fleet.terminal");
-        for (extra, key) in
-            [
-                ("keepalive_secs = 4", "fleet.keepalive_secs"),
-                ("heartbeat_secs = 4", "fleet.heartbeat_secs"),
-                ("config_grace_secs = 14", "fleet.config_grace_secs"),
-            ]
-        {
+        for (extra, key) in [
+            ("keepalive_secs = 4", "fleet.keepalive_secs"),
+            ("heartbeat_secs = 4", "fleet.heartbeat_secs"),
+            ("config_grace_secs = 14", "fleet.config_grace_secs"),
+        ] {
             assert_eq!(parse(&format!("{GOOD}{extra}")).check().unwrap_err().0, key);
         }
     }

@@ -38,9 +38,8 @@ pub fn check_layer(text: &str) -> Result<(), String> {
     let over = parse_layer(text)?;
     let mut table: toml::Table = super::DEFAULT_CONFIG.parse().map_err(|e: toml::de::Error| e.to_string())?;
     merge(&mut table, over);
-    let config: StoreConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        e.to_string().trim().replace('\n', " ")
-    })?;
+    let config: StoreConfig =
+        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| e.to_string().trim().replace('\n', " "))?;
     config.validate(Path::new("the layer")).map_err(|e| e.to_string())
 }
 
@@ -70,7 +69,9 @@ impl StoreConfig {
             .try_into()
             .map_err(|e: toml::de::Error| parse(e.to_string().trim().replace('\n', " ")))?;
         config.resolved(path).map_err(|e| match e {
-            ConfigError::Invalid { key, message, .. } => ConfigError::Invalid { path: labelled(path, layers), key, message },
+            ConfigError::Invalid { key, message, .. } => {
+                ConfigError::Invalid { path: labelled(path, layers), key, message }
+            }
             other => other,
         })
     }
@@ -105,7 +106,8 @@ mod tests {
         let path = local(dir.path());
         let base = StoreConfig::load(&path).unwrap();
         let chain = LayerText { layer: "chain", version: "7", toml: "[offline]\nfloor_limit = 1000\nmax_count = 3\n" };
-        let store = LayerText { layer: "store", version: "2", toml: "[offline]\nmax_count = 4\n[store]\nname = \"B\"\n" };
+        let store =
+            LayerText { layer: "store", version: "2", toml: "[offline]\nmax_count = 4\n[store]\nname = \"B\"\n" };
         let c = StoreConfig::load_layered(&path, &[chain, store]).unwrap();
         assert_eq!((c.offline.floor_limit, c.offline.max_count), (1000, 4));
         assert_eq!(c.store.name, "B");

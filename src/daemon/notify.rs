@@ -22,7 +22,8 @@ pub fn ready(status: &str) {
 /// new configuration: `RELOADING=1` (not `STOPPING=1`, after which systemd waits for the
 /// process to end); the new start's `READY=1` ends it.
 pub fn reloading() {
-    let _ = sd_notify::notify(false, &[NotifyState::Reloading, NotifyState::Status("restarting with a new configuration")]);
+    let _ =
+        sd_notify::notify(false, &[NotifyState::Reloading, NotifyState::Status("restarting with a new configuration")]);
 }
 
 /// Tells the service manager the daemon is stopping.

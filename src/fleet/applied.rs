@@ -100,9 +100,8 @@ impl HealthMark {
             _ => 2,
         };
         let new: Vec<&str> = self.failing.difference(&before.failing).map(String::as_str).collect();
-        (rank(&self.status) > rank(&before.status) || !new.is_empty()).then(|| {
-            format!("health {} (before: {}), failing: {}", self.status, before.status, new.join(", "))
-        })
+        (rank(&self.status) > rank(&before.status) || !new.is_empty())
+            .then(|| format!("health {} (before: {}), failing: {}", self.status, before.status, new.join(", ")))
     }
 }
 
@@ -144,7 +143,8 @@ impl AppliedFile {
     /// Ends the grace period well: what runs is applied.
     pub fn confirm(&mut self) {
         self.trial = None;
-        self.status = if self.running.iter().all(Option::is_none) { ConfigStatus::Local } else { ConfigStatus::Applied };
+        self.status =
+            if self.running.iter().all(Option::is_none) { ConfigStatus::Local } else { ConfigStatus::Applied };
         (self.detail, self.offered) = (None, None);
     }
 
@@ -332,7 +332,10 @@ mod tests {
         f.begin_trial(second.clone(), mark("ok", &[]), 6);
         f.roll_back("worse".into());
         assert_eq!(f.running, first);
-        assert_eq!((f.status, f.rolled_back.clone(), f.offered.clone()), (ConfigStatus::RolledBack, vec![second.clone()], Some(second)));
+        assert_eq!(
+            (f.status, f.rolled_back.clone(), f.offered.clone()),
+            (ConfigStatus::RolledBack, vec![second.clone()], Some(second))
+        );
         assert_eq!(names(&f.running), "chain 1");
         assert_eq!(names(&Layers::default()), "none");
     }

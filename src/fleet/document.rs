@@ -50,7 +50,7 @@ pub enum Rollout {
 }
 
 impl ConfigDocument {
-    /// Reads a retained payload: `None` for an empty one (the layer was removed).
+    /// Reads a retained payload: `None` for an empty one (the topic was cleared).
     pub fn parse(payload: &[u8]) -> Result<Option<ConfigDocument>, String> {
         if payload.is_empty() {
             return Ok(None);
@@ -127,7 +127,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(doc.rollout, Some(Rollout::Percent(25)));
-        assert_eq!(ConfigDocument::parse(b"").unwrap(), None, "an empty retained message removes the layer");
+        assert_eq!(ConfigDocument::parse(b"").unwrap(), None, "a cleared topic is no document");
         let named = ConfigDocument::parse(br#"{"version":"7","toml":"","rollout":{"terminals":["a/b/c"]}}"#).unwrap();
         assert_eq!(named.unwrap().rollout, Some(Rollout::Terminals(vec!["a/b/c".into()])));
         for bad in [

@@ -41,7 +41,8 @@ pub struct PushedSetup {
 pub(super) struct Pushed {
     path: TerminalPath,
     setup: PushedSetup,
-    /// Each layer's document: absent, removed (`Ok(None)`), or one that did not parse.
+    /// Each layer's document: none seen, an empty message (`Ok(None)`), or one that did
+    /// not parse.
     docs: [Option<Result<Option<ConfigDocument>, String>>; 3],
     due: Option<Instant>,
     worse_for: u32,
@@ -89,12 +90,15 @@ impl Pushed {
         self.setup.file.report()
     }
 
-    /// The layers offered, or why they cannot be (a document that does not parse).
+    /// The layers offered, or why they cannot be (a document that does not parse). A
+    /// layer without a document keeps what runs: a broker that lost its retained
+    /// messages (or a topic cleared by hand) changes nothing; a layer is removed by a
+    /// document with an empty `toml`.
     fn offered(&self) -> Result<Layers, String> {
         let mut offered = Layers::default();
         for layer in Layer::ALL {
             offered[layer.index()] = match &self.docs[layer.index()] {
-                None | Some(Ok(None)) => None,
+                None | Some(Ok(None)) => self.setup.file.running[layer.index()].clone(),
                 Some(Ok(Some(doc))) => doc.offered_to(&self.path),
                 Some(Err(e)) => return Err(format!("the {} layer's document: {e}", layer.name())),
             };
@@ -206,7 +210,9 @@ impl Pushed {
             }
             None => self.worse_for = 0,
         }
-        if up >= self.setup.grace {
+        // A health worse at the end of the period holds the confirmation until it is
+        // better again or has been worse long enough to roll back.
+        if up >= self.setup.grace && self.worse_for == 0 {
             tracing::info!(versions = %names(&self.setup.file.running), "fleet: a pushed configuration is applied (its grace period is over)");
             self.setup.file.confirm();
             self.save().await;

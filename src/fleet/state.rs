@@ -261,7 +261,8 @@ mod tests {
     fn the_state_has_only_the_documented_keys() {
         let mut found = BTreeSet::new();
         keys(&serde_json::to_value(full()).unwrap(), &mut found);
-        let allowed: BTreeSet<String> = DOCUMENTED.iter().chain(&OFFLINE_KEYS).chain(&CONFIG_KEYS).map(|k| k.to_string()).collect();
+        let allowed: BTreeSet<String> =
+            DOCUMENTED.iter().chain(&OFFLINE_KEYS).chain(&CONFIG_KEYS).map(|k| k.to_string()).collect();
         assert_eq!(found, allowed, "a key that is not in docs/fleet.md, or a documented one gone");
         let doc = include_str!("../../docs/fleet.md");
         for k in &allowed {

@@ -20,24 +20,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The terminals' MQTT keepalive (the MQTT client takes no less than 5 s).
-const KEEPALIVE_SECS: u64 = 5;
+pub(crate) const KEEPALIVE_SECS: u64 = 5;
 const TERMINALS: [&str; 3] = ["acme/s1/t1", "acme/s1/t2", "acme/s2/t3"];
-const OPERATOR: &str = "operator-alice";
+pub(crate) const OPERATOR: &str = "operator-alice";
 
-fn mosquitto() -> Option<PathBuf> {
+pub(crate) fn mosquitto() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin")]).map(|d| d.join("mosquitto")).find(|p| p.is_file())
 }
 
 /// The chain's CA, and certificates it signs (CN = the identity) written to `dir`.
-struct Pki {
-    dir: PathBuf,
+pub(crate) struct Pki {
+    pub(crate) dir: PathBuf,
     ca: rcgen::Certificate,
     ca_key: KeyPair,
 }
 
 impl Pki {
-    fn new(dir: &Path) -> Pki {
+    pub(crate) fn new(dir: &Path) -> Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -49,7 +49,7 @@ impl Pki {
     }
 
     /// Issues `cn`'s certificate; `server` for the broker's. Returns the file names' stem.
-    fn issue(&self, cn: &str, server: bool) -> TlsFiles {
+    pub(crate) fn issue(&self, cn: &str, server: bool) -> TlsFiles {
         let key = KeyPair::generate().unwrap();
         let names = if server { vec!["127.0.0.1".to_string(), "localhost".to_string()] } else { vec![] };
         let mut params = CertificateParams::new(names).unwrap();
@@ -70,10 +70,12 @@ impl Pki {
 }
 
 /// Mosquitto on a free loopback port, with packaging/fleet's config and ACL.
-struct Broker {
+pub(crate) struct Broker {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     log: PathBuf,
+    bin: PathBuf,
+    conf: PathBuf,
 }
 
 impl Drop for Broker {
@@ -84,7 +86,7 @@ impl Drop for Broker {
 }
 
 impl Broker {
-    async fn start(bin: &Path, dir: &Path, pki: &Pki) -> Broker {
+    pub(crate) async fn start(bin: &Path, dir: &Path, pki: &Pki) -> Broker {
         pki.issue("broker", true);
         std::fs::copy(pki.dir.join("broker.pem"), dir.join("broker.pem")).unwrap();
         std::fs::copy(pki.dir.join("broker.key"), dir.join("broker.key")).unwrap();
@@ -105,14 +107,31 @@ impl Broker {
         }
         std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
         let log = dir.join("mosquitto.log");
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(dir.join("mosquitto.conf"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut broker = Broker { child, url: format!("mqtts://127.0.0.1:{port}"), log };
+        let conf = dir.join("mosquitto.conf");
+        let child = Broker::spawn(bin, &conf, &log);
+        let mut broker = Broker { child, url: format!("mqtts://127.0.0.1:{port}"), log, bin: bin.to_path_buf(), conf };
+        broker.listening().await;
+        broker
+    }
+
+    fn spawn(bin: &Path, conf: &Path, log: &Path) -> Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        Command::new(bin).arg("-c").arg(conf).stdout(Stdio::null()).stderr(log).spawn().unwrap()
+    }
+
+    /// Stops the broker (SIGTERM: it saves the retained messages) and starts it again
+    /// on the same port; returns when it listens.
+    pub(crate) async fn restart(&mut self) {
+        let stopped = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(stopped.success());
+        self.child.wait().unwrap();
+        self.child = Broker::spawn(&self.bin, &self.conf, &self.log);
+        self.listening().await;
+    }
+
+    async fn listening(&mut self) {
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        let broker = self;
         eventually_seen("mosquitto listens", Duration::from_secs(10), || {
             let exited = broker.child.try_wait().unwrap();
             let log = std::fs::read_to_string(&broker.log).unwrap_or_default();
@@ -125,10 +144,9 @@ impl Broker {
             }
         })
         .await;
-        broker
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -136,6 +154,14 @@ impl Broker {
 /// A terminal on its own simulator, its config with `[fleet]`.
 async fn terminal(identity: &str, broker: &Broker, pki: &Pki) -> (Setup, Daemon) {
     let s = process::setup().await;
+    add_fleet_section(&s, identity, broker, pki, "");
+    let d = process::start_daemon_logging(&s, Some(&log_of(&s)));
+    (s, d)
+}
+
+/// Adds `[fleet]` for `identity` (its certificate issued) to `s`'s config, with `extra`
+/// lines in the section.
+pub(crate) fn add_fleet_section(s: &Setup, identity: &str, broker: &Broker, pki: &Pki, extra: &str) {
     let files = pki.issue(identity, false);
     let mut ids = identity.split('/');
     let (chain, store, id) = (ids.next().unwrap(), ids.next().unwrap(), ids.next().unwrap());
@@ -148,18 +174,17 @@ async fn terminal(identity: &str, broker: &Broker, pki: &Pki) -> (Setup, Daemon)
     );
     let mut config = std::fs::read_to_string(&s.config).unwrap();
     config.push_str(&section);
+    config.push_str(extra);
     std::fs::write(&s.config, config).unwrap();
-    let d = process::start_daemon_logging(&s, Some(&log_of(&s)));
-    (s, d)
 }
 
 /// Where a terminal's daemon logs.
-fn log_of(s: &Setup) -> PathBuf {
+pub(crate) fn log_of(s: &Setup) -> PathBuf {
     s._dir.path().join("posagent.log")
 }
 
 /// `posagent fleet ARGS --broker … --json` as the operator: exit status and JSON.
-async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool, Value) {
+pub(crate) async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool, Value) {
     let out = fleet_run(broker, operator, &[args, &["--json"]].concat()).await;
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert!(
@@ -171,7 +196,7 @@ async fn fleet_cli(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> (bool
 }
 
 /// `posagent fleet ARGS --broker …` as the operator.
-async fn fleet_run(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> std::process::Output {
+pub(crate) async fn fleet_run(broker: &Broker, operator: &TlsFiles, args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_posagent"));
     cmd.arg("fleet")
         .args(args)
@@ -331,7 +356,7 @@ async fn state_follows_a_sale(broker: &Broker, operator: &TlsFiles, (s, d): &(Se
     assert_eq!(status, 200);
 }
 
-fn signal(d: &Daemon, which: &str) {
+pub(crate) fn signal(d: &Daemon, which: &str) {
     let sent = Command::new("kill").args([which, &d.child.id().to_string()]).status().unwrap();
     assert!(sent.success(), "kill {which}");
 }
@@ -363,7 +388,7 @@ async fn commands(broker: &Broker, operator: &TlsFiles) {
 }
 
 /// A raw MQTT 5 client with `files`' certificate.
-async fn raw_client(broker: &Broker, files: TlsFiles, id: &str) -> (AsyncClient, rumqttc::v5::EventLoop) {
+pub(crate) async fn raw_client(broker: &Broker, files: TlsFiles, id: &str) -> (AsyncClient, rumqttc::v5::EventLoop) {
     let port: u16 = broker.url.rsplit(':').next().unwrap().parse().unwrap();
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
     let tls = posagent::fleet::tls::client_config(files).await.unwrap();
@@ -372,7 +397,11 @@ async fn raw_client(broker: &Broker, files: TlsFiles, id: &str) -> (AsyncClient,
 }
 
 /// Polls `eventloop` until `done` says so (10 s at most).
-async fn poll_until(eventloop: &mut rumqttc::v5::EventLoop, broker: &Broker, mut done: impl FnMut(&Packet) -> bool) {
+pub(crate) async fn poll_until(
+    eventloop: &mut rumqttc::v5::EventLoop,
+    broker: &Broker,
+    mut done: impl FnMut(&Packet) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         match tokio::time::timeout_at(deadline, eventloop.poll()).await.expect("not within 10 s") {
@@ -442,7 +471,7 @@ async fn forgery_is_refused(broker: &Broker, pki: &Pki, operator: &TlsFiles) {
     let _ = op.try_disconnect();
 }
 
-async fn state_of(broker: &Broker, operator: &TlsFiles, terminal: &str) -> Value {
+pub(crate) async fn state_of(broker: &Broker, operator: &TlsFiles, terminal: &str) -> Value {
     let (_, states) = fleet_cli(broker, operator, &["status"]).await;
     states.as_array().and_then(|a| a.iter().find(|s| s["terminal"] == terminal).cloned()).unwrap_or(Value::Null)
 }
