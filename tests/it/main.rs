@@ -27,6 +27,7 @@ mod ecr_listener;
 mod ecr_openapi;
 mod ecr_tls;
 mod fleet;
+mod fleet_monitoring;
 mod fuzz_corpus;
 mod hostile_input;
 mod install;
