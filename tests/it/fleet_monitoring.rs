@@ -263,6 +263,9 @@ async fn a_terminals_metrics_reach_the_central_prometheus_labelled_with_its_flee
         "posagent_terminal_info was queryable centrally {:.2} s after the agent started (scrape interval 1 s)",
         arrived.as_secs_f64()
     );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", agent.child.id())).unwrap_or_default();
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: ?").split_whitespace().nth(1);
+    eprintln!("the agent's resident memory then: {} kB", rss.unwrap_or("?"));
 
     // Every series of the scrape carries the labels, e.g. a counter and `up`.
     for q in [r#"posagent_sales_total{chain="acme",store="s1",terminal="t1"}"#, r#"up{instance="acme/s1/t1"}"#] {
