@@ -5,10 +5,11 @@
 //! receiver and web config): posagent's series arrive there labelled chain, store,
 //! terminal and instance, and a write without the password is refused. posagent's log
 //! lines, as journald would store them, shipped by systemd-journal-upload over HTTPS to
-//! a central systemd-journal-remote: all of them arrive, once (the uploader resumes at its
-//! cursor), with no secret in them, and an uploader that does not trust the server's
-//! certificate ships nothing. Each part is skipped, saying so, when its binaries are
-//! absent (`apt-get install prometheus systemd-journal-remote`).
+//! a central systemd-journal-remote: all of them arrive with no secret in them, an
+//! uploader that does not trust the server's certificate ships nothing, and one run
+//! again resumes at its cursor (resending only the record at it: systemd 252). Each part
+//! is skipped, saying so, when its binaries are absent (`apt-get install prometheus
+//! systemd-journal-remote`).
 
 use crate::common::eventually::{Seen, eventually_seen};
 use crate::common::process::{self, Setup};
@@ -359,8 +360,8 @@ async fn posagents_journal_reaches_the_central_journal_remote_over_https() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
 
-    // posagent's lines as it writes them into the journal, a sale begun and cancelled
-    // among them, then stopped (SIGTERM) for its shutdown lines.
+    // posagent's lines as it writes them into the journal: its start, then its stop
+    // (SIGTERM) for the shutdown lines.
     let mut t = terminal(free_port()).await;
     let token = std::fs::read_to_string(t.setup.data.join("ecr.token")).unwrap().trim().to_string();
     let acquirer_key = std::fs::read_to_string(t.setup.data.join("acquirer.key")).unwrap().trim().to_string();
