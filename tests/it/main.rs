@@ -28,6 +28,7 @@ mod ecr_openapi;
 mod ecr_tls;
 mod fleet;
 mod fleet_config;
+mod fleet_monitoring;
 mod fuzz_corpus;
 mod hostile_input;
 mod install;
