@@ -28,24 +28,36 @@ macro_rules! say {
     }};
 }
 
-/// Waits for SIGTERM or Ctrl-C.
-async fn stop_signal() {
+/// SIGTERM and Ctrl-C, listened to from the start of `run` (a signal during start-up is
+/// a stop in order, not the default action's end of the process).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> StopSignals {
+        #[cfg(unix)]
+        {
+            let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+            StopSignals { term: term.ok() }
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+
+    /// Waits for the next SIGTERM or Ctrl-C.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(term) = self.term.as_mut() {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Reloads on SIGHUP what can be changed without a restart: the config file with the
@@ -130,6 +142,7 @@ pub async fn run(
     listen: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     // Stopping is the daemon's to order (`Daemon::stop`): the signal only starts it.
+    let mut signals = StopSignals::listen();
     let shutdown = CancellationToken::new();
     let config_path = config.clone();
     let mut base = config.as_deref().map(StoreConfig::load).transpose()?;
@@ -179,14 +192,14 @@ pub async fn run(
     #[cfg(unix)]
     reload_on_sighup(&daemon, config_path, record);
     let restarting = tokio::select! {
-        () = stop_signal() => false,
+        () = signals.next() => false,
         () = restart.cancelled() => true,
     };
     let asked_to_stop = Arc::new(AtomicBool::new(!restarting));
     let hurry = daemon.hurry_handle();
     let asked = asked_to_stop.clone();
     tokio::spawn(async move {
-        stop_signal().await;
+        signals.next().await;
         asked.store(true, Ordering::SeqCst);
         hurry.cancel();
     });
