@@ -1,7 +1,7 @@
 //! `posagent`: the daemon and its command line.
 //!
 //! Without the `simulator` feature (the terminal package) `run --simulator`, `demo` and
-//! `scenario` are hidden and exit with [`NoSimulator`]; nothing of the simulator is linked.
+//! `scenario` are hidden and exit with [`cli::NoSimulator`]; nothing of the simulator is linked.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 mod cli;
 
+#[cfg(not(feature = "simulator"))]
+use cli::NoSimulator;
 use cli::queue::QueueAction;
 use cli::remote::{ReportKind, SaleAction};
 
@@ -261,21 +263,6 @@ fn init(dir: &Path, force: bool) -> anyhow::Result<()> {
     );
     Ok(())
 }
-
-/// What a build without the simulator answers `run --simulator`, `demo` and `scenario`.
-#[cfg(not(feature = "simulator"))]
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "this build has no simulator (`posagent {0}`); install the posagent development build (built with the default `simulator` feature)"
-)]
-pub(crate) struct NoSimulator(pub(crate) &'static str);
-
-/// How `run` without `--config` says what else it takes.
-#[cfg(feature = "simulator")]
-pub(crate) const OR_SIMULATOR: &str = " or --simulator";
-/// How `run` without `--config` says what else it takes.
-#[cfg(not(feature = "simulator"))]
-pub(crate) const OR_SIMULATOR: &str = "";
 
 /// `posagent scenario FILE…`: each file on a fresh daemon and simulator; fails when one did.
 #[cfg(feature = "simulator")]

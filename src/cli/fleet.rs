@@ -200,6 +200,15 @@ pub async fn fleet(action: FleetAction) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        FleetAction::Push { .. } | FleetAction::Rollout { .. } | FleetAction::Rollback { .. } => {
+            config_action(action).await
+        }
+    }
+}
+
+/// `push`, `rollout` and `rollback`: a layer's document changed in place.
+async fn config_action(action: FleetAction) -> anyhow::Result<()> {
+    match action {
         FleetAction::Push { broker, layer, version, file, rollout, remove } => {
             let toml = match (remove, file) {
                 (true, _) => String::new(),
@@ -247,6 +256,7 @@ pub async fn fleet(action: FleetAction) -> anyhow::Result<()> {
             })
             .await
         }
+        FleetAction::Status { .. } | FleetAction::Command { .. } => bail!("not a config action"),
     }
 }
 

@@ -7,3 +7,18 @@ pub mod fleet;
 pub mod queue;
 pub mod remote;
 pub mod run;
+
+/// What a build without the simulator answers `run --simulator`, `demo` and `scenario`.
+#[cfg(not(feature = "simulator"))]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this build has no simulator (`posagent {0}`); install the posagent development build (built with the default `simulator` feature)"
+)]
+pub struct NoSimulator(pub &'static str);
+
+/// How `run` without `--config` says what else it takes.
+#[cfg(feature = "simulator")]
+pub const OR_SIMULATOR: &str = " or --simulator";
+/// How `run` without `--config` says what else it takes.
+#[cfg(not(feature = "simulator"))]
+pub const OR_SIMULATOR: &str = "";

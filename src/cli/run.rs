@@ -6,9 +6,9 @@
 //! daemon stops as on SIGTERM and starts again in the same process (`exec`).
 
 #[cfg(not(feature = "simulator"))]
-use crate::NoSimulator;
-use crate::OR_SIMULATOR;
-use anyhow::{Context, bail};
+use super::NoSimulator;
+use super::OR_SIMULATOR;
+use anyhow::bail;
 use posagent::config::{DeviceProfile, StoreConfig};
 use posagent::daemon::Daemon;
 use posagent::fleet::applied::AppliedFile;
@@ -102,6 +102,7 @@ async fn start_on_simulator(
         "acquirer_key_file": data_dir.join("acquirer.key"),
         "zvt": running.daemon.zvt_addrs,
     });
+    use anyhow::Context as _;
     let info_path = data_dir.join("simulator.json");
     std::fs::write(&info_path, serde_json::to_vec_pretty(&info)?)
         .with_context(|| format!("cannot write {}", info_path.display()))?;
@@ -142,7 +143,7 @@ pub async fn run(
     listen: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     // Stopping is the daemon's to order (`Daemon::stop`): the signal only starts it.
-    let mut signals = StopSignals::listen();
+    let signals = StopSignals::listen();
     let shutdown = CancellationToken::new();
     let config_path = config.clone();
     let mut base = config.as_deref().map(StoreConfig::load).transpose()?;
@@ -151,14 +152,10 @@ pub async fn run(
         None => None,
     };
     // With the fleet link, the pushed layers it took go over the config file.
-    let mut pushed = None;
-    if let (Some(path), Some(local), true) = (config.as_deref(), base.as_ref(), fleet.is_some()) {
-        let record = AppliedFile::path(if simulator { &data_dir } else { &local.data_dir });
-        let local = local.clone();
-        let (layered, file) = tokio::task::block_in_place(|| posagent::fleet::applied::at_start(path, local, &record));
-        base = Some(layered);
-        pushed = Some((record, file));
-    }
+    let pushed = match (config.as_deref(), base.as_mut(), fleet.is_some()) {
+        (Some(path), Some(local), true) => Some(with_pushed_layers(path, local, simulator, &data_dir)),
+        _ => None,
+    };
     if let (Some(c), Some(listen)) = (base.as_mut(), listen) {
         c.ecr.listen = listen;
     }
@@ -191,6 +188,32 @@ pub async fn run(
     });
     #[cfg(unix)]
     reload_on_sighup(&daemon, config_path, record);
+    stop_or_restart(daemon, fleet, signals, restart).await
+}
+
+/// The local config `local` (read from `path`) with the recorded pushed layers over it;
+/// the record's path and what it holds.
+fn with_pushed_layers(
+    path: &Path,
+    local: &mut StoreConfig,
+    simulator: bool,
+    data_dir: &Path,
+) -> (PathBuf, AppliedFile) {
+    let record = AppliedFile::path(if simulator { data_dir } else { &local.data_dir });
+    let (layered, file) =
+        tokio::task::block_in_place(|| posagent::fleet::applied::at_start(path, local.clone(), &record));
+    *local = layered;
+    (record, file)
+}
+
+/// Waits for a stop signal or the fleet link's restart, stops the daemon in order, and
+/// for a restart `exec`s this program again (unless a SIGTERM came meanwhile).
+async fn stop_or_restart(
+    daemon: Daemon,
+    fleet: Option<posagent::fleet::Fleet>,
+    mut signals: StopSignals,
+    restart: CancellationToken,
+) -> anyhow::Result<()> {
     let restarting = tokio::select! {
         () = signals.next() => false,
         () = restart.cancelled() => true,
