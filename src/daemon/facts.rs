@@ -1,7 +1,7 @@
 //! What a running daemon tells about itself to what runs beside it (the fleet link,
 //! `src/fleet/`): its health as `/health` says it, how long it has run, the offline
 //! payments waiting, when the last sale began; and the few things it may be asked to do
-//! (sync the queue now, apply a reloaded config). Sales themselves are not told: only
+//! (sync the queue now, apply a reloaded config, print a test receipt). Sales themselves are not told: only
 //! that one changed.
 
 use super::ReloadHandle;
@@ -44,6 +44,11 @@ impl DaemonFacts {
     /// Makes every waiting operation due now and wakes the sync worker.
     pub async fn sync_now(&self) -> Result<(), StoreError> {
         self.state.outbox.sync_now().await
+    }
+
+    /// Prints the printer's test receipt (`by`: who asked, printed on it).
+    pub async fn print_test_receipt(&self, by: &str) -> Result<(), crate::devices::DeviceError> {
+        self.state.reports.print_test_receipt(env!("CARGO_PKG_VERSION"), by).await
     }
 
     /// Applies a reloaded config, as SIGHUP does.

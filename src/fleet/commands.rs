@@ -24,6 +24,10 @@ pub enum Command {
     Doctor,
     /// Reloads the config file as SIGHUP does (log level, offline limits).
     Reload,
+    /// Prints the printer's test receipt.
+    PrintTestReceipt,
+    /// Collects the redacted diagnostics bundle (`diagnostics.rs`).
+    DiagnosticsBundle,
 }
 
 impl Command {
@@ -34,6 +38,8 @@ impl Command {
             Command::SyncNow => "sync-now",
             Command::Doctor => "doctor",
             Command::Reload => "reload",
+            Command::PrintTestReceipt => "print-test-receipt",
+            Command::DiagnosticsBundle => "diagnostics-bundle",
         }
     }
 }
@@ -151,10 +157,12 @@ pub fn parse(payload: &[u8]) -> Result<Command, CommandError> {
         "sync-now" => Command::SyncNow,
         "doctor" => Command::Doctor,
         "reload" => Command::Reload,
+        "print-test-receipt" => Command::PrintTestReceipt,
+        "diagnostics-bundle" => Command::DiagnosticsBundle,
         other => {
             let other: String = other.chars().take(64).collect();
             return Err(CommandError::Malformed(format!(
-                "unknown command `{other}`; one of set-log-level, sync-now, doctor, reload"
+                "unknown command `{other}`; one of set-log-level, sync-now, doctor, reload, print-test-receipt, diagnostics-bundle"
             )));
         }
     };
@@ -183,9 +191,17 @@ pub struct Context {
     pub record: Option<PathBuf>,
 }
 
-/// Runs a parsed command.
-pub async fn execute(command: &Command, cx: &Context) -> Result<serde_json::Value, CommandError> {
+/// Runs a parsed command (`id` is printed on the test receipt).
+pub async fn execute(command: &Command, cx: &Context, id: &str) -> Result<serde_json::Value, CommandError> {
     match command {
+        Command::PrintTestReceipt => {
+            let by = format!("fleet {id}");
+            cx.facts.print_test_receipt(&by).await.map_err(|e| CommandError::Failed(e.to_string()))?;
+            Ok(serde_json::json!({ "printed": true }))
+        }
+        Command::DiagnosticsBundle => {
+            Ok(super::diagnostics::collect(&cx.facts, cx.config_path.as_deref(), cx.record.as_deref()).await)
+        }
         Command::SetLogLevel { level } => {
             crate::logging::set_level(level).map_err(|e| CommandError::Failed(e.to_string()))?;
             Ok(serde_json::json!({ "level": crate::logging::current() }))
@@ -245,6 +261,8 @@ mod tests {
         assert_eq!(parse(br#"{"command":"sync-now"}"#).unwrap(), Command::SyncNow);
         assert_eq!(parse(br#"{"command":"doctor"}"#).unwrap().name(), "doctor");
         assert_eq!(parse(br#"{"command":"reload"}"#).unwrap().name(), "reload");
+        assert_eq!(parse(br#"{"command":"print-test-receipt"}"#).unwrap(), Command::PrintTestReceipt);
+        assert_eq!(parse(br#"{"command":"diagnostics-bundle"}"#).unwrap(), Command::DiagnosticsBundle);
         for bad in [
             &b"not json"[..],
             br#"{"command":"reboot"}"#,

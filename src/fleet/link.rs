@@ -277,7 +277,7 @@ impl Publisher {
         self.publish_result(&CommandResult::accepted(&id, &command));
         let (cx, results) = (self.cx.clone(), results.clone());
         tokio::spawn(async move {
-            let outcome = commands::execute(&command, &cx).await;
+            let outcome = commands::execute(&command, &cx, &id).await;
             match &outcome {
                 Ok(_) => tracing::info!(command_id = %id, command = command.name(), "fleet: command done"),
                 Err(e) => {

@@ -8,6 +8,7 @@
 
 pub mod applied;
 pub mod commands;
+pub mod diagnostics;
 pub mod document;
 mod link;
 pub mod operator;

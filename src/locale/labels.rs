@@ -87,6 +87,8 @@ pub enum Label {
     QueuedForAcquirer,
     /// The issuer's authorization code on a card receipt.
     AuthorizationCode,
+    /// Title of the printer's test receipt (the fleet's `print-test-receipt`).
+    TestReceipt,
 }
 
 /// `l` in the language of `locale` (English if the language is not known).

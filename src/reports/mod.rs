@@ -3,6 +3,7 @@
 //! acquirer's settlement report, listing every difference by reference.
 
 mod reconcile;
+mod test_receipt;
 
 pub use reconcile::{Difference, DifferenceKind, Reconciliation};
 

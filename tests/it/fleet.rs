@@ -266,6 +266,7 @@ async fn terminals_on_a_mosquitto_broker_with_tls_and_acls() {
     assert_eq!(lines.len(), 4, "{table}");
 
     commands(&broker, &operator).await;
+    maintenance(&broker, &operator, &terminals[0].0).await;
     state_follows_a_sale(&broker, &operator, &terminals[1]).await;
     let log = std::fs::read_to_string(log_of(&terminals[1].0)).unwrap();
     for logged in ["fleet: connected to the broker", "fleet: command refused", "fleet: command received"] {
@@ -385,6 +386,40 @@ async fn commands(broker: &Broker, operator: &TlsFiles) {
     let checks = result["output"]["checks"].as_array().cloned().unwrap_or_default();
     assert!(checks.iter().any(|c| c["name"].as_str().is_some_and(|n| n.contains("config"))), "{result}");
     eprintln!("doctor answered in {:.2} s with {} checks", asked.elapsed().as_secs_f64(), checks.len());
+}
+
+/// The test receipt is printed (on t1's simulated printer, in the store's language); the
+/// diagnostics bundle has the health, doctor's checks and the config file, and none of
+/// the terminal's secrets.
+async fn maintenance(broker: &Broker, operator: &TlsFiles, s1: &Setup) {
+    let before = s1.sim.printer.receipts().len();
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t1", "print-test-receipt"]).await;
+    assert!(ok && result["output"]["printed"] == true, "{result}");
+    let receipts = s1.sim.printer.wait_for(before + 1, Duration::from_secs(5)).await.expect("the test receipt");
+    let text = &receipts[before].text;
+    assert!(text.contains("TESTKVITTO") && text.contains("ÅÄÖ") && text.contains("CRASH01"), "{text}");
+    assert_eq!(receipts[before].qr_payloads, ["posagent test receipt"]);
+
+    let asked = Instant::now();
+    let (ok, result) = fleet_cli(broker, operator, &["command", "acme/s1/t1", "diagnostics-bundle"]).await;
+    assert!(ok, "{result}");
+    let bundle = &result["output"];
+    eprintln!(
+        "diagnostics-bundle answered in {:.2} s, {} bytes",
+        asked.elapsed().as_secs_f64(),
+        bundle.to_string().len()
+    );
+    assert_eq!(bundle["health"]["status"], "ok", "{bundle}");
+    assert!(bundle["doctor"].as_array().is_some_and(|c| !c.is_empty()), "{bundle}");
+    assert!(bundle["config"]["text"].as_str().is_some_and(|t| t.contains("[fleet]")), "{bundle}");
+    assert!(bundle["system"]["rss_kib"].is_u64(), "{bundle}");
+    let text = bundle.to_string();
+    let token = std::fs::read_to_string(s1.data.join("ecr.token")).unwrap();
+    let key = std::fs::read_to_string(s1.data.join("acquirer.key")).unwrap();
+    for secret in [token.trim(), key.trim()] {
+        assert!(secret.len() >= 8 && !text.contains(secret), "a secret in the bundle");
+    }
+    assert!(!text.contains("PRIVATE KEY"));
 }
 
 /// A raw MQTT 5 client with `files`' certificate.
