@@ -58,7 +58,7 @@ async fn launch(broker: &Broker, pki: &Pki) -> Vec<Terminal> {
         terminals.push(Terminal { path, setup, daemon: None });
     }
     let mut waiting = vec![];
-    for t in &terminals {
+    for t in &mut terminals {
         let mut child = Command::new(env!("CARGO_BIN_EXE_posagent"))
             .args(["run", "--config"])
             .arg(&t.setup.config)
@@ -68,19 +68,21 @@ async fn launch(broker: &Broker, pki: &Pki) -> Vec<Terminal> {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let first_line = tokio::task::spawn_blocking(move || {
+        waiting.push(tokio::task::spawn_blocking(move || {
             let mut line = String::new();
             std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
-        });
-        waiting.push((child, first_line));
+        }));
+        // Held at once, so that a failure below still kills it.
+        t.daemon = Some(Daemon { child, url: String::new(), token: String::new() });
     }
-    for (t, (child, first_line)) in terminals.iter_mut().zip(waiting) {
+    for (t, first_line) in terminals.iter_mut().zip(waiting) {
         let line = first_line.await.unwrap().unwrap();
         let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| {
             panic!("{}: no ECR URL in `{line}`:\n{}", t.path, std::fs::read_to_string(log_of(&t.setup)).unwrap())
         });
         let token = std::fs::read_to_string(t.setup.data.join("ecr.token")).unwrap().trim().to_string();
-        t.daemon = Some(Daemon { child, url: url.to_string(), token });
+        let d = t.daemon.as_mut().unwrap();
+        (d.url, d.token) = (url.to_string(), token);
     }
     terminals
 }
