@@ -381,6 +381,11 @@ impl Checkout {
         self.inner.draining.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Whether a sale (or its receipt) is in progress.
+    pub fn sale_in_progress(&self) -> bool {
+        !self.inner.tasks.is_empty()
+    }
+
     /// Waits up to `grace` for every running sale (and its receipt) to finish; `false`
     /// if one is still running then.
     pub async fn wait_sales(&self, grace: std::time::Duration) -> bool {

@@ -223,7 +223,12 @@ async fn config_action(action: FleetAction) -> anyhow::Result<()> {
             };
             let rollout = rollout.rollout();
             update(&broker, &layer, move |current| {
-                let previous = current.map(|c| LayerVersion { version: c.version, toml: c.toml });
+                // While the current version is only partly rolled out, the rest of the
+                // terminals run its `previous`: that stays what they run.
+                let previous = match current {
+                    Some(ConfigDocument { rollout: Some(_), previous, .. }) => previous,
+                    other => other.map(|c| LayerVersion { version: c.version, toml: c.toml }),
+                };
                 if previous.as_ref().is_some_and(|p| p.version == version) {
                     return Err(format!("version `{version}` is the current one; name the new version differently"));
                 }

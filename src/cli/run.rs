@@ -152,8 +152,8 @@ pub async fn run(
         None => None,
     };
     // With the fleet link, the pushed layers it took go over the config file.
-    let pushed = match (config.as_deref(), base.as_mut(), fleet.is_some()) {
-        (Some(path), Some(local), true) => Some(with_pushed_layers(path, local, simulator, &data_dir)),
+    let pushed = match (config.as_deref(), base.as_mut(), fleet.as_ref()) {
+        (Some(path), Some(local), Some(f)) => Some(with_pushed_layers(path, local, f.grace(), simulator, &data_dir)),
         _ => None,
     };
     if let (Some(c), Some(listen)) = (base.as_mut(), listen) {
@@ -182,8 +182,9 @@ pub async fn run(
     let restart = CancellationToken::new();
     let record = pushed.as_ref().map(|(record, _)| record.clone());
     let fleet = fleet.zip(pushed).map(|(f, (record, file))| {
-        let grace = f.grace();
-        let setup = PushedSetup { config_path: config_path.clone(), record, grace, file, restart: restart.clone() };
+        let (grace, spread) = (f.grace(), f.spread());
+        let restart = restart.clone();
+        let setup = PushedSetup { config_path: config_path.clone(), record, grace, spread, file, restart };
         f.start(facts.clone(), setup, facts.stopping())
     });
     #[cfg(unix)]
@@ -196,12 +197,13 @@ pub async fn run(
 fn with_pushed_layers(
     path: &Path,
     local: &mut StoreConfig,
+    grace: std::time::Duration,
     simulator: bool,
     data_dir: &Path,
 ) -> (PathBuf, AppliedFile) {
     let record = AppliedFile::path(if simulator { data_dir } else { &local.data_dir });
     let (layered, file) =
-        tokio::task::block_in_place(|| posagent::fleet::applied::at_start(path, local.clone(), &record));
+        tokio::task::block_in_place(|| posagent::fleet::applied::at_start(path, local.clone(), &record, grace));
     *local = layered;
     (record, file)
 }
@@ -222,6 +224,14 @@ async fn stop_or_restart(
     let hurry = daemon.hurry_handle();
     let asked = asked_to_stop.clone();
     tokio::spawn(async move {
+        if restarting {
+            // A first SIGTERM during a restart stops instead, as a first SIGTERM does.
+            signals.next().await;
+            asked.store(true, Ordering::SeqCst);
+            tracing::info!(
+                "stop requested during the restart: stopping; a second SIGTERM stops without waiting for the sale in progress"
+            );
+        }
         signals.next().await;
         asked.store(true, Ordering::SeqCst);
         hurry.cancel();

@@ -44,6 +44,12 @@ pub struct FleetConfig {
     /// it back (15 to 3600).
     #[serde(default = "default_config_grace")]
     pub config_grace_secs: u64,
+    /// Seconds over which the terminals of a fleet spread their reconnections after the
+    /// broker was lost, and their restarts into a pushed configuration (each waits a
+    /// random time below this; 1 to 600): one broker takes a few hundred TLS
+    /// connections a second (docs/performance.md, "Fleet links at 10,000").
+    #[serde(default = "default_spread")]
+    pub spread_secs: u64,
 }
 
 fn default_keepalive() -> u64 {
@@ -54,6 +60,9 @@ fn default_heartbeat() -> u64 {
 }
 fn default_config_grace() -> u64 {
     300
+}
+fn default_spread() -> u64 {
+    30
 }
 
 /// The broker's address as `broker_url` gives it.
@@ -125,6 +134,11 @@ impl FleetConfig {
         Duration::from_secs(self.keepalive_secs)
     }
 
+    /// How widely reconnections and restarts are spread.
+    pub fn spread(&self) -> Duration {
+        Duration::from_secs(self.spread_secs)
+    }
+
     /// The grace period of a pushed configuration.
     pub fn config_grace(&self) -> Duration {
         Duration::from_secs(self.config_grace_secs)
@@ -176,6 +190,12 @@ impl FleetConfig {
         }
         if !(5..=3600).contains(&self.heartbeat_secs) {
             return Err(("fleet.heartbeat_secs", "must be 5 to 3600".into()));
+        }
+        if !(1..=600).contains(&self.spread_secs) {
+            return Err((
+                "fleet.spread_secs",
+                "must be 1 to 600 (seconds reconnections and restarts are spread over)".into(),
+            ));
         }
         if !(15..=3600).contains(&self.config_grace_secs) {
             return Err((
@@ -269,6 +289,7 @@ client_key_file = "terminal.key"
             ("keepalive_secs = 4", "fleet.keepalive_secs"),
             ("heartbeat_secs = 4", "fleet.heartbeat_secs"),
             ("config_grace_secs = 14", "fleet.config_grace_secs"),
+            ("spread_secs = 0", "fleet.spread_secs"),
         ] {
             assert_eq!(parse(&format!("{GOOD}{extra}")).check().unwrap_err().0, key);
         }

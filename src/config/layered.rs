@@ -28,6 +28,13 @@ pub fn parse_layer(text: &str) -> Result<toml::Table, String> {
             "`{key}` is set only in the terminal's own file (the journal and the fleet link stay its own)"
         ));
     }
+    // A profile by name only: a path could name any file of the terminal, and a parser's
+    // error quotes what it read.
+    if let Some(profile) = table.get("device_profile") {
+        if !profile.as_str().is_some_and(|p| super::is_profile_name(Path::new(p))) {
+            return Err("`device_profile` in a layer is a profile's name (e.g. \"generic-800x480\"), not a path".into());
+        }
+    }
     Ok(table)
 }
 
@@ -125,6 +132,7 @@ mod tests {
             ("[offline]\nfloor_limit = \"many\"\n", "floor_limit"),
             ("data_dir = \"/tmp/x\"\n", "data_dir"),
             ("[fleet]\nchain = \"x\"\n", "fleet"),
+            ("device_profile = \"/var/lib/posagent/ecr.token\"\n", "not a path"),
             ("[store]\nlocale = \"swedish\"\n", "locale"),
             ("not toml", "store 9"),
         ] {

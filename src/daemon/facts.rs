@@ -56,6 +56,11 @@ impl DaemonFacts {
         &self.reload
     }
 
+    /// Whether a sale (or its receipt) is in progress.
+    pub fn sale_in_progress(&self) -> bool {
+        self.state.checkout.sale_in_progress()
+    }
+
     /// The daemon's cancellation token: fires when it stops.
     pub fn stopping(&self) -> tokio_util::sync::CancellationToken {
         self.state.checkout.stopping()

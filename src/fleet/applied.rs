@@ -13,6 +13,7 @@ use crate::config::layered::LayerText;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The layers run (chain, store, terminal; `None`: no such layer).
 pub type Layers = [Option<LayerVersion>; 3];
@@ -53,6 +54,8 @@ pub enum ConfigStatus {
     /// No layer: the local file alone.
     #[default]
     Local,
+    /// Validated and recorded; the daemon restarts to run it once no sale is in progress.
+    Restarting,
     /// In the grace period of a change.
     Trial,
     /// Runs what it was offered.
@@ -189,7 +192,7 @@ impl AppliedFile {
 /// the running layers of the record at `path` over it — and the record as it now is. A second start within a grace
 /// period rolls back first; layers that no longer load over the local file are dropped
 /// (refused, the local file alone runs). Errors are logged: the local file then runs.
-pub fn at_start(config_path: &Path, local: StoreConfig, path: &Path) -> (StoreConfig, AppliedFile) {
+pub fn at_start(config_path: &Path, local: StoreConfig, path: &Path, grace: Duration) -> (StoreConfig, AppliedFile) {
     let mut file = match AppliedFile::load(path) {
         Ok(f) => f,
         Err(e) => {
@@ -198,14 +201,26 @@ pub fn at_start(config_path: &Path, local: StoreConfig, path: &Path) -> (StoreCo
         }
     };
     let before = file.clone();
+    let now = crate::domain::now_ms();
     if let Some(trial) = file.trial.as_mut() {
         trial.starts += 1;
-        if trial.starts > 1 {
+        let within = u128::try_from(now - trial.since_ms).is_ok_and(|ms| ms < grace.as_millis());
+        if trial.starts > 1 && within {
             let why = "the daemon started again within the grace period (a crash, a kill or a restart): the previous configuration runs";
             tracing::warn!(versions = %names(&file.running), "fleet: {why}");
             file.roll_back(why.into());
+        } else if trial.starts > 1 {
+            // Stopped for longer than the grace period (powered off overnight): the
+            // change was not watched to its end; it is watched again from this start.
+            (trial.since_ms, trial.starts) = (now, 1);
         }
     }
+    // A refusal is checked again at each start: the local file or a profile may have
+    // been mended since.
+    if file.status == ConfigStatus::Refused {
+        file.offered = None;
+    }
+    let local_copy = local.clone();
     let config = if file.running.iter().all(Option::is_none) {
         local
     } else {
@@ -223,6 +238,12 @@ pub fn at_start(config_path: &Path, local: StoreConfig, path: &Path) -> (StoreCo
     if file != before {
         if let Err(e) = file.save(path) {
             tracing::error!(error = %e, "fleet: cannot record the pushed configuration's state");
+            if file.trial.is_some() {
+                // Unrecorded, this start would not count: a change that crashes the
+                // daemon would loop. The previous configuration runs.
+                file.roll_back(format!("the record cannot be written ({e}): the previous configuration runs"));
+                return (load_or_local(config_path, &file, local_copy), file);
+            }
         }
     }
     (config, file)
@@ -234,7 +255,7 @@ pub fn at_start(config_path: &Path, local: StoreConfig, path: &Path) -> (StoreCo
 pub struct ConfigReport {
     /// The versions of the layers it runs.
     pub running: VersionNames,
-    /// `local`, `trial`, `applied`, `refused` or `rolled_back`.
+    /// `local`, `restarting`, `trial`, `applied`, `refused` or `rolled_back`.
     pub status: ConfigStatus,
     /// The versions offered, when they are not the ones running (refused, rolled back).
     pub offered: Option<VersionNames>,
@@ -255,10 +276,19 @@ pub struct VersionNames {
 }
 
 impl VersionNames {
-    fn of(layers: &Layers) -> VersionNames {
+    /// The versions of `layers`.
+    pub fn of(layers: &Layers) -> VersionNames {
         let [chain, store, terminal] = layers.clone().map(|l| l.map(|v| v.version));
         VersionNames { chain, store, terminal }
     }
+}
+
+/// The local file with `file`'s running layers, or `local` when they do not load.
+fn load_or_local(config_path: &Path, file: &AppliedFile, local: StoreConfig) -> StoreConfig {
+    if file.running.iter().all(Option::is_none) {
+        return local;
+    }
+    StoreConfig::load_layered(config_path, &AppliedFile::layer_texts(&file.running)).unwrap_or(local)
 }
 
 /// The config as the daemon runs it — the local file with the recorded running layers

@@ -3,7 +3,8 @@
 //! the config file and the pushed layers it runs, the pushed configuration's status —
 //! as one JSON object. Redacted before it leaves: the contents of the terminal's secret
 //! files (the ECR token, the acquirer's key, the event-signing keys) wherever they
-//! appear, card-number-like digit runs (13 to 19 digits passing Luhn), `Bearer …`
+//! appear (the ECR TLS, acquirer and fleet private keys too), card-number-like digit runs
+//! (13 to 19 consecutive digits passing Luhn, anywhere in a longer run), `Bearer`/`Basic`
 //! credentials, a URL's user and password, and the values of keys named like secrets.
 
 use super::applied::AppliedFile;
@@ -60,17 +61,37 @@ fn files(config_path: Option<&Path>, record: Option<&Path>) -> (Value, Value, Ve
         Some(Err(e)) => json!({ "error": e.to_string() }),
         None => Value::Null,
     };
+    let secrets = secrets_of(path, record);
+    (json!({ "file": path.display().to_string(), "text": text }), pushed, secrets)
+}
+
+/// The contents of the terminal's secret files (the ECR token, the acquirer's key and
+/// event-signing keys, the private keys of the ECR listener, the acquirer's mutual TLS
+/// and the fleet link), word by word, the longest first: what [`redact_text`] hides.
+pub fn secrets_of(path: &Path, record: Option<&Path>) -> Vec<String> {
     let mut secrets = vec![];
-    if let Ok(c) = super::applied::load_running(path, record) {
-        let files = [Some(c.data_dir.join(&c.ecr.token_file)), Some(c.acquirer.credentials_file.clone())];
-        let keys = c.acquirer.event_signing_keys_file.clone();
-        for file in files.into_iter().chain([keys]).flatten() {
+    // The config as it runs, else the local file alone (a bundle is wanted most when
+    // something does not load).
+    let loaded = super::applied::load_running(path, record).or_else(|_| crate::config::StoreConfig::load(path));
+    if let Ok(c) = loaded {
+        let a = &c.acquirer;
+        let fleet_key = c.fleet.as_ref().and_then(|f| f.client_key_file.clone());
+        let files = [
+            Some(c.data_dir.join(&c.ecr.token_file)),
+            Some(a.credentials_file.clone()),
+            a.event_signing_keys_file.clone(),
+            a.client_identity_file.clone(),
+            c.ecr.tls_key_file.clone(),
+            fleet_key,
+        ];
+        for file in files.into_iter().flatten() {
             if let Ok(secret) = std::fs::read_to_string(&file) {
-                secrets.extend(secret.split_whitespace().filter(|s| s.len() >= 8).map(str::to_string));
+                secrets.extend(secret.split_whitespace().filter(|s| s.len() >= 4).map(str::to_string));
             }
         }
     }
-    (json!({ "file": path.display().to_string(), "text": text }), pushed, secrets)
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
 }
 
 fn read_text(path: &Path) -> Value {
@@ -147,17 +168,36 @@ fn redact_words(line: &str, secrets: &[String]) -> String {
             line = line.replace(s.as_str(), REDACTED);
         }
     }
-    if let Some(at) = line.find("Bearer ") {
-        let end = line[at + 7..].find(|c: char| c.is_whitespace() || c == '"').map_or(line.len(), |e| at + 7 + e);
-        line.replace_range(at + 7..end, REDACTED);
-    }
+    let line = redact_credentials(&line);
     let line = redact_url_users(&line);
     redact_card_numbers(&line)
 }
 
+/// `Bearer …` and `Basic …` (any case, every one) → `Bearer [redacted]`.
+fn redact_credentials(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let found = ["bearer ", "basic "].iter().filter_map(|w| lower.find(w).map(|i| (i, w.len()))).min();
+        let Some((at, len)) = found else { break };
+        // ASCII lower-casing keeps byte offsets, and the scheme's words are ASCII.
+        let start = at + len;
+        out.push_str(&rest[..start]);
+        let value = &rest[start..];
+        let end = value.find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',').unwrap_or(value.len());
+        if end > 0 {
+            out.push_str(REDACTED);
+        }
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `scheme://user:password@host` → `scheme://[redacted]@host`.
 fn redact_url_users(line: &str) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
@@ -170,45 +210,57 @@ fn redact_url_users(line: &str) -> String {
             }
             None => rest = tail,
         }
-        if rest.is_empty() {
-            break;
-        }
-        let (done, next) = rest.split_at(1);
-        out.push_str(done);
-        rest = next;
     }
     out.push_str(rest);
     out
 }
 
-/// Runs of 13 to 19 digits (spaces and dashes between allowed) that pass Luhn.
+/// Card numbers: within a run of digits (single spaces or dashes between them allowed),
+/// every window of 13 to 19 consecutive digits that passes Luhn is redacted.
 fn redact_card_numbers(line: &str) -> String {
     let chars: Vec<char> = line.chars().collect();
-    let mut out = String::new();
+    let mut hide = vec![false; chars.len()];
     let mut i = 0;
     while i < chars.len() {
         if !chars[i].is_ascii_digit() {
-            out.push(chars[i]);
             i += 1;
             continue;
         }
+        // The run: digits, and single separators between digits.
+        let mut positions = vec![];
         let mut j = i;
-        let mut digits = vec![];
-        while j < chars.len() && (chars[j].is_ascii_digit() || (matches!(chars[j], ' ' | '-') && digits.len() < 19)) {
-            if let Some(d) = chars[j].to_digit(10) {
-                digits.push(d);
+        while j < chars.len() {
+            if chars[j].is_ascii_digit() {
+                positions.push(j);
+                j += 1;
+            } else if matches!(chars[j], ' ' | '-') && chars.get(j + 1).is_some_and(char::is_ascii_digit) {
+                j += 1;
+            } else {
+                break;
             }
-            j += 1;
         }
-        while j > i && !chars[j - 1].is_ascii_digit() {
-            j -= 1;
-        }
-        if (13..=19).contains(&digits.len()) && luhn(&digits) {
-            out.push_str(REDACTED);
-        } else {
-            out.extend(&chars[i..j]);
+        let digits: Vec<u32> = positions.iter().filter_map(|p| chars[*p].to_digit(10)).collect();
+        for len in 13..=19.min(digits.len()) {
+            for from in 0..=digits.len() - len {
+                if luhn(&digits[from..from + len]) {
+                    hide[positions[from]..=positions[from + len - 1]].iter_mut().for_each(|h| *h = true);
+                }
+            }
         }
         i = j;
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut k = 0;
+    while k < chars.len() {
+        if hide[k] {
+            out.push_str(REDACTED);
+            while k < chars.len() && hide[k] {
+                k += 1;
+            }
+        } else {
+            out.push(chars[k]);
+            k += 1;
+        }
     }
     out
 }
@@ -228,15 +280,21 @@ mod tests {
     fn secrets_card_numbers_credentials_and_url_users_are_redacted() {
         let secrets = vec!["s3cr3t-token-value".to_string()];
         let text = "a = \"s3cr3t-token-value\"\nurl = \"https://bob:pw@acq.example/v1\"\napi_token = \"abc\"\n\
-                    pan 4111 1111 1111 1111 and 4111111111111112 and 2026-12-04\nAuthorization: Bearer eyJabc.def";
+                    pan 4111 1111 1111 1111 and 1234567890123 and 2026-12-04\nAuthorization: Bearer eyJabc.def";
         let out = redact_text(text, &secrets);
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(out.contains("https://[redacted]@acq.example/v1") && !out.contains("bob"), "{out}");
         assert!(out.contains("api_token = \"[redacted]\"") && !out.contains("abc\""), "{out}");
         assert!(!out.contains("4111 1111 1111 1111"), "a Luhn-valid PAN: {out}");
-        assert!(out.contains("4111111111111112"), "not Luhn-valid: left as it is: {out}");
+        assert!(out.contains("1234567890123"), "13 digits, not Luhn-valid: left as it is: {out}");
         assert!(out.contains("2026-12-04"), "{out}");
         assert!(out.contains("Bearer [redacted]") && !out.contains("eyJ"), "{out}");
+        let two = redact_text("a: bearer x1, b: Basic dXNlcjpwdw== c: BEARER y2", &[]);
+        assert!(!two.contains("x1") && !two.contains("dXNl") && !two.contains("y2"), "{two}");
+        let next_to = redact_text("4111 1111 1111 1111 123 and 9 4111111111111111", &[]);
+        assert!(!next_to.contains("4111 1111") && !next_to.contains("4111111111111111"), "{next_to}");
+        assert_eq!(redact_text("https://åhlens.se/x and ftp://é", &[]), "https://åhlens.se/x and ftp://é");
+        assert_eq!(redact_text("http://ö@ä/", &[]), "http://[redacted]@ä/");
         assert_eq!(
             redact_text("credentials_file = \"/etc/posagent/key\"", &[]),
             "credentials_file = \"/etc/posagent/key\""

@@ -49,15 +49,16 @@ pub(super) struct Link {
     pub client: AsyncClient,
     pub eventloop: EventLoop,
     pub heartbeat: Duration,
+    pub spread: Duration,
     pub pushed: Pushed,
 }
 
 /// Runs the link until `shutdown`.
 pub(super) async fn run(link: Link, cx: Context, shutdown: CancellationToken) {
-    let Link { path, client, eventloop, heartbeat, pushed } = link;
+    let Link { path, client, eventloop, heartbeat, spread, pushed } = link;
     let (events_tx, events) = mpsc::channel(64);
     let conn_stop = CancellationToken::new();
-    let mut connection = tokio::spawn(drive(eventloop, path.clone(), events_tx, conn_stop.clone()));
+    let mut connection = tokio::spawn(drive(eventloop, path.clone(), spread, events_tx, conn_stop.clone()));
     let publisher = Publisher { path, client, heartbeat, cx, pushed, last: None, seen: VecDeque::new() };
     publisher.run(events, &shutdown).await;
     // The offline state and the disconnect are queued; the connection sends them.
@@ -68,9 +69,17 @@ pub(super) async fn run(link: Link, cx: Context, shutdown: CancellationToken) {
     tracing::info!("fleet: link closed");
 }
 
-/// Drives the connection: events to the publisher, reconnects after a wait.
-async fn drive(mut eventloop: EventLoop, path: TerminalPath, events: mpsc::Sender<LinkEvent>, stop: CancellationToken) {
-    let mut failures = 0u32;
+/// Drives the connection: events to the publisher, reconnects after a wait — the first
+/// after a lost connection drawn below `spread` (a fleet losing its broker comes back
+/// spread over it, not all at once), then the doubling backoff.
+async fn drive(
+    mut eventloop: EventLoop,
+    path: TerminalPath,
+    spread: Duration,
+    events: mpsc::Sender<LinkEvent>,
+    stop: CancellationToken,
+) {
+    let (mut failures, mut was_connected) = (0u32, false);
     loop {
         let polled = tokio::select! {
             () = stop.cancelled() => return,
@@ -83,7 +92,7 @@ async fn drive(mut eventloop: EventLoop, path: TerminalPath, events: mpsc::Sende
                 } else {
                     tracing::info!("fleet: connected to the broker");
                 }
-                failures = 0;
+                (failures, was_connected) = (0, true);
                 let _ = events.send(LinkEvent::Connected).await;
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -115,7 +124,12 @@ async fn drive(mut eventloop: EventLoop, path: TerminalPath, events: mpsc::Sende
                 if events.is_closed() {
                     return;
                 }
-                let wait = RECONNECT.delay(failures, None, fastrand::f64()).max(Duration::from_millis(100));
+                let wait = if failures == 1 && was_connected {
+                    spread.mul_f64(fastrand::f64())
+                } else {
+                    RECONNECT.delay(failures, None, fastrand::f64())
+                }
+                .max(Duration::from_millis(100));
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(wait) => {}
@@ -184,8 +198,8 @@ impl Publisher {
                     self.pushed.evaluate(&self.cx.facts).await;
                     self.publish_state(false).await;
                 }
-                _ = trial.tick(), if self.pushed.in_trial() => {
-                    self.pushed.watch(&self.cx.facts).await;
+                _ = trial.tick(), if self.pushed.ticking() => {
+                    self.pushed.tick(&self.cx.facts).await;
                     if connected {
                         self.publish_state(false).await;
                     }

@@ -77,6 +77,7 @@ pub struct Prepared {
     options: MqttOptions,
     heartbeat: std::time::Duration,
     grace: std::time::Duration,
+    spread: std::time::Duration,
     broker_url: String,
 }
 
@@ -109,6 +110,7 @@ impl Fleet {
             options,
             heartbeat: config.heartbeat(),
             grace: config.config_grace(),
+            spread: config.spread(),
             broker_url: config.broker_url.clone(),
         })
     }
@@ -125,6 +127,11 @@ impl Prepared {
         self.grace
     }
 
+    /// How widely reconnections and restarts are spread (`[fleet] spread_secs`).
+    pub fn spread(&self) -> std::time::Duration {
+        self.spread
+    }
+
     /// Starts the link on the running daemon: it connects in the background (an
     /// unreachable broker is tried again and never stops the daemon) and runs until
     /// `shutdown`; doctor, reload and the pushed configuration use `pushed`'s config file.
@@ -133,11 +140,15 @@ impl Prepared {
         tracing::info!(broker = %self.broker_url, terminal = %self.path, "fleet: link starting");
         let (config_path, record) = (pushed.config_path.clone(), Some(pushed.record.clone()));
         let pushed = pushed::Pushed::new(self.path.clone(), pushed);
-        let link = link::Link { path: self.path, client, eventloop, heartbeat: self.heartbeat, pushed };
+        let link =
+            link::Link { path: self.path, client, eventloop, heartbeat: self.heartbeat, spread: self.spread, pushed };
         let cx = commands::Context { facts, config_path, record };
         Fleet { task: tokio::spawn(link::run(link, cx, shutdown)) }
     }
 }
+
+/// QoS 1 messages a client has in flight at most.
+const INFLIGHT: u16 = 32;
 
 /// The client's options: the broker's address, the client id, TLS with the client's
 /// certificate for mqtts.
@@ -150,6 +161,9 @@ pub(crate) async fn mqtt_options(
     let mut options = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     options.set_clean_start(true);
     options.set_connection_timeout(10);
+    // rumqttc keeps a slot for every packet id it may use: 65 535 of them by default
+    // (13.6 MiB a client); QoS 1 publishes in flight are few here.
+    options.set_outgoing_inflight_upper_limit(INFLIGHT);
     if broker.tls {
         let Some(files) = files else {
             return Err(FleetError::Address(format!("{broker_url}: mqtts needs the CA, the certificate and the key")));

@@ -35,6 +35,9 @@ const MAX_PACKET: u32 = 256 * 1024;
 /// none came for this long.
 pub const QUIET: Duration = Duration::from_millis(300);
 
+/// How long after the subscription is granted a layer's retained document is waited for.
+pub const QUIET_DOCUMENT: Duration = Duration::from_secs(1);
+
 impl Operator {
     async fn connect(&self) -> Result<(AsyncClient, EventLoop), FleetError> {
         let mut options = mqtt_options(&self.broker_url, &self.client_id, self.files.clone()).await?;
@@ -151,9 +154,10 @@ impl Operator {
         let deadline = Instant::now() + wait;
         let mut current: Option<Result<Option<ConfigDocument>, String>> = None;
         let mut granted_at: Option<Instant> = None;
-        // The retained document, if any, comes right after the subscription is granted.
+        // The retained document, if any, comes right after the subscription is granted
+        // (waited for longer than a state: a document missed would lose its `previous`).
         loop {
-            let until = granted_at.map_or(deadline, |at| (at + QUIET).min(deadline));
+            let until = granted_at.map_or(deadline, |at| (at + QUIET_DOCUMENT).min(deadline));
             match self.next(&mut eventloop, until, wait).await {
                 Err(FleetError::Timeout(_)) if granted_at.is_some() => break,
                 Err(e) => return Err(e),

@@ -6,7 +6,7 @@
 //! worse for [`WORSE_READINGS`] readings in a row.
 
 use super::FleetError;
-use super::applied::{AppliedFile, ConfigReport, ConfigStatus, HealthMark, Layers, names};
+use super::applied::{AppliedFile, ConfigReport, ConfigStatus, HealthMark, Layers, VersionNames, names};
 use super::document::ConfigDocument;
 use super::topics::{Layer, TerminalPath};
 use crate::config::{DeviceProfile, StoreConfig};
@@ -20,6 +20,12 @@ use tokio_util::sync::CancellationToken;
 const SETTLE_DOCUMENTS: Duration = Duration::from_millis(500);
 /// A start's first seconds, when devices are still being opened, are not compared.
 pub const SETTLE_START: Duration = Duration::from_secs(10);
+/// After a record that could not be written, the offer is worked out again this late.
+const RETRY_RECORD: Duration = Duration::from_secs(30);
+/// Longest `detail` published, in characters.
+const MAX_DETAIL: usize = 600;
+/// Readings (one a second) a grace period compares at least.
+pub const MIN_READINGS: u32 = 5;
 /// Readings (one a second) worse than before, in a row, that roll a change back.
 pub const WORSE_READINGS: u32 = 3;
 
@@ -31,6 +37,10 @@ pub struct PushedSetup {
     pub record: PathBuf,
     /// The grace period of a change.
     pub grace: Duration,
+    /// A restart into a new configuration waits a random time below this (the terminals
+    /// offered one version at once do not all restart together), and for no sale in
+    /// progress.
+    pub spread: Duration,
     /// What the daemon started with ([`super::applied::at_start`]).
     pub file: AppliedFile,
     /// Cancelled to ask the daemon to restart (to run a new configuration).
@@ -46,11 +56,15 @@ pub(super) struct Pushed {
     docs: [Option<Result<Option<ConfigDocument>, String>>; 3],
     due: Option<Instant>,
     worse_for: u32,
+    /// Readings of the health compared in this grace period.
+    readings: u32,
+    /// A new configuration is recorded: restart at this time, once no sale is in progress.
+    restart_at: Option<Instant>,
 }
 
 impl Pushed {
     pub fn new(path: TerminalPath, setup: PushedSetup) -> Pushed {
-        Pushed { path, setup, docs: [None, None, None], due: None, worse_for: 0 }
+        Pushed { path, setup, docs: [None, None, None], due: None, worse_for: 0, readings: 0, restart_at: None }
     }
 
     /// The three topics to subscribe to.
@@ -80,14 +94,36 @@ impl Pushed {
         self.due
     }
 
-    /// Whether a change is in its grace period.
-    pub fn in_trial(&self) -> bool {
-        self.setup.file.trial.is_some() && !self.setup.restart.is_cancelled()
+    /// Whether something is to be done each second: a change in its grace period, or a
+    /// restart waiting for its time and for no sale in progress.
+    pub fn ticking(&self) -> bool {
+        (self.setup.file.trial.is_some() || self.restart_at.is_some()) && !self.setup.restart.is_cancelled()
     }
 
-    /// What the state publishes.
+    /// What the state publishes: while the restart waits, what still runs.
     pub fn report(&self) -> ConfigReport {
-        self.setup.file.report()
+        match (&self.restart_at, &self.setup.file.previous) {
+            (Some(_), Some(previous)) if !self.setup.restart.is_cancelled() => ConfigReport {
+                running: VersionNames::of(previous),
+                status: ConfigStatus::Restarting,
+                offered: Some(VersionNames::of(&self.setup.file.running)),
+                detail: Some("validated; the daemon restarts to run it once no sale is in progress".into()),
+            },
+            _ => self.setup.file.report(),
+        }
+    }
+
+    /// Once a second while [`Pushed::ticking`]: the waiting restart, or the grace
+    /// period's watch.
+    pub async fn tick(&mut self, facts: &DaemonFacts) {
+        match self.restart_at {
+            Some(at) if Instant::now() >= at && !facts.sale_in_progress() => {
+                tracing::info!(versions = %names(&self.setup.file.running), "fleet: restarting to run it");
+                self.setup.restart.cancel();
+            }
+            Some(_) => {}
+            None => self.watch(facts).await,
+        }
     }
 
     /// The layers offered, or why they cannot be (a document that does not parse). A
@@ -109,8 +145,8 @@ impl Pushed {
     /// Works out the offer and takes it, refuses it or leaves it.
     pub async fn evaluate(&mut self, facts: &DaemonFacts) {
         self.due = None;
-        if self.setup.file.trial.is_some() || self.setup.restart.is_cancelled() {
-            return; // worked out again when the grace period ends
+        if self.setup.file.trial.is_some() || self.restart_at.is_some() || self.setup.restart.is_cancelled() {
+            return; // worked out again when the grace period ends, or after the restart
         }
         let file = &self.setup.file;
         let offered = match self.offered() {
@@ -158,13 +194,22 @@ impl Pushed {
         let Some(config_path) = self.setup.config_path.clone() else {
             return Err("this daemon runs without a config file (run --config)".into());
         };
-        let offered = offered.clone();
+        let (offered, record) = (offered.clone(), self.setup.record.clone());
         let checked = tokio::task::spawn_blocking(move || {
-            let c = StoreConfig::load_layered(&config_path, &AppliedFile::layer_texts(&offered))?;
-            DeviceProfile::load(&c.device_profile).map(drop)
+            let checked = StoreConfig::load_layered(&config_path, &AppliedFile::layer_texts(&offered))
+                .and_then(|c| DeviceProfile::load(&c.device_profile).map(drop));
+            // The error goes into the published state: never a secret file's words (a
+            // parser quotes the line it stopped at), one line, not too long.
+            checked.map_err(|e| {
+                let why: String = e.to_string().chars().take(MAX_DETAIL).collect();
+                super::diagnostics::redact_text(
+                    &why.replace('\n', " "),
+                    &super::diagnostics::secrets_of(&config_path, Some(&record)),
+                )
+            })
         });
         match checked.await {
-            Ok(result) => result.map_err(|e| e.to_string()),
+            Ok(result) => result,
             Err(e) => Err(format!("the validation did not finish: {e}")),
         }
     }
@@ -176,25 +221,27 @@ impl Pushed {
         let versions = names(&offered);
         self.setup.file.begin_trial(offered, before, crate::domain::now_ms());
         if let Err(e) = self.write().await {
-            tracing::error!(error = %e, "fleet: cannot record the pushed configuration; not taken");
+            // Not a refusal: the same offer is tried again (a disk briefly full).
+            tracing::error!(error = %e, retry_secs = RETRY_RECORD.as_secs(), "fleet: cannot record the pushed configuration; not taken yet");
             self.setup.file = kept;
-            let offered = self.offered().ok();
-            self.setup.file.refuse(offered, e.to_string());
+            self.due = Some(Instant::now() + RETRY_RECORD);
             return;
         }
-        tracing::info!(versions = %versions, "fleet: a pushed configuration passed validation; restarting to run it");
-        self.setup.restart.cancel();
+        let wait = self.setup.spread.mul_f64(fastrand::f64());
+        tracing::info!(versions = %versions, wait_ms = wait.as_millis() as u64, "fleet: a pushed configuration passed validation; the daemon restarts to run it once no sale is in progress");
+        self.restart_at = Some(Instant::now() + wait);
     }
 
     /// Once a second in a grace period: rolls back when the health is worse, confirms
     /// when the period is over.
-    pub async fn watch(&mut self, facts: &DaemonFacts) {
+    async fn watch(&mut self, facts: &DaemonFacts) {
         let Some(trial) = self.setup.file.trial.as_ref() else { return };
         let up = facts.uptime();
         if up < SETTLE_START {
             return;
         }
         let now = HealthMark::of(&facts.health().await);
+        self.readings += 1;
         match now.worse_than(&trial.health_before) {
             Some(why) => {
                 self.worse_for += 1;
@@ -204,15 +251,16 @@ impl Pushed {
                     tracing::warn!(versions = %versions, reason = %why, "fleet: rolling back a pushed configuration");
                     self.setup.file.roll_back(why);
                     self.save().await;
-                    self.setup.restart.cancel();
+                    self.restart_at = Some(Instant::now());
                     return;
                 }
             }
             None => self.worse_for = 0,
         }
         // A health worse at the end of the period holds the confirmation until it is
-        // better again or has been worse long enough to roll back.
-        if up >= self.setup.grace && self.worse_for == 0 {
+        // better again or has been worse long enough to roll back; a start slow to
+        // settle is still watched for [`MIN_READINGS`].
+        if up >= self.setup.grace && self.worse_for == 0 && self.readings >= MIN_READINGS {
             tracing::info!(versions = %names(&self.setup.file.running), "fleet: a pushed configuration is applied (its grace period is over)");
             self.setup.file.confirm();
             self.save().await;

@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 /// The terminals' MQTT keepalive (the MQTT client takes no less than 5 s).
 pub(crate) const KEEPALIVE_SECS: u64 = 5;
+/// Reconnections after a lost broker, and restarts into a pushed configuration, are
+/// spread over this (the product's default is 30 s, for thousands of terminals).
+pub(crate) const SPREAD_SECS: u64 = 2;
 const TERMINALS: [&str; 3] = ["acme/s1/t1", "acme/s1/t2", "acme/s2/t3"];
 pub(crate) const OPERATOR: &str = "operator-alice";
 
@@ -166,7 +169,7 @@ pub(crate) fn add_fleet_section(s: &Setup, identity: &str, broker: &Broker, pki:
     let mut ids = identity.split('/');
     let (chain, store, id) = (ids.next().unwrap(), ids.next().unwrap(), ids.next().unwrap());
     let section = format!(
-        "[fleet]\nbroker_url = \"{}\"\nchain = \"{chain}\"\nstore = \"{store}\"\nterminal = \"{id}\"\nca_file = \"{}\"\nclient_cert_file = \"{}\"\nclient_key_file = \"{}\"\nkeepalive_secs = {KEEPALIVE_SECS}\nheartbeat_secs = 5\n",
+        "[fleet]\nbroker_url = \"{}\"\nchain = \"{chain}\"\nstore = \"{store}\"\nterminal = \"{id}\"\nca_file = \"{}\"\nclient_cert_file = \"{}\"\nclient_key_file = \"{}\"\nkeepalive_secs = {KEEPALIVE_SECS}\nheartbeat_secs = 5\nspread_secs = {SPREAD_SECS}\n",
         broker.url,
         files.ca.display(),
         files.cert.display(),

@@ -11,7 +11,9 @@
 
 use crate::common::eventually::{Seen, eventually_seen};
 use crate::common::process::{self, Daemon, Setup};
-use crate::fleet::{Broker, KEEPALIVE_SECS, OPERATOR, Pki, add_fleet_section, fleet_cli, fleet_run, log_of, mosquitto};
+use crate::fleet::{
+    Broker, KEEPALIVE_SECS, OPERATOR, Pki, SPREAD_SECS, add_fleet_section, fleet_cli, fleet_run, log_of, mosquitto,
+};
 use posagent::fleet::tls::TlsFiles;
 use posagent::fleet::topics::TerminalPath;
 use serde_json::Value;
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 
 const STORES: usize = 5;
 const PER_STORE: usize = 10;
-const GRACE_SECS: u64 = 15;
+const GRACE_SECS: u64 = 20;
 
 /// A terminal: its setup and its process (killed when dropped).
 struct Terminal {
@@ -332,14 +334,14 @@ async fn killed_and_broker_restart(broker: &mut Broker, operator: &TlsFiles, ter
     }
     let peak = per_100ms.values().max().copied().unwrap_or(0);
     eprintln!(
-        "broker restart: 49 terminals back {:.2} s after it listened again; reconnections {} ms to {} ms after the stop, \
+        "broker restart (reconnections spread over {SPREAD_SECS} s): 49 terminals back {:.2} s after it listened again; reconnections {} ms to {} ms after the stop, \
          median {} ms, the busiest 100 ms held {peak} of 49; per 100 ms: {per_100ms:?}",
         back.elapsed().as_secs_f64(),
         delays[0],
         delays[delays.len() - 1],
         delays[delays.len() / 2]
     );
-    assert!(peak * 2 < delays.len(), "a thundering herd: {peak} of {} in one 100 ms", delays.len());
+    assert!(peak * 4 < delays.len(), "a thundering herd: {peak} of {} in one 100 ms", delays.len());
 }
 
 /// Publishes `payload` retained on `topic` as the operator, past `posagent fleet push`.
