@@ -14,9 +14,9 @@
 //! `cargo bench --profile ratio --bench fleet_links`; figures in docs/performance.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 #[path = "fleet_links/broker.rs"]
 mod broker;
+mod common;
 #[path = "fleet_links/link.rs"]
 mod link;
 #[path = "fleet_links/operator.rs"]
@@ -179,7 +179,8 @@ async fn push_to_all(rx: &mut mpsc::UnboundedReceiver<Ev>, operator: &operator::
     let v1 = Some("2026-12-04.1".to_string());
     let mut seen = distinct(n, |e| matches!(&e.kind, Kind::Observed { chain, .. } if *chain == v1));
     let (events, ok) = collect(rx, Duration::from_secs(60), |e| seen(e)).await;
-    let received = report::latencies(&events, pushed, |k| matches!(k, Kind::Document { layer: 0, version } if *version == v1));
+    let received =
+        report::latencies(&events, pushed, |k| matches!(k, Kind::Document { layer: 0, version } if *version == v1));
     let reported = report::latencies(&events, pushed, |k| matches!(k, Kind::Observed { chain, .. } if *chain == v1));
     let published = events.iter().filter(|e| matches!(&e.kind, Kind::Reported { chain } if *chain == v1)).count();
     println!("push 1 (chain document, every terminal; {published} links published a state naming it):");
@@ -195,7 +196,12 @@ async fn push_to_all(rx: &mut mpsc::UnboundedReceiver<Ev>, operator: &operator::
 }
 
 /// The second chain document at 10 %: who takes it, against the buckets.
-async fn push_to_ten_percent(rx: &mut mpsc::UnboundedReceiver<Ev>, operator: &operator::Operator, n: usize, stores: usize) {
+async fn push_to_ten_percent(
+    rx: &mut mpsc::UnboundedReceiver<Ev>,
+    operator: &operator::Operator,
+    n: usize,
+    stores: usize,
+) {
     drain(rx);
     let expected = (0..n).filter(|&i| link::bucket(&path_of(i, stores).to_string()) < 10).count();
     let doc = json!({

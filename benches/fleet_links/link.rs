@@ -114,6 +114,9 @@ impl Link {
         let mut options = MqttOptions::new(path.to_string(), "127.0.0.1", port);
         options.set_clean_start(true);
         options.set_connection_timeout(10);
+        // rumqttc's default (u16::MAX) allocates a slot per packet id up front: 13.6 MiB
+        // a client. Mosquitto's receive maximum is 20 (max_inflight_messages).
+        options.set_outgoing_inflight_upper_limit(20);
         options.set_keep_alive(Duration::from_secs(30));
         options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls)));
         options.set_last_will(will(&path));

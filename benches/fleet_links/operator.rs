@@ -20,10 +20,17 @@ pub struct Operator {
 
 impl Operator {
     /// Connects as `operator-alice` and starts watching the states.
-    pub fn start(port: u16, tls: Arc<tokio_rustls::rustls::ClientConfig>, events: mpsc::UnboundedSender<Ev>) -> Operator {
+    pub fn start(
+        port: u16,
+        tls: Arc<tokio_rustls::rustls::ClientConfig>,
+        events: mpsc::UnboundedSender<Ev>,
+    ) -> Operator {
         let mut options = MqttOptions::new("operator-alice", "127.0.0.1", port);
         options.set_clean_start(true);
         options.set_connection_timeout(10);
+        // rumqttc's default (u16::MAX) allocates a slot per packet id up front: 13.6 MiB
+        // a client. Mosquitto's receive maximum is 20 (max_inflight_messages).
+        options.set_outgoing_inflight_upper_limit(20);
         options.set_keep_alive(Duration::from_secs(30));
         options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls)));
         let (client, eventloop) = AsyncClient::new(options, 64);

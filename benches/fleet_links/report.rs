@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 /// From `since` to each link's first event whose kind `pick` takes.
 pub fn latencies(events: &[Ev], since: Instant, pick: impl Fn(&Kind) -> bool) -> Vec<Duration> {
     let mut seen = HashSet::new();
-    events.iter().filter(|e| pick(&e.kind) && seen.insert(e.id)).map(|e| e.at.saturating_duration_since(since)).collect()
+    events
+        .iter()
+        .filter(|e| pick(&e.kind) && seen.insert(e.id))
+        .map(|e| e.at.saturating_duration_since(since))
+        .collect()
 }
 
 /// Events of `kind` per 100 ms since `since` (the first link's only, for CONNACKs).
