@@ -10,7 +10,9 @@
 //! and started again on its port, the links reconnecting with the terminal's jittered
 //! backoff: the reconnections per 100 ms, the peak second, the time until all are back
 //! and the failed attempts. `LINKS` (or the first argument; default 10,000), `STORES`
-//! (100), `CONNECTING` (connections being set up at once at the start, 200).
+//! (100), `CONNECTING` (connections being set up at once at the start, 200);
+//! `RESTART_ON_APPLY=1`: a link taking a new version ends its connection (farewell,
+//! DISCONNECT) and connects again at once, as the terminal's restart into it would.
 //! `cargo bench --profile ratio --bench fleet_links`; figures in docs/performance.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -41,12 +43,18 @@ struct Setup {
     links: usize,
     stores: usize,
     connecting: usize,
+    restart_on_apply: bool,
 }
 
 fn setup() -> Setup {
     let arg = std::env::args().skip(1).find_map(|a| a.parse().ok());
     let links = arg.unwrap_or_else(|| common::env_count("LINKS", 10_000));
-    Setup { links, stores: common::env_count("STORES", 100), connecting: common::env_count("CONNECTING", 200) }
+    Setup {
+        links,
+        stores: common::env_count("STORES", 100),
+        connecting: common::env_count("CONNECTING", 200),
+        restart_on_apply: common::env_count("RESTART_ON_APPLY", 0) == 1,
+    }
 }
 
 /// Link `i`'s identity: terminal `t{i}` of store `s-{i mod stores}`.
@@ -60,7 +68,7 @@ fn main() {
 }
 
 async fn run() {
-    let Setup { links, stores, connecting } = setup();
+    let Setup { links, stores, connecting, restart_on_apply } = setup();
     if broker::mosquitto().is_none() {
         eprintln!("SKIPPED fleet_links: the mosquitto binary is absent; install: apt-get install -y mosquitto");
         return;
@@ -86,12 +94,12 @@ async fn run() {
     let started = Instant::now();
     for (i, tls) in tls.into_iter().enumerate() {
         let permit = gate.clone().acquire_owned().await.unwrap();
-        tasks.spawn(Link::new(i, path_of(i, stores), broker.port, tls, tx.clone(), permit).run());
+        tasks.spawn(Link::new(i, path_of(i, stores), broker.port, tls, tx.clone(), permit, restart_on_apply).run());
     }
-    connect_all(&mut rx, links, started, &broker).await;
+    let rate = connect_all(&mut rx, links, started, &broker).await;
     push_to_all(&mut rx, &operator, links).await;
     push_to_ten_percent(&mut rx, &operator, links, stores).await;
-    restart(&mut rx, &mut broker, links).await;
+    restart(&mut rx, &mut broker, links, rate).await;
     tasks.abort_all();
 }
 
@@ -129,8 +137,8 @@ fn distinct(n: usize, mut pick: impl FnMut(&Ev) -> bool) -> impl FnMut(&Ev) -> b
     }
 }
 
-/// All links connected, and seen online by the operator.
-async fn connect_all(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize, started: Instant, broker: &Broker) {
+/// All links connected, and seen online by the operator; returns the connections a second.
+async fn connect_all(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize, started: Instant, broker: &Broker) -> f64 {
     let mut connected = distinct(n, |e| matches!(e.kind, Kind::Connected));
     let mut online = distinct(n, |e| matches!(e.kind, Kind::Observed { online: true, .. }));
     let (mut all_connected, mut all_online) = (None, None);
@@ -163,6 +171,7 @@ async fn connect_all(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize, started: In
         broker.rss_kib() as f64 / n as f64,
         broker::status_kib("/proc/self/status", "VmRSS:") as f64 / 1024.0,
     );
+    n as f64 / took.as_secs_f64()
 }
 
 /// The first chain document (every terminal): fan-out and the operator's view of it.
@@ -242,7 +251,7 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<Ev>) {
 }
 
 /// SIGKILL to the broker with all connected, started again at once: the reconnections.
-async fn restart(rx: &mut mpsc::UnboundedReceiver<Ev>, broker: &mut Broker, n: usize) {
+async fn restart(rx: &mut mpsc::UnboundedReceiver<Ev>, broker: &mut Broker, n: usize, rate: f64) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     drain(rx);
     let killed = broker.kill_and_restart();
@@ -250,7 +259,7 @@ async fn restart(rx: &mut mpsc::UnboundedReceiver<Ev>, broker: &mut Broker, n: u
     let mut back = distinct(n, |e| matches!(e.kind, Kind::Connected));
     let (events, ok) = collect(rx, Duration::from_secs(240), |e| back(e)).await;
     println!("broker restart (SIGKILL, started again at once; it listened {:.2?} after the kill):", up - killed);
-    report::reconnections(&events, killed, n);
+    report::reconnections(&events, killed, n, rate);
     let documents = events.iter().filter(|e| matches!(e.kind, Kind::Document { layer: 0, version: Some(_) })).count();
     println!(
         "  the chain's config document after the restart: {documents} of {n} links got it again \

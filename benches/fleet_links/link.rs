@@ -99,6 +99,11 @@ pub struct Link {
     documents: [Option<Document>; 3],
     running: [Option<String>; 3],
     settle_at: Option<tokio::time::Instant>,
+    /// `RESTART_ON_APPLY`: a new configuration ends the connection (the farewell, then
+    /// DISCONNECT) and a new one starts at once, as the terminal's `exec` would.
+    restart_on_apply: bool,
+    restarting: bool,
+    options: MqttOptions,
 }
 
 impl Link {
@@ -110,6 +115,7 @@ impl Link {
         tls: Arc<tokio_rustls::rustls::ClientConfig>,
         events: mpsc::UnboundedSender<Ev>,
         permit: OwnedSemaphorePermit,
+        restart_on_apply: bool,
     ) -> Link {
         let mut options = MqttOptions::new(path.to_string(), "127.0.0.1", port);
         options.set_clean_start(true);
@@ -120,7 +126,7 @@ impl Link {
         options.set_keep_alive(Duration::from_secs(30));
         options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls)));
         options.set_last_will(will(&path));
-        let (client, eventloop) = AsyncClient::new(options, 8);
+        let (client, eventloop) = AsyncClient::new(options.clone(), 8);
         Link {
             id,
             path,
@@ -132,6 +138,9 @@ impl Link {
             documents: [None, None, None],
             running: [None, None, None],
             settle_at: None,
+            restart_on_apply,
+            restarting: false,
+            options,
         }
     }
 
@@ -146,6 +155,7 @@ impl Link {
             tokio::select! {
                 polled = self.eventloop.poll() => match polled {
                     Ok(Event::Incoming(p)) => self.incoming(p),
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) if self.restarting => self.start_again(),
                     Ok(Event::Outgoing(_)) => {}
                     Err(_) => self.failed().await,
                 },
@@ -202,8 +212,21 @@ impl Link {
         });
         if offered != self.running {
             self.running = offered;
-            self.publish_state();
+            if self.restart_on_apply {
+                let farewell = serde_json::to_vec(&TerminalState::offline(&self.path.to_string(), now_ms())).unwrap();
+                let _ = self.client.try_publish(self.path.state(), QoS::AtLeastOnce, true, farewell);
+                self.restarting = self.client.try_disconnect().is_ok();
+            } else {
+                self.publish_state();
+            }
         }
+    }
+
+    /// The restarted daemon's new connection: a new client, connecting at once.
+    fn start_again(&mut self) {
+        self.restarting = false;
+        self.options.set_last_will(will(&self.path));
+        (self.client, self.eventloop) = AsyncClient::new(self.options.clone(), 8);
     }
 
     /// Its three config topics: chain, store, terminal.

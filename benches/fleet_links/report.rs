@@ -29,8 +29,9 @@ fn per_100ms(events: &[Ev], since: Instant, pick: impl Fn(&Kind) -> bool) -> Vec
     buckets
 }
 
-/// The reconnections after the restart at `killed`: histogram, peak, herd or not.
-pub fn reconnections(events: &[Ev], killed: Instant, n: usize) {
+/// The reconnections after the restart at `killed`: histogram, peak, herd or not
+/// (`rate`: the connections a second the broker took at the start, paced).
+pub fn reconnections(events: &[Ev], killed: Instant, n: usize, rate: f64) {
     let back = per_100ms(events, killed, |k| matches!(k, Kind::Connected));
     let failed = per_100ms(events, killed, |k| matches!(k, Kind::Failed));
     let lost = events.iter().filter(|e| matches!(e.kind, Kind::Lost)).count();
@@ -66,5 +67,17 @@ pub fn reconnections(events: &[Ev], killed: Instant, n: usize) {
         peak.1,
         share * 100.0,
         back.iter().max().copied().unwrap_or(0)
+    );
+    let first = events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Failed | Kind::Connected) && e.at - killed < Duration::from_secs(1));
+    println!(
+        "  attempts ended in the first second: {} (the broker took {rate:.0}/s at the start); {}",
+        first.count(),
+        if share > 0.5 {
+            "a thundering herd: most of the fleet in one second"
+        } else {
+            "no single second takes most of the fleet"
+        }
     );
 }
