@@ -92,11 +92,16 @@ async fn run() {
     let mut tasks = tokio::task::JoinSet::new();
     let gate = Arc::new(Semaphore::new(connecting));
     let started = Instant::now();
+    let overflows = broker::listen_overflows();
     for (i, tls) in tls.into_iter().enumerate() {
         let permit = gate.clone().acquire_owned().await.unwrap();
         tasks.spawn(Link::new(i, path_of(i, stores), broker.port, tls, tx.clone(), permit, restart_on_apply).run());
     }
     let rate = connect_all(&mut rx, links, started, &broker).await;
+    println!(
+        "  connections dropped by the full listen queue (the kernel's ListenOverflows): {}",
+        broker::listen_overflows() - overflows
+    );
     push_to_all(&mut rx, &operator, links).await;
     push_to_ten_percent(&mut rx, &operator, links, stores).await;
     restart(&mut rx, &mut broker, links, rate).await;
@@ -254,12 +259,13 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<Ev>) {
 async fn restart(rx: &mut mpsc::UnboundedReceiver<Ev>, broker: &mut Broker, n: usize, rate: f64) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     drain(rx);
+    let overflows = broker::listen_overflows();
     let killed = broker.kill_and_restart();
     let up = broker.listening().await;
     let mut back = distinct(n, |e| matches!(e.kind, Kind::Connected));
     let (events, ok) = collect(rx, Duration::from_secs(240), |e| back(e)).await;
     println!("broker restart (SIGKILL, started again at once; it listened {:.2?} after the kill):", up - killed);
-    report::reconnections(&events, killed, n, rate);
+    report::reconnections(&events, killed, n, rate, broker::listen_overflows() - overflows);
     let documents = events.iter().filter(|e| matches!(e.kind, Kind::Document { layer: 0, version: Some(_) })).count();
     println!(
         "  the chain's config document after the restart: {documents} of {n} links got it again \

@@ -133,3 +133,13 @@ pub fn open_files_limit(file: &str) -> u64 {
     let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap_or_default();
     line.split_whitespace().nth(3).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
+
+/// The kernel's count of connections dropped because a listen queue was full
+/// (`TcpExt: ListenOverflows`, the whole machine's): Mosquitto listens with a backlog of 100.
+pub fn listen_overflows() -> u64 {
+    let netstat = std::fs::read_to_string("/proc/net/netstat").unwrap_or_default();
+    let mut lines = netstat.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else { return 0 };
+    let at = names.split_whitespace().position(|n| n == "ListenOverflows");
+    at.and_then(|i| values.split_whitespace().nth(i)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}

@@ -30,8 +30,9 @@ fn per_100ms(events: &[Ev], since: Instant, pick: impl Fn(&Kind) -> bool) -> Vec
 }
 
 /// The reconnections after the restart at `killed`: histogram, peak, herd or not
-/// (`rate`: the connections a second the broker took at the start, paced).
-pub fn reconnections(events: &[Ev], killed: Instant, n: usize, rate: f64) {
+/// (`rate`: the connections a second the broker took at the start, paced; `overflows`:
+/// the connections the kernel dropped meanwhile, the broker's listen queue full).
+pub fn reconnections(events: &[Ev], killed: Instant, n: usize, rate: f64, overflows: u64) {
     let back = per_100ms(events, killed, |k| matches!(k, Kind::Connected));
     let failed = per_100ms(events, killed, |k| matches!(k, Kind::Failed));
     let lost = events.iter().filter(|e| matches!(e.kind, Kind::Lost)).count();
@@ -71,13 +72,14 @@ pub fn reconnections(events: &[Ev], killed: Instant, n: usize, rate: f64) {
     let first = events
         .iter()
         .filter(|e| matches!(e.kind, Kind::Failed | Kind::Connected) && e.at - killed < Duration::from_secs(1));
+    // A herd: the attempts come faster than the broker takes them (its listen queue
+    // overflows, SYNs are retried a second later), or most of a fleet it cannot take in
+    // one second comes in one second.
+    let herd = overflows as usize > n / 100 || (share > 0.5 && n as f64 > rate);
     println!(
-        "  attempts ended in the first second: {} (the broker took {rate:.0}/s at the start); {}",
+        "  attempts ended in the first second: {} (the broker took {rate:.0}/s at the start); \
+         {overflows} connections dropped by the full listen queue: {}",
         first.count(),
-        if share > 0.5 {
-            "a thundering herd: most of the fleet in one second"
-        } else {
-            "no single second takes most of the fleet"
-        }
+        if herd { "a thundering herd" } else { "no thundering herd" }
     );
 }
