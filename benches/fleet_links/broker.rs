@@ -18,6 +18,9 @@ user operator-alice
 topic write posagent/+/config
 topic write posagent/+/+/config
 topic write posagent/+/+/+/config
+# The benchmark's second operator, reading the states as `posagent fleet status` does.
+user operator-bob
+topic read posagent/+/+/+/state
 ";
 
 /// The broker's process.
@@ -43,7 +46,15 @@ fn write_config(dir: &Path, port: u16) {
         .replace("/etc/mosquitto/posagent/", &format!("{}/", dir.display()))
         .replace("/var/lib/mosquitto/", &format!("{}/db/", dir.display()))
         .replace("listener 8883", &format!("listener {port} 127.0.0.1"));
-    conf.push_str("log_dest stderr\n# The benchmark: no limit on clients (the default of 2.0.11 too, said here).\nmax_connections -1\n");
+    conf.push_str(concat!(
+        "log_dest stderr\n",
+        "# The benchmark: no limit on clients (2.0.11's default too, said here).\n",
+        "max_connections -1\n",
+        "# An operator watching every state gets a burst of one a terminal (a push, a\n",
+        "# restart, the retained states at its subscription): with the default of 1000\n",
+        "# queued (beyond 20 in flight) Mosquitto drops the rest for it.\n",
+        "max_queued_messages 100000\n",
+    ));
     if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir).unwrap()) == 0 {
         // Started as root, Mosquitto drops to `mosquitto`, who cannot read these files.
         conf.push_str("user root\n");
@@ -95,6 +106,12 @@ impl Broker {
     /// The broker's soft limit of open files.
     pub fn open_files_limit(&self) -> u64 {
         open_files_limit(&format!("/proc/{}/limits", self.pid()))
+    }
+
+    /// The broker's log lines that name `who`.
+    pub fn log_of(&self, who: &str) -> String {
+        let log = std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default();
+        log.lines().filter(|l| l.contains(who)).collect::<Vec<_>>().join("\n")
     }
 
     pub fn log_tail(&self) -> String {

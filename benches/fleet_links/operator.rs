@@ -18,6 +18,44 @@ pub struct Operator {
     client: AsyncClient,
 }
 
+/// An operator's client options: `cn`'s certificate, to the broker on `port`.
+fn options(cn: &str, port: u16, tls: Arc<tokio_rustls::rustls::ClientConfig>) -> MqttOptions {
+    let mut options = MqttOptions::new(cn, "127.0.0.1", port);
+    options.set_clean_start(true);
+    options.set_connection_timeout(10);
+    options.set_outgoing_inflight_upper_limit(20);
+    options.set_keep_alive(Duration::from_secs(30));
+    options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls)));
+    options
+}
+
+/// What `posagent fleet status` does: subscribe to every state and take the retained
+/// ones (until `n`, or 0.3 s after the last); returns how many and how long it took.
+pub async fn status(port: u16, tls: Arc<tokio_rustls::rustls::ClientConfig>, n: usize) -> (usize, Duration) {
+    let (client, mut eventloop) = AsyncClient::new(options("operator-bob", port, tls), 16);
+    let started = Instant::now();
+    let mut got = std::collections::HashSet::new();
+    let mut last = started;
+    while got.len() < n {
+        match tokio::time::timeout(Duration::from_millis(300), eventloop.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                let _ = client.try_subscribe(posagent::fleet::topics::ALL_STATES, QoS::AtLeastOnce);
+            }
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.retain => {
+                last = Instant::now();
+                got.insert(p.topic.to_vec());
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) | Err(_) if !got.is_empty() => break,
+            Ok(Err(e)) => panic!("operator-bob: {e}"),
+            Err(_) => {}
+        }
+    }
+    let _ = client.try_disconnect();
+    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+    (got.len(), last - started)
+}
+
 impl Operator {
     /// Connects as `operator-alice` and starts watching the states.
     pub fn start(
@@ -25,15 +63,7 @@ impl Operator {
         tls: Arc<tokio_rustls::rustls::ClientConfig>,
         events: mpsc::UnboundedSender<Ev>,
     ) -> Operator {
-        let mut options = MqttOptions::new("operator-alice", "127.0.0.1", port);
-        options.set_clean_start(true);
-        options.set_connection_timeout(10);
-        // rumqttc's default (u16::MAX) allocates a slot per packet id up front: 13.6 MiB
-        // a client. Mosquitto's receive maximum is 20 (max_inflight_messages).
-        options.set_outgoing_inflight_upper_limit(20);
-        options.set_keep_alive(Duration::from_secs(30));
-        options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls)));
-        let (client, eventloop) = AsyncClient::new(options, 64);
+        let (client, eventloop) = AsyncClient::new(options("operator-alice", port, tls), 64);
         tokio::spawn(watch(client.clone(), eventloop, events));
         Operator { client }
     }
