@@ -10,9 +10,11 @@
 //! and started again on its port, the links reconnecting with the terminal's jittered
 //! backoff: the reconnections per 100 ms, the peak second, the time until all are back
 //! and the failed attempts. `LINKS` (or the first argument; default 10,000), `STORES`
-//! (100), `CONNECTING` (connections being set up at once at the start, 200);
-//! `RESTART_ON_APPLY=1`: a link taking a new version ends its connection (farewell,
-//! DISCONNECT) and connects again at once, as the terminal's restart into it would.
+//! (100), `CONNECTING` (connections being set up at once at the start, 64: under
+//! Mosquitto's listen backlog of 100); `RESTART_ON_APPLY=1`: a link taking a new version
+//! ends its connection (farewell, DISCONNECT) and connects again at once, as the
+//! terminal's restart into it would; `RECONNECT_WINDOW_SECS=S`: the first attempt after
+//! the loss drawn in 0–S s instead of the terminal's 0–0.5 s (a policy to compare).
 //! `cargo bench --profile ratio --bench fleet_links`; figures in docs/performance.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -43,7 +45,7 @@ struct Setup {
     links: usize,
     stores: usize,
     connecting: usize,
-    restart_on_apply: bool,
+    behaviour: link::Behaviour,
 }
 
 fn setup() -> Setup {
@@ -52,8 +54,11 @@ fn setup() -> Setup {
     Setup {
         links,
         stores: common::env_count("STORES", 100),
-        connecting: common::env_count("CONNECTING", 200),
-        restart_on_apply: common::env_count("RESTART_ON_APPLY", 0) == 1,
+        connecting: common::env_count("CONNECTING", 64),
+        behaviour: link::Behaviour {
+            restart_on_apply: common::env_count("RESTART_ON_APPLY", 0) == 1,
+            first_window: Duration::from_secs(common::env_count("RECONNECT_WINDOW_SECS", 0) as u64),
+        },
     }
 }
 
@@ -68,7 +73,7 @@ fn main() {
 }
 
 async fn run() {
-    let Setup { links, stores, connecting, restart_on_apply } = setup();
+    let Setup { links, stores, connecting, behaviour } = setup();
     if broker::mosquitto().is_none() {
         eprintln!("SKIPPED fleet_links: the mosquitto binary is absent; install: apt-get install -y mosquitto");
         return;
@@ -95,7 +100,7 @@ async fn run() {
     let overflows = broker::listen_overflows();
     for (i, tls) in tls.into_iter().enumerate() {
         let permit = gate.clone().acquire_owned().await.unwrap();
-        tasks.spawn(Link::new(i, path_of(i, stores), broker.port, tls, tx.clone(), permit, restart_on_apply).run());
+        tasks.spawn(Link::new(i, path_of(i, stores), broker.port, tls, tx.clone(), permit, behaviour).run());
     }
     let rate = connect_all(&mut rx, links, started, &broker).await;
     println!(

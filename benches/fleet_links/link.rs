@@ -87,6 +87,18 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
+/// How the links behave beyond the spec's defaults (the benchmark's variants).
+#[derive(Clone, Copy)]
+pub struct Behaviour {
+    /// `RESTART_ON_APPLY`: a new configuration ends the connection (the farewell, then
+    /// DISCONNECT) and a new one starts at once, as the terminal's `exec` would.
+    pub restart_on_apply: bool,
+    /// `RECONNECT_WINDOW_SECS`: the first attempt after a loss drawn uniformly in this
+    /// window instead of the terminal's first 0.5 s (then RECONNECT as before); zero:
+    /// the terminal's policy.
+    pub first_window: Duration,
+}
+
 /// One link's connection and what it runs.
 pub struct Link {
     id: usize,
@@ -99,9 +111,7 @@ pub struct Link {
     documents: [Option<Document>; 3],
     running: [Option<String>; 3],
     settle_at: Option<tokio::time::Instant>,
-    /// `RESTART_ON_APPLY`: a new configuration ends the connection (the farewell, then
-    /// DISCONNECT) and a new one starts at once, as the terminal's `exec` would.
-    restart_on_apply: bool,
+    behaviour: Behaviour,
     restarting: bool,
     options: MqttOptions,
 }
@@ -115,7 +125,7 @@ impl Link {
         tls: Arc<tokio_rustls::rustls::ClientConfig>,
         events: mpsc::UnboundedSender<Ev>,
         permit: OwnedSemaphorePermit,
-        restart_on_apply: bool,
+        behaviour: Behaviour,
     ) -> Link {
         let mut options = MqttOptions::new(path.to_string(), "127.0.0.1", port);
         options.set_clean_start(true);
@@ -138,7 +148,7 @@ impl Link {
             documents: [None, None, None],
             running: [None, None, None],
             settle_at: None,
-            restart_on_apply,
+            behaviour,
             restarting: false,
             options,
         }
@@ -192,7 +202,12 @@ impl Link {
     async fn failed(&mut self) {
         self.failures = self.failures.saturating_add(1);
         self.tell(if self.failures == 1 { Kind::Lost } else { Kind::Failed });
-        let wait = RECONNECT.delay(self.failures, None, fastrand::f64()).max(Duration::from_millis(100));
+        let window = self.behaviour.first_window;
+        let wait = if self.failures == 1 && !window.is_zero() {
+            window.mul_f64(fastrand::f64())
+        } else {
+            RECONNECT.delay(self.failures, None, fastrand::f64()).max(Duration::from_millis(100))
+        };
         tokio::time::sleep(wait).await;
         self.eventloop.options.set_last_will(will(&self.path));
     }
@@ -212,7 +227,7 @@ impl Link {
         });
         if offered != self.running {
             self.running = offered;
-            if self.restart_on_apply {
+            if self.behaviour.restart_on_apply {
                 let farewell = serde_json::to_vec(&TerminalState::offline(&self.path.to_string(), now_ms())).unwrap();
                 let _ = self.client.try_publish(self.path.state(), QoS::AtLeastOnce, true, farewell);
                 self.restarting = self.client.try_disconnect().is_ok();
