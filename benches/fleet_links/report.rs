@@ -72,10 +72,10 @@ pub fn reconnections(events: &[Ev], killed: Instant, n: usize, rate: f64, overfl
     let first = events
         .iter()
         .filter(|e| matches!(e.kind, Kind::Failed | Kind::Connected) && e.at - killed < Duration::from_secs(1));
-    // A herd: the attempts come faster than the broker takes them (its listen queue
-    // overflows, SYNs are retried a second later), or most of a fleet it cannot take in
-    // one second comes in one second.
-    let herd = overflows as usize > n / 100 || (share > 0.5 && n as f64 > rate);
+    // A herd: the attempts come faster than the broker takes them, so that they time
+    // out (more than 1 % of the links failed an attempt) or every link's SYN was dropped
+    // by the full listen queue once on average (each drop costs a second or more).
+    let herd = total_failed > n / 100 || overflows as usize > n;
     println!(
         "  attempts ended in the first second: {} (the broker took {rate:.0}/s at the start); \
          {overflows} connections dropped by the full listen queue: {}",
