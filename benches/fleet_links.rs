@@ -98,6 +98,7 @@ async fn run() {
     let gate = Arc::new(Semaphore::new(connecting));
     let started = Instant::now();
     let overflows = broker::listen_overflows();
+    let cpu = (broker::cpu_secs(&broker.pid().to_string()), broker::cpu_secs("self"));
     for (i, tls) in tls.into_iter().enumerate() {
         let permit = gate.clone().acquire_owned().await.unwrap();
         tasks.spawn(Link::new(i, path_of(i, stores), broker.port, tls, tx.clone(), permit, behaviour).run());
@@ -107,6 +108,7 @@ async fn run() {
         "  connections dropped by the full listen queue (the kernel's ListenOverflows): {}",
         broker::listen_overflows() - overflows
     );
+    cpu_line(&broker, cpu, started);
     let (listed, took) = operator::status(broker.port, pki.client("operator-bob"), links).await;
     println!(
         "status: a second operator's subscription to every state got {listed} of {links} retained states in {took:.2?}"
@@ -265,6 +267,17 @@ async fn push_to_ten_percent(
     assert_eq!(took.len(), expected, "the links that took it are not the buckets below 10");
 }
 
+/// The CPU time the broker and the bench took since `cpu` was read at `since`.
+fn cpu_line(broker: &Broker, (broker_cpu, own_cpu): (f64, f64), since: Instant) {
+    println!(
+        "  CPU since then: mosquitto {:.1} s, the bench (links and operator) {:.1} s, in {:.1} s of wall time on {} cores",
+        broker::cpu_secs(&broker.pid().to_string()) - broker_cpu,
+        broker::cpu_secs("self") - own_cpu,
+        since.elapsed().as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+}
+
 /// Events left from before: not this phase's.
 fn drain(rx: &mut mpsc::UnboundedReceiver<Ev>) {
     while rx.try_recv().is_ok() {}
@@ -276,11 +289,13 @@ async fn restart(rx: &mut mpsc::UnboundedReceiver<Ev>, broker: &mut Broker, n: u
     drain(rx);
     let overflows = broker::listen_overflows();
     let killed = broker.kill_and_restart();
+    let own_cpu = broker::cpu_secs("self");
     let up = broker.listening().await;
     let mut back = distinct(n, |e| matches!(e.kind, Kind::Connected));
     let (events, ok) = collect(rx, Duration::from_secs(240), |e| back(e)).await;
     println!("broker restart (SIGKILL, started again at once; it listened {:.2?} after the kill):", up - killed);
     report::reconnections(&events, killed, n, rate, broker::listen_overflows() - overflows);
+    cpu_line(broker, (0.0, own_cpu), killed);
     let documents = events.iter().filter(|e| matches!(e.kind, Kind::Document { layer: 0, version: Some(_) })).count();
     println!(
         "  the chain's config document after the restart: {documents} of {n} links got it again \
