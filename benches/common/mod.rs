@@ -3,8 +3,10 @@
 //! their samples.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "simulator")]
 use posagent::daemon::{SimulatedDaemon, start_simulated};
 use std::time::Duration;
+#[cfg(feature = "simulator")]
 use tokio_util::sync::CancellationToken;
 
 /// `name` from the environment as a count, else `default`.
@@ -12,7 +14,9 @@ pub fn env_count(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// The daemon on the simulator, in `dir`, until `stop`.
+/// The daemon on the simulator, in `dir`, until `stop` (benches/fleet_links.rs, which
+/// needs no simulator, builds without the feature too).
+#[cfg(feature = "simulator")]
 pub async fn simulated(dir: &tempfile::TempDir, stop: &CancellationToken) -> SimulatedDaemon {
     start_simulated(
         &dir.path().join("data"),
