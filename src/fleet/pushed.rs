@@ -3,7 +3,7 @@
 //! it is offered half a second after the last one changed, validates it over the local
 //! file, records it and asks the daemon to restart to run it; then, for the grace
 //! period, compares the health with the one before and rolls back by itself when it is
-//! worse for [`WORSE_READINGS`] readings in a row.
+//! worse in [`WORSE_READINGS`] of the last [`WINDOW`] readings.
 
 use super::FleetError;
 use super::applied::{AppliedFile, ConfigReport, ConfigStatus, HealthMark, Layers, VersionNames, names};
@@ -24,10 +24,10 @@ pub const SETTLE_START: Duration = Duration::from_secs(10);
 const RETRY_RECORD: Duration = Duration::from_secs(30);
 /// Longest `detail` published, in characters.
 const MAX_DETAIL: usize = 600;
-/// Readings (one a second) a grace period compares at least.
-pub const MIN_READINGS: u32 = 5;
-/// Readings (one a second) worse than before, in a row, that roll a change back.
-pub const WORSE_READINGS: u32 = 3;
+/// The last readings (one a second) a grace period judges by.
+pub const WINDOW: usize = 5;
+/// Readings of the last [`WINDOW`] worse than before that roll a change back.
+pub const WORSE_READINGS: usize = 3;
 
 /// What the pushed configuration needs of the daemon.
 pub struct PushedSetup {
@@ -55,16 +55,25 @@ pub(super) struct Pushed {
     /// not parse.
     docs: [Option<Result<Option<ConfigDocument>, String>>; 3],
     due: Option<Instant>,
-    worse_for: u32,
-    /// Readings of the health compared in this grace period.
-    readings: u32,
+    /// Whether each of the last [`WINDOW`] readings was worse than before.
+    recent: std::collections::VecDeque<bool>,
+    /// How the last worse reading was worse.
+    last_worse: Option<String>,
     /// A new configuration is recorded: restart at this time, once no sale is in progress.
     restart_at: Option<Instant>,
 }
 
 impl Pushed {
     pub fn new(path: TerminalPath, setup: PushedSetup) -> Pushed {
-        Pushed { path, setup, docs: [None, None, None], due: None, worse_for: 0, readings: 0, restart_at: None }
+        Pushed {
+            path,
+            setup,
+            docs: [None, None, None],
+            due: None,
+            recent: Default::default(),
+            last_worse: None,
+            restart_at: None,
+        }
     }
 
     /// The three topics to subscribe to.
@@ -232,8 +241,10 @@ impl Pushed {
         self.restart_at = Some(Instant::now() + wait);
     }
 
-    /// Once a second in a grace period: rolls back when the health is worse, confirms
-    /// when the period is over.
+    /// Once a second in a grace period: rolls back when the health is worse in
+    /// [`WORSE_READINGS`] of the last [`WINDOW`] readings (a failing device that flickers
+    /// while it is retried counts), confirms when the period is over and none of the
+    /// last [`WINDOW`] was worse.
     async fn watch(&mut self, facts: &DaemonFacts) {
         let Some(trial) = self.setup.file.trial.as_ref() else { return };
         let up = facts.uptime();
@@ -241,27 +252,40 @@ impl Pushed {
             return;
         }
         let now = HealthMark::of(&facts.health().await);
-        self.readings += 1;
-        match now.worse_than(&trial.health_before) {
-            Some(why) => {
-                self.worse_for += 1;
-                if self.worse_for >= WORSE_READINGS {
-                    let versions = names(&self.setup.file.running);
-                    let why = format!("{why}, for {WORSE_READINGS} s within the grace period: rolled back");
-                    tracing::warn!(versions = %versions, reason = %why, "fleet: rolling back a pushed configuration");
-                    self.setup.file.roll_back(why);
-                    self.save().await;
-                    self.restart_at = Some(Instant::now());
-                    return;
-                }
-            }
-            None => self.worse_for = 0,
+        let worse = now.worse_than(&trial.health_before);
+        if self.recent.len() == WINDOW {
+            self.recent.pop_front();
         }
-        // A health worse at the end of the period holds the confirmation until it is
-        // better again or has been worse long enough to roll back; a start slow to
-        // settle is still watched for [`MIN_READINGS`].
-        if up >= self.setup.grace && self.worse_for == 0 && self.readings >= MIN_READINGS {
-            tracing::info!(versions = %names(&self.setup.file.running), "fleet: a pushed configuration is applied (its grace period is over)");
+        self.recent.push_back(worse.is_some());
+        if let Some(why) = worse {
+            if self.last_worse.is_none() {
+                tracing::info!(reason = %why, "fleet: the health is worse than before the pushed configuration");
+            }
+            self.last_worse = Some(why);
+        }
+        let worse_count = self.recent.iter().filter(|w| **w).count();
+        if worse_count >= WORSE_READINGS {
+            let versions = names(&self.setup.file.running);
+            let why = self.last_worse.take().unwrap_or_default();
+            let why = format!(
+                "{why}, in {worse_count} of the last {} s within the grace period: rolled back",
+                self.recent.len()
+            );
+            tracing::warn!(versions = %versions, reason = %why, "fleet: rolling back a pushed configuration");
+            self.setup.file.roll_back(why);
+            self.save().await;
+            self.restart_at = Some(Instant::now());
+            return;
+        }
+        // A health worse near the end of the period holds the confirmation until it has
+        // been as good as before for a whole window, or worse enough to roll back.
+        if up >= self.setup.grace && self.recent.len() == WINDOW && worse_count == 0 {
+            tracing::info!(
+                versions = %names(&self.setup.file.running),
+                health = %now.status,
+                before = %trial.health_before.status,
+                "fleet: a pushed configuration is applied (its grace period is over)"
+            );
             self.setup.file.confirm();
             self.save().await;
             self.due = Some(Instant::now());
