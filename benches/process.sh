@@ -7,6 +7,8 @@
 # Side by side of binaries built elsewhere (e.g. two profiles of the terminal build):
 #   COMPARE="name=path name=path" SIM=path/to/posagent-sim benches/process.sh [runs]
 # measures each the daemon-alone way below (no embedded simulator run), building nothing.
+# EXTRA_CONFIG=path appends that file to the daemon-alone runs' config (e.g. a [fleet]
+# section pointing at a local broker, to measure what the fleet link costs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
@@ -132,6 +134,7 @@ credentials_file = "$sim/acquirer.key"
 listen = "127.0.0.1:0"
 token_file = "ecr.token"
 CONFIG
+    if [ -n "${EXTRA_CONFIG:-}" ]; then cat "$EXTRA_CONFIG" >>"$dir/posagent.toml"; fi
     start_until_ready "$workdir/posagent.$build" run --config "$dir/posagent.toml"
     starts+=("$start")
     cpus+=("$cpu")

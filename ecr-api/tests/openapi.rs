@@ -10,7 +10,7 @@ fn the_committed_document_is_the_generated_one() {
         let line = committed.lines().zip(generated.lines()).position(|(a, b)| a != b).map_or(0, |n| n + 1);
         panic!(
             "docs/ecr-api.yaml is not the document the wire types give (first difference at line {line}); \
-             regenerate it: cargo run -p posagent-ecr-api --example openapi > docs/ecr-api.yaml"
+             regenerate it: cargo run -p posagent-ecr-api --example ecr-openapi > docs/ecr-api.yaml"
         );
     }
 }

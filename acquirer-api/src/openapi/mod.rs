@@ -1,7 +1,7 @@
 //! The Terminal API's OpenAPI 3.1 document, generated from the wire types (utoipa) and
 //! the operations in [`paths`], then finished by a small overlay ([`overlay`]) for what
 //! the types cannot say; [`values`] has the schemas of what the types hold as plain
-//! strings and integers. `cargo run -p posagent-acquirer-api --example openapi >
+//! strings and integers. `cargo run -p posagent-acquirer-api --example acquirer-openapi >
 //! docs/acquirer-api.yaml` writes it; `tests/openapi.rs` fails when the committed file
 //! differs.
 

@@ -21,7 +21,7 @@ an ISO 4217 currency. Every POST carries an Idempotency-Key; see docs/acquirer-a
 The simulator's answers are checked strictly against this file by the tests
 (tests/it/common/contract.rs): a status, content type or key it does not give fails.
 Generated from the types of acquirer-api/
-(`cargo run -p posagent-acquirer-api --example openapi > docs/acquirer-api.yaml`).
+(`cargo run -p posagent-acquirer-api --example acquirer-openapi > docs/acquirer-api.yaml`).
 ";
 
 /// Finishes the generated document.

@@ -1,6 +1,6 @@
 //! The ECR API's OpenAPI 3.1 document, generated from the wire types (utoipa) and the
 //! operations in [`paths`], then finished by a small overlay ([`overlay`]) for what the
-//! types cannot say. `cargo run -p posagent-ecr-api --example openapi > docs/ecr-api.yaml`
+//! types cannot say. `cargo run -p posagent-ecr-api --example ecr-openapi > docs/ecr-api.yaml`
 //! writes it; `tests/openapi.rs` fails when the committed file differs.
 
 mod overlay;

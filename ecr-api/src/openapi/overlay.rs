@@ -20,7 +20,7 @@ tests/it/ecr_openapi.rs validates the running daemon's answers against this file
 every integration test checks each answer it gets strictly (tests/it/common/contract.rs):
 a status, content type or key this file does not give fails, every object being
 closed unless it says otherwise (additionalProperties). Generated from the types of
-ecr-api/ (`cargo run -p posagent-ecr-api --example openapi > docs/ecr-api.yaml`).
+ecr-api/ (`cargo run -p posagent-ecr-api --example ecr-openapi > docs/ecr-api.yaml`).
 ";
 
 /// The answers: every property is present in every answer.
