@@ -259,7 +259,9 @@ async fn pushes(broker: &Broker, operator: &TlsFiles, terminals: &mut [Terminal]
             if p == victim_path {
                 if s["config"]["status"] == "applied" {
                     let log = std::fs::read_to_string(&victim_log).unwrap_or_default();
-                    panic!("{victim_path} applied the layer that made it worse: {s}\n{log}");
+                    let fleet: Vec<&str> =
+                        log.lines().filter(|l| l.contains("fleet:") || l.contains("ready")).collect();
+                    panic!("{victim_path} applied the layer that made it worse: {s}\n{}", fleet.join("\n"));
                 }
                 s["config"]["status"] == "rolled_back" && s["online"] == true && running(s, "terminal").is_null()
             } else if in_s1(p) {
@@ -269,6 +271,10 @@ async fn pushes(broker: &Broker, operator: &TlsFiles, terminals: &mut [Terminal]
             }
         })
         .await;
+    let log = std::fs::read_to_string(&victim_log).unwrap_or_default();
+    for line in log.lines().filter(|l| l.contains("fleet:") && !l.contains("command")) {
+        eprintln!("  {victim_path}: {line}");
+    }
     let victim = &rolled[&victim_path]["config"];
     eprintln!("{victim_path} rolled back {:.1} s after the push: {victim}", pushed.elapsed().as_secs_f64());
     assert_eq!(victim["offered"]["terminal"], "p1", "{victim}");
