@@ -88,20 +88,41 @@ pub struct HealthMark {
     pub failing: BTreeSet<String>,
 }
 
+/// `ok` 0, `degraded` 1, anything else (`down`) 2.
+fn rank(status: &str) -> u8 {
+    match status {
+        "ok" => 0,
+        "degraded" => 1,
+        _ => 2,
+    }
+}
+
+impl std::fmt::Display for HealthMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status)?;
+        if !self.failing.is_empty() {
+            let parts: Vec<&str> = self.failing.iter().map(String::as_str).collect();
+            write!(f, " ({})", parts.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 impl HealthMark {
     /// The health `/health` tells.
     pub fn of(health: &posagent_ecr_api::Health) -> HealthMark {
         HealthMark { status: health.status.clone(), failing: health.problems.iter().map(|p| p.part.clone()).collect() }
     }
 
+    /// The better of two readings: the better status, and the parts failing in both.
+    pub fn best_with(&self, other: &HealthMark) -> HealthMark {
+        let status = if rank(&other.status) < rank(&self.status) { &other.status } else { &self.status };
+        HealthMark { status: status.clone(), failing: self.failing.intersection(&other.failing).cloned().collect() }
+    }
+
     /// How this is worse than `before`, if it is: a worse status, or a part failing
     /// that did not.
     pub fn worse_than(&self, before: &HealthMark) -> Option<String> {
-        let rank = |s: &str| match s {
-            "ok" => 0,
-            "degraded" => 1,
-            _ => 2,
-        };
         let new: Vec<&str> = self.failing.difference(&before.failing).map(String::as_str).collect();
         (rank(&self.status) > rank(&before.status) || !new.is_empty())
             .then(|| format!("health {} (before: {}), failing: {}", self.status, before.status, new.join(", ")))
@@ -347,6 +368,16 @@ mod tests {
         assert!(mark("degraded", &["printer", "acquirer"]).worse_than(&paper).is_some());
         assert_eq!(ok.worse_than(&paper), None);
         assert!(mark("down", &["printer"]).worse_than(&paper).is_some());
+    }
+
+    #[test]
+    fn the_health_before_is_the_best_of_its_readings() {
+        let flicker = mark("degraded", &["printer", "reader"]);
+        let best = flicker.best_with(&mark("degraded", &["reader"])).best_with(&mark("down", &["reader", "acquirer"]));
+        assert_eq!(best, mark("degraded", &["reader"]));
+        assert_eq!(best.to_string(), "degraded (reader)");
+        assert_eq!(mark("ok", &[]).best_with(&flicker), mark("ok", &[]));
+        assert!(mark("degraded", &["printer"]).worse_than(&flicker.best_with(&mark("ok", &[]))).is_some());
     }
 
     #[test]

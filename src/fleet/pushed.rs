@@ -61,6 +61,10 @@ pub(super) struct Pushed {
     last_worse: Option<String>,
     /// A new configuration is recorded: restart at this time, once no sale is in progress.
     restart_at: Option<Instant>,
+    /// Readings of the health before a change taken so far: its trial's `health_before`
+    /// is the best of [`WINDOW`] (a part failing for a moment when the change was taken
+    /// would hide that the change breaks it).
+    before_readings: usize,
 }
 
 impl Pushed {
@@ -73,6 +77,7 @@ impl Pushed {
             recent: Default::default(),
             last_worse: None,
             restart_at: None,
+            before_readings: 0,
         }
     }
 
@@ -122,16 +127,29 @@ impl Pushed {
         }
     }
 
-    /// Once a second while [`Pushed::ticking`]: the waiting restart, or the grace
-    /// period's watch.
+    /// Once a second while [`Pushed::ticking`]: the waiting restart (after the health
+    /// before has been read [`WINDOW`] times), or the grace period's watch.
     pub async fn tick(&mut self, facts: &DaemonFacts) {
-        match self.restart_at {
-            Some(at) if Instant::now() >= at && !facts.sale_in_progress() => {
-                tracing::info!(versions = %names(&self.setup.file.running), "fleet: restarting to run it");
-                self.setup.restart.cancel();
-            }
-            Some(_) => {}
-            None => self.watch(facts).await,
+        let Some(at) = self.restart_at else { return self.watch(facts).await };
+        if self.before_readings < WINDOW && self.setup.file.trial.is_some() {
+            self.read_health_before(facts).await;
+        } else if Instant::now() >= at && !facts.sale_in_progress() {
+            tracing::info!(versions = %names(&self.setup.file.running), "fleet: restarting to run it");
+            self.setup.restart.cancel();
+        }
+    }
+
+    /// One more reading of the health before the change: what it is compared with is
+    /// the best of them, recorded (a failed write keeps the record's earlier readings).
+    async fn read_health_before(&mut self, facts: &DaemonFacts) {
+        let now = HealthMark::of(&facts.health().await);
+        self.before_readings += 1;
+        let Some(trial) = self.setup.file.trial.as_mut() else { return };
+        let best = trial.health_before.best_with(&now);
+        if best != trial.health_before {
+            tracing::info!(was = %trial.health_before, now = %best, "fleet: the health before the change, read again");
+            trial.health_before = best;
+            self.save().await;
         }
     }
 
@@ -239,6 +257,7 @@ impl Pushed {
         let wait = self.setup.spread.mul_f64(fastrand::f64());
         tracing::info!(versions = %versions, wait_ms = wait.as_millis() as u64, "fleet: a pushed configuration passed validation; the daemon restarts to run it once no sale is in progress");
         self.restart_at = Some(Instant::now() + wait);
+        self.before_readings = 1;
     }
 
     /// Once a second in a grace period: rolls back when the health is worse in
