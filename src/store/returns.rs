@@ -33,6 +33,32 @@ pub(super) fn save_return_in(
     Ok(())
 }
 
+/// Inserts a new return inside the caller's transaction; one already journaled is left
+/// as it is stored (a caller's copy may be older than what the sync worker wrote).
+pub(super) fn insert_return_in(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    r: &ReturnRecord,
+) -> Result<(), StoreError> {
+    let data = encode(r)?;
+    conn.execute(
+        "INSERT INTO returns (id, reference, original_reference, state, data, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(id) DO NOTHING",
+        params![
+            r.id,
+            r.reference,
+            r.original_reference,
+            r.state.as_str(),
+            data,
+            r.created_at.to_rfc3339(),
+            r.updated_at.to_rfc3339()
+        ],
+    )
+    .map_err(sqlite(path))?;
+    Ok(())
+}
+
 /// Reads a return by id inside the caller's transaction.
 pub(super) fn return_in(
     conn: &rusqlite::Connection,

@@ -2,7 +2,7 @@
 //! sale or return state that produced them, taken in order per group, finished together
 //! with the record they update.
 
-use super::returns::{return_in, save_return_in};
+use super::returns::{insert_return_in, return_in, save_return_in};
 use super::sales::{record_in, sale_in};
 use super::{Journal, StoreError, corrupt, decode, sqlite};
 use crate::domain::{Behind, DueOp, Effect, Finish, NewOp, OpKind, OpState, QueuedOp, Subject};
@@ -305,14 +305,16 @@ impl Journal {
         .await
     }
 
-    /// Writes a return and its queued refund in one transaction (see
-    /// [`Self::record_and_enqueue`]).
+    /// Writes a new return and its queued refund in one transaction (see
+    /// [`Self::record_and_enqueue`]); for a return already journaled (a register asking
+    /// again) both stay as stored, and the refund's queue id is returned: the caller's
+    /// copy may predate what the sync worker wrote (a refund it finished meanwhile).
     pub async fn save_return_and_enqueue(&self, r: ReturnRecord, op: NewOp, hold_ms: i64) -> Result<i64, StoreError> {
         let request = encode_request(&op)?;
         self.call_grouped(move |conn, path| {
             let err = sqlite(path);
             let tx = conn.savepoint().map_err(&err)?;
-            save_return_in(&tx, path, &r)?;
+            insert_return_in(&tx, path, &r)?;
             let now = crate::domain::now_ms();
             let id = enqueue_in(&tx, path, (&op, &request), now, now + hold_ms)?;
             tx.commit().map_err(&err)?;

@@ -59,7 +59,7 @@ async fn a_refused_offline_payment_takes_its_queued_capture_and_refund_with_it()
         amount: 100,
         ..op("pay", "ref")
     };
-    j.save_return_and_enqueue(ret, refund, 0).await?;
+    let refund_id = j.save_return_and_enqueue(ret.clone(), refund.clone(), 0).await?;
     let due = j.take_due(10, now_ms(), 60_000).await?;
     assert_eq!(due.iter().map(|d| d.idempotency_key.as_str()).collect::<Vec<_>>(), ["auth"]);
     let why = "the offline payment it acts on was refused: DO_NOT_HONOR".to_string();
@@ -71,6 +71,14 @@ async fn a_refused_offline_payment_takes_its_queued_capture_and_refund_with_it()
     let r = j.find_return("ret".into()).await?.unwrap_or_else(|| panic!("return gone"));
     assert_eq!(r.state, crate::domain::ReturnState::Refused);
     assert!(j.take_due(10, now_ms(), 60_000).await?.is_empty(), "nothing behind it is sent");
+    // A register asking again with its older copy of the return (PENDING) changes
+    // neither the return nor its finished refund (crash harness seed 1137560948454291517:
+    // the copy overwrote a refund the sync worker had finished, PENDING for ever).
+    let again = j.save_return_and_enqueue(ret, refund, 0).await?;
+    let r = j.find_return("ret".into()).await?.unwrap_or_else(|| panic!("return gone"));
+    assert_eq!(r.state, crate::domain::ReturnState::Refused, "the stored return stands");
+    assert!(j.queue_summary().await?.dead >= 1 && j.take_due(10, now_ms(), 60_000).await?.is_empty());
+    assert_eq!(again, refund_id, "the same queued refund");
     Ok(())
 }
 
