@@ -4,11 +4,11 @@
 use crate::error::{ErrorBody, ErrorCode};
 use crate::requests::{
     CaptureBody, KlarnaQuery, LogLevelChange, MethodBody, NewReturn, NewSale, QueueQuery, ReconciliationQuery,
-    RetrySale, XReportQuery,
+    RetrySale, SaleQuery, XReportQuery,
 };
 use crate::{
     ConsoleInfo, DayReport, Health, KlarnaAvailability, LogLevel, QueueList, QueueState, QueuedOperation,
-    Reconciliation, Return, Sale, SaleHistory,
+    Reconciliation, Return, Sale, SaleHistory, SaleList,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -219,6 +219,11 @@ impl EcrClient {
     pub async fn reconciliation(&self, date: Option<String>) -> Result<Reconciliation, EcrError> {
         let q = ReconciliationQuery { date };
         self.call(self.request(Method::GET, "/v1/reports/reconciliation").query(&q)).await
+    }
+
+    /// `GET /v1/sales`: sales newest first, filtered by `q`.
+    pub async fn sales(&self, q: &SaleQuery) -> Result<SaleList, EcrError> {
+        self.call(self.request(Method::GET, "/v1/sales").query(q)).await
     }
 
     /// `GET /v1/queue`.

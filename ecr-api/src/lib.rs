@@ -25,9 +25,9 @@ pub use client::{EcrClient, EcrError};
 pub use error::{ErrorBody, ErrorCode};
 pub use requests::{
     CaptureBody, KlarnaQuery, LogLevelChange, MethodBody, NewReturn, NewSale, QueueQuery, ReconciliationQuery,
-    RetrySale, ReturnLine, XReportQuery,
+    RetrySale, ReturnLine, SaleQuery, XReportQuery,
 };
 pub use responses::{
-    HistoryEntry, KlarnaAvailability, OfflineStatus, Return, ReturnState, ReversalStatus, Sale, SaleHistory, SaleState,
-    Source,
+    HistoryEntry, KlarnaAvailability, OfflineStatus, Return, ReturnState, ReversalStatus, Sale, SaleHistory, SaleList,
+    SaleState, Source,
 };

@@ -147,6 +147,35 @@ pub struct QueueQuery {
     pub limit: Option<usize>,
 }
 
+/// `GET /v1/sales`: which sales to list, newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SaleQuery {
+    /// Only sales created at or after this instant (RFC 3339, e.g. the start of the
+    /// business day in the store's time zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// Only sales created before this instant (RFC 3339): the `created_at` of the last
+    /// sale of a page gives the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = DateTime)]
+    pub before: Option<String>,
+    /// Only sales in this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<crate::SaleState>)]
+    pub state: Option<String>,
+    /// Only sales paid (or asked to be paid) by this method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<crate::schema::PaymentMethod>)]
+    pub method: Option<String>,
+    /// At most this many, 1 to 1000 (100 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+}
+
 /// A line the customer brings back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

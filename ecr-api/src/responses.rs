@@ -207,6 +207,14 @@ pub struct SaleHistory {
     pub history: Vec<HistoryEntry>,
 }
 
+/// `GET /v1/sales`: sales of this terminal, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaleList {
+    /// At most `limit` of them; fewer means there are no more in the window.
+    pub sales: Vec<Sale>,
+}
+
 /// Where a return's refund stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -302,6 +302,11 @@ impl Checkout {
         Ok(self.inner.deps.journal.sale(id.to_string()).await?.view())
     }
 
+    /// Sales that pass `filter`, newest first.
+    pub async fn sales(&self, filter: crate::store::SaleFilter) -> Result<Vec<SaleView>, CheckoutError> {
+        Ok(self.inner.deps.journal.sales(filter).await?.into_iter().map(|s| s.view()).collect())
+    }
+
     /// A sale by id or reference with every change journaled for it, oldest first (for
     /// store IT troubleshooting a sale).
     pub async fn history(&self, id: &str) -> Result<(SaleView, Vec<crate::store::SaleEvent>), CheckoutError> {

@@ -10,6 +10,7 @@ mod limit;
 mod problem;
 mod queue;
 mod routes;
+mod sales_list;
 mod serve;
 pub mod tls;
 mod web;

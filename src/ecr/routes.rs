@@ -64,7 +64,7 @@ pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) ->
     let limits = super::limit::Limits::new(token.clone(), ecr.max_requests_per_sec, ecr.max_unauthenticated_per_sec);
     let hosts = super::web::HostPolicy::new(&ecr.allowed_hosts);
     let api = Router::new()
-        .route("/v1/sales", post(create_sale))
+        .route("/v1/sales", post(create_sale).get(super::sales_list::list))
         .route("/v1/sales/{id}", get(read_sale))
         .route("/v1/sales/{id}/history", get(sale_history))
         .route("/v1/sales/{id}/cancel", post(cancel_sale))

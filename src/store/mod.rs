@@ -19,7 +19,7 @@ mod zvt;
 
 pub use events::EventCursor;
 pub use outbox::{Patched, PendingCapture};
-pub use sales::{SaleEvent, operation_key};
+pub use sales::{SaleEvent, SaleFilter, operation_key};
 
 use group::{Call, Job};
 use rusqlite::Connection;

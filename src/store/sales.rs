@@ -4,6 +4,7 @@
 use super::{Journal, StoreError, corrupt, decode, sqlite};
 use crate::domain::{Operation, Sale, SaleState};
 use chrono::{DateTime, Utc};
+use posagent_acquirer_api::PaymentMethod;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
@@ -28,6 +29,26 @@ pub struct SaleEvent {
     pub detail: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// Which sales [`Journal::sales`] lists: each bound is left out when `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleFilter {
+    /// Created at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub before: Option<DateTime<Utc>>,
+    /// In this state.
+    pub state: Option<SaleState>,
+    /// By this method.
+    pub method: Option<PaymentMethod>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// A method as the journal's rows hold it.
+fn method_name(m: PaymentMethod) -> String {
+    serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn encode(sale: &Sale) -> Result<String, StoreError> {
@@ -184,6 +205,39 @@ impl Journal {
             conn.query_row("SELECT created_at FROM sales ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))
                 .optional()
                 .map_err(sqlite(path))
+        })
+        .await
+    }
+
+    /// Sales that pass `filter`, newest first (by creation: the row order). Creation
+    /// times compare as the RFC 3339 text they are stored as, all in UTC.
+    pub async fn sales(&self, filter: SaleFilter) -> Result<Vec<Sale>, StoreError> {
+        let since = filter.since.map(|t| t.to_rfc3339());
+        let before = filter.before.map(|t| t.to_rfc3339());
+        let state = filter.state.map(SaleState::as_str);
+        let method = filter.method.map(method_name);
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        self.call_grouped(move |conn, path| {
+            let err = sqlite(path);
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, data FROM sales
+                     WHERE (?1 IS NULL OR created_at >= ?1) AND (?2 IS NULL OR created_at < ?2)
+                       AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR json_extract(data, '$.method') = ?4)
+                     ORDER BY rowid DESC LIMIT ?5",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map(params![since, before, state, method, limit], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(&err)?;
+            let mut out = vec![];
+            for row in rows {
+                let (id, data) = row.map_err(&err)?;
+                out.push(decode("sales", &id, &data)?);
+            }
+            Ok(out)
         })
         .await
     }

@@ -245,3 +245,65 @@ async fn the_typed_client_reads_every_answer_and_each_refusal_code() {
     assert!(ecr.health().await.unwrap().devices.iter().any(|d| d.device == "printer"));
     assert_eq!(ecr.open_drawer().await.err().and_then(|e| e.code()), None, "the simulated printer has a drawer");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_are_listed_newest_first_by_window_state_and_method() {
+    use posagent_ecr_api::{ErrorCode, NewSale, SaleQuery, SaleState};
+    let h = Harness::start().await;
+    let ecr = h.ecr();
+    let mut made = vec![];
+    for (reference, method, cancel) in
+        [("LIST-1", "KLARNA", true), ("LIST-2", "CARD", true), ("LIST-3", "KLARNA", false)]
+    {
+        let new = NewSale {
+            amount: 1500,
+            currency: "SEK".into(),
+            reference: Some(reference.into()),
+            method: Some(method.into()),
+            ..NewSale::default()
+        };
+        let (sale, _) = ecr.create_sale(&new).await.unwrap();
+        if cancel {
+            ecr.cancel_sale(&sale.id).await.unwrap();
+        }
+        made.push(ecr.sale(&sale.id).await.unwrap());
+    }
+    let refs = |q: SaleQuery| {
+        let ecr = ecr.clone();
+        async move {
+            let list = ecr.sales(&q).await.unwrap_or_else(|e| panic!("{q:?}: {e}"));
+            list.sales.into_iter().map(|s| s.reference).collect::<Vec<_>>()
+        }
+    };
+    let at = |i: usize| Some(made[i].created_at.to_rfc3339());
+    assert_eq!(refs(SaleQuery::default()).await, ["LIST-3", "LIST-2", "LIST-1"]);
+    assert_eq!(refs(SaleQuery { method: Some("CARD".into()), ..SaleQuery::default() }).await, ["LIST-2"]);
+    let canceled = SaleQuery { state: Some("CANCELED".into()), ..SaleQuery::default() };
+    assert_eq!(refs(canceled).await, ["LIST-2", "LIST-1"]);
+    assert_eq!(refs(SaleQuery { since: at(1), ..SaleQuery::default() }).await, ["LIST-3", "LIST-2"]);
+    // Pages: the last created_at of one page is `before` of the next.
+    assert_eq!(refs(SaleQuery { limit: Some(1), ..SaleQuery::default() }).await, ["LIST-3"]);
+    assert_eq!(refs(SaleQuery { limit: Some(1), before: at(2), ..SaleQuery::default() }).await, ["LIST-2"]);
+    assert_eq!(refs(SaleQuery { before: at(1), ..SaleQuery::default() }).await, ["LIST-1"]);
+    let later = Some((made[2].created_at + chrono::TimeDelta::hours(1)).to_rfc3339());
+    assert!(refs(SaleQuery { since: later, ..SaleQuery::default() }).await.is_empty());
+    let listed = ecr.sales(&SaleQuery { method: Some("CARD".into()), ..SaleQuery::default() }).await.unwrap();
+    let card = &listed.sales[0];
+    assert_eq!((card.id.as_str(), card.state, card.amount), (made[1].id.as_str(), SaleState::Canceled, 1500));
+
+    for (q, field) in [
+        (SaleQuery { limit: Some(0), ..SaleQuery::default() }, "limit"),
+        (SaleQuery { since: Some("yesterday".into()), ..SaleQuery::default() }, "since"),
+        (SaleQuery { state: Some("PAID".into()), ..SaleQuery::default() }, "state"),
+        (SaleQuery { method: Some("CASH".into()), ..SaleQuery::default() }, "method"),
+    ] {
+        let e = ecr.sales(&q).await.unwrap_err();
+        assert!(
+            matches!(&e, posagent_ecr_api::EcrError::Refused { body, .. }
+            if body.code == ErrorCode::InvalidField && body.field.as_deref() == Some(field)),
+            "{q:?}: {e}"
+        );
+    }
+    let (status, body) = h.get("/v1/sales?sort=amount").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_REQUEST")), "{body}");
+}

@@ -182,6 +182,10 @@ async fn every_ecr_answer_matches_the_openapi_document() {
     call(&h, &mut s, "GET", "/v1/reports/x", "/v1/reports/x", None).await;
     call(&h, &mut s, "GET", "/v1/reports/reconciliation", "/v1/reports/reconciliation", None).await;
     call(&h, &mut s, "POST", "/v1/reports/z", "/v1/reports/z", None).await;
+    let (st, list) = call(&h, &mut s, "GET", "/v1/sales", "/v1/sales?state=APPROVED&method=KLARNA&limit=5", None).await;
+    assert_eq!((st, list["sales"][0]["reference"].as_str()), (200, Some("OAS-1")), "{list}");
+    let (st, _) = call(&h, &mut s, "GET", "/v1/sales", "/v1/sales?since=today", None).await;
+    assert_eq!(st, 422, "since is an RFC 3339 date-time");
     call(&h, &mut s, "GET", "/v1/queue", "/v1/queue?state=done", None).await;
     call(&h, &mut s, "GET", "/v1/queue/summary", "/v1/queue/summary", None).await;
     call(&h, &mut s, "POST", "/v1/queue/sync", "/v1/queue/sync", None).await;

@@ -13,6 +13,7 @@ use utoipa::OpenApi;
 #[openapi(
     paths(
         paths::create_sale,
+        paths::list_sales,
         paths::read_sale,
         paths::read_sale_history,
         paths::cancel_sale,

@@ -5,11 +5,11 @@
 use crate::error::ErrorBody;
 use crate::requests::{
     CaptureBody, KlarnaQuery, LogLevelChange, MethodBody, NewReturn, NewSale, QueueQuery, ReconciliationQuery,
-    RetrySale, XReportQuery,
+    RetrySale, SaleQuery, XReportQuery,
 };
 use crate::{
     ConsoleInfo, DayReport, Health, KlarnaAvailability, LogLevel, QueueList, QueueState, QueuedOperation,
-    Reconciliation, Return, Sale, SaleHistory,
+    Reconciliation, Return, Sale, SaleHistory, SaleList,
 };
 use utoipa::IntoParams;
 
@@ -54,6 +54,12 @@ pub struct IdempotencyKey {
         (status = 500, response = JournalRowDamaged),
         (status = "default", response = Problem)))]
 fn create_sale() {}
+
+#[utoipa::path(get, path = "/v1/sales", operation_id = "listSales", params(SaleQuery),
+    summary = "This terminal's sales, newest first: a window of creation times, a state, a method.",
+    responses((status = 200, description = "Newest first", body = SaleList),
+        (status = 500, response = JournalRowDamaged), (status = "default", response = Problem)))]
+fn list_sales() {}
 
 #[utoipa::path(get, path = "/v1/sales/{id}", operation_id = "readSale", params(SaleId),
     responses((status = 200, description = "The sale", body = Sale),
