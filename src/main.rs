@@ -125,6 +125,34 @@ enum Command {
         #[arg(long, default_value = "posagent-data")]
         data_dir: PathBuf,
     },
+    /// The running daemon's sales, newest first: a table (or `--json`), filtered by
+    /// creation time, state and method.
+    Sales {
+        /// Only sales created at or after this RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only sales created before this RFC 3339 instant (a table's last time: the next page).
+        #[arg(long)]
+        before: Option<String>,
+        /// Only sales in this state (APPROVED, CANCELED, …).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only sales by this method (KLARNA or CARD).
+        #[arg(long)]
+        method: Option<String>,
+        /// At most this many, 1 to 1000.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// The API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Store config of the running daemon.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory of a daemon running on the simulator.
+        #[arg(long, default_value = "posagent-data")]
+        data_dir: PathBuf,
+    },
     /// End-of-day reports from the running daemon: `x` (mid-day), `z` (closes the day),
     /// `reconcile` (against the acquirer's settlement report).
     Report {
@@ -357,6 +385,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Doctor { config } => print_checks(&posagent::doctor::run(&config).await),
         Command::Sale { action, id, amount, config, data_dir } => {
             cli::remote::sale(action, &id, amount, config.as_deref(), &data_dir).await
+        }
+        Command::Sales { since, before, state, method, limit, json, config, data_dir } => {
+            let q = posagent_ecr_api::SaleQuery { since, before, state, method, limit: Some(limit) };
+            cli::remote::sales(&q, json, config.as_deref(), &data_dir).await
         }
         Command::Report { kind, config, data_dir, date, print } => {
             cli::remote::report(kind, config.as_deref(), &data_dir, date, print).await

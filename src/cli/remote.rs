@@ -1,9 +1,9 @@
 //! Reaching the running daemon (its config, or the simulator's `simulator.json`), and
-//! the `sale` and `report` subcommands.
+//! the `sale`, `sales` and `report` subcommands.
 
 use anyhow::Context;
 use posagent::config::StoreConfig;
-use posagent_ecr_api::{EcrClient, EcrError, SaleHistory};
+use posagent_ecr_api::{EcrClient, EcrError, SaleHistory, SaleList, SaleQuery};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -129,6 +129,42 @@ pub async fn sale(
         SaleAction::Capture => print_answer(ecr.capture(id, amount, &key).await.map(|(s, _)| s)).map(drop),
         SaleAction::Void => print_answer(ecr.void(id, &key).await.map(|(s, _)| s)).map(drop),
     }
+}
+
+/// `posagent sales`: the sales `q` selects, as a table or the API's JSON.
+pub async fn sales(q: &SaleQuery, json: bool, config: Option<&Path>, data_dir: &Path) -> anyhow::Result<()> {
+    let ecr = client(config, data_dir)?;
+    if json {
+        return print_answer(ecr.sales(q).await).map(drop);
+    }
+    match ecr.sales(q).await {
+        Ok(list) => {
+            print!("{}", render_sales(&list));
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `posagent sales`: one line per sale, newest first, then how many.
+pub fn render_sales(list: &SaleList) -> String {
+    let mut out = format!(
+        "{:<32} {:<24} {:<22} {:<7} {:>12} {:<4}\n",
+        "CREATED", "REFERENCE", "STATE", "METHOD", "AMOUNT", ""
+    );
+    for s in &list.sales {
+        out.push_str(&format!(
+            "{:<32} {:<24} {:<22} {:<7} {:>12} {:<4}\n",
+            text(&s.created_at),
+            s.reference,
+            s.state,
+            text(&s.method),
+            s.amount,
+            text(&s.currency),
+        ));
+    }
+    out.push_str(&format!("{} sale(s)\n", list.sales.len()));
+    out
 }
 
 /// A value as the API writes it (`-` for none): `COMPLETED`, `5000`, `true`.

@@ -184,6 +184,17 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
         assert!(shown.lines().any(|l| l.split_whitespace().nth(1) == Some(state)), "no {state} line: {shown}");
     }
     assert!(shown.contains("receipt printed"), "{shown}");
+    let sales = cli(&["sales", "--state", "APPROVED"]);
+    let listed = String::from_utf8_lossy(&sales.stdout).to_string();
+    assert!(sales.status.success(), "{}", String::from_utf8_lossy(&sales.stderr));
+    let row = listed.lines().find(|l| l.contains("CLI-1")).unwrap_or_else(|| panic!("no CLI-1 row: {listed}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[1..], ["CLI-1", "APPROVED", "KLARNA", "5000", "SEK"], "{listed}");
+    assert!(listed.ends_with("1 sale(s)\n"), "{listed}");
+    let none = cli(&["sales", "--method", "CARD", "--json"]);
+    assert!(none.status.success() && String::from_utf8_lossy(&none.stdout).contains("\"sales\": []"));
+    let bad = cli(&["sales", "--since", "today"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("since"), "{bad:?}");
     let missing = cli(&["sale", "show", "NO-SUCH-SALE"]);
     assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("404"));
     let x = cli(&["report", "x"]);
