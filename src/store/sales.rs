@@ -210,7 +210,8 @@ impl Journal {
     }
 
     /// Sales that pass `filter`, newest first (by creation: the row order). Creation
-    /// times compare as the RFC 3339 text they are stored as, all in UTC.
+    /// times compare as the RFC 3339 text they are stored as, all in UTC. A sale whose
+    /// customer is still choosing has no method yet (its row's is provisional).
     pub async fn sales(&self, filter: SaleFilter) -> Result<Vec<Sale>, StoreError> {
         let since = filter.since.map(|t| t.to_rfc3339());
         let before = filter.before.map(|t| t.to_rfc3339());
@@ -223,7 +224,9 @@ impl Journal {
                 .prepare_cached(
                     "SELECT id, data FROM sales
                      WHERE (?1 IS NULL OR created_at >= ?1) AND (?2 IS NULL OR created_at < ?2)
-                       AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR json_extract(data, '$.method') = ?4)
+                       AND (?3 IS NULL OR state = ?3)
+                       AND (?4 IS NULL OR (json_extract(data, '$.method') = ?4
+                            AND COALESCE(json_extract(data, '$.choice.chosen'), 1) = 1))
                      ORDER BY rowid DESC LIMIT ?5",
                 )
                 .map_err(&err)?;

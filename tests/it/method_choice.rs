@@ -24,6 +24,16 @@ async fn the_customer_chooses_klarna_or_card_and_klarna_only_where_available() {
     let waiting = h.wait_state(&id, "AWAITING_METHOD").await;
     assert_eq!(waiting["offered_methods"], json!(["KLARNA", "CARD"]));
     assert!(waiting["method"].is_null());
+    // Listed by method only once it has one.
+    let listed = |method: &'static str| {
+        let h = &h;
+        async move {
+            let (st, list) = h.get(&format!("/v1/sales?method={method}")).await;
+            assert_eq!(st, 200, "{list}");
+            list["sales"].as_array().map_or(0, Vec::len)
+        }
+    };
+    assert_eq!((listed("KLARNA").await, listed("CARD").await), (0, 0), "a customer still choosing has no method");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let png = h.display_png().await;
     assert!(common::decode_png_qr(&png).is_empty(), "no QR code before Klarna is chosen");
@@ -34,6 +44,7 @@ async fn the_customer_chooses_klarna_or_card_and_klarna_only_where_available() {
     assert_eq!(st, 200, "{chosen}");
     assert_eq!(chosen["method"], "KLARNA");
     assert_ne!(chosen["state"], "AWAITING_METHOD");
+    assert_eq!((listed("KLARNA").await, listed("CARD").await), (1, 0));
     let shown = h.wait_state(&id, "QR_SHOWN").await;
     assert_eq!(h.read_display_qr().await, shown["payment_request_url"].as_str().unwrap());
     // The same choice again answers the sale; another one is refused.
