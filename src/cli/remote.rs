@@ -148,10 +148,8 @@ pub async fn sales(q: &SaleQuery, json: bool, config: Option<&Path>, data_dir: &
 
 /// `posagent sales`: one line per sale, newest first, then how many.
 pub fn render_sales(list: &SaleList) -> String {
-    let mut out = format!(
-        "{:<32} {:<24} {:<22} {:<7} {:>12} {:<4}\n",
-        "CREATED", "REFERENCE", "STATE", "METHOD", "AMOUNT", ""
-    );
+    let mut out =
+        format!("{:<32} {:<24} {:<22} {:<7} {:>12} {:<4}\n", "CREATED", "REFERENCE", "STATE", "METHOD", "AMOUNT", "");
     for s in &list.sales {
         out.push_str(&format!(
             "{:<32} {:<24} {:<22} {:<7} {:>12} {:<4}\n",
