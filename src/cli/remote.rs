@@ -137,13 +137,8 @@ pub async fn sales(q: &SaleQuery, json: bool, config: Option<&Path>, data_dir: &
     if json {
         return print_answer(ecr.sales(q).await).map(drop);
     }
-    match ecr.sales(q).await {
-        Ok(list) => {
-            print!("{}", render_sales(&list));
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    print!("{}", render_sales(&ecr.sales(q).await?));
+    Ok(())
 }
 
 /// `posagent sales`: one line per sale, newest first, then how many.

@@ -14,23 +14,12 @@ pub(super) fn save_return_in(
     path: &std::path::Path,
     r: &ReturnRecord,
 ) -> Result<(), StoreError> {
-    let data = encode(r)?;
-    conn.execute(
-                "INSERT INTO returns (id, reference, original_reference, state, data, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
-                params![
-                    r.id,
-                    r.reference,
-                    r.original_reference,
-                    r.state.as_str(),
-                    data,
-                    r.created_at.to_rfc3339(),
-                    r.updated_at.to_rfc3339()
-                ],
+    write_return_in(
+        conn,
+        path,
+        r,
+        "DO UPDATE SET state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
     )
-    .map_err(sqlite(path))?;
-    Ok(())
 }
 
 /// Inserts a new return inside the caller's transaction; one already journaled is left
@@ -40,22 +29,34 @@ pub(super) fn insert_return_in(
     path: &std::path::Path,
     r: &ReturnRecord,
 ) -> Result<(), StoreError> {
+    write_return_in(conn, path, r, "DO NOTHING")
+}
+
+/// Inserts `r`; a row of the same id gets `on_conflict` (an `ON CONFLICT(id)` action).
+fn write_return_in(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    r: &ReturnRecord,
+    on_conflict: &'static str,
+) -> Result<(), StoreError> {
     let data = encode(r)?;
-    conn.execute(
+    let sql = format!(
         "INSERT INTO returns (id, reference, original_reference, state, data, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT(id) DO NOTHING",
-        params![
-            r.id,
-            r.reference,
-            r.original_reference,
-            r.state.as_str(),
-            data,
-            r.created_at.to_rfc3339(),
-            r.updated_at.to_rfc3339()
-        ],
-    )
-    .map_err(sqlite(path))?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) {on_conflict}"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                r.id,
+                r.reference,
+                r.original_reference,
+                r.state.as_str(),
+                data,
+                r.created_at.to_rfc3339(),
+                r.updated_at.to_rfc3339()
+            ])
+        })
+        .map_err(sqlite(path))?;
     Ok(())
 }
 
