@@ -172,7 +172,11 @@ impl Publisher {
         let mut look = tokio::time::interval(LOOK_EVERY);
         look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sales = self.cx.facts.sale_changes();
+        // Polled only while something ticks: a backlog of missed ticks would fire at once
+        // (five readings of the health before a change in one instant), so none is kept,
+        // and the first tick comes a second after the offer was worked out.
         let mut trial = tokio::time::interval(Duration::from_secs(1));
+        trial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut connected, mut sales_open) = (false, true);
         loop {
             tokio::select! {
@@ -196,6 +200,7 @@ impl Publisher {
                 },
                 () = sleep_until(self.pushed.due()), if self.pushed.due().is_some() => {
                     self.pushed.evaluate(&self.cx.facts).await;
+                    trial.reset();
                     self.publish_state(false).await;
                 }
                 _ = trial.tick(), if self.pushed.ticking() => {
