@@ -37,5 +37,6 @@ pub mod returns;
 #[cfg(feature = "simulator")]
 pub mod scenarios;
 pub mod screens;
+pub mod staff;
 pub mod store;
 pub mod zvt;

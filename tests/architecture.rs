@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["locale", "logging", "metrics"],
     &["config", "store"],
     &["backend", "screens"],
-    &["assets", "devices", "outbox"],
+    &["assets", "devices", "outbox", "staff"],
     &["checkout"],
     &["returns"],
     &["reports"],

@@ -11,6 +11,7 @@ mod queue;
 mod reason;
 mod returns;
 mod sale;
+mod staff;
 mod stage;
 mod zvt;
 
@@ -22,6 +23,7 @@ pub use queue::{DueOp, NewOp, OfflineExposure, OpKind, OpState, QueueSummary, Qu
 pub use reason::EndReason;
 pub use returns::{ReturnRecord, ReturnState};
 pub use sale::{MethodChoice, OfflineStatus, ReversalStatus, Sale, SaleState, SaleView};
+pub use staff::{Cashier, Role, StaffAction, is_cashier_id};
 pub use stage::{Approval, Authorization, Outcome, QrRequest, Stage, StageError};
 pub use zvt::{
     NewZvtTransaction, ZvtDayTotals, ZvtKind, ZvtState, ZvtTransaction, day_bucket, day_totals, receipt_number_of,

@@ -27,6 +27,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/001_journal_0_1_0.sql"),
     include_str!("migrations/002_zvt.sql"),
     include_str!("migrations/003_outbox_pending.sql"),
+    include_str!("migrations/004_staff.sql"),
 ];
 
 /// The schema version this build writes.

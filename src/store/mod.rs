@@ -15,11 +15,13 @@ mod outbox;
 mod reports;
 mod returns;
 mod sales;
+mod staff;
 mod zvt;
 
 pub use events::EventCursor;
 pub use outbox::{Patched, PendingCapture};
 pub use sales::{SaleEvent, SaleFilter, operation_key};
+pub use staff::{Credentials, NewAction};
 
 use group::{Call, Job};
 use rusqlite::Connection;
