@@ -36,12 +36,11 @@ fn time(text: &str, table: &'static str, id: &str) -> Result<DateTime<Utc>, Stor
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(corrupt(table, id))
 }
 
-fn credentials_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, String, bool, u32, Option<String>)> {
+fn credentials_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CredentialsRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
 }
 
+/// A `cashiers` row as read.
 type CredentialsRow = (String, String, String, String, bool, u32, Option<String>);
 
 fn decode_credentials(
@@ -52,12 +51,11 @@ fn decode_credentials(
     Ok(Credentials { cashier: Cashier { id, name, role, active }, pin_hash, failed_sign_ins, locked_until })
 }
 
-fn action_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(i64, String, String, Option<String>, String, Option<String>, Option<u16>)> {
+fn action_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
 }
 
+/// A `staff_actions` row as read.
 type ActionRow = (i64, String, String, Option<String>, String, Option<String>, Option<u16>);
 
 fn decode_action(
