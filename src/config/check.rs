@@ -38,6 +38,7 @@ pub(super) fn store_config(c: &StoreConfig) -> Check {
         );
     }
     c.offline.validate().map_err(|(key, message)| (key, message.to_string()))?;
+    c.console.check()?;
     if let Some(zvt) = &c.zvt {
         zvt.check()?;
     }

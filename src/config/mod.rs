@@ -4,6 +4,7 @@
 //! file, the key and what to do.
 
 mod check;
+pub mod console;
 pub mod fleet;
 pub mod layered;
 mod locate;
@@ -12,6 +13,7 @@ mod store;
 pub mod udev;
 pub mod zvt;
 
+pub use console::{Article, ConsoleConfig};
 pub use fleet::FleetConfig;
 pub use locate::{SYSTEM_PROFILE_DIR, find_profile, is_profile_name, profile_dirs, resolve_profile};
 pub use profile::{CardReaderProfile, DeviceProfile, DisplayDriver, DisplayProfile, Endpoint, PrinterProfileConfig};

@@ -31,6 +31,9 @@ pub struct StoreConfig {
     /// A listener of its own for monitoring.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The cashier console.
+    #[serde(default)]
+    pub console: super::console::ConsoleConfig,
     /// posagent as a ZVT payment terminal (absent: no ZVT).
     #[serde(default)]
     pub zvt: Option<super::zvt::ZvtConfig>,
@@ -341,6 +344,7 @@ impl StoreConfig {
                 *p = base.join(&*p);
             }
         }
+        c.console.read_catalogue(base)?;
         self.validate(path)?;
         Ok(self)
     }

@@ -53,6 +53,7 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
         offline: Default::default(),
         sync: Default::default(),
         metrics: Default::default(),
+        console: simulated_console(),
         // A ZVT register may drive it too, on a port of its own (printed at start).
         zvt: Some(crate::config::ZvtConfig {
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
@@ -62,6 +63,29 @@ pub fn simulated_store_config(data_dir: &Path, backend_url: &str, ecr_listen: So
         device_profile: PathBuf::from("firmware-config/simulator.toml"),
         printer_endpoint: None,
         log_level: None,
+    }
+}
+
+/// A café's quick keys (12 % VAT on food in Sweden, 25 % on the rest), and cashiers may
+/// refund up to 100 SEK without a supervisor.
+fn simulated_console() -> crate::config::ConsoleConfig {
+    let article = |reference: &str, name: &str, price, tax_rate| crate::config::Article {
+        reference: reference.into(),
+        name: name.into(),
+        price,
+        tax_rate,
+    };
+    crate::config::ConsoleConfig {
+        cashier_refund_limit: 10_000,
+        articles: vec![
+            article("KAFFE", "Kaffe", 3_500, 1_200),
+            article("LATTE", "Caffè latte", 4_900, 1_200),
+            article("BULLE", "Kanelbulle", 3_200, 1_200),
+            article("MACKA", "Räksmörgås", 11_900, 1_200),
+            article("MUGG", "Termosmugg", 24_900, 2_500),
+            article("BONOR", "Kaffebönor 500 g", 15_900, 1_200),
+        ],
+        ..Default::default()
     }
 }
 
