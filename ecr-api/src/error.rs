@@ -17,6 +17,10 @@ pub enum ErrorCode {
     AcquirerUnreachable,
     /// The request body is over the limit (1 MiB).
     BodyTooLarge,
+    /// Too many wrong PINs: the cashier cannot sign in until the time the message gives.
+    CashierLocked,
+    /// A console request without its session's CSRF token, or from another origin.
+    CsrfRejected,
     /// The request names a host that is not this terminal (`ecr.allowed_hosts`).
     HostNotAllowed,
     /// The `Idempotency-Key` was used before for another request.
@@ -61,21 +65,29 @@ pub enum ErrorCode {
     ReferenceConflict,
     /// The daemon is stopping.
     ShuttingDown,
+    /// The console is not signed in, or was locked after a time without use: sign in again.
+    SignInRequired,
+    /// The action needs a supervisor: one signs in, or approves with their number and PIN.
+    SupervisorRequired,
     /// Another sale is open.
     TerminalBusy,
     /// The ECR token is missing or wrong.
     Unauthorized,
     /// The request body's content type is not JSON.
     UnsupportedMediaType,
+    /// The cashier number or the PIN is not right.
+    WrongPin,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the enum.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::AcquirerError,
         ErrorCode::AcquirerRefused,
         ErrorCode::AcquirerUnreachable,
         ErrorCode::BodyTooLarge,
+        ErrorCode::CashierLocked,
+        ErrorCode::CsrfRejected,
         ErrorCode::HostNotAllowed,
         ErrorCode::IdempotencyConflict,
         ErrorCode::InternalError,
@@ -98,9 +110,12 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::ReferenceConflict,
         ErrorCode::ShuttingDown,
+        ErrorCode::SignInRequired,
+        ErrorCode::SupervisorRequired,
         ErrorCode::TerminalBusy,
         ErrorCode::Unauthorized,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::WrongPin,
     ];
 
     /// The code as it is on the wire, e.g. `NOT_FOUND`.
@@ -110,6 +125,8 @@ impl ErrorCode {
             ErrorCode::AcquirerRefused => "ACQUIRER_REFUSED",
             ErrorCode::AcquirerUnreachable => "ACQUIRER_UNREACHABLE",
             ErrorCode::BodyTooLarge => "BODY_TOO_LARGE",
+            ErrorCode::CashierLocked => "CASHIER_LOCKED",
+            ErrorCode::CsrfRejected => "CSRF_REJECTED",
             ErrorCode::HostNotAllowed => "HOST_NOT_ALLOWED",
             ErrorCode::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             ErrorCode::InternalError => "INTERNAL_ERROR",
@@ -132,9 +149,12 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::ReferenceConflict => "REFERENCE_CONFLICT",
             ErrorCode::ShuttingDown => "SHUTTING_DOWN",
+            ErrorCode::SignInRequired => "SIGN_IN_REQUIRED",
+            ErrorCode::SupervisorRequired => "SUPERVISOR_REQUIRED",
             ErrorCode::TerminalBusy => "TERMINAL_BUSY",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::WrongPin => "WRONG_PIN",
         }
     }
 }

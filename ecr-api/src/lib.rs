@@ -9,6 +9,7 @@ mod error;
 mod requests;
 mod responses;
 pub mod schema;
+mod staff;
 
 #[cfg(feature = "client")]
 mod client;
@@ -27,6 +28,7 @@ pub use requests::{
     CaptureBody, KlarnaQuery, LogLevelChange, MethodBody, NewReturn, NewSale, QueueQuery, ReconciliationQuery,
     RetrySale, ReturnLine, SaleQuery, XReportQuery,
 };
+pub use staff::{Article, Cashier, CashierList, CashierRole, Catalogue, ConsoleSession, PutCashier, SignIn, StaffAction};
 pub use responses::{
     HistoryEntry, KlarnaAvailability, OfflineStatus, Return, ReturnState, ReversalStatus, Sale, SaleHistory, SaleList,
     SaleState, Source,

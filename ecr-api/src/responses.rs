@@ -176,6 +176,9 @@ pub struct Sale {
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).
     pub receipt_error: Option<String>,
+    /// The number of the cashier who started it at the console; null for a register's sale.
+    #[schema(pattern = r"^[1-9][0-9]{0,5}$")]
+    pub cashier: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -205,6 +208,9 @@ pub struct SaleHistory {
     pub sale: Sale,
     /// Its changes.
     pub history: Vec<HistoryEntry>,
+    /// What was done to it at the console (by its id or reference), oldest first: who,
+    /// approved by whom, what, and the answer's status.
+    pub actions: Vec<crate::StaffAction>,
 }
 
 /// `GET /v1/sales`: sales of this terminal, newest first.
@@ -270,6 +276,9 @@ pub struct Return {
     /// The return receipt's locale (the store's).
     #[schema(pattern = r"^[a-z]{2}-[A-Z]{2}$")]
     pub locale: String,
+    /// The number of the cashier who made it at the console; null for a register's return.
+    #[schema(pattern = r"^[1-9][0-9]{0,5}$")]
+    pub cashier: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.

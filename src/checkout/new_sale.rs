@@ -41,6 +41,9 @@ pub struct NewSale {
     /// `NOW` (default: captured at authorization) or `LATER` (the register captures or voids).
     #[serde(default)]
     pub capture: Option<CaptureMode>,
+    /// The cashier signed in at the console that asks for it (never read from a body).
+    #[serde(skip)]
+    pub cashier: Option<String>,
 }
 
 /// A request that passed validation.
@@ -63,6 +66,8 @@ pub(crate) struct ValidSale {
     pub receipts: ReceiptPrinting,
     /// Captured when the register takes the result (ZVT), not by the register's call.
     pub capture_on_commit: bool,
+    /// The console's cashier.
+    pub cashier: Option<String>,
 }
 
 /// Who prints a sale's receipts.
@@ -142,6 +147,7 @@ impl ValidSale {
             receipt_printed: false,
             receipt_print_started: false,
             receipt_error: None,
+            cashier: self.cashier,
             receipt_by_register: self.receipts == ReceiptPrinting::Register,
             capture_on_commit: self.capture_on_commit,
             created_at: now,
@@ -227,6 +233,7 @@ impl NewSale {
             retry_of: None,
             receipts: ReceiptPrinting::Terminal,
             capture_on_commit: false,
+            cashier: self.cashier,
         })
     }
 }

@@ -18,8 +18,14 @@ pub use posagent_ecr_api::RetrySale;
 
 impl Checkout {
     /// Starts sale `id`'s purchase again as a new sale. Returns it and whether it is new
-    /// (false: this retry was asked for before, and that sale is handed back).
-    pub async fn retry_sale(&self, id: &str, request: RetrySale) -> Result<(SaleView, bool), CheckoutError> {
+    /// (false: this retry was asked for before, and that sale is handed back). `cashier`:
+    /// the console's cashier asking.
+    pub async fn retry_sale(
+        &self,
+        id: &str,
+        request: RetrySale,
+        cashier: Option<String>,
+    ) -> Result<(SaleView, bool), CheckoutError> {
         let unpaid = self.journal().sale(id.to_string()).await.map_err(|e| match e {
             crate::store::StoreError::NotFound(_) => CheckoutError::NotFound(id.to_string()),
             e => CheckoutError::Store(e),
@@ -44,6 +50,7 @@ impl Checkout {
             } else {
                 unpaid.capture
             }),
+            cashier,
         };
         let mut valid = self.validate(again)?;
         valid.retry_of = Some(unpaid.retry_of.clone().unwrap_or(unpaid.reference));

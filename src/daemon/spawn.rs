@@ -48,6 +48,11 @@ pub(super) async fn spawn(parts: Parts, shutdown: CancellationToken) -> Result<D
         reports: parts.reports,
         outbox: parts.outbox,
         health: Arc::new(ecr::HealthCache::new(config.data_dir.clone(), config.store.currency.code())),
+        console: Arc::new(ecr::console::Console::new(
+            &config.console,
+            crate::staff::Staff::new(parts.journal.clone()),
+            config.ecr.tls(),
+        )),
     };
     let (metrics_url, monitoring) = match parts.monitoring {
         Some(listener) => {

@@ -67,6 +67,9 @@ pub struct ReturnRecord {
     pub receipt_error: Option<String>,
     /// Locale of the receipt.
     pub locale: String,
+    /// The cashier who made it at the console; none for a register's return.
+    #[serde(default)]
+    pub cashier: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -265,6 +265,9 @@ pub struct Sale {
     pub receipt_print_started: bool,
     /// Why the receipt could not be printed yet.
     pub receipt_error: Option<String>,
+    /// The cashier who started it at the console (their number); none for a register's sale.
+    #[serde(default)]
+    pub cashier: Option<String>,
     /// The register prints this sale's receipts (a ZVT register that said so at its
     /// registration): the terminal's printer prints none of them, original or copy.
     #[serde(default)]
@@ -365,6 +368,8 @@ pub struct SaleView {
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).
     pub receipt_error: Option<String>,
+    /// The cashier who started it at the console.
+    pub cashier: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -459,6 +464,7 @@ impl Sale {
             refunded_amount: self.refunded_amount,
             receipt_printed: self.receipt_printed,
             receipt_error: self.receipt_error.clone(),
+            cashier: self.cashier.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         }

@@ -1,16 +1,9 @@
-//! The register's bearer token: a random secret in a file created with mode 0600,
-//! compared in constant time.
+//! The register's bearer token: a random secret in a file created with mode 0600 (the
+//! gate, `console/gate.rs`, compares it in constant time), and the secret files' mode check.
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use posagent_acquirer_api::auth::{bearer_token, constant_time_eq};
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
-use super::problem::Problem;
 
 /// Creates `path` with a new random token (mode 0600) unless it exists; returns the token.
 pub fn ensure_token_file(path: &Path) -> std::io::Result<String> {
@@ -67,22 +60,6 @@ pub fn read_token(path: &Path) -> std::io::Result<String> {
         ));
     }
     Ok(token)
-}
-
-/// Middleware: requires `Authorization: Bearer <token>`.
-pub async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
-    let given = bearer_token(request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
-    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        if let Some(super::serve::Connection(c)) = request.extensions().get() {
-            c.mark_authenticated();
-        }
-        next.run(request).await
-    } else {
-        let mut r = Problem::unauthorized().into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"posagent\""));
-        r
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+pub mod console;
 pub mod guard;
 mod health;
 mod limit;

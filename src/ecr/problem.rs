@@ -138,6 +138,9 @@ impl From<crate::returns::ReturnError> for Problem {
             ReturnError::ReferenceConflict(_) => {
                 Problem::new(S::CONFLICT, ErrorCode::ReferenceConflict, message).with_field("reference")
             }
+            ReturnError::OverCashierLimit { .. } => {
+                Problem::new(S::FORBIDDEN, ErrorCode::SupervisorRequired, message).with_field("amount")
+            }
             ReturnError::Store(e) => Problem::from(e),
         }
     }
@@ -150,6 +153,23 @@ impl From<crate::reports::ReportError> for Problem {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::AcquirerUnreachable, b.to_string())
             }
             crate::reports::ReportError::Store(e) => Problem::from(e),
+        }
+    }
+}
+
+impl From<crate::staff::StaffError> for Problem {
+    fn from(e: crate::staff::StaffError) -> Self {
+        use crate::staff::StaffError;
+        use StatusCode as S;
+        let message = e.to_string();
+        match e {
+            StaffError::Invalid { field, message } => Problem::invalid_field(field, message),
+            StaffError::WrongPin => Problem::new(S::UNAUTHORIZED, ErrorCode::WrongPin, message),
+            StaffError::Locked { .. } => Problem::new(S::LOCKED, ErrorCode::CashierLocked, message),
+            StaffError::NotSupervisor(_) => Problem::new(S::FORBIDDEN, ErrorCode::SupervisorRequired, message),
+            StaffError::NotFound(_) => Problem::new(S::NOT_FOUND, ErrorCode::NotFound, message),
+            StaffError::Store(e) => Problem::from(e),
+            StaffError::Pin(_) => Problem::new(S::INTERNAL_SERVER_ERROR, ErrorCode::InternalError, message),
         }
     }
 }

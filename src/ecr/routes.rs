@@ -1,18 +1,17 @@
 //! ECR API routes.
 
-use super::auth::require_token;
+use super::console::{Caller, Gate, require_caller};
 use super::problem::Problem;
 use super::wire;
 use crate::checkout::Checkout;
 use crate::devices::{DisplayService, PrinterService};
-use axum::Json;
+use axum::{Extension, Json};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use futures_util::Stream;
@@ -32,7 +31,7 @@ type Answer<T> = Result<Json<T>, Problem>;
 type StatusAnswer<T> = Result<(StatusCode, Json<T>), Problem>;
 
 /// Largest request body (1000 order lines fit easily).
-const MAX_BODY: usize = 1024 * 1024;
+pub(super) const MAX_BODY: usize = 1024 * 1024;
 
 /// What the routes need.
 #[derive(Clone)]
@@ -55,12 +54,21 @@ pub struct EcrState {
     pub outbox: crate::outbox::SyncHandle,
     /// The last `/health` answer.
     pub health: Arc<super::health::HealthCache>,
+    /// The cashier console: sessions, staff, catalogue.
+    pub console: Arc<super::console::Console>,
 }
 
-/// The ECR router; everything but `/health`, `/metrics` and the console page needs the
-/// bearer `token`; rate limits, allowed host names from `ecr`.
+/// The ECR router; everything but `/health`, `/metrics` and the console's page and
+/// sign-in needs the bearer `token` or a console session; rate limits, allowed host names
+/// from `ecr`.
 pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) -> Router {
     let token = Arc::new(token);
+    let gate = Arc::new(Gate {
+        token: token.clone(),
+        sessions: state.console.sessions.clone(),
+        staff: state.console.staff.clone(),
+        refund_limit: state.console.refund_limit,
+    });
     let limits = super::limit::Limits::new(token.clone(), ecr.max_requests_per_sec, ecr.max_unauthenticated_per_sec);
     let hosts = super::web::HostPolicy::new(&ecr.allowed_hosts);
     let api = Router::new()
@@ -87,13 +95,23 @@ pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) ->
         .route("/v1/queue/sync", post(super::queue::sync))
         .route("/v1/queue/{id}", get(super::queue::read))
         .route("/v1/queue/{id}/retry", post(super::queue::retry))
-        .layer(axum::middleware::from_fn_with_state(token, require_token))
+        .route("/v1/cashiers", get(super::console::api::list))
+        .route("/v1/cashiers/{id}", axum::routing::put(super::console::api::put))
+        .route("/v1/catalogue", get(super::console::api::catalogue))
+        .layer(axum::middleware::from_fn_with_state(gate, require_caller))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
         .route("/health", get(super::health::health))
         .route("/metrics", get(super::health::metrics))
-        .route("/console", get(console))
+        .route("/console", get(super::console::page))
+        .route("/console/app.js", get(super::console::script))
+        .route("/console/app.css", get(super::console::style))
         .route("/console/info", get(console_info))
+        .route(
+            "/console/session",
+            post(super::console::api::sign_in).get(super::console::api::read).delete(super::console::api::sign_out),
+        )
+        .route("/console/session/approval", post(super::console::api::approve))
         .merge(api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(limits, super::limit::limit))
@@ -133,17 +151,23 @@ fn queued(sale: crate::domain::SaleView, queued: bool) -> (StatusCode, Json<Sale
     (if queued { StatusCode::ACCEPTED } else { StatusCode::OK }, Json(wire::sale(sale)))
 }
 
-async fn create_sale(State(s): State<EcrState>, body: Bytes) -> StatusAnswer<Sale> {
-    let request: crate::checkout::NewSale = Problem::parse_json(&body)?;
+async fn create_sale(State(s): State<EcrState>, Extension(caller): Extension<Caller>, body: Bytes) -> StatusAnswer<Sale> {
+    let mut request: crate::checkout::NewSale = Problem::parse_json(&body)?;
+    request.cashier = caller.cashier_id();
     let (view, new) = s.checkout.create_sale(request).await?;
     Ok(created(view, new))
 }
 
 /// Starts an unpaid sale's purchase again, as a new sale (201; 200 when resent).
-async fn retry_sale(State(s): State<EcrState>, Path(id): Path<String>, body: Bytes) -> StatusAnswer<Sale> {
+async fn retry_sale(
+    State(s): State<EcrState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusAnswer<Sale> {
     let request: RetrySale =
         if body.iter().all(u8::is_ascii_whitespace) { RetrySale::default() } else { Problem::parse_json(&body)? };
-    let (view, new) = s.checkout.retry_sale(&id, request).await?;
+    let (view, new) = s.checkout.retry_sale(&id, request, caller.cashier_id()).await?;
     Ok(created(view, new))
 }
 
@@ -154,7 +178,8 @@ async fn read_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<
 /// The sale and every change journaled for it.
 async fn sale_history(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<SaleHistory> {
     let (sale, history) = s.checkout.history(&id).await?;
-    Ok(Json(wire::history(sale, history)))
+    let actions = s.console.staff.actions_on(vec![sale.id.clone(), sale.reference.clone()]).await?;
+    Ok(Json(wire::history(sale, history, actions)))
 }
 
 async fn cancel_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Answer<Sale> {
@@ -216,9 +241,13 @@ async fn reprint_sale(State(s): State<EcrState>, Path(id): Path<String>) -> Answ
 }
 
 /// 201 refunded, 200 the same reference again, 202 waiting for the acquirer.
-async fn create_return(State(s): State<EcrState>, body: Bytes) -> StatusAnswer<Return> {
+async fn create_return(
+    State(s): State<EcrState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> StatusAnswer<Return> {
     let request: NewReturn = Problem::parse_json(&body)?;
-    let (r, new) = s.returns.create(request).await?;
+    let (r, new) = s.returns.create_by(request, caller.refunder()).await?;
     let status = match (r.state, new) {
         (crate::domain::ReturnState::Pending, _) => StatusCode::ACCEPTED,
         (_, true) => StatusCode::CREATED,
@@ -261,12 +290,6 @@ async fn reconciliation(
             .map_err(|_| Problem::invalid_field("date", format!("`{d}` is not a date like 2026-11-25")))?,
     };
     Ok(Json(wire::reconciliation(s.reports.reconcile(date).await?)))
-}
-
-/// The cashier console for terminals without an integrated register (the page holds no
-/// secret; it asks for the ECR token).
-async fn console() -> Response {
-    super::web::console_page(include_str!("console.html"))
 }
 
 /// What the console needs to format amounts: the store's currency.

@@ -108,35 +108,6 @@ async fn envelope(response: Response) -> Response {
     fixed
 }
 
-/// The console page with a content security policy that lets only its own script and
-/// style run, talk only to this terminal, and never be framed.
-pub fn console_page(html: &'static str) -> Response {
-    let policy = console_policy(html);
-    let mut r = axum::response::Html(html).into_response();
-    if let Ok(v) = HeaderValue::from_str(&policy) {
-        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-/// `default-src 'none'` plus the hashes of the page's inline `<script>` and `<style>`.
-fn console_policy(html: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    let hash = |tag: &str| {
-        let open = format!("<{tag}>");
-        let close = format!("</{tag}>");
-        let inner = html.split_once(&open).and_then(|(_, rest)| rest.split_once(&close)).map_or("", |(i, _)| i);
-        format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(inner)))
-    };
-    format!(
-        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        hash("script"),
-        hash("style")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,13 +131,5 @@ mod tests {
         {
             assert!(!p.allows(refused), "{refused}");
         }
-    }
-
-    #[test]
-    fn the_console_policy_names_the_hash_of_its_own_script() {
-        let policy = console_policy("<style>b{}</style><script>go()</script>");
-        assert!(policy.contains("script-src 'sha256-"), "{policy}");
-        assert!(!policy.contains("unsafe-inline"), "{policy}");
-        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     }
 }

@@ -55,6 +55,7 @@ pub(super) fn sale(v: domain::SaleView) -> wire::Sale {
         refunded_amount: v.refunded_amount,
         receipt_printed: v.receipt_printed,
         receipt_error: v.receipt_error,
+        cashier: v.cashier,
         created_at: v.created_at,
         updated_at: v.updated_at,
     }
@@ -81,12 +82,41 @@ pub(super) fn sale_state(s: SaleState) -> wire::SaleState {
 }
 
 /// The sale and every change journaled for it.
-pub(super) fn history(v: domain::SaleView, events: Vec<crate::store::SaleEvent>) -> wire::SaleHistory {
+pub(super) fn history(
+    v: domain::SaleView,
+    events: Vec<crate::store::SaleEvent>,
+    actions: Vec<domain::StaffAction>,
+) -> wire::SaleHistory {
     let history = events
         .into_iter()
         .map(|e| wire::HistoryEntry { seq: e.seq, state: sale_state(e.state), detail: e.detail, at: e.at })
         .collect();
-    wire::SaleHistory { sale: sale(v), history }
+    wire::SaleHistory { sale: sale(v), history, actions: actions.into_iter().map(staff_action).collect() }
+}
+
+/// One thing done at the console.
+pub(super) fn staff_action(a: domain::StaffAction) -> wire::StaffAction {
+    wire::StaffAction {
+        at: a.at,
+        cashier: a.cashier,
+        approved_by: a.approved_by,
+        action: a.action,
+        subject: a.subject,
+        status: a.status,
+    }
+}
+
+/// A cashier.
+pub(super) fn cashier(c: domain::Cashier) -> wire::Cashier {
+    wire::Cashier {
+        id: c.id,
+        name: c.name,
+        role: match c.role {
+            domain::Role::Cashier => wire::CashierRole::Cashier,
+            domain::Role::Supervisor => wire::CashierRole::Supervisor,
+        },
+        active: c.active,
+    }
 }
 
 /// A return.
@@ -113,6 +143,7 @@ pub(super) fn return_(r: domain::ReturnRecord) -> wire::Return {
         receipt_printed: r.receipt_printed,
         receipt_error: r.receipt_error,
         locale: r.locale,
+        cashier: r.cashier,
         created_at: r.created_at,
         updated_at: r.updated_at,
     }

@@ -53,6 +53,26 @@ pub enum ReturnError {
         "return reference {0} is already used by a return of another purchase, amount or lines; use a new reference"
     )]
     ReferenceConflict(String),
+    /// The refund is over what the console's cashier may refund alone (nothing was done).
+    #[error(
+        "a refund of {amount} minor units is over the {limit} a cashier refunds alone: a supervisor approves it with their number and PIN"
+    )]
+    OverCashierLimit {
+        /// The refund.
+        amount: i64,
+        /// The limit.
+        limit: i64,
+    },
+}
+
+/// Who asks for a return: the register (no cashier, no limit), or a console's cashier
+/// with the largest refund they make alone.
+#[derive(Debug, Clone, Default)]
+pub struct Refunder {
+    /// The console's cashier.
+    pub cashier: Option<String>,
+    /// The largest refund allowed; `None`: any.
+    pub limit: Option<i64>,
 }
 
 /// How long the sync worker leaves a refund alone while it is asked for at once.
@@ -156,8 +176,14 @@ impl Returns {
         Ok(self.journal.find_return(id.to_string()).await?)
     }
 
-    /// Makes a return; answers the journaled return and whether it is new.
+    /// Makes a register's return; answers the journaled return and whether it is new.
     pub async fn create(&self, req: NewReturn) -> Result<(ReturnRecord, bool), ReturnError> {
+        self.create_by(req, Refunder::default()).await
+    }
+
+    /// Makes a return for `by`: one over its limit is refused before anything is
+    /// journaled or refunded.
+    pub async fn create_by(&self, req: NewReturn, by: Refunder) -> Result<(ReturnRecord, bool), ReturnError> {
         let _one = self.one_at_a_time.lock().await;
         check_references(&req)?;
         if let Some(r) = &req.reference {
@@ -177,7 +203,11 @@ impl Returns {
         }
         let tx = self.purchase(&req.original_reference).await?;
         let (lines, amount) = refund_of(&tx, &req)?;
-        let record = self.new_record(req, &tx, lines, amount).await;
+        if let Some(limit) = by.limit.filter(|limit| amount > *limit) {
+            return Err(ReturnError::OverCashierLimit { amount, limit });
+        }
+        let mut record = self.new_record(req, &tx, lines, amount).await;
+        record.cashier = by.cashier;
         // `complete` journals the return and its queued refund in one transaction.
         Ok((self.complete(record).await?, true))
     }
@@ -245,6 +275,7 @@ impl Returns {
             receipt_printed: false,
             receipt_error: None,
             locale: self.store.locale.clone(),
+            cashier: None,
             created_at: now,
             updated_at: now,
         }

@@ -64,6 +64,7 @@ pub async fn authorization(pt: &Arc<PosTerminal>, conv: &mut Conversation, a: Au
         locale: None,
         // Captured once the register took the result (the commit rule), voided otherwise.
         capture: None,
+        cashier: None,
     };
     let receipts = if settings.register_prints() { ReceiptPrinting::Register } else { ReceiptPrinting::Terminal };
     let mut updates = pt.deps.checkout.subscribe();
