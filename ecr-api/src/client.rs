@@ -7,8 +7,8 @@ use crate::requests::{
     RetrySale, SaleQuery, XReportQuery,
 };
 use crate::{
-    ConsoleInfo, DayReport, Health, KlarnaAvailability, LogLevel, QueueList, QueueState, QueuedOperation,
-    Reconciliation, Return, Sale, SaleHistory, SaleList,
+    Cashier, CashierList, Catalogue, ConsoleInfo, DayReport, Health, KlarnaAvailability, LogLevel, PutCashier,
+    QueueList, QueueState, QueuedOperation, Reconciliation, Return, Sale, SaleHistory, SaleList,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -224,6 +224,22 @@ impl EcrClient {
     /// `GET /v1/sales`: sales newest first, filtered by `q`.
     pub async fn sales(&self, q: &SaleQuery) -> Result<SaleList, EcrError> {
         self.call(self.request(Method::GET, "/v1/sales").query(q)).await
+    }
+
+    /// `GET /v1/cashiers`.
+    pub async fn cashiers(&self) -> Result<CashierList, EcrError> {
+        self.call(self.request(Method::GET, "/v1/cashiers")).await
+    }
+
+    /// `PUT /v1/cashiers/{id}`: the cashier, and whether it is new (201).
+    pub async fn put_cashier(&self, id: &str, body: &PutCashier) -> Result<(Cashier, bool), EcrError> {
+        let (status, cashier) = self.send(self.at(Method::PUT, &["v1", "cashiers", id])?.json(body)).await?;
+        Ok((cashier, status == StatusCode::CREATED))
+    }
+
+    /// `GET /v1/catalogue`: the console's quick keys.
+    pub async fn catalogue(&self) -> Result<Catalogue, EcrError> {
+        self.call(self.request(Method::GET, "/v1/catalogue")).await
     }
 
     /// `GET /v1/queue`.

@@ -28,8 +28,11 @@ pub use requests::{
     CaptureBody, KlarnaQuery, LogLevelChange, MethodBody, NewReturn, NewSale, QueueQuery, ReconciliationQuery,
     RetrySale, ReturnLine, SaleQuery, XReportQuery,
 };
-pub use staff::{Article, Cashier, CashierList, CashierRole, Catalogue, ConsoleSession, PutCashier, SignIn, StaffAction};
 pub use responses::{
     HistoryEntry, KlarnaAvailability, OfflineStatus, Return, ReturnState, ReversalStatus, Sale, SaleHistory, SaleList,
     SaleState, Source,
+};
+pub use staff::{
+    Article, Cashier, CashierList, CashierRole, Catalogue, ConsoleLanguage, ConsoleSession, ConsoleTexts, PutCashier,
+    SignIn, StaffAction,
 };

@@ -172,6 +172,9 @@ pub struct Sale {
     /// Refunded on the transaction so far, wherever it was refunded.
     #[schema(minimum = 0)]
     pub refunded_amount: i64,
+    /// The order lines the register (or the console's quick keys) sent; empty without.
+    #[schema(value_type = Vec<crate::schema::LineItem>)]
+    pub order_lines: Vec<LineItem>,
     /// Whether the receipt is printed.
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).

@@ -135,3 +135,27 @@ pub struct Catalogue {
     /// In the order of the config.
     pub articles: Vec<Article>,
 }
+
+/// A language the console speaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleLanguage {
+    /// ISO 639-1 code.
+    #[schema(pattern = r"^[a-z]{2}$")]
+    pub lang: String,
+    /// Its name in itself.
+    pub name: String,
+}
+
+/// `GET /console/texts/{lang}`: the console's texts in a language (English where it has none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleTexts {
+    /// The language served (`en` for one the console does not speak).
+    #[schema(pattern = r"^[a-z]{2}$")]
+    pub lang: String,
+    /// Each text by its key; `{name}` in a text is filled in by the console.
+    pub texts: std::collections::BTreeMap<String, String>,
+    /// Every language the console speaks.
+    pub languages: Vec<ConsoleLanguage>,
+}

@@ -9,6 +9,8 @@ use tokio::sync::watch;
 pub struct Connectivity {
     online: AtomicBool,
     last_try_ms: AtomicI64,
+    /// When a call last got an answer (ms since the epoch); 0: none yet.
+    last_answer_ms: AtomicI64,
     /// The acquirer's clock minus ours (ms), from its last `Date`; `i64::MIN`: none yet.
     clock_offset_ms: AtomicI64,
     /// Counts changes; a receiver sees every change made after it last looked, even one
@@ -24,6 +26,7 @@ impl Default for Connectivity {
         Connectivity {
             online: AtomicBool::new(true),
             last_try_ms: AtomicI64::new(0),
+            last_answer_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
             clock_offset_ms: AtomicI64::new(i64::MIN),
             changes: watch::Sender::new(0),
         }
@@ -66,8 +69,17 @@ impl Connectivity {
         (ms != i64::MIN).then_some(ms as f64 / 1000.0)
     }
 
+    /// How long since a call last got an answer (since start when none has).
+    pub fn quiet_for(&self) -> std::time::Duration {
+        let ms = chrono::Utc::now().timestamp_millis() - self.last_answer_ms.load(Ordering::SeqCst);
+        std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
     /// Records a call's outcome; wakes whoever waits for a change.
     pub fn set(&self, online: bool) {
+        if online {
+            self.last_answer_ms.store(chrono::Utc::now().timestamp_millis(), Ordering::SeqCst);
+        }
         if self.online.swap(online, Ordering::SeqCst) != online {
             if online {
                 tracing::info!("the acquirer answers again");

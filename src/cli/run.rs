@@ -109,6 +109,7 @@ async fn start_on_simulator(
     say!("posagent is running on the simulator (Ctrl-C stops it)");
     say!("  ECR API             {}   token: {}", running.daemon.ecr_url, running.daemon.ecr_token_file.display());
     say!("  health              {}/health", running.daemon.ecr_url);
+    say!("  cashier console     {}/console   (cashier 1, PIN 1357; supervisor 2, PIN 2468)", running.daemon.ecr_url);
     for zvt in &running.daemon.zvt_addrs {
         say!("  ZVT (register)      {zvt}   (docs/zvt.md)");
     }

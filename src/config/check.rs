@@ -127,5 +127,6 @@ fn sync(s: &SyncConfig) -> Check {
     within("sync.batch_size", s.batch_size, 1..=100, "must be 1 to 100")?;
     within("sync.max_parallel", s.max_parallel, 1..=16, "must be 1 to 16")?;
     within("sync.max_backoff_secs", s.max_backoff_secs, 1..=3600, "must be 1 to 3600")?;
-    within("sync.retention_days", s.retention_days, 1..=3650, "must be 1 to 3650")
+    within("sync.retention_days", s.retention_days, 1..=3650, "must be 1 to 3650")?;
+    within("sync.heartbeat_secs", s.heartbeat_secs, 5..=600, "must be 5 to 600")
 }

@@ -292,6 +292,16 @@ pub struct SyncConfig {
     /// Days synced operations and finished sales are kept before they are pruned.
     #[serde(default = "default_retention")]
     pub retention_days: u64,
+    /// With nothing to send, the acquirer is asked a cheap read after this many seconds
+    /// in which no call got an answer (the event stream's long poll answers every 25 s):
+    /// a dead network shows on /health and the console within this plus a probe's
+    /// timeout, before a customer waits on it. 5 to 600; 30 by default.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_secs: u64,
+}
+
+fn default_heartbeat() -> u64 {
+    30
 }
 
 fn default_batch() -> usize {
@@ -314,6 +324,7 @@ impl Default for SyncConfig {
             max_parallel: default_parallel(),
             max_backoff_secs: default_backoff_cap(),
             retention_days: default_retention(),
+            heartbeat_secs: default_heartbeat(),
         }
     }
 }

@@ -164,5 +164,29 @@ pub async fn start_simulated(
     }
     let profile = if line_display { simulated_line_display_profile(&sim)? } else { simulated_profile(&sim)? };
     let daemon = Daemon::start(config, profile, shutdown).await?;
+    seed_demo_cashiers(&daemon.facts.state.console.staff).await;
     Ok(SimulatedDaemon { daemon, sim })
+}
+
+/// The simulator's cashiers, so the console can be signed in to at once: 1 (cashier,
+/// PIN 1357) and 2 (supervisor, PIN 2468), added to a journal that has none.
+pub const DEMO_CASHIERS: [(&str, &str, crate::domain::Role, &str); 2] =
+    [("1", "Alex", crate::domain::Role::Cashier, "1357"), ("2", "Sam", crate::domain::Role::Supervisor, "2468")];
+
+async fn seed_demo_cashiers(staff: &crate::staff::Staff) {
+    if !staff.list().await.is_ok_and(|l| l.is_empty()) {
+        return;
+    }
+    for (id, name, role, pin) in DEMO_CASHIERS {
+        let change = crate::staff::CashierChange {
+            id: id.into(),
+            name: name.into(),
+            role,
+            active: true,
+            pin: Some(zeroize::Zeroizing::new(pin.into())),
+        };
+        if let Err(e) = staff.put(change).await {
+            tracing::warn!(error = %e, "the simulator's demo cashier could not be added");
+        }
+    }
 }

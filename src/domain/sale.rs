@@ -364,6 +364,8 @@ pub struct SaleView {
     pub transaction_state: Option<TransactionState>,
     /// Refunded on the transaction so far, wherever it was refunded, minor units.
     pub refunded_amount: i64,
+    /// The order lines.
+    pub order_lines: Vec<LineItem>,
     /// Whether the receipt is printed.
     pub receipt_printed: bool,
     /// Why it is not (e.g. out of paper).
@@ -462,6 +464,7 @@ impl Sale {
             reversal: self.reversal,
             transaction_state: self.transaction_state,
             refunded_amount: self.refunded_amount,
+            order_lines: self.order_lines.clone(),
             receipt_printed: self.receipt_printed,
             receipt_error: self.receipt_error.clone(),
             cashier: self.cashier.clone(),

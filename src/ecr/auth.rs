@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 
-
 /// Creates `path` with a new random token (mode 0600) unless it exists; returns the token.
 pub fn ensure_token_file(path: &Path) -> std::io::Result<String> {
     if path.exists() {

@@ -5,7 +5,6 @@ use super::problem::Problem;
 use super::wire;
 use crate::checkout::Checkout;
 use crate::devices::{DisplayService, PrinterService};
-use axum::{Extension, Json};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Query;
@@ -14,6 +13,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
+use axum::{Extension, Json};
 use futures_util::Stream;
 use posagent_ecr_api::{
     CaptureBody, ConsoleInfo, DayReport, ErrorCode, KlarnaAvailability, KlarnaQuery, MethodBody, NewReturn,
@@ -106,6 +106,7 @@ pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) ->
         .route("/console", get(super::console::page))
         .route("/console/app.js", get(super::console::script))
         .route("/console/app.css", get(super::console::style))
+        .route("/console/texts/{lang}", get(super::console::texts))
         .route("/console/info", get(console_info))
         .route(
             "/console/session",
@@ -151,7 +152,11 @@ fn queued(sale: crate::domain::SaleView, queued: bool) -> (StatusCode, Json<Sale
     (if queued { StatusCode::ACCEPTED } else { StatusCode::OK }, Json(wire::sale(sale)))
 }
 
-async fn create_sale(State(s): State<EcrState>, Extension(caller): Extension<Caller>, body: Bytes) -> StatusAnswer<Sale> {
+async fn create_sale(
+    State(s): State<EcrState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> StatusAnswer<Sale> {
     let mut request: crate::checkout::NewSale = Problem::parse_json(&body)?;
     request.cashier = caller.cashier_id();
     let (view, new) = s.checkout.create_sale(request).await?;

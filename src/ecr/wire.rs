@@ -53,6 +53,7 @@ pub(super) fn sale(v: domain::SaleView) -> wire::Sale {
         }),
         transaction_state: v.transaction_state,
         refunded_amount: v.refunded_amount,
+        order_lines: v.order_lines,
         receipt_printed: v.receipt_printed,
         receipt_error: v.receipt_error,
         cashier: v.cashier,

@@ -1,7 +1,8 @@
 //! The terminal's own texts and labels per language, read from the catalog files in
 //! src/locale/catalog/ (one TOML file per language, embedded in the binary, sections
-//! `[texts]` and `[labels]`). A language the catalog does not have, or a key a language
-//! lacks, falls back to English; the unit tests below keep every file complete.
+//! `[texts]` and `[labels]`, and `[console]`: the cashier console's texts). A language the
+//! catalog does not have, or a key a language lacks, falls back to English; the unit tests
+//! below keep every file complete.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -38,6 +39,8 @@ struct LanguageFile {
     texts: HashMap<String, String>,
     #[serde(default)]
     labels: HashMap<String, String>,
+    #[serde(default)]
+    console: HashMap<String, String>,
 }
 
 impl LanguageFile {
@@ -75,6 +78,26 @@ pub(super) fn lookup(section: Section, key: &'static str, locale: &str) -> &'sta
         .unwrap_or(key)
 }
 
+/// The console's texts in `lang` (a language, or a locale: `de-AT` → `de`; one the catalog
+/// lacks is English), each key the language lacks in English: the language and the texts.
+pub fn console_texts(lang: &str) -> (&'static str, std::collections::BTreeMap<&'static str, &'static str>) {
+    let lang = lang.split('-').next().unwrap_or("en");
+    let catalog: &'static [(&'static str, LanguageFile)] = &CATALOG;
+    let english = catalog.first();
+    let chosen = catalog.iter().find(|(l, _)| *l == lang).or(english);
+    let mut texts: std::collections::BTreeMap<&'static str, &'static str> = std::collections::BTreeMap::new();
+    for (_, file) in english.into_iter().chain(chosen) {
+        texts.extend(file.console.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    (chosen.map_or("en", |(l, _)| *l), texts)
+}
+
+/// The languages of the console: each language with its own name for itself.
+pub fn console_languages() -> Vec<(&'static str, &'static str)> {
+    let catalog: &'static [(&'static str, LanguageFile)] = &CATALOG;
+    catalog.iter().map(|(l, f)| (*l, f.console.get("language_name").map_or(*l, String::as_str))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +128,36 @@ mod tests {
                 assert!(empty.is_empty(), "{lang}.toml [{section}]: empty {empty:?}");
             }
         }
+    }
+
+    /// The `{name}`s a text fills in.
+    fn placeholders(text: &str) -> BTreeSet<&str> {
+        text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect()
+    }
+
+    #[test]
+    fn every_language_has_every_console_text_with_its_placeholders() {
+        let english: LanguageFile = toml::from_str(FILES[0].1).unwrap_or_default();
+        assert!(english.console.len() > 100, "the console's English texts are missing");
+        for (lang, source) in FILES {
+            let file: LanguageFile =
+                toml::from_str(source).unwrap_or_else(|e| panic!("src/locale/catalog/{lang}.toml: {e}"));
+            let want: BTreeSet<&str> = english.console.keys().map(String::as_str).collect();
+            let have: BTreeSet<&str> = file.console.keys().map(String::as_str).collect();
+            let missing: Vec<_> = want.difference(&have).collect();
+            let unknown: Vec<_> = have.difference(&want).collect();
+            assert!(
+                missing.is_empty() && unknown.is_empty(),
+                "{lang}.toml [console]: missing {missing:?}, unknown {unknown:?}"
+            );
+            for (key, text) in &file.console {
+                assert!(!text.trim().is_empty(), "{lang}.toml [console] {key} is empty");
+                let en = english.console.get(key).map(String::as_str).unwrap_or_default();
+                assert_eq!(placeholders(text), placeholders(en), "{lang}.toml [console] {key}: {text}");
+            }
+        }
+        assert_eq!(console_texts("sv-SE").0, "sv");
+        assert_eq!(console_texts("ja").0, "en");
     }
 
     #[test]

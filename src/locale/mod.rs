@@ -5,6 +5,7 @@
 #[rustfmt::skip]
 mod cldr_data;
 mod catalog;
+pub use catalog::{console_languages, console_texts};
 mod labels;
 mod money;
 mod texts;

@@ -39,6 +39,8 @@ pub struct SyncSettings {
     pub retention: Duration,
     /// How often pruning runs.
     pub prune_every: Duration,
+    /// With nothing to send, the acquirer is probed after this long without an answer.
+    pub heartbeat: Duration,
 }
 
 impl Default for SyncSettings {
@@ -51,6 +53,7 @@ impl Default for SyncSettings {
             lease: Duration::from_secs(120),
             retention: Duration::from_secs(90 * 24 * 3600),
             prune_every: Duration::from_secs(3600),
+            heartbeat: Duration::from_secs(30),
         }
     }
 }
@@ -63,6 +66,7 @@ impl From<&crate::config::SyncConfig> for SyncSettings {
             max_parallel: config.max_parallel,
             backoff_cap: Duration::from_secs(config.max_backoff_secs),
             retention: Duration::from_secs(config.retention_days * 24 * 3600),
+            heartbeat: Duration::from_secs(config.heartbeat_secs),
             ..Default::default()
         }
     }
@@ -195,6 +199,10 @@ impl SyncWorker {
                 }
                 Ok(Round::Idle) if self.backend.connectivity().is_online() => {
                     failures = 0;
+                    // A long silence may be a dead network nobody has noticed yet.
+                    if self.backend.connectivity().quiet_for() >= self.settings.heartbeat {
+                        self.backend.probe().await;
+                    }
                     Duration::from_secs(1)
                 }
                 Ok(Round::Idle) => {

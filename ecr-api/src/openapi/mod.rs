@@ -39,14 +39,24 @@ use utoipa::OpenApi;
         paths::change_log_level,
         paths::health,
         paths::metrics,
+        paths::list_cashiers,
+        paths::put_cashier,
+        paths::read_catalogue,
         paths::cashier_console,
+        paths::console_script,
+        paths::console_style,
+        paths::console_texts,
         paths::console_info,
+        paths::sign_in,
+        paths::read_session,
+        paths::sign_out,
+        paths::approve_action,
     ),
     components(
         schemas(crate::ErrorBody, crate::ErrorCode, crate::schema::QueueStateParam),
         responses(paths::Problem, paths::JournalRowDamaged)
     ),
-    security(("ecrToken" = [])),
+    security(("ecrToken" = []), ("consoleSession" = [], "consoleCsrf" = [])),
 )]
 struct Generated;
 

@@ -45,6 +45,14 @@ const ANSWERS: &[&str] = &[
     "DeviceStatus",
     "AcquirerStatus",
     "ConsoleInfo",
+    "Cashier",
+    "CashierList",
+    "Catalogue",
+    "Article",
+    "ConsoleSession",
+    "ConsoleTexts",
+    "ConsoleLanguage",
+    "StaffAction",
 ];
 
 /// Finishes the generated document.
@@ -55,7 +63,13 @@ pub fn apply(doc: &mut Value) {
         "description": DESCRIPTION,
     }));
     doc["servers"] = y(json!([{ "url": "http://127.0.0.1:7600" }]));
-    doc["components"]["securitySchemes"] = y(json!({ "ecrToken": { "type": "http", "scheme": "bearer" } }));
+    doc["components"]["securitySchemes"] = y(json!({
+        "ecrToken": { "type": "http", "scheme": "bearer" },
+        "consoleSession": { "type": "apiKey", "in": "cookie", "name": "posagent_console",
+            "description": "A cashier's console session (POST /console/session); cashiers' roles limit what it may do (docs/console.md)" },
+        "consoleCsrf": { "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+            "description": "The session's CSRF token, with every console request that changes something" },
+    }));
     let schemas = &mut doc["components"]["schemas"];
     for name in ANSWERS {
         let schema = &mut schemas[*name];
@@ -121,9 +135,18 @@ pub fn apply(doc: &mut Value) {
         }
     }
     // The operations without the token.
-    for path in ["/health", "/metrics", "/console", "/console/info"] {
+    for path in [
+        "/health",
+        "/metrics",
+        "/console",
+        "/console/info",
+        "/console/app.js",
+        "/console/app.css",
+        "/console/texts/{lang}",
+    ] {
         doc["paths"][path]["get"]["security"] = y(json!([]));
     }
+    doc["paths"]["/console/session"]["post"]["security"] = y(json!([]));
 }
 
 /// A schema without its `null` alternative (`type: [T, "null"]` or `oneOf: [null, S]`).

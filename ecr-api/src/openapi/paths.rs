@@ -8,8 +8,9 @@ use crate::requests::{
     RetrySale, SaleQuery, XReportQuery,
 };
 use crate::{
-    ConsoleInfo, DayReport, Health, KlarnaAvailability, LogLevel, QueueList, QueueState, QueuedOperation,
-    Reconciliation, Return, Sale, SaleHistory, SaleList,
+    Cashier, CashierList, Catalogue, ConsoleInfo, ConsoleSession, ConsoleTexts, DayReport, Health, KlarnaAvailability,
+    LogLevel, PutCashier, QueueList, QueueState, QueuedOperation, Reconciliation, Return, Sale, SaleHistory, SaleList,
+    SignIn,
 };
 use utoipa::IntoParams;
 
@@ -201,7 +202,7 @@ fn health() {}
 fn metrics() {}
 
 #[utoipa::path(get, path = "/console", operation_id = "cashierConsole", security(()),
-    summary = "The cashier console, for terminals without an integrated register (docs/ecr-api.md): a page that holds no secret and asks for the ECR token; it runs only its own script (Content-Security-Policy) and cannot be framed.",
+    summary = "The cashier console, for a counter without a register (docs/console.md): cashiers sign in with their number and PIN; the page runs only its own script and style (Content-Security-Policy) and cannot be framed.",
     responses((status = 200, description = "The page", body = String, content_type = "text/html"),
         (status = "default", response = Problem)))]
 fn cashier_console() {}
@@ -211,6 +212,79 @@ fn cashier_console() {}
     responses((status = 200, description = "The store's currency and locale", body = ConsoleInfo),
         (status = "default", response = Problem)))]
 fn console_info() {}
+
+/// A cashier, by number.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CashierId {
+    /// The cashier's number.
+    #[param(pattern = r"^[1-9][0-9]{0,5}$")]
+    id: String,
+}
+
+/// A language of the console.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct Lang {
+    /// ISO 639-1 code (`sv`), or a locale (`sv-SE`); one the console does not speak is answered in English.
+    #[param(max_length = 35)]
+    lang: String,
+}
+
+#[utoipa::path(get, path = "/v1/cashiers", operation_id = "listCashiers",
+    summary = "The cashiers who sign in at the console (never their PINs).",
+    responses((status = 200, description = "By number", body = CashierList),
+        (status = 500, response = JournalRowDamaged), (status = "default", response = Problem)))]
+fn list_cashiers() {}
+
+#[utoipa::path(put, path = "/v1/cashiers/{id}", operation_id = "putCashier", params(CashierId), request_body = PutCashier,
+    summary = "Adds a cashier (with a PIN) or changes one (a PIN left out stays); from the console, a supervisor's action.",
+    responses((status = 201, description = "Added", body = Cashier),
+        (status = 200, description = "Changed", body = Cashier),
+        (status = 500, response = JournalRowDamaged), (status = "default", response = Problem)))]
+fn put_cashier() {}
+
+#[utoipa::path(get, path = "/v1/catalogue", operation_id = "readCatalogue",
+    summary = "The articles of the console's quick keys (`[console]` articles and catalogue file).",
+    responses((status = 200, description = "In the config's order", body = Catalogue), (status = "default", response = Problem)))]
+fn read_catalogue() {}
+
+#[utoipa::path(get, path = "/console/app.js", operation_id = "consoleScript", security(()),
+    summary = "The console's script (the only one its page runs).",
+    responses((status = 200, description = "JavaScript", body = String, content_type = "text/javascript"),
+        (status = "default", response = Problem)))]
+fn console_script() {}
+
+#[utoipa::path(get, path = "/console/app.css", operation_id = "consoleStyle", security(()),
+    summary = "The console's style sheet.",
+    responses((status = 200, description = "CSS", body = String, content_type = "text/css"),
+        (status = "default", response = Problem)))]
+fn console_style() {}
+
+#[utoipa::path(get, path = "/console/texts/{lang}", operation_id = "consoleTexts", security(()), params(Lang),
+    summary = "The console's texts in a language, and the languages it speaks.",
+    responses((status = 200, description = "The texts", body = ConsoleTexts), (status = "default", response = Problem)))]
+fn console_texts() {}
+
+#[utoipa::path(post, path = "/console/session", operation_id = "signIn", security(()), request_body = SignIn,
+    summary = "Signs a cashier in: the answer sets the session cookie `posagent_console` (HttpOnly, SameSite=Strict, Secure over HTTPS) and gives the session's CSRF token. A wrong PIN is 401 WRONG_PIN; the fifth in a row locks the cashier for 5 minutes (423 CASHIER_LOCKED).",
+    responses((status = 200, description = "Signed in", body = ConsoleSession), (status = "default", response = Problem)))]
+fn sign_in() {}
+
+#[utoipa::path(get, path = "/console/session", operation_id = "readSession", security(("consoleSession" = [])),
+    summary = "Who is signed in on this browser (401 SIGN_IN_REQUIRED: no one, or locked after `console.lock_after_secs` without an action).",
+    responses((status = 200, description = "The session", body = ConsoleSession), (status = "default", response = Problem)))]
+fn read_session() {}
+
+#[utoipa::path(delete, path = "/console/session", operation_id = "signOut", security(("consoleSession" = [], "consoleCsrf" = [])),
+    summary = "Signs out (the cookie is cleared).",
+    responses((status = 204, description = "Signed out"), (status = "default", response = Problem)))]
+fn sign_out() {}
+
+#[utoipa::path(post, path = "/console/session/approval", operation_id = "approveAction", security(("consoleSession" = [], "consoleCsrf" = [])), request_body = SignIn,
+    summary = "A supervisor's number and PIN approve the session's next action that needs a supervisor (within 2 minutes).",
+    responses((status = 200, description = "The session, its approval waiting", body = ConsoleSession), (status = "default", response = Problem)))]
+fn approve_action() {}
 
 /// An error; nothing was done.
 #[derive(utoipa::ToResponse)]

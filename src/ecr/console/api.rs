@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use posagent_ecr_api::{Catalogue, CashierList, CashierRole, ConsoleSession, ErrorCode, PutCashier, SignIn};
+use posagent_ecr_api::{CashierList, CashierRole, Catalogue, ConsoleSession, ErrorCode, PutCashier, SignIn};
 use zeroize::Zeroizing;
 
 /// The session's answer.
@@ -52,7 +52,11 @@ async fn journal_attempt(s: &EcrState, cashier: &str, approved_by: Option<String
 /// `POST /console/session`: signs a cashier in; the answer sets the session cookie.
 pub async fn sign_in(State(s): State<EcrState>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
     if !super::gate::same_origin(&headers) {
-        return Err(Problem::new(StatusCode::FORBIDDEN, ErrorCode::CsrfRejected, "sign in from this terminal's console"));
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::CsrfRejected,
+            "sign in from this terminal's console",
+        ));
     }
     let (id, pin) = credentials(&body)?;
     let result = s.console.staff.sign_in(&id, pin).await.map_err(Problem::from);
@@ -101,16 +105,26 @@ pub async fn sign_out(State(s): State<EcrState>, headers: HeaderMap) -> Result<R
 }
 
 fn check_csrf(session: &super::session::Session, headers: &HeaderMap) -> Result<(), Problem> {
-    if csrf_matches(session, headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok())) && super::gate::same_origin(headers) {
+    if csrf_matches(session, headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+        && super::gate::same_origin(headers)
+    {
         Ok(())
     } else {
-        Err(Problem::new(StatusCode::FORBIDDEN, ErrorCode::CsrfRejected, "reload the console: this request lacks its CSRF token"))
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::CsrfRejected,
+            "reload the console: this request lacks its CSRF token",
+        ))
     }
 }
 
 /// `POST /console/session/approval`: a supervisor's number and PIN approve the session's
 /// next action that needs a supervisor (within two minutes).
-pub async fn approve(State(s): State<EcrState>, headers: HeaderMap, body: Bytes) -> Result<Json<ConsoleSession>, Problem> {
+pub async fn approve(
+    State(s): State<EcrState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ConsoleSession>, Problem> {
     let (token, session) = session_of(&s, &headers, true)?;
     check_csrf(&session, &headers)?;
     let (id, pin) = credentials(&body)?;
@@ -139,7 +153,10 @@ pub async fn put(
     let req: PutCashier = Problem::parse_json(&body)?;
     // A supervisor at the console cannot take their own supervisor role away by mistake.
     if caller.cashier_id().as_deref() == Some(id.as_str()) && req.role != CashierRole::Supervisor {
-        return Err(Problem::invalid_field("role", "a supervisor cannot change their own role; another supervisor can"));
+        return Err(Problem::invalid_field(
+            "role",
+            "a supervisor cannot change their own role; another supervisor can",
+        ));
     }
     let change = CashierChange {
         id,

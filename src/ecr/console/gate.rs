@@ -170,7 +170,8 @@ async fn act(gate: &Gate, token: &str, cashier: Cashier, rule: Rule, request: Re
         },
         Need::RefundLimit => gate.sessions.take_approval(token),
     };
-    let refund_limit = (rule.need == Need::RefundLimit && !supervisor && approved_by.is_none()).then_some(gate.refund_limit);
+    let refund_limit =
+        (rule.need == Need::RefundLimit && !supervisor && approved_by.is_none()).then_some(gate.refund_limit);
     let (request, subject) = match rule.subject {
         Some(s) => (request, Some(s)),
         None if rule.action == "return.create" => match returned_purchase(request).await {
@@ -255,7 +256,10 @@ mod tests {
     fn each_console_action_has_its_rule() {
         let r = |m: Method, p: &str| rule(&m, p).map(|r| (r.action, r.need, r.subject));
         assert_eq!(r(Method::POST, "/v1/sales"), Some(("sale.create".into(), Need::Cashier, None)));
-        assert_eq!(r(Method::POST, "/v1/sales/S-1/void"), Some(("sale.void".into(), Need::Supervisor, Some("S-1".into()))));
+        assert_eq!(
+            r(Method::POST, "/v1/sales/S-1/void"),
+            Some(("sale.void".into(), Need::Supervisor, Some("S-1".into())))
+        );
         assert_eq!(r(Method::POST, "/v1/sales/S-1/cancel").map(|x| x.1), Some(Need::Cashier));
         assert_eq!(r(Method::POST, "/v1/returns").map(|x| x.1), Some(Need::RefundLimit));
         assert_eq!(r(Method::POST, "/v1/reports/z").map(|x| x.1), Some(Need::Supervisor));

@@ -74,3 +74,19 @@ pub async fn script() -> Response {
 pub async fn style() -> Response {
     file(STYLE, "text/css; charset=utf-8")
 }
+
+/// `GET /console/texts/{lang}`: the console's texts (English where the language has none).
+pub async fn texts(
+    axum::extract::Path(lang): axum::extract::Path<String>,
+) -> axum::Json<posagent_ecr_api::ConsoleTexts> {
+    let (lang, texts) = crate::locale::console_texts(&lang);
+    let languages = crate::locale::console_languages()
+        .into_iter()
+        .map(|(lang, name)| posagent_ecr_api::ConsoleLanguage { lang: lang.to_string(), name: name.to_string() })
+        .collect();
+    axum::Json(posagent_ecr_api::ConsoleTexts {
+        lang: lang.to_string(),
+        texts: texts.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        languages,
+    })
+}

@@ -142,7 +142,10 @@ impl Sessions {
 
     /// Whether an approval is waiting (without taking it).
     pub fn has_approval(&self, token: &str) -> bool {
-        self.map().get(&key(token)).and_then(|s| s.approval.as_ref()).is_some_and(|(_, at)| at.elapsed() <= APPROVAL_FOR)
+        self.map()
+            .get(&key(token))
+            .and_then(|s| s.approval.as_ref())
+            .is_some_and(|(_, at)| at.elapsed() <= APPROVAL_FOR)
     }
 }
 

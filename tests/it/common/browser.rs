@@ -172,3 +172,99 @@ pub fn count_near(png_bytes: &[u8], color: [u8; 3]) -> usize {
     let (_, _, px) = pixels(png_bytes);
     px.iter().filter(|p| p.iter().zip(color).all(|(a, b)| a.abs_diff(b) <= 12)).count()
 }
+
+impl Browser {
+    /// Lays the page out at `width` × `height` CSS pixels (one device pixel each).
+    pub async fn viewport(&mut self, width: u32, height: u32) {
+        let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false });
+        self.send("Emulation.setDeviceMetricsOverride", metrics).await;
+    }
+
+    /// Sets an input's value as typing would (an `input` event follows).
+    pub async fn type_into(&mut self, id: &str, text: &str) {
+        let text = serde_json::to_string(text).unwrap();
+        let found = self
+            .eval(&format!(
+                "(() => {{ const e = document.getElementById('{id}'); if (!e) return false; e.value = {text}; e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
+            ))
+            .await;
+        assert_eq!(found, true, "no input #{id}");
+    }
+
+    /// Clicks the button inside `#within` whose text is `text`.
+    pub async fn click_text(&mut self, within: &str, text: &str) {
+        let text = serde_json::to_string(text).unwrap();
+        let found = self
+            .eval(&format!(
+                "(() => {{ const b = [...document.querySelectorAll('#{within} button')].find(b => b.textContent.trim() === {text}); if (!b) return false; b.click(); return true; }})()"
+            ))
+            .await;
+        assert_eq!(found, true, "no button {text} in #{within}");
+    }
+
+    /// The serious and critical WCAG 2.1 A/AA violations axe-core finds on the page now,
+    /// one line each (rule, impact, the first element's selector).
+    pub async fn accessibility_violations(&mut self) -> Vec<String> {
+        let source = std::fs::read_to_string(axe_script()).unwrap();
+        // Injected through DevTools, which the page's CSP does not apply to.
+        self.send("Runtime.evaluate", json!({ "expression": source })).await;
+        let found = self
+            .eval(
+                "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))",
+            )
+            .await;
+        found.as_array().unwrap_or_else(|| panic!("axe did not run: {found}")).iter().map(|v| v.to_string()).collect()
+    }
+}
+
+/// axe-core's script (tests/browser/axe, its version pinned in package-lock.json), installed
+/// with `npm ci` on first use.
+fn axe_script() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/axe");
+    let script = dir.join("node_modules/axe-core/axe.min.js");
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        if !script.exists() {
+            let status = std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .status()
+                .expect("npm is needed for axe-core (Node.js's npm; `.ci/run` has Node.js installed)");
+            assert!(status.success(), "npm ci in {} failed", dir.display());
+        }
+    });
+    script
+}
+
+/// Compares a screenshot with its reviewed golden image (tests/browser/golden/NAME.png): at
+/// most `tolerance` of the pixels may differ (by more than 24 in a channel) — the sales'
+/// references and times change from run to run, the layout must not. With
+/// `POSAGENT_UPDATE_GOLDENS=1` the screenshot becomes the golden (review it, then commit).
+pub fn assert_golden(name: &str, png_bytes: &[u8], tolerance: f64) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/golden");
+    let golden = dir.join(format!("{name}.png"));
+    if std::env::var_os("POSAGENT_UPDATE_GOLDENS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&golden, png_bytes).unwrap();
+        return;
+    }
+    let want = std::fs::read(&golden).unwrap_or_else(|_| {
+        panic!("no golden image {}: run with POSAGENT_UPDATE_GOLDENS=1, look at it, commit it", golden.display())
+    });
+    let (w1, h1, a) = pixels(&want);
+    let (w2, h2, b) = pixels(png_bytes);
+    assert_eq!((w1, h1), (w2, h2), "{name}: the screenshot's size differs from the golden's");
+    let differing = a.iter().zip(&b).filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 24)).count();
+    let share = differing as f64 / a.len() as f64;
+    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/browser-screenshots/{name}.png"));
+    assert!(
+        share <= tolerance,
+        "{name}: {:.2} % of the pixels differ from the golden (at most {:.2} %); compare {} with {}",
+        share * 100.0,
+        tolerance * 100.0,
+        shot.display(),
+        golden.display()
+    );
+}
