@@ -184,6 +184,17 @@ enum Command {
         #[arg(long, default_value = "posagent-data", global = true)]
         data_dir: PathBuf,
     },
+    /// The cashier console's cashiers (docs/console.md): add (or change), list, disable.
+    Cashier {
+        #[command(subcommand)]
+        action: cli::cashier::CashierAction,
+        /// Store config of the running daemon.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// Data directory of a daemon running on the simulator.
+        #[arg(long, default_value = "posagent-data", global = true)]
+        data_dir: PathBuf,
+    },
     /// The chain's fleet through its MQTT broker, with an operator's certificate
     /// (docs/fleet.md): the terminals' states, a command to one terminal.
     Fleet {
@@ -394,6 +405,9 @@ async fn main() -> anyhow::Result<()> {
             cli::remote::report(kind, config.as_deref(), &data_dir, date, print).await
         }
         Command::Queue { action, config, data_dir } => cli::queue::queue(action, config.as_deref(), &data_dir).await,
+        Command::Cashier { action, config, data_dir } => {
+            cli::cashier::cashier(action, config.as_deref(), &data_dir).await
+        }
         Command::Fleet { action } => cli::fleet::fleet(action).await,
         Command::UdevRules { dir } => {
             let profiles = match dir {

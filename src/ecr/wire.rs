@@ -317,8 +317,9 @@ mod tests {
             "voided": true, "offline": "FORWARDED", "queued_capture_amount": 5, "void_queued": true,
             "sync_error": "e", "reversal": "NOTHING_FOUND", "transaction_state": "COMPLETED", "refunded_amount": 7,
             "receipt_printed": true, "receipt_error": "paper", "created_at": "2026-12-02T09:00:00.123456Z",
-            "updated_at": "2026-12-02T09:01:00Z",
+            "updated_at": "2026-12-02T09:01:00Z", "cashier": "7",
         });
+        sale["order_lines"] = json!([{"name": "Kaffe", "quantity": 2, "unit_price": 3500, "total_amount": 7000}]);
         if let (Some(s), Some(f)) = (sale.as_object_mut(), fields.as_object()) {
             s.extend(f.clone());
         }

@@ -193,6 +193,34 @@ async fn the_cli_drives_a_running_daemon_and_sigterm_stops_it() {
     assert!(listed.ends_with("1 sale(s)\n"), "{listed}");
     let none = cli(&["sales", "--method", "CARD", "--json"]);
     assert!(none.status.success() && String::from_utf8_lossy(&none.stdout).contains("\"sales\": []"));
+    // The simulator's demo cashiers, and store IT's cashier commands.
+    let listed = cli(&["cashier", "list"]);
+    let table = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(table.contains("1       Alex") && table.contains("supervisor"), "{table}");
+    let signed = http.post(format!("{ecr}/console/session")).json(&serde_json::json!({"cashier": "1", "pin": "1357"}));
+    let signed = signed.send().await.unwrap();
+    assert_eq!(signed.status(), 200);
+    assert!(signed.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly"));
+    let add = |pin: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posagent"))
+            .args(["cashier", "add", "7", "--name", "Anna", "--pin-stdin", "--data-dir"])
+            .arg(&data)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{pin}\n").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let weak = add("1234");
+    assert!(!weak.status.success() && String::from_utf8_lossy(&weak.stderr).contains("1234"), "{weak:?}");
+    let added = add("4071");
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert_eq!(String::from_utf8_lossy(&added.stdout), "added cashier 7 (Anna, cashier)\n");
+    assert!(cli(&["cashier", "disable", "7"]).status.success());
+    let table = String::from_utf8_lossy(&cli(&["cashier", "list"]).stdout).to_string();
+    assert!(table.lines().any(|l| l.starts_with("7 ") && l.ends_with(" no")), "{table}");
     let bad = cli(&["sales", "--since", "today"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("since"), "{bad:?}");
     let missing = cli(&["sale", "show", "NO-SUCH-SALE"]);

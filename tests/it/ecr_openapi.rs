@@ -202,6 +202,7 @@ async fn every_ecr_answer_matches_the_openapi_document() {
     call(&h, &mut s, "GET", "/console", "/console", None).await;
     let (st, info) = call(&h, &mut s, "GET", "/console/info", "/console/info", None).await;
     assert_eq!((st, info["currency"].as_str()), (200, Some("SEK")), "{info}");
+    console_operations(&h, &mut s).await;
     let events = h.http.get(format!("{}/v1/events", h.url)).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     // The stream does not end: its status and content type only.
@@ -218,6 +219,64 @@ async fn every_ecr_answer_matches_the_openapi_document() {
 
     let missing: Vec<_> = s.operations().difference(&s.seen).cloned().collect();
     assert!(missing.is_empty(), "operations never exercised: {missing:?}");
+}
+
+/// A request of the console (a session cookie, a CSRF token, no bearer token), its answer checked.
+async fn console_call(
+    spec: &mut Spec,
+    method: &str,
+    template: &str,
+    path: &str,
+    req: reqwest::RequestBuilder,
+) -> (u16, Value) {
+    spec.seen.insert((method.to_string(), template.to_string()));
+    common::contract::read_checked(common::contract::ecr(), method, path, req.send().await.unwrap()).await
+}
+
+/// The cashiers, the catalogue, the console's files and texts, and a session from sign-in
+/// to sign-out with a supervisor's approval between.
+async fn console_operations(h: &Harness, s: &mut Spec) {
+    let anna = json!({"name": "Anna", "role": "CASHIER", "pin": "4071"});
+    let (st, _) = call(h, s, "PUT", "/v1/cashiers/{id}", "/v1/cashiers/7", Some(anna)).await;
+    assert_eq!(st, 201);
+    let bo = json!({"name": "Bo", "role": "SUPERVISOR", "pin": "9052"});
+    assert_eq!(call(h, s, "PUT", "/v1/cashiers/{id}", "/v1/cashiers/3", Some(bo)).await.0, 201);
+    let (_, list) = call(h, s, "GET", "/v1/cashiers", "/v1/cashiers", None).await;
+    assert_eq!(list["cashiers"][0]["id"], "3", "{list}");
+    let (_, catalogue) = call(h, s, "GET", "/v1/catalogue", "/v1/catalogue", None).await;
+    assert_eq!(catalogue["articles"][0]["reference"], "KAFFE", "{catalogue}");
+    for path in ["/console/app.js", "/console/app.css"] {
+        assert_eq!(call(h, s, "GET", path, path, None).await.0, 200);
+    }
+    let (_, texts) = call(h, s, "GET", "/console/texts/{lang}", "/console/texts/sv-SE", None).await;
+    assert_eq!((texts["lang"].as_str(), texts["texts"]["sign_in"].as_str()), (Some("sv"), Some("Logga in")));
+
+    let url = |path: &str| format!("{}{path}", h.url);
+    let signing = h.http.post(url("/console/session")).json(&json!({"cashier": "7", "pin": "4071"}));
+    let response = signing.send().await.unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    s.seen.insert(("POST".into(), "/console/session".into()));
+    let (st, session) =
+        common::contract::read_checked(common::contract::ecr(), "POST", "/console/session", response).await;
+    assert_eq!((st, session["cashier"]["name"].as_str()), (200, Some("Anna")), "{session}");
+    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    let read = h.http.get(url("/console/session")).header("cookie", &cookie);
+    assert_eq!(console_call(s, "GET", "/console/session", "/console/session", read).await.0, 200);
+    let approval =
+        h.http.post(url("/console/session/approval")).header("cookie", &cookie).header("x-csrf-token", &csrf);
+    let (st, approved) = console_call(
+        s,
+        "POST",
+        "/console/session/approval",
+        "/console/session/approval",
+        approval.json(&json!({"cashier": "3", "pin": "9052"})),
+    )
+    .await;
+    assert_eq!((st, approved["approval_waiting"].as_bool()), (200, Some(true)), "{approved}");
+    let out = h.http.delete(url("/console/session")).header("cookie", &cookie).header("x-csrf-token", &csrf);
+    assert_eq!(console_call(s, "DELETE", "/console/session", "/console/session", out).await.0, 204);
+    let gone = h.http.get(url("/console/session")).header("cookie", &cookie);
+    assert_eq!(console_call(s, "GET", "/console/session", "/console/session", gone).await.0, 401);
 }
 
 /// The strict check bites: an extra key (at the top and nested), a missing required key,

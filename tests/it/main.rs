@@ -18,6 +18,7 @@ mod acquirer_tls;
 mod card_reader_faults;
 mod card_sale;
 mod cli;
+mod console_session;
 mod crash_each_state;
 mod crash_harness;
 mod devices;

@@ -63,13 +63,7 @@ pub fn apply(doc: &mut Value) {
         "description": DESCRIPTION,
     }));
     doc["servers"] = y(json!([{ "url": "http://127.0.0.1:7600" }]));
-    doc["components"]["securitySchemes"] = y(json!({
-        "ecrToken": { "type": "http", "scheme": "bearer" },
-        "consoleSession": { "type": "apiKey", "in": "cookie", "name": "posagent_console",
-            "description": "A cashier's console session (POST /console/session); cashiers' roles limit what it may do (docs/console.md)" },
-        "consoleCsrf": { "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-            "description": "The session's CSRF token, with every console request that changes something" },
-    }));
+    security_schemes(doc);
     let schemas = &mut doc["components"]["schemas"];
     for name in ANSWERS {
         let schema = &mut schemas[*name];
@@ -134,7 +128,12 @@ pub fn apply(doc: &mut Value) {
             }
         }
     }
-    // The operations without the token.
+    open_operations(doc);
+}
+
+/// The operations without the token or a session: health, metrics, the console's files
+/// and its sign-in.
+fn open_operations(doc: &mut Value) {
     for path in [
         "/health",
         "/metrics",
@@ -147,6 +146,17 @@ pub fn apply(doc: &mut Value) {
         doc["paths"][path]["get"]["security"] = y(json!([]));
     }
     doc["paths"]["/console/session"]["post"]["security"] = y(json!([]));
+}
+
+/// The register's token, and a cashier's console session with its CSRF token.
+fn security_schemes(doc: &mut Value) {
+    doc["components"]["securitySchemes"] = y(json!({
+        "ecrToken": { "type": "http", "scheme": "bearer" },
+        "consoleSession": { "type": "apiKey", "in": "cookie", "name": "posagent_console",
+            "description": "A cashier's console session (POST /console/session); cashiers' roles limit what it may do (docs/console.md)" },
+        "consoleCsrf": { "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+            "description": "The session's CSRF token, with every console request that changes something" },
+    }));
 }
 
 /// A schema without its `null` alternative (`type: [T, "null"]` or `oneOf: [null, S]`).
