@@ -93,6 +93,10 @@ pub struct DayReport {
     pub settlement: Vec<SettlementTotals>,
     /// Why the acquirer's settlement is not in the report.
     pub settlement_error: Option<String>,
+    /// The number of the console's cashier who asked for it (and closed the day, for a Z);
+    /// null for the register's.
+    #[schema(pattern = r"^[1-9][0-9]{0,5}$")]
+    pub cashier: Option<String>,
 }
 
 /// The side that lacks an entry.

@@ -138,6 +138,9 @@ pub fn receipt_document(sale: &Sale, header: ReceiptHeader<'_>, copy: bool) -> D
     }
     // The time of the purchase, on copies too (not of a later capture or return).
     header.print(&mut d, sale.approved_at.unwrap_or(sale.created_at), l);
+    if let Some(cashier) = &sale.cashier {
+        d.columns(label(Label::Cashier, l), cashier.as_str(), false);
+    }
     d.push(Block::Rule);
     order_lines_and_tax(&mut d, sale);
     d.push(Block::Feed(1));

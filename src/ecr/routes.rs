@@ -269,16 +269,20 @@ async fn read_return(State(s): State<EcrState>, Path(id): Path<String>) -> Answe
 }
 
 /// The X report (`?print=true` prints it).
-async fn report_x(State(s): State<EcrState>, q: Result<Query<XReportQuery>, QueryRejection>) -> Answer<DayReport> {
+async fn report_x(
+    State(s): State<EcrState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<XReportQuery>, QueryRejection>,
+) -> Answer<DayReport> {
     let Ok(Query(XReportQuery { print })) = q else {
         return Err(Problem::invalid_request("pass ?print=true or ?print=false"));
     };
-    Ok(Json(wire::day_report(s.reports.x(print).await?)))
+    Ok(Json(wire::day_report(s.reports.x(print, caller.cashier_id()).await?)))
 }
 
 /// The Z report: closes the day and prints.
-async fn report_z(State(s): State<EcrState>) -> Answer<DayReport> {
-    Ok(Json(wire::day_report(s.reports.z().await?)))
+async fn report_z(State(s): State<EcrState>, Extension(caller): Extension<Caller>) -> Answer<DayReport> {
+    Ok(Json(wire::day_report(s.reports.z(caller.cashier_id()).await?)))
 }
 
 /// The day's reconciliation against the acquirer's settlement report (`?date=YYYY-MM-DD`, default today).

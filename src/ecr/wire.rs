@@ -224,6 +224,7 @@ pub(super) fn day_report(r: crate::reports::DayReport) -> wire::DayReport {
         print_error: r.print_error,
         settlement: r.settlement.into_iter().map(settlement_totals).collect(),
         settlement_error: r.settlement_error,
+        cashier: r.cashier,
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Label {
     Tax,
     /// "Terminal" label on receipts.
     Terminal,
+    /// The number of the console's cashier who made the sale or return, on its receipt.
+    Cashier,
     /// Marks the customer's receipt when a merchant copy is printed too.
     CustomerCopy,
     /// Marks the merchant's copy.

@@ -69,6 +69,9 @@ pub struct DayReport {
     pub settlement: Vec<posagent_acquirer_api::settlement::SettlementTotal>,
     /// Why the settlement is not there (the acquirer unreachable or refusing).
     pub settlement_error: Option<String>,
+    /// The console's cashier who asked for it; none for the register's.
+    #[serde(default)]
+    pub cashier: Option<String>,
 }
 
 /// A report that could not be made.
@@ -176,6 +179,7 @@ impl Reports {
             print_error: None,
             settlement: vec![],
             settlement_error: None,
+            cashier: None,
         })
     }
 
@@ -208,6 +212,9 @@ impl Reports {
             Align::Center,
         );
         d.columns(label(Label::Terminal, l), self.store.terminal_reference.clone(), false);
+        if let Some(cashier) = &r.cashier {
+            d.columns(label(Label::Cashier, l), cashier.clone(), false);
+        }
         d.push(Block::Rule);
         for t in &r.totals {
             let money = |v: i64| format_amount(v, t.currency, l);
@@ -235,9 +242,11 @@ impl Reports {
         }
     }
 
-    /// The X report: totals since the last Z; nothing is closed.
-    pub async fn x(&self, print: bool) -> Result<DayReport, ReportError> {
+    /// The X report: totals since the last Z; nothing is closed. `cashier`: the console's
+    /// cashier asking, printed on it.
+    pub async fn x(&self, print: bool, cashier: Option<String>) -> Result<DayReport, ReportError> {
         let mut r = self.compute("X").await?;
+        r.cashier = cashier;
         self.add_settlement(&mut r).await;
         if print {
             self.print_into(&mut r).await;
@@ -245,9 +254,11 @@ impl Reports {
         Ok(r)
     }
 
-    /// The Z report: totals since the last Z, then the day is closed and it is printed.
-    pub async fn z(&self) -> Result<DayReport, ReportError> {
+    /// The Z report: totals since the last Z, then the day is closed and it is printed
+    /// (with the console's `cashier` who closed it).
+    pub async fn z(&self, cashier: Option<String>) -> Result<DayReport, ReportError> {
         let mut r = self.compute("Z").await?;
+        r.cashier = cashier;
         self.add_settlement(&mut r).await;
         let body = serde_json::to_string(&r).unwrap_or_default();
         r.number = Some(self.journal.close_day(r.to, body).await?);

@@ -12,6 +12,9 @@ pub fn return_document(r: &ReturnRecord, header: ReceiptHeader<'_>) -> Document 
     let money = |v: i64| format_amount(v, r.currency, l);
     let mut d = Document::default();
     header.print(&mut d, r.created_at, l);
+    if let Some(cashier) = &r.cashier {
+        d.columns(label(Label::Cashier, l), cashier.as_str(), false);
+    }
     d.styled(label(Label::Return, l), TextStyle { bold: true, double: true }, Align::Center);
     d.push(Block::Rule);
     for line in &r.lines {

@@ -62,6 +62,19 @@ async fn the_ecr_api_is_served_over_https_to_registers_that_trust_its_certificat
     assert_eq!(state, "QR_SHOWN");
     h.customer("approve").await;
 
+    // The cashier console over the same listener: its session cookie is `Secure`.
+    let cashier = json!({"name": "Anna", "role": "CASHIER", "pin": "4071"});
+    let put = register.put(format!("{}/v1/cashiers/7", h.url)).bearer_auth(&h.token).json(&cashier);
+    assert_eq!(put.send().await.unwrap().status(), 201);
+    let signed = register.post(format!("{}/console/session", h.url)).json(&json!({"cashier": "7", "pin": "4071"}));
+    let signed = signed.send().await.unwrap();
+    assert_eq!(signed.status(), 200);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
     // Clients that connect and say nothing hold up no one.
     let port = h.url.rsplit(':').next().unwrap().to_string();
     let mut silent = vec![];

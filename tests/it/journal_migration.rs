@@ -40,6 +40,20 @@ async fn run_sql(journal: &Journal, sql: String) {
         .unwrap();
 }
 
+/// An answer without the fields added to the API after 0.1.0, each checked to read as
+/// the given value for a record 0.1.0 wrote (the console's cashier: none), or to be there
+/// (`None`: the sale's order lines, which 0.1.0 journaled but did not answer).
+fn without_later_fields(mut answer: Value, later: &[(&str, Option<Value>)]) -> Value {
+    for (field, expected) in later {
+        let value = answer.as_object_mut().and_then(|o| o.remove(*field));
+        assert!(value.is_some(), "no {field} in {answer}");
+        if let Some(expected) = expected {
+            assert_eq!(value.as_ref(), Some(expected), "{field} of a 0.1.0 record: {answer}");
+        }
+    }
+    answer
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journal_of_0_1_0_opens_and_answers_what_0_1_0_answered() {
     let before: Value = serde_json::from_slice(&std::fs::read(fixture("journal-0.1.0.json")).unwrap()).unwrap();
@@ -59,6 +73,7 @@ async fn a_journal_of_0_1_0_opens_and_answers_what_0_1_0_answered() {
 
     for (reference, sale) in before["sales"].as_object().unwrap() {
         let (status, now) = h.get(&format!("/v1/sales/{reference}")).await;
+        let now = without_later_fields(now, &[("cashier", Some(Value::Null)), ("order_lines", None)]);
         assert_eq!((status, &now), (200, sale), "{reference}");
         let id = sale["id"].as_str().unwrap();
         let (status, now) = h.get(&format!("/v1/sales/{id}/history")).await;
@@ -66,6 +81,7 @@ async fn a_journal_of_0_1_0_opens_and_answers_what_0_1_0_answered() {
     }
     for (id, ret) in before["returns"].as_object().unwrap() {
         let (status, now) = h.get(&format!("/v1/returns/{id}")).await;
+        let now = without_later_fields(now, &[("cashier", Some(Value::Null))]);
         assert_eq!((status, &now), (200, ret), "{id}");
     }
     let (status, queue) = h.get("/v1/queue").await;

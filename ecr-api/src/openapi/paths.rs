@@ -227,7 +227,7 @@ pub struct CashierId {
 #[into_params(parameter_in = Path)]
 pub struct Lang {
     /// ISO 639-1 code (`sv`), or a locale (`sv-SE`); one the console does not speak is answered in English.
-    #[param(max_length = 35)]
+    #[param(pattern = r"^[A-Za-z0-9-]{1,35}$")]
     lang: String,
 }
 

@@ -75,18 +75,25 @@ pub async fn style() -> Response {
     file(STYLE, "text/css; charset=utf-8")
 }
 
-/// `GET /console/texts/{lang}`: the console's texts (English where the language has none).
+/// `GET /console/texts/{lang}`: the console's texts (English where the language has none);
+/// `lang` is a language or locale: 1 to 35 of A-Z a-z 0-9 and `-`.
 pub async fn texts(
     axum::extract::Path(lang): axum::extract::Path<String>,
-) -> axum::Json<posagent_ecr_api::ConsoleTexts> {
+) -> Result<axum::Json<posagent_ecr_api::ConsoleTexts>, crate::ecr::problem::Problem> {
+    if !(1..=35).contains(&lang.len()) || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(crate::ecr::problem::Problem::invalid_field(
+            "lang",
+            "a language like `sv` or a locale like `sv-SE`",
+        ));
+    }
     let (lang, texts) = crate::locale::console_texts(&lang);
     let languages = crate::locale::console_languages()
         .into_iter()
         .map(|(lang, name)| posagent_ecr_api::ConsoleLanguage { lang: lang.to_string(), name: name.to_string() })
         .collect();
-    axum::Json(posagent_ecr_api::ConsoleTexts {
+    Ok(axum::Json(posagent_ecr_api::ConsoleTexts {
         lang: lang.to_string(),
         texts: texts.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         languages,
-    })
+    }))
 }
