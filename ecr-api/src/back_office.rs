@@ -306,6 +306,33 @@ pub struct ConsoleInfo {
     pub card_reader: bool,
 }
 
+/// `GET /v1/offline`: what the terminal may still approve while the acquirer is
+/// unreachable (card payments only; Klarna is never offered offline), in the store's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineRoom {
+    /// Whether card payments are approved offline at all (a card reader and `offline.card_payments`).
+    pub card_payments: bool,
+    /// The store's currency.
+    #[schema(value_type = crate::schema::Currency)]
+    pub currency: Currency,
+    /// The largest payment approved offline, minor units.
+    #[schema(minimum = 0)]
+    pub floor_limit: i64,
+    /// What may still be approved offline in all, minor units.
+    #[schema(minimum = 0)]
+    pub total_left: i64,
+    /// How many more payments may be approved offline.
+    #[schema(minimum = 0)]
+    pub count_left: i64,
+    /// Approved offline and not yet forwarded: their sum, minor units.
+    #[schema(minimum = 0)]
+    pub waiting_total: i64,
+    /// And how many.
+    #[schema(minimum = 0)]
+    pub waiting_count: i64,
+}
+
 /// One part of the terminal that is not as it should be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -237,6 +237,11 @@ impl EcrClient {
         Ok((cashier, status == StatusCode::CREATED))
     }
 
+    /// `GET /v1/offline`: what may still be approved while the acquirer is unreachable.
+    pub async fn offline_room(&self) -> Result<crate::OfflineRoom, EcrError> {
+        self.call(self.request(Method::GET, "/v1/offline")).await
+    }
+
     /// `GET /v1/catalogue`: the console's quick keys.
     pub async fn catalogue(&self) -> Result<Catalogue, EcrError> {
         self.call(self.request(Method::GET, "/v1/catalogue")).await

@@ -18,8 +18,8 @@ pub mod openapi;
 
 pub use back_office::{
     AcquirerStatus, ConsoleInfo, DayReport, DeviceStatus, Difference, DifferenceKind, EntryType, Health, HealthProblem,
-    LogLevel, OpKind, OpState, QueueList, QueueState, QueueSummary, QueuedOperation, Reconciliation, ReportKind,
-    SettlementTotals, Subject, TenderTotal,
+    LogLevel, OfflineRoom, OpKind, OpState, QueueList, QueueState, QueueSummary, QueuedOperation, Reconciliation,
+    ReportKind, SettlementTotals, Subject, TenderTotal,
 };
 #[cfg(feature = "client")]
 pub use client::{EcrClient, EcrError};

@@ -13,6 +13,7 @@ mod flow;
 mod idle;
 mod machine;
 mod new_sale;
+mod offline;
 mod ports;
 mod post_purchase;
 mod receipt;
@@ -23,6 +24,7 @@ mod wait;
 pub use availability::{KlarnaAvailability, Source};
 pub use engine::{Checkout, CheckoutDeps, CheckoutError};
 pub use new_sale::{NewSale, ReceiptPrinting};
+pub use offline::OfflineRoom;
 pub use receipt::{
     CopyFor, PostPurchaseKind, ReceiptHeader, card_brand, card_line, declined_document, marked, post_purchase_document,
     qr_slip_document, receipt_document,

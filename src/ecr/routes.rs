@@ -98,6 +98,7 @@ pub fn router(state: EcrState, token: String, ecr: &crate::config::EcrConfig) ->
         .route("/v1/cashiers", get(super::console::api::list))
         .route("/v1/cashiers/{id}", axum::routing::put(super::console::api::put))
         .route("/v1/catalogue", get(super::console::api::catalogue))
+        .route("/v1/offline", get(offline_room))
         .layer(axum::middleware::from_fn_with_state(gate, require_caller))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
@@ -299,6 +300,20 @@ async fn reconciliation(
             .map_err(|_| Problem::invalid_field("date", format!("`{d}` is not a date like 2026-11-25")))?,
     };
     Ok(Json(wire::reconciliation(s.reports.reconcile(date).await?)))
+}
+
+/// What may still be approved offline.
+async fn offline_room(State(s): State<EcrState>) -> Answer<posagent_ecr_api::OfflineRoom> {
+    let r = s.checkout.offline_room().await?;
+    Ok(Json(posagent_ecr_api::OfflineRoom {
+        card_payments: r.card_payments,
+        currency: r.currency,
+        floor_limit: r.floor_limit,
+        total_left: r.total_left,
+        count_left: r.count_left,
+        waiting_total: r.waiting_total,
+        waiting_count: r.waiting_count,
+    }))
 }
 
 /// What the console needs to format amounts: the store's currency.

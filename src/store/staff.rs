@@ -191,16 +191,4 @@ impl Journal {
         })
         .await
     }
-
-    /// The latest `limit` actions, newest first.
-    pub async fn recent_actions(&self, limit: usize) -> Result<Vec<StaffAction>, StoreError> {
-        self.call_grouped(move |conn, path| {
-            let mut stmt =
-                conn.prepare_cached(&format!("{ACTIONS} ORDER BY seq DESC LIMIT ?1")).map_err(sqlite(path))?;
-            let rows =
-                stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], action_row).map_err(sqlite(path))?;
-            rows.map(|r| r.map_err(sqlite(path)).and_then(decode_action)).collect()
-        })
-        .await
-    }
 }

@@ -181,7 +181,10 @@ async fn a_counter_runs_on_the_console() {
     let faults = h.http.post(format!("{}/sim/faults", h.sim.backend_url)).json(&serde_json::json!({"partition": true}));
     assert!(faults.send().await.unwrap().status().is_success());
     b.click("tab-terminal").await;
-    wait_text(&mut b, "banner", "Offline").await;
+    let banner = wait_text(&mut b, "banner", "godkänns offline").await;
+    assert!(banner.starts_with("Offline: inlösaren går inte att nå. Klarna erbjuds inte."), "{banner}");
+    // The offline room: nothing approved offline yet, so the whole of the store's limits.
+    assert!(banner.contains("000,00\u{a0}kr kvar, för 50 betalningar till"), "{banner:?}");
     wait_text(&mut b, "health", "Inlösaren går inte att nå").await;
     check_page(&mut b, "terminal").await;
 

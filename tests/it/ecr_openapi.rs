@@ -243,6 +243,8 @@ async fn console_operations(h: &Harness, s: &mut Spec) {
     assert_eq!(call(h, s, "PUT", "/v1/cashiers/{id}", "/v1/cashiers/3", Some(bo)).await.0, 201);
     let (_, list) = call(h, s, "GET", "/v1/cashiers", "/v1/cashiers", None).await;
     assert_eq!(list["cashiers"][0]["id"], "3", "{list}");
+    let (_, room) = call(h, s, "GET", "/v1/offline", "/v1/offline", None).await;
+    assert_eq!((room["card_payments"].as_bool(), room["waiting_count"].as_i64()), (Some(true), Some(0)), "{room}");
     let (_, catalogue) = call(h, s, "GET", "/v1/catalogue", "/v1/catalogue", None).await;
     assert_eq!(catalogue["articles"][0]["reference"], "KAFFE", "{catalogue}");
     for path in ["/console/app.js", "/console/app.css"] {

@@ -42,6 +42,7 @@ use utoipa::OpenApi;
         paths::list_cashiers,
         paths::put_cashier,
         paths::read_catalogue,
+        paths::read_offline_room,
         paths::cashier_console,
         paths::console_script,
         paths::console_style,

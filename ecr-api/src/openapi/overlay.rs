@@ -53,6 +53,7 @@ const ANSWERS: &[&str] = &[
     "ConsoleTexts",
     "ConsoleLanguage",
     "StaffAction",
+    "OfflineRoom",
 ];
 
 /// Finishes the generated document.

@@ -244,6 +244,12 @@ fn list_cashiers() {}
         (status = 500, response = JournalRowDamaged), (status = "default", response = Problem)))]
 fn put_cashier() {}
 
+#[utoipa::path(get, path = "/v1/offline", operation_id = "readOfflineRoom",
+    summary = "What the terminal may still approve while the acquirer is unreachable: the offline limits less the card payments waiting to be forwarded (the console's banner).",
+    responses((status = 200, description = "In the store's currency", body = crate::OfflineRoom),
+        (status = 500, response = JournalRowDamaged), (status = "default", response = Problem)))]
+fn read_offline_room() {}
+
 #[utoipa::path(get, path = "/v1/catalogue", operation_id = "readCatalogue",
     summary = "The articles of the console's quick keys (`[console]` articles and catalogue file).",
     responses((status = 200, description = "In the config's order", body = Catalogue), (status = "default", response = Problem)))]

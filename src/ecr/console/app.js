@@ -239,7 +239,9 @@ function renderCart() {
   if (amount > 0) klarnaWording(amount);
 }
 let wordingFor = 0;
+// Klarna's wording for the amount on the button, asked once per amount.
 async function klarnaWording(amount) {
+  if (wordingFor === amount) return;
   wordingFor = amount;
   await new Promise((r) => setTimeout(r, 250));
   if (wordingFor !== amount) return;
@@ -464,7 +466,17 @@ async function banner() {
   try {
     const h = await (await fetch('/health', { credentials: 'same-origin' })).json();
     const notes = [];
-    if (!h.acquirer.online) notes.push(t('banner_offline'));
+    if (S.online !== h.acquirer.online) {
+      // Klarna's availability may have changed with the network: ask again.
+      S.online = h.acquirer.online; wordingFor = 0; renderCart();
+    }
+    if (!h.acquirer.online) {
+      notes.push(t('banner_offline'));
+      const room = await api('GET', '/v1/offline', undefined, { poll: true });
+      notes.push(room.card_payments
+        ? t('offline_room', { floor: fmt(room.floor_limit, room.currency), left: fmt(room.total_left, room.currency), count: room.count_left })
+        : t('offline_none'));
+    }
     for (const d of h.devices) {
       if (!d.connected || d.fault || d.conditions.includes('paper_out') || d.conditions.includes('cover_open')) {
         notes.push(t('banner_device', { device: t('device_' + d.device) }));
