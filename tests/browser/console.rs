@@ -61,6 +61,17 @@ async fn check_page(b: &mut Browser, name: &str) {
     b.viewport(1280, 800).await;
 }
 
+/// Whether a slip with `text` comes out of the simulated printer within 10 s.
+async fn printed(h: &Harness, text: &str) -> bool {
+    for _ in 0..100 {
+        if h.sim.printer.receipts().iter().any(|r| r.text.contains(text)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 async fn add_cashiers(h: &Harness) {
     let put = |name: &str, role, pin: &str| PutCashier { name: name.into(), role, active: true, pin: Some(pin.into()) };
     let ecr = h.ecr();
@@ -100,6 +111,12 @@ async fn a_counter_runs_on_the_console() {
     // Sign-in, in the store's language; a wrong PIN is refused.
     wait_text(&mut b, "signin-title", "Logga in").await;
     check_page(&mut b, "signin").await;
+    // Another language from the picker, then the store's again.
+    for (lang, title) in [("de", "Anmelden"), ("sv", "Logga in")] {
+        b.eval(&format!("(() => {{ const s = document.getElementById('language'); s.value = '{lang}'; s.dispatchEvent(new Event('change')); }})()")).await;
+        wait_text(&mut b, "signin-title", title).await;
+        assert_eq!(b.eval("document.documentElement.lang").await, lang);
+    }
     sign_in(&mut b, "7", "4072").await;
     wait_text(&mut b, "error", "PIN").await;
     sign_in(&mut b, "7", "4071").await;
@@ -161,21 +178,18 @@ async fn a_counter_runs_on_the_console() {
     let report = wait_text(&mut b, "report", "X-rapport").await;
     assert!(report.contains("102,00") && report.contains("25,00") && report.contains("35,00"), "{report}");
     check_page(&mut b, "reports").await;
+    b.click("report-x-print").await;
+    assert!(printed(&h, "X-RAPPORT").await, "the X report was not printed");
     b.click("report-z").await;
     wait_visible(&mut b, "confirm", true).await;
     b.click("confirm-yes").await;
     approve_as(&mut b, "3", "9052").await;
     wait_text(&mut b, "report", "Z-rapport").await;
-    let z_printed = async {
-        for _ in 0..100 {
-            if h.sim.printer.receipts().iter().any(|r| r.text.contains("Z-RAPPORT")) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
-    };
-    assert!(z_printed.await, "the Z report was not printed");
+    assert!(printed(&h, "Z-RAPPORT").await, "the Z report was not printed");
+    // The cashier's number on the receipts and reports made at the console.
+    let slips = h.sim.printer.receipts();
+    let with_cashier = |kind: &str| slips.iter().any(|r| r.text.contains(kind) && r.text.contains("Kassör"));
+    assert!(with_cashier("Z-RAPPORT") && with_cashier("X-RAPPORT") && with_cashier(&klarna_ref), "no cashier line");
 
     // The acquirer's network is cut: the banner says so.
     let faults = h.http.post(format!("{}/sim/faults", h.sim.backend_url)).json(&serde_json::json!({"partition": true}));
