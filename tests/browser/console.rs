@@ -172,6 +172,16 @@ async fn a_counter_runs_on_the_console() {
     assert_eq!(sale["refunded_amount"], 3500, "{sale}");
     check_page(&mut b, "sale").await;
 
+    // A scanned receipt (its QR code is the reference, then Enter) opens the sale's page;
+    // nothing is refunded by the scan.
+    b.click("tab-returns").await;
+    check_page(&mut b, "returns").await;
+    b.type_into("return-ref", &klarna_ref).await;
+    b.eval("document.getElementById('return-ref').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}))").await;
+    wait_visible(&mut b, "view-sale", true).await;
+    wait_text(&mut b, "sale-title", &klarna_ref).await;
+    assert_eq!(h.get(&format!("/v1/sales/{klarna_ref}")).await.1["refunded_amount"], 3500);
+
     // The X report shows and prints; the Z report needs the supervisor.
     b.click("tab-reports").await;
     b.click("report-x").await;

@@ -399,6 +399,19 @@ function announce(text) { $('detail').textContent = text; const b = $('sale-hist
 function showResult(el, r) { el.textContent = t('refunded_result', { amount: fmt(r.amount, r.currency), state: t('return_' + r.state) }) + ` · ${r.reference}`; }
 
 // ---- returns ----
+// A scanner types the receipt's QR code (the sale's reference) and Enter: a sale of this
+// terminal opens on its page (refund by line there); another purchase (an online order)
+// goes on to the amount. Nothing is refunded by a scan alone.
+async function scannedReference(ev) {
+  if (ev.key !== 'Enter') return;
+  ev.preventDefault();
+  const reference = $('return-ref').value.trim();
+  if (!reference) return;
+  try {
+    const sale = await api('GET', `/v1/sales/${encodeURIComponent(reference)}`, undefined, { poll: true });
+    await run(() => openSale(sale.id));
+  } catch (_) { $('return-amount').focus(); }
+}
 async function doReturn(ev) {
   ev.preventDefault();
   await run(async () => {
@@ -408,6 +421,8 @@ async function doReturn(ev) {
       const amount = parseMinor(text);
       if (amount === null || amount < 1) throw new Error(t('bad_amount'));
       body.amount = amount;
+    } else if (!(await confirmed(t('confirm_refund_all', { reference: body.original_reference })))) {
+      return;
     }
     showResult($('return-result'), await api('POST', '/v1/returns', body));
   });
@@ -541,6 +556,7 @@ function wire() {
   on('sale-reprint', () => saleAction('reprint', undefined, null));
   on('refund-go', refundSale);
   $('return-form').addEventListener('submit', doReturn);
+  $('return-ref').addEventListener('keydown', scannedReference);
   on('report-x', () => run(async () => renderReport(await api('GET', '/v1/reports/x'))));
   on('report-x-print', () => run(async () => renderReport(await api('GET', '/v1/reports/x?print=true'))));
   on('report-z', async () => { if (await confirmed(t('confirm_z'))) run(async () => renderReport(await api('POST', '/v1/reports/z'))); });
