@@ -107,11 +107,15 @@ impl Staff {
     /// Checks a cashier's number and PIN: the cashier, or why not. Every failure counts
     /// toward the lock; an unknown number costs the same time as a wrong PIN.
     pub async fn sign_in(&self, id: &str, pin: zeroize::Zeroizing<String>) -> Result<Cashier, StaffError> {
+        // A PIN that cannot be one (not 4 to 8 digits) is never hashed as given: it costs
+        // the time of a wrong PIN and counts as one.
+        let plausible = (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit());
         let found = if is_cashier_id(id) { self.journal.credentials(id.to_string()).await? } else { None };
         let Some(c) = found else {
-            self.pins.verify_nothing(pin).await?;
+            self.pins.verify_nothing(if plausible { pin } else { zeroize::Zeroizing::new(String::new()) }).await?;
             return Err(StaffError::WrongPin);
         };
+        let pin = if plausible { pin } else { zeroize::Zeroizing::new(String::new()) };
         if let Some(until) = c.locked_until.filter(|u| *u > Utc::now()) {
             return Err(StaffError::Locked { until });
         }

@@ -26,6 +26,9 @@ async fn a_cashier_signs_in_with_the_pin_and_only_with_it() {
     assert_eq!(staff.sign_in("7", Zeroizing::new("4071".into())).await.map(|c| c.id).ok(), Some(c.id));
     assert!(matches!(staff.sign_in("7", Zeroizing::new("4072".into())).await, Err(StaffError::WrongPin)));
     assert!(matches!(staff.sign_in("8", Zeroizing::new("4071".into())).await, Err(StaffError::WrongPin)));
+    // A PIN that cannot be one is refused as a wrong one (and never hashed as given).
+    let huge = Zeroizing::new("4071".repeat(100_000));
+    assert!(matches!(staff.sign_in("7", huge).await, Err(StaffError::WrongPin)));
     assert!(matches!(staff.approve("7", Zeroizing::new("4071".into())).await, Err(StaffError::NotSupervisor(_))));
     // The hash is stored, never the PIN.
     let stored = j.credentials("7".into()).await.unwrap_or_default().map(|c| c.pin_hash).unwrap_or_default();
