@@ -1,6 +1,6 @@
 //! SIGHUP (and the fleet's `reload`): what a running daemon takes from a changed config
 //! without a restart — the log level and the offline limits. Everything else (addresses,
-//! data directory, acquirer, devices, store identity, the fleet link) needs a restart; a change there is named in the
+//! data directory, acquirer, devices, store identity, the fleet link, the console and its catalogue) needs a restart; a change there is named in the
 //! log and left alone.
 
 use crate::config::StoreConfig;
@@ -52,6 +52,7 @@ impl ReloadHandle {
             ("printer_endpoint", old.printer_endpoint != c.printer_endpoint),
             ("sync", old.sync != c.sync),
             ("fleet", old.fleet != c.fleet),
+            ("console", old.console != c.console),
         ] {
             if changed {
                 tracing::warn!(key, "SIGHUP: this setting changes only at the next start; restart the service");

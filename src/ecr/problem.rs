@@ -167,7 +167,6 @@ impl From<crate::staff::StaffError> for Problem {
             StaffError::WrongPin => Problem::new(S::UNAUTHORIZED, ErrorCode::WrongPin, message),
             StaffError::Locked { .. } => Problem::new(S::LOCKED, ErrorCode::CashierLocked, message),
             StaffError::NotSupervisor(_) => Problem::new(S::FORBIDDEN, ErrorCode::SupervisorRequired, message),
-            StaffError::NotFound(_) => Problem::new(S::NOT_FOUND, ErrorCode::NotFound, message),
             StaffError::Store(e) => Problem::from(e),
             StaffError::Pin(_) => Problem::new(S::INTERNAL_SERVER_ERROR, ErrorCode::InternalError, message),
         }

@@ -40,9 +40,6 @@ pub enum StaffError {
     /// An approval needs a supervisor's PIN.
     #[error("cashier {0} is not a supervisor: a supervisor approves with their own number and PIN")]
     NotSupervisor(String),
-    /// No such cashier to change.
-    #[error("there is no cashier {0}; add one with a PIN")]
-    NotFound(String),
     /// The journal failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -110,12 +107,12 @@ impl Staff {
         // A PIN that cannot be one (not 4 to 8 digits) is never hashed as given: it costs
         // the time of a wrong PIN and counts as one.
         let plausible = (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit());
+        let pin = if plausible { pin } else { zeroize::Zeroizing::new(String::new()) };
         let found = if is_cashier_id(id) { self.journal.credentials(id.to_string()).await? } else { None };
         let Some(c) = found else {
-            self.pins.verify_nothing(if plausible { pin } else { zeroize::Zeroizing::new(String::new()) }).await?;
+            self.pins.verify_nothing(pin).await?;
             return Err(StaffError::WrongPin);
         };
-        let pin = if plausible { pin } else { zeroize::Zeroizing::new(String::new()) };
         if let Some(until) = c.locked_until.filter(|u| *u > Utc::now()) {
             return Err(StaffError::Locked { until });
         }
@@ -139,6 +136,11 @@ impl Staff {
     /// Journals an action about to be done; answers its number.
     pub async fn begin(&self, action: NewAction) -> Result<i64, StaffError> {
         Ok(self.journal.begin_action(action).await?)
+    }
+
+    /// Journals an action already answered (a sign-in or an approval tried), with its status.
+    pub async fn record(&self, action: NewAction, status: u16) -> Result<(), StaffError> {
+        self.journal.record_action(action, Some(status)).await.map(drop).map_err(StaffError::from)
     }
 
     /// Records the status an action was answered with.

@@ -155,12 +155,19 @@ impl Journal {
 
     /// Journals an action about to be done; answers its number for [`Self::finish_action`].
     pub async fn begin_action(&self, a: NewAction) -> Result<i64, StoreError> {
+        self.record_action(a, None).await
+    }
+
+    /// Journals an action with the status it was answered with (`None`: not yet);
+    /// answers its number.
+    pub async fn record_action(&self, a: NewAction, status: Option<u16>) -> Result<i64, StoreError> {
         self.call_grouped(move |conn, path| {
             conn.prepare_cached(
-                "INSERT INTO staff_actions (at, cashier, approved_by, action, subject) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO staff_actions (at, cashier, approved_by, action, subject, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .and_then(|mut s| {
-                s.execute(params![Utc::now().to_rfc3339(), a.cashier, a.approved_by, a.action, a.subject])
+                s.execute(params![Utc::now().to_rfc3339(), a.cashier, a.approved_by, a.action, a.subject, status])
             })
             .map_err(sqlite(path))?;
             Ok(conn.last_insert_rowid())

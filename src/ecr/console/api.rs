@@ -21,13 +21,14 @@ use zeroize::Zeroizing;
 /// The session's answer.
 fn answer(s: &EcrState, cashier: Cashier, csrf: String, token: &str) -> ConsoleSession {
     let console = &s.console;
-    let unlimited = cashier.role == Role::Supervisor || console.sessions.has_approval(token);
+    let approval_waiting = console.sessions.has_approval(token);
+    let unlimited = cashier.role == Role::Supervisor || approval_waiting;
     ConsoleSession {
         cashier: wire::cashier(cashier),
         csrf_token: csrf,
         lock_after_secs: console.sessions.lock_after().as_secs(),
         refund_limit: (!unlimited).then_some(console.refund_limit),
-        approval_waiting: console.sessions.has_approval(token),
+        approval_waiting,
     }
 }
 
@@ -41,11 +42,8 @@ fn credentials(body: &Bytes) -> Result<(String, Zeroizing<String>), Problem> {
 async fn journal_attempt(s: &EcrState, cashier: &str, approved_by: Option<String>, action: &str, status: StatusCode) {
     let cashier = if crate::domain::is_cashier_id(cashier) { cashier.to_string() } else { "?".to_string() };
     let action = NewAction { cashier, approved_by, action: action.to_string(), subject: None };
-    match s.console.staff.begin(action).await {
-        Ok(seq) => {
-            let _ = s.console.staff.finish(seq, status.as_u16()).await;
-        }
-        Err(e) => tracing::warn!(error = %e, "a console sign-in could not be journaled"),
+    if let Err(e) = s.console.staff.record(action, status.as_u16()).await {
+        tracing::warn!(error = %e, "a console sign-in could not be journaled");
     }
 }
 
